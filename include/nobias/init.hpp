@@ -1,0 +1,33 @@
+// Seeded weight initialization. The generator is our own (xoshiro256** and
+// Box-Muller), so the same seed gives the same weights with any compiler or library.
+#pragma once
+
+#include <cstdint>
+
+#include "nobias/matrix.hpp"
+
+namespace nobias {
+
+enum class Init {
+  StandardNormal,  // N(0, 1), as in the seed
+  He,              // N(0, 2 / fan_in): keeps activations O(1) through ReLU layers
+};
+
+// A deterministic source of standard normal numbers.
+class NormalGenerator {
+ public:
+  explicit NormalGenerator(std::uint64_t seed);
+  double next();
+
+ private:
+  std::uint64_t next_bits();
+  std::uint64_t state_[4];
+  double spare_ = 0.0;
+  bool has_spare_ = false;
+};
+
+// Fills m with independent N(0, scale^2) draws, row by row.
+template <class T>
+void fill_normal(MatrixView<T> m, NormalGenerator& generator, double scale = 1.0);
+
+}  // namespace nobias

@@ -1,0 +1,139 @@
+// Matrix<T>: an owning, row-major, 64-byte-aligned dense matrix, and MatrixView<T>,
+// a non-owning window on contiguous rows of one. Views are what every kernel and
+// the BLAS door take, so a block of rows (a mini-batch) is never copied.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <limits>
+#include <memory>
+#include <new>
+#include <string>
+#include <type_traits>
+
+#include "nobias/error.hpp"
+
+namespace nobias {
+
+// "3x4": how shapes appear in every error message.
+inline std::string shape_string(std::size_t rows, std::size_t cols) {
+  return std::to_string(rows) + "x" + std::to_string(cols);
+}
+
+// rows * cols, or a ValueError if that does not fit in size_t.
+inline std::size_t checked_size(std::size_t rows, std::size_t cols) {
+  if (cols != 0 && rows > std::numeric_limits<std::size_t>::max() / cols) {
+    throw ValueError("matrix of " + shape_string(rows, cols) + " elements overflows size_t");
+  }
+  return rows * cols;
+}
+
+// A rows x cols row-major window; T may be const for a read-only view.
+template <class T>
+class MatrixView {
+ public:
+  MatrixView() = default;
+  MatrixView(T* data, std::size_t rows, std::size_t cols) : data_(data), rows_(rows), cols_(cols) {}
+
+  // A view of T converts to a view of const T, never the other way round.
+  template <class U, class = std::enable_if_t<std::is_same_v<const U, T> && !std::is_same_v<U, T>>>
+  MatrixView(MatrixView<U> other)  // NOLINT(google-explicit-constructor)
+      : data_(other.data()), rows_(other.rows()), cols_(other.cols()) {}
+
+  T* data() const { return data_; }
+  std::size_t rows() const { return rows_; }
+  std::size_t cols() const { return cols_; }
+  std::size_t size() const { return rows_ * cols_; }
+  bool empty() const { return size() == 0; }
+
+  T& operator()(std::size_t i, std::size_t j) const { return data_[i * cols_ + j]; }
+  T* row(std::size_t i) const { return data_ + i * cols_; }
+
+  // Rows [begin, begin + count) as a view; no copy.
+  MatrixView row_block(std::size_t begin, std::size_t count) const {
+    if (begin > rows_ || count > rows_ - begin) {
+      throw ShapeError("row_block: rows [" + std::to_string(begin) + ", " +
+                       std::to_string(begin + count) + ") outside a matrix of " +
+                       shape_string(rows_, cols_));
+    }
+    return MatrixView(data_ + begin * cols_, count, cols_);
+  }
+
+ private:
+  T* data_ = nullptr;
+  std::size_t rows_ = 0;
+  std::size_t cols_ = 0;
+};
+
+template <class T>
+class Matrix {
+ public:
+  static constexpr std::size_t kAlignment = 64;
+
+  Matrix() = default;
+  // A rows x cols matrix of zeros.
+  Matrix(std::size_t rows, std::size_t cols)
+      : data_(allocate(checked_size(rows, cols))), rows_(rows), cols_(cols) {}
+
+  Matrix(const Matrix& other) : Matrix(other.rows_, other.cols_) {
+    std::copy(other.data(), other.data() + size(), data());
+  }
+  Matrix& operator=(const Matrix& other) {
+    if (this != &other) *this = Matrix(other);
+    return *this;
+  }
+  Matrix(Matrix&&) noexcept = default;
+  Matrix& operator=(Matrix&&) noexcept = default;
+
+  // A deep copy of a view's elements.
+  static Matrix copy_of(MatrixView<const T> view) {
+    Matrix m(view.rows(), view.cols());
+    std::copy(view.data(), view.data() + view.size(), m.data());
+    return m;
+  }
+
+  T* data() { return data_.get(); }
+  const T* data() const { return data_.get(); }
+  std::size_t rows() const { return rows_; }
+  std::size_t cols() const { return cols_; }
+  std::size_t size() const { return rows_ * cols_; }
+  bool empty() const { return size() == 0; }
+
+  T& operator()(std::size_t i, std::size_t j) { return data_[i * cols_ + j]; }
+  const T& operator()(std::size_t i, std::size_t j) const { return data_[i * cols_ + j]; }
+
+  MatrixView<T> view() { return {data(), rows_, cols_}; }
+  MatrixView<const T> view() const { return {data(), rows_, cols_}; }
+  operator MatrixView<T>() { return view(); }              // NOLINT(google-explicit-constructor)
+  operator MatrixView<const T>() const { return view(); }  // NOLINT(google-explicit-constructor)
+
+  MatrixView<T> row_block(std::size_t begin, std::size_t count) {
+    return view().row_block(begin, count);
+  }
+  MatrixView<const T> row_block(std::size_t begin, std::size_t count) const {
+    return view().row_block(begin, count);
+  }
+
+ private:
+  struct AlignedFree {
+    void operator()(T* p) const { ::operator delete[](p, std::align_val_t(kAlignment)); }
+  };
+
+  static T* allocate(std::size_t count) {
+    if (count == 0) return nullptr;
+    if (count > std::numeric_limits<std::size_t>::max() / sizeof(T)) {
+      throw ValueError("matrix of " + std::to_string(count) + " elements overflows size_t bytes");
+    }
+    T* p = static_cast<T*>(::operator new[](count * sizeof(T), std::align_val_t(kAlignment)));
+    std::fill(p, p + count, T{});
+    return p;
+  }
+
+  std::unique_ptr<T[], AlignedFree> data_;
+  std::size_t rows_ = 0;
+  std::size_t cols_ = 0;
+};
+
+}  // namespace nobias

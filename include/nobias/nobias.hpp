@@ -1,0 +1,11 @@
+// Umbrella header: everything a user of nobias needs.
+#pragma once
+
+#include "nobias/blas.hpp"
+#include "nobias/error.hpp"
+#include "nobias/init.hpp"
+#include "nobias/kernels.hpp"
+#include "nobias/matrix.hpp"
+#include "nobias/network.hpp"
+#include "nobias/npy.hpp"
+#include "nobias/weights_io.hpp"

@@ -1,0 +1,95 @@
+#include "nobias/blas.hpp"
+
+#include <cblas.h>
+
+#include <climits>
+#include <string>
+
+namespace nobias {
+namespace {
+
+std::string operand_string(const char* name, Op op, std::size_t rows, std::size_t cols) {
+  std::string s = std::string(name) + (op == Op::T ? "^T " : " ");
+  return s + (op == Op::T ? shape_string(cols, rows) : shape_string(rows, cols));
+}
+
+// BLAS takes int dimensions; a larger matrix must fail loudly, not wrap around.
+int blas_int(std::size_t v, const char* what) {
+  if (v > static_cast<std::size_t>(INT_MAX)) {
+    throw ShapeError(std::string("gemm: ") + what + " = " + std::to_string(v) +
+                     " exceeds the BLAS integer range");
+  }
+  return static_cast<int>(v);
+}
+
+CBLAS_TRANSPOSE to_cblas(Op op) {
+  return op == Op::T ? CblasTrans : CblasNoTrans;
+}
+
+// Row-major with contiguous rows: the leading dimension is the column count, and at least 1
+// so that BLAS accepts empty operands.
+int leading_dimension(std::size_t cols) {
+  return blas_int(cols == 0 ? 1 : cols, "columns");
+}
+
+void call_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, float alpha,
+               const float* a, int lda, const float* b, int ldb, float beta, float* c, int ldc) {
+  cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+void call_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, double alpha,
+               const double* a, int lda, const double* b, int ldb, double beta, double* c,
+               int ldc) {
+  cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+template <class T>
+void checked_gemm(Op op_a, MatrixView<const T> a, Op op_b, MatrixView<const T> b, T alpha, T beta,
+                  MatrixView<T> c) {
+  const std::size_t m = op_a == Op::N ? a.rows() : a.cols();
+  const std::size_t k = op_a == Op::N ? a.cols() : a.rows();
+  const std::size_t k_b = op_b == Op::N ? b.rows() : b.cols();
+  const std::size_t n = op_b == Op::N ? b.cols() : b.rows();
+  if (k != k_b || c.rows() != m || c.cols() != n) {
+    throw ShapeError("gemm: " + operand_string("a", op_a, a.rows(), a.cols()) + " times " +
+                     operand_string("b", op_b, b.rows(), b.cols()) + " does not fit c " +
+                     shape_string(c.rows(), c.cols()));
+  }
+  if (m == 0 || n == 0) return;
+  if (k == 0) {  // an empty sum: BLAS may skip the beta scaling, so do it here
+    for (std::size_t i = 0; i < c.size(); ++i)
+      c.data()[i] = beta == T(0) ? T(0) : beta * c.data()[i];
+    return;
+  }
+  call_gemm(to_cblas(op_a), to_cblas(op_b), blas_int(m, "m"), blas_int(n, "n"), blas_int(k, "k"),
+            alpha, a.data(), leading_dimension(a.cols()), b.data(), leading_dimension(b.cols()),
+            beta, c.data(), leading_dimension(c.cols()));
+}
+
+}  // namespace
+
+void gemm(Op op_a, MatrixView<const float> a, Op op_b, MatrixView<const float> b, float alpha,
+          float beta, MatrixView<float> c) {
+  checked_gemm(op_a, a, op_b, b, alpha, beta, c);
+}
+void gemm(Op op_a, MatrixView<const double> a, Op op_b, MatrixView<const double> b, double alpha,
+          double beta, MatrixView<double> c) {
+  checked_gemm(op_a, a, op_b, b, alpha, beta, c);
+}
+
+int blas_threads() {
+  return openblas_get_num_threads();
+}
+
+void set_blas_threads(int threads) {
+  if (threads < 1) {
+    throw ValueError("set_blas_threads: expected at least 1 thread, got " +
+                     std::to_string(threads));
+  }
+  openblas_set_num_threads(threads);
+}
+
+std::string blas_description() {
+  return std::string("OpenBLAS ") + openblas_get_config() + ", core " + openblas_get_corename();
+}
+
+}  // namespace nobias

@@ -1,0 +1,65 @@
+#include "nobias/init.hpp"
+
+#include <cmath>
+
+namespace nobias {
+namespace {
+
+// splitmix64 spreads one 64-bit seed over xoshiro's 256-bit state, as its authors advise.
+std::uint64_t splitmix64(std::uint64_t& x) {
+  std::uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+std::uint64_t rotl(std::uint64_t x, int k) {
+  return (x << k) | (x >> (64 - k));
+}
+
+}  // namespace
+
+NormalGenerator::NormalGenerator(std::uint64_t seed) {
+  for (auto& word : state_)
+    word = splitmix64(seed);
+}
+
+std::uint64_t NormalGenerator::next_bits() {  // xoshiro256**
+  const std::uint64_t result = rotl(state_[1] * 5, 7) * 9;
+  const std::uint64_t t = state_[1] << 17;
+  state_[2] ^= state_[0];
+  state_[3] ^= state_[1];
+  state_[1] ^= state_[2];
+  state_[0] ^= state_[3];
+  state_[2] ^= t;
+  state_[3] = rotl(state_[3], 45);
+  return result;
+}
+
+double NormalGenerator::next() {
+  if (has_spare_) {
+    has_spare_ = false;
+    return spare_;
+  }
+  // Box-Muller on u1 in (0, 1], so log(u1) is finite.
+  const double scale = 1.0 / 9007199254740992.0;  // 2^-53
+  const double u1 = static_cast<double>((next_bits() >> 11) + 1) * scale;
+  const double u2 = static_cast<double>(next_bits() >> 11) * scale;
+  const double radius = std::sqrt(-2.0 * std::log(u1));
+  const double angle = 6.283185307179586 * u2;
+  spare_ = radius * std::sin(angle);
+  has_spare_ = true;
+  return radius * std::cos(angle);
+}
+
+template <class T>
+void fill_normal(MatrixView<T> m, NormalGenerator& generator, double scale) {
+  T* p = m.data();
+  for (std::size_t i = 0; i < m.size(); ++i)
+    p[i] = static_cast<T>(scale * generator.next());
+}
+
+template void fill_normal<float>(MatrixView<float>, NormalGenerator&, double);
+template void fill_normal<double>(MatrixView<double>, NormalGenerator&, double);
+
+}  // namespace nobias

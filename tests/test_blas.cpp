@@ -1,0 +1,82 @@
+#include <doctest/doctest.h>
+
+#include "nobias/blas.hpp"
+#include "nobias/error.hpp"
+#include "reference/reference.hpp"
+#include "test_support.hpp"
+
+using nobias::Matrix;
+using nobias::MatrixView;
+using nobias::Op;
+using test_support::max_relative_error;
+using test_support::random_matrix;
+
+TEST_CASE_TEMPLATE("blas.gemm.matches_triple_loop", T, float, double) {
+  // m, k, n all different and odd, so a swapped dimension or stride cannot pass.
+  const std::size_t m = 7, k = 13, n = 37;
+  for (Op op_a : {Op::N, Op::T}) {
+    for (Op op_b : {Op::N, Op::T}) {
+      for (const auto& [alpha, beta] :
+           {std::pair{1.0, 0.0}, std::pair{-0.5, 1.0}, std::pair{2.0, 0.25}}) {
+        CAPTURE(op_a == Op::T);
+        CAPTURE(op_b == Op::T);
+        CAPTURE(alpha);
+        CAPTURE(beta);
+        const Matrix<T> a = op_a == Op::N ? random_matrix<T>(m, k, 1) : random_matrix<T>(k, m, 1);
+        const Matrix<T> b = op_b == Op::N ? random_matrix<T>(k, n, 2) : random_matrix<T>(n, k, 2);
+        Matrix<T> c = random_matrix<T>(m, n, 3);
+        Matrix<T> expected = c;
+        nobias::gemm(op_a, a, op_b, b, T(alpha), T(beta), c);
+        reference::gemm<T>(op_a, a, op_b, b, T(alpha), T(beta), expected);
+        CHECK(max_relative_error<T>(c, expected) <= test_support::tolerance<T>(k));
+      }
+    }
+  }
+}
+
+TEST_CASE_TEMPLATE("blas.gemm.beta_zero_ignores_nan_in_c", T, float, double) {
+  const Matrix<T> a = random_matrix<T>(5, 3, 4), b = random_matrix<T>(3, 9, 5);
+  Matrix<T> c(5, 9), expected(5, 9);
+  for (std::size_t i = 0; i < c.size(); ++i)
+    c.data()[i] = T(NAN);
+  nobias::gemm(Op::N, a, Op::N, b, T(1), T(0), c);
+  reference::gemm<T>(Op::N, a, Op::N, b, T(1), T(0), expected);
+  CHECK(max_relative_error<T>(c, expected) <= test_support::tolerance<T>(3));
+}
+
+TEST_CASE_TEMPLATE("blas.gemm.works_on_row_blocks", T, float, double) {
+  const Matrix<T> a = random_matrix<T>(11, 6, 6), b = random_matrix<T>(6, 5, 7);
+  Matrix<T> c(4, 5), expected(4, 5);
+  nobias::gemm(Op::N, a.row_block(3, 4), Op::N, b, T(1), T(0), c);
+  reference::gemm<T>(Op::N, a.row_block(3, 4), Op::N, b, T(1), T(0), expected);
+  CHECK(max_relative_error<T>(c, expected) <= test_support::tolerance<T>(6));
+}
+
+TEST_CASE_TEMPLATE("blas.gemm.shape_mismatch_names_both_shapes", T, float, double) {
+  const Matrix<T> a(7, 13), b(12, 5);
+  Matrix<T> c(7, 5);
+  CHECK_THROWS_WITH_AS(nobias::gemm(Op::N, a, Op::N, b, T(1), T(0), c),
+                       "gemm: a 7x13 times b 12x5 does not fit c 7x5", nobias::ShapeError);
+  const Matrix<T> b_ok(13, 5);
+  Matrix<T> c_bad(7, 6);
+  CHECK_THROWS_WITH_AS(nobias::gemm(Op::T, a, Op::N, b_ok, T(1), T(0), c_bad),
+                       "gemm: a^T 13x7 times b 13x5 does not fit c 7x6", nobias::ShapeError);
+}
+
+TEST_CASE_TEMPLATE("blas.gemm.empty_inner_dimension_scales_c", T, float, double) {
+  const Matrix<T> a(4, 0), b(0, 3);
+  Matrix<T> c = random_matrix<T>(4, 3, 8);
+  const Matrix<T> before = c;
+  nobias::gemm(Op::N, a, Op::N, b, T(1), T(0.5), c);
+  for (std::size_t i = 0; i < c.size(); ++i)
+    CHECK(c.data()[i] == T(0.5) * before.data()[i]);
+}
+
+TEST_CASE("blas.threads.rejects_non_positive") {
+  CHECK_THROWS_AS(nobias::set_blas_threads(0), nobias::ValueError);
+  const int before = nobias::blas_threads();
+  nobias::set_blas_threads(1);
+  CHECK(nobias::blas_threads() == 1);
+  nobias::set_blas_threads(before);
+  CHECK(nobias::blas_threads() == before);
+}

@@ -1,0 +1,127 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "nobias/error.hpp"
+#include "nobias/kernels.hpp"
+#include "reference/reference.hpp"
+#include "test_support.hpp"
+
+using nobias::Mask;
+using nobias::Matrix;
+using test_support::max_relative_error;
+using test_support::random_matrix;
+
+namespace {
+
+// Random values with a sprinkling of exact zeros of both signs.
+template <class T>
+Matrix<T> with_zeros(std::size_t rows, std::size_t cols, std::uint64_t seed) {
+  Matrix<T> m = random_matrix<T>(rows, cols, seed);
+  for (std::size_t i = 0; i < m.size(); i += 5)
+    m.data()[i] = (i % 2) ? T(0) : -T(0);
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("kernels.relu_forward.matches_reference_and_zero_is_one", T, float, double) {
+  const Matrix<T> h = with_zeros<T>(13, 7, 11);
+  Matrix<T> a = h;
+  Matrix<Mask> mask(13, 7);
+  nobias::relu_forward(a, mask);
+
+  const Matrix<T> expected_a = reference::relu<T>(h);
+  const Matrix<T> expected_mask = reference::relu_derivative<T>(h);
+  CHECK(max_relative_error<T>(a, expected_a) == 0.0);
+  std::size_t zeros = 0;
+  for (std::size_t i = 0; i < h.size(); ++i) {
+    CAPTURE(i);
+    CHECK(mask.data()[i] == (expected_mask.data()[i] == T(1) ? 1 : 0));
+    if (h.data()[i] == T(0)) {
+      ++zeros;
+      CHECK(mask.data()[i] == 1);  // the seed's relu'(0) = 1, for +0 and -0 alike
+    }
+  }
+  REQUIRE(zeros > 0);
+}
+
+TEST_CASE_TEMPLATE("kernels.relu_forward.propagates_nan", T, float, double) {
+  Matrix<T> h(1, 3);
+  h(0, 0) = T(NAN);
+  h(0, 1) = T(-1);
+  h(0, 2) = T(2);
+  Matrix<Mask> mask(1, 3);
+  nobias::relu_forward(h, mask);
+  CHECK(std::isnan(h(0, 0)));
+  CHECK(h(0, 1) == T(0));
+  CHECK(h(0, 2) == T(2));
+}
+
+TEST_CASE_TEMPLATE("kernels.relu_inplace.matches_reference", T, float, double) {
+  const Matrix<T> h = with_zeros<T>(9, 17, 12);
+  Matrix<T> a = h;
+  nobias::relu_inplace(a);
+  CHECK(max_relative_error<T>(a, reference::relu<T>(h)) == 0.0);
+}
+
+TEST_CASE_TEMPLATE("kernels.apply_mask.matches_hadamard", T, float, double) {
+  const Matrix<T> h = with_zeros<T>(11, 5, 13);
+  Matrix<T> relu_h = h;
+  Matrix<Mask> mask(11, 5);
+  nobias::relu_forward(relu_h, mask);
+  const Matrix<T> g = random_matrix<T>(11, 5, 14);
+  Matrix<T> masked = g;
+  nobias::apply_mask(masked, mask);
+  const Matrix<T> expected = reference::hadamard<T>(reference::relu_derivative<T>(h), g);
+  CHECK(max_relative_error<T>(masked, expected) == 0.0);
+}
+
+TEST_CASE_TEMPLATE("kernels.apply_mask.masked_infinity_becomes_zero", T, float, double) {
+  Matrix<T> g(1, 2);
+  g(0, 0) = T(INFINITY);
+  g(0, 1) = T(3);
+  Matrix<Mask> mask(1, 2);
+  mask(0, 0) = 0;
+  mask(0, 1) = 1;
+  nobias::apply_mask(g, mask);
+  CHECK(g(0, 0) == T(0));
+  CHECK(g(0, 1) == T(3));
+}
+
+TEST_CASE_TEMPLATE("kernels.residual_and_loss.matches_reference", T, float, double) {
+  const Matrix<T> yhat = random_matrix<T>(7, 19, 15), y = random_matrix<T>(7, 19, 16);
+  Matrix<T> g(7, 19);
+  const double loss = nobias::residual_and_loss(g, yhat, y);
+  CHECK(loss == doctest::Approx(reference::loss<T>(yhat, y)).epsilon(1e-12));
+  CHECK(max_relative_error<T>(g, reference::twice_residual<T>(yhat, y)) == 0.0);
+
+  SUBCASE("in place over yhat") {
+    Matrix<T> in_place = yhat;
+    const double loss_in_place = nobias::residual_and_loss(in_place, in_place, y);
+    CHECK(loss_in_place == loss);
+    CHECK(max_relative_error<T>(in_place, g) == 0.0);
+  }
+  CHECK(nobias::squared_error(yhat, y) == loss);
+}
+
+TEST_CASE("kernels.residual_and_loss.accumulates_in_double") {
+  // 2^24 + 1 residuals of 1 sum to 16777217 exactly in double; a float sum stops at 2^24.
+  const std::size_t n = (1u << 24) + 1;
+  const Matrix<float> yhat(1, n);
+  Matrix<float> y(1, n), g(1, n);
+  for (std::size_t i = 0; i < n; ++i)
+    y.data()[i] = 1.0f;
+  CHECK(nobias::residual_and_loss(g, yhat, y) == 16777217.0);
+}
+
+TEST_CASE_TEMPLATE("kernels.shape_mismatch_throws", T, float, double) {
+  Matrix<T> a(3, 4), b(4, 3);
+  Matrix<Mask> mask(3, 5);
+  CHECK_THROWS_WITH_AS(nobias::relu_forward(a, mask), "relu_forward: h is 3x4 but mask is 3x5",
+                       nobias::ShapeError);
+  CHECK_THROWS_AS(nobias::apply_mask(a, mask), nobias::ShapeError);
+  CHECK_THROWS_WITH_AS(nobias::residual_and_loss(a, a, b),
+                       "residual_and_loss: yhat is 3x4 but y is 4x3", nobias::ShapeError);
+  CHECK_THROWS_AS(nobias::squared_error(a, b), nobias::ShapeError);
+}

@@ -1,0 +1,262 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include "nobias/error.hpp"
+#include "nobias/network.hpp"
+#include "reference/reference.hpp"
+#include "test_support.hpp"
+
+using nobias::Matrix;
+using nobias::Network;
+using test_support::max_relative_error;
+using test_support::random_matrix;
+
+namespace {
+
+// Widths with odd, pairwise different sizes, for depths 2 to 5 (K = 1 to 4 weight matrices
+// would be depth 1..4; "depth" here counts the entries of widths).
+const std::vector<std::vector<std::size_t>> kShapes = {
+    {13, 3}, {11, 7, 5}, {37, 23, 19, 5}, {9, 17, 7, 13, 3}};
+
+// Weights scaled by 1/sqrt(fan_in), so activations stay O(1) at any depth.
+template <class T>
+std::vector<Matrix<T>> scaled_weights(const std::vector<std::size_t>& widths, std::uint64_t seed) {
+  std::vector<Matrix<T>> w;
+  for (std::size_t k = 1; k < widths.size(); ++k)
+    w.push_back(random_matrix<T>(widths[k - 1], widths[k], seed + k,
+                                 1.0 / std::sqrt(static_cast<double>(widths[k - 1]))));
+  return w;
+}
+
+}  // namespace
+
+TEST_CASE("network.gradients.match_seed_equations_44_to_46") {
+  const std::size_t n = 29;
+  const std::vector<std::size_t> widths{37, 23, 19, 5};
+  const Matrix<double> x = random_matrix<double>(n, widths.front(), 1);
+  const Matrix<double> y = random_matrix<double>(n, widths.back(), 2);
+  Network<double> net(widths, 3);
+
+  const auto& w = net.weights();
+  const auto expected = reference::seed_gradients<double>(x, y, w[0], w[1], w[2]);
+  const auto got = net.gradients(x, y);
+  REQUIRE(got.weights.size() == 3);
+  CHECK(got.loss == doctest::Approx(expected.loss).epsilon(1e-12));
+  CHECK(max_relative_error<double>(got.weights[0], expected.w1) <= 1e-12);
+  CHECK(max_relative_error<double>(got.weights[1], expected.w2) <= 1e-12);
+  CHECK(max_relative_error<double>(got.weights[2], expected.w3) <= 1e-12);
+}
+
+TEST_CASE_TEMPLATE("network.gradients.match_reference_backprop_at_every_depth", T, float, double) {
+  for (const auto& widths : kShapes) {
+    CAPTURE(widths.size());
+    const std::size_t n = 7;
+    const Matrix<T> x = random_matrix<T>(n, widths.front(), 10);
+    const Matrix<T> y = random_matrix<T>(n, widths.back(), 11);
+    const std::vector<Matrix<T>> w = scaled_weights<T>(widths, 12);
+    Network<T> net(w);
+
+    double expected_loss = 0.0;
+    const auto expected = reference::backprop<T>(x, y, w, &expected_loss);
+    const auto got = net.gradients(x, y);
+    CHECK(got.loss == doctest::Approx(expected_loss).epsilon(test_support::tolerance<T>(64)));
+    for (std::size_t k = 0; k < w.size(); ++k) {
+      CAPTURE(k);
+      CHECK(max_relative_error<T>(got.weights[k], expected[k]) <= test_support::tolerance<T>(256));
+    }
+  }
+}
+
+TEST_CASE("network.gradients.match_central_differences") {
+  for (const auto& widths : kShapes) {
+    CAPTURE(widths.size());
+    const std::size_t n = 5;
+    const Matrix<double> x = random_matrix<double>(n, widths.front(), 20);
+    const Matrix<double> y = random_matrix<double>(n, widths.back(), 21);
+    std::vector<Matrix<double>> w = scaled_weights<double>(widths, 22);
+    Network<double> net(w);
+    const auto got = net.gradients(x, y);
+
+    const double step = 1e-6;
+    for (std::size_t k = 0; k < w.size(); ++k) {
+      Matrix<double> numeric(w[k].rows(), w[k].cols());
+      for (std::size_t i = 0; i < w[k].size(); ++i) {
+        const double saved = w[k].data()[i];
+        w[k].data()[i] = saved + step;
+        const double up = reference::network_loss<double>(x, y, w);
+        w[k].data()[i] = saved - step;
+        const double down = reference::network_loss<double>(x, y, w);
+        w[k].data()[i] = saved;
+        numeric.data()[i] = (up - down) / (2 * step);
+      }
+      CAPTURE(k);
+      CHECK(max_relative_error<double>(got.weights[k], numeric) <= 1e-6);
+    }
+  }
+}
+
+TEST_CASE_TEMPLATE("network.gradients.relu_derivative_at_zero_is_one", T, float, double) {
+  // A zero column j of w1 makes h1[:, j] exactly 0 for every row. With relu'(0) = 1 (the
+  // seed's eq. 43) gradient flows into column j of dw1; with relu'(0) = 0 it would not.
+  const std::vector<std::size_t> widths{7, 5, 3};
+  const std::size_t j = 2, n = 9;
+  std::vector<Matrix<T>> w = scaled_weights<T>(widths, 30);
+  for (std::size_t i = 0; i < w[0].rows(); ++i)
+    w[0](i, j) = T(0);
+  const Matrix<T> x = random_matrix<T>(n, 7, 31), y = random_matrix<T>(n, 3, 32);
+  Network<T> net(w);
+  const auto got = net.gradients(x, y);
+
+  const auto expected = reference::backprop<T>(x, y, w);
+  CHECK(max_relative_error<T>(got.weights[0], expected[0]) <= test_support::tolerance<T>(64));
+  double column_norm = 0.0;
+  for (std::size_t i = 0; i < w[0].rows(); ++i)
+    column_norm += std::abs(static_cast<double>(got.weights[0](i, j)));
+  CHECK(column_norm > 1e-3);
+}
+
+TEST_CASE_TEMPLATE("network.train_step.equals_gradients_then_update", T, float, double) {
+  for (const auto& widths : kShapes) {
+    CAPTURE(widths.size());
+    const std::size_t n = 11;
+    const Matrix<T> x = random_matrix<T>(n, widths.front(), 40);
+    const Matrix<T> y = random_matrix<T>(n, widths.back(), 41);
+    const std::vector<Matrix<T>> w = scaled_weights<T>(widths, 42);
+    const T lr = T(1e-2);
+
+    Network<T> fused(w), manual(w);
+    const double fused_loss = fused.train_step(x, y, lr);
+    const auto g = manual.gradients(x, y);
+    CHECK(fused_loss == g.loss);
+    for (std::size_t k = 0; k < w.size(); ++k) {
+      Matrix<T> updated = w[k];
+      for (std::size_t i = 0; i < updated.size(); ++i)
+        updated.data()[i] -= lr * g.weights[k].data()[i];
+      CAPTURE(k);
+      CHECK(max_relative_error<T>(fused.weight(k), updated) <= test_support::tolerance<T>(64));
+    }
+  }
+}
+
+TEST_CASE_TEMPLATE("network.train_step.lowers_the_seed_loss", T, float, double) {
+  // The seed's experiment at a small size: random x and y, full-batch gradient descent.
+  const Matrix<T> x = random_matrix<T>(16, 20, 50), y = random_matrix<T>(16, 4, 51);
+  Network<T> net({20, 12, 12, 4}, 52, nobias::Init::He);
+  const double first = net.train_step(x, y, T(1e-3));
+  for (int step = 0; step < 300; ++step)
+    net.train_step(x, y, T(1e-3));
+  CHECK(net.loss(x, y) < first / 10);
+}
+
+TEST_CASE_TEMPLATE("network.workspace.smaller_batch_after_larger_gives_same_result", T, float,
+                   double) {
+  const std::vector<std::size_t> widths{9, 17, 7, 3};
+  const Matrix<T> big_x = random_matrix<T>(23, 9, 60), big_y = random_matrix<T>(23, 3, 61);
+  const Matrix<T> x = random_matrix<T>(5, 9, 62), y = random_matrix<T>(5, 3, 63);
+  Network<T> warmed(widths, 64), fresh(widths, 64);
+  warmed.gradients(big_x, big_y);
+  const auto a = warmed.gradients(x, y);
+  const auto b = fresh.gradients(x, y);
+  CHECK(a.loss == b.loss);
+  for (std::size_t k = 0; k < a.weights.size(); ++k)
+    CHECK(max_relative_error<T>(a.weights[k], b.weights[k]) == 0.0);
+}
+
+TEST_CASE_TEMPLATE("network.predict.matches_reference_forward", T, float, double) {
+  const std::vector<std::size_t> widths{11, 7, 13, 5};
+  const std::vector<Matrix<T>> w = scaled_weights<T>(widths, 70);
+  const Matrix<T> x = random_matrix<T>(9, 11, 71);
+  Network<T> net(w);
+
+  Matrix<T> expected = x;
+  for (std::size_t k = 0; k < w.size(); ++k) {
+    Matrix<T> h = reference::matmul<T>(expected, w[k]);
+    expected = k + 1 < w.size() ? reference::relu<T>(h) : std::move(h);
+  }
+  const Matrix<T> yhat = std::as_const(net).predict(x);
+  CHECK(max_relative_error<T>(yhat, expected) <= test_support::tolerance<T>(64));
+  Matrix<T> out(9, 5);
+  net.predict(x, out);
+  CHECK(max_relative_error<T>(out, yhat) == 0.0);
+  const Matrix<T> y = random_matrix<T>(9, 5, 72);
+  CHECK(net.loss(x, y) == doctest::Approx(reference::loss<T>(expected, y)).epsilon(1e-5));
+}
+
+TEST_CASE("network.init.seeded_and_scaled") {
+  const Network<double> a({50, 40, 3}, 7), b({50, 40, 3}, 7), c({50, 40, 3}, 8);
+  CHECK(max_relative_error<double>(a.weight(0), b.weight(0)) == 0.0);
+  CHECK(max_relative_error<double>(a.weight(0), c.weight(0)) > 0.1);
+
+  // Sample variance of 2000 standard normals and of He's N(0, 2/50).
+  auto variance = [](nobias::MatrixView<const double> m) {
+    double sum = 0, sq = 0;
+    for (std::size_t i = 0; i < m.size(); ++i)
+      sum += m.data()[i], sq += m.data()[i] * m.data()[i];
+    const double mean = sum / static_cast<double>(m.size());
+    return sq / static_cast<double>(m.size()) - mean * mean;
+  };
+  CHECK(variance(a.weight(0)) == doctest::Approx(1.0).epsilon(0.1));
+  const Network<double> he({50, 40, 3}, 7, nobias::Init::He);
+  CHECK(variance(he.weight(0)) == doctest::Approx(2.0 / 50).epsilon(0.1));
+}
+
+TEST_CASE_TEMPLATE("network.errors.name_what_was_expected", T, float, double) {
+  using nobias::ShapeError;
+  using nobias::ValueError;
+  CHECK_THROWS_WITH_AS(Network<T>(std::vector<std::size_t>{5}),
+                       "Network: expected at least two widths {d_in, ..., d_out}, got 1",
+                       ValueError);
+  CHECK_THROWS_WITH_AS(Network<T>({5, 0, 2}), "Network: width 1 is 0; every width must be >= 1",
+                       ValueError);
+  std::vector<Matrix<T>> bad_chain;
+  bad_chain.emplace_back(4, 6);
+  bad_chain.emplace_back(5, 2);
+  CHECK_THROWS_WITH_AS(Network<T>(std::move(bad_chain)), "Network: w2 is 5x2 but w1 has 6 columns",
+                       ShapeError);
+  CHECK_THROWS_AS(Network<T>(std::vector<Matrix<T>>{}), ValueError);
+
+  Network<T> net({10, 8, 12}, 0);
+  const Matrix<T> x(4, 10), y(4, 12), x_wide(4, 11), y_wide(4, 10), y_short(3, 12), empty(0, 10);
+  CHECK_THROWS_WITH_AS(net.train_step(x, y_wide, T(1e-3)),
+                       "train_step: y has 10 columns, network output has 12", ShapeError);
+  CHECK_THROWS_WITH_AS(net.train_step(x_wide, y, T(1e-3)),
+                       "train_step: x has 11 columns, network input has 10", ShapeError);
+  CHECK_THROWS_WITH_AS(net.train_step(x, y_short, T(1e-3)), "train_step: x has 4 rows but y has 3",
+                       ShapeError);
+  CHECK_THROWS_WITH_AS(net.train_step(empty, y, T(1e-3)), "train_step: x has no rows", ShapeError);
+  for (T lr : {T(0), T(-1e-3), T(NAN), T(INFINITY)}) {
+    CAPTURE(lr);
+    CHECK_THROWS_AS(net.train_step(x, y, lr), ValueError);
+  }
+  CHECK_THROWS_AS(net.gradients(x, y_wide), ShapeError);
+  CHECK_THROWS_AS(net.loss(x_wide, y), ShapeError);
+  CHECK_THROWS_AS(std::as_const(net).predict(x_wide), ShapeError);
+  Matrix<T> out_bad(4, 11);
+  CHECK_THROWS_WITH_AS(net.predict(x, out_bad), "predict: out is 4x11, expected 4x12", ShapeError);
+  std::vector<Matrix<T>> dw;
+  dw.emplace_back(10, 8);
+  CHECK_THROWS_WITH_AS(net.gradients(x, y, dw), "gradients: expected 2 gradient matrices, got 1",
+                       ShapeError);
+  dw.emplace_back(8, 11);
+  CHECK_THROWS_WITH_AS(net.gradients(x, y, dw), "gradients: dw2 is 8x11, w2 is 8x12", ShapeError);
+  CHECK_THROWS_AS(net.weight(2), ValueError);
+}
+
+TEST_CASE_TEMPLATE("network.train_step.divergence_leaves_weights_unchanged", T, float, double) {
+  // Values near the top of T's range overflow to inf in the first product.
+  const T huge = std::numeric_limits<T>::max() / 4;
+  Network<T> net({3, 4, 2}, 1);
+  for (std::size_t i = 0; i < net.weight(0).size(); ++i)
+    net.weight(0).data()[i] = huge;
+  Matrix<T> x(2, 3), y(2, 2);
+  for (std::size_t i = 0; i < x.size(); ++i)
+    x.data()[i] = huge;
+  const Matrix<T> w0 = Matrix<T>::copy_of(net.weight(0));
+  CHECK_THROWS_AS(net.train_step(x, y, T(1e-3)), nobias::DivergenceError);
+  CHECK(max_relative_error<T>(net.weight(0), w0) == 0.0);
+  CHECK_THROWS_AS(net.gradients(x, y), nobias::DivergenceError);
+}
