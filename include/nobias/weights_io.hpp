@@ -1,0 +1,27 @@
+// A network's weights on disk: w1.npy ... wK.npy in one directory, w_k of shape
+// (d_{k-1}, d_k), readable by numpy and PyTorch as they are.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "nobias/matrix.hpp"
+
+namespace nobias {
+
+// Writes weights[k-1] to dir/wk.npy for k = 1..K, each file atomically. dir must exist
+// (IoError otherwise). Files already in dir are overwritten or left alone, never removed:
+// saving fewer layers over a deeper network's files leaves the extra wK+1.npy ... behind,
+// and load_weights would read them, so save into an empty directory.
+// ValueError if weights is empty, ShapeError if consecutive layers do not chain.
+template <class T>
+void save_weights(const std::string& dir, const std::vector<Matrix<T>>& weights);
+
+// Reads dir/w1.npy, w2.npy, ... (float32 or float64, converted to T) up to the first
+// missing index. IoError if dir or w1.npy is missing, or if a later wN.npy exists past
+// the gap (a partial copy is worse than none); ShapeError if w_{k+1} has a row count
+// other than w_k's column count.
+template <class T>
+std::vector<Matrix<T>> load_weights(const std::string& dir);
+
+}  // namespace nobias

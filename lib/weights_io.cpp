@@ -1,0 +1,108 @@
+#include "nobias/weights_io.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+#include <system_error>
+
+#include "nobias/error.hpp"
+#include "nobias/npy.hpp"
+
+namespace nobias {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string weight_name(std::size_t k) {
+  return "w" + std::to_string(k) + ".npy";
+}
+
+// "w<digits>.npy": every name load_weights considers one of its files.
+bool looks_like_weight_file(const std::string& name) {
+  constexpr std::size_t kExtra = 5;  // "w" and ".npy"
+  if (name.size() <= kExtra || name.front() != 'w') return false;
+  if (name.compare(name.size() - 4, 4, ".npy") != 0) return false;
+  return std::all_of(name.begin() + 1, name.end() - 4, [](char c) { return c >= '0' && c <= '9'; });
+}
+
+void require_directory(const std::string& who, const std::string& dir) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(dir, ec);
+  if (st.type() == fs::file_type::not_found) {
+    throw IoError(who + ": directory '" + dir + "' does not exist");
+  }
+  if (ec) throw IoError(who + ": cannot access '" + dir + "' (" + ec.message() + ")");
+  if (!fs::is_directory(st)) throw IoError(who + ": '" + dir + "' is not a directory");
+}
+
+}  // namespace
+
+template <class T>
+void save_weights(const std::string& dir, const std::vector<Matrix<T>>& weights) {
+  require_directory("save_weights", dir);
+  if (weights.empty()) throw ValueError("save_weights: no weight matrices to save");
+  // Check the whole chain first: a set that load_weights would reject is not worth writing.
+  for (std::size_t k = 1; k < weights.size(); ++k) {
+    if (weights[k].rows() != weights[k - 1].cols()) {
+      throw ShapeError("save_weights: " + weight_name(k + 1) + " is " +
+                       shape_string(weights[k].rows(), weights[k].cols()) + " but " +
+                       weight_name(k) + " is " +
+                       shape_string(weights[k - 1].rows(), weights[k - 1].cols()) +
+                       ": rows must equal the previous layer's columns");
+    }
+  }
+  for (std::size_t k = 0; k < weights.size(); ++k) {
+    write_npy<T>((fs::path(dir) / weight_name(k + 1)).string(), weights[k].view());
+  }
+}
+
+template <class T>
+std::vector<Matrix<T>> load_weights(const std::string& dir) {
+  require_directory("load_weights", dir);
+  // Shorter first, so that w4.npy sorts before w10.npy and the error names the nearest.
+  const auto numeric_order = [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() < b.size() : a < b;
+  };
+  std::set<std::string, decltype(numeric_order)> names(numeric_order);
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (looks_like_weight_file(name)) names.insert(std::move(name));
+  }
+  if (ec) throw IoError("load_weights: cannot list '" + dir + "' (" + ec.message() + ")");
+
+  std::size_t count = 0;
+  while (names.count(weight_name(count + 1)) != 0)
+    names.erase(weight_name(++count));
+  if (count == 0) throw IoError("load_weights: " + dir + ": w1.npy is missing");
+  if (!names.empty()) {
+    // What is left has a leading zero, is w0, or lies beyond the first gap.
+    throw IoError("load_weights: " + dir + ": " + weight_name(count + 1) + " is missing but " +
+                  *names.begin() + " exists (weights must be w1.npy, w2.npy, ... with no gaps)");
+  }
+
+  std::vector<Matrix<T>> weights;
+  weights.reserve(count);
+  for (std::size_t k = 1; k <= count; ++k) {
+    const std::string path = (fs::path(dir) / weight_name(k)).string();
+    weights.push_back(read_npy<T>(path));
+    if (k > 1) {
+      const Matrix<T>& prev = weights[k - 2];
+      const Matrix<T>& cur = weights[k - 1];
+      if (cur.rows() != prev.cols()) {
+        throw ShapeError("load_weights: " + path + " is " + shape_string(cur.rows(), cur.cols()) +
+                         " but " + (fs::path(dir) / weight_name(k - 1)).string() + " is " +
+                         shape_string(prev.rows(), prev.cols()) +
+                         ": rows must equal the previous layer's columns");
+      }
+    }
+  }
+  return weights;
+}
+
+template void save_weights<float>(const std::string&, const std::vector<Matrix<float>>&);
+template void save_weights<double>(const std::string&, const std::vector<Matrix<double>>&);
+template std::vector<Matrix<float>> load_weights<float>(const std::string&);
+template std::vector<Matrix<double>> load_weights<double>(const std::string&);
+
+}  // namespace nobias
