@@ -1,4 +1,4 @@
-#include "atomic_file.hpp"
+#include "nobias/atomic_file.hpp"
 
 #include <atomic>
 #include <cerrno>
@@ -19,15 +19,15 @@
 
 #include "nobias/error.hpp"
 
-namespace nobias::detail {
+namespace nobias {
 namespace {
 
 namespace fs = std::filesystem;
 
 std::mutex hook_mutex;
-AtomicWriteHook hook;  // guarded by hook_mutex
+detail::AtomicWriteHook hook;  // guarded by hook_mutex
 
-AtomicWriteHook current_hook() {
+detail::AtomicWriteHook current_hook() {
   std::lock_guard<std::mutex> lock(hook_mutex);
   return hook;
 }
@@ -45,7 +45,7 @@ std::string errno_text(int err) {
 
 }  // namespace
 
-void set_atomic_write_hook(AtomicWriteHook new_hook) {
+void detail::set_atomic_write_hook(AtomicWriteHook new_hook) {
   std::lock_guard<std::mutex> lock(hook_mutex);
   hook = std::move(new_hook);
 }
@@ -92,7 +92,7 @@ void write_file_atomically(const std::string& path,
     if (out.fail()) throw IoError(prefix + "closing temporary '" + temp + "' failed");
   }
 
-  if (AtomicWriteHook h = current_hook()) h(temp);
+  if (detail::AtomicWriteHook h = current_hook()) h(temp);
 
   // std::filesystem::rename replaces an existing target (POSIX rename, and
   // MoveFileEx with MOVEFILE_REPLACE_EXISTING on Windows), atomically on POSIX.
@@ -103,4 +103,4 @@ void write_file_atomically(const std::string& path,
   guard.armed = false;
 }
 
-}  // namespace nobias::detail
+}  // namespace nobias

@@ -13,7 +13,7 @@
 #include <ostream>
 #include <vector>
 
-#include "atomic_file.hpp"
+#include "nobias/atomic_file.hpp"
 #include "nobias/error.hpp"
 
 namespace nobias {
@@ -385,7 +385,7 @@ void write_npy(const std::string& path, MatrixView<const T> m) {
   dict += '\n';
   const std::size_t header_len = dict.size();  // < 200: fits the 2 bytes of version 1.0
 
-  detail::write_file_atomically(
+  write_file_atomically(
       path,
       [&](std::ostream& out) {
         out.write(kMagic, static_cast<std::streamsize>(kMagicLen));

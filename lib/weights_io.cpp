@@ -54,6 +54,17 @@ void save_weights(const std::string& dir, const std::vector<Matrix<T>>& weights)
   for (std::size_t k = 0; k < weights.size(); ++k) {
     write_npy<T>((fs::path(dir) / weight_name(k + 1)).string(), weights[k].view());
   }
+  // A deeper network saved here before left w{K+1}.npy, ...: load_weights would read them
+  // as part of this network, so they go.
+  for (std::size_t k = weights.size() + 1;; ++k) {
+    std::error_code ec;
+    if (!fs::remove(fs::path(dir) / weight_name(k), ec)) {
+      if (ec)
+        throw IoError("save_weights: cannot remove stale " + weight_name(k) + " in '" + dir +
+                      "' (" + ec.message() + ")");
+      break;
+    }
+  }
 }
 
 template <class T>

@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "atomic_file.hpp"
+#include "nobias/atomic_file.hpp"
 #include "nobias/error.hpp"
 #include "nobias/matrix.hpp"
 #include "nobias/npy.hpp"
@@ -409,12 +409,12 @@ TEST_CASE("npy.write.failing_body_leaves_no_temporary") {
   const std::string path = dir.file("x.bin");
   write_bytes(path, "old");
   CHECK_ERROR(IoError,
-              nobias::detail::write_file_atomically(
+              nobias::write_file_atomically(
                   path, [](std::ostream&) { throw IoError("body failed"); }, "test"),
               "body failed");
   // A stream that goes bad without throwing is caught by the state checks.
   CHECK_ERROR(IoError,
-              nobias::detail::write_file_atomically(
+              nobias::write_file_atomically(
                   path, [](std::ostream& out) { out.setstate(std::ios::badbit); }, "test"),
               "test: " + path);
   CHECK(read_bytes(path) == "old");
@@ -478,6 +478,18 @@ TEST_CASE("weights_io.save_leaves_other_files") {
   nobias::save_weights(dir.path().string(), three_layers<float>());
   CHECK(read_bytes(dir.file("notes.txt")) == "keep me");
   CHECK(nobias::load_weights<float>(dir.path().string()).size() == 3);
+}
+
+TEST_CASE("weights_io.save_removes_stale_deeper_layers") {
+  TempDir dir("stale");
+  nobias::save_weights(dir.path().string(), three_layers<float>());
+  std::vector<Matrix<float>> shallow;
+  shallow.push_back(numbered<float>(5, 4));
+  nobias::save_weights(dir.path().string(), shallow);
+  CHECK(dir.names() == std::vector<std::string>{"w1.npy"});
+  const auto back = nobias::load_weights<float>(dir.path().string());
+  REQUIRE(back.size() == 1);
+  CHECK(same_values(shallow[0], back[0]));
 }
 
 TEST_CASE("weights_io.reject.directory") {

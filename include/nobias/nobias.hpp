@@ -1,6 +1,7 @@
 // Umbrella header: everything a user of nobias needs.
 #pragma once
 
+#include "nobias/atomic_file.hpp"
 #include "nobias/blas.hpp"
 #include "nobias/error.hpp"
 #include "nobias/init.hpp"

@@ -10,9 +10,10 @@
 namespace nobias {
 
 // Writes weights[k-1] to dir/wk.npy for k = 1..K, each file atomically. dir must exist
-// (IoError otherwise). Files already in dir are overwritten or left alone, never removed:
-// saving fewer layers over a deeper network's files leaves the extra wK+1.npy ... behind,
-// and load_weights would read them, so save into an empty directory.
+// (IoError otherwise). Stale w{K+1}.npy, w{K+2}.npy, ... of a deeper network saved there
+// before are removed afterwards, so the directory reads back as exactly this network;
+// other files are left alone. Each file is atomic, the set is not: a crash midway can
+// leave new and old layers side by side.
 // ValueError if weights is empty, ShapeError if consecutive layers do not chain.
 template <class T>
 void save_weights(const std::string& dir, const std::vector<Matrix<T>>& weights);

@@ -1,4 +1,4 @@
-// Internal: replace a file so that readers see either the old contents or the new,
+// Replace a file so that readers see either the old contents or the new,
 // never a half-written mix. Every writer of user files (.npy, weights, checkpoints)
 // goes through here, so a failed or interrupted save never destroys the previous one.
 #pragma once
@@ -7,7 +7,7 @@
 #include <ostream>
 #include <string>
 
-namespace nobias::detail {
+namespace nobias {
 
 // Writes write_body's output to a temporary in path's directory (path + ".tmp-<pid>-<n>"),
 // checks the stream, closes it and renames it over path. On any failure the temporary
@@ -20,6 +20,8 @@ namespace nobias::detail {
 void write_file_atomically(const std::string& path,
                            const std::function<void(std::ostream&)>& write_body,
                            const std::string& who = "write_file_atomically");
+
+namespace detail {
 
 // Test seam: if set, called with the temporary's path after it is completely written
 // and closed, just before the rename. A hook that throws simulates a crash at the worst
@@ -37,4 +39,5 @@ class ScopedAtomicWriteHook {
   ScopedAtomicWriteHook& operator=(const ScopedAtomicWriteHook&) = delete;
 };
 
-}  // namespace nobias::detail
+}  // namespace detail
+}  // namespace nobias
