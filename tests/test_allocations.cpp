@@ -1,73 +1,18 @@
-// Proves that a training step allocates nothing once the workspace exists. Every form of
-// global operator new is replaced by a counting one for this test binary.
+// Proves that a training step allocates nothing once the workspace exists. This binary
+// links support/allocation_counter.cpp, which counts every operator new.
 #include <doctest/doctest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <vector>
 
 #include "nobias/network.hpp"
+#include "support/allocation_counter.hpp"
 #include "test_support.hpp"
 
-namespace {
-std::atomic<long> g_allocations{0};
-
-void* counted_alloc(std::size_t size, std::size_t alignment) {
-  ++g_allocations;
-  void* p = nullptr;
-  if (alignment <= alignof(std::max_align_t)) {
-    p = std::malloc(size ? size : 1);
-  } else if (posix_memalign(&p, alignment, size ? size : 1) != 0) {
-    p = nullptr;
-  }
-  if (!p) throw std::bad_alloc();
-  return p;
-}
-}  // namespace
-
-void* operator new(std::size_t size) {
-  return counted_alloc(size, 0);
-}
-void* operator new[](std::size_t size) {
-  return counted_alloc(size, 0);
-}
-void* operator new(std::size_t size, std::align_val_t a) {
-  return counted_alloc(size, static_cast<std::size_t>(a));
-}
-void* operator new[](std::size_t size, std::align_val_t a) {
-  return counted_alloc(size, static_cast<std::size_t>(a));
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::align_val_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::align_val_t) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
-
 TEST_CASE("allocations.counter_sees_allocations") {
-  const long before = g_allocations.load();
+  const long before = allocation_counter::count();
   std::vector<double> v(100);
   nobias::Matrix<float> m(3, 3);
-  CHECK(g_allocations.load() - before >= 2);
+  CHECK(allocation_counter::count() - before >= 2);
 }
 
 TEST_CASE_TEMPLATE("allocations.train_step_allocates_nothing_in_steady_state", T, float, double) {
@@ -77,15 +22,15 @@ TEST_CASE_TEMPLATE("allocations.train_step_allocates_nothing_in_steady_state", T
   const auto small_y = test_support::random_matrix<T>(13, 7, 4);
   nobias::Network<T> net({29, 23, 19, 11, 7}, 5, nobias::Init::He);
 
-  const long before_first = g_allocations.load();
+  const long before_first = allocation_counter::count();
   net.train_step(x, y, T(1e-4));  // sizes the workspace
-  CHECK(g_allocations.load() > before_first);
+  CHECK(allocation_counter::count() > before_first);
 
-  const long before = g_allocations.load();
+  const long before = allocation_counter::count();
   for (int step = 0; step < 10; ++step)
     net.train_step(x, y, T(1e-4));
   // A smaller batch reuses the leading rows of the same workspace.
   for (int step = 0; step < 10; ++step)
     net.train_step(small_x, small_y, T(1e-4));
-  CHECK(g_allocations.load() - before == 0);
+  CHECK(allocation_counter::count() - before == 0);
 }

@@ -1,0 +1,548 @@
+#!/usr/bin/env python3
+"""Black-box tests of the nobias-train command-line program.
+
+    /usr/bin/python3 tests/cli_test.py --nobias-train PATH [unittest args]
+
+Runs the program as a subprocess, each test in a fresh temporary directory, and checks
+its exit status, its stdout / stderr and the files it writes (loss CSV, weights .npy).
+Standard library + numpy only. Exit status non-zero if any test fails.
+"""
+
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+
+PROGRAM = None  # set from --nobias-train in main()
+TIMEOUT_S = 120
+FINAL_RE = re.compile(r"^final loss (\S+) after (\d+) steps, (\S+) steps/s$")
+PROGRESS_RE = re.compile(r"^step (\d+)/(\d+) loss (\S+)$")
+ALL_FLAGS = ["--layers", "--rows", "--steps", "--lr", "--seed", "--dtype", "--x", "--y",
+             "--weights-in", "--weights-out", "--loss-csv", "--threads", "--log-every",
+             "--quiet", "--help"]
+
+
+def read_loss_csv(path):
+    """(steps, losses) of a loss CSV; asserts the header."""
+    with open(path, encoding="ascii") as f:
+        lines = f.read().splitlines()
+    if not lines or lines[0] != "step,loss":
+        raise AssertionError("%s: header is %r, expected 'step,loss'" % (path, lines[:1]))
+    steps, losses = [], []
+    for line in lines[1:]:
+        step, loss = line.split(",")
+        steps.append(int(step))
+        losses.append(float(loss))
+    return steps, losses
+
+
+def final_line(stdout):
+    """(loss, steps, rate) from the last stdout line; asserts its format."""
+    lines = stdout.splitlines()
+    if not lines:
+        raise AssertionError("no stdout")
+    m = FINAL_RE.match(lines[-1])
+    if m is None:
+        raise AssertionError("last stdout line %r does not match %r"
+                             % (lines[-1], FINAL_RE.pattern))
+    return float(m.group(1)), int(m.group(2)), float(m.group(3))
+
+
+def file_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+class CliTest(unittest.TestCase):
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix="nobias-cli-")
+        self.dir = self._tmp.name
+
+    def tearDown(self):
+        self._tmp.cleanup()
+
+    # ---- helpers ----
+
+    def path(self, *parts):
+        return os.path.join(self.dir, *parts)
+
+    def mkdir(self, name):
+        p = self.path(name)
+        os.mkdir(p)
+        return p
+
+    def run_cli(self, *args):
+        return subprocess.run([PROGRAM] + [str(a) for a in args], cwd=self.dir,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=TIMEOUT_S)
+
+    def ok(self, *args):
+        """Runs and asserts exit 0 with an empty stderr; returns the CompletedProcess."""
+        r = self.run_cli(*args)
+        self.assertEqual(r.returncode, 0, "args %s\nstdout:\n%s\nstderr:\n%s"
+                         % (args, r.stdout[-2000:], r.stderr))
+        self.assertEqual(r.stderr, "", "stderr of a successful run: %r" % r.stderr)
+        return r
+
+    def save(self, name, array):
+        p = self.path(name)
+        np.save(p, array)
+        return p
+
+    def data(self, rows=31, d_in=13, d_out=3, dtype=np.float64, seed=7):
+        rng = np.random.default_rng(seed)
+        x = self.save("x.npy", rng.standard_normal((rows, d_in)).astype(dtype))
+        y = self.save("y.npy", rng.standard_normal((rows, d_out)).astype(dtype))
+        return x, y
+
+    def weight_files(self, d):
+        return sorted(f for f in os.listdir(d) if re.fullmatch(r"w\d+\.npy", f))
+
+    def load_weights(self, d):
+        files = self.weight_files(d)
+        self.assertEqual(files, ["w%d.npy" % k for k in range(1, len(files) + 1)])
+        return [np.load(os.path.join(d, f)) for f in files]
+
+    def snapshot(self):
+        """Every file under the test directory, with its bytes."""
+        out = {}
+        for root, _dirs, files in os.walk(self.dir):
+            for f in files:
+                p = os.path.join(root, f)
+                out[os.path.relpath(p, self.dir)] = file_bytes(p)
+        return out
+
+    # ---- 1. default convergence ----
+
+    def test_default_convergence(self):
+        for dtype in ("f32", "f64"):
+            for seed in range(5):
+                with self.subTest(dtype=dtype, seed=seed):
+                    csv = self.path("loss-%s-%d.csv" % (dtype, seed))
+                    r = self.ok("--seed", seed, "--dtype", dtype, "--loss-csv", csv, "--quiet")
+                    final, n, _ = final_line(r.stdout)
+                    steps, losses = read_loss_csv(csv)
+                    self.assertEqual(n, 500)
+                    self.assertEqual(steps, list(range(1, 501)))
+                    self.assertTrue(all(math.isfinite(v) for v in losses))
+                    self.assertTrue(math.isfinite(final) and final > 0, final)
+                    ratio = losses[0] / final
+                    self.assertGreaterEqual(ratio, 1e4, "loss %g -> %g" % (losses[0], final))
+                    # The final loss is the one after the last update: below the last row.
+                    self.assertLess(final, losses[-1])
+
+    # ---- 2. output format ----
+
+    def test_final_line_and_progress(self):
+        r = self.ok("--steps", 37, "--layers", "20,10,4", "--rows", 16)
+        lines = r.stdout.splitlines()
+        loss, n, rate = final_line(r.stdout)
+        self.assertEqual(n, 37)
+        self.assertTrue(math.isfinite(loss) and loss > 0)
+        self.assertTrue(math.isfinite(rate) and rate > 0)
+        # Default --log-every is steps/10 = 3: steps 3, 6, ..., 36.
+        progress = [PROGRESS_RE.match(line) for line in lines[:-1]]
+        self.assertTrue(all(progress), lines[:-1])
+        self.assertEqual([int(m.group(1)) for m in progress], list(range(3, 37, 3)))
+        self.assertTrue(all(int(m.group(2)) == 37 for m in progress))
+
+    def test_quiet_prints_only_final_line(self):
+        r = self.ok("--quiet", "--steps", 50, "--layers", "20,10,4", "--threads", 1)
+        self.assertEqual(len(r.stdout.splitlines()), 1, r.stdout)
+        self.assertEqual(final_line(r.stdout)[1], 50)
+
+    def test_log_every(self):
+        r = self.ok("--log-every", 100, "--loss-csv", "loss.csv")
+        lines = r.stdout.splitlines()
+        self.assertEqual(len(lines), 6, r.stdout)
+        self.assertEqual(final_line(r.stdout)[1], 500)
+        _, losses = read_loss_csv(self.path("loss.csv"))
+        for line, step in zip(lines[:-1], (100, 200, 300, 400, 500)):
+            m = PROGRESS_RE.match(line)
+            self.assertIsNotNone(m, line)
+            self.assertEqual((int(m.group(1)), int(m.group(2))), (step, 500))
+            # The progress line shows that step's loss (%.3e) as the CSV has it.
+            self.assertAlmostEqual(float(m.group(3)) / losses[step - 1], 1.0, delta=1e-3)
+
+    # ---- 3. reproducibility ----
+
+    def test_same_seed_same_losses(self):
+        args = ["--steps", 100, "--quiet"]
+        self.ok(*args, "--seed", 3, "--loss-csv", "a.csv")
+        self.ok(*args, "--seed", 3, "--loss-csv", "b.csv")
+        self.ok(*args, "--seed", 4, "--loss-csv", "c.csv")
+        a, b, c = (file_bytes(self.path(f)) for f in ("a.csv", "b.csv", "c.csv"))
+        self.assertEqual(a, b)
+        self.assertEqual(len(read_loss_csv(self.path("a.csv"))[1]), 100)
+        self.assertNotEqual(a, c)
+        self.assertNotEqual(read_loss_csv(self.path("a.csv"))[1][0],
+                            read_loss_csv(self.path("c.csv"))[1][0])
+
+    # ---- 4. data mode ----
+
+    def test_data_mode_explicit_layers(self):
+        x, y = self.data()
+        out = self.mkdir("out")
+        r = self.ok("--x", x, "--y", y, "--layers", "13,9,3", "--dtype", "f64",
+                    "--weights-out", out, "--loss-csv", "loss.csv", "--steps", 20,
+                    "--lr", 1e-3, "--quiet")
+        self.assertEqual(final_line(r.stdout)[1], 20)
+        self.assertEqual(self.weight_files(out), ["w1.npy", "w2.npy"])
+        w = self.load_weights(out)
+        self.assertEqual([m.shape for m in w], [(13, 9), (9, 3)])
+        self.assertEqual([m.dtype for m in w], [np.float64, np.float64])
+        self.assertTrue(all(np.all(np.isfinite(m)) for m in w))
+        _, losses = read_loss_csv(self.path("loss.csv"))
+        self.assertEqual(len(losses), 20)
+        self.assertLess(losses[-1], losses[0])
+
+    def test_data_mode_default_hidden_widths(self):
+        x, y = self.data()
+        out = self.mkdir("out")
+        self.ok("--x", x, "--y", y, "--dtype", "f64", "--weights-out", out, "--steps", 3,
+                "--lr", 1e-4, "--quiet")
+        w = self.load_weights(out)
+        self.assertEqual([m.shape for m in w], [(13, 100), (100, 100), (100, 3)])
+        self.assertTrue(all(m.dtype == np.float64 for m in w))
+
+    def test_data_mode_dtype_conversion(self):
+        for file_dtype, flag, want in ((np.float32, "f64", np.float64),
+                                       (np.float64, "f32", np.float32)):
+            with self.subTest(file_dtype=file_dtype.__name__, dtype=flag):
+                x, y = self.data(dtype=file_dtype)
+                out = self.mkdir("out-" + flag)
+                r = self.ok("--x", x, "--y", y, "--layers", "13,9,3", "--dtype", flag,
+                            "--weights-out", out, "--steps", 5, "--lr", 1e-3, "--quiet")
+                self.assertTrue(math.isfinite(final_line(r.stdout)[0]))
+                w = self.load_weights(out)
+                self.assertEqual([m.shape for m in w], [(13, 9), (9, 3)])
+                self.assertTrue(all(m.dtype == want for m in w), [m.dtype for m in w])
+
+    def test_data_mode_same_values_either_file_dtype(self):
+        # f32-representable values stored as float32 or float64 train identically in f64.
+        rng = np.random.default_rng(11)
+        x = rng.standard_normal((31, 13)).astype(np.float32)
+        y = rng.standard_normal((31, 3)).astype(np.float32)
+        np.save(self.path("x32.npy"), x)
+        np.save(self.path("y32.npy"), y)
+        np.save(self.path("x64.npy"), x.astype(np.float64))
+        np.save(self.path("y64.npy"), y.astype(np.float64))
+        common = ["--layers", "13,9,3", "--dtype", "f64", "--steps", 5, "--lr", 1e-3, "--quiet"]
+        self.ok("--x", "x32.npy", "--y", "y32.npy", "--loss-csv", "a.csv", *common)
+        self.ok("--x", "x64.npy", "--y", "y64.npy", "--loss-csv", "b.csv", *common)
+        self.assertEqual(file_bytes(self.path("a.csv")), file_bytes(self.path("b.csv")))
+
+    # ---- 5. --weights-in round trip ----
+
+    def test_weights_round_trip(self):
+        a, b = self.mkdir("A"), self.mkdir("B")
+        common = ["--dtype", "f64", "--seed", 2, "--quiet"]
+        self.ok(*common, "--steps", 5, "--weights-out", a, "--loss-csv", "first.csv")
+        self.ok(*common, "--steps", 5, "--weights-in", a, "--weights-out", b,
+                "--loss-csv", "second.csv")
+        r_long = self.ok(*common, "--steps", 10, "--loss-csv", "long.csv")
+        _, first = read_loss_csv(self.path("first.csv"))
+        steps2, second = read_loss_csv(self.path("second.csv"))
+        _, long = read_loss_csv(self.path("long.csv"))
+        self.assertEqual(steps2, [1, 2, 3, 4, 5])
+        np.testing.assert_allclose(first, long[:5], rtol=1e-12, atol=0)
+        np.testing.assert_allclose(second, long[5:], rtol=1e-12, atol=0)
+        # The resumed run is not a restart: it starts below where the first run ended.
+        self.assertLess(second[0], first[-1])
+        self.assertEqual([m.shape for m in self.load_weights(b)],
+                         [(1000, 100), (100, 100), (100, 10)])
+        # And B holds the weights after 10 steps: a 1-step run from B starts at long's final loss.
+        r = self.ok(*common, "--steps", 1, "--weights-in", b, "--loss-csv", "third.csv")
+        _, third = read_loss_csv(self.path("third.csv"))
+        final_long = final_line(r_long.stdout)[0]  # printed with %.6g
+        self.assertAlmostEqual(third[0] / final_long, 1.0, delta=1e-5)
+
+    def test_weights_out_replaces_deeper_network(self):
+        # A deeper network saved before must not linger: the directory reads back as the
+        # network just trained (no w3.npy left to be loaded as its third layer).
+        out = self.mkdir("out")
+        self.ok("--layers", "20,10,6,4", "--steps", 2, "--weights-out", out, "--quiet")
+        self.assertEqual(self.weight_files(out), ["w1.npy", "w2.npy", "w3.npy"])
+        with open(os.path.join(out, "notes.txt"), "w") as f:
+            f.write("keep me")
+        self.ok("--layers", "20,10,4", "--steps", 2, "--weights-out", out, "--quiet")
+        self.assertEqual(sorted(os.listdir(out)), ["notes.txt", "w1.npy", "w2.npy"])
+        self.assertEqual([m.shape for m in self.load_weights(out)], [(20, 10), (10, 4)])
+        self.ok("--weights-in", out, "--steps", 1, "--quiet")
+
+    # ---- 6. bad usage and bad input ----
+
+    def assert_bad_input(self, args, *needles, out_dir=None, csv=None):
+        """Runs args plus --weights-out/--loss-csv into the test directory; asserts exit 2,
+        stderr 'nobias-train: ...' containing every needle, and nothing written."""
+        if out_dir is None:
+            out_dir = self.path("out")
+            if not os.path.isdir(out_dir):
+                os.mkdir(out_dir)
+        if csv is None:
+            csv = self.path("loss.csv")
+        before = self.snapshot()
+        r = self.run_cli(*args, "--weights-out", out_dir, "--loss-csv", csv)
+        msg = "args %s\nstdout:\n%s\nstderr:\n%s" % (args, r.stdout, r.stderr)
+        self.assertEqual(r.returncode, 2, msg)
+        self.assertTrue(r.stderr.startswith("nobias-train:"), msg)
+        for needle in needles:
+            self.assertIn(needle, r.stderr, msg)
+        self.assertNotIn("final loss", r.stdout, msg)
+        self.assertEqual(self.snapshot(), before, "files changed: " + msg)
+        self.assertFalse(os.path.exists(csv), msg)
+        if os.path.isdir(out_dir):
+            self.assertEqual(os.listdir(out_dir), [], msg)
+
+    def test_bad_flag_values(self):
+        base = {"--layers": "20,10,4", "--steps": "3"}  # small and fast, were it to run
+        cases = [
+            (["--lr", "-1"], ["--lr", "-1"]),
+            (["--lr", "0"], ["--lr", "> 0"]),
+            (["--lr", "nan"], ["--lr", "nan"]),
+            (["--lr", "inf"], ["--lr", "inf"]),
+            (["--lr", "abc"], ["--lr", "abc"]),
+            (["--lr", "1e-60"], ["--lr", "f32"]),
+            (["--steps", "0"], ["--steps", "0"]),
+            (["--steps", "-5"], ["--steps", "-5"]),
+            (["--rows", "0"], ["--rows"]),
+            (["--layers", "5"], ["--layers", "two widths"]),
+            (["--layers", "5,0,2"], ["--layers", "0"]),
+            (["--layers", "5,,2"], ["--layers"]),
+            (["--layers", "5,x,2"], ["--layers", "x"]),
+            (["--dtype", "f16"], ["--dtype", "f16"]),
+            (["--x", "x.npy"], ["--x", "--y"]),
+            (["--y", "y.npy"], ["--x", "--y"]),
+            (["--threads", "0"], ["--threads", "0"]),
+            (["--log-every", "0"], ["--log-every"]),
+            (["--seed", "-1"], ["--seed"]),
+            (["--bogus"], ["--bogus"]),
+            (["extra-positional"], ["extra-positional"]),
+        ]
+        for extra, needles in cases:
+            with self.subTest(args=extra):
+                args = [a for flag, value in base.items() if flag != extra[0]
+                        for a in (flag, value)]
+                self.assert_bad_input(args + extra, *needles)
+
+    def test_data_shape_mismatches(self):
+        rng = np.random.default_rng(1)
+        np.save(self.path("x.npy"), rng.standard_normal((31, 13)))
+        np.save(self.path("y.npy"), rng.standard_normal((31, 3)))
+        np.save(self.path("y30.npy"), rng.standard_normal((30, 3)))
+        np.save(self.path("y4.npy"), rng.standard_normal((31, 4)))
+        np.save(self.path("x0.npy"), np.zeros((0, 13)))
+        np.save(self.path("y0.npy"), np.zeros((0, 3)))
+        cases = [
+            # x has 13 columns, --layers wants 12: both shapes named
+            (["--x", "x.npy", "--y", "y.npy", "--layers", "12,9,3"], ["31x13", "12", "input"]),
+            (["--x", "x.npy", "--y", "y30.npy", "--layers", "13,9,3"], ["31x13", "30x3", "row"]),
+            (["--x", "x.npy", "--y", "y30.npy"], ["31x13", "30x3", "row"]),
+            (["--x", "x.npy", "--y", "y4.npy", "--layers", "13,9,3"], ["31x4", "3", "output"]),
+            (["--x", "x0.npy", "--y", "y0.npy", "--layers", "13,9,3"], ["0x13", "rows"]),
+            (["--x", "x.npy", "--y", "y.npy", "--rows", "31"], ["--rows"]),
+        ]
+        for args, needles in cases:
+            with self.subTest(args=args):
+                self.assert_bad_input(args + ["--dtype", "f64"], *needles)
+
+    def test_bad_npy_files(self):
+        rng = np.random.default_rng(2)
+        np.save(self.path("y.npy"), rng.standard_normal((31, 3)))
+        with open(self.path("garbage.npy"), "wb") as f:
+            f.write(bytes(range(256)) * 4)
+        np.save(self.path("int32.npy"), np.arange(31 * 13, dtype=np.int32).reshape(31, 13))
+        np.save(self.path("oned.npy"), rng.standard_normal(31))
+        np.save(self.path("threed.npy"), rng.standard_normal((31, 13, 1)))
+        full = file_bytes(self.path("y.npy"))
+        with open(self.path("truncated.npy"), "wb") as f:
+            f.write(full[:len(full) - 8])
+        cases = [
+            ("missing.npy", ["--x", "missing.npy", "does not exist"]),
+            ("garbage.npy", ["--x", "garbage.npy", "not a .npy file"]),
+            ("int32.npy", ["--x", "int32.npy", "<i4"]),
+            ("oned.npy", ["--x", "oned.npy", "2-D", "(31,)"]),
+            ("threed.npy", ["--x", "threed.npy", "2-D"]),
+            ("truncated.npy", ["--x", "truncated.npy", "truncated"]),
+        ]
+        for name, needles in cases:
+            for dtype in ("f32", "f64"):
+                with self.subTest(file=name, dtype=dtype):
+                    self.assert_bad_input(["--x", name, "--y", "y.npy", "--layers", "13,9,3",
+                                           "--dtype", dtype], *needles)
+        with self.subTest(file="y missing"):
+            np.save(self.path("x.npy"), rng.standard_normal((31, 13)))
+            self.assert_bad_input(["--x", "x.npy", "--y", "nope.npy"], "--y", "nope.npy",
+                                  "does not exist")
+
+    def test_bad_weights_in(self):
+        with self.subTest("missing directory"):
+            self.assert_bad_input(["--weights-in", "nowhere", "--steps", 2], "--weights-in",
+                                  "nowhere", "does not exist")
+        win = self.mkdir("win")
+        rng = np.random.default_rng(3)
+        np.save(os.path.join(win, "w1.npy"), rng.standard_normal((13, 9)))
+        np.save(os.path.join(win, "w2.npy"), rng.standard_normal((9, 3)))
+        with self.subTest("shapes differ from --layers"):
+            self.assert_bad_input(["--weights-in", win, "--layers", "13,8,3", "--steps", 2],
+                                  "--weights-in", "w1.npy", "13x9", "13x8")
+        with self.subTest("depth differs from --layers"):
+            self.assert_bad_input(["--weights-in", win, "--layers", "13,9,5,3", "--steps", 2],
+                                  "--weights-in", "2", "3")
+        with self.subTest("x does not fit the weights"):
+            np.save(self.path("x.npy"), rng.standard_normal((31, 12)))
+            np.save(self.path("y.npy"), rng.standard_normal((31, 3)))
+            self.assert_bad_input(["--weights-in", win, "--x", "x.npy", "--y", "y.npy"],
+                                  "31x12", "13")
+        with self.subTest("empty directory"):
+            self.mkdir("empty")
+            self.assert_bad_input(["--weights-in", "empty", "--steps", 2], "w1.npy")
+        with self.subTest("chain broken"):
+            bad = self.mkdir("chain")
+            np.save(os.path.join(bad, "w1.npy"), rng.standard_normal((13, 9)))
+            np.save(os.path.join(bad, "w2.npy"), rng.standard_normal((8, 3)))
+            self.assert_bad_input(["--weights-in", bad, "--steps", 2], "w2.npy", "8x3")
+
+    def test_bad_output_locations(self):
+        with self.subTest("--weights-out does not exist"):
+            self.assert_bad_input(["--layers", "20,10,4", "--steps", 2], "--weights-out",
+                                  "no-such-dir", out_dir=self.path("no-such-dir"))
+            self.assertFalse(os.path.exists(self.path("no-such-dir")))
+        with self.subTest("--weights-out is a file"):
+            with open(self.path("afile"), "w") as f:
+                f.write("x")
+            self.assert_bad_input(["--layers", "20,10,4", "--steps", 2], "--weights-out",
+                                  "afile", out_dir=self.path("afile"))
+        with self.subTest("--loss-csv into a missing directory"):
+            self.assert_bad_input(["--layers", "20,10,4", "--steps", 2], "--loss-csv",
+                                  "no-such-dir", csv=self.path("no-such-dir", "loss.csv"))
+            self.assertFalse(os.path.exists(self.path("no-such-dir")))
+        with self.subTest("--loss-csv is a directory"):
+            self.mkdir("csvdir")
+            r = self.run_cli("--layers", "20,10,4", "--steps", 2, "--loss-csv", "csvdir")
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertTrue(r.stderr.startswith("nobias-train:"), r.stderr)
+            self.assertIn("--loss-csv", r.stderr)
+            self.assertEqual(os.listdir(self.path("csvdir")), [])
+
+    # ---- 7. existing outputs survive a failed run ----
+
+    def test_existing_outputs_untouched_on_failure(self):
+        out = self.mkdir("out")
+        csv = self.path("loss.csv")
+        self.ok("--layers", "20,10,4", "--steps", 4, "--weights-out", out, "--loss-csv", csv,
+                "--quiet")
+        self.assertEqual(self.weight_files(out), ["w1.npy", "w2.npy"])
+        before = self.snapshot()
+        rng = np.random.default_rng(4)
+        np.save(self.path("x.npy"), rng.standard_normal((9, 20)))
+        np.save(self.path("y.npy"), rng.standard_normal((9, 5)))  # d_out 5, not 4
+        inputs = {"x.npy", "y.npy"}
+        failures = [
+            (2, ["--layers", "20,10,4", "--x", "x.npy", "--y", "y.npy"]),
+            (2, ["--layers", "20,10,4", "--lr", "-3"]),
+            (2, ["--layers", "20,10,4", "--weights-in", "missing"]),
+            (3, ["--layers", "20,10,4", "--lr", "1e6", "--steps", 50]),
+            (3, ["--lr", "1", "--steps", 50]),
+        ]
+        for code, args in failures:
+            with self.subTest(args=args):
+                r = self.run_cli(*args, "--weights-out", out, "--loss-csv", csv)
+                self.assertEqual(r.returncode, code, r.stderr)
+                after = {k: v for k, v in self.snapshot().items() if k not in inputs}
+                self.assertEqual(sorted(after), sorted(before))
+                for name, content in before.items():
+                    self.assertEqual(after[name], content, name + " changed")
+
+    def test_missing_flag_value(self):
+        r = self.run_cli("--layers", "20,10,4", "--steps")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertTrue(r.stderr.startswith("nobias-train:"), r.stderr)
+        self.assertIn("--steps", r.stderr)
+        self.assertEqual(os.listdir(self.dir), [])
+
+    # ---- 8. divergence ----
+
+    def assert_diverged(self, r, step=None):
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertTrue(r.stderr.startswith("nobias-train:"), r.stderr)
+        m = re.search(r"step \(?(\d+)", r.stderr)
+        self.assertIsNotNone(m, r.stderr)
+        if step is not None:
+            self.assertEqual(int(m.group(1)), step, r.stderr)
+        self.assertIn("--lr", r.stderr)
+        self.assertIn("smaller", r.stderr)
+        self.assertNotIn("final loss", r.stdout)
+        return int(m.group(1))
+
+    def test_divergence(self):
+        # Rates that overflow within a few steps for seeds 0-9 (a large rate in f64 often
+        # kills every ReLU instead, see test_blown_up_run_is_not_a_success).
+        for dtype, lr in (("f32", "1"), ("f64", "1e50")):
+            for seed in (0, 3):
+                with self.subTest(dtype=dtype, seed=seed):
+                    r = self.run_cli("--lr", lr, "--dtype", dtype, "--seed", seed,
+                                     "--loss-csv", "loss.csv", "--weights-out", ".", "--quiet")
+                    step = self.assert_diverged(r)
+                    self.assertLessEqual(step, 10)
+                    self.assertEqual(os.listdir(self.dir), [])
+
+    def test_divergence_after_last_step(self):
+        # With --lr 1 (f32, seed 0) the loss is non-finite at step 3, so the weights after the
+        # last of 2 steps are already unusable: that is divergence too, not a success.
+        r = self.run_cli("--lr", "1", "--steps", 2, "--loss-csv", "loss.csv", "--quiet")
+        self.assert_diverged(r, step=2)
+        self.assertEqual(os.listdir(self.dir), [])
+
+    def test_divergence_step_matches_progress(self):
+        # Progress lines for every step: the diverging step is the first one not printed.
+        r = self.run_cli("--lr", "1", "--log-every", 1)
+        step = self.assert_diverged(r)
+        printed = [int(PROGRESS_RE.match(line).group(1)) for line in r.stdout.splitlines()]
+        self.assertEqual(printed, list(range(1, len(printed) + 1)))
+        self.assertGreaterEqual(len(printed), 1)
+        self.assertEqual(step, len(printed) + 1, r.stdout + r.stderr)
+
+    # ---- 9. --help ----
+
+    def test_help(self):
+        r = self.run_cli("--help")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for flag in ALL_FLAGS:
+            self.assertIn(flag, r.stdout)
+        self.assertIn("f32", r.stdout)
+        self.assertIn("f64", r.stdout)
+        self.assertEqual(os.listdir(self.dir), [])
+
+
+def main():
+    global PROGRAM
+    argv = list(sys.argv)
+    program = None
+    for i, arg in enumerate(argv):
+        if arg == "--nobias-train" and i + 1 < len(argv):
+            program = argv[i + 1]
+            del argv[i:i + 2]
+            break
+        if arg.startswith("--nobias-train="):
+            program = arg.split("=", 1)[1]
+            del argv[i]
+            break
+    if program is None:
+        sys.stderr.write("usage: %s --nobias-train PATH [unittest args]\n" % argv[0])
+        return 2
+    PROGRAM = os.path.abspath(program)
+    if not os.access(PROGRAM, os.X_OK):
+        sys.stderr.write("%s: not an executable: %s\n" % (argv[0], PROGRAM))
+        return 2
+    result = unittest.main(argv=argv, exit=False, verbosity=2).result
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
