@@ -1,0 +1,21 @@
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "nobias/blas.hpp"
+
+// The context block of every run names what computed it: results are meaningless without.
+int main(int argc, char** argv) {
+  benchmark::AddCustomContext("blas", nobias::blas_description());
+  benchmark::AddCustomContext("blas_default_threads", std::to_string(nobias::blas_threads()));
+  for (const char* name : {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS"}) {
+    const char* value = std::getenv(name);
+    benchmark::AddCustomContext(name, value ? value : "(unset)");
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,35 @@
+// The networks the benchmarks run, and the exact floating-point work of one step.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+namespace bench {
+
+// The seed's widths: d_in 1000, two hidden layers of 100, 10 outputs.
+inline const std::vector<std::size_t> kSeedWidths{1000, 100, 100, 10};
+// An MNIST-sized network.
+inline const std::vector<std::size_t> kMnistWidths{784, 512, 512, 10};
+// A deep, narrow stack: eight hidden layers of 256.
+inline const std::vector<std::size_t> kDeepWidths{256, 256, 256, 256, 256, 256, 256, 256, 256, 10};
+
+// Multiply-adds count 2: forward 2n sum d_{k-1} d_k, weight gradients the same, input
+// gradients for k >= 2 (the first layer's input gradient is never formed).
+inline double step_flops(const std::vector<std::size_t>& widths, std::size_t n) {
+  double forward = 0, input_gradients = 0;
+  for (std::size_t k = 1; k < widths.size(); ++k) {
+    const double layer = 2.0 * static_cast<double>(n * widths[k - 1] * widths[k]);
+    forward += layer;
+    if (k >= 2) input_gradients += layer;
+  }
+  return 2 * forward + input_gradients;
+}
+
+inline double forward_flops(const std::vector<std::size_t>& widths, std::size_t n) {
+  double forward = 0;
+  for (std::size_t k = 1; k < widths.size(); ++k)
+    forward += 2.0 * static_cast<double>(n * widths[k - 1] * widths[k]);
+  return forward;
+}
+
+}  // namespace bench
