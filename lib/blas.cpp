@@ -3,6 +3,7 @@
 #include <cblas.h>
 
 #include <climits>
+#include <functional>
 #include <string>
 
 namespace nobias {
@@ -20,6 +21,13 @@ int blas_int(std::size_t v, const char* what) {
                      " exceeds the BLAS integer range");
   }
   return static_cast<int>(v);
+}
+
+template <class T>
+bool overlaps(MatrixView<T> c, MatrixView<const T> x) {
+  if (c.empty() || x.empty()) return false;
+  const std::less<const T*> before;
+  return before(x.data(), c.data() + c.size()) && before(c.data(), x.data() + x.size());
 }
 
 CBLAS_TRANSPOSE to_cblas(Op op) {
@@ -53,6 +61,9 @@ void checked_gemm(Op op_a, MatrixView<const T> a, Op op_b, MatrixView<const T> b
     throw ShapeError("gemm: " + operand_string("a", op_a, a.rows(), a.cols()) + " times " +
                      operand_string("b", op_b, b.rows(), b.cols()) + " does not fit c " +
                      shape_string(c.rows(), c.cols()));
+  }
+  if (overlaps(c, a) || overlaps(c, b)) {
+    throw ValueError("gemm: c overlaps an input; BLAS would read what it is writing");
   }
   if (m == 0 || n == 0) return;
   if (k == 0) {  // an empty sum: BLAS may skip the beta scaling, so do it here

@@ -19,9 +19,11 @@ std::uint64_t rotl(std::uint64_t x, int k) {
 
 }  // namespace
 
-NormalGenerator::NormalGenerator(std::uint64_t seed) {
+NormalGenerator::NormalGenerator(std::uint64_t seed, std::uint64_t stream) {
+  // An odd multiplier keeps (seed, stream) pairs apart; stream 0 is the seed alone.
+  std::uint64_t x = seed + stream * 0xd1b54a32d192ed03ULL;
   for (auto& word : state_)
-    word = splitmix64(seed);
+    word = splitmix64(x);
 }
 
 std::uint64_t NormalGenerator::next_bits() {  // xoshiro256**

@@ -1,5 +1,6 @@
 #include "nobias/kernels.hpp"
 
+#include <cmath>
 #include <string>
 
 namespace nobias {
@@ -78,6 +79,18 @@ double squared_error_impl(MatrixView<const T> yhat, MatrixView<const T> y) {
   return loss;
 }
 
+template <class T>
+void require_finite_impl(MatrixView<const T> m, const std::string& what) {
+  for (std::size_t i = 0; i < m.rows(); ++i) {
+    for (std::size_t j = 0; j < m.cols(); ++j) {
+      if (!std::isfinite(m(i, j))) {
+        throw ValueError(what + ": element (" + std::to_string(i) + ", " + std::to_string(j) +
+                         ") is " + std::to_string(m(i, j)) + "; values must be finite");
+      }
+    }
+  }
+}
+
 }  // namespace
 
 #define NOBIAS_KERNELS(T)                                                                      \
@@ -95,6 +108,9 @@ double squared_error_impl(MatrixView<const T> yhat, MatrixView<const T> y) {
   }                                                                                            \
   double squared_error(MatrixView<const T> yhat, MatrixView<const T> y) {                      \
     return squared_error_impl(yhat, y);                                                        \
+  }                                                                                            \
+  void require_finite(MatrixView<const T> m, const std::string& what) {                        \
+    require_finite_impl(m, what);                                                              \
   }
 NOBIAS_KERNELS(float)
 NOBIAS_KERNELS(double)

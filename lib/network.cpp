@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -85,53 +87,69 @@ MatrixView<T> Network<T>::weight(std::size_t k) {
 
 template <class T>
 void Network<T>::check_batch(const char* where, MatrixView<const T> x,
-                             MatrixView<const T>* y) const {
-  const std::string w(where);
-  if (x.rows() == 0) throw ShapeError(w + ": x has no rows");
+                             const MatrixView<const T>* y) const {
+  // Strings are built only on the way to a throw: the happy path must not allocate.
+  const auto fail = [where](const std::string& what) { throw ShapeError(where + (": " + what)); };
+  if (x.rows() == 0) fail("x has no rows");
   if (x.cols() != input_width()) {
-    throw ShapeError(w + ": x has " + std::to_string(x.cols()) + " columns, network input has " +
-                     std::to_string(input_width()));
+    fail("x has " + std::to_string(x.cols()) + " columns, network input has " +
+         std::to_string(input_width()));
   }
   if (y == nullptr) return;
   if (y->cols() != output_width()) {
-    throw ShapeError(w + ": y has " + std::to_string(y->cols()) + " columns, network output has " +
-                     std::to_string(output_width()));
+    fail("y has " + std::to_string(y->cols()) + " columns, network output has " +
+         std::to_string(output_width()));
   }
   if (y->rows() != x.rows()) {
-    throw ShapeError(w + ": x has " + std::to_string(x.rows()) + " rows but y has " +
-                     std::to_string(y->rows()));
+    fail("x has " + std::to_string(x.rows()) + " rows but y has " + std::to_string(y->rows()));
   }
 }
 
+// Sized for the largest batch seen; a smaller batch uses the leading rows. Built aside and
+// swapped in, so a failed allocation leaves the old workspace whole.
 template <class T>
 void Network<T>::reserve(std::size_t n) {
-  if (n <= workspace_rows_) return;
+  if (n <= workspace_.rows) return;
+  Workspace fresh;
   const std::size_t layers = weights_.size();
-  activations_.clear();
-  masks_.clear();
   for (std::size_t k = 0; k < layers; ++k) {
-    activations_.emplace_back(n, widths_[k + 1]);
-    if (k + 1 < layers) masks_.emplace_back(n, widths_[k + 1]);
+    fresh.activations.emplace_back(n, widths_[k + 1]);
+    if (k + 1 < layers) fresh.masks.emplace_back(n, widths_[k + 1]);
   }
   const std::size_t hidden = widest_hidden(widths_);
-  gradient_ping_ = Matrix<T>(n, hidden);
-  gradient_pong_ = Matrix<T>(n, hidden);
-  workspace_rows_ = n;
+  fresh.ping = Matrix<T>(n, hidden);
+  fresh.pong = Matrix<T>(n, hidden);
+  fresh.rows = n;
+  workspace_ = std::move(fresh);
 }
 
-// The workspace is sized for the largest batch seen; a smaller batch uses its leading rows.
 template <class T>
 MatrixView<T> Network<T>::forward(MatrixView<const T> x) {
   const std::size_t n = x.rows();
   reserve(n);
   MatrixView<const T> a = x;
   for (std::size_t k = 0; k < weights_.size(); ++k) {
-    MatrixView<T> h(activations_[k].data(), n, widths_[k + 1]);
+    MatrixView<T> h(workspace_.activations[k].data(), n, widths_[k + 1]);
     gemm(Op::N, a, Op::N, weights_[k].view(), T(1), T(0), h);  // eqs. 1, 3, 5
-    if (k + 1 < weights_.size()) relu_forward(h, MatrixView<Mask>(masks_[k].data(), n, h.cols()));
+    if (k + 1 < weights_.size()) {
+      relu_forward(h, MatrixView<Mask>(workspace_.masks[k].data(), n, h.cols()));  // eqs. 2, 4
+    }
     a = h;
   }
-  return MatrixView<T>(activations_.back().data(), n, output_width());
+  return MatrixView<T>(workspace_.activations.back().data(), n, output_width());
+}
+
+template <class T>
+void Network<T>::infer(MatrixView<const T> x, MatrixView<T> out, T* ping, T* pong) const {
+  const std::size_t n = x.rows();
+  MatrixView<const T> a = x;
+  for (std::size_t k = 0; k < weights_.size(); ++k) {
+    const bool last = k + 1 == weights_.size();
+    const MatrixView<T> h = last ? out : MatrixView<T>(k % 2 ? pong : ping, n, widths_[k + 1]);
+    gemm(Op::N, a, Op::N, weights_[k].view(), T(1), T(0), h);
+    if (!last) relu_inplace(h);
+    a = h;
+  }
 }
 
 template <class T>
@@ -144,11 +162,11 @@ void Network<T>::backward(MatrixView<const T> x, MatrixView<T> g_out,
     MatrixView<const T> a_prev = x;
     MatrixView<T> g_prev;
     if (k > 0) {
-      a_prev = MatrixView<const T>(activations_[k - 1].data(), n, widths_[k]);
+      a_prev = MatrixView<const T>(workspace_.activations[k - 1].data(), n, widths_[k]);
       // Alternate buffers so g_prev never overwrites g, which the weight product still needs.
-      g_prev = MatrixView<T>((k % 2 ? gradient_ping_ : gradient_pong_).data(), n, widths_[k]);
+      g_prev = MatrixView<T>((k % 2 ? workspace_.ping : workspace_.pong).data(), n, widths_[k]);
       gemm(Op::N, MatrixView<const T>(g), Op::T, weights_[k].view(), T(1), T(0), g_prev);
-      apply_mask(g_prev, MatrixView<const Mask>(masks_[k - 1].data(), n, widths_[k]));  // eq. 26
+      apply_mask(g_prev, MatrixView<const Mask>(workspace_.masks[k - 1].data(), n, widths_[k]));
     }
     weight_product(k, a_prev, MatrixView<const T>(g));  // eqs. 44-46
     g = g_prev;
@@ -158,18 +176,9 @@ void Network<T>::backward(MatrixView<const T> x, MatrixView<T> g_out,
 template <class T>
 Matrix<T> Network<T>::predict(MatrixView<const T> x) const {
   check_batch("predict", x, nullptr);
-  const std::size_t n = x.rows();
   const std::size_t hidden = widest_hidden(widths_);
-  Matrix<T> out(n, output_width()), ping(n, hidden), pong(n, hidden);
-  MatrixView<const T> a = x;
-  for (std::size_t k = 0; k < weights_.size(); ++k) {
-    const bool last = k + 1 == weights_.size();
-    MatrixView<T> h =
-        last ? out.view() : MatrixView<T>((k % 2 ? pong : ping).data(), n, widths_[k + 1]);
-    gemm(Op::N, a, Op::N, weights_[k].view(), T(1), T(0), h);
-    if (!last) relu_inplace(h);
-    a = h;
-  }
+  Matrix<T> out(x.rows(), output_width()), ping(x.rows(), hidden), pong(x.rows(), hidden);
+  infer(x, out, ping.data(), pong.data());
   return out;
 }
 
@@ -180,24 +189,43 @@ void Network<T>::predict(MatrixView<const T> x, MatrixView<T> out) {
     throw ShapeError("predict: out is " + shape_string(out.rows(), out.cols()) + ", expected " +
                      shape_string(x.rows(), output_width()));
   }
-  const MatrixView<const T> yhat = forward(x);
-  std::copy(yhat.data(), yhat.data() + yhat.size(), out.data());
+  reserve(x.rows());
+  infer(x, out, workspace_.ping.data(), workspace_.pong.data());
 }
 
 template <class T>
 double Network<T>::loss(MatrixView<const T> x, MatrixView<const T> y) {
   check_batch("loss", x, &y);
-  return squared_error(MatrixView<const T>(forward(x)), y);
+  reserve(x.rows());
+  const MatrixView<T> yhat(workspace_.activations.back().data(), x.rows(), output_width());
+  infer(x, yhat, workspace_.ping.data(), workspace_.pong.data());
+  return squared_error(MatrixView<const T>(yhat), y);
 }
 
 template <class T>
 Gradients<T> Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y) {
   Gradients<T> result;
   for (const Matrix<T>& w : weights_)
-    result.weights.emplace_back(w.rows(), w.cols());
-  result.loss = gradients(x, y, result.weights);
+    result.dw.emplace_back(w.rows(), w.cols());
+  result.loss = gradients(x, y, result.dw);
   return result;
 }
+
+namespace {
+
+// Past T's range the residuals have overflowed, or will in the backward pass.
+template <class T>
+bool usable_loss(double loss) {
+  return loss <= static_cast<double>(std::numeric_limits<T>::max());  // false for NaN too
+}
+
+std::string format_number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
+}
+
+}  // namespace
 
 template <class T>
 double Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y,
@@ -216,9 +244,9 @@ double Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y,
   }
   const MatrixView<T> yhat = forward(x);
   const double loss = residual_and_loss(yhat, MatrixView<const T>(yhat), y);
-  if (!std::isfinite(loss)) {
-    throw DivergenceError("gradients: loss is " + std::to_string(loss) +
-                          "; the weights or the data hold values too large or non-finite");
+  if (!usable_loss<T>(loss)) {
+    throw DivergenceError("gradients: loss is " + format_number(loss) +
+                          "; the weights or the data hold values too large or not finite");
   }
   backward(x, yhat, [&](std::size_t k, MatrixView<const T> a_prev, MatrixView<const T> g) {
     gemm(Op::T, a_prev, Op::N, g, T(1), T(0), dw[k].view());
@@ -229,17 +257,18 @@ double Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y,
 template <class T>
 double Network<T>::train_step(MatrixView<const T> x, MatrixView<const T> y, T lr) {
   if (!(std::isfinite(lr) && lr > T(0))) {
-    throw ValueError("train_step: learning rate must be finite and > 0, got " + std::to_string(lr));
+    throw ValueError("train_step: learning rate must be finite and > 0, got " +
+                     format_number(static_cast<double>(lr)));
   }
   check_batch("train_step", x, &y);
   const MatrixView<T> yhat = forward(x);
   const double loss = residual_and_loss(yhat, MatrixView<const T>(yhat), y);
-  if (!std::isfinite(loss)) {
-    throw DivergenceError("train_step: loss is " + std::to_string(loss) +
+  if (!usable_loss<T>(loss)) {
+    throw DivergenceError("train_step: loss is " + format_number(loss) +
                           "; weights left unchanged; try a smaller learning rate");
   }
-  // w_k <- w_k - lr a_{k-1}^T g_k as one gemm; backward has already formed g_{k-1} from the old
-  // w_k.
+  // Fused SGD: w_k <- w_k - lr a_{k-1}^T g_k as one gemm, after backward has formed
+  // g_{k-1} from the old w_k.
   backward(x, yhat, [&](std::size_t k, MatrixView<const T> a_prev, MatrixView<const T> g) {
     gemm(Op::T, a_prev, Op::N, g, -lr, T(1), weights_[k].view());
   });

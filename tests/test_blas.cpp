@@ -80,3 +80,16 @@ TEST_CASE("blas.threads.rejects_non_positive") {
   nobias::set_blas_threads(before);
   CHECK(nobias::blas_threads() == before);
 }
+
+TEST_CASE_TEMPLATE("blas.gemm.rejects_output_overlapping_an_input", T, float, double) {
+  Matrix<T> buffer = random_matrix<T>(6, 6, 9);
+  const MatrixView<const T> a = buffer.row_block(0, 3);
+  const Matrix<T> b = random_matrix<T>(6, 6, 10);
+  CHECK_THROWS_AS(nobias::gemm(Op::N, a, Op::N, b, T(1), T(0), buffer.row_block(2, 3)),
+                  nobias::ValueError);
+  CHECK_THROWS_AS(
+      nobias::gemm(Op::N, b.row_block(0, 3), Op::N, buffer, T(1), T(0), buffer.row_block(3, 3)),
+      nobias::ValueError);
+  // Neighbouring rows of one buffer do not overlap.
+  nobias::gemm(Op::N, a, Op::N, b, T(1), T(0), buffer.row_block(3, 3));
+}

@@ -125,3 +125,15 @@ TEST_CASE_TEMPLATE("kernels.shape_mismatch_throws", T, float, double) {
                        "residual_and_loss: yhat is 3x4 but y is 4x3", nobias::ShapeError);
   CHECK_THROWS_AS(nobias::squared_error(a, b), nobias::ShapeError);
 }
+
+TEST_CASE_TEMPLATE("kernels.require_finite.names_the_first_bad_element", T, float, double) {
+  Matrix<T> m = random_matrix<T>(5, 7, 17);
+  nobias::require_finite(m, "x.npy");  // all finite: no throw
+  m(3, 4) = T(INFINITY);
+  m(4, 0) = T(NAN);
+  CHECK_THROWS_WITH_AS(nobias::require_finite(m, "x.npy"),
+                       "x.npy: element (3, 4) is inf; values must be finite", nobias::ValueError);
+  m(3, 4) = T(1);
+  CHECK_THROWS_WITH_AS(nobias::require_finite(m, "y"),
+                       "y: element (4, 0) is nan; values must be finite", nobias::ValueError);
+}

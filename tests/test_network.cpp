@@ -17,8 +17,7 @@ using test_support::random_matrix;
 
 namespace {
 
-// Widths with odd, pairwise different sizes, for depths 2 to 5 (K = 1 to 4 weight matrices
-// would be depth 1..4; "depth" here counts the entries of widths).
+// Odd, pairwise different widths with 2 to 5 entries (1 to 4 weight matrices).
 const std::vector<std::vector<std::size_t>> kShapes = {
     {13, 3}, {11, 7, 5}, {37, 23, 19, 5}, {9, 17, 7, 13, 3}};
 
@@ -44,11 +43,11 @@ TEST_CASE("network.gradients.match_seed_equations_44_to_46") {
   const auto& w = net.weights();
   const auto expected = reference::seed_gradients<double>(x, y, w[0], w[1], w[2]);
   const auto got = net.gradients(x, y);
-  REQUIRE(got.weights.size() == 3);
+  REQUIRE(got.dw.size() == 3);
   CHECK(got.loss == doctest::Approx(expected.loss).epsilon(1e-12));
-  CHECK(max_relative_error<double>(got.weights[0], expected.w1) <= 1e-12);
-  CHECK(max_relative_error<double>(got.weights[1], expected.w2) <= 1e-12);
-  CHECK(max_relative_error<double>(got.weights[2], expected.w3) <= 1e-12);
+  CHECK(max_relative_error<double>(got.dw[0], expected.w1) <= 1e-12);
+  CHECK(max_relative_error<double>(got.dw[1], expected.w2) <= 1e-12);
+  CHECK(max_relative_error<double>(got.dw[2], expected.w3) <= 1e-12);
 }
 
 TEST_CASE_TEMPLATE("network.gradients.match_reference_backprop_at_every_depth", T, float, double) {
@@ -66,7 +65,7 @@ TEST_CASE_TEMPLATE("network.gradients.match_reference_backprop_at_every_depth", 
     CHECK(got.loss == doctest::Approx(expected_loss).epsilon(test_support::tolerance<T>(64)));
     for (std::size_t k = 0; k < w.size(); ++k) {
       CAPTURE(k);
-      CHECK(max_relative_error<T>(got.weights[k], expected[k]) <= test_support::tolerance<T>(256));
+      CHECK(max_relative_error<T>(got.dw[k], expected[k]) <= test_support::tolerance<T>(256));
     }
   }
 }
@@ -94,7 +93,7 @@ TEST_CASE("network.gradients.match_central_differences") {
         numeric.data()[i] = (up - down) / (2 * step);
       }
       CAPTURE(k);
-      CHECK(max_relative_error<double>(got.weights[k], numeric) <= 1e-6);
+      CHECK(max_relative_error<double>(got.dw[k], numeric) <= 1e-6);
     }
   }
 }
@@ -112,10 +111,10 @@ TEST_CASE_TEMPLATE("network.gradients.relu_derivative_at_zero_is_one", T, float,
   const auto got = net.gradients(x, y);
 
   const auto expected = reference::backprop<T>(x, y, w);
-  CHECK(max_relative_error<T>(got.weights[0], expected[0]) <= test_support::tolerance<T>(64));
+  CHECK(max_relative_error<T>(got.dw[0], expected[0]) <= test_support::tolerance<T>(64));
   double column_norm = 0.0;
   for (std::size_t i = 0; i < w[0].rows(); ++i)
-    column_norm += std::abs(static_cast<double>(got.weights[0](i, j)));
+    column_norm += std::abs(static_cast<double>(got.dw[0](i, j)));
   CHECK(column_norm > 1e-3);
 }
 
@@ -135,7 +134,7 @@ TEST_CASE_TEMPLATE("network.train_step.equals_gradients_then_update", T, float, 
     for (std::size_t k = 0; k < w.size(); ++k) {
       Matrix<T> updated = w[k];
       for (std::size_t i = 0; i < updated.size(); ++i)
-        updated.data()[i] -= lr * g.weights[k].data()[i];
+        updated.data()[i] -= lr * g.dw[k].data()[i];
       CAPTURE(k);
       CHECK(max_relative_error<T>(fused.weight(k), updated) <= test_support::tolerance<T>(64));
     }
@@ -162,8 +161,8 @@ TEST_CASE_TEMPLATE("network.workspace.smaller_batch_after_larger_gives_same_resu
   const auto a = warmed.gradients(x, y);
   const auto b = fresh.gradients(x, y);
   CHECK(a.loss == b.loss);
-  for (std::size_t k = 0; k < a.weights.size(); ++k)
-    CHECK(max_relative_error<T>(a.weights[k], b.weights[k]) == 0.0);
+  for (std::size_t k = 0; k < a.dw.size(); ++k)
+    CHECK(max_relative_error<T>(a.dw[k], b.dw[k]) == 0.0);
 }
 
 TEST_CASE_TEMPLATE("network.predict.matches_reference_forward", T, float, double) {
@@ -184,6 +183,13 @@ TEST_CASE_TEMPLATE("network.predict.matches_reference_forward", T, float, double
   CHECK(max_relative_error<T>(out, yhat) == 0.0);
   const Matrix<T> y = random_matrix<T>(9, 5, 72);
   CHECK(net.loss(x, y) == doctest::Approx(reference::loss<T>(expected, y)).epsilon(1e-5));
+}
+
+TEST_CASE("init.streams_of_one_seed_differ") {
+  nobias::NormalGenerator weights(5), data(5, 1), again(5, 1);
+  const double first_data = data.next();
+  CHECK(weights.next() != first_data);
+  CHECK(again.next() == first_data);
 }
 
 TEST_CASE("network.init.seeded_and_scaled") {
@@ -259,4 +265,47 @@ TEST_CASE_TEMPLATE("network.train_step.divergence_leaves_weights_unchanged", T, 
   CHECK_THROWS_AS(net.train_step(x, y, T(1e-3)), nobias::DivergenceError);
   CHECK(max_relative_error<T>(net.weight(0), w0) == 0.0);
   CHECK_THROWS_AS(net.gradients(x, y), nobias::DivergenceError);
+}
+
+TEST_CASE("network.train_step.loss_beyond_float_range_is_divergence") {
+  // yhat = 1e20 is a float, its square is not: the backward pass would overflow.
+  std::vector<Matrix<float>> w;
+  w.emplace_back(1, 1);
+  w[0](0, 0) = 1e10f;
+  Network<float> net(std::move(w));
+  Matrix<float> x(1, 1), y(1, 1);
+  x(0, 0) = 1e10f;
+  CHECK_THROWS_WITH_AS(
+      net.train_step(x, y, 1e-3f),
+      "train_step: loss is 1e+40; weights left unchanged; try a smaller learning rate",
+      nobias::DivergenceError);
+  CHECK(net.weight(0)(0, 0) == 1e10f);
+}
+
+TEST_CASE_TEMPLATE("network.workspace.survives_a_failed_resize", T, float, double) {
+  const Matrix<T> x = random_matrix<T>(3, 5, 80), y = random_matrix<T>(3, 2, 81);
+  Network<T> net({5, 4, 2}, 82), fresh({5, 4, 2}, 82);
+  net.gradients(x, y);
+  // A batch too large to allocate a workspace for; its data is never read.
+  const std::size_t huge = std::size_t(1) << 60;
+  const nobias::MatrixView<const T> big_x(x.data(), huge, 5), big_y(y.data(), huge, 2);
+  CHECK_THROWS(net.gradients(big_x, big_y));
+  const auto after = net.gradients(x, y);
+  const auto expected = fresh.gradients(x, y);
+  CHECK(after.loss == expected.loss);
+  CHECK(max_relative_error<T>(after.dw[0], expected.dw[0]) == 0.0);
+}
+
+TEST_CASE("matrix.moved_from_is_empty") {
+  Matrix<float> a(3, 4);
+  Matrix<float> b(std::move(a));
+  CHECK(b.rows() == 3);
+  CHECK(a.rows() == 0);  // NOLINT(bugprone-use-after-move): the state after a move is the point
+  CHECK(a.empty());
+  const Matrix<float> c = a;
+  CHECK(c.empty());
+  Matrix<float> d(2, 2);
+  d = std::move(b);
+  CHECK(d.rows() == 3);
+  CHECK(b.empty());  // NOLINT(bugprone-use-after-move)
 }

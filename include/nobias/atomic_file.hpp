@@ -21,23 +21,4 @@ void write_file_atomically(const std::string& path,
                            const std::function<void(std::ostream&)>& write_body,
                            const std::string& who = "write_file_atomically");
 
-namespace detail {
-
-// Test seam: if set, called with the temporary's path after it is completely written
-// and closed, just before the rename. A hook that throws simulates a crash at the worst
-// moment; write_file_atomically then cleans up and rethrows. An empty function clears
-// it. Process-wide and meant for tests only: do not set it in library code.
-using AtomicWriteHook = std::function<void(const std::string& temp_path)>;
-void set_atomic_write_hook(AtomicWriteHook hook);
-
-// Sets the hook for one scope and clears it on exit, even when a test fails.
-class ScopedAtomicWriteHook {
- public:
-  explicit ScopedAtomicWriteHook(AtomicWriteHook hook) { set_atomic_write_hook(std::move(hook)); }
-  ~ScopedAtomicWriteHook() { set_atomic_write_hook(nullptr); }
-  ScopedAtomicWriteHook(const ScopedAtomicWriteHook&) = delete;
-  ScopedAtomicWriteHook& operator=(const ScopedAtomicWriteHook&) = delete;
-};
-
-}  // namespace detail
 }  // namespace nobias

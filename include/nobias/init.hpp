@@ -13,10 +13,12 @@ enum class Init {
   He,              // N(0, 2 / fan_in): keeps activations O(1) through ReLU layers
 };
 
-// A deterministic source of standard normal numbers.
+// A deterministic source of standard normal numbers. One seed gives many independent
+// streams: Network draws its weights from stream 0, so data drawn from the same seed
+// must use another stream or it would repeat the weights.
 class NormalGenerator {
  public:
-  explicit NormalGenerator(std::uint64_t seed);
+  explicit NormalGenerator(std::uint64_t seed, std::uint64_t stream = 0);
   double next();
 
  private:

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "nobias/matrix.hpp"
 
@@ -40,5 +41,11 @@ double residual_and_loss(MatrixView<double> g, MatrixView<const double> yhat,
 // L = sum (yhat - y)^2 in double, without writing a gradient.
 double squared_error(MatrixView<const float> yhat, MatrixView<const float> y);
 double squared_error(MatrixView<const double> yhat, MatrixView<const double> y);
+
+// Throws ValueError naming `what` and the first element (row, column) that is NaN or
+// infinite: data is checked once, up front, so that a bad value is reported as bad data
+// rather than surfacing later as a diverged loss.
+void require_finite(MatrixView<const float> m, const std::string& what);
+void require_finite(MatrixView<const double> m, const std::string& what);
 
 }  // namespace nobias

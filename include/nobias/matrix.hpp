@@ -12,6 +12,7 @@
 #include <new>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "nobias/error.hpp"
 
@@ -84,8 +85,17 @@ class Matrix {
     if (this != &other) *this = Matrix(other);
     return *this;
   }
-  Matrix(Matrix&&) noexcept = default;
-  Matrix& operator=(Matrix&&) noexcept = default;
+  // A moved-from matrix is empty (0x0), never a shape without storage.
+  Matrix(Matrix&& other) noexcept
+      : data_(std::move(other.data_)),
+        rows_(std::exchange(other.rows_, 0)),
+        cols_(std::exchange(other.cols_, 0)) {}
+  Matrix& operator=(Matrix&& other) noexcept {
+    data_ = std::move(other.data_);
+    rows_ = std::exchange(other.rows_, 0);
+    cols_ = std::exchange(other.cols_, 0);
+    return *this;
+  }
 
   // A deep copy of a view's elements.
   static Matrix copy_of(MatrixView<const T> view) {

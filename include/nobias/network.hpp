@@ -21,8 +21,8 @@ namespace nobias {
 
 template <class T>
 struct Gradients {
-  double loss = 0.0;               // L before any update
-  std::vector<Matrix<T>> weights;  // weights[k] = dL/dw_{k+1}, shaped like w_{k+1}
+  double loss = 0.0;          // L before any update
+  std::vector<Matrix<T>> dw;  // dw[k] = dL/dw_{k+1}, shaped like w_{k+1}
 };
 
 template <class T>
@@ -59,13 +59,25 @@ class Network {
 
   // One step of gradient descent, w_k <- w_k - lr dL/dw_k, fused: each update is one gemm
   // (alpha = -lr, beta = 1) with no gradient buffer. Returns L before the update.
-  // A non-finite L throws DivergenceError and leaves the weights untouched.
+  // An L that is not finite, or too large for T, throws DivergenceError and leaves the
+  // weights untouched.
   double train_step(MatrixView<const T> x, MatrixView<const T> y, T lr);
 
  private:
-  void check_batch(const char* where, MatrixView<const T> x, MatrixView<const T>* y) const;
+  // Buffers for batches of up to `rows` rows: activations[k] holds h_{k+1} and then a_{k+1}
+  // in place, masks[k] its relu', ping and pong the dL/dh of two consecutive layers.
+  struct Workspace {
+    std::size_t rows = 0;
+    std::vector<Matrix<T>> activations;
+    std::vector<Matrix<Mask>> masks;
+    Matrix<T> ping, pong;
+  };
+
+  void check_batch(const char* where, MatrixView<const T> x, const MatrixView<const T>* y) const;
   void reserve(std::size_t n);
-  MatrixView<T> forward(MatrixView<const T> x);  // fills activations_ and masks_; returns yhat
+  MatrixView<T> forward(MatrixView<const T> x);  // fills the activations and masks; returns yhat
+  // yhat into out without masks, using ping and pong (n x widest hidden) for hidden layers.
+  void infer(MatrixView<const T> x, MatrixView<T> out, T* ping, T* pong) const;
   // Walks the layers from K down to 1 with g_K = dL/dyhat in g_out. At layer k it first forms
   // g_{k-1} from the old w_k, then calls weight_product(k, a_{k-1}, g_k), which may change w_k.
   template <class WeightProduct>
@@ -74,12 +86,7 @@ class Network {
   std::vector<std::size_t> widths_;
   std::vector<Matrix<T>> weights_;
 
-  // Workspace for batches of workspace_rows_ rows: activations_[k] holds h_{k+1} and then
-  // a_{k+1} in place, masks_[k] its relu', gradient_ping_/pong_ the dL/dh of two layers.
-  std::size_t workspace_rows_ = 0;
-  std::vector<Matrix<T>> activations_;
-  std::vector<Matrix<Mask>> masks_;
-  Matrix<T> gradient_ping_, gradient_pong_;
+  Workspace workspace_;
 };
 
 extern template class Network<float>;
