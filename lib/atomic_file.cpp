@@ -9,14 +9,9 @@
 #include <system_error>
 #include <utility>
 
-#ifdef _WIN32
-#include <process.h>
-#define NOBIAS_GETPID _getpid
-#else
 #include <unistd.h>
-#define NOBIAS_GETPID getpid
-#endif
 
+#include "atomic_file_hook.hpp"
 #include "nobias/error.hpp"
 
 namespace nobias {
@@ -35,7 +30,7 @@ detail::AtomicWriteHook current_hook() {
 // pid keeps two processes apart, the counter two threads (or two writes) of one process.
 std::string temp_name_for(const std::string& path) {
   static std::atomic<std::uint64_t> counter{0};
-  return path + ".tmp-" + std::to_string(static_cast<long long>(NOBIAS_GETPID())) + "-" +
+  return path + ".tmp-" + std::to_string(static_cast<long long>(::getpid())) + "-" +
          std::to_string(counter.fetch_add(1));
 }
 

@@ -145,10 +145,10 @@ class CliTest(unittest.TestCase):
         self.assertEqual(n, 37)
         self.assertTrue(math.isfinite(loss) and loss > 0)
         self.assertTrue(math.isfinite(rate) and rate > 0)
-        # Default --log-every is steps/10 = 3: steps 3, 6, ..., 36.
+        # Step 1, then every --log-every = steps/10 = 3 steps: 3, 6, ..., 36.
         progress = [PROGRESS_RE.match(line) for line in lines[:-1]]
         self.assertTrue(all(progress), lines[:-1])
-        self.assertEqual([int(m.group(1)) for m in progress], list(range(3, 37, 3)))
+        self.assertEqual([int(m.group(1)) for m in progress], [1] + list(range(3, 37, 3)))
         self.assertTrue(all(int(m.group(2)) == 37 for m in progress))
 
     def test_quiet_prints_only_final_line(self):
@@ -159,10 +159,10 @@ class CliTest(unittest.TestCase):
     def test_log_every(self):
         r = self.ok("--log-every", 100, "--loss-csv", "loss.csv")
         lines = r.stdout.splitlines()
-        self.assertEqual(len(lines), 6, r.stdout)
+        self.assertEqual(len(lines), 7, r.stdout)
         self.assertEqual(final_line(r.stdout)[1], 500)
         _, losses = read_loss_csv(self.path("loss.csv"))
-        for line, step in zip(lines[:-1], (100, 200, 300, 400, 500)):
+        for line, step in zip(lines[:-1], (1, 100, 200, 300, 400, 500)):
             m = PROGRESS_RE.match(line)
             self.assertIsNotNone(m, line)
             self.assertEqual((int(m.group(1)), int(m.group(2))), (step, 500))
@@ -380,6 +380,34 @@ class CliTest(unittest.TestCase):
             self.assert_bad_input(["--x", "x.npy", "--y", "nope.npy"], "--y", "nope.npy",
                                   "does not exist")
 
+    def test_non_finite_data_is_bad_input(self):
+        rng = np.random.default_rng(3)
+        x = rng.standard_normal((31, 13))
+        np.save(self.path("y.npy"), rng.standard_normal((31, 3)))
+        for name, value, where in (("nan", np.nan, (4, 7)), ("inf", -np.inf, (0, 12))):
+            with self.subTest(value=name):
+                bad = x.copy()
+                bad[where] = value
+                np.save(self.path("x.npy"), bad)
+                self.assert_bad_input(["--x", "x.npy", "--y", "y.npy"], "--x",
+                                      "element (%d, %d)" % where, "finite")
+        with self.subTest("float64 beyond float32's range, read as f32"):
+            big = x.copy()
+            big[2, 3] = 1e300
+            np.save(self.path("x.npy"), big)
+            self.assert_bad_input(["--x", "x.npy", "--y", "y.npy", "--dtype", "f32"],
+                                  "element (2, 3)", "inf")
+
+    def test_loss_csv_may_not_overwrite_an_input(self):
+        rng = np.random.default_rng(4)
+        np.save(self.path("x.npy"), rng.standard_normal((31, 13)))
+        np.save(self.path("y.npy"), rng.standard_normal((31, 3)))
+        before = file_bytes(self.path("x.npy"))
+        r = self.run_cli("--x", "x.npy", "--y", "y.npy", "--loss-csv", "x.npy")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("is the input file", r.stderr)
+        self.assertEqual(file_bytes(self.path("x.npy")), before)
+
     def test_bad_weights_in(self):
         with self.subTest("missing directory"):
             self.assert_bad_input(["--weights-in", "nowhere", "--steps", 2], "--weights-in",
@@ -481,8 +509,8 @@ class CliTest(unittest.TestCase):
         return int(m.group(1))
 
     def test_divergence(self):
-        # Rates that overflow within a few steps for seeds 0-9 (a large rate in f64 often
-        # kills every ReLU instead, see test_blown_up_run_is_not_a_success).
+        # Rates that overflow within a few steps (a merely large rate in f64 often kills every
+        # ReLU instead: the loss stays finite, which is not divergence by the definition).
         for dtype, lr in (("f32", "1"), ("f64", "1e50")):
             for seed in (0, 3):
                 with self.subTest(dtype=dtype, seed=seed):

@@ -14,19 +14,14 @@
 #include <utility>
 #include <vector>
 
+#include "atomic_file_hook.hpp"
 #include "nobias/atomic_file.hpp"
 #include "nobias/error.hpp"
 #include "nobias/matrix.hpp"
 #include "nobias/npy.hpp"
 #include "nobias/weights_io.hpp"
 
-#ifdef _WIN32
-#include <process.h>
-#define NOBIAS_TEST_GETPID _getpid
-#else
 #include <unistd.h>
-#define NOBIAS_TEST_GETPID getpid
-#endif
 
 namespace fs = std::filesystem;
 using nobias::IoError;
@@ -40,9 +35,8 @@ class TempDir {
  public:
   explicit TempDir(const std::string& tag) {
     static int counter = 0;
-    path_ = fs::temp_directory_path() /
-            ("nobias-test-" + tag + "-" + std::to_string(NOBIAS_TEST_GETPID()) + "-" +
-             std::to_string(counter++));
+    path_ = fs::temp_directory_path() / ("nobias-test-" + tag + "-" + std::to_string(::getpid()) +
+                                         "-" + std::to_string(counter++));
     fs::remove_all(path_);
     fs::create_directories(path_);
   }

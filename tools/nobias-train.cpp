@@ -33,6 +33,7 @@
 #include "nobias/blas.hpp"
 #include "nobias/error.hpp"
 #include "nobias/init.hpp"
+#include "nobias/kernels.hpp"
 #include "nobias/matrix.hpp"
 #include "nobias/network.hpp"
 #include "nobias/npy.hpp"
@@ -41,11 +42,12 @@
 namespace {
 
 // Chosen by measurement on the default run (64 rows, widths 1000,100,100,10, standard normal
-// weights, 500 steps), whose initial loss is ~1e9 because the activations grow ~30x per layer.
-// 5e-9 decreases the loss at every step and by 1.3e5x to 3e5x for seeds 0-4 (>= 8.7e4x for
-// seeds 5-24), f32 and f64 alike. From ~8e-9 the first step overshoots for some seeds, and at
-// 1e-7 seed 3 diverges: 5e-9 keeps a margin of 1.6x and 20x from those.
+// weights, 500 steps), whose first loss is ~1e9 because activations grow ~30x per layer.
+// 5e-9 lowers the loss at every step, by 2e5x to 8e5x for seeds 0-4, f32 and f64 alike;
+// from ~8e-9 the loss rises on some steps. The sweep is in the README.
 constexpr double kDefaultLearningRate = 5e-9;
+// Long enough for any run; short enough that the loss log can be reserved up front.
+constexpr std::uint64_t kMaxSteps = 1000000000;
 constexpr std::size_t kDefaultRows = 64;
 constexpr std::size_t kDefaultSteps = 500;
 const std::vector<std::size_t> kDefaultWidths = {1000, 100, 100, 10};
@@ -125,9 +127,9 @@ std::uint64_t parse_unsigned(const std::string& flag, const std::string& text, s
   return value;
 }
 
-std::size_t parse_size(const std::string& flag, const std::string& text, std::size_t min) {
-  return static_cast<std::size_t>(
-      parse_unsigned(flag, text, min, std::numeric_limits<std::size_t>::max()));
+std::size_t parse_size(const std::string& flag, const std::string& text, std::size_t min,
+                       std::uint64_t max = std::numeric_limits<std::size_t>::max()) {
+  return static_cast<std::size_t>(parse_unsigned(flag, text, min, max));
 }
 
 std::vector<std::size_t> parse_layers(const std::string& text) {
@@ -192,7 +194,7 @@ Options validate(const RawFlags& raw) {
   Options o;
   o.dtype = parse_dtype(raw.dtype);
   if (raw.layers_given) o.layers = parse_layers(raw.layers);
-  o.steps = parse_size("--steps", raw.steps, 1);
+  o.steps = parse_size("--steps", raw.steps, 1, kMaxSteps);
   o.rows = parse_size("--rows", raw.rows, 1);
   if (raw.lr_given) o.lr = parse_learning_rate(raw.lr, o.dtype);
   o.seed = parse_unsigned("--seed", raw.seed, 0);
@@ -218,7 +220,16 @@ Options validate(const RawFlags& raw) {
   o.weights_out = raw.weights_out;
   o.loss_csv = raw.loss_csv;
   if (!o.weights_out.empty()) require_writable_directory("--weights-out", o.weights_out);
-  if (!o.loss_csv.empty()) require_writable_file_path("--loss-csv", o.loss_csv);
+  if (!o.loss_csv.empty()) {
+    require_writable_file_path("--loss-csv", o.loss_csv);
+    for (const std::string& input : {o.x_path, o.y_path}) {
+      std::error_code ec;
+      if (!input.empty() && std::filesystem::equivalent(o.loss_csv, input, ec)) {
+        throw UsageError("--loss-csv " + o.loss_csv + " is the input file " + input +
+                         "; writing it would destroy the data");
+      }
+    }
+  }
   return o;
 }
 
@@ -296,7 +307,9 @@ struct Widths {
 template <class T>
 nobias::Matrix<T> read_array(const char* flag, const std::string& path) {
   try {
-    return nobias::read_npy<T>(path);
+    nobias::Matrix<T> m = nobias::read_npy<T>(path);
+    nobias::require_finite(m, path);  // also catches float64 values beyond float's range
+    return m;
   } catch (const nobias::Error& e) {
     throw nobias::IoError(std::string(flag) + ": " + e.what());
   }
@@ -318,7 +331,11 @@ template <class T>
 std::optional<std::vector<nobias::Matrix<T>>> read_weights(const Options& o) {
   if (o.weights_in.empty()) return std::nullopt;
   try {
-    return nobias::load_weights<T>(o.weights_in);
+    std::vector<nobias::Matrix<T>> weights = nobias::load_weights<T>(o.weights_in);
+    for (std::size_t k = 0; k < weights.size(); ++k) {
+      nobias::require_finite(weights[k], "w" + std::to_string(k + 1) + ".npy");
+    }
+    return weights;
   } catch (const nobias::Error& e) {
     throw nobias::IoError("reading --weights-in " + o.weights_in + ": " + e.what());
   }
@@ -389,15 +406,13 @@ void check_widths(const Widths& widths) {
   }
 }
 
-// save_weights overwrites w1..wK but leaves a deeper network's wK+1.npy behind, and
-// load_weights would then read a mix of two networks: refuse before training, not after.
-// The seed's experiment: x (rows x d_in) then y (rows x d_out), standard normal, from one
-// generator seeded with --seed (the network's weights come from a generator of their own).
+// The seed's experiment: x (rows x d_in) then y (rows x d_out), standard normal, from
+// stream 1 of --seed (the network's weights come from stream 0, so they are independent).
 template <class T>
 Data<T> generate_data(std::size_t rows, const std::vector<std::size_t>& widths,
                       std::uint64_t seed) {
   Data<T> data{nobias::Matrix<T>(rows, widths.front()), nobias::Matrix<T>(rows, widths.back())};
-  nobias::NormalGenerator generator(seed);
+  nobias::NormalGenerator generator(seed, /*stream=*/1);
   nobias::fill_normal<T>(data.x, generator);
   nobias::fill_normal<T>(data.y, generator);
   return data;
@@ -434,11 +449,11 @@ void write_loss_csv(const std::string& path, const std::vector<double>& losses) 
       "--loss-csv");
 }
 
-// Runs the steps, recording each step's loss in losses (reserved, so the loop allocates
-// nothing); returns the wall time of the loop in seconds.
+// Runs the steps, recording each step's loss in losses when given (reserved, so the loop
+// allocates nothing); returns the wall time of the loop in seconds.
 template <class T>
 double train(nobias::Network<T>& net, const Data<T>& data, const Options& o,
-             std::vector<double>& losses) {
+             std::vector<double>* losses) {
   const T lr = static_cast<T>(o.lr);
   const auto start = std::chrono::steady_clock::now();
   for (std::size_t step = 1; step <= o.steps; ++step) {
@@ -448,8 +463,9 @@ double train(nobias::Network<T>& net, const Data<T>& data, const Options& o,
     } catch (const nobias::DivergenceError&) {
       throw divergence(net, data, "at step " + std::to_string(step), o);
     }
-    losses.push_back(loss);
-    if (!o.quiet && step % o.log_every == 0) {
+    if (losses != nullptr) losses->push_back(loss);
+    // Step 1 too: the first loss is what the rest is measured against.
+    if (!o.quiet && (step == 1 || step % o.log_every == 0)) {
       std::printf("step %zu/%zu loss %.3e\n", step, o.steps, loss);
     }
   }
@@ -470,8 +486,8 @@ int run_typed(const Options& o) {
       weights ? nobias::Network<T>(std::move(*weights)) : nobias::Network<T>(widths.values, o.seed);
 
   std::vector<double> losses;
-  losses.reserve(o.steps);
-  const double seconds = train(net, *data, o, losses);
+  if (!o.loss_csv.empty()) losses.reserve(o.steps);
+  const double seconds = train(net, *data, o, o.loss_csv.empty() ? nullptr : &losses);
 
   // The last update can itself blow up the weights, which only a fresh loss shows.
   const double final_loss = net.loss(data->x, data->y);

@@ -20,7 +20,7 @@ Standard library + numpy only.
 
 CLI:
     seed_numpy.py time [--layers 1000,100,100,10] [--rows 64] [--steps 500]
-                       [--lr 1e-6] [--seed 0] [--dtype f32|f64]
+                       [--lr 5e-9] [--seed 0] [--dtype f32|f64]
 """
 
 import argparse
@@ -151,7 +151,7 @@ def main(argv=None):
                    help="comma-separated widths d_in,d1,...,d_out (default 1000,100,100,10)")
     t.add_argument("--rows", type=int, default=64, help="batch rows n (default 64)")
     t.add_argument("--steps", type=int, default=500, help="gradient-descent steps (default 500)")
-    t.add_argument("--lr", type=float, default=1e-6, help="learning rate (default 1e-6)")
+    t.add_argument("--lr", type=float, default=5e-9, help="learning rate (default 5e-9, as nobias-train)")
     t.add_argument("--seed", type=int, default=0, help="numpy default_rng seed (default 0)")
     t.add_argument("--dtype", choices=["f32", "f64"], default="f32", help="default f32")
     args = p.parse_args(argv)
