@@ -8,8 +8,10 @@
 // The context block of every run names what computed it: results are meaningless without.
 int main(int argc, char** argv) {
   benchmark::AddCustomContext("blas", nobias::blas_description());
-  benchmark::AddCustomContext("blas_default_threads", std::to_string(nobias::blas_threads()));
-  for (const char* name : {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS"}) {
+  benchmark::AddCustomContext("blas_threads_available",
+                              std::to_string(nobias::available_threads()));
+  for (const char* name :
+       {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "NOBIAS_THREADS"}) {
     const char* value = std::getenv(name);
     benchmark::AddCustomContext(name, value ? value : "(unset)");
   }

@@ -94,8 +94,8 @@ void gemm_floor(benchmark::State& state, const std::vector<std::size_t>& widths,
     a.push_back(random_matrix<T>(n, widths[k], 20 + k));  // h_k, then a_k
     g.push_back(random_matrix<T>(n, widths[k], 30 + k));  // dL/dh_k
   }
-  const int default_threads = nobias::blas_threads();
-  if (threads > 0) nobias::set_blas_threads(threads);
+  const int before = openblas_get_num_threads();
+  openblas_set_num_threads(threads > 0 ? threads : nobias::available_threads());
   const T lr = T(kLearningRate);
 
   for (auto _ : state) {
@@ -114,7 +114,7 @@ void gemm_floor(benchmark::State& state, const std::vector<std::size_t>& widths,
     }
     benchmark::ClobberMemory();
   }
-  nobias::set_blas_threads(default_threads);
+  openblas_set_num_threads(before);
   set_rates(state, n, bench::step_flops(widths, n));
 }
 

@@ -2,7 +2,10 @@
 
 #include <cblas.h>
 
+#include <algorithm>
+#include <atomic>
 #include <climits>
+#include <cstdlib>
 #include <functional>
 #include <string>
 
@@ -71,6 +74,8 @@ void checked_gemm(Op op_a, MatrixView<const T> a, Op op_b, MatrixView<const T> b
       c.data()[i] = beta == T(0) ? T(0) : beta * c.data()[i];
     return;
   }
+  const int threads = threads_for(m, n, k);
+  if (openblas_get_num_threads() != threads) openblas_set_num_threads(threads);
   call_gemm(to_cblas(op_a), to_cblas(op_b), blas_int(m, "m"), blas_int(n, "n"), blas_int(k, "k"),
             alpha, a.data(), leading_dimension(a.cols()), b.data(), leading_dimension(b.cols()),
             beta, c.data(), leading_dimension(c.cols()));
@@ -87,16 +92,61 @@ void gemm(Op op_a, MatrixView<const double> a, Op op_b, MatrixView<const double>
   checked_gemm(op_a, a, op_b, b, alpha, beta, c);
 }
 
-int blas_threads() {
-  return openblas_get_num_threads();
+namespace {
+
+int parse_threads(const std::string& text) {
+  if (text == "auto") return 0;
+  char* end = nullptr;
+  const long value = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || value < 0 || value > 4096) {
+    throw ValueError("NOBIAS_THREADS: expected \"auto\", 0 or a thread count, got \"" + text +
+                     "\"");
+  }
+  return static_cast<int>(value);
 }
 
-void set_blas_threads(int threads) {
-  if (threads < 1) {
-    throw ValueError("set_blas_threads: expected at least 1 thread, got " +
+// Read once; a bad value throws from every call until the environment is fixed, since a
+// function-local static whose initializer throws is initialized again on the next call.
+std::atomic<int>& threads_policy() {
+  static std::atomic<int> policy{[] {
+    const char* env = std::getenv("NOBIAS_THREADS");
+    return env ? parse_threads(env) : 0;
+  }()};
+  return policy;
+}
+
+// Measured per product on 2 cores (bench/RESULTS.md): below about a million multiply-adds,
+// or with a side shorter than a few dozen, a second thread costs more to wake than it saves.
+int automatic_threads(std::size_t m, std::size_t n, std::size_t k) {
+  constexpr std::size_t kMinWork = 4'000'000, kMinDepth = 32, kMinSide = 16;
+  const int available = available_threads();
+  if (available == 1 || k < kMinDepth || std::min(m, n) < kMinSide) return 1;
+  const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  return work < static_cast<double>(kMinWork) ? 1 : available;
+}
+
+}  // namespace
+
+void set_threads(int threads) {
+  if (threads < 0) {
+    throw ValueError("set_threads: expected 0 (automatic) or a thread count >= 1, got " +
                      std::to_string(threads));
   }
-  openblas_set_num_threads(threads);
+  threads_policy() = threads;
+}
+
+int threads_setting() {
+  return threads_policy();
+}
+
+int available_threads() {
+  static const int available = std::max(1, openblas_get_num_threads());
+  return available;
+}
+
+int threads_for(std::size_t m, std::size_t n, std::size_t k) {
+  const int fixed = threads_policy();
+  return fixed > 0 ? fixed : automatic_threads(m, n, k);
 }
 
 std::string blas_description() {

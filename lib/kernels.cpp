@@ -17,35 +17,26 @@ void require_same_shape(const char* where, const char* name_a, const A& a, const
 }
 
 template <class T>
-void relu_forward_impl(MatrixView<T> h, MatrixView<Mask> mask) {
-  require_same_shape("relu_forward", "h", h, "mask", mask);
-  T* p = h.data();
-  Mask* m = mask.data();
+void relu_forward_impl(MatrixView<T> h) {
+  T* __restrict p = h.data();
   const std::size_t size = h.size();
   for (std::size_t i = 0; i < size; ++i) {
-    const bool negative = p[i] < T(0);  // false for 0, -0 and NaN: relu'(0) = 1 (eq. 25)
-    m[i] = negative ? Mask(0) : Mask(1);
-    p[i] = negative ? T(0) : p[i];
+    const T v = p[i];
+    const T kept = v + T(0);  // -0.0 + 0.0 = +0.0: h = -0 is h >= 0, so it must read as kept
+    p[i] = v < T(0) ? T(-0.0) : kept;  // false for NaN: it passes through
   }
 }
 
 template <class T>
-void relu_inplace_impl(MatrixView<T> h) {
-  T* p = h.data();
-  const std::size_t size = h.size();
-  for (std::size_t i = 0; i < size; ++i)
-    p[i] = p[i] < T(0) ? T(0) : p[i];
-}
-
-template <class T>
-void apply_mask_impl(MatrixView<T> g, MatrixView<const Mask> mask) {
-  require_same_shape("apply_mask", "g", g, "mask", mask);
-  T* p = g.data();
-  const Mask* m = mask.data();
+void apply_relu_mask_impl(MatrixView<T> g, MatrixView<const T> a) {
+  require_same_shape("apply_relu_mask", "g", g, "a", a);
+  T* __restrict p = g.data();
+  const T* __restrict s = a.data();
   const std::size_t size = g.size();
-  // A select, not a multiply: 0 * inf would make NaN where the seed's A o G has a zero.
-  for (std::size_t i = 0; i < size; ++i)
-    p[i] = m[i] ? p[i] : T(0);
+  for (std::size_t i = 0; i < size; ++i) {
+    const T gi = p[i];
+    p[i] = std::copysign(T(1), s[i]) < T(0) ? T(0) : gi;  // the sign bit, as a vector op
+  }
 }
 
 template <class T>
@@ -94,14 +85,11 @@ void require_finite_impl(MatrixView<const T> m, const std::string& what) {
 }  // namespace
 
 #define NOBIAS_KERNELS(T)                                                                      \
-  void relu_forward(MatrixView<T> h, MatrixView<Mask> mask) {                                  \
-    relu_forward_impl(h, mask);                                                                \
+  void relu_forward(MatrixView<T> h) {                                                         \
+    relu_forward_impl(h);                                                                      \
   }                                                                                            \
-  void relu_inplace(MatrixView<T> h) {                                                         \
-    relu_inplace_impl(h);                                                                      \
-  }                                                                                            \
-  void apply_mask(MatrixView<T> g, MatrixView<const Mask> mask) {                              \
-    apply_mask_impl(g, mask);                                                                  \
+  void apply_relu_mask(MatrixView<T> g, MatrixView<const T> a) {                               \
+    apply_relu_mask_impl(g, a);                                                                \
   }                                                                                            \
   double residual_and_loss(MatrixView<T> g, MatrixView<const T> yhat, MatrixView<const T> y) { \
     return residual_and_loss_impl(g, yhat, y);                                                 \

@@ -112,10 +112,8 @@ void Network<T>::reserve(std::size_t n) {
   if (n <= workspace_.rows) return;
   Workspace fresh;
   const std::size_t layers = weights_.size();
-  for (std::size_t k = 0; k < layers; ++k) {
+  for (std::size_t k = 0; k < layers; ++k)
     fresh.activations.emplace_back(n, widths_[k + 1]);
-    if (k + 1 < layers) fresh.masks.emplace_back(n, widths_[k + 1]);
-  }
   const std::size_t hidden = widest_hidden(widths_);
   fresh.ping = Matrix<T>(n, hidden);
   fresh.pong = Matrix<T>(n, hidden);
@@ -131,9 +129,7 @@ MatrixView<T> Network<T>::forward(MatrixView<const T> x) {
   for (std::size_t k = 0; k < weights_.size(); ++k) {
     MatrixView<T> h(workspace_.activations[k].data(), n, widths_[k + 1]);
     gemm(Op::N, a, Op::N, weights_[k].view(), T(1), T(0), h);  // eqs. 1, 3, 5
-    if (k + 1 < weights_.size()) {
-      relu_forward(h, MatrixView<Mask>(workspace_.masks[k].data(), n, h.cols()));  // eqs. 2, 4
-    }
+    if (k + 1 < weights_.size()) relu_forward(h);              // eqs. 2, 4
     a = h;
   }
   return MatrixView<T>(workspace_.activations.back().data(), n, output_width());
@@ -147,7 +143,7 @@ void Network<T>::infer(MatrixView<const T> x, MatrixView<T> out, T* ping, T* pon
     const bool last = k + 1 == weights_.size();
     const MatrixView<T> h = last ? out : MatrixView<T>(k % 2 ? pong : ping, n, widths_[k + 1]);
     gemm(Op::N, a, Op::N, weights_[k].view(), T(1), T(0), h);
-    if (!last) relu_inplace(h);
+    if (!last) relu_forward(h);
     a = h;
   }
 }
@@ -166,7 +162,7 @@ void Network<T>::backward(MatrixView<const T> x, MatrixView<T> g_out,
       // Alternate buffers so g_prev never overwrites g, which the weight product still needs.
       g_prev = MatrixView<T>((k % 2 ? workspace_.ping : workspace_.pong).data(), n, widths_[k]);
       gemm(Op::N, MatrixView<const T>(g), Op::T, weights_[k].view(), T(1), T(0), g_prev);
-      apply_mask(g_prev, MatrixView<const Mask>(workspace_.masks[k - 1].data(), n, widths_[k]));
+      apply_relu_mask(g_prev, a_prev);  // eqs. 26, 42
     }
     weight_product(k, a_prev, MatrixView<const T>(g));  // eqs. 44-46
     g = g_prev;

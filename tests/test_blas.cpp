@@ -72,13 +72,44 @@ TEST_CASE_TEMPLATE("blas.gemm.empty_inner_dimension_scales_c", T, float, double)
     CHECK(c.data()[i] == T(0.5) * before.data()[i]);
 }
 
-TEST_CASE("blas.threads.rejects_non_positive") {
-  CHECK_THROWS_AS(nobias::set_blas_threads(0), nobias::ValueError);
-  const int before = nobias::blas_threads();
-  nobias::set_blas_threads(1);
-  CHECK(nobias::blas_threads() == 1);
-  nobias::set_blas_threads(before);
-  CHECK(nobias::blas_threads() == before);
+// Restores the automatic policy however a test ends.
+struct AutomaticThreadsAfterwards {
+  ~AutomaticThreadsAfterwards() { nobias::set_threads(0); }
+};
+
+TEST_CASE("blas.threads.policy") {
+  AutomaticThreadsAfterwards restore;
+  CHECK_THROWS_WITH_AS(nobias::set_threads(-1),
+                       "set_threads: expected 0 (automatic) or a thread count >= 1, got -1",
+                       nobias::ValueError);
+  REQUIRE(nobias::available_threads() >= 1);
+
+  nobias::set_threads(0);
+  CHECK(nobias::threads_setting() == 0);
+  CHECK(nobias::threads_for(1, 100, 1000) == 1);   // one row: nothing to share
+  CHECK(nobias::threads_for(1000, 100, 16) == 1);  // too shallow
+  CHECK(nobias::threads_for(64, 100, 100) == 1);   // too little work
+  CHECK(nobias::threads_for(256, 100, 1000) == nobias::available_threads());
+
+  nobias::set_threads(3);
+  CHECK(nobias::threads_setting() == 3);
+  CHECK(nobias::threads_for(1, 1, 1) == 3);
+  CHECK(nobias::threads_for(4096, 4096, 4096) == 3);
+}
+
+TEST_CASE_TEMPLATE("blas.gemm.same_result_on_any_thread_count", T, float, double) {
+  AutomaticThreadsAfterwards restore;
+  // Large enough that the automatic policy uses every thread.
+  const Matrix<T> a = random_matrix<T>(301, 203, 11), b = random_matrix<T>(203, 97, 12);
+  Matrix<T> expected(301, 97);
+  reference::gemm<T>(Op::N, a, Op::N, b, T(1), T(0), expected);
+  for (int threads : {0, 1, 2}) {
+    CAPTURE(threads);
+    nobias::set_threads(threads);
+    Matrix<T> c(301, 97);
+    nobias::gemm(Op::N, a, Op::N, b, T(1), T(0), c);
+    CHECK(max_relative_error<T>(c, expected) <= test_support::tolerance<T>(203));
+  }
 }
 
 TEST_CASE_TEMPLATE("blas.gemm.rejects_output_overlapping_an_input", T, float, double) {

@@ -266,7 +266,9 @@ std::optional<Options> parse_command_line(int argc, char** argv) {
       ->type_name("DIR");
   app.add_option("--loss-csv", raw.loss_csv, "Write step,loss for every step to FILE")
       ->type_name("FILE");
-  auto* threads = app.add_option("--threads", raw.threads, "BLAS threads (default: BLAS's own)");
+  auto* threads =
+      app.add_option("--threads", raw.threads,
+                     "Threads of every product (default: chosen per product; NOBIAS_THREADS)");
   threads->type_name("N");
   auto* log_every = app.add_option("--log-every", raw.log_every,
                                    "Print progress every K steps (default steps/10)");
@@ -502,7 +504,7 @@ int run_typed(const Options& o) {
 }
 
 int run(const Options& o) {
-  if (o.threads) nobias::set_blas_threads(*o.threads);
+  if (o.threads) nobias::set_threads(*o.threads);
   return o.dtype == Dtype::F64 ? run_typed<double>(o) : run_typed<float>(o);
 }
 

@@ -17,9 +17,23 @@ void gemm(Op op_a, MatrixView<const float> a, Op op_b, MatrixView<const float> b
 void gemm(Op op_a, MatrixView<const double> a, Op op_b, MatrixView<const double> b, double alpha,
           double beta, MatrixView<double> c);
 
-// The BLAS's own thread count; set_blas_threads(n) with n >= 1 (ValueError otherwise).
-int blas_threads();
-void set_blas_threads(int threads);
+// How many threads each product runs on. OpenBLAS wakes its threads for every call, which
+// costs more than it saves on small products, so by default the thread count is chosen per
+// call from the shape: one thread for small products and for those with a short side
+// (little work per thread), every available thread otherwise.
+//   set_threads(0)     automatic, per call (the default)
+//   set_threads(n)     every product on n threads, n >= 1
+// The environment variable NOBIAS_THREADS sets the starting policy ("auto", 0 or n).
+// The setting is process-wide, as OpenBLAS's own thread count is.
+void set_threads(int threads);
+int threads_setting();  // 0 while automatic
+
+// The threads the automatic policy may use: OpenBLAS's thread count when nobias first ran
+// (OPENBLAS_NUM_THREADS, or the number of cores).
+int available_threads();
+
+// The thread count the current policy gives a product (m, k) x (k, n).
+int threads_for(std::size_t m, std::size_t n, std::size_t k);
 
 // "OpenBLAS 0.3.21 ... Haswell": what computes our products, for benchmark reports.
 std::string blas_description();

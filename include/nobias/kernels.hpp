@@ -4,32 +4,28 @@
 // Legend: n = rows of a batch, d = width of a layer.
 #pragma once
 
-#include <cstdint>
 #include <string>
 
 #include "nobias/matrix.hpp"
 
 namespace nobias {
 
-// The ReLU derivative as a 0/1 byte per element.
-using Mask = std::uint8_t;
-
 // Each kernel has a float and a double overload (not a template, so a Matrix converts to its
 // view at the call).
 
-// h: (n, d) becomes relu(h) in place; mask: (n, d) records relu'(h).
-// relu'(0) = 1, as the seed defines it (eqs. 25 and 43). NaN passes through unchanged
-// so that a diverging network shows up in the loss instead of being hidden.
-void relu_forward(MatrixView<float> h, MatrixView<Mask> mask);
-void relu_forward(MatrixView<double> h, MatrixView<Mask> mask);
+// h: (n, d) becomes a = relu(h) in place, and a keeps the seed's mask relu'(h) in its sign
+// bit: where h < 0, a holds -0.0, elsewhere a = h (and h = -0.0 becomes +0.0). Numerically
+// a is relu(h) exactly, so it feeds the next product as it is, and the mask costs no memory
+// and no extra pass. relu'(0) = 1, as the seed defines it (eqs. 25 and 43). NaN passes
+// through, so that a diverging network shows up in the loss instead of being hidden.
+void relu_forward(MatrixView<float> h);
+void relu_forward(MatrixView<double> h);
 
-// h: (n, d) becomes relu(h) in place, no mask: inference only.
-void relu_inplace(MatrixView<float> h);
-void relu_inplace(MatrixView<double> h);
-
-// g: (n, d) becomes mask o g in place (the Hadamard products of eqs. 26 and 42).
-void apply_mask(MatrixView<float> g, MatrixView<const Mask> mask);
-void apply_mask(MatrixView<double> g, MatrixView<const Mask> mask);
+// g: (n, d) becomes relu'(h) o g in place (the Hadamard products of eqs. 26 and 42), with
+// the mask read from a: (n, d), the output of relu_forward. A select, not a multiply, so a
+// masked inf becomes 0 rather than NaN.
+void apply_relu_mask(MatrixView<float> g, MatrixView<const float> a);
+void apply_relu_mask(MatrixView<double> g, MatrixView<const double> a);
 
 // g = 2 (yhat - y) and returns L = sum (yhat - y)^2 accumulated in double (eq. 6 and the
 // start of eq. 44). g may be yhat itself: each element is read before it is written.

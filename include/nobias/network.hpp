@@ -65,18 +65,17 @@ class Network {
 
  private:
   // Buffers for batches of up to `rows` rows: activations[k] holds h_{k+1} and then a_{k+1}
-  // in place, masks[k] its relu', ping and pong the dL/dh of two consecutive layers.
+  // in place (with relu' in its sign bit), ping and pong the dL/dh of two consecutive layers.
   struct Workspace {
     std::size_t rows = 0;
     std::vector<Matrix<T>> activations;
-    std::vector<Matrix<Mask>> masks;
     Matrix<T> ping, pong;
   };
 
   void check_batch(const char* where, MatrixView<const T> x, const MatrixView<const T>* y) const;
   void reserve(std::size_t n);
-  MatrixView<T> forward(MatrixView<const T> x);  // fills the activations and masks; returns yhat
-  // yhat into out without masks, using ping and pong (n x widest hidden) for hidden layers.
+  MatrixView<T> forward(MatrixView<const T> x);  // fills the activations; returns yhat
+  // yhat into out, using ping and pong (n x widest hidden) for the hidden layers.
   void infer(MatrixView<const T> x, MatrixView<T> out, T* ping, T* pong) const;
   // Walks the layers from K down to 1 with g_K = dL/dyhat in g_out. At layer k it first forms
   // g_{k-1} from the old w_k, then calls weight_product(k, a_{k-1}, g_k), which may change w_k.
