@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <functional>
 #include <string>
+#include <type_traits>
 
 namespace nobias {
 namespace {
@@ -74,7 +75,7 @@ void checked_gemm(Op op_a, MatrixView<const T> a, Op op_b, MatrixView<const T> b
       c.data()[i] = beta == T(0) ? T(0) : beta * c.data()[i];
     return;
   }
-  const int threads = threads_for(m, n, k);
+  const int threads = threads_for<T>(m, n, k);
   if (openblas_get_num_threads() != threads) openblas_set_num_threads(threads);
   call_gemm(to_cblas(op_a), to_cblas(op_b), blas_int(m, "m"), blas_int(n, "n"), blas_int(k, "k"),
             alpha, a.data(), leading_dimension(a.cols()), b.data(), leading_dimension(b.cols()),
@@ -115,14 +116,17 @@ std::atomic<int>& threads_policy() {
   return policy;
 }
 
-// Measured per product on 2 cores (bench/RESULTS.md): below about a million multiply-adds,
-// or with a side shorter than a few dozen, a second thread costs more to wake than it saves.
+// Measured product by product on 2 cores (bench/RESULTS.md): below a couple of million
+// multiply-adds in float (fewer in double, where each costs twice the time), or with a side
+// too short to split, a second thread costs more to wake than it saves.
+template <class T>
 int automatic_threads(std::size_t m, std::size_t n, std::size_t k) {
-  constexpr std::size_t kMinWork = 4'000'000, kMinDepth = 32, kMinSide = 16;
+  constexpr double kMinWork = std::is_same_v<T, float> ? 2e6 : 6e5;
+  constexpr std::size_t kMinDepth = 32, kMinSide = 16;
   const int available = available_threads();
   if (available == 1 || k < kMinDepth || std::min(m, n) < kMinSide) return 1;
   const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  return work < static_cast<double>(kMinWork) ? 1 : available;
+  return work < kMinWork ? 1 : available;
 }
 
 }  // namespace
@@ -144,10 +148,13 @@ int available_threads() {
   return available;
 }
 
+template <class T>
 int threads_for(std::size_t m, std::size_t n, std::size_t k) {
   const int fixed = threads_policy();
-  return fixed > 0 ? fixed : automatic_threads(m, n, k);
+  return fixed > 0 ? fixed : automatic_threads<T>(m, n, k);
 }
+template int threads_for<float>(std::size_t, std::size_t, std::size_t);
+template int threads_for<double>(std::size_t, std::size_t, std::size_t);
 
 std::string blas_description() {
   return std::string("OpenBLAS ") + openblas_get_config() + ", core " + openblas_get_corename();

@@ -32,7 +32,8 @@ int threads_setting();  // 0 while automatic
 // (OPENBLAS_NUM_THREADS, or the number of cores).
 int available_threads();
 
-// The thread count the current policy gives a product (m, k) x (k, n).
+// The thread count the current policy gives a product (m, k) x (k, n) of T (float, double).
+template <class T>
 int threads_for(std::size_t m, std::size_t n, std::size_t k);
 
 // "OpenBLAS 0.3.21 ... Haswell": what computes our products, for benchmark reports.
