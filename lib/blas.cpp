@@ -116,12 +116,12 @@ std::atomic<int>& threads_policy() {
   return policy;
 }
 
-// Measured product by product on 2 cores (bench/RESULTS.md): below a couple of million
-// multiply-adds in float (fewer in double, where each costs twice the time), or with a side
-// too short to split, a second thread costs more to wake than it saves.
+// Measured product by product and step by step on 2 cores (bench/RESULTS.md): below about
+// two million multiply-adds, or with a side too short to split, waking a second thread
+// costs more than it saves, in float and double alike.
 template <class T>
 int automatic_threads(std::size_t m, std::size_t n, std::size_t k) {
-  constexpr double kMinWork = std::is_same_v<T, float> ? 2e6 : 6e5;
+  constexpr double kMinWork = 2e6;
   constexpr std::size_t kMinDepth = 32, kMinSide = 16;
   const int available = available_threads();
   if (available == 1 || k < kMinDepth || std::min(m, n) < kMinSide) return 1;

@@ -89,8 +89,8 @@ TEST_CASE("blas.threads.policy") {
   const int all = nobias::available_threads();
   CHECK(nobias::threads_for<float>(1, 100, 1000) == 1);      // one row: nothing to share
   CHECK(nobias::threads_for<float>(1000, 100, 16) == 1);     // too shallow
-  CHECK(nobias::threads_for<float>(16, 100, 1000) == 1);     // too little work for float ...
-  CHECK(nobias::threads_for<double>(16, 100, 1000) == all);  // ... but enough for double
+  CHECK(nobias::threads_for<float>(16, 100, 1000) == 1);     // too little work
+  CHECK(nobias::threads_for<double>(256, 100, 100) == all);
   CHECK(nobias::threads_for<float>(256, 100, 1000) == all);
 
   nobias::set_threads(3);
