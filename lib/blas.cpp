@@ -28,10 +28,17 @@ int blas_int(std::size_t v, const char* what) {
 }
 
 template <class T>
+const T* span_end(MatrixView<const T> v) {
+  return v.data() + (v.rows() - 1) * v.ld() + v.cols();
+}
+
+// Conservative for views of some columns: their spans may interleave without sharing an
+// element, and are refused all the same.
+template <class T>
 bool overlaps(MatrixView<T> c, MatrixView<const T> x) {
   if (c.empty() || x.empty()) return false;
   const std::less<const T*> before;
-  return before(x.data(), c.data() + c.size()) && before(c.data(), x.data() + x.size());
+  return before(x.data(), span_end<T>(c)) && before(c.data(), span_end(x));
 }
 
 CBLAS_TRANSPOSE to_cblas(Op op) {
@@ -40,8 +47,9 @@ CBLAS_TRANSPOSE to_cblas(Op op) {
 
 // Row-major with contiguous rows: the leading dimension is the column count, and at least 1
 // so that BLAS accepts empty operands.
-int leading_dimension(std::size_t cols) {
-  return blas_int(cols == 0 ? 1 : cols, "columns");
+template <class T>
+int leading_dimension(MatrixView<T> v) {
+  return blas_int(v.ld() == 0 ? 1 : v.ld(), "leading dimension");
 }
 
 void call_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, float alpha,
@@ -71,15 +79,16 @@ void checked_gemm(Op op_a, MatrixView<const T> a, Op op_b, MatrixView<const T> b
   }
   if (m == 0 || n == 0) return;
   if (k == 0) {  // an empty sum: BLAS may skip the beta scaling, so do it here
-    for (std::size_t i = 0; i < c.size(); ++i)
-      c.data()[i] = beta == T(0) ? T(0) : beta * c.data()[i];
+    for (std::size_t i = 0; i < c.rows(); ++i)
+      for (std::size_t j = 0; j < c.cols(); ++j)
+        c(i, j) = beta == T(0) ? T(0) : beta * c(i, j);
     return;
   }
   const int threads = threads_for<T>(m, n, k);
   if (openblas_get_num_threads() != threads) openblas_set_num_threads(threads);
   call_gemm(to_cblas(op_a), to_cblas(op_b), blas_int(m, "m"), blas_int(n, "n"), blas_int(k, "k"),
-            alpha, a.data(), leading_dimension(a.cols()), b.data(), leading_dimension(b.cols()),
-            beta, c.data(), leading_dimension(c.cols()));
+            alpha, a.data(), leading_dimension(a), b.data(), leading_dimension(b), beta, c.data(),
+            leading_dimension(c));
 }
 
 }  // namespace

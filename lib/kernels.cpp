@@ -16,11 +16,11 @@ void require_same_shape(const char* where, const char* name_a, const A& a, const
   }
 }
 
+// The elementwise loops run over one span of contiguous elements: the whole matrix when it
+// has no gaps, else row by row (a view of some columns).
 template <class T>
-void relu_forward_impl(MatrixView<T> h) {
-  T* __restrict p = h.data();
-  const std::size_t size = h.size();
-  for (std::size_t i = 0; i < size; ++i) {
+void relu_span(T* __restrict p, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) {
     const T v = p[i];
     const T kept = v + T(0);  // -0.0 + 0.0 = +0.0: h = -0 is h >= 0, so it must read as kept
     p[i] = v < T(0) ? T(-0.0) : kept;  // false for NaN: it passes through
@@ -28,30 +28,42 @@ void relu_forward_impl(MatrixView<T> h) {
 }
 
 template <class T>
+void relu_mask_span(T* __restrict g, const T* __restrict a, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) {
+    const T gi = g[i];
+    g[i] = std::copysign(T(1), a[i]) < T(0) ? T(0) : gi;  // the sign bit, vectorized
+  }
+}
+
+template <class T>
+void relu_forward_impl(MatrixView<T> h) {
+  if (h.contiguous()) return relu_span(h.data(), h.size());
+  for (std::size_t i = 0; i < h.rows(); ++i)
+    relu_span(h.row(i), h.cols());
+}
+
+template <class T>
 void apply_relu_mask_impl(MatrixView<T> g, MatrixView<const T> a) {
   require_same_shape("apply_relu_mask", "g", g, "a", a);
-  T* __restrict p = g.data();
-  const T* __restrict s = a.data();
-  const std::size_t size = g.size();
-  for (std::size_t i = 0; i < size; ++i) {
-    const T gi = p[i];
-    p[i] = std::copysign(T(1), s[i]) < T(0) ? T(0) : gi;  // the sign bit, as a vector op
-  }
+  if (g.contiguous() && a.contiguous()) return relu_mask_span(g.data(), a.data(), g.size());
+  for (std::size_t i = 0; i < g.rows(); ++i)
+    relu_mask_span(g.row(i), a.row(i), g.cols());
 }
 
 template <class T>
 double residual_and_loss_impl(MatrixView<T> g, MatrixView<const T> yhat, MatrixView<const T> y) {
   require_same_shape("residual_and_loss", "yhat", yhat, "y", y);
   require_same_shape("residual_and_loss", "g", g, "y", y);
-  const T* p = yhat.data();
-  const T* t = y.data();
-  T* out = g.data();
-  const std::size_t size = y.size();
   double loss = 0.0;
-  for (std::size_t i = 0; i < size; ++i) {
-    const double r = static_cast<double>(p[i]) - static_cast<double>(t[i]);
-    loss += r * r;
-    out[i] = T(2) * (p[i] - t[i]);
+  for (std::size_t row = 0; row < y.rows(); ++row) {
+    const T* p = yhat.row(row);
+    const T* t = y.row(row);
+    T* out = g.row(row);
+    for (std::size_t i = 0; i < y.cols(); ++i) {
+      const double r = static_cast<double>(p[i]) - static_cast<double>(t[i]);
+      loss += r * r;
+      out[i] = T(2) * (p[i] - t[i]);
+    }
   }
   return loss;
 }
@@ -59,13 +71,14 @@ double residual_and_loss_impl(MatrixView<T> g, MatrixView<const T> yhat, MatrixV
 template <class T>
 double squared_error_impl(MatrixView<const T> yhat, MatrixView<const T> y) {
   require_same_shape("squared_error", "yhat", yhat, "y", y);
-  const T* p = yhat.data();
-  const T* t = y.data();
-  const std::size_t size = y.size();
   double loss = 0.0;
-  for (std::size_t i = 0; i < size; ++i) {
-    const double r = static_cast<double>(p[i]) - static_cast<double>(t[i]);
-    loss += r * r;
+  for (std::size_t row = 0; row < y.rows(); ++row) {
+    const T* p = yhat.row(row);
+    const T* t = y.row(row);
+    for (std::size_t i = 0; i < y.cols(); ++i) {
+      const double r = static_cast<double>(p[i]) - static_cast<double>(t[i]);
+      loss += r * r;
+    }
   }
   return loss;
 }

@@ -393,13 +393,10 @@ void write_npy(const std::string& path, MatrixView<const T> m) {
                                   static_cast<char>(header_len >> 8)};
         out.write(preamble, 4);
         out.write(dict.data(), static_cast<std::streamsize>(dict.size()));
-        const char* data = reinterpret_cast<const char*>(m.data());
-        std::size_t left = m.size() * sizeof(T);
-        while (left > 0 && out) {
-          const std::size_t n = std::min<std::size_t>(left, std::size_t{1} << 30);
-          out.write(data, static_cast<std::streamsize>(n));
-          data += n;
-          left -= n;
+        // Row by row: a view of some columns has gaps between its rows.
+        for (std::size_t i = 0; i < m.rows() && out; ++i) {
+          out.write(reinterpret_cast<const char*>(m.row(i)),
+                    static_cast<std::streamsize>(m.cols() * sizeof(T)));
         }
       },
       "write_npy");

@@ -87,9 +87,9 @@ TEST_CASE("blas.threads.policy") {
   nobias::set_threads(0);
   CHECK(nobias::threads_setting() == 0);
   const int all = nobias::available_threads();
-  CHECK(nobias::threads_for<float>(1, 100, 1000) == 1);      // one row: nothing to share
-  CHECK(nobias::threads_for<float>(1000, 100, 16) == 1);     // too shallow
-  CHECK(nobias::threads_for<float>(16, 100, 1000) == 1);     // too little work
+  CHECK(nobias::threads_for<float>(1, 100, 1000) == 1);   // one row: nothing to share
+  CHECK(nobias::threads_for<float>(1000, 100, 16) == 1);  // too shallow
+  CHECK(nobias::threads_for<float>(16, 100, 1000) == 1);  // too little work
   CHECK(nobias::threads_for<double>(256, 100, 100) == all);
   CHECK(nobias::threads_for<float>(256, 100, 1000) == all);
 
@@ -125,4 +125,34 @@ TEST_CASE_TEMPLATE("blas.gemm.rejects_output_overlapping_an_input", T, float, do
       nobias::ValueError);
   // Neighbouring rows of one buffer do not overlap.
   nobias::gemm(Op::N, a, Op::N, b, T(1), T(0), buffer.row_block(3, 3));
+}
+
+TEST_CASE_TEMPLATE("blas.gemm.works_on_column_blocks", T, float, double) {
+  // Operands and output are windows of columns of larger matrices: their rows are ld apart.
+  const Matrix<T> big_a = random_matrix<T>(13, 29, 20), big_b = random_matrix<T>(29, 23, 21);
+  Matrix<T> big_c = random_matrix<T>(17, 19, 22);
+  for (Op op_a : {Op::N, Op::T}) {
+    for (Op op_b : {Op::N, Op::T}) {
+      CAPTURE(op_a == Op::T);
+      CAPTURE(op_b == Op::T);
+      // op(a) is 7 x 5, op(b) is 5 x 11, c is 7 x 11.
+      const MatrixView<const T> a = op_a == Op::N ? big_a.view().row_block(2, 7).col_block(3, 5)
+                                                  : big_a.view().row_block(1, 5).col_block(4, 7);
+      const MatrixView<const T> b = op_b == Op::N ? big_b.view().row_block(6, 5).col_block(2, 11)
+                                                  : big_b.view().row_block(3, 11).col_block(9, 5);
+      MatrixView<T> c = big_c.view().row_block(4, 7).col_block(5, 11);
+      Matrix<T> expected = Matrix<T>::copy_of(c);
+      const Matrix<T> before = big_c;
+      nobias::gemm(op_a, a, op_b, b, T(-0.5), T(1), c);
+      reference::gemm<T>(op_a, Matrix<T>::copy_of(a), op_b, Matrix<T>::copy_of(b), T(-0.5), T(1),
+                         expected);
+      CHECK(max_relative_error<T>(Matrix<T>::copy_of(c), expected) <=
+            test_support::tolerance<T>(5));
+      // Nothing outside the window changed.
+      for (std::size_t i = 0; i < big_c.rows(); ++i)
+        for (std::size_t j = 0; j < big_c.cols(); ++j)
+          if (i < 4 || i >= 11 || j < 5 || j >= 16) CHECK(big_c(i, j) == before(i, j));
+      big_c = before;
+    }
+  }
 }

@@ -121,3 +121,30 @@ TEST_CASE_TEMPLATE("kernels.require_finite.names_the_first_bad_element", T, floa
   CHECK_THROWS_WITH_AS(nobias::require_finite(m, "y"),
                        "y: element (4, 0) is nan; values must be finite", nobias::ValueError);
 }
+
+TEST_CASE_TEMPLATE("kernels.work_on_column_blocks", T, float, double) {
+  const Matrix<T> h_full = with_zeros<T>(9, 13, 18);
+  Matrix<T> a_full = h_full;
+  const nobias::MatrixView<T> a = a_full.view().col_block(3, 7);
+  nobias::relu_forward(a);
+  Matrix<T> g_full = random_matrix<T>(9, 13, 19);
+  const Matrix<T> g_before = g_full;
+  nobias::apply_relu_mask(g_full.view().col_block(3, 7), nobias::MatrixView<const T>(a));
+  for (std::size_t i = 0; i < 9; ++i) {
+    for (std::size_t j = 0; j < 13; ++j) {
+      CAPTURE(i);
+      CAPTURE(j);
+      const bool inside = j >= 3 && j < 10;
+      const T h = h_full(i, j);
+      CHECK(a_full(i, j) == (inside && h < T(0) ? T(0) : h));
+      CHECK(g_full(i, j) == (inside && h < T(0) ? T(0) : g_before(i, j)));
+    }
+  }
+  const Matrix<T> yhat = random_matrix<T>(9, 13, 20), y = random_matrix<T>(9, 13, 21);
+  Matrix<T> g(9, 4);
+  const double loss = nobias::residual_and_loss(g, yhat.col_block(2, 4), y.col_block(2, 4));
+  const Matrix<T> yhat_block = Matrix<T>::copy_of(yhat.col_block(2, 4));
+  const Matrix<T> y_block = Matrix<T>::copy_of(y.col_block(2, 4));
+  CHECK(loss == doctest::Approx(reference::loss<T>(yhat_block, y_block)).epsilon(1e-12));
+  CHECK(max_relative_error<T>(g, reference::twice_residual<T>(yhat_block, y_block)) == 0.0);
+}

@@ -31,26 +31,39 @@ inline std::size_t checked_size(std::size_t rows, std::size_t cols) {
   return rows * cols;
 }
 
-// A rows x cols row-major window; T may be const for a read-only view.
+// A rows x cols row-major window; T may be const for a read-only view. Consecutive rows
+// are ld elements apart (ld >= cols): ld == cols for a whole matrix or a block of its rows,
+// ld > cols for a block of its columns, which BLAS takes as it is.
 template <class T>
 class MatrixView {
  public:
   MatrixView() = default;
-  MatrixView(T* data, std::size_t rows, std::size_t cols) : data_(data), rows_(rows), cols_(cols) {}
+  MatrixView(T* data, std::size_t rows, std::size_t cols)
+      : data_(data), rows_(rows), cols_(cols), ld_(cols) {}
+  MatrixView(T* data, std::size_t rows, std::size_t cols, std::size_t ld)
+      : data_(data), rows_(rows), cols_(cols), ld_(ld) {
+    if (ld < cols) {
+      throw ShapeError("MatrixView: leading dimension " + std::to_string(ld) + " < " +
+                       std::to_string(cols) + " columns");
+    }
+  }
 
   // A view of T converts to a view of const T, never the other way round.
   template <class U, class = std::enable_if_t<std::is_same_v<const U, T> && !std::is_same_v<U, T>>>
   MatrixView(MatrixView<U> other)  // NOLINT(google-explicit-constructor)
-      : data_(other.data()), rows_(other.rows()), cols_(other.cols()) {}
+      : data_(other.data()), rows_(other.rows()), cols_(other.cols()), ld_(other.ld()) {}
 
   T* data() const { return data_; }
   std::size_t rows() const { return rows_; }
   std::size_t cols() const { return cols_; }
+  std::size_t ld() const { return ld_; }
   std::size_t size() const { return rows_ * cols_; }
   bool empty() const { return size() == 0; }
+  // No gaps between rows: the elements are data()[0, size()).
+  bool contiguous() const { return ld_ == cols_ || rows_ <= 1; }
 
-  T& operator()(std::size_t i, std::size_t j) const { return data_[i * cols_ + j]; }
-  T* row(std::size_t i) const { return data_ + i * cols_; }
+  T& operator()(std::size_t i, std::size_t j) const { return data_[i * ld_ + j]; }
+  T* row(std::size_t i) const { return data_ + i * ld_; }
 
   // Rows [begin, begin + count) as a view; no copy.
   MatrixView row_block(std::size_t begin, std::size_t count) const {
@@ -59,13 +72,24 @@ class MatrixView {
                        std::to_string(begin + count) + ") outside a matrix of " +
                        shape_string(rows_, cols_));
     }
-    return MatrixView(data_ + begin * cols_, count, cols_);
+    return MatrixView(data_ + begin * ld_, count, cols_, ld_);
+  }
+
+  // Columns [begin, begin + count) as a view; no copy.
+  MatrixView col_block(std::size_t begin, std::size_t count) const {
+    if (begin > cols_ || count > cols_ - begin) {
+      throw ShapeError("col_block: columns [" + std::to_string(begin) + ", " +
+                       std::to_string(begin + count) + ") outside a matrix of " +
+                       shape_string(rows_, cols_));
+    }
+    return MatrixView(data_ + begin, rows_, count, ld_);
   }
 
  private:
   T* data_ = nullptr;
   std::size_t rows_ = 0;
   std::size_t cols_ = 0;
+  std::size_t ld_ = 0;
 };
 
 template <class T>
@@ -100,7 +124,8 @@ class Matrix {
   // A deep copy of a view's elements.
   static Matrix copy_of(MatrixView<const T> view) {
     Matrix m(view.rows(), view.cols());
-    std::copy(view.data(), view.data() + view.size(), m.data());
+    for (std::size_t i = 0; i < view.rows(); ++i)
+      std::copy(view.row(i), view.row(i) + view.cols(), m.data() + i * view.cols());
     return m;
   }
 
@@ -124,6 +149,12 @@ class Matrix {
   }
   MatrixView<const T> row_block(std::size_t begin, std::size_t count) const {
     return view().row_block(begin, count);
+  }
+  MatrixView<T> col_block(std::size_t begin, std::size_t count) {
+    return view().col_block(begin, count);
+  }
+  MatrixView<const T> col_block(std::size_t begin, std::size_t count) const {
+    return view().col_block(begin, count);
   }
 
  private:
