@@ -1,5 +1,7 @@
 #include "nobias/blas.hpp"
 
+#include "gemm_on_this_thread.hpp"
+
 #include <cblas.h>
 
 #include <algorithm>
@@ -62,9 +64,10 @@ void call_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, doub
   cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+// threads == 0: the policy decides.
 template <class T>
 void checked_gemm(Op op_a, MatrixView<const T> a, Op op_b, MatrixView<const T> b, T alpha, T beta,
-                  MatrixView<T> c) {
+                  MatrixView<T> c, int threads) {
   const std::size_t m = op_a == Op::N ? a.rows() : a.cols();
   const std::size_t k = op_a == Op::N ? a.cols() : a.rows();
   const std::size_t k_b = op_b == Op::N ? b.rows() : b.cols();
@@ -84,7 +87,7 @@ void checked_gemm(Op op_a, MatrixView<const T> a, Op op_b, MatrixView<const T> b
         c(i, j) = beta == T(0) ? T(0) : beta * c(i, j);
     return;
   }
-  const int threads = threads_for<T>(m, n, k);
+  if (threads == 0) threads = threads_for<T>(m, n, k);
   if (openblas_get_num_threads() != threads) openblas_set_num_threads(threads);
   call_gemm(to_cblas(op_a), to_cblas(op_b), blas_int(m, "m"), blas_int(n, "n"), blas_int(k, "k"),
             alpha, a.data(), leading_dimension(a), b.data(), leading_dimension(b), beta, c.data(),
@@ -95,11 +98,22 @@ void checked_gemm(Op op_a, MatrixView<const T> a, Op op_b, MatrixView<const T> b
 
 void gemm(Op op_a, MatrixView<const float> a, Op op_b, MatrixView<const float> b, float alpha,
           float beta, MatrixView<float> c) {
-  checked_gemm(op_a, a, op_b, b, alpha, beta, c);
+  checked_gemm(op_a, a, op_b, b, alpha, beta, c, 0);
 }
 void gemm(Op op_a, MatrixView<const double> a, Op op_b, MatrixView<const double> b, double alpha,
           double beta, MatrixView<double> c) {
-  checked_gemm(op_a, a, op_b, b, alpha, beta, c);
+  checked_gemm(op_a, a, op_b, b, alpha, beta, c, 0);
+}
+
+void detail::gemm_on_this_thread(Op op_a, MatrixView<const float> a, Op op_b,
+                                 MatrixView<const float> b, float alpha, float beta,
+                                 MatrixView<float> c) {
+  checked_gemm(op_a, a, op_b, b, alpha, beta, c, 1);
+}
+void detail::gemm_on_this_thread(Op op_a, MatrixView<const double> a, Op op_b,
+                                 MatrixView<const double> b, double alpha, double beta,
+                                 MatrixView<double> c) {
+  checked_gemm(op_a, a, op_b, b, alpha, beta, c, 1);
 }
 
 namespace {

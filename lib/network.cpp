@@ -7,8 +7,10 @@
 #include <string>
 #include <utility>
 
+#include "gemm_on_this_thread.hpp"
 #include "nobias/blas.hpp"
 #include "nobias/kernels.hpp"
+#include "worker_team.hpp"
 
 namespace nobias {
 namespace {
@@ -45,6 +47,18 @@ std::vector<std::size_t> widths_of(const std::vector<Matrix<T>>& weights) {
   }
   check_widths(widths);
   return widths;
+}
+
+// Past T's range the residuals have overflowed, or will in the backward pass.
+template <class T>
+bool usable_loss(double loss) {
+  return loss <= static_cast<double>(std::numeric_limits<T>::max());  // false for NaN too
+}
+
+std::string format_number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
 }
 
 std::size_t widest_hidden(const std::vector<std::size_t>& widths) {
@@ -105,36 +119,158 @@ void Network<T>::check_batch(const char* where, MatrixView<const T> x,
   }
 }
 
+template <class T>
+Network<T>::Network(const Network& other) : widths_(other.widths_), weights_(other.weights_) {}
+
+template <class T>
+Network<T>& Network<T>::operator=(const Network& other) {
+  if (this != &other) *this = Network(other);
+  return *this;
+}
+
+template <class T>
+Network<T>::Network(Network&&) noexcept = default;
+template <class T>
+Network<T>& Network<T>::operator=(Network&&) noexcept = default;
+template <class T>
+Network<T>::~Network() = default;
+
+namespace {
+
+// At least this many rows per part. Below it a step is bound by moving the weights, not by
+// arithmetic: each core would read all of w_k for a sliver of h_k, and updating half of w_k
+// on the other core sends those cache lines back and forth every step (measured: 2.5x
+// slower at n = 1). One core on its own is fastest there.
+constexpr std::size_t kMinRowsPerPart = 16;
+
+// Parts a step is cut into: the thread policy's count, or every available thread.
+std::size_t parts_wanted() {
+  const int setting = threads_setting();
+  return static_cast<std::size_t>(setting > 0 ? setting : available_threads());
+}
+
+// [begin, begin + count) of `total` for `part` of `parts` near-equal contiguous pieces.
+std::pair<std::size_t, std::size_t> piece(std::size_t total, std::size_t part, std::size_t parts) {
+  const std::size_t base = total / parts, extra = total % parts;
+  const std::size_t begin = part * base + std::min(part, extra);
+  return {begin, base + (part < extra ? 1 : 0)};
+}
+
+}  // namespace
+
 // Sized for the largest batch seen; a smaller batch uses the leading rows. Built aside and
 // swapped in, so a failed allocation leaves the old workspace whole.
 template <class T>
-void Network<T>::reserve(std::size_t n) {
+void Network<T>::prepare(std::size_t n) {
+  const std::size_t parts = parts_wanted();
+  if (!team_ || static_cast<std::size_t>(team_->size()) != parts) {
+    team_ = std::make_unique<detail::WorkerTeam>(static_cast<int>(parts));
+    workspace_.part_losses.assign(parts, 0.0);
+  }
   if (n <= workspace_.rows) return;
   Workspace fresh;
   const std::size_t layers = weights_.size();
-  for (std::size_t k = 0; k < layers; ++k)
+  for (std::size_t k = 0; k < layers; ++k) {
     fresh.activations.emplace_back(n, widths_[k + 1]);
-  const std::size_t hidden = widest_hidden(widths_);
-  fresh.ping = Matrix<T>(n, hidden);
-  fresh.pong = Matrix<T>(n, hidden);
+    if (k + 1 < layers) fresh.gradients.emplace_back(n, widths_[k + 1]);
+  }
+  fresh.part_losses.assign(parts, 0.0);
   fresh.rows = n;
   workspace_ = std::move(fresh);
 }
 
 template <class T>
-MatrixView<T> Network<T>::forward(MatrixView<const T> x) {
-  const std::size_t n = x.rows();
-  reserve(n);
-  MatrixView<const T> a = x;
-  for (std::size_t k = 0; k < weights_.size(); ++k) {
-    MatrixView<T> h(workspace_.activations[k].data(), n, widths_[k + 1]);
-    gemm(Op::N, a, Op::N, weights_[k].view(), T(1), T(0), h);  // eqs. 1, 3, 5
-    if (k + 1 < weights_.size()) relu_forward(h);              // eqs. 2, 4
-    a = h;
-  }
-  return MatrixView<T>(workspace_.activations.back().data(), n, output_width());
+MatrixView<T> Network<T>::activation(std::size_t k, std::size_t n) {
+  return MatrixView<T>(workspace_.activations[k].data(), n, widths_[k + 1]);
 }
 
+template <class T>
+MatrixView<T> Network<T>::gradient(std::size_t k, std::size_t n) {
+  // The output layer's gradient is written over yhat, in the last activation buffer.
+  Matrix<T>& buffer =
+      k + 1 == weights_.size() ? workspace_.activations[k] : workspace_.gradients[k];
+  return MatrixView<T>(buffer.data(), n, widths_[k + 1]);
+}
+
+template <class T>
+std::size_t Network<T>::parts_for(std::size_t n) const {
+  return std::min(workspace_.part_losses.size(), std::max<std::size_t>(1, n / kMinRowsPerPart));
+}
+
+template <class T>
+template <class Task>
+void Network<T>::run_parts(std::size_t count, Task&& task) {
+  if (count <= 1) {
+    task(std::size_t{0});
+    return;
+  }
+  auto guarded = [&](int part) {
+    if (static_cast<std::size_t>(part) < count) task(static_cast<std::size_t>(part));
+  };
+  team_->run(guarded);
+}
+
+template <class T>
+void Network<T>::forward_rows(MatrixView<const T> x, MatrixView<T> out, std::size_t begin,
+                              std::size_t count) {
+  const std::size_t n = x.rows();
+  MatrixView<const T> a = x.row_block(begin, count);
+  for (std::size_t k = 0; k < weights_.size(); ++k) {
+    const bool last = k + 1 == weights_.size();
+    const MatrixView<T> h = (last ? out : activation(k, n)).row_block(begin, count);
+    detail::gemm_on_this_thread(Op::N, a, Op::N, weights_[k].view(), T(1), T(0), h);  // (1)(3)(5)
+    if (!last) relu_forward(h);                                                       // (2)(4)
+    a = h;
+  }
+}
+
+template <class T>
+double Network<T>::forward_and_input_gradients(const char* where, MatrixView<const T> x,
+                                               MatrixView<const T> y) {
+  const std::size_t n = x.rows(), layers = weights_.size();
+  const std::size_t parts = parts_for(n);
+  run_parts(parts, [&](std::size_t part) {
+    const auto [begin, count] = piece(n, part, parts);
+    forward_rows(x, activation(layers - 1, n), begin, count);
+    const MatrixView<T> g = gradient(layers - 1, n).row_block(begin, count);
+    workspace_.part_losses[part] =
+        residual_and_loss(g, MatrixView<const T>(g), y.row_block(begin, count));  // (6), 2(yhat-y)
+    // g_{k-1} = relu'(h_{k-1}) o (g_k w_k^T), from the old w_k (eqs. 26, 42).
+    for (std::size_t k = layers - 1; k > 0; --k) {
+      const MatrixView<T> g_prev = gradient(k - 1, n).row_block(begin, count);
+      detail::gemm_on_this_thread(Op::N, gradient(k, n).row_block(begin, count), Op::T,
+                                  weights_[k].view(), T(1), T(0), g_prev);
+      apply_relu_mask(g_prev, activation(k - 1, n).row_block(begin, count));
+    }
+  });
+  double loss = 0.0;  // summed in part order: the same parts give the same bits
+  for (std::size_t part = 0; part < parts; ++part)
+    loss += workspace_.part_losses[part];
+  if (!usable_loss<T>(loss)) {
+    throw DivergenceError(std::string(where) + ": loss is " + format_number(loss) +
+                          "; weights left unchanged; try a smaller learning rate");
+  }
+  return loss;
+}
+
+template <class T>
+template <class Target>
+void Network<T>::weight_products(MatrixView<const T> x, T alpha, T beta, Target target) {
+  const std::size_t n = x.rows();
+  const std::size_t parts = parts_for(n);
+  run_parts(parts, [&](std::size_t part) {
+    for (std::size_t k = 0; k < weights_.size(); ++k) {
+      const auto [begin, count] = piece(widths_[k], part, parts);
+      if (count == 0) continue;
+      // Rows [begin, begin + count) of a_{k-1}^T g_k take those columns of a_{k-1}.
+      const MatrixView<const T> a_prev = k == 0 ? x : MatrixView<const T>(activation(k - 1, n));
+      detail::gemm_on_this_thread(Op::T, a_prev.col_block(begin, count), Op::N, gradient(k, n),
+                                  alpha, beta, target(k).row_block(begin, count));  // (44)-(46)
+    }
+  });
+}
+
+// The const path: no workspace, no team; each product follows the thread policy.
 template <class T>
 void Network<T>::infer(MatrixView<const T> x, MatrixView<T> out, T* ping, T* pong) const {
   const std::size_t n = x.rows();
@@ -145,27 +281,6 @@ void Network<T>::infer(MatrixView<const T> x, MatrixView<T> out, T* ping, T* pon
     gemm(Op::N, a, Op::N, weights_[k].view(), T(1), T(0), h);
     if (!last) relu_forward(h);
     a = h;
-  }
-}
-
-template <class T>
-template <class WeightProduct>
-void Network<T>::backward(MatrixView<const T> x, MatrixView<T> g_out,
-                          WeightProduct weight_product) {
-  const std::size_t n = x.rows();
-  MatrixView<T> g = g_out;
-  for (std::size_t k = weights_.size(); k-- > 0;) {
-    MatrixView<const T> a_prev = x;
-    MatrixView<T> g_prev;
-    if (k > 0) {
-      a_prev = MatrixView<const T>(workspace_.activations[k - 1].data(), n, widths_[k]);
-      // Alternate buffers so g_prev never overwrites g, which the weight product still needs.
-      g_prev = MatrixView<T>((k % 2 ? workspace_.ping : workspace_.pong).data(), n, widths_[k]);
-      gemm(Op::N, MatrixView<const T>(g), Op::T, weights_[k].view(), T(1), T(0), g_prev);
-      apply_relu_mask(g_prev, a_prev);  // eqs. 26, 42
-    }
-    weight_product(k, a_prev, MatrixView<const T>(g));  // eqs. 44-46
-    g = g_prev;
   }
 }
 
@@ -185,16 +300,20 @@ void Network<T>::predict(MatrixView<const T> x, MatrixView<T> out) {
     throw ShapeError("predict: out is " + shape_string(out.rows(), out.cols()) + ", expected " +
                      shape_string(x.rows(), output_width()));
   }
-  reserve(x.rows());
-  infer(x, out, workspace_.ping.data(), workspace_.pong.data());
+  prepare(x.rows());
+  const std::size_t parts = parts_for(x.rows());
+  run_parts(parts, [&](std::size_t part) {
+    const auto [begin, count] = piece(x.rows(), part, parts);
+    forward_rows(x, out, begin, count);
+  });
 }
 
 template <class T>
 double Network<T>::loss(MatrixView<const T> x, MatrixView<const T> y) {
   check_batch("loss", x, &y);
-  reserve(x.rows());
-  const MatrixView<T> yhat(workspace_.activations.back().data(), x.rows(), output_width());
-  infer(x, yhat, workspace_.ping.data(), workspace_.pong.data());
+  prepare(x.rows());
+  const MatrixView<T> yhat = activation(weights_.size() - 1, x.rows());
+  predict(x, yhat);
   return squared_error(MatrixView<const T>(yhat), y);
 }
 
@@ -206,22 +325,6 @@ Gradients<T> Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y)
   result.loss = gradients(x, y, result.dw);
   return result;
 }
-
-namespace {
-
-// Past T's range the residuals have overflowed, or will in the backward pass.
-template <class T>
-bool usable_loss(double loss) {
-  return loss <= static_cast<double>(std::numeric_limits<T>::max());  // false for NaN too
-}
-
-std::string format_number(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%g", value);
-  return text;
-}
-
-}  // namespace
 
 template <class T>
 double Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y,
@@ -238,15 +341,9 @@ double Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y,
                        " is " + shape_string(weights_[k].rows(), weights_[k].cols()));
     }
   }
-  const MatrixView<T> yhat = forward(x);
-  const double loss = residual_and_loss(yhat, MatrixView<const T>(yhat), y);
-  if (!usable_loss<T>(loss)) {
-    throw DivergenceError("gradients: loss is " + format_number(loss) +
-                          "; the weights or the data hold values too large or not finite");
-  }
-  backward(x, yhat, [&](std::size_t k, MatrixView<const T> a_prev, MatrixView<const T> g) {
-    gemm(Op::T, a_prev, Op::N, g, T(1), T(0), dw[k].view());
-  });
+  prepare(x.rows());
+  const double loss = forward_and_input_gradients("gradients", x, y);
+  weight_products(x, T(1), T(0), [&](std::size_t k) { return dw[k].view(); });
   return loss;
 }
 
@@ -257,17 +354,11 @@ double Network<T>::train_step(MatrixView<const T> x, MatrixView<const T> y, T lr
                      format_number(static_cast<double>(lr)));
   }
   check_batch("train_step", x, &y);
-  const MatrixView<T> yhat = forward(x);
-  const double loss = residual_and_loss(yhat, MatrixView<const T>(yhat), y);
-  if (!usable_loss<T>(loss)) {
-    throw DivergenceError("train_step: loss is " + format_number(loss) +
-                          "; weights left unchanged; try a smaller learning rate");
-  }
-  // Fused SGD: w_k <- w_k - lr a_{k-1}^T g_k as one gemm, after backward has formed
-  // g_{k-1} from the old w_k.
-  backward(x, yhat, [&](std::size_t k, MatrixView<const T> a_prev, MatrixView<const T> g) {
-    gemm(Op::T, a_prev, Op::N, g, -lr, T(1), weights_[k].view());
-  });
+  prepare(x.rows());
+  const double loss = forward_and_input_gradients("train_step", x, y);
+  // Fused SGD: w_k <- w_k - lr a_{k-1}^T g_k as one gemm per part, after every g_k has been
+  // formed from the old weights.
+  weight_products(x, -lr, T(1), [&](std::size_t k) { return weights_[k].view(); });
   return loss;
 }
 

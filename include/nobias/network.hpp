@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -25,6 +26,15 @@ struct Gradients {
   std::vector<Matrix<T>> dw;  // dw[k] = dL/dw_{k+1}, shaped like w_{k+1}
 };
 
+namespace detail {
+class WorkerTeam;
+}
+
+// A step runs on several cores by splitting its work, not each product: the rows of the
+// batch for the forward pass and the input gradients (rows are independent), then the rows
+// of every w_k for the weight updates. Each part runs single-threaded BLAS, so the cores
+// never wait on each other inside a product. The number of parts follows set_threads():
+// available_threads() when automatic.
 template <class T>
 class Network {
  public:
@@ -33,6 +43,13 @@ class Network {
                    Init init = Init::StandardNormal);
   // Takes given weights; w_k must have as many rows as w_{k-1} has columns.
   explicit Network(std::vector<Matrix<T>> weights);
+
+  // A copy has the same weights and a workspace of its own.
+  Network(const Network& other);
+  Network& operator=(const Network& other);
+  Network(Network&&) noexcept;
+  Network& operator=(Network&&) noexcept;
+  ~Network();
 
   const std::vector<std::size_t>& widths() const { return widths_; }
   std::size_t input_width() const { return widths_.front(); }
@@ -46,7 +63,7 @@ class Network {
 
   // yhat for x: (n, d_in) -> (n, d_out).
   Matrix<T> predict(MatrixView<const T> x) const;
-  // The same into out: (n, d_out). Uses the workspace, so allocates only when n changes.
+  // The same into out: (n, d_out). Uses the workspace, so allocates only when n grows.
   void predict(MatrixView<const T> x, MatrixView<T> out);
 
   // L = sum (yhat - y)^2 of the current weights.
@@ -64,28 +81,41 @@ class Network {
   double train_step(MatrixView<const T> x, MatrixView<const T> y, T lr);
 
  private:
-  // Buffers for batches of up to `rows` rows: activations[k] holds h_{k+1} and then a_{k+1}
-  // in place (with relu' in its sign bit), ping and pong the dL/dh of two consecutive layers.
+  // Buffers for batches of up to `rows` rows. activations[k] holds h_{k+1} and then a_{k+1}
+  // in place (relu' in its sign bit); the last one holds yhat and then dL/dyhat.
+  // gradients[k] holds dL/dh_{k+1} of hidden layer k + 1. part_losses: one per part.
   struct Workspace {
     std::size_t rows = 0;
     std::vector<Matrix<T>> activations;
-    Matrix<T> ping, pong;
+    std::vector<Matrix<T>> gradients;
+    std::vector<double> part_losses;
   };
 
   void check_batch(const char* where, MatrixView<const T> x, const MatrixView<const T>* y) const;
-  void reserve(std::size_t n);
-  MatrixView<T> forward(MatrixView<const T> x);  // fills the activations; returns yhat
-  // yhat into out, using ping and pong (n x widest hidden) for the hidden layers.
+  void prepare(std::size_t n);  // sizes the workspace and the team for n rows
+  MatrixView<T> activation(std::size_t k, std::size_t n);
+  MatrixView<T> gradient(std::size_t k, std::size_t n);  // dL/dh_{k+1}
+  std::size_t parts_for(std::size_t n) const;  // how many parts a batch of n rows is cut into
+  // Runs task(part) for parts [0, count), count <= the team's size, on the team.
+  template <class Task>
+  void run_parts(std::size_t count, Task&& task);
+  // The forward pass for rows [begin, begin + count) of x, the last layer into out's rows.
+  void forward_rows(MatrixView<const T> x, MatrixView<T> out, std::size_t begin, std::size_t count);
+  // Phase 1 of a step, by rows: forward, residual, and every dL/dh from the old weights.
+  // Returns L; throws DivergenceError (weights untouched) if it is unusable.
+  double forward_and_input_gradients(const char* where, MatrixView<const T> x,
+                                     MatrixView<const T> y);
+  // Phase 2, by rows of each w_k: target_k = alpha a_{k-1}^T g_k + beta target_k.
+  template <class Target>
+  void weight_products(MatrixView<const T> x, T alpha, T beta, Target target);
+  // yhat into out on the calling thread, using ping and pong (n x widest hidden).
   void infer(MatrixView<const T> x, MatrixView<T> out, T* ping, T* pong) const;
-  // Walks the layers from K down to 1 with g_K = dL/dyhat in g_out. At layer k it first forms
-  // g_{k-1} from the old w_k, then calls weight_product(k, a_{k-1}, g_k), which may change w_k.
-  template <class WeightProduct>
-  void backward(MatrixView<const T> x, MatrixView<T> g_out, WeightProduct weight_product);
 
   std::vector<std::size_t> widths_;
   std::vector<Matrix<T>> weights_;
 
   Workspace workspace_;
+  std::unique_ptr<detail::WorkerTeam> team_;
 };
 
 extern template class Network<float>;
