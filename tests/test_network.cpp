@@ -312,34 +312,41 @@ TEST_CASE("matrix.moved_from_is_empty") {
 }
 
 TEST_CASE_TEMPLATE("network.parts.any_thread_count_matches_reference", T, float, double) {
-  // Enough rows that the forward pass is split by rows too, with odd, uneven pieces.
-  const std::vector<std::size_t> widths{37, 23, 19, 5};
-  const Matrix<T> x = random_matrix<T>(101, 37, 90), y = random_matrix<T>(101, 5, 91);
-  const std::vector<Matrix<T>> w = scaled_weights<T>(widths, 92);
-  double expected_loss = 0.0;
-  const auto expected = reference::backprop<T>(x, y, w, &expected_loss);
-  for (int threads : {1, 2, 3}) {
-    CAPTURE(threads);
-    nobias::set_threads(threads);
-    Network<T> net(w);
-    const auto got = net.gradients(x, y);
-    CHECK(got.loss == doctest::Approx(expected_loss).epsilon(test_support::tolerance<T>(64)));
-    for (std::size_t k = 0; k < w.size(); ++k) {
-      CAPTURE(k);
-      CHECK(max_relative_error<T>(got.dw[k], expected[k]) <= test_support::tolerance<T>(256));
-    }
-    const Matrix<T> yhat = net.predict(x);
-    Matrix<T> out(101, 5);
-    net.predict(x, out);
-    CHECK(max_relative_error<T>(out, yhat) <= test_support::tolerance<T>(64));
-    const T lr = T(1e-3);
-    net.train_step(x, y, lr);
-    for (std::size_t k = 0; k < w.size(); ++k) {
-      Matrix<T> updated = w[k];
-      for (std::size_t i = 0; i < updated.size(); ++i)
-        updated.data()[i] -= lr * expected[k].data()[i];
-      CAPTURE(k);
-      CHECK(max_relative_error<T>(net.weight(k), updated) <= test_support::tolerance<T>(256));
+  // 9 rows: split by columns, some layers narrower than the parts; 101 rows: split by rows,
+  // with uneven pieces.
+  for (const auto& widths : std::vector<std::vector<std::size_t>>{{37, 23, 19, 5}, {11, 2, 7, 1}}) {
+    for (std::size_t n : {std::size_t{9}, std::size_t{101}}) {
+      const Matrix<T> x = random_matrix<T>(n, widths.front(), 90);
+      const Matrix<T> y = random_matrix<T>(n, widths.back(), 91);
+      const std::vector<Matrix<T>> w = scaled_weights<T>(widths, 92);
+      double expected_loss = 0.0;
+      const auto expected = reference::backprop<T>(x, y, w, &expected_loss);
+      for (int threads : {1, 2, 3}) {
+        CAPTURE(widths.size());
+        CAPTURE(n);
+        CAPTURE(threads);
+        nobias::set_threads(threads);
+        Network<T> net(w);
+        const auto got = net.gradients(x, y);
+        CHECK(got.loss == doctest::Approx(expected_loss).epsilon(test_support::tolerance<T>(64)));
+        for (std::size_t k = 0; k < w.size(); ++k) {
+          CAPTURE(k);
+          CHECK(max_relative_error<T>(got.dw[k], expected[k]) <= test_support::tolerance<T>(256));
+        }
+        const Matrix<T> yhat = std::as_const(net).predict(x);
+        Matrix<T> out(n, widths.back());
+        net.predict(x, out);
+        CHECK(max_relative_error<T>(out, yhat) <= test_support::tolerance<T>(64));
+        const T lr = T(1e-3);
+        CHECK(net.train_step(x, y, lr) == got.loss);
+        for (std::size_t k = 0; k < w.size(); ++k) {
+          Matrix<T> updated = w[k];
+          for (std::size_t i = 0; i < updated.size(); ++i)
+            updated.data()[i] -= lr * expected[k].data()[i];
+          CAPTURE(k);
+          CHECK(max_relative_error<T>(net.weight(k), updated) <= test_support::tolerance<T>(256));
+        }
+      }
     }
   }
   nobias::set_threads(0);
