@@ -50,37 +50,72 @@ void apply_relu_mask_impl(MatrixView<T> g, MatrixView<const T> a) {
     relu_mask_span(g.row(i), a.row(i), g.cols());
 }
 
+// Sums of squares go to eight double accumulators, added up in a fixed order at the end:
+// the additions no longer wait on each other, and the result is the same on every run.
+constexpr std::size_t kLanes = 8;
+
+double total(const double (&lanes)[kLanes]) {
+  double sum = 0.0;
+  for (double lane : lanes)
+    sum += lane;
+  return sum;
+}
+
+// g may be yhat itself: each block of kLanes is read in full before any of it is written.
+template <class T>
+void residual_span(T* g, const T* yhat, const T* y, std::size_t count, double (&lanes)[kLanes]) {
+  std::size_t i = 0;
+  for (; i + kLanes <= count; i += kLanes) {
+    T p[kLanes], t[kLanes];
+    for (std::size_t l = 0; l < kLanes; ++l)
+      p[l] = yhat[i + l], t[l] = y[i + l];
+    for (std::size_t l = 0; l < kLanes; ++l) {
+      const double r = static_cast<double>(p[l]) - static_cast<double>(t[l]);
+      lanes[l] += r * r;
+      g[i + l] = T(2) * (p[l] - t[l]);
+    }
+  }
+  for (; i < count; ++i) {
+    const T p = yhat[i], t = y[i];
+    const double r = static_cast<double>(p) - static_cast<double>(t);
+    lanes[i % kLanes] += r * r;
+    g[i] = T(2) * (p - t);
+  }
+}
+
+template <class T>
+void square_span(const T* yhat, const T* y, std::size_t count, double (&lanes)[kLanes]) {
+  for (std::size_t i = 0; i < count; ++i) {
+    const double r = static_cast<double>(yhat[i]) - static_cast<double>(y[i]);
+    lanes[i % kLanes] += r * r;
+  }
+}
+
 template <class T>
 double residual_and_loss_impl(MatrixView<T> g, MatrixView<const T> yhat, MatrixView<const T> y) {
   require_same_shape("residual_and_loss", "yhat", yhat, "y", y);
   require_same_shape("residual_and_loss", "g", g, "y", y);
-  double loss = 0.0;
-  for (std::size_t row = 0; row < y.rows(); ++row) {
-    const T* p = yhat.row(row);
-    const T* t = y.row(row);
-    T* out = g.row(row);
-    for (std::size_t i = 0; i < y.cols(); ++i) {
-      const double r = static_cast<double>(p[i]) - static_cast<double>(t[i]);
-      loss += r * r;
-      out[i] = T(2) * (p[i] - t[i]);
-    }
+  double lanes[kLanes] = {};
+  if (g.contiguous() && yhat.contiguous() && y.contiguous()) {
+    residual_span(g.data(), yhat.data(), y.data(), y.size(), lanes);
+  } else {
+    for (std::size_t i = 0; i < y.rows(); ++i)
+      residual_span(g.row(i), yhat.row(i), y.row(i), y.cols(), lanes);
   }
-  return loss;
+  return total(lanes);
 }
 
 template <class T>
 double squared_error_impl(MatrixView<const T> yhat, MatrixView<const T> y) {
   require_same_shape("squared_error", "yhat", yhat, "y", y);
-  double loss = 0.0;
-  for (std::size_t row = 0; row < y.rows(); ++row) {
-    const T* p = yhat.row(row);
-    const T* t = y.row(row);
-    for (std::size_t i = 0; i < y.cols(); ++i) {
-      const double r = static_cast<double>(p[i]) - static_cast<double>(t[i]);
-      loss += r * r;
-    }
+  double lanes[kLanes] = {};
+  if (yhat.contiguous() && y.contiguous()) {
+    square_span(yhat.data(), y.data(), y.size(), lanes);
+  } else {
+    for (std::size_t i = 0; i < y.rows(); ++i)
+      square_span(yhat.row(i), y.row(i), y.cols(), lanes);
   }
-  return loss;
+  return total(lanes);
 }
 
 template <class T>
