@@ -6,18 +6,13 @@
 
 #include "nobias/init.hpp"
 #include "nobias/kernels.hpp"
+#include "test_support.hpp"
 
 namespace {
 
 using nobias::Matrix;
 
-template <class T>
-Matrix<T> random_matrix(std::size_t rows, std::size_t cols, std::uint64_t seed) {
-  Matrix<T> m(rows, cols);
-  nobias::NormalGenerator generator(seed);
-  nobias::fill_normal(m.view(), generator);
-  return m;
-}
+using test_support::random_matrix;
 
 constexpr std::size_t kCols = 100;  // a hidden layer of the seed's network
 

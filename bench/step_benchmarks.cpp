@@ -13,18 +13,13 @@
 #include "nobias/network.hpp"
 #include "shapes.hpp"
 #include "support/allocation_counter.hpp"
+#include "test_support.hpp"
 
 namespace {
 
 using nobias::Matrix;
 
-template <class T>
-Matrix<T> random_matrix(std::size_t rows, std::size_t cols, std::uint64_t seed) {
-  Matrix<T> m(rows, cols);
-  nobias::NormalGenerator generator(seed);
-  nobias::fill_normal(m.view(), generator);
-  return m;
-}
+using test_support::random_matrix;
 
 // Small enough that thousands of steps on one batch never diverge; speed does not care.
 constexpr double kLearningRate = 1e-9;

@@ -54,30 +54,37 @@ CONFIGS = [
 ]
 
 
-def max_rel_err(a, b):
-    """max|a-b| / max(max|a|, max|b|, tiny); inf if shapes differ or anything is non-finite."""
+def comparable(a, b):
+    """a and b as float64 arrays, or None when they cannot agree (shape, non-finite)."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
+        return None
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        return None
+    return a, b
+
+
+def max_rel_err(a, b):
+    """max|a-b| / max(max|a|, max|b|, tiny); inf if shapes differ or anything is non-finite."""
+    pair = comparable(a, b)
+    if pair is None:
         return float("inf")
+    a, b = pair
     if a.size == 0:
         return 0.0
-    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-        return float("inf")
     scale = max(float(np.max(np.abs(a))), float(np.max(np.abs(b))), TINY)
     return float(np.max(np.abs(a - b))) / scale
 
 
 def per_step_rel_err(a, b):
     """max over steps of |a_i-b_i| / max(|a_i|, |b_i|, tiny)."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    if a.shape != b.shape:
+    pair = comparable(a, b)
+    if pair is None:
         return float("inf")
+    a, b = pair
     if a.size == 0:
         return 0.0
-    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-        return float("inf")
     scale = np.maximum(np.maximum(np.abs(a), np.abs(b)), TINY)
     return float(np.max(np.abs(a - b) / scale))
 

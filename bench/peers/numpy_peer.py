@@ -12,12 +12,12 @@ Prints one JSON line per n:
   {"system": "numpy", "dtype": "f32", "n": 64, "seconds_per_step": ..., "steps": ...}
 Run it with Debian's /usr/bin/python3 (python3-numpy).
 """
-import argparse
 import json
 import sys
-import time
 
 import numpy as np
+
+from timing import parse_args, time_steps
 
 DTYPES = {"f32": np.float32, "f64": np.float64}
 
@@ -58,39 +58,8 @@ def train_step(w, x, y, lr):
     return loss
 
 
-def time_steps(w, x, y, lr, min_time, warmup):
-    """Seconds per step, and the number of timed steps, after a few untimed warm-up steps."""
-    start = time.perf_counter()
-    for _ in range(warmup):
-        train_step(w, x, y, lr)
-        if time.perf_counter() - start > min_time:
-            break  # a big batch is warm after one step; don't spend many on it
-    steps = 0
-    start = time.perf_counter()
-    while True:
-        train_step(w, x, y, lr)
-        steps += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_time:
-            return elapsed / steps, steps
-
-
-def int_list(text):
-    return [int(v) for v in text.split(",") if v]
-
-
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--widths", type=int_list, default=[1000, 100, 100, 10])
-    parser.add_argument("--dtype", choices=sorted(DTYPES), default="f32")
-    parser.add_argument("--n", type=int_list, default=[1, 4, 16, 64, 256, 1024, 4096, 8192])
-    parser.add_argument("--min-time", type=float, default=0.2, help="seconds timed per n")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed steps before timing")
-    parser.add_argument("--lr", type=float, default=1e-9)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    if len(args.widths) < 2:
-        parser.error("--widths needs at least an input and an output width")
+    args = parse_args(__doc__.split("\n")[0], DTYPES, argv)
 
     dtype = DTYPES[args.dtype]
     rng = np.random.default_rng(args.seed)
@@ -98,7 +67,8 @@ def main(argv=None):
         w = make_network(args.widths, dtype, rng)
         x = rng.standard_normal((n, args.widths[0]), dtype=dtype)
         y = rng.standard_normal((n, args.widths[-1]), dtype=dtype)
-        seconds, steps = time_steps(w, x, y, args.lr, args.min_time, args.warmup)
+        seconds, steps = time_steps(lambda: train_step(w, x, y, args.lr), args.min_time,
+                                    args.warmup)
         print(json.dumps({"system": "numpy", "dtype": args.dtype, "n": n,
                           "seconds_per_step": seconds, "steps": steps}), flush=True)
     return 0

@@ -13,14 +13,14 @@ Prints one JSON line per n:
    "threads": ...}
 Run it with Debian's /usr/bin/python3 (python3-torch).
 """
-import argparse
 import json
 import math
 import sys
-import time
 
 import torch
 from torch import nn
+
+from timing import parse_args, time_steps
 
 DTYPES = {"f32": torch.float32, "f64": torch.float64}
 
@@ -37,39 +37,8 @@ def make_network(widths, dtype):
     return nn.Sequential(*layers)
 
 
-def time_steps(step, min_time, warmup):
-    """Seconds per step, and the number of timed steps, after a few untimed warm-up steps."""
-    start = time.perf_counter()
-    for _ in range(warmup):
-        step()
-        if time.perf_counter() - start > min_time:
-            break  # a big batch is warm after one step; don't spend many on it
-    steps = 0
-    start = time.perf_counter()
-    while True:
-        step()
-        steps += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_time:
-            return elapsed / steps, steps
-
-
-def int_list(text):
-    return [int(v) for v in text.split(",") if v]
-
-
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--widths", type=int_list, default=[1000, 100, 100, 10])
-    parser.add_argument("--dtype", choices=sorted(DTYPES), default="f32")
-    parser.add_argument("--n", type=int_list, default=[1, 4, 16, 64, 256, 1024, 4096, 8192])
-    parser.add_argument("--min-time", type=float, default=0.2, help="seconds timed per n")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed steps before timing")
-    parser.add_argument("--lr", type=float, default=1e-9)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    if len(args.widths) < 2:
-        parser.error("--widths needs at least an input and an output width")
+    args = parse_args(__doc__.split("\n")[0], DTYPES, argv)
 
     dtype = DTYPES[args.dtype]
     torch.manual_seed(args.seed)
