@@ -3,6 +3,7 @@
 #include "gemm_on_this_thread.hpp"
 
 #include <cblas.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
@@ -10,6 +11,7 @@
 #include <cstdlib>
 #include <functional>
 #include <string>
+#include <thread>
 #include <type_traits>
 
 namespace nobias {
@@ -87,7 +89,7 @@ void checked_gemm(Op op_a, MatrixView<const T> a, Op op_b, MatrixView<const T> b
         c(i, j) = beta == T(0) ? T(0) : beta * c(i, j);
     return;
   }
-  if (threads == 0) threads = threads_for<T>(m, n, k);
+  if (threads == 0) threads = threads_for(m, n, k);
   if (openblas_get_num_threads() != threads) openblas_set_num_threads(threads);
   call_gemm(to_cblas(op_a), to_cblas(op_b), blas_int(m, "m"), blas_int(n, "n"), blas_int(k, "k"),
             alpha, a.data(), leading_dimension(a), b.data(), leading_dimension(b), beta, c.data(),
@@ -129,20 +131,23 @@ int parse_threads(const std::string& text) {
   return static_cast<int>(value);
 }
 
-// Read once; a bad value throws from every call until the environment is fixed, since a
-// function-local static whose initializer throws is initialized again on the next call.
-std::atomic<int>& threads_policy() {
-  static std::atomic<int> policy{[] {
+// set_threads() wins over the environment, which is read once and only while the API has
+// said nothing: a bad NOBIAS_THREADS then throws from every call until it is fixed or
+// overridden (a function-local static whose initializer throws is tried again next time).
+constexpr int kUnset = -1;
+std::atomic<int> g_api_setting{kUnset};
+
+int environment_setting() {
+  static const int setting = [] {
     const char* env = std::getenv("NOBIAS_THREADS");
     return env ? parse_threads(env) : 0;
-  }()};
-  return policy;
+  }();
+  return setting;
 }
 
 // Measured product by product and step by step on 2 cores (bench/RESULTS.md): below about
 // two million multiply-adds, or with a side too short to split, waking a second thread
-// costs more than it saves, in float and double alike.
-template <class T>
+// costs more than it saves.
 int automatic_threads(std::size_t m, std::size_t n, std::size_t k) {
   constexpr double kMinWork = 2e6;
   constexpr std::size_t kMinDepth = 32, kMinSide = 16;
@@ -159,25 +164,29 @@ void set_threads(int threads) {
     throw ValueError("set_threads: expected 0 (automatic) or a thread count >= 1, got " +
                      std::to_string(threads));
   }
-  threads_policy() = threads;
+  g_api_setting = threads;
 }
 
 int threads_setting() {
-  return threads_policy();
+  const int api = g_api_setting;
+  return api != kUnset ? api : environment_setting();
 }
 
+// The CPUs this process may run on (its affinity mask, which container limits and taskset
+// narrow), fixed at first use: not OpenBLAS's thread count, which nobias itself changes.
 int available_threads() {
-  static const int available = std::max(1, openblas_get_num_threads());
+  static const int available = [] {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+    return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  }();
   return available;
 }
 
-template <class T>
 int threads_for(std::size_t m, std::size_t n, std::size_t k) {
-  const int fixed = threads_policy();
-  return fixed > 0 ? fixed : automatic_threads<T>(m, n, k);
+  const int fixed = threads_setting();
+  return fixed > 0 ? fixed : automatic_threads(m, n, k);
 }
-template int threads_for<float>(std::size_t, std::size_t, std::size_t);
-template int threads_for<double>(std::size_t, std::size_t, std::size_t);
 
 std::string blas_description() {
   return std::string("OpenBLAS ") + openblas_get_config() + ", core " + openblas_get_corename();

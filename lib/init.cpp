@@ -56,9 +56,11 @@ double NormalGenerator::next() {
 
 template <class T>
 void fill_normal(MatrixView<T> m, NormalGenerator& generator, double scale) {
-  T* p = m.data();
-  for (std::size_t i = 0; i < m.size(); ++i)
-    p[i] = static_cast<T>(scale * generator.next());
+  for (std::size_t i = 0; i < m.rows(); ++i) {
+    T* row = m.row(i);
+    for (std::size_t j = 0; j < m.cols(); ++j)
+      row[j] = static_cast<T>(scale * generator.next());
+  }
 }
 
 template void fill_normal<float>(MatrixView<float>, NormalGenerator&, double);

@@ -144,10 +144,13 @@ namespace {
 // faster at n = 16.
 constexpr std::size_t kMinRowsPerPart = 8;
 
-// Parts a step is cut into: the thread policy's count, or every available thread.
+// Parts a step is cut into: the thread policy's count, or every available CPU, and never
+// more than the CPUs there are: parts poll for each other, so a part without a core of its
+// own stalls the whole step.
 std::size_t parts_wanted() {
   const int setting = threads_setting();
-  return static_cast<std::size_t>(setting > 0 ? setting : available_threads());
+  const int available = available_threads();
+  return static_cast<std::size_t>(setting > 0 ? std::min(setting, available) : available);
 }
 
 // [begin, begin + count) of `total` for `part` of `parts` near-equal contiguous pieces.
@@ -165,8 +168,8 @@ template <class T>
 void Network<T>::prepare(std::size_t n) {
   const std::size_t parts = parts_wanted();
   if (!team_ || static_cast<std::size_t>(team_->size()) != parts) {
+    workspace_.part_losses.assign(parts, 0.0);  // first: parts_for() reads its size
     team_ = std::make_unique<detail::WorkerTeam>(static_cast<int>(parts));
-    workspace_.part_losses.assign(parts, 0.0);
   }
   if (n <= workspace_.rows) return;
   Workspace fresh;

@@ -1,6 +1,9 @@
 #include "worker_team.hpp"
 
 #include <chrono>
+#include <string>
+
+#include "nobias/error.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -58,7 +61,7 @@ void WorkerTeam::helper_loop(int part) {
     for (unsigned i = 1; now == seen; ++i) {
       pause();
       now = generation_.load(std::memory_order_acquire);
-      if (i % 64 == 0 && std::chrono::steady_clock::now() > give_up) break;
+      if (i % 64 == 0 && (stop_ || std::chrono::steady_clock::now() > give_up)) break;
     }
     if (now == seen) {
       std::unique_lock<std::mutex> lock(mutex_);

@@ -15,7 +15,8 @@ namespace nobias::detail {
 
 class WorkerTeam {
  public:
-  explicit WorkerTeam(int size);  // size >= 1 parts: size - 1 helper threads
+  // size >= 1 parts: size - 1 helper threads. Throws nobias::Error if a thread cannot start.
+  explicit WorkerTeam(int size);
   ~WorkerTeam();
   WorkerTeam(const WorkerTeam&) = delete;
   WorkerTeam& operator=(const WorkerTeam&) = delete;
@@ -35,15 +36,16 @@ class WorkerTeam {
   void run_erased(Function function, void* task);
   void helper_loop(int part);
   void call(int part) noexcept;
+  void stop_helpers() noexcept;
 
   const int size_;
   Function function_ = nullptr;
   void* task_ = nullptr;
   std::atomic<std::uint64_t> generation_{0};  // one more per run; publishes function_, task_
   std::atomic<int> pending_{0};               // helpers still working on this run
-  std::mutex mutex_;                          // guards stop_, error_ and the sleep
+  std::mutex mutex_;                          // guards error_ and the sleep
   std::condition_variable wake_;
-  bool stop_ = false;
+  std::atomic<bool> stop_{false};
   std::exception_ptr error_;
   std::vector<std::thread> helpers_;
 };

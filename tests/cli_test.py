@@ -81,6 +81,31 @@ class CliTest(unittest.TestCase):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               universal_newlines=True, timeout=TIMEOUT_S)
 
+    def run_with_env(self, env, *args):
+        return subprocess.run([PROGRAM] + [str(a) for a in args], cwd=self.dir,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=TIMEOUT_S,
+                              env=dict(os.environ, **env))
+
+    def test_nobias_threads_environment(self):
+        bad = self.run_with_env({"NOBIAS_THREADS": "many"}, "--steps", 3, "--quiet")
+        self.assertEqual(bad.returncode, 2, bad.stderr)
+        self.assertIn("NOBIAS_THREADS", bad.stderr)
+        self.assertIn("many", bad.stderr)
+        # --threads overrides the environment, bad or not.
+        fixed = self.run_with_env({"NOBIAS_THREADS": "many"}, "--steps", 3, "--quiet",
+                                  "--threads", 1)
+        self.assertEqual(fixed.returncode, 0, fixed.stderr)
+        one = self.run_with_env({"NOBIAS_THREADS": "1"}, "--steps", 3, "--quiet",
+                                "--loss-csv", "a.csv")
+        auto = self.run_with_env({"NOBIAS_THREADS": "auto"}, "--steps", 3, "--quiet",
+                                 "--loss-csv", "b.csv")
+        self.assertEqual((one.returncode, auto.returncode), (0, 0), one.stderr + auto.stderr)
+        _, one_losses = read_loss_csv(self.path("a.csv"))
+        _, auto_losses = read_loss_csv(self.path("b.csv"))
+        for a, b in zip(one_losses, auto_losses):
+            self.assertAlmostEqual(a / b, 1.0, delta=1e-5)
+
     def ok(self, *args):
         """Runs and asserts exit 0 with an empty stderr; returns the CompletedProcess."""
         r = self.run_cli(*args)

@@ -87,16 +87,16 @@ TEST_CASE("blas.threads.policy") {
   nobias::set_threads(0);
   CHECK(nobias::threads_setting() == 0);
   const int all = nobias::available_threads();
-  CHECK(nobias::threads_for<float>(1, 100, 1000) == 1);   // one row: nothing to share
-  CHECK(nobias::threads_for<float>(1000, 100, 16) == 1);  // too shallow
-  CHECK(nobias::threads_for<float>(16, 100, 1000) == 1);  // too little work
-  CHECK(nobias::threads_for<double>(256, 100, 100) == all);
-  CHECK(nobias::threads_for<float>(256, 100, 1000) == all);
+  CHECK(nobias::threads_for(1, 100, 1000) == 1);   // one row: nothing to share
+  CHECK(nobias::threads_for(1000, 100, 16) == 1);  // too shallow
+  CHECK(nobias::threads_for(16, 100, 1000) == 1);  // too little work
+  CHECK(nobias::threads_for(256, 100, 100) == all);
+  CHECK(nobias::threads_for(256, 100, 1000) == all);
 
-  nobias::set_threads(3);
+  nobias::set_threads(3);  // more than the CPUs is allowed for products; steps cap it
   CHECK(nobias::threads_setting() == 3);
-  CHECK(nobias::threads_for<float>(1, 1, 1) == 3);
-  CHECK(nobias::threads_for<double>(4096, 4096, 4096) == 3);
+  CHECK(nobias::threads_for(1, 1, 1) == 3);
+  CHECK(nobias::threads_for(4096, 4096, 4096) == 3);
 }
 
 TEST_CASE_TEMPLATE("blas.gemm.same_result_on_any_thread_count", T, float, double) {

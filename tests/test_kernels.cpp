@@ -148,3 +148,16 @@ TEST_CASE_TEMPLATE("kernels.work_on_column_blocks", T, float, double) {
   CHECK(loss == doctest::Approx(reference::loss<T>(yhat_block, y_block)).epsilon(1e-12));
   CHECK(max_relative_error<T>(g, reference::twice_residual<T>(yhat_block, y_block)) == 0.0);
 }
+
+TEST_CASE("init.fill_normal_fills_a_column_block_and_nothing_else") {
+  Matrix<double> m(3, 4);
+  nobias::NormalGenerator generator(7), same(7);
+  nobias::fill_normal(m.view().col_block(1, 2), generator);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CAPTURE(i);
+    CHECK(m(i, 0) == 0.0);
+    CHECK(m(i, 1) == same.next());
+    CHECK(m(i, 2) == same.next());
+    CHECK(m(i, 3) == 0.0);
+  }
+}

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -312,8 +313,8 @@ TEST_CASE("matrix.moved_from_is_empty") {
 }
 
 TEST_CASE_TEMPLATE("network.parts.any_thread_count_matches_reference", T, float, double) {
-  // 9 rows: split by columns, some layers narrower than the parts; 101 rows: split by rows,
-  // with uneven pieces.
+  // 9 rows: one part; 101 rows: split by rows with uneven pieces, and the weight updates
+  // split by rows of layers narrower than the parts.
   for (const auto& widths : std::vector<std::vector<std::size_t>>{{37, 23, 19, 5}, {11, 2, 7, 1}}) {
     for (std::size_t n : {std::size_t{9}, std::size_t{101}}) {
       const Matrix<T> x = random_matrix<T>(n, widths.front(), 90);
@@ -350,4 +351,46 @@ TEST_CASE_TEMPLATE("network.parts.any_thread_count_matches_reference", T, float,
     }
   }
   nobias::set_threads(0);
+}
+
+TEST_CASE("network.parts.thread_count_may_change_between_steps") {
+  const std::vector<std::size_t> widths{37, 23, 19, 5};
+  const Matrix<double> x = random_matrix<double>(64, 37, 100),
+                       y = random_matrix<double>(64, 5, 101);
+  Network<double> changing(widths, 102, nobias::Init::He), fixed(widths, 102, nobias::Init::He);
+  for (int step = 0; step < 6; ++step) {
+    nobias::set_threads(step % 3);  // automatic, 1, 2, automatic, ...
+    const double a = changing.train_step(x, y, 1e-4);
+    nobias::set_threads(1);
+    const double b = fixed.train_step(x, y, 1e-4);
+    CAPTURE(step);
+    CHECK(a == doctest::Approx(b).epsilon(1e-12));
+  }
+  nobias::set_threads(0);
+  for (std::size_t k = 0; k < widths.size() - 1; ++k)
+    CHECK(max_relative_error<double>(changing.weight(k), fixed.weight(k)) <= 1e-12);
+}
+
+TEST_CASE("network.concurrency.two_networks_on_two_threads_match_one_after_the_other") {
+  const std::vector<std::size_t> widths{29, 17, 7};
+  const Matrix<float> x1 = random_matrix<float>(48, 29, 110), y1 = random_matrix<float>(48, 7, 111);
+  const Matrix<float> x2 = random_matrix<float>(40, 29, 112), y2 = random_matrix<float>(40, 7, 113);
+  const auto train = [&](Network<float>& net, const Matrix<float>& x, const Matrix<float>& y) {
+    for (int step = 0; step < 20; ++step)
+      net.train_step(x, y, 1e-4f);
+  };
+  nobias::set_threads(1);  // one core each, as the README advises for concurrent training
+  Network<float> a(widths, 1, nobias::Init::He), b(widths, 2, nobias::Init::He);
+  Network<float> a_alone = a, b_alone = b;
+  std::thread first([&] { train(a, x1, y1); });
+  std::thread second([&] { train(b, x2, y2); });
+  first.join();
+  second.join();
+  train(a_alone, x1, y1);
+  train(b_alone, x2, y2);
+  nobias::set_threads(0);
+  for (std::size_t k = 0; k < 2; ++k) {
+    CHECK(max_relative_error<float>(a.weight(k), a_alone.weight(k)) == 0.0);
+    CHECK(max_relative_error<float>(b.weight(k), b_alone.weight(k)) == 0.0);
+  }
 }

@@ -23,17 +23,17 @@ void gemm(Op op_a, MatrixView<const double> a, Op op_b, MatrixView<const double>
 // (little work per thread), every available thread otherwise.
 //   set_threads(0)     automatic, per call (the default)
 //   set_threads(n)     every product on n threads, n >= 1
-// The environment variable NOBIAS_THREADS sets the starting policy ("auto", 0 or n).
-// The setting is process-wide, as OpenBLAS's own thread count is.
+// The environment variable NOBIAS_THREADS sets the starting policy ("auto", 0 or n);
+// set_threads() overrides it. The setting is process-wide, as OpenBLAS's thread count is:
+// when several threads train networks at once, give each set_threads(1)'s share, or the
+// cores are oversubscribed (each step's parts poll for each other).
 void set_threads(int threads);
 int threads_setting();  // 0 while automatic
 
-// The threads the automatic policy may use: OpenBLAS's thread count when nobias first ran
-// (OPENBLAS_NUM_THREADS, or the number of cores).
+// The threads the automatic policy may use: the CPUs this process may run on.
 int available_threads();
 
-// The thread count the current policy gives a product (m, k) x (k, n) of T (float, double).
-template <class T>
+// The thread count the current policy gives a product (m, k) x (k, n).
 int threads_for(std::size_t m, std::size_t n, std::size_t k);
 
 // "OpenBLAS 0.3.21 ... Haswell": what computes our products, for benchmark reports.

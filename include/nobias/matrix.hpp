@@ -1,5 +1,5 @@
 // Matrix<T>: an owning, row-major, 64-byte-aligned dense matrix, and MatrixView<T>,
-// a non-owning window on contiguous rows of one. Views are what every kernel and
+// a non-owning window on a block of its rows or columns. Views are what every kernel and
 // the BLAS door take, so a block of rows (a mini-batch) is never copied.
 #pragma once
 
