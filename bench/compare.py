@@ -305,11 +305,12 @@ def write_results_md(path, meta, med, ns, with_no_coretype, errors):
          "## Machine and run", "",
          f"- CPU: {meta['cpu']}, {meta['cpus']} logical CPUs available to the run",
          f"- OS: {meta['os']}",
-         f"- BLAS (nobias): {ctx.get('blas', '(not reported)')}; default threads "
-         f"{ctx.get('blas_default_threads', '?')}",
+         f"- BLAS (nobias): {ctx.get('blas', '(not reported)')}; threads available to "
+         f"nobias: {ctx.get('blas_threads_available', '?')}",
          f"- OpenBLAS core type used by nobias: **{core_name(ctx.get('blas'))}**; environment: "
          + ", ".join(f"`{k}={ctx.get(k, '(not reported)')}`"
-                     for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS")),
+                     for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
+                               "NOBIAS_THREADS")),
          f"- nobias build type: {meta['build_type']} (`{meta['bench']}`)",
          f"- numpy {meta['numpy']['version']}; its BLAS: "
          f"{describe_pools(meta['numpy']['threadpools'])}",
@@ -318,6 +319,8 @@ def write_results_md(path, meta, med, ns, with_no_coretype, errors):
          f"{describe_pools(meta['torch'].get('threadpools', []))}",
          "- The peers run with the same environment as nobias, `OPENBLAS_*` included: numpy "
          "uses the same OpenBLAS library with the same core type and thread settings.",
+         f"- Heap allocations per nobias train_step (counter `allocs/step`), largest seen: "
+         f"{meta.get('max_allocs_per_step')}",
          f"- Date: {meta['date']}",
          f"- Command: `{meta['command']}`",
          f"- Rounds: {meta['rounds']}, interleaved (order rotated each round); "
@@ -477,6 +480,9 @@ def main(argv=None):
                            if no_coretype is not None else [])
     samples = collect(all_rounds)
     med = medians_of(samples)
+    allocs = [rec["allocs_per_step"] for r in rounds for run_ in r["runs"]
+              for rec in run_.get("records", []) if rec.get("allocs_per_step") is not None]
+    meta["max_allocs_per_step"] = max(allocs) if allocs else None
 
     out = args.out_dir
     (out / "results.json").write_text(json.dumps({
