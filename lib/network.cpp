@@ -312,27 +312,40 @@ void Network<T>::predict(MatrixView<const T> x, MatrixView<T> out) {
   });
 }
 
+namespace {
+
+// 1 / (rows x d_out) for the mean: the gradient of a mean is the gradient of the sum, scaled.
+double reduction_scale(Reduction reduction, std::size_t rows, std::size_t outputs) {
+  return reduction == Reduction::Mean
+             ? 1.0 / (static_cast<double>(rows) * static_cast<double>(outputs))
+             : 1.0;
+}
+
+}  // namespace
+
 template <class T>
-double Network<T>::loss(MatrixView<const T> x, MatrixView<const T> y) {
+double Network<T>::loss(MatrixView<const T> x, MatrixView<const T> y, Reduction reduction) {
   check_batch("loss", x, &y);
   prepare(x.rows());
   const MatrixView<T> yhat = activation(weights_.size() - 1, x.rows());
   predict(x, yhat);
-  return squared_error(MatrixView<const T>(yhat), y);
+  return squared_error(MatrixView<const T>(yhat), y) *
+         reduction_scale(reduction, x.rows(), output_width());
 }
 
 template <class T>
-Gradients<T> Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y) {
+Gradients<T> Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y,
+                                   Reduction reduction) {
   Gradients<T> result;
   for (const Matrix<T>& w : weights_)
     result.dw.emplace_back(w.rows(), w.cols());
-  result.loss = gradients(x, y, result.dw);
+  result.loss = gradients(x, y, result.dw, reduction);
   return result;
 }
 
 template <class T>
 double Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y,
-                             std::vector<Matrix<T>>& dw) {
+                             std::vector<Matrix<T>>& dw, Reduction reduction) {
   check_batch("gradients", x, &y);
   if (dw.size() != weights_.size()) {
     throw ShapeError("gradients: expected " + std::to_string(weights_.size()) +
@@ -347,12 +360,14 @@ double Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y,
   }
   prepare(x.rows());
   const double loss = forward_and_input_gradients("gradients", x, y);
-  weight_products(x, T(1), T(0), [&](std::size_t k) { return dw[k].view(); });
-  return loss;
+  const double scale = reduction_scale(reduction, x.rows(), output_width());
+  weight_products(x, static_cast<T>(scale), T(0), [&](std::size_t k) { return dw[k].view(); });
+  return loss * scale;
 }
 
 template <class T>
-double Network<T>::train_step(MatrixView<const T> x, MatrixView<const T> y, T lr) {
+double Network<T>::train_step(MatrixView<const T> x, MatrixView<const T> y, T lr,
+                              Reduction reduction) {
   if (!(std::isfinite(lr) && lr > T(0))) {
     throw ValueError("train_step: learning rate must be finite and > 0, got " +
                      format_number(static_cast<double>(lr)));
@@ -360,10 +375,12 @@ double Network<T>::train_step(MatrixView<const T> x, MatrixView<const T> y, T lr
   check_batch("train_step", x, &y);
   prepare(x.rows());
   const double loss = forward_and_input_gradients("train_step", x, y);
+  const double scale = reduction_scale(reduction, x.rows(), output_width());
   // Fused SGD: w_k <- w_k - lr a_{k-1}^T g_k as one gemm per part, after every g_k has been
   // formed from the old weights.
-  weight_products(x, -lr, T(1), [&](std::size_t k) { return weights_[k].view(); });
-  return loss;
+  weight_products(x, static_cast<T>(-static_cast<double>(lr) * scale), T(1),
+                  [&](std::size_t k) { return weights_[k].view(); });
+  return loss * scale;
 }
 
 template class Network<float>;

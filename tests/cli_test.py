@@ -24,7 +24,9 @@ FINAL_RE = re.compile(r"^final loss (\S+) after (\d+) steps, (\S+) steps/s$")
 PROGRESS_RE = re.compile(r"^step (\d+)/(\d+) loss (\S+)$")
 ALL_FLAGS = ["--layers", "--rows", "--steps", "--lr", "--seed", "--dtype", "--x", "--y",
              "--weights-in", "--weights-out", "--loss-csv", "--threads", "--log-every",
-             "--quiet", "--help"]
+             "--quiet", "--help", "--epochs", "--batch-size", "--optimizer", "--momentum",
+             "--nesterov", "--weight-decay", "--loss", "--val-x", "--val-y", "--no-shuffle"]
+EPOCH_RE = re.compile(r"^epoch (\d+)/(\d+) train_loss (\S+)( val_loss (\S+))? samples/s (\S+)$")
 
 
 def read_loss_csv(path):
@@ -561,7 +563,159 @@ class CliTest(unittest.TestCase):
         self.assertGreaterEqual(len(printed), 1)
         self.assertEqual(step, len(printed) + 1, r.stdout + r.stderr)
 
-    # ---- 9. --help ----
+    # ---- 9. epoch mode (--epochs) ----
+
+    def teacher_data(self, rows=200, d_in=8, d_hidden=16, d_out=2, seed=5, prefix=""):
+        """A regression set a bias-free network can fit: y from a random bias-free teacher
+        (weights scaled by 1/sqrt(fan-in)) applied to standard normal x."""
+        rng = np.random.default_rng(seed)
+        x = rng.standard_normal((rows, d_in))
+        w1 = rng.standard_normal((d_in, d_hidden)) / math.sqrt(d_in)
+        w2 = rng.standard_normal((d_hidden, d_out)) / math.sqrt(d_hidden)
+        y = np.maximum(x @ w1, 0) @ w2
+        return self.save(prefix + "x.npy", x), self.save(prefix + "y.npy", y)
+
+    def epoch_lines(self, stdout, epochs, validation):
+        """Asserts one well-formed line per epoch, then the final line; returns the matches."""
+        self.assertNotIn("\r", stdout)
+        lines = stdout.splitlines()
+        self.assertEqual(len(lines), epochs + 1, stdout)
+        matches = [EPOCH_RE.match(line) for line in lines[:-1]]
+        self.assertTrue(all(matches), lines)
+        self.assertEqual([(int(m.group(1)), int(m.group(2))) for m in matches],
+                         [(e, epochs) for e in range(1, epochs + 1)])
+        for m in matches:
+            self.assertTrue(math.isfinite(float(m.group(3))), m.group(0))
+            self.assertGreater(float(m.group(6)), 0)
+            self.assertEqual(m.group(4) is not None, validation, m.group(0))
+            if validation:
+                self.assertTrue(math.isfinite(float(m.group(5))), m.group(0))
+        final_line(stdout)
+        return matches
+
+    def test_epochs_adam_fits_teacher(self):
+        x, y = self.teacher_data()
+        r = self.ok("--x", x, "--y", y, "--layers", "8,16,2", "--dtype", "f64", "--epochs", 30,
+                    "--optimizer", "adam", "--lr", 1e-2, "--loss", "mean", "--threads", 1,
+                    "--loss-csv", "loss.csv", "--quiet")
+        final, n, _ = final_line(r.stdout)
+        steps, losses = read_loss_csv(self.path("loss.csv"))
+        self.assertEqual(n, 30 * 7)  # 200 rows in batches of 32: 6 full and one of 8
+        self.assertEqual(steps, list(range(1, n + 1)))
+        self.assertLess(final * 10, losses[0], "loss %g -> %g" % (losses[0], final))
+
+    def test_epoch_lines_when_not_a_terminal(self):
+        x, y = self.teacher_data()
+        vx, vy = self.teacher_data(rows=40, seed=6, prefix="val-")
+        common = ["--x", x, "--y", y, "--layers", "8,16,2", "--epochs", 4, "--batch-size", 50,
+                  "--optimizer", "adam", "--threads", 1]
+        r = self.ok(*common)
+        self.epoch_lines(r.stdout, 4, validation=False)
+        self.assertEqual(final_line(r.stdout)[1], 16)
+        r = self.ok(*common, "--val-x", vx, "--val-y", vy)
+        matches = self.epoch_lines(r.stdout, 4, validation=True)
+        # Adam at its default rate on a sum loss: the validation loss falls.
+        self.assertLess(float(matches[-1].group(5)), float(matches[0].group(5)))
+        r = self.ok(*common, "--quiet")
+        self.assertEqual(len(r.stdout.splitlines()), 1, r.stdout)
+
+    def test_epochs_deterministic(self):
+        x, y = self.teacher_data(rows=50)
+        common = ["--x", x, "--y", y, "--layers", "8,16,2", "--epochs", 3, "--batch-size", 8,
+                  "--optimizer", "momentum", "--lr", 1e-3, "--nesterov", "--weight-decay",
+                  1e-4, "--quiet"]
+        self.ok(*common, "--seed", 1, "--loss-csv", "a.csv")
+        self.ok(*common, "--seed", 1, "--loss-csv", "b.csv")
+        self.ok(*common, "--seed", 1, "--no-shuffle", "--loss-csv", "c.csv")
+        self.ok(*common, "--seed", 2, "--loss-csv", "d.csv")
+        a, b, c, d = (file_bytes(self.path(f)) for f in ("a.csv", "b.csv", "c.csv", "d.csv"))
+        self.assertEqual(a, b)
+        self.assertEqual(read_loss_csv(self.path("a.csv"))[0], list(range(1, 22)))
+        self.assertNotEqual(a, c)
+        self.assertNotEqual(a, d)
+
+    def test_epochs_full_batch_equals_steps(self):
+        # A batch larger than the data is the whole set; unshuffled, plain SGD, that is the
+        # --steps mode step for step, and naming the defaults changes nothing.
+        x, y = self.data()
+        common = ["--x", x, "--y", y, "--layers", "13,9,3", "--lr", 1e-3, "--quiet"]
+        self.ok(*common, "--steps", 5, "--loss-csv", "steps.csv")
+        self.ok(*common, "--steps", 5, "--optimizer", "sgd", "--loss", "sum",
+                "--loss-csv", "named.csv")
+        self.ok(*common, "--epochs", 5, "--batch-size", 1000, "--no-shuffle",
+                "--loss-csv", "epochs.csv")
+        self.assertEqual(file_bytes(self.path("steps.csv")), file_bytes(self.path("named.csv")))
+        self.assertEqual(file_bytes(self.path("steps.csv")), file_bytes(self.path("epochs.csv")))
+
+    def test_steps_mode_with_adam(self):
+        x, y = self.teacher_data()
+        r = self.ok("--x", x, "--y", y, "--layers", "8,16,2", "--steps", 30, "--optimizer",
+                    "adam", "--lr", 1e-2, "--loss", "mean", "--loss-csv", "loss.csv", "--quiet")
+        _, losses = read_loss_csv(self.path("loss.csv"))
+        self.assertEqual(len(losses), 30)
+        self.assertLess(final_line(r.stdout)[0], losses[0])
+
+    def test_bad_epoch_flags(self):
+        x, y = self.teacher_data()
+        rng = np.random.default_rng(8)
+        np.save(self.path("vx7.npy"), rng.standard_normal((10, 7)))
+        np.save(self.path("vy.npy"), rng.standard_normal((10, 2)))
+        np.save(self.path("vy3.npy"), rng.standard_normal((10, 3)))
+        np.save(self.path("vy9.npy"), rng.standard_normal((9, 2)))
+        vx = rng.standard_normal((10, 8))
+        np.save(self.path("vx.npy"), vx)
+        vx[3, 4] = np.nan
+        np.save(self.path("vxnan.npy"), vx)
+        data = ["--x", x, "--y", y, "--layers", "8,16,2"]
+        epochs = data + ["--epochs", "2"]
+        cases = [
+            (data + ["--epochs", "0"], ["--epochs", "0"]),
+            (data + ["--epochs", "-1"], ["--epochs"]),
+            (data + ["--epochs", "x"], ["--epochs", "x"]),
+            (epochs + ["--steps", "3"], ["--steps", "--epochs"]),
+            (epochs + ["--batch-size", "0"], ["--batch-size", "0"]),
+            (epochs + ["--log-every", "2"], ["--log-every", "--epochs"]),
+            (data + ["--batch-size", "8"], ["--batch-size", "--epochs"]),
+            (data + ["--no-shuffle"], ["--no-shuffle", "--epochs"]),
+            (data + ["--val-x", "vx.npy", "--val-y", "vy.npy"], ["--val-x", "--epochs"]),
+            (epochs + ["--optimizer", "foo"], ["--optimizer", "foo"]),
+            (epochs + ["--loss", "foo"], ["--loss", "foo"]),
+            (epochs + ["--optimizer", "momentum", "--lr", "0.1", "--momentum", "1"],
+             ["--momentum", "[0, 1)"]),
+            (epochs + ["--optimizer", "momentum", "--lr", "0.1", "--momentum", "-0.1"],
+             ["--momentum"]),
+            (epochs + ["--optimizer", "adam", "--momentum", "0.5"],
+             ["--momentum", "--optimizer momentum"]),
+            (epochs + ["--momentum", "0.5"], ["--momentum", "--optimizer momentum"]),
+            (epochs + ["--optimizer", "adam", "--nesterov"], ["--nesterov", "momentum"]),
+            (epochs + ["--weight-decay", "-1"], ["--weight-decay", ">= 0"]),
+            (epochs + ["--weight-decay", "inf"], ["--weight-decay"]),
+            (epochs + ["--loss", "mean"], ["--lr", "required"]),
+            (epochs + ["--optimizer", "momentum"], ["--lr", "required"]),
+            (epochs + ["--val-x", "vx.npy"], ["--val-x", "--val-y"]),
+            (epochs + ["--val-y", "vy.npy"], ["--val-x", "--val-y"]),
+            (epochs + ["--val-x", "vx7.npy", "--val-y", "vy.npy"], ["--val-x", "10x7", "input"]),
+            (epochs + ["--val-x", "vx.npy", "--val-y", "vy3.npy"], ["--val-y", "10x3", "output"]),
+            (epochs + ["--val-x", "vx.npy", "--val-y", "vy9.npy"], ["10x8", "9x2", "row"]),
+            (epochs + ["--val-x", "vxnan.npy", "--val-y", "vy.npy"],
+             ["--val-x", "element (3, 4)", "finite"]),
+            (epochs + ["--val-x", "none.npy", "--val-y", "vy.npy"],
+             ["--val-x", "none.npy", "does not exist"]),
+        ]
+        for args, needles in cases:
+            with self.subTest(args=args[len(data):]):
+                self.assert_bad_input(args, *needles)
+
+    def test_epochs_divergence(self):
+        x, y = self.teacher_data()
+        before = sorted(os.listdir(self.dir))
+        r = self.run_cli("--x", x, "--y", y, "--layers", "8,16,2", "--epochs", 5, "--lr", 10,
+                         "--dtype", "f32", "--loss-csv", "loss.csv", "--weights-out", ".")
+        self.assert_diverged(r)
+        self.assertRegex(r.stderr, r"epoch \d+, step \d+")
+        self.assertEqual(sorted(os.listdir(self.dir)), before)
+
+    # ---- 10. --help ----
 
     def test_help(self):
         r = self.run_cli("--help")

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "nobias/network.hpp"
+#include "nobias/optimizer.hpp"
 #include "support/allocation_counter.hpp"
 #include "test_support.hpp"
 
@@ -33,4 +34,24 @@ TEST_CASE_TEMPLATE("allocations.train_step_allocates_nothing_in_steady_state", T
   for (int step = 0; step < 10; ++step)
     net.train_step(small_x, small_y, T(1e-4));
   CHECK(allocation_counter::count() - before == 0);
+}
+
+TEST_CASE_TEMPLATE("allocations.optimizer_step_allocates_nothing_in_steady_state", T, float,
+                   double) {
+  const auto x = test_support::random_matrix<T>(37, 29, 11);
+  const auto y = test_support::random_matrix<T>(37, 7, 12);
+  for (auto kind : {nobias::OptimizerKind::Sgd, nobias::OptimizerKind::Momentum,
+                    nobias::OptimizerKind::Adam}) {
+    CAPTURE(static_cast<int>(kind));
+    nobias::Network<T> net({29, 23, 7}, 13, nobias::Init::He);
+    nobias::OptimizerConfig config;
+    config.kind = kind;
+    config.learning_rate = 1e-4;
+    config.weight_decay = 1e-3;
+    nobias::Optimizer<T> optimizer(config, net);
+    optimizer.step(net, x, y, nobias::Reduction::Mean);  // sizes the workspace
+    const long before = allocation_counter::count();
+    for (int step = 0; step < 5; ++step) optimizer.step(net, x, y, nobias::Reduction::Mean);
+    CHECK(allocation_counter::count() - before == 0);
+  }
 }

@@ -1,5 +1,6 @@
-// nobias-train: trains a bias-free MLP by full-batch gradient descent from the command line,
-// either on the seed's experiment (standard normal x and y drawn from --seed) or on .npy data.
+// nobias-train: trains a bias-free MLP from the command line, either on the seed's experiment
+// (standard normal x and y drawn from --seed) or on .npy data; by full-batch steps (--steps,
+// the seed's mode) or by epochs of shuffled mini-batches (--epochs).
 //
 // Exit status: 0 success, 2 bad usage or bad input (nothing half-written is left behind),
 // 3 training diverged (a non-finite loss), 1 an unexpected internal error.
@@ -37,6 +38,8 @@
 #include "nobias/matrix.hpp"
 #include "nobias/network.hpp"
 #include "nobias/npy.hpp"
+#include "nobias/optimizer.hpp"
+#include "nobias/train.hpp"
 #include "nobias/weights_io.hpp"
 
 namespace {
@@ -53,6 +56,11 @@ constexpr std::size_t kDefaultSteps = 500;
 const std::vector<std::size_t> kDefaultWidths = {1000, 100, 100, 10};
 // Hidden widths when the data fixes d_in and d_out but --layers is not given.
 const std::vector<std::size_t> kDefaultHiddenWidths = {100, 100};
+constexpr std::size_t kDefaultBatchSize = 32;
+// Adam's step is about lr per weight whatever the scale of the loss, so one default serves
+// both reductions. Momentum and SGD with --loss mean have no such default: --lr is required.
+constexpr double kDefaultAdamLearningRate = 1e-3;
+constexpr double kDefaultMomentum = 0.9;
 
 constexpr int kExitOk = 0;
 constexpr int kExitInternal = 1;
@@ -80,6 +88,14 @@ struct Options {
   std::optional<int> threads;  // nullopt: the BLAS default
   std::size_t log_every = 1;
   bool quiet = false;
+  // Epoch mode (--epochs); epochs == 0 is the full-batch --steps mode.
+  std::size_t epochs = 0;
+  std::size_t batch_size = kDefaultBatchSize;
+  bool shuffle = true;
+  std::string val_x_path, val_y_path;  // both or neither
+  // Both modes.
+  nobias::OptimizerConfig optimizer;
+  nobias::Reduction reduction = nobias::Reduction::Sum;
 };
 
 // The flags as CLI11 hands them over: text, so that every number gets one strict parser and
@@ -90,6 +106,10 @@ struct RawFlags {
   bool layers_given = false, rows_given = false, lr_given = false, threads_given = false;
   bool log_every_given = false;
   bool quiet = false;
+  std::string epochs, batch_size, optimizer = "sgd", momentum, weight_decay, loss = "sum";
+  std::string val_x, val_y;
+  bool steps_given = false, epochs_given = false, batch_size_given = false;
+  bool momentum_given = false, weight_decay_given = false, nesterov = false, no_shuffle = false;
 };
 
 std::string join(const std::vector<std::size_t>& values) {
@@ -163,6 +183,32 @@ double parse_learning_rate(const std::string& text, Dtype dtype) {
   return lr;
 }
 
+// A finite real number in [min, max) (or [min, max] when max_inclusive).
+double parse_real(const std::string& flag, const std::string& text, double min, double max,
+                  const char* range) {
+  double value = 0.0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end || !std::isfinite(value) || value < min ||
+      value >= max) {
+    throw UsageError(flag + " must be a number " + range + ", got '" + text + "'");
+  }
+  return value;
+}
+
+nobias::OptimizerKind parse_optimizer(const std::string& text) {
+  if (text == "sgd") return nobias::OptimizerKind::Sgd;
+  if (text == "momentum") return nobias::OptimizerKind::Momentum;
+  if (text == "adam") return nobias::OptimizerKind::Adam;
+  throw UsageError("--optimizer must be sgd, momentum or adam, got '" + text + "'");
+}
+
+nobias::Reduction parse_loss(const std::string& text) {
+  if (text == "sum") return nobias::Reduction::Sum;
+  if (text == "mean") return nobias::Reduction::Mean;
+  throw UsageError("--loss must be sum or mean, got '" + text + "'");
+}
+
 Dtype parse_dtype(const std::string& text) {
   if (text == "f32") return Dtype::F32;
   if (text == "f64") return Dtype::F64;
@@ -196,7 +242,54 @@ Options validate(const RawFlags& raw) {
   if (raw.layers_given) o.layers = parse_layers(raw.layers);
   o.steps = parse_size("--steps", raw.steps, 1, kMaxSteps);
   o.rows = parse_size("--rows", raw.rows, 1);
-  if (raw.lr_given) o.lr = parse_learning_rate(raw.lr, o.dtype);
+  if (raw.epochs_given) {
+    if (raw.steps_given) {
+      throw UsageError(
+          "--steps and --epochs exclude each other: --steps runs full-batch steps, "
+          "--epochs runs epochs of mini-batches");
+    }
+    o.epochs = parse_size("--epochs", raw.epochs, 1, kMaxSteps);
+    if (raw.log_every_given) {
+      throw UsageError("--log-every is for --steps; with --epochs progress is shown per epoch");
+    }
+    if (raw.batch_size_given) o.batch_size = parse_size("--batch-size", raw.batch_size, 1);
+    o.shuffle = !raw.no_shuffle;
+  } else {
+    // Flags that only an epoch run reads would be silently ignored: a mistake.
+    const std::pair<bool, const char*> epoch_only[] = {
+        {raw.batch_size_given, "--batch-size"},
+        {raw.no_shuffle, "--no-shuffle"},
+        {!raw.val_x.empty() || !raw.val_y.empty(), "--val-x/--val-y"}};
+    for (const auto& [given, flag] : epoch_only) {
+      if (given) throw UsageError(std::string(flag) + " needs --epochs (epoch-based training)");
+    }
+  }
+
+  o.optimizer.kind = parse_optimizer(raw.optimizer);
+  o.reduction = parse_loss(raw.loss);
+  const bool momentum = o.optimizer.kind == nobias::OptimizerKind::Momentum;
+  if (raw.momentum_given) {
+    if (!momentum) throw UsageError("--momentum needs --optimizer momentum");
+    o.optimizer.momentum = parse_real("--momentum", raw.momentum, 0.0, 1.0, "in [0, 1)");
+  } else {
+    o.optimizer.momentum = kDefaultMomentum;
+  }
+  if (raw.nesterov && !momentum) throw UsageError("--nesterov needs --optimizer momentum");
+  o.optimizer.nesterov = raw.nesterov;
+  if (raw.weight_decay_given) {
+    o.optimizer.weight_decay =
+        parse_real("--weight-decay", raw.weight_decay, 0.0, std::numeric_limits<double>::infinity(),
+                   "that is finite and >= 0");
+  }
+  if (raw.lr_given) {
+    o.lr = parse_learning_rate(raw.lr, o.dtype);
+  } else if (o.optimizer.kind == nobias::OptimizerKind::Adam) {
+    o.lr = kDefaultAdamLearningRate;
+  } else if (momentum || o.reduction == nobias::Reduction::Mean) {
+    throw UsageError("--lr is required with --optimizer momentum or --loss mean (the default " +
+                     format_g(kDefaultLearningRate) + " suits only sgd with --loss sum)");
+  }
+  o.optimizer.learning_rate = o.lr;
   o.seed = parse_unsigned("--seed", raw.seed, 0);
   if (raw.threads_given) {
     o.threads = static_cast<int>(
@@ -214,15 +307,20 @@ Options validate(const RawFlags& raw) {
   if (!raw.x.empty() && raw.rows_given) {
     throw UsageError("--rows cannot be used with --x/--y: the data's row count is the batch size");
   }
+  if (raw.val_x.empty() != raw.val_y.empty()) {
+    throw UsageError("--val-x and --val-y go together: give both or neither");
+  }
   o.x_path = raw.x;
   o.y_path = raw.y;
+  o.val_x_path = raw.val_x;
+  o.val_y_path = raw.val_y;
   o.weights_in = raw.weights_in;
   o.weights_out = raw.weights_out;
   o.loss_csv = raw.loss_csv;
   if (!o.weights_out.empty()) require_writable_directory("--weights-out", o.weights_out);
   if (!o.loss_csv.empty()) {
     require_writable_file_path("--loss-csv", o.loss_csv);
-    for (const std::string& input : {o.x_path, o.y_path}) {
+    for (const std::string& input : {o.x_path, o.y_path, o.val_x_path, o.val_y_path}) {
       std::error_code ec;
       if (!input.empty() && std::filesystem::equivalent(o.loss_csv, input, ec)) {
         throw UsageError("--loss-csv " + o.loss_csv + " is the input file " + input +
@@ -236,9 +334,11 @@ Options validate(const RawFlags& raw) {
 // Returns nullopt when --help was asked for (and printed).
 std::optional<Options> parse_command_line(int argc, char** argv) {
   CLI::App app{
-      "Trains a bias-free MLP (ReLU hidden layers, linear output, sum-of-squares loss) by\n"
-      "full-batch gradient descent. Without --x/--y it trains on standard normal x and y\n"
-      "drawn from --seed.",
+      "Trains a bias-free MLP (ReLU hidden layers, linear output, squared-error loss).\n"
+      "Without --x/--y it trains on standard normal x and y drawn from --seed.\n"
+      "Without --epochs: --steps full-batch steps (the seed's mode). With --epochs: epochs of\n"
+      "mini-batches, shuffled from --seed; one line per epoch (on a terminal, a progress bar\n"
+      "too); --loss-csv then has one row per optimizer step, numbered across epochs.",
       "nobias-train"};
   RawFlags raw;
   raw.rows = std::to_string(kDefaultRows);
@@ -250,11 +350,43 @@ std::optional<Options> parse_command_line(int argc, char** argv) {
   layers->type_name("W,W,...");
   auto* rows = app.add_option("--rows", raw.rows, "Rows of the generated batch (default 64)");
   rows->type_name("N");
-  app.add_option("--steps", raw.steps, "Gradient descent steps (default 500)")->type_name("N");
+  auto* steps =
+      app.add_option("--steps", raw.steps, "Full-batch steps (default 500); not with --epochs");
+  steps->type_name("N");
+  auto* epochs =
+      app.add_option("--epochs", raw.epochs, "Train by epochs of mini-batches instead of --steps");
+  epochs->type_name("E");
+  auto* batch_size = app.add_option(
+      "--batch-size", raw.batch_size,
+      "Rows per mini-batch with --epochs (default " + std::to_string(kDefaultBatchSize) +
+          "; >= 1; more than the rows: the whole set; the last batch may be smaller)");
+  batch_size->type_name("B");
+  app.add_flag("--no-shuffle", raw.no_shuffle,
+               "With --epochs: keep the rows in file order (default: a new order every epoch)");
+  app.add_option("--val-x", raw.val_x, "Validation inputs with --epochs (needs --val-y)")
+      ->type_name("X.npy");
+  app.add_option("--val-y", raw.val_y, "Validation targets with --epochs (needs --val-x)")
+      ->type_name("Y.npy");
   auto* lr = app.add_option("--lr", raw.lr,
-                            "Learning rate (default " + format_g(kDefaultLearningRate) + ")");
+                            "Learning rate (default " + format_g(kDefaultLearningRate) +
+                                " for sgd with --loss sum, " + format_g(kDefaultAdamLearningRate) +
+                                " for adam; required otherwise)");
   lr->type_name("L");
-  app.add_option("--seed", raw.seed, "Seed of the generated data and weights (default 0)")
+  app.add_option("--optimizer", raw.optimizer, "sgd (default), momentum or adam")
+      ->type_name("sgd|momentum|adam");
+  auto* momentum = app.add_option(
+      "--momentum", raw.momentum,
+      "Momentum in [0, 1) (default " + format_g(kDefaultMomentum) + "); only with momentum");
+  momentum->type_name("M");
+  app.add_flag("--nesterov", raw.nesterov, "Nesterov momentum; only with --optimizer momentum");
+  auto* weight_decay =
+      app.add_option("--weight-decay", raw.weight_decay, "L2 weight decay >= 0 (default 0)");
+  weight_decay->type_name("D");
+  app.add_option("--loss", raw.loss,
+                 "sum (default) of squared errors, or mean (divided by rows x d_out)")
+      ->type_name("sum|mean");
+  app.add_option("--seed", raw.seed,
+                 "Seed of the generated data, the weights and the shuffle (default 0)")
       ->type_name("S");
   app.add_option("--dtype", raw.dtype, "f32 (default) or f64")->type_name("f32|f64");
   app.add_option("--x", raw.x, "Inputs, an n x d_in .npy file (needs --y)")->type_name("X.npy");
@@ -270,10 +402,11 @@ std::optional<Options> parse_command_line(int argc, char** argv) {
       app.add_option("--threads", raw.threads,
                      "Threads of every product (default: chosen per product; NOBIAS_THREADS)");
   threads->type_name("N");
-  auto* log_every = app.add_option("--log-every", raw.log_every,
-                                   "Print progress every K steps (default steps/10)");
+  auto* log_every =
+      app.add_option("--log-every", raw.log_every,
+                     "Print progress every K steps (default steps/10); not with --epochs");
   log_every->type_name("K");
-  app.add_flag("--quiet", raw.quiet, "Print only the final line");
+  app.add_flag("--quiet", raw.quiet, "Print only the final line (no progress, no epoch lines)");
 
   try {
     app.parse(argc, argv);
@@ -289,6 +422,11 @@ std::optional<Options> parse_command_line(int argc, char** argv) {
   raw.lr_given = lr->count() > 0;
   raw.threads_given = threads->count() > 0;
   raw.log_every_given = log_every->count() > 0;
+  raw.steps_given = steps->count() > 0;
+  raw.epochs_given = epochs->count() > 0;
+  raw.batch_size_given = batch_size->count() > 0;
+  raw.momentum_given = momentum->count() > 0;
+  raw.weight_decay_given = weight_decay->count() > 0;
   return validate(raw);
 }
 
@@ -317,16 +455,29 @@ nobias::Matrix<T> read_array(const char* flag, const std::string& path) {
   }
 }
 
+// A pair of .npy files (--x/--y or --val-x/--val-y): finite, as many rows each, some rows.
+template <class T>
+Data<T> read_pair(const char* x_flag, const std::string& x_path, const char* y_flag,
+                  const std::string& y_path, const char* purpose) {
+  Data<T> data{read_array<T>(x_flag, x_path), read_array<T>(y_flag, y_path)};
+  const auto shapes = std::string(x_flag) + " " + x_path + " is " +
+                      nobias::shape_string(data.x.rows(), data.x.cols()) + ", " + y_flag + " " +
+                      y_path + " is " + nobias::shape_string(data.y.rows(), data.y.cols());
+  if (data.x.rows() != data.y.rows()) throw nobias::ShapeError(shapes + ": row counts differ");
+  if (data.x.rows() == 0) throw nobias::ShapeError(shapes + ": no rows to " + purpose);
+  return data;
+}
+
 template <class T>
 std::optional<Data<T>> read_data(const Options& o) {
   if (o.x_path.empty()) return std::nullopt;
-  Data<T> data{read_array<T>("--x", o.x_path), read_array<T>("--y", o.y_path)};
-  const auto shapes = "--x " + o.x_path + " is " +
-                      nobias::shape_string(data.x.rows(), data.x.cols()) + ", --y " + o.y_path +
-                      " is " + nobias::shape_string(data.y.rows(), data.y.cols());
-  if (data.x.rows() != data.y.rows()) throw nobias::ShapeError(shapes + ": row counts differ");
-  if (data.x.rows() == 0) throw nobias::ShapeError(shapes + ": no rows to train on");
-  return data;
+  return read_pair<T>("--x", o.x_path, "--y", o.y_path, "train on");
+}
+
+template <class T>
+std::optional<Data<T>> read_validation(const Options& o) {
+  if (o.val_x_path.empty()) return std::nullopt;
+  return read_pair<T>("--val-x", o.val_x_path, "--val-y", o.val_y_path, "validate on");
 }
 
 template <class T>
@@ -365,7 +516,8 @@ Widths choose_widths(const Options& o, const std::optional<Data<T>>& data,
 }
 
 template <class T>
-void check_data(const Options& o, const Widths& widths, const Data<T>& data) {
+void check_data(const std::string& x_input, const std::string& y_input, const Widths& widths,
+                const Data<T>& data) {
   auto mismatch = [&](const std::string& input, const nobias::Matrix<T>& m, const char* which,
                       std::size_t width) {
     return nobias::ShapeError(input + " is " + nobias::shape_string(m.rows(), m.cols()) +
@@ -373,10 +525,10 @@ void check_data(const Options& o, const Widths& widths, const Data<T>& data) {
                               widths.origin + ")");
   };
   if (data.x.cols() != widths.values.front()) {
-    throw mismatch("--x " + o.x_path, data.x, "input", widths.values.front());
+    throw mismatch(x_input, data.x, "input", widths.values.front());
   }
   if (data.y.cols() != widths.values.back()) {
-    throw mismatch("--y " + o.y_path, data.y, "output", widths.values.back());
+    throw mismatch(y_input, data.y, "output", widths.values.back());
   }
 }
 
@@ -423,13 +575,15 @@ Data<T> generate_data(std::size_t rows, const std::vector<std::size_t>& widths,
 // ---- training ----
 
 // The library's DivergenceError knows the loss but not the step; this message says both.
+// (x, y) is the batch of the failed step.
 template <class T>
-nobias::DivergenceError divergence(nobias::Network<T>& net, const Data<T>& data,
-                                   const std::string& when, const Options& o) {
+nobias::DivergenceError divergence(nobias::Network<T>& net, nobias::MatrixView<const T> x,
+                                   nobias::MatrixView<const T> y, const std::string& when,
+                                   const Options& o) {
   std::string loss = "not finite";
   try {
     // The weights are those before the failed step, so this is the loss that step saw.
-    loss = "loss is " + format_g(net.loss(data.x, data.y));
+    loss = "loss is " + format_g(net.loss(x, y, o.reduction));
   } catch (const nobias::Error&) {
   }
   return nobias::DivergenceError("training diverged " + when + ": " + loss +
@@ -451,19 +605,30 @@ void write_loss_csv(const std::string& path, const std::vector<double>& losses) 
       "--loss-csv");
 }
 
-// Runs the steps, recording each step's loss in losses when given (reserved, so the loop
-// allocates nothing); returns the wall time of the loop in seconds.
+// What a training loop did: optimizer steps and wall time; where it ended, for messages.
+struct RunSummary {
+  std::size_t steps = 0;
+  double seconds = 0.0;
+  std::string last_step;  // "(500)" or "(epoch 3, step 7)"
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The seed's mode: o.steps full-batch steps. Records each step's loss in losses when given
+// (reserved, so the loop allocates nothing). Plain SGD without decay is Network::train_step,
+// bit for bit as before the optimizers existed.
 template <class T>
-double train(nobias::Network<T>& net, const Data<T>& data, const Options& o,
-             std::vector<double>* losses) {
-  const T lr = static_cast<T>(o.lr);
+RunSummary train_steps(nobias::Network<T>& net, nobias::Optimizer<T>& optimizer,
+                       const Data<T>& data, const Options& o, std::vector<double>* losses) {
   const auto start = std::chrono::steady_clock::now();
   for (std::size_t step = 1; step <= o.steps; ++step) {
     double loss = 0.0;
     try {
-      loss = net.train_step(data.x, data.y, lr);
+      loss = optimizer.step(net, data.x, data.y, o.reduction);
     } catch (const nobias::DivergenceError&) {
-      throw divergence(net, data, "at step " + std::to_string(step), o);
+      throw divergence<T>(net, data.x, data.y, "at step " + std::to_string(step), o);
     }
     if (losses != nullptr) losses->push_back(loss);
     // Step 1 too: the first loss is what the rest is measured against.
@@ -471,35 +636,167 @@ double train(nobias::Network<T>& net, const Data<T>& data, const Options& o,
       std::printf("step %zu/%zu loss %.3e\n", step, o.steps, loss);
     }
   }
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return {o.steps, seconds_since(start), "(" + std::to_string(o.steps) + ")"};
+}
+
+// "m:ss", or "h:mm:ss" from an hour on; "?" before a rate is known.
+std::string format_duration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0 || seconds > 1e8) return "?";
+  const auto total = static_cast<unsigned long long>(seconds + 0.5);
+  char text[32];
+  if (total >= 3600) {
+    std::snprintf(text, sizeof text, "%llu:%02llu:%02llu", total / 3600, total / 60 % 60,
+                  total % 60);
+  } else {
+    std::snprintf(text, sizeof text, "%llu:%02llu", total / 60, total % 60);
+  }
+  return text;
+}
+
+// The current epoch's progress on a terminal, redrawn in place (\r) at most 10 times a second.
+class ProgressBar {
+ public:
+  explicit ProgressBar(bool enabled) : enabled_(enabled) {}
+
+  void start_epoch(std::size_t epoch, std::size_t epochs, std::size_t rows) {
+    epoch_ = epoch;
+    epochs_ = epochs;
+    rows_ = rows;
+    start_ = std::chrono::steady_clock::now();
+    drawn_ = false;
+  }
+
+  void update(std::size_t done, double loss) {
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (drawn_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
+    last_draw_ = now;
+    drawn_ = true;
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    const double rate = static_cast<double>(done) / std::max(elapsed, 1e-9);
+    constexpr std::size_t kWidth = 30;
+    const std::size_t filled = rows_ == 0 ? kWidth : done * kWidth / rows_;
+    const std::string bar = std::string(filled, '#') + std::string(kWidth - filled, '.');
+    char line[256];
+    std::snprintf(line, sizeof line, "epoch %zu/%zu [%s] %zu/%zu loss %.3e %.0f samples/s ETA %s",
+                  epoch_, epochs_, bar.c_str(), done, rows_, loss, rate,
+                  format_duration(static_cast<double>(rows_ - done) / rate).c_str());
+    const std::size_t length = std::strlen(line);
+    // Pad over the rest of a longer previous line.
+    std::printf("\r%s%s", line, std::string(length < shown_ ? shown_ - length : 0, ' ').c_str());
+    std::fflush(stdout);
+    shown_ = std::max(shown_, length);
+  }
+
+  // Erases the bar, leaving the cursor at the start of the empty line.
+  void clear() {
+    if (!enabled_ || shown_ == 0) return;
+    std::printf("\r%s\r", std::string(shown_, ' ').c_str());
+    std::fflush(stdout);
+    shown_ = 0;
+  }
+
+ private:
+  bool enabled_;
+  bool drawn_ = false;
+  std::size_t epoch_ = 0, epochs_ = 0, rows_ = 0, shown_ = 0;
+  std::chrono::steady_clock::time_point start_, last_draw_;
+};
+
+// Optimizer steps per epoch: batches of batch_size rows, the last one partial.
+std::size_t steps_per_epoch(std::size_t rows, std::size_t batch_size) {
+  const std::size_t batch = std::min(batch_size, rows);
+  return rows / batch + (rows % batch != 0 ? 1 : 0);
+}
+
+// Epoch mode: nobias::fit, with the progress bar, the loss log and the epoch lines fed by
+// its callbacks.
+template <class T>
+RunSummary train_epochs(nobias::Network<T>& net, nobias::Optimizer<T>& optimizer,
+                        const Data<T>& data, const std::optional<Data<T>>& validation,
+                        const Options& o, std::vector<double>* losses) {
+  const std::size_t rows = data.x.rows();
+  ProgressBar bar(!o.quiet && ::isatty(STDOUT_FILENO) == 1);
+  RunSummary summary;
+  const auto on_step = [&](const nobias::StepReport& step) {
+    if (step.step == 1) bar.start_epoch(step.epoch, o.epochs, rows);
+    ++summary.steps;
+    summary.last_step =
+        "(epoch " + std::to_string(step.epoch) + ", step " + std::to_string(step.step) + ")";
+    if (losses != nullptr) losses->push_back(step.loss);
+    bar.update(step.rows_done, step.loss);
+  };
+  const auto on_epoch = [&](const nobias::EpochReport& epoch) {
+    bar.clear();
+    if (o.quiet) return true;
+    std::string line = "epoch " + std::to_string(epoch.epoch) + "/" + std::to_string(o.epochs) +
+                       " train_loss " + format_g(epoch.train_loss);
+    if (validation) line += " val_loss " + format_g(epoch.validation_loss);
+    std::printf("%s samples/s %.0f\n", line.c_str(), epoch.samples_per_second);
+    std::fflush(stdout);
+    return true;
+  };
+  nobias::FitOptions options;
+  options.epochs = o.epochs;
+  options.batch_size = o.batch_size;
+  options.shuffle = o.shuffle;
+  options.seed = o.seed;
+  options.reduction = o.reduction;
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    nobias::fit<T>(net, optimizer, data.x, data.y, options, on_epoch,
+                   validation ? validation->x.view() : nobias::MatrixView<const T>(),
+                   validation ? validation->y.view() : nobias::MatrixView<const T>(), on_step);
+  } catch (const nobias::DivergenceError& e) {
+    bar.clear();
+    throw nobias::DivergenceError(std::string("training diverged: ") + e.what() +
+                                  " (try a smaller --lr, was " + format_g(o.lr) + ")");
+  }
+  summary.seconds = seconds_since(start);
+  return summary;
 }
 
 template <class T>
 int run_typed(const Options& o) {
   std::optional<Data<T>> data = read_data<T>(o);
+  std::optional<Data<T>> validation = read_validation<T>(o);
   std::optional<std::vector<nobias::Matrix<T>>> weights = read_weights<T>(o);
   const Widths widths = choose_widths(o, data, weights);
   check_widths(widths);
-  if (data) check_data(o, widths, *data);
+  if (data) check_data("--x " + o.x_path, "--y " + o.y_path, widths, *data);
+  if (validation) {
+    check_data("--val-x " + o.val_x_path, "--val-y " + o.val_y_path, widths, *validation);
+  }
   if (weights) check_weights(o, widths, *weights);
 
   if (!data) data = generate_data<T>(o.rows, widths.values, o.seed);
+  const std::size_t planned_steps =
+      o.epochs == 0 ? o.steps : steps_per_epoch(data->x.rows(), o.batch_size);
+  if (o.epochs > 0 && o.epochs > kMaxSteps / planned_steps) {
+    throw UsageError("--epochs " + std::to_string(o.epochs) + " of " +
+                     std::to_string(planned_steps) + " steps each exceeds " +
+                     std::to_string(kMaxSteps) + " steps");
+  }
   nobias::Network<T> net =
       weights ? nobias::Network<T>(std::move(*weights)) : nobias::Network<T>(widths.values, o.seed);
+  nobias::Optimizer<T> optimizer(o.optimizer, net);
 
   std::vector<double> losses;
-  if (!o.loss_csv.empty()) losses.reserve(o.steps);
-  const double seconds = train(net, *data, o, o.loss_csv.empty() ? nullptr : &losses);
+  if (!o.loss_csv.empty()) losses.reserve(o.epochs == 0 ? o.steps : o.epochs * planned_steps);
+  std::vector<double>* log = o.loss_csv.empty() ? nullptr : &losses;
+  const RunSummary summary = o.epochs == 0
+                                 ? train_steps(net, optimizer, *data, o, log)
+                                 : train_epochs(net, optimizer, *data, validation, o, log);
 
   // The last update can itself blow up the weights, which only a fresh loss shows.
-  const double final_loss = net.loss(data->x, data->y);
+  const double final_loss = net.loss(data->x, data->y, o.reduction);
   if (!std::isfinite(final_loss)) {
-    throw divergence(net, *data, "after the last step (" + std::to_string(o.steps) + ")", o);
+    throw divergence<T>(net, data->x, data->y, "after the last step " + summary.last_step, o);
   }
   if (!o.weights_out.empty()) nobias::save_weights<T>(o.weights_out, net.weights());
   if (!o.loss_csv.empty()) write_loss_csv(o.loss_csv, losses);
-  const double rate = static_cast<double>(o.steps) / std::max(seconds, 1e-9);
-  std::printf("final loss %.6g after %zu steps, %.1f steps/s\n", final_loss, o.steps, rate);
+  const double rate = static_cast<double>(summary.steps) / std::max(summary.seconds, 1e-9);
+  std::printf("final loss %.6g after %zu steps, %.1f steps/s\n", final_loss, summary.steps, rate);
   return kExitOk;
 }
 

@@ -20,6 +20,10 @@
 
 namespace nobias {
 
+// How the squared errors of a batch are reduced to L. Sum is the seed's (eq. 6); Mean
+// divides by rows x d_out, so that a learning rate does not depend on the batch size.
+enum class Reduction { Sum, Mean };
+
 template <class T>
 struct Gradients {
   double loss = 0.0;          // L before any update
@@ -67,18 +71,21 @@ class Network {
   void predict(MatrixView<const T> x, MatrixView<T> out);
 
   // L = sum (yhat - y)^2 of the current weights.
-  double loss(MatrixView<const T> x, MatrixView<const T> y);
+  double loss(MatrixView<const T> x, MatrixView<const T> y, Reduction reduction = Reduction::Sum);
 
   // L and every dL/dw_k (eqs. 44-46 generalized), weights unchanged.
-  Gradients<T> gradients(MatrixView<const T> x, MatrixView<const T> y);
+  Gradients<T> gradients(MatrixView<const T> x, MatrixView<const T> y,
+                         Reduction reduction = Reduction::Sum);
   // The same into preallocated dw (one matrix per layer, shaped like the weights): returns L.
-  double gradients(MatrixView<const T> x, MatrixView<const T> y, std::vector<Matrix<T>>& dw);
+  double gradients(MatrixView<const T> x, MatrixView<const T> y, std::vector<Matrix<T>>& dw,
+                   Reduction reduction = Reduction::Sum);
 
   // One step of gradient descent, w_k <- w_k - lr dL/dw_k, fused: each update is one gemm
   // (alpha = -lr, beta = 1) with no gradient buffer. Returns L before the update.
   // An L that is not finite, or too large for T, throws DivergenceError and leaves the
   // weights untouched.
-  double train_step(MatrixView<const T> x, MatrixView<const T> y, T lr);
+  double train_step(MatrixView<const T> x, MatrixView<const T> y, T lr,
+                    Reduction reduction = Reduction::Sum);
 
  private:
   // Buffers for batches of up to `rows` rows. activations[k] holds h_{k+1} and then a_{k+1}

@@ -9,4 +9,6 @@
 #include "nobias/matrix.hpp"
 #include "nobias/network.hpp"
 #include "nobias/npy.hpp"
+#include "nobias/optimizer.hpp"
+#include "nobias/train.hpp"
 #include "nobias/weights_io.hpp"

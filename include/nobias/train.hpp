@@ -1,0 +1,60 @@
+// fit(): epochs of shuffled mini-batches, an optional validation set, a callback per epoch
+// that can stop training, and divergence reported with its epoch and step.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "nobias/matrix.hpp"
+#include "nobias/network.hpp"
+#include "nobias/optimizer.hpp"
+
+namespace nobias {
+
+struct FitOptions {
+  std::size_t epochs = 1;
+  std::size_t batch_size = 0;  // 0: the whole set in one batch
+  bool shuffle = true;         // a new order every epoch, from seed alone
+  std::uint64_t seed = 0;
+  Reduction reduction = Reduction::Sum;
+};
+
+struct EpochReport {
+  std::size_t epoch = 0;    // from 1
+  std::size_t steps = 0;    // updates in this epoch (the last batch may be partial)
+  double train_loss = 0.0;  // this epoch's batch losses, summed (Sum) or averaged by rows (Mean)
+  double validation_loss = 0.0;  // of the weights after the epoch; NaN without a validation set
+  double seconds = 0.0;
+  double samples_per_second = 0.0;
+};
+
+struct StepReport {
+  std::size_t epoch = 0;  // from 1
+  std::size_t step = 0;   // in this epoch, from 1
+  std::size_t steps_per_epoch = 0;
+  std::size_t rows_done = 0;  // rows of this epoch trained on so far
+  double loss = 0.0;          // the loss this step computed, before its update
+};
+
+// Called after every epoch; returning false stops training after that epoch.
+using EpochCallback = std::function<bool(const EpochReport&)>;
+// Called after every step (progress displays, loss logs).
+using StepCallback = std::function<void(const StepReport&)>;
+
+// Trains net on (x, y) with optimizer. The data are copied once (to shuffle them whole each
+// epoch); batches are views of that copy, and the network's workspace is sized for the
+// largest batch, so the steps allocate nothing. val_x/val_y may be empty views.
+// Returns one report per epoch run. DivergenceError names the epoch and the step.
+template <class T>
+std::vector<EpochReport> fit(Network<T>& net, Optimizer<T>& optimizer, MatrixView<const T> x,
+                             MatrixView<const T> y, const FitOptions& options,
+                             const EpochCallback& on_epoch = {}, MatrixView<const T> val_x = {},
+                             MatrixView<const T> val_y = {}, const StepCallback& on_step = {});
+
+// The order of rows for an epoch: a permutation of [0, rows) from (seed, epoch) alone, the
+// same on every platform and thread count.
+std::vector<std::size_t> shuffled_order(std::size_t rows, std::uint64_t seed, std::size_t epoch);
+
+}  // namespace nobias

@@ -1,0 +1,113 @@
+#include "nobias/optimizer.hpp"
+
+#include <cmath>
+#include <string>
+
+#include "nobias/error.hpp"
+
+namespace nobias {
+namespace {
+
+void require(bool ok, const std::string& field, double value, const char* expected) {
+  if (!ok) {
+    throw ValueError("Optimizer: " + field + " must be " + expected + ", got " +
+                     std::to_string(value));
+  }
+}
+
+void check(const OptimizerConfig& c) {
+  require(std::isfinite(c.learning_rate) && c.learning_rate > 0, "learning_rate", c.learning_rate,
+          "finite and > 0");
+  require(std::isfinite(c.weight_decay) && c.weight_decay >= 0, "weight_decay", c.weight_decay,
+          "finite and >= 0");
+  if (c.kind == OptimizerKind::Momentum) {
+    require(c.momentum >= 0 && c.momentum < 1, "momentum", c.momentum, "in [0, 1)");
+  }
+  if (c.kind == OptimizerKind::Adam) {
+    require(c.beta1 >= 0 && c.beta1 < 1, "beta1", c.beta1, "in [0, 1)");
+    require(c.beta2 >= 0 && c.beta2 < 1, "beta2", c.beta2, "in [0, 1)");
+    require(std::isfinite(c.epsilon) && c.epsilon > 0, "epsilon", c.epsilon, "finite and > 0");
+  }
+}
+
+template <class T>
+std::vector<Matrix<T>> shaped_like(const Network<T>& net) {
+  std::vector<Matrix<T>> out;
+  for (const Matrix<T>& w : net.weights())
+    out.emplace_back(w.rows(), w.cols());
+  return out;
+}
+
+}  // namespace
+
+template <class T>
+Optimizer<T>::Optimizer(const OptimizerConfig& config, const Network<T>& net) : config_(config) {
+  check(config_);
+  const bool fused = config_.kind == OptimizerKind::Sgd && config_.weight_decay == 0;
+  if (!fused) gradients_ = shaped_like(net);
+  if (config_.kind != OptimizerKind::Sgd) first_ = shaped_like(net);
+  if (config_.kind == OptimizerKind::Adam) second_ = shaped_like(net);
+}
+
+template <class T>
+double Optimizer<T>::step(Network<T>& net, MatrixView<const T> x, MatrixView<const T> y,
+                          Reduction reduction) {
+  const T lr = static_cast<T>(config_.learning_rate);
+  if (gradients_.empty()) {  // plain SGD: the update folded into the gradient gemm
+    const double loss = net.train_step(x, y, lr, reduction);
+    ++steps_;
+    return loss;
+  }
+  if (gradients_.size() != net.layers()) {
+    throw ShapeError("Optimizer: sized for " + std::to_string(gradients_.size()) +
+                     " layers, the network has " + std::to_string(net.layers()));
+  }
+  const double loss = net.gradients(x, y, gradients_, reduction);  // throws before any change
+  ++steps_;
+  const T decay = static_cast<T>(config_.weight_decay);
+  const T mu = static_cast<T>(config_.momentum);
+  const T b1 = static_cast<T>(config_.beta1), b2 = static_cast<T>(config_.beta2);
+  const T eps = static_cast<T>(config_.epsilon);
+  // Adam's bias corrections, folded into the step size and the denominator.
+  const double t = static_cast<double>(steps_);
+  const T correction1 = static_cast<T>(1.0 - std::pow(config_.beta1, t));
+  const T correction2 = static_cast<T>(1.0 - std::pow(config_.beta2, t));
+
+  for (std::size_t k = 0; k < net.layers(); ++k) {
+    T* w = net.weight(k).data();
+    const T* g = gradients_[k].data();
+    const std::size_t size = gradients_[k].size();
+    switch (config_.kind) {
+      case OptimizerKind::Sgd:
+        for (std::size_t i = 0; i < size; ++i)
+          w[i] -= lr * (g[i] + decay * w[i]);
+        break;
+      case OptimizerKind::Momentum: {
+        T* v = first_[k].data();
+        for (std::size_t i = 0; i < size; ++i) {
+          const T grad = g[i] + decay * w[i];
+          v[i] = mu * v[i] + grad;
+          w[i] -= lr * (config_.nesterov ? grad + mu * v[i] : v[i]);
+        }
+        break;
+      }
+      case OptimizerKind::Adam: {
+        T* m = first_[k].data();
+        T* s = second_[k].data();
+        for (std::size_t i = 0; i < size; ++i) {
+          const T grad = g[i] + decay * w[i];
+          m[i] = b1 * m[i] + (T(1) - b1) * grad;
+          s[i] = b2 * s[i] + (T(1) - b2) * grad * grad;
+          w[i] -= lr * (m[i] / correction1) / (std::sqrt(s[i] / correction2) + eps);
+        }
+        break;
+      }
+    }
+  }
+  return loss;
+}
+
+template class Optimizer<float>;
+template class Optimizer<double>;
+
+}  // namespace nobias

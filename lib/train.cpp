@@ -1,0 +1,140 @@
+#include "nobias/train.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <string>
+
+#include "nobias/error.hpp"
+
+namespace nobias {
+namespace {
+
+// splitmix64: a small, fully specified generator, so an order depends on (seed, epoch) only.
+std::uint64_t next(std::uint64_t& state) {
+  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// Uniform in [0, bound) without modulo bias (rejection on the top remainder).
+std::uint64_t below(std::uint64_t bound, std::uint64_t& state) {
+  const std::uint64_t limit =
+      std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % bound;
+  std::uint64_t r;
+  do
+    r = next(state);
+  while (r >= limit);
+  return r % bound;
+}
+
+template <class T>
+void copy_rows(MatrixView<T> to, MatrixView<const T> from, const std::vector<std::size_t>& order) {
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const T* src = from.row(order[i]);
+    std::copy(src, src + from.cols(), to.row(i));
+  }
+}
+
+template <class T>
+void check_fit(const Network<T>& net, MatrixView<const T> x, MatrixView<const T> y,
+               const FitOptions& options, MatrixView<const T> val_x, MatrixView<const T> val_y) {
+  if (options.epochs == 0) throw ValueError("fit: epochs must be >= 1, got 0");
+  if (x.rows() == 0) throw ShapeError("fit: x has no rows");
+  if (x.rows() != y.rows()) {
+    throw ShapeError("fit: x has " + std::to_string(x.rows()) + " rows but y has " +
+                     std::to_string(y.rows()));
+  }
+  if (x.cols() != net.input_width() || y.cols() != net.output_width()) {
+    throw ShapeError("fit: x is " + shape_string(x.rows(), x.cols()) + " and y is " +
+                     shape_string(y.rows(), y.cols()) + ", the network maps " +
+                     std::to_string(net.input_width()) + " columns to " +
+                     std::to_string(net.output_width()));
+  }
+  const bool validation = !val_x.empty() || !val_y.empty();
+  if (validation && (val_x.rows() != val_y.rows() || val_x.cols() != x.cols() ||
+                     val_y.cols() != y.cols() || val_x.rows() == 0)) {
+    throw ShapeError("fit: validation x is " + shape_string(val_x.rows(), val_x.cols()) +
+                     " and validation y is " + shape_string(val_y.rows(), val_y.cols()) +
+                     "; expected the same row count and " + std::to_string(x.cols()) + " and " +
+                     std::to_string(y.cols()) + " columns");
+  }
+}
+
+}  // namespace
+
+std::vector<std::size_t> shuffled_order(std::size_t rows, std::uint64_t seed, std::size_t epoch) {
+  std::vector<std::size_t> order(rows);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::uint64_t state = seed ^ (0xd1b54a32d192ed03ULL * (static_cast<std::uint64_t>(epoch) + 1));
+  for (std::size_t i = rows; i > 1; --i) {  // Fisher-Yates
+    const auto j = static_cast<std::size_t>(below(i, state));
+    std::swap(order[i - 1], order[j]);
+  }
+  return order;
+}
+
+template <class T>
+std::vector<EpochReport> fit(Network<T>& net, Optimizer<T>& optimizer, MatrixView<const T> x,
+                             MatrixView<const T> y, const FitOptions& options,
+                             const EpochCallback& on_epoch, MatrixView<const T> val_x,
+                             MatrixView<const T> val_y, const StepCallback& on_step) {
+  check_fit(net, x, y, options, val_x, val_y);
+  const std::size_t rows = x.rows();
+  const std::size_t batch = options.batch_size == 0 ? rows : std::min(options.batch_size, rows);
+  const std::size_t steps_per_epoch = (rows + batch - 1) / batch;
+  Matrix<T> epoch_x(rows, x.cols()), epoch_y(rows, y.cols());
+  std::vector<std::size_t> order(rows);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+
+  std::vector<EpochReport> reports;
+  for (std::size_t epoch = 1; epoch <= options.epochs; ++epoch) {
+    if (options.shuffle) order = shuffled_order(rows, options.seed, epoch);
+    copy_rows(epoch_x.view(), x, order);
+    copy_rows(epoch_y.view(), y, order);
+
+    EpochReport report;
+    report.epoch = epoch;
+    const auto start = std::chrono::steady_clock::now();
+    for (std::size_t begin = 0; begin < rows; begin += batch) {
+      const std::size_t count = std::min(batch, rows - begin);
+      ++report.steps;
+      double loss = 0.0;
+      try {
+        loss = optimizer.step(net, epoch_x.row_block(begin, count), epoch_y.row_block(begin, count),
+                              options.reduction);
+      } catch (const DivergenceError& e) {
+        throw DivergenceError("fit: epoch " + std::to_string(epoch) + ", step " +
+                              std::to_string(report.steps) + ": " + e.what());
+      }
+      // Mean: weight each batch by its rows, so a partial batch counts for what it holds.
+      report.train_loss += options.reduction == Reduction::Mean
+                               ? loss * static_cast<double>(count) / static_cast<double>(rows)
+                               : loss;
+      if (on_step) on_step({epoch, report.steps, steps_per_epoch, begin + count, loss});
+    }
+    report.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    report.samples_per_second = static_cast<double>(rows) / std::max(report.seconds, 1e-12);
+    report.validation_loss = val_x.empty() ? std::numeric_limits<double>::quiet_NaN()
+                                           : net.loss(val_x, val_y, options.reduction);
+    reports.push_back(report);
+    if (on_epoch && !on_epoch(report)) break;
+  }
+  return reports;
+}
+
+template std::vector<EpochReport> fit<float>(Network<float>&, Optimizer<float>&,
+                                             MatrixView<const float>, MatrixView<const float>,
+                                             const FitOptions&, const EpochCallback&,
+                                             MatrixView<const float>, MatrixView<const float>,
+                                             const StepCallback&);
+template std::vector<EpochReport> fit<double>(Network<double>&, Optimizer<double>&,
+                                              MatrixView<const double>, MatrixView<const double>,
+                                              const FitOptions&, const EpochCallback&,
+                                              MatrixView<const double>, MatrixView<const double>,
+                                              const StepCallback&);
+
+}  // namespace nobias
