@@ -42,6 +42,10 @@ template <class T>
 void check_fit(const Network<T>& net, MatrixView<const T> x, MatrixView<const T> y,
                const FitOptions& options, MatrixView<const T> val_x, MatrixView<const T> val_y) {
   if (options.epochs == 0) throw ValueError("fit: epochs must be >= 1, got 0");
+  if (options.first_epoch == 0 || options.first_epoch > options.epochs) {
+    throw ValueError("fit: first_epoch must be in [1, epochs = " + std::to_string(options.epochs) +
+                     "], got " + std::to_string(options.first_epoch));
+  }
   if (x.rows() == 0) throw ShapeError("fit: x has no rows");
   if (x.rows() != y.rows()) {
     throw ShapeError("fit: x has " + std::to_string(x.rows()) + " rows but y has " +
@@ -90,7 +94,7 @@ std::vector<EpochReport> fit(Network<T>& net, Optimizer<T>& optimizer, MatrixVie
   std::iota(order.begin(), order.end(), std::size_t{0});
 
   std::vector<EpochReport> reports;
-  for (std::size_t epoch = 1; epoch <= options.epochs; ++epoch) {
+  for (std::size_t epoch = options.first_epoch; epoch <= options.epochs; ++epoch) {
     if (options.shuffle) order = shuffled_order(rows, options.seed, epoch);
     copy_rows(epoch_x.view(), x, order);
     copy_rows(epoch_y.view(), y, order);

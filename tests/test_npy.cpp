@@ -20,6 +20,7 @@
 #include "nobias/matrix.hpp"
 #include "nobias/npy.hpp"
 #include "nobias/weights_io.hpp"
+#include "test_support.hpp"
 
 #include <unistd.h>
 
@@ -27,41 +28,11 @@ namespace fs = std::filesystem;
 using nobias::IoError;
 using nobias::Matrix;
 using nobias::ShapeError;
+using test_support::TempDir;
 
 namespace {
 
 // A fresh directory per test, removed with everything in it at the end of the test.
-class TempDir {
- public:
-  explicit TempDir(const std::string& tag) {
-    static int counter = 0;
-    path_ = fs::temp_directory_path() / ("nobias-test-" + tag + "-" + std::to_string(::getpid()) +
-                                         "-" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  const fs::path& path() const { return path_; }
-
-  std::vector<std::string> names() const {
-    std::vector<std::string> out;
-    for (const auto& entry : fs::directory_iterator(path_)) {
-      out.push_back(entry.path().filename().string());
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-
- private:
-  fs::path path_;
-};
 
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

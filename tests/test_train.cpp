@@ -660,9 +660,9 @@ TEST_CASE("fit.adam.teacher_student_lowers_the_loss_1000x") {
   Optimizer<double> optimizer(c, student);
   const double before = student.loss(x, y, Reduction::Mean);
   const auto reports = nobias::fit<double>(student, optimizer, x, y,
-                                           fit_options(3000, 32, true, 1, Reduction::Mean));
+                                           fit_options(2000, 32, true, 1, Reduction::Mean));
   const double after = student.loss(x, y, Reduction::Mean);
-  REQUIRE(reports.size() == 3000);
+  REQUIRE(reports.size() == 2000);
   CAPTURE(before);
   CAPTURE(after);
   CHECK(before / after >= 1e3);

@@ -3,6 +3,7 @@
 
 #include "nobias/atomic_file.hpp"
 #include "nobias/blas.hpp"
+#include "nobias/checkpoint.hpp"
 #include "nobias/error.hpp"
 #include "nobias/init.hpp"
 #include "nobias/kernels.hpp"

@@ -14,7 +14,8 @@
 namespace nobias {
 
 struct FitOptions {
-  std::size_t epochs = 1;
+  std::size_t epochs = 1;       // trains epochs first_epoch..epochs
+  std::size_t first_epoch = 1;  // > 1 to resume: the shuffle depends on (seed, epoch) alone
   std::size_t batch_size = 0;  // 0: the whole set in one batch
   bool shuffle = true;         // a new order every epoch, from seed alone
   std::uint64_t seed = 0;

@@ -1,0 +1,244 @@
+#include "nobias/checkpoint.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <system_error>
+#include <type_traits>
+
+#include "nobias/atomic_file.hpp"
+#include "nobias/error.hpp"
+#include "nobias/npy.hpp"
+#include "nobias/weights_io.hpp"
+
+namespace nobias {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kFormat = "nobias-checkpoint-1";
+
+std::string state_name(std::size_t epochs_done) {
+  char name[32];
+  std::snprintf(name, sizeof name, "state-%06zu", epochs_done);
+  return name;
+}
+
+const char* kind_name(OptimizerKind kind) {
+  switch (kind) {
+    case OptimizerKind::Sgd:
+      return "sgd";
+    case OptimizerKind::Momentum:
+      return "momentum";
+    case OptimizerKind::Adam:
+      return "adam";
+  }
+  return "?";
+}
+
+// %.17g: every double reads back to the same bits.
+std::string number(double value) {
+  char text[40];
+  std::snprintf(text, sizeof text, "%.17g", value);
+  return text;
+}
+
+template <class T>
+void save_all(const fs::path& dir, const char* stem, std::vector<Matrix<T>>& matrices) {
+  for (std::size_t k = 0; k < matrices.size(); ++k) {
+    write_npy<T>((dir / (stem + std::to_string(k + 1) + ".npy")).string(), matrices[k].view());
+  }
+}
+
+template <class T>
+std::vector<Matrix<T>> load_all(const fs::path& dir, const char* stem, std::size_t count) {
+  std::vector<Matrix<T>> matrices;
+  for (std::size_t k = 0; k < count; ++k)
+    matrices.push_back(read_npy<T>((dir / (stem + std::to_string(k + 1) + ".npy")).string()));
+  return matrices;
+}
+
+[[noreturn]] void bad(const std::string& dir, const std::string& what) {
+  throw IoError("load_checkpoint: " + dir + ": " + what);
+}
+
+std::map<std::string, std::string> read_fields(const std::string& dir, const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) bad(dir, "cannot read " + path.filename().string());
+  std::map<std::string, std::string> fields;
+  for (std::string line; std::getline(in, line);) {
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) bad(dir, "state.txt: line without '=': " + line);
+    fields[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  return fields;
+}
+
+double parse_double(const std::string& dir, const std::map<std::string, std::string>& fields,
+                    const std::string& key) {
+  const auto it = fields.find(key);
+  if (it == fields.end()) bad(dir, "state.txt has no " + key);
+  char* end = nullptr;
+  errno = 0;
+  const double value = std::strtod(it->second.c_str(), &end);
+  if (it->second.empty() || *end != '\0' || errno != 0) {
+    bad(dir, "state.txt: " + key + " is not a number: " + it->second);
+  }
+  return value;
+}
+
+std::uint64_t parse_count(const std::string& dir, const std::map<std::string, std::string>& fields,
+                          const std::string& key) {
+  const auto it = fields.find(key);
+  if (it == fields.end()) bad(dir, "state.txt has no " + key);
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long value = std::strtoull(it->second.c_str(), &end, 10);
+  if (it->second.empty() || *end != '\0' || errno != 0 || it->second[0] == '-') {
+    bad(dir, "state.txt: " + key + " is not a count: " + it->second);
+  }
+  return value;
+}
+
+}  // namespace
+
+template <class T>
+void save_checkpoint(const std::string& dir, const Network<T>& net, Optimizer<T>& optimizer,
+                     const TrainingProgress& progress) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw IoError("save_checkpoint: cannot create '" + dir + "' (" + ec.message() + ")");
+  const std::string name = state_name(progress.epochs_done);
+  const fs::path state = fs::path(dir) / name;
+  // The state is built under a temporary name: a crash leaves only debris, never a state
+  // that looks complete.
+  const fs::path building = fs::path(dir) / (name + ".building");
+  fs::remove_all(building, ec);
+  if (!fs::create_directory(building, ec) || ec) {
+    throw IoError("save_checkpoint: cannot create '" + building.string() + "' (" + ec.message() +
+                  ")");
+  }
+  save_weights<T>(building.string(), net.weights());
+  save_all(building, "first", optimizer.first());
+  save_all(building, "second", optimizer.second());
+  const OptimizerConfig& c = optimizer.config();
+  write_file_atomically((building / "state.txt").string(),
+                        [&](std::ostream& out) {
+                          out << "format=" << kFormat << "\n"
+                              << "dtype=" << (std::is_same_v<T, float> ? "f32" : "f64") << "\n"
+                              << "layers=" << net.layers() << "\n"
+                              << "epochs_done=" << progress.epochs_done << "\n"
+                              << "seed=" << progress.seed << "\n"
+                              << "optimizer=" << kind_name(c.kind) << "\n"
+                              << "optimizer_steps=" << optimizer.steps_taken() << "\n"
+                              << "learning_rate=" << number(c.learning_rate) << "\n"
+                              << "momentum=" << number(c.momentum) << "\n"
+                              << "nesterov=" << (c.nesterov ? 1 : 0) << "\n"
+                              << "beta1=" << number(c.beta1) << "\n"
+                              << "beta2=" << number(c.beta2) << "\n"
+                              << "epsilon=" << number(c.epsilon) << "\n"
+                              << "weight_decay=" << number(c.weight_decay) << "\n";
+                        },
+                        "save_checkpoint");
+  fs::remove_all(state, ec);
+  fs::rename(building, state, ec);
+  if (ec) throw IoError("save_checkpoint: cannot rename into '" + state.string() + "'");
+  // The commit point: until CURRENT names the new state, the previous one is the checkpoint.
+  write_file_atomically((fs::path(dir) / "CURRENT").string(),
+                        [&](std::ostream& out) { out << name << "\n"; }, "save_checkpoint");
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string other = entry.path().filename().string();
+    if (other.rfind("state-", 0) == 0 && other != name) fs::remove_all(entry.path(), ec);
+  }
+}
+
+template <class T>
+Checkpoint<T> load_checkpoint(const std::string& dir) {
+  std::ifstream current(fs::path(dir) / "CURRENT");
+  std::string name;
+  if (!current || !std::getline(current, name) || name.rfind("state-", 0) != 0) {
+    bad(dir, "no CURRENT file naming a state (is it a checkpoint directory?)");
+  }
+  const fs::path state = fs::path(dir) / name;
+  const auto fields = read_fields(dir, state / "state.txt");
+  if (fields.count("format") == 0 || fields.at("format") != kFormat) {
+    bad(dir, std::string("state.txt: expected format=") + kFormat);
+  }
+  Checkpoint<T> checkpoint;
+  checkpoint.weights = load_weights<T>(state.string());
+  const std::uint64_t layers = parse_count(dir, fields, "layers");
+  if (layers != checkpoint.weights.size()) {
+    bad(dir, "state.txt says " + std::to_string(layers) + " layers, the state holds " +
+                 std::to_string(checkpoint.weights.size()) + " weight files");
+  }
+  OptimizerConfig& c = checkpoint.optimizer;
+  const std::string kind = fields.count("optimizer") ? fields.at("optimizer") : "";
+  if (kind == "sgd") {
+    c.kind = OptimizerKind::Sgd;
+  } else if (kind == "momentum") {
+    c.kind = OptimizerKind::Momentum;
+  } else if (kind == "adam") {
+    c.kind = OptimizerKind::Adam;
+  } else {
+    bad(dir, "state.txt: unknown optimizer '" + kind + "'");
+  }
+  c.learning_rate = parse_double(dir, fields, "learning_rate");
+  c.momentum = parse_double(dir, fields, "momentum");
+  c.nesterov = parse_count(dir, fields, "nesterov") != 0;
+  c.beta1 = parse_double(dir, fields, "beta1");
+  c.beta2 = parse_double(dir, fields, "beta2");
+  c.epsilon = parse_double(dir, fields, "epsilon");
+  c.weight_decay = parse_double(dir, fields, "weight_decay");
+  checkpoint.optimizer_steps = parse_count(dir, fields, "optimizer_steps");
+  checkpoint.progress.epochs_done = parse_count(dir, fields, "epochs_done");
+  checkpoint.progress.seed = parse_count(dir, fields, "seed");
+  const std::size_t first = c.kind == OptimizerKind::Sgd ? 0 : layers;
+  const std::size_t second = c.kind == OptimizerKind::Adam ? layers : 0;
+  checkpoint.first = load_all<T>(state, "first", first);
+  checkpoint.second = load_all<T>(state, "second", second);
+  return checkpoint;
+}
+
+template <class T>
+void restore_optimizer(Optimizer<T>& optimizer, Checkpoint<T>& checkpoint) {
+  if (optimizer.config().kind != checkpoint.optimizer.kind) {
+    throw ValueError(std::string("restore_optimizer: the checkpoint's optimizer is ") +
+                     kind_name(checkpoint.optimizer.kind) + ", this one is " +
+                     kind_name(optimizer.config().kind));
+  }
+  const auto move_into = [](std::vector<Matrix<T>>& to, std::vector<Matrix<T>>& from,
+                            const char* what) {
+    if (to.size() != from.size()) {
+      throw ShapeError(std::string("restore_optimizer: ") + what + ": expected " +
+                       std::to_string(to.size()) + " matrices, the checkpoint has " +
+                       std::to_string(from.size()));
+    }
+    for (std::size_t k = 0; k < to.size(); ++k) {
+      if (to[k].rows() != from[k].rows() || to[k].cols() != from[k].cols()) {
+        throw ShapeError(std::string("restore_optimizer: ") + what + std::to_string(k + 1) +
+                         " is " + shape_string(from[k].rows(), from[k].cols()) + ", expected " +
+                         shape_string(to[k].rows(), to[k].cols()));
+      }
+    }
+    for (std::size_t k = 0; k < to.size(); ++k)
+      to[k] = std::move(from[k]);
+  };
+  move_into(optimizer.first(), checkpoint.first, "first");
+  move_into(optimizer.second(), checkpoint.second, "second");
+  optimizer.set_steps_taken(checkpoint.optimizer_steps);
+}
+
+#define NOBIAS_CHECKPOINT(T)                                                             \
+  template void save_checkpoint<T>(const std::string&, const Network<T>&, Optimizer<T>&, \
+                                   const TrainingProgress&);                             \
+  template Checkpoint<T> load_checkpoint<T>(const std::string&);                         \
+  template void restore_optimizer<T>(Optimizer<T>&, Checkpoint<T>&);
+NOBIAS_CHECKPOINT(float)
+NOBIAS_CHECKPOINT(double)
+#undef NOBIAS_CHECKPOINT
+
+}  // namespace nobias
