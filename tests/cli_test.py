@@ -647,6 +647,51 @@ class CliTest(unittest.TestCase):
         self.assertEqual(file_bytes(self.path("steps.csv")), file_bytes(self.path("named.csv")))
         self.assertEqual(file_bytes(self.path("steps.csv")), file_bytes(self.path("epochs.csv")))
 
+    def test_resume_equals_uninterrupted(self):
+        x, y = self.teacher_data(rows=60)
+        os.mkdir(self.path("whole"))
+        os.mkdir(self.path("resumed"))
+        common = ["--x", x, "--y", y, "--layers", "8,16,2", "--optimizer", "adam",
+                  "--loss", "mean", "--batch-size", 16, "--threads", 1, "--quiet", "--seed", 3]
+        self.ok(*common, "--epochs", 5, "--weights-out", "whole")
+        self.ok(*common, "--epochs", 2, "--checkpoint", "ck")
+        with open(self.path("ck", "CURRENT")) as f:
+            self.assertEqual(f.read().strip(), "state-000002")
+        # numpy reads the checkpoint's weights as they are.
+        self.assertEqual(np.load(self.path("ck", "state-000002", "w1.npy")).shape, (8, 16))
+        r = self.ok(*common, "--epochs", 5, "--resume", "ck", "--weights-out", "resumed")
+        self.assertEqual(final_line(r.stdout)[1], 3 * 4)  # epochs 3..5 of 4 steps
+        for k in (1, 2):
+            self.assertEqual(file_bytes(self.path("whole", "w%d.npy" % k)),
+                             file_bytes(self.path("resumed", "w%d.npy" % k)))
+
+    def test_resume_refuses_a_different_run(self):
+        x, y = self.teacher_data(rows=40)
+        common = ["--x", x, "--y", y, "--layers", "8,16,2", "--batch-size", 16, "--quiet"]
+        self.ok(*common, "--epochs", 1, "--optimizer", "adam", "--checkpoint", "ck")
+        cases = [
+            (["--epochs", 3, "--optimizer", "adam", "--lr", 0.5], ["--lr", "0.5", "0.001"]),
+            (["--epochs", 3, "--optimizer", "adam", "--seed", 9], ["--seed"]),
+            (["--epochs", 3, "--optimizer", "momentum", "--lr", 0.1], ["--optimizer"]),
+            (["--epochs", 1, "--optimizer", "adam"], ["has done 1 epochs"]),
+        ]
+        for extra, needles in cases:
+            with self.subTest(extra=extra):
+                r = self.run_cli(*common, *extra, "--resume", "ck")
+                self.assertEqual(r.returncode, 2, r.stderr)
+                for needle in needles:
+                    self.assertIn(needle, r.stderr)
+        plain = ["--x", x, "--y", y, "--layers", "8,16,2", "--quiet"]
+        for args, needle in (([], "--resume"), (["--epochs", 2], "no CURRENT")):
+            with self.subTest(args=args):
+                r = self.run_cli(*plain, *args, "--resume", "nowhere")
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertIn(needle, r.stderr)
+        r = self.run_cli(*plain, "--checkpoint", "ck2")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--checkpoint", r.stderr)
+        self.assertFalse(os.path.exists(self.path("ck2")))
+
     def test_steps_mode_with_adam(self):
         x, y = self.teacher_data()
         r = self.ok("--x", x, "--y", y, "--layers", "8,16,2", "--steps", 30, "--optimizer",

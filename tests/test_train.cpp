@@ -645,8 +645,9 @@ TEST_CASE_TEMPLATE("fit.report.validation_loss_of_the_weights_after_each_epoch",
 // 7. Teacher and student.
 
 // A random bias-free teacher makes y from x; a student of the same shape, trained with Adam
-// through fit, must lower its loss on the data by at least 10^3. (64 rows: with 256 rows, a
-// same-shape student stalls at a 10^2 reduction in a spurious minimum for every seed tried.)
+// through fit, must lower its loss on the data by at least 10^3 (here by about 10^5; every
+// student seed from 2 to 10 passes). 64 rows, not more: with 256 rows a same-shape student
+// stalls near a 10^2 reduction (30 seeds, lr 3e-3 to 1e-1, up to 5000 epochs, full batch too).
 TEST_CASE("fit.adam.teacher_student_lowers_the_loss_1000x") {
   const std::vector<std::size_t> widths{8, 16, 16, 3};
   const Network<double> teacher(widths, 1, nobias::Init::He);
@@ -656,13 +657,13 @@ TEST_CASE("fit.adam.teacher_student_lowers_the_loss_1000x") {
 
   OptimizerConfig c;
   c.kind = OptimizerKind::Adam;
-  c.learning_rate = 3e-3;
+  c.learning_rate = 5e-3;
   Optimizer<double> optimizer(c, student);
   const double before = student.loss(x, y, Reduction::Mean);
   const auto reports = nobias::fit<double>(student, optimizer, x, y,
-                                           fit_options(2000, 32, true, 1, Reduction::Mean));
+                                           fit_options(1000, 32, true, 1, Reduction::Mean));
   const double after = student.loss(x, y, Reduction::Mean);
-  REQUIRE(reports.size() == 2000);
+  REQUIRE(reports.size() == 1000);
   CAPTURE(before);
   CAPTURE(after);
   CHECK(before / after >= 1e3);

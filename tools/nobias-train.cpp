@@ -32,6 +32,7 @@
 
 #include "nobias/atomic_file.hpp"
 #include "nobias/blas.hpp"
+#include "nobias/checkpoint.hpp"
 #include "nobias/error.hpp"
 #include "nobias/init.hpp"
 #include "nobias/kernels.hpp"
@@ -93,6 +94,9 @@ struct Options {
   std::size_t batch_size = kDefaultBatchSize;
   bool shuffle = true;
   std::string val_x_path, val_y_path;  // both or neither
+  std::string checkpoint_dir;          // save every checkpoint_every epochs and at the end
+  std::size_t checkpoint_every = 1;
+  std::string resume_dir;  // continue from this checkpoint's state
   // Both modes.
   nobias::OptimizerConfig optimizer;
   nobias::Reduction reduction = nobias::Reduction::Sum;
@@ -110,6 +114,8 @@ struct RawFlags {
   std::string val_x, val_y;
   bool steps_given = false, epochs_given = false, batch_size_given = false;
   bool momentum_given = false, weight_decay_given = false, nesterov = false, no_shuffle = false;
+  std::string checkpoint, checkpoint_every, resume;
+  bool checkpoint_every_given = false;
 };
 
 std::string join(const std::vector<std::size_t>& values) {
@@ -227,6 +233,14 @@ void require_writable_directory(const std::string& flag, const std::filesystem::
   }
 }
 
+// A directory that exists and is writable, or can be created in a writable parent.
+void require_checkpoint_location(const std::string& dir) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec)) return require_writable_directory("--checkpoint", dir);
+  const std::filesystem::path parent = std::filesystem::path(dir).parent_path();
+  require_writable_directory("--checkpoint", parent.empty() ? std::filesystem::path(".") : parent);
+}
+
 void require_writable_file_path(const std::string& flag, const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
@@ -254,12 +268,26 @@ Options validate(const RawFlags& raw) {
     }
     if (raw.batch_size_given) o.batch_size = parse_size("--batch-size", raw.batch_size, 1);
     o.shuffle = !raw.no_shuffle;
+    if (raw.checkpoint_every_given) {
+      if (raw.checkpoint.empty()) throw UsageError("--checkpoint-every needs --checkpoint DIR");
+      o.checkpoint_every = parse_size("--checkpoint-every", raw.checkpoint_every, 1);
+    }
+    o.checkpoint_dir = raw.checkpoint;
+    if (!o.checkpoint_dir.empty()) require_checkpoint_location(o.checkpoint_dir);
+    o.resume_dir = raw.resume;
+    if (!o.resume_dir.empty() && !raw.weights_in.empty()) {
+      throw UsageError(
+          "--resume and --weights-in exclude each other: the checkpoint holds the "
+          "weights");
+    }
   } else {
     // Flags that only an epoch run reads would be silently ignored: a mistake.
     const std::pair<bool, const char*> epoch_only[] = {
         {raw.batch_size_given, "--batch-size"},
         {raw.no_shuffle, "--no-shuffle"},
-        {!raw.val_x.empty() || !raw.val_y.empty(), "--val-x/--val-y"}};
+        {!raw.val_x.empty() || !raw.val_y.empty(), "--val-x/--val-y"},
+        {!raw.checkpoint.empty() || raw.checkpoint_every_given, "--checkpoint"},
+        {!raw.resume.empty(), "--resume"}};
     for (const auto& [given, flag] : epoch_only) {
       if (given) throw UsageError(std::string(flag) + " needs --epochs (epoch-based training)");
     }
@@ -363,6 +391,17 @@ std::optional<Options> parse_command_line(int argc, char** argv) {
   batch_size->type_name("B");
   app.add_flag("--no-shuffle", raw.no_shuffle,
                "With --epochs: keep the rows in file order (default: a new order every epoch)");
+  app.add_option("--checkpoint", raw.checkpoint,
+                 "With --epochs: save the whole training state into DIR (created if missing)")
+      ->type_name("DIR");
+  auto* checkpoint_every = app.add_option("--checkpoint-every", raw.checkpoint_every,
+                                          "Epochs between checkpoints (default 1); the last "
+                                          "epoch is always saved");
+  checkpoint_every->type_name("E");
+  app.add_option("--resume", raw.resume,
+                 "With --epochs: continue from the checkpoint in DIR, bit for bit as if never "
+                 "stopped; give the same flags as the first run")
+      ->type_name("DIR");
   app.add_option("--val-x", raw.val_x, "Validation inputs with --epochs (needs --val-y)")
       ->type_name("X.npy");
   app.add_option("--val-y", raw.val_y, "Validation targets with --epochs (needs --val-x)")
@@ -427,6 +466,7 @@ std::optional<Options> parse_command_line(int argc, char** argv) {
   raw.batch_size_given = batch_size->count() > 0;
   raw.momentum_given = momentum->count() > 0;
   raw.weight_decay_given = weight_decay->count() > 0;
+  raw.checkpoint_every_given = checkpoint_every->count() > 0;
   return validate(raw);
 }
 
@@ -714,7 +754,7 @@ std::size_t steps_per_epoch(std::size_t rows, std::size_t batch_size) {
 template <class T>
 RunSummary train_epochs(nobias::Network<T>& net, nobias::Optimizer<T>& optimizer,
                         const Data<T>& data, const std::optional<Data<T>>& validation,
-                        const Options& o, std::vector<double>* losses) {
+                        const Options& o, std::size_t first_epoch, std::vector<double>* losses) {
   const std::size_t rows = data.x.rows();
   ProgressBar bar(!o.quiet && ::isatty(STDOUT_FILENO) == 1);
   RunSummary summary;
@@ -728,6 +768,10 @@ RunSummary train_epochs(nobias::Network<T>& net, nobias::Optimizer<T>& optimizer
   };
   const auto on_epoch = [&](const nobias::EpochReport& epoch) {
     bar.clear();
+    if (!o.checkpoint_dir.empty() &&
+        (epoch.epoch % o.checkpoint_every == 0 || epoch.epoch == o.epochs)) {
+      nobias::save_checkpoint<T>(o.checkpoint_dir, net, optimizer, {epoch.epoch, o.seed});
+    }
     if (o.quiet) return true;
     std::string line = "epoch " + std::to_string(epoch.epoch) + "/" + std::to_string(o.epochs) +
                        " train_loss " + format_g(epoch.train_loss);
@@ -742,6 +786,7 @@ RunSummary train_epochs(nobias::Network<T>& net, nobias::Optimizer<T>& optimizer
   options.shuffle = o.shuffle;
   options.seed = o.seed;
   options.reduction = o.reduction;
+  options.first_epoch = first_epoch;
   const auto start = std::chrono::steady_clock::now();
   try {
     nobias::fit<T>(net, optimizer, data.x, data.y, options, on_epoch,
@@ -756,11 +801,48 @@ RunSummary train_epochs(nobias::Network<T>& net, nobias::Optimizer<T>& optimizer
   return summary;
 }
 
+// A resumed run must be the run it continues: the same optimizer and the same seed.
+void check_resume_matches(const Options& o, const nobias::OptimizerConfig& saved,
+                          std::uint64_t saved_seed) {
+  const nobias::OptimizerConfig& given = o.optimizer;
+  const auto differ = [&](const char* flag, const std::string& now, const std::string& then) {
+    throw UsageError(std::string(flag) + " is " + now + " but the checkpoint in " + o.resume_dir +
+                     " was trained with " + then + "; resume with the flags of the first run");
+  };
+  if (given.kind != saved.kind) differ("--optimizer", "different", "another optimizer");
+  if (given.learning_rate != saved.learning_rate) {
+    differ("--lr", format_g(given.learning_rate), format_g(saved.learning_rate));
+  }
+  if (given.weight_decay != saved.weight_decay) {
+    differ("--weight-decay", format_g(given.weight_decay), format_g(saved.weight_decay));
+  }
+  if (saved.kind == nobias::OptimizerKind::Momentum &&
+      (given.momentum != saved.momentum || given.nesterov != saved.nesterov)) {
+    differ("--momentum/--nesterov", "different", "other values");
+  }
+  if (o.seed != saved_seed) {
+    differ("--seed", std::to_string(o.seed), std::to_string(saved_seed));
+  }
+}
+
 template <class T>
 int run_typed(const Options& o) {
   std::optional<Data<T>> data = read_data<T>(o);
   std::optional<Data<T>> validation = read_validation<T>(o);
   std::optional<std::vector<nobias::Matrix<T>>> weights = read_weights<T>(o);
+  std::optional<nobias::Checkpoint<T>> checkpoint;
+  std::size_t first_epoch = 1;
+  if (!o.resume_dir.empty()) {
+    checkpoint = nobias::load_checkpoint<T>(o.resume_dir);
+    check_resume_matches(o, checkpoint->optimizer, checkpoint->progress.seed);
+    first_epoch = checkpoint->progress.epochs_done + 1;
+    if (first_epoch > o.epochs) {
+      throw UsageError("the checkpoint in " + o.resume_dir + " has done " +
+                       std::to_string(checkpoint->progress.epochs_done) +
+                       " epochs already; ask for more with --epochs");
+    }
+    weights = std::move(checkpoint->weights);
+  }
   const Widths widths = choose_widths(o, data, weights);
   check_widths(widths);
   if (data) check_data("--x " + o.x_path, "--y " + o.y_path, widths, *data);
@@ -780,13 +862,14 @@ int run_typed(const Options& o) {
   nobias::Network<T> net =
       weights ? nobias::Network<T>(std::move(*weights)) : nobias::Network<T>(widths.values, o.seed);
   nobias::Optimizer<T> optimizer(o.optimizer, net);
+  if (checkpoint) nobias::restore_optimizer(optimizer, *checkpoint);
 
   std::vector<double> losses;
   if (!o.loss_csv.empty()) losses.reserve(o.epochs == 0 ? o.steps : o.epochs * planned_steps);
   std::vector<double>* log = o.loss_csv.empty() ? nullptr : &losses;
-  const RunSummary summary = o.epochs == 0
-                                 ? train_steps(net, optimizer, *data, o, log)
-                                 : train_epochs(net, optimizer, *data, validation, o, log);
+  const RunSummary summary =
+      o.epochs == 0 ? train_steps(net, optimizer, *data, o, log)
+                    : train_epochs(net, optimizer, *data, validation, o, first_epoch, log);
 
   // The last update can itself blow up the weights, which only a fresh loss shows.
   const double final_loss = net.loss(data->x, data->y, o.reduction);
