@@ -81,10 +81,10 @@ std::vector<std::size_t> shuffled_order(std::size_t rows, std::uint64_t seed, st
 }
 
 template <class T>
-std::vector<EpochReport> fit(Network<T>& net, Optimizer<T>& optimizer, MatrixView<const T> x,
-                             MatrixView<const T> y, const FitOptions& options,
-                             const EpochCallback& on_epoch, MatrixView<const T> val_x,
-                             MatrixView<const T> val_y, const StepCallback& on_step) {
+std::vector<EpochReport> fit(Network<T>& net, Optimizer<T>& optimizer, DataView<T> x,
+                             DataView<T> y, const FitOptions& options,
+                             const EpochCallback& on_epoch, DataView<T> val_x, DataView<T> val_y,
+                             const StepCallback& on_step) {
   check_fit(net, x, y, options, val_x, val_y);
   const std::size_t rows = x.rows();
   const std::size_t batch = options.batch_size == 0 ? rows : std::min(options.batch_size, rows);

@@ -59,7 +59,7 @@ TEST_CASE_TEMPLATE("checkpoint.resume_equals_uninterrupted_bitwise", T, float, d
     CAPTURE(static_cast<int>(kind));
     Network<T> whole({11, 9, 7, 3}, 3, nobias::Init::He);
     Optimizer<T> whole_optimizer(config_of(kind), whole);
-    nobias::fit<T>(whole, whole_optimizer, x, y, options(4));
+    nobias::fit(whole, whole_optimizer, x, y, options(4));  // T from the network
 
     TempDir dir("resume");
     {

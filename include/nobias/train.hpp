@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <type_traits>
 #include <vector>
 
 #include "nobias/matrix.hpp"
@@ -48,11 +49,15 @@ using StepCallback = std::function<void(const StepReport&)>;
 // epoch); batches are views of that copy, and the network's workspace is sized for the
 // largest batch, so the steps allocate nothing. val_x/val_y may be empty views.
 // Returns one report per epoch run. DivergenceError names the epoch and the step.
+// T comes from net alone (the views are not deduced), so Matrix arguments convert.
 template <class T>
-std::vector<EpochReport> fit(Network<T>& net, Optimizer<T>& optimizer, MatrixView<const T> x,
-                             MatrixView<const T> y, const FitOptions& options,
-                             const EpochCallback& on_epoch = {}, MatrixView<const T> val_x = {},
-                             MatrixView<const T> val_y = {}, const StepCallback& on_step = {});
+using DataView = typename std::common_type<MatrixView<const T>>::type;
+
+template <class T>
+std::vector<EpochReport> fit(Network<T>& net, Optimizer<T>& optimizer, DataView<T> x,
+                             DataView<T> y, const FitOptions& options,
+                             const EpochCallback& on_epoch = {}, DataView<T> val_x = {},
+                             DataView<T> val_y = {}, const StepCallback& on_step = {});
 
 // The order of rows for an epoch: a permutation of [0, rows) from (seed, epoch) alone, the
 // same on every platform and thread count.
