@@ -1,17 +1,11 @@
 #include "nobias/init.hpp"
 
+#include "splitmix64.hpp"
+
 #include <cmath>
 
 namespace nobias {
 namespace {
-
-// splitmix64 spreads one 64-bit seed over xoshiro's 256-bit state, as its authors advise.
-std::uint64_t splitmix64(std::uint64_t& x) {
-  std::uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 std::uint64_t rotl(std::uint64_t x, int k) {
   return (x << k) | (x >> (64 - k));
@@ -23,7 +17,7 @@ NormalGenerator::NormalGenerator(std::uint64_t seed, std::uint64_t stream) {
   // An odd multiplier keeps (seed, stream) pairs apart; stream 0 is the seed alone.
   std::uint64_t x = seed + stream * 0xd1b54a32d192ed03ULL;
   for (auto& word : state_)
-    word = splitmix64(x);
+    word = detail::splitmix64(x);
 }
 
 std::uint64_t NormalGenerator::next_bits() {  // xoshiro256**

@@ -7,17 +7,10 @@
 #include <string>
 
 #include "nobias/error.hpp"
+#include "splitmix64.hpp"
 
 namespace nobias {
 namespace {
-
-// splitmix64: a small, fully specified generator, so an order depends on (seed, epoch) only.
-std::uint64_t next(std::uint64_t& state) {
-  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 // Uniform in [0, bound) without modulo bias (rejection on the top remainder).
 std::uint64_t below(std::uint64_t bound, std::uint64_t& state) {
@@ -25,7 +18,7 @@ std::uint64_t below(std::uint64_t bound, std::uint64_t& state) {
       std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % bound;
   std::uint64_t r;
   do
-    r = next(state);
+    r = detail::splitmix64(state);
   while (r >= limit);
   return r % bound;
 }
@@ -81,10 +74,9 @@ std::vector<std::size_t> shuffled_order(std::size_t rows, std::uint64_t seed, st
 }
 
 template <class T>
-std::vector<EpochReport> fit(Network<T>& net, Optimizer<T>& optimizer, DataView<T> x,
-                             DataView<T> y, const FitOptions& options,
-                             const EpochCallback& on_epoch, DataView<T> val_x, DataView<T> val_y,
-                             const StepCallback& on_step) {
+std::vector<EpochReport> fit(Network<T>& net, Optimizer<T>& optimizer, DataView<T> x, DataView<T> y,
+                             const FitOptions& options, const EpochCallback& on_epoch,
+                             DataView<T> val_x, DataView<T> val_y, const StepCallback& on_step) {
   check_fit(net, x, y, options, val_x, val_y);
   const std::size_t rows = x.rows();
   const std::size_t batch = options.batch_size == 0 ? rows : std::min(options.batch_size, rows);
