@@ -791,3 +791,28 @@ TEST_CASE_TEMPLATE("optimizer.config.bad_values_throw_naming_the_field", T, floa
   edge.weight_decay = 0.0;
   CHECK_NOTHROW(Optimizer<T>(edge, net));
 }
+
+TEST_CASE("optimizer.moments_never_become_subnormal") {
+  // One step with input column 0 lit, then a thousand without: the moments of w1's row 0
+  // decay by beta1 and beta2 per step, through the subnormal range (slow on x86), to 0.
+  Network<float> net({3, 4, 2}, 1, nobias::Init::He);
+  nobias::OptimizerConfig config;
+  config.kind = nobias::OptimizerKind::Adam;
+  config.learning_rate = 1e-4;
+  nobias::Optimizer<float> adam(config, net);
+  Matrix<float> x = test_support::random_matrix<float>(8, 3, 2);
+  const Matrix<float> y = test_support::random_matrix<float>(8, 2, 3);
+  adam.step(net, x, y);
+  REQUIRE(adam.first()[0](0, 0) != 0.0f);
+  for (std::size_t i = 0; i < x.rows(); ++i) x(i, 0) = 0.0f;
+  for (int step = 0; step < 1000; ++step) adam.step(net, x, y);
+  for (const auto* moments : {&adam.first(), &adam.second()}) {
+    for (const Matrix<float>& m : *moments) {
+      for (std::size_t i = 0; i < m.size(); ++i) {
+        CAPTURE(i);
+        CHECK(std::fpclassify(m.data()[i]) != FP_SUBNORMAL);
+      }
+    }
+  }
+  CHECK(adam.first()[0](0, 0) == 0.0f);
+}

@@ -100,6 +100,7 @@ struct Options {
   // Both modes.
   nobias::OptimizerConfig optimizer;
   nobias::Reduction reduction = nobias::Reduction::Sum;
+  nobias::Init init = nobias::Init::StandardNormal;  // the seed's N(0, 1), or He's
 };
 
 // The flags as CLI11 hands them over: text, so that every number gets one strict parser and
@@ -116,6 +117,7 @@ struct RawFlags {
   bool momentum_given = false, weight_decay_given = false, nesterov = false, no_shuffle = false;
   std::string checkpoint, checkpoint_every, resume;
   bool checkpoint_every_given = false;
+  std::string init = "normal";
 };
 
 std::string join(const std::vector<std::size_t>& values) {
@@ -293,6 +295,11 @@ Options validate(const RawFlags& raw) {
     }
   }
 
+  if (raw.init == "he") {
+    o.init = nobias::Init::He;
+  } else if (raw.init != "normal") {
+    throw UsageError("--init must be normal or he, got '" + raw.init + "'");
+  }
   o.optimizer.kind = parse_optimizer(raw.optimizer);
   o.reduction = parse_loss(raw.loss);
   const bool momentum = o.optimizer.kind == nobias::OptimizerKind::Momentum;
@@ -428,6 +435,10 @@ std::optional<Options> parse_command_line(int argc, char** argv) {
                  "Seed of the generated data, the weights and the shuffle (default 0)")
       ->type_name("S");
   app.add_option("--dtype", raw.dtype, "f32 (default) or f64")->type_name("f32|f64");
+  app.add_option("--init", raw.init,
+                 "Starting weights: normal (default, the seed's N(0, 1)) or he (N(0, 2 / d_in), "
+                 "which keeps deep or wide networks trainable)")
+      ->type_name("normal|he");
   app.add_option("--x", raw.x, "Inputs, an n x d_in .npy file (needs --y)")->type_name("X.npy");
   app.add_option("--y", raw.y, "Targets, an n x d_out .npy file (needs --x)")->type_name("Y.npy");
   app.add_option("--weights-in", raw.weights_in, "Start from w1.npy..wK.npy in DIR")
@@ -859,8 +870,8 @@ int run_typed(const Options& o) {
                      std::to_string(planned_steps) + " steps each exceeds " +
                      std::to_string(kMaxSteps) + " steps");
   }
-  nobias::Network<T> net =
-      weights ? nobias::Network<T>(std::move(*weights)) : nobias::Network<T>(widths.values, o.seed);
+  nobias::Network<T> net = weights ? nobias::Network<T>(std::move(*weights))
+                                   : nobias::Network<T>(widths.values, o.seed, o.init);
   nobias::Optimizer<T> optimizer(o.optimizer, net);
   if (checkpoint) nobias::restore_optimizer(optimizer, *checkpoint);
 
