@@ -40,8 +40,8 @@ TEST_CASE_TEMPLATE("allocations.optimizer_step_allocates_nothing_in_steady_state
                    double) {
   const auto x = test_support::random_matrix<T>(37, 29, 11);
   const auto y = test_support::random_matrix<T>(37, 7, 12);
-  for (auto kind : {nobias::OptimizerKind::Sgd, nobias::OptimizerKind::Momentum,
-                    nobias::OptimizerKind::Adam}) {
+  for (auto kind :
+       {nobias::OptimizerKind::Sgd, nobias::OptimizerKind::Momentum, nobias::OptimizerKind::Adam}) {
     CAPTURE(static_cast<int>(kind));
     nobias::Network<T> net({29, 23, 7}, 13, nobias::Init::He);
     nobias::OptimizerConfig config;
@@ -51,7 +51,8 @@ TEST_CASE_TEMPLATE("allocations.optimizer_step_allocates_nothing_in_steady_state
     nobias::Optimizer<T> optimizer(config, net);
     optimizer.step(net, x, y, nobias::Reduction::Mean);  // sizes the workspace
     const long before = allocation_counter::count();
-    for (int step = 0; step < 5; ++step) optimizer.step(net, x, y, nobias::Reduction::Mean);
+    for (int step = 0; step < 5; ++step)
+      optimizer.step(net, x, y, nobias::Reduction::Mean);
     CHECK(allocation_counter::count() - before == 0);
   }
 }

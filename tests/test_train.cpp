@@ -804,8 +804,10 @@ TEST_CASE("optimizer.moments_never_become_subnormal") {
   const Matrix<float> y = test_support::random_matrix<float>(8, 2, 3);
   adam.step(net, x, y);
   REQUIRE(adam.first()[0](0, 0) != 0.0f);
-  for (std::size_t i = 0; i < x.rows(); ++i) x(i, 0) = 0.0f;
-  for (int step = 0; step < 1000; ++step) adam.step(net, x, y);
+  for (std::size_t i = 0; i < x.rows(); ++i)
+    x(i, 0) = 0.0f;
+  for (int step = 0; step < 1000; ++step)
+    adam.step(net, x, y);
   for (const auto* moments : {&adam.first(), &adam.second()}) {
     for (const Matrix<float>& m : *moments) {
       for (std::size_t i = 0; i < m.size(); ++i) {

@@ -17,8 +17,8 @@ namespace nobias {
 struct FitOptions {
   std::size_t epochs = 1;       // trains epochs first_epoch..epochs
   std::size_t first_epoch = 1;  // > 1 to resume: the shuffle depends on (seed, epoch) alone
-  std::size_t batch_size = 0;  // 0: the whole set in one batch
-  bool shuffle = true;         // a new order every epoch, from seed alone
+  std::size_t batch_size = 0;   // 0: the whole set in one batch
+  bool shuffle = true;          // a new order every epoch, from seed alone
   std::uint64_t seed = 0;
   Reduction reduction = Reduction::Sum;
 };
@@ -54,10 +54,10 @@ template <class T>
 using DataView = typename std::common_type<MatrixView<const T>>::type;
 
 template <class T>
-std::vector<EpochReport> fit(Network<T>& net, Optimizer<T>& optimizer, DataView<T> x,
-                             DataView<T> y, const FitOptions& options,
-                             const EpochCallback& on_epoch = {}, DataView<T> val_x = {},
-                             DataView<T> val_y = {}, const StepCallback& on_step = {});
+std::vector<EpochReport> fit(Network<T>& net, Optimizer<T>& optimizer, DataView<T> x, DataView<T> y,
+                             const FitOptions& options, const EpochCallback& on_epoch = {},
+                             DataView<T> val_x = {}, DataView<T> val_y = {},
+                             const StepCallback& on_step = {});
 
 // The order of rows for an epoch: a permutation of [0, rows) from (seed, epoch) alone, the
 // same on every platform and thread count.
