@@ -112,7 +112,10 @@ void save_checkpoint(const std::string& dir, const Network<T>& net, Optimizer<T>
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw IoError("save_checkpoint: cannot create '" + dir + "' (" + ec.message() + ")");
-  const std::string name = state_name(progress.epochs_done);
+  // Never reuse a name: the one CURRENT names must stay whole until the new state commits.
+  std::string name = state_name(progress.epochs_done);
+  for (int copy = 1; fs::exists(fs::path(dir) / name, ec); ++copy)
+    name = state_name(progress.epochs_done) + "." + std::to_string(copy);
   const fs::path state = fs::path(dir) / name;
   // The state is built under a temporary name: a crash leaves only debris, never a state
   // that looks complete.
@@ -144,7 +147,6 @@ void save_checkpoint(const std::string& dir, const Network<T>& net, Optimizer<T>
                               << "weight_decay=" << number(c.weight_decay) << "\n";
                         },
                         "save_checkpoint");
-  fs::remove_all(state, ec);
   fs::rename(building, state, ec);
   if (ec) throw IoError("save_checkpoint: cannot rename into '" + state.string() + "'");
   // The commit point: until CURRENT names the new state, the previous one is the checkpoint.

@@ -150,3 +150,22 @@ TEST_CASE("checkpoint.errors") {
   Optimizer<float> other_adam(config_of(OptimizerKind::Adam), wider);
   CHECK_THROWS_AS(nobias::restore_optimizer(other_adam, checkpoint), nobias::ShapeError);
 }
+
+TEST_CASE("checkpoint.saving_the_same_epoch_again_keeps_the_current_state_until_it_commits") {
+  const Matrix<double> x = random_matrix<double>(30, 11, 14), y = random_matrix<double>(30, 3, 15);
+  Network<double> net({11, 9, 3}, 16, nobias::Init::He);
+  Optimizer<double> optimizer(config_of(OptimizerKind::Adam), net);
+  TempDir dir("again");
+  nobias::save_checkpoint<double>(dir.path().string(), net, optimizer, {1, 42});
+  const std::vector<Matrix<double>> first = net.weights();
+  nobias::fit(net, optimizer, x, y, options(1));
+  {
+    nobias::detail::ScopedAtomicWriteHook crash([](const std::string& temp) {
+      if (temp.find("CURRENT") != std::string::npos) throw std::runtime_error("power cut");
+    });
+    CHECK_THROWS(nobias::save_checkpoint<double>(dir.path().string(), net, optimizer, {1, 42}));
+  }
+  CHECK(same_bits(nobias::load_checkpoint<double>(dir.path().string()).weights, first));
+  nobias::save_checkpoint<double>(dir.path().string(), net, optimizer, {1, 42});
+  CHECK(same_bits(nobias::load_checkpoint<double>(dir.path().string()).weights, net.weights()));
+}
