@@ -1,5 +1,6 @@
 #include "nobias/checkpoint.hpp"
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +13,7 @@
 
 #include "nobias/atomic_file.hpp"
 #include "nobias/error.hpp"
+#include "nobias/kernels.hpp"
 #include "nobias/npy.hpp"
 #include "nobias/weights_io.hpp"
 
@@ -60,6 +62,22 @@ std::vector<Matrix<T>> load_all(const fs::path& dir, const char* stem, std::size
   for (std::size_t k = 0; k < count; ++k)
     matrices.push_back(read_npy<T>((dir / (stem + std::to_string(k + 1) + ".npy")).string()));
   return matrices;
+}
+
+// state-NNNNNN, optionally .K (a second save of one epoch) and .building (not committed):
+// the only names a checkpoint writes, and the only ones it ever deletes.
+bool is_state_name(const std::string& name, bool allow_building) {
+  std::size_t i = 6;
+  if (name.compare(0, 6, "state-") != 0 || name.size() < 12) return false;
+  for (; i < 12; ++i)
+    if (name[i] < '0' || name[i] > '9') return false;
+  if (i < name.size() && name[i] == '.' && i + 1 < name.size() &&
+      std::isdigit(static_cast<unsigned char>(name[i + 1]))) {
+    for (++i; i < name.size() && std::isdigit(static_cast<unsigned char>(name[i])); ++i) {
+    }
+  }
+  if (allow_building && name.compare(i, std::string::npos, ".building") == 0) return true;
+  return i == name.size();
 }
 
 [[noreturn]] void bad(const std::string& dir, const std::string& what) {
@@ -136,6 +154,10 @@ void save_checkpoint(const std::string& dir, const Network<T>& net, Optimizer<T>
                               << "layers=" << net.layers() << "\n"
                               << "epochs_done=" << progress.epochs_done << "\n"
                               << "seed=" << progress.seed << "\n"
+                              << "batch_size=" << progress.batch_size << "\n"
+                              << "shuffle=" << (progress.shuffle ? 1 : 0) << "\n"
+                              << "reduction="
+                              << (progress.reduction == Reduction::Mean ? "mean" : "sum") << "\n"
                               << "optimizer=" << kind_name(c.kind) << "\n"
                               << "optimizer_steps=" << optimizer.steps_taken() << "\n"
                               << "learning_rate=" << number(c.learning_rate) << "\n"
@@ -152,9 +174,10 @@ void save_checkpoint(const std::string& dir, const Network<T>& net, Optimizer<T>
   // The commit point: until CURRENT names the new state, the previous one is the checkpoint.
   write_file_atomically((fs::path(dir) / "CURRENT").string(),
                         [&](std::ostream& out) { out << name << "\n"; }, "save_checkpoint");
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string other = entry.path().filename().string();
-    if (other.rfind("state-", 0) == 0 && other != name) fs::remove_all(entry.path(), ec);
+  // Superseded states and debris of interrupted saves; a failure here is harmless.
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string other = it->path().filename().string();
+    if (other != name && is_state_name(other, true)) fs::remove_all(it->path(), ec);
   }
 }
 
@@ -162,9 +185,10 @@ template <class T>
 Checkpoint<T> load_checkpoint(const std::string& dir) {
   std::ifstream current(fs::path(dir) / "CURRENT");
   std::string name;
-  if (!current || !std::getline(current, name) || name.rfind("state-", 0) != 0) {
+  if (!current || !std::getline(current, name)) {
     bad(dir, "no CURRENT file naming a state (is it a checkpoint directory?)");
   }
+  if (!is_state_name(name, false)) bad(dir, "CURRENT names '" + name + "', not a state");
   const fs::path state = fs::path(dir) / name;
   const auto fields = read_fields(dir, state / "state.txt");
   if (fields.count("format") == 0 || fields.at("format") != kFormat) {
@@ -198,10 +222,40 @@ Checkpoint<T> load_checkpoint(const std::string& dir) {
   checkpoint.optimizer_steps = parse_count(dir, fields, "optimizer_steps");
   checkpoint.progress.epochs_done = parse_count(dir, fields, "epochs_done");
   checkpoint.progress.seed = parse_count(dir, fields, "seed");
+  checkpoint.progress.batch_size = parse_count(dir, fields, "batch_size");
+  checkpoint.progress.shuffle = parse_count(dir, fields, "shuffle") != 0;
+  const std::string reduction = fields.count("reduction") ? fields.at("reduction") : "";
+  if (reduction != "sum" && reduction != "mean")
+    bad(dir, "state.txt: reduction must be sum or mean");
+  checkpoint.progress.reduction = reduction == "mean" ? Reduction::Mean : Reduction::Sum;
   const std::size_t first = c.kind == OptimizerKind::Sgd ? 0 : layers;
   const std::size_t second = c.kind == OptimizerKind::Adam ? layers : 0;
   checkpoint.first = load_all<T>(state, "first", first);
   checkpoint.second = load_all<T>(state, "second", second);
+  // A corrupt state must read as bad input, not later as a diverged loss.
+  const auto finite = [&](const std::vector<Matrix<T>>& matrices, const char* stem) {
+    for (std::size_t k = 0; k < matrices.size(); ++k) {
+      try {
+        require_finite(matrices[k], std::string(stem) + std::to_string(k + 1) + ".npy");
+      } catch (const ValueError& e) {
+        bad(dir, e.what());
+      }
+    }
+  };
+  finite(checkpoint.weights, "w");
+  finite(checkpoint.first, "first");
+  finite(checkpoint.second, "second");
+  for (std::size_t k = 0; k < checkpoint.second.size(); ++k) {
+    const Matrix<T>& m = checkpoint.second[k];
+    for (std::size_t i = 0; i < m.size(); ++i)
+      if (m.data()[i] < T(0)) bad(dir, "second" + std::to_string(k + 1) + ".npy is negative");
+  }
+  if (name.compare(0, 12, state_name(checkpoint.progress.epochs_done)) != 0) {
+    bad(dir, "state.txt's epochs_done does not match the state's name " + name);
+  }
+  const std::string dtype = fields.count("dtype") ? fields.at("dtype") : "";
+  if (dtype != "f32" && dtype != "f64") bad(dir, "state.txt: dtype must be f32 or f64");
+  checkpoint.dtype = dtype;
   return checkpoint;
 }
 
@@ -212,8 +266,8 @@ void restore_optimizer(Optimizer<T>& optimizer, Checkpoint<T>& checkpoint) {
                      kind_name(checkpoint.optimizer.kind) + ", this one is " +
                      kind_name(optimizer.config().kind));
   }
-  const auto move_into = [](std::vector<Matrix<T>>& to, std::vector<Matrix<T>>& from,
-                            const char* what) {
+  const auto check_shapes = [](std::vector<Matrix<T>>& to, std::vector<Matrix<T>>& from,
+                               const char* what) {
     if (to.size() != from.size()) {
       throw ShapeError(std::string("restore_optimizer: ") + what + ": expected " +
                        std::to_string(to.size()) + " matrices, the checkpoint has " +
@@ -226,11 +280,14 @@ void restore_optimizer(Optimizer<T>& optimizer, Checkpoint<T>& checkpoint) {
                          shape_string(to[k].rows(), to[k].cols()));
       }
     }
-    for (std::size_t k = 0; k < to.size(); ++k)
-      to[k] = std::move(from[k]);
   };
-  move_into(optimizer.first(), checkpoint.first, "first");
-  move_into(optimizer.second(), checkpoint.second, "second");
+  // Both checked before either moves: a bad checkpoint leaves the optimizer as it was.
+  check_shapes(optimizer.first(), checkpoint.first, "first");
+  check_shapes(optimizer.second(), checkpoint.second, "second");
+  for (std::size_t k = 0; k < checkpoint.first.size(); ++k)
+    optimizer.first()[k] = std::move(checkpoint.first[k]);
+  for (std::size_t k = 0; k < checkpoint.second.size(); ++k)
+    optimizer.second()[k] = std::move(checkpoint.second[k]);
   optimizer.set_steps_taken(checkpoint.optimizer_steps);
 }
 

@@ -116,6 +116,11 @@ std::vector<EpochReport> fit(Network<T>& net, Optimizer<T>& optimizer, DataView<
     report.samples_per_second = static_cast<double>(rows) / std::max(report.seconds, 1e-12);
     report.validation_loss = val_x.empty() ? std::numeric_limits<double>::quiet_NaN()
                                            : net.loss(val_x, val_y, options.reduction);
+    if (!val_x.empty() && !std::isfinite(report.validation_loss)) {
+      throw DivergenceError("fit: epoch " + std::to_string(epoch) + ": the validation loss is " +
+                            std::to_string(report.validation_loss) +
+                            "; the last updates blew the weights up");
+    }
     reports.push_back(report);
     if (on_epoch && !on_epoch(report)) break;
   }

@@ -659,8 +659,11 @@ class CliTest(unittest.TestCase):
             self.assertEqual(f.read().strip(), "state-000002")
         # numpy reads the checkpoint's weights as they are.
         self.assertEqual(np.load(self.path("ck", "state-000002", "w1.npy")).shape, (8, 16))
-        r = self.ok(*common, "--epochs", 5, "--resume", "ck", "--weights-out", "resumed")
+        r = self.ok(*common, "--epochs", 5, "--resume", "ck", "--checkpoint", "ck",
+                    "--weights-out", "resumed", "--loss-csv", "resumed.csv")
         self.assertEqual(final_line(r.stdout)[1], 3 * 4)  # epochs 3..5 of 4 steps
+        # The loss log continues the first run's step numbers.
+        self.assertEqual(read_loss_csv(self.path("resumed.csv"))[0], list(range(9, 21)))
         for k in (1, 2):
             self.assertEqual(file_bytes(self.path("whole", "w%d.npy" % k)),
                              file_bytes(self.path("resumed", "w%d.npy" % k)))
@@ -674,6 +677,9 @@ class CliTest(unittest.TestCase):
             (["--epochs", 3, "--optimizer", "adam", "--seed", 9], ["--seed"]),
             (["--epochs", 3, "--optimizer", "momentum", "--lr", 0.1], ["--optimizer"]),
             (["--epochs", 1, "--optimizer", "adam"], ["has done 1 epochs"]),
+            (["--epochs", 3, "--optimizer", "adam", "--dtype", "f64"], ["--dtype"]),
+            (["--epochs", 3, "--optimizer", "adam", "--loss", "mean"], ["--loss"]),
+            (["--epochs", 3, "--optimizer", "adam", "--no-shuffle"], ["--no-shuffle"]),
         ]
         for extra, needles in cases:
             with self.subTest(extra=extra):
@@ -691,6 +697,27 @@ class CliTest(unittest.TestCase):
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("--checkpoint", r.stderr)
         self.assertFalse(os.path.exists(self.path("ck2")))
+        # A changed batch size is another run, and a fresh run may not replace a checkpoint.
+        r = self.run_cli(*plain, "--epochs", 3, "--optimizer", "adam", "--batch-size", 8,
+                         "--resume", "ck")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--batch-size", r.stderr)
+        before = self.snapshot()
+        r = self.run_cli(*common, "--epochs", 2, "--optimizer", "adam", "--checkpoint", "ck")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("already holds a checkpoint", r.stderr)
+        self.assertEqual(self.snapshot(), before)
+
+    def test_checkpoint_leaves_other_files_alone(self):
+        x, y = self.teacher_data(rows=40)
+        os.mkdir(self.path("ck"))
+        os.mkdir(self.path("ck", "state-backup"))
+        with open(self.path("ck", "state-of-the-art.md"), "w") as f:
+            f.write("mine")
+        self.ok("--x", x, "--y", y, "--layers", "8,16,2", "--quiet", "--epochs", 3,
+                "--optimizer", "adam", "--checkpoint", "ck")
+        self.assertEqual(sorted(os.listdir(self.path("ck"))),
+                         ["CURRENT", "state-000003", "state-backup", "state-of-the-art.md"])
 
     def test_steps_mode_with_adam(self):
         x, y = self.teacher_data()

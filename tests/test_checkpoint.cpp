@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 
@@ -7,6 +9,7 @@
 #include "nobias/blas.hpp"
 #include "nobias/checkpoint.hpp"
 #include "nobias/error.hpp"
+#include "nobias/npy.hpp"
 #include "nobias/train.hpp"
 #include "test_support.hpp"
 
@@ -168,4 +171,42 @@ TEST_CASE("checkpoint.saving_the_same_epoch_again_keeps_the_current_state_until_
   CHECK(same_bits(nobias::load_checkpoint<double>(dir.path().string()).weights, first));
   nobias::save_checkpoint<double>(dir.path().string(), net, optimizer, {1, 42});
   CHECK(same_bits(nobias::load_checkpoint<double>(dir.path().string()).weights, net.weights()));
+}
+
+TEST_CASE("checkpoint.corrupt_states_are_refused") {
+  TempDir dir("corrupt");
+  Network<float> net({5, 4, 2}, 17);
+  Optimizer<float> adam(config_of(OptimizerKind::Adam), net);
+  nobias::save_checkpoint<float>(dir.path().string(), net, adam, {0, 1});
+  const std::string state = dir.file("state-000000");
+
+  Matrix<float> nan_weights = Matrix<float>::copy_of(net.weight(0));
+  nan_weights(1, 2) = NAN;
+  nobias::write_npy(state + "/w1.npy", nan_weights.view());
+  CHECK_THROWS_WITH_AS(nobias::load_checkpoint<float>(dir.path().string()),
+                       doctest::Contains("w1.npy: element (1, 2) is nan"), nobias::IoError);
+
+  {
+    std::ofstream current(dir.file("CURRENT"));
+    current << "state-/../../elsewhere\n";
+  }
+  CHECK_THROWS_WITH_AS(nobias::load_checkpoint<float>(dir.path().string()),
+                       doctest::Contains("not a state"), nobias::IoError);
+}
+
+TEST_CASE("checkpoint.a_failed_restore_leaves_the_optimizer_as_it_was") {
+  TempDir dir("restore");
+  Network<float> net({5, 4, 2}, 18);
+  Optimizer<float> adam(config_of(OptimizerKind::Adam), net);
+  const Matrix<float> x = random_matrix<float>(6, 5, 19), y = random_matrix<float>(6, 2, 20);
+  adam.step(net, x, y);
+  nobias::save_checkpoint<float>(dir.path().string(), net, adam, {1, 1});
+  auto checkpoint = nobias::load_checkpoint<float>(dir.path().string());
+  checkpoint.second[1] = Matrix<float>(3, 3);  // a wrong shape, found only at the second moments
+  Optimizer<float> fresh(config_of(OptimizerKind::Adam), net);
+  CHECK_THROWS_AS(nobias::restore_optimizer(fresh, checkpoint), nobias::ShapeError);
+  for (const Matrix<float>& m : fresh.first())
+    for (std::size_t i = 0; i < m.size(); ++i)
+      CHECK(m.data()[i] == 0.0f);
+  CHECK(fresh.steps_taken() == 0);
 }

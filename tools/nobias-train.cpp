@@ -277,6 +277,19 @@ Options validate(const RawFlags& raw) {
     o.checkpoint_dir = raw.checkpoint;
     if (!o.checkpoint_dir.empty()) require_checkpoint_location(o.checkpoint_dir);
     o.resume_dir = raw.resume;
+    if (!o.checkpoint_dir.empty()) {
+      // A fresh run must not replace another run's checkpoint; continuing it is --resume.
+      std::error_code ec;
+      const bool holds_checkpoint =
+          std::filesystem::exists(std::filesystem::path(o.checkpoint_dir) / "CURRENT", ec);
+      const bool continues_it =
+          !o.resume_dir.empty() && std::filesystem::equivalent(o.resume_dir, o.checkpoint_dir, ec);
+      if (holds_checkpoint && !continues_it) {
+        throw UsageError("--checkpoint " + o.checkpoint_dir +
+                         " already holds a checkpoint: continue it with --resume " +
+                         o.checkpoint_dir + ", or choose another directory");
+      }
+    }
     if (!o.resume_dir.empty() && !raw.weights_in.empty()) {
       throw UsageError(
           "--resume and --weights-in exclude each other: the checkpoint holds the "
@@ -642,14 +655,16 @@ nobias::DivergenceError divergence(nobias::Network<T>& net, nobias::MatrixView<c
 }
 
 // step,loss with steps from 1; %.17g so that every double reads back exactly.
-void write_loss_csv(const std::string& path, const std::vector<double>& losses) {
+// Steps are numbered from first_step: a resumed run continues the numbering.
+void write_loss_csv(const std::string& path, const std::vector<double>& losses,
+                    std::size_t first_step) {
   nobias::write_file_atomically(
       path,
       [&](std::ostream& out) {
         out << "step,loss\n";
         char line[64];
         for (std::size_t i = 0; i < losses.size(); ++i) {
-          std::snprintf(line, sizeof line, "%zu,%.17g\n", i + 1, losses[i]);
+          std::snprintf(line, sizeof line, "%zu,%.17g\n", first_step + i, losses[i]);
           out << line;
         }
       },
@@ -781,7 +796,18 @@ RunSummary train_epochs(nobias::Network<T>& net, nobias::Optimizer<T>& optimizer
     bar.clear();
     if (!o.checkpoint_dir.empty() &&
         (epoch.epoch % o.checkpoint_every == 0 || epoch.epoch == o.epochs)) {
-      nobias::save_checkpoint<T>(o.checkpoint_dir, net, optimizer, {epoch.epoch, o.seed});
+      // The epoch's last update may have blown the weights up: such a state must not
+      // replace a good checkpoint.
+      for (std::size_t k = 0; k < net.layers(); ++k) {
+        for (std::size_t i = 0; i < net.weight(k).size(); ++i) {
+          if (!std::isfinite(net.weight(k).data()[i])) {
+            throw nobias::DivergenceError("epoch " + std::to_string(epoch.epoch) +
+                                          ": the weights are no longer finite");
+          }
+        }
+      }
+      nobias::save_checkpoint<T>(o.checkpoint_dir, net, optimizer,
+                                 {epoch.epoch, o.seed, o.batch_size, o.shuffle, o.reduction});
     }
     if (o.quiet) return true;
     std::string line = "epoch " + std::to_string(epoch.epoch) + "/" + std::to_string(o.epochs) +
@@ -805,17 +831,20 @@ RunSummary train_epochs(nobias::Network<T>& net, nobias::Optimizer<T>& optimizer
                    validation ? validation->y.view() : nobias::MatrixView<const T>(), on_step);
   } catch (const nobias::DivergenceError& e) {
     bar.clear();
-    throw nobias::DivergenceError(std::string("training diverged: ") + e.what() +
-                                  " (try a smaller --lr, was " + format_g(o.lr) + ")");
+    throw nobias::DivergenceError(std::string("training diverged: ") + e.what() + " (--lr was " +
+                                  format_g(o.lr) + ")");
   }
   summary.seconds = seconds_since(start);
   return summary;
 }
 
 // A resumed run must be the run it continues: the same optimizer and the same seed.
-void check_resume_matches(const Options& o, const nobias::OptimizerConfig& saved,
-                          std::uint64_t saved_seed) {
+template <class T>
+void check_resume_matches(const Options& o, const nobias::Checkpoint<T>& checkpoint) {
   const nobias::OptimizerConfig& given = o.optimizer;
+  const nobias::OptimizerConfig& saved = checkpoint.optimizer;
+  const nobias::TrainingProgress& run = checkpoint.progress;
+  const std::uint64_t saved_seed = run.seed;
   const auto differ = [&](const char* flag, const std::string& now, const std::string& then) {
     throw UsageError(std::string(flag) + " is " + now + " but the checkpoint in " + o.resume_dir +
                      " was trained with " + then + "; resume with the flags of the first run");
@@ -834,6 +863,13 @@ void check_resume_matches(const Options& o, const nobias::OptimizerConfig& saved
   if (o.seed != saved_seed) {
     differ("--seed", std::to_string(o.seed), std::to_string(saved_seed));
   }
+  const std::string dtype = o.dtype == Dtype::F64 ? "f64" : "f32";
+  if (dtype != checkpoint.dtype) differ("--dtype", dtype, checkpoint.dtype);
+  if (o.batch_size != run.batch_size) {
+    differ("--batch-size", std::to_string(o.batch_size), std::to_string(run.batch_size));
+  }
+  if (o.shuffle != run.shuffle) differ("--no-shuffle", "different", "the other setting");
+  if (o.reduction != run.reduction) differ("--loss", "different", "the other reduction");
 }
 
 template <class T>
@@ -845,7 +881,7 @@ int run_typed(const Options& o) {
   std::size_t first_epoch = 1;
   if (!o.resume_dir.empty()) {
     checkpoint = nobias::load_checkpoint<T>(o.resume_dir);
-    check_resume_matches(o, checkpoint->optimizer, checkpoint->progress.seed);
+    check_resume_matches(o, *checkpoint);
     first_epoch = checkpoint->progress.epochs_done + 1;
     if (first_epoch > o.epochs) {
       throw UsageError("the checkpoint in " + o.resume_dir + " has done " +
@@ -884,11 +920,14 @@ int run_typed(const Options& o) {
 
   // The last update can itself blow up the weights, which only a fresh loss shows.
   const double final_loss = net.loss(data->x, data->y, o.reduction);
-  if (!std::isfinite(final_loss)) {
+  // Beyond T's range counts as diverged, as it does inside a step.
+  if (!(std::abs(final_loss) <= static_cast<double>(std::numeric_limits<T>::max()))) {
     throw divergence<T>(net, data->x, data->y, "after the last step " + summary.last_step, o);
   }
   if (!o.weights_out.empty()) nobias::save_weights<T>(o.weights_out, net.weights());
-  if (!o.loss_csv.empty()) write_loss_csv(o.loss_csv, losses);
+  if (!o.loss_csv.empty()) {
+    write_loss_csv(o.loss_csv, losses, checkpoint ? checkpoint->optimizer_steps + 1 : 1);
+  }
   const double rate = static_cast<double>(summary.steps) / std::max(summary.seconds, 1e-9);
   std::printf("final loss %.6g after %zu steps, %.1f steps/s\n", final_loss, summary.steps, rate);
   return kExitOk;

@@ -21,10 +21,14 @@
 
 namespace nobias {
 
-// Where fit() stands: it resumes with epoch epochs_done + 1, shuffled from the same seed.
+// Where fit() stands, and how it runs: it resumes with epoch epochs_done + 1, and only the
+// same seed, batch size, shuffling and reduction continue it bit for bit.
 struct TrainingProgress {
   std::size_t epochs_done = 0;
   std::uint64_t seed = 0;
+  std::size_t batch_size = 0;
+  bool shuffle = true;
+  Reduction reduction = Reduction::Sum;
 };
 
 template <class T>
@@ -34,6 +38,7 @@ struct Checkpoint {
   std::uint64_t optimizer_steps = 0;
   std::vector<Matrix<T>> first, second;  // the optimizer's moments, as Optimizer keeps them
   TrainingProgress progress;
+  std::string dtype;  // "f32" or "f64": what the run it comes from trained in
 };
 
 // Writes a new state into dir (created if missing) and makes it current; IoError on failure,
