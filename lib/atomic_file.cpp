@@ -9,6 +9,7 @@
 #include <system_error>
 #include <utility>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "atomic_file_hook.hpp"
@@ -87,6 +88,13 @@ void write_file_atomically(const std::string& path,
     if (out.fail()) throw IoError(prefix + "closing temporary '" + temp + "' failed");
   }
 
+  // The data must be on disk before the rename that publishes it, or after a power cut the
+  // new name could point at an empty file.
+  if (!sync_path(temp, O_RDONLY)) {
+    throw IoError(prefix + "cannot flush temporary '" + temp + "' to disk (" + errno_text(errno) +
+                  ")");
+  }
+
   if (detail::AtomicWriteHook h = current_hook()) h(temp);
 
   // std::filesystem::rename replaces an existing target (POSIX rename, and
@@ -96,6 +104,19 @@ void write_file_atomically(const std::string& path,
     throw IoError(prefix + "cannot rename temporary '" + temp + "' over it (" + ec.message() + ")");
   }
   guard.armed = false;
+  sync_directory(dir.string());  // and the rename itself
+}
+
+bool sync_path(const std::string& path, int flags) {
+  const int fd = ::open(path.c_str(), flags);
+  if (fd < 0) return false;
+  const bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok;
+}
+
+void sync_directory(const std::string& dir) {
+  sync_path(dir, O_RDONLY | O_DIRECTORY);  // best effort: some filesystems refuse it
 }
 
 }  // namespace nobias

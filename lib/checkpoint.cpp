@@ -169,8 +169,10 @@ void save_checkpoint(const std::string& dir, const Network<T>& net, Optimizer<T>
                               << "weight_decay=" << number(c.weight_decay) << "\n";
                         },
                         "save_checkpoint");
+  sync_directory(building.string());  // its files' names, before the directory is published
   fs::rename(building, state, ec);
   if (ec) throw IoError("save_checkpoint: cannot rename into '" + state.string() + "'");
+  sync_directory(dir);
   // The commit point: until CURRENT names the new state, the previous one is the checkpoint.
   write_file_atomically((fs::path(dir) / "CURRENT").string(),
                         [&](std::ostream& out) { out << name << "\n"; }, "save_checkpoint");

@@ -15,10 +15,15 @@ namespace nobias {
 // failures as IoError messages starting with "<who>: <path>: ", anything write_body or
 // the test hook throws unchanged.
 //
-// The guarantee covers a failing process or a full disk, not power loss: there is no
-// fsync, so after a crash of the machine the rename may be durable before the data is.
+// The data are flushed to disk (fsync) before the rename and the directory after it, so the
+// guarantee holds across a power cut too, on filesystems that honour fsync.
 void write_file_atomically(const std::string& path,
                            const std::function<void(std::ostream&)>& write_body,
                            const std::string& who = "write_file_atomically");
+
+// fsync of a file or directory opened with flags; false (errno set) when that fails.
+bool sync_path(const std::string& path, int flags);
+// fsync of a directory, so that renames inside it are durable; best effort.
+void sync_directory(const std::string& dir);
 
 }  // namespace nobias
