@@ -6,6 +6,7 @@
 // 3 training diverged (a non-finite loss), 1 an unexpected internal error.
 //
 // Legend: n = rows of the batch, d_in / d_out = first / last width.
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -729,15 +730,14 @@ class ProgressBar {
     epochs_ = epochs;
     rows_ = rows;
     start_ = std::chrono::steady_clock::now();
-    drawn_ = false;
+    last_draw_ = start_;  // the first draw waits too: a rate from one step means nothing
   }
 
   void update(std::size_t done, double loss) {
     if (!enabled_) return;
     const auto now = std::chrono::steady_clock::now();
-    if (drawn_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
+    if (now - last_draw_ < std::chrono::milliseconds(100)) return;
     last_draw_ = now;
-    drawn_ = true;
     const double elapsed = std::chrono::duration<double>(now - start_).count();
     const double rate = static_cast<double>(done) / std::max(elapsed, 1e-9);
     constexpr std::size_t kWidth = 30;
@@ -747,6 +747,12 @@ class ProgressBar {
     std::snprintf(line, sizeof line, "epoch %zu/%zu [%s] %zu/%zu loss %.3e %.0f samples/s ETA %s",
                   epoch_, epochs_, bar.c_str(), done, rows_, loss, rate,
                   format_duration(static_cast<double>(rows_ - done) / rate).c_str());
+    // A line wider than the terminal wraps, and \r then redraws only its last part.
+    winsize size{};
+    if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 1 &&
+        std::strlen(line) >= size.ws_col) {
+      line[size.ws_col - 1] = '\0';
+    }
     const std::size_t length = std::strlen(line);
     // Pad over the rest of a longer previous line.
     std::printf("\r%s%s", line, std::string(length < shown_ ? shown_ - length : 0, ' ').c_str());
@@ -764,7 +770,6 @@ class ProgressBar {
 
  private:
   bool enabled_;
-  bool drawn_ = false;
   std::size_t epoch_ = 0, epochs_ = 0, rows_ = 0, shown_ = 0;
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
