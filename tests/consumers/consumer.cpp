@@ -11,7 +11,8 @@ int main() {
   nobias::fill_normal(y.view(), generator);
   nobias::Network<float> net({20, 12, 3}, 2, nobias::Init::He);
   const double first = net.train_step(x, y, 1e-3f);
-  for (int step = 0; step < 50; ++step) net.train_step(x, y, 1e-3f);
+  for (int step = 0; step < 50; ++step)
+    net.train_step(x, y, 1e-3f);
   const double last = net.loss(x, y);
   std::printf("loss %g -> %g\n", first, last);
   return last < first ? 0 : 1;
