@@ -65,28 +65,28 @@ def comparable(a, b):
     return a, b
 
 
-def max_rel_err(a, b):
-    """max|a-b| / max(max|a|, max|b|, tiny); inf if shapes differ or anything is non-finite."""
+def rel_err(a, b, per_element):
+    """max|a-b| over a scale: max(max|a|, max|b|, tiny) for the whole array, or, per element,
+    max(|a_i|, |b_i|, tiny). inf if the shapes differ or anything is non-finite."""
     pair = comparable(a, b)
     if pair is None:
         return float("inf")
     a, b = pair
     if a.size == 0:
         return 0.0
+    if per_element:
+        return float(np.max(np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), TINY)))
     scale = max(float(np.max(np.abs(a))), float(np.max(np.abs(b))), TINY)
     return float(np.max(np.abs(a - b))) / scale
 
 
+def max_rel_err(a, b):
+    return rel_err(a, b, per_element=False)
+
+
 def per_step_rel_err(a, b):
-    """max over steps of |a_i-b_i| / max(|a_i|, |b_i|, tiny)."""
-    pair = comparable(a, b)
-    if pair is None:
-        return float("inf")
-    a, b = pair
-    if a.size == 0:
-        return 0.0
-    scale = np.maximum(np.maximum(np.abs(a), np.abs(b)), TINY)
-    return float(np.max(np.abs(a - b) / scale))
+    """Each step's loss judged against its own size."""
+    return rel_err(a, b, per_element=True)
 
 
 def make_arrays(cfg):

@@ -26,11 +26,7 @@ const std::vector<std::vector<std::size_t>> kShapes = {
 // Weights scaled by 1/sqrt(fan_in), so activations stay O(1) at any depth.
 template <class T>
 std::vector<Matrix<T>> scaled_weights(const std::vector<std::size_t>& widths, std::uint64_t seed) {
-  std::vector<Matrix<T>> w;
-  for (std::size_t k = 1; k < widths.size(); ++k)
-    w.push_back(random_matrix<T>(widths[k - 1], widths[k], seed + k,
-                                 1.0 / std::sqrt(static_cast<double>(widths[k - 1]))));
-  return w;
+  return test_support::random_weights<T>(widths, seed, 1.0);
 }
 
 }  // namespace

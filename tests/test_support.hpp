@@ -61,6 +61,18 @@ nobias::Matrix<T> random_matrix(std::size_t rows, std::size_t cols, std::uint64_
   return m;
 }
 
+// Weights for widths {d_0, ..., d_K}, w_k drawn N(0, gain / d_{k-1}) by random_matrix (not by
+// the code under test): gain 1 keeps activations O(1), gain 2 is He's scaling for ReLU.
+template <class T>
+std::vector<nobias::Matrix<T>> random_weights(const std::vector<std::size_t>& widths,
+                                              std::uint64_t seed, double gain) {
+  std::vector<nobias::Matrix<T>> w;
+  for (std::size_t k = 1; k < widths.size(); ++k)
+    w.push_back(random_matrix<T>(widths[k - 1], widths[k], seed + k,
+                                 std::sqrt(gain / static_cast<double>(widths[k - 1]))));
+  return w;
+}
+
 // max |a - b| / max(max |a|, max |b|): one relative error for a whole matrix, guarded
 // against an all-zero pair. Returns infinity when the shapes differ.
 template <class T>

@@ -37,11 +37,7 @@ namespace {
 // Weights drawn N(0, 2 / fan_in), as Init::He, from random_matrix (not the code under test).
 template <class T>
 std::vector<Matrix<T>> he_weights(const std::vector<std::size_t>& widths, std::uint64_t seed) {
-  std::vector<Matrix<T>> w;
-  for (std::size_t k = 1; k < widths.size(); ++k)
-    w.push_back(random_matrix<T>(widths[k - 1], widths[k], seed + k,
-                                 std::sqrt(2.0 / static_cast<double>(widths[k - 1]))));
-  return w;
+  return test_support::random_weights<T>(widths, seed, 2.0);
 }
 
 template <class T>
