@@ -2,6 +2,8 @@
 //
 // Legend: n = rows of the batch, K = weight matrices, d_k = widths.
 #include <benchmark/benchmark.h>
+#include "blas_backend.hpp"
+
 #include <cblas.h>
 
 #include <cstdint>
@@ -89,8 +91,8 @@ void gemm_floor(benchmark::State& state, const std::vector<std::size_t>& widths,
     a.push_back(random_matrix<T>(n, widths[k], 20 + k));  // h_k, then a_k
     g.push_back(random_matrix<T>(n, widths[k], 30 + k));  // dL/dh_k
   }
-  const int before = openblas_get_num_threads();
-  openblas_set_num_threads(threads > 0 ? threads : nobias::available_threads());
+  const int before = nobias::detail::blas_threads();
+  nobias::detail::use_blas_threads(threads > 0 ? threads : nobias::available_threads());
   const T lr = T(kLearningRate);
 
   for (auto _ : state) {
@@ -109,7 +111,7 @@ void gemm_floor(benchmark::State& state, const std::vector<std::size_t>& widths,
     }
     benchmark::ClobberMemory();
   }
-  openblas_set_num_threads(before);
+  nobias::detail::use_blas_threads(before);
   set_rates(state, n, bench::step_flops(widths, n));
 }
 

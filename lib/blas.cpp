@@ -1,5 +1,6 @@
 #include "nobias/blas.hpp"
 
+#include "blas_backend.hpp"
 #include "gemm_on_this_thread.hpp"
 
 #include <cblas.h>
@@ -90,7 +91,7 @@ void checked_gemm(Op op_a, MatrixView<const T> a, Op op_b, MatrixView<const T> b
     return;
   }
   if (threads == 0) threads = threads_for(m, n, k);
-  if (openblas_get_num_threads() != threads) openblas_set_num_threads(threads);
+  detail::use_blas_threads(threads);
   call_gemm(to_cblas(op_a), to_cblas(op_b), blas_int(m, "m"), blas_int(n, "n"), blas_int(k, "k"),
             alpha, a.data(), leading_dimension(a), b.data(), leading_dimension(b), beta, c.data(),
             leading_dimension(c));
@@ -189,7 +190,11 @@ int threads_for(std::size_t m, std::size_t n, std::size_t k) {
 }
 
 std::string blas_description() {
-  return std::string("OpenBLAS ") + openblas_get_config() + ", core " + openblas_get_corename();
+  return detail::blas_backend_description();
+}
+
+bool blas_has_thread_control() {
+  return detail::blas_has_thread_control();
 }
 
 }  // namespace nobias

@@ -389,6 +389,9 @@ std::optional<Options> parse_command_line(int argc, char** argv) {
       "mini-batches, shuffled from --seed; one line per epoch (on a terminal, a progress bar\n"
       "too); --loss-csv then has one row per optimizer step, numbered across epochs.",
       "nobias-train"};
+  app.set_version_flag("--version", [] {
+    return std::string("nobias-train " NOBIAS_VERSION "\nBLAS: ") + nobias::blas_description();
+  });
   RawFlags raw;
   raw.rows = std::to_string(kDefaultRows);
   raw.steps = std::to_string(kDefaultSteps);

@@ -17,7 +17,10 @@ void gemm(Op op_a, MatrixView<const float> a, Op op_b, MatrixView<const float> b
 void gemm(Op op_a, MatrixView<const double> a, Op op_b, MatrixView<const double> b, double alpha,
           double beta, MatrixView<double> c);
 
-// How many threads each product runs on. OpenBLAS wakes its threads for every call, which
+// How many threads each product runs on. This needs a backend that can be told: OpenBLAS,
+// also when a generic build (NOBIAS_BLAS=Generic) finds it at run time. Other backends keep
+// their own setting (OMP_NUM_THREADS, BLIS_NUM_THREADS...), and nobias's own split of a step
+// over threads still applies. OpenBLAS wakes its threads for every call, which
 // costs more than it saves on small products, so by default the thread count is chosen per
 // call from the shape: one thread for small products and for those with a short side
 // (little work per thread), every available thread otherwise.
@@ -36,7 +39,11 @@ int available_threads();
 // The thread count the current policy gives a product (m, k) x (k, n).
 int threads_for(std::size_t m, std::size_t n, std::size_t k);
 
-// "OpenBLAS 0.3.21 ... Haswell": what computes our products, for benchmark reports.
+// Whether set_threads() reaches the BLAS backend (see above).
+bool blas_has_thread_control();
+
+// What computes our products, for reports: "OpenBLAS 0.3.21 ... core Haswell", or
+// "generic CBLAS from /usr/lib/.../libblas.so.3, no thread control".
 std::string blas_description();
 
 }  // namespace nobias

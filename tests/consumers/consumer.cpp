@@ -1,5 +1,5 @@
 // A program that uses nobias as a user would: trains the seed's network briefly and
-// exits 0 only if the loss fell. Built by both consumer projects.
+// exits 0 only if the loss fell. Built by every consumer project.
 #include <nobias/nobias.hpp>
 
 #include <cstdio>
@@ -14,6 +14,6 @@ int main() {
   for (int step = 0; step < 50; ++step)
     net.train_step(x, y, 1e-3f);
   const double last = net.loss(x, y);
-  std::printf("loss %g -> %g\n", first, last);
+  std::printf("BLAS: %s\nloss %g -> %g\n", nobias::blas_description().c_str(), first, last);
   return last < first ? 0 : 1;
 }

@@ -1,0 +1,22 @@
+// Internal: what nobias needs from a BLAS beyond cblas_?gemm, which not every backend has.
+// One implementation is compiled per NOBIAS_BLAS (blas_backend_openblas.cpp or
+// blas_backend_generic.cpp).
+#pragma once
+
+#include <string>
+
+namespace nobias::detail {
+
+// Whether use_blas_threads() has any effect.
+bool blas_has_thread_control();
+
+// Runs the following products on this many threads, where the backend can be told;
+// a no-op otherwise. Process-wide, like the backends' own settings.
+void use_blas_threads(int threads);
+
+// The backend's current thread count, or 1 where it cannot be asked.
+int blas_threads();
+
+std::string blas_backend_description();
+
+}  // namespace nobias::detail

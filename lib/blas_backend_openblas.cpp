@@ -1,0 +1,25 @@
+// NOBIAS_BLAS=OpenBLAS: linked against OpenBLAS, so its extensions are called directly.
+#include "blas_backend.hpp"
+
+#include <cblas.h>
+
+namespace nobias::detail {
+
+bool blas_has_thread_control() {
+  return true;
+}
+
+void use_blas_threads(int threads) {
+  // Asking is cheaper than setting: OpenBLAS's setter locks and may touch its thread pool.
+  if (openblas_get_num_threads() != threads) openblas_set_num_threads(threads);
+}
+
+int blas_threads() {
+  return openblas_get_num_threads();
+}
+
+std::string blas_backend_description() {
+  return std::string("OpenBLAS ") + openblas_get_config() + ", core " + openblas_get_corename();
+}
+
+}  // namespace nobias::detail
