@@ -15,6 +15,7 @@
 
 #include "nobias/atomic_file.hpp"
 #include "nobias/error.hpp"
+#include "npy_reader.hpp"
 
 namespace nobias {
 namespace {
@@ -294,7 +295,12 @@ Matrix<T> read_npy(const std::string& path) {
 
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError(prefix + "cannot open the file for reading");
+  return detail::read_npy_stream<T>(in, file_size, prefix);
+}
 
+template <class T>
+Matrix<T> detail::read_npy_stream(std::istream& in, std::uintmax_t file_size,
+                                  const std::string& prefix) {
   constexpr std::size_t kPreamble = kMagicLen + 2;
   std::string start(kPreamble, '\0');
   in.read(&start[0], static_cast<std::streamsize>(kPreamble));
@@ -404,6 +410,10 @@ void write_npy(const std::string& path, MatrixView<const T> m) {
 
 template Matrix<float> read_npy<float>(const std::string&);
 template Matrix<double> read_npy<double>(const std::string&);
+template Matrix<float> detail::read_npy_stream<float>(std::istream&, std::uintmax_t,
+                                                      const std::string&);
+template Matrix<double> detail::read_npy_stream<double>(std::istream&, std::uintmax_t,
+                                                        const std::string&);
 template void write_npy<float>(const std::string&, MatrixView<const float>);
 template void write_npy<double>(const std::string&, MatrixView<const double>);
 

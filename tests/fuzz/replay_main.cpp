@@ -1,0 +1,69 @@
+// Runs the fuzz target once on every file named, or in the directories named, without
+// libFuzzer: the ctest test that replays the corpus with any compiler, and under the
+// sanitizers in the asan preset. A file named valid-* must also parse, and broken-* must be
+// refused, so the corpus doubles as a regression test of the reader.
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+
+#include "nobias/error.hpp"
+#include "npy_reader.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
+
+namespace {
+
+bool starts_with(const std::string& text, const char* prefix) {
+  return text.rfind(prefix, 0) == 0;
+}
+
+// The file's name says what the reader must do with it; returns whether it did.
+bool meets_expectation(const std::string& name, const std::string& bytes) {
+  const bool want_valid = starts_with(name, "valid-"), want_broken = starts_with(name, "broken-");
+  if (!want_valid && !want_broken) return true;
+  std::istringstream in(bytes);
+  try {
+    nobias::detail::read_npy_stream<double>(in, bytes.size(), name + ": ");
+    if (want_broken) std::fprintf(stderr, "replay: %s was accepted\n", name.c_str());
+    return want_valid;
+  } catch (const nobias::IoError& e) {
+    if (want_valid) std::fprintf(stderr, "replay: %s was refused: %s\n", name.c_str(), e.what());
+    return want_broken;
+  }
+}
+
+bool replay(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+  return meets_expectation(file.filename().string(), bytes);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::size_t count = 0, unmet = 0;
+  for (int i = 1; i < argc; ++i) {
+    const std::filesystem::path path(argv[i]);
+    if (std::filesystem::is_directory(path)) {
+      for (const auto& entry : std::filesystem::directory_iterator(path)) {
+        if (!entry.is_regular_file()) continue;
+        if (!replay(entry.path())) ++unmet;
+        ++count;
+      }
+    } else {
+      if (!replay(path)) ++unmet;
+      ++count;
+    }
+  }
+  if (count == 0) {
+    std::fprintf(stderr, "replay: no inputs found in the arguments\n");
+    return 1;
+  }
+  std::printf("replayed %zu inputs, %zu not handled as their names say\n", count, unmet);
+  return unmet == 0 ? 0 : 1;
+}
