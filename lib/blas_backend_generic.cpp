@@ -61,7 +61,7 @@ int blas_threads() {
 std::string blas_backend_description() {
   std::string text = "generic CBLAS from " + library_of_cblas();
   const auto& e = openblas();
-  if (e.get_config) text += std::string(" (OpenBLAS ") + e.get_config();
+  if (e.get_config) text += std::string(" (") + e.get_config();  // "OpenBLAS 0.3.21 ..."
   if (e.get_config && e.get_corename) text += std::string(", core ") + e.get_corename();
   if (e.get_config) text += ")";
   if (!blas_has_thread_control()) text += ", no thread control";

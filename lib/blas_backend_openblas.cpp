@@ -19,7 +19,8 @@ int blas_threads() {
 }
 
 std::string blas_backend_description() {
-  return std::string("OpenBLAS ") + openblas_get_config() + ", core " + openblas_get_corename();
+  // The configuration starts with "OpenBLAS 0.3.21".
+  return std::string(openblas_get_config()) + ", core " + openblas_get_corename();
 }
 
 }  // namespace nobias::detail
