@@ -50,6 +50,9 @@ double NormalGenerator::next() {
 
 template <class T>
 void fill_normal(MatrixView<T> m, NormalGenerator& generator, double scale) {
+  if (!std::isfinite(scale)) {
+    throw ValueError("fill_normal: scale must be finite, got " + std::to_string(scale));
+  }
   for (std::size_t i = 0; i < m.rows(); ++i) {
     T* row = m.row(i);
     for (std::size_t j = 0; j < m.cols(); ++j)

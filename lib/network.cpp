@@ -27,8 +27,18 @@ void check_widths(const std::vector<std::size_t>& widths) {
   }
 }
 
+// Widths for drawn weights: each w_k must also be countable in bytes, or Matrix would refuse
+// it without saying which layer it was.
+template <class T>
 std::vector<std::size_t> widths_of(const std::vector<std::size_t>& given) {
   check_widths(given);
+  for (std::size_t k = 1; k < given.size(); ++k) {
+    if (given[k] > std::numeric_limits<std::size_t>::max() / sizeof(T) / given[k - 1]) {
+      throw ValueError("Network: w" + std::to_string(k) + " of " +
+                       shape_string(given[k - 1], given[k]) + " elements of " +
+                       std::to_string(sizeof(T)) + " bytes overflows size_t");
+    }
+  }
   return given;
 }
 
@@ -46,6 +56,10 @@ std::vector<std::size_t> widths_of(const std::vector<Matrix<T>>& weights) {
     widths.push_back(w.cols());
   }
   check_widths(widths);
+  // Given weights are checked once here: a NaN in them would otherwise surface as a diverged
+  // loss, blamed on the learning rate.
+  for (std::size_t k = 0; k < weights.size(); ++k)
+    require_finite(weights[k], "Network: w" + std::to_string(k + 1));
   return widths;
 }
 
@@ -61,6 +75,16 @@ std::string format_number(double value) {
   return text;
 }
 
+// Run only once a loss has come out unusable, so the happy path pays nothing: a NaN or an
+// infinity in x or y is reported as bad data (ValueError naming the first bad element), not
+// as a divergence to be cured by a smaller learning rate. Weights that training has blown up
+// are a divergence, and the caller reports them as one.
+template <class T>
+void require_finite_data(const char* where, MatrixView<const T> x, MatrixView<const T> y) {
+  require_finite(x, std::string(where) + ": x");
+  require_finite(y, std::string(where) + ": y");
+}
+
 std::size_t widest_hidden(const std::vector<std::size_t>& widths) {
   if (widths.size() < 3) return 0;
   return *std::max_element(widths.begin() + 1, widths.end() - 1);
@@ -70,7 +94,7 @@ std::size_t widest_hidden(const std::vector<std::size_t>& widths) {
 
 template <class T>
 Network<T>::Network(const std::vector<std::size_t>& widths, std::uint64_t seed, Init init)
-    : widths_(widths_of(widths)) {
+    : widths_(widths_of<T>(widths)) {
   NormalGenerator generator(seed);
   for (std::size_t k = 1; k < widths_.size(); ++k) {
     weights_.emplace_back(widths_[k - 1], widths_[k]);
@@ -251,6 +275,7 @@ double Network<T>::forward_and_input_gradients(const char* where, MatrixView<con
   for (std::size_t part = 0; part < parts; ++part)
     loss += workspace_.part_losses[part];
   if (!usable_loss<T>(loss)) {
+    require_finite_data(where, x, y);
     throw DivergenceError(std::string(where) + ": loss is " + format_number(loss) +
                           "; weights left unchanged; try a smaller learning rate");
   }
@@ -329,8 +354,10 @@ double Network<T>::loss(MatrixView<const T> x, MatrixView<const T> y, Reduction 
   prepare(x.rows());
   const MatrixView<T> yhat = activation(weights_.size() - 1, x.rows());
   predict(x, yhat);
-  return squared_error(MatrixView<const T>(yhat), y) *
-         reduction_scale(reduction, x.rows(), output_width());
+  const double loss = squared_error(MatrixView<const T>(yhat), y);
+  // A non-finite loss of finite data is the weights' (diverged): returned as it is.
+  if (!std::isfinite(loss)) require_finite_data("loss", x, y);
+  return loss * reduction_scale(reduction, x.rows(), output_width());
 }
 
 template <class T>

@@ -1,18 +1,21 @@
 #include "nobias/optimizer.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <string>
+#include <type_traits>
 
 #include "nobias/error.hpp"
 
 namespace nobias {
 namespace {
 
-void require(bool ok, const std::string& field, double value, const char* expected) {
+void require(bool ok, const std::string& field, double value, const std::string& expected) {
   if (!ok) {
-    throw ValueError("Optimizer: " + field + " must be " + expected + ", got " +
-                     std::to_string(value));
+    char text[32];  // not std::to_string: 1e-50 must not print as 0.000000
+    std::snprintf(text, sizeof text, "%.9g", value);
+    throw ValueError("Optimizer: " + field + " must be " + expected + ", got " + text);
   }
 }
 
@@ -28,6 +31,29 @@ void check(const OptimizerConfig& c) {
     require(c.beta1 >= 0 && c.beta1 < 1, "beta1", c.beta1, "in [0, 1)");
     require(c.beta2 >= 0 && c.beta2 < 1, "beta2", c.beta2, "in [0, 1)");
     require(std::isfinite(c.epsilon) && c.epsilon > 0, "epsilon", c.epsilon, "finite and > 0");
+  }
+}
+
+// The step computes in T: a value that is fine as a double may round to 0, to infinity or to
+// 1 in float (lr 1e-50, lr or decay 1e39, beta2 0.999999999), and would then stop training
+// or fill the weights with NaN without a word. Runs after check(): every value is finite.
+void check_as_float(const OptimizerConfig& c) {
+  const auto as_float = [](double v) {  // beyond float's range a cast is undefined: inf it is
+    constexpr double kMax = std::numeric_limits<float>::max();
+    if (std::abs(v) > kMax) return std::copysign(std::numeric_limits<double>::infinity(), v);
+    return static_cast<double>(static_cast<float>(v));
+  };
+  const std::string in = " in float (the network's type)";
+  require(std::isfinite(as_float(c.learning_rate)) && as_float(c.learning_rate) > 0,
+          "learning_rate", c.learning_rate, "finite and > 0" + in);
+  require(std::isfinite(as_float(c.weight_decay)), "weight_decay", c.weight_decay, "finite" + in);
+  if (c.kind == OptimizerKind::Momentum) {
+    require(as_float(c.momentum) < 1, "momentum", c.momentum, "< 1" + in);
+  }
+  if (c.kind == OptimizerKind::Adam) {
+    require(as_float(c.beta1) < 1, "beta1", c.beta1, "< 1" + in);
+    require(as_float(c.beta2) < 1, "beta2", c.beta2, "< 1" + in);
+    require(as_float(c.epsilon) > 0, "epsilon", c.epsilon, "> 0" + in);
   }
 }
 
@@ -52,6 +78,7 @@ std::vector<Matrix<T>> shaped_like(const Network<T>& net) {
 template <class T>
 Optimizer<T>::Optimizer(const OptimizerConfig& config, const Network<T>& net) : config_(config) {
   check(config_);
+  if constexpr (std::is_same_v<T, float>) check_as_float(config_);
   const bool fused = config_.kind == OptimizerKind::Sgd && config_.weight_decay == 0;
   if (!fused) gradients_ = shaped_like(net);
   if (config_.kind != OptimizerKind::Sgd) first_ = shaped_like(net);

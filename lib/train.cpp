@@ -7,6 +7,7 @@
 #include <string>
 
 #include "nobias/error.hpp"
+#include "nobias/kernels.hpp"
 #include "splitmix64.hpp"
 
 namespace nobias {
@@ -58,6 +59,11 @@ void check_fit(const Network<T>& net, MatrixView<const T> x, MatrixView<const T>
                      "; expected the same row count and " + std::to_string(x.cols()) + " and " +
                      std::to_string(y.cols()) + " columns");
   }
+  // Once, before any step: a NaN in the data would otherwise read as a diverged loss.
+  require_finite(x, "fit: x");
+  require_finite(y, "fit: y");
+  require_finite(val_x, "fit: validation x");
+  require_finite(val_y, "fit: validation y");
 }
 
 }  // namespace

@@ -86,8 +86,15 @@ std::vector<Matrix<T>> load_weights(const std::string& dir) {
   while (names.count(weight_name(count + 1)) != 0)
     names.erase(weight_name(++count));
   if (count == 0) throw IoError("load_weights: " + dir + ": w1.npy is missing");
+  for (const std::string& name : names) {
+    // w0.npy and w01.npy name no layer: a stray file, not a gap.
+    if (name[1] == '0') {
+      throw IoError("load_weights: " + dir + ": unexpected " + name +
+                    " (weights are w1.npy, w2.npy, ... numbered from 1, without leading zeros)");
+    }
+  }
   if (!names.empty()) {
-    // What is left has a leading zero, is w0, or lies beyond the first gap.
+    // What is left lies beyond the first gap.
     throw IoError("load_weights: " + dir + ": " + weight_name(count + 1) + " is missing but " +
                   *names.begin() + " exists (weights must be w1.npy, w2.npy, ... with no gaps)");
   }

@@ -225,15 +225,22 @@ Dtype parse_dtype(const std::string& text) {
 }
 
 // Output locations are checked before any work so that a typo costs nothing and writes nothing.
+// The check creates (and removes) a file there, as the outputs will be created: access() says
+// yes to root everywhere, even in /proc or on a read-only mount, where a run would then fail
+// at its end, after writing its other outputs.
 void require_writable_directory(const std::string& flag, const std::filesystem::path& dir) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
     throw UsageError(flag + ": '" + dir.string() + "' is not an existing directory");
   }
-  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+  std::string probe = (dir / ".nobias-train-probe-XXXXXX").string();
+  const int fd = ::mkstemp(&probe[0]);
+  if (fd < 0) {
     throw UsageError(flag + ": directory '" + dir.string() + "' is not writable (" +
                      std::strerror(errno) + ")");
   }
+  ::close(fd);
+  ::unlink(probe.c_str());
 }
 
 // A directory that exists and is writable, or can be created in a writable parent.

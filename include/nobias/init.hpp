@@ -28,7 +28,7 @@ class NormalGenerator {
   bool has_spare_ = false;
 };
 
-// Fills m with independent N(0, scale^2) draws, row by row.
+// Fills m with independent N(0, scale^2) draws, row by row. ValueError if scale is not finite.
 template <class T>
 void fill_normal(MatrixView<T> m, NormalGenerator& generator, double scale = 1.0);
 

@@ -42,10 +42,12 @@ class WorkerTeam;
 template <class T>
 class Network {
  public:
-  // widths = {d_in, d_1, ..., d_out}: at least two, none zero. Weights drawn from seed.
+  // widths = {d_in, d_1, ..., d_out}: at least two, none zero (ValueError, also when a w_k
+  // would have more bytes than size_t counts). Weights drawn from seed.
   explicit Network(const std::vector<std::size_t>& widths, std::uint64_t seed = 0,
                    Init init = Init::StandardNormal);
-  // Takes given weights; w_k must have as many rows as w_{k-1} has columns.
+  // Takes given weights; w_k must have as many rows as w_{k-1} has columns (ShapeError), and
+  // every value must be finite (ValueError naming the first NaN or infinity).
   explicit Network(std::vector<Matrix<T>> weights);
 
   // A copy has the same weights and a workspace of its own.
@@ -70,7 +72,8 @@ class Network {
   // The same into out: (n, d_out). Uses the workspace, so allocates only when n grows.
   void predict(MatrixView<const T> x, MatrixView<T> out);
 
-  // L = sum (yhat - y)^2 of the current weights.
+  // L = sum (yhat - y)^2 of the current weights; inf or NaN when they have diverged, but a
+  // ValueError naming the element when x or y holds a NaN or an infinity.
   double loss(MatrixView<const T> x, MatrixView<const T> y, Reduction reduction = Reduction::Sum);
 
   // L and every dL/dw_k (eqs. 44-46 generalized), weights unchanged.
@@ -83,7 +86,10 @@ class Network {
   // One step of gradient descent, w_k <- w_k - lr dL/dw_k, fused: each update is one gemm
   // (alpha = -lr, beta = 1) with no gradient buffer. Returns L before the update.
   // An L that is not finite, or too large for T, throws DivergenceError and leaves the
-  // weights untouched.
+  // weights untouched; when the cause is a NaN or an infinity in x or y, ValueError naming the
+  // first such element instead (looked for only then: the happy path pays nothing). So do
+  // gradients(). Inputs are not scanned up front: an infinity that ReLU masks can still reach
+  // the weights. fit() scans its data once before training.
   double train_step(MatrixView<const T> x, MatrixView<const T> y, T lr,
                     Reduction reduction = Reduction::Sum);
 

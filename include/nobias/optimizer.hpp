@@ -31,7 +31,8 @@ struct OptimizerConfig {
 template <class T>
 class Optimizer {
  public:
-  // Checks the configuration (ValueError naming the bad field) and sizes the state for net.
+  // Checks the configuration (ValueError naming the bad field), also as T: a learning rate
+  // that rounds to 0 or to infinity in float is refused, and sizes the state for net.
   Optimizer(const OptimizerConfig& config, const Network<T>& net);
 
   const OptimizerConfig& config() const { return config_; }

@@ -48,7 +48,9 @@ using StepCallback = std::function<void(const StepReport&)>;
 // Trains net on (x, y) with optimizer. The data are copied once (to shuffle them whole each
 // epoch); batches are views of that copy, and the network's workspace is sized for the
 // largest batch, so the steps allocate nothing. val_x/val_y may be empty views.
-// Returns one report per epoch run. DivergenceError names the epoch and the step.
+// Returns one report per epoch run. DivergenceError names the epoch and the step. Before any
+// step: ShapeError for shapes that do not fit (or no rows), ValueError for bad options or a
+// NaN or an infinity anywhere in the data (naming the first such element).
 // T comes from net alone (the views are not deduced), so Matrix arguments convert.
 template <class T>
 using DataView = typename std::common_type<MatrixView<const T>>::type;

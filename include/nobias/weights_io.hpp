@@ -19,9 +19,9 @@ template <class T>
 void save_weights(const std::string& dir, const std::vector<Matrix<T>>& weights);
 
 // Reads dir/w1.npy, w2.npy, ... (float32 or float64, converted to T) up to the first
-// missing index. IoError if dir or w1.npy is missing, or if a later wN.npy exists past
-// the gap (a partial copy is worse than none); ShapeError if w_{k+1} has a row count
-// other than w_k's column count.
+// missing index. IoError if dir or w1.npy is missing, if a later wN.npy exists past
+// the gap (a partial copy is worse than none) or if w0.npy or a name with a leading zero
+// (w01.npy) is there; ShapeError if w_{k+1} has a row count other than w_k's column count.
 template <class T>
 std::vector<Matrix<T>> load_weights(const std::string& dir);
 
