@@ -521,6 +521,169 @@ class CliTest(unittest.TestCase):
         self.assertIn("--steps", r.stderr)
         self.assertEqual(os.listdir(self.dir), [])
 
+    def assert_refused_before_training(self, args, *needles):
+        """Asserts exit 2 with stderr naming every needle, before any training (no progress
+        line, no final line), and no file of the test directory created or changed."""
+        before = self.snapshot()
+        r = self.run_cli(*args)
+        msg = "args %s\nstdout:\n%s\nstderr:\n%s" % (args, r.stdout, r.stderr)
+        self.assertEqual(r.returncode, 2, msg)
+        self.assertTrue(r.stderr.startswith("nobias-train:"), msg)
+        for needle in needles:
+            self.assertIn(needle, r.stderr, msg)
+        self.assertEqual(r.stdout, "", msg)
+        self.assertEqual(self.snapshot(), before, "files changed: " + msg)
+        return r
+
+    def test_unwritable_output_locations(self):
+        # The tests run as root, whom access() lets write anywhere, so these are places where
+        # nobody can create a file: under /proc, and under a regular file. Each is refused
+        # before training, and the other outputs of the run are left as they were.
+        with open(self.path("afile"), "w") as f:
+            f.write("x")
+        out = self.mkdir("out")
+        small = ["--layers", "20,10,4", "--steps", 2]
+        cases = [
+            (["--weights-out", "/proc"], ["--weights-out", "/proc", "not writable"]),
+            (["--weights-out", "afile/sub"], ["--weights-out", "afile/sub", "not an existing"]),
+            (["--loss-csv", "/proc/loss.csv"], ["--loss-csv", "/proc", "not writable"]),
+            (["--loss-csv", "afile/loss.csv"], ["--loss-csv", "afile", "not an existing"]),
+            (["--weights-out", out, "--loss-csv", "/proc/loss.csv"], ["--loss-csv", "/proc"]),
+            (["--loss-csv", "l.csv", "--weights-out", "/proc/self"], ["--weights-out"]),
+        ]
+        for extra, needles in cases:
+            with self.subTest(args=extra):
+                self.assert_refused_before_training(small + extra, *needles)
+                self.assertEqual(os.listdir(out), [])
+        epochs = ["--layers", "20,10,4", "--epochs", 1]
+        for where in ("/proc/nobias-ck", "afile/ck", "afile"):
+            with self.subTest(checkpoint=where):
+                self.assert_refused_before_training(epochs + ["--checkpoint", where,
+                                                              "--weights-out", out],
+                                                    "--checkpoint")
+                self.assertEqual(os.listdir(out), [])
+
+    def raw_npy(self, name, data, shape, descr="<f8"):
+        """Writes a version 1.0 .npy file whose header says shape, whatever data holds."""
+        header = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape)
+        header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+        with open(self.path(name), "wb") as f:
+            f.write(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little")
+                    + header.encode("ascii") + data)
+
+    def test_foreign_and_lying_npy_files(self):
+        rng = np.random.default_rng(12)
+        np.save(self.path("y.npy"), rng.standard_normal((31, 3)))
+        x = rng.standard_normal((31, 13))
+        np.save(self.path("big-endian.npy"), x.astype(">f8"))
+        np.save(self.path("int64.npy"), np.arange(31 * 13).reshape(31, 13))
+        np.save(self.path("no-columns.npy"), np.zeros((31, 0)))
+        # Headers that lie about the 31x13 float64 data: a shape with fewer elements (the
+        # data runs on), one with more (the file ends early), one whose bytes overflow size_t.
+        for name, shape in (("fewer.npy", "(31, 12)"), ("more.npy", "(31, 14)"),
+                            ("overflow.npy", "(2305843009213693952, 13)")):
+            self.raw_npy(name, x.tobytes(), shape)
+        cases = [
+            ("big-endian.npy", ["--x", "big-endian.npy", ">f8", "big-endian"]),
+            ("int64.npy", ["--x", "int64.npy", "<i8"]),
+            ("no-columns.npy", ["none zero", "0,100,100,3"]),
+            ("fewer.npy", ["--x", "fewer.npy", "header promises"]),
+            ("more.npy", ["--x", "more.npy", "truncated data"]),
+            ("overflow.npy", ["--x", "overflow.npy", "more bytes than fit in size_t"]),
+        ]
+        for name, needles in cases:
+            with self.subTest(file=name):
+                self.assert_bad_input(["--x", name, "--y", "y.npy", "--dtype", "f64"], *needles)
+
+    def test_widths_and_rows_that_overflow(self):
+        x, y = self.data()
+        cases = [
+            (["--layers", "9223372036854775807,4"], ["overflows size_t"]),
+            (["--layers", "20,10,4", "--rows", "18446744073709551615"], ["overflows size_t"]),
+            (["--x", x, "--y", y, "--layers", "13,9223372036854775807,3"],
+             ["Network: w1 of 13x9223372036854775807", "overflows size_t"]),
+            (["--layers", "18446744073709551616,4"], ["--layers", "at most"]),
+        ]
+        for args, needles in cases:
+            with self.subTest(args=args):
+                self.assert_bad_input(args + ["--steps", 2], *needles)
+
+    def test_learning_rate_and_decay_beyond_the_dtype(self):
+        # Finite in the flag, infinite or zero in the arithmetic: refused, not a NaN later.
+        base = ["--layers", "20,10,4", "--steps", 2]
+        self.assert_bad_input(base + ["--lr", "1e39"], "--lr", "f32")
+        self.assert_bad_input(base + ["--weight-decay", "1e39"], "weight_decay", "in float")
+        self.assert_bad_input(base + ["--optimizer", "adam", "--lr", "1e-50"], "--lr", "f32")
+
+    def test_weights_in_with_a_missing_extra_or_bad_file(self):
+        rng = np.random.default_rng(13)
+        def weights(name, shapes, nan_at=None):
+            d = self.mkdir(name)
+            for k, shape in enumerate(shapes, 1):
+                w = rng.standard_normal(shape)
+                if nan_at is not None and k == 1:
+                    w[nan_at] = np.nan
+                np.save(os.path.join(d, "w%d.npy" % k), w)
+            return d
+        gap = weights("gap", [(20, 10), (10, 6), (6, 4)])
+        os.remove(os.path.join(gap, "w2.npy"))
+        extra = weights("extra", [(20, 10), (10, 4), (4, 4)])
+        stray = weights("stray", [(20, 10), (10, 4)])
+        np.save(os.path.join(stray, "w0.npy"), rng.standard_normal((4, 4)))
+        nan = weights("nan", [(20, 10), (10, 4)], nan_at=(2, 5))
+        cases = [
+            (["--weights-in", gap], ["w2.npy is missing but w3.npy exists"]),
+            (["--weights-in", extra, "--layers", "20,10,4"], ["holds 3 weight matrices", "2"]),
+            (["--weights-in", stray], ["unexpected w0.npy"]),
+            (["--weights-in", nan], ["--weights-in", "w1.npy", "element (2, 5) is nan"]),
+        ]
+        for args, needles in cases:
+            with self.subTest(args=args):
+                self.assert_bad_input(args + ["--steps", 2], *needles)
+
+    def test_more_bad_flag_values(self):
+        base = ["--layers", "20,10,4"]
+        cases = [
+            (["--steps", "1000000001"], ["--steps", "at most 1000000000"]),
+            (["--seed", "18446744073709551616"], ["--seed", "at most"]),
+            (["--threads", "2147483648"], ["--threads", "at most 2147483647"]),
+            (["--threads", "x"], ["--threads", "whole number"]),
+            (["--lr", "-inf"], ["--lr", "-inf"]),
+            (["--optimizer", "momentum", "--lr", "0.1", "--momentum", "nan"], ["--momentum"]),
+            (["--epochs", "1000000000", "--batch-size", "1"], ["--epochs", "exceeds"]),
+            (["--x", "x.npy", "--x", "x.npy", "--y", "y.npy"], ["--x"]),
+            (["--quiet", "--steps", "2", "--steps", "3"], ["--steps"]),
+        ]
+        for extra, needles in cases:
+            with self.subTest(args=extra):
+                self.assert_bad_input(base + extra, *needles)
+
+    def test_bad_checkpoint_and_resume(self):
+        x, y = self.teacher_data(rows=40)
+        common = ["--x", x, "--y", y, "--layers", "8,16,2", "--optimizer", "adam",
+                  "--batch-size", 16, "--quiet"]
+        self.ok(*common, "--epochs", 1, "--checkpoint", "ck")
+        win = self.mkdir("win")
+        np.save(os.path.join(win, "w1.npy"), np.ones((8, 16)))
+        np.save(os.path.join(win, "w2.npy"), np.ones((16, 2)))
+        cases = [
+            (["--epochs", 2, "--checkpoint", "ck2", "--checkpoint-every", 0],
+             ["--checkpoint-every", "at least 1"]),
+            (["--epochs", 2, "--checkpoint-every", 2], ["--checkpoint-every", "--checkpoint DIR"]),
+            (["--epochs", 2, "--resume", "ck", "--weights-in", win],
+             ["--resume", "--weights-in"]),
+            (["--epochs", 2, "--init", "xavier"], ["--init", "xavier"]),
+        ]
+        for extra, needles in cases:
+            with self.subTest(args=extra):
+                self.assert_refused_before_training(common + extra, *needles)
+        # A checkpoint whose state was damaged after it was saved.
+        with open(self.path("ck", "state-000001", "state.txt"), "a") as f:
+            f.write("garbage\n")
+        r = self.assert_refused_before_training(common + ["--epochs", 2, "--resume", "ck"],
+                                                "load_checkpoint", "line without '='")
+        self.assertIn("ck", r.stderr)
+
     # ---- 8. divergence ----
 
     def assert_diverged(self, r, step=None):

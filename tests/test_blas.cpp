@@ -118,8 +118,9 @@ TEST_CASE_TEMPLATE("blas.gemm.rejects_output_overlapping_an_input", T, float, do
   Matrix<T> buffer = random_matrix<T>(6, 6, 9);
   const MatrixView<const T> a = buffer.row_block(0, 3);
   const Matrix<T> b = random_matrix<T>(6, 6, 10);
-  CHECK_THROWS_AS(nobias::gemm(Op::N, a, Op::N, b, T(1), T(0), buffer.row_block(2, 3)),
-                  nobias::ValueError);
+  CHECK_THROWS_WITH_AS(nobias::gemm(Op::N, a, Op::N, b, T(1), T(0), buffer.row_block(2, 3)),
+                       "gemm: c overlaps an input; BLAS would read what it is writing",
+                       nobias::ValueError);
   CHECK_THROWS_AS(
       nobias::gemm(Op::N, b.row_block(0, 3), Op::N, buffer, T(1), T(0), buffer.row_block(3, 3)),
       nobias::ValueError);
@@ -155,4 +156,29 @@ TEST_CASE_TEMPLATE("blas.gemm.works_on_column_blocks", T, float, double) {
       big_c = before;
     }
   }
+}
+
+TEST_CASE_TEMPLATE("blas.gemm.empty_outputs_are_a_no_op", T, float, double) {
+  const Matrix<T> a(0, 5), b(5, 3), a_wide(4, 5), b_empty(5, 0);
+  Matrix<T> c(0, 3), c_empty(4, 0);
+  nobias::gemm(Op::N, a, Op::N, b, T(1), T(0), c);                   // m = 0
+  nobias::gemm(Op::N, a_wide, Op::N, b_empty, T(1), T(0), c_empty);  // n = 0
+  CHECK(c.empty());
+  CHECK(c_empty.empty());
+  // Empty operands still have shapes, and they must fit.
+  Matrix<T> c_bad(0, 4);
+  CHECK_THROWS_WITH_AS(nobias::gemm(Op::N, a, Op::N, b, T(1), T(0), c_bad),
+                       "gemm: a 0x5 times b 5x3 does not fit c 0x4", nobias::ShapeError);
+}
+
+TEST_CASE_TEMPLATE("blas.gemm.dimension_beyond_the_blas_int_range_throws", T, float, double) {
+  // k = 2^31 does not fit BLAS's int. The views are never read: the check comes first. c lies
+  // before a and b in one buffer, so the overlap check (which comes earlier) passes.
+  const std::size_t k = std::size_t(1) << 31;
+  T buffer[2] = {T(0), T(0)};
+  const MatrixView<const T> a(buffer + 1, 1, k), b(buffer + 1, k, 1);
+  const MatrixView<T> c(buffer, 1, 1);
+  CHECK_THROWS_WITH_AS(nobias::gemm(Op::N, a, Op::N, b, T(1), T(0), c),
+                       doctest::Contains("exceeds the BLAS integer range"), nobias::ShapeError);
+  CHECK(buffer[0] == T(0));
 }

@@ -1,9 +1,11 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "atomic_file_hook.hpp"
 #include "nobias/blas.hpp"
@@ -209,4 +211,164 @@ TEST_CASE("checkpoint.a_failed_restore_leaves_the_optimizer_as_it_was") {
     for (std::size_t i = 0; i < m.size(); ++i)
       CHECK(m.data()[i] == 0.0f);
   CHECK(fresh.steps_taken() == 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad input, as docs/errors.md lists it.
+
+namespace {
+
+// Replaces the line "key=..." of a state's state.txt (or removes it when value is null).
+void edit_state(const std::string& state_txt, const std::string& key, const char* value) {
+  std::ifstream in(state_txt);
+  std::string text, line;
+  while (std::getline(in, line)) {
+    if (line.compare(0, key.size() + 1, key + "=") == 0) {
+      if (value != nullptr) text += key + "=" + value + "\n";
+    } else {
+      text += line + "\n";
+    }
+  }
+  in.close();
+  std::ofstream(state_txt, std::ios::trunc) << text;
+}
+
+}  // namespace
+
+TEST_CASE("checkpoint.save.into_a_directory_that_cannot_be_created") {
+  TempDir dir("uncreatable");
+  { std::ofstream(dir.file("plain")) << "x"; }
+  Network<float> net({5, 4, 2}, 21);
+  Optimizer<float> sgd(config_of(OptimizerKind::Sgd), net);
+  const std::string expected = "save_checkpoint: cannot create '" + dir.file("plain/ck") + "'";
+  CHECK_THROWS_WITH_AS(nobias::save_checkpoint<float>(dir.file("plain/ck"), net, sgd, {1, 1}),
+                       doctest::Contains(expected.c_str()), nobias::IoError);
+  CHECK_THROWS_WITH_AS(nobias::save_checkpoint<float>(dir.file("plain"), net, sgd, {1, 1}),
+                       doctest::Contains("save_checkpoint: cannot create"), nobias::IoError);
+  // As root too: nothing can be created under /proc.
+  CHECK_THROWS_WITH_AS(nobias::save_checkpoint<float>("/proc/nobias-ck", net, sgd, {1, 1}),
+                       doctest::Contains("save_checkpoint: cannot create '/proc/nobias-ck'"),
+                       nobias::IoError);
+}
+
+TEST_CASE("checkpoint.load.missing_and_extra_files") {
+  TempDir dir("files");
+  Network<float> net({5, 4, 2}, 22);
+  Optimizer<float> adam(config_of(OptimizerKind::Adam), net);
+  const std::string d = dir.path().string(), state = dir.file("state-000001");
+  const auto fresh = [&] {
+    std::filesystem::remove_all(d);
+    nobias::save_checkpoint<float>(d, net, adam, {1, 1});
+  };
+  fresh();
+  std::filesystem::remove(state + "/second2.npy");
+  CHECK_THROWS_WITH_AS(nobias::load_checkpoint<float>(d),
+                       doctest::Contains("second2.npy: file does not exist"), nobias::IoError);
+  fresh();
+  std::filesystem::remove(state + "/w2.npy");
+  CHECK_THROWS_WITH_AS(nobias::load_checkpoint<float>(d),
+                       doctest::Contains("state.txt says 2 layers, the state holds 1 weight files"),
+                       nobias::IoError);
+  fresh();
+  nobias::write_npy(state + "/w3.npy", Matrix<float>(2, 2));
+  CHECK_THROWS_WITH_AS(nobias::load_checkpoint<float>(d),
+                       doctest::Contains("state.txt says 2 layers, the state holds 3 weight files"),
+                       nobias::IoError);
+  fresh();
+  std::filesystem::remove(state + "/state.txt");
+  CHECK_THROWS_WITH_AS(nobias::load_checkpoint<float>(d),
+                       doctest::Contains("cannot read state.txt"), nobias::IoError);
+  fresh();
+  std::filesystem::remove_all(state);
+  CHECK_THROWS_AS(nobias::load_checkpoint<float>(d), nobias::IoError);
+  CHECK_THROWS_WITH_AS(nobias::load_checkpoint<float>(dir.file("absent")),
+                       doctest::Contains("no CURRENT file"), nobias::IoError);
+}
+
+TEST_CASE("checkpoint.load.corrupt_state_txt") {
+  TempDir dir("state-txt");
+  Network<double> net({5, 4, 2}, 23);
+  Optimizer<double> adam(config_of(OptimizerKind::Adam), net);
+  const std::string d = dir.path().string(), state_txt = dir.file("state-000002/state.txt");
+  struct Corruption {
+    const char* key;
+    const char* value;  // null: the line is removed
+    const char* message;
+  };
+  const Corruption corruptions[] = {
+      {"format", "nobias-checkpoint-99", "expected format=nobias-checkpoint-1"},
+      {"learning_rate", "fast", "learning_rate is not a number: fast"},
+      {"beta2", nullptr, "state.txt has no beta2"},
+      {"optimizer_steps", "-3", "optimizer_steps is not a count: -3"},
+      {"optimizer", "rmsprop", "unknown optimizer 'rmsprop'"},
+      {"reduction", "median", "reduction must be sum or mean"},
+      {"dtype", "f16", "dtype must be f32 or f64"},
+      {"epochs_done", "7", "epochs_done does not match the state's name state-000002"},
+      {"layers", "x", "layers is not a count: x"},
+  };
+  for (const Corruption& c : corruptions) {
+    CAPTURE(c.key);
+    std::filesystem::remove_all(d);
+    nobias::save_checkpoint<double>(d, net, adam, {2, 1});
+    edit_state(state_txt, c.key, c.value);
+    CHECK_THROWS_WITH_AS(nobias::load_checkpoint<double>(d), doctest::Contains(c.message),
+                         nobias::IoError);
+  }
+  std::filesystem::remove_all(d);
+  nobias::save_checkpoint<double>(d, net, adam, {2, 1});
+  { std::ofstream(state_txt, std::ios::app) << "no equals sign\n"; }
+  CHECK_THROWS_WITH_AS(nobias::load_checkpoint<double>(d), doctest::Contains("line without '='"),
+                       nobias::IoError);
+  // A negative second moment would take a square root of it.
+  std::filesystem::remove_all(d);
+  nobias::save_checkpoint<double>(d, net, adam, {2, 1});
+  Matrix<double> negative(5, 4);
+  negative(0, 0) = -1.0;
+  nobias::write_npy(dir.file("state-000002/second1.npy"), negative);
+  CHECK_THROWS_WITH_AS(nobias::load_checkpoint<double>(d),
+                       doctest::Contains("second1.npy is negative"), nobias::IoError);
+}
+
+TEST_CASE("checkpoint.save.interrupted_while_writing_the_state_keeps_the_previous_one") {
+  TempDir dir("half-state");
+  const std::string d = dir.path().string();
+  const Matrix<float> x = random_matrix<float>(10, 5, 24), y = random_matrix<float>(10, 2, 25);
+  Network<float> net({5, 4, 2}, 26, nobias::Init::He);
+  Optimizer<float> adam(config_of(OptimizerKind::Adam), net);
+  nobias::save_checkpoint<float>(d, net, adam, {1, 1});
+  const std::vector<Matrix<float>> saved = net.weights();
+  adam.step(net, x, y);
+  {
+    // Killed after w1.npy of the new state, while writing its w2.npy.
+    nobias::detail::ScopedAtomicWriteHook crash([](const std::string& temp) {
+      if (temp.find("w2.npy") != std::string::npos) throw std::runtime_error("killed");
+    });
+    CHECK_THROWS_WITH(nobias::save_checkpoint<float>(d, net, adam, {2, 1}), "killed");
+  }
+  const auto checkpoint = nobias::load_checkpoint<float>(d);
+  CHECK(checkpoint.progress.epochs_done == 1);
+  CHECK(same_bits(checkpoint.weights, saved));
+  // The next save completes and clears the half-built state.
+  nobias::save_checkpoint<float>(d, net, adam, {2, 1});
+  CHECK(dir.names() == std::vector<std::string>{"CURRENT", "state-000002"});
+}
+
+TEST_CASE("checkpoint.restore_optimizer.errors_name_the_mismatch") {
+  TempDir dir("restore-messages");
+  Network<float> net({5, 4, 2}, 27);
+  Optimizer<float> adam(config_of(OptimizerKind::Adam), net);
+  nobias::save_checkpoint<float>(dir.path().string(), net, adam, {1, 1});
+  auto checkpoint = nobias::load_checkpoint<float>(dir.path().string());
+  Optimizer<float> sgd(config_of(OptimizerKind::Sgd), net);
+  CHECK_THROWS_WITH_AS(nobias::restore_optimizer(sgd, checkpoint),
+                       "restore_optimizer: the checkpoint's optimizer is adam, this one is sgd",
+                       nobias::ValueError);
+  Network<float> deeper({5, 4, 3, 2}, 27);
+  Optimizer<float> deeper_adam(config_of(OptimizerKind::Adam), deeper);
+  CHECK_THROWS_WITH_AS(nobias::restore_optimizer(deeper_adam, checkpoint),
+                       "restore_optimizer: first: expected 3 matrices, the checkpoint has 2",
+                       nobias::ShapeError);
+  checkpoint.second[1] = Matrix<float>(3, 3);
+  CHECK_THROWS_WITH_AS(nobias::restore_optimizer(adam, checkpoint),
+                       "restore_optimizer: second2 is 3x3, expected 4x2", nobias::ShapeError);
 }

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <utility>
 
 #include "nobias/error.hpp"
 #include "nobias/kernels.hpp"
@@ -107,7 +108,8 @@ TEST_CASE_TEMPLATE("kernels.shape_mismatch_throws", T, float, double) {
                        nobias::ShapeError);
   CHECK_THROWS_WITH_AS(nobias::residual_and_loss(a, a, b),
                        "residual_and_loss: yhat is 3x4 but y is 4x3", nobias::ShapeError);
-  CHECK_THROWS_AS(nobias::squared_error(a, b), nobias::ShapeError);
+  CHECK_THROWS_WITH_AS(nobias::squared_error(a, b), "squared_error: yhat is 3x4 but y is 4x3",
+                       nobias::ShapeError);
 }
 
 TEST_CASE_TEMPLATE("kernels.require_finite.names_the_first_bad_element", T, float, double) {
@@ -160,4 +162,37 @@ TEST_CASE("init.fill_normal_fills_a_column_block_and_nothing_else") {
     CHECK(m(i, 2) == same.next());
     CHECK(m(i, 3) == 0.0);
   }
+}
+
+TEST_CASE_TEMPLATE("kernels.empty_matrices_are_a_no_op", T, float, double) {
+  for (const auto& shape : {std::pair<std::size_t, std::size_t>{0, 5}, {4, 0}, {0, 0}}) {
+    const std::size_t rows = shape.first, cols = shape.second;
+    CAPTURE(rows);
+    CAPTURE(cols);
+    Matrix<T> g(rows, cols), a(rows, cols);
+    const Matrix<T> y(rows, cols);
+    nobias::relu_forward(a);
+    nobias::apply_relu_mask(g, a);
+    CHECK(nobias::residual_and_loss(g, g, y) == 0.0);
+    CHECK(nobias::squared_error(g, y) == 0.0);
+    nobias::require_finite(y, "y");
+  }
+  // An empty matrix still has a shape, and shapes must agree.
+  Matrix<T> g(0, 5);
+  const Matrix<T> a(0, 4);
+  CHECK_THROWS_WITH_AS(nobias::apply_relu_mask(g, a), "apply_relu_mask: g is 0x5 but a is 0x4",
+                       nobias::ShapeError);
+}
+
+TEST_CASE("init.fill_normal.scale_must_be_finite") {
+  Matrix<float> m(2, 3);
+  nobias::NormalGenerator generator(8);
+  for (const double scale : {static_cast<double>(NAN), static_cast<double>(INFINITY)}) {
+    CAPTURE(scale);
+    CHECK_THROWS_WITH_AS(nobias::fill_normal(m.view(), generator, scale),
+                         doctest::Contains("fill_normal: scale must be finite"),
+                         nobias::ValueError);
+  }
+  for (std::size_t i = 0; i < m.size(); ++i)
+    CHECK(m.data()[i] == 0.0f);  // untouched
 }

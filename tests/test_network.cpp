@@ -221,7 +221,8 @@ TEST_CASE_TEMPLATE("network.errors.name_what_was_expected", T, float, double) {
   bad_chain.emplace_back(5, 2);
   CHECK_THROWS_WITH_AS(Network<T>(std::move(bad_chain)), "Network: w2 is 5x2 but w1 has 6 columns",
                        ShapeError);
-  CHECK_THROWS_AS(Network<T>(std::vector<Matrix<T>>{}), ValueError);
+  CHECK_THROWS_WITH_AS(Network<T>(std::vector<Matrix<T>>{}),
+                       "Network: expected at least one weight matrix, got none", ValueError);
 
   Network<T> net({10, 8, 12}, 0);
   const Matrix<T> x(4, 10), y(4, 12), x_wide(4, 11), y_wide(4, 10), y_short(3, 12), empty(0, 10);
@@ -236,9 +237,12 @@ TEST_CASE_TEMPLATE("network.errors.name_what_was_expected", T, float, double) {
     CAPTURE(lr);
     CHECK_THROWS_AS(net.train_step(x, y, lr), ValueError);
   }
-  CHECK_THROWS_AS(net.gradients(x, y_wide), ShapeError);
-  CHECK_THROWS_AS(net.loss(x_wide, y), ShapeError);
-  CHECK_THROWS_AS(std::as_const(net).predict(x_wide), ShapeError);
+  CHECK_THROWS_WITH_AS(net.gradients(x, y_wide),
+                       "gradients: y has 10 columns, network output has 12", ShapeError);
+  CHECK_THROWS_WITH_AS(net.loss(x_wide, y), "loss: x has 11 columns, network input has 10",
+                       ShapeError);
+  CHECK_THROWS_WITH_AS(std::as_const(net).predict(x_wide),
+                       "predict: x has 11 columns, network input has 10", ShapeError);
   Matrix<T> out_bad(4, 11);
   CHECK_THROWS_WITH_AS(net.predict(x, out_bad), "predict: out is 4x11, expected 4x12", ShapeError);
   std::vector<Matrix<T>> dw;
@@ -260,9 +264,11 @@ TEST_CASE_TEMPLATE("network.train_step.divergence_leaves_weights_unchanged", T, 
   for (std::size_t i = 0; i < x.size(); ++i)
     x.data()[i] = huge;
   const Matrix<T> w0 = Matrix<T>::copy_of(net.weight(0));
-  CHECK_THROWS_AS(net.train_step(x, y, T(1e-3)), nobias::DivergenceError);
+  CHECK_THROWS_WITH_AS(net.train_step(x, y, T(1e-3)), doctest::Contains("train_step: loss is "),
+                       nobias::DivergenceError);
   CHECK(max_relative_error<T>(net.weight(0), w0) == 0.0);
-  CHECK_THROWS_AS(net.gradients(x, y), nobias::DivergenceError);
+  CHECK_THROWS_WITH_AS(net.gradients(x, y), doctest::Contains("try a smaller learning rate"),
+                       nobias::DivergenceError);
 }
 
 TEST_CASE("network.train_step.loss_beyond_float_range_is_divergence") {
@@ -287,7 +293,8 @@ TEST_CASE_TEMPLATE("network.workspace.survives_a_failed_resize", T, float, doubl
   // A batch too large to allocate a workspace for; its data is never read.
   const std::size_t huge = std::size_t(1) << 60;
   const nobias::MatrixView<const T> big_x(x.data(), huge, 5), big_y(y.data(), huge, 2);
-  CHECK_THROWS(net.gradients(big_x, big_y));
+  CHECK_THROWS_WITH_AS(net.gradients(big_x, big_y), doctest::Contains("overflows size_t"),
+                       nobias::ValueError);
   const auto after = net.gradients(x, y);
   const auto expected = fresh.gradients(x, y);
   CHECK(after.loss == expected.loss);
@@ -389,4 +396,147 @@ TEST_CASE("network.concurrency.two_networks_on_two_threads_match_one_after_the_o
     CHECK(max_relative_error<float>(a.weight(k), a_alone.weight(k)) == 0.0);
     CHECK(max_relative_error<float>(b.weight(k), b_alone.weight(k)) == 0.0);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad input at every entry point, as docs/errors.md lists it: the exception type and what its
+// message names.
+
+TEST_CASE("matrix.errors.shapes_that_overflow_size_t") {
+  constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max();
+  CHECK_THROWS_WITH_AS(
+      Matrix<float>(kMax / 2, 4),
+      doctest::Contains("matrix of 9223372036854775807x4 elements overflows size_t"),
+      nobias::ValueError);
+  CHECK_THROWS_WITH_AS(Matrix<double>(4, kMax / 2), doctest::Contains("overflows size_t"),
+                       nobias::ValueError);
+  // The count fits, its bytes do not.
+  CHECK_THROWS_WITH_AS(Matrix<double>(1, kMax / 4), doctest::Contains("overflows size_t bytes"),
+                       nobias::ValueError);
+  // Empty shapes are shapes: no storage, no error.
+  const Matrix<float> empty(0, kMax), zero(kMax, 0);
+  CHECK(empty.empty());
+  CHECK(zero.empty());
+}
+
+TEST_CASE("matrix.errors.blocks_outside_the_matrix_and_short_leading_dimension") {
+  Matrix<float> m(8, 3);
+  CHECK_THROWS_WITH_AS(m.row_block(5, 4), "row_block: rows [5, 9) outside a matrix of 8x3",
+                       nobias::ShapeError);
+  CHECK_THROWS_WITH_AS(m.col_block(2, 2), "col_block: columns [2, 4) outside a matrix of 8x3",
+                       nobias::ShapeError);
+  // begin + count wrapping around size_t is still outside.
+  CHECK_THROWS_AS(m.row_block(2, std::numeric_limits<std::size_t>::max()), nobias::ShapeError);
+  CHECK_THROWS_AS(m.col_block(9, 0), nobias::ShapeError);
+  CHECK_THROWS_WITH_AS(nobias::MatrixView<float>(m.data(), 2, 3, 2),
+                       "MatrixView: leading dimension 2 < 3 columns", nobias::ShapeError);
+  CHECK(m.row_block(8, 0).empty());  // an empty block at the end is fine
+}
+
+TEST_CASE_TEMPLATE("network.errors.widths_whose_product_overflows_size_t", T, float, double) {
+  constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max();
+  CHECK_THROWS_WITH_AS(Network<T>({kMax / 2, 4}),
+                       doctest::Contains("Network: w1 of 9223372036854775807x4 elements"),
+                       nobias::ValueError);
+  CHECK_THROWS_WITH_AS(Network<T>({3, 5, kMax / 2}),
+                       doctest::Contains("Network: w2 of 5x9223372036854775807 elements"),
+                       nobias::ValueError);
+  // Elements that fit, bytes that do not: still this error, before any allocation.
+  CHECK_THROWS_WITH_AS(Network<T>({1, kMax / sizeof(T) + 1}), doctest::Contains("overflows size_t"),
+                       nobias::ValueError);
+}
+
+TEST_CASE_TEMPLATE("network.errors.zero_widths_in_given_weights", T, float, double) {
+  std::vector<Matrix<T>> no_rows;
+  no_rows.emplace_back(0, 3);
+  CHECK_THROWS_WITH_AS(Network<T>(std::move(no_rows)),
+                       "Network: width 0 is 0; every width must be >= 1", nobias::ValueError);
+  std::vector<Matrix<T>> no_cols;
+  no_cols.emplace_back(4, 0);
+  no_cols.emplace_back(0, 2);
+  CHECK_THROWS_WITH_AS(Network<T>(std::move(no_cols)),
+                       "Network: width 1 is 0; every width must be >= 1", nobias::ValueError);
+}
+
+TEST_CASE_TEMPLATE("network.errors.non_finite_given_weights", T, float, double) {
+  for (const T bad : {T(NAN), T(INFINITY), -T(INFINITY)}) {
+    CAPTURE(bad);
+    std::vector<Matrix<T>> w = scaled_weights<T>({4, 3, 2}, 90);
+    w[1](1, 0) = bad;
+    CHECK_THROWS_WITH_AS(Network<T>(std::move(w)), doctest::Contains("Network: w2: element (1, 0)"),
+                         nobias::ValueError);
+  }
+}
+
+TEST_CASE_TEMPLATE("network.errors.empty_batch_at_every_entry_point", T, float, double) {
+  Network<T> net({10, 8, 12}, 0);
+  const Matrix<T> x(0, 10), y(0, 12);
+  Matrix<T> out(0, 12);
+  CHECK_THROWS_WITH_AS(std::as_const(net).predict(x), "predict: x has no rows", nobias::ShapeError);
+  CHECK_THROWS_WITH_AS(net.predict(x, out), "predict: x has no rows", nobias::ShapeError);
+  CHECK_THROWS_WITH_AS(net.loss(x, y), "loss: x has no rows", nobias::ShapeError);
+  CHECK_THROWS_WITH_AS(net.gradients(x, y), "gradients: x has no rows", nobias::ShapeError);
+  CHECK_THROWS_WITH_AS(net.train_step(x, y, T(1e-3)), "train_step: x has no rows",
+                       nobias::ShapeError);
+}
+
+TEST_CASE_TEMPLATE("network.errors.row_counts_differ_at_every_entry_point", T, float, double) {
+  Network<T> net({10, 8, 12}, 0);
+  const Matrix<T> x = random_matrix<T>(4, 10, 91), y = random_matrix<T>(3, 12, 92);
+  const Network<T> before = net;
+  CHECK_THROWS_WITH_AS(net.loss(x, y), "loss: x has 4 rows but y has 3", nobias::ShapeError);
+  CHECK_THROWS_WITH_AS(net.gradients(x, y), "gradients: x has 4 rows but y has 3",
+                       nobias::ShapeError);
+  std::vector<Matrix<T>> dw;
+  dw.emplace_back(10, 8);
+  dw.emplace_back(8, 12);
+  CHECK_THROWS_WITH_AS(net.gradients(x, y, dw), "gradients: x has 4 rows but y has 3",
+                       nobias::ShapeError);
+  CHECK_THROWS_WITH_AS(net.train_step(x, y, T(1e-3)), "train_step: x has 4 rows but y has 3",
+                       nobias::ShapeError);
+  Matrix<T> out(3, 12);
+  CHECK_THROWS_WITH_AS(net.predict(x, out), "predict: out is 3x12, expected 4x12",
+                       nobias::ShapeError);
+  CHECK(max_relative_error<T>(net.weight(0), before.weight(0)) == 0.0);
+}
+
+TEST_CASE_TEMPLATE("network.errors.non_finite_data_is_bad_data_not_divergence", T, float, double) {
+  Network<T> net({5, 7, 3}, 93, nobias::Init::He);
+  const Matrix<T> x = random_matrix<T>(9, 5, 94), y = random_matrix<T>(9, 3, 95);
+  const Network<T> before = net;
+  Matrix<T> bad_x = x, bad_y = y;
+  bad_x(2, 4) = T(NAN);
+  bad_y(6, 1) = T(INFINITY);
+  CHECK_THROWS_WITH_AS(net.train_step(bad_x, y, T(1e-3)),
+                       "train_step: x: element (2, 4) is nan; values must be finite",
+                       nobias::ValueError);
+  CHECK_THROWS_WITH_AS(net.train_step(x, bad_y, T(1e-3)),
+                       "train_step: y: element (6, 1) is inf; values must be finite",
+                       nobias::ValueError);
+  CHECK_THROWS_WITH_AS(net.gradients(bad_x, y), doctest::Contains("gradients: x: element (2, 4)"),
+                       nobias::ValueError);
+  CHECK_THROWS_WITH_AS(net.loss(x, bad_y), doctest::Contains("loss: y: element (6, 1) is inf"),
+                       nobias::ValueError);
+  // Nothing was trained on the bad batches.
+  for (std::size_t k = 0; k < net.layers(); ++k)
+    CHECK(max_relative_error<T>(net.weight(k), before.weight(k)) == 0.0);
+  // predict does not train: NaN in, NaN out, for the rows it touches only.
+  const Matrix<T> yhat = std::as_const(net).predict(bad_x);
+  CHECK(std::isnan(yhat(2, 0)));
+  CHECK(std::isfinite(yhat(3, 0)));
+}
+
+TEST_CASE_TEMPLATE("network.errors.learning_rate_negative_zero_nan_or_infinite", T, float, double) {
+  Network<T> net({5, 4, 2}, 96);
+  const Matrix<T> x = random_matrix<T>(6, 5, 97), y = random_matrix<T>(6, 2, 98);
+  const Network<T> before = net;
+  for (const T lr : {T(-1e-3), T(0), -T(0), T(NAN), T(INFINITY), -T(INFINITY)}) {
+    CAPTURE(lr);
+    CHECK_THROWS_WITH_AS(net.train_step(x, y, lr),
+                         doctest::Contains("train_step: learning rate must be finite and > 0"),
+                         nobias::ValueError);
+  }
+  CHECK(max_relative_error<T>(net.weight(0), before.weight(0)) == 0.0);
+  CHECK_THROWS_WITH_AS(net.weight(2), doctest::Contains("weight: index 2 out of range"),
+                       nobias::ValueError);
 }

@@ -500,3 +500,132 @@ TEST_CASE("weights_io.reject.shape_chain") {
   CHECK_ERROR(ShapeError, nobias::save_weights(out.path().string(), bad), "w2.npy is 6x3");
   CHECK(out.names().empty());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Bad input, as docs/errors.md lists it.
+
+TEST_CASE("npy.reject.truncated_at_every_length") {
+  // Every proper prefix of a good file, from the empty file to one byte short: each an IoError
+  // naming the file, never a crash or a short matrix.
+  TempDir dir("prefix");
+  const std::string good = dir.file("good.npy"), path = dir.file("cut.npy");
+  nobias::write_npy(good, numbered<float>(3, 5));
+  const std::string bytes = read_bytes(good);
+  for (std::size_t length = 0; length < bytes.size(); ++length) {
+    CAPTURE(length);
+    write_bytes(path, bytes.substr(0, length));
+    const std::string message = error_message<IoError>([&] { nobias::read_npy<double>(path); });
+    CHECK_MESSAGE(message.rfind("read_npy: " + path + ": ", 0) == 0, message);
+    const bool named =
+        message.find(length < 6 ? "not a .npy file" : "truncated") != std::string::npos;
+    CHECK_MESSAGE(named, message);
+  }
+}
+
+TEST_CASE("npy.reject.big_endian_and_integer_dtypes_into_either_type") {
+  TempDir dir("dtypes");
+  const std::string path = dir.file("d.npy");
+  for (const std::string descr : {">f4", ">f8", "<i4", "<i8", "|u1", "<f2", "|b1"}) {
+    CAPTURE(descr);
+    write_bytes(path, npy_file(dict_of(descr, false, "(1, 1)"), std::string(8, '\0')));
+    CHECK_ERROR(IoError, nobias::read_npy<float>(path), "found '" + descr + "'");
+    CHECK_ERROR(IoError, nobias::read_npy<double>(path), "expected dtype '<f4' or '<f8'");
+  }
+}
+
+TEST_CASE("npy.reject.header_that_lies_about_the_shape") {
+  // The data of a 4x3 float64 array under headers that promise other shapes.
+  TempDir dir("lies");
+  const std::string path = dir.file("l.npy");
+  const std::string data = raw_bytes(std::vector<double>(12, 1.0));
+  write_bytes(path, npy_file(dict_of("<f8", false, "(4, 4)"), data));  // more than it holds
+  CHECK_ERROR(IoError, nobias::read_npy<double>(path), "truncated data: expected 128 bytes");
+  write_bytes(path, npy_file(dict_of("<f8", false, "(3, 3)"), data));  // less than it holds
+  CHECK_ERROR(IoError, nobias::read_npy<double>(path),
+              "file has 96 bytes of data but the header promises 72");
+  write_bytes(path, npy_file(dict_of("<f4", false, "(4, 3)"), data));  // the wrong item size
+  CHECK_ERROR(IoError, nobias::read_npy<float>(path), "header promises 48");
+  // A shape whose element count fits but whose bytes do not: no allocation is attempted.
+  write_bytes(path, npy_file(dict_of("<f8", false, "(2305843009213693952, 1)"), data));
+  CHECK_ERROR(IoError, nobias::read_npy<double>(path), "more bytes than fit in size_t");
+}
+
+TEST_CASE("weights_io.reject.stray_weight_names") {
+  TempDir dir("stray");
+  nobias::write_npy(dir.file("w1.npy"), numbered<float>(5, 7));
+  nobias::write_npy(dir.file("w2.npy"), numbered<float>(7, 3));
+  nobias::write_npy(dir.file("w0.npy"), numbered<float>(3, 3));
+  CHECK_ERROR(IoError, nobias::load_weights<float>(dir.path().string()), "unexpected w0.npy");
+  fs::remove(dir.file("w0.npy"));
+  nobias::write_npy(dir.file("w02.npy"), numbered<float>(7, 3));
+  CHECK_ERROR(IoError, nobias::load_weights<float>(dir.path().string()), "unexpected w02.npy");
+  fs::remove(dir.file("w02.npy"));
+  // Files that are not weight names are no business of load_weights.
+  write_bytes(dir.file("w1.npy.bak"), "x");
+  write_bytes(dir.file("wx.npy"), "x");
+  CHECK(nobias::load_weights<float>(dir.path().string()).size() == 2);
+  // A bad file among them is named with its path.
+  write_bytes(dir.file("w2.npy"),
+              npy_file(dict_of("<i4", false, "(7, 3)"), std::string(7 * 3 * 4, '\0')));
+  CHECK_ERROR(IoError, nobias::load_weights<float>(dir.path().string()),
+              "read_npy: " + dir.file("w2.npy") + ": expected dtype '<f4' or '<f8', found '<i4'");
+}
+
+TEST_CASE("weights_io.reject.a_missing_layer_file") {
+  // One file of a saved network deleted: the middle one is a gap, the last one a shallower
+  // network whose shapes the caller must then check (nobias-train does).
+  TempDir dir("missing-layer");
+  nobias::save_weights(dir.path().string(), three_layers<double>());
+  fs::remove(dir.file("w2.npy"));
+  CHECK_ERROR(IoError, nobias::load_weights<double>(dir.path().string()),
+              "w2.npy is missing but w3.npy exists");
+  fs::remove(dir.file("w1.npy"));
+  CHECK_ERROR(IoError, nobias::load_weights<double>(dir.path().string()), "w1.npy is missing");
+}
+
+TEST_CASE("weights_io.save.bad_arguments_write_nothing") {
+  TempDir dir("save-bad");
+  CHECK_ERROR(nobias::ValueError,
+              nobias::save_weights(dir.path().string(), std::vector<Matrix<float>>{}),
+              "save_weights: no weight matrices to save");
+  write_bytes(dir.file("plain"), "x");
+  CHECK_ERROR(IoError, nobias::save_weights(dir.file("plain"), three_layers<float>()),
+              "is not a directory");
+  CHECK_ERROR(IoError, nobias::save_weights(dir.file("plain") + "/sub", three_layers<float>()),
+              "save_weights: directory");
+  CHECK(dir.names() == std::vector<std::string>{"plain"});
+}
+
+TEST_CASE("weights_io.save.interrupted_keeps_every_file_whole") {
+  // A crash while writing w2.npy: w1.npy is already the new one, w2.npy and w3.npy still the
+  // old ones; no file is half-written and no temporary is left (each file is atomic, the set
+  // is not, as weights_io.hpp says).
+  TempDir dir("interrupted");
+  const std::string d = dir.path().string();
+  nobias::save_weights(d, three_layers<float>());
+  const std::string old_w2 = read_bytes(dir.file("w2.npy"));
+  std::vector<Matrix<float>> next = three_layers<float>();
+  for (auto& w : next)
+    for (std::size_t i = 0; i < w.size(); ++i)
+      w.data()[i] += 1.0f;
+  {
+    nobias::detail::ScopedAtomicWriteHook crash([](const std::string& temp) {
+      if (temp.find("w2.npy") != std::string::npos) throw std::runtime_error("killed");
+    });
+    CHECK_ERROR(std::runtime_error, nobias::save_weights(d, next), "killed");
+  }
+  CHECK(dir.names() == std::vector<std::string>{"w1.npy", "w2.npy", "w3.npy"});
+  CHECK(same_values(nobias::read_npy<float>(dir.file("w1.npy")), next[0]));
+  CHECK(read_bytes(dir.file("w2.npy")) == old_w2);
+}
+
+TEST_CASE("npy.write.unwritable_directory") {
+  // Root may write anywhere permissions are concerned; nobody can create a file in /proc.
+  CHECK_ERROR(IoError, nobias::write_npy("/proc/nobias-test.npy", numbered<float>(2, 2)),
+              "write_npy: /proc/nobias-test.npy: cannot create a temporary file in directory "
+              "'/proc'");
+  CHECK_ERROR(IoError, nobias::save_weights("/proc", three_layers<float>()),
+              "cannot create a temporary file in directory '/proc'");
+  CHECK_FALSE(fs::exists("/proc/nobias-test.npy"));
+  CHECK_FALSE(fs::exists("/proc/w1.npy"));
+}

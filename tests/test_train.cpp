@@ -350,7 +350,9 @@ TEST_CASE("optimizer.divergence.leaves_weights_and_state_untouched") {
     const std::vector<Matrix<double>> first_before = optimizer.first();
     const std::vector<Matrix<double>> second_before = optimizer.second();
 
-    CHECK_THROWS_AS(optimizer.step(p.net, p.x, p.y), nobias::DivergenceError);
+    CHECK_THROWS_WITH_AS(optimizer.step(p.net, p.x, p.y),
+                         doctest::Contains("weights left unchanged; try a smaller learning rate"),
+                         nobias::DivergenceError);
     CHECK(identical(p.net, weights_before));
     CHECK(optimizer.steps_taken() == 1);
     REQUIRE(optimizer.first().size() == first_before.size());
@@ -813,4 +815,147 @@ TEST_CASE("optimizer.moments_never_become_subnormal") {
     }
   }
   CHECK(adam.first()[0](0, 0) == 0.0f);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 10. Bad input at every entry point, as docs/errors.md lists it.
+
+TEST_CASE_TEMPLATE("fit.input.non_finite_data_is_rejected_before_training", T, float, double) {
+  Problem<T> p(10);
+  Optimizer<T> optimizer(fit_momentum_config(), p.net);
+  const Network<T> before = p.net;
+  Matrix<T> bad_x = p.x, bad_y = p.y;
+  bad_x(7, 3) = T(NAN);
+  bad_y(4, 1) = -T(INFINITY);
+  const Matrix<T> val_x = random_matrix<T>(5, 6, 99), val_y = random_matrix<T>(5, 2, 100);
+  Matrix<T> bad_val_y = val_y;
+  bad_val_y(0, 0) = T(INFINITY);
+  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, bad_x, p.y, fit_options(2, 4, true)),
+                       "fit: x: element (7, 3) is nan; values must be finite", nobias::ValueError);
+  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, p.x, bad_y, fit_options(2, 4, true)),
+                       "fit: y: element (4, 1) is -inf; values must be finite", nobias::ValueError);
+  CHECK_THROWS_WITH_AS(
+      nobias::fit<T>(p.net, optimizer, p.x, p.y, fit_options(2, 4, true), {}, bad_x, p.y),
+      doctest::Contains("fit: validation x: element (7, 3) is nan"), nobias::ValueError);
+  CHECK_THROWS_WITH_AS(
+      nobias::fit<T>(p.net, optimizer, p.x, p.y, fit_options(2, 4, true), {}, val_x, bad_val_y),
+      doctest::Contains("fit: validation y: element (0, 0) is inf"), nobias::ValueError);
+  CHECK(identical(p.net, before));
+  CHECK(optimizer.steps_taken() == 0);
+}
+
+TEST_CASE_TEMPLATE("fit.input.errors_name_what_was_expected", T, float, double) {
+  Problem<T> p(10);
+  Optimizer<T> optimizer(fit_momentum_config(), p.net);
+  const Network<T> before = p.net;
+  const Matrix<T> no_x(0, 6), no_y(0, 2), y_short = random_matrix<T>(9, 2, 101);
+  const Matrix<T> val_x = random_matrix<T>(5, 6, 102), val_y_short = random_matrix<T>(4, 2, 103);
+  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, no_x, no_y, fit_options(1, 4, true)),
+                       "fit: x has no rows", nobias::ShapeError);
+  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, p.x, y_short, fit_options(1, 4, true)),
+                       "fit: x has 10 rows but y has 9", nobias::ShapeError);
+  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, p.x, p.x, fit_options(1, 4, true)),
+                       "fit: x is 10x6 and y is 10x6, the network maps 6 columns to 2",
+                       nobias::ShapeError);
+  CHECK_THROWS_WITH_AS(
+      nobias::fit<T>(p.net, optimizer, p.x, p.y, fit_options(1, 4, true), {}, val_x, val_y_short),
+      doctest::Contains("fit: validation x is 5x6 and validation y is 4x2"), nobias::ShapeError);
+  // A validation set with no rows, given on one side only, is a mismatch too.
+  CHECK_THROWS_AS(
+      nobias::fit<T>(p.net, optimizer, p.x, p.y, fit_options(1, 4, true), {}, val_x, no_y),
+      nobias::ShapeError);
+  FitOptions late = fit_options(2, 4, true);
+  late.first_epoch = 3;
+  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, p.x, p.y, late),
+                       "fit: first_epoch must be in [1, epochs = 2], got 3", nobias::ValueError);
+  late.first_epoch = 0;
+  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, p.x, p.y, late),
+                       doctest::Contains("first_epoch"), nobias::ValueError);
+  CHECK(identical(p.net, before));
+  CHECK(optimizer.steps_taken() == 0);
+}
+
+TEST_CASE_TEMPLATE("optimizer.config.learning_rate_negative_zero_nan_or_infinite", T, float,
+                   double) {
+  const Network<T> net(he_weights<T>({3, 2}, 104));
+  for (const OptimizerKind kind :
+       {OptimizerKind::Sgd, OptimizerKind::Momentum, OptimizerKind::Adam}) {
+    for (const double lr :
+         {-1e-3, 0.0, -0.0, std::numeric_limits<double>::quiet_NaN(),
+          std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()}) {
+      CAPTURE(static_cast<int>(kind));
+      CAPTURE(lr);
+      OptimizerConfig c;
+      c.kind = kind;
+      c.learning_rate = lr;
+      CHECK_THROWS_WITH_AS(Optimizer<T>(c, net),
+                           doctest::Contains("Optimizer: learning_rate must be finite and > 0"),
+                           nobias::ValueError);
+    }
+  }
+}
+
+TEST_CASE("optimizer.config.values_that_do_not_survive_float") {
+  const Network<float> net(he_weights<float>({3, 2}, 105));
+  const Network<double> net64(he_weights<double>({3, 2}, 105));
+  struct Bad {
+    const char* field;
+    OptimizerKind kind;
+    std::function<void(OptimizerConfig&)> set;
+  };
+  const std::vector<Bad> bad = {
+      {"learning_rate", OptimizerKind::Sgd, [](OptimizerConfig& c) { c.learning_rate = 1e-50; }},
+      {"learning_rate", OptimizerKind::Adam, [](OptimizerConfig& c) { c.learning_rate = 1e39; }},
+      {"weight_decay", OptimizerKind::Sgd, [](OptimizerConfig& c) { c.weight_decay = 1e39; }},
+      {"momentum", OptimizerKind::Momentum, [](OptimizerConfig& c) { c.momentum = 0.999999999; }},
+      {"beta2", OptimizerKind::Adam, [](OptimizerConfig& c) { c.beta2 = 0.999999999; }},
+      {"epsilon", OptimizerKind::Adam, [](OptimizerConfig& c) { c.epsilon = 1e-50; }},
+  };
+  for (const Bad& b : bad) {
+    CAPTURE(b.field);
+    OptimizerConfig c;
+    c.kind = b.kind;
+    b.set(c);
+    CHECK_THROWS_WITH_AS(Optimizer<float>(c, net), doctest::Contains(b.field), nobias::ValueError);
+    CHECK_THROWS_WITH_AS(Optimizer<float>(c, net), doctest::Contains("in float"),
+                         nobias::ValueError);
+    CHECK_NOTHROW(Optimizer<double>(c, net64));  // the same values are fine in double
+  }
+}
+
+TEST_CASE_TEMPLATE("optimizer.step.network_of_another_shape", T, float, double) {
+  Problem<T> p(6);
+  OptimizerConfig c;
+  c.kind = OptimizerKind::Adam;
+  Optimizer<T> optimizer(c, p.net);
+  Network<T> deeper(he_weights<T>({6, 5, 4, 2}, 106));
+  CHECK_THROWS_WITH_AS(optimizer.step(deeper, p.x, p.y),
+                       "Optimizer: sized for 2 layers, the network has 3", nobias::ShapeError);
+  Network<T> wider(he_weights<T>({6, 7, 2}, 107));
+  CHECK_THROWS_WITH_AS(optimizer.step(wider, p.x, p.y), "gradients: dw1 is 6x5, w1 is 6x7",
+                       nobias::ShapeError);
+  // Bad batches get the network's errors.
+  CHECK_THROWS_WITH_AS(optimizer.step(p.net, p.x, p.y.row_block(0, 5)),
+                       "gradients: x has 6 rows but y has 5", nobias::ShapeError);
+  Matrix<T> bad_x = p.x;
+  bad_x(1, 2) = T(NAN);
+  CHECK_THROWS_WITH_AS(optimizer.step(p.net, bad_x, p.y),
+                       doctest::Contains("gradients: x: element (1, 2) is nan"),
+                       nobias::ValueError);
+  CHECK(optimizer.steps_taken() == 0);
+}
+
+TEST_CASE_TEMPLATE("fit.divergence.in_the_validation_loss_names_the_epoch", T, float, double) {
+  // One full-batch step per epoch whose own loss is finite, with a learning rate that throws
+  // the weights to infinity: only the validation loss after the epoch can see it.
+  const Matrix<T> x = random_matrix<T>(20, 4, 108), y = random_matrix<T>(20, 3, 109);
+  const Matrix<T> val_x = random_matrix<T>(7, 4, 110), val_y = random_matrix<T>(7, 3, 111);
+  Network<T> net(he_weights<T>({4, 3}, 112));
+  OptimizerConfig c;
+  c.learning_rate = static_cast<double>(std::numeric_limits<T>::max() / 2);
+  Optimizer<T> optimizer(c, net);
+  CHECK_THROWS_WITH_AS(
+      nobias::fit<T>(net, optimizer, x, y, fit_options(3, 0, false, 0, Reduction::Sum), {}, val_x,
+                     val_y),
+      doctest::Contains("fit: epoch 1: the validation loss is"), nobias::DivergenceError);
 }
