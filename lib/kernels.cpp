@@ -1,7 +1,10 @@
 #include "nobias/kernels.hpp"
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <string>
+#include <type_traits>
 
 namespace nobias {
 namespace {
@@ -18,13 +21,33 @@ void require_same_shape(const char* where, const char* name_a, const A& a, const
 
 // The elementwise loops run over one span of contiguous elements: the whole matrix when it
 // has no gaps, else row by row (a view of some columns).
+// The bits of T, and its exponent field: all ones for an infinity or a NaN. Adding the
+// field's lowest bit to the field carries into the top bit exactly then.
 template <class T>
-void relu_span(T* __restrict p, std::size_t count) {
+using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+template <class T>
+constexpr Bits<T> kExponent = sizeof(T) == 4 ? Bits<T>(0x7f800000u) : Bits<T>(0x7ff0000000000000u);
+template <class T>
+constexpr Bits<T> kExponentLowBit = kExponent<T> & ~(kExponent<T> << 1);
+template <class T>
+constexpr Bits<T> kTopBit = Bits<T>(1) << (8 * sizeof(T) - 1);
+
+// Returns whether every value was finite. The check rides on the same pass as integer AND,
+// ADD and OR, which vectorize (a floating-point sum would not, and a compare of 64-bit
+// integers is slow before SSE4.1): a -inf that ReLU turns into 0 would otherwise leave no
+// trace in the loss and reach the weights as inf * 0 = NaN.
+template <class T>
+bool relu_span(T* __restrict p, std::size_t count) {
+  Bits<T> carries = 0;
   for (std::size_t i = 0; i < count; ++i) {
     const T v = p[i];
+    Bits<T> bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    carries |= (bits & kExponent<T>)+kExponentLowBit<T>;
     const T kept = v + T(0);  // -0.0 + 0.0 = +0.0: h = -0 is h >= 0, so it must read as kept
     p[i] = v < T(0) ? T(-0.0) : kept;  // false for NaN: it passes through
   }
+  return (carries & kTopBit<T>) == 0;
 }
 
 template <class T>
@@ -36,10 +59,12 @@ void relu_mask_span(T* __restrict g, const T* __restrict a, std::size_t count) {
 }
 
 template <class T>
-void relu_forward_impl(MatrixView<T> h) {
+bool relu_forward_impl(MatrixView<T> h) {
   if (h.contiguous()) return relu_span(h.data(), h.size());
+  bool finite = true;
   for (std::size_t i = 0; i < h.rows(); ++i)
-    relu_span(h.row(i), h.cols());
+    finite &= relu_span(h.row(i), h.cols());
+  return finite;
 }
 
 template <class T>
@@ -133,8 +158,8 @@ void require_finite_impl(MatrixView<const T> m, const std::string& what) {
 }  // namespace
 
 #define NOBIAS_KERNELS(T)                                                                      \
-  void relu_forward(MatrixView<T> h) {                                                         \
-    relu_forward_impl(h);                                                                      \
+  bool relu_forward(MatrixView<T> h) {                                                         \
+    return relu_forward_impl(h);                                                               \
   }                                                                                            \
   void apply_relu_mask(MatrixView<T> g, MatrixView<const T> a) {                               \
     apply_relu_mask_impl(g, a);                                                                \

@@ -239,17 +239,19 @@ void Network<T>::run_parts(std::size_t count, Task&& task) {
 }
 
 template <class T>
-void Network<T>::forward_rows(MatrixView<const T> x, MatrixView<T> out, std::size_t begin,
+bool Network<T>::forward_rows(MatrixView<const T> x, MatrixView<T> out, std::size_t begin,
                               std::size_t count) {
   const std::size_t n = x.rows();
   MatrixView<const T> a = x.row_block(begin, count);
+  bool finite = true;
   for (std::size_t k = 0; k < weights_.size(); ++k) {
     const bool last = k + 1 == weights_.size();
     const MatrixView<T> h = (last ? out : activation(k, n)).row_block(begin, count);
     detail::gemm_on_this_thread(Op::N, a, Op::N, weights_[k].view(), T(1), T(0), h);  // (1)(3)(5)
-    if (!last) relu_forward(h);                                                       // (2)(4)
+    if (!last) finite &= relu_forward(h);                                             // (2)(4)
     a = h;
   }
+  return finite;
 }
 
 template <class T>
@@ -259,10 +261,13 @@ double Network<T>::forward_and_input_gradients(const char* where, MatrixView<con
   const std::size_t parts = parts_for(n);
   run_parts(parts, [&](std::size_t part) {
     const auto [begin, count] = piece(n, part, parts);
-    forward_rows(x, activation(layers - 1, n), begin, count);
+    const bool finite = forward_rows(x, activation(layers - 1, n), begin, count);
     const MatrixView<T> g = gradient(layers - 1, n).row_block(begin, count);
     workspace_.part_losses[part] =
         residual_and_loss(g, MatrixView<const T>(g), y.row_block(begin, count));  // (6), 2(yhat-y)
+    // A hidden inf that ReLU zeroed leaves the loss finite but makes a gradient NaN (inf * 0):
+    // the step is as unusable as with a NaN loss, and is refused the same way.
+    if (!finite) workspace_.part_losses[part] = std::numeric_limits<double>::quiet_NaN();
     // g_{k-1} = relu'(h_{k-1}) o (g_k w_k^T), from the old w_k (eqs. 26, 42).
     for (std::size_t k = layers - 1; k > 0; --k) {
       const MatrixView<T> g_prev = gradient(k - 1, n).row_block(begin, count);
@@ -333,7 +338,7 @@ void Network<T>::predict(MatrixView<const T> x, MatrixView<T> out) {
   const std::size_t parts = parts_for(x.rows());
   run_parts(parts, [&](std::size_t part) {
     const auto [begin, count] = piece(x.rows(), part, parts);
-    forward_rows(x, out, begin, count);
+    forward_rows(x, out, begin, count);  // relu(-inf) = 0 is an answer; only training must refuse
   });
 }
 

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 #include <utility>
 
 #include "nobias/error.hpp"
@@ -62,6 +63,31 @@ TEST_CASE_TEMPLATE("kernels.relu_forward.propagates_nan", T, float, double) {
   CHECK(std::isnan(h(0, 0)));
   CHECK(h(0, 1) == T(0));
   CHECK(h(0, 2) == T(2));
+}
+
+TEST_CASE_TEMPLATE("kernels.relu_forward.reports_any_infinity_or_nan", T, float, double) {
+  // Each special value at each position of an odd-length span (vector body and tail), in a
+  // contiguous matrix and in a column view: false exactly when one is present.
+  const Matrix<T> clean = random_matrix<T>(3, 19, 7);
+  Matrix<T> h = clean;
+  CHECK(nobias::relu_forward(h));
+  for (const T special : {T(INFINITY), -T(INFINITY), T(NAN)}) {
+    for (std::size_t j = 0; j < clean.cols(); ++j) {
+      CAPTURE(special);
+      CAPTURE(j);
+      h = clean;
+      h(1, j) = special;
+      CHECK_FALSE(nobias::relu_forward(h));
+      h = clean;
+      h(2, j) = special;
+      CHECK_FALSE(nobias::relu_forward(h.view().col_block(j, 1)));
+      CHECK(nobias::relu_forward(h.view().col_block(j == 0 ? 1 : 0, 1)));
+    }
+  }
+  Matrix<T> largest(1, 2);
+  largest(0, 0) = std::numeric_limits<T>::max();
+  largest(0, 1) = -std::numeric_limits<T>::max();
+  CHECK(nobias::relu_forward(largest));
 }
 
 TEST_CASE_TEMPLATE("kernels.apply_relu_mask.masked_infinity_becomes_zero", T, float, double) {

@@ -526,6 +526,31 @@ TEST_CASE_TEMPLATE("network.errors.non_finite_data_is_bad_data_not_divergence", 
   CHECK(std::isfinite(yhat(3, 0)));
 }
 
+TEST_CASE_TEMPLATE("network.errors.infinity_that_relu_masks_is_still_refused", T, float, double) {
+  // x(r, 2) = +inf against a row of w_1 that is all negative: every h_1 of row r is -inf,
+  // ReLU zeroes them all, the loss stays finite, and only dW_1 = x^T g_1 would hold
+  // inf * 0 = NaN. 9 rows run the step as one part, 40 as several.
+  for (const std::size_t rows : {std::size_t{9}, std::size_t{40}}) {
+    CAPTURE(rows);
+    Network<T> net({5, 7, 3}, 99, nobias::Init::He);
+    for (std::size_t j = 0; j < 7; ++j)
+      net.weight(0)(2, j) = -std::abs(net.weight(0)(2, j)) - T(0.1);
+    const Network<T> before = net;
+    Matrix<T> x = random_matrix<T>(rows, 5, 100);
+    const Matrix<T> y = random_matrix<T>(rows, 3, 101);
+    const std::size_t r = rows - 3;
+    x(r, 2) = T(INFINITY);
+    CHECK(std::isfinite(std::as_const(net).predict(x)(r, 0)));  // masked: no trace in the output
+    const std::string element = "x: element (" + std::to_string(r) + ", 2) is inf";
+    CHECK_THROWS_WITH_AS(net.train_step(x, y, T(1e-3)), doctest::Contains(element.c_str()),
+                         nobias::ValueError);
+    CHECK_THROWS_WITH_AS(net.gradients(x, y), doctest::Contains(element.c_str()),
+                         nobias::ValueError);
+    for (std::size_t k = 0; k < net.layers(); ++k)
+      CHECK(max_relative_error<T>(net.weight(k), before.weight(k)) == 0.0);
+  }
+}
+
 TEST_CASE_TEMPLATE("network.errors.learning_rate_negative_zero_nan_or_infinite", T, float, double) {
   Network<T> net({5, 4, 2}, 96);
   const Matrix<T> x = random_matrix<T>(6, 5, 97), y = random_matrix<T>(6, 2, 98);

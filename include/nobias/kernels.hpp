@@ -18,8 +18,9 @@ namespace nobias {
 // a is relu(h) exactly, so it feeds the next product as it is, and the mask costs no memory
 // and no extra pass. relu'(0) = 1, as the seed defines it (eqs. 25 and 43). NaN passes
 // through, so that a diverging network shows up in the loss instead of being hidden.
-void relu_forward(MatrixView<float> h);
-void relu_forward(MatrixView<double> h);
+// Returns false if any h was an infinity or a NaN, which a -inf turned into 0 would hide.
+bool relu_forward(MatrixView<float> h);
+bool relu_forward(MatrixView<double> h);
 
 // g: (n, d) becomes relu'(h) o g in place (the Hadamard products of eqs. 26 and 42), with
 // the mask read from a: (n, d), the output of relu_forward. A select, not a multiply, so a

@@ -86,10 +86,10 @@ class Network {
   // One step of gradient descent, w_k <- w_k - lr dL/dw_k, fused: each update is one gemm
   // (alpha = -lr, beta = 1) with no gradient buffer. Returns L before the update.
   // An L that is not finite, or too large for T, throws DivergenceError and leaves the
-  // weights untouched; when the cause is a NaN or an infinity in x or y, ValueError naming the
-  // first such element instead (looked for only then: the happy path pays nothing). So do
-  // gradients(). Inputs are not scanned up front: an infinity that ReLU masks can still reach
-  // the weights. fit() scans its data once before training.
+  // weights untouched; so does an infinity or NaN in a hidden layer, which a ReLU could mask
+  // from the loss but not from the gradients. When the cause is a NaN or an infinity in x or
+  // y, ValueError naming the first such element instead (looked for only then: the happy path
+  // pays nothing). So do gradients().
   double train_step(MatrixView<const T> x, MatrixView<const T> y, T lr,
                     Reduction reduction = Reduction::Sum);
 
@@ -113,7 +113,8 @@ class Network {
   template <class Task>
   void run_parts(std::size_t count, Task&& task);
   // The forward pass for rows [begin, begin + count) of x, the last layer into out's rows.
-  void forward_rows(MatrixView<const T> x, MatrixView<T> out, std::size_t begin, std::size_t count);
+  // false if a hidden h held an infinity or a NaN.
+  bool forward_rows(MatrixView<const T> x, MatrixView<T> out, std::size_t begin, std::size_t count);
   // Phase 1 of a step, by rows: forward, residual, and every dL/dh from the old weights.
   // Returns L; throws DivergenceError (weights untouched) if it is unusable.
   double forward_and_input_gradients(const char* where, MatrixView<const T> x,
