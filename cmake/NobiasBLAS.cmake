@@ -2,10 +2,12 @@
 #   OpenBLAS  (default) OpenBLAS::OpenBLAS; nobias calls its thread control directly.
 #   Generic   any CBLAS that FindBLAS finds (choose it with BLA_VENDOR, or point
 #             CMAKE_LIBRARY_PATH at its directory); adds cblas if the BLAS lacks it.
-# Sets NOBIAS_BLAS_TARGET to the imported target to link. Used by the build and by the
-# installed nobiasConfig.cmake, which sets NOBIAS_BLAS to what nobias was built with.
-set(NOBIAS_BLAS "OpenBLAS" CACHE STRING "BLAS backend: OpenBLAS or Generic")
-set_property(CACHE NOBIAS_BLAS PROPERTY STRINGS OpenBLAS Generic)
+# Sets NOBIAS_BLAS_TARGET to the imported target to link. The installed nobiasConfig.cmake
+# does not search again: it links the libraries this found, by path.
+if(NOT DEFINED NOBIAS_BLAS)  # a project vendoring nobias may set a plain variable instead
+  set(NOBIAS_BLAS "OpenBLAS" CACHE STRING "BLAS backend: OpenBLAS or Generic")
+  set_property(CACHE NOBIAS_BLAS PROPERTY STRINGS OpenBLAS Generic)
+endif()
 
 if(NOBIAS_BLAS STREQUAL "OpenBLAS")
   include(NobiasOpenBLAS)
