@@ -16,30 +16,40 @@ struct OpenBlasExtensions {
   char* (*get_corename)() = nullptr;
 };
 
-template <class Function>
-void look_up(Function*& function, const char* name) {
-  function = reinterpret_cast<Function*>(dlsym(RTLD_DEFAULT, name));
+// The shared object that provides cblas_dgemm: the library that computes our products.
+bool locate_cblas(Dl_info& info) {
+  const auto address = reinterpret_cast<void*>(&cblas_dgemm);
+  return dladdr(address, &info) != 0 && info.dli_fname != nullptr;
 }
 
+std::string library_of_cblas() {
+  Dl_info info{};
+  return locate_cblas(info) ? info.dli_fname : "an unknown library";
+}
+
+template <class Function>
+void look_up(void* library, Function*& function, const char* name) {
+  function = reinterpret_cast<Function*>(dlsym(library, name));
+}
+
+// Looked up in that library and what it loads, never process-wide: an OpenBLAS that
+// something else loaded (numpy, a plugin) must not be mistaken for the one computing.
 const OpenBlasExtensions& openblas() {
   static const OpenBlasExtensions found = [] {
     OpenBlasExtensions e;
-    look_up(e.set_num_threads, "openblas_set_num_threads");
-    look_up(e.get_num_threads, "openblas_get_num_threads");
-    look_up(e.get_config, "openblas_get_config");
-    look_up(e.get_corename, "openblas_get_corename");
+    Dl_info info{};
+    // RTLD_NOLOAD: a handle to the loaded library, never a second copy. The handle is kept
+    // for the life of the process, as the library itself is.
+    void* library = locate_cblas(info) ? dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD) : nullptr;
+    if (!library) return e;
+    look_up(library, e.set_num_threads, "openblas_set_num_threads");
+    look_up(library, e.get_num_threads, "openblas_get_num_threads");
+    look_up(library, e.get_config, "openblas_get_config");
+    look_up(library, e.get_corename, "openblas_get_corename");
     if (!e.set_num_threads || !e.get_num_threads) e = OpenBlasExtensions{};
     return e;
   }();
   return found;
-}
-
-// The shared object that provides cblas_dgemm, so a report names the library really used.
-std::string library_of_cblas() {
-  Dl_info info{};
-  const auto address = reinterpret_cast<void*>(&cblas_dgemm);
-  if (dladdr(address, &info) != 0 && info.dli_fname) return info.dli_fname;
-  return "an unknown library";
 }
 
 }  // namespace

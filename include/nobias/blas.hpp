@@ -18,9 +18,10 @@ void gemm(Op op_a, MatrixView<const double> a, Op op_b, MatrixView<const double>
           double beta, MatrixView<double> c);
 
 // How many threads each product runs on. This needs a backend that can be told: OpenBLAS,
-// also when a generic build (NOBIAS_BLAS=Generic) finds it at run time. Other backends keep
-// their own setting (OMP_NUM_THREADS, BLIS_NUM_THREADS...), and nobias's own split of a step
-// over threads still applies. OpenBLAS wakes its threads for every call, which
+// also in a generic build (NOBIAS_BLAS=Generic) whose cblas_dgemm turns out to be OpenBLAS's.
+// Other backends keep their own setting, which should then be one thread (OMP_NUM_THREADS=1,
+// BLIS_NUM_THREADS=1...), since nobias's own split of a step over threads still applies.
+// OpenBLAS wakes its threads for every call, which
 // costs more than it saves on small products, so by default the thread count is chosen per
 // call from the shape: one thread for small products and for those with a short side
 // (little work per thread), every available thread otherwise.
