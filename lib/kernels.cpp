@@ -19,8 +19,6 @@ void require_same_shape(const char* where, const char* name_a, const A& a, const
   }
 }
 
-// The elementwise loops run over one span of contiguous elements: the whole matrix when it
-// has no gaps, else row by row (a view of some columns).
 // The bits of T, and its exponent field: all ones for an infinity or a NaN. Adding the
 // field's lowest bit to the field carries into the top bit exactly then.
 template <class T>
@@ -31,6 +29,9 @@ template <class T>
 constexpr Bits<T> kExponentLowBit = kExponent<T> & ~(kExponent<T> << 1);
 template <class T>
 constexpr Bits<T> kTopBit = Bits<T>(1) << (8 * sizeof(T) - 1);
+
+// The elementwise loops run over one span of contiguous elements: the whole matrix when it
+// has no gaps, else row by row (a view of some columns).
 
 // Returns whether every value was finite. The check rides on the same pass as integer AND,
 // ADD and OR, which vectorize (a floating-point sum would not, and a compare of 64-bit
@@ -43,7 +44,8 @@ bool relu_span(T* __restrict p, std::size_t count) {
     const T v = p[i];
     Bits<T> bits;
     std::memcpy(&bits, &v, sizeof bits);
-    carries |= (bits & kExponent<T>)+kExponentLowBit<T>;
+    const Bits<T> exponent = bits & kExponent<T>;
+    carries |= exponent + kExponentLowBit<T>;
     const T kept = v + T(0);  // -0.0 + 0.0 = +0.0: h = -0 is h >= 0, so it must read as kept
     p[i] = v < T(0) ? T(-0.0) : kept;  // false for NaN: it passes through
   }

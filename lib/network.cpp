@@ -192,7 +192,7 @@ template <class T>
 void Network<T>::prepare(std::size_t n) {
   const std::size_t parts = parts_wanted();
   if (!team_ || static_cast<std::size_t>(team_->size()) != parts) {
-    workspace_.part_losses.assign(parts, 0.0);  // first: parts_for() reads its size
+    workspace_.parts.assign(parts, PartResult{});  // first: parts_for() reads its size
     team_ = std::make_unique<detail::WorkerTeam>(static_cast<int>(parts));
   }
   if (n <= workspace_.rows) return;
@@ -202,7 +202,7 @@ void Network<T>::prepare(std::size_t n) {
     fresh.activations.emplace_back(n, widths_[k + 1]);
     if (k + 1 < layers) fresh.gradients.emplace_back(n, widths_[k + 1]);
   }
-  fresh.part_losses.assign(parts, 0.0);
+  fresh.parts.assign(parts, PartResult{});
   fresh.rows = n;
   workspace_ = std::move(fresh);
 }
@@ -222,7 +222,7 @@ MatrixView<T> Network<T>::gradient(std::size_t k, std::size_t n) {
 
 template <class T>
 std::size_t Network<T>::parts_for(std::size_t n) const {
-  return std::min(workspace_.part_losses.size(), std::max<std::size_t>(1, n / kMinRowsPerPart));
+  return std::min(workspace_.parts.size(), std::max<std::size_t>(1, n / kMinRowsPerPart));
 }
 
 template <class T>
@@ -261,13 +261,11 @@ double Network<T>::forward_and_input_gradients(const char* where, MatrixView<con
   const std::size_t parts = parts_for(n);
   run_parts(parts, [&](std::size_t part) {
     const auto [begin, count] = piece(n, part, parts);
-    const bool finite = forward_rows(x, activation(layers - 1, n), begin, count);
+    PartResult& result = workspace_.parts[part];
+    result.hidden_finite = forward_rows(x, activation(layers - 1, n), begin, count);
     const MatrixView<T> g = gradient(layers - 1, n).row_block(begin, count);
-    workspace_.part_losses[part] =
+    result.loss =
         residual_and_loss(g, MatrixView<const T>(g), y.row_block(begin, count));  // (6), 2(yhat-y)
-    // A hidden inf that ReLU zeroed leaves the loss finite but makes a gradient NaN (inf * 0):
-    // the step is as unusable as with a NaN loss, and is refused the same way.
-    if (!finite) workspace_.part_losses[part] = std::numeric_limits<double>::quiet_NaN();
     // g_{k-1} = relu'(h_{k-1}) o (g_k w_k^T), from the old w_k (eqs. 26, 42).
     for (std::size_t k = layers - 1; k > 0; --k) {
       const MatrixView<T> g_prev = gradient(k - 1, n).row_block(begin, count);
@@ -277,11 +275,20 @@ double Network<T>::forward_and_input_gradients(const char* where, MatrixView<con
     }
   });
   double loss = 0.0;  // summed in part order: the same parts give the same bits
-  for (std::size_t part = 0; part < parts; ++part)
-    loss += workspace_.part_losses[part];
-  if (!usable_loss<T>(loss)) {
+  bool hidden_finite = true;
+  for (std::size_t part = 0; part < parts; ++part) {
+    loss += workspace_.parts[part].loss;
+    hidden_finite = hidden_finite && workspace_.parts[part].hidden_finite;
+  }
+  // A hidden inf that ReLU zeroed leaves the loss finite but makes a gradient NaN (inf * 0):
+  // such a step is as unusable as one with a NaN loss.
+  if (!usable_loss<T>(loss) || !hidden_finite) {
     require_finite_data(where, x, y);
-    throw DivergenceError(std::string(where) + ": loss is " + format_number(loss) +
+    const std::string what = usable_loss<T>(loss)
+                                 ? "a hidden layer reached an infinity or a NaN (the loss, " +
+                                       format_number(loss) + ", did not show it)"
+                                 : "loss is " + format_number(loss);
+    throw DivergenceError(std::string(where) + ": " + what +
                           "; weights left unchanged; try a smaller learning rate");
   }
   return loss;

@@ -73,7 +73,8 @@ class Network {
   void predict(MatrixView<const T> x, MatrixView<T> out);
 
   // L = sum (yhat - y)^2 of the current weights; inf or NaN when they have diverged, but a
-  // ValueError naming the element when x or y holds a NaN or an infinity.
+  // ValueError naming the element when a NaN or an infinity in x or y makes it so. (An
+  // infinity in x that every ReLU of its row masks gives a finite L, as relu(-inf) = 0.)
   double loss(MatrixView<const T> x, MatrixView<const T> y, Reduction reduction = Reduction::Sum);
 
   // L and every dL/dw_k (eqs. 44-46 generalized), weights unchanged.
@@ -96,12 +97,16 @@ class Network {
  private:
   // Buffers for batches of up to `rows` rows. activations[k] holds h_{k+1} and then a_{k+1}
   // in place (relu' in its sign bit); the last one holds yhat and then dL/dyhat.
-  // gradients[k] holds dL/dh_{k+1} of hidden layer k + 1. part_losses: one per part.
+  // gradients[k] holds dL/dh_{k+1} of hidden layer k + 1. parts: one result per part.
+  struct PartResult {
+    double loss = 0.0;
+    bool hidden_finite = true;  // no infinity or NaN in any h_k, even where ReLU hid it
+  };
   struct Workspace {
     std::size_t rows = 0;
     std::vector<Matrix<T>> activations;
     std::vector<Matrix<T>> gradients;
-    std::vector<double> part_losses;
+    std::vector<PartResult> parts;
   };
 
   void check_batch(const char* where, MatrixView<const T> x, const MatrixView<const T>* y) const;
