@@ -25,7 +25,8 @@ PROGRESS_RE = re.compile(r"^step (\d+)/(\d+) loss (\S+)$")
 ALL_FLAGS = ["--layers", "--rows", "--steps", "--lr", "--seed", "--dtype", "--x", "--y",
              "--weights-in", "--weights-out", "--loss-csv", "--threads", "--log-every",
              "--quiet", "--help", "--epochs", "--batch-size", "--optimizer", "--momentum",
-             "--nesterov", "--weight-decay", "--loss", "--val-x", "--val-y", "--no-shuffle"]
+             "--nesterov", "--weight-decay", "--loss", "--val-x", "--val-y", "--no-shuffle",
+             "--init", "--checkpoint", "--checkpoint-every", "--resume", "--version"]
 EPOCH_RE = re.compile(r"^epoch (\d+)/(\d+) train_loss (\S+)( val_loss (\S+))? samples/s (\S+)$")
 
 
@@ -92,8 +93,9 @@ class CliTest(unittest.TestCase):
     def test_nobias_threads_environment(self):
         bad = self.run_with_env({"NOBIAS_THREADS": "many"}, "--steps", 3, "--quiet")
         self.assertEqual(bad.returncode, 2, bad.stderr)
-        self.assertIn("NOBIAS_THREADS", bad.stderr)
-        self.assertIn("many", bad.stderr)
+        self.assertTrue(bad.stderr.startswith(
+            'nobias-train: NOBIAS_THREADS: expected "auto", 0 or a thread count, got "many"'),
+            bad.stderr)
         # --threads overrides the environment, bad or not.
         fixed = self.run_with_env({"NOBIAS_THREADS": "many"}, "--steps", 3, "--quiet",
                                   "--threads", 1)
@@ -306,7 +308,8 @@ class CliTest(unittest.TestCase):
 
     def assert_bad_input(self, args, *needles, out_dir=None, csv=None):
         """Runs args plus --weights-out/--loss-csv into the test directory; asserts exit 2,
-        stderr 'nobias-train: ...' containing every needle, and nothing written."""
+        stderr 'nobias-train: ...' containing every needle, and nothing written. Returns the
+        CompletedProcess."""
         if out_dir is None:
             out_dir = self.path("out")
             if not os.path.isdir(out_dir):
@@ -325,37 +328,42 @@ class CliTest(unittest.TestCase):
         self.assertFalse(os.path.exists(csv), msg)
         if os.path.isdir(out_dir):
             self.assertEqual(os.listdir(out_dir), [], msg)
+        return r
 
     def test_bad_flag_values(self):
         base = {"--layers": "20,10,4", "--steps": "3"}  # small and fast, were it to run
+        lr = "--lr must be a finite number > 0, got '%s'"
         cases = [
-            (["--lr", "-1"], ["--lr", "-1"]),
-            (["--lr", "0"], ["--lr", "> 0"]),
-            (["--lr", "nan"], ["--lr", "nan"]),
-            (["--lr", "inf"], ["--lr", "inf"]),
-            (["--lr", "abc"], ["--lr", "abc"]),
-            (["--lr", "1e-60"], ["--lr", "f32"]),
-            (["--steps", "0"], ["--steps", "0"]),
-            (["--steps", "-5"], ["--steps", "-5"]),
-            (["--rows", "0"], ["--rows"]),
-            (["--layers", "5"], ["--layers", "two widths"]),
-            (["--layers", "5,0,2"], ["--layers", "0"]),
-            (["--layers", "5,,2"], ["--layers"]),
-            (["--layers", "5,x,2"], ["--layers", "x"]),
-            (["--dtype", "f16"], ["--dtype", "f16"]),
-            (["--x", "x.npy"], ["--x", "--y"]),
-            (["--y", "y.npy"], ["--x", "--y"]),
-            (["--threads", "0"], ["--threads", "0"]),
-            (["--log-every", "0"], ["--log-every"]),
-            (["--seed", "-1"], ["--seed"]),
-            (["--bogus"], ["--bogus"]),
-            (["extra-positional"], ["extra-positional"]),
+            (["--lr", "-1"], [lr % "-1"]),
+            (["--lr", "0"], [lr % "0"]),
+            (["--lr", "nan"], [lr % "nan"]),
+            (["--lr", "inf"], [lr % "inf"]),
+            (["--lr", "abc"], [lr % "abc"]),
+            (["--lr", "1e-60"], ["--lr 1e-60 is not representable in f32 (use --dtype f64)"]),
+            (["--steps", "0"], ["--steps must be at least 1, got 0"]),
+            (["--steps", "-5"], ["--steps must be a whole number, got '-5'"]),
+            (["--rows", "0"], ["--rows must be at least 1, got 0"]),
+            (["--layers", "5"], ["--layers needs at least two widths (d_in,...,d_out), got '5'"]),
+            (["--layers", "5,0,2"], ["--layers: every width must be at least 1, got 0"]),
+            (["--layers", "5,,2"], ["--layers: every width must be a whole number, got ''"]),
+            (["--layers", "5,x,2"], ["--layers: every width must be a whole number, got 'x'"]),
+            (["--dtype", "f16"], ["--dtype must be f32 or f64, got 'f16'"]),
+            (["--x", "x.npy"], ["--x and --y go together: give both or neither"]),
+            (["--y", "y.npy"], ["--x and --y go together: give both or neither"]),
+            (["--threads", "0"], ["--threads must be at least 1, got 0"]),
+            (["--log-every", "0"], ["--log-every must be at least 1, got 0"]),
+            (["--seed", "-1"], ["--seed must be a whole number, got '-1'"]),
+            (["--bogus"], ["The following argument was not expected: --bogus"]),
+            (["extra-positional"], ["The following argument was not expected: extra-positional"]),
         ]
         for extra, needles in cases:
             with self.subTest(args=extra):
                 args = [a for flag, value in base.items() if flag != extra[0]
                         for a in (flag, value)]
-                self.assert_bad_input(args + extra, *needles)
+                r = self.assert_bad_input(args + extra, *needles)
+                # A usage error ends with the pointer to --help.
+                self.assertTrue(r.stderr.endswith("\nRun 'nobias-train --help' for the flags.\n"),
+                                r.stderr)
 
     def test_data_shape_mismatches(self):
         rng = np.random.default_rng(1)
@@ -365,14 +373,19 @@ class CliTest(unittest.TestCase):
         np.save(self.path("y4.npy"), rng.standard_normal((31, 4)))
         np.save(self.path("x0.npy"), np.zeros((0, 13)))
         np.save(self.path("y0.npy"), np.zeros((0, 3)))
+        rows_differ = "--x x.npy is 31x13, --y y30.npy is 30x3: row counts differ"
         cases = [
             # x has 13 columns, --layers wants 12: both shapes named
-            (["--x", "x.npy", "--y", "y.npy", "--layers", "12,9,3"], ["31x13", "12", "input"]),
-            (["--x", "x.npy", "--y", "y30.npy", "--layers", "13,9,3"], ["31x13", "30x3", "row"]),
-            (["--x", "x.npy", "--y", "y30.npy"], ["31x13", "30x3", "row"]),
-            (["--x", "x.npy", "--y", "y4.npy", "--layers", "13,9,3"], ["31x4", "3", "output"]),
-            (["--x", "x0.npy", "--y", "y0.npy", "--layers", "13,9,3"], ["0x13", "rows"]),
-            (["--x", "x.npy", "--y", "y.npy", "--rows", "31"], ["--rows"]),
+            (["--x", "x.npy", "--y", "y.npy", "--layers", "12,9,3"],
+             ["--x x.npy is 31x13, but the input width is 12 (--layers 12,9,3)"]),
+            (["--x", "x.npy", "--y", "y30.npy", "--layers", "13,9,3"], [rows_differ]),
+            (["--x", "x.npy", "--y", "y30.npy"], [rows_differ]),
+            (["--x", "x.npy", "--y", "y4.npy", "--layers", "13,9,3"],
+             ["--y y4.npy is 31x4, but the output width is 3 (--layers 13,9,3)"]),
+            (["--x", "x0.npy", "--y", "y0.npy", "--layers", "13,9,3"],
+             ["--x x0.npy is 0x13, --y y0.npy is 0x3: no rows to train on"]),
+            (["--x", "x.npy", "--y", "y.npy", "--rows", "31"],
+             ["--rows cannot be used with --x/--y"]),
         ]
         for args, needles in cases:
             with self.subTest(args=args):
@@ -411,19 +424,22 @@ class CliTest(unittest.TestCase):
         rng = np.random.default_rng(3)
         x = rng.standard_normal((31, 13))
         np.save(self.path("y.npy"), rng.standard_normal((31, 3)))
-        for name, value, where in (("nan", np.nan, (4, 7)), ("inf", -np.inf, (0, 12))):
+        for name, value, where in (("nan", np.nan, (4, 7)), ("-inf", -np.inf, (0, 12))):
             with self.subTest(value=name):
                 bad = x.copy()
                 bad[where] = value
                 np.save(self.path("x.npy"), bad)
-                self.assert_bad_input(["--x", "x.npy", "--y", "y.npy"], "--x",
-                                      "element (%d, %d)" % where, "finite")
+                r = self.assert_bad_input(["--x", "x.npy", "--y", "y.npy"],
+                                          "--x: x.npy: element (%d, %d) is %s; values must be "
+                                          "finite" % (where[0], where[1], name))
+                # Bad data is not a usage error: no pointer to --help.
+                self.assertNotIn("--help", r.stderr)
         with self.subTest("float64 beyond float32's range, read as f32"):
             big = x.copy()
             big[2, 3] = 1e300
             np.save(self.path("x.npy"), big)
             self.assert_bad_input(["--x", "x.npy", "--y", "y.npy", "--dtype", "f32"],
-                                  "element (2, 3)", "inf")
+                                  "--x: x.npy: element (2, 3) is inf; values must be finite")
 
     def test_loss_csv_may_not_overwrite_an_input(self):
         rng = np.random.default_rng(4)
@@ -432,31 +448,38 @@ class CliTest(unittest.TestCase):
         before = file_bytes(self.path("x.npy"))
         r = self.run_cli("--x", "x.npy", "--y", "y.npy", "--loss-csv", "x.npy")
         self.assertEqual(r.returncode, 2, r.stderr)
-        self.assertIn("is the input file", r.stderr)
+        self.assertTrue(r.stderr.startswith("nobias-train:"), r.stderr)
+        self.assertIn("--loss-csv x.npy is the input file x.npy; writing it would destroy the data",
+                      r.stderr)
         self.assertEqual(file_bytes(self.path("x.npy")), before)
 
     def test_bad_weights_in(self):
         with self.subTest("missing directory"):
-            self.assert_bad_input(["--weights-in", "nowhere", "--steps", 2], "--weights-in",
-                                  "nowhere", "does not exist")
+            self.assert_bad_input(["--weights-in", "nowhere", "--steps", 2],
+                                  "reading --weights-in nowhere: load_weights: directory "
+                                  "'nowhere' does not exist")
         win = self.mkdir("win")
         rng = np.random.default_rng(3)
         np.save(os.path.join(win, "w1.npy"), rng.standard_normal((13, 9)))
         np.save(os.path.join(win, "w2.npy"), rng.standard_normal((9, 3)))
         with self.subTest("shapes differ from --layers"):
             self.assert_bad_input(["--weights-in", win, "--layers", "13,8,3", "--steps", 2],
-                                  "--weights-in", "w1.npy", "13x9", "13x8")
+                                  "--weights-in %s: w1.npy is 13x9, but --layers 13,8,3 needs 13x8"
+                                  % win)
         with self.subTest("depth differs from --layers"):
             self.assert_bad_input(["--weights-in", win, "--layers", "13,9,5,3", "--steps", 2],
-                                  "--weights-in", "2", "3")
+                                  "--weights-in %s holds 2 weight matrices, but --layers 13,9,5,3 "
+                                  "needs 3" % win)
         with self.subTest("x does not fit the weights"):
             np.save(self.path("x.npy"), rng.standard_normal((31, 12)))
             np.save(self.path("y.npy"), rng.standard_normal((31, 3)))
             self.assert_bad_input(["--weights-in", win, "--x", "x.npy", "--y", "y.npy"],
-                                  "31x12", "13")
+                                  "--x x.npy is 31x12, but the input width is 13 (widths 13,9,3 "
+                                  "from --weights-in)")
         with self.subTest("empty directory"):
             self.mkdir("empty")
-            self.assert_bad_input(["--weights-in", "empty", "--steps", 2], "w1.npy")
+            self.assert_bad_input(["--weights-in", "empty", "--steps", 2],
+                                  "load_weights: empty: w1.npy is missing")
         with self.subTest("chain broken"):
             bad = self.mkdir("chain")
             np.save(os.path.join(bad, "w1.npy"), rng.standard_normal((13, 9)))
@@ -465,24 +488,28 @@ class CliTest(unittest.TestCase):
 
     def test_bad_output_locations(self):
         with self.subTest("--weights-out does not exist"):
-            self.assert_bad_input(["--layers", "20,10,4", "--steps", 2], "--weights-out",
-                                  "no-such-dir", out_dir=self.path("no-such-dir"))
+            self.assert_bad_input(["--layers", "20,10,4", "--steps", 2],
+                                  "--weights-out: '%s' is not an existing directory"
+                                  % self.path("no-such-dir"), out_dir=self.path("no-such-dir"))
             self.assertFalse(os.path.exists(self.path("no-such-dir")))
         with self.subTest("--weights-out is a file"):
             with open(self.path("afile"), "w") as f:
                 f.write("x")
-            self.assert_bad_input(["--layers", "20,10,4", "--steps", 2], "--weights-out",
-                                  "afile", out_dir=self.path("afile"))
+            self.assert_bad_input(["--layers", "20,10,4", "--steps", 2],
+                                  "--weights-out: '%s' is not an existing directory"
+                                  % self.path("afile"), out_dir=self.path("afile"))
         with self.subTest("--loss-csv into a missing directory"):
-            self.assert_bad_input(["--layers", "20,10,4", "--steps", 2], "--loss-csv",
-                                  "no-such-dir", csv=self.path("no-such-dir", "loss.csv"))
+            self.assert_bad_input(["--layers", "20,10,4", "--steps", 2],
+                                  "--loss-csv: '%s' is not an existing directory"
+                                  % self.path("no-such-dir"),
+                                  csv=self.path("no-such-dir", "loss.csv"))
             self.assertFalse(os.path.exists(self.path("no-such-dir")))
         with self.subTest("--loss-csv is a directory"):
             self.mkdir("csvdir")
             r = self.run_cli("--layers", "20,10,4", "--steps", 2, "--loss-csv", "csvdir")
             self.assertEqual(r.returncode, 2, r.stderr)
             self.assertTrue(r.stderr.startswith("nobias-train:"), r.stderr)
-            self.assertIn("--loss-csv", r.stderr)
+            self.assertIn("--loss-csv: 'csvdir' is a directory, expected a file name", r.stderr)
             self.assertEqual(os.listdir(self.path("csvdir")), [])
 
     # ---- 7. existing outputs survive a failed run ----
@@ -542,25 +569,33 @@ class CliTest(unittest.TestCase):
         with open(self.path("afile"), "w") as f:
             f.write("x")
         out = self.mkdir("out")
+        # The reason follows in parentheses (strerror), which varies with the system.
+        unwritable = "%s: directory '%s' is not writable ("
+        missing = "%s: '%s' is not an existing directory"
         small = ["--layers", "20,10,4", "--steps", 2]
         cases = [
-            (["--weights-out", "/proc"], ["--weights-out", "/proc", "not writable"]),
-            (["--weights-out", "afile/sub"], ["--weights-out", "afile/sub", "not an existing"]),
-            (["--loss-csv", "/proc/loss.csv"], ["--loss-csv", "/proc", "not writable"]),
-            (["--loss-csv", "afile/loss.csv"], ["--loss-csv", "afile", "not an existing"]),
-            (["--weights-out", out, "--loss-csv", "/proc/loss.csv"], ["--loss-csv", "/proc"]),
-            (["--loss-csv", "l.csv", "--weights-out", "/proc/self"], ["--weights-out"]),
+            (["--weights-out", "/proc"], unwritable % ("--weights-out", "/proc")),
+            (["--weights-out", "afile/sub"], missing % ("--weights-out", "afile/sub")),
+            (["--loss-csv", "/proc/loss.csv"], unwritable % ("--loss-csv", "/proc")),
+            (["--loss-csv", "afile/loss.csv"], missing % ("--loss-csv", "afile")),
+            (["--weights-out", out, "--loss-csv", "/proc/loss.csv"],
+             unwritable % ("--loss-csv", "/proc")),
+            (["--loss-csv", "l.csv", "--weights-out", "/proc/self"],
+             unwritable % ("--weights-out", "/proc/self")),
         ]
-        for extra, needles in cases:
+        for extra, needle in cases:
             with self.subTest(args=extra):
-                self.assert_refused_before_training(small + extra, *needles)
+                self.assert_refused_before_training(small + extra, needle)
                 self.assertEqual(os.listdir(out), [])
+        # --checkpoint DIR may not exist yet (it is created), so its parent is checked then.
         epochs = ["--layers", "20,10,4", "--epochs", 1]
-        for where in ("/proc/nobias-ck", "afile/ck", "afile"):
+        for where, needle in (("/proc/nobias-ck", unwritable % ("--checkpoint", "/proc")),
+                              ("/proc", unwritable % ("--checkpoint", "/proc")),
+                              ("afile/ck", missing % ("--checkpoint", "afile")),
+                              ("afile", missing % ("--checkpoint", "afile"))):
             with self.subTest(checkpoint=where):
                 self.assert_refused_before_training(epochs + ["--checkpoint", where,
-                                                              "--weights-out", out],
-                                                    "--checkpoint")
+                                                              "--weights-out", out], needle)
                 self.assertEqual(os.listdir(out), [])
 
     def raw_npy(self, name, data, shape, descr="<f8"):
@@ -598,11 +633,15 @@ class CliTest(unittest.TestCase):
     def test_widths_and_rows_that_overflow(self):
         x, y = self.data()
         cases = [
-            (["--layers", "9223372036854775807,4"], ["overflows size_t"]),
-            (["--layers", "20,10,4", "--rows", "18446744073709551615"], ["overflows size_t"]),
+            (["--layers", "9223372036854775807,4"],
+             ["matrix of 64x9223372036854775807 elements overflows size_t"]),
+            (["--layers", "20,10,4", "--rows", "18446744073709551615"],
+             ["matrix of 18446744073709551615x20 elements overflows size_t"]),
             (["--x", x, "--y", y, "--layers", "13,9223372036854775807,3"],
              ["Network: w1 of 13x9223372036854775807", "overflows size_t"]),
-            (["--layers", "18446744073709551616,4"], ["--layers", "at most"]),
+            (["--layers", "18446744073709551616,4"],
+             ["--layers: every width must be at most 18446744073709551615, got "
+              "18446744073709551616"]),
         ]
         for args, needles in cases:
             with self.subTest(args=args):
@@ -611,9 +650,13 @@ class CliTest(unittest.TestCase):
     def test_learning_rate_and_decay_beyond_the_dtype(self):
         # Finite in the flag, infinite or zero in the arithmetic: refused, not a NaN later.
         base = ["--layers", "20,10,4", "--steps", 2]
-        self.assert_bad_input(base + ["--lr", "1e39"], "--lr", "f32")
-        self.assert_bad_input(base + ["--weight-decay", "1e39"], "weight_decay", "in float")
-        self.assert_bad_input(base + ["--optimizer", "adam", "--lr", "1e-50"], "--lr", "f32")
+        self.assert_bad_input(base + ["--lr", "1e39"],
+                              "--lr 1e39 is not representable in f32 (use --dtype f64)")
+        self.assert_bad_input(base + ["--weight-decay", "1e39"],
+                              "Optimizer: weight_decay must be finite in float (the network's "
+                              "type), got 1e+39")
+        self.assert_bad_input(base + ["--optimizer", "adam", "--lr", "1e-50"],
+                              "--lr 1e-50 is not representable in f32 (use --dtype f64)")
 
     def test_weights_in_with_a_missing_extra_or_bad_file(self):
         rng = np.random.default_rng(13)
@@ -633,7 +676,8 @@ class CliTest(unittest.TestCase):
         nan = weights("nan", [(20, 10), (10, 4)], nan_at=(2, 5))
         cases = [
             (["--weights-in", gap], ["w2.npy is missing but w3.npy exists"]),
-            (["--weights-in", extra, "--layers", "20,10,4"], ["holds 3 weight matrices", "2"]),
+            (["--weights-in", extra, "--layers", "20,10,4"],
+             ["--weights-in %s holds 3 weight matrices, but --layers 20,10,4 needs 2" % extra]),
             (["--weights-in", stray], ["unexpected w0.npy"]),
             (["--weights-in", nan], ["--weights-in", "w1.npy", "element (2, 5) is nan"]),
         ]
@@ -644,15 +688,20 @@ class CliTest(unittest.TestCase):
     def test_more_bad_flag_values(self):
         base = ["--layers", "20,10,4"]
         cases = [
-            (["--steps", "1000000001"], ["--steps", "at most 1000000000"]),
-            (["--seed", "18446744073709551616"], ["--seed", "at most"]),
-            (["--threads", "2147483648"], ["--threads", "at most 2147483647"]),
-            (["--threads", "x"], ["--threads", "whole number"]),
-            (["--lr", "-inf"], ["--lr", "-inf"]),
-            (["--optimizer", "momentum", "--lr", "0.1", "--momentum", "nan"], ["--momentum"]),
-            (["--epochs", "1000000000", "--batch-size", "1"], ["--epochs", "exceeds"]),
-            (["--x", "x.npy", "--x", "x.npy", "--y", "y.npy"], ["--x"]),
-            (["--quiet", "--steps", "2", "--steps", "3"], ["--steps"]),
+            (["--steps", "1000000001"], ["--steps must be at most 1000000000, got 1000000001"]),
+            (["--seed", "18446744073709551616"],
+             ["--seed must be at most 18446744073709551615, got 18446744073709551616"]),
+            (["--threads", "2147483648"], ["--threads must be at most 2147483647, got 2147483648"]),
+            (["--threads", "x"], ["--threads must be a whole number, got 'x'"]),
+            (["--lr", "-inf"], ["--lr must be a finite number > 0, got '-inf'"]),
+            (["--optimizer", "momentum", "--lr", "0.1", "--momentum", "nan"],
+             ["--momentum must be a number in [0, 1), got 'nan'"]),
+            (["--epochs", "1000000000", "--batch-size", "1"],
+             ["--epochs 1000000000 of 64 steps each exceeds 1000000000 steps"]),
+            (["--x", "x.npy", "--x", "x.npy", "--y", "y.npy"],
+             ["--x: At Most 1 required but received 2"]),
+            (["--quiet", "--steps", "2", "--steps", "3"],
+             ["--steps: At Most 1 required but received 2"]),
         ]
         for extra, needles in cases:
             with self.subTest(args=extra):
@@ -668,11 +717,12 @@ class CliTest(unittest.TestCase):
         np.save(os.path.join(win, "w2.npy"), np.ones((16, 2)))
         cases = [
             (["--epochs", 2, "--checkpoint", "ck2", "--checkpoint-every", 0],
-             ["--checkpoint-every", "at least 1"]),
-            (["--epochs", 2, "--checkpoint-every", 2], ["--checkpoint-every", "--checkpoint DIR"]),
+             ["--checkpoint-every must be at least 1, got 0"]),
+            (["--epochs", 2, "--checkpoint-every", 2],
+             ["--checkpoint-every needs --checkpoint DIR"]),
             (["--epochs", 2, "--resume", "ck", "--weights-in", win],
-             ["--resume", "--weights-in"]),
-            (["--epochs", 2, "--init", "xavier"], ["--init", "xavier"]),
+             ["--resume and --weights-in exclude each other"]),
+            (["--epochs", 2, "--init", "xavier"], ["--init must be normal or he, got 'xavier'"]),
         ]
         for extra, needles in cases:
             with self.subTest(args=extra):
@@ -680,9 +730,9 @@ class CliTest(unittest.TestCase):
         # A checkpoint whose state was damaged after it was saved.
         with open(self.path("ck", "state-000001", "state.txt"), "a") as f:
             f.write("garbage\n")
-        r = self.assert_refused_before_training(common + ["--epochs", 2, "--resume", "ck"],
-                                                "load_checkpoint", "line without '='")
-        self.assertIn("ck", r.stderr)
+        self.assert_refused_before_training(common + ["--epochs", 2, "--resume", "ck"],
+                                            "load_checkpoint: ck: state.txt: line without '=': "
+                                            "garbage")
 
     # ---- 8. divergence ----
 
@@ -835,41 +885,46 @@ class CliTest(unittest.TestCase):
         x, y = self.teacher_data(rows=40)
         common = ["--x", x, "--y", y, "--layers", "8,16,2", "--batch-size", 16, "--quiet"]
         self.ok(*common, "--epochs", 1, "--optimizer", "adam", "--checkpoint", "ck")
+        first_run = "; resume with the flags of the first run"
         cases = [
-            (["--epochs", 3, "--optimizer", "adam", "--lr", 0.5], ["--lr", "0.5", "0.001"]),
-            (["--epochs", 3, "--optimizer", "adam", "--seed", 9], ["--seed"]),
-            (["--epochs", 3, "--optimizer", "momentum", "--lr", 0.1], ["--optimizer"]),
-            (["--epochs", 1, "--optimizer", "adam"], ["has done 1 epochs"]),
-            (["--epochs", 3, "--optimizer", "adam", "--dtype", "f64"], ["--dtype"]),
-            (["--epochs", 3, "--optimizer", "adam", "--loss", "mean"], ["--loss"]),
-            (["--epochs", 3, "--optimizer", "adam", "--no-shuffle"], ["--no-shuffle"]),
+            (["--epochs", 3, "--optimizer", "adam", "--lr", 0.5],
+             "--lr is 0.5 but the checkpoint in ck was trained with 0.001" + first_run),
+            (["--epochs", 3, "--optimizer", "adam", "--seed", 9],
+             "--seed is 9 but the checkpoint in ck was trained with 0" + first_run),
+            (["--epochs", 3, "--optimizer", "momentum", "--lr", 0.1],
+             "--optimizer is different but the checkpoint in ck was trained with another "
+             "optimizer" + first_run),
+            (["--epochs", 1, "--optimizer", "adam"],
+             "the checkpoint in ck has done 1 epochs already; ask for more with --epochs"),
+            (["--epochs", 3, "--optimizer", "adam", "--dtype", "f64"],
+             "--dtype is f64 but the checkpoint in ck was trained with f32" + first_run),
+            (["--epochs", 3, "--optimizer", "adam", "--loss", "mean"],
+             "--loss is different but the checkpoint in ck was trained with the other "
+             "reduction" + first_run),
+            (["--epochs", 3, "--optimizer", "adam", "--no-shuffle"],
+             "--no-shuffle is different but the checkpoint in ck was trained with the other "
+             "setting" + first_run),
         ]
-        for extra, needles in cases:
+        for extra, needle in cases:
             with self.subTest(extra=extra):
-                r = self.run_cli(*common, *extra, "--resume", "ck")
-                self.assertEqual(r.returncode, 2, r.stderr)
-                for needle in needles:
-                    self.assertIn(needle, r.stderr)
+                self.assert_refused_before_training(common + extra + ["--resume", "ck"], needle)
         plain = ["--x", x, "--y", y, "--layers", "8,16,2", "--quiet"]
-        for args, needle in (([], "--resume"), (["--epochs", 2], "no CURRENT")):
+        for args, needle in (([], "--resume needs --epochs (epoch-based training)"),
+                             (["--epochs", 2], "load_checkpoint: nowhere: no CURRENT file naming "
+                                               "a state (is it a checkpoint directory?)")):
             with self.subTest(args=args):
-                r = self.run_cli(*plain, *args, "--resume", "nowhere")
-                self.assertEqual(r.returncode, 2, r.stderr)
-                self.assertIn(needle, r.stderr)
-        r = self.run_cli(*plain, "--checkpoint", "ck2")
-        self.assertEqual(r.returncode, 2, r.stderr)
-        self.assertIn("--checkpoint", r.stderr)
+                self.assert_refused_before_training(plain + args + ["--resume", "nowhere"],
+                                                    needle)
+        self.assert_refused_before_training(plain + ["--checkpoint", "ck2"],
+                                            "--checkpoint needs --epochs (epoch-based training)")
         self.assertFalse(os.path.exists(self.path("ck2")))
         # A changed batch size is another run, and a fresh run may not replace a checkpoint.
-        r = self.run_cli(*plain, "--epochs", 3, "--optimizer", "adam", "--batch-size", 8,
-                         "--resume", "ck")
-        self.assertEqual(r.returncode, 2, r.stderr)
-        self.assertIn("--batch-size", r.stderr)
-        before = self.snapshot()
-        r = self.run_cli(*common, "--epochs", 2, "--optimizer", "adam", "--checkpoint", "ck")
-        self.assertEqual(r.returncode, 2, r.stderr)
-        self.assertIn("already holds a checkpoint", r.stderr)
-        self.assertEqual(self.snapshot(), before)
+        self.assert_refused_before_training(
+            plain + ["--epochs", 3, "--optimizer", "adam", "--batch-size", 8, "--resume", "ck"],
+            "--batch-size is 8 but the checkpoint in ck was trained with 16" + first_run)
+        self.assert_refused_before_training(
+            common + ["--epochs", 2, "--optimizer", "adam", "--checkpoint", "ck"],
+            "--checkpoint ck already holds a checkpoint: continue it with --resume ck")
 
     def test_checkpoint_leaves_other_files_alone(self):
         x, y = self.teacher_data(rows=40)
@@ -903,39 +958,48 @@ class CliTest(unittest.TestCase):
         np.save(self.path("vxnan.npy"), vx)
         data = ["--x", x, "--y", y, "--layers", "8,16,2"]
         epochs = data + ["--epochs", "2"]
+        momentum = "--momentum must be a number in [0, 1), got '%s'"
+        decay = "--weight-decay must be a number that is finite and >= 0, got '%s'"
+        lr_required = "--lr is required with --optimizer momentum or --loss mean"
+        val_together = "--val-x and --val-y go together: give both or neither"
         cases = [
-            (data + ["--epochs", "0"], ["--epochs", "0"]),
-            (data + ["--epochs", "-1"], ["--epochs"]),
-            (data + ["--epochs", "x"], ["--epochs", "x"]),
-            (epochs + ["--steps", "3"], ["--steps", "--epochs"]),
-            (epochs + ["--batch-size", "0"], ["--batch-size", "0"]),
-            (epochs + ["--log-every", "2"], ["--log-every", "--epochs"]),
-            (data + ["--batch-size", "8"], ["--batch-size", "--epochs"]),
-            (data + ["--no-shuffle"], ["--no-shuffle", "--epochs"]),
-            (data + ["--val-x", "vx.npy", "--val-y", "vy.npy"], ["--val-x", "--epochs"]),
-            (epochs + ["--optimizer", "foo"], ["--optimizer", "foo"]),
-            (epochs + ["--loss", "foo"], ["--loss", "foo"]),
+            (data + ["--epochs", "0"], ["--epochs must be at least 1, got 0"]),
+            (data + ["--epochs", "-1"], ["--epochs must be a whole number, got '-1'"]),
+            (data + ["--epochs", "x"], ["--epochs must be a whole number, got 'x'"]),
+            (epochs + ["--steps", "3"], ["--steps and --epochs exclude each other"]),
+            (epochs + ["--batch-size", "0"], ["--batch-size must be at least 1, got 0"]),
+            (epochs + ["--log-every", "2"], ["--log-every is for --steps"]),
+            (data + ["--batch-size", "8"], ["--batch-size needs --epochs"]),
+            (data + ["--no-shuffle"], ["--no-shuffle needs --epochs (epoch-based training)"]),
+            (data + ["--val-x", "vx.npy", "--val-y", "vy.npy"], ["--val-x/--val-y needs --epochs"]),
+            (epochs + ["--optimizer", "foo"],
+             ["--optimizer must be sgd, momentum or adam, got 'foo'"]),
+            (epochs + ["--loss", "foo"], ["--loss must be sum or mean, got 'foo'"]),
             (epochs + ["--optimizer", "momentum", "--lr", "0.1", "--momentum", "1"],
-             ["--momentum", "[0, 1)"]),
+             [momentum % "1"]),
             (epochs + ["--optimizer", "momentum", "--lr", "0.1", "--momentum", "-0.1"],
-             ["--momentum"]),
+             [momentum % "-0.1"]),
             (epochs + ["--optimizer", "adam", "--momentum", "0.5"],
-             ["--momentum", "--optimizer momentum"]),
-            (epochs + ["--momentum", "0.5"], ["--momentum", "--optimizer momentum"]),
-            (epochs + ["--optimizer", "adam", "--nesterov"], ["--nesterov", "momentum"]),
-            (epochs + ["--weight-decay", "-1"], ["--weight-decay", ">= 0"]),
-            (epochs + ["--weight-decay", "inf"], ["--weight-decay"]),
-            (epochs + ["--loss", "mean"], ["--lr", "required"]),
-            (epochs + ["--optimizer", "momentum"], ["--lr", "required"]),
-            (epochs + ["--val-x", "vx.npy"], ["--val-x", "--val-y"]),
-            (epochs + ["--val-y", "vy.npy"], ["--val-x", "--val-y"]),
-            (epochs + ["--val-x", "vx7.npy", "--val-y", "vy.npy"], ["--val-x", "10x7", "input"]),
-            (epochs + ["--val-x", "vx.npy", "--val-y", "vy3.npy"], ["--val-y", "10x3", "output"]),
-            (epochs + ["--val-x", "vx.npy", "--val-y", "vy9.npy"], ["10x8", "9x2", "row"]),
+             ["--momentum needs --optimizer momentum"]),
+            (epochs + ["--momentum", "0.5"], ["--momentum needs --optimizer momentum"]),
+            (epochs + ["--optimizer", "adam", "--nesterov"],
+             ["--nesterov needs --optimizer momentum"]),
+            (epochs + ["--weight-decay", "-1"], [decay % "-1"]),
+            (epochs + ["--weight-decay", "inf"], [decay % "inf"]),
+            (epochs + ["--loss", "mean"], [lr_required]),
+            (epochs + ["--optimizer", "momentum"], [lr_required]),
+            (epochs + ["--val-x", "vx.npy"], [val_together]),
+            (epochs + ["--val-y", "vy.npy"], [val_together]),
+            (epochs + ["--val-x", "vx7.npy", "--val-y", "vy.npy"],
+             ["--val-x vx7.npy is 10x7, but the input width is 8 (--layers 8,16,2)"]),
+            (epochs + ["--val-x", "vx.npy", "--val-y", "vy3.npy"],
+             ["--val-y vy3.npy is 10x3, but the output width is 2 (--layers 8,16,2)"]),
+            (epochs + ["--val-x", "vx.npy", "--val-y", "vy9.npy"],
+             ["--val-x vx.npy is 10x8, --val-y vy9.npy is 9x2: row counts differ"]),
             (epochs + ["--val-x", "vxnan.npy", "--val-y", "vy.npy"],
-             ["--val-x", "element (3, 4)", "finite"]),
+             ["--val-x: vxnan.npy: element (3, 4) is nan; values must be finite"]),
             (epochs + ["--val-x", "none.npy", "--val-y", "vy.npy"],
-             ["--val-x", "none.npy", "does not exist"]),
+             ["--val-x: read_npy: none.npy: file does not exist"]),
         ]
         for args, needles in cases:
             with self.subTest(args=args[len(data):]):
@@ -959,6 +1023,15 @@ class CliTest(unittest.TestCase):
             self.assertIn(flag, r.stdout)
         self.assertIn("f32", r.stdout)
         self.assertIn("f64", r.stdout)
+        self.assertEqual(os.listdir(self.dir), [])
+
+    def test_version(self):
+        # The BLAS line itself is checked against the build's choice by ctest's blas_backend.
+        r = self.ok("--version")
+        lines = r.stdout.splitlines()
+        self.assertEqual(len(lines), 2, r.stdout)
+        self.assertRegex(lines[0], r"^nobias-train \d+\.\d+\.\d+$")
+        self.assertTrue(lines[1].startswith("BLAS: "), lines[1])
         self.assertEqual(os.listdir(self.dir), [])
 
 

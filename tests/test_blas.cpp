@@ -1,5 +1,19 @@
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <string>
+#include <vector>
+
 #include "nobias/blas.hpp"
 #include "nobias/error.hpp"
 #include "reference/reference.hpp"
@@ -77,11 +91,90 @@ struct AutomaticThreadsAfterwards {
   ~AutomaticThreadsAfterwards() { nobias::set_threads(0); }
 };
 
+TEST_CASE("blas.threads.set_threads_refuses_a_negative_count") {
+  AutomaticThreadsAfterwards restore;
+  nobias::set_threads(2);
+  for (const int bad : {-1, -7, std::numeric_limits<int>::min()}) {
+    CAPTURE(bad);
+    const std::string expected =
+        "set_threads: expected 0 (automatic) or a thread count >= 1, got " + std::to_string(bad);
+    CHECK_THROWS_WITH_AS(nobias::set_threads(bad), expected.c_str(), nobias::ValueError);
+    CHECK(nobias::threads_setting() == 2);  // the setting before the call stays
+  }
+}
+
+namespace {
+
+// NOBIAS_THREADS is read only while set_threads() has never been called, which in this
+// process it has: the environment's checks run in a fresh copy of this binary, started with
+// only the test case below selected and told where to report that it ran.
+constexpr const char* kChildCase = "blas.threads.bad_nobias_threads_environment_child";
+constexpr const char* kChildMarker = "NOBIAS_TEST_THREADS_CHILD_MARKER";
+
+}  // namespace
+
+TEST_CASE("blas.threads.bad_nobias_threads_environment_child") {
+  const char* marker = std::getenv(kChildMarker);
+  if (marker == nullptr) return;  // run by the test below, in its own process, only
+  { std::ofstream(marker) << "ran\n"; }
+  const Matrix<double> a = random_matrix<double>(3, 4, 1), b = random_matrix<double>(4, 5, 2);
+  Matrix<double> c(3, 5);
+  // Neither "auto" nor a count in [0, 4096]. A bad value is not remembered: each call reads
+  // the environment again, until a good value or set_threads().
+  for (const std::string bad : {"many", "-1", "4097", "", "2.5", "auto "}) {
+    CAPTURE(bad);
+    REQUIRE(::setenv("NOBIAS_THREADS", bad.c_str(), 1) == 0);
+    const std::string expected =
+        std::string("NOBIAS_THREADS: expected \"auto\", 0 or a thread count, got \"") + bad + "\"";
+    CHECK_THROWS_WITH_AS(nobias::threads_setting(), expected.c_str(), nobias::ValueError);
+    CHECK_THROWS_WITH_AS(nobias::gemm(Op::N, a, Op::N, b, 1.0, 0.0, c), expected.c_str(),
+                         nobias::ValueError);  // every product asks for the setting
+  }
+  // set_threads() wins over a bad environment.
+  nobias::set_threads(2);
+  CHECK(nobias::threads_setting() == 2);
+  nobias::gemm(Op::N, a, Op::N, b, 1.0, 0.0, c);
+  Matrix<double> expected(3, 5);
+  reference::gemm<double>(Op::N, a, Op::N, b, 1.0, 0.0, expected);
+  CHECK(max_relative_error<double>(c, expected) <= test_support::tolerance<double>(4));
+}
+
+TEST_CASE("blas.threads.bad_nobias_threads_environment") {
+  test_support::TempDir dir("nobias-threads");
+  const std::string marker = dir.file("ran"), log = dir.file("log");
+  std::vector<std::string> environment;
+  for (char** e = environ; *e != nullptr; ++e)
+    if (std::strncmp(*e, "NOBIAS_", 7) != 0) environment.emplace_back(*e);
+  environment.push_back(std::string(kChildMarker) + "=" + marker);
+  std::vector<char*> envp;
+  for (std::string& e : environment)
+    envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::string program = "/proc/self/exe", filter = std::string("--test-case=") + kChildCase;
+  char* argv[] = {program.data(), filter.data(), nullptr};
+
+  posix_spawn_file_actions_t actions;
+  REQUIRE(posix_spawn_file_actions_init(&actions) == 0);
+  REQUIRE(posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
+                                           O_WRONLY | O_CREAT | O_TRUNC, 0644) == 0);
+  REQUIRE(posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO) == 0);
+  pid_t child = 0;
+  const int spawned = posix_spawn(&child, program.c_str(), &actions, nullptr, argv, envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  REQUIRE(spawned == 0);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+
+  std::ifstream in(log);
+  const std::string output((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  INFO("the child's output:\n", output);
+  CHECK(std::filesystem::exists(marker));  // it ran the checks, not an empty selection
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);  // and every one passed
+}
+
 TEST_CASE("blas.threads.policy") {
   AutomaticThreadsAfterwards restore;
-  CHECK_THROWS_WITH_AS(nobias::set_threads(-1),
-                       "set_threads: expected 0 (automatic) or a thread count >= 1, got -1",
-                       nobias::ValueError);
   REQUIRE(nobias::available_threads() >= 1);
 
   nobias::set_threads(0);
@@ -121,9 +214,9 @@ TEST_CASE_TEMPLATE("blas.gemm.rejects_output_overlapping_an_input", T, float, do
   CHECK_THROWS_WITH_AS(nobias::gemm(Op::N, a, Op::N, b, T(1), T(0), buffer.row_block(2, 3)),
                        "gemm: c overlaps an input; BLAS would read what it is writing",
                        nobias::ValueError);
-  CHECK_THROWS_AS(
+  CHECK_THROWS_WITH_AS(
       nobias::gemm(Op::N, b.row_block(0, 3), Op::N, buffer, T(1), T(0), buffer.row_block(3, 3)),
-      nobias::ValueError);
+      "gemm: c overlaps an input; BLAS would read what it is writing", nobias::ValueError);
   // Neighbouring rows of one buffer do not overlap.
   nobias::gemm(Op::N, a, Op::N, b, T(1), T(0), buffer.row_block(3, 3));
 }
@@ -178,7 +271,15 @@ TEST_CASE_TEMPLATE("blas.gemm.dimension_beyond_the_blas_int_range_throws", T, fl
   T buffer[2] = {T(0), T(0)};
   const MatrixView<const T> a(buffer + 1, 1, k), b(buffer + 1, k, 1);
   const MatrixView<T> c(buffer, 1, 1);
-  CHECK_THROWS_WITH_AS(nobias::gemm(Op::N, a, Op::N, b, T(1), T(0), c),
-                       doctest::Contains("exceeds the BLAS integer range"), nobias::ShapeError);
+  // k and a's leading dimension are both 2^31; either may be the one checked first.
+  std::string message;
+  try {
+    nobias::gemm(Op::N, a, Op::N, b, T(1), T(0), c);
+  } catch (const nobias::ShapeError& e) {
+    message = e.what();
+  }
+  CAPTURE(message);
+  CHECK((message == "gemm: k = 2147483648 exceeds the BLAS integer range" ||
+         message == "gemm: leading dimension = 2147483648 exceeds the BLAS integer range"));
   CHECK(buffer[0] == T(0));
 }

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -140,7 +141,10 @@ TEST_CASE("checkpoint.a_save_killed_before_it_commits_leaves_the_previous_one") 
 TEST_CASE("checkpoint.errors") {
   TempDir dir("errors");
   CHECK_THROWS_WITH_AS(nobias::load_checkpoint<float>(dir.path().string()),
-                       doctest::Contains("no CURRENT file"), nobias::IoError);
+                       ("load_checkpoint: " + dir.path().string() +
+                        ": no CURRENT file naming a state (is it a checkpoint directory?)")
+                           .c_str(),
+                       nobias::IoError);
   const Matrix<float> x = random_matrix<float>(10, 5, 11), y = random_matrix<float>(10, 2, 12);
   Network<float> net({5, 4, 2}, 13);
   Optimizer<float> adam(config_of(OptimizerKind::Adam), net);
@@ -168,7 +172,8 @@ TEST_CASE("checkpoint.saving_the_same_epoch_again_keeps_the_current_state_until_
     nobias::detail::ScopedAtomicWriteHook crash([](const std::string& temp) {
       if (temp.find("CURRENT") != std::string::npos) throw std::runtime_error("power cut");
     });
-    CHECK_THROWS(nobias::save_checkpoint<double>(dir.path().string(), net, optimizer, {1, 42}));
+    CHECK_THROWS_WITH(nobias::save_checkpoint<double>(dir.path().string(), net, optimizer, {1, 42}),
+                      "power cut");
   }
   CHECK(same_bits(nobias::load_checkpoint<double>(dir.path().string()).weights, first));
   nobias::save_checkpoint<double>(dir.path().string(), net, optimizer, {1, 42});
@@ -193,7 +198,51 @@ TEST_CASE("checkpoint.corrupt_states_are_refused") {
     current << "state-/../../elsewhere\n";
   }
   CHECK_THROWS_WITH_AS(nobias::load_checkpoint<float>(dir.path().string()),
-                       doctest::Contains("not a state"), nobias::IoError);
+                       ("load_checkpoint: " + dir.path().string() +
+                        ": CURRENT names 'state-/../../elsewhere', not a state")
+                           .c_str(),
+                       nobias::IoError);
+}
+
+TEST_CASE_TEMPLATE("checkpoint.load.non_finite_weight_or_moment", T, float, double) {
+  // Adam's state holds every kind of file: weights w*, first moments first*, second moments
+  // second*. Each corrupted in turn, in a fresh checkpoint, with each kind of non-finite value.
+  TempDir dir("non-finite");
+  const std::string d = dir.path().string(), state = dir.file("state-000001");
+  const Matrix<T> x = random_matrix<T>(6, 5, 28), y = random_matrix<T>(6, 2, 29);
+  Network<T> net({5, 4, 2}, 30);
+  Optimizer<T> adam(config_of(OptimizerKind::Adam), net);
+  adam.step(net, x, y);  // moments that are not all zero
+  const T inf = std::numeric_limits<T>::infinity(), nan = std::numeric_limits<T>::quiet_NaN();
+  struct Corruption {
+    const char* file;
+    std::size_t k;  // which matrix of its kind: w1 is 0
+    T value;
+    const char* shown;
+  };
+  const Corruption corruptions[] = {
+      {"w1.npy", 0, nan, "nan"},      {"w2.npy", 1, inf, "inf"},
+      {"w1.npy", 0, -inf, "-inf"},    {"first1.npy", 0, nan, "nan"},
+      {"first2.npy", 1, inf, "inf"},  {"first1.npy", 0, -inf, "-inf"},
+      {"second1.npy", 0, inf, "inf"}, {"second2.npy", 1, nan, "nan"},
+  };
+  for (const Corruption& c : corruptions) {
+    CAPTURE(c.file);
+    CAPTURE(c.shown);
+    std::filesystem::remove_all(d);
+    nobias::save_checkpoint<T>(d, net, adam, {1, 1});
+    REQUIRE(nobias::load_checkpoint<T>(d).progress.epochs_done == 1);  // whole before
+    const std::string name(c.file);
+    const std::vector<Matrix<T>>& source = name[0] == 'w'   ? net.weights()
+                                           : name[0] == 'f' ? adam.first()
+                                                            : adam.second();
+    Matrix<T> bad = source[c.k];
+    bad(1, 0) = c.value;
+    nobias::write_npy(state + "/" + name, bad.view());
+    const std::string expected = "load_checkpoint: " + d + ": " + name + ": element (1, 0) is " +
+                                 c.shown + "; values must be finite";
+    CHECK_THROWS_WITH_AS(nobias::load_checkpoint<T>(d), expected.c_str(), nobias::IoError);
+  }
 }
 
 TEST_CASE("checkpoint.a_failed_restore_leaves_the_optimizer_as_it_was") {
@@ -206,10 +255,12 @@ TEST_CASE("checkpoint.a_failed_restore_leaves_the_optimizer_as_it_was") {
   auto checkpoint = nobias::load_checkpoint<float>(dir.path().string());
   checkpoint.second[1] = Matrix<float>(3, 3);  // a wrong shape, found only at the second moments
   Optimizer<float> fresh(config_of(OptimizerKind::Adam), net);
-  CHECK_THROWS_AS(nobias::restore_optimizer(fresh, checkpoint), nobias::ShapeError);
-  for (const Matrix<float>& m : fresh.first())
-    for (std::size_t i = 0; i < m.size(); ++i)
-      CHECK(m.data()[i] == 0.0f);
+  CHECK_THROWS_WITH_AS(nobias::restore_optimizer(fresh, checkpoint),
+                       "restore_optimizer: second2 is 3x3, expected 4x2", nobias::ShapeError);
+  for (const auto* moments : {&fresh.first(), &fresh.second()})
+    for (const Matrix<float>& m : *moments)
+      for (std::size_t i = 0; i < m.size(); ++i)
+        CHECK(m.data()[i] == 0.0f);
   CHECK(fresh.steps_taken() == 0);
 }
 
@@ -243,8 +294,9 @@ TEST_CASE("checkpoint.save.into_a_directory_that_cannot_be_created") {
   const std::string expected = "save_checkpoint: cannot create '" + dir.file("plain/ck") + "'";
   CHECK_THROWS_WITH_AS(nobias::save_checkpoint<float>(dir.file("plain/ck"), net, sgd, {1, 1}),
                        doctest::Contains(expected.c_str()), nobias::IoError);
+  const std::string over_a_file = "save_checkpoint: cannot create '" + dir.file("plain") + "'";
   CHECK_THROWS_WITH_AS(nobias::save_checkpoint<float>(dir.file("plain"), net, sgd, {1, 1}),
-                       doctest::Contains("save_checkpoint: cannot create"), nobias::IoError);
+                       doctest::Contains(over_a_file.c_str()), nobias::IoError);
   // As root too: nothing can be created under /proc.
   CHECK_THROWS_WITH_AS(nobias::save_checkpoint<float>("/proc/nobias-ck", net, sgd, {1, 1}),
                        doctest::Contains("save_checkpoint: cannot create '/proc/nobias-ck'"),
@@ -282,7 +334,10 @@ TEST_CASE("checkpoint.load.missing_and_extra_files") {
   std::filesystem::remove_all(state);
   CHECK_THROWS_AS(nobias::load_checkpoint<float>(d), nobias::IoError);
   CHECK_THROWS_WITH_AS(nobias::load_checkpoint<float>(dir.file("absent")),
-                       doctest::Contains("no CURRENT file"), nobias::IoError);
+                       ("load_checkpoint: " + dir.file("absent") +
+                        ": no CURRENT file naming a state (is it a checkpoint directory?)")
+                           .c_str(),
+                       nobias::IoError);
 }
 
 TEST_CASE("checkpoint.load.corrupt_state_txt") {

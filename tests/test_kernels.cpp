@@ -1,7 +1,10 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
+#include <string>
 #include <utility>
 
 #include "nobias/error.hpp"
@@ -65,29 +68,91 @@ TEST_CASE_TEMPLATE("kernels.relu_forward.propagates_nan", T, float, double) {
   CHECK(h(0, 2) == T(2));
 }
 
+namespace {
+
+// The value of T with the given bits: NaNs that arithmetic does not make.
+template <class T, class Bits>
+T from_bits(Bits bits) {
+  static_assert(sizeof(T) == sizeof(Bits));
+  T value;
+  std::memcpy(&value, &bits, sizeof value);
+  return value;
+}
+
+// A quiet NaN with the sign bit set.
+template <class T>
+T negative_nan() {
+  if constexpr (sizeof(T) == 4) {
+    return from_bits<T>(std::uint32_t{0xffc00000u});
+  } else {
+    return from_bits<T>(std::uint64_t{0xfff8000000000000u});
+  }
+}
+
+// A signalling NaN (exponent all ones, quiet bit clear) with the payload 0x12345.
+template <class T>
+T signalling_nan() {
+  if constexpr (sizeof(T) == 4) {
+    return from_bits<T>(std::uint32_t{0x7f812345u});
+  } else {
+    return from_bits<T>(std::uint64_t{0x7ff0000000012345u});
+  }
+}
+
+}  // namespace
+
 TEST_CASE_TEMPLATE("kernels.relu_forward.reports_any_infinity_or_nan", T, float, double) {
-  // Each special value at each position of an odd-length span (vector body and tail), in a
-  // contiguous matrix and in a column view: false exactly when one is present.
+  using limits = std::numeric_limits<T>;
+  REQUIRE(std::isnan(negative_nan<T>()));
+  REQUIRE(std::signbit(negative_nan<T>()));
+  REQUIRE(std::isnan(signalling_nan<T>()));
+  REQUIRE(std::fpclassify(limits::denorm_min()) == FP_SUBNORMAL);
+  struct Special {
+    const char* name;
+    T value;
+    bool finite;  // what relu_forward must report
+  };
+  const Special specials[] = {
+      {"inf", limits::infinity(), false},
+      {"-inf", -limits::infinity(), false},
+      {"quiet NaN", limits::quiet_NaN(), false},
+      {"negative NaN", negative_nan<T>(), false},
+      {"signalling NaN with a payload", signalling_nan<T>(), false},
+      {"smallest subnormal", limits::denorm_min(), true},
+      {"negative smallest subnormal", -limits::denorm_min(), true},
+      {"-0.0", -T(0), true},
+      {"smallest normal", limits::min(), true},
+      {"largest finite", limits::max(), true},
+      {"most negative finite", -limits::max(), true},
+  };
+  // Each value at each position of an odd-length span (vector body and tail), in a contiguous
+  // matrix and in a column view, among ordinary values: false exactly when it is not finite.
   const Matrix<T> clean = random_matrix<T>(3, 19, 7);
   Matrix<T> h = clean;
   CHECK(nobias::relu_forward(h));
-  for (const T special : {T(INFINITY), -T(INFINITY), T(NAN)}) {
+  for (const Special& s : specials) {
     for (std::size_t j = 0; j < clean.cols(); ++j) {
-      CAPTURE(special);
+      CAPTURE(s.name);
       CAPTURE(j);
       h = clean;
-      h(1, j) = special;
-      CHECK_FALSE(nobias::relu_forward(h));
+      h(1, j) = s.value;
+      REQUIRE(std::memcmp(&h(1, j), &s.value, sizeof(T)) == 0);  // the very bits, payload too
+      CHECK(nobias::relu_forward(h) == s.finite);
+      // The ReLU itself at the extremes: negatives to 0, the rest kept, -0.0 kept as +0.0
+      // (h = 0 counts as h >= 0), NaN passed through.
+      if (std::isnan(s.value)) {
+        CHECK(std::isnan(h(1, j)));
+      } else if (s.value == T(0)) {
+        CHECK((h(1, j) == T(0) && !std::signbit(h(1, j))));
+      } else {
+        CHECK(h(1, j) == (s.value < T(0) ? T(0) : s.value));
+      }
       h = clean;
-      h(2, j) = special;
-      CHECK_FALSE(nobias::relu_forward(h.view().col_block(j, 1)));
+      h(2, j) = s.value;
+      CHECK(nobias::relu_forward(h.view().col_block(j, 1)) == s.finite);
       CHECK(nobias::relu_forward(h.view().col_block(j == 0 ? 1 : 0, 1)));
     }
   }
-  Matrix<T> largest(1, 2);
-  largest(0, 0) = std::numeric_limits<T>::max();
-  largest(0, 1) = -std::numeric_limits<T>::max();
-  CHECK(nobias::relu_forward(largest));
 }
 
 TEST_CASE_TEMPLATE("kernels.apply_relu_mask.masked_infinity_becomes_zero", T, float, double) {
@@ -197,7 +262,7 @@ TEST_CASE_TEMPLATE("kernels.empty_matrices_are_a_no_op", T, float, double) {
     CAPTURE(cols);
     Matrix<T> g(rows, cols), a(rows, cols);
     const Matrix<T> y(rows, cols);
-    nobias::relu_forward(a);
+    CHECK(nobias::relu_forward(a));  // nothing that is not finite
     nobias::apply_relu_mask(g, a);
     CHECK(nobias::residual_and_loss(g, g, y) == 0.0);
     CHECK(nobias::squared_error(g, y) == 0.0);
@@ -213,10 +278,14 @@ TEST_CASE_TEMPLATE("kernels.empty_matrices_are_a_no_op", T, float, double) {
 TEST_CASE("init.fill_normal.scale_must_be_finite") {
   Matrix<float> m(2, 3);
   nobias::NormalGenerator generator(8);
-  for (const double scale : {static_cast<double>(NAN), static_cast<double>(INFINITY)}) {
-    CAPTURE(scale);
-    CHECK_THROWS_WITH_AS(nobias::fill_normal(m.view(), generator, scale),
-                         doctest::Contains("fill_normal: scale must be finite"),
+  const std::pair<double, const char*> bad_scales[] = {
+      {std::numeric_limits<double>::quiet_NaN(), "nan"},
+      {std::numeric_limits<double>::infinity(), "inf"},
+      {-std::numeric_limits<double>::infinity(), "-inf"}};
+  for (const auto& [scale, shown] : bad_scales) {
+    const std::string expected = std::string("fill_normal: scale must be finite, got ") + shown;
+    CAPTURE(expected);
+    CHECK_THROWS_WITH_AS(nobias::fill_normal(m.view(), generator, scale), expected.c_str(),
                          nobias::ValueError);
   }
   for (std::size_t i = 0; i < m.size(); ++i)

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -214,6 +215,9 @@ TEST_CASE_TEMPLATE("network.errors.name_what_was_expected", T, float, double) {
   CHECK_THROWS_WITH_AS(Network<T>(std::vector<std::size_t>{5}),
                        "Network: expected at least two widths {d_in, ..., d_out}, got 1",
                        ValueError);
+  CHECK_THROWS_WITH_AS(Network<T>(std::vector<std::size_t>{}),
+                       "Network: expected at least two widths {d_in, ..., d_out}, got 0",
+                       ValueError);
   CHECK_THROWS_WITH_AS(Network<T>({5, 0, 2}), "Network: width 1 is 0; every width must be >= 1",
                        ValueError);
   std::vector<Matrix<T>> bad_chain;
@@ -239,7 +243,11 @@ TEST_CASE_TEMPLATE("network.errors.name_what_was_expected", T, float, double) {
   }
   CHECK_THROWS_WITH_AS(net.gradients(x, y_wide),
                        "gradients: y has 10 columns, network output has 12", ShapeError);
+  CHECK_THROWS_WITH_AS(net.gradients(x_wide, y),
+                       "gradients: x has 11 columns, network input has 10", ShapeError);
   CHECK_THROWS_WITH_AS(net.loss(x_wide, y), "loss: x has 11 columns, network input has 10",
+                       ShapeError);
+  CHECK_THROWS_WITH_AS(net.loss(x, y_wide), "loss: y has 10 columns, network output has 12",
                        ShapeError);
   CHECK_THROWS_WITH_AS(std::as_const(net).predict(x_wide),
                        "predict: x has 11 columns, network input has 10", ShapeError);
@@ -251,7 +259,6 @@ TEST_CASE_TEMPLATE("network.errors.name_what_was_expected", T, float, double) {
                        ShapeError);
   dw.emplace_back(8, 11);
   CHECK_THROWS_WITH_AS(net.gradients(x, y, dw), "gradients: dw2 is 8x11, w2 is 8x12", ShapeError);
-  CHECK_THROWS_AS(net.weight(2), ValueError);
 }
 
 TEST_CASE_TEMPLATE("network.train_step.divergence_leaves_weights_unchanged", T, float, double) {
@@ -286,6 +293,38 @@ TEST_CASE("network.train_step.loss_beyond_float_range_is_divergence") {
   CHECK(net.weight(0)(0, 0) == 1e10f);
 }
 
+TEST_CASE_TEMPLATE("network.train_step.hidden_infinity_under_a_finite_loss_is_divergence", T, float,
+                   double) {
+  // Finite data and weights whose product overflows in column 0 of h_1 to -inf: ReLU zeroes
+  // it, the loss stays finite, and dW_1 would hold inf * 0 = NaN. The step is refused as
+  // divergent, naming the hidden layer rather than a loss that is not there.
+  const T big = std::numeric_limits<T>::max() / 2;
+  std::vector<Matrix<T>> w;
+  w.emplace_back(2, 2);
+  w.emplace_back(2, 1);
+  w[0](0, 0) = -big;
+  w[0](1, 0) = -big;
+  w[0](0, 1) = T(0.5);
+  w[0](1, 1) = T(0.25);
+  w[1](0, 0) = T(1);
+  w[1](1, 0) = T(1);
+  Network<T> net(std::move(w));
+  Matrix<T> x(3, 2), y(3, 1);
+  for (std::size_t i = 0; i < x.size(); ++i)
+    x.data()[i] = T(4);
+  REQUIRE(std::isfinite(net.loss(x, y)));
+  const Network<T> before = net;
+  // yhat = 4 * 0.5 + 4 * 0.25 = 3 in each of 3 rows, y = 0: the loss is 27.
+  const std::string what =
+      ": a hidden layer reached an infinity or a NaN (the loss, 27, did not "
+      "show it); weights left unchanged; try a smaller learning rate";
+  CHECK_THROWS_WITH_AS(net.train_step(x, y, T(1e-3)), ("train_step" + what).c_str(),
+                       nobias::DivergenceError);
+  CHECK_THROWS_WITH_AS(net.gradients(x, y), ("gradients" + what).c_str(), nobias::DivergenceError);
+  for (std::size_t k = 0; k < net.layers(); ++k)
+    CHECK(max_relative_error<T>(net.weight(k), before.weight(k)) == 0.0);
+}
+
 TEST_CASE_TEMPLATE("network.workspace.survives_a_failed_resize", T, float, double) {
   const Matrix<T> x = random_matrix<T>(3, 5, 80), y = random_matrix<T>(3, 2, 81);
   Network<T> net({5, 4, 2}, 82), fresh({5, 4, 2}, 82);
@@ -293,8 +332,15 @@ TEST_CASE_TEMPLATE("network.workspace.survives_a_failed_resize", T, float, doubl
   // A batch too large to allocate a workspace for; its data is never read.
   const std::size_t huge = std::size_t(1) << 60;
   const nobias::MatrixView<const T> big_x(x.data(), huge, 5), big_y(y.data(), huge, 2);
-  CHECK_THROWS_WITH_AS(net.gradients(big_x, big_y), doctest::Contains("overflows size_t"),
-                       nobias::ValueError);
+  Matrix<T> out_buffer(3, 2);
+  const nobias::MatrixView<T> big_out(out_buffer.data(), huge, 2);
+  // Its first buffer, 2^60 x 4 elements, has 2^62 elements and more bytes than size_t counts.
+  const char* expected_message = "matrix of 4611686018427387904 elements overflows size_t bytes";
+  CHECK_THROWS_WITH_AS(net.gradients(big_x, big_y), expected_message, nobias::ValueError);
+  CHECK_THROWS_WITH_AS(net.train_step(big_x, big_y, T(1e-3)), expected_message, nobias::ValueError);
+  CHECK_THROWS_WITH_AS(net.loss(big_x, big_y), expected_message, nobias::ValueError);
+  CHECK_THROWS_WITH_AS(net.predict(big_x, big_out), expected_message, nobias::ValueError);
+  CHECK(net.loss(x, y) == fresh.loss(x, y));
   const auto after = net.gradients(x, y);
   const auto expected = fresh.gradients(x, y);
   CHECK(after.loss == expected.loss);
@@ -425,9 +471,13 @@ TEST_CASE("matrix.errors.blocks_outside_the_matrix_and_short_leading_dimension")
                        nobias::ShapeError);
   CHECK_THROWS_WITH_AS(m.col_block(2, 2), "col_block: columns [2, 4) outside a matrix of 8x3",
                        nobias::ShapeError);
-  // begin + count wrapping around size_t is still outside.
-  CHECK_THROWS_AS(m.row_block(2, std::numeric_limits<std::size_t>::max()), nobias::ShapeError);
-  CHECK_THROWS_AS(m.col_block(9, 0), nobias::ShapeError);
+  // begin + count wrapping around size_t is still outside; so is an empty block past the end.
+  CHECK_THROWS_WITH_AS(m.row_block(2, std::numeric_limits<std::size_t>::max()),
+                       doctest::Contains("row_block: rows [2, "), nobias::ShapeError);
+  CHECK_THROWS_WITH_AS(m.col_block(1, std::numeric_limits<std::size_t>::max()),
+                       doctest::Contains(") outside a matrix of 8x3"), nobias::ShapeError);
+  CHECK_THROWS_WITH_AS(m.col_block(9, 0), "col_block: columns [9, 9) outside a matrix of 8x3",
+                       nobias::ShapeError);
   CHECK_THROWS_WITH_AS(nobias::MatrixView<float>(m.data(), 2, 3, 2),
                        "MatrixView: leading dimension 2 < 3 columns", nobias::ShapeError);
   CHECK(m.row_block(8, 0).empty());  // an empty block at the end is fine
@@ -435,14 +485,16 @@ TEST_CASE("matrix.errors.blocks_outside_the_matrix_and_short_leading_dimension")
 
 TEST_CASE_TEMPLATE("network.errors.widths_whose_product_overflows_size_t", T, float, double) {
   constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max();
+  const std::string bytes = " elements of " + std::to_string(sizeof(T)) + " bytes overflows size_t";
   CHECK_THROWS_WITH_AS(Network<T>({kMax / 2, 4}),
-                       doctest::Contains("Network: w1 of 9223372036854775807x4 elements"),
+                       ("Network: w1 of 9223372036854775807x4" + bytes).c_str(),
                        nobias::ValueError);
   CHECK_THROWS_WITH_AS(Network<T>({3, 5, kMax / 2}),
-                       doctest::Contains("Network: w2 of 5x9223372036854775807 elements"),
+                       ("Network: w2 of 5x9223372036854775807" + bytes).c_str(),
                        nobias::ValueError);
-  // Elements that fit, bytes that do not: still this error, before any allocation.
-  CHECK_THROWS_WITH_AS(Network<T>({1, kMax / sizeof(T) + 1}), doctest::Contains("overflows size_t"),
+  // Elements that fit, bytes that do not: still this error, naming the layer.
+  CHECK_THROWS_WITH_AS(Network<T>({1, kMax / sizeof(T) + 1}),
+                       ("Network: w1 of 1x" + std::to_string(kMax / sizeof(T) + 1) + bytes).c_str(),
                        nobias::ValueError);
 }
 
@@ -459,12 +511,15 @@ TEST_CASE_TEMPLATE("network.errors.zero_widths_in_given_weights", T, float, doub
 }
 
 TEST_CASE_TEMPLATE("network.errors.non_finite_given_weights", T, float, double) {
-  for (const T bad : {T(NAN), T(INFINITY), -T(INFINITY)}) {
-    CAPTURE(bad);
+  const std::pair<T, const char*> bad_values[] = {
+      {T(NAN), "nan"}, {T(INFINITY), "inf"}, {-T(INFINITY), "-inf"}};
+  for (const auto& [bad, shown] : bad_values) {
+    const std::string expected =
+        std::string("Network: w2: element (1, 0) is ") + shown + "; values must be finite";
+    CAPTURE(expected);
     std::vector<Matrix<T>> w = scaled_weights<T>({4, 3, 2}, 90);
     w[1](1, 0) = bad;
-    CHECK_THROWS_WITH_AS(Network<T>(std::move(w)), doctest::Contains("Network: w2: element (1, 0)"),
-                         nobias::ValueError);
+    CHECK_THROWS_WITH_AS(Network<T>(std::move(w)), expected.c_str(), nobias::ValueError);
   }
 }
 
@@ -513,9 +568,15 @@ TEST_CASE_TEMPLATE("network.errors.non_finite_data_is_bad_data_not_divergence", 
   CHECK_THROWS_WITH_AS(net.train_step(x, bad_y, T(1e-3)),
                        "train_step: y: element (6, 1) is inf; values must be finite",
                        nobias::ValueError);
-  CHECK_THROWS_WITH_AS(net.gradients(bad_x, y), doctest::Contains("gradients: x: element (2, 4)"),
+  CHECK_THROWS_WITH_AS(net.gradients(bad_x, y),
+                       "gradients: x: element (2, 4) is nan; values must be finite",
                        nobias::ValueError);
-  CHECK_THROWS_WITH_AS(net.loss(x, bad_y), doctest::Contains("loss: y: element (6, 1) is inf"),
+  CHECK_THROWS_WITH_AS(net.gradients(x, bad_y),
+                       "gradients: y: element (6, 1) is inf; values must be finite",
+                       nobias::ValueError);
+  CHECK_THROWS_WITH_AS(net.loss(bad_x, y), "loss: x: element (2, 4) is nan; values must be finite",
+                       nobias::ValueError);
+  CHECK_THROWS_WITH_AS(net.loss(x, bad_y), "loss: y: element (6, 1) is inf; values must be finite",
                        nobias::ValueError);
   // Nothing was trained on the bad batches.
   for (std::size_t k = 0; k < net.layers(); ++k)
@@ -555,13 +616,28 @@ TEST_CASE_TEMPLATE("network.errors.learning_rate_negative_zero_nan_or_infinite",
   Network<T> net({5, 4, 2}, 96);
   const Matrix<T> x = random_matrix<T>(6, 5, 97), y = random_matrix<T>(6, 2, 98);
   const Network<T> before = net;
-  for (const T lr : {T(-1e-3), T(0), -T(0), T(NAN), T(INFINITY), -T(INFINITY)}) {
-    CAPTURE(lr);
-    CHECK_THROWS_WITH_AS(net.train_step(x, y, lr),
-                         doctest::Contains("train_step: learning rate must be finite and > 0"),
-                         nobias::ValueError);
+  const std::pair<T, const char*> bad_rates[] = {{T(-1e-3), "-0.001"}, {T(0), "0"},
+                                                 {-T(0), "-0"},        {T(NAN), "nan"},
+                                                 {T(INFINITY), "inf"}, {-T(INFINITY), "-inf"}};
+  for (const auto& [lr, shown] : bad_rates) {
+    const std::string expected =
+        std::string("train_step: learning rate must be finite and > 0, got ") + shown;
+    CAPTURE(expected);
+    CHECK_THROWS_WITH_AS(net.train_step(x, y, lr), expected.c_str(), nobias::ValueError);
   }
   CHECK(max_relative_error<T>(net.weight(0), before.weight(0)) == 0.0);
-  CHECK_THROWS_WITH_AS(net.weight(2), doctest::Contains("weight: index 2 out of range"),
-                       nobias::ValueError);
+}
+
+TEST_CASE_TEMPLATE("network.errors.weight_index_out_of_range", T, float, double) {
+  Network<T> net({5, 4, 2}, 96);
+  const Network<T>& const_net = net;
+  CHECK(net.weight(1).rows() == 4);  // the last one is in range
+  for (const std::size_t k :
+       {std::size_t{2}, std::size_t{3}, std::numeric_limits<std::size_t>::max()}) {
+    CAPTURE(k);
+    const std::string expected =
+        "weight: index " + std::to_string(k) + " out of range, the network has 2 weight matrices";
+    CHECK_THROWS_WITH_AS(net.weight(k), expected.c_str(), nobias::ValueError);
+    CHECK_THROWS_WITH_AS(const_net.weight(k), expected.c_str(), nobias::ValueError);
+  }
 }

@@ -680,16 +680,32 @@ TEST_CASE_TEMPLATE("fit.divergence.names_epoch_and_step", T, float, double) {
   c.learning_rate = 1e10;
   Optimizer<T> optimizer(c, net);
 
+  // The weights after every completed step, and where that step was.
+  Network<T> last_good = net;
+  nobias::StepReport last_step;
+  const nobias::StepCallback on_step = [&](const nobias::StepReport& r) {
+    last_good = net;
+    last_step = r;
+  };
   std::string message;
   try {
-    nobias::fit<T>(net, optimizer, x, y, fit_options(50, 5, true, 1, Reduction::Sum));
+    nobias::fit<T>(net, optimizer, x, y, fit_options(50, 5, true, 1, Reduction::Sum), {}, {}, {},
+                   on_step);
   } catch (const nobias::DivergenceError& e) {
     message = e.what();
   }
   REQUIRE_FALSE(message.empty());  // DivergenceError was thrown
   CAPTURE(message);
-  CHECK(message.find("epoch") != std::string::npos);
-  CHECK(message.find("step") != std::string::npos);
+  // The step after the last one completed: the next of its epoch, or the first of the next.
+  const bool new_epoch = last_step.step == last_step.steps_per_epoch;
+  const std::size_t epoch = new_epoch ? last_step.epoch + 1 : last_step.epoch;
+  const std::size_t step = new_epoch ? 1 : last_step.step + 1;
+  const std::string where =
+      "fit: epoch " + std::to_string(epoch) + ", step " + std::to_string(step) + ": train_step: ";
+  CHECK(message.rfind(where, 0) == 0);
+  CHECK(message.find("; weights left unchanged; try a smaller learning rate") != std::string::npos);
+  // The weights are those of the step before: every one finite, bit for bit the last good ones.
+  CHECK(identical(net, last_good));
   for (std::size_t k = 0; k < net.layers(); ++k) {
     const auto w = net.weight(k);
     for (std::size_t i = 0; i < w.rows(); ++i)
@@ -710,15 +726,18 @@ TEST_CASE_TEMPLATE("fit.input.bad_shapes_and_epochs_throw", T, float, double) {
   const Matrix<T> val_y_short = random_matrix<T>(4, 2, 93);
   const Network<T> before = p.net;
 
-  CHECK_THROWS_AS(nobias::fit<T>(p.net, optimizer, p.x, y_short, fit_options(1, 4, true)),
-                  nobias::ShapeError);
-  CHECK_THROWS_AS(nobias::fit<T>(p.net, optimizer, x_wide, p.y, fit_options(1, 4, true)),
-                  nobias::ShapeError);
-  CHECK_THROWS_AS(
+  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, p.x, y_short, fit_options(1, 4, true)),
+                       "fit: x has 10 rows but y has 9", nobias::ShapeError);
+  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, x_wide, p.y, fit_options(1, 4, true)),
+                       "fit: x is 10x7 and y is 10x2, the network maps 6 columns to 2",
+                       nobias::ShapeError);
+  CHECK_THROWS_WITH_AS(
       nobias::fit<T>(p.net, optimizer, p.x, p.y, fit_options(1, 4, true), {}, val_x, val_y_short),
+      "fit: validation x is 5x6 and validation y is 4x2; expected the same row count and 6 and 2 "
+      "columns",
       nobias::ShapeError);
   CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, p.x, p.y, fit_options(0, 4, true)),
-                       doctest::Contains("epochs"), nobias::ValueError);
+                       "fit: epochs must be >= 1, got 0", nobias::ValueError);
   CHECK(identical(p.net, before));
   CHECK(optimizer.steps_taken() == 0);
 }
@@ -860,9 +879,22 @@ TEST_CASE_TEMPLATE("fit.input.errors_name_what_was_expected", T, float, double) 
   CHECK_THROWS_WITH_AS(
       nobias::fit<T>(p.net, optimizer, p.x, p.y, fit_options(1, 4, true), {}, val_x, val_y_short),
       doctest::Contains("fit: validation x is 5x6 and validation y is 4x2"), nobias::ShapeError);
-  // A validation set with no rows, given on one side only, is a mismatch too.
-  CHECK_THROWS_AS(
+  const Matrix<T> val_x_wide = random_matrix<T>(5, 7, 104), val_y = random_matrix<T>(5, 2, 105);
+  CHECK_THROWS_WITH_AS(
+      nobias::fit<T>(p.net, optimizer, p.x, p.y, fit_options(1, 4, true), {}, val_x_wide, val_y),
+      "fit: validation x is 5x7 and validation y is 5x2; expected the same row count and 6 and 2 "
+      "columns",
+      nobias::ShapeError);
+  // A validation set given on one side only is a mismatch too.
+  CHECK_THROWS_WITH_AS(
       nobias::fit<T>(p.net, optimizer, p.x, p.y, fit_options(1, 4, true), {}, val_x, no_y),
+      "fit: validation x is 5x6 and validation y is 0x2; expected the same row count and 6 and 2 "
+      "columns",
+      nobias::ShapeError);
+  CHECK_THROWS_WITH_AS(
+      nobias::fit<T>(p.net, optimizer, p.x, p.y, fit_options(1, 4, true), {}, {}, val_y),
+      "fit: validation x is 0x0 and validation y is 5x2; expected the same row count and 6 and 2 "
+      "columns",
       nobias::ShapeError);
   FitOptions late = fit_options(2, 4, true);
   late.first_epoch = 3;
@@ -870,7 +902,7 @@ TEST_CASE_TEMPLATE("fit.input.errors_name_what_was_expected", T, float, double) 
                        "fit: first_epoch must be in [1, epochs = 2], got 3", nobias::ValueError);
   late.first_epoch = 0;
   CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, p.x, p.y, late),
-                       doctest::Contains("first_epoch"), nobias::ValueError);
+                       "fit: first_epoch must be in [1, epochs = 2], got 0", nobias::ValueError);
   CHECK(identical(p.net, before));
   CHECK(optimizer.steps_taken() == 0);
 }
@@ -880,17 +912,22 @@ TEST_CASE_TEMPLATE("optimizer.config.learning_rate_negative_zero_nan_or_infinite
   const Network<T> net(he_weights<T>({3, 2}, 104));
   for (const OptimizerKind kind :
        {OptimizerKind::Sgd, OptimizerKind::Momentum, OptimizerKind::Adam}) {
-    for (const double lr :
-         {-1e-3, 0.0, -0.0, std::numeric_limits<double>::quiet_NaN(),
-          std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()}) {
+    const std::pair<double, const char*> bad_rates[] = {
+        {-1e-3, "-0.001"},
+        {0.0, "0"},
+        {-0.0, "-0"},
+        {std::numeric_limits<double>::quiet_NaN(), "nan"},
+        {std::numeric_limits<double>::infinity(), "inf"},
+        {-std::numeric_limits<double>::infinity(), "-inf"}};
+    for (const auto& [lr, shown] : bad_rates) {
+      const std::string expected =
+          std::string("Optimizer: learning_rate must be finite and > 0, got ") + shown;
       CAPTURE(static_cast<int>(kind));
-      CAPTURE(lr);
+      CAPTURE(expected);
       OptimizerConfig c;
       c.kind = kind;
       c.learning_rate = lr;
-      CHECK_THROWS_WITH_AS(Optimizer<T>(c, net),
-                           doctest::Contains("Optimizer: learning_rate must be finite and > 0"),
-                           nobias::ValueError);
+      CHECK_THROWS_WITH_AS(Optimizer<T>(c, net), expected.c_str(), nobias::ValueError);
     }
   }
 }
