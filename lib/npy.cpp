@@ -115,7 +115,7 @@ class HeaderParser {
         check_unique(seen_shape, key);
         h.shape = parse_shape();
       } else {
-        fail("unexpected key '" + key + "'");
+        fail("unexpected key '" + printable(key) + "'");
       }
       skip_space();
       if (peek() == ',') {
@@ -155,7 +155,7 @@ class HeaderParser {
   }
 
   void check_unique(bool& seen, const std::string& key) const {
-    if (seen) fail("duplicate key '" + key + "'");
+    if (seen) fail("duplicate key '" + printable(key) + "'");
     seen = true;
   }
 

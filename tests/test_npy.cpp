@@ -282,6 +282,20 @@ TEST_CASE("npy.reject.malformed_header") {
   }
 }
 
+TEST_CASE("npy.reject.binary_keys_are_quoted_printably") {
+  // Found by the fuzzer: a key's raw bytes went into the message, terminal escapes and all.
+  TempDir dir("binary-key");
+  const std::string path = dir.file("k.npy");
+  const std::string data = raw_bytes(std::vector<double>{1});
+  write_bytes(path,
+              npy_file("{'d\xbe\x1b[2J': '<f8', 'fortran_order': False, 'shape': (1, 1)}", data));
+  CHECK_ERROR(IoError, nobias::read_npy<double>(path), "unexpected key 'd\\xbe\\x1b[2J'");
+  write_bytes(path, npy_file("{'descr': '<f8', 'descr': '<f8', 'fortran_order': False, "
+                             "'shape': (1, 1)}",
+                             data));
+  CHECK_ERROR(IoError, nobias::read_npy<double>(path), "duplicate key 'descr'");
+}
+
 TEST_CASE("npy.reject.dtype") {
   TempDir dir("dtype");
   const std::string path = dir.file("d.npy");
