@@ -343,7 +343,7 @@ Matrix<T> detail::read_npy_stream(std::istream& in, std::uintmax_t file_size,
       msg += "structured dtype " + printable(h.descr_raw, 100);
     } else {
       msg += "'" + printable(h.descr) + "'";
-      if (h.descr.size() == 3 && h.descr[0] == '>' && h.descr[1] == 'f') {
+      if (h.descr == ">f4" || h.descr == ">f8") {
         msg += " (big-endian; convert it with a.astype('<" + h.descr.substr(1) + "'))";
       }
     }

@@ -294,6 +294,11 @@ TEST_CASE("npy.reject.binary_keys_are_quoted_printably") {
                              "'shape': (1, 1)}",
                              data));
   CHECK_ERROR(IoError, nobias::read_npy<double>(path), "duplicate key 'descr'");
+  // Also found by the fuzzer: a dtype that only looked big-endian had its bytes echoed in advice.
+  write_bytes(path, npy_file(dict_of(">f\x83", false, "(1, 1)"), data));
+  CHECK_ERROR(IoError, nobias::read_npy<double>(path), "found '>f\\x83'");
+  CHECK(error_message<IoError>([&] { nobias::read_npy<double>(path); }).find("big-endian") ==
+        std::string::npos);
 }
 
 TEST_CASE("npy.reject.dtype") {
