@@ -609,9 +609,9 @@ TEST_CASE("weights_io.save.bad_arguments_write_nothing") {
               "save_weights: no weight matrices to save");
   write_bytes(dir.file("plain"), "x");
   CHECK_ERROR(IoError, nobias::save_weights(dir.file("plain"), three_layers<float>()),
-              "is not a directory");
+              "save_weights: '" + dir.file("plain") + "' is not a directory");
   CHECK_ERROR(IoError, nobias::save_weights(dir.file("plain") + "/sub", three_layers<float>()),
-              "save_weights: directory");
+              "save_weights: directory '" + dir.file("plain") + "/sub' does not exist");
   CHECK(dir.names() == std::vector<std::string>{"plain"});
 }
 
