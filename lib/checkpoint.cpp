@@ -16,11 +16,13 @@
 #include "nobias/kernels.hpp"
 #include "nobias/npy.hpp"
 #include "nobias/weights_io.hpp"
+#include "printable.hpp"
 
 namespace nobias {
 namespace {
 
 namespace fs = std::filesystem;
+using detail::printable;
 
 constexpr const char* kFormat = "nobias-checkpoint-1";
 
@@ -90,7 +92,7 @@ std::map<std::string, std::string> read_fields(const std::string& dir, const fs:
   std::map<std::string, std::string> fields;
   for (std::string line; std::getline(in, line);) {
     const auto eq = line.find('=');
-    if (eq == std::string::npos) bad(dir, "state.txt: line without '=': " + line);
+    if (eq == std::string::npos) bad(dir, "state.txt: line without '=': " + printable(line));
     fields[line.substr(0, eq)] = line.substr(eq + 1);
   }
   return fields;
@@ -104,7 +106,7 @@ double parse_double(const std::string& dir, const std::map<std::string, std::str
   errno = 0;
   const double value = std::strtod(it->second.c_str(), &end);
   if (it->second.empty() || *end != '\0' || errno != 0) {
-    bad(dir, "state.txt: " + key + " is not a number: " + it->second);
+    bad(dir, "state.txt: " + key + " is not a number: " + printable(it->second));
   }
   return value;
 }
@@ -117,7 +119,7 @@ std::uint64_t parse_count(const std::string& dir, const std::map<std::string, st
   errno = 0;
   const unsigned long long value = std::strtoull(it->second.c_str(), &end, 10);
   if (it->second.empty() || *end != '\0' || errno != 0 || it->second[0] == '-') {
-    bad(dir, "state.txt: " + key + " is not a count: " + it->second);
+    bad(dir, "state.txt: " + key + " is not a count: " + printable(it->second));
   }
   return value;
 }
@@ -190,7 +192,7 @@ Checkpoint<T> load_checkpoint(const std::string& dir) {
   if (!current || !std::getline(current, name)) {
     bad(dir, "no CURRENT file naming a state (is it a checkpoint directory?)");
   }
-  if (!is_state_name(name, false)) bad(dir, "CURRENT names '" + name + "', not a state");
+  if (!is_state_name(name, false)) bad(dir, "CURRENT names '" + printable(name) + "', not a state");
   const fs::path state = fs::path(dir) / name;
   const auto fields = read_fields(dir, state / "state.txt");
   if (fields.count("format") == 0 || fields.at("format") != kFormat) {
@@ -212,7 +214,7 @@ Checkpoint<T> load_checkpoint(const std::string& dir) {
   } else if (kind == "adam") {
     c.kind = OptimizerKind::Adam;
   } else {
-    bad(dir, "state.txt: unknown optimizer '" + kind + "'");
+    bad(dir, "state.txt: unknown optimizer '" + printable(kind) + "'");
   }
   c.learning_rate = parse_double(dir, fields, "learning_rate");
   c.momentum = parse_double(dir, fields, "momentum");

@@ -16,11 +16,13 @@
 #include "nobias/atomic_file.hpp"
 #include "nobias/error.hpp"
 #include "npy_reader.hpp"
+#include "printable.hpp"
 
 namespace nobias {
 namespace {
 
 namespace fs = std::filesystem;
+using detail::printable;
 
 // Data is copied byte for byte; a big-endian host would need swaps that no one would test.
 #if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__)
@@ -40,24 +42,6 @@ constexpr std::size_t kChunkElements = std::size_t{1} << 16;
 template <class T>
 constexpr const char* descr_of() {
   return std::is_same_v<T, float> ? "<f4" : "<f8";
-}
-
-// Bytes as a short, printable quote for messages: a binary file must not spray the terminal.
-std::string printable(const std::string& bytes, std::size_t limit = 60) {
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < bytes.size() && i < limit; ++i) {
-    const auto c = static_cast<unsigned char>(bytes[i]);
-    if (c >= 0x20 && c < 0x7f && c != '\\') {
-      out += static_cast<char>(c);
-    } else {
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 0xf];
-    }
-  }
-  if (bytes.size() > limit) out += "...";
-  return out;
 }
 
 std::string shape_text(const std::vector<std::size_t>& dims) {

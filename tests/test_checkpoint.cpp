@@ -202,6 +202,13 @@ TEST_CASE("checkpoint.corrupt_states_are_refused") {
                         ": CURRENT names 'state-/../../elsewhere', not a state")
                            .c_str(),
                        nobias::IoError);
+  {
+    std::ofstream current(dir.file("CURRENT"));
+    current << "state-\x1b]0;pwned\x07\n";
+  }
+  CHECK_THROWS_WITH_AS(nobias::load_checkpoint<float>(dir.path().string()),
+                       doctest::Contains("CURRENT names 'state-\\x1b]0;pwned\\x07', not a state"),
+                       nobias::IoError);
 }
 
 TEST_CASE_TEMPLATE("checkpoint.load.non_finite_weight_or_moment", T, float, double) {
@@ -360,6 +367,10 @@ TEST_CASE("checkpoint.load.corrupt_state_txt") {
       {"dtype", "f16", "dtype must be f32 or f64"},
       {"epochs_done", "7", "epochs_done does not match the state's name state-000002"},
       {"layers", "x", "layers is not a count: x"},
+      // Binary bytes are quoted, never sent to the terminal as they are.
+      {"learning_rate", "\x1b[2J", "learning_rate is not a number: \\x1b[2J"},
+      {"optimizer_steps", "\xff", "optimizer_steps is not a count: \\xff"},
+      {"optimizer", "sgd\x07", "unknown optimizer 'sgd\\x07'"},
   };
   for (const Corruption& c : corruptions) {
     CAPTURE(c.key);
@@ -371,9 +382,9 @@ TEST_CASE("checkpoint.load.corrupt_state_txt") {
   }
   std::filesystem::remove_all(d);
   nobias::save_checkpoint<double>(d, net, adam, {2, 1});
-  { std::ofstream(state_txt, std::ios::app) << "no equals sign\n"; }
-  CHECK_THROWS_WITH_AS(nobias::load_checkpoint<double>(d), doctest::Contains("line without '='"),
-                       nobias::IoError);
+  { std::ofstream(state_txt, std::ios::app) << "no equals sign\x1b\n"; }
+  CHECK_THROWS_WITH_AS(nobias::load_checkpoint<double>(d),
+                       doctest::Contains("line without '=': no equals sign\\x1b"), nobias::IoError);
   // A negative second moment would take a square root of it.
   std::filesystem::remove_all(d);
   nobias::save_checkpoint<double>(d, net, adam, {2, 1});
