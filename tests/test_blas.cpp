@@ -22,6 +22,7 @@
 using nobias::Matrix;
 using nobias::MatrixView;
 using nobias::Op;
+using test_support::AutomaticThreadsAfterwards;
 using test_support::max_relative_error;
 using test_support::random_matrix;
 
@@ -85,11 +86,6 @@ TEST_CASE_TEMPLATE("blas.gemm.empty_inner_dimension_scales_c", T, float, double)
   for (std::size_t i = 0; i < c.size(); ++i)
     CHECK(c.data()[i] == T(0.5) * before.data()[i]);
 }
-
-// Restores the automatic policy however a test ends.
-struct AutomaticThreadsAfterwards {
-  ~AutomaticThreadsAfterwards() { nobias::set_threads(0); }
-};
 
 TEST_CASE("blas.threads.set_threads_refuses_a_negative_count") {
   AutomaticThreadsAfterwards restore;

@@ -11,6 +11,7 @@
 #include <system_error>
 #include <vector>
 
+#include "nobias/blas.hpp"
 #include "nobias/init.hpp"
 #include "nobias/matrix.hpp"
 
@@ -94,5 +95,10 @@ double tolerance(std::size_t terms) {
   const double eps = std::is_same_v<T, float> ? 1.2e-7 : 2.3e-16;
   return 8.0 * eps * static_cast<double>(std::max<std::size_t>(terms, 1));
 }
+
+// Restores the automatic thread policy however a test ends.
+struct AutomaticThreadsAfterwards {
+  ~AutomaticThreadsAfterwards() { nobias::set_threads(0); }
+};
 
 }  // namespace test_support
