@@ -3,7 +3,8 @@
 and broken ones, one per way a file can be wrong. The corpus is committed; rerun this
 only to change it. Inputs the fuzzer found are added by hand and this script leaves them
 alone: valid-many-rows-no-columns (shape (1790921279, 0), which the harness once walked row
-by row: a 10-second unit)."""
+by row: a 10-second unit), broken-crash-binary-key-in-message and
+broken-crash-binary-big-endian-descr (raw bytes that reached an error message)."""
 import io
 import pathlib
 import struct
