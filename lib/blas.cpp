@@ -162,7 +162,8 @@ int available_threads() {
 }
 
 std::string blas_description() {
-  return detail::blas_backend_description();
+  const std::string note = blas_kernel_note();
+  return detail::blas_backend_description() + (note.empty() ? "" : " (" + note + ")");
 }
 
 bool blas_has_thread_control() {

@@ -40,8 +40,29 @@ int available_threads();
 // Whether nobias can hold the backend at one thread (OpenBLAS can be told; others cannot).
 bool blas_has_thread_control();
 
-// What computes our products, for reports: "OpenBLAS 0.3.21 ... core Haswell", or
-// "generic CBLAS from /usr/lib/.../libblas.so.3, no thread control".
+// What computes our products, and who chose its kernel, for reports: "OpenBLAS 0.3.21 ...,
+// core Haswell (chosen by the environment: OPENBLAS_CORETYPE=Haswell)", or "generic CBLAS
+// from /usr/lib/.../libblas.so.3, no thread control".
 std::string blas_description();
+
+// The fastest kernel, out of the box. OpenBLAS chooses its kernels ("core") once, when it
+// is loaded, before main; OpenBLAS 0.3.21 does not know recent CPUs and may fall back to
+// slow ones (SSE3 "Prescott" on an AVX-512 Xeon). Call this first in main: when the
+// environment sets no OPENBLAS_CORETYPE and the CPU can run a faster verified core than the
+// one loaded (AVX-512 -> SkylakeX, AVX2 + FMA -> Haswell), it restarts the program (execv
+// of /proc/self/exe with argv, ~30 ms, once) with OPENBLAS_CORETYPE set, and does not
+// return; otherwise it returns false and changes nothing. A value the environment sets is
+// always kept. Call it before starting threads or opening files you need to keep.
+bool use_best_blas_kernel(char** argv);
+
+// Who chose the kernel in use: "chosen by the environment: OPENBLAS_CORETYPE=...", "chosen
+// by nobias for this CPU: ...", "chosen by OpenBLAS from the CPU"; "" when not OpenBLAS.
+std::string blas_kernel_note();
+
+// When OpenBLAS runs slower kernels than this CPU supports and the environment did not ask
+// for them: one line that says so and how to fix it; "" otherwise.
+std::string slow_blas_kernel_advice();
+// Prints that advice to stderr, once per process; true if there was any. For the tools.
+bool warn_if_slow_blas_kernel();
 
 }  // namespace nobias
