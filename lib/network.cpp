@@ -234,7 +234,7 @@ double Network<T>::forward_and_input_gradients(const char* where, MatrixView<con
     // g_K = 2 (yhat - y) over yhat, and L = sum (yhat - y)^2 (eq. 6).
     const MatrixView<T> g = block(gradient(layers - 1, n));
     result.loss = residual_and_loss(g, MatrixView<const T>(g), y.row_block(rows.begin, rows.count));
-    // g_{k-1} = relu'(h_{k-1}) o (g_k w_k^T), from the old w_k (eqs. 26, 42).
+    // g_{k-1} = relu'(h_{k-1}) o (g_k w_k^T), from the old w_k (docs/derivation.md, eqs. 26, 42).
     // g_k: (rows, d_k), w_k: (d_{k-1}, d_k), g_{k-1}: (rows, d_{k-1}).
     for (std::size_t k = layers - 1; k > 0; --k) {
       const MatrixView<T> g_prev = block(gradient(k - 1, n));
