@@ -30,7 +30,7 @@ from ._nobias import (
     blas_has_thread_control,
     blas_description,
 )
-from .estimators import Classifier, Regressor
+from .estimators import Classifier, NotFittedError, Regressor
 
 
 def resume(dir):

@@ -2,6 +2,8 @@
 // Python callbacks (per epoch, optionally per step) run with the GIL taken back. Ctrl-C is
 // noticed between steps: the interrupted fit raises KeyboardInterrupt with the network at
 // its last completed step.
+#include <pybind11/stl.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstddef>

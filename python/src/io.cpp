@@ -1,5 +1,7 @@
 // Files through the C++ code: .npy arrays, weight directories, checkpoints. The Python side
 // never parses or writes these formats itself, so the two cannot drift apart.
+#include <pybind11/stl.h>
+
 #include <string>
 #include <utility>
 #include <vector>

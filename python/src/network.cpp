@@ -1,6 +1,8 @@
 // nobias.Network: Network<float> or Network<double> behind one Python class, dtype chosen at
 // construction. Inputs are views of the caller's arrays, `weights` are views of the network's
 // own memory; the computing calls release the GIL.
+#include <pybind11/stl.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>

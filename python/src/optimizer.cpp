@@ -1,5 +1,7 @@
 // nobias.Optimizer: SGD, Momentum (optionally Nesterov) and Adam, as OptimizerConfig has them,
 // for the dtype of the network it is created for.
+#include <pybind11/stl.h>
+
 #include <string>
 #include <utility>
 
