@@ -14,6 +14,7 @@ columns of X (and of a regression's y) with the training rows' statistics, and p
 undoes it.
 """
 import inspect
+import sys
 import warnings
 
 import numpy
@@ -23,6 +24,22 @@ from . import _nobias
 
 class NotFittedError(ValueError, AttributeError):
     """predict or score before fit (scikit-learn's NotFittedError has the same two bases)."""
+
+
+_NOT_FITTED_TYPES = {}
+
+
+def _not_fitted_error_type():
+    """NotFittedError, or when scikit-learn is in use (its exceptions module loaded), a
+    subclass that is also scikit-learn's NotFittedError, so that code catching either works.
+    nobias never imports scikit-learn itself: that takes seconds."""
+    theirs = getattr(sys.modules.get("sklearn.exceptions"), "NotFittedError", None)
+    if theirs is None:
+        return NotFittedError
+    if theirs not in _NOT_FITTED_TYPES:
+        _NOT_FITTED_TYPES[theirs] = type("NotFittedError", (NotFittedError, theirs),
+                                         {"__module__": __name__})
+    return _NOT_FITTED_TYPES[theirs]
 
 
 class DataConversionWarning(UserWarning):
@@ -45,9 +62,9 @@ def _validated_X(X, dtype):
     if array.dtype.kind not in "biuf":
         array = array.astype(numpy.float64)  # object arrays of numbers; TypeError otherwise
     if array.ndim != 2:
-        raise ValueError(f"Expected 2D array, got {array.ndim}D array instead: reshape your "
-                         "data with X.reshape(-1, 1) if it has a single feature or "
-                         "X.reshape(1, -1) if it contains a single sample")
+        raise ValueError(f"Expected 2D array, got {array.ndim}D array instead. Reshape your "
+                         "data either using X.reshape(-1, 1) if it has a single feature or "
+                         "X.reshape(1, -1) if it contains a single sample.")
     if array.shape[0] == 0 or array.shape[1] == 0:
         which = "sample" if array.shape[0] == 0 else "feature"
         raise ValueError(f"Found array with 0 {which}(s) (shape={array.shape}) while a minimum "
@@ -132,7 +149,7 @@ class _Estimator:
 
     def _check_fitted(self):
         if not hasattr(self, "network_"):
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call "
+            raise _not_fitted_error_type()(f"This {type(self).__name__} instance is not fitted yet. Call "
                                  "'fit' with appropriate arguments before using this estimator.")
 
     @property
@@ -319,7 +336,8 @@ class Classifier(_Estimator):
         return self._scores(X)
 
     def predict(self, X):
-        return self.classes_[numpy.argmax(self._scores(X), axis=1)]
+        scores = self._scores(X)  # first: NotFittedError before fit
+        return self.classes_[numpy.argmax(scores, axis=1)]
 
     def score(self, X, y):
         """The fraction of rows whose predicted class is y's."""
