@@ -1,11 +1,14 @@
 #include "inputs.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <utility>
 
 #include "nobias/error.hpp"
 #include "nobias/init.hpp"
 #include "nobias/kernels.hpp"
 #include "nobias/npy.hpp"
+#include "nobias/train.hpp"
 #include "nobias/weights_io.hpp"
 
 namespace nobias_tools {
@@ -125,6 +128,36 @@ void check_weights(const TrainOptions& o, const Widths& widths,
 }
 
 template <class T>
+Data<T> split_validation(Data<T>& data, double fraction, std::uint64_t seed) {
+  const std::size_t rows = data.x.rows();
+  const auto held = static_cast<std::size_t>(std::llround(fraction * static_cast<double>(rows)));
+  if (held == 0 || held >= rows) {
+    throw UsageError("--validation-fraction " + format_g(fraction) + " of " + std::to_string(rows) +
+                     " rows leaves " +
+                     (held == 0 ? "no row to validate on" : "no row to train on") +
+                     "; give --val-x/--val-y or another fraction");
+  }
+  // Epoch 0 of the shuffle: fit's epochs count from 1, so this order is not one of theirs.
+  std::vector<std::size_t> order = nobias::shuffled_order(rows, seed, 0);
+  std::vector<bool> validate(rows, false);
+  for (std::size_t i = 0; i < held; ++i)
+    validate[order[i]] = true;
+  Data<T> train{nobias::Matrix<T>(rows - held, data.x.cols()),
+                nobias::Matrix<T>(rows - held, data.y.cols())};
+  Data<T> validation{nobias::Matrix<T>(held, data.x.cols()),
+                     nobias::Matrix<T>(held, data.y.cols())};
+  std::size_t t = 0, v = 0;
+  for (std::size_t i = 0; i < rows; ++i) {
+    Data<T>& into = validate[i] ? validation : train;
+    const std::size_t r = validate[i] ? v++ : t++;
+    std::copy(&data.x(i, 0), &data.x(i, 0) + data.x.cols(), &into.x(r, 0));
+    std::copy(&data.y(i, 0), &data.y(i, 0) + data.y.cols(), &into.y(r, 0));
+  }
+  data = std::move(train);
+  return validation;
+}
+
+template <class T>
 Data<T> generate_data(std::size_t rows, const std::vector<std::size_t>& widths,
                       std::uint64_t seed) {
   Data<T> data{nobias::Matrix<T>(rows, widths.front()), nobias::Matrix<T>(rows, widths.back())};
@@ -147,6 +180,7 @@ Data<T> generate_data(std::size_t rows, const std::vector<std::size_t>& widths,
                               const Data<T>&);                                                    \
   template void check_weights<T>(const TrainOptions&, const Widths&,                              \
                                  const std::vector<nobias::Matrix<T>>&);                          \
+  template Data<T> split_validation<T>(Data<T>&, double, std::uint64_t);                          \
   template Data<T> generate_data<T>(std::size_t, const std::vector<std::size_t>&, std::uint64_t);
 NOBIAS_TOOLS_INPUTS(float)
 NOBIAS_TOOLS_INPUTS(double)

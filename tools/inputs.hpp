@@ -57,6 +57,12 @@ template <class T>
 void check_weights(const TrainOptions& o, const Widths& widths,
                    const std::vector<nobias::Matrix<T>>& weights);
 
+// Moves round(fraction * rows) rows of data, chosen by a permutation seeded by seed, into the
+// returned validation set; data keeps the others, in their order. UsageError when either
+// part would be empty.
+template <class T>
+Data<T> split_validation(Data<T>& data, double fraction, std::uint64_t seed);
+
 // The seed's experiment: x (rows x d_in) then y (rows x d_out), standard normal, from
 // stream 1 of seed (the network's weights come from stream 0, so they are independent).
 template <class T>

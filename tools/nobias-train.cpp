@@ -10,12 +10,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <limits>
 #include <optional>
 #include <utility>
 #include <vector>
 
 #include "cli_common.hpp"
+#include "epoch_monitor.hpp"
 #include "inputs.hpp"
 #include "nobias/blas.hpp"
 #include "nobias/checkpoint.hpp"
@@ -61,6 +63,14 @@ int run_typed(const TrainOptions& o) {
     check_data("--val-x " + o.val_x_path, "--val-y " + o.val_y_path, widths, *validation);
   }
   if (weights) check_weights(o, widths, *weights);
+  if (data && !validation && o.validation_fraction > 0.0) {
+    validation = split_validation(*data, o.validation_fraction, o.seed);
+  }
+  if (o.data_defaults && !o.quiet) {
+    std::printf("defaults for real data:%s%s (flags given win)\n",
+                o.layers ? "" : (" --layers " + join(widths.values)).c_str(),
+                o.defaults_line.c_str());
+  }
 
   if (!data) data = generate_data<T>(o.rows, widths.values, o.seed);
   const std::size_t planned_steps =
@@ -78,9 +88,11 @@ int run_typed(const TrainOptions& o) {
   std::vector<double> losses;
   if (!o.loss_csv.empty()) losses.reserve(o.epochs == 0 ? o.steps : o.epochs * planned_steps);
   std::vector<double>* log = o.loss_csv.empty() ? nullptr : &losses;
+  EpochMonitor<T> monitor(net, *data, validation, o, first_epoch);
   const RunSummary summary =
       o.epochs == 0 ? train_steps(net, optimizer, *data, o, log)
-                    : train_epochs(net, optimizer, *data, validation, o, first_epoch, log);
+                    : train_epochs(net, optimizer, *data, validation, o, first_epoch, log, monitor);
+  if (o.epochs > 0) monitor.finish();
 
   // The last update can itself blow up the weights, which only a fresh loss shows.
   const double final_loss = net.loss(data->x, data->y, o.reduction);
@@ -88,7 +100,15 @@ int run_typed(const TrainOptions& o) {
   if (!(std::abs(final_loss) <= static_cast<double>(std::numeric_limits<T>::max()))) {
     throw divergence<T>(net, data->x, data->y, "after the last step " + summary.last_step, o);
   }
-  if (!o.weights_out.empty()) nobias::save_weights<T>(o.weights_out, net.weights());
+  if (!o.weights_out.empty()) {
+    std::filesystem::create_directories(o.weights_out);
+    nobias::save_weights<T>(o.weights_out, net.weights());
+  }
+  if (!o.history_csv.empty()) {
+    write_history_csv(o.history_csv, monitor.history(), data->x.rows(),
+                      validation ? validation->x.rows() : 0, o.reduction == nobias::Reduction::Sum,
+                      monitor.classifier());
+  }
   if (!o.loss_csv.empty()) {
     write_loss_csv(o.loss_csv, losses, checkpoint ? checkpoint->optimizer_steps + 1 : 1);
   }

@@ -1,0 +1,190 @@
+#include "epoch_monitor.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace nobias_tools {
+
+namespace {
+
+// Every row has exactly one 1 and zeros elsewhere: class targets.
+template <class T>
+bool is_one_hot(nobias::MatrixView<const T> y) {
+  if (y.cols() < 2) return false;
+  for (std::size_t i = 0; i < y.rows(); ++i) {
+    std::size_t ones = 0;
+    for (std::size_t j = 0; j < y.cols(); ++j) {
+      const T v = y(i, j);
+      if (v == T(1)) {
+        ++ones;
+      } else if (v != T(0)) {
+        return false;
+      }
+    }
+    if (ones != 1) return false;
+  }
+  return true;
+}
+
+std::size_t argmax(const double* begin, std::size_t n) {
+  return static_cast<std::size_t>(std::max_element(begin, begin + n) - begin);
+}
+
+// As scikit-learn: mean_squared_error, mean_absolute_error, r2_score (uniform average; a
+// constant column scores 1 when predicted exactly, else 0), accuracy_score of the argmaxes.
+template <class T>
+Scores score(nobias::MatrixView<const T> p, nobias::MatrixView<const T> y, bool classifier) {
+  const std::size_t n = y.rows(), d = y.cols();
+  Scores s;
+  double r2_sum = 0.0;
+  std::vector<double> prow(d), yrow(d);
+  std::size_t correct = 0;
+  for (std::size_t j = 0; j < d; ++j) {
+    double mean = 0.0;
+    for (std::size_t i = 0; i < n; ++i)
+      mean += static_cast<double>(y(i, j));
+    mean /= static_cast<double>(n);
+    double residual = 0.0, total = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double e = static_cast<double>(p(i, j)) - static_cast<double>(y(i, j));
+      residual += e * e;
+      s.mae += std::abs(e);
+      const double c = static_cast<double>(y(i, j)) - mean;
+      total += c * c;
+    }
+    s.mse += residual;
+    r2_sum += total != 0.0 ? 1.0 - residual / total : (residual == 0.0 ? 1.0 : 0.0);
+  }
+  if (classifier) {
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t j = 0; j < d; ++j) {
+        prow[j] = static_cast<double>(p(i, j));
+        yrow[j] = static_cast<double>(y(i, j));
+      }
+      if (argmax(prow.data(), d) == argmax(yrow.data(), d)) ++correct;
+    }
+    s.accuracy = static_cast<double>(correct) / static_cast<double>(n);
+  }
+  const double elements = static_cast<double>(n) * static_cast<double>(d);
+  s.mse /= elements;
+  s.mae /= elements;
+  s.r2 = n < 2 ? std::nan("") : r2_sum / static_cast<double>(d);
+  return s;
+}
+
+}  // namespace
+
+template <class T>
+EpochMonitor<T>::EpochMonitor(nobias::Network<T>& net, const Data<T>& data,
+                              const std::optional<Data<T>>& validation, const TrainOptions& o,
+                              std::size_t first_epoch)
+    : net_(net), data_(data), validation_(validation), o_(o), first_epoch_(first_epoch) {
+  if (validation_) {
+    classifier_ = is_one_hot<T>(data_.y) && is_one_hot<T>(validation_->y);
+    per_row_ = o_.reduction == nobias::Reduction::Sum && validation_->x.rows() != data_.x.rows();
+  }
+}
+
+template <class T>
+void EpochMonitor<T>::start() {
+  start_loss_ = net_.loss(data_.x, data_.y, nobias::Reduction::Mean);
+}
+
+template <class T>
+bool EpochMonitor<T>::epoch_done(const nobias::EpochReport& epoch) {
+  HistoryRow row{epoch.epoch, epoch.train_loss, epoch.validation_loss, {}, epoch.seconds};
+  if (validation_) {
+    const nobias::Matrix<T> p = net_.predict(validation_->x);
+    row.val = score<T>(p, validation_->y, classifier_);
+  }
+  history_.push_back(row);
+  if (epoch.epoch == first_epoch_) {
+    // Going nowhere: after a whole epoch the loss over the training rows should be below
+    // the starting weights' loss over the same rows.
+    const double after = net_.loss(data_.x, data_.y, nobias::Reduction::Mean);
+    if (!(after < start_loss_)) {
+      std::fflush(stdout);
+      std::fprintf(stderr,
+                   "nobias-train: warning: the loss after the first epoch (%s per element) is "
+                   "not below the starting weights' (%s): training is going nowhere; try another "
+                   "--lr (was %s)%s\n",
+                   format_g(after).c_str(), format_g(start_loss_).c_str(), format_g(o_.lr).c_str(),
+                   o_.optimizer.kind == nobias::OptimizerKind::Sgd ? " or --optimizer adam" : "");
+    }
+  }
+  bool go_on = true;
+  if (o_.patience > 0 && validation_) {
+    if (best_epoch_ == 0 || epoch.validation_loss < best_loss_ - kEarlyStopTolerance) {
+      best_loss_ = epoch.validation_loss;
+      best_epoch_ = epoch.epoch;
+      epochs_without_gain_ = 0;
+      best_weights_ = net_.weights();
+    } else {
+      go_on = ++epochs_without_gain_ < o_.patience;
+    }
+  }
+  if (!o_.quiet) {
+    std::string line = "epoch " + std::to_string(epoch.epoch) + "/" + std::to_string(o_.epochs) +
+                       " train_loss " + format_g(epoch.train_loss);
+    if (validation_) {
+      line += " val_loss " + format_g(epoch.validation_loss);
+      if (per_row_) {
+        line += " train_loss_per_row " +
+                format_g(epoch.train_loss / static_cast<double>(data_.x.rows())) +
+                " val_loss_per_row " +
+                format_g(epoch.validation_loss / static_cast<double>(validation_->x.rows()));
+      }
+      line += " val_mse " + format_g(row.val.mse) + " val_mae " + format_g(row.val.mae) +
+              " val_r2 " + format_g(row.val.r2);
+      if (row.val.accuracy) line += " val_accuracy " + format_g(*row.val.accuracy);
+    }
+    std::printf("%s samples/s %.0f\n", line.c_str(), epoch.samples_per_second);
+    if (!go_on) {
+      std::printf("stopped early: val_loss has not improved by %s for %zu epochs\n",
+                  format_g(kEarlyStopTolerance).c_str(), o_.patience);
+    }
+    std::fflush(stdout);
+  }
+  return go_on;
+}
+
+template <class T>
+void EpochMonitor<T>::finish() {
+  if (!best_weights_.empty() && best_epoch_ != history_.back().epoch) {
+    for (std::size_t k = 0; k < net_.layers(); ++k) {
+      const nobias::Matrix<T>& best = best_weights_[k];
+      std::copy(best.data(), best.data() + best.size(), net_.weight(k).data());
+    }
+    if (!o_.quiet) {
+      std::printf("kept the weights of epoch %zu (val_loss %s)\n", best_epoch_,
+                  format_g(best_loss_).c_str());
+    }
+  }
+  warn_dead_layers();
+}
+
+template <class T>
+void EpochMonitor<T>::warn_dead_layers() {
+  // Hidden layer k's pre-activations are the output of the network cut after w_k.
+  std::vector<nobias::Matrix<T>> front;
+  for (std::size_t k = 0; k + 1 < net_.layers(); ++k) {
+    front.push_back(net_.weights()[k]);
+    const nobias::Matrix<T> h = nobias::Network<T>(front).predict(data_.x);
+    const bool dead = std::all_of(h.data(), h.data() + h.size(), [](T v) { return v <= T(0); });
+    if (dead) {
+      std::fflush(stdout);
+      std::fprintf(stderr,
+                   "nobias-train: warning: hidden layer %zu (%zu units) is 0 on every training "
+                   "row (dead ReLUs): the output no longer depends on the input; try a smaller "
+                   "--lr (was %s)\n",
+                   k + 1, h.cols(), format_g(o_.lr).c_str());
+      return;
+    }
+  }
+}
+
+template class EpochMonitor<float>;
+template class EpochMonitor<double>;
+
+}  // namespace nobias_tools
