@@ -4,84 +4,23 @@
 #include <cmath>
 #include <cstdio>
 
+#include "nobias/model.hpp"
+
 namespace nobias_tools {
-
-namespace {
-
-// Every row has exactly one 1 and zeros elsewhere: class targets.
-template <class T>
-bool is_one_hot(nobias::MatrixView<const T> y) {
-  if (y.cols() < 2) return false;
-  for (std::size_t i = 0; i < y.rows(); ++i) {
-    std::size_t ones = 0;
-    for (std::size_t j = 0; j < y.cols(); ++j) {
-      const T v = y(i, j);
-      if (v == T(1)) {
-        ++ones;
-      } else if (v != T(0)) {
-        return false;
-      }
-    }
-    if (ones != 1) return false;
-  }
-  return true;
-}
-
-std::size_t argmax(const double* begin, std::size_t n) {
-  return static_cast<std::size_t>(std::max_element(begin, begin + n) - begin);
-}
-
-// As scikit-learn: mean_squared_error, mean_absolute_error, r2_score (uniform average; a
-// constant column scores 1 when predicted exactly, else 0), accuracy_score of the argmaxes.
-template <class T>
-Scores score(nobias::MatrixView<const T> p, nobias::MatrixView<const T> y, bool classifier) {
-  const std::size_t n = y.rows(), d = y.cols();
-  Scores s;
-  double r2_sum = 0.0;
-  std::vector<double> prow(d), yrow(d);
-  std::size_t correct = 0;
-  for (std::size_t j = 0; j < d; ++j) {
-    double mean = 0.0;
-    for (std::size_t i = 0; i < n; ++i)
-      mean += static_cast<double>(y(i, j));
-    mean /= static_cast<double>(n);
-    double residual = 0.0, total = 0.0;
-    for (std::size_t i = 0; i < n; ++i) {
-      const double e = static_cast<double>(p(i, j)) - static_cast<double>(y(i, j));
-      residual += e * e;
-      s.mae += std::abs(e);
-      const double c = static_cast<double>(y(i, j)) - mean;
-      total += c * c;
-    }
-    s.mse += residual;
-    r2_sum += total != 0.0 ? 1.0 - residual / total : (residual == 0.0 ? 1.0 : 0.0);
-  }
-  if (classifier) {
-    for (std::size_t i = 0; i < n; ++i) {
-      for (std::size_t j = 0; j < d; ++j) {
-        prow[j] = static_cast<double>(p(i, j));
-        yrow[j] = static_cast<double>(y(i, j));
-      }
-      if (argmax(prow.data(), d) == argmax(yrow.data(), d)) ++correct;
-    }
-    s.accuracy = static_cast<double>(correct) / static_cast<double>(n);
-  }
-  const double elements = static_cast<double>(n) * static_cast<double>(d);
-  s.mse /= elements;
-  s.mae /= elements;
-  s.r2 = n < 2 ? std::nan("") : r2_sum / static_cast<double>(d);
-  return s;
-}
-
-}  // namespace
 
 template <class T>
 EpochMonitor<T>::EpochMonitor(nobias::Network<T>& net, const Data<T>& data,
-                              const std::optional<Data<T>>& validation, const TrainOptions& o,
+                              const std::optional<Data<T>>& validation,
+                              const nobias::Standardization& stats, const TrainOptions& o,
                               std::size_t first_epoch)
-    : net_(net), data_(data), validation_(validation), o_(o), first_epoch_(first_epoch) {
+    : net_(net),
+      data_(data),
+      validation_(validation),
+      stats_(stats),
+      o_(o),
+      first_epoch_(first_epoch) {
   if (validation_) {
-    classifier_ = is_one_hot<T>(data_.y) && is_one_hot<T>(validation_->y);
+    classifier_ = data_.classes > 0;
     per_row_ = o_.reduction == nobias::Reduction::Sum && validation_->x.rows() != data_.x.rows();
   }
 }
@@ -95,8 +34,8 @@ template <class T>
 bool EpochMonitor<T>::epoch_done(const nobias::EpochReport& epoch) {
   HistoryRow row{epoch.epoch, epoch.train_loss, epoch.validation_loss, {}, epoch.seconds};
   if (validation_) {
-    const nobias::Matrix<T> p = net_.predict(validation_->x);
-    row.val = score<T>(p, validation_->y, classifier_);
+    const nobias::Matrix<T> p = nobias::predict_with(net_, stats_, validation_->x.view());
+    row.val = nobias::evaluate<T>(p, validation_->y, classifier_);
   }
   history_.push_back(row);
   if (epoch.epoch == first_epoch_) {

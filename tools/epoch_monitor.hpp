@@ -9,33 +9,30 @@
 #include <vector>
 
 #include "inputs.hpp"
+#include "nobias/metrics.hpp"
 #include "nobias/network.hpp"
+#include "nobias/targets.hpp"
 #include "nobias/train.hpp"
 #include "train_options.hpp"
 
 namespace nobias_tools {
 
-// Metrics of predictions p against targets y, as scikit-learn computes them (uniform
-// average over outputs); accuracy only for a classifier (one-hot targets).
-struct Scores {
-  double mse = 0.0, mae = 0.0, r2 = 0.0;
-  std::optional<double> accuracy;
-};
-
 // One epoch as --history records it.
 struct HistoryRow {
   std::size_t epoch = 0;
   double train_loss = 0.0, val_loss = 0.0;
-  Scores val;
+  nobias::Metrics val;
   double seconds = 0.0;
 };
 
 template <class T>
 class EpochMonitor {
  public:
+  // validation in the user's units (not standardized): the metrics are in them, through
+  // the statistics the network was trained with.
   EpochMonitor(nobias::Network<T>& net, const Data<T>& data,
-               const std::optional<Data<T>>& validation, const TrainOptions& o,
-               std::size_t first_epoch);
+               const std::optional<Data<T>>& validation, const nobias::Standardization& stats,
+               const TrainOptions& o, std::size_t first_epoch);
 
   // Before training: the starting weights' loss, which the first epoch should lower.
   void start();
@@ -53,6 +50,7 @@ class EpochMonitor {
   nobias::Network<T>& net_;
   const Data<T>& data_;
   const std::optional<Data<T>>& validation_;
+  const nobias::Standardization& stats_;
   const TrainOptions& o_;
   std::size_t first_epoch_;
   bool classifier_ = false;

@@ -156,6 +156,11 @@ void define_train_flags(CLI::App& app, TrainFlags& f) {
   fraction->excludes(val_x);
   fraction->excludes(val_y);
   fraction->needs(x);
+  app.add_flag("--standardize", f.standardize,
+               "Centre and scale the columns of --x, and of a regression --y, by the training "
+               "rows' mean and standard deviation (saved with --weights-out; prediction undoes "
+               "it). Needed when the targets have an offset: a bias-free network has f(0) = 0")
+      ->needs(x);
   app.add_option("--history", f.history,
                  "Write one CSV row per epoch: train and validation loss, the validation "
                  "metrics, seconds")

@@ -178,6 +178,7 @@ TrainOptions resolve_train_options(const TrainFlags& f) {
   // Ten progress lines by default, however long the run.
   o.log_every = f.log_every.value_or(std::max<std::size_t>(1, o.steps / 10));
   o.quiet = f.quiet;
+  o.standardize = f.standardize;
   o.weights_in = f.weights_in.value_or("");
   o.weights_out = f.weights_out.value_or("");
   o.loss_csv = f.loss_csv.value_or("");

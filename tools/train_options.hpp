@@ -57,7 +57,7 @@ struct TrainFlags {
   std::optional<std::string> checkpoint, resume, history;
   std::optional<std::size_t> patience;
   std::optional<double> validation_fraction;
-  bool quiet = false, nesterov = false, no_shuffle = false;
+  bool quiet = false, nesterov = false, no_shuffle = false, standardize = false;
 };
 
 // The settings of a run, every default resolved: the only input of the training run.
@@ -89,6 +89,9 @@ struct TrainOptions {
   std::size_t patience = 0;
   double validation_fraction = 0.0;  // > 0: validate on this fraction of --x/--y's rows
   std::string history_csv;           // one row per epoch
+  // Centre and scale x (and a regression y) by the training rows' statistics; they go into
+  // the model directory so that prediction undoes them.
+  bool standardize = false;
   // Both modes.
   nobias::OptimizerConfig optimizer;
   nobias::Reduction reduction = nobias::Reduction::Sum;
