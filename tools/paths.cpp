@@ -40,7 +40,8 @@ void require_creatable_directories(const std::string& flag, const std::string& d
          path.parent_path() != path) {
     path = path.parent_path();
   }
-  require_writable_directory(flag, path == std::filesystem::absolute(dir, ec) ? std::filesystem::path(dir) : path);
+  require_writable_directory(
+      flag, path == std::filesystem::absolute(dir, ec) ? std::filesystem::path(dir) : path);
 }
 
 void require_writable_file_path(const std::string& flag, const std::string& path) {
