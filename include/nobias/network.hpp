@@ -32,14 +32,16 @@ struct Gradients {
 };
 
 namespace detail {
-class WorkerTeam;
-}
+class Team;
+struct Range;
+}  // namespace detail
 
 // A step runs on several cores by splitting its work, not each product: the rows of the
 // batch for the forward pass and the input gradients (rows are independent), then the rows
-// of every w_k for the weight updates. Each part runs single-threaded BLAS, so the cores
-// never wait on each other inside a product. The number of parts follows set_threads():
-// available_threads() when automatic.
+// of every w_k for the weight updates. How many pieces depends on the shapes alone, so
+// results are bit for bit the same on any number of threads (lib/parallel.hpp). Each piece
+// runs single-threaded BLAS. The threads follow set_threads(): available_threads() when
+// automatic.
 //
 // Moving a Network is allowed; what is left behind throws ValueError ("... a moved-from
 // Network") from every method but assignment and destruction, until something is assigned
@@ -128,8 +130,8 @@ class Network {
  private:
   // Buffers for batches of up to `rows` rows. activations[k] holds h_{k+1} and then a_{k+1}
   // in place (relu' in its sign bit); the last one holds yhat and then dL/dyhat.
-  // gradients[k] holds dL/dh_{k+1} of hidden layer k + 1. parts: one result per part.
-  struct PartResult {
+  // gradients[k] holds dL/dh_{k+1} of hidden layer k + 1. pieces: one result per piece.
+  struct PieceResult {
     double loss = 0.0;
     bool hidden_finite = true;  // no infinity or NaN in any h_k, even where ReLU hid it
   };
@@ -137,7 +139,7 @@ class Network {
     std::size_t rows = 0;
     std::vector<Matrix<T>> activations;
     std::vector<Matrix<T>> gradients;
-    std::vector<PartResult> parts;
+    std::vector<PieceResult> pieces;
   };
 
   // Shapes. Overlaps are checked once the workspace is prepared (require_apart): a batch too
@@ -158,13 +160,9 @@ class Network {
   void prepare(std::size_t n);  // sizes the workspace and the team for n rows
   MatrixView<T> activation(std::size_t k, std::size_t n);
   MatrixView<T> gradient(std::size_t k, std::size_t n);  // dL/dh_{k+1}
-  std::size_t parts_for(std::size_t n) const;  // how many parts a batch of n rows is cut into
-  // Runs task(part) for parts [0, count), count <= the team's size, on the team.
-  template <class Task>
-  void run_parts(std::size_t count, Task&& task);
-  // The forward pass for rows [begin, begin + count) of x, the last layer into out's rows.
+  // The forward pass for some rows of x, the last layer into out's rows.
   // false if a hidden h held an infinity or a NaN.
-  bool forward_rows(MatrixView<const T> x, MatrixView<T> out, std::size_t begin, std::size_t count);
+  bool forward_rows(MatrixView<const T> x, MatrixView<T> out, detail::Range rows);
   // Phase 1 of a step, by rows: forward, residual, and every dL/dh from the old weights.
   // Returns L; throws DivergenceError (weights untouched) if it is unusable.
   double forward_and_input_gradients(const char* where, MatrixView<const T> x,
@@ -182,7 +180,7 @@ class Network {
   bool weights_as_built_ = true;
 
   Workspace workspace_;
-  std::unique_ptr<detail::WorkerTeam> team_;
+  std::unique_ptr<detail::Team> team_;
 };
 
 extern template class Network<float>;
