@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <system_error>
 #include <type_traits>
@@ -14,6 +15,7 @@
 #include "nobias/atomic_file.hpp"
 #include "nobias/error.hpp"
 #include "nobias/kernels.hpp"
+#include "nobias/names.hpp"
 #include "nobias/npy.hpp"
 #include "nobias/weights_io.hpp"
 #include "printable.hpp"
@@ -32,27 +34,8 @@ std::string state_name(std::size_t epochs_done) {
   return name;
 }
 
-const char* kind_name(OptimizerKind kind) {
-  switch (kind) {
-    case OptimizerKind::Sgd:
-      return "sgd";
-    case OptimizerKind::Momentum:
-      return "momentum";
-    case OptimizerKind::Adam:
-      return "adam";
-  }
-  return "?";
-}
-
-// %.17g: every double reads back to the same bits.
-std::string number(double value) {
-  char text[40];
-  std::snprintf(text, sizeof text, "%.17g", value);
-  return text;
-}
-
 template <class T>
-void save_all(const fs::path& dir, const char* stem, std::vector<Matrix<T>>& matrices) {
+void save_all(const fs::path& dir, const char* stem, const std::vector<Matrix<T>>& matrices) {
   for (std::size_t k = 0; k < matrices.size(); ++k) {
     write_npy<T>((dir / (stem + std::to_string(k + 1) + ".npy")).string(), matrices[k].view());
   }
@@ -145,30 +128,29 @@ void save_checkpoint(const std::string& dir, const Network<T>& net, Optimizer<T>
     throw IoError("save_checkpoint: cannot create '" + building.string() + "' (" + ec.message() +
                   ")");
   }
-  save_weights<T>(building.string(), net.weights());
+  save_all(building, "w", net.weights());
   save_all(building, "first", optimizer.first());
   save_all(building, "second", optimizer.second());
   const OptimizerConfig& c = optimizer.config();
   write_file_atomically((building / "state.txt").string(),
                         [&](std::ostream& out) {
                           out << "format=" << kFormat << "\n"
-                              << "dtype=" << (std::is_same_v<T, float> ? "f32" : "f64") << "\n"
+                              << "dtype=" << to_name(dtype_of<T>()) << "\n"
                               << "layers=" << net.layers() << "\n"
                               << "epochs_done=" << progress.epochs_done << "\n"
                               << "seed=" << progress.seed << "\n"
                               << "batch_size=" << progress.batch_size << "\n"
                               << "shuffle=" << (progress.shuffle ? 1 : 0) << "\n"
-                              << "reduction="
-                              << (progress.reduction == Reduction::Mean ? "mean" : "sum") << "\n"
-                              << "optimizer=" << kind_name(c.kind) << "\n"
+                              << "reduction=" << to_name(progress.reduction) << "\n"
+                              << "optimizer=" << to_name(c.kind) << "\n"
                               << "optimizer_steps=" << optimizer.steps_taken() << "\n"
-                              << "learning_rate=" << number(c.learning_rate) << "\n"
-                              << "momentum=" << number(c.momentum) << "\n"
+                              << "learning_rate=" << format_number(c.learning_rate) << "\n"
+                              << "momentum=" << format_number(c.momentum) << "\n"
                               << "nesterov=" << (c.nesterov ? 1 : 0) << "\n"
-                              << "beta1=" << number(c.beta1) << "\n"
-                              << "beta2=" << number(c.beta2) << "\n"
-                              << "epsilon=" << number(c.epsilon) << "\n"
-                              << "weight_decay=" << number(c.weight_decay) << "\n";
+                              << "beta1=" << format_number(c.beta1) << "\n"
+                              << "beta2=" << format_number(c.beta2) << "\n"
+                              << "epsilon=" << format_number(c.epsilon) << "\n"
+                              << "weight_decay=" << format_number(c.weight_decay) << "\n";
                         },
                         "save_checkpoint");
   sync_directory(building.string());  // its files' names, before the directory is published
@@ -207,15 +189,9 @@ Checkpoint<T> load_checkpoint(const std::string& dir) {
   }
   OptimizerConfig& c = checkpoint.optimizer;
   const std::string kind = fields.count("optimizer") ? fields.at("optimizer") : "";
-  if (kind == "sgd") {
-    c.kind = OptimizerKind::Sgd;
-  } else if (kind == "momentum") {
-    c.kind = OptimizerKind::Momentum;
-  } else if (kind == "adam") {
-    c.kind = OptimizerKind::Adam;
-  } else {
-    bad(dir, "state.txt: unknown optimizer '" + printable(kind) + "'");
-  }
+  const std::optional<OptimizerKind> parsed_kind = from_name<OptimizerKind>(kind);
+  if (!parsed_kind) bad(dir, "state.txt: unknown optimizer '" + printable(kind) + "'");
+  c.kind = *parsed_kind;
   c.learning_rate = parse_double(dir, fields, "learning_rate");
   c.momentum = parse_double(dir, fields, "momentum");
   c.nesterov = parse_count(dir, fields, "nesterov") != 0;
@@ -229,9 +205,9 @@ Checkpoint<T> load_checkpoint(const std::string& dir) {
   checkpoint.progress.batch_size = parse_count(dir, fields, "batch_size");
   checkpoint.progress.shuffle = parse_count(dir, fields, "shuffle") != 0;
   const std::string reduction = fields.count("reduction") ? fields.at("reduction") : "";
-  if (reduction != "sum" && reduction != "mean")
-    bad(dir, "state.txt: reduction must be sum or mean");
-  checkpoint.progress.reduction = reduction == "mean" ? Reduction::Mean : Reduction::Sum;
+  const std::optional<Reduction> parsed_reduction = from_name<Reduction>(reduction);
+  if (!parsed_reduction) bad(dir, "state.txt: reduction must be sum or mean");
+  checkpoint.progress.reduction = *parsed_reduction;
   const std::size_t first = c.kind == OptimizerKind::Sgd ? 0 : layers;
   const std::size_t second = c.kind == OptimizerKind::Adam ? layers : 0;
   checkpoint.first = load_all<T>(state, "first", first);
@@ -258,7 +234,7 @@ Checkpoint<T> load_checkpoint(const std::string& dir) {
     bad(dir, "state.txt's epochs_done does not match the state's name " + name);
   }
   const std::string dtype = fields.count("dtype") ? fields.at("dtype") : "";
-  if (dtype != "f32" && dtype != "f64") bad(dir, "state.txt: dtype must be f32 or f64");
+  if (!from_name<Dtype>(dtype)) bad(dir, "state.txt: dtype must be f32 or f64");
   checkpoint.dtype = dtype;
   return checkpoint;
 }
@@ -267,8 +243,8 @@ template <class T>
 void restore_optimizer(Optimizer<T>& optimizer, Checkpoint<T>& checkpoint) {
   if (optimizer.config().kind != checkpoint.optimizer.kind) {
     throw ValueError(std::string("restore_optimizer: the checkpoint's optimizer is ") +
-                     kind_name(checkpoint.optimizer.kind) + ", this one is " +
-                     kind_name(optimizer.config().kind));
+                     to_name(checkpoint.optimizer.kind) + ", this one is " +
+                     to_name(optimizer.config().kind));
   }
   const auto check_shapes = [](std::vector<Matrix<T>>& to, std::vector<Matrix<T>>& from,
                                const char* what) {

@@ -1,7 +1,8 @@
 // Runs the fuzz target once on every file named, or in the directories named, without
 // libFuzzer: the ctest test that replays the corpus with any compiler, and under the
 // sanitizers in the asan preset. A file named valid-* must also parse, and broken-* must be
-// refused, so the corpus doubles as a regression test of the reader.
+// refused, so the corpus doubles as a regression test of the reader; labels-valid-* and
+// labels-broken-* the same for the label reader, vector-valid-* for 1-D float columns.
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -22,12 +23,18 @@ bool starts_with(const std::string& text, const char* prefix) {
 }
 
 // The file's name says what the reader must do with it; returns whether it did.
-bool meets_expectation(const std::string& name, const std::string& bytes) {
-  const bool want_valid = starts_with(name, "valid-"), want_broken = starts_with(name, "broken-");
+bool meets_expectation(std::string name, const std::string& bytes) {
+  const bool labels = starts_with(name, "labels-"), vector = starts_with(name, "vector-");
+  const std::string what = labels ? name.substr(7) : vector ? name.substr(7) : name;
+  const bool want_valid = starts_with(what, "valid-"), want_broken = starts_with(what, "broken-");
   if (!want_valid && !want_broken) return true;
   std::istringstream in(bytes);
   try {
-    nobias::detail::read_npy_stream<double>(in, bytes.size(), name + ": ");
+    if (labels) {
+      nobias::detail::read_npy_labels_stream(in, bytes.size(), name + ": ");
+    } else {
+      nobias::detail::read_npy_stream<double>(in, bytes.size(), name + ": ", vector);
+    }
     if (want_broken) std::fprintf(stderr, "replay: %s was accepted\n", name.c_str());
     return want_valid;
   } catch (const nobias::IoError& e) {

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Kill and full-disk tests (issue 10): nobias-train is killed (SIGKILL) at random moments
+while it saves --weights-out and --checkpoint-every 1 states, many times, and after every kill
+what is on disk must be one complete save:
+  - the weight directory loads as the complete old set or the complete new one, or is refused
+    as not one complete save; it never loads as a mix (tests/support/load_probe.cpp says which:
+    a checksum of every weight it loaded, compared with the old and new sets' checksums);
+  - the checkpoint loads (the previous state or a newer one) and a run resumes from it;
+  - temporaries of killed runs are removed by the next save.
+Then, where a small tmpfs can be mounted (root), a save that fills the disk exits 2 naming
+"No space left on device", and leaves the old set loadable and no temporary behind; elsewhere
+that part is skipped with a message. Bounded to about 30 seconds whatever the machine."""
+import argparse
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BUDGET_SECONDS = 12.0  # for each of the two kill loops
+# Big enough that saving takes a visible share of a run (w2 is 8 MB in float32).
+LAYERS = "300,1400,1400,10"
+
+
+def run(cmd, **kwargs):
+    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kwargs)
+
+
+def probe(args, kind, directory):
+    out = run([args.probe, kind, directory])
+    line = out.stdout.strip()
+    if out.returncode not in (0, 3) or not (line.startswith("ok ") or line.startswith("refused ")):
+        sys.exit(f"kill_test: the probe failed on {directory}: {out.stdout}{out.stderr}")
+    return line
+
+
+def train(args, *flags, check=True):
+    out = run([args.nobias_train, "--quiet", *flags])
+    if check and out.returncode != 0:
+        sys.exit(f"kill_test: nobias-train {' '.join(map(str, flags))} failed:\n{out.stderr}")
+    return out
+
+
+def temporaries(directory):
+    return sorted(p.name for p in Path(directory).iterdir() if p.name.startswith(".nobias-tmp-"))
+
+
+def kill_during(args, flags, seconds):
+    """Starts nobias-train and kills it with SIGKILL after `seconds` (if still running)."""
+    process = subprocess.Popen([str(args.nobias_train), "--quiet", *map(str, flags)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        process.wait(timeout=seconds)
+        return False  # finished before the kill
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        return True
+
+
+def weights_test(args, tmp, rng):
+    base = ["--layers", LAYERS, "--rows", 32, "--steps", 1]
+    old_dir, new_dir, work = tmp / "old", tmp / "new", tmp / "work"
+    train(args, *base, "--seed", 1, "--weights-out", old_dir)
+    started = time.monotonic()
+    train(args, *base, "--seed", 2, "--weights-out", new_dir)
+    full_run = time.monotonic() - started
+    old, new = probe(args, "weights", old_dir), probe(args, "weights", new_dir)
+    assert old.startswith("ok ") and new.startswith("ok ") and old != new, (old, new)
+    counts = {"old": 0, "new": 0, "refused": 0}
+    deadline = time.monotonic() + BUDGET_SECONDS
+    kills = 0
+    while time.monotonic() < deadline or kills < 10:
+        if work.exists():
+            shutil.rmtree(work)
+        shutil.copytree(old_dir, work)
+        killed = kill_during(args, [*base, "--seed", 2, "--weights-out", work],
+                             rng.uniform(0.0, full_run * 1.2))
+        kills += killed
+        seen = probe(args, "weights", work)
+        if seen == old:
+            counts["old"] += 1
+        elif seen == new:
+            counts["new"] += 1
+        elif seen.startswith("refused ") and "not one complete save" in seen:
+            counts["refused"] += 1
+        else:
+            sys.exit(f"kill_test: after a kill the weights load as neither set nor are refused "
+                     f"as incomplete: {seen}")
+        if kills >= 200:
+            break
+    # The next save repairs the directory and removes the killed runs' temporaries.
+    train(args, *base, "--seed", 2, "--weights-out", work)
+    assert probe(args, "weights", work) == new
+    assert temporaries(work) == [], temporaries(work)
+    print(f"kill_test: --weights-out killed {kills} times: loaded old {counts['old']}, "
+          f"new {counts['new']}, refused as incomplete {counts['refused']}, mixed 0")
+
+
+def checkpoint_test(args, tmp, rng):
+    base = ["--layers", LAYERS, "--rows", 64, "--batch-size", 16, "--seed", 3]
+    pristine, ck = tmp / "ck-epoch-1", tmp / "ck"
+    train(args, *base, "--epochs", 1, "--checkpoint", pristine)
+    first = probe(args, "checkpoint", pristine)
+    assert first.startswith("ok "), first
+    started = time.monotonic()
+    train(args, *base, "--epochs", 4, "--checkpoint", tmp / "ck-timing", "--checkpoint-every", 1)
+    full_run = time.monotonic() - started
+    deadline = time.monotonic() + BUDGET_SECONDS
+    kills = loads = 0
+    while time.monotonic() < deadline or kills < 10:
+        if ck.exists():
+            shutil.rmtree(ck)
+        shutil.copytree(pristine, ck)
+        killed = kill_during(args, [*base, "--epochs", 4, "--checkpoint", ck,
+                                    "--checkpoint-every", 1, "--resume"],
+                             rng.uniform(0.0, full_run))
+        kills += killed
+        seen = probe(args, "checkpoint", ck)
+        if not seen.startswith("ok "):
+            sys.exit(f"kill_test: after a kill the checkpoint does not load: {seen}")
+        loads += 1
+        if kills >= 200:
+            break
+    # It resumes, to the end, and the end is the uninterrupted run's, bit for bit.
+    train(args, *base, "--epochs", 4, "--checkpoint", ck, "--checkpoint-every", 1, "--resume")
+    assert probe(args, "checkpoint", ck) == probe(args, "checkpoint", tmp / "ck-timing")
+    assert temporaries(ck) == [], temporaries(ck)
+    print(f"kill_test: --checkpoint-every 1 killed {kills} times: the checkpoint loaded every "
+          f"time ({loads}) and resumed to the uninterrupted run's weights")
+
+
+def full_disk_test(args, tmp):
+    mount = tmp / "small"
+    mount.mkdir()
+    mounted = run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", mount])
+    if mounted.returncode != 0:
+        print("kill_test: full-disk part skipped: cannot mount a tmpfs here "
+              f"({mounted.stderr.strip() or 'mount failed'})")
+        return
+    try:
+        weights = mount / "w"
+        train(args, "--layers", "20,30,4", "--rows", 8, "--steps", 1, "--weights-out", weights)
+        old = probe(args, "weights", weights)
+        # A set of about 16 MB cannot fit in the 6 MB left.
+        out = train(args, "--layers", LAYERS, "--rows", 8, "--steps", 1, "--seed", 5,
+                    "--weights-out", weights, check=False)
+        assert out.returncode == 2, (out.returncode, out.stderr)
+        assert "No space left on device" in out.stderr, out.stderr
+        assert probe(args, "weights", weights) == old
+        assert temporaries(weights) == [], temporaries(weights)
+        print("kill_test: full disk: exit 2, 'No space left on device', the old set intact, "
+              "no temporary left")
+    finally:
+        run(["umount", mount])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--nobias-train", required=True)
+    parser.add_argument("--probe", required=True)
+    parser.add_argument("--seed", type=int, default=int(time.time()))
+    args = parser.parse_args()
+    print(f"kill_test: random seed {args.seed} (rerun with --seed to repeat the kill times)")
+    rng = random.Random(args.seed)
+    with tempfile.TemporaryDirectory(prefix="nobias-kill-") as tmp:
+        tmp = Path(tmp)
+        weights_test(args, tmp, rng)
+        checkpoint_test(args, tmp, rng)
+        full_disk_test(args, tmp)
+
+
+if __name__ == "__main__":
+    main()
