@@ -261,35 +261,3 @@ TEST_CASE("model.load.non_finite_weight_is_corruption") {
   CHECK_ERROR(IoError, nobias::load_model<float>(dir.path().string()),
               "load_model: " + dir.path().string() + ": Network: w2: element (1, 0) is nan");
 }
-
-TEST_CASE_TEMPLATE("model.predict.positively_homogeneous_exactly", T, float, double) {
-  // f(a x) = a f(x) for a >= 0 and f(0) = 0, bit for bit when a is a power of two (scaling by
-  // one is exact at every step), at any depth: why a bias-free network cannot fit an offset.
-  for (const std::size_t depth : {std::size_t{1}, std::size_t{2}, std::size_t{5}}) {
-    CAPTURE(depth);
-    std::vector<std::size_t> widths{6};
-    for (std::size_t k = 0; k < depth; ++k)
-      widths.push_back(7 + k);
-    widths.push_back(3);
-    const Network<T> net(widths, 17, nobias::Init::He);
-    const Matrix<T> x = test_support::random_matrix<T>(13, 6, 5);
-    const Matrix<T> y = net.predict(x.view());
-    for (const double a : {0.0, 0.25, 1.0, 8.0}) {
-      CAPTURE(a);
-      Matrix<T> ax = x;
-      for (std::size_t i = 0; i < ax.size(); ++i)
-        ax.data()[i] = static_cast<T>(a * ax.data()[i]);
-      const Matrix<T> got = net.predict(ax.view());
-      Matrix<T> want = y;
-      for (std::size_t i = 0; i < want.size(); ++i)
-        want.data()[i] = static_cast<T>(a * want.data()[i]);
-      if (a == 0.0) {
-        // f(0) = 0: every output is a zero (of either sign: 0 * w keeps w's sign).
-        for (std::size_t i = 0; i < got.size(); ++i)
-          CHECK(got.data()[i] == T(0));
-      } else {
-        CHECK(same_bits(got, want));
-      }
-    }
-  }
-}
