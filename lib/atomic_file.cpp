@@ -195,7 +195,7 @@ StagedFile::~StagedFile() {
   if (!temp_.empty()) remove_quietly(temp_);
 }
 
-void StagedFile::commit() {
+void StagedFile::commit(bool sync_dir) {
   if (temp_.empty()) return;
   detail::run_atomic_write_hook(temp_);
   // std::filesystem::rename replaces an existing target, atomically on POSIX.
@@ -206,7 +206,7 @@ void StagedFile::commit() {
                   ec.message() + ")");
   }
   temp_.clear();
-  sync_directory(directory_of(path_));  // and the rename itself
+  if (sync_dir) sync_directory(directory_of(path_));  // and the rename itself
 }
 
 void write_file_atomically(const std::string& path,

@@ -21,9 +21,11 @@ import tempfile
 import time
 from pathlib import Path
 
-BUDGET_SECONDS = 12.0  # for each of the two kill loops
-# Big enough that saving takes a visible share of a run (w2 is 8 MB in float32).
+BUDGET_SECONDS = 9.0  # for each of the two kill loops; at least MIN_KILLS kills each
+MIN_KILLS = 3
+# Big enough that saving takes a while (w2 is 8 MB in float32).
 LAYERS = "300,1400,1400,10"
+CHECKPOINT_LAYERS = "50,400,400,5"
 
 
 def run(cmd, **kwargs):
@@ -49,13 +51,50 @@ def temporaries(directory):
     return sorted(p.name for p in Path(directory).iterdir() if p.name.startswith(".nobias-tmp-"))
 
 
-def kill_during(args, flags, seconds):
-    """Starts nobias-train and kills it with SIGKILL after `seconds` (if still running)."""
+def saving(directory, committing):
+    """True once a save has started writing into directory (a temporary, a state being built),
+    or with committing, once it has written the manifest's temporary: its commit is next."""
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return False
+    if committing:
+        return any(n.startswith(".nobias-tmp-") and n.endswith("-nobias-manifest.") for n in names)
+    return any(n.startswith(".nobias-tmp-") or n.endswith(".building") for n in names)
+
+
+def run_until_saving(args, flags, directory, committing=False):
+    """Starts nobias-train and returns (process, time the first save began) once a save has
+    begun in directory, or (process, None) if it ended first."""
     process = subprocess.Popen([str(args.nobias_train), "--quiet", *map(str, flags)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while process.poll() is None:
+        if saving(directory, committing):
+            return process, time.monotonic()
+        time.sleep(0.0002)
+    return process, None
+
+
+def save_duration(args, flags, directory, committing=False):
+    """How long a run takes from its first save's start (or its commit's) to its end: the
+    window kills aim at."""
+    process, began = run_until_saving(args, flags, directory, committing)
+    process.wait()
+    if process.returncode != 0:
+        sys.exit(f"kill_test: nobias-train {' '.join(map(str, flags))} failed")
+    return time.monotonic() - began if began is not None else 0.05
+
+
+def kill_while_saving(args, flags, directory, delay, committing=False):
+    """Runs nobias-train and kills it (SIGKILL) delay seconds after its first save began (or
+    with committing, after its manifest's temporary appeared). Returns whether it was killed
+    (False if it ended first)."""
+    process, began = run_until_saving(args, flags, directory, committing)
+    if began is None:
+        return False
     try:
-        process.wait(timeout=seconds)
-        return False  # finished before the kill
+        process.wait(timeout=delay)
+        return False
     except subprocess.TimeoutExpired:
         process.send_signal(signal.SIGKILL)
         process.wait()
@@ -65,21 +104,28 @@ def kill_during(args, flags, seconds):
 def weights_test(args, tmp, rng):
     base = ["--layers", LAYERS, "--rows", 32, "--steps", 1]
     old_dir, new_dir, work = tmp / "old", tmp / "new", tmp / "work"
+    old_dir.mkdir()
+    new_dir.mkdir()  # older nobias-train flags want an existing directory
     train(args, *base, "--seed", 1, "--weights-out", old_dir)
-    started = time.monotonic()
-    train(args, *base, "--seed", 2, "--weights-out", new_dir)
-    full_run = time.monotonic() - started
+    window = save_duration(args, [*base, "--seed", 2, "--weights-out", new_dir], new_dir)
+    shutil.rmtree(new_dir)
+    new_dir.mkdir()
+    commit_window = save_duration(args, [*base, "--seed", 2, "--weights-out", new_dir], new_dir,
+                                  committing=True)
     old, new = probe(args, "weights", old_dir), probe(args, "weights", new_dir)
     assert old.startswith("ok ") and new.startswith("ok ") and old != new, (old, new)
     counts = {"old": 0, "new": 0, "refused": 0}
-    deadline = time.monotonic() + BUDGET_SECONDS
+    deadline = time.monotonic() + args.budget
     kills = 0
-    while time.monotonic() < deadline or kills < 10:
+    while time.monotonic() < deadline or kills < MIN_KILLS:
         if work.exists():
             shutil.rmtree(work)
         shutil.copytree(old_dir, work)
-        killed = kill_during(args, [*base, "--seed", 2, "--weights-out", work],
-                             rng.uniform(0.0, full_run * 1.2))
+        # Every other kill aims at the commit itself: a few renames, microseconds apart.
+        aim_at_commit = kills % 2 == 1
+        killed = kill_while_saving(args, [*base, "--seed", 2, "--weights-out", work], work,
+                                   rng.uniform(0.0, commit_window if aim_at_commit else window),
+                                   committing=aim_at_commit)
         kills += killed
         seen = probe(args, "weights", work)
         if seen == old:
@@ -102,23 +148,25 @@ def weights_test(args, tmp, rng):
 
 
 def checkpoint_test(args, tmp, rng):
-    base = ["--layers", LAYERS, "--rows", 64, "--batch-size", 16, "--seed", 3]
+    base = ["--layers", CHECKPOINT_LAYERS, "--rows", 64, "--batch-size", 16, "--seed", 3,
+            "--init", "he", "--optimizer", "adam", "--loss", "mean"]
     pristine, ck = tmp / "ck-epoch-1", tmp / "ck"
     train(args, *base, "--epochs", 1, "--checkpoint", pristine)
     first = probe(args, "checkpoint", pristine)
     assert first.startswith("ok "), first
-    started = time.monotonic()
-    train(args, *base, "--epochs", 4, "--checkpoint", tmp / "ck-timing", "--checkpoint-every", 1)
-    full_run = time.monotonic() - started
-    deadline = time.monotonic() + BUDGET_SECONDS
+    uninterrupted = tmp / "ck-uninterrupted"
+    shutil.copytree(pristine, uninterrupted)
+    window = save_duration(args, [*base, "--epochs", 4, "--checkpoint", uninterrupted,
+                                  "--checkpoint-every", 1, "--resume", uninterrupted], uninterrupted)
+    deadline = time.monotonic() + args.budget
     kills = loads = 0
-    while time.monotonic() < deadline or kills < 10:
+    while time.monotonic() < deadline or kills < MIN_KILLS:
         if ck.exists():
             shutil.rmtree(ck)
         shutil.copytree(pristine, ck)
-        killed = kill_during(args, [*base, "--epochs", 4, "--checkpoint", ck,
-                                    "--checkpoint-every", 1, "--resume"],
-                             rng.uniform(0.0, full_run))
+        killed = kill_while_saving(args, [*base, "--epochs", 4, "--checkpoint", ck,
+                                          "--checkpoint-every", 1, "--resume", ck], ck,
+                                   rng.uniform(0.0, window))
         kills += killed
         seen = probe(args, "checkpoint", ck)
         if not seen.startswith("ok "):
@@ -126,9 +174,12 @@ def checkpoint_test(args, tmp, rng):
         loads += 1
         if kills >= 200:
             break
-    # It resumes, to the end, and the end is the uninterrupted run's, bit for bit.
-    train(args, *base, "--epochs", 4, "--checkpoint", ck, "--checkpoint-every", 1, "--resume")
-    assert probe(args, "checkpoint", ck) == probe(args, "checkpoint", tmp / "ck-timing")
+    # It resumes, to the end, and the end is the uninterrupted run's, bit for bit. (A kill
+    # after the last save, before the process ended, leaves nothing to resume.)
+    if probe(args, "checkpoint", ck) != probe(args, "checkpoint", uninterrupted):
+        train(args, *base, "--epochs", 4, "--checkpoint", ck, "--checkpoint-every", 1,
+              "--resume", ck)
+    assert probe(args, "checkpoint", ck) == probe(args, "checkpoint", uninterrupted)
     assert temporaries(ck) == [], temporaries(ck)
     print(f"kill_test: --checkpoint-every 1 killed {kills} times: the checkpoint loaded every "
           f"time ({loads}) and resumed to the uninterrupted run's weights")
@@ -144,6 +195,7 @@ def full_disk_test(args, tmp):
         return
     try:
         weights = mount / "w"
+        weights.mkdir()
         train(args, "--layers", "20,30,4", "--rows", 8, "--steps", 1, "--weights-out", weights)
         old = probe(args, "weights", weights)
         # A set of about 16 MB cannot fit in the 6 MB left.
@@ -164,6 +216,8 @@ def main():
     parser.add_argument("--nobias-train", required=True)
     parser.add_argument("--probe", required=True)
     parser.add_argument("--seed", type=int, default=int(time.time()))
+    parser.add_argument("--budget", type=float, default=BUDGET_SECONDS,
+                        help="seconds of kills in each loop (default %(default)s)")
     args = parser.parse_args()
     print(f"kill_test: random seed {args.seed} (rerun with --seed to repeat the kill times)")
     rng = random.Random(args.seed)

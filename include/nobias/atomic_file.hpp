@@ -47,9 +47,10 @@ class StagedFile {
   std::uint64_t size() const { return size_; }            // bytes written
   std::uint64_t checksum() const { return checksum_; }    // fnv1a64 of those bytes
 
-  // Renames the temporary over path. IoError (temporary removed, path untouched) if the
-  // rename fails; a second call is a no-op.
-  void commit();
+  // Renames the temporary over path, then syncs the directory so that the rename is durable
+  // (sync_directory false: the caller syncs it later, once for several renames). IoError
+  // (temporary removed, path untouched) if the rename fails; a second call is a no-op.
+  void commit(bool sync_directory = true);
 
  private:
   std::string path_, who_, temp_;
