@@ -114,6 +114,16 @@ def weights_test(args, tmp, rng):
                                   committing=True)
     old, new = probe(args, "weights", old_dir), probe(args, "weights", new_dir)
     assert old.startswith("ok ") and new.startswith("ok ") and old != new, (old, new)
+    # The check can fail: a mixed set (old w1, w3; new w2) is refused, and without the
+    # manifest it would load as neither set, which the loop below reports as a failure.
+    mixed = tmp / "mixed"
+    shutil.copytree(old_dir, mixed)
+    shutil.copy(new_dir / "w2.npy", mixed / "w2.npy")
+    seen = probe(args, "weights", mixed)
+    assert seen.startswith("refused ") and "not one complete save" in seen, seen
+    (mixed / "nobias-manifest.txt").unlink()
+    seen = probe(args, "weights", mixed)
+    assert seen.startswith("ok ") and seen not in (old, new), seen
     counts = {"old": 0, "new": 0, "refused": 0}
     deadline = time.monotonic() + args.budget
     kills = 0
