@@ -227,3 +227,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   return 0;
 }
+
+// What the corpus replay checks for files named valid-* and broken-*: read_npy; labels-*:
+// the label reader; vector-*: the reader that takes a 1-D float array as a column.
+bool nobias_fuzz_accepts(const std::string& reader, const std::string& bytes) {
+  std::istringstream in(bytes);
+  try {
+    if (reader == "labels-") {
+      nobias::detail::read_npy_labels_stream(in, bytes.size(), "replay: ");
+    } else {
+      nobias::detail::read_npy_stream<double>(in, bytes.size(), "replay: ", reader == "vector-");
+    }
+    return true;
+  } catch (const nobias::IoError& e) {
+    std::fprintf(stderr, "  refused: %s\n", e.what());
+    return false;
+  }
+}
