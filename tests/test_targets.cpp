@@ -79,6 +79,8 @@ TEST_CASE("names.format_number.shortest_exact_text") {
   CHECK(format_number(1.0) == "1");
   CHECK(format_number(-2.5) == "-2.5");
   CHECK(format_number(1e300) == "1e+300");
+  CHECK(format_number(1e-4) == "1e-04");
+  CHECK(format_number(0.001) == "0.001");
   CHECK(format_number(-0.0) == "-0");
   CHECK(format_number(std::numeric_limits<double>::quiet_NaN()) == "nan");
   CHECK(format_number(-std::numeric_limits<double>::quiet_NaN()) == "nan");
