@@ -42,6 +42,12 @@ class Optimizer {
   double step(Network<T>& net, MatrixView<const T> x, MatrixView<const T> y,
               Reduction reduction = Reduction::Sum);
 
+  // One update of net's weights from gradients computed elsewhere (dL/dw_k shaped like w_k;
+  // e.g. summed over the ranks of a distributed step): the same update step() makes. The
+  // gradients are taken as they are (finite: the caller checked the loss). ShapeError if a
+  // gradient's shape is not its weight's.
+  void apply(Network<T>& net, const std::vector<MatrixView<const T>>& gradients);
+
   // The state a checkpoint must keep: updates taken, and the per-layer moments
   // (Momentum: velocity in first(); Adam: first and second moments). Empty for SGD.
   std::uint64_t steps_taken() const { return steps_; }
@@ -52,6 +58,11 @@ class Optimizer {
  private:
   OptimizerConfig config_;
   std::uint64_t steps_ = 0;
+  // The update itself, from one contiguous gradient per layer (Matrix or MatrixView; shapes
+  // checked by the caller).
+  template <class Gradient>
+  void update(Network<T>& net, const std::vector<Gradient>& gradients);
+
   std::vector<Matrix<T>> gradients_, first_, second_;
 };
 
