@@ -26,7 +26,7 @@ struct DistributedOptions {
   // Deterministic mode: a batch of n rows is cut into min(max_shards, max(1, n /
   // min_shard_rows)) micro-shards; ranks beyond that count idle for the batch.
   std::size_t max_shards = 16;
-  std::size_t min_shard_rows = 16;
+  std::size_t min_shard_rows = 32;
 };
 
 // fit() over the ranks of comm, called by every rank with the same arguments (the same full x
