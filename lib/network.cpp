@@ -266,7 +266,7 @@ double Network<T>::forward_and_input_gradients(const char* where, MatrixView<con
     const MatrixView<T> g = gradient(layers - 1, n).row_block(begin, count);
     result.loss =
         residual_and_loss(g, MatrixView<const T>(g), y.row_block(begin, count));  // (6), 2(yhat-y)
-    // g_{k-1} = relu'(h_{k-1}) o (g_k w_k^T), from the old w_k (eqs. 26, 42).
+    // g_{k-1} = relu'(h_{k-1}) o (g_k w_k^T), from the old w_k (docs/derivation.md, eqs. 26, 42).
     for (std::size_t k = layers - 1; k > 0; --k) {
       const MatrixView<T> g_prev = gradient(k - 1, n).row_block(begin, count);
       detail::gemm_on_this_thread(Op::N, gradient(k, n).row_block(begin, count), Op::T,

@@ -348,8 +348,8 @@ class CliTest(unittest.TestCase):
             (["--layers", "5,,2"], ["--layers: every width must be a whole number, got ''"]),
             (["--layers", "5,x,2"], ["--layers: every width must be a whole number, got 'x'"]),
             (["--dtype", "f16"], ["--dtype must be f32 or f64, got 'f16'"]),
-            (["--x", "x.npy"], ["--x and --y go together: give both or neither"]),
-            (["--y", "y.npy"], ["--x and --y go together: give both or neither"]),
+            (["--x", "x.npy"], ["--x requires --y"]),
+            (["--y", "y.npy"], ["--y requires --x"]),
             (["--threads", "0"], ["--threads must be at least 1, got 0"]),
             (["--log-every", "0"], ["--log-every must be at least 1, got 0"]),
             (["--seed", "-1"], ["--seed must be a whole number, got '-1'"]),
@@ -385,7 +385,7 @@ class CliTest(unittest.TestCase):
             (["--x", "x0.npy", "--y", "y0.npy", "--layers", "13,9,3"],
              ["--x x0.npy is 0x13, --y y0.npy is 0x3: no rows to train on"]),
             (["--x", "x.npy", "--y", "y.npy", "--rows", "31"],
-             ["--rows cannot be used with --x/--y"]),
+             ["--rows excludes --x"]),
         ]
         for args, needles in cases:
             with self.subTest(args=args):
@@ -719,9 +719,9 @@ class CliTest(unittest.TestCase):
             (["--epochs", 2, "--checkpoint", "ck2", "--checkpoint-every", 0],
              ["--checkpoint-every must be at least 1, got 0"]),
             (["--epochs", 2, "--checkpoint-every", 2],
-             ["--checkpoint-every needs --checkpoint DIR"]),
+             ["--checkpoint-every requires --checkpoint"]),
             (["--epochs", 2, "--resume", "ck", "--weights-in", win],
-             ["--resume and --weights-in exclude each other"]),
+             ["--resume excludes --weights-in"]),
             (["--epochs", 2, "--init", "xavier"], ["--init must be normal or he, got 'xavier'"]),
         ]
         for extra, needles in cases:
@@ -961,14 +961,13 @@ class CliTest(unittest.TestCase):
         momentum = "--momentum must be a number in [0, 1), got '%s'"
         decay = "--weight-decay must be a number that is finite and >= 0, got '%s'"
         lr_required = "--lr is required with --optimizer momentum or --loss mean"
-        val_together = "--val-x and --val-y go together: give both or neither"
         cases = [
             (data + ["--epochs", "0"], ["--epochs must be at least 1, got 0"]),
             (data + ["--epochs", "-1"], ["--epochs must be a whole number, got '-1'"]),
             (data + ["--epochs", "x"], ["--epochs must be a whole number, got 'x'"]),
-            (epochs + ["--steps", "3"], ["--steps and --epochs exclude each other"]),
+            (epochs + ["--steps", "3"], ["--steps excludes --epochs"]),
             (epochs + ["--batch-size", "0"], ["--batch-size must be at least 1, got 0"]),
-            (epochs + ["--log-every", "2"], ["--log-every is for --steps"]),
+            (epochs + ["--log-every", "2"], ["--epochs excludes --log-every"]),
             (data + ["--batch-size", "8"], ["--batch-size needs --epochs"]),
             (data + ["--no-shuffle"], ["--no-shuffle needs --epochs (epoch-based training)"]),
             (data + ["--val-x", "vx.npy", "--val-y", "vy.npy"], ["--val-x/--val-y needs --epochs"]),
@@ -988,8 +987,8 @@ class CliTest(unittest.TestCase):
             (epochs + ["--weight-decay", "inf"], [decay % "inf"]),
             (epochs + ["--loss", "mean"], [lr_required]),
             (epochs + ["--optimizer", "momentum"], [lr_required]),
-            (epochs + ["--val-x", "vx.npy"], [val_together]),
-            (epochs + ["--val-y", "vy.npy"], [val_together]),
+            (epochs + ["--val-x", "vx.npy"], ["--val-x requires --val-y"]),
+            (epochs + ["--val-y", "vy.npy"], ["--val-y requires --val-x"]),
             (epochs + ["--val-x", "vx7.npy", "--val-y", "vy.npy"],
              ["--val-x vx7.npy is 10x7, but the input width is 8 (--layers 8,16,2)"]),
             (epochs + ["--val-x", "vx.npy", "--val-y", "vy3.npy"],

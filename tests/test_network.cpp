@@ -32,7 +32,7 @@ std::vector<Matrix<T>> scaled_weights(const std::vector<std::size_t>& widths, st
 
 }  // namespace
 
-TEST_CASE("network.gradients.match_seed_equations_44_to_46") {
+TEST_CASE("network.gradients.match_derivation_equations_44_to_46") {
   const std::size_t n = 29;
   const std::vector<std::size_t> widths{37, 23, 19, 5};
   const Matrix<double> x = random_matrix<double>(n, widths.front(), 1);
@@ -40,7 +40,7 @@ TEST_CASE("network.gradients.match_seed_equations_44_to_46") {
   Network<double> net(widths, 3);
 
   const auto& w = net.weights();
-  const auto expected = reference::seed_gradients<double>(x, y, w[0], w[1], w[2]);
+  const auto expected = reference::derivation_gradients<double>(x, y, w[0], w[1], w[2]);
   const auto got = net.gradients(x, y);
   REQUIRE(got.dw.size() == 3);
   CHECK(got.loss == doctest::Approx(expected.loss).epsilon(1e-12));
@@ -99,7 +99,7 @@ TEST_CASE("network.gradients.match_central_differences") {
 
 TEST_CASE_TEMPLATE("network.gradients.relu_derivative_at_zero_is_one", T, float, double) {
   // A zero column j of w1 makes h1[:, j] exactly 0 for every row. With relu'(0) = 1 (the
-  // seed's eq. 43) gradient flows into column j of dw1; with relu'(0) = 0 it would not.
+  // derivation's eq. 43) gradient flows into column j of dw1; with relu'(0) = 0 it would not.
   const std::vector<std::size_t> widths{7, 5, 3};
   const std::size_t j = 2, n = 9;
   std::vector<Matrix<T>> w = scaled_weights<T>(widths, 30);

@@ -1,4 +1,5 @@
-// Network<T>: a bias-free multilayer perceptron, the seed's network at any depth.
+// Network<T>: a bias-free multilayer perceptron, the network of docs/derivation.md at any
+// depth (equation numbers below are that page's).
 //
 //   h_k = a_{k-1} . w_k        a_0 = x, w_k: (d_{k-1}, d_k)
 //   a_k = relu(h_k)            for every hidden layer k < K
@@ -21,7 +22,7 @@
 
 namespace nobias {
 
-// How the squared errors of a batch are reduced to L. Sum is the seed's (eq. 6); Mean
+// How the squared errors of a batch are reduced to L. Sum is the derivation's (eq. 6); Mean
 // divides by rows x d_out, so that a learning rate does not depend on the batch size.
 enum class Reduction { Sum, Mean };
 
@@ -63,7 +64,7 @@ class Network {
   std::size_t output_width() const { return widths_.back(); }
   std::size_t layers() const { return weights_.size(); }  // K
 
-  // weight(0) is the seed's w_1. Its values may be changed through the view, its shape not.
+  // weight(0) is the derivation's w_1. Its values may be changed through the view, its shape not.
   MatrixView<const T> weight(std::size_t k) const;
   MatrixView<T> weight(std::size_t k);
   const std::vector<Matrix<T>>& weights() const { return weights_; }
@@ -78,7 +79,8 @@ class Network {
   // infinity in x that every ReLU of its row masks gives a finite L, as relu(-inf) = 0.)
   double loss(MatrixView<const T> x, MatrixView<const T> y, Reduction reduction = Reduction::Sum);
 
-  // L and every dL/dw_k (eqs. 44-46 generalized), weights unchanged.
+  // L and every dL/dw_k (eqs. 44-46 at any depth: the recursion of docs/derivation.md), weights
+  // unchanged.
   Gradients<T> gradients(MatrixView<const T> x, MatrixView<const T> y,
                          Reduction reduction = Reduction::Sum);
   // The same into preallocated dw (one matrix per layer, shaped like the weights): returns L.

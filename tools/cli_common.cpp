@@ -1,0 +1,200 @@
+#include "cli_common.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <new>
+#include <system_error>
+
+#include "nobias/error.hpp"
+
+namespace nobias_tools {
+
+const char* dtype_name(Dtype dtype) {
+  return dtype == Dtype::F64 ? "f64" : "f32";
+}
+
+std::string join(const std::vector<std::size_t>& values) {
+  std::string out;
+  for (std::size_t v : values)
+    out += (out.empty() ? "" : ",") + std::to_string(v);
+  return out;
+}
+
+std::string format_g(double value) {
+  if (std::isnan(value)) return "nan";
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
+}
+
+std::uint64_t parse_unsigned(const std::string& flag, const std::string& text, std::uint64_t min,
+                             std::uint64_t max) {
+  std::uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec == std::errc::invalid_argument || ptr != end) {
+    throw UsageError(flag + " must be a whole number, got '" + text + "'");
+  }
+  // from_chars leaves value alone when out of range, so that case is tested first.
+  if (ec == std::errc::result_out_of_range || value > max) {
+    throw UsageError(flag + " must be at most " + std::to_string(max) + ", got " + text);
+  }
+  if (value < min) {
+    throw UsageError(flag + " must be at least " + std::to_string(min) + ", got " + text);
+  }
+  return value;
+}
+
+std::vector<std::size_t> parse_layers(const std::string& text) {
+  std::vector<std::size_t> widths;
+  std::size_t begin = 0;
+  while (true) {
+    std::size_t comma = text.find(',', begin);
+    std::string item = text.substr(begin, comma == std::string::npos ? comma : comma - begin);
+    widths.push_back(static_cast<std::size_t>(
+        parse_unsigned("--layers: every width", item, 1, std::numeric_limits<std::size_t>::max())));
+    if (comma == std::string::npos) break;
+    begin = comma + 1;
+  }
+  if (widths.size() < 2) {
+    throw UsageError("--layers needs at least two widths (d_in,...,d_out), got '" + text + "'");
+  }
+  return widths;
+}
+
+namespace {
+
+bool parse_double(const std::string& text, double& value) {
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  return !text.empty() && ec == std::errc() && ptr == end && std::isfinite(value);
+}
+
+// The shortest decimal text that reads back as value.
+std::string exact_text(double value) {
+  char text[64];
+  auto [ptr, ec] = std::to_chars(text, text + sizeof text, value);
+  return ec == std::errc() ? std::string(text, ptr) : std::string();
+}
+
+}  // namespace
+
+double parse_positive(const std::string& flag, const std::string& text) {
+  double value = 0.0;
+  if (!parse_double(text, value) || value <= 0.0) {
+    throw UsageError(flag + " must be a finite number > 0, got '" + text + "'");
+  }
+  return value;
+}
+
+double parse_real(const std::string& flag, const std::string& text, double min, double max,
+                  const char* range) {
+  double value = 0.0;
+  if (!parse_double(text, value) || value < min || value >= max) {
+    throw UsageError(flag + " must be a number " + range + ", got '" + text + "'");
+  }
+  return value;
+}
+
+CLI::Validator whole_number(const std::string& flag, std::uint64_t min, std::uint64_t max) {
+  return CLI::Validator(
+      [=](std::string& text) {
+        try {
+          text = std::to_string(parse_unsigned(flag, text, min, max));
+          return std::string();
+        } catch (const UsageError& e) {
+          return std::string(e.what());
+        }
+      },
+      "");
+}
+
+CLI::Validator real_number(const std::string& flag, double min, double max, const char* range) {
+  return CLI::Validator(
+      [=](std::string& text) {
+        try {
+          text = exact_text(parse_real(flag, text, min, max, range));
+          return std::string();
+        } catch (const UsageError& e) {
+          return std::string(e.what());
+        }
+      },
+      "");
+}
+
+CLI::Validator positive_number(const std::string& flag) {
+  return CLI::Validator(
+      [=](std::string& text) {
+        try {
+          parse_positive(flag, text);
+          return std::string();
+        } catch (const UsageError& e) {
+          return std::string(e.what());
+        }
+      },
+      "");
+}
+
+CLI::Validator one_of(const std::string& flag, const std::vector<std::string>& names) {
+  return CLI::Validator(
+      [=](std::string& text) {
+        for (const std::string& name : names) {
+          if (text == name) return std::string();
+        }
+        std::string list;
+        for (std::size_t i = 0; i < names.size(); ++i) {
+          list += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+        }
+        return flag + " must be " + list + ", got '" + text + "'";
+      },
+      "");
+}
+
+bool parse_or_help(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+    return true;
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+      app.exit(e);  // --help or --version: print it
+      return false;
+    }
+    std::string message = e.what();
+    // CLI11 writes a validator's message as "<flag>: <message>"; ours name the flag already.
+    const std::size_t colon = message.find(": ");
+    if (dynamic_cast<const CLI::ValidationError*>(&e) != nullptr && colon != std::string::npos &&
+        message.compare(colon + 2, colon, message, 0, colon) == 0) {
+      message.erase(0, colon + 2);
+    }
+    throw UsageError(message);
+  }
+}
+
+int run_tool(const char* program, const std::function<int()>& body) {
+  const auto report = [program](const std::string& message) {
+    std::fflush(stdout);  // keep progress lines before the error when both go to one terminal
+    std::cerr << program << ": " << message << "\n";
+  };
+  try {
+    return body();
+  } catch (const UsageError& e) {
+    report(std::string(e.what()) + "\nRun '" + program + " --help' for the flags.");
+    return kExitBadInput;
+  } catch (const nobias::DivergenceError& e) {
+    report(e.what());
+    return kExitDiverged;
+  } catch (const nobias::Error& e) {
+    report(e.what());
+    return kExitBadInput;
+  } catch (const std::bad_alloc&) {
+    report("out of memory: the widths, --rows or the data are too large for this machine");
+    return kExitBadInput;
+  } catch (const std::exception& e) {
+    report(std::string("internal error: ") + e.what());
+    return kExitInternal;
+  }
+}
+
+}  // namespace nobias_tools

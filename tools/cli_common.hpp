@@ -1,0 +1,66 @@
+// What every nobias command-line program shares: the exit codes, the usage error, CLI11
+// validators that parse numbers strictly (one parser, one message style), and the main()
+// wrapper that maps exceptions to exit codes.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace nobias_tools {
+
+constexpr int kExitOk = 0;
+constexpr int kExitInternal = 1;
+constexpr int kExitBadInput = 2;  // bad usage or input: nothing changed on disk
+constexpr int kExitDiverged = 3;
+
+// Wrong flags or flag values: reported with a pointer to --help, exit 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class Dtype { F32, F64 };
+const char* dtype_name(Dtype dtype);
+
+std::string join(const std::vector<std::size_t>& values);
+// %g, with NaN as "nan" (never "-nan": the sign of a NaN means nothing here).
+std::string format_g(double value);
+
+// ---- strict parsing of flag values (CLI11 alone accepts "-5" for an unsigned, "010" as octal)
+
+// Decimal digits only, in [min, max]; UsageError naming flag otherwise.
+std::uint64_t parse_unsigned(const std::string& flag, const std::string& text, std::uint64_t min,
+                             std::uint64_t max = std::numeric_limits<std::uint64_t>::max());
+// d_in,...,d_out: at least two widths, each >= 1.
+std::vector<std::size_t> parse_layers(const std::string& text);
+// A finite number > 0.
+double parse_positive(const std::string& flag, const std::string& text);
+// A finite real number in [min, max) (range describes it for the message).
+double parse_real(const std::string& flag, const std::string& text, double min, double max,
+                  const char* range);
+
+// CLI11 validators built on the parsers above. They rewrite the text to the plain decimal
+// form of the value they accepted, so CLI11's own conversion then reads what was checked.
+CLI::Validator whole_number(const std::string& flag, std::uint64_t min,
+                            std::uint64_t max = std::numeric_limits<std::uint64_t>::max());
+CLI::Validator real_number(const std::string& flag, double min, double max, const char* range);
+// A finite number > 0, left as written (messages quote the user's text).
+CLI::Validator positive_number(const std::string& flag);
+CLI::Validator one_of(const std::string& flag, const std::vector<std::string>& names);
+
+// Parses argv into app. Returns false when --help or --version was printed (exit 0);
+// UsageError with CLI11's message (or a validator's, as it wrote it) otherwise.
+bool parse_or_help(CLI::App& app, int argc, char** argv);
+
+// main() of a tool: runs body, maps its exceptions to exit codes (UsageError and nobias's
+// errors 2, DivergenceError 3, anything else 1) with "<program>: message" on stderr.
+int run_tool(const char* program, const std::function<int()>& body);
+
+}  // namespace nobias_tools

@@ -1,0 +1,155 @@
+#include "inputs.hpp"
+
+#include <algorithm>
+
+#include "nobias/error.hpp"
+#include "nobias/init.hpp"
+#include "nobias/kernels.hpp"
+#include "nobias/npy.hpp"
+#include "nobias/weights_io.hpp"
+
+namespace nobias_tools {
+
+template <class T>
+nobias::Matrix<T> read_array(const char* flag, const std::string& path) {
+  // The library's message names the file; the flag says which input it was.
+  try {
+    nobias::Matrix<T> m = nobias::read_npy<T>(path);
+    nobias::require_finite(m, path);  // also catches float64 values beyond float's range
+    return m;
+  } catch (const nobias::Error& e) {
+    throw nobias::IoError(std::string(flag) + ": " + e.what());
+  }
+}
+
+template <class T>
+Data<T> read_pair(const char* x_flag, const std::string& x_path, const char* y_flag,
+                  const std::string& y_path, const char* purpose) {
+  Data<T> data{read_array<T>(x_flag, x_path), read_array<T>(y_flag, y_path)};
+  const auto shapes = std::string(x_flag) + " " + x_path + " is " +
+                      nobias::shape_string(data.x.rows(), data.x.cols()) + ", " + y_flag + " " +
+                      y_path + " is " + nobias::shape_string(data.y.rows(), data.y.cols());
+  if (data.x.rows() != data.y.rows()) throw nobias::ShapeError(shapes + ": row counts differ");
+  if (data.x.rows() == 0) throw nobias::ShapeError(shapes + ": no rows to " + purpose);
+  return data;
+}
+
+template <class T>
+std::optional<Data<T>> read_data(const TrainOptions& o) {
+  if (o.x_path.empty()) return std::nullopt;
+  return read_pair<T>("--x", o.x_path, "--y", o.y_path, "train on");
+}
+
+template <class T>
+std::optional<Data<T>> read_validation(const TrainOptions& o) {
+  if (o.val_x_path.empty()) return std::nullopt;
+  return read_pair<T>("--val-x", o.val_x_path, "--val-y", o.val_y_path, "validate on");
+}
+
+template <class T>
+std::optional<std::vector<nobias::Matrix<T>>> read_weights(const TrainOptions& o) {
+  if (o.weights_in.empty()) return std::nullopt;
+  try {
+    std::vector<nobias::Matrix<T>> weights = nobias::load_weights<T>(o.weights_in);
+    for (std::size_t k = 0; k < weights.size(); ++k) {
+      nobias::require_finite(weights[k], "w" + std::to_string(k + 1) + ".npy");
+    }
+    return weights;
+  } catch (const nobias::Error& e) {
+    throw nobias::IoError("reading --weights-in " + o.weights_in + ": " + e.what());
+  }
+}
+
+template <class T>
+Widths choose_widths(const TrainOptions& o, const std::optional<Data<T>>& data,
+                     const std::optional<std::vector<nobias::Matrix<T>>>& weights) {
+  if (o.layers) return {*o.layers, "--layers " + join(*o.layers)};
+  if (weights && !weights->empty()) {
+    std::vector<std::size_t> widths = {weights->front().rows()};
+    for (const auto& w : *weights)
+      widths.push_back(w.cols());
+    return {widths, "widths " + join(widths) + " from --weights-in"};
+  }
+  if (data) {
+    std::vector<std::size_t> widths = {data->x.cols()};
+    widths.insert(widths.end(), kDefaultHiddenWidths.begin(), kDefaultHiddenWidths.end());
+    widths.push_back(data->y.cols());
+    return {widths, "widths " + join(widths) + " from --x/--y"};
+  }
+  return {kDefaultWidths, "default --layers " + join(kDefaultWidths)};
+}
+
+void check_widths(const Widths& widths) {
+  if (widths.values.size() < 2 ||
+      std::find(widths.values.begin(), widths.values.end(), 0) != widths.values.end()) {
+    throw nobias::ShapeError("a network needs at least two widths, none zero; got " +
+                             widths.origin);
+  }
+}
+
+template <class T>
+void check_data(const std::string& x_input, const std::string& y_input, const Widths& widths,
+                const Data<T>& data) {
+  auto mismatch = [&](const std::string& input, const nobias::Matrix<T>& m, const char* which,
+                      std::size_t width) {
+    return nobias::ShapeError(input + " is " + nobias::shape_string(m.rows(), m.cols()) +
+                              ", but the " + which + " width is " + std::to_string(width) + " (" +
+                              widths.origin + ")");
+  };
+  if (data.x.cols() != widths.values.front()) {
+    throw mismatch(x_input, data.x, "input", widths.values.front());
+  }
+  if (data.y.cols() != widths.values.back()) {
+    throw mismatch(y_input, data.y, "output", widths.values.back());
+  }
+}
+
+template <class T>
+void check_weights(const TrainOptions& o, const Widths& widths,
+                   const std::vector<nobias::Matrix<T>>& weights) {
+  const std::size_t layers = widths.values.size() - 1;
+  if (weights.size() != layers) {
+    throw nobias::ShapeError("--weights-in " + o.weights_in + " holds " +
+                             std::to_string(weights.size()) + " weight matrices, but " +
+                             widths.origin + " needs " + std::to_string(layers));
+  }
+  for (std::size_t k = 0; k < layers; ++k) {
+    const std::size_t rows = widths.values[k], cols = widths.values[k + 1];
+    if (weights[k].rows() != rows || weights[k].cols() != cols) {
+      throw nobias::ShapeError(
+          "--weights-in " + o.weights_in + ": w" + std::to_string(k + 1) + ".npy is " +
+          nobias::shape_string(weights[k].rows(), weights[k].cols()) + ", but " + widths.origin +
+          " needs " + nobias::shape_string(rows, cols));
+    }
+  }
+}
+
+template <class T>
+Data<T> generate_data(std::size_t rows, const std::vector<std::size_t>& widths,
+                      std::uint64_t seed) {
+  Data<T> data{nobias::Matrix<T>(rows, widths.front()), nobias::Matrix<T>(rows, widths.back())};
+  nobias::NormalGenerator generator(seed, /*stream=*/1);
+  nobias::fill_normal<T>(data.x, generator);
+  nobias::fill_normal<T>(data.y, generator);
+  return data;
+}
+
+#define NOBIAS_TOOLS_INPUTS(T)                                                                    \
+  template nobias::Matrix<T> read_array<T>(const char*, const std::string&);                      \
+  template Data<T> read_pair<T>(const char*, const std::string&, const char*, const std::string&, \
+                                const char*);                                                     \
+  template std::optional<Data<T>> read_data<T>(const TrainOptions&);                              \
+  template std::optional<Data<T>> read_validation<T>(const TrainOptions&);                        \
+  template std::optional<std::vector<nobias::Matrix<T>>> read_weights<T>(const TrainOptions&);    \
+  template Widths choose_widths<T>(const TrainOptions&, const std::optional<Data<T>>&,            \
+                                   const std::optional<std::vector<nobias::Matrix<T>>>&);         \
+  template void check_data<T>(const std::string&, const std::string&, const Widths&,              \
+                              const Data<T>&);                                                    \
+  template void check_weights<T>(const TrainOptions&, const Widths&,                              \
+                                 const std::vector<nobias::Matrix<T>>&);                          \
+  template Data<T> generate_data<T>(std::size_t, const std::vector<std::size_t>&, std::uint64_t);
+NOBIAS_TOOLS_INPUTS(float)
+NOBIAS_TOOLS_INPUTS(double)
+#undef NOBIAS_TOOLS_INPUTS
+
+}  // namespace nobias_tools

@@ -1,0 +1,65 @@
+// A run's inputs: the data (from .npy files or generated as in the seed's experiment), the
+// widths and where they came from, and the starting weights; each checked against the others
+// before training, with messages that name the flag and the file.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nobias/matrix.hpp"
+#include "train_options.hpp"
+
+namespace nobias_tools {
+
+template <class T>
+struct Data {
+  nobias::Matrix<T> x, y;
+};
+
+// The widths and where they came from, for messages.
+struct Widths {
+  std::vector<std::size_t> values;
+  std::string origin;
+};
+
+// One .npy array, finite; errors name the flag.
+template <class T>
+nobias::Matrix<T> read_array(const char* flag, const std::string& path);
+
+// A pair of .npy files (--x/--y or --val-x/--val-y): finite, as many rows each, some rows.
+// purpose completes "no rows to ...".
+template <class T>
+Data<T> read_pair(const char* x_flag, const std::string& x_path, const char* y_flag,
+                  const std::string& y_path, const char* purpose);
+
+template <class T>
+std::optional<Data<T>> read_data(const TrainOptions& o);
+template <class T>
+std::optional<Data<T>> read_validation(const TrainOptions& o);
+// --weights-in, finite.
+template <class T>
+std::optional<std::vector<nobias::Matrix<T>>> read_weights(const TrainOptions& o);
+
+// --layers wins; then the starting weights (they cannot change shape); then the data's d_in
+// and d_out around default hidden widths; then the default experiment.
+template <class T>
+Widths choose_widths(const TrainOptions& o, const std::optional<Data<T>>& data,
+                     const std::optional<std::vector<nobias::Matrix<T>>>& weights);
+
+void check_widths(const Widths& widths);
+template <class T>
+void check_data(const std::string& x_input, const std::string& y_input, const Widths& widths,
+                const Data<T>& data);
+template <class T>
+void check_weights(const TrainOptions& o, const Widths& widths,
+                   const std::vector<nobias::Matrix<T>>& weights);
+
+// The seed's experiment: x (rows x d_in) then y (rows x d_out), standard normal, from
+// stream 1 of seed (the network's weights come from stream 0, so they are independent).
+template <class T>
+Data<T> generate_data(std::size_t rows, const std::vector<std::size_t>& widths, std::uint64_t seed);
+
+}  // namespace nobias_tools

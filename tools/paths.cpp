@@ -1,0 +1,50 @@
+#include "paths.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <system_error>
+
+#include "cli_common.hpp"
+
+namespace nobias_tools {
+
+void require_writable_directory(const std::string& flag, const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    throw UsageError(flag + ": '" + dir.string() + "' is not an existing directory");
+  }
+  std::string probe = (dir / ".nobias-train-probe-XXXXXX").string();
+  const int fd = ::mkstemp(&probe[0]);
+  if (fd < 0) {
+    throw UsageError(flag + ": directory '" + dir.string() + "' is not writable (" +
+                     std::strerror(errno) + ")");
+  }
+  ::close(fd);
+  ::unlink(probe.c_str());
+}
+
+void require_creatable_directory(const std::string& flag, const std::string& dir) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec)) return require_writable_directory(flag, dir);
+  const std::filesystem::path parent = std::filesystem::path(dir).parent_path();
+  require_writable_directory(flag, parent.empty() ? std::filesystem::path(".") : parent);
+}
+
+void require_writable_file_path(const std::string& flag, const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw UsageError(flag + ": '" + path + "' is a directory, expected a file name");
+  }
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  require_writable_directory(flag, parent.empty() ? std::filesystem::path(".") : parent);
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  return !a.empty() && !b.empty() && std::filesystem::equivalent(a, b, ec);
+}
+
+}  // namespace nobias_tools
