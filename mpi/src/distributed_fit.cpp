@@ -12,22 +12,6 @@
 namespace nobias::mpi {
 namespace {
 
-// Runs local code that may throw on some ranks only; then every rank throws the same.
-template <class Body>
-void agreed(Communicator& comm, Body&& body) {
-  ErrorKind kind = ErrorKind::None;
-  std::string message;
-  try {
-    body();
-  } catch (const CommunicationError&) {
-    throw;
-  } catch (const Error& e) {
-    kind = kind_of(e);
-    message = e.what();
-  }
-  throw_agreed(comm, kind, message);
-}
-
 // What every rank must have been given alike; checked against rank 0's.
 template <class T>
 void check_same_everywhere(Communicator& comm, const Network<T>& net, MatrixView<const T> x,

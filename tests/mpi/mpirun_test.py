@@ -6,6 +6,7 @@
   fast           N = 1..4 ranks within 1e-5 (f32) / 1e-12 (f64) of nobias::fit
   resume         a checkpoint taken with 2 ranks, resumed with 3, equals an uninterrupted run;
                  a rank started with other weights is overwritten by the broadcast
+  cli            nobias-train-mpi: the same weights on 1-3 ranks, one message per error
   failures       divergence on one rank stops all with the same error (exit 3); a killed rank
                  and a stalled rank make the job fail within a bounded time, with a clear error
 
@@ -42,12 +43,12 @@ class Runner:
         return ([self.args.mpiexec, self.args.numproc_flag, str(ranks)] + pre +
                 [self.args.program] + options)
 
-    def run(self, ranks, name, options, timeout=60, env=None):
+    def run(self, ranks, name, options, timeout=60, env=None, out_flag="--out"):
         out = os.path.join(self.args.work, name)
         os.makedirs(out)
         full_env = dict(os.environ, **(env or {}))
         start = time.monotonic()
-        p = subprocess.run(self.command(ranks, ["--out", out] + options), capture_output=True,
+        p = subprocess.run(self.command(ranks, [out_flag, out] + options), capture_output=True,
                            text=True, timeout=timeout, env=full_env)
         p.seconds = time.monotonic() - start
         p.out = out
@@ -143,9 +144,36 @@ def failures(r):
           f"a stalled rank: the others give up after the timeout, in {p.seconds:.1f} s")
 
 
+def cli(r):
+    """nobias-train-mpi as the README runs it: the same weights on 1, 2 and 3 ranks."""
+    x = np.random.default_rng(1).standard_normal((301, 20)).astype(np.float32)
+    np.save(os.path.join(r.args.work, "x.npy"), x)
+    np.save(os.path.join(r.args.work, "y.npy"), 2 * x[:, :3])
+    flags = ["--x", os.path.join(r.args.work, "x.npy"), "--y", os.path.join(r.args.work, "y.npy"),
+             "--layers", "20,16,3", "--epochs", "3", "--batch-size", "100", "--optimizer", "adam",
+             "--loss", "mean", "--init", "he"]
+    r.args.program = r.args.tool
+    outs = {}
+    for n in (1, 2, 3):
+        p = r.run(n, f"cli-np{n}", flags, out_flag="--weights-out")
+        check(p.returncode == 0 and p.stdout.count("final loss") == 1,
+              f"cli: mpirun -np {n} nobias-train-mpi trains, rank 0 alone prints")
+        outs[n] = r.weights(p.out)
+    check(len(outs[1]) == 2 and same_bits(outs[2], outs[1]) and same_bits(outs[3], outs[1]),
+          "cli: 2 and 3 ranks write the weights of 1 rank, bit for bit")
+    p = r.run(2, "expect-fail-cli-usage", ["--lr", "-1"], out_flag="--weights-out")
+    check(p.returncode != 0 and p.stderr.count("nobias-train-mpi: --lr") == 1,
+          "cli: a bad flag is reported once, by rank 0")
+    p = r.run(2, "expect-fail-cli-divergence", ["--layers", "20,10,3", "--rows", "16", "--steps",
+                                                "5", "--lr", "1e3"], out_flag="--weights-out")
+    check("training diverged" in p.stderr and "[[" in p.stdout + p.stderr and
+          "Exit code:    3" in p.stdout + p.stderr, "cli: divergence exits 3 on every rank")
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("group", choices=["deterministic", "fast", "resume", "failures"])
+    parser.add_argument("group", choices=["deterministic", "fast", "resume", "failures", "cli"])
+    parser.add_argument("--tool", help="nobias-train-mpi, for the cli group")
     parser.add_argument("--program", required=True)
     parser.add_argument("--mpiexec", required=True)
     parser.add_argument("--numproc-flag", default="-np")

@@ -75,6 +75,23 @@ void throw_agreed(Communicator& comm, ErrorKind mine, const std::string& my_mess
 // Throws the exception of the given kind carrying message.
 [[noreturn]] void throw_error(ErrorKind kind, const std::string& message);
 
+// Collective: runs body, local code that may throw a nobias::Error on some ranks only; then
+// every rank throws the same (CommunicationError passes through at once).
+template <class Body>
+void agreed(Communicator& comm, Body&& body) {
+  ErrorKind kind = ErrorKind::None;
+  std::string message;
+  try {
+    body();
+  } catch (const CommunicationError&) {
+    throw;
+  } catch (const Error& e) {
+    kind = kind_of(e);
+    message = e.what();
+  }
+  throw_agreed(comm, kind, message);
+}
+
 // Collective: root's string on every rank.
 std::string broadcast_string(Communicator& comm, const std::string& text, int root);
 
