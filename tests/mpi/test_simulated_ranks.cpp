@@ -2,6 +2,7 @@
 // under mpirun, with sums in rank order): against one process and against nobias::fit.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -10,6 +11,7 @@
 
 #include "nobias/blas.hpp"
 #include "nobias/mpi/distributed_fit.hpp"
+#include "nobias/mpi/mpi_communicator.hpp"
 #include "nobias/mpi/simulated_ranks.hpp"
 #include "test_support.hpp"
 
@@ -330,4 +332,38 @@ TEST_CASE("mpi.a_rank_that_dies_makes_the_others_fail_not_hang") {
       "rank 1 crashed", std::runtime_error);
   CHECK(others[0] == "simulated rank 1 failed; the other ranks cannot complete a collective");
   CHECK(others[2] == others[0]);
+}
+
+TEST_CASE("mpi.errors.network_of_another_shape_on_one_rank") {
+  test_support::AutomaticThreadsAfterwards restore;
+  nobias::set_threads(1);
+  const Problem<double> p;
+  const Setup s = setup(Mode::Fast, Reduction::Mean, OptimizerKind::Sgd);
+  std::vector<std::string> messages(2);
+  nobias::mpi::run_simulated_ranks(2, [&](Communicator& comm) {
+    // The same input and output widths, another hidden width on rank 1.
+    Network<double> net(comm.rank() == 0 ? kWidths : std::vector<std::size_t>{13, 8, 5, 3}, 1);
+    Optimizer<double> optimizer(s.optimizer, net);
+    try {
+      nobias::mpi::distributed_fit(comm, net, optimizer, p.x, p.y, s.fit, s.distributed);
+    } catch (const nobias::ShapeError& e) {
+      messages[static_cast<std::size_t>(comm.rank())] = e.what();
+    }
+  });
+  CHECK(messages[0] ==
+        "rank 1: distributed_fit: the network or optimizer differs in shape from rank 0's");
+  CHECK(messages[1] == messages[0]);
+}
+
+TEST_CASE("mpi.errors.bad_timeout_in_the_environment") {
+  ::setenv("NOBIAS_MPI_TIMEOUT", "soon", 1);
+  CHECK_THROWS_WITH_AS(nobias::mpi::default_timeout(),
+                       "NOBIAS_MPI_TIMEOUT must be a number of seconds > 0, got 'soon'",
+                       nobias::ValueError);
+  ::setenv("NOBIAS_MPI_TIMEOUT", "-3", 1);
+  CHECK_THROWS_AS(nobias::mpi::default_timeout(), nobias::ValueError);
+  ::setenv("NOBIAS_MPI_TIMEOUT", "2.5", 1);
+  CHECK(nobias::mpi::default_timeout().count() == 2.5);
+  ::unsetenv("NOBIAS_MPI_TIMEOUT");
+  CHECK(nobias::mpi::default_timeout().count() == 300.0);
 }
