@@ -61,6 +61,10 @@ std::vector<EpochReport> fit(Network<T>& net, Optimizer<T>& optimizer, DataView<
                              DataView<T> val_x = {}, DataView<T> val_y = {},
                              const StepCallback& on_step = {});
 
+// Updates in one epoch of rows rows in batches of batch_size (0: the whole set, one batch):
+// ceil(rows / batch_size), the last batch possibly partial; 0 for no rows.
+std::size_t steps_per_epoch(std::size_t rows, std::size_t batch_size);
+
 // The checks fit() makes before any step, as fit() makes them (the errors listed above); for
 // other training loops over the same inputs (the distributed fit of nobias::mpi).
 template <class T>

@@ -98,10 +98,12 @@ std::size_t shards_for(std::size_t rows, const DistributedOptions& options) {
 
 template <class T>
 void broadcast_state(Communicator& comm, Network<T>& net, Optimizer<T>& optimizer) {
+  const OptimizerState<T> state = optimizer.state();
   // Shapes first: bytes broadcast into another shape would be garbage, not an error.
   std::vector<std::uint64_t> shape(net.widths().begin(), net.widths().end());
-  shape.push_back(optimizer.first().size());
-  shape.push_back(optimizer.second().size());
+  shape.push_back(static_cast<std::uint64_t>(optimizer.config().kind));
+  shape.push_back(state.first.size());
+  shape.push_back(state.second.size());
   std::uint64_t length = shape.size();
   comm.broadcast(&length, sizeof length, 0);
   std::vector<std::uint64_t> root(length);
@@ -114,13 +116,21 @@ void broadcast_state(Communicator& comm, Network<T>& net, Optimizer<T>& optimize
   });
   for (std::size_t k = 0; k < net.layers(); ++k)
     comm.broadcast(net.weight(k).data(), net.weight(k).size() * sizeof(T), 0);
-  for (auto* moments : {&optimizer.first(), &optimizer.second()}) {
-    for (Matrix<T>& m : *moments)
-      comm.broadcast(m.data(), m.size() * sizeof(T), 0);
+  // The moments travel through copies (the optimizer shows them read-only) and go back in
+  // through restore(), which checks them.
+  std::vector<Matrix<T>> first, second;
+  for (const auto& [from, to] : {std::pair{&state.first, &first}, std::pair{&state.second, &second}}) {
+    for (const MatrixView<const T>& m : *from) {
+      to->emplace_back(m.rows(), m.cols());
+      std::copy(m.data(), m.data() + m.size(), to->back().data());
+      comm.broadcast(to->back().data(), m.size() * sizeof(T), 0);
+    }
   }
-  std::uint64_t steps = optimizer.steps_taken();
+  std::uint64_t steps = state.steps;
   comm.broadcast(&steps, sizeof steps, 0);
-  optimizer.set_steps_taken(steps);
+  agreed(comm, [&] {
+    if (comm.rank() != 0) optimizer.restore(optimizer.config().kind, steps, first, second);
+  });
 }
 
 template <class T>
