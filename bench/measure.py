@@ -52,7 +52,7 @@ def best_core():
     return "Haswell" if {"avx2", "fma"} <= flags else None
 
 
-def systems(best, busy):
+def systems(best, busy, onednn):
     """What one round runs: (name, kind, what, environment changes, column suffix, busy)."""
     no_env = {k: None for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") + THREAD_VARS}
     best_env = {"OPENBLAS_CORETYPE": best} if best else {}
@@ -69,6 +69,10 @@ def systems(best, busy):
                     dict(best_env, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1"), "", False))
         out.append((peer + "_best_all", "peer", peer,
                     dict(best_env, OMP_WAIT_POLICY="passive"), "", False))
+    if onednn:  # oneDNN's own ISA choice; OpenMP threads, best of one and all
+        out.append(("onednn_1t", "native", onednn, {"OMP_NUM_THREADS": "1"}, "", False))
+        out.append(("onednn_all", "native", onednn,
+                    {"OMP_NUM_THREADS": str(len(os.sched_getaffinity(0)))}, "", False))
     if busy:
         out.append(("nobias_busy", "bench", ["train_step"], {}, "_busy", True))
         out.append(("nobias_1t_busy", "bench", ["train_step"], {"NOBIAS_THREADS": "1"},
@@ -228,6 +232,13 @@ def run_system(system, args, ns):
     try:
         if kind == "bench":
             res = run_bench(args.bench, what, ns, args.min_time, env=env, timeout=args.timeout)
+        elif kind == "native":
+            cmd = [str(what), "--widths", ",".join(map(str, SEED_WIDTHS)),
+                   "--n", ",".join(map(str, ns)), "--min-time", str(args.min_time)]
+            out = run(cmd, env=env, timeout=args.timeout)
+            res = {"command": shlex.join(cmd),
+                   "records": [json.loads(line) for line in out.splitlines()
+                               if line.strip().startswith("{")]}
         else:
             res = {"records": []}
             for dtype in DTYPES:
@@ -267,7 +278,8 @@ def main(argv=None):
         parser.error("--rounds must be at least 1")
     ns = sorted(set(args.n))
     best = best_core()
-    plan = systems(best, not args.no_busy)
+    onednn = Path(args.bench).resolve().parent / "nobias-onednn-peer"
+    plan = systems(best, not args.no_busy, onednn if os.access(onednn, os.X_OK) else None)
 
     def log(msg):
         print(f"[measure {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)

@@ -29,6 +29,9 @@ LABELS = {
     "torch_best_1t": "torch, best core, 1 thread",
     "torch_best_all": "torch, best core, all threads, passive OpenMP",
     "torch_best": "torch at its best",
+    "onednn_1t": "oneDNN primitives, 1 thread",
+    "onednn_all": "oneDNN primitives, all threads",
+    "onednn_best": "oneDNN primitives at their best",
     "nobias_busy": "nobias, busy",
     "nobias_1t_busy": "nobias 1 thread, busy",
 }
@@ -51,7 +54,8 @@ def medians(results):
     # Derived columns: the best a system could do, of the settings measured.
     derived = {"best_floor": ("floor", "floor_1t"),
                "numpy_best": ("numpy_best_1t", "numpy_best_all"),
-               "torch_best": ("torch_best_1t", "torch_best_all")}
+               "torch_best": ("torch_best_1t", "torch_best_all"),
+               "onednn_best": ("onednn_1t", "onednn_all")}
     for (column, dtype, n) in list(med):
         for name, parts in derived.items():
             values = [med[(p, dtype, n)] for p in parts if (p, dtype, n) in med]
@@ -171,6 +175,7 @@ def write_plot(path, med, meta):
              "best_floor": dict(color="k", ls="--", marker="."),
              "numpy_best": dict(color="C1", marker="s"),
              "torch_best": dict(color="C3", marker="^"),
+             "onednn_best": dict(color="C2", marker="v"),
              "nobias_busy": dict(color="C0", ls=":", marker="x")}
     ns = meta["n"]
     fig, axes = plt.subplots(1, 2, figsize=(13, 5), squeeze=False)
