@@ -9,6 +9,7 @@
 
 #include "nobias/blas.hpp"
 #include "nobias/kernels.hpp"
+#include "overlap.hpp"
 #include "parallel.hpp"
 
 namespace nobias {
@@ -22,6 +23,12 @@ void check_widths(const std::vector<std::size_t>& widths) {
   for (std::size_t k = 0; k < widths.size(); ++k) {
     if (widths[k] == 0) {
       throw ValueError("Network: width " + std::to_string(k) + " is 0; every width must be >= 1");
+    }
+    // Every width is a dimension and a leading dimension of some gemm, which cblas takes as int.
+    if (widths[k] > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+      throw ValueError("Network: width " + std::to_string(k) + " is " + std::to_string(widths[k]) +
+                       "; BLAS indexes with int, so every width must be <= " +
+                       std::to_string(std::numeric_limits<int>::max()));
     }
   }
 }
@@ -109,6 +116,7 @@ Network<T>::Network(std::vector<Matrix<T>> weights)
 
 template <class T>
 MatrixView<const T> Network<T>::weight(std::size_t k) const {
+  require_live("weight");
   if (k >= weights_.size()) {
     throw ValueError("weight: index " + std::to_string(k) + " out of range, the network has " +
                      std::to_string(weights_.size()) + " weight matrices");
@@ -119,31 +127,15 @@ MatrixView<const T> Network<T>::weight(std::size_t k) const {
 template <class T>
 MatrixView<T> Network<T>::weight(std::size_t k) {
   std::as_const(*this).weight(k);  // range check
+  weights_as_built_ = false;       // the caller may change them
   return weights_[k].view();
 }
 
 template <class T>
-void Network<T>::check_batch(const char* where, MatrixView<const T> x,
-                             const MatrixView<const T>* y) const {
-  // Strings are built only on the way to a throw: the happy path must not allocate.
-  const auto fail = [where](const std::string& what) { throw ShapeError(where + (": " + what)); };
-  if (x.rows() == 0) fail("x has no rows");
-  if (x.cols() != input_width()) {
-    fail("x has " + std::to_string(x.cols()) + " columns, network input has " +
-         std::to_string(input_width()));
-  }
-  if (y == nullptr) return;
-  if (y->cols() != output_width()) {
-    fail("y has " + std::to_string(y->cols()) + " columns, network output has " +
-         std::to_string(output_width()));
-  }
-  if (y->rows() != x.rows()) {
-    fail("x has " + std::to_string(x.rows()) + " rows but y has " + std::to_string(y->rows()));
-  }
-}
-
-template <class T>
-Network<T>::Network(const Network& other) : widths_(other.widths_), weights_(other.weights_) {}
+Network<T>::Network(const Network& other)
+    : widths_((other.require_live("copy"), other.widths_)),
+      weights_(other.weights_),
+      weights_as_built_(other.weights_as_built_) {}
 
 template <class T>
 Network<T>& Network<T>::operator=(const Network& other) {
@@ -151,10 +143,25 @@ Network<T>& Network<T>::operator=(const Network& other) {
   return *this;
 }
 
+// What is left behind has no widths, which every method checks.
 template <class T>
-Network<T>::Network(Network&&) noexcept = default;
+Network<T>::Network(Network&& other) noexcept
+    : widths_(std::exchange(other.widths_, {})),
+      weights_(std::exchange(other.weights_, {})),
+      weights_as_built_(other.weights_as_built_),
+      workspace_(std::exchange(other.workspace_, {})),
+      team_(std::move(other.team_)) {}
 template <class T>
-Network<T>& Network<T>::operator=(Network&&) noexcept = default;
+Network<T>& Network<T>::operator=(Network&& other) noexcept {
+  if (this != &other) {
+    widths_ = std::exchange(other.widths_, {});
+    weights_ = std::exchange(other.weights_, {});
+    weights_as_built_ = other.weights_as_built_;
+    workspace_ = std::exchange(other.workspace_, {});
+    team_ = std::move(other.team_);
+  }
+  return *this;
+}
 template <class T>
 Network<T>::~Network() = default;
 
@@ -253,12 +260,7 @@ double Network<T>::forward_and_input_gradients(const char* where, MatrixView<con
   // such a step is as unusable as one with a NaN loss.
   if (!usable_loss<T>(loss) || !hidden_finite) {
     require_finite_data(where, x, y);
-    const std::string what = usable_loss<T>(loss)
-                                 ? "a hidden layer reached an infinity or a NaN (the loss, " +
-                                       format_number(loss) + ", did not show it)"
-                                 : "loss is " + format_number(loss);
-    throw DivergenceError(std::string(where) + ": " + what +
-                          "; weights left unchanged; try a smaller learning rate");
+    report_unusable(where, x, loss, hidden_finite);
   }
   return loss;
 }
@@ -313,6 +315,17 @@ void Network<T>::predict(MatrixView<const T> x, MatrixView<T> out) {
                      shape_string(x.rows(), output_width()));
   }
   prepare(x.rows());
+  require_apart("predict", "x", x);
+  require_apart("predict", "out", out);
+  if (detail::overlap(x, MatrixView<const T>(out))) {
+    throw ValueError("predict: out overlaps x; the last layer would overwrite rows still read");
+  }
+  forward_into(x, out);
+}
+
+template <class T>
+void Network<T>::forward_into(MatrixView<const T> x, MatrixView<T> out) {
+  prepare(x.rows());
   const std::size_t n = x.rows(), pieces = detail::row_pieces(n, widths_);
   auto piece = [&](std::size_t p) {
     // relu(-inf) = 0 is an answer; only training must refuse it.
@@ -336,8 +349,10 @@ template <class T>
 double Network<T>::loss(MatrixView<const T> x, MatrixView<const T> y, Reduction reduction) {
   check_batch("loss", x, &y);
   prepare(x.rows());
+  require_apart("loss", "x", x);
+  require_apart("loss", "y", y);
   const MatrixView<T> yhat = activation(weights_.size() - 1, x.rows());
-  predict(x, yhat);
+  forward_into(x, yhat);
   const double loss = squared_error(MatrixView<const T>(yhat), y);
   // A non-finite loss of finite data is the weights' (diverged): returned as it is.
   if (!std::isfinite(loss)) require_finite_data("loss", x, y);
@@ -370,6 +385,16 @@ double Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y,
     }
   }
   prepare(x.rows());
+  require_apart("gradients", "x", x);
+  require_apart("gradients", "y", y);
+  for (std::size_t k = 0; k < dw.size(); ++k) {
+    for (const auto& [name, view] : {std::pair{"x", x}, std::pair{"y", y}}) {
+      if (detail::overlap(view, MatrixView<const T>(dw[k].view()))) {
+        throw ValueError(std::string("gradients: ") + name + " overlaps dw" +
+                         std::to_string(k + 1) + ", which the step writes; pass a copy");
+      }
+    }
+  }
   const double loss = forward_and_input_gradients("gradients", x, y);
   const double scale = reduction_scale(reduction, x.rows(), output_width());
   weight_products(x, static_cast<T>(scale), T(0), [&](std::size_t k) { return dw[k].view(); });
@@ -385,10 +410,13 @@ double Network<T>::train_step(MatrixView<const T> x, MatrixView<const T> y, T lr
   }
   check_batch("train_step", x, &y);
   prepare(x.rows());
+  require_apart("train_step", "x", x);
+  require_apart("train_step", "y", y);
   const double loss = forward_and_input_gradients("train_step", x, y);
   const double scale = reduction_scale(reduction, x.rows(), output_width());
   // Fused SGD: w_k <- w_k - lr a_{k-1}^T g_k as one gemm per part, after every g_k has been
   // formed from the old weights.
+  weights_as_built_ = false;
   weight_products(x, static_cast<T>(-static_cast<double>(lr) * scale), T(1),
                   [&](std::size_t k) { return weights_[k].view(); });
   return loss * scale;
