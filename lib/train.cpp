@@ -59,6 +59,12 @@ void check_fit(const Network<T>& net, MatrixView<const T> x, MatrixView<const T>
                      "; expected the same row count and " + std::to_string(x.cols()) + " and " +
                      std::to_string(y.cols()) + " columns");
   }
+  // fit copies x and y, but validates on val_x and val_y as they are: none may be the
+  // network's own memory, which the steps change.
+  net.require_apart("fit", "x", x);
+  net.require_apart("fit", "y", y);
+  net.require_apart("fit", "validation x", val_x);
+  net.require_apart("fit", "validation y", val_y);
   // Once, before any step: a NaN in the data would otherwise read as a diverged loss.
   require_finite(x, "fit: x");
   require_finite(y, "fit: y");

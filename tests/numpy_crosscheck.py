@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Cross-check the nobias-train program against the seed written in numpy.
+"""Cross-check the nobias-train program against the derivation written in numpy.
 
 For a few network shapes this script writes float64 x, y and starting weights as
 .npy files, runs
@@ -41,13 +41,13 @@ TIMEOUT_S = 600
 
 # name, widths d_in,...,d_out, rows, rng seed, lr, columns to zero: {layer index k (w_{k+1}): [cols]}
 CONFIGS = [
-    # the seed's 3-layer network (1000,100,100,10) scaled down to odd sizes
+    # the 3-layer network of the seed's experiment (1000,100,100,10), at odd sizes
     dict(name="seed-3layer", layers=[37, 23, 19, 5], rows=29, seed=101, lr=1e-3, zero_cols={}),
     # a single weight matrix: no hidden layer, no ReLU
     dict(name="depth-2", layers=[13, 3], rows=17, seed=202, lr=1e-3, zero_cols={}),
     dict(name="depth-5", layers=[11, 17, 7, 9, 13, 3], rows=23, seed=303, lr=1e-3, zero_cols={}),
     # exact zeros in hidden pre-activations: a zero column in w1 / w2 makes h1[:, 0]
-    # and h2[:, 2] exactly 0 for every row. The seed's relu'(0) = 1 (eqs 25, 43) lets
+    # and h2[:, 2] exactly 0 for every row. The derivation's relu'(0) = 1 (eqs 25, 43) lets
     # gradient through these units, so they move off zero; relu'(0) = 0 would freeze them.
     dict(name="relu-at-zero", layers=[37, 23, 19, 5], rows=29, seed=404, lr=1e-3,
          zero_cols={0: [0], 1: [2]}),

@@ -52,7 +52,7 @@ TEST_CASE_TEMPLATE("kernels.relu_mask.matches_seed_derivative_and_zero_is_one", 
     if (h.data()[i] != T(0)) continue;
     ++zeros;
     CAPTURE(i);
-    CHECK(masked.data()[i] == g.data()[i]);  // the seed's relu'(0) = 1, for +0 and -0 alike
+    CHECK(masked.data()[i] == g.data()[i]);  // the derivation's relu'(0) = 1, for +0 and -0 alike
   }
   REQUIRE(zeros > 0);
 }

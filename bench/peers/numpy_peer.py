@@ -1,12 +1,13 @@
 #!/usr/bin/python3
-"""The seed's training step in plain numpy, timed per batch size: the code a user would write.
+"""The training step of the seed's experiment in plain numpy, timed per batch size: the code a
+user would write.
 
 Legend: n = rows of the batch, d_k = widths, w_k: (d_{k-1}, d_k), h_k = a_{k-1} w_k.
 
-One step is the seed's algorithm, full batch: forward with ReLU on the hidden layers and a
-linear last layer, the loss L = sum (y_pred - y)^2, the gradients of eqs. 44-46 (mask
+One step is the algorithm of docs/derivation.md, full batch: forward with ReLU on the hidden
+layers and a linear last layer, the loss L = sum (y_pred - y)^2, the gradients of eqs. 44-46 (mask
 h >= 0), all computed from the old weights, then w_k -= lr dL/dw_k. Nothing is
-preallocated: every step allocates its temporaries, as the seed does.
+preallocated: every step allocates its temporaries, as the seed's experiment does.
 
 Prints one JSON line per n:
   {"system": "numpy", "dtype": "f32", "n": 64, "seconds_per_step": ..., "steps": ...}
@@ -50,7 +51,7 @@ def train_step(w, x, y, lr):
     for k in range(len(w) - 1, -1, -1):
         grads[k] = a[k].T.dot(g)
         if k > 0:
-            g = g.dot(w[k].T) * (h[k - 1] >= 0)  # the seed's A and B masks: 1 where h >= 0
+            g = g.dot(w[k].T) * (h[k - 1] >= 0)  # the derivation's A and B masks: 1 where h >= 0
 
     # All gradients come from the old weights; only now update them.
     for w_k, grad_k in zip(w, grads):

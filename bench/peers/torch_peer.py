@@ -4,7 +4,7 @@
 Legend: n = rows of the batch, d_k = widths.
 
 nn.Sequential of nn.Linear(bias=False) with nn.ReLU between them (none after the last),
-MSELoss(reduction="sum") (= the seed's L = sum (y_pred - y)^2) and optim.SGD(lr). One step
+MSELoss(reduction="sum") (= the derivation's L = sum (y_pred - y)^2) and optim.SGD(lr). One step
 is zero_grad, forward, loss, backward, step. Weights are He-scaled, N(0, 2 / fan_in), as in
 the numpy peer and nobias. torch's thread count is left at its default and reported.
 

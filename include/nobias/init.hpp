@@ -9,7 +9,7 @@
 namespace nobias {
 
 enum class Init {
-  StandardNormal,  // N(0, 1), as in the seed
+  StandardNormal,  // N(0, 1), as in the seed's experiment
   He,              // N(0, 2 / fan_in): keeps activations O(1) through ReLU layers
 };
 

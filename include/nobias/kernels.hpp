@@ -1,7 +1,8 @@
 // Fused elementwise kernels: each makes one pass over memory. They sit between the
 // GEMMs of a step and are all of its non-GEMM work, so they must stay cheap.
 //
-// Legend: n = rows of a batch, d = width of a layer.
+// Legend: n = rows of a batch, d = width of a layer. Equation numbers are those of
+// docs/derivation.md.
 #pragma once
 
 #include <string>
@@ -13,10 +14,10 @@ namespace nobias {
 // Each kernel has a float and a double overload (not a template, so a Matrix converts to its
 // view at the call).
 
-// h: (n, d) becomes a = relu(h) in place, and a keeps the seed's mask relu'(h) in its sign
+// h: (n, d) becomes a = relu(h) in place, and a keeps the mask relu'(h) in its sign
 // bit: where h < 0, a holds -0.0, elsewhere a = h (and h = -0.0 becomes +0.0). Numerically
 // a is relu(h) exactly, so it feeds the next product as it is, and the mask costs no memory
-// and no extra pass. relu'(0) = 1, as the seed defines it (eqs. 25 and 43). NaN passes
+// and no extra pass. relu'(0) = 1, as the derivation defines it (eqs. 25 and 43). NaN passes
 // through, so that a diverging network shows up in the loss instead of being hidden.
 // Returns false if any h was an infinity or a NaN, which a -inf turned into 0 would hide.
 bool relu_forward(MatrixView<float> h);

@@ -1,4 +1,4 @@
-// A program that uses nobias as a user would: trains the seed's network briefly and
+// A program that uses nobias as a user would: trains a small network briefly and
 // exits 0 only if the loss fell and, when given a regular expression, the BLAS in use
 // ("BLAS: " + blas_description()) matches it. Built by every consumer project.
 #include <nobias/nobias.hpp>

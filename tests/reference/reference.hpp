@@ -1,5 +1,6 @@
 // Slow, obvious references for every fast path in nobias. Plain loops, explicit
 // transposes, one temporary per equation: nothing here is clever, so it can be trusted.
+// Equation numbers are those of docs/derivation.md.
 #pragma once
 
 #include <cstddef>
@@ -58,7 +59,7 @@ Matrix<T> relu(MatrixView<const T> h) {
   return a;
 }
 
-// The seed's A and B (eqs. 25, 43): 1 where h >= 0, else 0.
+// The derivation's A and B (eqs. 25, 43): 1 where h >= 0, else 0.
 template <class T>
 Matrix<T> relu_derivative(MatrixView<const T> h) {
   Matrix<T> d(h.rows(), h.cols());
@@ -100,15 +101,16 @@ double loss(MatrixView<const T> y_pred, MatrixView<const T> y) {
 }
 
 template <class T>
-struct SeedGradients {
+struct DerivationGradients {
   double loss;
   Matrix<T> w1, w2, w3;
 };
 
-// The seed's three-layer network, equations 1-6 and 44-46 exactly as printed.
+// The derivation's three-layer network, equations 1-6 and 44-46 exactly as printed.
 template <class T>
-SeedGradients<T> seed_gradients(const Matrix<T>& x, const Matrix<T>& y, const Matrix<T>& w1,
-                                const Matrix<T>& w2, const Matrix<T>& w3) {
+DerivationGradients<T> derivation_gradients(const Matrix<T>& x, const Matrix<T>& y,
+                                            const Matrix<T>& w1, const Matrix<T>& w2,
+                                            const Matrix<T>& w3) {
   const Matrix<T> h1 = matmul<T>(x, w1);            // (1)
   const Matrix<T> h1_relu = relu<T>(h1);            // (2)
   const Matrix<T> h2 = matmul<T>(h1_relu, w2);      // (3)
@@ -129,7 +131,7 @@ SeedGradients<T> seed_gradients(const Matrix<T>& x, const Matrix<T>& y, const Ma
   return {loss<T>(y_pred, y), std::move(dw1), std::move(dw2), std::move(dw3)};
 }
 
-// The seed's recursion at any depth: g_K = 2(y_pred - y), dw_k = a_{k-1}^T g_k,
+// The derivation's recursion at any depth: g_K = 2(y_pred - y), dw_k = a_{k-1}^T g_k,
 // g_{k-1} = relu'(h_{k-1}) o (g_k w_k^T).
 template <class T>
 std::vector<Matrix<T>> backprop(const Matrix<T>& x, const Matrix<T>& y,

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""The seed's algorithm (seed/bias-free-network.md), written literally in numpy.
+"""The derivation's algorithm (docs/derivation.md), written literally in numpy.
 
 Slow, obvious reference code: no fusion, no cleverness.  Generalized from the
-seed's three weight matrices to any depth K >= 1:
+derivation's three weight matrices to any depth K >= 1:
 
     forward  (eqs 1-5):   a_0 = x
                           h_k = a_{k-1} . w_k,  a_k = relu(h_k)   k = 1 .. K-1
@@ -14,7 +14,7 @@ seed's three weight matrices to any depth K >= 1:
 
 The ReLU derivative at exactly 0 is 1 (mask h >= 0), as in eqs 25 and 43.
 Training is plain gradient descent, w_k -= lr * dw_k, with every gradient
-computed from the old weights before any weight is updated (the seed's order).
+computed from the old weights before any weight is updated (the derivation's order).
 
 Standard library + numpy only.
 
@@ -36,7 +36,7 @@ def relu(h):
 
 
 def relu_grad(h):
-    """dRelu(h)/dh with the seed's convention: 1 where h >= 0, else 0 (eqs 25, 43)."""
+    """dRelu(h)/dh with the derivation's convention: 1 where h >= 0, else 0 (eqs 25, 43)."""
     return (h >= 0).astype(h.dtype)
 
 
@@ -79,7 +79,7 @@ def gradients(x, y, ws):
     L = float(np.sum(diff * diff))
     dws = [None] * K
     g = 2 * diff                               # start of eq 44
-    for k in range(K - 1, -1, -1):             # python index k <-> seed's w_{k+1}
+    for k in range(K - 1, -1, -1):             # python index k <-> the derivation's w_{k+1}
         dws[k] = acts[k].T @ g                 # eqs 44, 45, 46: a^T . g
         if k > 0:
             # eqs 26, 42: g_{k-1} = mask(h_{k-1} >= 0) o (g_k . w_k^T), old w_k

@@ -1,0 +1,344 @@
+"""scikit-learn-style estimators on nobias: Regressor and Classifier.
+
+They follow scikit-learn's conventions (keyword arguments stored as given, fit(X, y) -> self,
+predict, score, get_params/set_params, fitted attributes ending in "_") without importing
+scikit-learn. Unlike the low level, they convert their inputs as scikit-learn does: lists,
+other dtypes and layouts become contiguous arrays of `dtype`.
+
+Defaults are the command line's for real data: He initialization, Adam at learning rate 1e-3,
+the mean squared error, shuffled mini-batches of 32, and early stopping when the loss on a
+seeded validation fraction of the rows has not improved for n_iter_no_change epochs (the best
+weights are kept). A bias-free network is positively homogeneous, f(a x) = a f(x) for a >= 0
+and f(0) = 0: it cannot fit an offset by itself. standardize=True centres and scales the
+columns of X (and of a regression's y) with the training rows' statistics, and predict
+undoes it.
+"""
+import inspect
+import sys
+import warnings
+
+import numpy
+
+from . import _nobias
+
+
+class NotFittedError(ValueError, AttributeError):
+    """predict or score before fit (scikit-learn's NotFittedError has the same two bases)."""
+
+
+_NOT_FITTED_TYPES = {}
+
+
+def _not_fitted_error_type():
+    """NotFittedError, or when scikit-learn is in use (its exceptions module loaded), a
+    subclass that is also scikit-learn's NotFittedError, so that code catching either works.
+    nobias never imports scikit-learn itself: that takes seconds."""
+    theirs = getattr(sys.modules.get("sklearn.exceptions"), "NotFittedError", None)
+    if theirs is None:
+        return NotFittedError
+    if theirs not in _NOT_FITTED_TYPES:
+        _NOT_FITTED_TYPES[theirs] = type("NotFittedError", (NotFittedError, theirs),
+                                         {"__module__": __name__})
+    return _NOT_FITTED_TYPES[theirs]
+
+
+class DataConversionWarning(UserWarning):
+    """Data given in another shape than expected, and converted (as scikit-learn warns)."""
+
+
+def _is_sparse(X):
+    return hasattr(X, "toarray") and hasattr(X, "nnz")
+
+
+def _validated_X(X, dtype):
+    """X as a C-contiguous 2-D array of dtype; ValueError or TypeError saying what is wrong."""
+    if X is None:
+        raise ValueError("Expected a 2D array-like X, got None")
+    if _is_sparse(X):
+        raise TypeError("sparse data is not supported: pass a dense array (X.toarray())")
+    array = numpy.asarray(X)
+    if numpy.iscomplexobj(array):
+        raise ValueError("Complex data not supported")
+    if array.dtype.kind not in "biuf":
+        array = array.astype(numpy.float64)  # object arrays of numbers; TypeError otherwise
+    if array.ndim != 2:
+        raise ValueError(f"Expected 2D array, got {array.ndim}D array instead. Reshape your "
+                         "data either using X.reshape(-1, 1) if it has a single feature or "
+                         "X.reshape(1, -1) if it contains a single sample.")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        which = "sample" if array.shape[0] == 0 else "feature"
+        raise ValueError(f"Found array with 0 {which}(s) (shape={array.shape}) while a minimum "
+                         "of 1 is required.")
+    with numpy.errstate(over="ignore"):
+        array = numpy.ascontiguousarray(array, dtype=dtype)
+    if not numpy.isfinite(array).all():
+        raise ValueError(f"Input X contains NaN or infinity (or a value too large for "
+                         f"{numpy.dtype(dtype).name})")
+    return array
+
+
+def _validated_y(y, name, rows):
+    if y is None:
+        raise ValueError(f"{name} requires y to be passed, but the target y is None")
+    if _is_sparse(y):
+        raise TypeError("sparse targets are not supported: pass a dense array")
+    y = numpy.asarray(y)
+    if y.ndim == 0 or y.ndim > 2:
+        raise ValueError(f"y should be a 1d or 2d array, got an array of shape {y.shape}")
+    if y.shape[0] != rows:
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: "
+                         f"[{rows}, {y.shape[0]}]")
+    return y
+
+
+class _Estimator:
+    """What Regressor and Classifier share: parameters, training, prediction of scores."""
+
+    def __init__(self, hidden_layer_sizes=(100, 100), *, optimizer="adam", learning_rate=1e-3,
+                 momentum=0.9, nesterov=False, weight_decay=0.0, batch_size=32, max_epochs=200,
+                 early_stopping=True, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
+                 standardize=False, init="he", dtype=numpy.float32, random_state=0):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.standardize = standardize
+        self.init = init
+        self.dtype = dtype
+        self.random_state = random_state
+
+    # ---- scikit-learn's parameter protocol ----
+
+    @classmethod
+    def _parameter_names(cls):
+        signature = inspect.signature(_Estimator.__init__)
+        return [name for name in signature.parameters if name != "self"]
+
+    def get_params(self, deep=True):
+        return {name: getattr(self, name) for name in self._parameter_names()}
+
+    def set_params(self, **params):
+        valid = self._parameter_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"Invalid parameter {name!r} for estimator {self!r}. "
+                                 f"Valid parameters are: {valid!r}.")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self):
+        defaults = inspect.signature(_Estimator.__init__).parameters
+        changed = [f"{name}={getattr(self, name)!r}" for name in self._parameter_names()
+                   if getattr(self, name) is not defaults[name].default
+                   and getattr(self, name) != defaults[name].default]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def _more_tags(self):
+        return {"requires_y": True}
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "network_")
+
+    def _check_fitted(self):
+        if not hasattr(self, "network_"):
+            raise _not_fitted_error_type()(f"This {type(self).__name__} instance is not fitted yet. Call "
+                                 "'fit' with appropriate arguments before using this estimator.")
+
+    @property
+    def coefs_(self):
+        """[w1, ..., wK]: the fitted network's weights (views of its memory)."""
+        if not hasattr(self, "network_"):
+            raise AttributeError("coefs_: the estimator is not fitted")
+        return self.network_.weights
+
+    # ---- training ----
+
+    def _settings(self):
+        dtype = numpy.dtype(self.dtype).type
+        if dtype not in (numpy.float32, numpy.float64):
+            raise ValueError(f"dtype: expected numpy.float32 or numpy.float64, got {self.dtype!r}")
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if numpy.isscalar(sizes) else list(sizes)
+        if any(int(s) != s or s < 1 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes: expected whole numbers >= 1, got {sizes!r}")
+        if not (isinstance(self.max_epochs, (int, numpy.integer)) and self.max_epochs >= 1):
+            raise ValueError(f"max_epochs: expected a whole number >= 1, got {self.max_epochs!r}")
+        if not (isinstance(self.batch_size, (int, numpy.integer)) and self.batch_size >= 1):
+            raise ValueError(f"batch_size: expected a whole number >= 1, got {self.batch_size!r}")
+        if not 0.0 < self.validation_fraction < 1.0:
+            raise ValueError("validation_fraction: expected a number in (0, 1), got "
+                             f"{self.validation_fraction!r}")
+        if not (isinstance(self.n_iter_no_change, (int, numpy.integer))
+                and self.n_iter_no_change >= 1):
+            raise ValueError("n_iter_no_change: expected a whole number >= 1, got "
+                             f"{self.n_iter_no_change!r}")
+        seed = 0 if self.random_state is None else self.random_state
+        if not isinstance(seed, (int, numpy.integer)) or seed < 0:
+            raise ValueError(f"random_state: expected None or a whole number >= 0, got {seed!r}")
+        return dtype, [int(s) for s in sizes], int(seed)
+
+    def _train(self, X, targets, dtype, hidden, seed):
+        """Trains network_ on (X, targets), both already of dtype; sets the fitted attributes."""
+        rows = X.shape[0]
+        validation_rows = int(round(rows * self.validation_fraction)) if self.early_stopping else 0
+        # Too few rows to hold some out: train on all of them and watch the training loss.
+        if validation_rows < 1 or rows - validation_rows < 1:
+            validation_rows = 0
+        order = numpy.random.default_rng(seed).permutation(rows)
+        held, kept = order[:validation_rows], order[validation_rows:]
+        x_train, y_train = X[kept], targets[kept]
+        val = {}
+        if validation_rows:
+            val = dict(val_x=X[held], val_y=targets[held])
+
+        network = _nobias.Network([X.shape[1], *hidden, targets.shape[1]], seed=seed,
+                                  init=self.init, dtype=dtype)
+        optimizer = _nobias.Optimizer(network, kind=self.optimizer,
+                                      learning_rate=self.learning_rate, momentum=self.momentum,
+                                      nesterov=self.nesterov, weight_decay=self.weight_decay)
+        self.loss_curve_, self.validation_loss_curve_ = [], []
+        best = {"loss": numpy.inf, "weights": None, "stale": 0}
+
+        def on_epoch(report):
+            self.loss_curve_.append(report.train_loss)
+            watched = report.train_loss
+            if validation_rows:
+                self.validation_loss_curve_.append(report.validation_loss)
+                watched = report.validation_loss
+            if watched < best["loss"] * (1.0 - self.tol) or best["weights"] is None:
+                best["stale"] = 0
+                if watched < best["loss"]:
+                    best["loss"] = watched
+                    best["weights"] = [w.copy() for w in network.weights]
+            else:
+                best["stale"] += 1
+            return best["stale"] < self.n_iter_no_change
+
+        reports = _nobias.fit(network, optimizer, x_train, y_train, epochs=int(self.max_epochs),
+                              batch_size=int(self.batch_size), seed=seed, reduction="mean",
+                              on_epoch=on_epoch, **val)
+        if validation_rows and best["weights"] is not None:
+            for w, kept_weights in zip(network.weights, best["weights"]):
+                w[...] = kept_weights  # the epoch with the best validation loss
+        self.network_ = network
+        self.n_iter_ = len(reports)
+        self.best_loss_ = best["loss"]
+        return self
+
+    def _standardized_X(self, X):
+        if not self.standardize:
+            return X
+        return ((X - self.x_mean_) / self.x_scale_).astype(X.dtype, copy=False)
+
+    def _fit_x_statistics(self, X):
+        if self.standardize:
+            self.x_mean_ = X.mean(axis=0)
+            scale = X.std(axis=0)
+            self.x_scale_ = numpy.where(scale > 0, scale, 1).astype(X.dtype)
+
+    def _scores(self, X):
+        """The network's outputs for X (validated and standardized as in fit)."""
+        self._check_fitted()
+        X = _validated_X(X, self.network_.dtype)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                             f"expecting {self.n_features_in_} features as input.")
+        return self.network_.predict(self._standardized_X(X))
+
+
+class Regressor(_Estimator):
+    """A bias-free MLP regressor: one output per target column, trained on the mean squared
+    error. score() is R^2 averaged over outputs, as scikit-learn's r2_score."""
+
+    _estimator_type = "regressor"
+
+    def _more_tags(self):
+        return {"requires_y": True, "multioutput": True}
+
+    def fit(self, X, y):
+        dtype, hidden, seed = self._settings()
+        X = _validated_X(X, dtype)
+        y = _validated_y(y, type(self).__name__, X.shape[0])
+        y = numpy.asarray(y, dtype=numpy.float64)
+        if not numpy.isfinite(y).all():
+            raise ValueError("Input y contains NaN or infinity")
+        self._y_was_1d = y.ndim == 1
+        targets = y.reshape(-1, 1) if y.ndim == 1 else y
+        self.n_features_in_ = X.shape[1]
+        self.n_outputs_ = targets.shape[1]
+        self._fit_x_statistics(X)
+        if self.standardize:
+            self.y_mean_ = targets.mean(axis=0)
+            scale = targets.std(axis=0)
+            self.y_scale_ = numpy.where(scale > 0, scale, 1.0)
+            targets = (targets - self.y_mean_) / self.y_scale_
+        return self._train(self._standardized_X(X), numpy.ascontiguousarray(targets, dtype=dtype),
+                           dtype, hidden, seed)
+
+    def predict(self, X):
+        """Predictions as float64, (n,) for a 1-D y in fit, (n, n_outputs) otherwise."""
+        out = self._scores(X).astype(numpy.float64)
+        if self.standardize:
+            out = out * self.y_scale_ + self.y_mean_
+        return out.ravel() if self._y_was_1d else out
+
+    def score(self, X, y):
+        """The coefficient of determination R^2, averaged uniformly over the outputs."""
+        predicted = self.predict(X).reshape(len(X), -1)
+        y = numpy.asarray(y, dtype=numpy.float64).reshape(len(predicted), -1)
+        residual = ((y - predicted) ** 2).sum(axis=0)
+        total = ((y - y.mean(axis=0)) ** 2).sum(axis=0)
+        r2 = numpy.where(total > 0, 1.0 - residual / numpy.where(total > 0, total, 1.0),
+                         numpy.where(residual == 0, 1.0, 0.0))
+        return float(r2.mean())
+
+
+class Classifier(_Estimator):
+    """A bias-free MLP classifier: one output per class, trained on one-hot targets with the
+    mean squared error; predict gives the class of the largest output. score() is accuracy."""
+
+    _estimator_type = "classifier"
+
+    def fit(self, X, y):
+        dtype, hidden, seed = self._settings()
+        X = _validated_X(X, dtype)
+        y = _validated_y(y, type(self).__name__, X.shape[0])
+        if y.ndim == 2:
+            if y.shape[1] != 1:
+                raise ValueError(f"y should be a 1d array of labels, got shape {y.shape}")
+            warnings.warn("A column-vector y was passed when a 1d array was expected. Please "
+                          "change the shape of y to (n_samples,), for example using ravel().",
+                          DataConversionWarning, stacklevel=2)
+            y = y.ravel()
+        if y.dtype.kind == "f":
+            if not numpy.isfinite(y).all():
+                raise ValueError("Input y contains NaN or infinity")
+            if (y != numpy.round(y)).any():
+                raise ValueError("Unknown label type: continuous. A classifier needs class "
+                                 "labels (integers or strings), not continuous values")
+        self.classes_, labels = numpy.unique(y, return_inverse=True)
+        targets = numpy.zeros((X.shape[0], len(self.classes_)), dtype=dtype)
+        targets[numpy.arange(X.shape[0]), labels] = 1
+        self.n_features_in_ = X.shape[1]
+        self._fit_x_statistics(X)
+        return self._train(self._standardized_X(X), targets, dtype, hidden, seed)
+
+    def decision_scores(self, X):
+        """The network's outputs, one column per class of classes_."""
+        return self._scores(X)
+
+    def predict(self, X):
+        scores = self._scores(X)  # first: NotFittedError before fit
+        return self.classes_[numpy.argmax(scores, axis=1)]
+
+    def score(self, X, y):
+        """The fraction of rows whose predicted class is y's."""
+        return float(numpy.mean(self.predict(X) == numpy.asarray(y).ravel()))

@@ -1,0 +1,30 @@
+// What the files of the module _nobias share: one bind_* function per concern, called from
+// module.cpp, and the names those concerns hand each other.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <string>
+
+#include "nobias/network.hpp"
+#include "nobias/optimizer.hpp"
+
+namespace nobias::python {
+
+namespace py = pybind11;
+
+void bind_errors(py::module_& m);     // errors.cpp: nobias.Error and its subclasses
+void bind_network(py::module_& m);    // network.cpp: Network
+void bind_optimizer(py::module_& m);  // optimizer.cpp: Optimizer
+void bind_fit(py::module_& m);        // fit.cpp: fit, EpochReport, StepReport
+void bind_io(py::module_& m);         // io.cpp: .npy, weights, checkpoints
+
+// "sum" / "mean", as the command line spells them; ValueError for anything else.
+Reduction reduction_from(const std::string& name);
+const char* reduction_name(Reduction reduction);
+
+// An optimizer's settings as the keyword arguments of nobias.Optimizer (optimizer.cpp).
+py::dict config_dict(const OptimizerConfig& config);
+
+}  // namespace nobias::python

@@ -1,0 +1,164 @@
+// nobias.fit: epochs of shuffled mini-batches on the C++ fit(), the GIL released throughout.
+// Python callbacks (per epoch, optionally per step) run with the GIL taken back. Ctrl-C is
+// noticed between steps: the interrupted fit raises KeyboardInterrupt with the network at
+// its last completed step.
+#include <pybind11/stl.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "any.hpp"
+#include "arrays.hpp"
+#include "bindings.hpp"
+#include "nobias/checkpoint.hpp"
+#include "nobias/error.hpp"
+#include "nobias/train.hpp"
+
+namespace nobias::python {
+namespace {
+
+// Signals are looked for at a step's end, at most this often without a per-step callback:
+// taking the GIL back can wait for another busy Python thread (up to the interpreter's 5 ms
+// switch interval), which must not happen at every step of a run of small batches.
+constexpr auto kSignalInterval = std::chrono::milliseconds(1);
+
+struct FitArguments {
+  FitOptions options;
+  py::object on_epoch, on_step;
+  std::string checkpoint_dir;
+  std::size_t checkpoint_every = 1;
+};
+
+template <class T>
+void require_finite_weights(const Network<T>& net, std::size_t epoch) {
+  for (const Matrix<T>& w : net.weights()) {
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      if (!std::isfinite(w.data()[i])) {
+        throw DivergenceError("fit: epoch " + std::to_string(epoch) +
+                              ": the weights are no longer finite; no checkpoint written");
+      }
+    }
+  }
+}
+
+template <class T>
+py::list fit_typed(AnyNetwork& network, AnyOptimizer& optimizer, py::handle x, py::handle y,
+                   py::handle val_x, py::handle val_y, const FitArguments& a) {
+  const MatrixView<const T> xv = input_view<T>(x, "x"), yv = input_view<T>(y, "y");
+  MatrixView<const T> vxv, vyv;
+  if (val_x.is_none() != val_y.is_none()) {
+    throw py::value_error("val_x and val_y: expected both or neither, got only " +
+                          std::string(val_x.is_none() ? "val_y" : "val_x"));
+  }
+  if (!val_x.is_none()) {
+    vxv = input_view<T>(val_x, "val_x");
+    vyv = input_view<T>(val_y, "val_y");
+  }
+  Network<T>& net = network.get<T>();
+  Optimizer<T>& opt = optimizer.get<T>();
+
+  auto last_check = std::chrono::steady_clock::now();
+  const StepCallback on_step = [&](const StepReport& report) {
+    const auto now = std::chrono::steady_clock::now();
+    if (a.on_step.is_none() && now - last_check < kSignalInterval) return;
+    last_check = now;
+    py::gil_scoped_acquire gil;
+    if (!a.on_step.is_none()) a.on_step(report);
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+  };
+  const EpochCallback on_epoch = [&](const EpochReport& report) {
+    if (!a.checkpoint_dir.empty() &&
+        (report.epoch % a.checkpoint_every == 0 || report.epoch == a.options.epochs)) {
+      require_finite_weights(net, report.epoch);  // a blown-up state must not replace a good one
+      save_checkpoint<T>(a.checkpoint_dir, net, opt,
+                         {report.epoch, a.options.seed, a.options.batch_size, a.options.shuffle,
+                          a.options.reduction});
+    }
+    py::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+    if (a.on_epoch.is_none()) return true;
+    // Only an explicit False stops: a callback that returns nothing continues.
+    return !a.on_epoch(report).is(py::bool_(false));
+  };
+
+  std::vector<EpochReport> reports;
+  {
+    Exclusive busy(network.mutex(), optimizer.mutex());
+    reports = fit<T>(net, opt, xv, yv, a.options, on_epoch, vxv, vyv, on_step);
+  }
+  py::list result;
+  for (const EpochReport& r : reports)
+    result.append(r);
+  return result;
+}
+
+}  // namespace
+
+void bind_fit(py::module_& m) {
+  py::class_<EpochReport>(m, "EpochReport", "What one epoch of fit() did.")
+      .def_readonly("epoch", &EpochReport::epoch)
+      .def_readonly("steps", &EpochReport::steps)
+      .def_readonly("train_loss", &EpochReport::train_loss)
+      .def_readonly("validation_loss", &EpochReport::validation_loss)
+      .def_readonly("seconds", &EpochReport::seconds)
+      .def_readonly("samples_per_second", &EpochReport::samples_per_second)
+      .def("__repr__", [](const EpochReport& r) {
+        return "EpochReport(epoch=" + std::to_string(r.epoch) +
+               ", steps=" + std::to_string(r.steps) +
+               ", train_loss=" + std::string(py::repr(py::float_(r.train_loss))) +
+               ", validation_loss=" + std::string(py::repr(py::float_(r.validation_loss))) + ")";
+      });
+  py::class_<StepReport>(m, "StepReport", "What one step of fit() did.")
+      .def_readonly("epoch", &StepReport::epoch)
+      .def_readonly("step", &StepReport::step)
+      .def_readonly("steps_per_epoch", &StepReport::steps_per_epoch)
+      .def_readonly("rows_done", &StepReport::rows_done)
+      .def_readonly("loss", &StepReport::loss);
+
+  const FitOptions defaults;
+  m.def(
+      "fit",
+      [](AnyNetwork& network, AnyOptimizer& optimizer, py::handle x, py::handle y,
+         std::size_t epochs, std::size_t batch_size, bool shuffle, std::uint64_t seed,
+         const std::string& reduction, std::size_t first_epoch, py::object on_epoch,
+         py::handle val_x, py::handle val_y, py::object on_step, py::object checkpoint,
+         std::size_t checkpoint_every) {
+        require_same_dtype(optimizer, network, "fit");
+        FitArguments a;
+        a.options.epochs = epochs;
+        a.options.first_epoch = first_epoch;
+        a.options.batch_size = batch_size;
+        a.options.shuffle = shuffle;
+        a.options.seed = seed;
+        a.options.reduction = reduction_from(reduction);
+        a.on_epoch = std::move(on_epoch);
+        a.on_step = std::move(on_step);
+        if (!checkpoint.is_none()) {
+          a.checkpoint_dir = py::str(py::module_::import("os").attr("fspath")(checkpoint));
+        }
+        if (checkpoint_every == 0) throw py::value_error("checkpoint_every: expected >= 1, got 0");
+        a.checkpoint_every = checkpoint_every;
+        return dispatch(network.dtype(), [&](auto tag) {
+          return fit_typed<decltype(tag)>(network, optimizer, x, y, val_x, val_y, a);
+        });
+      },
+      py::arg("network"), py::arg("optimizer"), py::arg("x"), py::arg("y"), py::kw_only(),
+      py::arg("epochs") = defaults.epochs, py::arg("batch_size") = defaults.batch_size,
+      py::arg("shuffle") = defaults.shuffle, py::arg("seed") = defaults.seed,
+      py::arg("reduction") = "sum", py::arg("first_epoch") = defaults.first_epoch,
+      py::arg("on_epoch") = py::none(), py::arg("val_x") = py::none(),
+      py::arg("val_y") = py::none(), py::arg("on_step") = py::none(),
+      py::arg("checkpoint") = py::none(), py::arg("checkpoint_every") = 1,
+      R"doc(
+Trains network on (x, y) with optimizer: epochs first_epoch..epochs of mini-batches of
+batch_size rows (0: the whole set), shuffled from (seed, epoch) alone. Returns a list of
+EpochReport. on_epoch(report) is called after every epoch; returning False stops. on_step(report)
+after every step (costs a GIL round trip per step). checkpoint=DIR saves a resumable state every
+checkpoint_every epochs and at the end. Ctrl-C stops between steps with KeyboardInterrupt.
+)doc");
+}
+
+}  // namespace nobias::python

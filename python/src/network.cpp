@@ -1,0 +1,251 @@
+// nobias.Network: Network<float> or Network<double> behind one Python class, dtype chosen at
+// construction. Inputs are views of the caller's arrays, `weights` are views of the network's
+// own memory; the computing calls release the GIL.
+#include <pybind11/stl.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "any.hpp"
+#include "arrays.hpp"
+#include "bindings.hpp"
+#include "nobias/init.hpp"
+#include "nobias/network.hpp"
+
+namespace nobias::python {
+namespace {
+
+std::vector<std::size_t> widths_from(py::handle widths) {
+  if (!py::isinstance<py::sequence>(widths) || py::isinstance<py::str>(widths)) {
+    throw py::type_error("widths: expected a sequence of whole numbers (d_in, ..., d_out), got " +
+                         std::string(py::str(py::type::handle_of(widths).attr("__name__"))));
+  }
+  std::vector<std::size_t> values;
+  for (py::handle item : py::reinterpret_borrow<py::sequence>(widths)) {
+    PyObject* index = PyNumber_Index(item.ptr());  // int, numpy integers; not float
+    if (index == nullptr) {
+      PyErr_Clear();
+      throw py::type_error("widths: expected whole numbers, got " + std::string(py::repr(item)));
+    }
+    const py::int_ value = py::reinterpret_steal<py::int_>(index);
+    if (value < py::int_(0)) {
+      throw py::value_error("widths: expected whole numbers >= 1, got " +
+                            std::string(py::repr(item)));
+    }
+    values.push_back(value.cast<std::size_t>());
+  }
+  return values;
+}
+
+Init init_from(const std::string& name) {
+  if (name == "normal") return Init::StandardNormal;
+  if (name == "he") return Init::He;
+  throw py::value_error("init: expected \"normal\" or \"he\", got \"" + name + "\"");
+}
+
+template <class T>
+std::unique_ptr<AnyNetwork> from_weights(const py::sequence& weights) {
+  std::vector<Matrix<T>> copies;
+  for (std::size_t k = 0; k < weights.size(); ++k) {
+    copies.push_back(Matrix<T>::copy_of(input_view<T>(weights[k], "w" + std::to_string(k + 1))));
+  }
+  return std::make_unique<AnyNetwork>(Network<T>(std::move(copies)));
+}
+
+template <class T>
+py::list weight_views(py::object self) {
+  auto& net = self.cast<AnyNetwork&>().get<T>();
+  py::list views;
+  for (std::size_t k = 0; k < net.layers(); ++k)
+    views.append(view_of<T>(net.weight(k), self));
+  return views;
+}
+
+template <class T>
+py::list weight_copies(AnyNetwork& self) {
+  std::vector<Matrix<T>> copies;
+  {
+    Exclusive busy(self.mutex());
+    copies = self.get<T>().weights();
+  }
+  py::list arrays;
+  for (auto& w : copies)
+    arrays.append(take<T>(std::move(w)));
+  return arrays;
+}
+
+template <class T>
+py::array predict(AnyNetwork& self, py::handle x, py::object out) {
+  const MatrixView<const T> xv = input_view<T>(x, "x");
+  if (out.is_none()) {
+    out = py::array(py::dtype::of<T>(), {static_cast<py::ssize_t>(xv.rows()),
+                                         static_cast<py::ssize_t>(self.get<T>().output_width())});
+  }
+  const MatrixView<T> ov = output_view<T>(out, "out");
+  {
+    Exclusive busy(self.mutex());
+    self.get<T>().predict(xv, ov);
+  }
+  return py::reinterpret_borrow<py::array>(out);
+}
+
+template <class T>
+double loss(AnyNetwork& self, py::handle x, py::handle y, const std::string& reduction) {
+  const MatrixView<const T> xv = input_view<T>(x, "x"), yv = input_view<T>(y, "y");
+  const Reduction r = reduction_from(reduction);
+  Exclusive busy(self.mutex());
+  return self.get<T>().loss(xv, yv, r);
+}
+
+template <class T>
+py::tuple gradients(AnyNetwork& self, py::handle x, py::handle y, const std::string& reduction) {
+  const MatrixView<const T> xv = input_view<T>(x, "x"), yv = input_view<T>(y, "y");
+  const Reduction r = reduction_from(reduction);
+  Gradients<T> result;
+  {
+    Exclusive busy(self.mutex());
+    result = self.get<T>().gradients(xv, yv, r);
+  }
+  py::list dw;
+  for (auto& g : result.dw)
+    dw.append(take<T>(std::move(g)));
+  return py::make_tuple(result.loss, dw);
+}
+
+template <class T>
+double train_step(AnyNetwork& self, py::handle x, py::handle y, double lr,
+                  const std::string& reduction) {
+  const MatrixView<const T> xv = input_view<T>(x, "x"), yv = input_view<T>(y, "y");
+  const Reduction r = reduction_from(reduction);
+  Exclusive busy(self.mutex());
+  return self.get<T>().train_step(xv, yv, static_cast<T>(lr), r);
+}
+
+std::unique_ptr<AnyNetwork> copy_of(AnyNetwork& self) {
+  return dispatch(self.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    Exclusive busy(self.mutex());
+    return std::make_unique<AnyNetwork>(Network<T>(self.get<T>()));
+  });
+}
+
+std::string repr(AnyNetwork& self) {
+  const std::vector<std::size_t> widths =
+      dispatch(self.dtype(), [&](auto tag) { return self.get<decltype(tag)>().widths(); });
+  std::string text = "nobias.Network(widths=[";
+  for (std::size_t k = 0; k < widths.size(); ++k) {
+    text += (k ? ", " : "") + std::to_string(widths[k]);
+  }
+  return text + "], dtype=numpy." + dtype_name(self.dtype()) + ")";
+}
+
+}  // namespace
+
+std::unique_ptr<AnyNetwork> network_from_weights(const py::sequence& weights) {
+  if (weights.size() == 0)
+    return std::make_unique<AnyNetwork>(Network<float>(std::vector<Matrix<float>>{}));  // its error
+  return dispatch(array_dtype(weights[0], "w1"),
+                  [&](auto tag) { return from_weights<decltype(tag)>(weights); });
+}
+
+void bind_network(py::module_& m) {
+  const py::object float32 = py::module_::import("numpy").attr("float32");
+  py::class_<AnyNetwork>(m, "Network", R"doc(
+A bias-free multilayer perceptron: h_k = a_{k-1} w_k, ReLU on every hidden layer, a linear
+last layer, loss sum (or mean) of squared errors.
+
+Network(widths, seed=0, init="normal", dtype=numpy.float32): widths = [d_in, d_1, ..., d_out];
+weights drawn from seed, N(0, 1) ("normal", the derivation's) or N(0, 2 / fan_in) ("he").
+
+Arrays passed in are used where they are, never copied or converted: 2-D, of the network's
+dtype, each row contiguous (a row stride larger than the width is fine). `weights` are the
+network's own memory. A network used from several threads at once serializes the calls.
+)doc")
+      .def(py::init([](py::handle widths, std::uint64_t seed, const std::string& init,
+                       py::handle dtype) {
+             const std::vector<std::size_t> w = widths_from(widths);
+             const Init i = init_from(init);
+             return dispatch(dtype_from(dtype), [&](auto tag) {
+               using T = decltype(tag);
+               return std::make_unique<AnyNetwork>(Network<T>(w, seed, i));
+             });
+           }),
+           py::arg("widths"), py::arg("seed") = 0, py::arg("init") = "normal",
+           py::arg("dtype") = float32)
+      .def_static("from_weights", &network_from_weights, py::arg("weights"),
+                  "A network with copies of the given weights [w1, ..., wK] (float32 or float64, "
+                  "all the same dtype; w_k of shape (d_{k-1}, d_k)).")
+      .def_property_readonly("dtype", [](AnyNetwork& self) { return numpy_dtype(self.dtype()); })
+      .def_property_readonly("widths",
+                             [](AnyNetwork& self) {
+                               return dispatch(self.dtype(), [&](auto tag) {
+                                 return self.get<decltype(tag)>().widths();
+                               });
+                             })
+      .def_property_readonly("layers",
+                             [](AnyNetwork& self) {
+                               return dispatch(self.dtype(), [&](auto tag) {
+                                 return self.get<decltype(tag)>().layers();
+                               });
+                             })
+      .def_property_readonly(
+          "weights",
+          [](py::object self) {
+            return dispatch(self.cast<AnyNetwork&>().dtype(),
+                            [&](auto tag) { return weight_views<decltype(tag)>(self); });
+          },
+          "[w1, ..., wK] as arrays that are the network's memory: writing into one changes the "
+          "network, and each keeps the network alive. Do not write into them while another "
+          "thread trains the network.")
+      .def(
+          "predict",
+          [](AnyNetwork& self, py::handle x, py::object out) {
+            return dispatch(self.dtype(),
+                            [&](auto tag) { return predict<decltype(tag)>(self, x, out); });
+          },
+          py::arg("x"), py::arg("out") = py::none(),
+          "yhat for x (n, d_in): a new (n, d_out) array, or written into out and returned.")
+      .def(
+          "loss",
+          [](AnyNetwork& self, py::handle x, py::handle y, const std::string& reduction) {
+            return dispatch(self.dtype(),
+                            [&](auto tag) { return loss<decltype(tag)>(self, x, y, reduction); });
+          },
+          py::arg("x"), py::arg("y"), py::arg("reduction") = "sum")
+      .def(
+          "gradients",
+          [](AnyNetwork& self, py::handle x, py::handle y, const std::string& reduction) {
+            return dispatch(self.dtype(), [&](auto tag) {
+              return gradients<decltype(tag)>(self, x, y, reduction);
+            });
+          },
+          py::arg("x"), py::arg("y"), py::arg("reduction") = "sum",
+          "(loss, [dL/dw1, ..., dL/dwK]) with the weights unchanged.")
+      .def(
+          "train_step",
+          [](AnyNetwork& self, py::handle x, py::handle y, double lr,
+             const std::string& reduction) {
+            return dispatch(self.dtype(), [&](auto tag) {
+              return train_step<decltype(tag)>(self, x, y, lr, reduction);
+            });
+          },
+          py::arg("x"), py::arg("y"), py::arg("lr"), py::arg("reduction") = "sum",
+          "One step of gradient descent, w_k -= lr dL/dw_k; returns the loss before it.")
+      .def("__copy__", &copy_of)
+      .def("__deepcopy__", [](AnyNetwork& self, py::handle) { return copy_of(self); })
+      .def("__repr__", &repr)
+      .def(py::pickle(
+          [](AnyNetwork& self) {
+            return py::make_tuple(dispatch(
+                self.dtype(), [&](auto tag) { return weight_copies<decltype(tag)>(self); }));
+          },
+          [](py::tuple state) {
+            if (state.size() != 1) throw py::value_error("Network: bad pickled state");
+            return network_from_weights(state[0]);
+          }));
+}
+
+}  // namespace nobias::python

@@ -1,0 +1,152 @@
+// nobias.Optimizer: SGD, Momentum (optionally Nesterov) and Adam, as OptimizerConfig has them,
+// for the dtype of the network it is created for.
+#include <pybind11/stl.h>
+
+#include <string>
+#include <utility>
+
+#include "any.hpp"
+#include "arrays.hpp"
+#include "bindings.hpp"
+#include "nobias/optimizer.hpp"
+
+namespace nobias::python {
+namespace {
+
+OptimizerKind kind_from(const std::string& name) {
+  if (name == "sgd") return OptimizerKind::Sgd;
+  if (name == "momentum") return OptimizerKind::Momentum;
+  if (name == "adam") return OptimizerKind::Adam;
+  throw py::value_error("kind: expected \"sgd\", \"momentum\" or \"adam\", got \"" + name + "\"");
+}
+
+const char* kind_name(OptimizerKind kind) {
+  switch (kind) {
+    case OptimizerKind::Sgd:
+      return "sgd";
+    case OptimizerKind::Momentum:
+      return "momentum";
+    case OptimizerKind::Adam:
+      return "adam";
+  }
+  return "?";
+}
+
+template <class T>
+double step(AnyOptimizer& self, AnyNetwork& net, py::handle x, py::handle y,
+            const std::string& reduction) {
+  const MatrixView<const T> xv = input_view<T>(x, "x"), yv = input_view<T>(y, "y");
+  const Reduction r = reduction_from(reduction);
+  Exclusive busy(net.mutex(), self.mutex());
+  return self.get<T>().step(net.get<T>(), xv, yv, r);
+}
+
+template <class T>
+py::list moments(py::object self, bool first) {
+  auto& optimizer = self.cast<AnyOptimizer&>().get<T>();
+  py::list views;
+  for (auto& m : first ? optimizer.first() : optimizer.second()) {
+    views.append(view_of<T>(m.view(), self));
+  }
+  return views;
+}
+
+}  // namespace
+
+py::dict config_dict(const OptimizerConfig& c) {
+  py::dict d;
+  d["kind"] = kind_name(c.kind);
+  d["learning_rate"] = c.learning_rate;
+  d["momentum"] = c.momentum;
+  d["nesterov"] = c.nesterov;
+  d["beta1"] = c.beta1;
+  d["beta2"] = c.beta2;
+  d["epsilon"] = c.epsilon;
+  d["weight_decay"] = c.weight_decay;
+  return d;
+}
+
+void bind_optimizer(py::module_& m) {
+  const OptimizerConfig defaults;
+  py::class_<AnyOptimizer>(m, "Optimizer", R"doc(
+How a gradient becomes a change of the weights, for networks of one dtype and shape:
+
+  sgd        w <- w - lr (g + decay w)
+  momentum   v <- mu v + (g + decay w);  w <- w - lr v      (nesterov: w <- w - lr (g' + mu v))
+  adam       bias-corrected moments of g' = g + decay w
+
+Optimizer(network, kind="sgd", learning_rate=1e-3, momentum=0.9, nesterov=False, beta1=0.9,
+beta2=0.999, epsilon=1e-8, weight_decay=0.0) sizes its state for network.
+)doc")
+      .def(py::init([](AnyNetwork& net, const std::string& kind, double learning_rate,
+                       double momentum, bool nesterov, double beta1, double beta2, double epsilon,
+                       double weight_decay) {
+             OptimizerConfig config;
+             config.kind = kind_from(kind);
+             config.learning_rate = learning_rate;
+             config.momentum = momentum;
+             config.nesterov = nesterov;
+             config.beta1 = beta1;
+             config.beta2 = beta2;
+             config.epsilon = epsilon;
+             config.weight_decay = weight_decay;
+             return dispatch(net.dtype(), [&](auto tag) {
+               using T = decltype(tag);
+               Exclusive busy(net.mutex());
+               return std::make_unique<AnyOptimizer>(Optimizer<T>(config, net.get<T>()));
+             });
+           }),
+           py::arg("network"), py::kw_only(), py::arg("kind") = "sgd",
+           py::arg("learning_rate") = defaults.learning_rate,
+           py::arg("momentum") = defaults.momentum, py::arg("nesterov") = defaults.nesterov,
+           py::arg("beta1") = defaults.beta1, py::arg("beta2") = defaults.beta2,
+           py::arg("epsilon") = defaults.epsilon, py::arg("weight_decay") = defaults.weight_decay)
+      .def(
+          "step",
+          [](AnyOptimizer& self, AnyNetwork& net, py::handle x, py::handle y,
+             const std::string& reduction) {
+            require_same_dtype(self, net, "Optimizer.step");
+            return dispatch(self.dtype(), [&](auto tag) {
+              return step<decltype(tag)>(self, net, x, y, reduction);
+            });
+          },
+          py::arg("network"), py::arg("x"), py::arg("y"), py::arg("reduction") = "sum",
+          "One update of network's weights from (x, y); returns the loss before it.")
+      .def_property_readonly("dtype", [](AnyOptimizer& self) { return numpy_dtype(self.dtype()); })
+      .def_property_readonly(
+          "config",
+          [](AnyOptimizer& self) {
+            return dispatch(self.dtype(), [&](auto tag) {
+              return config_dict(self.get<decltype(tag)>().config());
+            });
+          },
+          "The settings as a dict: Optimizer(network, **optimizer.config) makes a fresh one.")
+      .def_property(
+          "steps_taken",
+          [](AnyOptimizer& self) {
+            return dispatch(self.dtype(),
+                            [&](auto tag) { return self.get<decltype(tag)>().steps_taken(); });
+          },
+          [](AnyOptimizer& self, std::uint64_t steps) {
+            dispatch(self.dtype(), [&](auto tag) {
+              Exclusive busy(self.mutex());
+              self.get<decltype(tag)>().set_steps_taken(steps);
+            });
+          })
+      .def_property_readonly(
+          "first",
+          [](py::object self) {
+            return dispatch(self.cast<AnyOptimizer&>().dtype(),
+                            [&](auto tag) { return moments<decltype(tag)>(self, true); });
+          },
+          "Momentum's velocity or Adam's first moments, one array per layer (views).")
+      .def_property_readonly(
+          "second",
+          [](py::object self) {
+            return dispatch(self.cast<AnyOptimizer&>().dtype(),
+                            [&](auto tag) { return moments<decltype(tag)>(self, false); });
+          },
+          "Adam's second moments, one array per layer (views).");
+}
+
+}  // namespace nobias::python

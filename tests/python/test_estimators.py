@@ -1,0 +1,162 @@
+"""nobias.Regressor and nobias.Classifier: scikit-learn's conventions, real-data results, and
+(when Debian's python3-sklearn is installed) scikit-learn's own estimator checks."""
+import pickle
+
+import numpy
+import pytest
+
+import nobias
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # Small networks: one thread. On a machine shared with other jobs the step's worker team
+    # (which polls) can be 30x slower than one thread; results do not depend on it.
+    saved = nobias.threads_setting()
+    nobias.set_threads(1)
+    yield
+    nobias.set_threads(saved)
+
+
+def regression(rows=300, seed=0, offset=0.0):
+    rng = numpy.random.default_rng(seed)
+    X = rng.standard_normal((rows, 5))
+    y = X[:, 0] - 2 * X[:, 1] + 0.5 * numpy.abs(X[:, 2]) + offset
+    return X, y
+
+
+def test_parameters_are_stored_as_given_and_round_trip():
+    model = nobias.Regressor(hidden_layer_sizes=(20,), learning_rate=3e-3, dtype=numpy.float64)
+    params = model.get_params()
+    assert params["hidden_layer_sizes"] == (20,) and params["learning_rate"] == 3e-3
+    assert params["optimizer"] == "adam" and params["init"] == "he" and params["batch_size"] == 32
+    assert params["early_stopping"] is True and params["standardize"] is False
+    twin = nobias.Regressor(**params)
+    assert twin.get_params() == params
+    assert model.set_params(max_epochs=7) is model and model.max_epochs == 7
+    with pytest.raises(ValueError, match="Invalid parameter 'epochs'"):
+        model.set_params(epochs=3)
+    assert not [k for k in vars(nobias.Classifier()) if k.endswith("_")]
+
+
+def test_regressor_fits_and_scores(dtype):
+    X, y = regression()
+    model = nobias.Regressor(hidden_layer_sizes=(32,), dtype=dtype)
+    assert model.fit(X[:240], y[:240]) is model
+    assert model.predict(X[240:]).shape == (60,) and model.predict(X[240:]).dtype == numpy.float64
+    assert model.score(X[240:], y[240:]) > 0.9
+    assert model.n_iter_ == len(model.loss_curve_) == len(model.validation_loss_curve_)
+    assert 1 <= model.n_iter_ <= model.max_epochs
+    assert [w.shape for w in model.coefs_] == [(5, 32), (32, 1)]
+    assert model.coefs_[0].dtype == dtype and model.n_features_in_ == 5
+
+
+def test_score_is_r2_and_accuracy():
+    X, y = regression(rows=100)
+    model = nobias.Regressor(hidden_layer_sizes=(8,), max_epochs=5).fit(X, y)
+    p = model.predict(X)
+    assert model.score(X, y) == pytest.approx(1 - ((y - p) ** 2).sum() / ((y - y.mean()) ** 2).sum())
+    c = nobias.Classifier(hidden_layer_sizes=(8,), max_epochs=5).fit(X, y > 0)
+    assert c.score(X, y > 0) == pytest.approx(numpy.mean(c.predict(X) == (y > 0)))
+
+
+def test_an_offset_needs_standardize():
+    # f(0) = 0 for a bias-free network: an offset of 20 cannot be fitted without centring.
+    X, y = regression(offset=20.0)
+    plain = nobias.Regressor(hidden_layer_sizes=(32,)).fit(X[:240], y[:240])
+    scaled = nobias.Regressor(hidden_layer_sizes=(32,), standardize=True).fit(X[:240], y[:240])
+    assert scaled.score(X[240:], y[240:]) > 0.9
+    assert plain.score(X[240:], y[240:]) < scaled.score(X[240:], y[240:])
+    assert scaled.y_mean_ == pytest.approx(y[:240].mean())
+
+
+def test_multioutput_regression():
+    X, y = regression()
+    Y = numpy.stack([y, -y], axis=1)
+    model = nobias.Regressor(hidden_layer_sizes=(32,)).fit(X, Y)
+    assert model.predict(X).shape == (300, 2) and model.n_outputs_ == 2
+
+
+def test_classifier_with_string_labels():
+    rng = numpy.random.default_rng(3)
+    X = rng.standard_normal((300, 4))
+    names = numpy.array(["left", "right", "up"])
+    # Classes that are cones from the origin, as a bias-free network's decisions are.
+    y = names[numpy.argmax(X[:, :3], axis=1)]
+    model = nobias.Classifier(hidden_layer_sizes=(32,)).fit(X, y)
+    assert list(model.classes_) == ["left", "right", "up"]
+    assert set(model.predict(X)) <= set(names)
+    assert model.score(X, y) > 0.9
+    assert model.decision_scores(X).shape == (300, 3)
+
+
+def test_seeded_and_repeatable():
+    X, y = regression()
+    a = nobias.Regressor(hidden_layer_sizes=(16,), random_state=4).fit(X, y)
+    b = nobias.Regressor(hidden_layer_sizes=(16,), random_state=4).fit(X, y)
+    c = nobias.Regressor(hidden_layer_sizes=(16,), random_state=5).fit(X, y)
+    numpy.testing.assert_array_equal(a.predict(X), b.predict(X))
+    assert (a.predict(X) != c.predict(X)).any()
+
+
+def test_pickle_round_trips_a_fitted_estimator():
+    X, y = regression()
+    model = nobias.Classifier(hidden_layer_sizes=(16,), standardize=True).fit(X, y > 0)
+    again = pickle.loads(pickle.dumps(model))
+    numpy.testing.assert_array_equal(again.predict(X), model.predict(X))
+    numpy.testing.assert_array_equal(again.decision_scores(X), model.decision_scores(X))
+    assert again.get_params() == model.get_params() and again.n_iter_ == model.n_iter_
+
+
+def test_refusals():
+    X, y = regression(rows=20)
+    with pytest.raises(nobias.NotFittedError, match="not fitted yet"):
+        nobias.Regressor().predict(X)
+    model = nobias.Regressor(hidden_layer_sizes=(4,), max_epochs=2).fit(X, y)
+    with pytest.raises(ValueError, match="X has 3 features, but Regressor is expecting 5"):
+        model.predict(X[:, :3])
+    with pytest.raises(ValueError, match="Expected 2D array, got 1D array"):
+        model.predict(X[:, 0])
+    bad = X.copy()
+    bad[3, 1] = numpy.inf
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        nobias.Regressor().fit(bad, y)
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        nobias.Regressor().fit(X + 1j, y)
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        nobias.Regressor().fit(X, None)
+    with pytest.raises(ValueError, match="Unknown label type: continuous"):
+        nobias.Classifier().fit(X, y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        nobias.Regressor().fit(X, y[:5])
+    with pytest.raises(ValueError, match=r'kind: expected "sgd", "momentum" or "adam"'):
+        nobias.Regressor(optimizer="lbfgs").fit(X, y)
+    with pytest.raises(ValueError, match="validation_fraction"):
+        nobias.Regressor(validation_fraction=1.5).fit(X, y)
+    with pytest.raises(ValueError, match="dtype"):
+        nobias.Regressor(dtype=numpy.int32).fit(X, y)
+
+
+def test_digits_held_out_accuracy():
+    datasets = pytest.importorskip("sklearn.datasets", reason="python3-sklearn not installed")
+    digits = datasets.load_digits()
+    X, y = digits.data / 16.0, digits.target
+    order = numpy.random.default_rng(0).permutation(len(y))
+    train, test = order[:1400], order[1400:]
+    model = nobias.Classifier().fit(X[train], y[train])
+    assert model.score(X[test], y[test]) >= 0.97
+
+
+def test_in_a_scikit_learn_pipeline():
+    pytest.importorskip("sklearn", reason="python3-sklearn not installed")
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    X, y = regression(offset=5.0)
+    pipeline = make_pipeline(StandardScaler(), nobias.Regressor(hidden_layer_sizes=(32,),
+                                                                standardize=True))
+    scores = cross_val_score(pipeline, X, y, cv=3)
+    assert len(scores) == 3 and min(scores) > 0.8
+    classifier = make_pipeline(StandardScaler(), nobias.Classifier(hidden_layer_sizes=(32,)))
+    assert classifier.fit(X, y > 5).score(X, y > 5) > 0.9
+

@@ -1,0 +1,193 @@
+"""fit(): reports, callbacks that stop or fail, validation, checkpoints and resume; and the
+file functions, which go through the C++ code."""
+import numpy
+import pytest
+
+import nobias
+
+WIDTHS = [6, 9, 4]
+
+
+def problem(dtype, rows=40, seed=0):
+    rng = numpy.random.default_rng(seed)
+    x = rng.standard_normal((rows, WIDTHS[0])).astype(dtype)
+    y = (x[:, :4] * 0.5).astype(dtype)
+    return x, y
+
+
+def test_fit_by_whole_batches_is_the_train_step_loop(dtype):
+    x, y = problem(dtype)
+    a = nobias.Network(WIDTHS, seed=1, init="he", dtype=dtype)
+    b = nobias.Network(WIDTHS, seed=1, init="he", dtype=dtype)
+    reports = nobias.fit(a, nobias.Optimizer(a, learning_rate=1e-3), x, y, epochs=5,
+                         shuffle=False)
+    losses = [b.train_step(x, y, 1e-3) for _ in range(5)]
+    assert [r.train_loss for r in reports] == losses
+    for wa, wb in zip(a.weights, b.weights):
+        numpy.testing.assert_array_equal(wa, wb)
+
+
+def test_callbacks_see_every_epoch_and_step_and_can_stop(dtype):
+    x, y = problem(dtype)
+    net = nobias.Network(WIDTHS, seed=2, init="he", dtype=dtype)
+    optimizer = nobias.Optimizer(net, kind="adam", learning_rate=1e-2)
+    epochs, steps = [], []
+
+    def on_epoch(report):
+        epochs.append(report.epoch)
+        net.predict(x)  # the network may be used between steps, from the callback
+        if report.epoch == 3:
+            return False
+        return None  # nothing returned: training goes on
+
+    reports = nobias.fit(net, optimizer, x, y, epochs=10, batch_size=16, reduction="mean",
+                         on_epoch=on_epoch, on_step=lambda r: steps.append((r.epoch, r.step)))
+    assert epochs == [1, 2, 3] and len(reports) == 3
+    assert steps == [(e, s) for e in (1, 2, 3) for s in (1, 2, 3)]  # 40 rows: 16 + 16 + 8
+    assert optimizer.steps_taken == 9
+    assert reports[-1].train_loss < reports[0].train_loss
+
+
+def test_an_exception_in_a_callback_leaves_fit(dtype):
+    x, y = problem(dtype)
+    net = nobias.Network(WIDTHS, seed=2, dtype=dtype)
+
+    def fail(report):
+        raise RuntimeError("stop here")
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        nobias.fit(net, nobias.Optimizer(net, learning_rate=1e-4), x, y, epochs=3, on_epoch=fail)
+    with pytest.raises(RuntimeError, match="stop here"):
+        nobias.fit(net, nobias.Optimizer(net, learning_rate=1e-4), x, y, epochs=3, on_step=fail)
+
+
+def test_validation_loss_is_that_of_the_final_weights(dtype):
+    x, y = problem(dtype)
+    vx, vy = problem(dtype, rows=15, seed=1)
+    net = nobias.Network(WIDTHS, seed=3, init="he", dtype=dtype)
+    reports = nobias.fit(net, nobias.Optimizer(net, kind="adam"), x, y, epochs=3, batch_size=8,
+                         reduction="mean", val_x=vx, val_y=vy)
+    assert reports[-1].validation_loss == pytest.approx(net.loss(vx, vy, reduction="mean"),
+                                                        rel=1e-6)
+    assert numpy.isnan(nobias.fit(net, nobias.Optimizer(net), x, y)[0].validation_loss)
+
+
+def test_fit_refusals(dtype):
+    x, y = problem(dtype)
+    net = nobias.Network(WIDTHS, dtype=dtype)
+    other = numpy.float64 if dtype == numpy.float32 else numpy.float32
+    opt = nobias.Optimizer(net)
+    with pytest.raises(ValueError, match="val_x and val_y: expected both or neither, got only val_x"):
+        nobias.fit(net, opt, x, y, val_x=x)
+    with pytest.raises(TypeError, match="fit: the optimizer is"):
+        nobias.fit(net, nobias.Optimizer(nobias.Network(WIDTHS, dtype=other)), x, y)
+    with pytest.raises(nobias.ValueError, match="epochs must be >= 1"):
+        nobias.fit(net, opt, x, y, epochs=0)
+    with pytest.raises(nobias.ShapeError, match="fit: x has 40 rows but y has 3"):
+        nobias.fit(net, opt, x, y[:3])
+    with pytest.raises(ValueError, match=r'kind: expected "sgd", "momentum" or "adam"'):
+        nobias.Optimizer(net, kind="rmsprop")
+    with pytest.raises(nobias.ValueError, match="Optimizer: "):
+        nobias.Optimizer(net, learning_rate=-1.0)
+    with pytest.raises(TypeError, match="Optimizer.step: the optimizer is"):
+        opt.step(nobias.Network(WIDTHS, dtype=other), x.astype(other), y.astype(other))
+
+
+def test_divergence_names_the_epoch_and_step():
+    x, y = problem(numpy.float32)
+    net = nobias.Network(WIDTHS, seed=1, dtype=numpy.float32)
+    with pytest.raises(nobias.DivergenceError, match=r"fit: epoch \d+, step \d+: "):
+        nobias.fit(net, nobias.Optimizer(net, learning_rate=1e30), x * 1e15, y, epochs=3)
+
+
+def test_optimizer_config_and_moments(dtype):
+    x, y = problem(dtype)
+    net = nobias.Network(WIDTHS, seed=2, dtype=dtype)
+    opt = nobias.Optimizer(net, kind="adam", learning_rate=2e-3, beta1=0.8, weight_decay=0.01)
+    assert opt.config == dict(kind="adam", learning_rate=2e-3, momentum=0.9, nesterov=False,
+                              beta1=0.8, beta2=0.999, epsilon=1e-8, weight_decay=0.01)
+    assert opt.dtype == dtype
+    twin = nobias.Optimizer(net, **opt.config)
+    assert twin.config == opt.config
+    opt.step(net, x, y)
+    assert opt.steps_taken == 1
+    assert [m.shape for m in opt.first] == [(6, 9), (9, 4)]
+    assert all((m != 0).any() for m in opt.first + opt.second)
+
+
+def test_checkpoint_and_resume_continue_bit_for_bit(tmp_path, dtype):
+    x, y = problem(dtype)
+    settings = dict(batch_size=16, seed=5, reduction="mean")
+    straight = nobias.Network(WIDTHS, seed=6, init="he", dtype=dtype)
+    nobias.fit(straight, nobias.Optimizer(straight, kind="adam"), x, y, epochs=4, **settings)
+
+    first = nobias.Network(WIDTHS, seed=6, init="he", dtype=dtype)
+    nobias.fit(first, nobias.Optimizer(first, kind="adam"), x, y, epochs=2,
+               checkpoint=tmp_path / "ck", **settings)
+    net, optimizer, progress = nobias.resume(tmp_path / "ck")
+    assert net.dtype == dtype and progress.epochs_done == 2 and progress.seed == 5
+    assert progress.batch_size == 16 and progress.reduction == "mean"
+    assert optimizer.steps_taken == 6
+    nobias.fit(net, optimizer, x, y, epochs=4, first_epoch=progress.epochs_done + 1, **settings)
+    for a, b in zip(net.weights, straight.weights):
+        numpy.testing.assert_array_equal(a, b)
+
+
+def test_save_and_load_checkpoint_directly(tmp_path, dtype):
+    x, y = problem(dtype)
+    net = nobias.Network(WIDTHS, seed=6, dtype=dtype)
+    opt = nobias.Optimizer(net, kind="momentum", learning_rate=1e-4)
+    opt.step(net, x, y)
+    nobias.save_checkpoint(tmp_path / "ck", net, opt,
+                           nobias.TrainingProgress(epochs_done=1, seed=3, batch_size=4))
+    checkpoint = nobias.load_checkpoint(tmp_path / "ck", dtype=dtype)
+    assert checkpoint.optimizer_steps == 1 and checkpoint.optimizer["kind"] == "momentum"
+    assert checkpoint.trained_dtype == ("f32" if dtype == numpy.float32 else "f64")
+    for a, b in zip(checkpoint.weights, net.weights):
+        numpy.testing.assert_array_equal(a, b)
+    fresh = nobias.Optimizer(net, kind="momentum", learning_rate=1e-4)
+    nobias.restore_optimizer(fresh, checkpoint)
+    assert fresh.steps_taken == 1
+    for a, b in zip(fresh.first, opt.first):
+        numpy.testing.assert_array_equal(a, b)
+    with pytest.raises(nobias.IoError):
+        nobias.load_checkpoint(tmp_path / "nothing")
+
+
+def test_npy_and_weight_files_round_trip_with_numpy(tmp_path, dtype):
+    rng = numpy.random.default_rng(1)
+    a = rng.standard_normal((5, 3)).astype(dtype)
+    nobias.write_npy(tmp_path / "a.npy", a[::1])
+    numpy.testing.assert_array_equal(numpy.load(tmp_path / "a.npy"), a)
+    numpy.save(tmp_path / "b.npy", a)
+    b = nobias.read_npy(tmp_path / "b.npy", dtype=dtype)
+    assert b.dtype == dtype
+    numpy.testing.assert_array_equal(b, a)
+    numpy.testing.assert_array_equal(nobias.read_npy(str(tmp_path / "b.npy"), dtype=numpy.float64),
+                                     a.astype(numpy.float64))
+
+    net = nobias.Network(WIDTHS, seed=7, dtype=dtype)
+    (tmp_path / "w").mkdir()
+    nobias.save_weights(tmp_path / "w", net)
+    loaded = nobias.load_weights(tmp_path / "w", dtype=dtype)
+    for w, v in zip(loaded, net.weights):
+        numpy.testing.assert_array_equal(w, v)
+        assert numpy.array_equal(numpy.load(tmp_path / "w" / "w1.npy"), net.weights[0])
+    restored = nobias.Network.from_weights(loaded)
+    x, _ = problem(dtype)
+    numpy.testing.assert_array_equal(restored.predict(x), net.predict(x))
+    (tmp_path / "v").mkdir()
+    nobias.save_weights(tmp_path / "v", [w * 2 for w in net.weights])
+    numpy.testing.assert_array_equal(nobias.load_weights(tmp_path / "v", dtype=dtype)[1],
+                                     net.weights[1] * 2)
+
+
+def test_file_errors_are_oserrors(tmp_path):
+    with pytest.raises(nobias.IoError, match="does not exist") as info:
+        nobias.load_weights(tmp_path / "missing")
+    assert isinstance(info.value, OSError)
+    numpy.save(tmp_path / "one_d.npy", numpy.ones(3))
+    with pytest.raises(OSError, match="one_d.npy"):
+        nobias.read_npy(tmp_path / "one_d.npy")
+    with pytest.raises(TypeError, match="save_weights: expected a Network or a list of arrays"):
+        nobias.save_weights(tmp_path, 3)
