@@ -7,6 +7,8 @@
 
 // The context block of every run names what computed it: results are meaningless without.
 int main(int argc, char** argv) {
+  nobias::use_best_blas_kernel(argv);  // restarts on a faster kernel when none is pinned
+  nobias::warn_if_slow_blas_kernel();
   benchmark::AddCustomContext("blas", nobias::blas_description());
   benchmark::AddCustomContext("blas_threads_available",
                               std::to_string(nobias::available_threads()));

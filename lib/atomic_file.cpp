@@ -2,23 +2,29 @@
 
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
+#include <ostream>
 #include <system_error>
 #include <utility>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "atomic_file_hook.hpp"
+#include "fd_streambuf.hpp"
 #include "nobias/error.hpp"
 
 namespace nobias {
 namespace {
 
 namespace fs = std::filesystem;
+
+constexpr char kTempPrefix[] = ".nobias-tmp-";
+constexpr std::size_t kTempPrefixLength = sizeof kTempPrefix - 1;
 
 std::mutex hook_mutex;
 detail::AtomicWriteHook hook;  // guarded by hook_mutex
@@ -28,15 +34,39 @@ detail::AtomicWriteHook current_hook() {
   return hook;
 }
 
-// pid keeps two processes apart, the counter two threads (or two writes) of one process.
-std::string temp_name_for(const std::string& path) {
-  static std::atomic<std::uint64_t> counter{0};
-  return path + ".tmp-" + std::to_string(static_cast<long long>(::getpid())) + "-" +
-         std::to_string(counter.fetch_add(1));
-}
-
 std::string errno_text(int err) {
   return std::generic_category().message(err);
+}
+
+std::string directory_of(const std::string& path) {
+  const fs::path dir = fs::path(path).parent_path();
+  return dir.empty() ? std::string(".") : dir.string();
+}
+
+// The pid of a temporary's name, or 0 if name is not one of ours.
+long long temporary_pid(const std::string& name) {
+  if (name.compare(0, kTempPrefixLength, kTempPrefix) != 0) return 0;
+  long long pid = 0;
+  std::size_t i = kTempPrefixLength;
+  for (; i < name.size() && name[i] >= '0' && name[i] <= '9' && i < kTempPrefixLength + 10; ++i)
+    pid = pid * 10 + (name[i] - '0');
+  if (i == kTempPrefixLength || i >= name.size() || name[i] != '-') return 0;
+  for (++i; i < name.size(); ++i)
+    if (name[i] < '0' || name[i] > '9') return 0;
+  return pid;
+}
+
+// pid keeps two processes apart, the counter two threads (or two writes) of one process.
+std::string temporary_in(const std::string& dir) {
+  static std::atomic<std::uint64_t> counter{0};
+  const std::string name = kTempPrefix + std::to_string(static_cast<long long>(::getpid())) + "-" +
+                           std::to_string(counter.fetch_add(1));
+  return (fs::path(dir) / name).string();
+}
+
+void remove_quietly(const std::string& path) {
+  std::error_code ignored;
+  fs::remove(path, ignored);
 }
 
 }  // namespace
@@ -46,69 +76,153 @@ void detail::set_atomic_write_hook(AtomicWriteHook new_hook) {
   hook = std::move(new_hook);
 }
 
-void write_file_atomically(const std::string& path,
-                           const std::function<void(std::ostream&)>& write_body,
-                           const std::string& who) {
+void detail::run_atomic_write_hook(const std::string& temp_path) {
+  if (AtomicWriteHook h = current_hook()) h(temp_path);
+}
+
+std::uint64_t fnv1a64(const void* data, std::size_t size, std::uint64_t hash) {
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  for (std::size_t i = 0; i < size; ++i) {
+    hash ^= bytes[i];
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
+void remove_stale_temporaries(const std::string& dir) {
+  std::error_code ec;
+  const long long self = ::getpid();
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const long long pid = temporary_pid(it->path().filename().string());
+    if (pid <= 0 || pid == self || pid > INT_MAX) continue;
+    // ESRCH: no such process. EPERM means it runs under another user: keep its file.
+    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      std::error_code ignored;
+      fs::remove_all(it->path(), ignored);
+    }
+  }
+}
+
+StagedFile::StagedFile(const std::string& path,
+                       const std::function<void(std::ostream&)>& write_body, const std::string& who)
+    : path_(path), who_(who) {
   const std::string prefix = who + ": " + path + ": ";
-  fs::path dir = fs::path(path).parent_path();
-  if (dir.empty()) dir = ".";
+  const std::string dir = directory_of(path);
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
     const bool exists = fs::exists(dir, ec);
-    throw IoError(prefix + "directory '" + dir.string() + "' " +
+    throw IoError(prefix + "directory '" + dir + "' " +
                   (exists ? "is not a directory" : "does not exist"));
   }
+  remove_stale_temporaries(dir);
 
-  const std::string temp = temp_name_for(path);
-  // Removes the temporary unless the rename has consumed it.
-  struct TempGuard {
-    const std::string& name;
+  const std::string temp = temporary_in(dir);
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    throw IoError(prefix + "cannot create a temporary file in directory '" + dir + "' (" +
+                  errno_text(errno) + ")");
+  }
+  // Closes and removes the temporary unless it is complete.
+  struct Guard {
+    const std::string& temp;
+    int fd;
     bool armed = true;
-    ~TempGuard() {
-      if (armed) {
-        std::error_code ignored;
-        fs::remove(name, ignored);
-      }
+    ~Guard() {
+      if (fd >= 0) ::close(fd);
+      if (armed) remove_quietly(temp);
     }
-  } guard{temp};
+  } guard{temp, fd};
 
+  detail::FdStreamBuf buffer(fd);
   {
-    errno = 0;
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out) {
-      const int err = errno;
-      throw IoError(prefix + "cannot create a temporary file in directory '" + dir.string() + "'" +
+    std::ostream out(&buffer);
+    write_body(out);
+    out.flush();
+    if (!out || buffer.error() != 0) {
+      const int err = buffer.error();
+      throw IoError(prefix + "write to temporary '" + temp + "' failed" +
                     (err != 0 ? " (" + errno_text(err) + ")" : std::string()));
     }
-    write_body(out);
-    // A full disk often shows only at flush or close, so check after each.
-    out.flush();
-    if (!out) throw IoError(prefix + "write to temporary '" + temp + "' failed");
-    out.close();
-    if (out.fail()) throw IoError(prefix + "closing temporary '" + temp + "' failed");
   }
-
   // The data must be on disk before the rename that publishes it, or after a power cut the
-  // new name could point at an empty file.
-  if (!sync_path(temp, O_RDONLY)) {
+  // new name could point at an empty file. A full disk can show only here, or at close.
+  if (::fsync(fd) != 0) {
     throw IoError(prefix + "cannot flush temporary '" + temp + "' to disk (" + errno_text(errno) +
                   ")");
   }
-
-  if (detail::AtomicWriteHook h = current_hook()) h(temp);
-
-  // std::filesystem::rename replaces an existing target (POSIX rename, and
-  // MoveFileEx with MOVEFILE_REPLACE_EXISTING on Windows), atomically on POSIX.
-  fs::rename(temp, path, ec);
-  if (ec) {
-    throw IoError(prefix + "cannot rename temporary '" + temp + "' over it (" + ec.message() + ")");
+  guard.fd = -1;
+  if (::close(fd) != 0) {
+    throw IoError(prefix + "closing temporary '" + temp + "' failed (" + errno_text(errno) + ")");
   }
   guard.armed = false;
-  sync_directory(dir.string());  // and the rename itself
+  temp_ = temp;
+  size_ = buffer.size();
+  checksum_ = buffer.checksum();
+}
+
+StagedFile::StagedFile(StagedFile&& other) noexcept
+    : path_(std::move(other.path_)),
+      who_(std::move(other.who_)),
+      temp_(std::exchange(other.temp_, std::string())),
+      size_(other.size_),
+      checksum_(other.checksum_) {}
+
+StagedFile& StagedFile::operator=(StagedFile&& other) noexcept {
+  if (this != &other) {
+    if (!temp_.empty()) remove_quietly(temp_);
+    path_ = std::move(other.path_);
+    who_ = std::move(other.who_);
+    temp_ = std::exchange(other.temp_, std::string());
+    size_ = other.size_;
+    checksum_ = other.checksum_;
+  }
+  return *this;
+}
+
+StagedFile::~StagedFile() {
+  if (!temp_.empty()) remove_quietly(temp_);
+}
+
+void StagedFile::commit() {
+  if (temp_.empty()) return;
+  detail::run_atomic_write_hook(temp_);
+  // std::filesystem::rename replaces an existing target, atomically on POSIX.
+  std::error_code ec;
+  fs::rename(temp_, path_, ec);
+  if (ec) {
+    throw IoError(who_ + ": " + path_ + ": cannot rename temporary '" + temp_ + "' over it (" +
+                  ec.message() + ")");
+  }
+  temp_.clear();
+  sync_directory(directory_of(path_));  // and the rename itself
+}
+
+void write_file_atomically(const std::string& path,
+                           const std::function<void(std::ostream&)>& write_body,
+                           const std::string& who) {
+  StagedFile(path, write_body, who).commit();
+}
+
+void check_output_name(const std::string& path, const std::string& what) {
+  const std::string name = fs::path(path).filename().string();
+  const std::string dir = directory_of(path);
+  long name_max = ::pathconf(dir.c_str(), _PC_NAME_MAX);
+  if (name_max <= 0) name_max = NAME_MAX;
+  if (name.size() > static_cast<std::size_t>(name_max)) {
+    throw IoError(what + ": the file name '" + name.substr(0, 40) + "...' has " +
+                  std::to_string(name.size()) +
+                  " characters, more than the filesystem's limit of " + std::to_string(name_max));
+  }
+  const std::size_t longest = std::max(path.size(), dir.size() + 1 + kMaxTemporaryNameLength);
+  if (longest >= PATH_MAX) {
+    throw IoError(what + ": the path '" + path.substr(0, 40) + "...' (with its temporary, " +
+                  std::to_string(longest) + " characters) is longer than the system's limit of " +
+                  std::to_string(PATH_MAX - 1));
+  }
 }
 
 bool sync_path(const std::string& path, int flags) {
-  const int fd = ::open(path.c_str(), flags);
+  const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
   if (fd < 0) return false;
   const bool ok = ::fsync(fd) == 0;
   ::close(fd);

@@ -1,7 +1,6 @@
 #include "nobias/blas.hpp"
 
 #include "blas_backend.hpp"
-#include "gemm_on_this_thread.hpp"
 
 #include <cblas.h>
 #include <sched.h>
@@ -67,10 +66,9 @@ void call_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, doub
   cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-// threads == 0: the policy decides.
 template <class T>
 void checked_gemm(Op op_a, MatrixView<const T> a, Op op_b, MatrixView<const T> b, T alpha, T beta,
-                  MatrixView<T> c, int threads) {
+                  MatrixView<T> c) {
   const std::size_t m = op_a == Op::N ? a.rows() : a.cols();
   const std::size_t k = op_a == Op::N ? a.cols() : a.rows();
   const std::size_t k_b = op_b == Op::N ? b.rows() : b.cols();
@@ -90,8 +88,10 @@ void checked_gemm(Op op_a, MatrixView<const T> a, Op op_b, MatrixView<const T> b
         c(i, j) = beta == T(0) ? T(0) : beta * c(i, j);
     return;
   }
-  if (threads == 0) threads = threads_for(m, n, k);
-  detail::use_blas_threads(threads);
+  // Every product nobias computes runs on one BLAS thread: nobias never asks for more, so
+  // no call on another thread can leave a piece of a step running a threaded product. This
+  // only reads the setting, unless something else in the process has changed it.
+  detail::use_blas_threads(1);
   call_gemm(to_cblas(op_a), to_cblas(op_b), blas_int(m, "m"), blas_int(n, "n"), blas_int(k, "k"),
             alpha, a.data(), leading_dimension(a), b.data(), leading_dimension(b), beta, c.data(),
             leading_dimension(c));
@@ -101,22 +101,11 @@ void checked_gemm(Op op_a, MatrixView<const T> a, Op op_b, MatrixView<const T> b
 
 void gemm(Op op_a, MatrixView<const float> a, Op op_b, MatrixView<const float> b, float alpha,
           float beta, MatrixView<float> c) {
-  checked_gemm(op_a, a, op_b, b, alpha, beta, c, 0);
+  checked_gemm(op_a, a, op_b, b, alpha, beta, c);
 }
 void gemm(Op op_a, MatrixView<const double> a, Op op_b, MatrixView<const double> b, double alpha,
           double beta, MatrixView<double> c) {
-  checked_gemm(op_a, a, op_b, b, alpha, beta, c, 0);
-}
-
-void detail::gemm_on_this_thread(Op op_a, MatrixView<const float> a, Op op_b,
-                                 MatrixView<const float> b, float alpha, float beta,
-                                 MatrixView<float> c) {
-  checked_gemm(op_a, a, op_b, b, alpha, beta, c, 1);
-}
-void detail::gemm_on_this_thread(Op op_a, MatrixView<const double> a, Op op_b,
-                                 MatrixView<const double> b, double alpha, double beta,
-                                 MatrixView<double> c) {
-  checked_gemm(op_a, a, op_b, b, alpha, beta, c, 1);
+  checked_gemm(op_a, a, op_b, b, alpha, beta, c);
 }
 
 namespace {
@@ -146,18 +135,6 @@ int environment_setting() {
   return setting;
 }
 
-// Measured product by product and step by step on 2 cores (bench/RESULTS.md): below about
-// two million multiply-adds, or with a side too short to split, waking a second thread
-// costs more than it saves.
-int automatic_threads(std::size_t m, std::size_t n, std::size_t k) {
-  constexpr double kMinWork = 2e6;
-  constexpr std::size_t kMinDepth = 32, kMinSide = 16;
-  const int available = available_threads();
-  if (available == 1 || k < kMinDepth || std::min(m, n) < kMinSide) return 1;
-  const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  return work < kMinWork ? 1 : available;
-}
-
 }  // namespace
 
 void set_threads(int threads) {
@@ -184,13 +161,9 @@ int available_threads() {
   return available;
 }
 
-int threads_for(std::size_t m, std::size_t n, std::size_t k) {
-  const int fixed = threads_setting();
-  return fixed > 0 ? fixed : automatic_threads(m, n, k);
-}
-
 std::string blas_description() {
-  return detail::blas_backend_description();
+  const std::string note = blas_kernel_note();
+  return detail::blas_backend_description() + (note.empty() ? "" : " (" + note + ")");
 }
 
 bool blas_has_thread_control() {

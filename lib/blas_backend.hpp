@@ -19,4 +19,8 @@ int blas_threads();
 
 std::string blas_backend_description();
 
+// OpenBLAS's name for the kernels it runs ("Haswell"), or "" for a backend that is not
+// OpenBLAS.
+std::string blas_core_name();
+
 }  // namespace nobias::detail

@@ -78,4 +78,9 @@ std::string blas_backend_description() {
   return text;
 }
 
+std::string blas_core_name() {
+  const auto& e = openblas();
+  return e.get_corename ? e.get_corename() : "";
+}
+
 }  // namespace nobias::detail

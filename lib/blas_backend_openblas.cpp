@@ -23,4 +23,8 @@ std::string blas_backend_description() {
   return std::string(openblas_get_config()) + ", core " + openblas_get_corename();
 }
 
+std::string blas_core_name() {
+  return openblas_get_corename();
+}
+
 }  // namespace nobias::detail

@@ -4,18 +4,23 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <system_error>
 #include <type_traits>
 
+#include "checkpoint_state.hpp"
+#include "checksum.hpp"
 #include "nobias/atomic_file.hpp"
 #include "nobias/error.hpp"
 #include "nobias/kernels.hpp"
 #include "nobias/npy.hpp"
 #include "nobias/weights_io.hpp"
+#include "npy_reader.hpp"
 #include "printable.hpp"
 
 namespace nobias {
@@ -24,46 +29,30 @@ namespace {
 namespace fs = std::filesystem;
 using detail::printable;
 
-constexpr const char* kFormat = "nobias-checkpoint-1";
-
 std::string state_name(std::size_t epochs_done) {
   char name[32];
   std::snprintf(name, sizeof name, "state-%06zu", epochs_done);
   return name;
 }
 
-const char* kind_name(OptimizerKind kind) {
-  switch (kind) {
-    case OptimizerKind::Sgd:
-      return "sgd";
-    case OptimizerKind::Momentum:
-      return "momentum";
-    case OptimizerKind::Adam:
-      return "adam";
+std::string read_bytes(const fs::path& path, bool& found) {
+  std::ifstream in(path, std::ios::binary);
+  found = static_cast<bool>(in);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// w3.npy, first12.npy, second1.npy: the names of a state's arrays.
+bool is_array_name(const std::string& name) {
+  for (const char* stem : {"w", "first", "second"}) {
+    const std::size_t n = std::strlen(stem);
+    if (name.compare(0, n, stem) != 0 || name.size() < n + 5) continue;
+    if (name.compare(name.size() - 4, 4, ".npy") != 0) continue;
+    bool digits = true;
+    for (std::size_t i = n; i + 4 < name.size(); ++i)
+      digits = digits && std::isdigit(static_cast<unsigned char>(name[i]));
+    if (digits) return true;
   }
-  return "?";
-}
-
-// %.17g: every double reads back to the same bits.
-std::string number(double value) {
-  char text[40];
-  std::snprintf(text, sizeof text, "%.17g", value);
-  return text;
-}
-
-template <class T>
-void save_all(const fs::path& dir, const char* stem, std::vector<Matrix<T>>& matrices) {
-  for (std::size_t k = 0; k < matrices.size(); ++k) {
-    write_npy<T>((dir / (stem + std::to_string(k + 1) + ".npy")).string(), matrices[k].view());
-  }
-}
-
-template <class T>
-std::vector<Matrix<T>> load_all(const fs::path& dir, const char* stem, std::size_t count) {
-  std::vector<Matrix<T>> matrices;
-  for (std::size_t k = 0; k < count; ++k)
-    matrices.push_back(read_npy<T>((dir / (stem + std::to_string(k + 1) + ".npy")).string()));
-  return matrices;
+  return false;
 }
 
 // state-NNNNNN, optionally .K (a second save of one epoch) and .building (not committed):
@@ -86,49 +75,16 @@ bool is_state_name(const std::string& name, bool allow_building) {
   throw IoError("load_checkpoint: " + dir + ": " + what);
 }
 
-std::map<std::string, std::string> read_fields(const std::string& dir, const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) bad(dir, "cannot read " + path.filename().string());
-  std::map<std::string, std::string> fields;
-  for (std::string line; std::getline(in, line);) {
-    const auto eq = line.find('=');
-    if (eq == std::string::npos) bad(dir, "state.txt: line without '=': " + printable(line));
-    fields[line.substr(0, eq)] = line.substr(eq + 1);
-  }
-  return fields;
-}
-
-double parse_double(const std::string& dir, const std::map<std::string, std::string>& fields,
-                    const std::string& key) {
-  const auto it = fields.find(key);
-  if (it == fields.end()) bad(dir, "state.txt has no " + key);
-  char* end = nullptr;
-  errno = 0;
-  const double value = std::strtod(it->second.c_str(), &end);
-  if (it->second.empty() || *end != '\0' || errno != 0) {
-    bad(dir, "state.txt: " + key + " is not a number: " + printable(it->second));
-  }
-  return value;
-}
-
-std::uint64_t parse_count(const std::string& dir, const std::map<std::string, std::string>& fields,
-                          const std::string& key) {
-  const auto it = fields.find(key);
-  if (it == fields.end()) bad(dir, "state.txt has no " + key);
-  char* end = nullptr;
-  errno = 0;
-  const unsigned long long value = std::strtoull(it->second.c_str(), &end, 10);
-  if (it->second.empty() || *end != '\0' || errno != 0 || it->second[0] == '-') {
-    bad(dir, "state.txt: " + key + " is not a count: " + printable(it->second));
-  }
-  return value;
-}
-
 }  // namespace
 
 template <class T>
-void save_checkpoint(const std::string& dir, const Network<T>& net, Optimizer<T>& optimizer,
-                     const TrainingProgress& progress) {
+void save_checkpoint(const std::string& dir, const Network<T>& net, const Optimizer<T>& optimizer,
+                     const TrainingProgress& progress, const DataFingerprint& data) {
+  for (const char c : data.source) {
+    if (c < 0x20 || c > 0x7e) {
+      throw ValueError("save_checkpoint: the data's source must be one line of printable ASCII");
+    }
+  }
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw IoError("save_checkpoint: cannot create '" + dir + "' (" + ec.message() + ")");
@@ -145,35 +101,53 @@ void save_checkpoint(const std::string& dir, const Network<T>& net, Optimizer<T>
     throw IoError("save_checkpoint: cannot create '" + building.string() + "' (" + ec.message() +
                   ")");
   }
-  save_weights<T>(building.string(), net.weights());
-  save_all(building, "first", optimizer.first());
-  save_all(building, "second", optimizer.second());
+  detail::StateFile file;
+  file.dtype = std::is_same_v<T, float> ? "f32" : "f64";
+  file.layers = net.layers();
+  // Fields the kind does not use are stored as their defaults: whatever a caller left in
+  // them, the state must load.
   const OptimizerConfig& c = optimizer.config();
+  OptimizerConfig& stored = file.optimizer;
+  stored.kind = c.kind;
+  stored.learning_rate = c.learning_rate;
+  stored.weight_decay = c.weight_decay;
+  if (c.kind == OptimizerKind::Momentum) {
+    stored.momentum = c.momentum;
+    stored.nesterov = c.nesterov;
+  }
+  if (c.kind == OptimizerKind::Adam) {
+    stored.beta1 = c.beta1;
+    stored.beta2 = c.beta2;
+    stored.epsilon = c.epsilon;
+  }
+  const OptimizerState<T> moments = optimizer.state();
+  file.optimizer_steps = moments.steps;
+  file.progress = progress;
+  file.data = data;
+  std::vector<MatrixView<const T>> arrays;
+  for (const Matrix<T>& w : net.weights())
+    arrays.push_back(w.view());
+  arrays.insert(arrays.end(), moments.first.begin(), moments.first.end());
+  arrays.insert(arrays.end(), moments.second.begin(), moments.second.end());
+  const std::vector<std::string> names = detail::state_files(c.kind, file.layers);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const fs::path path = building / names[i];
+    write_npy<T>(path.string(), arrays[i]);
+    // The checksum of what is on disk, read back: it vouches for the file, not for the intent.
+    bool found = false;
+    const std::string bytes = read_bytes(path, found);
+    if (!found) throw IoError("save_checkpoint: cannot read back '" + path.string() + "'");
+    file.checksums[names[i]] = detail::checksum64(bytes.data(), bytes.size());
+  }
   write_file_atomically((building / "state.txt").string(),
-                        [&](std::ostream& out) {
-                          out << "format=" << kFormat << "\n"
-                              << "dtype=" << (std::is_same_v<T, float> ? "f32" : "f64") << "\n"
-                              << "layers=" << net.layers() << "\n"
-                              << "epochs_done=" << progress.epochs_done << "\n"
-                              << "seed=" << progress.seed << "\n"
-                              << "batch_size=" << progress.batch_size << "\n"
-                              << "shuffle=" << (progress.shuffle ? 1 : 0) << "\n"
-                              << "reduction="
-                              << (progress.reduction == Reduction::Mean ? "mean" : "sum") << "\n"
-                              << "optimizer=" << kind_name(c.kind) << "\n"
-                              << "optimizer_steps=" << optimizer.steps_taken() << "\n"
-                              << "learning_rate=" << number(c.learning_rate) << "\n"
-                              << "momentum=" << number(c.momentum) << "\n"
-                              << "nesterov=" << (c.nesterov ? 1 : 0) << "\n"
-                              << "beta1=" << number(c.beta1) << "\n"
-                              << "beta2=" << number(c.beta2) << "\n"
-                              << "epsilon=" << number(c.epsilon) << "\n"
-                              << "weight_decay=" << number(c.weight_decay) << "\n";
-                        },
+                        [&](std::ostream& out) { out << detail::format_state(file); },
                         "save_checkpoint");
   sync_directory(building.string());  // its files' names, before the directory is published
   fs::rename(building, state, ec);
-  if (ec) throw IoError("save_checkpoint: cannot rename into '" + state.string() + "'");
+  if (ec) {
+    throw IoError("save_checkpoint: cannot rename into '" + state.string() + "' (" + ec.message() +
+                  ")");
+  }
   sync_directory(dir);
   // The commit point: until CURRENT names the new state, the previous one is the checkpoint.
   write_file_atomically((fs::path(dir) / "CURRENT").string(),
@@ -194,48 +168,69 @@ Checkpoint<T> load_checkpoint(const std::string& dir) {
   }
   if (!is_state_name(name, false)) bad(dir, "CURRENT names '" + printable(name) + "', not a state");
   const fs::path state = fs::path(dir) / name;
-  const auto fields = read_fields(dir, state / "state.txt");
-  if (fields.count("format") == 0 || fields.at("format") != kFormat) {
-    bad(dir, std::string("state.txt: expected format=") + kFormat);
+  bool found = false;
+  const std::string text = read_bytes(state / "state.txt", found);
+  if (!found) bad(dir, "cannot read state.txt");
+  const std::string prefix = "load_checkpoint: " + dir + ": ";
+  const detail::StateFile file = detail::parse_state(text, prefix);
+  if (name.compare(0, 12, state_name(file.progress.epochs_done)) != 0) {
+    bad(dir, "state.txt's epochs_done does not match the state's name " + name);
+  }
+  const std::vector<std::string> names = detail::state_files(file.optimizer.kind, file.layers);
+  std::error_code ec;
+  for (fs::directory_iterator it(state, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string other = it->path().filename().string();
+    if (is_array_name(other) && file.checksums.count(other) == 0) {
+      bad(dir, "the state holds " + printable(other) + ", which state.txt does not record (" +
+                   std::to_string(file.layers) + " layers, " + kind_name(file.optimizer.kind) +
+                   ")");
+    }
+  }
+  // Every file's bytes against the checksum state.txt recorded, before any is parsed.
+  std::vector<Matrix<T>> arrays;
+  for (const std::string& array : names) {
+    const std::string bytes = read_bytes(state / array, found);
+    if (!found) bad(dir, array + " is missing (state.txt records its checksum)");
+    const std::uint64_t sum = detail::checksum64(bytes.data(), bytes.size());
+    if (sum != file.checksums.at(array)) {
+      bad(dir, array + " is damaged: its checksum is " + detail::hex64(sum) + ", state.txt says " +
+                   detail::hex64(file.checksums.at(array)));
+    }
+    std::istringstream in(bytes);
+    arrays.push_back(detail::read_npy_stream<T>(in, bytes.size(), prefix + array + ": "));
   }
   Checkpoint<T> checkpoint;
-  checkpoint.weights = load_weights<T>(state.string());
-  const std::uint64_t layers = parse_count(dir, fields, "layers");
-  if (layers != checkpoint.weights.size()) {
-    bad(dir, "state.txt says " + std::to_string(layers) + " layers, the state holds " +
-                 std::to_string(checkpoint.weights.size()) + " weight files");
+  checkpoint.dtype = file.dtype;
+  checkpoint.optimizer = file.optimizer;
+  checkpoint.optimizer_steps = file.optimizer_steps;
+  checkpoint.progress = file.progress;
+  checkpoint.data = file.data;
+  const std::size_t layers = file.layers;
+  for (std::size_t i = 0; i < arrays.size(); ++i) {
+    std::vector<Matrix<T>>& to = i < layers       ? checkpoint.weights
+                                 : i < 2 * layers ? checkpoint.first
+                                                  : checkpoint.second;
+    to.push_back(std::move(arrays[i]));
   }
-  OptimizerConfig& c = checkpoint.optimizer;
-  const std::string kind = fields.count("optimizer") ? fields.at("optimizer") : "";
-  if (kind == "sgd") {
-    c.kind = OptimizerKind::Sgd;
-  } else if (kind == "momentum") {
-    c.kind = OptimizerKind::Momentum;
-  } else if (kind == "adam") {
-    c.kind = OptimizerKind::Adam;
-  } else {
-    bad(dir, "state.txt: unknown optimizer '" + printable(kind) + "'");
+  // Shapes that chain, moments shaped as their weights, values a run could have produced.
+  for (std::size_t k = 0; k < layers; ++k) {
+    const Matrix<T>& w = checkpoint.weights[k];
+    if (k > 0 && w.rows() != checkpoint.weights[k - 1].cols()) {
+      bad(dir, "w" + std::to_string(k + 1) + ".npy is " + shape_string(w.rows(), w.cols()) +
+                   " but w" + std::to_string(k) + ".npy has " +
+                   std::to_string(checkpoint.weights[k - 1].cols()) + " columns");
+    }
+    if (w.size() == 0) bad(dir, "w" + std::to_string(k + 1) + ".npy is empty");
+    for (const auto* moments : {&checkpoint.first, &checkpoint.second}) {
+      if (moments->empty()) continue;
+      const Matrix<T>& m = (*moments)[k];
+      if (m.rows() != w.rows() || m.cols() != w.cols()) {
+        bad(dir, std::string(moments == &checkpoint.first ? "first" : "second") +
+                     std::to_string(k + 1) + ".npy is " + shape_string(m.rows(), m.cols()) +
+                     ", its weight " + shape_string(w.rows(), w.cols()));
+      }
+    }
   }
-  c.learning_rate = parse_double(dir, fields, "learning_rate");
-  c.momentum = parse_double(dir, fields, "momentum");
-  c.nesterov = parse_count(dir, fields, "nesterov") != 0;
-  c.beta1 = parse_double(dir, fields, "beta1");
-  c.beta2 = parse_double(dir, fields, "beta2");
-  c.epsilon = parse_double(dir, fields, "epsilon");
-  c.weight_decay = parse_double(dir, fields, "weight_decay");
-  checkpoint.optimizer_steps = parse_count(dir, fields, "optimizer_steps");
-  checkpoint.progress.epochs_done = parse_count(dir, fields, "epochs_done");
-  checkpoint.progress.seed = parse_count(dir, fields, "seed");
-  checkpoint.progress.batch_size = parse_count(dir, fields, "batch_size");
-  checkpoint.progress.shuffle = parse_count(dir, fields, "shuffle") != 0;
-  const std::string reduction = fields.count("reduction") ? fields.at("reduction") : "";
-  if (reduction != "sum" && reduction != "mean")
-    bad(dir, "state.txt: reduction must be sum or mean");
-  checkpoint.progress.reduction = reduction == "mean" ? Reduction::Mean : Reduction::Sum;
-  const std::size_t first = c.kind == OptimizerKind::Sgd ? 0 : layers;
-  const std::size_t second = c.kind == OptimizerKind::Adam ? layers : 0;
-  checkpoint.first = load_all<T>(state, "first", first);
-  checkpoint.second = load_all<T>(state, "second", second);
   // A corrupt state must read as bad input, not later as a diverged loss.
   const auto finite = [&](const std::vector<Matrix<T>>& matrices, const char* stem) {
     for (std::size_t k = 0; k < matrices.size(); ++k) {
@@ -254,52 +249,34 @@ Checkpoint<T> load_checkpoint(const std::string& dir) {
     for (std::size_t i = 0; i < m.size(); ++i)
       if (m.data()[i] < T(0)) bad(dir, "second" + std::to_string(k + 1) + ".npy is negative");
   }
-  if (name.compare(0, 12, state_name(checkpoint.progress.epochs_done)) != 0) {
-    bad(dir, "state.txt's epochs_done does not match the state's name " + name);
+  if (checkpoint.optimizer_steps == 0) {
+    for (const auto* moments : {&checkpoint.first, &checkpoint.second}) {
+      for (std::size_t k = 0; k < moments->size(); ++k) {
+        const Matrix<T>& m = (*moments)[k];
+        for (std::size_t i = 0; i < m.size(); ++i) {
+          if (m.data()[i] != T(0)) {
+            bad(dir, "state.txt: optimizer_steps is 0 but " +
+                         std::string(moments == &checkpoint.first ? "first" : "second") +
+                         std::to_string(k + 1) + ".npy is not all zeros");
+          }
+        }
+      }
+    }
   }
-  const std::string dtype = fields.count("dtype") ? fields.at("dtype") : "";
-  if (dtype != "f32" && dtype != "f64") bad(dir, "state.txt: dtype must be f32 or f64");
-  checkpoint.dtype = dtype;
   return checkpoint;
 }
 
 template <class T>
-void restore_optimizer(Optimizer<T>& optimizer, Checkpoint<T>& checkpoint) {
-  if (optimizer.config().kind != checkpoint.optimizer.kind) {
-    throw ValueError(std::string("restore_optimizer: the checkpoint's optimizer is ") +
-                     kind_name(checkpoint.optimizer.kind) + ", this one is " +
-                     kind_name(optimizer.config().kind));
-  }
-  const auto check_shapes = [](std::vector<Matrix<T>>& to, std::vector<Matrix<T>>& from,
-                               const char* what) {
-    if (to.size() != from.size()) {
-      throw ShapeError(std::string("restore_optimizer: ") + what + ": expected " +
-                       std::to_string(to.size()) + " matrices, the checkpoint has " +
-                       std::to_string(from.size()));
-    }
-    for (std::size_t k = 0; k < to.size(); ++k) {
-      if (to[k].rows() != from[k].rows() || to[k].cols() != from[k].cols()) {
-        throw ShapeError(std::string("restore_optimizer: ") + what + std::to_string(k + 1) +
-                         " is " + shape_string(from[k].rows(), from[k].cols()) + ", expected " +
-                         shape_string(to[k].rows(), to[k].cols()));
-      }
-    }
-  };
-  // Both checked before either moves: a bad checkpoint leaves the optimizer as it was.
-  check_shapes(optimizer.first(), checkpoint.first, "first");
-  check_shapes(optimizer.second(), checkpoint.second, "second");
-  for (std::size_t k = 0; k < checkpoint.first.size(); ++k)
-    optimizer.first()[k] = std::move(checkpoint.first[k]);
-  for (std::size_t k = 0; k < checkpoint.second.size(); ++k)
-    optimizer.second()[k] = std::move(checkpoint.second[k]);
-  optimizer.set_steps_taken(checkpoint.optimizer_steps);
+void restore_optimizer(Optimizer<T>& optimizer, const Checkpoint<T>& checkpoint) {
+  optimizer.restore(checkpoint.optimizer.kind, checkpoint.optimizer_steps, checkpoint.first,
+                    checkpoint.second);
 }
 
-#define NOBIAS_CHECKPOINT(T)                                                             \
-  template void save_checkpoint<T>(const std::string&, const Network<T>&, Optimizer<T>&, \
-                                   const TrainingProgress&);                             \
-  template Checkpoint<T> load_checkpoint<T>(const std::string&);                         \
-  template void restore_optimizer<T>(Optimizer<T>&, Checkpoint<T>&);
+#define NOBIAS_CHECKPOINT(T)                                                                   \
+  template void save_checkpoint<T>(const std::string&, const Network<T>&, const Optimizer<T>&, \
+                                   const TrainingProgress&, const DataFingerprint&);           \
+  template Checkpoint<T> load_checkpoint<T>(const std::string&);                               \
+  template void restore_optimizer<T>(Optimizer<T>&, const Checkpoint<T>&);
 NOBIAS_CHECKPOINT(float)
 NOBIAS_CHECKPOINT(double)
 #undef NOBIAS_CHECKPOINT

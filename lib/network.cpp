@@ -7,10 +7,10 @@
 #include <string>
 #include <utility>
 
-#include "gemm_on_this_thread.hpp"
 #include "nobias/blas.hpp"
 #include "nobias/kernels.hpp"
-#include "worker_team.hpp"
+#include "overlap.hpp"
+#include "parallel.hpp"
 
 namespace nobias {
 namespace {
@@ -23,6 +23,12 @@ void check_widths(const std::vector<std::size_t>& widths) {
   for (std::size_t k = 0; k < widths.size(); ++k) {
     if (widths[k] == 0) {
       throw ValueError("Network: width " + std::to_string(k) + " is 0; every width must be >= 1");
+    }
+    // Every width is a dimension and a leading dimension of some gemm, which cblas takes as int.
+    if (widths[k] > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+      throw ValueError("Network: width " + std::to_string(k) + " is " + std::to_string(widths[k]) +
+                       "; BLAS indexes with int, so every width must be <= " +
+                       std::to_string(std::numeric_limits<int>::max()));
     }
   }
 }
@@ -110,6 +116,7 @@ Network<T>::Network(std::vector<Matrix<T>> weights)
 
 template <class T>
 MatrixView<const T> Network<T>::weight(std::size_t k) const {
+  require_live("weight");
   if (k >= weights_.size()) {
     throw ValueError("weight: index " + std::to_string(k) + " out of range, the network has " +
                      std::to_string(weights_.size()) + " weight matrices");
@@ -120,31 +127,15 @@ MatrixView<const T> Network<T>::weight(std::size_t k) const {
 template <class T>
 MatrixView<T> Network<T>::weight(std::size_t k) {
   std::as_const(*this).weight(k);  // range check
+  weights_as_built_ = false;       // the caller may change them
   return weights_[k].view();
 }
 
 template <class T>
-void Network<T>::check_batch(const char* where, MatrixView<const T> x,
-                             const MatrixView<const T>* y) const {
-  // Strings are built only on the way to a throw: the happy path must not allocate.
-  const auto fail = [where](const std::string& what) { throw ShapeError(where + (": " + what)); };
-  if (x.rows() == 0) fail("x has no rows");
-  if (x.cols() != input_width()) {
-    fail("x has " + std::to_string(x.cols()) + " columns, network input has " +
-         std::to_string(input_width()));
-  }
-  if (y == nullptr) return;
-  if (y->cols() != output_width()) {
-    fail("y has " + std::to_string(y->cols()) + " columns, network output has " +
-         std::to_string(output_width()));
-  }
-  if (y->rows() != x.rows()) {
-    fail("x has " + std::to_string(x.rows()) + " rows but y has " + std::to_string(y->rows()));
-  }
-}
-
-template <class T>
-Network<T>::Network(const Network& other) : widths_(other.widths_), weights_(other.weights_) {}
+Network<T>::Network(const Network& other)
+    : widths_((other.require_live("copy"), other.widths_)),
+      weights_(other.weights_),
+      weights_as_built_(other.weights_as_built_) {}
 
 template <class T>
 Network<T>& Network<T>::operator=(const Network& other) {
@@ -152,48 +143,36 @@ Network<T>& Network<T>::operator=(const Network& other) {
   return *this;
 }
 
+// What is left behind has no widths, which every method checks.
 template <class T>
-Network<T>::Network(Network&&) noexcept = default;
+Network<T>::Network(Network&& other) noexcept
+    : widths_(std::exchange(other.widths_, {})),
+      weights_(std::exchange(other.weights_, {})),
+      weights_as_built_(other.weights_as_built_),
+      workspace_(std::exchange(other.workspace_, {})),
+      team_(std::move(other.team_)) {}
 template <class T>
-Network<T>& Network<T>::operator=(Network&&) noexcept = default;
+Network<T>& Network<T>::operator=(Network&& other) noexcept {
+  if (this != &other) {
+    widths_ = std::exchange(other.widths_, {});
+    weights_ = std::exchange(other.weights_, {});
+    weights_as_built_ = other.weights_as_built_;
+    workspace_ = std::exchange(other.workspace_, {});
+    team_ = std::move(other.team_);
+  }
+  return *this;
+}
 template <class T>
 Network<T>::~Network() = default;
-
-namespace {
-
-// At least this many rows per part. With fewer, a step is bound by moving the weights, not
-// by arithmetic: each core reads all of w_k for a sliver of h_k, and the half of w_k updated
-// on the other core comes back through the caches every step. Measured on 2 cores: 2 rows
-// per part is 2.4x slower than one core at n = 4; 8 rows per part is 7% (f32) to 18% (f64)
-// faster at n = 16.
-constexpr std::size_t kMinRowsPerPart = 8;
-
-// Parts a step is cut into: the thread policy's count, or every available CPU, and never
-// more than the CPUs there are: parts poll for each other, so a part without a core of its
-// own stalls the whole step.
-std::size_t parts_wanted() {
-  const int setting = threads_setting();
-  const int available = available_threads();
-  return static_cast<std::size_t>(setting > 0 ? std::min(setting, available) : available);
-}
-
-// [begin, begin + count) of `total` for `part` of `parts` near-equal contiguous pieces.
-std::pair<std::size_t, std::size_t> piece(std::size_t total, std::size_t part, std::size_t parts) {
-  const std::size_t base = total / parts, extra = total % parts;
-  const std::size_t begin = part * base + std::min(part, extra);
-  return {begin, base + (part < extra ? 1 : 0)};
-}
-
-}  // namespace
 
 // Sized for the largest batch seen; a smaller batch uses the leading rows. Built aside and
 // swapped in, so a failed allocation leaves the old workspace whole.
 template <class T>
 void Network<T>::prepare(std::size_t n) {
-  const std::size_t parts = parts_wanted();
-  if (!team_ || static_cast<std::size_t>(team_->size()) != parts) {
-    workspace_.parts.assign(parts, PartResult{});  // first: parts_for() reads its size
-    team_ = std::make_unique<detail::WorkerTeam>(static_cast<int>(parts));
+  const int threads = detail::step_threads();
+  if (!team_ || team_->threads() != threads) {
+    team_.reset();  // its helpers go before new ones start
+    team_ = std::make_unique<detail::Team>(threads);
   }
   if (n <= workspace_.rows) return;
   Workspace fresh;
@@ -202,7 +181,7 @@ void Network<T>::prepare(std::size_t n) {
     fresh.activations.emplace_back(n, widths_[k + 1]);
     if (k + 1 < layers) fresh.gradients.emplace_back(n, widths_[k + 1]);
   }
-  fresh.parts.assign(parts, PartResult{});
+  fresh.pieces.assign(detail::kMaxPieces, PieceResult{});
   fresh.rows = n;
   workspace_ = std::move(fresh);
 }
@@ -220,109 +199,103 @@ MatrixView<T> Network<T>::gradient(std::size_t k, std::size_t n) {
   return MatrixView<T>(buffer.data(), n, widths_[k + 1]);
 }
 
-template <class T>
-std::size_t Network<T>::parts_for(std::size_t n) const {
-  return std::min(workspace_.parts.size(), std::max<std::size_t>(1, n / kMinRowsPerPart));
-}
+namespace {
 
-template <class T>
-template <class Task>
-void Network<T>::run_parts(std::size_t count, Task&& task) {
-  if (count <= 1) {
-    task(std::size_t{0});
-    return;
-  }
-  auto guarded = [&](int part) {
-    if (static_cast<std::size_t>(part) < count) task(static_cast<std::size_t>(part));
-  };
-  team_->run(guarded);
-}
-
-template <class T>
-bool Network<T>::forward_rows(MatrixView<const T> x, MatrixView<T> out, std::size_t begin,
-                              std::size_t count) {
-  const std::size_t n = x.rows();
-  MatrixView<const T> a = x.row_block(begin, count);
+// The forward pass of the rows `rows` of x (eqs. 1-5): h_k = a_{k-1} w_k, a_k = relu(h_k) in
+// place, the last layer linear into out. x: (n, d_0), hidden(k): (n, d_{k+1}), out: (n, d_K).
+// false if a hidden h held an infinity or a NaN.
+template <class T, class Hidden>
+bool forward_piece(const std::vector<Matrix<T>>& w, MatrixView<const T> x, MatrixView<T> out,
+                   Hidden hidden, detail::Range rows) {
+  MatrixView<const T> a = x.row_block(rows.begin, rows.count);
   bool finite = true;
-  for (std::size_t k = 0; k < weights_.size(); ++k) {
-    const bool last = k + 1 == weights_.size();
-    const MatrixView<T> h = (last ? out : activation(k, n)).row_block(begin, count);
-    detail::gemm_on_this_thread(Op::N, a, Op::N, weights_[k].view(), T(1), T(0), h);  // (1)(3)(5)
-    if (!last) finite &= relu_forward(h);                                             // (2)(4)
+  for (std::size_t k = 0; k < w.size(); ++k) {
+    const bool last = k + 1 == w.size();
+    const MatrixView<T> h = (last ? out : hidden(k)).row_block(rows.begin, rows.count);
+    gemm(Op::N, a, Op::N, w[k].view(), T(1), T(0), h);  // (1)(3)(5)
+    if (!last) finite &= relu_forward(h);               // (2)(4)
     a = h;
   }
   return finite;
+}
+
+}  // namespace
+
+template <class T>
+bool Network<T>::forward_rows(MatrixView<const T> x, MatrixView<T> out, detail::Range rows) {
+  const std::size_t n = x.rows();
+  return forward_piece(
+      weights_, x, out, [&](std::size_t k) { return activation(k, n); }, rows);
 }
 
 template <class T>
 double Network<T>::forward_and_input_gradients(const char* where, MatrixView<const T> x,
                                                MatrixView<const T> y) {
   const std::size_t n = x.rows(), layers = weights_.size();
-  const std::size_t parts = parts_for(n);
-  run_parts(parts, [&](std::size_t part) {
-    const auto [begin, count] = piece(n, part, parts);
-    PartResult& result = workspace_.parts[part];
-    result.hidden_finite = forward_rows(x, activation(layers - 1, n), begin, count);
-    const MatrixView<T> g = gradient(layers - 1, n).row_block(begin, count);
-    result.loss =
-        residual_and_loss(g, MatrixView<const T>(g), y.row_block(begin, count));  // (6), 2(yhat-y)
+  const std::size_t pieces = detail::row_pieces(n, widths_);
+  auto piece = [&](std::size_t p) {
+    const detail::Range rows = detail::piece_range(n, p, pieces);
+    const auto block = [&](MatrixView<T> m) { return m.row_block(rows.begin, rows.count); };
+    PieceResult& result = workspace_.pieces[p];
+    result.hidden_finite = forward_rows(x, activation(layers - 1, n), rows);
+    // g_K = 2 (yhat - y) over yhat, and L = sum (yhat - y)^2 (eq. 6).
+    const MatrixView<T> g = block(gradient(layers - 1, n));
+    result.loss = residual_and_loss(g, MatrixView<const T>(g), y.row_block(rows.begin, rows.count));
     // g_{k-1} = relu'(h_{k-1}) o (g_k w_k^T), from the old w_k (docs/derivation.md, eqs. 26, 42).
+    // g_k: (rows, d_k), w_k: (d_{k-1}, d_k), g_{k-1}: (rows, d_{k-1}).
     for (std::size_t k = layers - 1; k > 0; --k) {
-      const MatrixView<T> g_prev = gradient(k - 1, n).row_block(begin, count);
-      detail::gemm_on_this_thread(Op::N, gradient(k, n).row_block(begin, count), Op::T,
-                                  weights_[k].view(), T(1), T(0), g_prev);
-      apply_relu_mask(g_prev, activation(k - 1, n).row_block(begin, count));
+      const MatrixView<T> g_prev = block(gradient(k - 1, n));
+      gemm(Op::N, block(gradient(k, n)), Op::T, weights_[k].view(), T(1), T(0), g_prev);
+      apply_relu_mask(g_prev, block(activation(k - 1, n)));
     }
-  });
-  double loss = 0.0;  // summed in part order: the same parts give the same bits
+  };
+  team_->run(pieces, piece);
+  double loss = 0.0;  // summed in piece order: the same pieces give the same bits
   bool hidden_finite = true;
-  for (std::size_t part = 0; part < parts; ++part) {
-    loss += workspace_.parts[part].loss;
-    hidden_finite = hidden_finite && workspace_.parts[part].hidden_finite;
+  for (std::size_t p = 0; p < pieces; ++p) {
+    loss += workspace_.pieces[p].loss;
+    hidden_finite = hidden_finite && workspace_.pieces[p].hidden_finite;
   }
   // A hidden inf that ReLU zeroed leaves the loss finite but makes a gradient NaN (inf * 0):
   // such a step is as unusable as one with a NaN loss.
   if (!usable_loss<T>(loss) || !hidden_finite) {
     require_finite_data(where, x, y);
-    const std::string what = usable_loss<T>(loss)
-                                 ? "a hidden layer reached an infinity or a NaN (the loss, " +
-                                       format_number(loss) + ", did not show it)"
-                                 : "loss is " + format_number(loss);
-    throw DivergenceError(std::string(where) + ": " + what +
-                          "; weights left unchanged; try a smaller learning rate");
+    report_unusable(where, x, loss, hidden_finite);
   }
   return loss;
 }
 
+// target_k = alpha a_{k-1}^T g_k + beta target_k (eqs. 44-46), a_0 = x.
+// a_{k-1}: (n, d_{k-1}), g_k: (n, d_k), target_k: (d_{k-1}, d_k). Piece p takes the same
+// rows of every target_k, i.e. those columns of a_{k-1}.
 template <class T>
 template <class Target>
 void Network<T>::weight_products(MatrixView<const T> x, T alpha, T beta, Target target) {
   const std::size_t n = x.rows();
-  const std::size_t parts = parts_for(n);
-  run_parts(parts, [&](std::size_t part) {
+  const std::size_t pieces = detail::weight_pieces(n, widths_);
+  auto piece = [&](std::size_t p) {
     for (std::size_t k = 0; k < weights_.size(); ++k) {
-      const auto [begin, count] = piece(widths_[k], part, parts);
-      if (count == 0) continue;
-      // Rows [begin, begin + count) of a_{k-1}^T g_k take those columns of a_{k-1}.
+      const detail::Range rows = detail::piece_range(widths_[k], p, pieces);
+      if (rows.count == 0) continue;
       const MatrixView<const T> a_prev = k == 0 ? x : MatrixView<const T>(activation(k - 1, n));
-      detail::gemm_on_this_thread(Op::T, a_prev.col_block(begin, count), Op::N, gradient(k, n),
-                                  alpha, beta, target(k).row_block(begin, count));  // (44)-(46)
+      gemm(Op::T, a_prev.col_block(rows.begin, rows.count), Op::N, gradient(k, n), alpha, beta,
+           target(k).row_block(rows.begin, rows.count));
     }
-  });
+  };
+  team_->run(pieces, piece);
 }
 
-// The const path: no workspace, no team; each product follows the thread policy.
+// The const path has no workspace and no team: the same pieces as predict(x, out), one
+// after the other on the calling thread, hence the same bits.
 template <class T>
 void Network<T>::infer(MatrixView<const T> x, MatrixView<T> out, T* ping, T* pong) const {
   const std::size_t n = x.rows();
-  MatrixView<const T> a = x;
-  for (std::size_t k = 0; k < weights_.size(); ++k) {
-    const bool last = k + 1 == weights_.size();
-    const MatrixView<T> h = last ? out : MatrixView<T>(k % 2 ? pong : ping, n, widths_[k + 1]);
-    gemm(Op::N, a, Op::N, weights_[k].view(), T(1), T(0), h);
-    if (!last) relu_forward(h);
-    a = h;
-  }
+  const auto hidden = [&](std::size_t k) {
+    return MatrixView<T>(k % 2 ? pong : ping, n, widths_[k + 1]);
+  };
+  const std::size_t pieces = detail::row_pieces(n, widths_);
+  for (std::size_t p = 0; p < pieces; ++p)
+    forward_piece(weights_, x, out, hidden, detail::piece_range(n, p, pieces));
 }
 
 template <class T>
@@ -342,11 +315,23 @@ void Network<T>::predict(MatrixView<const T> x, MatrixView<T> out) {
                      shape_string(x.rows(), output_width()));
   }
   prepare(x.rows());
-  const std::size_t parts = parts_for(x.rows());
-  run_parts(parts, [&](std::size_t part) {
-    const auto [begin, count] = piece(x.rows(), part, parts);
-    forward_rows(x, out, begin, count);  // relu(-inf) = 0 is an answer; only training must refuse
-  });
+  require_apart("predict", "x", x);
+  require_apart("predict", "out", out);
+  if (detail::overlap(x, MatrixView<const T>(out))) {
+    throw ValueError("predict: out overlaps x; the last layer would overwrite rows still read");
+  }
+  forward_into(x, out);
+}
+
+template <class T>
+void Network<T>::forward_into(MatrixView<const T> x, MatrixView<T> out) {
+  prepare(x.rows());
+  const std::size_t n = x.rows(), pieces = detail::row_pieces(n, widths_);
+  auto piece = [&](std::size_t p) {
+    // relu(-inf) = 0 is an answer; only training must refuse it.
+    forward_rows(x, out, detail::piece_range(n, p, pieces));
+  };
+  team_->run(pieces, piece);
 }
 
 namespace {
@@ -364,8 +349,10 @@ template <class T>
 double Network<T>::loss(MatrixView<const T> x, MatrixView<const T> y, Reduction reduction) {
   check_batch("loss", x, &y);
   prepare(x.rows());
+  require_apart("loss", "x", x);
+  require_apart("loss", "y", y);
   const MatrixView<T> yhat = activation(weights_.size() - 1, x.rows());
-  predict(x, yhat);
+  forward_into(x, yhat);
   const double loss = squared_error(MatrixView<const T>(yhat), y);
   // A non-finite loss of finite data is the weights' (diverged): returned as it is.
   if (!std::isfinite(loss)) require_finite_data("loss", x, y);
@@ -398,6 +385,16 @@ double Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y,
     }
   }
   prepare(x.rows());
+  require_apart("gradients", "x", x);
+  require_apart("gradients", "y", y);
+  for (std::size_t k = 0; k < dw.size(); ++k) {
+    for (const auto& [name, view] : {std::pair{"x", x}, std::pair{"y", y}}) {
+      if (detail::overlap(view, MatrixView<const T>(dw[k].view()))) {
+        throw ValueError(std::string("gradients: ") + name + " overlaps dw" +
+                         std::to_string(k + 1) + ", which the step writes; pass a copy");
+      }
+    }
+  }
   const double loss = forward_and_input_gradients("gradients", x, y);
   const double scale = reduction_scale(reduction, x.rows(), output_width());
   weight_products(x, static_cast<T>(scale), T(0), [&](std::size_t k) { return dw[k].view(); });
@@ -413,10 +410,13 @@ double Network<T>::train_step(MatrixView<const T> x, MatrixView<const T> y, T lr
   }
   check_batch("train_step", x, &y);
   prepare(x.rows());
+  require_apart("train_step", "x", x);
+  require_apart("train_step", "y", y);
   const double loss = forward_and_input_gradients("train_step", x, y);
   const double scale = reduction_scale(reduction, x.rows(), output_width());
   // Fused SGD: w_k <- w_k - lr a_{k-1}^T g_k as one gemm per part, after every g_k has been
   // formed from the old weights.
+  weights_as_built_ = false;
   weight_products(x, static_cast<T>(-static_cast<double>(lr) * scale), T(1),
                   [&](std::size_t k) { return weights_[k].view(); });
   return loss * scale;

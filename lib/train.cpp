@@ -59,6 +59,12 @@ void check_fit(const Network<T>& net, MatrixView<const T> x, MatrixView<const T>
                      "; expected the same row count and " + std::to_string(x.cols()) + " and " +
                      std::to_string(y.cols()) + " columns");
   }
+  // fit copies x and y, but validates on val_x and val_y as they are: none may be the
+  // network's own memory, which the steps change.
+  net.require_apart("fit", "x", x);
+  net.require_apart("fit", "y", y);
+  net.require_apart("fit", "validation x", val_x);
+  net.require_apart("fit", "validation y", val_y);
   // Once, before any step: a NaN in the data would otherwise read as a diverged loss.
   require_finite(x, "fit: x");
   require_finite(y, "fit: y");
@@ -86,7 +92,7 @@ std::vector<EpochReport> fit(Network<T>& net, Optimizer<T>& optimizer, DataView<
   check_fit(net, x, y, options, val_x, val_y);
   const std::size_t rows = x.rows();
   const std::size_t batch = options.batch_size == 0 ? rows : std::min(options.batch_size, rows);
-  const std::size_t steps_per_epoch = (rows + batch - 1) / batch;
+  const std::size_t epoch_steps = (rows + batch - 1) / batch;
   Matrix<T> epoch_x(rows, x.cols()), epoch_y(rows, y.cols());
   std::vector<std::size_t> order(rows);
   std::iota(order.begin(), order.end(), std::size_t{0});
@@ -115,7 +121,7 @@ std::vector<EpochReport> fit(Network<T>& net, Optimizer<T>& optimizer, DataView<
       report.train_loss += options.reduction == Reduction::Mean
                                ? loss * static_cast<double>(count) / static_cast<double>(rows)
                                : loss;
-      if (on_step) on_step({epoch, report.steps, steps_per_epoch, begin + count, loss});
+      if (on_step) on_step({epoch, report.steps, epoch_steps, begin + count, loss});
     }
     report.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -131,6 +137,12 @@ std::vector<EpochReport> fit(Network<T>& net, Optimizer<T>& optimizer, DataView<
     if (on_epoch && !on_epoch(report)) break;
   }
   return reports;
+}
+
+std::size_t steps_per_epoch(std::size_t rows, std::size_t batch_size) {
+  if (rows == 0) return 0;
+  const std::size_t batch = batch_size == 0 ? rows : std::min(batch_size, rows);
+  return rows / batch + (rows % batch != 0 ? 1 : 0);
 }
 
 template std::vector<EpochReport> fit<float>(Network<float>&, Optimizer<float>&,

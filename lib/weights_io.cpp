@@ -25,23 +25,9 @@ bool looks_like_weight_file(const std::string& name) {
   return std::all_of(name.begin() + 1, name.end() - 4, [](char c) { return c >= '0' && c <= '9'; });
 }
 
-void require_directory(const std::string& who, const std::string& dir) {
-  std::error_code ec;
-  const fs::file_status st = fs::status(dir, ec);
-  if (st.type() == fs::file_type::not_found) {
-    throw IoError(who + ": directory '" + dir + "' does not exist");
-  }
-  if (ec) throw IoError(who + ": cannot access '" + dir + "' (" + ec.message() + ")");
-  if (!fs::is_directory(st)) throw IoError(who + ": '" + dir + "' is not a directory");
-}
-
-}  // namespace
-
 template <class T>
-void save_weights(const std::string& dir, const std::vector<Matrix<T>>& weights) {
-  require_directory("save_weights", dir);
+void check_chain(const std::vector<Matrix<T>>& weights) {
   if (weights.empty()) throw ValueError("save_weights: no weight matrices to save");
-  // Check the whole chain first: a set that load_weights would reject is not worth writing.
   for (std::size_t k = 1; k < weights.size(); ++k) {
     if (weights[k].rows() != weights[k - 1].cols()) {
       throw ShapeError("save_weights: " + weight_name(k + 1) + " is " +
@@ -51,25 +37,41 @@ void save_weights(const std::string& dir, const std::vector<Matrix<T>>& weights)
                        ": rows must equal the previous layer's columns");
     }
   }
+}
+
+}  // namespace
+
+bool is_model_file_name(const std::string& name) {
+  return looks_like_weight_file(name) || name == "model.json" || name == "x_mean.npy" ||
+         name == "x_scale.npy" || name == "y_mean.npy" || name == "y_scale.npy";
+}
+
+template <class T>
+StagedFileSet stage_weights(const std::string& dir, const std::vector<Matrix<T>>& weights) {
+  // Check the whole chain first: a set that load_weights would reject is not worth writing.
+  check_chain(weights);
+  std::vector<FileSetEntry> files;
   for (std::size_t k = 0; k < weights.size(); ++k) {
-    write_npy<T>((fs::path(dir) / weight_name(k + 1)).string(), weights[k].view());
+    const Matrix<T>& w = weights[k];
+    files.push_back(
+        {weight_name(k + 1), [&w](std::ostream& out) { write_npy_stream<T>(out, w.view()); }});
   }
-  // A deeper network saved here before left w{K+1}.npy, ...: load_weights would read them
-  // as part of this network, so they go.
-  for (std::size_t k = weights.size() + 1;; ++k) {
-    std::error_code ec;
-    if (!fs::remove(fs::path(dir) / weight_name(k), ec)) {
-      if (ec)
-        throw IoError("save_weights: cannot remove stale " + weight_name(k) + " in '" + dir +
-                      "' (" + ec.message() + ")");
-      break;
-    }
-  }
+  return StagedFileSet(dir, files, is_model_file_name, "save_weights");
+}
+
+template <class T>
+void save_weights(const std::string& dir, const std::vector<Matrix<T>>& weights) {
+  stage_weights<T>(dir, weights).commit();
 }
 
 template <class T>
 std::vector<Matrix<T>> load_weights(const std::string& dir) {
-  require_directory("load_weights", dir);
+  return load_weights<T>(FileSetReader(dir, "load_weights"));
+}
+
+template <class T>
+std::vector<Matrix<T>> load_weights(const FileSetReader& reader) {
+  const std::string& dir = reader.directory();
   // Shorter first, so that w4.npy sorts before w10.npy and the error names the nearest.
   const auto numeric_order = [](const std::string& a, const std::string& b) {
     return a.size() != b.size() ? a.size() < b.size() : a < b;
@@ -98,12 +100,14 @@ std::vector<Matrix<T>> load_weights(const std::string& dir) {
     throw IoError("load_weights: " + dir + ": " + weight_name(count + 1) + " is missing but " +
                   *names.begin() + " exists (weights must be w1.npy, w2.npy, ... with no gaps)");
   }
+  // Every weight file there is one the last save wrote, and every one it wrote is there.
+  reader.check_complete(looks_like_weight_file);
 
   std::vector<Matrix<T>> weights;
   weights.reserve(count);
   for (std::size_t k = 1; k <= count; ++k) {
     const std::string path = (fs::path(dir) / weight_name(k)).string();
-    weights.push_back(read_npy<T>(path));
+    weights.push_back(read_npy_bytes<T>(reader.read(weight_name(k)), path));
     if (k > 1) {
       const Matrix<T>& prev = weights[k - 2];
       const Matrix<T>& cur = weights[k - 1];
@@ -118,9 +122,13 @@ std::vector<Matrix<T>> load_weights(const std::string& dir) {
   return weights;
 }
 
-template void save_weights<float>(const std::string&, const std::vector<Matrix<float>>&);
-template void save_weights<double>(const std::string&, const std::vector<Matrix<double>>&);
-template std::vector<Matrix<float>> load_weights<float>(const std::string&);
-template std::vector<Matrix<double>> load_weights<double>(const std::string&);
+#define NOBIAS_WEIGHTS_IO(T)                                                                  \
+  template void save_weights<T>(const std::string&, const std::vector<Matrix<T>>&);           \
+  template StagedFileSet stage_weights<T>(const std::string&, const std::vector<Matrix<T>>&); \
+  template std::vector<Matrix<T>> load_weights<T>(const std::string&);                        \
+  template std::vector<Matrix<T>> load_weights<T>(const FileSetReader&);
+NOBIAS_WEIGHTS_IO(float)
+NOBIAS_WEIGHTS_IO(double)
+#undef NOBIAS_WEIGHTS_IO
 
 }  // namespace nobias

@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """Checks that the C++ in the documents is the code ctest compiles and runs.
 
-Every ```cpp block in the given Markdown files must follow a marker line
+A code block that follows a marker line
 
     <!-- example: examples/guide/fit.cpp -->
 
-and be byte for byte that file (which ctest builds and runs); every example directory given
-with --examples must have each of its .cpp files shown somewhere. So a document cannot show
-code that does not compile, and an example cannot change without its document.
+must be byte for byte that file (which ctest builds and runs). In a document given with
+--strict, every ```cpp block must have such a marker; every example directory given with
+--examples must have each of its .cpp files shown somewhere. So a document cannot show code
+that does not compile, and an example cannot change without its document.
 
-    check_doc_examples.py --root REPO [--examples DIR]... DOC.md...
+    check_doc_examples.py --root REPO [--examples DIR]... [--strict DOC.md]... [DOC.md]...
     check_doc_examples.py --root REPO --update DOC.md...   rewrites the blocks from the files
 
 Exit status 0 when everything matches, 1 with a diff per difference otherwise.
@@ -54,19 +55,24 @@ def main():
     parser.add_argument("--examples", action="append", default=[],
                         help="a directory (relative to --root) whose .cpp files must all be shown")
     parser.add_argument("--update", action="store_true", help="rewrite the blocks from the files")
-    parser.add_argument("documents", nargs="+")
+    parser.add_argument("--strict", action="append", default=[],
+                        help="a document whose every C++ block must be an example")
+    parser.add_argument("documents", nargs="*")
     args = parser.parse_args()
+    documents = args.strict + args.documents
+    if not documents:
+        parser.error("no documents given")
 
     problems = []
     shown = set()
-    for document in args.documents:
+    for document in documents:
         path = args.root / document
         text = path.read_text(encoding="utf-8")
         lines = text.split("\n")
         replacements = []
         for marker, language, start, end, body in blocks(text):
             if marker is None:
-                if language in CPP:
+                if language in CPP and document in args.strict:
                     problems.append(f"{document}:{start + 1}: a ```{language} block without an "
                                     f"'<!-- example: FILE -->' marker before it")
                 continue
@@ -95,12 +101,12 @@ def main():
         for source in sorted((args.root / directory).glob("*.cpp")):
             relative = source.relative_to(args.root).as_posix()
             if relative not in shown:
-                problems.append(f"{relative} is not shown in any of {', '.join(args.documents)}")
+                problems.append(f"{relative} is not shown in any of {', '.join(documents)}")
 
     for problem in problems:
         print(problem, file=sys.stderr)
     if not problems:
-        print(f"{len(shown)} examples, each shown verbatim in {', '.join(args.documents)}")
+        print(f"{len(shown)} examples, each shown verbatim in {', '.join(documents)}")
     return 1 if problems else 0
 
 

@@ -27,7 +27,8 @@ ALL_FLAGS = ["--layers", "--rows", "--steps", "--lr", "--seed", "--dtype", "--x"
              "--quiet", "--help", "--epochs", "--batch-size", "--optimizer", "--momentum",
              "--nesterov", "--weight-decay", "--loss", "--val-x", "--val-y", "--no-shuffle",
              "--init", "--checkpoint", "--checkpoint-every", "--resume", "--version"]
-EPOCH_RE = re.compile(r"^epoch (\d+)/(\d+) train_loss (\S+)( val_loss (\S+))? samples/s (\S+)$")
+# With validation, the metrics follow val_loss as "name value" pairs.
+EPOCH_RE = re.compile(r"^epoch (\d+)/(\d+) train_loss (\S+)( val_loss (\S+)(?: \w+ \S+)*)? samples/s (\S+)$")
 
 
 def read_loss_csv(path):
@@ -487,11 +488,12 @@ class CliTest(unittest.TestCase):
             self.assert_bad_input(["--weights-in", bad, "--steps", 2], "w2.npy", "8x3")
 
     def test_bad_output_locations(self):
-        with self.subTest("--weights-out does not exist"):
+        with self.subTest("--weights-out under a file"):
+            with open(self.path("afile"), "w") as f:
+                f.write("x")
             self.assert_bad_input(["--layers", "20,10,4", "--steps", 2],
                                   "--weights-out: '%s' is not an existing directory"
-                                  % self.path("no-such-dir"), out_dir=self.path("no-such-dir"))
-            self.assertFalse(os.path.exists(self.path("no-such-dir")))
+                                  % self.path("afile"), out_dir=self.path("afile", "sub", "w"))
         with self.subTest("--weights-out is a file"):
             with open(self.path("afile"), "w") as f:
                 f.write("x")
@@ -575,7 +577,8 @@ class CliTest(unittest.TestCase):
         small = ["--layers", "20,10,4", "--steps", 2]
         cases = [
             (["--weights-out", "/proc"], unwritable % ("--weights-out", "/proc")),
-            (["--weights-out", "afile/sub"], missing % ("--weights-out", "afile/sub")),
+            # --weights-out is created with its parents: the nearest existing one is checked.
+            (["--weights-out", "afile/sub"], missing % ("--weights-out", "afile")),
             (["--loss-csv", "/proc/loss.csv"], unwritable % ("--loss-csv", "/proc")),
             (["--loss-csv", "afile/loss.csv"], missing % ("--loss-csv", "afile")),
             (["--weights-out", out, "--loss-csv", "/proc/loss.csv"],
@@ -909,13 +912,16 @@ class CliTest(unittest.TestCase):
             with self.subTest(extra=extra):
                 self.assert_refused_before_training(common + extra + ["--resume", "ck"], needle)
         plain = ["--x", x, "--y", y, "--layers", "8,16,2", "--quiet"]
-        for args, needle in (([], "--resume needs --epochs (epoch-based training)"),
+        for args, needle in (([], "--resume needs --epochs (a fixed number of epochs)"),
+                             (["--steps", 2], "--resume needs --epochs (epoch-based training)"),
                              (["--epochs", 2], "load_checkpoint: nowhere: no CURRENT file naming "
                                                "a state (is it a checkpoint directory?)")):
             with self.subTest(args=args):
                 self.assert_refused_before_training(plain + args + ["--resume", "nowhere"],
                                                     needle)
         self.assert_refused_before_training(plain + ["--checkpoint", "ck2"],
+                                            "--checkpoint needs --epochs (a fixed number of epochs)")
+        self.assert_refused_before_training(plain + ["--steps", 2, "--checkpoint", "ck2"],
                                             "--checkpoint needs --epochs (epoch-based training)")
         self.assertFalse(os.path.exists(self.path("ck2")))
         # A changed batch size is another run, and a fresh run may not replace a checkpoint.
@@ -968,9 +974,11 @@ class CliTest(unittest.TestCase):
             (epochs + ["--steps", "3"], ["--steps excludes --epochs"]),
             (epochs + ["--batch-size", "0"], ["--batch-size must be at least 1, got 0"]),
             (epochs + ["--log-every", "2"], ["--epochs excludes --log-every"]),
-            (data + ["--batch-size", "8"], ["--batch-size needs --epochs"]),
-            (data + ["--no-shuffle"], ["--no-shuffle needs --epochs (epoch-based training)"]),
-            (data + ["--val-x", "vx.npy", "--val-y", "vy.npy"], ["--val-x/--val-y needs --epochs"]),
+            (data + ["--steps", "3", "--batch-size", "8"], ["--batch-size needs --epochs"]),
+            (data + ["--steps", "3", "--no-shuffle"],
+             ["--no-shuffle needs --epochs (epoch-based training)"]),
+            (data + ["--steps", "3", "--val-x", "vx.npy", "--val-y", "vy.npy"],
+             ["--val-x/--val-y needs --epochs"]),
             (epochs + ["--optimizer", "foo"],
              ["--optimizer must be sgd, momentum or adam, got 'foo'"]),
             (epochs + ["--loss", "foo"], ["--loss must be sum or mean, got 'foo'"]),

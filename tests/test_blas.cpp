@@ -16,6 +16,7 @@
 
 #include "nobias/blas.hpp"
 #include "nobias/error.hpp"
+#include "nobias/network.hpp"
 #include "reference/reference.hpp"
 #include "test_support.hpp"
 
@@ -123,8 +124,9 @@ TEST_CASE("blas.threads.bad_nobias_threads_environment_child") {
     const std::string expected =
         std::string("NOBIAS_THREADS: expected \"auto\", 0 or a thread count, got \"") + bad + "\"";
     CHECK_THROWS_WITH_AS(nobias::threads_setting(), expected.c_str(), nobias::ValueError);
-    CHECK_THROWS_WITH_AS(nobias::gemm(Op::N, a, Op::N, b, 1.0, 0.0, c), expected.c_str(),
-                         nobias::ValueError);  // every product asks for the setting
+    nobias::Network<double> net({4, 3, 5}, 1);
+    CHECK_THROWS_WITH_AS(net.train_step(a, c, 1e-3), expected.c_str(),
+                         nobias::ValueError);  // every step asks for the setting
   }
   // set_threads() wins over a bad environment.
   nobias::set_threads(2);
@@ -169,23 +171,13 @@ TEST_CASE("blas.threads.bad_nobias_threads_environment") {
   CHECK(WEXITSTATUS(status) == 0);  // and every one passed
 }
 
-TEST_CASE("blas.threads.policy") {
+TEST_CASE("blas.threads.setting") {
   AutomaticThreadsAfterwards restore;
   REQUIRE(nobias::available_threads() >= 1);
-
   nobias::set_threads(0);
   CHECK(nobias::threads_setting() == 0);
-  const int all = nobias::available_threads();
-  CHECK(nobias::threads_for(1, 100, 1000) == 1);   // one row: nothing to share
-  CHECK(nobias::threads_for(1000, 100, 16) == 1);  // too shallow
-  CHECK(nobias::threads_for(16, 100, 1000) == 1);  // too little work
-  CHECK(nobias::threads_for(256, 100, 100) == all);
-  CHECK(nobias::threads_for(256, 100, 1000) == all);
-
-  nobias::set_threads(3);  // more than the CPUs is allowed for products; steps cap it
+  nobias::set_threads(3);  // more than the CPUs is accepted; a step uses at most those
   CHECK(nobias::threads_setting() == 3);
-  CHECK(nobias::threads_for(1, 1, 1) == 3);
-  CHECK(nobias::threads_for(4096, 4096, 4096) == 3);
 }
 
 TEST_CASE_TEMPLATE("blas.gemm.same_result_on_any_thread_count", T, float, double) {

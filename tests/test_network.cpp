@@ -10,6 +10,8 @@
 #include "nobias/blas.hpp"
 #include "nobias/error.hpp"
 #include "nobias/network.hpp"
+#include "nobias/optimizer.hpp"
+#include "nobias/train.hpp"
 #include "reference/reference.hpp"
 #include "test_support.hpp"
 
@@ -271,7 +273,9 @@ TEST_CASE_TEMPLATE("network.train_step.divergence_leaves_weights_unchanged", T, 
   for (std::size_t i = 0; i < x.size(); ++i)
     x.data()[i] = huge;
   const Matrix<T> w0 = Matrix<T>::copy_of(net.weight(0));
-  CHECK_THROWS_WITH_AS(net.train_step(x, y, T(1e-3)), doctest::Contains("train_step: loss is "),
+  CHECK_THROWS_WITH_AS(net.train_step(x, y, T(1e-3)),
+                       "train_step: the forward pass overflowed at layer 1 of 2 (h1 reached an "
+                       "infinity or a NaN); weights left unchanged; try a smaller learning rate",
                        nobias::DivergenceError);
   CHECK(max_relative_error<T>(net.weight(0), w0) == 0.0);
   CHECK_THROWS_WITH_AS(net.gradients(x, y), doctest::Contains("try a smaller learning rate"),
@@ -286,6 +290,13 @@ TEST_CASE("network.train_step.loss_beyond_float_range_is_divergence") {
   Network<float> net(std::move(w));
   Matrix<float> x(1, 1), y(1, 1);
   x(0, 0) = 1e10f;
+  // As given, before any update, no learning rate is to blame.
+  CHECK_THROWS_WITH_AS(net.train_step(x, y, 1e-3f),
+                       "train_step: loss is 1e+40 before any update: the initial outputs are too "
+                       "far from y for T; scale the data or the initial weights down; weights left "
+                       "unchanged",
+                       nobias::ValueError);
+  net.weight(0)(0, 0) = 1e10f;  // changed by the caller: perhaps trained
   CHECK_THROWS_WITH_AS(
       net.train_step(x, y, 1e-3f),
       "train_step: loss is 1e+40; weights left unchanged; try a smaller learning rate",
@@ -315,9 +326,16 @@ TEST_CASE_TEMPLATE("network.train_step.hidden_infinity_under_a_finite_loss_is_di
   REQUIRE(std::isfinite(net.loss(x, y)));
   const Network<T> before = net;
   // yhat = 4 * 0.5 + 4 * 0.25 = 3 in each of 3 rows, y = 0: the loss is 27.
-  const std::string what =
-      ": a hidden layer reached an infinity or a NaN (the loss, 27, did not "
-      "show it); weights left unchanged; try a smaller learning rate";
+  const std::string overflow =
+      ": the forward pass overflowed at layer 1 of 2 (h1 reached an infinity or a NaN)";
+  CHECK_THROWS_WITH_AS(net.train_step(x, y, T(1e-3)),
+                       ("train_step" + overflow +
+                        " before any update: the initial weights are too large for 2 layers; draw "
+                        "them with Init::He (or scale them down); weights left unchanged")
+                           .c_str(),
+                       nobias::ValueError);
+  net.weight(0);  // a mutable view: the weights may have been trained since
+  const std::string what = overflow + "; weights left unchanged; try a smaller learning rate";
   CHECK_THROWS_WITH_AS(net.train_step(x, y, T(1e-3)), ("train_step" + what).c_str(),
                        nobias::DivergenceError);
   CHECK_THROWS_WITH_AS(net.gradients(x, y), ("gradients" + what).c_str(), nobias::DivergenceError);
@@ -484,18 +502,28 @@ TEST_CASE("matrix.errors.blocks_outside_the_matrix_and_short_leading_dimension")
 }
 
 TEST_CASE_TEMPLATE("network.errors.widths_whose_product_overflows_size_t", T, float, double) {
-  constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max();
-  const std::string bytes = " elements of " + std::to_string(sizeof(T)) + " bytes overflows size_t";
-  CHECK_THROWS_WITH_AS(Network<T>({kMax / 2, 4}),
-                       ("Network: w1 of 9223372036854775807x4" + bytes).c_str(),
+  // Each width within BLAS's int, their product beyond size_t's bytes (double only: in float
+  // 2147483647^2 elements fit, and would be a bad_alloc).
+  if (sizeof(T) == 8) {
+    CHECK_THROWS_WITH_AS(
+        Network<T>({2147483647, 2147483647}),
+        "Network: w1 of 2147483647x2147483647 elements of 8 bytes overflows size_t",
+        nobias::ValueError);
+  }
+}
+
+// Issue 10, item 9: cblas takes every dimension and leading dimension as int. Before, such a
+// network allocated its weights (8 GiB for {2^31, 1} in float) and gemm refused it later.
+TEST_CASE_TEMPLATE("network.errors.widths_past_blas_int_range", T, float, double) {
+  CHECK_THROWS_WITH_AS(Network<T>({2147483648, 1}),
+                       "Network: width 0 is 2147483648; BLAS indexes with int, so every width "
+                       "must be <= 2147483647",
                        nobias::ValueError);
-  CHECK_THROWS_WITH_AS(Network<T>({3, 5, kMax / 2}),
-                       ("Network: w2 of 5x9223372036854775807" + bytes).c_str(),
+  CHECK_THROWS_WITH_AS(Network<T>({3, 5, std::numeric_limits<std::size_t>::max() / 2}),
+                       doctest::Contains("Network: width 2 is 9223372036854775807; BLAS indexes "
+                                         "with int"),
                        nobias::ValueError);
-  // Elements that fit, bytes that do not: still this error, naming the layer.
-  CHECK_THROWS_WITH_AS(Network<T>({1, kMax / sizeof(T) + 1}),
-                       ("Network: w1 of 1x" + std::to_string(kMax / sizeof(T) + 1) + bytes).c_str(),
-                       nobias::ValueError);
+  CHECK_NOTHROW(Network<T>({1, 2147483647 / 4096, 1}));  // the largest are fine: int's range
 }
 
 TEST_CASE_TEMPLATE("network.errors.zero_widths_in_given_weights", T, float, double) {
@@ -640,4 +668,157 @@ TEST_CASE_TEMPLATE("network.errors.weight_index_out_of_range", T, float, double)
     CHECK_THROWS_WITH_AS(net.weight(k), expected.c_str(), nobias::ValueError);
     CHECK_THROWS_WITH_AS(const_net.weight(k), expected.c_str(), nobias::ValueError);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 10, item 12: a deep N(0, 1) network overflows in its very first forward pass; before,
+// it was told to try a smaller learning rate, which cannot help.
+TEST_CASE_TEMPLATE("network.first_forward_overflow_blames_the_initialization", T, float, double) {
+  // 100 layers overflow float; double's range takes 500.
+  const std::size_t depth = sizeof(T) == 4 ? 100 : 500;
+  const std::vector<std::size_t> widths(depth + 1, 64);
+  Network<T> net(widths, 1);  // N(0, 1): each layer scales activations by about sqrt(32)
+  const Matrix<T> x = random_matrix<T>(16, 64, 2), y = random_matrix<T>(16, 64, 3);
+  std::string message;
+  try {
+    net.train_step(x, y, T(1e-6));
+  } catch (const nobias::ValueError& e) {
+    message = e.what();
+  }
+  CAPTURE(message);
+  REQUIRE(message.rfind("train_step: the forward pass overflowed at layer ", 0) == 0);
+  const std::string layers = std::to_string(depth);
+  CHECK(message.find(" of " + layers + " (h") != std::string::npos);
+  CHECK(message.find("before any update: the initial weights are too large for " + layers +
+                     " layers; draw them with Init::He") != std::string::npos);
+  CHECK(message.find("learning rate") == std::string::npos);
+  // Its layer is the first whose h overflows, found here with the test's own products.
+  Matrix<double> a(16, 64);
+  for (std::size_t i = 0; i < a.size(); ++i)
+    a.data()[i] = static_cast<double>(x.data()[i]);
+  std::size_t layer = 0;
+  for (std::size_t k = 0; k < depth && layer == 0; ++k) {
+    Matrix<double> h(16, 64);
+    for (std::size_t i = 0; i < 16; ++i)
+      for (std::size_t j = 0; j < 64; ++j) {
+        double sum = 0;
+        for (std::size_t l = 0; l < 64; ++l)
+          sum += a(i, l) * static_cast<double>(net.weight(k)(l, j));
+        h(i, j) = sum;
+        if (std::abs(sum) > static_cast<double>(std::numeric_limits<T>::max())) layer = k + 1;
+      }
+    for (std::size_t i = 0; i < h.size(); ++i)
+      a.data()[i] = std::max(h.data()[i], 0.0);
+  }
+  REQUIRE(layer != 0);
+  CHECK(message.find("overflowed at layer " + std::to_string(layer) + " of") != std::string::npos);
+}
+
+// Issue 10, item 4: a moved-from Network segfaulted in predict, loss and train_step.
+TEST_CASE_TEMPLATE("network.moved_from_throws_from_every_method", T, float, double) {
+  Network<T> net({5, 4, 2}, 4);
+  Network<T> taken(std::move(net));
+  const Matrix<T> x = random_matrix<T>(3, 5, 5), y = random_matrix<T>(3, 2, 6);
+  Matrix<T> out(3, 2);
+  std::vector<Matrix<T>> dw;
+  const auto moved = [](const char* method) {
+    return doctest::Contains(
+        (std::string("Network::") + method + ": called on a moved-from Network").c_str());
+  };
+  const Network<T>& constant = net;
+  CHECK_THROWS_WITH_AS(net.widths(), moved("widths"), nobias::ValueError);
+  CHECK_THROWS_WITH_AS(net.input_width(), moved("input_width"), nobias::ValueError);
+  CHECK_THROWS_WITH_AS(net.output_width(), moved("output_width"), nobias::ValueError);
+  CHECK_THROWS_WITH_AS(net.layers(), moved("layers"), nobias::ValueError);
+  CHECK_THROWS_WITH_AS(net.weight(0), moved("weight"), nobias::ValueError);
+  CHECK_THROWS_WITH_AS(constant.weight(0), moved("weight"), nobias::ValueError);
+  CHECK_THROWS_WITH_AS(net.weights(), moved("weights"), nobias::ValueError);
+  CHECK_THROWS_WITH_AS(constant.predict(x), moved("predict"), nobias::ValueError);
+  CHECK_THROWS_WITH_AS(net.predict(x, out), moved("predict"), nobias::ValueError);
+  CHECK_THROWS_WITH_AS(net.loss(x, y), moved("loss"), nobias::ValueError);
+  CHECK_THROWS_WITH_AS(net.gradients(x, y), moved("gradients"), nobias::ValueError);
+  CHECK_THROWS_WITH_AS(net.gradients(x, y, dw), moved("gradients"), nobias::ValueError);
+  CHECK_THROWS_WITH_AS(net.train_step(x, y, T(0.1)), moved("train_step"), nobias::ValueError);
+  CHECK_THROWS_WITH_AS(net.require_apart("fit", "x", x), moved("fit"), nobias::ValueError);
+  CHECK_THROWS_WITH_AS([&] { const Network<T> copy(net); }(), moved("copy"), nobias::ValueError);
+  Network<T> assigned({5, 3, 2}, 7);
+  assigned = std::move(taken);
+  CHECK_THROWS_WITH_AS(taken.layers(), moved("layers"), nobias::ValueError);
+  CHECK(assigned.layers() == 2);
+  net = Network<T>({5, 4, 2}, 4);  // assigned to, it lives again
+  CHECK(net.loss(x, y) == assigned.loss(x, y));
+}
+
+TEST_CASE_TEMPLATE("optimizer.moved_from_throws_from_every_method", T, float, double) {
+  Network<T> net({5, 4, 2}, 8);
+  nobias::OptimizerConfig config;
+  config.kind = nobias::OptimizerKind::Adam;
+  nobias::Optimizer<T> adam(config, net);
+  nobias::Optimizer<T> taken(std::move(adam));
+  const Matrix<T> x = random_matrix<T>(3, 5, 9), y = random_matrix<T>(3, 2, 10);
+  const auto moved = [](const char* method) {
+    return doctest::Contains(
+        (std::string("Optimizer::") + method + ": called on a moved-from Optimizer").c_str());
+  };
+  const Network<T> before = net;
+  CHECK_THROWS_WITH_AS(adam.step(net, x, y), moved("step"), nobias::ValueError);
+  CHECK(max_relative_error<T>(net.weight(0), before.weight(0)) == 0.0);
+  CHECK_THROWS_WITH_AS(adam.config(), moved("config"), nobias::ValueError);
+  CHECK_THROWS_WITH_AS(adam.steps_taken(), moved("steps_taken"), nobias::ValueError);
+  CHECK_THROWS_WITH_AS(adam.state(), moved("state"), nobias::ValueError);
+  CHECK_THROWS_WITH_AS(adam.restore(config.kind, 0, {}, {}), moved("restore"), nobias::ValueError);
+  CHECK_THROWS_WITH_AS([&] { const nobias::Optimizer<T> copy(adam); }(), moved("copy"),
+                       nobias::ValueError);
+  taken.step(net, x, y);  // what moved works
+  CHECK(taken.steps_taken() == 1);
+}
+
+// Issue 10, item 8: x, y or out that overlap the network's own weights raced with the update.
+TEST_CASE_TEMPLATE("network.views_of_its_own_weights_are_refused", T, float, double) {
+  // w2 is 4x4, so it can pose as a batch of 4 rows of x, of y, or of out.
+  Network<T> net({4, 4, 4}, 11);
+  const Network<T> before = net;
+  const Matrix<T> x = random_matrix<T>(4, 4, 12), y = random_matrix<T>(4, 4, 13);
+  const auto w2 = nobias::MatrixView<const T>(net.weight(1));
+  const char* expected = ": x overlaps w2, which a step writes while it reads x; pass a copy";
+  CHECK_THROWS_WITH_AS(net.train_step(w2, y, T(0.01)),
+                       (std::string("train_step") + expected).c_str(), nobias::ValueError);
+  CHECK_THROWS_WITH_AS(net.gradients(w2, y), (std::string("gradients") + expected).c_str(),
+                       nobias::ValueError);
+  CHECK_THROWS_WITH_AS(net.loss(w2, y), (std::string("loss") + expected).c_str(),
+                       nobias::ValueError);
+  CHECK_THROWS_WITH_AS(
+      net.train_step(x, w2, T(0.01)),
+      "train_step: y overlaps w2, which a step writes while it reads y; pass a copy",
+      nobias::ValueError);
+  CHECK_THROWS_WITH_AS(net.predict(x, net.weight(0)),
+                       "predict: out overlaps w1, which a step writes while it reads out; pass a "
+                       "copy",
+                       nobias::ValueError);
+  Matrix<T> in_place = x;
+  CHECK_THROWS_WITH_AS(net.predict(in_place, in_place),
+                       "predict: out overlaps x; the last layer would overwrite rows still read",
+                       nobias::ValueError);
+  std::vector<Matrix<T>> dw{Matrix<T>(4, 4), Matrix<T>(4, 4)};
+  CHECK_THROWS_WITH_AS(net.gradients(dw[1], y, dw),
+                       "gradients: x overlaps dw2, which the step writes; pass a copy",
+                       nobias::ValueError);
+  nobias::OptimizerConfig config;
+  config.kind = nobias::OptimizerKind::Adam;
+  nobias::Optimizer<T> adam(config, net);
+  CHECK_THROWS_WITH_AS(adam.step(net, w2, y),
+                       "Optimizer::step: x overlaps w2, which a step writes while it reads x; pass "
+                       "a copy",
+                       nobias::ValueError);
+  CHECK_THROWS_WITH_AS(adam.step(net, adam.state().first[1], y),
+                       "Optimizer::step: x overlaps the optimizer's own moments; pass a copy",
+                       nobias::ValueError);
+  nobias::FitOptions options;
+  CHECK_THROWS_WITH_AS(nobias::fit<T>(net, adam, x, y, options, {}, w2, y),
+                       "fit: validation x overlaps w2, which a step writes while it reads "
+                       "validation x; pass a copy",
+                       nobias::ValueError);
+  for (std::size_t k = 0; k < net.layers(); ++k)  // nothing changed
+    CHECK(max_relative_error<T>(net.weight(k), before.weight(k)) == 0.0);
+  CHECK_NOTHROW(net.predict(w2));  // const predict only reads
 }

@@ -186,16 +186,18 @@ void check_against_textbook(const std::function<OptimizerConfig(const Scales&)>&
     }
     // The state a checkpoint keeps: the velocity (Momentum), the moments (Adam).
     if (config.kind == OptimizerKind::Momentum) {
-      REQUIRE(optimizer.first().size() == net.layers());
+      REQUIRE(optimizer.state().first.size() == net.layers());
       for (std::size_t k = 0; k < net.layers(); ++k)
-        CHECK(max_relative_error<double>(to_double<T>(optimizer.first()[k]), book.first[k]) <= tol);
-    } else if (config.kind == OptimizerKind::Adam) {
-      REQUIRE(optimizer.first().size() == net.layers());
-      REQUIRE(optimizer.second().size() == net.layers());
-      for (std::size_t k = 0; k < net.layers(); ++k) {
-        CHECK(max_relative_error<double>(to_double<T>(optimizer.first()[k]), book.first[k]) <= tol);
-        CHECK(max_relative_error<double>(to_double<T>(optimizer.second()[k]), book.second[k]) <=
+        CHECK(max_relative_error<double>(to_double<T>(optimizer.state().first[k]), book.first[k]) <=
               tol);
+    } else if (config.kind == OptimizerKind::Adam) {
+      REQUIRE(optimizer.state().first.size() == net.layers());
+      REQUIRE(optimizer.state().second.size() == net.layers());
+      for (std::size_t k = 0; k < net.layers(); ++k) {
+        CHECK(max_relative_error<double>(to_double<T>(optimizer.state().first[k]), book.first[k]) <=
+              tol);
+        CHECK(max_relative_error<double>(to_double<T>(optimizer.state().second[k]),
+                                         book.second[k]) <= tol);
       }
     }
   }
@@ -325,8 +327,8 @@ TEST_CASE_TEMPLATE("optimizer.sgd.has_no_state", T, float, double) {
   Optimizer<T> optimizer(c, p.net);
   optimizer.step(p.net, p.x, p.y);
   CHECK(optimizer.steps_taken() == 1);
-  CHECK(optimizer.first().empty());
-  CHECK(optimizer.second().empty());
+  CHECK(optimizer.state().first.empty());
+  CHECK(optimizer.state().second.empty());
 }
 
 // A step whose loss is not finite leaves the weights and the optimizer's state as they were.
@@ -347,20 +349,23 @@ TEST_CASE("optimizer.divergence.leaves_weights_and_state_untouched") {
       for (std::size_t j = 0; j < w0.cols(); ++j)
         w0(i, j) *= 1e200;
     const Network<double> weights_before = p.net;
-    const std::vector<Matrix<double>> first_before = optimizer.first();
-    const std::vector<Matrix<double>> second_before = optimizer.second();
+    std::vector<Matrix<double>> first_before, second_before;  // copies, not views
+    for (const auto& m : optimizer.state().first)
+      first_before.push_back(Matrix<double>::copy_of(m));
+    for (const auto& m : optimizer.state().second)
+      second_before.push_back(Matrix<double>::copy_of(m));
 
     CHECK_THROWS_WITH_AS(optimizer.step(p.net, p.x, p.y),
                          doctest::Contains("weights left unchanged; try a smaller learning rate"),
                          nobias::DivergenceError);
     CHECK(identical(p.net, weights_before));
     CHECK(optimizer.steps_taken() == 1);
-    REQUIRE(optimizer.first().size() == first_before.size());
-    REQUIRE(optimizer.second().size() == second_before.size());
+    REQUIRE(optimizer.state().first.size() == first_before.size());
+    REQUIRE(optimizer.state().second.size() == second_before.size());
     for (std::size_t k = 0; k < first_before.size(); ++k)
-      CHECK(max_relative_error<double>(optimizer.first()[k], first_before[k]) == 0.0);
+      CHECK(max_relative_error<double>(optimizer.state().first[k], first_before[k]) == 0.0);
     for (std::size_t k = 0; k < second_before.size(); ++k)
-      CHECK(max_relative_error<double>(optimizer.second()[k], second_before[k]) == 0.0);
+      CHECK(max_relative_error<double>(optimizer.state().second[k], second_before[k]) == 0.0);
   }
 }
 
@@ -820,20 +825,21 @@ TEST_CASE("optimizer.moments_never_become_subnormal") {
   Matrix<float> x = test_support::random_matrix<float>(8, 3, 2);
   const Matrix<float> y = test_support::random_matrix<float>(8, 2, 3);
   adam.step(net, x, y);
-  REQUIRE(adam.first()[0](0, 0) != 0.0f);
+  REQUIRE(adam.state().first[0](0, 0) != 0.0f);
   for (std::size_t i = 0; i < x.rows(); ++i)
     x(i, 0) = 0.0f;
   for (int step = 0; step < 1000; ++step)
     adam.step(net, x, y);
-  for (const auto* moments : {&adam.first(), &adam.second()}) {
-    for (const Matrix<float>& m : *moments) {
+  const nobias::OptimizerState<float> state = adam.state();
+  for (const auto* moments : {&state.first, &state.second}) {
+    for (const nobias::MatrixView<const float>& m : *moments) {
       for (std::size_t i = 0; i < m.size(); ++i) {
         CAPTURE(i);
         CHECK(std::fpclassify(m.data()[i]) != FP_SUBNORMAL);
       }
     }
   }
-  CHECK(adam.first()[0](0, 0) == 0.0f);
+  CHECK(adam.state().first[0](0, 0) == 0.0f);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -967,9 +973,13 @@ TEST_CASE_TEMPLATE("optimizer.step.network_of_another_shape", T, float, double) 
   Optimizer<T> optimizer(c, p.net);
   Network<T> deeper(he_weights<T>({6, 5, 4, 2}, 106));
   CHECK_THROWS_WITH_AS(optimizer.step(deeper, p.x, p.y),
-                       "Optimizer: sized for 2 layers, the network has 3", nobias::ShapeError);
+                       "Optimizer::step: sized for a network of widths {6, 5, 2}, given one of "
+                       "{6, 5, 4, 2}",
+                       nobias::ShapeError);
   Network<T> wider(he_weights<T>({6, 7, 2}, 107));
-  CHECK_THROWS_WITH_AS(optimizer.step(wider, p.x, p.y), "gradients: dw1 is 6x5, w1 is 6x7",
+  CHECK_THROWS_WITH_AS(optimizer.step(wider, p.x, p.y),
+                       "Optimizer::step: sized for a network of widths {6, 5, 2}, given one of "
+                       "{6, 7, 2}",
                        nobias::ShapeError);
   // Bad batches get the network's errors.
   CHECK_THROWS_WITH_AS(optimizer.step(p.net, p.x, p.y.row_block(0, 5)),

@@ -1,11 +1,15 @@
 #include "inputs.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <utility>
 
 #include "nobias/error.hpp"
 #include "nobias/init.hpp"
 #include "nobias/kernels.hpp"
 #include "nobias/npy.hpp"
+#include "nobias/targets.hpp"
+#include "nobias/train.hpp"
 #include "nobias/weights_io.hpp"
 
 namespace nobias_tools {
@@ -23,9 +27,44 @@ nobias::Matrix<T> read_array(const char* flag, const std::string& path) {
 }
 
 template <class T>
+bool is_one_hot(nobias::MatrixView<const T> y) {
+  if (y.cols() < 2 || y.rows() == 0) return false;
+  for (std::size_t i = 0; i < y.rows(); ++i) {
+    std::size_t ones = 0;
+    for (std::size_t j = 0; j < y.cols(); ++j) {
+      if (y(i, j) == T(1)) {
+        ++ones;
+      } else if (y(i, j) != T(0)) {
+        return false;
+      }
+    }
+    if (ones != 1) return false;
+  }
+  return true;
+}
+
+template <class T>
+nobias::Matrix<T> read_targets(const char* flag, const std::string& path, std::size_t& classes) {
+  try {
+    if (nobias::inspect_npy(path).is_integer()) {
+      const std::vector<std::int64_t> labels = nobias::read_npy_labels(path);
+      if (classes == 0) classes = nobias::class_count(labels);
+      return nobias::one_hot<T>(labels, classes);
+    }
+    nobias::Matrix<T> y = nobias::read_npy_matrix_or_vector<T>(path);
+    nobias::require_finite(y, path);
+    if (classes == 0 && is_one_hot<T>(y)) classes = y.cols();
+    return y;
+  } catch (const nobias::Error& e) {
+    throw nobias::IoError(std::string(flag) + ": " + e.what());
+  }
+}
+
+template <class T>
 Data<T> read_pair(const char* x_flag, const std::string& x_path, const char* y_flag,
-                  const std::string& y_path, const char* purpose) {
-  Data<T> data{read_array<T>(x_flag, x_path), read_array<T>(y_flag, y_path)};
+                  const std::string& y_path, const char* purpose, std::size_t classes) {
+  Data<T> data{read_array<T>(x_flag, x_path), read_targets<T>(y_flag, y_path, classes), 0};
+  data.classes = classes;
   const auto shapes = std::string(x_flag) + " " + x_path + " is " +
                       nobias::shape_string(data.x.rows(), data.x.cols()) + ", " + y_flag + " " +
                       y_path + " is " + nobias::shape_string(data.y.rows(), data.y.cols());
@@ -41,9 +80,9 @@ std::optional<Data<T>> read_data(const TrainOptions& o) {
 }
 
 template <class T>
-std::optional<Data<T>> read_validation(const TrainOptions& o) {
+std::optional<Data<T>> read_validation(const TrainOptions& o, std::size_t classes) {
   if (o.val_x_path.empty()) return std::nullopt;
-  return read_pair<T>("--val-x", o.val_x_path, "--val-y", o.val_y_path, "validate on");
+  return read_pair<T>("--val-x", o.val_x_path, "--val-y", o.val_y_path, "validate on", classes);
 }
 
 template <class T>
@@ -125,9 +164,39 @@ void check_weights(const TrainOptions& o, const Widths& widths,
 }
 
 template <class T>
+Data<T> split_validation(Data<T>& data, double fraction, std::uint64_t seed) {
+  const std::size_t rows = data.x.rows();
+  const auto held = static_cast<std::size_t>(std::llround(fraction * static_cast<double>(rows)));
+  if (held == 0 || held >= rows) {
+    throw UsageError("--validation-fraction " + format_g(fraction) + " of " + std::to_string(rows) +
+                     " rows leaves " +
+                     (held == 0 ? "no row to validate on" : "no row to train on") +
+                     "; give --val-x/--val-y or another fraction");
+  }
+  // Epoch 0 of the shuffle: fit's epochs count from 1, so this order is not one of theirs.
+  std::vector<std::size_t> order = nobias::shuffled_order(rows, seed, 0);
+  std::vector<bool> validate(rows, false);
+  for (std::size_t i = 0; i < held; ++i)
+    validate[order[i]] = true;
+  Data<T> train{nobias::Matrix<T>(rows - held, data.x.cols()),
+                nobias::Matrix<T>(rows - held, data.y.cols()), data.classes};
+  Data<T> validation{nobias::Matrix<T>(held, data.x.cols()), nobias::Matrix<T>(held, data.y.cols()),
+                     data.classes};
+  std::size_t t = 0, v = 0;
+  for (std::size_t i = 0; i < rows; ++i) {
+    Data<T>& into = validate[i] ? validation : train;
+    const std::size_t r = validate[i] ? v++ : t++;
+    std::copy(&data.x(i, 0), &data.x(i, 0) + data.x.cols(), &into.x(r, 0));
+    std::copy(&data.y(i, 0), &data.y(i, 0) + data.y.cols(), &into.y(r, 0));
+  }
+  data = std::move(train);
+  return validation;
+}
+
+template <class T>
 Data<T> generate_data(std::size_t rows, const std::vector<std::size_t>& widths,
                       std::uint64_t seed) {
-  Data<T> data{nobias::Matrix<T>(rows, widths.front()), nobias::Matrix<T>(rows, widths.back())};
+  Data<T> data{nobias::Matrix<T>(rows, widths.front()), nobias::Matrix<T>(rows, widths.back()), 0};
   nobias::NormalGenerator generator(seed, /*stream=*/1);
   nobias::fill_normal<T>(data.x, generator);
   nobias::fill_normal<T>(data.y, generator);
@@ -136,10 +205,11 @@ Data<T> generate_data(std::size_t rows, const std::vector<std::size_t>& widths,
 
 #define NOBIAS_TOOLS_INPUTS(T)                                                                    \
   template nobias::Matrix<T> read_array<T>(const char*, const std::string&);                      \
+  template nobias::Matrix<T> read_targets<T>(const char*, const std::string&, std::size_t&);      \
   template Data<T> read_pair<T>(const char*, const std::string&, const char*, const std::string&, \
-                                const char*);                                                     \
+                                const char*, std::size_t);                                        \
   template std::optional<Data<T>> read_data<T>(const TrainOptions&);                              \
-  template std::optional<Data<T>> read_validation<T>(const TrainOptions&);                        \
+  template std::optional<Data<T>> read_validation<T>(const TrainOptions&, std::size_t);           \
   template std::optional<std::vector<nobias::Matrix<T>>> read_weights<T>(const TrainOptions&);    \
   template Widths choose_widths<T>(const TrainOptions&, const std::optional<Data<T>>&,            \
                                    const std::optional<std::vector<nobias::Matrix<T>>>&);         \
@@ -147,6 +217,7 @@ Data<T> generate_data(std::size_t rows, const std::vector<std::size_t>& widths,
                               const Data<T>&);                                                    \
   template void check_weights<T>(const TrainOptions&, const Widths&,                              \
                                  const std::vector<nobias::Matrix<T>>&);                          \
+  template Data<T> split_validation<T>(Data<T>&, double, std::uint64_t);                          \
   template Data<T> generate_data<T>(std::size_t, const std::vector<std::size_t>&, std::uint64_t);
 NOBIAS_TOOLS_INPUTS(float)
 NOBIAS_TOOLS_INPUTS(double)

@@ -17,7 +17,15 @@ namespace nobias_tools {
 template <class T>
 struct Data {
   nobias::Matrix<T> x, y;
+  std::size_t classes = 0;  // > 0: y is one-hot, from integer labels or as given
 };
+
+// Targets in any form a user has them: a 2-D float array (regression), a 1-D float array (one
+// output), or 1-D integer class labels (int32/int64/uint8), which become one-hot columns.
+// classes: 0 to count the labels' classes, or the count they must fit (validation, a model).
+// Sets classes to the count when y is labels (or already one-hot float targets).
+template <class T>
+nobias::Matrix<T> read_targets(const char* flag, const std::string& path, std::size_t& classes);
 
 // The widths and where they came from, for messages.
 struct Widths {
@@ -33,12 +41,12 @@ nobias::Matrix<T> read_array(const char* flag, const std::string& path);
 // purpose completes "no rows to ...".
 template <class T>
 Data<T> read_pair(const char* x_flag, const std::string& x_path, const char* y_flag,
-                  const std::string& y_path, const char* purpose);
+                  const std::string& y_path, const char* purpose, std::size_t classes = 0);
 
 template <class T>
 std::optional<Data<T>> read_data(const TrainOptions& o);
 template <class T>
-std::optional<Data<T>> read_validation(const TrainOptions& o);
+std::optional<Data<T>> read_validation(const TrainOptions& o, std::size_t classes);
 // --weights-in, finite.
 template <class T>
 std::optional<std::vector<nobias::Matrix<T>>> read_weights(const TrainOptions& o);
@@ -56,6 +64,12 @@ void check_data(const std::string& x_input, const std::string& y_input, const Wi
 template <class T>
 void check_weights(const TrainOptions& o, const Widths& widths,
                    const std::vector<nobias::Matrix<T>>& weights);
+
+// Moves round(fraction * rows) rows of data, chosen by a permutation seeded by seed, into the
+// returned validation set; data keeps the others, in their order. UsageError when either
+// part would be empty.
+template <class T>
+Data<T> split_validation(Data<T>& data, double fraction, std::uint64_t seed);
 
 // The seed's experiment: x (rows x d_in) then y (rows x d_out), standard normal, from
 // stream 1 of seed (the network's weights come from stream 0, so they are independent).

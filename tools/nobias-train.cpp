@@ -16,12 +16,16 @@
 #include <vector>
 
 #include "cli_common.hpp"
+#include "epoch_monitor.hpp"
 #include "inputs.hpp"
 #include "nobias/blas.hpp"
 #include "nobias/checkpoint.hpp"
+#include "nobias/model.hpp"
+#include "nobias/names.hpp"
 #include "nobias/network.hpp"
 #include "nobias/optimizer.hpp"
-#include "nobias/weights_io.hpp"
+#include "nobias/targets.hpp"
+#include "nobias/train.hpp"
 #include "outputs.hpp"
 #include "resume.hpp"
 #include "train_options.hpp"
@@ -30,67 +34,129 @@
 namespace nobias_tools {
 namespace {
 
-// Optimizer steps per epoch: batches of batch_size rows, the last one partial.
-std::size_t steps_per_epoch(std::size_t rows, std::size_t batch_size) {
-  const std::size_t batch = std::min(batch_size, rows);
-  return rows / batch + (rows % batch != 0 ? 1 : 0);
+// The problem a run trains on: every input read, checked against the others, split and
+// standardized.
+template <class T>
+struct Problem {
+  std::optional<Data<T>> data, validation;
+  std::optional<Data<T>> user_validation;  // in the user's units, for the metrics
+  std::optional<std::vector<nobias::Matrix<T>>> weights;
+  std::optional<nobias::Checkpoint<T>> checkpoint;
+  std::size_t first_epoch = 1;
+  Widths widths;
+  nobias::Standardization stats;
+};
+
+template <class T>
+Problem<T> assemble(const TrainOptions& o) {
+  Problem<T> p;
+  p.data = read_data<T>(o);
+  p.validation = read_validation<T>(o, p.data ? p.data->classes : 0);
+  p.weights = read_weights<T>(o);
+  if (!o.resume_dir.empty()) {
+    p.checkpoint = nobias::load_checkpoint<T>(o.resume_dir);
+    check_resume_matches(o, *p.checkpoint);
+    p.first_epoch = p.checkpoint->progress.epochs_done + 1;
+    if (p.first_epoch > o.epochs) {
+      throw UsageError("the checkpoint in " + o.resume_dir + " has done " +
+                       std::to_string(p.checkpoint->progress.epochs_done) +
+                       " epochs already; ask for more with --epochs");
+    }
+    p.weights = std::move(p.checkpoint->weights);
+  }
+  p.widths = choose_widths(o, p.data, p.weights);
+  check_widths(p.widths);
+  if (p.data) check_data("--x " + o.x_path, "--y " + o.y_path, p.widths, *p.data);
+  if (p.validation) {
+    check_data("--val-x " + o.val_x_path, "--val-y " + o.val_y_path, p.widths, *p.validation);
+  }
+  if (p.weights) check_weights(o, p.widths, *p.weights);
+  if (!p.data) p.data = generate_data<T>(o.rows, p.widths.values, o.seed);
+  if (!p.validation && o.validation_fraction > 0.0) {
+    p.validation = split_validation(*p.data, o.validation_fraction, o.seed);
+  }
+  p.user_validation = p.validation;
+  if (o.standardize) {
+    // A classifier's one-hot targets stay as they are.
+    const bool regression = p.data->classes == 0;
+    p.stats = nobias::fit_standardization<T>(
+        p.data->x, regression ? p.data->y.view() : nobias::MatrixView<const T>());
+    nobias::standardize_x<T>(p.stats, p.data->x);
+    nobias::standardize_y<T>(p.stats, p.data->y);
+    if (p.validation) {
+      nobias::standardize_x<T>(p.stats, p.validation->x);
+      nobias::standardize_y<T>(p.stats, p.validation->y);
+    }
+  }
+  return p;
+}
+
+// What the model directory says about how it was trained.
+nobias::ModelInfo model_info(const TrainOptions& o, std::size_t classes,
+                             const nobias::Standardization& stats) {
+  nobias::ModelInfo info;
+  info.classes = classes;
+  info.standardization = stats;
+  info.settings = {{"optimizer", nobias::to_name(o.optimizer.kind)},
+                   {"learning_rate", nobias::format_number(o.lr)},
+                   {"loss", nobias::to_name(o.reduction)},
+                   {"init", nobias::to_name(o.init)},
+                   {"seed", std::to_string(o.seed)}};
+  if (o.epochs > 0) {
+    info.settings["epochs"] = std::to_string(o.epochs);
+    info.settings["batch_size"] = std::to_string(o.batch_size);
+  } else {
+    info.settings["steps"] = std::to_string(o.steps);
+  }
+  return info;
 }
 
 template <class T>
 int run_typed(const TrainOptions& o) {
-  std::optional<Data<T>> data = read_data<T>(o);
-  std::optional<Data<T>> validation = read_validation<T>(o);
-  std::optional<std::vector<nobias::Matrix<T>>> weights = read_weights<T>(o);
-  std::optional<nobias::Checkpoint<T>> checkpoint;
-  std::size_t first_epoch = 1;
-  if (!o.resume_dir.empty()) {
-    checkpoint = nobias::load_checkpoint<T>(o.resume_dir);
-    check_resume_matches(o, *checkpoint);
-    first_epoch = checkpoint->progress.epochs_done + 1;
-    if (first_epoch > o.epochs) {
-      throw UsageError("the checkpoint in " + o.resume_dir + " has done " +
-                       std::to_string(checkpoint->progress.epochs_done) +
-                       " epochs already; ask for more with --epochs");
-    }
-    weights = std::move(checkpoint->weights);
+  Problem<T> p = assemble<T>(o);
+  if (o.data_defaults && !o.quiet) {
+    std::printf("defaults for real data:%s%s (flags given win)\n",
+                o.layers ? "" : (" --layers " + join(p.widths.values)).c_str(),
+                o.defaults_line.c_str());
   }
-  const Widths widths = choose_widths(o, data, weights);
-  check_widths(widths);
-  if (data) check_data("--x " + o.x_path, "--y " + o.y_path, widths, *data);
-  if (validation) {
-    check_data("--val-x " + o.val_x_path, "--val-y " + o.val_y_path, widths, *validation);
-  }
-  if (weights) check_weights(o, widths, *weights);
-
-  if (!data) data = generate_data<T>(o.rows, widths.values, o.seed);
+  Data<T>& data = *p.data;
   const std::size_t planned_steps =
-      o.epochs == 0 ? o.steps : steps_per_epoch(data->x.rows(), o.batch_size);
+      o.epochs == 0 ? o.steps : nobias::steps_per_epoch(data.x.rows(), o.batch_size);
   if (o.epochs > 0 && o.epochs > kMaxSteps / planned_steps) {
     throw UsageError("--epochs " + std::to_string(o.epochs) + " of " +
                      std::to_string(planned_steps) + " steps each exceeds " +
                      std::to_string(kMaxSteps) + " steps");
   }
-  nobias::Network<T> net = weights ? nobias::Network<T>(std::move(*weights))
-                                   : nobias::Network<T>(widths.values, o.seed, o.init);
+  nobias::Network<T> net = p.weights ? nobias::Network<T>(std::move(*p.weights))
+                                     : nobias::Network<T>(p.widths.values, o.seed, o.init);
   nobias::Optimizer<T> optimizer(o.optimizer, net);
-  if (checkpoint) nobias::restore_optimizer(optimizer, *checkpoint);
+  if (p.checkpoint) nobias::restore_optimizer(optimizer, *p.checkpoint);
 
   std::vector<double> losses;
   if (!o.loss_csv.empty()) losses.reserve(o.epochs == 0 ? o.steps : o.epochs * planned_steps);
   std::vector<double>* log = o.loss_csv.empty() ? nullptr : &losses;
-  const RunSummary summary =
-      o.epochs == 0 ? train_steps(net, optimizer, *data, o, log)
-                    : train_epochs(net, optimizer, *data, validation, o, first_epoch, log);
+  EpochMonitor<T> monitor(net, data, p.user_validation, p.stats, o, p.first_epoch);
+  const RunSummary summary = o.epochs == 0 ? train_steps(net, optimizer, data, o, log)
+                                           : train_epochs(net, optimizer, data, p.validation, o,
+                                                          p.first_epoch, log, monitor);
+  if (o.epochs > 0) monitor.finish();
 
   // The last update can itself blow up the weights, which only a fresh loss shows.
-  const double final_loss = net.loss(data->x, data->y, o.reduction);
+  const double final_loss = net.loss(data.x, data.y, o.reduction);
   // Beyond T's range counts as diverged, as it does inside a step.
   if (!(std::abs(final_loss) <= static_cast<double>(std::numeric_limits<T>::max()))) {
-    throw divergence<T>(net, data->x, data->y, "after the last step " + summary.last_step, o);
+    throw divergence<T>(net, data.x, data.y, "after the last step " + summary.last_step, o);
   }
-  if (!o.weights_out.empty()) nobias::save_weights<T>(o.weights_out, net.weights());
+  if (!o.weights_out.empty()) {
+    nobias::save_model<T>(o.weights_out, net, model_info(o, data.classes, p.stats));
+  }
+  if (!o.history_csv.empty()) {
+    write_history_csv(o.history_csv, monitor.history(), data.x.rows(),
+                      p.validation ? p.validation->x.rows() : 0,
+                      o.reduction == nobias::Reduction::Sum, monitor.classifier());
+  }
   if (!o.loss_csv.empty()) {
-    write_loss_csv(o.loss_csv, losses, checkpoint ? checkpoint->optimizer_steps + 1 : 1);
+    write_loss_csv(o.loss_csv, losses, p.checkpoint ? p.checkpoint->optimizer_steps + 1 : 1);
   }
   const double rate = static_cast<double>(summary.steps) / std::max(summary.seconds, 1e-9);
   std::printf("final loss %.6g after %zu steps, %.1f steps/s\n", final_loss, summary.steps, rate);

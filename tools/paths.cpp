@@ -33,6 +33,17 @@ void require_creatable_directory(const std::string& flag, const std::string& dir
   require_writable_directory(flag, parent.empty() ? std::filesystem::path(".") : parent);
 }
 
+void require_creatable_directories(const std::string& flag, const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::path path = std::filesystem::absolute(dir, ec);
+  while (!std::filesystem::exists(path, ec) && path.has_parent_path() &&
+         path.parent_path() != path) {
+    path = path.parent_path();
+  }
+  require_writable_directory(
+      flag, path == std::filesystem::absolute(dir, ec) ? std::filesystem::path(dir) : path);
+}
+
 void require_writable_file_path(const std::string& flag, const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {

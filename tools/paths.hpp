@@ -14,6 +14,10 @@ void require_writable_directory(const std::string& flag, const std::filesystem::
 // A directory that exists and is writable, or can be created in a writable parent.
 void require_creatable_directory(const std::string& flag, const std::string& dir);
 
+// A directory that exists and is writable, or whose nearest existing ancestor is a writable
+// directory (it is created with its missing parents, as mkdir -p).
+void require_creatable_directories(const std::string& flag, const std::string& dir);
+
 // A file name (not a directory) in a writable directory.
 void require_writable_file_path(const std::string& flag, const std::string& path);
 

@@ -43,7 +43,10 @@ void define_train_flags(CLI::App& app, TrainFlags& f) {
                     ->type_name("N")
                     ->transform(whole_number("--steps", 1, kMaxSteps));
   auto* epochs =
-      app.add_option("--epochs", f.epochs, "Train by epochs of mini-batches instead of --steps")
+      app.add_option(
+             "--epochs", f.epochs,
+             "Train by epochs of mini-batches instead of --steps (with --x/--y alone: up to " +
+                 std::to_string(kDataMaxEpochs) + ", stopping early)")
           ->type_name("E")
           ->transform(whole_number("--epochs", 1, kMaxSteps));
   steps->excludes(epochs);
@@ -79,7 +82,8 @@ void define_train_flags(CLI::App& app, TrainFlags& f) {
                      " for adam; required otherwise)")
       ->type_name("L")
       ->check(positive_number("--lr"));
-  app.add_option("--optimizer", f.optimizer, "sgd (default), momentum or adam")
+  app.add_option("--optimizer", f.optimizer,
+                 "sgd, momentum or adam (default adam with --x/--y alone, else sgd)")
       ->type_name("sgd|momentum|adam")
       ->check(one_of("--optimizer", {"sgd", "momentum", "adam"}));
   app.add_option(
@@ -93,7 +97,8 @@ void define_train_flags(CLI::App& app, TrainFlags& f) {
       ->transform(real_number("--weight-decay", 0.0, std::numeric_limits<double>::infinity(),
                               "that is finite and >= 0"));
   app.add_option("--loss", f.loss,
-                 "sum (default) of squared errors, or mean (divided by rows x d_out)")
+                 "sum of squared errors, or mean (divided by rows x d_out) (default mean with "
+                 "--x/--y alone, else sum)")
       ->type_name("sum|mean")
       ->check(one_of("--loss", {"sum", "mean"}));
   app.add_option("--seed", f.seed,
@@ -104,8 +109,8 @@ void define_train_flags(CLI::App& app, TrainFlags& f) {
       ->type_name("f32|f64")
       ->check(one_of("--dtype", {"f32", "f64"}));
   app.add_option("--init", f.init,
-                 "Starting weights: normal (default, the seed's N(0, 1)) or he (N(0, 2 / d_in), "
-                 "which keeps deep or wide networks trainable)")
+                 "Starting weights: normal (the seed's N(0, 1)) or he (N(0, 2 / d_in), which keeps "
+                 "deep or wide networks trainable) (default he with --x/--y alone, else normal)")
       ->type_name("normal|he")
       ->check(one_of("--init", {"normal", "he"}));
   auto* x = app.add_option("--x", f.x, "Inputs, an n x d_in .npy file")->type_name("X.npy");
@@ -132,6 +137,34 @@ void define_train_flags(CLI::App& app, TrainFlags& f) {
       ->transform(whole_number("--log-every", 1, kMaxSize))
       ->excludes(epochs);  // with --epochs progress is shown per epoch
   app.add_flag("--quiet", f.quiet, "Print only the final line (no progress, no epoch lines)");
+  app.add_option("--patience", f.patience,
+                 "Stop when the validation loss has not improved by " +
+                     format_g(kEarlyStopTolerance) +
+                     " for this many epochs, keeping the best "
+                     "epoch's weights (default " +
+                     std::to_string(kDefaultPatience) + " with --x/--y alone; 0: never)")
+      ->type_name("N")
+      ->transform(whole_number("--patience", 0, kMaxSize));
+  auto* fraction =
+      app.add_option("--validation-fraction", f.validation_fraction,
+                     "Hold out this fraction of --x/--y's rows (seeded by --seed) to validate "
+                     "on (default " +
+                         format_g(kDefaultValidationFraction) +
+                         " with --x/--y alone and no --val-x/--val-y)")
+          ->type_name("F")
+          ->transform(real_number("--validation-fraction", 0.0, 1.0, "in (0, 1)"));
+  fraction->excludes(val_x);
+  fraction->excludes(val_y);
+  fraction->needs(x);
+  app.add_flag("--standardize", f.standardize,
+               "Centre and scale the columns of --x, and of a regression --y, by the training "
+               "rows' mean and standard deviation (saved with --weights-out; prediction undoes "
+               "it). Needed when the targets have an offset: a bias-free network has f(0) = 0")
+      ->needs(x);
+  app.add_option("--history", f.history,
+                 "Write one CSV row per epoch: train and validation loss, the validation "
+                 "metrics, seconds")
+      ->type_name("FILE.csv");
 }
 
 }  // namespace nobias_tools

@@ -33,6 +33,18 @@ constexpr std::size_t kDefaultBatchSize = 32;
 constexpr double kDefaultAdamLearningRate = 1e-3;
 constexpr double kDefaultMomentum = 0.9;
 
+// Real data (--x/--y without --steps or --epochs): what works on data of unknown scale,
+// as scikit-learn's MLP defaults do. He keeps activations O(1) through ReLU layers; Adam's
+// step does not depend on the loss's scale; the mean loss does not grow with the batch.
+constexpr nobias::Init kDataInit = nobias::Init::He;
+constexpr nobias::OptimizerKind kDataOptimizer = nobias::OptimizerKind::Adam;
+constexpr nobias::Reduction kDataReduction = nobias::Reduction::Mean;
+// scikit-learn's max_iter, n_iter_no_change, tol and validation_fraction.
+constexpr std::size_t kDataMaxEpochs = 200;
+constexpr std::size_t kDefaultPatience = 10;
+constexpr double kEarlyStopTolerance = 1e-4;
+constexpr double kDefaultValidationFraction = 0.1;
+
 // Every flag as given on the command line; nullopt (or false) when absent. CLI11 has already
 // checked each value on its own (ranges, names) and the pairs it can (needs, excludes).
 struct TrainFlags {
@@ -42,8 +54,10 @@ struct TrainFlags {
   std::optional<int> threads;
   std::optional<double> momentum, weight_decay;
   std::optional<std::string> x, y, val_x, val_y, weights_in, weights_out, loss_csv;
-  std::optional<std::string> checkpoint, resume;
-  bool quiet = false, nesterov = false, no_shuffle = false;
+  std::optional<std::string> checkpoint, resume, history;
+  std::optional<std::size_t> patience;
+  std::optional<double> validation_fraction;
+  bool quiet = false, nesterov = false, no_shuffle = false, standardize = false;
 };
 
 // The settings of a run, every default resolved: the only input of the training run.
@@ -67,6 +81,17 @@ struct TrainOptions {
   std::string checkpoint_dir;          // save every checkpoint_every epochs and at the end
   std::size_t checkpoint_every = 1;
   std::string resume_dir;  // continue from this checkpoint's state
+  // Real-data mode: --x/--y without --steps or --epochs, with its own defaults.
+  bool data_defaults = false;
+  std::string defaults_line;  // " --init he --optimizer adam ...": the defaults it took
+  // Early stopping: stop after patience epochs without the validation loss improving by
+  // kEarlyStopTolerance, and keep the best epoch's weights; 0 never stops early.
+  std::size_t patience = 0;
+  double validation_fraction = 0.0;  // > 0: validate on this fraction of --x/--y's rows
+  std::string history_csv;           // one row per epoch
+  // Centre and scale x (and a regression y) by the training rows' statistics; they go into
+  // the model directory so that prediction undoes them.
+  bool standardize = false;
   // Both modes.
   nobias::OptimizerConfig optimizer;
   nobias::Reduction reduction = nobias::Reduction::Sum;

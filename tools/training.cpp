@@ -67,8 +67,8 @@ void require_finite_weights(const nobias::Network<T>& net, std::size_t epoch) {
 template <class T>
 RunSummary train_epochs(nobias::Network<T>& net, nobias::Optimizer<T>& optimizer,
                         const Data<T>& data, const std::optional<Data<T>>& validation,
-                        const TrainOptions& o, std::size_t first_epoch,
-                        std::vector<double>* losses) {
+                        const TrainOptions& o, std::size_t first_epoch, std::vector<double>* losses,
+                        EpochMonitor<T>& monitor) {
   const std::size_t rows = data.x.rows();
   ProgressBar bar(!o.quiet && ::isatty(STDOUT_FILENO) == 1);
   RunSummary summary;
@@ -88,13 +88,7 @@ RunSummary train_epochs(nobias::Network<T>& net, nobias::Optimizer<T>& optimizer
       nobias::save_checkpoint<T>(o.checkpoint_dir, net, optimizer,
                                  {epoch.epoch, o.seed, o.batch_size, o.shuffle, o.reduction});
     }
-    if (o.quiet) return true;
-    std::string line = "epoch " + std::to_string(epoch.epoch) + "/" + std::to_string(o.epochs) +
-                       " train_loss " + format_g(epoch.train_loss);
-    if (validation) line += " val_loss " + format_g(epoch.validation_loss);
-    std::printf("%s samples/s %.0f\n", line.c_str(), epoch.samples_per_second);
-    std::fflush(stdout);
-    return true;
+    return monitor.epoch_done(epoch);
   };
   nobias::FitOptions options;
   options.epochs = o.epochs;
@@ -103,6 +97,7 @@ RunSummary train_epochs(nobias::Network<T>& net, nobias::Optimizer<T>& optimizer
   options.seed = o.seed;
   options.reduction = o.reduction;
   options.first_epoch = first_epoch;
+  monitor.start();
   const auto start = std::chrono::steady_clock::now();
   try {
     nobias::fit<T>(net, optimizer, data.x, data.y, options, on_epoch,
@@ -125,7 +120,7 @@ RunSummary train_epochs(nobias::Network<T>& net, nobias::Optimizer<T>& optimizer
                                      const TrainOptions&, std::vector<double>*);                   \
   template RunSummary train_epochs<T>(nobias::Network<T>&, nobias::Optimizer<T>&, const Data<T>&,  \
                                       const std::optional<Data<T>>&, const TrainOptions&,          \
-                                      std::size_t, std::vector<double>*);
+                                      std::size_t, std::vector<double>*, EpochMonitor<T>&);
 NOBIAS_TOOLS_TRAINING(float)
 NOBIAS_TOOLS_TRAINING(double)
 #undef NOBIAS_TOOLS_TRAINING

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "epoch_monitor.hpp"
 #include "inputs.hpp"
 #include "nobias/error.hpp"
 #include "nobias/network.hpp"
@@ -41,7 +42,7 @@ RunSummary train_steps(nobias::Network<T>& net, nobias::Optimizer<T>& optimizer,
 template <class T>
 RunSummary train_epochs(nobias::Network<T>& net, nobias::Optimizer<T>& optimizer,
                         const Data<T>& data, const std::optional<Data<T>>& validation,
-                        const TrainOptions& o, std::size_t first_epoch,
-                        std::vector<double>* losses);
+                        const TrainOptions& o, std::size_t first_epoch, std::vector<double>* losses,
+                        EpochMonitor<T>& monitor);
 
 }  // namespace nobias_tools

@@ -10,7 +10,8 @@ one-hot encodes the labels (10 columns), shuffles with a fixed seed and splits
 
     train_x.npy  (n_train, 64)   train_y.npy  (n_train, 10)
     test_x.npy   (n_test, 64)    test_y.npy   (n_test, 10)
-    test_labels.npy (n_test,)    the digit 0..9 of every test row
+    train_labels.npy (n_train,)  test_labels.npy (n_test,)   the digit 0..9 of every row,
+                                 int64 (nobias-train takes them as --y directly)
 """
 import argparse
 import os
@@ -51,7 +52,8 @@ def main():
     arrays = {
         "train_x": x[train], "train_y": y[train],
         "test_x": x[test], "test_y": y[test],
-        "test_labels": labels[test].astype(np.float32),
+        "train_labels": labels[train],
+        "test_labels": labels[test],
     }
     for name, a in arrays.items():
         np.save(os.path.join(args.out_dir, name + ".npy"), np.ascontiguousarray(a))

@@ -17,34 +17,52 @@ void gemm(Op op_a, MatrixView<const float> a, Op op_b, MatrixView<const float> b
 void gemm(Op op_a, MatrixView<const double> a, Op op_b, MatrixView<const double> b, double alpha,
           double beta, MatrixView<double> c);
 
-// How many threads each product runs on. This needs a backend that can be told: OpenBLAS,
-// also in a generic build (NOBIAS_BLAS=Generic) whose cblas_dgemm turns out to be OpenBLAS's.
-// Other backends keep their own setting, which should then be one thread (OMP_NUM_THREADS=1,
-// BLIS_NUM_THREADS=1...), since nobias's own split of a step over threads still applies.
-// OpenBLAS wakes its threads for every call, which
-// costs more than it saves on small products, so by default the thread count is chosen per
-// call from the shape: one thread for small products and for those with a short side
-// (little work per thread), every available thread otherwise.
-//   set_threads(0)     automatic, per call (the default)
-//   set_threads(n)     every product on n threads, n >= 1
-// The environment variable NOBIAS_THREADS sets the starting policy ("auto", 0 or n);
-// set_threads() overrides it. The setting is process-wide, as OpenBLAS's thread count is:
-// when several threads train networks at once, give each set_threads(1)'s share, or the
-// cores are oversubscribed (each step's parts poll for each other).
+// Threads. Every product runs on one BLAS thread, the caller's: nobias holds OpenBLAS at
+// one thread (also in a generic build whose cblas_dgemm turns out to be OpenBLAS's) and
+// never changes that, so no call on another thread can make a step's pieces run threaded
+// products. Other backends keep their own setting, which should then be one thread
+// (OMP_NUM_THREADS=1, BLIS_NUM_THREADS=1...). What runs on several cores is a training
+// step, predict(x, out), loss() and gradients() of a Network: nobias cuts them into pieces
+// by the shapes alone and runs the pieces on a team of threads (lib/parallel.hpp), so the
+// results are bit for bit the same on any number of threads. gemm() itself and the const
+// Network::predict(x) run on the calling thread.
+//   set_threads(0)     automatic (the default): every CPU this process may run on
+//   set_threads(n)     at most n threads per step, n >= 1 (never more than those CPUs)
+// The environment variable NOBIAS_THREADS sets the starting value ("auto", 0 or n);
+// set_threads() overrides it. The setting is process-wide: when several threads train
+// networks at once, give each set_threads(1)'s share, or their teams compete for the cores.
 void set_threads(int threads);
 int threads_setting();  // 0 while automatic
 
-// The threads the automatic policy may use: the CPUs this process may run on.
+// The threads the automatic setting uses: the CPUs this process may run on.
 int available_threads();
 
-// The thread count the current policy gives a product (m, k) x (k, n).
-int threads_for(std::size_t m, std::size_t n, std::size_t k);
-
-// Whether set_threads() reaches the BLAS backend (see above).
+// Whether nobias can hold the backend at one thread (OpenBLAS can be told; others cannot).
 bool blas_has_thread_control();
 
-// What computes our products, for reports: "OpenBLAS 0.3.21 ... core Haswell", or
-// "generic CBLAS from /usr/lib/.../libblas.so.3, no thread control".
+// What computes our products, and who chose its kernel, for reports: "OpenBLAS 0.3.21 ...,
+// core Haswell (chosen by the environment: OPENBLAS_CORETYPE=Haswell)", or "generic CBLAS
+// from /usr/lib/.../libblas.so.3, no thread control".
 std::string blas_description();
+
+// The fastest kernel, out of the box. OpenBLAS chooses its kernels ("core") once, when it
+// is loaded, before main; OpenBLAS 0.3.21 does not know recent CPUs and may fall back to
+// slow ones (SSE3 "Prescott" on an AVX-512 Xeon). Call this first in main: when the
+// environment sets no OPENBLAS_CORETYPE and the CPU can run a faster verified core than the
+// one loaded (AVX-512 -> SkylakeX, AVX2 + FMA -> Haswell), it restarts the program (execv
+// of /proc/self/exe with argv, ~30 ms, once) with OPENBLAS_CORETYPE set, and does not
+// return; otherwise it returns false and changes nothing. A value the environment sets is
+// always kept. Call it before starting threads or opening files you need to keep.
+bool use_best_blas_kernel(char** argv);
+
+// Who chose the kernel in use: "chosen by the environment: OPENBLAS_CORETYPE=...", "chosen
+// by nobias for this CPU: ...", "chosen by OpenBLAS from the CPU"; "" when not OpenBLAS.
+std::string blas_kernel_note();
+
+// When OpenBLAS runs slower kernels than this CPU supports and the environment did not ask
+// for them: one line that says so and how to fix it; "" otherwise.
+std::string slow_blas_kernel_advice();
+// Prints that advice to stderr, once per process; true if there was any. For the tools.
+bool warn_if_slow_blas_kernel();
 
 }  // namespace nobias

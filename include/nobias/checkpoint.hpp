@@ -4,10 +4,13 @@
 //   DIR/CURRENT            "state-000003"
 //   DIR/state-000003/      w1.npy..wK.npy (numpy reads them as they are), the optimizer's
 //                          moments first1.npy.., second1.npy.., and state.txt (counters,
-//                          configuration, the shuffle's seed)
+//                          configuration, the shuffle's seed, a checksum of every .npy file,
+//                          and a fingerprint of the training data when the caller gave one)
 //
 // A new state is written beside the old ones and becomes current only when CURRENT is
 // replaced atomically, so a crash at any point leaves the previous checkpoint loadable.
+// Loading checks every field of state.txt and every file's checksum: a damaged state is an
+// IoError naming the field or the file, never weights that train into NaN.
 #pragma once
 
 #include <cstddef>
@@ -20,6 +23,31 @@
 #include "nobias/optimizer.hpp"
 
 namespace nobias {
+
+// What a run trained on, so that a resumed run can be refused other data. The hashes are of
+// the elements' bytes as T, row by row (64-bit checksums: they tell other data from the same,
+// they do not resist forgery).
+struct DataFingerprint {
+  std::size_t rows = 0;  // 0: no fingerprint recorded
+  std::size_t x_cols = 0, y_cols = 0;
+  std::string dtype;  // "f32" or "f64"
+  std::uint64_t x_hash = 0, y_hash = 0;
+  // How the caller made the data when it generated them ("generated rows=1000 seed=3"), or
+  // empty; one line of printable ASCII (ValueError otherwise).
+  std::string source;
+
+  bool recorded() const { return rows != 0; }
+};
+
+// The fingerprint of (x, y); ShapeError when they have no rows or different row counts.
+template <class T>
+DataFingerprint fingerprint_data(MatrixView<const T> x, MatrixView<const T> y,
+                                 const std::string& source = "");
+
+// Empty when given is the data saved was made from; otherwise which input differs and how:
+// "the data's source differs: ...", "x differs: 100 rows now, 200 in the checkpoint",
+// "y differs: same shape, other values". Empty too when saved was not recorded.
+std::string data_difference(const DataFingerprint& saved, const DataFingerprint& given);
 
 // Where fit() stands, and how it runs: it resumes with epoch epochs_done + 1, and only the
 // same seed, batch size, shuffling and reduction continue it bit for bit.
@@ -38,23 +66,28 @@ struct Checkpoint {
   std::uint64_t optimizer_steps = 0;
   std::vector<Matrix<T>> first, second;  // the optimizer's moments, as Optimizer keeps them
   TrainingProgress progress;
-  std::string dtype;  // "f32" or "f64": what the run it comes from trained in
+  DataFingerprint data;  // what the run trained on; not recorded() if its save was not given it
+  std::string dtype;     // "f32" or "f64": what the run it comes from trained in
 };
 
 // Writes a new state into dir (created if missing) and makes it current; IoError on failure,
-// with the previous checkpoint intact.
+// with the previous checkpoint intact. data, when recorded(), is kept for load_checkpoint;
+// ValueError (nothing written) if its source is not one printable line.
 template <class T>
-void save_checkpoint(const std::string& dir, const Network<T>& net, Optimizer<T>& optimizer,
-                     const TrainingProgress& progress);
+void save_checkpoint(const std::string& dir, const Network<T>& net, const Optimizer<T>& optimizer,
+                     const TrainingProgress& progress, const DataFingerprint& data = {});
 
 // Reads the current state of dir (weights of either dtype, converted to T). IoError names
-// what is missing or malformed.
+// what is missing or malformed: a field of state.txt that is missing, repeated, unknown or
+// out of range (optimizer_steps <= 2^53 and 0 only with zero moments, 0 <= momentum, beta1,
+// beta2 < 1, epsilon > 0, learning_rate > 0 and weight_decay >= 0 all finite, shuffle and
+// nesterov 0 or 1), or a file whose checksum is not the one state.txt records.
 template <class T>
 Checkpoint<T> load_checkpoint(const std::string& dir);
 
-// Puts a checkpoint's optimizer state into optimizer, which must have the same kind and
-// shapes (ShapeError / ValueError otherwise).
+// Puts a checkpoint's optimizer state into optimizer: Optimizer::restore, which checks the
+// kind and the shapes (ValueError / ShapeError otherwise, the optimizer unchanged).
 template <class T>
-void restore_optimizer(Optimizer<T>& optimizer, Checkpoint<T>& checkpoint);
+void restore_optimizer(Optimizer<T>& optimizer, const Checkpoint<T>& checkpoint);
 
 }  // namespace nobias

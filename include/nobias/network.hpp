@@ -32,41 +32,72 @@ struct Gradients {
 };
 
 namespace detail {
-class WorkerTeam;
-}
+class Team;
+struct Range;
+}  // namespace detail
 
 // A step runs on several cores by splitting its work, not each product: the rows of the
 // batch for the forward pass and the input gradients (rows are independent), then the rows
-// of every w_k for the weight updates. Each part runs single-threaded BLAS, so the cores
-// never wait on each other inside a product. The number of parts follows set_threads():
-// available_threads() when automatic.
+// of every w_k for the weight updates. How many pieces depends on the shapes alone, so
+// results are bit for bit the same on any number of threads (lib/parallel.hpp). Each piece
+// runs single-threaded BLAS. The threads follow set_threads(): available_threads() when
+// automatic.
+//
+// Moving a Network is allowed; what is left behind throws ValueError ("... a moved-from
+// Network") from every method but assignment and destruction, until something is assigned
+// to it.
+//
+// A step reads x and y while its parts write the weights and the workspace: a view of x, y
+// or out that overlaps the network's own weights or workspace (n.train_step(n.weight(1), y,
+// lr)) is refused with ValueError before anything changes. predict(x) const only reads, and
+// accepts such a view.
 template <class T>
 class Network {
  public:
-  // widths = {d_in, d_1, ..., d_out}: at least two, none zero (ValueError, also when a w_k
-  // would have more bytes than size_t counts). Weights drawn from seed.
+  // widths = {d_in, d_1, ..., d_out}: at least two, none zero, none above INT_MAX (BLAS
+  // indexes with int), all ValueError before anything is allocated, also when a w_k would
+  // have more bytes than size_t counts. Weights drawn from seed.
   explicit Network(const std::vector<std::size_t>& widths, std::uint64_t seed = 0,
                    Init init = Init::StandardNormal);
   // Takes given weights; w_k must have as many rows as w_{k-1} has columns (ShapeError), and
-  // every value must be finite (ValueError naming the first NaN or infinity).
+  // every value must be finite (ValueError naming the first NaN or infinity); widths as above.
   explicit Network(std::vector<Matrix<T>> weights);
 
   // A copy has the same weights and a workspace of its own.
   Network(const Network& other);
   Network& operator=(const Network& other);
-  Network(Network&&) noexcept;
-  Network& operator=(Network&&) noexcept;
+  Network(Network&& other) noexcept;
+  Network& operator=(Network&& other) noexcept;
   ~Network();
 
-  const std::vector<std::size_t>& widths() const { return widths_; }
-  std::size_t input_width() const { return widths_.front(); }
-  std::size_t output_width() const { return widths_.back(); }
-  std::size_t layers() const { return weights_.size(); }  // K
+  const std::vector<std::size_t>& widths() const {
+    require_live("widths");
+    return widths_;
+  }
+  std::size_t input_width() const {
+    require_live("input_width");
+    return widths_.front();
+  }
+  std::size_t output_width() const {
+    require_live("output_width");
+    return widths_.back();
+  }
+  std::size_t layers() const {
+    require_live("layers");
+    return weights_.size();
+  }  // K
 
   // weight(0) is the derivation's w_1. Its values may be changed through the view, its shape not.
   MatrixView<const T> weight(std::size_t k) const;
   MatrixView<T> weight(std::size_t k);
-  const std::vector<Matrix<T>>& weights() const { return weights_; }
+  const std::vector<Matrix<T>>& weights() const {
+    require_live("weights");
+    return weights_;
+  }
+
+  // ValueError "where: name overlaps wK (or the network's workspace)" if view shares memory
+  // with them: for entry points of other classes (Optimizer::step, fit) that step this network.
+  void require_apart(const char* where, const char* name, MatrixView<const T> view) const;
 
   // yhat for x: (n, d_in) -> (n, d_out).
   Matrix<T> predict(MatrixView<const T> x) const;
@@ -99,8 +130,8 @@ class Network {
  private:
   // Buffers for batches of up to `rows` rows. activations[k] holds h_{k+1} and then a_{k+1}
   // in place (relu' in its sign bit); the last one holds yhat and then dL/dyhat.
-  // gradients[k] holds dL/dh_{k+1} of hidden layer k + 1. parts: one result per part.
-  struct PartResult {
+  // gradients[k] holds dL/dh_{k+1} of hidden layer k + 1. pieces: one result per piece.
+  struct PieceResult {
     double loss = 0.0;
     bool hidden_finite = true;  // no infinity or NaN in any h_k, even where ReLU hid it
   };
@@ -108,20 +139,30 @@ class Network {
     std::size_t rows = 0;
     std::vector<Matrix<T>> activations;
     std::vector<Matrix<T>> gradients;
-    std::vector<PartResult> parts;
+    std::vector<PieceResult> pieces;
   };
 
+  // Shapes. Overlaps are checked once the workspace is prepared (require_apart): a batch too
+  // large for a workspace is refused as such.
   void check_batch(const char* where, MatrixView<const T> x, const MatrixView<const T>* y) const;
+  void require_live(const char* where) const {
+    if (widths_.empty()) moved_from(where);
+  }
+  [[noreturn]] static void moved_from(const char* where);
+  // The refusal of a step whose loss or hidden layers came out unusable, from finite data:
+  // which layer of the forward pass overflowed, and whether the weights were ever updated.
+  [[noreturn]] void report_unusable(const char* where, MatrixView<const T> x, double loss,
+                                    bool hidden_finite) const;
+  // The first layer k (1-based) whose h_k holds an infinity or a NaN for x, 0 if none.
+  std::size_t first_overflowing_layer(MatrixView<const T> x) const;
+  // predict(x, out) once checked; also loss()'s forward pass into the workspace.
+  void forward_into(MatrixView<const T> x, MatrixView<T> out);
   void prepare(std::size_t n);  // sizes the workspace and the team for n rows
   MatrixView<T> activation(std::size_t k, std::size_t n);
   MatrixView<T> gradient(std::size_t k, std::size_t n);  // dL/dh_{k+1}
-  std::size_t parts_for(std::size_t n) const;  // how many parts a batch of n rows is cut into
-  // Runs task(part) for parts [0, count), count <= the team's size, on the team.
-  template <class Task>
-  void run_parts(std::size_t count, Task&& task);
-  // The forward pass for rows [begin, begin + count) of x, the last layer into out's rows.
+  // The forward pass for some rows of x, the last layer into out's rows.
   // false if a hidden h held an infinity or a NaN.
-  bool forward_rows(MatrixView<const T> x, MatrixView<T> out, std::size_t begin, std::size_t count);
+  bool forward_rows(MatrixView<const T> x, MatrixView<T> out, detail::Range rows);
   // Phase 1 of a step, by rows: forward, residual, and every dL/dh from the old weights.
   // Returns L; throws DivergenceError (weights untouched) if it is unusable.
   double forward_and_input_gradients(const char* where, MatrixView<const T> x,
@@ -132,11 +173,14 @@ class Network {
   // yhat into out on the calling thread, using ping and pong (n x widest hidden).
   void infer(MatrixView<const T> x, MatrixView<T> out, T* ping, T* pong) const;
 
-  std::vector<std::size_t> widths_;
+  std::vector<std::size_t> widths_;  // empty only in a moved-from network
   std::vector<Matrix<T>> weights_;
+  // Until a train_step or a mutable weight(k): the weights are the ones it was built with, so
+  // an overflow is the initialization's, not a learning rate's.
+  bool weights_as_built_ = true;
 
   Workspace workspace_;
-  std::unique_ptr<detail::WorkerTeam> team_;
+  std::unique_ptr<detail::Team> team_;
 };
 
 extern template class Network<float>;

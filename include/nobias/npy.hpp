@@ -1,9 +1,14 @@
 // Arrays as numpy .npy files, so data moves between nobias, numpy and PyTorch unchanged.
-// Only what a dense layer needs: 2-D float32 / float64, little-endian.
+// What a dense layer needs: 2-D float32 / float64, little-endian; and for targets, 1-D
+// float arrays (one output) and 1-D integer class labels (int32, int64, uint8).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+#include <iosfwd>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "nobias/matrix.hpp"
 
@@ -34,5 +39,56 @@ template <class T, class = std::enable_if_t<!std::is_const_v<T>>>
 void write_npy(const std::string& path, MatrixView<T> m) {
   write_npy<T>(path, MatrixView<const T>(m));
 }
+
+// What a .npy file holds, for a caller that must decide how to read it (a matrix of
+// features, a one-output target, class labels) before reading it.
+enum class NpyDtype { F32, F64, I32, I64, U8 };  // '<f4', '<f8', '<i4', '<i8', '|u1'
+
+struct NpyInfo {
+  NpyDtype dtype = NpyDtype::F32;
+  std::vector<std::size_t> shape;  // 1 or 2 dimensions
+  bool fortran_order = false;
+
+  bool is_float() const { return dtype == NpyDtype::F32 || dtype == NpyDtype::F64; }
+  bool is_integer() const { return !is_float(); }
+  std::size_t rows() const { return shape.empty() ? 0 : shape[0]; }
+  // 1 for a 1-D array: a vector reads as one column.
+  std::size_t cols() const { return shape.size() == 2 ? shape[1] : 1; }
+  // A column of labels or values: shape (n,) or (n, 1).
+  bool is_column() const { return shape.size() == 1 || (shape.size() == 2 && shape[1] == 1); }
+};
+
+// numpy's name of a dtype: "float32", "float64", "int32", "int64", "uint8".
+const char* npy_dtype_name(NpyDtype dtype);
+
+// Reads and checks a .npy file's preamble and header, and that the file's size is exactly
+// what the header promises, without reading the data. Accepts the dtypes of NpyDtype ('<u1'
+// too, numpy writes '|u1') and 1 or 2 dimensions; IoError as read_npy's for anything else
+// ("expected dtype '<f4', '<f8', '<i4', '<i8' or '|u1', found ..."; "expected a 1-D or 2-D
+// array, found shape (2, 2, 2)").
+NpyInfo inspect_npy(const std::string& path);
+
+// read_npy, but a 1-D float array of shape (n,) also reads, as an n x 1 matrix: the form
+// numpy gives a one-output target. Everything else as read_npy (integer dtypes refused).
+template <class T>
+Matrix<T> read_npy_matrix_or_vector(const std::string& path);
+
+// Class labels: a 1-D array (n,) or a column (n, 1) of int32, int64 or uint8, as int64.
+// IoError for a float or any other dtype, another shape, or any .npy defect read_npy refuses.
+// Values are not checked here (negative labels are one_hot's to refuse, with the element).
+std::vector<std::int64_t> read_npy_labels(const std::string& path);
+
+// Writes labels as a 1-D '<i8' .npy (numpy: int64, shape (n,)), atomically as write_npy.
+void write_npy_labels(const std::string& path, const std::vector<std::int64_t>& labels);
+
+// The bytes write_npy writes, to any stream (no atomicity: the caller's). For sets of files
+// written together (file_set.hpp).
+template <class T>
+void write_npy_stream(std::ostream& out, MatrixView<const T> m);
+
+// Parses a whole .npy held in memory (size bytes from in), as read_npy does a file; `name`
+// starts every IoError message ("read_npy: NAME: ...").
+template <class T>
+Matrix<T> read_npy_bytes(const std::string& bytes, const std::string& name);
 
 }  // namespace nobias

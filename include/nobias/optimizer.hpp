@@ -9,7 +9,9 @@
 //              w <- w - lr m / (1 - b1^t) / (sqrt(s / (1 - b2^t)) + eps)
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "nobias/matrix.hpp"
@@ -18,6 +20,9 @@
 namespace nobias {
 
 enum class OptimizerKind { Sgd, Momentum, Adam };
+
+// "sgd", "momentum", "adam": how messages and checkpoints name a kind.
+const char* kind_name(OptimizerKind kind);
 
 struct OptimizerConfig {
   OptimizerKind kind = OptimizerKind::Sgd;
@@ -28,6 +33,29 @@ struct OptimizerConfig {
   double weight_decay = 0.0;                          // L2: adds decay w to every gradient
 };
 
+// What an optimizer has learned besides the weights, read-only: the updates taken, and the
+// per-layer moments (Momentum: the velocity in first; Adam: first and second moments; SGD:
+// none), as views of the optimizer's own buffers, valid while it lives and is not moved.
+template <class T>
+struct OptimizerState {
+  std::uint64_t steps = 0;
+  std::vector<MatrixView<const T>> first, second;
+};
+
+// The most updates an optimizer counts: Adam's bias corrections take t as a double, exact up
+// to 2^53. A state claiming more is refused by restore(), and step() refuses to go past it,
+// so the count can never wrap to 0 and divide by 1 - beta^0 = 0.
+inline constexpr std::uint64_t kMaxOptimizerSteps = std::uint64_t{1} << 53;
+
+// Checks config as Optimizer's constructor does (ValueError naming the first bad field,
+// prefixed by who), also as float when T is float. Every field, used by the kind or not, when
+// all_fields: what a checkpoint stores must make sense whatever it is later used for.
+template <class T>
+void check_optimizer_config(const OptimizerConfig& config, const std::string& who,
+                            bool all_fields = false);
+
+// A moved-from Optimizer throws ValueError ("... a moved-from Optimizer") from every method
+// but assignment and destruction: moving is allowed, using what was left behind is not.
 template <class T>
 class Optimizer {
  public:
@@ -35,23 +63,40 @@ class Optimizer {
   // that rounds to 0 or to infinity in float is refused, and sizes the state for net.
   Optimizer(const OptimizerConfig& config, const Network<T>& net);
 
-  const OptimizerConfig& config() const { return config_; }
+  Optimizer(const Optimizer& other);
+  Optimizer& operator=(const Optimizer& other);
+  Optimizer(Optimizer&& other) noexcept;
+  Optimizer& operator=(Optimizer&& other) noexcept;
+  ~Optimizer() = default;
+
+  const OptimizerConfig& config() const;
 
   // One update of net's weights from the batch (x, y); returns L before the update.
   // A loss that is not finite throws DivergenceError and leaves weights and state as they were.
+  // ShapeError if net is not shaped as the network the optimizer was made for; ValueError if
+  // x or y overlaps net's weights or the optimizer's buffers, or if kMaxOptimizerSteps
+  // updates have been taken.
   double step(Network<T>& net, MatrixView<const T> x, MatrixView<const T> y,
               Reduction reduction = Reduction::Sum);
 
-  // The state a checkpoint must keep: updates taken, and the per-layer moments
-  // (Momentum: velocity in first(); Adam: first and second moments). Empty for SGD.
-  std::uint64_t steps_taken() const { return steps_; }
-  std::vector<Matrix<T>>& first() { return first_; }
-  std::vector<Matrix<T>>& second() { return second_; }
-  void set_steps_taken(std::uint64_t steps) { steps_ = steps; }
+  std::uint64_t steps_taken() const;
+  // The state a checkpoint must keep, as read-only views (a small vector is allocated).
+  OptimizerState<T> state() const;
+
+  // Puts a saved state back: it must come from an optimizer of the same kind (ValueError)
+  // sized for the same network (ShapeError: each moment's shape, expected and given), with
+  // steps <= kMaxOptimizerSteps, finite moments, second moments >= 0, and all-zero moments
+  // when steps is 0 (ValueError naming the element). Values are copied into the optimizer's
+  // own buffers. Checked in full before anything changes: on error the optimizer is as it was.
+  void restore(OptimizerKind kind, std::uint64_t steps, const std::vector<Matrix<T>>& first,
+               const std::vector<Matrix<T>>& second);
 
  private:
+  void require_live(const char* where) const;
+
   OptimizerConfig config_;
   std::uint64_t steps_ = 0;
+  std::vector<std::size_t> widths_;  // of the network it was sized for; empty once moved from
   std::vector<Matrix<T>> gradients_, first_, second_;
 };
 

@@ -61,6 +61,10 @@ std::vector<EpochReport> fit(Network<T>& net, Optimizer<T>& optimizer, DataView<
                              DataView<T> val_x = {}, DataView<T> val_y = {},
                              const StepCallback& on_step = {});
 
+// Updates in one epoch of rows rows in batches of batch_size (0: the whole set, one batch):
+// ceil(rows / batch_size), the last batch possibly partial; 0 for no rows.
+std::size_t steps_per_epoch(std::size_t rows, std::size_t batch_size);
+
 // The order of rows for an epoch: a permutation of [0, rows) from (seed, epoch) alone, the
 // same on every platform and thread count.
 std::vector<std::size_t> shuffled_order(std::size_t rows, std::uint64_t seed, std::size_t epoch);

@@ -126,3 +126,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   return 0;
 }
+
+// What the corpus replay checks for files named valid-* and broken-*.
+bool nobias_fuzz_accepts(const std::string& bytes) {
+  std::istringstream in(bytes);
+  try {
+    nobias::detail::read_npy_stream<double>(in, bytes.size(), "replay: ");
+    return true;
+  } catch (const nobias::IoError& e) {
+    std::fprintf(stderr, "  refused: %s\n", e.what());
+    return false;
+  }
+}

@@ -1,0 +1,125 @@
+// Sets of files that must stay consistent (a weight set, a model directory) written as a
+// whole: a reader sees the complete old set, the complete new one, or a set it refuses as
+// incomplete; never a mix of two saves that it takes for one.
+//
+// The files stay where numpy expects them (DIR/w1.npy, ...); beside them a manifest,
+// DIR/nobias-manifest.txt, lists each file of the last save with its size and checksum
+// (FNV-1a 64):
+//
+//   nobias-manifest 1
+//   w1.npy 8320 9f3c2a0d5e7b1148
+//   w2.npy 1088 03be77a1c2d4e5f6
+//
+// A save (StagedFileSet, then commit()) goes:
+//   1. remove temporaries of dead processes in DIR (atomic_file.hpp);
+//   2. write every file, then the new manifest, to temporaries in DIR, each synced (fsync),
+//      and sync DIR. Nothing a reader looks at has changed yet: a kill here leaves the old set;
+//   3. commit: rename the new manifest over the old one. From this moment the directory claims
+//      to be the new set, and every file not yet replaced fails the manifest's check;
+//   4. remove files of the set's kind (`owned`) that the new set does not have (a deeper
+//      network's w3.npy, an old x_mean.npy);
+//   5. rename each file's temporary over it; sync DIR.
+// A kill before 3 leaves the old set loadable; between 3 and the end of 5, a directory the
+// loaders refuse ("does not match nobias-manifest.txt: not one complete save") until the next
+// save; after 5, the new set. A loader therefore never takes new and old files for one set, even
+// when the old set had no manifest (numpy's). What is not guaranteed: that the old set survives
+// a crash inside the commit's renames (a few microseconds): it is refused, not loaded.
+//
+// Loaders read each file once into memory, check its size and checksum against the manifest
+// there, and parse those same bytes, so a file replaced between check and parse cannot slip
+// through. A directory without a manifest (written by numpy, or by nobias before 0.2) loads
+// as it is, unchecked.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "nobias/atomic_file.hpp"
+
+namespace nobias {
+
+inline constexpr const char* kManifestName = "nobias-manifest.txt";
+
+struct FileSetEntry {
+  std::string name;  // a plain file name: letters, digits, '.', '_', '-'; not starting with '.'
+  std::function<void(std::ostream&)> write;
+};
+
+// Which names of a directory belong to a set of some kind: a save removes those its new set
+// lacks, a loader refuses those its manifest does not list.
+using NamePredicate = std::function<bool(const std::string& name)>;
+
+// Steps 1 and 2 above, in the constructor: dir (and missing parents) is created if needed.
+// commit() does 3 to 5. Destroyed uncommitted, it removes its temporaries, and the
+// directories it created if they are still empty: nothing visible changed.
+// IoError "<who>: <dir>: ..." with the system's reason; ValueError for a bad or repeated name.
+class StagedFileSet {
+ public:
+  StagedFileSet(const std::string& dir, const std::vector<FileSetEntry>& files, NamePredicate owned,
+                const std::string& who);
+  StagedFileSet(StagedFileSet&& other) noexcept;
+  StagedFileSet& operator=(StagedFileSet&& other) noexcept;
+  StagedFileSet(const StagedFileSet&) = delete;
+  StagedFileSet& operator=(const StagedFileSet&) = delete;
+  ~StagedFileSet();
+
+  const std::string& directory() const { return dir_; }
+  void commit();  // a second call is a no-op
+  bool committed() const { return committed_; }
+
+ private:
+  void discard() noexcept;
+
+  std::string dir_, who_;
+  NamePredicate owned_;
+  std::vector<std::string> names_;
+  std::vector<StagedFile> files_;
+  std::vector<StagedFile> manifest_;  // zero or one
+  std::vector<std::string> created_dirs_;
+  bool committed_ = false;
+};
+
+// StagedFileSet(dir, files, owned, who).commit().
+void write_file_set(const std::string& dir, const std::vector<FileSetEntry>& files,
+                    const NamePredicate& owned, const std::string& who);
+
+// The reading side. The constructor reads dir's manifest if there is one (IoError "<who>: dir
+// '<dir>' does not exist" / "is not a directory" / "<who>: <dir>: nobias-manifest.txt: line N:
+// ...") for a malformed one.
+class FileSetReader {
+ public:
+  FileSetReader(const std::string& dir, const std::string& who);
+
+  const std::string& directory() const { return dir_; }
+  bool has_manifest() const { return has_manifest_; }
+  // The manifest's names, in its order; empty without a manifest.
+  const std::vector<std::string>& listed() const { return listed_; }
+  bool exists(const std::string& name) const;  // dir/name is there (listed or not)
+
+  // The bytes of dir/name. With a manifest: IoError unless it lists name and the file has
+  // exactly the listed size and checksum ("<who>: <dir>: w2.npy does not match
+  // nobias-manifest.txt (...): the directory is not one complete save ..."). IoError
+  // "<who>: <dir>/<name>: file does not exist" when missing.
+  std::string read(const std::string& name) const;
+
+  // With a manifest: IoError naming the first file in dir for which owned(name) holds that
+  // the manifest does not list, and the first listed file that is missing. No-op without.
+  void check_complete(const NamePredicate& owned) const;
+
+ private:
+  struct Entry {
+    std::uint64_t size = 0, checksum = 0;
+  };
+  [[noreturn]] void fail(const std::string& what) const;
+
+  std::string dir_, who_;
+  bool has_manifest_ = false;
+  std::vector<std::string> listed_;
+  std::map<std::string, Entry> entries_;
+};
+
+}  // namespace nobias

@@ -1,0 +1,97 @@
+// A model directory: a trained network with what it needs to be used on new data.
+//
+//   DIR/w1.npy ... wK.npy    the weights, w_k of shape (d_{k-1}, d_k): numpy and PyTorch read
+//                            them as they are (PyTorch's Linear.weight is w_k's transpose)
+//   DIR/model.json           metadata (below)
+//   DIR/x_mean.npy ...       standardization statistics when trained with them: x_mean,
+//                            x_scale, y_mean, y_scale, each float64 of shape (1, d)
+//   DIR/nobias-manifest.txt  the set's manifest, written last (file_set.hpp)
+//
+// model.json:
+//   { "format": "nobias-model", "format_version": 1, "nobias_version": "0.1.0",
+//     "dtype": "f32", "widths": [64, 128, 10], "classes": 10,
+//     "standardization": { "x_mean": "x_mean.npy", "x_scale": "x_scale.npy" },
+//     "settings": { "optimizer": "adam", "learning_rate": "0.001", ... } }
+// classes is 0 for a regression. The directory is saved as one atomic set: a loader sees the
+// old model, the new one, or refuses it as incomplete.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "nobias/file_set.hpp"
+#include "nobias/matrix.hpp"
+#include "nobias/names.hpp"
+#include "nobias/network.hpp"
+#include "nobias/targets.hpp"
+
+namespace nobias {
+
+inline constexpr int kModelFormatVersion = 1;
+inline constexpr const char* kModelMetadataName = "model.json";
+
+// The version of nobias this library is ("0.1.0").
+const char* nobias_version();
+
+// What a model directory says besides its weights. On save, widths, dtype and the versions
+// are taken from the network and the library (what the caller put there is ignored); on load,
+// they are what the directory holds.
+struct ModelInfo {
+  int format_version = kModelFormatVersion;
+  std::string nobias_version;       // of the nobias that saved it; empty for bare weights
+  Dtype dtype = Dtype::F32;         // of the weight files
+  std::vector<std::size_t> widths;  // d_0, ..., d_K
+  std::size_t classes = 0;          // 0: regression; else a classifier with d_K == classes
+  Standardization standardization;  // empty: inputs and outputs used as they are
+  std::map<std::string, std::string> settings;  // how it was trained, free-form, for people
+  bool has_metadata = false;                    // false: a directory of bare w*.npy (numpy's)
+};
+
+template <class T>
+struct Model {
+  Network<T> network;
+  ModelInfo info;
+
+  // network's predictions for x in the units of the training targets: x standardized with
+  // info's statistics, the network, then y's standardization undone. For a classifier, the
+  // scores (argmax_rows gives the labels). ShapeError if x's columns are not d_0.
+  Matrix<T> predict(MatrixView<const T> x) const;
+};
+
+// The same for any network and statistics (what Model::predict does): bit for bit what a
+// reloaded model predicts.
+template <class T>
+Matrix<T> predict_with(const Network<T>& net, const Standardization& s, MatrixView<const T> x);
+
+// Writes net and info to dir as one atomic set (file_set.hpp); dir and its missing parents
+// are created (as mkdir -p). Files of an earlier model or weight set there that this one lacks
+// are removed; other files are left alone. ValueError before anything is written if info does
+// not fit net: classes not 0 and not d_K, statistics of the wrong length or not finite and > 0
+// (scale), a settings key or value that is not printable text. IoError on a failed write, with
+// the previous directory intact.
+template <class T>
+void save_model(const std::string& dir, const Network<T>& net, const ModelInfo& info);
+
+// save_model's first half: everything written and synced under temporary names, nothing
+// visible changed; commit() publishes (file_set.hpp). For tools that commit all outputs last.
+template <class T>
+StagedFileSet stage_model(const std::string& dir, const Network<T>& net, const ModelInfo& info);
+
+// Reads a model directory (weights of either dtype, converted to T; info.dtype says which
+// they were). Every file is checked against the manifest when there is one (IoError naming the
+// file that does not match: not one complete save), and the metadata against the files:
+// IoError "load_model: DIR: model.json says widths 64,128,10 but the weights are
+// 64,128,9", "... says dtype f64 but w1.npy is float32", statistics of the wrong length or a
+// missing statistics file, an unknown format or a newer format_version, malformed JSON (with
+// its position). Without model.json, bare w*.npy load as a plain regression model
+// (has_metadata false, no statistics), as load_weights reads them.
+template <class T>
+Model<T> load_model(const std::string& dir);
+
+// Only the metadata (and the manifest's check of model.json): for a tool choosing T before
+// loading. Without model.json: widths and dtype from the weight files' headers.
+ModelInfo read_model_info(const std::string& dir);
+
+}  // namespace nobias

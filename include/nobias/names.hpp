@@ -1,0 +1,58 @@
+// The names nobias gives its settings in files, flags and messages, and the one way it
+// prints numbers. Tools, checkpoints and model directories all use these tables, so a name
+// accepted in one place is accepted everywhere and means the same thing.
+//
+//   OptimizerKind  sgd, momentum, adam
+//   Reduction      sum, mean
+//   Init           normal, he
+//   Dtype          f32, f64
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "nobias/init.hpp"
+#include "nobias/network.hpp"
+#include "nobias/optimizer.hpp"
+
+namespace nobias {
+
+// The element type a network, a file or a run uses.
+enum class Dtype { F32, F64 };
+
+template <class T>
+constexpr Dtype dtype_of() {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
+  return std::is_same_v<T, float> ? Dtype::F32 : Dtype::F64;
+}
+
+// The name of a value: "adam", "mean", "he", "f64".
+const char* to_name(OptimizerKind kind);
+const char* to_name(Reduction reduction);
+const char* to_name(Init init);
+const char* to_name(Dtype dtype);
+
+// The value a name stands for; std::nullopt for any other text (names are exact and
+// lower-case: "Adam" and " adam" are not names).
+template <class E>
+std::optional<E> from_name(std::string_view name);
+
+// Every accepted name of E, in table order, for messages: "sgd, momentum, adam".
+template <class E>
+std::string accepted_names();
+
+// from_name, or ValueError "WHAT: unknown NOUN 'x' (expected one of sgd, momentum, adam)",
+// where NOUN is "optimizer", "reduction", "init" or "dtype". The text is quoted printably.
+template <class E>
+E parse_name(std::string_view name, const std::string& what);
+
+// The shortest decimal text that reads back (strtod, numpy, Python float()) to exactly
+// value: 0.1 -> "0.1", 1e-4 -> "0.0001", 0.00010000000000000002 -> "0.00010000000000000002",
+// 1e300 -> "1e+300". NaN of either sign is "nan" (never "-nan"), infinities "inf" / "-inf",
+// negative zero "-0". Locale-independent. Use it wherever a number is written for a
+// person or a file, so that two numbers that differ never print alike.
+std::string format_number(double value);
+
+}  // namespace nobias

@@ -1,0 +1,69 @@
+// From a user's data to what a bias-free network trains on: class labels as one-hot
+// targets, and standardized columns.
+//
+// Why standardize: a bias-free network is positively homogeneous, f(a x) = a f(x) for a >= 0
+// and f(0) = 0, so it cannot fit an offset by itself (y = 5 + x0 is out of reach). Centring
+// the columns of x and of a regression y with the training rows' statistics takes the offset
+// out of the problem; prediction adds it back. The network itself stays bias-free.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nobias/matrix.hpp"
+
+namespace nobias {
+
+// max(labels) + 1. ValueError for no labels or a negative one (naming the element).
+std::size_t class_count(const std::vector<std::int64_t>& labels);
+
+// labels (n) -> an n x classes matrix with a 1 at (i, labels[i]) and 0 elsewhere.
+// classes 0: class_count(labels). ValueError naming the element for a negative label or one
+// >= classes: "one_hot: label 7 at element 12 is >= the 5 classes (labels are 0..4)";
+// for no labels.
+template <class T>
+Matrix<T> one_hot(const std::vector<std::int64_t>& labels, std::size_t classes = 0);
+
+// Per-column statistics of the training rows, as scikit-learn's StandardScaler computes them:
+// mean, and scale = the population standard deviation (divided by n, not n - 1), both in
+// double whatever T is. A column whose values are all equal gets scale 1 (not 0), so it maps
+// to 0 and back, never to a division by zero; scikit-learn does the same.
+// Empty vectors mean "not standardized": a classifier's y (one-hot) is never standardized.
+struct Standardization {
+  std::vector<double> x_mean, x_scale;  // one per column of x, or none
+  std::vector<double> y_mean, y_scale;  // one per column of y, or none
+
+  bool has_x() const { return !x_mean.empty(); }
+  bool has_y() const { return !y_mean.empty(); }
+  bool empty() const { return !has_x() && !has_y(); }
+};
+
+// The statistics of x's columns and, if y is not empty (0 columns or 0 rows means none),
+// of y's. ValueError if x has no rows, or a NaN or an infinity in x or y (naming the element),
+// or if a column's statistics overflow double.
+template <class T>
+Standardization fit_standardization(MatrixView<const T> x, MatrixView<const T> y = {});
+
+// Checks s against the widths it is used with: ValueError if x's statistics are not
+// d_in long (when present), y's not d_out long, a scale not finite and > 0 or a mean not
+// finite, or a mean without its scale. `what` starts the message.
+void check_standardization(const Standardization& s, std::size_t d_in, std::size_t d_out,
+                           const std::string& what);
+
+// In place, column j: x <- (x - x_mean[j]) / x_scale[j], computed in double, rounded to T
+// once. No-op without x statistics. ShapeError if x's columns differ from the statistics'.
+template <class T>
+void standardize_x(const Standardization& s, MatrixView<T> x);
+
+// The same for a regression target y, with y's statistics (training targets).
+template <class T>
+void standardize_y(const Standardization& s, MatrixView<T> y);
+
+// Undoes standardize_y on predictions, in place: p <- p * y_scale[j] + y_mean[j], in double.
+// No-op without y statistics. ShapeError if the columns differ.
+template <class T>
+void unstandardize_y(const Standardization& s, MatrixView<T> predictions);
+
+}  // namespace nobias

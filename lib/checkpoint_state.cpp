@@ -1,0 +1,284 @@
+#include "checkpoint_state.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+#include <sstream>
+
+#include "checksum.hpp"
+#include "nobias/error.hpp"
+#include "printable.hpp"
+
+namespace nobias::detail {
+namespace {
+
+const char* const kFields[] = {
+    "format",   "dtype",     "layers",    "epochs_done",     "seed",          "batch_size",
+    "shuffle",  "reduction", "optimizer", "optimizer_steps", "learning_rate", "momentum",
+    "nesterov", "beta1",     "beta2",     "epsilon",         "weight_decay"};
+const char* const kDataFields[] = {"data.rows",   "data.x_cols", "data.y_cols", "data.dtype",
+                                   "data.x_hash", "data.y_hash", "data.source"};
+const std::string kChecksum = "checksum.";
+
+// %.17g: every double reads back to the same bits.
+std::string number(double value) {
+  char text[40];
+  std::snprintf(text, sizeof text, "%.17g", value);
+  return text;
+}
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+// [-+]digits[.digits][(e|E)[-+]digits]: what %.17g writes for a finite value, and nothing that
+// strtod would also take (spaces, hex, inf, nan).
+bool is_decimal(const std::string& s) {
+  std::size_t i = 0;
+  const auto digits = [&] {
+    const std::size_t from = i;
+    while (i < s.size() && is_digit(s[i]))
+      ++i;
+    return i > from;
+  };
+  if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+  if (!digits()) return false;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+    if (!digits()) return false;
+  }
+  return i == s.size();
+}
+
+bool printable_line(const std::string& s) {
+  for (const char c : s)
+    if (c < 0x20 || c > 0x7e) return false;
+  return true;
+}
+
+class Reader {
+ public:
+  Reader(const std::string& text, const std::string& prefix) : prefix_(prefix + "state.txt: ") {
+    std::size_t at = 0, line_number = 1;
+    while (at < text.size()) {
+      const std::size_t end = text.find('\n', at);
+      const std::string line = text.substr(at, end == std::string::npos ? end : end - at);
+      const std::string where = "line " + std::to_string(line_number);
+      if (end == std::string::npos) fail(where + " does not end in a newline: " + printable(line));
+      const auto eq = line.find('=');
+      if (eq == std::string::npos) fail(where + " has no '=': " + printable(line));
+      const std::string key = line.substr(0, eq);
+      if (!fields_.emplace(key, line.substr(eq + 1)).second)
+        fail("'" + printable(key) + "' appears twice");
+      at = end + 1;
+      ++line_number;
+    }
+  }
+
+  [[noreturn]] void fail(const std::string& what) const { throw IoError(prefix_ + what); }
+
+  bool has(const std::string& key) const { return fields_.count(key) != 0; }
+  const std::map<std::string, std::string>& fields() const { return fields_; }
+
+  const std::string& text(const std::string& key) const {
+    const auto it = fields_.find(key);
+    if (it == fields_.end()) fail("has no " + key);
+    return it->second;
+  }
+
+  double real(const std::string& key) const {
+    const std::string& value = text(key);
+    if (!is_decimal(value)) fail(key + " is not a decimal number: " + printable(value));
+    errno = 0;
+    const double parsed = std::strtod(value.c_str(), nullptr);
+    // Beyond double's range either way: inf, or 0 from digits that are not all zeros.
+    const bool nonzero = value.find_first_of("123456789") < value.find_first_of("eE");
+    if (!std::isfinite(parsed) || (parsed == 0 && nonzero)) {
+      fail(key + " is out of range: " + printable(value));
+    }
+    return parsed;
+  }
+
+  std::uint64_t count(const std::string& key, std::uint64_t most = UINT64_MAX,
+                      const char* why = "") const {
+    const std::string& value = text(key);
+    std::uint64_t parsed = 0;
+    bool ok = !value.empty();
+    for (const char c : value) {
+      if (!is_digit(c) || parsed > (UINT64_MAX - static_cast<std::uint64_t>(c - '0')) / 10) {
+        ok = false;
+        break;
+      }
+      parsed = parsed * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    if (!ok) fail(key + " is not a count: " + printable(value));
+    if (parsed > most) {
+      fail(key + " is " + value + ", more than " + std::to_string(most) + why);
+    }
+    return parsed;
+  }
+
+  bool flag(const std::string& key) const {
+    const std::string& value = text(key);
+    if (value != "0" && value != "1") fail(key + " must be 0 or 1, got " + printable(value));
+    return value == "1";
+  }
+
+  std::string one_of(const std::string& key, std::initializer_list<const char*> allowed) const {
+    const std::string& value = text(key);
+    std::string list;
+    for (const char* a : allowed) {
+      if (value == a) return value;
+      list += (list.empty() ? "" : " or ") + std::string(a);
+    }
+    fail(key + " must be " + list + ", got '" + printable(value) + "'");
+  }
+
+  std::uint64_t hex(const std::string& key) const {
+    std::uint64_t value = 0;
+    if (!parse_hex64(text(key), value))
+      fail(key + " must be 16 lowercase hex digits, got '" + printable(text(key)) + "'");
+    return value;
+  }
+
+ private:
+  std::string prefix_;
+  std::map<std::string, std::string> fields_;
+};
+
+OptimizerKind kind_of(const std::string& name) {
+  return name == "adam"       ? OptimizerKind::Adam
+         : name == "momentum" ? OptimizerKind::Momentum
+                              : OptimizerKind::Sgd;
+}
+
+}  // namespace
+
+std::vector<std::string> state_files(OptimizerKind kind, std::uint64_t layers) {
+  std::vector<std::string> files;
+  for (const char* stem : {"w", "first", "second"}) {
+    if (stem[0] == 'f' && kind == OptimizerKind::Sgd) continue;
+    if (stem[0] == 's' && kind != OptimizerKind::Adam) continue;
+    for (std::uint64_t k = 1; k <= layers; ++k)
+      files.push_back(stem + std::to_string(k) + ".npy");
+  }
+  return files;
+}
+
+std::string format_state(const StateFile& s) {
+  const OptimizerConfig& c = s.optimizer;
+  const TrainingProgress& p = s.progress;
+  std::ostringstream out;
+  out << "format=" << kCheckpointFormat << "\n"
+      << "dtype=" << s.dtype << "\n"
+      << "layers=" << s.layers << "\n"
+      << "epochs_done=" << p.epochs_done << "\n"
+      << "seed=" << p.seed << "\n"
+      << "batch_size=" << p.batch_size << "\n"
+      << "shuffle=" << (p.shuffle ? 1 : 0) << "\n"
+      << "reduction=" << (p.reduction == Reduction::Mean ? "mean" : "sum") << "\n"
+      << "optimizer=" << kind_name(c.kind) << "\n"
+      << "optimizer_steps=" << s.optimizer_steps << "\n"
+      << "learning_rate=" << number(c.learning_rate) << "\n"
+      << "momentum=" << number(c.momentum) << "\n"
+      << "nesterov=" << (c.nesterov ? 1 : 0) << "\n"
+      << "beta1=" << number(c.beta1) << "\n"
+      << "beta2=" << number(c.beta2) << "\n"
+      << "epsilon=" << number(c.epsilon) << "\n"
+      << "weight_decay=" << number(c.weight_decay) << "\n";
+  for (const auto& [file, sum] : s.checksums)
+    out << kChecksum << file << "=" << hex64(sum) << "\n";
+  if (s.data.recorded()) {
+    out << "data.rows=" << s.data.rows << "\n"
+        << "data.x_cols=" << s.data.x_cols << "\n"
+        << "data.y_cols=" << s.data.y_cols << "\n"
+        << "data.dtype=" << s.data.dtype << "\n"
+        << "data.x_hash=" << hex64(s.data.x_hash) << "\n"
+        << "data.y_hash=" << hex64(s.data.y_hash) << "\n"
+        << "data.source=" << s.data.source << "\n";
+  }
+  return out.str();
+}
+
+StateFile parse_state(const std::string& text, const std::string& prefix) {
+  const Reader r(text, prefix);
+  if (r.text("format") != kCheckpointFormat) {
+    r.fail(std::string("expected format=") + kCheckpointFormat +
+           ", got format=" + printable(r.text("format")));
+  }
+  StateFile s;
+  s.dtype = r.one_of("dtype", {"f32", "f64"});
+  s.layers = r.count("layers", kMaxCheckpointLayers, ", the most a checkpoint holds");
+  if (s.layers == 0) r.fail("layers is 0; a network has at least one weight matrix");
+  TrainingProgress& p = s.progress;
+  p.epochs_done = r.count("epochs_done");
+  p.seed = r.count("seed");
+  p.batch_size = r.count("batch_size");
+  p.shuffle = r.flag("shuffle");
+  p.reduction = r.one_of("reduction", {"sum", "mean"}) == "mean" ? Reduction::Mean : Reduction::Sum;
+  OptimizerConfig& c = s.optimizer;
+  c.kind = kind_of(r.one_of("optimizer", {"sgd", "momentum", "adam"}));
+  s.optimizer_steps = r.count("optimizer_steps", kMaxOptimizerSteps,
+                              " (2^53), the most Adam's step count holds exactly");
+  c.learning_rate = r.real("learning_rate");
+  c.momentum = r.real("momentum");
+  c.nesterov = r.flag("nesterov");
+  c.beta1 = r.real("beta1");
+  c.beta2 = r.real("beta2");
+  c.epsilon = r.real("epsilon");
+  c.weight_decay = r.real("weight_decay");
+  try {
+    check_optimizer_config<double>(c, "state", true);
+  } catch (const ValueError& e) {
+    r.fail(std::string(e.what()).substr(7));  // without "state: ", which prefix says better
+  }
+
+  std::set<std::string> known(std::begin(kFields), std::end(kFields));
+  const bool data = r.has("data.rows");
+  if (data) {
+    known.insert(std::begin(kDataFields), std::end(kDataFields));
+    DataFingerprint& d = s.data;
+    d.rows = r.count("data.rows");
+    if (d.rows == 0) r.fail("data.rows is 0");
+    d.x_cols = r.count("data.x_cols");
+    d.y_cols = r.count("data.y_cols");
+    d.dtype = r.one_of("data.dtype", {"f32", "f64"});
+    d.x_hash = r.hex("data.x_hash");
+    d.y_hash = r.hex("data.y_hash");
+    d.source = r.text("data.source");
+    if (!printable_line(d.source)) r.fail("data.source is not printable: " + printable(d.source));
+  }
+  // Counted before the names are made: a layer count is not a loop bound until it is met.
+  const std::uint64_t kinds = c.kind == OptimizerKind::Adam  ? 3
+                              : c.kind == OptimizerKind::Sgd ? 1
+                                                             : 2;
+  std::uint64_t sums = 0;
+  for (const auto& field : r.fields())
+    if (field.first.rfind(kChecksum, 0) == 0) ++sums;
+  if (sums != kinds * s.layers) {
+    r.fail("records " + std::to_string(sums) + " checksums; a state of kind " + kind_name(c.kind) +
+           " with " + std::to_string(s.layers) + " layers has " + std::to_string(kinds * s.layers) +
+           " files");
+  }
+  const std::vector<std::string> files = state_files(c.kind, s.layers);
+  for (const std::string& file : files) {
+    s.checksums[file] = r.hex(kChecksum + file);
+    known.insert(kChecksum + file);
+  }
+  for (const auto& field : r.fields()) {
+    if (known.count(field.first) == 0) {
+      r.fail("unknown field '" + printable(field.first) + "'" +
+             (field.first.rfind("data.", 0) == 0 ? " (data.* needs data.rows)" : ""));
+    }
+  }
+  return s;
+}
+
+}  // namespace nobias::detail

@@ -1,0 +1,41 @@
+// Internal: a checkpoint's state.txt, as text and back, apart from the files around it, so
+// that the fuzzer (tests/fuzz) can feed the parser bytes from memory.
+//
+// One "key=value" line per field, every line ending in '\n', each key exactly once, no other
+// keys. Numbers are decimal ([-+]digits[.digits][e[-+]digits], %.17g when written), counts
+// are digits, flags are 0 or 1, checksums 16 lowercase hex digits.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "nobias/checkpoint.hpp"
+
+namespace nobias::detail {
+
+inline constexpr const char* kCheckpointFormat = "nobias-checkpoint-2";
+// More layers than this is no state nobias wrote, and a count to refuse before looping on it.
+inline constexpr std::uint64_t kMaxCheckpointLayers = 1000000;
+
+struct StateFile {
+  std::string dtype;  // "f32" or "f64"
+  std::uint64_t layers = 0;
+  OptimizerConfig optimizer;
+  std::uint64_t optimizer_steps = 0;
+  TrainingProgress progress;
+  DataFingerprint data;
+  // File name ("w1.npy", "first2.npy", ...) -> checksum64 of its bytes: one per file the state
+  // holds, w1..wK always, first1..K for momentum and adam, second1..K for adam.
+  std::map<std::string, std::uint64_t> checksums;
+};
+
+// The files a state of this kind and depth holds, in the order they are written.
+std::vector<std::string> state_files(OptimizerKind kind, std::uint64_t layers);
+
+std::string format_state(const StateFile& state);
+// Throws IoError, its message "<prefix>state.txt: <what>", naming the line or the field.
+StateFile parse_state(const std::string& text, const std::string& prefix);
+
+}  // namespace nobias::detail

@@ -1,0 +1,79 @@
+// The fingerprint of a run's training data, and the comparison that says which input differs.
+#include <string>
+#include <type_traits>
+
+#include "checksum.hpp"
+#include "nobias/checkpoint.hpp"
+#include "nobias/error.hpp"
+
+namespace nobias {
+namespace {
+
+template <class T>
+std::uint64_t hash_rows(MatrixView<const T> m) {
+  detail::Checksum64 sum;
+  for (std::size_t i = 0; i < m.rows(); ++i)
+    sum.update(m.row(i), m.cols() * sizeof(T));
+  return sum.value();
+}
+
+}  // namespace
+
+template <class T>
+DataFingerprint fingerprint_data(MatrixView<const T> x, MatrixView<const T> y,
+                                 const std::string& source) {
+  if (x.rows() == 0 || x.rows() != y.rows()) {
+    throw ShapeError("fingerprint_data: x has " + std::to_string(x.rows()) + " rows and y " +
+                     std::to_string(y.rows()) + "; expected the same count, at least 1");
+  }
+  for (const char c : source) {
+    if (c < 0x20 || c > 0x7e) {
+      throw ValueError("fingerprint_data: source must be one line of printable ASCII");
+    }
+  }
+  DataFingerprint f;
+  f.rows = x.rows();
+  f.x_cols = x.cols();
+  f.y_cols = y.cols();
+  f.dtype = std::is_same_v<T, float> ? "f32" : "f64";
+  f.x_hash = hash_rows(x);
+  f.y_hash = hash_rows(y);
+  f.source = source;
+  return f;
+}
+
+std::string data_difference(const DataFingerprint& saved, const DataFingerprint& given) {
+  if (!saved.recorded()) return "";
+  const auto quoted = [](const std::string& s) { return s.empty() ? "none" : "'" + s + "'"; };
+  if (saved.source != given.source) {
+    return "the data's source differs: " + quoted(given.source) + " now, " + quoted(saved.source) +
+           " in the checkpoint";
+  }
+  if (saved.dtype != given.dtype) {
+    return "the data's dtype differs: " + given.dtype + " now, " + saved.dtype +
+           " in the checkpoint";
+  }
+  if (saved.rows != given.rows) {
+    return "the data differ: " + std::to_string(given.rows) + " rows now, " +
+           std::to_string(saved.rows) + " in the checkpoint";
+  }
+  const auto differs = [](const char* name, std::size_t cols_now, std::size_t cols_then,
+                          std::uint64_t hash_now, std::uint64_t hash_then) -> std::string {
+    if (cols_now != cols_then) {
+      return std::string(name) + " differs: " + std::to_string(cols_now) + " columns now, " +
+             std::to_string(cols_then) + " in the checkpoint";
+    }
+    if (hash_now != hash_then) return std::string(name) + " differs: same shape, other values";
+    return "";
+  };
+  std::string what = differs("x", given.x_cols, saved.x_cols, given.x_hash, saved.x_hash);
+  if (what.empty()) what = differs("y", given.y_cols, saved.y_cols, given.y_hash, saved.y_hash);
+  return what;
+}
+
+template DataFingerprint fingerprint_data<float>(MatrixView<const float>, MatrixView<const float>,
+                                                 const std::string&);
+template DataFingerprint fingerprint_data<double>(MatrixView<const double>,
+                                                  MatrixView<const double>, const std::string&);
+
+}  // namespace nobias

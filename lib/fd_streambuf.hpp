@@ -1,0 +1,39 @@
+// Internal: an output stream buffer over a POSIX file descriptor that remembers why a write
+// failed (errno), so that a full disk is reported as "No space left on device" and not as a
+// bare "write failed", and that counts and checksums (FNV-1a 64) the bytes as they pass.
+#pragma once
+
+#include <cstdint>
+#include <streambuf>
+#include <vector>
+
+namespace nobias::detail {
+
+class FdStreamBuf : public std::streambuf {
+ public:
+  explicit FdStreamBuf(int fd);
+  FdStreamBuf(const FdStreamBuf&) = delete;
+  FdStreamBuf& operator=(const FdStreamBuf&) = delete;
+
+  int error() const { return error_; }  // errno of the first failed write, or 0
+  std::uint64_t size() const { return size_; }
+  std::uint64_t checksum() const { return checksum_; }
+  // Writes out what is buffered; false (error() set) on failure.
+  bool flush_all();
+
+ protected:
+  int_type overflow(int_type c) override;
+  int sync() override;
+  std::streamsize xsputn(const char* s, std::streamsize n) override;
+
+ private:
+  bool write_out(const char* data, std::size_t n);
+
+  int fd_;
+  int error_ = 0;
+  std::uint64_t size_ = 0;
+  std::uint64_t checksum_;
+  std::vector<char> buffer_;
+};
+
+}  // namespace nobias::detail

@@ -1,0 +1,293 @@
+#include "nobias/file_set.hpp"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <system_error>
+#include <utility>
+
+#include "nobias/error.hpp"
+#include "printable.hpp"
+
+namespace nobias {
+namespace {
+
+namespace fs = std::filesystem;
+using detail::printable;
+
+constexpr const char* kManifestHeader = "nobias-manifest 1";
+
+std::string hex64(std::uint64_t value) {
+  char text[24];
+  std::snprintf(text, sizeof text, "%016" PRIx64, value);
+  return text;
+}
+
+bool valid_name(const std::string& name) {
+  if (name.empty() || name.front() == '.' || name == kManifestName) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
+}
+
+// Creates dir and its missing parents; returns those it created, the outermost first.
+std::vector<std::string> create_directories_noting(const std::string& dir, const std::string& who) {
+  std::vector<std::string> missing;
+  std::error_code ec;
+  for (fs::path p = fs::path(dir); !p.empty(); p = p.parent_path()) {
+    const fs::file_status st = fs::status(p, ec);
+    if (st.type() != fs::file_type::not_found) {
+      if (!fs::is_directory(st))
+        throw IoError(who + ": cannot create '" + dir + "': '" + p.string() +
+                      "' is not a directory");
+      break;
+    }
+    missing.push_back(p.string());
+    if (p == p.parent_path()) break;
+  }
+  std::reverse(missing.begin(), missing.end());
+  std::vector<std::string> created;
+  for (const std::string& p : missing) {
+    if (!fs::create_directory(p, ec) && ec) {
+      for (auto it = created.rbegin(); it != created.rend(); ++it) {
+        std::error_code ignored;
+        fs::remove(*it, ignored);
+      }
+      throw IoError(who + ": cannot create '" + dir + "' (" + ec.message() + ")");
+    }
+    created.push_back(p);
+  }
+  return created;
+}
+
+}  // namespace
+
+StagedFileSet::StagedFileSet(const std::string& dir, const std::vector<FileSetEntry>& files,
+                             NamePredicate owned, const std::string& who)
+    : dir_(dir), who_(who), owned_(std::move(owned)) {
+  std::set<std::string> seen;
+  for (const FileSetEntry& entry : files) {
+    if (!valid_name(entry.name)) {
+      throw ValueError(who + ": '" + printable(entry.name) +
+                       "' cannot be a file of a set (letters, digits, '.', '_', '-'; not starting "
+                       "with '.'; not " +
+                       kManifestName + ")");
+    }
+    if (!seen.insert(entry.name).second)
+      throw ValueError(who + ": '" + entry.name + "' is twice in one set");
+  }
+  created_dirs_ = create_directories_noting(dir, who);
+  try {
+    remove_stale_temporaries(dir);
+    std::string manifest = std::string(kManifestHeader) + "\n";
+    for (const FileSetEntry& entry : files) {
+      files_.emplace_back((fs::path(dir) / entry.name).string(), entry.write, who);
+      names_.push_back(entry.name);
+      manifest += entry.name + " " + std::to_string(files_.back().size()) + " " +
+                  hex64(files_.back().checksum()) + "\n";
+    }
+    manifest_.emplace_back((fs::path(dir) / kManifestName).string(),
+                           [&](std::ostream& out) { out << manifest; }, who);
+    sync_directory(dir);  // the temporaries' names, before any rename depends on them
+  } catch (...) {
+    discard();
+    throw;
+  }
+}
+
+StagedFileSet::StagedFileSet(StagedFileSet&& other) noexcept
+    : dir_(std::move(other.dir_)),
+      who_(std::move(other.who_)),
+      owned_(std::move(other.owned_)),
+      names_(std::move(other.names_)),
+      files_(std::move(other.files_)),
+      manifest_(std::move(other.manifest_)),
+      created_dirs_(std::move(other.created_dirs_)),
+      committed_(other.committed_) {
+  other.files_.clear();
+  other.manifest_.clear();
+  other.created_dirs_.clear();
+  other.committed_ = true;
+}
+
+StagedFileSet& StagedFileSet::operator=(StagedFileSet&& other) noexcept {
+  if (this != &other) {
+    if (!committed_) discard();
+    dir_ = std::move(other.dir_);
+    who_ = std::move(other.who_);
+    owned_ = std::move(other.owned_);
+    names_ = std::move(other.names_);
+    files_ = std::move(other.files_);
+    manifest_ = std::move(other.manifest_);
+    created_dirs_ = std::move(other.created_dirs_);
+    committed_ = other.committed_;
+    other.files_.clear();
+    other.manifest_.clear();
+    other.created_dirs_.clear();
+    other.committed_ = true;
+  }
+  return *this;
+}
+
+StagedFileSet::~StagedFileSet() {
+  if (!committed_) discard();
+}
+
+void StagedFileSet::discard() noexcept {
+  files_.clear();  // each removes its temporary
+  manifest_.clear();
+  for (auto it = created_dirs_.rbegin(); it != created_dirs_.rend(); ++it) {
+    std::error_code ignored;
+    fs::remove(*it, ignored);  // only if still empty
+  }
+  created_dirs_.clear();
+}
+
+void StagedFileSet::commit() {
+  if (committed_) return;
+  // The commit point: from here on the directory claims to be the new set.
+  for (StagedFile& m : manifest_)
+    m.commit();
+  created_dirs_.clear();  // the directories now hold the manifest: they stay
+  std::error_code ec;
+  std::vector<fs::path> stale;
+  for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (owned_ && owned_(name) && std::find(names_.begin(), names_.end(), name) == names_.end())
+      stale.push_back(it->path());
+  }
+  for (const fs::path& p : stale) {
+    if (!fs::remove(p, ec) && ec) {
+      throw IoError(who_ + ": " + dir_ + ": cannot remove " + p.filename().string() +
+                    " of an earlier save (" + ec.message() + ")");
+    }
+  }
+  for (StagedFile& f : files_)
+    f.commit();
+  committed_ = true;
+  files_.clear();
+  manifest_.clear();
+}
+
+void write_file_set(const std::string& dir, const std::vector<FileSetEntry>& files,
+                    const NamePredicate& owned, const std::string& who) {
+  StagedFileSet(dir, files, owned, who).commit();
+}
+
+FileSetReader::FileSetReader(const std::string& dir, const std::string& who)
+    : dir_(dir), who_(who) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(dir, ec);
+  if (st.type() == fs::file_type::not_found)
+    throw IoError(who + ": directory '" + dir + "' does not exist");
+  if (ec) throw IoError(who + ": cannot access '" + dir + "' (" + ec.message() + ")");
+  if (!fs::is_directory(st)) throw IoError(who + ": '" + dir + "' is not a directory");
+
+  const fs::path path = fs::path(dir) / kManifestName;
+  const fs::file_status mst = fs::symlink_status(path, ec);
+  if (mst.type() == fs::file_type::not_found) return;
+  if (!fs::is_regular_file(fs::status(path, ec)))
+    fail(std::string(kManifestName) + " is not a file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(std::string("cannot read ") + kManifestName);
+  has_manifest_ = true;
+  std::string line;
+  std::size_t number = 0;
+  const auto bad_line = [&](const std::string& what) {
+    fail(std::string(kManifestName) + ": line " + std::to_string(number) + ": " + what + ": '" +
+         printable(line) + "'");
+  };
+  while (std::getline(in, line)) {
+    ++number;
+    if (number == 1) {
+      if (line != kManifestHeader) bad_line(std::string("expected '") + kManifestHeader + "'");
+      continue;
+    }
+    std::istringstream fields(line);
+    std::string name, size_text, sum_text, extra;
+    fields >> name >> size_text >> sum_text;
+    if (!fields || (fields >> extra) || !valid_name(name) || size_text.empty() ||
+        size_text.find_first_not_of("0123456789") != std::string::npos || size_text.size() > 19 ||
+        sum_text.size() != 16 ||
+        sum_text.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      bad_line("expected 'NAME SIZE CHECKSUM'");
+    }
+    if (entries_.count(name) != 0) bad_line("'" + name + "' is listed twice");
+    Entry entry;
+    entry.size = std::stoull(size_text);
+    entry.checksum = std::stoull(sum_text, nullptr, 16);
+    entries_[name] = entry;
+    listed_.push_back(name);
+  }
+  if (number == 0) {
+    line.clear();
+    bad_line(std::string("expected '") + kManifestHeader + "'");
+  }
+}
+
+void FileSetReader::fail(const std::string& what) const {
+  throw IoError(who_ + ": " + dir_ + ": " + what);
+}
+
+bool FileSetReader::exists(const std::string& name) const {
+  std::error_code ec;
+  return fs::exists(fs::path(dir_) / name, ec);
+}
+
+std::string FileSetReader::read(const std::string& name) const {
+  const fs::path path = fs::path(dir_) / name;
+  const auto listed = entries_.find(name);
+  if (has_manifest_ && listed == entries_.end()) {
+    fail(name + " is not listed in " + kManifestName + ": the directory is not one complete save");
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::error_code ec;
+  if (!in || fs::is_directory(path, ec)) {
+    if (!fs::exists(path, ec)) throw IoError(who_ + ": " + path.string() + ": file does not exist");
+    throw IoError(who_ + ": " + path.string() + ": cannot open the file for reading");
+  }
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw IoError(who_ + ": " + path.string() + ": read error");
+  if (has_manifest_) {
+    const std::uint64_t sum = fnv1a64(bytes.data(), bytes.size());
+    if (bytes.size() != listed->second.size || sum != listed->second.checksum) {
+      fail(name + " does not match " + kManifestName + " (it has " + std::to_string(bytes.size()) +
+           " bytes, checksum " + hex64(sum) + "; the manifest says " +
+           std::to_string(listed->second.size) + " bytes, checksum " +
+           hex64(listed->second.checksum) +
+           "): the directory is not one complete save (interrupted, mixed with files of another "
+           "save, or changed since; to load files changed on purpose, delete " +
+           kManifestName + ")");
+    }
+  }
+  return bytes;
+}
+
+void FileSetReader::check_complete(const NamePredicate& owned) const {
+  if (!has_manifest_) return;
+  for (const std::string& name : listed_) {
+    if (!exists(name)) {
+      fail(name + " is listed in " + kManifestName +
+           " but missing: the directory is not one complete save");
+    }
+  }
+  std::error_code ec;
+  std::vector<std::string> unlisted;
+  for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (owned && owned(name) && entries_.count(name) == 0) unlisted.push_back(name);
+  }
+  if (ec) fail("cannot list the directory (" + ec.message() + ")");
+  if (!unlisted.empty()) {
+    std::sort(unlisted.begin(), unlisted.end());
+    fail(unlisted.front() + " is not part of the save " + kManifestName +
+         " records: the directory is not one complete save");
+  }
+}
+
+}  // namespace nobias

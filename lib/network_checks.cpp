@@ -1,0 +1,115 @@
+// Network<T>'s checks of its callers' arguments and its reports of unusable steps: kept apart
+// from network.cpp, which holds the step itself.
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <string>
+
+#include "nobias/blas.hpp"
+#include "nobias/kernels.hpp"
+#include "nobias/network.hpp"
+#include "overlap.hpp"
+
+namespace nobias {
+
+template <class T>
+void Network<T>::moved_from(const char* where) {
+  throw ValueError(std::string("Network::") + where + ": called on a moved-from Network");
+}
+
+template <class T>
+void Network<T>::check_batch(const char* where, MatrixView<const T> x,
+                             const MatrixView<const T>* y) const {
+  require_live(where);
+  // Strings are built only on the way to a throw: the happy path must not allocate.
+  const auto fail = [where](const std::string& what) { throw ShapeError(where + (": " + what)); };
+  if (x.rows() == 0) fail("x has no rows");
+  if (x.cols() != input_width()) {
+    fail("x has " + std::to_string(x.cols()) + " columns, network input has " +
+         std::to_string(input_width()));
+  }
+  if (y == nullptr) return;
+  if (y->cols() != output_width()) {
+    fail("y has " + std::to_string(y->cols()) + " columns, network output has " +
+         std::to_string(output_width()));
+  }
+  if (y->rows() != x.rows()) {
+    fail("x has " + std::to_string(x.rows()) + " rows but y has " + std::to_string(y->rows()));
+  }
+}
+
+template <class T>
+void Network<T>::require_apart(const char* where, const char* name,
+                               MatrixView<const T> view) const {
+  require_live(where);
+  const auto refuse = [&](const std::string& what) {
+    throw ValueError(std::string(where) + ": " + name + " overlaps " + what +
+                     ", which a step writes while it reads " + name + "; pass a copy");
+  };
+  for (std::size_t k = 0; k < weights_.size(); ++k)
+    if (detail::overlap(view, weights_[k].view())) refuse("w" + std::to_string(k + 1));
+  for (const auto* buffers : {&workspace_.activations, &workspace_.gradients})
+    for (const Matrix<T>& m : *buffers)
+      if (detail::overlap(view, m.view())) refuse("the network's workspace");
+}
+
+template <class T>
+std::size_t Network<T>::first_overflowing_layer(MatrixView<const T> x) const {
+  // Slow and plain on purpose: it runs once, on the way to an error.
+  Matrix<T> a = Matrix<T>::copy_of(x);
+  for (std::size_t k = 0; k < weights_.size(); ++k) {
+    Matrix<T> h(x.rows(), widths_[k + 1]);
+    gemm(Op::N, a.view(), Op::N, weights_[k].view(), T(1), T(0), h.view());
+    for (std::size_t i = 0; i < h.size(); ++i)
+      if (!std::isfinite(h.data()[i])) return k + 1;
+    if (k + 1 < weights_.size()) relu_forward(h.view());
+    a = std::move(h);
+  }
+  return 0;
+}
+
+template <class T>
+void Network<T>::report_unusable(const char* where, MatrixView<const T> x, double loss,
+                                 bool hidden_finite) const {
+  char number[32];
+  std::snprintf(number, sizeof number, "%g", loss);
+  const std::size_t layer = first_overflowing_layer(x);
+  std::string what;
+  if (layer != 0) {
+    what = "the forward pass overflowed at layer " + std::to_string(layer) + " of " +
+           std::to_string(weights_.size()) + " (h" + std::to_string(layer) +
+           " reached an infinity or a NaN)";
+  } else if (!hidden_finite) {
+    what = "a hidden layer reached an infinity or a NaN (the loss, " + std::string(number) +
+           ", did not show it)";
+  } else {
+    what = "loss is " + std::string(number);
+  }
+  const std::string prefix = std::string(where) + ": " + what;
+  if (weights_as_built_) {
+    // Nothing was learned yet, so no learning rate is to blame: the weights as drawn or given
+    // are too large (N(0, 1) weights multiply an activation's scale by about sqrt(width / 2)
+    // per layer), or the data's scale is.
+    throw ValueError(prefix + " before any update: " +
+                     (layer != 0 ? "the initial weights are too large for " +
+                                       std::to_string(weights_.size()) +
+                                       " layers; draw them with Init::He (or scale them down)"
+                                 : std::string("the initial outputs are too far from y for T; "
+                                               "scale the data or the initial weights down")) +
+                     "; weights left unchanged");
+  }
+  throw DivergenceError(prefix + "; weights left unchanged; try a smaller learning rate");
+}
+
+#define NOBIAS_NETWORK_CHECKS(T)                                                                \
+  template void Network<T>::moved_from(const char*);                                            \
+  template void Network<T>::check_batch(const char*, MatrixView<const T>,                       \
+                                        const MatrixView<const T>*) const;                      \
+  template void Network<T>::require_apart(const char*, const char*, MatrixView<const T>) const; \
+  template std::size_t Network<T>::first_overflowing_layer(MatrixView<const T>) const;          \
+  template void Network<T>::report_unusable(const char*, MatrixView<const T>, double, bool) const;
+NOBIAS_NETWORK_CHECKS(float)
+NOBIAS_NETWORK_CHECKS(double)
+#undef NOBIAS_NETWORK_CHECKS
+
+}  // namespace nobias

@@ -1,0 +1,230 @@
+#include "parallel.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <string>
+#include <system_error>
+
+#include "nobias/blas.hpp"
+#include "nobias/error.hpp"
+
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace nobias::detail {
+
+// ---------------------------------------------------------------- the split policy
+
+namespace {
+
+// Below these, a piece costs more in synchronisation, repacked weights and weight lines
+// moving between the cores' caches than a second core saves (bench/RESULTS.md, "Threads").
+// Work is counted in multiply-adds of the forward pass of the piece's rows.
+constexpr double kMinWorkPerPiece = 2.5e6;
+constexpr std::size_t kMinRowsPerPiece = 16;
+
+double forward_work(std::size_t n, const std::vector<std::size_t>& widths) {
+  double per_row = 0;
+  for (std::size_t k = 1; k < widths.size(); ++k)
+    per_row += static_cast<double>(widths[k - 1]) * static_cast<double>(widths[k]);
+  return per_row * static_cast<double>(n);
+}
+
+std::size_t power_of_two_at_most(std::size_t v) {
+  std::size_t p = 1;
+  while (p * 2 <= v)
+    p *= 2;
+  return p;
+}
+
+}  // namespace
+
+std::size_t row_pieces(std::size_t n, const std::vector<std::size_t>& widths) {
+  const double by_work = forward_work(n, widths) / kMinWorkPerPiece;
+  const std::size_t by_rows = n / kMinRowsPerPiece;
+  const double most =
+      std::min({static_cast<double>(kMaxPieces), by_work, static_cast<double>(by_rows)});
+  return most < 1 ? 1 : power_of_two_at_most(static_cast<std::size_t>(most));
+}
+
+std::size_t weight_pieces(std::size_t n, const std::vector<std::size_t>& widths) {
+  // The same work as phase 1 (one product per layer of the same size), cut the same way.
+  return row_pieces(n, widths);
+}
+
+Range piece_range(std::size_t total, std::size_t piece, std::size_t pieces) {
+  const std::size_t base = total / pieces, extra = total % pieces;
+  return {piece * base + std::min(piece, extra), base + (piece < extra ? 1 : 0)};
+}
+
+int step_threads() {
+  const int setting = threads_setting();
+  const int available = available_threads();
+  return setting > 0 ? std::min(setting, available) : available;
+}
+
+// ---------------------------------------------------------------- waiting
+
+namespace {
+
+// How long a helper polls for the next run before it sleeps: longer than the gap between
+// the two phases of a step and between the steps of a training loop, far shorter than a
+// scheduler's time slice, so a helper that has nothing to do soon leaves its core.
+constexpr auto kHelperSpin = std::chrono::microseconds(100);
+// How long the caller polls for pieces that helpers are still running before it sleeps.
+constexpr auto kCallerSpin = std::chrono::microseconds(50);
+
+void pause() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+// Sleeps while *word == expected (or until woken, or spuriously: callers re-check).
+void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected) {
+#if defined(__linux__)
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, nullptr,
+          nullptr, 0);
+#else
+  if (word.load() == expected) std::this_thread::sleep_for(std::chrono::microseconds(50));
+#endif
+}
+
+void futex_wake_all(std::atomic<std::uint32_t>& word) {
+#if defined(__linux__)
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr,
+          nullptr, 0);
+#else
+  (void)word;
+#endif
+}
+
+// Polls until done() or the time is up; true if done.
+template <class Done>
+bool spin_until(Done done, std::chrono::microseconds limit) {
+  const auto give_up = std::chrono::steady_clock::now() + limit;
+  for (unsigned i = 1;; ++i) {
+    if (done()) return true;
+    pause();
+    if (i % 64 == 0 && std::chrono::steady_clock::now() > give_up) return done();
+  }
+}
+
+std::atomic<int> g_fail_thread_start{0};
+
+}  // namespace
+
+void fail_thread_start_for_testing(int index) {
+  g_fail_thread_start = index;
+}
+
+// ---------------------------------------------------------------- the team
+
+Team::Team(int threads) {
+  const int helpers = threads < 1 ? 0 : threads - 1;
+  try {
+    helpers_.reserve(static_cast<std::size_t>(helpers));
+    for (int index = 1; index <= helpers; ++index) {
+      if (g_fail_thread_start.load() == index) {
+        throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again),
+                                "thread start refused for testing");
+      }
+      // The generation is read here, not by the thread: one that starts late must still see
+      // the runs, and the stop, that came before it.
+      helpers_.emplace_back([this, seen = generation_.load()] { helper_loop(seen); });
+    }
+  } catch (const std::exception& e) {
+    // The started helpers are waiting for work: stop and join them, or their std::thread
+    // destructors would terminate the program.
+    const std::size_t started = helpers_.size();
+    stop_helpers();
+    throw Error("cannot start thread " + std::to_string(started + 1) + " of " +
+                std::to_string(helpers) + " helper threads for a step (" + e.what() +
+                "); set_threads(1) or NOBIAS_THREADS=1 runs on the calling thread alone");
+  }
+}
+
+Team::~Team() {
+  stop_helpers();
+}
+
+void Team::stop_helpers() noexcept {
+  stop_.store(true);
+  generation_.fetch_add(1);
+  futex_wake_all(generation_);
+  for (std::thread& helper : helpers_)
+    helper.join();
+  helpers_.clear();
+}
+
+void Team::helper_loop(std::uint32_t seen) {
+  for (;;) {
+    const auto changed = [&] { return generation_.load(std::memory_order_acquire) != seen; };
+    if (!spin_until(changed, kHelperSpin)) {
+      sleeping_helpers_.fetch_add(1);  // seq_cst: ordered against run_erased's check
+      while (!changed())
+        futex_wait(generation_, seen);
+      sleeping_helpers_.fetch_sub(1);
+    }
+    seen = generation_.load(std::memory_order_acquire);
+    if (stop_.load()) return;
+    take_pieces(seen);
+  }
+}
+
+void Team::take_pieces(std::uint32_t generation) {
+  for (;;) {
+    std::uint64_t ticket = ticket_.load(std::memory_order_acquire);
+    std::size_t piece = 0;
+    do {
+      if (static_cast<std::uint32_t>(ticket >> 32) != generation) return;  // a later run
+      piece = static_cast<std::size_t>(ticket & 0xffffffffu);
+      if (piece >= pieces_) return;
+    } while (!ticket_.compare_exchange_weak(ticket, ticket + 1, std::memory_order_acq_rel));
+    try {
+      function_(task_, piece);
+    } catch (...) {
+      const std::lock_guard<std::mutex> lock(error_mutex_);
+      if (!error_) error_ = std::current_exception();
+    }
+    if (done_.fetch_add(1) + 1 == pieces_ && caller_sleeping_.load()) futex_wake_all(done_);
+  }
+}
+
+void Team::run_erased(std::size_t pieces, Function function, void* task) {
+  function_ = function;
+  task_ = task;
+  pieces_ = pieces;
+  done_.store(0, std::memory_order_relaxed);
+  const std::uint32_t generation = generation_.load(std::memory_order_relaxed) + 1;
+  ticket_.store(static_cast<std::uint64_t>(generation) << 32, std::memory_order_release);
+  generation_.store(generation);  // seq_cst: a helper going to sleep sees it or is counted
+  if (sleeping_helpers_.load() > 0) futex_wake_all(generation_);
+
+  take_pieces(generation);  // the caller's share, and whatever no helper has taken
+  const auto all_done = [&] { return done_.load(std::memory_order_acquire) == pieces; };
+  if (!spin_until(all_done, kCallerSpin)) {
+    // A helper is running a piece but has lost its core: sleep rather than compete for it.
+    caller_sleeping_.store(true);
+    for (std::uint32_t seen = done_.load(); seen != pieces; seen = done_.load())
+      futex_wait(done_, seen);
+    caller_sleeping_.store(false);
+  }
+  std::exception_ptr error;
+  {
+    const std::lock_guard<std::mutex> lock(error_mutex_);
+    std::swap(error, error_);
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+}  // namespace nobias::detail

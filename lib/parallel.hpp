@@ -1,0 +1,103 @@
+// Internal: the one home of a training step's thread split — what is split, into how many
+// pieces, when, and on which threads.
+//
+// The model. A step has two phases. Phase 1 (forward pass, residual, input gradients) is
+// cut by rows of the batch; phase 2 (the weight products a_{k-1}^T g_k) by rows of every
+// w_k. The number of pieces is a function of the shapes alone (batch rows and widths),
+// never of the thread count, and each piece is one fixed set of single-threaded GEMM calls:
+// so a piece computes the same bits whichever thread runs it, and a step the same bits on
+// 1, 2 or 64 threads. Per-piece results (loss, finite flags) are reduced in piece order.
+// Threads do not own pieces: the caller and the helpers take the next piece from a shared
+// counter until none is left, so a helper the OS has descheduled delays nothing it has not
+// started. Helpers spin briefly after a run (the next phase follows within microseconds),
+// then sleep on a futex; a waiting caller sleeps too, so an idle team leaves the cores to
+// other processes.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace nobias::detail {
+
+// ---------------------------------------------------------------- the split policy
+
+// The most pieces a phase is cut into. A power of two, so that 1, 2 or 4 threads share
+// them evenly; more would repack the weights once more per piece for nothing on 2 cores.
+constexpr std::size_t kMaxPieces = 4;
+
+// Pieces for phase 1 of a batch of n rows through layers of `widths` ({d_0, ..., d_K}).
+std::size_t row_pieces(std::size_t n, const std::vector<std::size_t>& widths);
+// Pieces for phase 2 (rows of each w_k), for the same batch.
+std::size_t weight_pieces(std::size_t n, const std::vector<std::size_t>& widths);
+
+struct Range {
+  std::size_t begin = 0, count = 0;
+};
+// Piece `piece` of `pieces` near-equal contiguous ranges of [0, total).
+Range piece_range(std::size_t total, std::size_t piece, std::size_t pieces);
+
+// The threads a step may use: set_threads()'s count, or every available CPU when automatic,
+// and never more than the CPUs there are.
+int step_threads();
+
+// ---------------------------------------------------------------- the team
+
+class Team {
+ public:
+  // threads >= 1: the caller plus threads - 1 helpers. If a helper cannot start, the ones
+  // already started are stopped and joined and nobias::Error is thrown.
+  explicit Team(int threads);
+  ~Team();
+  Team(const Team&) = delete;
+  Team& operator=(const Team&) = delete;
+
+  int threads() const { return static_cast<int>(helpers_.size()) + 1; }
+
+  // Calls task(piece) once for every piece in [0, pieces), on the caller and the helpers,
+  // and returns when all are done. The first exception a piece throws is rethrown here,
+  // after every piece has finished. One run at a time.
+  template <class Task>
+  void run(std::size_t pieces, Task& task) {
+    if (pieces <= 1 || helpers_.empty()) {
+      for (std::size_t p = 0; p < pieces; ++p)
+        task(p);
+      return;
+    }
+    run_erased(
+        pieces, [](void* t, std::size_t piece) { (*static_cast<Task*>(t))(piece); }, &task);
+  }
+
+ private:
+  using Function = void (*)(void*, std::size_t);
+  void run_erased(std::size_t pieces, Function function, void* task);
+  void helper_loop(std::uint32_t seen);
+  // Takes and runs pieces of run `generation` until none is left.
+  void take_pieces(std::uint32_t generation);
+  void stop_helpers() noexcept;
+
+  Function function_ = nullptr;
+  void* task_ = nullptr;
+  std::size_t pieces_ = 0;
+  // (generation << 32) | next piece: a helper still busy with an old run cannot take a
+  // piece of the next one, whose generation differs.
+  std::atomic<std::uint64_t> ticket_{0};
+  std::atomic<std::uint32_t> generation_{0};  // futex word the helpers sleep on
+  std::atomic<std::uint32_t> done_{0};        // pieces finished; futex word of the caller
+  std::atomic<int> sleeping_helpers_{0};
+  std::atomic<bool> caller_sleeping_{false};
+  std::atomic<bool> stop_{false};
+  std::mutex error_mutex_;
+  std::exception_ptr error_;
+  std::vector<std::thread> helpers_;
+};
+
+// Tests only: the helper with this index (1-based, as the caller is thread 0) fails to
+// start as if the system had refused it; 0 turns it off.
+void fail_thread_start_for_testing(int index);
+
+}  // namespace nobias::detail

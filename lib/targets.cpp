@@ -1,0 +1,176 @@
+#include "nobias/targets.hpp"
+
+#include <cmath>
+#include <string>
+
+#include "nobias/error.hpp"
+#include "nobias/kernels.hpp"
+#include "nobias/names.hpp"
+
+namespace nobias {
+namespace {
+
+std::string element(std::size_t i) {
+  return "element " + std::to_string(i);
+}
+
+// Per-column mean and population standard deviation of m, two passes in double.
+template <class T>
+void column_statistics(MatrixView<const T> m, std::vector<double>& mean, std::vector<double>& scale,
+                       const char* what) {
+  const std::size_t n = m.rows(), d = m.cols();
+  mean.assign(d, 0.0);
+  scale.assign(d, 0.0);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < d; ++j)
+      mean[j] += static_cast<double>(m(i, j));
+  for (std::size_t j = 0; j < d; ++j)
+    mean[j] /= static_cast<double>(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < d; ++j) {
+      const double centred = static_cast<double>(m(i, j)) - mean[j];
+      scale[j] += centred * centred;
+    }
+  }
+  for (std::size_t j = 0; j < d; ++j) {
+    scale[j] = std::sqrt(scale[j] / static_cast<double>(n));
+    if (!std::isfinite(mean[j]) || !std::isfinite(scale[j])) {
+      throw ValueError(std::string("fit_standardization: ") + what + " column " +
+                       std::to_string(j) + ": its mean or spread overflows double");
+    }
+    // A constant column: every value maps to 0, and back to itself.
+    if (scale[j] == 0.0) scale[j] = 1.0;
+  }
+}
+
+void check_statistics(const std::vector<double>& mean, const std::vector<double>& scale,
+                      std::size_t width, const std::string& what, const char* which) {
+  const std::string name = which;
+  if (mean.empty() && scale.empty()) return;
+  if (mean.size() != scale.size()) {
+    throw ValueError(what + ": " + name + "_mean has " + std::to_string(mean.size()) +
+                     " values but " + name + "_scale has " + std::to_string(scale.size()));
+  }
+  if (mean.size() != width) {
+    throw ValueError(what + ": " + name + "_mean has " + std::to_string(mean.size()) +
+                     " values, expected " + std::to_string(width) + " (one per column of " + name +
+                     ")");
+  }
+  for (std::size_t j = 0; j < width; ++j) {
+    if (!std::isfinite(mean[j])) {
+      throw ValueError(what + ": " + name + "_mean " + element(j) + " is " +
+                       format_number(mean[j]) + "; it must be finite");
+    }
+    if (!std::isfinite(scale[j]) || !(scale[j] > 0.0)) {
+      throw ValueError(what + ": " + name + "_scale " + element(j) + " is " +
+                       format_number(scale[j]) + "; it must be finite and > 0");
+    }
+  }
+}
+
+template <class T>
+void check_columns(const char* where, std::size_t cols, const std::vector<double>& stats,
+                   const char* which) {
+  if (cols != stats.size()) {
+    throw ShapeError(std::string(where) + ": " + which + " has " + std::to_string(cols) +
+                     " columns but the standardization has " + std::to_string(stats.size()));
+  }
+}
+
+}  // namespace
+
+std::size_t class_count(const std::vector<std::int64_t>& labels) {
+  if (labels.empty()) throw ValueError("class_count: no labels");
+  std::int64_t largest = 0;
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] < 0) {
+      throw ValueError("class_count: label " + std::to_string(labels[i]) + " at " + element(i) +
+                       " is negative (labels are 0, 1, ...)");
+    }
+    largest = std::max(largest, labels[i]);
+  }
+  return static_cast<std::size_t>(largest) + 1;
+}
+
+template <class T>
+Matrix<T> one_hot(const std::vector<std::int64_t>& labels, std::size_t classes) {
+  if (labels.empty()) throw ValueError("one_hot: no labels");
+  if (classes == 0) classes = class_count(labels);
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] < 0) {
+      throw ValueError("one_hot: label " + std::to_string(labels[i]) + " at " + element(i) +
+                       " is negative (labels are 0.." + std::to_string(classes - 1) + ")");
+    }
+    if (static_cast<std::uint64_t>(labels[i]) >= classes) {
+      throw ValueError("one_hot: label " + std::to_string(labels[i]) + " at " + element(i) +
+                       " is >= the " + std::to_string(classes) + " classes (labels are 0.." +
+                       std::to_string(classes - 1) + ")");
+    }
+  }
+  Matrix<T> m(labels.size(), classes);
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    m(i, static_cast<std::size_t>(labels[i])) = T(1);
+  return m;
+}
+
+template <class T>
+Standardization fit_standardization(MatrixView<const T> x, MatrixView<const T> y) {
+  if (x.rows() == 0) throw ValueError("fit_standardization: x has no rows");
+  require_finite(x, "fit_standardization: x");
+  Standardization s;
+  column_statistics(x, s.x_mean, s.x_scale, "x");
+  if (!y.empty()) {
+    if (y.rows() != x.rows()) {
+      throw ShapeError("fit_standardization: x has " + std::to_string(x.rows()) +
+                       " rows but y has " + std::to_string(y.rows()));
+    }
+    require_finite(y, "fit_standardization: y");
+    column_statistics(y, s.y_mean, s.y_scale, "y");
+  }
+  return s;
+}
+
+void check_standardization(const Standardization& s, std::size_t d_in, std::size_t d_out,
+                           const std::string& what) {
+  check_statistics(s.x_mean, s.x_scale, d_in, what, "x");
+  check_statistics(s.y_mean, s.y_scale, d_out, what, "y");
+}
+
+template <class T>
+void standardize_x(const Standardization& s, MatrixView<T> x) {
+  if (!s.has_x()) return;
+  check_columns<T>("standardize_x", x.cols(), s.x_mean, "x");
+  for (std::size_t i = 0; i < x.rows(); ++i)
+    for (std::size_t j = 0; j < x.cols(); ++j)
+      x(i, j) = static_cast<T>((static_cast<double>(x(i, j)) - s.x_mean[j]) / s.x_scale[j]);
+}
+
+template <class T>
+void standardize_y(const Standardization& s, MatrixView<T> y) {
+  if (!s.has_y()) return;
+  check_columns<T>("standardize_y", y.cols(), s.y_mean, "y");
+  for (std::size_t i = 0; i < y.rows(); ++i)
+    for (std::size_t j = 0; j < y.cols(); ++j)
+      y(i, j) = static_cast<T>((static_cast<double>(y(i, j)) - s.y_mean[j]) / s.y_scale[j]);
+}
+
+template <class T>
+void unstandardize_y(const Standardization& s, MatrixView<T> p) {
+  if (!s.has_y()) return;
+  check_columns<T>("unstandardize_y", p.cols(), s.y_mean, "predictions");
+  for (std::size_t i = 0; i < p.rows(); ++i)
+    for (std::size_t j = 0; j < p.cols(); ++j)
+      p(i, j) = static_cast<T>(static_cast<double>(p(i, j)) * s.y_scale[j] + s.y_mean[j]);
+}
+
+#define NOBIAS_TARGETS(T)                                                                    \
+  template Matrix<T> one_hot<T>(const std::vector<std::int64_t>&, std::size_t);              \
+  template Standardization fit_standardization<T>(MatrixView<const T>, MatrixView<const T>); \
+  template void standardize_x<T>(const Standardization&, MatrixView<T>);                     \
+  template void standardize_y<T>(const Standardization&, MatrixView<T>);                     \
+  template void unstandardize_y<T>(const Standardization&, MatrixView<T>);
+NOBIAS_TARGETS(float)
+NOBIAS_TARGETS(double)
+#undef NOBIAS_TARGETS
+
+}  // namespace nobias

@@ -1,0 +1,194 @@
+// The step's thread split (lib/parallel.hpp): the team runs every piece exactly once,
+// survives a thread that cannot start and a helper that loses its core, and a Network gives
+// the same bits on 1, 2 and every available thread.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "nobias/blas.hpp"
+#include "nobias/error.hpp"
+#include "nobias/network.hpp"
+#include "parallel.hpp"
+#include "test_support.hpp"
+
+using nobias::Matrix;
+using nobias::Network;
+using test_support::random_matrix;
+
+TEST_CASE("parallel.team.runs_every_piece_once") {
+  for (const int threads : {1, 2, 3, 4}) {
+    CAPTURE(threads);
+    nobias::detail::Team team(threads);
+    CHECK(team.threads() == threads);
+    for (const std::size_t pieces :
+         {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{4}, std::size_t{7}}) {
+      CAPTURE(pieces);
+      std::vector<std::atomic<int>> runs(pieces);
+      auto task = [&](std::size_t p) { runs[p].fetch_add(1); };
+      for (int round = 0; round < 300; ++round)  // back to back, as the phases of steps
+        team.run(pieces, task);
+      for (std::size_t p = 0; p < pieces; ++p)
+        CHECK(runs[p].load() == 300);
+    }
+  }
+}
+
+TEST_CASE("parallel.team.caller_takes_the_pieces_of_a_helper_that_does_not_come") {
+  // One piece sleeps as a descheduled helper would; the other pieces are still all run, by
+  // whichever thread is free, and the caller waits for the sleeper without failing.
+  nobias::detail::Team team(2);
+  std::atomic<int> ran{0};
+  auto task = [&](std::size_t p) {
+    if (p == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ran.fetch_add(1);
+  };
+  for (int round = 0; round < 5; ++round)
+    team.run(4, task);
+  CHECK(ran.load() == 20);
+}
+
+TEST_CASE("parallel.team.rethrows_the_first_exception_after_every_piece") {
+  nobias::detail::Team team(2);
+  std::atomic<int> ran{0};
+  auto task = [&](std::size_t p) {
+    ran.fetch_add(1);
+    if (p == 2) throw std::runtime_error("piece 2 failed");
+  };
+  CHECK_THROWS_WITH_AS(team.run(4, task), "piece 2 failed", std::runtime_error);
+  CHECK(ran.load() == 4);
+  auto fine = [&](std::size_t) { ran.fetch_add(1); };
+  team.run(4, fine);  // the team is still usable
+  CHECK(ran.load() == 8);
+}
+
+TEST_CASE("parallel.team.a_thread_that_cannot_start_is_an_error_not_a_crash") {
+  // Helpers 1 and 2 start; the third is refused: the two are joined and nobias::Error thrown.
+  nobias::detail::fail_thread_start_for_testing(3);
+  CHECK_THROWS_WITH_AS(nobias::detail::Team(4),
+                       doctest::Contains("cannot start thread 3 of 3 helper threads"),
+                       nobias::Error);
+  nobias::detail::fail_thread_start_for_testing(0);
+  nobias::detail::Team team(4);
+  CHECK(team.threads() == 4);
+}
+
+TEST_CASE("parallel.network.a_thread_that_cannot_start_fails_the_step_cleanly") {
+  if (nobias::available_threads() < 2) return;  // a one-CPU machine starts no helper
+  const test_support::AutomaticThreadsAfterwards restore;
+  const Matrix<double> x = random_matrix<double>(64, 37, 1), y = random_matrix<double>(64, 5, 2);
+  Network<double> net({37, 23, 5}, 3, nobias::Init::He);
+  const Network<double> before = net;
+  nobias::set_threads(2);
+  nobias::detail::fail_thread_start_for_testing(1);
+  CHECK_THROWS_AS(net.train_step(x, y, 1e-3), nobias::Error);
+  nobias::detail::fail_thread_start_for_testing(0);
+  for (std::size_t k = 0; k < net.layers(); ++k)
+    CHECK(test_support::max_relative_error<double>(net.weight(k), before.weight(k)) == 0.0);
+  CHECK(net.train_step(x, y, 1e-3) > 0.0);  // the next step starts the team
+}
+
+TEST_CASE("parallel.policy.pieces_follow_the_shapes") {
+  using nobias::detail::row_pieces;
+  const std::vector<std::size_t> seed{1000, 100, 100, 10};
+  CHECK(row_pieces(1, seed) == 1);
+  CHECK(row_pieces(4, seed) == 1);
+  CHECK(row_pieces(4096, seed) == nobias::detail::kMaxPieces);
+  for (std::size_t n = 1; n < 5000; n += 7) {
+    const std::size_t pieces = row_pieces(n, seed);
+    CAPTURE(n);
+    CHECK(pieces >= 1);
+    CHECK(pieces <= nobias::detail::kMaxPieces);
+    CHECK((pieces & (pieces - 1)) == 0);
+    CHECK(pieces <= n);
+  }
+  // Ranges cover [0, total) without gap or overlap, also when total < pieces.
+  for (const std::size_t total : {std::size_t{0}, std::size_t{3}, std::size_t{101}}) {
+    std::size_t next = 0;
+    for (std::size_t p = 0; p < 4; ++p) {
+      const auto range = nobias::detail::piece_range(total, p, 4);
+      CHECK(range.begin == next);
+      next += range.count;
+    }
+    CHECK(next == total);
+  }
+}
+
+namespace {
+
+template <class T>
+bool same_bits(nobias::MatrixView<const T> a, nobias::MatrixView<const T> b) {
+  if (a.rows() != b.rows() || a.cols() != b.cols()) return false;
+  for (std::size_t i = 0; i < a.rows(); ++i)
+    if (std::memcmp(&a(i, 0), &b(i, 0), a.cols() * sizeof(T)) != 0) return false;
+  return true;
+}
+
+// What a network computes over a few steps: losses, gradients, predictions and weights.
+template <class T>
+struct Trace {
+  std::vector<double> losses;
+  std::vector<Matrix<T>> matrices;
+};
+
+template <class T>
+Trace<T> trace(const std::vector<std::size_t>& widths, std::size_t n, int threads) {
+  nobias::set_threads(threads);
+  const Matrix<T> x = random_matrix<T>(n, widths.front(), 11);
+  const Matrix<T> y = random_matrix<T>(n, widths.back(), 12);
+  Network<T> net(widths, 13, nobias::Init::He);
+  Trace<T> t;
+  for (int step = 0; step < 3; ++step)
+    t.losses.push_back(net.train_step(x, y, T(1e-4)));
+  auto g = net.gradients(x, y);
+  t.losses.push_back(g.loss);
+  for (auto& dw : g.dw)
+    t.matrices.push_back(std::move(dw));
+  Matrix<T> out(n, widths.back());
+  net.predict(x, out);
+  t.matrices.push_back(std::move(out));
+  t.matrices.push_back(std::as_const(net).predict(x));
+  t.losses.push_back(net.loss(x, y));
+  for (std::size_t k = 0; k < net.layers(); ++k)
+    t.matrices.emplace_back(net.weights()[k]);
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("parallel.network.bit_identical_on_1_2_and_automatic_threads", T, float,
+                   double) {
+  const test_support::AutomaticThreadsAfterwards restore;
+  const std::vector<std::vector<std::size_t>> shapes{
+      {300, 200, 100, 7}, {37, 23, 19, 5}, {513, 129, 3}};
+  bool some_split = false;
+  for (const auto& widths : shapes) {
+    for (const std::size_t n : {std::size_t{9}, std::size_t{101}, std::size_t{333}}) {
+      CAPTURE(widths.front());
+      CAPTURE(n);
+      some_split = some_split || nobias::detail::row_pieces(n, widths) > 1;
+      const Trace<T> one = trace<T>(widths, n, 1);
+      for (const int threads : {2, 0}) {
+        CAPTURE(threads);
+        const Trace<T> other = trace<T>(widths, n, threads);
+        REQUIRE(other.losses.size() == one.losses.size());
+        for (std::size_t i = 0; i < one.losses.size(); ++i) {
+          CAPTURE(i);
+          CHECK(std::memcmp(&other.losses[i], &one.losses[i], sizeof(double)) == 0);
+        }
+        REQUIRE(other.matrices.size() == one.matrices.size());
+        for (std::size_t i = 0; i < one.matrices.size(); ++i) {
+          CAPTURE(i);
+          CHECK(same_bits<T>(other.matrices[i], one.matrices[i]));
+        }
+      }
+    }
+  }
+  CHECK(some_split);  // else the test would not cover the split at all
+}

@@ -1,0 +1,129 @@
+#include "epoch_monitor.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "nobias/model.hpp"
+
+namespace nobias_tools {
+
+template <class T>
+EpochMonitor<T>::EpochMonitor(nobias::Network<T>& net, const Data<T>& data,
+                              const std::optional<Data<T>>& validation,
+                              const nobias::Standardization& stats, const TrainOptions& o,
+                              std::size_t first_epoch)
+    : net_(net),
+      data_(data),
+      validation_(validation),
+      stats_(stats),
+      o_(o),
+      first_epoch_(first_epoch) {
+  if (validation_) {
+    classifier_ = data_.classes > 0;
+    per_row_ = o_.reduction == nobias::Reduction::Sum && validation_->x.rows() != data_.x.rows();
+  }
+}
+
+template <class T>
+void EpochMonitor<T>::start() {
+  start_loss_ = net_.loss(data_.x, data_.y, nobias::Reduction::Mean);
+}
+
+template <class T>
+bool EpochMonitor<T>::epoch_done(const nobias::EpochReport& epoch) {
+  HistoryRow row{epoch.epoch, epoch.train_loss, epoch.validation_loss, {}, epoch.seconds};
+  if (validation_) {
+    const nobias::Matrix<T> p = nobias::predict_with(net_, stats_, validation_->x.view());
+    row.val = nobias::evaluate<T>(p, validation_->y, classifier_);
+  }
+  history_.push_back(row);
+  if (epoch.epoch == first_epoch_) {
+    // Going nowhere: after a whole epoch the loss over the training rows should be below
+    // the starting weights' loss over the same rows.
+    const double after = net_.loss(data_.x, data_.y, nobias::Reduction::Mean);
+    if (!(after < start_loss_)) {
+      std::fflush(stdout);
+      std::fprintf(stderr,
+                   "nobias-train: warning: the loss after the first epoch (%s per element) is "
+                   "not below the starting weights' (%s): training is going nowhere; try another "
+                   "--lr (was %s)%s\n",
+                   format_g(after).c_str(), format_g(start_loss_).c_str(), format_g(o_.lr).c_str(),
+                   o_.optimizer.kind == nobias::OptimizerKind::Sgd ? " or --optimizer adam" : "");
+    }
+  }
+  bool go_on = true;
+  if (o_.patience > 0 && validation_) {
+    if (best_epoch_ == 0 || epoch.validation_loss < best_loss_ - kEarlyStopTolerance) {
+      best_loss_ = epoch.validation_loss;
+      best_epoch_ = epoch.epoch;
+      epochs_without_gain_ = 0;
+      best_weights_ = net_.weights();
+    } else {
+      go_on = ++epochs_without_gain_ < o_.patience;
+    }
+  }
+  if (!o_.quiet) {
+    std::string line = "epoch " + std::to_string(epoch.epoch) + "/" + std::to_string(o_.epochs) +
+                       " train_loss " + format_g(epoch.train_loss);
+    if (validation_) {
+      line += " val_loss " + format_g(epoch.validation_loss);
+      if (per_row_) {
+        line += " train_loss_per_row " +
+                format_g(epoch.train_loss / static_cast<double>(data_.x.rows())) +
+                " val_loss_per_row " +
+                format_g(epoch.validation_loss / static_cast<double>(validation_->x.rows()));
+      }
+      line += " val_mse " + format_g(row.val.mse) + " val_mae " + format_g(row.val.mae) +
+              " val_r2 " + format_g(row.val.r2);
+      if (row.val.accuracy) line += " val_accuracy " + format_g(*row.val.accuracy);
+    }
+    std::printf("%s samples/s %.0f\n", line.c_str(), epoch.samples_per_second);
+    if (!go_on) {
+      std::printf("stopped early: val_loss has not improved by %s for %zu epochs\n",
+                  format_g(kEarlyStopTolerance).c_str(), o_.patience);
+    }
+    std::fflush(stdout);
+  }
+  return go_on;
+}
+
+template <class T>
+void EpochMonitor<T>::finish() {
+  if (!best_weights_.empty() && best_epoch_ != history_.back().epoch) {
+    for (std::size_t k = 0; k < net_.layers(); ++k) {
+      const nobias::Matrix<T>& best = best_weights_[k];
+      std::copy(best.data(), best.data() + best.size(), net_.weight(k).data());
+    }
+    if (!o_.quiet) {
+      std::printf("kept the weights of epoch %zu (val_loss %s)\n", best_epoch_,
+                  format_g(best_loss_).c_str());
+    }
+  }
+  warn_dead_layers();
+}
+
+template <class T>
+void EpochMonitor<T>::warn_dead_layers() {
+  // Hidden layer k's pre-activations are the output of the network cut after w_k.
+  std::vector<nobias::Matrix<T>> front;
+  for (std::size_t k = 0; k + 1 < net_.layers(); ++k) {
+    front.push_back(net_.weights()[k]);
+    const nobias::Matrix<T> h = nobias::Network<T>(front).predict(data_.x);
+    const bool dead = std::all_of(h.data(), h.data() + h.size(), [](T v) { return v <= T(0); });
+    if (dead) {
+      std::fflush(stdout);
+      std::fprintf(stderr,
+                   "nobias-train: warning: hidden layer %zu (%zu units) is 0 on every training "
+                   "row (dead ReLUs): the output no longer depends on the input; try a smaller "
+                   "--lr (was %s)\n",
+                   k + 1, h.cols(), format_g(o_.lr).c_str());
+      return;
+    }
+  }
+}
+
+template class EpochMonitor<float>;
+template class EpochMonitor<double>;
+
+}  // namespace nobias_tools

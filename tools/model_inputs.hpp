@@ -1,0 +1,26 @@
+// What nobias-predict and nobias-evaluate share: a model directory and the inputs checked
+// against it, with messages that name the flag, the file and the model.
+#pragma once
+
+#include <string>
+
+#include "nobias/matrix.hpp"
+#include "nobias/model.hpp"
+
+namespace nobias_tools {
+
+// x from --x, in the model's dtype; ShapeError when its columns are not the model's d_in.
+template <class T>
+nobias::Matrix<T> read_model_x(const std::string& x_path, const std::string& model_dir,
+                               const nobias::ModelInfo& info);
+
+// Calls body<float> or body<double>, as the model directory's weights are stored.
+template <class Body>
+int with_model_dtype(const nobias::ModelInfo& info, Body&& body) {
+  return info.dtype == nobias::Dtype::F64 ? body(double{}) : body(float{});
+}
+
+// The model directory's metadata, its errors prefixed by the flag.
+nobias::ModelInfo read_info(const std::string& model_dir);
+
+}  // namespace nobias_tools
