@@ -34,6 +34,7 @@ PYBIND11_MODULE(_nobias, m) {
   np::bind_optimizer(m);
   np::bind_fit(m);
   np::bind_io(m);
+  np::bind_model(m);
   m.def("set_threads", &nobias::set_threads, np::py::arg("threads"),
         "0: threads chosen per product (the default); n >= 1: every product on n threads.");
   m.def("threads_setting", &nobias::threads_setting, "0 while automatic");
