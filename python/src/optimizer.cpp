@@ -30,6 +30,8 @@ double step(AnyOptimizer& self, AnyNetwork& net, py::handle x, py::handle y,
 }
 
 // The optimizer's moments as read-only views of its own buffers (base: the optimizer).
+// Read-only: a moment replaced or reshaped from outside would corrupt the next step; a state
+// is put back with restore, which checks it.
 template <class T>
 py::list moments(py::object self, bool first) {
   auto& any = self.cast<AnyOptimizer&>();
