@@ -641,7 +641,7 @@ class CliTest(unittest.TestCase):
             (["--layers", "20,10,4", "--rows", "18446744073709551615"],
              ["matrix of 18446744073709551615x20 elements overflows size_t"]),
             (["--x", x, "--y", y, "--layers", "13,9223372036854775807,3"],
-             ["Network: w1 of 13x9223372036854775807", "overflows size_t"]),
+             ["Network: width 1 is 9223372036854775807; BLAS indexes with int"]),
             (["--layers", "18446744073709551616,4"],
              ["--layers: every width must be at most 18446744073709551615, got "
               "18446744073709551616"]),
@@ -734,7 +734,7 @@ class CliTest(unittest.TestCase):
         with open(self.path("ck", "state-000001", "state.txt"), "a") as f:
             f.write("garbage\n")
         self.assert_refused_before_training(common + ["--epochs", 2, "--resume", "ck"],
-                                            "load_checkpoint: ck: state.txt: line without '=': "
+                                            "load_checkpoint: ck: state.txt: line 24 has no '=': "
                                             "garbage")
 
     # ---- 8. divergence ----

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "any.hpp"
 #include "arrays.hpp"
@@ -43,10 +44,12 @@ double step(AnyOptimizer& self, AnyNetwork& net, py::handle x, py::handle y,
 
 template <class T>
 py::list moments(py::object self, bool first) {
-  auto& optimizer = self.cast<AnyOptimizer&>().get<T>();
+  // Read-only: a moment replaced or reshaped from outside would corrupt the next step; a
+  // state is put back with restore (the checkpoint's), which checks it.
+  const nobias::OptimizerState<T> state = self.cast<AnyOptimizer&>().get<T>().state();
   py::list views;
-  for (auto& m : first ? optimizer.first() : optimizer.second()) {
-    views.append(view_of<T>(m.view(), self));
+  for (const MatrixView<const T>& m : first ? state.first : state.second) {
+    views.append(view_of<const T>(m, self));
   }
   return views;
 }
@@ -129,8 +132,18 @@ beta2=0.999, epsilon=1e-8, weight_decay=0.0) sizes its state for network.
           },
           [](AnyOptimizer& self, std::uint64_t steps) {
             dispatch(self.dtype(), [&](auto tag) {
+              using T = decltype(tag);
               Exclusive busy(self.mutex());
-              self.get<decltype(tag)>().set_steps_taken(steps);
+              // Through Optimizer::restore, which checks the count (<= 2^53; 0 only with
+              // zero moments) against the moments it keeps.
+              auto& optimizer = self.get<T>();
+              const nobias::OptimizerState<T> state = optimizer.state();
+              std::vector<nobias::Matrix<T>> first, second;
+              for (const MatrixView<const T>& m : state.first)
+                first.push_back(nobias::Matrix<T>::copy_of(m));
+              for (const MatrixView<const T>& m : state.second)
+                second.push_back(nobias::Matrix<T>::copy_of(m));
+              optimizer.restore(optimizer.config().kind, steps, first, second);
             });
           })
       .def_property_readonly(
@@ -139,14 +152,14 @@ beta2=0.999, epsilon=1e-8, weight_decay=0.0) sizes its state for network.
             return dispatch(self.cast<AnyOptimizer&>().dtype(),
                             [&](auto tag) { return moments<decltype(tag)>(self, true); });
           },
-          "Momentum's velocity or Adam's first moments, one array per layer (views).")
+          "Momentum's velocity or Adam's first moments, one read-only array per layer (views).")
       .def_property_readonly(
           "second",
           [](py::object self) {
             return dispatch(self.cast<AnyOptimizer&>().dtype(),
                             [&](auto tag) { return moments<decltype(tag)>(self, false); });
           },
-          "Adam's second moments, one array per layer (views).");
+          "Adam's second moments, one read-only array per layer (views).");
 }
 
 }  // namespace nobias::python
