@@ -11,7 +11,7 @@
 #include "nobias/kernels.hpp"
 #include "nobias/network.hpp"
 #include "overlap.hpp"
-#include "worker_team.hpp"
+#include "parallel.hpp"
 
 namespace nobias {
 
