@@ -21,18 +21,6 @@ OptimizerKind kind_from(const std::string& name) {
   throw py::value_error("kind: expected \"sgd\", \"momentum\" or \"adam\", got \"" + name + "\"");
 }
 
-const char* kind_name(OptimizerKind kind) {
-  switch (kind) {
-    case OptimizerKind::Sgd:
-      return "sgd";
-    case OptimizerKind::Momentum:
-      return "momentum";
-    case OptimizerKind::Adam:
-      return "adam";
-  }
-  return "?";
-}
-
 template <class T>
 double step(AnyOptimizer& self, AnyNetwork& net, py::handle x, py::handle y,
             const std::string& reduction) {
@@ -139,10 +127,10 @@ beta2=0.999, epsilon=1e-8, weight_decay=0.0) sizes its state for network.
               auto& optimizer = self.get<T>();
               const nobias::OptimizerState<T> state = optimizer.state();
               std::vector<nobias::Matrix<T>> first, second;
-              for (const MatrixView<const T>& m : state.first)
-                first.push_back(nobias::Matrix<T>::copy_of(m));
-              for (const MatrixView<const T>& m : state.second)
-                second.push_back(nobias::Matrix<T>::copy_of(m));
+              for (const MatrixView<const T>& moment : state.first)
+                first.push_back(nobias::Matrix<T>::copy_of(moment));
+              for (const MatrixView<const T>& moment : state.second)
+                second.push_back(nobias::Matrix<T>::copy_of(moment));
               optimizer.restore(optimizer.config().kind, steps, first, second);
             });
           })
