@@ -150,6 +150,11 @@ def write_results_md(path, results, med, targets):
          "OpenBLAS's threads or one; *best floor* = the faster of the two. Peers: *no env* = "
          "no OPENBLAS_*/OMP_* variables; *best* = the policy's core with one BLAS thread, or "
          "all threads with passive OpenMP waiting; *at its best* = the faster."]
+    load = meta.get("load_average_at_end") or [0]
+    if load[0] > meta["cpus"]:
+        L.append(f"- **Taken under load** (load average {load[0]:.1f} on {meta['cpus']} CPUs at "
+                 "the end of the run): other processes competed for the cores throughout; these "
+                 "figures are not evidence for or against any target. Rerun on a quiet machine.")
     if busy:
         L.append("- *busy* columns: measured while one `yes > /dev/null` competed for a core.")
     if results.get("errors"):
