@@ -34,6 +34,7 @@ PYBIND11_MODULE(_nobias, m) {
   np::bind_optimizer(m);
   np::bind_fit(m);
   np::bind_io(m);
+  np::bind_model(m);
   m.def("set_threads", &nobias::set_threads, np::py::arg("threads"),
         "0: every CPU (the default); n >= 1: at most n threads per training step. "
         "Results do not depend on it.");
