@@ -115,54 +115,6 @@ Network<T>::Network(std::vector<Matrix<T>> weights)
     : widths_(widths_of(weights)), weights_(std::move(weights)) {}
 
 template <class T>
-MatrixView<const T> Network<T>::weight(std::size_t k) const {
-  require_live("weight");
-  if (k >= weights_.size()) {
-    throw ValueError("weight: index " + std::to_string(k) + " out of range, the network has " +
-                     std::to_string(weights_.size()) + " weight matrices");
-  }
-  return weights_[k].view();
-}
-
-template <class T>
-MatrixView<T> Network<T>::weight(std::size_t k) {
-  std::as_const(*this).weight(k);  // range check
-  weights_as_built_ = false;       // the caller may change them
-  return weights_[k].view();
-}
-
-template <class T>
-Network<T>::Network(const Network& other)
-    : widths_((other.require_live("copy"), other.widths_)),
-      weights_(other.weights_),
-      weights_as_built_(other.weights_as_built_) {}
-
-template <class T>
-Network<T>& Network<T>::operator=(const Network& other) {
-  if (this != &other) *this = Network(other);
-  return *this;
-}
-
-// What is left behind has no widths, which every method checks.
-template <class T>
-Network<T>::Network(Network&& other) noexcept
-    : widths_(std::exchange(other.widths_, {})),
-      weights_(std::exchange(other.weights_, {})),
-      weights_as_built_(other.weights_as_built_),
-      workspace_(std::exchange(other.workspace_, {})),
-      team_(std::move(other.team_)) {}
-template <class T>
-Network<T>& Network<T>::operator=(Network&& other) noexcept {
-  if (this != &other) {
-    widths_ = std::exchange(other.widths_, {});
-    weights_ = std::exchange(other.weights_, {});
-    weights_as_built_ = other.weights_as_built_;
-    workspace_ = std::exchange(other.workspace_, {});
-    team_ = std::move(other.team_);
-  }
-  return *this;
-}
-template <class T>
 Network<T>::~Network() = default;
 
 // Sized for the largest batch seen; a smaller batch uses the leading rows. Built aside and
@@ -285,6 +237,23 @@ void Network<T>::weight_products(MatrixView<const T> x, T alpha, T beta, Target 
   team_->run(pieces, piece);
 }
 
+template <class T>
+template <class Target>
+void Network<T>::weight_product(MatrixView<const T> x, std::size_t k, T alpha, T beta,
+                                Target target) {
+  // The same pieces as weight_products() for layer k: the same bits.
+  const std::size_t n = x.rows();
+  const std::size_t pieces = detail::weight_pieces(n, widths_);
+  auto piece = [&](std::size_t p) {
+    const detail::Range rows = detail::piece_range(widths_[k], p, pieces);
+    if (rows.count == 0) return;
+    const MatrixView<const T> a_prev = k == 0 ? x : MatrixView<const T>(activation(k - 1, n));
+    gemm(Op::T, a_prev.col_block(rows.begin, rows.count), Op::N, gradient(k, n), alpha, beta,
+         target.row_block(rows.begin, rows.count));  // (44)-(46)
+  };
+  team_->run(pieces, piece);
+}
+
 // The const path has no workspace and no team: the same pieces as predict(x, out), one
 // after the other on the calling thread, hence the same bits.
 template <class T>
@@ -343,6 +312,22 @@ double reduction_scale(Reduction reduction, std::size_t rows, std::size_t output
              : 1.0;
 }
 
+// dw must hold one matrix shaped like each w_k (Matrix or MatrixView).
+template <class T, class Gradient>
+void check_gradient_shapes(const std::vector<Matrix<T>>& weights, const std::vector<Gradient>& dw) {
+  if (dw.size() != weights.size()) {
+    throw ShapeError("gradients: expected " + std::to_string(weights.size()) +
+                     " gradient matrices, got " + std::to_string(dw.size()));
+  }
+  for (std::size_t k = 0; k < dw.size(); ++k) {
+    if (dw[k].rows() != weights[k].rows() || dw[k].cols() != weights[k].cols()) {
+      throw ShapeError("gradients: dw" + std::to_string(k + 1) + " is " +
+                       shape_string(dw[k].rows(), dw[k].cols()) + ", w" + std::to_string(k + 1) +
+                       " is " + shape_string(weights[k].rows(), weights[k].cols()));
+    }
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -373,17 +358,7 @@ template <class T>
 double Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y,
                              std::vector<Matrix<T>>& dw, Reduction reduction) {
   check_batch("gradients", x, &y);
-  if (dw.size() != weights_.size()) {
-    throw ShapeError("gradients: expected " + std::to_string(weights_.size()) +
-                     " gradient matrices, got " + std::to_string(dw.size()));
-  }
-  for (std::size_t k = 0; k < dw.size(); ++k) {
-    if (dw[k].rows() != weights_[k].rows() || dw[k].cols() != weights_[k].cols()) {
-      throw ShapeError("gradients: dw" + std::to_string(k + 1) + " is " +
-                       shape_string(dw[k].rows(), dw[k].cols()) + ", w" + std::to_string(k + 1) +
-                       " is " + shape_string(weights_[k].rows(), weights_[k].cols()));
-    }
-  }
+  check_gradient_shapes(weights_, dw);
   prepare(x.rows());
   require_apart("gradients", "x", x);
   require_apart("gradients", "y", y);
@@ -398,6 +373,34 @@ double Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y,
   const double loss = forward_and_input_gradients("gradients", x, y);
   const double scale = reduction_scale(reduction, x.rows(), output_width());
   weight_products(x, static_cast<T>(scale), T(0), [&](std::size_t k) { return dw[k].view(); });
+  return loss * scale;
+}
+
+template <class T>
+double Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y,
+                             const std::vector<MatrixView<T>>& dw, Reduction reduction,
+                             const std::function<void(std::size_t)>& on_layer) {
+  check_batch("gradients", x, &y);
+  check_gradient_shapes(weights_, dw);
+  prepare(x.rows());
+  require_apart("gradients", "x", x);
+  require_apart("gradients", "y", y);
+  for (std::size_t k = 0; k < dw.size(); ++k) {
+    for (const auto& [name, view] : {std::pair{"x", x}, std::pair{"y", y}}) {
+      if (detail::overlap(view, MatrixView<const T>(dw[k]))) {
+        throw ValueError(std::string("gradients: ") + name + " overlaps dw" +
+                         std::to_string(k + 1) + ", which the step writes; pass a copy");
+      }
+    }
+  }
+  const double loss = forward_and_input_gradients("gradients", x, y);
+  const double scale = reduction_scale(reduction, x.rows(), output_width());
+  // Last layer first, as backpropagation produces them: the first gradients done are the first
+  // a caller can send. Each layer is one round of the team (the same products, per layer).
+  for (std::size_t k = weights_.size(); k-- > 0;) {
+    weight_product(x, k, static_cast<T>(scale), T(0), dw[k]);
+    if (on_layer) on_layer(k);
+  }
   return loss * scale;
 }
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <string>
 #include <type_traits>
@@ -20,8 +21,13 @@ thread_local const std::string* g_who = nullptr;
 
 void require(bool ok, const std::string& field, double value, const std::string& expected) {
   if (!ok) {
-    char text[40];  // not std::to_string: 1e-50 must not print as 0.000000; %.17g: all digits
-    std::snprintf(text, sizeof text, "%.17g", value);
+    // Not std::to_string: 1e-50 must not print as 0.000000. The fewest digits that read back
+    // as the same double: 1e+39 stays 1e+39, and two values that differ never print alike.
+    char text[40];
+    for (int digits = 9; digits <= 17; ++digits) {
+      std::snprintf(text, sizeof text, "%.*g", digits, value);
+      if (std::strtod(text, nullptr) == value || value != value) break;
+    }
     throw ValueError(*g_who + ": " + field + " must be " + expected + ", got " + text);
   }
 }
@@ -275,7 +281,45 @@ double Optimizer<T>::step(Network<T>& net, MatrixView<const T> x, MatrixView<con
     return loss;
   }
   const double loss = net.gradients(x, y, gradients_, reduction);  // throws before any change
+  update(net, gradients_);
+  return loss;
+}
+
+template <class T>
+void Optimizer<T>::apply(Network<T>& net, const std::vector<MatrixView<const T>>& gradients) {
+  require_live("apply");
+  if (net.widths() != widths_) {
+    throw ShapeError("Optimizer::apply: sized for a network of widths " + widths_string(widths_) +
+                     ", given one of " + widths_string(net.widths()));
+  }
+  if (steps_ >= kMaxOptimizerSteps) {
+    throw ValueError("Optimizer::apply: " + std::to_string(steps_) +
+                     " steps taken, the most Adam's step count holds exactly (2^53)");
+  }
+  if (gradients.size() != net.layers()) {
+    throw ShapeError("Optimizer::apply: expected " + std::to_string(net.layers()) +
+                     " gradient matrices, got " + std::to_string(gradients.size()));
+  }
+  for (std::size_t k = 0; k < gradients.size(); ++k) {
+    const MatrixView<const T> w = net.weight(k);
+    if (gradients[k].rows() != w.rows() || gradients[k].cols() != w.cols()) {
+      throw ShapeError("Optimizer::apply: gradient " + std::to_string(k + 1) + " is " +
+                       shape_string(gradients[k].rows(), gradients[k].cols()) + ", w" +
+                       std::to_string(k + 1) + " is " + shape_string(w.rows(), w.cols()));
+    }
+    if (!gradients[k].contiguous()) {
+      throw ShapeError("Optimizer::apply: gradient " + std::to_string(k + 1) +
+                       " is a strided view; expected contiguous rows");
+    }
+  }
+  update(net, gradients);
+}
+
+template <class T>
+template <class Gradient>
+void Optimizer<T>::update(Network<T>& net, const std::vector<Gradient>& gradients) {
   ++steps_;
+  const T lr = static_cast<T>(config_.learning_rate);
   const T decay = static_cast<T>(config_.weight_decay);
   const T mu = static_cast<T>(config_.momentum);
   const T b1 = static_cast<T>(config_.beta1), b2 = static_cast<T>(config_.beta2);
@@ -287,8 +331,8 @@ double Optimizer<T>::step(Network<T>& net, MatrixView<const T> x, MatrixView<con
 
   for (std::size_t k = 0; k < net.layers(); ++k) {
     T* w = net.weight(k).data();
-    const T* g = gradients_[k].data();
-    const std::size_t size = gradients_[k].size();
+    const T* g = gradients[k].data();
+    const std::size_t size = gradients[k].rows() * gradients[k].cols();
     switch (config_.kind) {
       case OptimizerKind::Sgd:
         for (std::size_t i = 0; i < size; ++i)
@@ -316,7 +360,6 @@ double Optimizer<T>::step(Network<T>& net, MatrixView<const T> x, MatrixView<con
       }
     }
   }
-  return loss;
 }
 
 template void check_optimizer_config<float>(const OptimizerConfig&, const std::string&, bool);

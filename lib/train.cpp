@@ -32,9 +32,11 @@ void copy_rows(MatrixView<T> to, MatrixView<const T> from, const std::vector<std
   }
 }
 
+}  // namespace
+
 template <class T>
-void check_fit(const Network<T>& net, MatrixView<const T> x, MatrixView<const T> y,
-               const FitOptions& options, MatrixView<const T> val_x, MatrixView<const T> val_y) {
+void check_fit(const Network<T>& net, DataView<T> x, DataView<T> y, const FitOptions& options,
+               DataView<T> val_x, DataView<T> val_y) {
   if (options.epochs == 0) throw ValueError("fit: epochs must be >= 1, got 0");
   if (options.first_epoch == 0 || options.first_epoch > options.epochs) {
     throw ValueError("fit: first_epoch must be in [1, epochs = " + std::to_string(options.epochs) +
@@ -71,8 +73,6 @@ void check_fit(const Network<T>& net, MatrixView<const T> x, MatrixView<const T>
   require_finite(val_x, "fit: validation x");
   require_finite(val_y, "fit: validation y");
 }
-
-}  // namespace
 
 std::vector<std::size_t> shuffled_order(std::size_t rows, std::uint64_t seed, std::size_t epoch) {
   std::vector<std::size_t> order(rows);
@@ -145,6 +145,12 @@ std::size_t steps_per_epoch(std::size_t rows, std::size_t batch_size) {
   return rows / batch + (rows % batch != 0 ? 1 : 0);
 }
 
+template void check_fit<float>(const Network<float>&, MatrixView<const float>,
+                               MatrixView<const float>, const FitOptions&, MatrixView<const float>,
+                               MatrixView<const float>);
+template void check_fit<double>(const Network<double>&, MatrixView<const double>,
+                                MatrixView<const double>, const FitOptions&,
+                                MatrixView<const double>, MatrixView<const double>);
 template std::vector<EpochReport> fit<float>(Network<float>&, Optimizer<float>&,
                                              MatrixView<const float>, MatrixView<const float>,
                                              const FitOptions&, const EpochCallback&,

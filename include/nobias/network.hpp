@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -117,6 +118,14 @@ class Network {
   double gradients(MatrixView<const T> x, MatrixView<const T> y, std::vector<Matrix<T>>& dw,
                    Reduction reduction = Reduction::Sum);
 
+  // The same into caller-given views (dw[k] shaped like w_{k+1}; e.g. slices of one contiguous
+  // buffer, so that one collective can move them all), computed last layer first: on_layer(k)
+  // runs as soon as dw[k] is final, so a caller can start sending it while the rest of the
+  // backward pass computes (a distributed step overlaps its reduction with it). Returns L.
+  double gradients(MatrixView<const T> x, MatrixView<const T> y,
+                   const std::vector<MatrixView<T>>& dw, Reduction reduction,
+                   const std::function<void(std::size_t)>& on_layer);
+
   // One step of gradient descent, w_k <- w_k - lr dL/dw_k, fused: each update is one gemm
   // (alpha = -lr, beta = 1) with no gradient buffer. Returns L before the update.
   // An L that is not finite, or too large for T, throws DivergenceError and leaves the
@@ -170,6 +179,9 @@ class Network {
   // Phase 2, by rows of each w_k: target_k = alpha a_{k-1}^T g_k + beta target_k.
   template <class Target>
   void weight_products(MatrixView<const T> x, T alpha, T beta, Target target);
+  // The same for layer k alone.
+  template <class Target>
+  void weight_product(MatrixView<const T> x, std::size_t k, T alpha, T beta, Target target);
   // yhat into out on the calling thread, using ping and pong (n x widest hidden).
   void infer(MatrixView<const T> x, MatrixView<T> out, T* ping, T* pong) const;
 

@@ -79,6 +79,13 @@ class Optimizer {
   double step(Network<T>& net, MatrixView<const T> x, MatrixView<const T> y,
               Reduction reduction = Reduction::Sum);
 
+  // One update of net's weights from gradients computed elsewhere (dL/dw_k shaped like w_k;
+  // e.g. summed over the ranks of a distributed step): the same update step() makes. The
+  // gradients are taken as they are (finite: the caller checked the loss). ShapeError if net is
+  // not the network it was made for or a gradient's shape is not its weight's, or a gradient
+  // is a strided view; ValueError past kMaxOptimizerSteps, as step().
+  void apply(Network<T>& net, const std::vector<MatrixView<const T>>& gradients);
+
   std::uint64_t steps_taken() const;
   // The state a checkpoint must keep, as read-only views (a small vector is allocated).
   OptimizerState<T> state() const;
@@ -96,6 +103,11 @@ class Optimizer {
 
   OptimizerConfig config_;
   std::uint64_t steps_ = 0;
+  // The update itself, from one contiguous gradient per layer (Matrix or MatrixView; shapes
+  // checked by the caller).
+  template <class Gradient>
+  void update(Network<T>& net, const std::vector<Gradient>& gradients);
+
   std::vector<std::size_t> widths_;  // of the network it was sized for; empty once moved from
   std::vector<Matrix<T>> gradients_, first_, second_;
 };

@@ -65,6 +65,12 @@ std::vector<EpochReport> fit(Network<T>& net, Optimizer<T>& optimizer, DataView<
 // ceil(rows / batch_size), the last batch possibly partial; 0 for no rows.
 std::size_t steps_per_epoch(std::size_t rows, std::size_t batch_size);
 
+// The checks fit() makes before any step, as fit() makes them (the errors listed above); for
+// other training loops over the same inputs (the distributed fit of nobias::mpi).
+template <class T>
+void check_fit(const Network<T>& net, DataView<T> x, DataView<T> y, const FitOptions& options,
+               DataView<T> val_x = {}, DataView<T> val_y = {});
+
 // The order of rows for an epoch: a permutation of [0, rows) from (seed, epoch) alone, the
 // same on every platform and thread count.
 std::vector<std::size_t> shuffled_order(std::size_t rows, std::uint64_t seed, std::size_t epoch);

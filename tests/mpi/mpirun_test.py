@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""mpirun tests of nobias::mpi: the scenario program (mpi_scenarios.cpp) on 1-4 ranks.
+
+  deterministic  N = 1..4 ranks give bit-identical weights, equal to one process in the same
+                 mode (no MPI), for float and double, Sum and Mean, SGD and Adam
+  fast           N = 1..4 ranks within 1e-5 (f32) / 1e-12 (f64) of nobias::fit
+  resume         a checkpoint taken with 2 ranks, resumed with 3, equals an uninterrupted run;
+                 a rank started with other weights is overwritten by the broadcast
+  cli            nobias-train-mpi: the same weights on 1-3 ranks, one message per error
+  failures       divergence on one rank stops all with the same error (exit 3); a killed rank
+                 and a stalled rank make the job fail within a bounded time, with a clear error
+
+Every program run also checks, after every epoch, that all ranks hold rank 0's weights.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+FAILURES = []
+
+
+def check(ok, what):
+    print(("ok      " if ok else "FAILED  ") + what, flush=True)
+    if not ok:
+        FAILURES.append(what)
+
+
+class Runner:
+    def __init__(self, args):
+        self.args = args
+        shutil.rmtree(args.work, ignore_errors=True)
+        os.makedirs(args.work)
+
+    def command(self, ranks, options):
+        if ranks is None:  # one process, no launcher
+            return [self.args.program] + options
+        pre = self.args.preflags.split() if self.args.preflags else []
+        return ([self.args.mpiexec, self.args.numproc_flag, str(ranks)] + pre +
+                [self.args.program] + options)
+
+    def run(self, ranks, name, options, timeout=60, env=None, out_flag="--out"):
+        out = os.path.join(self.args.work, name)
+        os.makedirs(out)
+        full_env = dict(os.environ, **(env or {}))
+        start = time.monotonic()
+        p = subprocess.run(self.command(ranks, [out_flag, out] + options), capture_output=True,
+                           text=True, timeout=timeout, env=full_env)
+        p.seconds = time.monotonic() - start
+        p.out = out
+        if p.returncode != 0 and not name.startswith("expect-fail"):
+            print(p.stdout, p.stderr, sep="\n")
+        return p
+
+    def weights(self, out):
+        if not os.path.isdir(out):
+            return []
+        files = sorted(f for f in os.listdir(out) if f.startswith("w") and f.endswith(".npy"))
+        return [np.load(os.path.join(out, f)) for f in files]
+
+
+def same_bits(a, b):
+    return len(a) == len(b) and all(x.dtype == y.dtype and x.tobytes() == y.tobytes()
+                                    for x, y in zip(a, b))
+
+
+def max_rel(a, b):
+    return max(float(np.max(np.abs(x.astype(np.float64) - y)) /
+                     max(np.max(np.abs(x)), np.max(np.abs(y)), 1e-300)) for x, y in zip(a, b))
+
+
+CONFIGS = ["f32-sum-sgd", "f32-mean-adam", "f64-sum-sgd", "f64-mean-adam"]
+
+
+def deterministic(r):
+    local = r.run(None, "local", ["--all-configs", "1", "--mode", "local"])
+    check(local.returncode == 0, "det: one process, no MPI")
+    runs = {n: r.run(n, f"det-np{n}", ["--all-configs", "1", "--mode", "det"]) for n in (1, 2, 3, 4)}
+    for tag in CONFIGS:
+        reference = r.weights(os.path.join(local.out, tag))
+        check(len(reference) == 3, f"det {tag}: three weight matrices written")
+        for n, p in runs.items():
+            got = r.weights(os.path.join(p.out, tag))
+            check(p.returncode == 0 and same_bits(got, reference),
+                  f"det {tag}: mpirun -np {n} bit-identical to one process")
+
+
+def fast(r):
+    plain = r.run(None, "plain", ["--all-configs", "1", "--mode", "plain"])
+    check(plain.returncode == 0, "fast: nobias::fit in one process")
+    runs = {n: r.run(n, f"fast-np{n}", ["--all-configs", "1", "--mode", "fast"]) for n in (1, 2, 3, 4)}
+    for tag in CONFIGS:
+        tolerance = 1e-5 if tag.startswith("f32") else 1e-12
+        expected = r.weights(os.path.join(plain.out, tag))
+        for n, p in runs.items():
+            got = r.weights(os.path.join(p.out, tag))
+            error = max_rel(got, expected) if p.returncode == 0 and got else float("inf")
+            check(error < tolerance,
+                  f"fast {tag}: mpirun -np {n} within {tolerance:g} of fit ({error:.2g})")
+
+
+def resume(r):
+    common = ["--dtype", "f64", "--mode", "det"]
+    whole = r.run(1, "whole", common + ["--epochs", "4"])
+    check(whole.returncode == 0, "resume: an uninterrupted 4-epoch run")
+    checkpoint = os.path.join(r.args.work, "checkpoint")
+    first = r.run(2, "first-half", common + ["--epochs", "2", "--checkpoint", checkpoint])
+    check(first.returncode == 0, "resume: epochs 1-2 on 2 ranks, checkpointed by rank 0")
+    second = r.run(3, "second-half", common + ["--epochs", "4", "--resume", checkpoint])
+    check(second.returncode == 0 and "epoch 3 " in second.stdout and "epoch 1 " not in second.stdout,
+          "resume: epochs 3-4 on 3 ranks")
+    check(same_bits(r.weights(second.out), r.weights(whole.out)),
+          "resume: 2 ranks then 3 ranks bit-identical to the uninterrupted run")
+    other = r.run(2, "other-weights", common + ["--epochs", "4", "--other-weights-on-rank", "1"])
+    check(other.returncode == 0 and same_bits(r.weights(other.out), r.weights(whole.out)),
+          "broadcast: rank 1 started with other weights, overwritten by rank 0's")
+
+
+def failures(r):
+    # Row 100 is in the last batch of epoch 1 (no shuffling with a poisoned row): one rank's
+    # share; its loss overflows float.
+    p = r.run(3, "expect-fail-divergence", ["--poison-row", "100", "--optimizer", "sgd",
+                                            "--reduction", "sum", "--mode", "fast"])
+    lines = [l for l in p.stderr.splitlines() if ": error: " in l]
+    messages = {l.split(": error: ", 1)[1] for l in lines}
+    check(p.returncode == 3 and len(lines) == 3 and len(messages) == 1 and
+          all(m.startswith("fit: epoch 1, step 3: rank ") for m in messages),
+          f"divergence on one rank: all 3 exit 3 with the same error {sorted(messages)}")
+
+    p = r.run(2, "expect-fail-killed", ["--die-rank", "1", "--die-at-step", "2", "--epochs", "50"],
+              timeout=60)
+    check(p.returncode != 0 and p.seconds < 30 and "signal 9" in p.stdout + p.stderr,
+          f"a killed rank: the job fails in {p.seconds:.1f} s, naming the signal")
+
+    p = r.run(2, "expect-fail-stalled", ["--stall-rank", "1", "--stall-at-step", "2",
+                                         "--epochs", "50"],
+              timeout=60, env={"NOBIAS_MPI_TIMEOUT": "2"})
+    check(p.returncode != 0 and p.seconds < 30 and
+          "waited 2 s for the other ranks" in p.stderr and "died or stalled" in p.stderr,
+          f"a stalled rank: the others give up after the timeout, in {p.seconds:.1f} s")
+
+
+def cli(r):
+    """nobias-train-mpi as the README runs it: the same weights on 1, 2 and 3 ranks."""
+    x = np.random.default_rng(1).standard_normal((301, 20)).astype(np.float32)
+    np.save(os.path.join(r.args.work, "x.npy"), x)
+    np.save(os.path.join(r.args.work, "y.npy"), 2 * x[:, :3])
+    flags = ["--x", os.path.join(r.args.work, "x.npy"), "--y", os.path.join(r.args.work, "y.npy"),
+             "--layers", "20,16,3", "--epochs", "3", "--batch-size", "100", "--optimizer", "adam",
+             "--loss", "mean", "--init", "he"]
+    r.args.program = r.args.tool
+    outs = {}
+    for n in (1, 2, 3):
+        p = r.run(n, f"cli-np{n}", flags, out_flag="--weights-out")
+        check(p.returncode == 0 and p.stdout.count("final loss") == 1,
+              f"cli: mpirun -np {n} nobias-train-mpi trains, rank 0 alone prints")
+        outs[n] = r.weights(p.out)
+    check(len(outs[1]) == 2 and same_bits(outs[2], outs[1]) and same_bits(outs[3], outs[1]),
+          "cli: 2 and 3 ranks write the weights of 1 rank, bit for bit")
+    p = r.run(2, "expect-fail-cli-usage", ["--lr", "-1"], out_flag="--weights-out")
+    check(p.returncode != 0 and p.stderr.count("nobias-train-mpi: --lr") == 1,
+          "cli: a bad flag is reported once, by rank 0")
+    p = r.run(2, "expect-fail-cli-divergence", ["--layers", "20,10,3", "--rows", "16", "--steps",
+                                                "5", "--lr", "1e3"], out_flag="--weights-out")
+    check("training diverged" in p.stderr and "[[" in p.stdout + p.stderr and
+          "Exit code:    3" in p.stdout + p.stderr, "cli: divergence exits 3 on every rank")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("group", choices=["deterministic", "fast", "resume", "failures", "cli"])
+    parser.add_argument("--tool", help="nobias-train-mpi, for the cli group")
+    parser.add_argument("--program", required=True)
+    parser.add_argument("--mpiexec", required=True)
+    parser.add_argument("--numproc-flag", default="-np")
+    parser.add_argument("--preflags", default="")
+    parser.add_argument("--work", required=True)
+    args = parser.parse_args()
+    globals()[args.group](Runner(args))
+    if FAILURES:
+        print(f"{len(FAILURES)} check(s) failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
