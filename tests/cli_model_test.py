@@ -251,6 +251,29 @@ class ModelToolsTest(unittest.TestCase):
         self.refused("nobias-train", ["--x", x, "--y", "l.npy", "--val-x", "vx.npy", "--val-y",
                                       "vl.npy"], "--val-y: one_hot: label 5 at element 1")
 
+    def test_colliding_paths_refused_before_anything(self):
+        # Issue 10, item 1: an output that is an input or lies inside another output.
+        x, y = self.regression(rows=20)
+        os.mkdir(self.path("wo"))
+        self.ok("nobias-train", "--layers", "5,3,2", "--steps", 2, "--weights-out", "wi",
+                "--quiet")
+        cases = [
+            (["--x", x, "--y", y, "--weights-out", "wo", "--loss-csv", "wo/w2.npy"],
+             "--loss-csv wo/w2.npy is inside --weights-out wo"),
+            (["--weights-in", "wi", "--steps", 2, "--loss-csv", "wi/w1.npy"],
+             "--loss-csv wi/w1.npy would write inside --weights-in wi, which is an input"),
+            (["--x", "wi/w1.npy", "--y", y, "--weights-out", "wi"],
+             "--x wi/w1.npy is inside --weights-out wi"),
+        ]
+        for args, needle in cases:
+            with self.subTest(args=args):
+                before = {f: open(self.path("wi", f), "rb").read()
+                          for f in os.listdir(self.path("wi"))}
+                self.refused("nobias-train", args, needle)
+                self.assertEqual({f: open(self.path("wi", f), "rb").read()
+                                  for f in os.listdir(self.path("wi"))}, before)
+                self.assertEqual(os.listdir(self.path("wo")), [])
+
     def test_bad_predict_and_evaluate(self):
         x, y = self.regression(rows=20)
         self.ok("nobias-train", "--x", x, "--y", y, *QUICK, "--weights-out", "m", "--quiet")

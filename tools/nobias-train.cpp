@@ -24,6 +24,7 @@
 #include "nobias/names.hpp"
 #include "nobias/network.hpp"
 #include "nobias/optimizer.hpp"
+#include "nobias/output_plan.hpp"
 #include "nobias/targets.hpp"
 #include "nobias/train.hpp"
 #include "outputs.hpp"
@@ -147,17 +148,22 @@ int run_typed(const TrainOptions& o) {
   if (!(std::abs(final_loss) <= static_cast<double>(std::numeric_limits<T>::max()))) {
     throw divergence<T>(net, data.x, data.y, "after the last step " + summary.last_step, o);
   }
+  // Every output is written to temporaries first and all are committed together, last: a run
+  // that fails before this point (or while staging) has changed no output.
+  nobias::StagedOutputs outputs;
   if (!o.weights_out.empty()) {
-    nobias::save_model<T>(o.weights_out, net, model_info(o, data.classes, p.stats));
+    outputs.add(nobias::stage_model<T>(o.weights_out, net, model_info(o, data.classes, p.stats)));
   }
   if (!o.history_csv.empty()) {
-    write_history_csv(o.history_csv, monitor.history(), data.x.rows(),
+    stage_history_csv(outputs, o.history_csv, monitor.history(), data.x.rows(),
                       p.validation ? p.validation->x.rows() : 0,
                       o.reduction == nobias::Reduction::Sum, monitor.classifier());
   }
   if (!o.loss_csv.empty()) {
-    write_loss_csv(o.loss_csv, losses, p.checkpoint ? p.checkpoint->optimizer_steps + 1 : 1);
+    stage_loss_csv(outputs, o.loss_csv, losses,
+                   p.checkpoint ? p.checkpoint->optimizer_steps + 1 : 1);
   }
+  outputs.commit();
   const double rate = static_cast<double>(summary.steps) / std::max(summary.seconds, 1e-9);
   std::printf("final loss %.6g after %zu steps, %.1f steps/s\n", final_loss, summary.steps, rate);
   return kExitOk;

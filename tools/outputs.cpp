@@ -8,9 +8,9 @@
 
 namespace nobias_tools {
 
-void write_loss_csv(const std::string& path, const std::vector<double>& losses,
-                    std::size_t first_step) {
-  nobias::write_file_atomically(
+void stage_loss_csv(nobias::StagedOutputs& outputs, const std::string& path,
+                    const std::vector<double>& losses, std::size_t first_step) {
+  outputs.stage_file(
       path,
       [&](std::ostream& out) {
         out << "step,loss\n";
@@ -35,11 +35,12 @@ std::string exact(double value) {
 
 }  // namespace
 
-void write_history_csv(const std::string& path, const std::vector<HistoryRow>& rows,
-                       std::size_t train_rows, std::size_t val_rows, bool summed, bool classifier) {
+void stage_history_csv(nobias::StagedOutputs& outputs, const std::string& path,
+                       const std::vector<HistoryRow>& rows, std::size_t train_rows,
+                       std::size_t val_rows, bool summed, bool classifier) {
   const bool validation = val_rows > 0;
   const bool per_row = validation && summed && train_rows != val_rows;
-  nobias::write_file_atomically(
+  outputs.stage_file(
       path,
       [&](std::ostream& out) {
         out << "epoch,train_loss";

@@ -8,6 +8,9 @@
 #include <system_error>
 #include <utility>
 
+#include "nobias/error.hpp"
+#include "nobias/output_plan.hpp"
+#include "nobias/weights_io.hpp"
 #include "paths.hpp"
 
 namespace nobias_tools {
@@ -76,6 +79,26 @@ void check_outputs(const TrainOptions& o) {
   }
   if (!o.loss_csv.empty() && o.loss_csv == o.history_csv) {
     throw UsageError("--loss-csv and --history are both " + o.loss_csv + ": give two files");
+  }
+  // Every other collision: an output inside another output or an input, by device and inode.
+  nobias::PathPlan plan;
+  plan.add_input("--x", o.x_path);
+  plan.add_input("--y", o.y_path);
+  plan.add_input("--val-x", o.val_x_path);
+  plan.add_input("--val-y", o.val_y_path);
+  // A weight or model directory owns only its own names (w1.npy, model.json, ...): other
+  // files may live beside them, as they always could.
+  plan.add_input("--weights-in", o.weights_in, nobias::is_model_file_name);
+  plan.add_input("--resume", o.resume_dir);
+  plan.add_output_directory("--weights-out", o.weights_out, nobias::is_model_file_name);
+  plan.add_output_directory(o.resume_dir == o.checkpoint_dir ? "--resume" : "--checkpoint",
+                            o.checkpoint_dir);
+  plan.add_output_file("--loss-csv", o.loss_csv);
+  plan.add_output_file("--history", o.history_csv);
+  try {
+    plan.check();
+  } catch (const nobias::Error& e) {
+    throw UsageError(e.what());
   }
 }
 
