@@ -2,6 +2,7 @@
 """One training step from Python: nobias, numpy and PyTorch side by side, in one process.
 
     ./dev python bench/python_step.py [--rows 1,64,256] [--dtype float32] [--repeats 15]
+                                      [--threads 1]
 
 The step is the derivation's: forward through the seed's widths 1000,100,100,10 (ReLU on the
 hidden layers), sum-of-squares loss, backward, w -= lr dL/dw. Each contender runs the same
@@ -15,7 +16,14 @@ run mean more than absolute times), and the median per-step time is reported.
   torch autograd      nn.Linear(bias=False) layers, MSE sum, backward(), manual SGD update
   torch manual        the same step in torch ops without autograd
 
-Prints a Markdown table (for bench/RESULTS.md) and the binding overhead per step.
+Every contender gets the same thread count (--threads, default 1: on a shared machine the
+only setting that measures the code rather than the neighbours): nobias.set_threads,
+torch.set_num_threads, and numpy's BLAS through threadpoolctl (python3-threadpoolctl).
+
+Prints a Markdown table (for bench/RESULTS.md), then the binding's overhead: the cost of one
+call on a 2x2 network (where the step itself is almost nothing), and at the seed's widths the
+paired difference Python loop - C++ loop beside that of the C++ loop against itself (the noise
+floor of the machine at that moment).
 """
 import argparse
 import statistics
@@ -130,6 +138,53 @@ def contenders(rows, dtype, steps):
     return found
 
 
+def binding_overhead(dtype, rows_list, repeats):
+    """Rows of (what, median per-step difference, noise floor), in seconds."""
+    found = []
+    for widths, rows_set in (([2, 2], [1]), (WIDTHS, rows_list)):
+        for rows in rows_set:
+            net = nobias.Network(widths, seed=0, dtype=dtype)
+            x = numpy.ones((rows, widths[0]), dtype=dtype)
+            y = numpy.ones((rows, widths[-1]), dtype=dtype)
+            steps = 20000 if widths[0] == 2 else steps_for(rows)
+
+            def cpp():
+                return _nobias._train_steps_seconds(net, x, y, 1e-12, steps) / steps
+
+            def python():
+                step = net.train_step
+                start = time.perf_counter()
+                for _ in range(steps):
+                    step(x, y, 1e-12)
+                return (time.perf_counter() - start) / steps
+
+            cpp(), python()
+            samples = [(cpp(), python(), cpp()) for _ in range(repeats)]
+            found.append((f"{','.join(map(str, widths))}, n={rows}",
+                          statistics.median(c for c, _, _ in samples),
+                          statistics.median(p - c for c, p, _ in samples),
+                          statistics.median(abs(c2 - c) for c, _, c2 in samples)))
+    return found
+
+
+def set_threads(threads):
+    nobias.set_threads(threads)
+    notes = [f"nobias set_threads({threads})"]
+    try:
+        import threadpoolctl
+        threadpoolctl.threadpool_limits(threads)
+        notes.append(f"numpy's BLAS {threads} (threadpoolctl)")
+    except ImportError:
+        notes.append("numpy's BLAS at its default (no threadpoolctl)")
+    try:
+        import torch
+        torch.set_num_threads(threads)
+        notes.append(f"torch {threads}")
+    except ImportError:
+        pass
+    return ", ".join(notes)
+
+
 def steps_for(rows):
     return max(20, min(2000, 200000 // (rows * 100 + 2000) * 10))
 
@@ -139,7 +194,9 @@ def main():
     parser.add_argument("--rows", default="1,64,256,1024")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
+    threads_note = set_threads(args.threads)
     dtype = numpy.dtype(args.dtype).type
     rows_list = [int(r) for r in args.rows.split(",")]
 
@@ -150,8 +207,7 @@ def main():
         torch_info = "torch absent"
     print(f"widths {','.join(map(str, WIDTHS))}, {args.dtype}, median of {args.repeats} "
           f"interleaved rounds; nobias {nobias.__version__} on {nobias.blas_description()} "
-          f"(threads: {'auto' if nobias.threads_setting() == 0 else nobias.threads_setting()}); "
-          f"numpy {numpy.__version__}; {torch_info}")
+          f"; numpy {numpy.__version__}; {torch_info}; threads: {threads_note}")
     table = {}
     for rows in rows_list:
         steps = steps_for(rows)
@@ -163,21 +219,23 @@ def main():
             for name, run in runs.items():
                 samples[name].append(run() / steps)
         table[rows] = {name: statistics.median(s) for name, s in samples.items()}
-        # The overhead from paired samples: each round's Python loop minus its C++ loop.
-        diffs = [p - c for p, c in zip(samples["nobias (Python)"], samples["nobias (C++ loop)"])]
-        table[rows]["overhead"] = statistics.median(diffs)
 
-    names = [n for n in table[rows_list[0]] if n != "overhead"]
+    names = list(table[rows_list[0]])
     print()
-    print("| rows | " + " | ".join(names) + " | binding overhead |")
-    print("|---:|" + "---:|" * (len(names) + 1))
+    print("| rows | " + " | ".join(names) + " |")
+    print("|---:|" + "---:|" * len(names))
     for rows, times in table.items():
         cpp = times["nobias (C++ loop)"]
         cells = [f"{times[n] * 1e6:.1f} us" + ("" if n == "nobias (C++ loop)"
                                               else f" ({times[n] / cpp:.2f}x)") for n in names]
-        overhead = times["overhead"]
-        print(f"| {rows} | " + " | ".join(cells) +
-              f" | {overhead * 1e6:+.2f} us ({overhead / cpp * 100:+.2f}%) |")
+        print(f"| {rows} | " + " | ".join(cells) + " |")
+
+    print()
+    print("| binding overhead | C++ step | Python - C++ (median of pairs) | noise: C++ - C++ |")
+    print("|---|---:|---:|---:|")
+    for what, cpp, overhead, noise in binding_overhead(dtype, rows_list, args.repeats):
+        print(f"| {what} | {cpp * 1e6:.2f} us | {overhead * 1e6:+.2f} us "
+              f"({overhead / cpp * 100:+.2f}%) | {noise * 1e6:.2f} us ({noise / cpp * 100:.2f}%) |")
 
 
 if __name__ == "__main__":

@@ -4,14 +4,12 @@
 #include <cstddef>
 #include <vector>
 
+#include "bench_shapes.hpp"
+
 namespace bench {
 
-// The seed's widths: d_in 1000, two hidden layers of 100, 10 outputs.
-inline const std::vector<std::size_t> kSeedWidths{1000, 100, 100, 10};
-// An MNIST-sized network.
-inline const std::vector<std::size_t> kMnistWidths{784, 512, 512, 10};
-// A deep, narrow stack: eight hidden layers of 256.
-inline const std::vector<std::size_t> kDeepWidths{256, 256, 256, 256, 256, 256, 256, 256, 256, 10};
+// kBatchSizes and the widths kSeedWidths, kMnistWidths, kDeepWidths come from
+// bench/shapes.json (the scripts read the same file).
 
 // Multiply-adds count 2: forward 2n sum d_{k-1} d_k, weight gradients the same, input
 // gradients for k >= 2 (the first layer's input gradient is never formed).

@@ -117,7 +117,7 @@ void gemm_floor(benchmark::State& state, const std::vector<std::size_t>& widths,
 
 void batch_sizes(benchmark::internal::Benchmark* b) {
   b->ArgName("n");
-  for (int n : {1, 4, 16, 64, 256, 1024, 4096, 8192})
+  for (int n : bench::kBatchSizes)
     b->Arg(n);
   b->Unit(benchmark::kMicrosecond)->UseRealTime();
 }

@@ -43,25 +43,37 @@ std::string directory_of(const std::string& path) {
   return dir.empty() ? std::string(".") : dir.string();
 }
 
-// The pid of a temporary's name, or 0 if name is not one of ours.
+// Characters of the target's name a temporary keeps, for people and tests to recognize it.
+constexpr std::size_t kTargetNameKept = 16;
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+// The pid of a temporary's name (".nobias-tmp-<pid>-<n>" or ".nobias-tmp-<pid>-<n>-<name>"),
+// or 0 if name is not one of ours.
 long long temporary_pid(const std::string& name) {
   if (name.compare(0, kTempPrefixLength, kTempPrefix) != 0) return 0;
   long long pid = 0;
   std::size_t i = kTempPrefixLength;
-  for (; i < name.size() && name[i] >= '0' && name[i] <= '9' && i < kTempPrefixLength + 10; ++i)
+  for (; i < name.size() && is_digit(name[i]) && i < kTempPrefixLength + 10; ++i)
     pid = pid * 10 + (name[i] - '0');
   if (i == kTempPrefixLength || i >= name.size() || name[i] != '-') return 0;
-  for (++i; i < name.size(); ++i)
-    if (name[i] < '0' || name[i] > '9') return 0;
+  const std::size_t counter = ++i;
+  while (i < name.size() && is_digit(name[i]))
+    ++i;
+  if (i == counter || (i < name.size() && name[i] != '-')) return 0;
   return pid;
 }
 
-// pid keeps two processes apart, the counter two threads (or two writes) of one process.
-std::string temporary_in(const std::string& dir) {
+// pid keeps two processes apart, the counter two threads (or two writes) of one process; the
+// start of the target's name says what it is for, and bounds the length.
+std::string temporary_for(const std::string& path) {
   static std::atomic<std::uint64_t> counter{0};
   const std::string name = kTempPrefix + std::to_string(static_cast<long long>(::getpid())) + "-" +
-                           std::to_string(counter.fetch_add(1));
-  return (fs::path(dir) / name).string();
+                           std::to_string(counter.fetch_add(1)) + "-" +
+                           fs::path(path).filename().string().substr(0, kTargetNameKept);
+  return (fs::path(directory_of(path)) / name).string();
 }
 
 void remove_quietly(const std::string& path) {
@@ -116,7 +128,7 @@ StagedFile::StagedFile(const std::string& path,
   }
   remove_stale_temporaries(dir);
 
-  const std::string temp = temporary_in(dir);
+  const std::string temp = temporary_for(path);
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
   if (fd < 0) {
     throw IoError(prefix + "cannot create a temporary file in directory '" + dir + "' (" +
@@ -183,7 +195,7 @@ StagedFile::~StagedFile() {
   if (!temp_.empty()) remove_quietly(temp_);
 }
 
-void StagedFile::commit() {
+void StagedFile::commit(bool sync_dir) {
   if (temp_.empty()) return;
   detail::run_atomic_write_hook(temp_);
   // std::filesystem::rename replaces an existing target, atomically on POSIX.
@@ -194,7 +206,7 @@ void StagedFile::commit() {
                   ec.message() + ")");
   }
   temp_.clear();
-  sync_directory(directory_of(path_));  // and the rename itself
+  if (sync_dir) sync_directory(directory_of(path_));  // and the rename itself
 }
 
 void write_file_atomically(const std::string& path,

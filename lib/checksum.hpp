@@ -1,11 +1,8 @@
-// Internal: a 64-bit checksum of bytes, to tell a file or a data set from a damaged or a
-// different one. Not cryptographic: it catches accidents (a flipped byte, a truncated copy,
-// other data), not an adversary.
-//
-// Definition (fixed: checkpoints store its values): the bytes are read as little-endian
-// 64-bit words, the last one padded with zeros; h starts at 0x9e3779b97f4a7c15 and each
-// word is folded in as h = mix(h ^ word) (splitmix64's finalizer); the result is
-// mix(h ^ length in bytes).
+// Internal: the 64-bit checksum of checkpoints and data fingerprints: FNV-1a, 64 bits
+// (http://www.isthe.com/chongo/tech/comp/fnv/), the same function and values as the weight
+// sets' manifests use (fnv1a64 on branch h-model), so that one can replace the other.
+// Not cryptographic: it catches accidents (a flipped byte, a truncated copy, other data), not
+// an adversary.
 #pragma once
 
 #include <cstddef>
@@ -14,19 +11,20 @@
 
 namespace nobias::detail {
 
+inline constexpr std::uint64_t kChecksumOffset = 0xcbf29ce484222325ULL;
+
+// Chained: checksum64(b, nb, checksum64(a, na)) is the checksum of a followed by b.
+std::uint64_t checksum64(const void* data, std::size_t size, std::uint64_t hash = kChecksumOffset);
+
+// The same over pieces (rows of a view), fed in order.
 class Checksum64 {
  public:
-  void update(const void* data, std::size_t size);
-  std::uint64_t value() const;  // of everything so far; update() may continue afterwards
+  void update(const void* data, std::size_t size) { hash_ = checksum64(data, size, hash_); }
+  std::uint64_t value() const { return hash_; }
 
  private:
-  std::uint64_t h_ = 0x9e3779b97f4a7c15ULL;
-  std::uint64_t pending_ = 0;      // bytes of an unfinished word, little-endian
-  std::size_t pending_bytes_ = 0;  // how many
-  std::uint64_t length_ = 0;
+  std::uint64_t hash_ = kChecksumOffset;
 };
-
-std::uint64_t checksum64(const void* data, std::size_t size);
 
 // 16 lowercase hex digits, and back (false unless text is exactly that).
 std::string hex64(std::uint64_t value);

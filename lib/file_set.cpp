@@ -167,8 +167,11 @@ void StagedFileSet::commit() {
                     " of an earlier save (" + ec.message() + ")");
     }
   }
+  // The manifest's rename is durable (synced) before any file's; the files' renames are
+  // synced once, together.
   for (StagedFile& f : files_)
-    f.commit();
+    f.commit(false);
+  sync_directory(dir_);
   committed_ = true;
   files_.clear();
   manifest_.clear();

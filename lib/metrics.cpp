@@ -81,10 +81,13 @@ std::vector<std::int64_t> argmax_rows(MatrixView<const T> scores) {
     throw ValueError("argmax_rows: scores have no columns");
   std::vector<std::int64_t> labels(scores.rows());
   for (std::size_t i = 0; i < scores.rows(); ++i) {
-    std::size_t best = 0;
-    for (std::size_t j = 1; j < scores.cols(); ++j)
-      if (scores(i, j) > scores(i, best)) best = j;
-    labels[i] = static_cast<std::int64_t>(best);
+    // The first largest; a NaN never wins (0 when every score is NaN).
+    std::size_t best = scores.cols();
+    for (std::size_t j = 0; j < scores.cols(); ++j) {
+      if (std::isnan(scores(i, j))) continue;
+      if (best == scores.cols() || scores(i, j) > scores(i, best)) best = j;
+    }
+    labels[i] = best == scores.cols() ? 0 : static_cast<std::int64_t>(best);
   }
   return labels;
 }

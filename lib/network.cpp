@@ -115,54 +115,6 @@ Network<T>::Network(std::vector<Matrix<T>> weights)
     : widths_(widths_of(weights)), weights_(std::move(weights)) {}
 
 template <class T>
-MatrixView<const T> Network<T>::weight(std::size_t k) const {
-  require_live("weight");
-  if (k >= weights_.size()) {
-    throw ValueError("weight: index " + std::to_string(k) + " out of range, the network has " +
-                     std::to_string(weights_.size()) + " weight matrices");
-  }
-  return weights_[k].view();
-}
-
-template <class T>
-MatrixView<T> Network<T>::weight(std::size_t k) {
-  std::as_const(*this).weight(k);  // range check
-  weights_as_built_ = false;       // the caller may change them
-  return weights_[k].view();
-}
-
-template <class T>
-Network<T>::Network(const Network& other)
-    : widths_((other.require_live("copy"), other.widths_)),
-      weights_(other.weights_),
-      weights_as_built_(other.weights_as_built_) {}
-
-template <class T>
-Network<T>& Network<T>::operator=(const Network& other) {
-  if (this != &other) *this = Network(other);
-  return *this;
-}
-
-// What is left behind has no widths, which every method checks.
-template <class T>
-Network<T>::Network(Network&& other) noexcept
-    : widths_(std::exchange(other.widths_, {})),
-      weights_(std::exchange(other.weights_, {})),
-      weights_as_built_(other.weights_as_built_),
-      workspace_(std::exchange(other.workspace_, {})),
-      team_(std::move(other.team_)) {}
-template <class T>
-Network<T>& Network<T>::operator=(Network&& other) noexcept {
-  if (this != &other) {
-    widths_ = std::exchange(other.widths_, {});
-    weights_ = std::exchange(other.weights_, {});
-    weights_as_built_ = other.weights_as_built_;
-    workspace_ = std::exchange(other.workspace_, {});
-    team_ = std::move(other.team_);
-  }
-  return *this;
-}
-template <class T>
 Network<T>::~Network() = default;
 
 // Sized for the largest batch seen; a smaller batch uses the leading rows. Built aside and

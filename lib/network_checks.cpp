@@ -1,17 +1,68 @@
-// Network<T>'s checks of its callers' arguments and its reports of unusable steps: kept apart
-// from network.cpp, which holds the step itself.
+// Network<T>'s checks of its callers' arguments, its accessors, copies and moves (a moved-from
+// network has no widths, which every method checks), and its reports of unusable steps: kept
+// apart from network.cpp, which holds the step itself.
 #include <cmath>
 #include <cstdio>
 #include <limits>
 #include <string>
+#include <utility>
 
 #include "nobias/blas.hpp"
 #include "nobias/kernels.hpp"
 #include "nobias/network.hpp"
 #include "overlap.hpp"
+#include "parallel.hpp"
 
 namespace nobias {
 
+template <class T>
+MatrixView<const T> Network<T>::weight(std::size_t k) const {
+  require_live("weight");
+  if (k >= weights_.size()) {
+    throw ValueError("weight: index " + std::to_string(k) + " out of range, the network has " +
+                     std::to_string(weights_.size()) + " weight matrices");
+  }
+  return weights_[k].view();
+}
+
+template <class T>
+MatrixView<T> Network<T>::weight(std::size_t k) {
+  std::as_const(*this).weight(k);  // range check
+  weights_as_built_ = false;       // the caller may change them
+  return weights_[k].view();
+}
+
+template <class T>
+Network<T>::Network(const Network& other)
+    : widths_((other.require_live("copy"), other.widths_)),
+      weights_(other.weights_),
+      weights_as_built_(other.weights_as_built_) {}
+
+template <class T>
+Network<T>& Network<T>::operator=(const Network& other) {
+  if (this != &other) *this = Network(other);
+  return *this;
+}
+
+// What is left behind has no widths, which every method checks.
+template <class T>
+Network<T>::Network(Network&& other) noexcept
+    : widths_(std::exchange(other.widths_, {})),
+      weights_(std::exchange(other.weights_, {})),
+      weights_as_built_(other.weights_as_built_),
+      workspace_(std::exchange(other.workspace_, {})),
+      team_(std::move(other.team_)) {}
+template <class T>
+Network<T>& Network<T>::operator=(Network&& other) noexcept {
+  if (this != &other) {
+    widths_ = std::exchange(other.widths_, {});
+    weights_ = std::exchange(other.weights_, {});
+    weights_as_built_ = other.weights_as_built_;
+    workspace_ = std::exchange(other.workspace_, {});
+    team_ = std::move(other.team_);
+  }
+  return *this;
+}
 template <class T>
 void Network<T>::moved_from(const char* where) {
   throw ValueError(std::string("Network::") + where + ": called on a moved-from Network");
@@ -102,6 +153,12 @@ void Network<T>::report_unusable(const char* where, MatrixView<const T> x, doubl
 }
 
 #define NOBIAS_NETWORK_CHECKS(T)                                                                \
+  template MatrixView<const T> Network<T>::weight(std::size_t) const;                           \
+  template MatrixView<T> Network<T>::weight(std::size_t);                                       \
+  template Network<T>::Network(const Network&);                                                 \
+  template Network<T>& Network<T>::operator=(const Network&);                                   \
+  template Network<T>::Network(Network&&) noexcept;                                             \
+  template Network<T>& Network<T>::operator=(Network&&) noexcept;                               \
   template void Network<T>::moved_from(const char*);                                            \
   template void Network<T>::check_batch(const char*, MatrixView<const T>,                       \
                                         const MatrixView<const T>*) const;                      \

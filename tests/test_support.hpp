@@ -40,9 +40,11 @@ class TempDir {
   std::string file(const std::string& name) const { return (path_ / name).string(); }
   const fs::path& path() const { return path_; }
 
-  std::vector<std::string> names() const {
+  std::vector<std::string> names() const { return names_of(path_); }
+  // The names in any directory, sorted.
+  static std::vector<std::string> names_of(const fs::path& dir) {
     std::vector<std::string> out;
-    for (const auto& entry : fs::directory_iterator(path_)) {
+    for (const auto& entry : fs::directory_iterator(dir)) {
       out.push_back(entry.path().filename().string());
     }
     std::sort(out.begin(), out.end());

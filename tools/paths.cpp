@@ -34,14 +34,14 @@ void require_creatable_directory(const std::string& flag, const std::string& dir
 }
 
 void require_creatable_directories(const std::string& flag, const std::string& dir) {
+  // The path as the user wrote it, shortened to its nearest existing ancestor.
   std::error_code ec;
-  std::filesystem::path path = std::filesystem::absolute(dir, ec);
-  while (!std::filesystem::exists(path, ec) && path.has_parent_path() &&
-         path.parent_path() != path) {
-    path = path.parent_path();
+  std::filesystem::path path = dir;
+  while (!path.empty() && !std::filesystem::exists(path, ec)) {
+    path = path.has_parent_path() && path.parent_path() != path ? path.parent_path()
+                                                                : std::filesystem::path();
   }
-  require_writable_directory(
-      flag, path == std::filesystem::absolute(dir, ec) ? std::filesystem::path(dir) : path);
+  require_writable_directory(flag, path.empty() ? std::filesystem::path(".") : path);
 }
 
 void require_writable_file_path(const std::string& flag, const std::string& path) {

@@ -3,9 +3,10 @@
 // (or through file_set.hpp for sets of files), so a failed or interrupted save never destroys
 // the previous one.
 //
-// Temporaries are named ".nobias-tmp-<pid>-<n>" in the target's directory: short and of
-// bounded length (at most kMaxTemporaryNameLength characters) whatever the target's name, so a
-// name that fits the filesystem also fits while it is being written. Every save into a
+// Temporaries are named ".nobias-tmp-<pid>-<n>-<the target's name, cut to 16 characters>" in
+// the target's directory: of bounded length (at most kMaxTemporaryNameLength characters)
+// whatever the target's name, so a name that fits the filesystem also fits while it is being
+// written, and still recognizable. Every save into a
 // directory first removes the temporaries there whose process no longer runs (a process killed
 // mid-save leaves one; kill(pid, 0) failing with ESRCH says it is gone). A process id reused
 // by a live process keeps its temporary until that process ends too; processes in other pid
@@ -20,8 +21,8 @@
 
 namespace nobias {
 
-// ".nobias-tmp-" + up to 10 digits of pid + "-" + up to 20 digits of a counter.
-inline constexpr std::size_t kMaxTemporaryNameLength = 43;
+// ".nobias-tmp-" + up to 10 digits of pid + "-" + up to 20 digits of a counter + "-" + 16.
+inline constexpr std::size_t kMaxTemporaryNameLength = 60;
 
 // One file written completely under a temporary name in path's directory and synced to disk
 // (fsync), but not yet visible under path: commit() renames it over path (atomically, then
@@ -29,7 +30,7 @@ inline constexpr std::size_t kMaxTemporaryNameLength = 43;
 // its temporary and path is untouched. Moves, never copies.
 //
 // IoError messages start with "<who>: <path>: " and keep the system's reason:
-// "write to temporary '.nobias-tmp-12-0' failed (No space left on device)". Whatever
+// "write to temporary '.nobias-tmp-12-0-w1.npy' failed (No space left on device)". Whatever
 // write_body throws propagates unchanged (the temporary removed).
 class StagedFile {
  public:
@@ -46,9 +47,10 @@ class StagedFile {
   std::uint64_t size() const { return size_; }            // bytes written
   std::uint64_t checksum() const { return checksum_; }    // fnv1a64 of those bytes
 
-  // Renames the temporary over path. IoError (temporary removed, path untouched) if the
-  // rename fails; a second call is a no-op.
-  void commit();
+  // Renames the temporary over path, then syncs the directory so that the rename is durable
+  // (sync_directory false: the caller syncs it later, once for several renames). IoError
+  // (temporary removed, path untouched) if the rename fails; a second call is a no-op.
+  void commit(bool sync_directory = true);
 
  private:
   std::string path_, who_, temp_;
@@ -72,7 +74,7 @@ void check_output_name(const std::string& path, const std::string& what);
 inline constexpr std::uint64_t kFnv1a64Offset = 0xcbf29ce484222325ULL;
 std::uint64_t fnv1a64(const void* data, std::size_t size, std::uint64_t hash = kFnv1a64Offset);
 
-// Removes dir's temporaries (".nobias-tmp-<pid>-<n>", files or directories) whose process no
+// Removes dir's temporaries (".nobias-tmp-<pid>-<n>[-name]", files or directories) whose process no
 // longer runs. Best effort, silent: a failure leaves debris, never an error.
 void remove_stale_temporaries(const std::string& dir);
 

@@ -49,7 +49,8 @@ template <class E>
 E parse_name(std::string_view name, const std::string& what);
 
 // The shortest decimal text that reads back (strtod, numpy, Python float()) to exactly
-// value: 0.1 -> "0.1", 1e-4 -> "0.0001", 0.00010000000000000002 -> "0.00010000000000000002",
+// value, as std::to_chars writes it: fixed or scientific, whichever is shorter (fixed on a
+// tie): 0.1 -> "0.1", 1e-4 -> "1e-04", 0.00010000000000000002 -> "0.00010000000000000002",
 // 1e300 -> "1e+300". NaN of either sign is "nan" (never "-nan"), infinities "inf" / "-inf",
 // negative zero "-0". Locale-independent. Use it wherever a number is written for a
 // person or a file, so that two numbers that differ never print alike.

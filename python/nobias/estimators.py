@@ -5,10 +5,10 @@ predict, score, get_params/set_params, fitted attributes ending in "_") without 
 scikit-learn. Unlike the low level, they convert their inputs as scikit-learn does: lists,
 other dtypes and layouts become contiguous arrays of `dtype`.
 
-Defaults are the command line's for real data: He initialization, Adam at learning rate 1e-3,
-the mean squared error, shuffled mini-batches of 32, and early stopping when the loss on a
-seeded validation fraction of the rows has not improved for n_iter_no_change epochs (the best
-weights are kept). A bias-free network is positively homogeneous, f(a x) = a f(x) for a >= 0
+Defaults are the command line's for real data, and training is nobias-train's bit for bit:
+He initialization, Adam at learning rate 1e-3, the mean squared error, shuffled mini-batches
+of 32, and early stopping when the loss on a seeded validation fraction of the rows has not
+fallen by more than tol for n_iter_no_change epochs (the best epoch's weights are kept). A bias-free network is positively homogeneous, f(a x) = a f(x) for a >= 0
 and f(0) = 0: it cannot fit an offset by itself. standardize=True centres and scales the
 columns of X (and of a regression's y) with the training rows' statistics, and predict
 undoes it.
@@ -185,64 +185,83 @@ class _Estimator:
             raise ValueError(f"random_state: expected None or a whole number >= 0, got {seed!r}")
         return dtype, [int(s) for s in sizes], int(seed)
 
-    def _train(self, X, targets, dtype, hidden, seed):
-        """Trains network_ on (X, targets), both already of dtype; sets the fitted attributes."""
-        rows = X.shape[0]
-        validation_rows = int(round(rows * self.validation_fraction)) if self.early_stopping else 0
-        # Too few rows to hold some out: train on all of them and watch the training loss.
-        if validation_rows < 1 or rows - validation_rows < 1:
-            validation_rows = 0
-        order = numpy.random.default_rng(seed).permutation(rows)
-        held, kept = order[:validation_rows], order[validation_rows:]
-        x_train, y_train = X[kept], targets[kept]
-        val = {}
-        if validation_rows:
-            val = dict(val_x=X[held], val_y=targets[held])
+    def _split(self, rows, seed):
+        """(train rows, validation rows) as nobias-train splits --validation-fraction: the
+        first round(fraction * rows) of shuffled_order(rows, seed, 0) are held out, both sets
+        keep the data's order. No validation rows when early stopping is off or the data too
+        small to hold any out (nobias-train refuses that; an estimator trains on)."""
+        held = int(numpy.floor(self.validation_fraction * rows + 0.5)) if self.early_stopping else 0
+        if held < 1 or held >= rows:
+            return numpy.arange(rows), None
+        validate = numpy.zeros(rows, dtype=bool)
+        validate[_nobias.shuffled_order(rows, seed, 0)[:held]] = True
+        return numpy.flatnonzero(~validate), numpy.flatnonzero(validate)
 
-        network = _nobias.Network([X.shape[1], *hidden, targets.shape[1]], seed=seed,
+    def _train(self, x_train, y_train, validation, dtype, hidden, seed):
+        """Trains network_ on the (already converted and standardized) rows; early stopping as
+        nobias-train's: after n_iter_no_change epochs without the validation loss falling by
+        more than tol, keeping the weights of the best epoch."""
+        network = _nobias.Network([x_train.shape[1], *hidden, y_train.shape[1]], seed=seed,
                                   init=self.init, dtype=dtype)
         optimizer = _nobias.Optimizer(network, kind=self.optimizer,
                                       learning_rate=self.learning_rate, momentum=self.momentum,
                                       nesterov=self.nesterov, weight_decay=self.weight_decay)
         self.loss_curve_, self.validation_loss_curve_ = [], []
-        best = {"loss": numpy.inf, "weights": None, "stale": 0}
+        best = {"loss": numpy.inf, "epoch": 0, "weights": None, "stale": 0}
 
         def on_epoch(report):
             self.loss_curve_.append(report.train_loss)
-            watched = report.train_loss
-            if validation_rows:
-                self.validation_loss_curve_.append(report.validation_loss)
-                watched = report.validation_loss
-            if watched < best["loss"] * (1.0 - self.tol) or best["weights"] is None:
-                best["stale"] = 0
-                if watched < best["loss"]:
-                    best["loss"] = watched
-                    best["weights"] = [w.copy() for w in network.weights]
-            else:
-                best["stale"] += 1
+            if validation is None:
+                return True
+            self.validation_loss_curve_.append(report.validation_loss)
+            if best["epoch"] == 0 or report.validation_loss < best["loss"] - self.tol:
+                best.update(loss=report.validation_loss, epoch=report.epoch, stale=0,
+                            weights=[w.copy() for w in network.weights])
+                return True
+            best["stale"] += 1
             return best["stale"] < self.n_iter_no_change
 
+        val = {} if validation is None else dict(val_x=validation[0], val_y=validation[1])
         reports = _nobias.fit(network, optimizer, x_train, y_train, epochs=int(self.max_epochs),
                               batch_size=int(self.batch_size), seed=seed, reduction="mean",
                               on_epoch=on_epoch, **val)
-        if validation_rows and best["weights"] is not None:
-            for w, kept_weights in zip(network.weights, best["weights"]):
-                w[...] = kept_weights  # the epoch with the best validation loss
+        if best["weights"] is not None and best["epoch"] != reports[-1].epoch:
+            for w, kept in zip(network.weights, best["weights"]):
+                w[...] = kept  # the epoch with the best validation loss
         self.network_ = network
         self.n_iter_ = len(reports)
-        self.best_loss_ = best["loss"]
+        self.best_loss_ = best["loss"] if validation is not None else reports[-1].train_loss
+        self.best_epoch_ = best["epoch"] if validation is not None else len(reports)
         return self
 
+    def _fit_rows(self, X, targets, standardize_targets, dtype, hidden, seed):
+        """Splits, standardizes with the training rows' statistics (as nobias-train), trains."""
+        train, held = self._split(X.shape[0], seed)
+        x_train, y_train = X[train], targets[train]
+        if self.standardize:
+            self.x_mean_ = x_train.mean(axis=0, dtype=numpy.float64)
+            scale = x_train.std(axis=0, dtype=numpy.float64)
+            self.x_scale_ = numpy.where(scale > 0, scale, 1.0)
+            if standardize_targets:
+                self.y_mean_ = y_train.mean(axis=0, dtype=numpy.float64)
+                scale = y_train.std(axis=0, dtype=numpy.float64)
+                self.y_scale_ = numpy.where(scale > 0, scale, 1.0)
+
+        def prepared(x, y):
+            x = self._standardized_X(x)
+            if self.standardize and standardize_targets:
+                y = (y - self.y_mean_) / self.y_scale_
+            return (numpy.ascontiguousarray(x, dtype=dtype),
+                    numpy.ascontiguousarray(y, dtype=dtype))
+
+        validation = None if held is None else prepared(X[held], targets[held])
+        return self._train(*prepared(x_train, y_train), validation, dtype, hidden, seed)
+
     def _standardized_X(self, X):
+        """X standardized in float64, rounded to its dtype once (as the library does)."""
         if not self.standardize:
             return X
-        return ((X - self.x_mean_) / self.x_scale_).astype(X.dtype, copy=False)
-
-    def _fit_x_statistics(self, X):
-        if self.standardize:
-            self.x_mean_ = X.mean(axis=0)
-            scale = X.std(axis=0)
-            self.x_scale_ = numpy.where(scale > 0, scale, 1).astype(X.dtype)
+        return ((X - self.x_mean_) / self.x_scale_).astype(X.dtype)
 
     def _scores(self, X):
         """The network's outputs for X (validated and standardized as in fit)."""
@@ -274,14 +293,7 @@ class Regressor(_Estimator):
         targets = y.reshape(-1, 1) if y.ndim == 1 else y
         self.n_features_in_ = X.shape[1]
         self.n_outputs_ = targets.shape[1]
-        self._fit_x_statistics(X)
-        if self.standardize:
-            self.y_mean_ = targets.mean(axis=0)
-            scale = targets.std(axis=0)
-            self.y_scale_ = numpy.where(scale > 0, scale, 1.0)
-            targets = (targets - self.y_mean_) / self.y_scale_
-        return self._train(self._standardized_X(X), numpy.ascontiguousarray(targets, dtype=dtype),
-                           dtype, hidden, seed)
+        return self._fit_rows(X, targets.astype(dtype), True, dtype, hidden, seed)
 
     def predict(self, X):
         """Predictions as float64, (n,) for a 1-D y in fit, (n, n_outputs) otherwise."""
@@ -328,8 +340,7 @@ class Classifier(_Estimator):
         targets = numpy.zeros((X.shape[0], len(self.classes_)), dtype=dtype)
         targets[numpy.arange(X.shape[0]), labels] = 1
         self.n_features_in_ = X.shape[1]
-        self._fit_x_statistics(X)
-        return self._train(self._standardized_X(X), targets, dtype, hidden, seed)
+        return self._fit_rows(X, targets, False, dtype, hidden, seed)
 
     def decision_scores(self, X):
         """The network's outputs, one column per class of classes_."""

@@ -19,6 +19,7 @@ void bind_network(py::module_& m);    // network.cpp: Network
 void bind_optimizer(py::module_& m);  // optimizer.cpp: Optimizer
 void bind_fit(py::module_& m);        // fit.cpp: fit, EpochReport, StepReport
 void bind_io(py::module_& m);         // io.cpp: .npy, weights, checkpoints
+void bind_model(py::module_& m);      // model.cpp: model directories, shuffled_order
 
 // "sum" / "mean", as the command line spells them; ValueError for anything else.
 Reduction reduction_from(const std::string& name);

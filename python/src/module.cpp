@@ -34,8 +34,10 @@ PYBIND11_MODULE(_nobias, m) {
   np::bind_optimizer(m);
   np::bind_fit(m);
   np::bind_io(m);
+  np::bind_model(m);
   m.def("set_threads", &nobias::set_threads, np::py::arg("threads"),
-        "0: threads chosen per product (the default); n >= 1: every product on n threads.");
+        "0: every CPU (the default); n >= 1: at most n threads per training step. "
+        "Results do not depend on it.");
   m.def("threads_setting", &nobias::threads_setting, "0 while automatic");
   m.def("available_threads", &nobias::available_threads);
   m.def("blas_has_thread_control", &nobias::blas_has_thread_control);

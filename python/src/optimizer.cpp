@@ -20,18 +20,6 @@ OptimizerKind kind_from(const std::string& name) {
   throw py::value_error("kind: expected \"sgd\", \"momentum\" or \"adam\", got \"" + name + "\"");
 }
 
-const char* kind_name(OptimizerKind kind) {
-  switch (kind) {
-    case OptimizerKind::Sgd:
-      return "sgd";
-    case OptimizerKind::Momentum:
-      return "momentum";
-    case OptimizerKind::Adam:
-      return "adam";
-  }
-  return "?";
-}
-
 template <class T>
 double step(AnyOptimizer& self, AnyNetwork& net, py::handle x, py::handle y,
             const std::string& reduction) {
@@ -41,21 +29,47 @@ double step(AnyOptimizer& self, AnyNetwork& net, py::handle x, py::handle y,
   return self.get<T>().step(net.get<T>(), xv, yv, r);
 }
 
+// The optimizer's moments as read-only views of its own buffers (base: the optimizer).
+// Read-only: a moment replaced or reshaped from outside would corrupt the next step; a state
+// is put back with restore, which checks it.
 template <class T>
 py::list moments(py::object self, bool first) {
-  auto& optimizer = self.cast<AnyOptimizer&>().get<T>();
+  auto& any = self.cast<AnyOptimizer&>();
+  OptimizerState<T> state;
+  {
+    Exclusive busy(any.mutex());
+    state = any.get<T>().state();
+  }
   py::list views;
-  for (auto& m : first ? optimizer.first() : optimizer.second()) {
-    views.append(view_of<T>(m.view(), self));
+  for (const MatrixView<const T>& m : first ? state.first : state.second) {
+    views.append(view_of<const T>(m, self));
   }
   return views;
+}
+
+template <class T>
+std::vector<Matrix<T>> copies_of(const py::sequence& arrays, const char* what) {
+  std::vector<Matrix<T>> copies;
+  for (std::size_t k = 0; k < arrays.size(); ++k) {
+    copies.push_back(Matrix<T>::copy_of(input_view<T>(arrays[k], what + std::to_string(k + 1))));
+  }
+  return copies;
+}
+
+template <class T>
+void restore(AnyOptimizer& self, const std::string& kind, std::uint64_t steps,
+             const py::sequence& first, const py::sequence& second) {
+  const OptimizerKind k = kind_from(kind);
+  const std::vector<Matrix<T>> f = copies_of<T>(first, "first"), s = copies_of<T>(second, "second");
+  Exclusive busy(self.mutex());
+  self.get<T>().restore(k, steps, f, s);
 }
 
 }  // namespace
 
 py::dict config_dict(const OptimizerConfig& c) {
   py::dict d;
-  d["kind"] = kind_name(c.kind);
+  d["kind"] = nobias::kind_name(c.kind);  // "sgd", "momentum", "adam"
   d["learning_rate"] = c.learning_rate;
   d["momentum"] = c.momentum;
   d["nesterov"] = c.nesterov;
@@ -121,32 +135,51 @@ beta2=0.999, epsilon=1e-8, weight_decay=0.0) sizes its state for network.
             });
           },
           "The settings as a dict: Optimizer(network, **optimizer.config) makes a fresh one.")
-      .def_property(
-          "steps_taken",
-          [](AnyOptimizer& self) {
-            return dispatch(self.dtype(),
-                            [&](auto tag) { return self.get<decltype(tag)>().steps_taken(); });
+      .def_property_readonly("steps_taken",
+                             [](AnyOptimizer& self) {
+                               return dispatch(self.dtype(), [&](auto tag) {
+                                 return self.get<decltype(tag)>().steps_taken();
+                               });
+                             })
+      .def(
+          "state",
+          [](py::object self) {
+            const Dtype dtype = self.cast<AnyOptimizer&>().dtype();
+            py::dict d;
+            d["kind"] = self.attr("config")["kind"];
+            d["steps"] = self.attr("steps_taken");
+            d["first"] =
+                dispatch(dtype, [&](auto tag) { return moments<decltype(tag)>(self, true); });
+            d["second"] =
+                dispatch(dtype, [&](auto tag) { return moments<decltype(tag)>(self, false); });
+            return d;
           },
-          [](AnyOptimizer& self, std::uint64_t steps) {
-            dispatch(self.dtype(), [&](auto tag) {
-              Exclusive busy(self.mutex());
-              self.get<decltype(tag)>().set_steps_taken(steps);
-            });
-          })
+          "What a checkpoint keeps: dict(kind, steps, first, second), the moments as read-only "
+          "views. restore(**optimizer.state()) on another optimizer copies it.")
+      .def(
+          "restore",
+          [](AnyOptimizer& self, const std::string& kind, std::uint64_t steps,
+             const py::sequence& first, const py::sequence& second) {
+            dispatch(self.dtype(),
+                     [&](auto tag) { restore<decltype(tag)>(self, kind, steps, first, second); });
+          },
+          py::arg("kind"), py::arg("steps"), py::arg("first"), py::arg("second"),
+          "Puts a saved state back (copied), checked in full first: the same kind, moments shaped "
+          "for the same network, finite; on error the optimizer is as it was.")
       .def_property_readonly(
           "first",
           [](py::object self) {
             return dispatch(self.cast<AnyOptimizer&>().dtype(),
                             [&](auto tag) { return moments<decltype(tag)>(self, true); });
           },
-          "Momentum's velocity or Adam's first moments, one array per layer (views).")
+          "Momentum's velocity or Adam's first moments, one read-only view per layer.")
       .def_property_readonly(
           "second",
           [](py::object self) {
             return dispatch(self.cast<AnyOptimizer&>().dtype(),
                             [&](auto tag) { return moments<decltype(tag)>(self, false); });
           },
-          "Adam's second moments, one array per layer (views).");
+          "Adam's second moments, one read-only view per layer.");
 }
 
 }  // namespace nobias::python

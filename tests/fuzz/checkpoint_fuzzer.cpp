@@ -208,7 +208,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 }
 
 // What the corpus replay checks for files named valid-* and broken-*.
-bool nobias_fuzz_accepts(const std::string& bytes) {
+bool nobias_fuzz_accepts(const std::string& /*reader*/, const std::string& bytes) {
   std::string error;
   const bool accepted = parse(bytes, error).has_value();
   if (!accepted) std::fprintf(stderr, "  refused: %s\n", error.c_str());

@@ -86,6 +86,27 @@ def main():
         "broken-nul-in-header": raw("{'descr': '<f4\0', 'fortran_order': False, 'shape': (1, 1), }\n",
                                     b"\0\0\0\0"),
         "broken-header-longer-than-file": b"\x93NUMPY\x02\x00\xff\xff\xff\x7f{'descr'",
+        # Class labels (read_npy_labels) and 1-D float targets (read_npy_matrix_or_vector).
+        "labels-valid-i4": npy(np.array([3, 0, -7, 2**31 - 1], "<i4")),
+        "labels-valid-i8-column": npy(np.array([[5], [2**40], [-1]], "<i8")),
+        "labels-valid-u1": npy(np.array([0, 255, 9], "|u1")),
+        "labels-valid-u1-little": raw("{'descr': '<u1', 'fortran_order': False, 'shape': (2,), }\n",
+                                      b"\x01\x02"),
+        "labels-valid-i8-fortran-column": npy(np.asfortranarray(np.array([[1], [2]], "<i8"))),
+        "labels-valid-empty": npy(np.zeros(0, "<i8")),
+        "labels-broken-float": npy(np.array([1.0, 2.0], "<f8")),
+        "labels-broken-2d": npy(np.zeros((2, 3), "<i4")),
+        "labels-broken-0d": npy(np.int64(4)),
+        "labels-broken-i2": npy(np.array([1, 2], "<i2")),
+        "labels-broken-big-endian": npy(np.array([1, 2], ">i8")),
+        "labels-broken-truncated": npy(np.array([1, 2, 3], "<i8"))[:-3],
+        "labels-broken-trailing": npy(np.array([1, 2, 3], "<i4")) + b"\0",
+        "labels-broken-overflow": raw("{'descr': '<i8', 'fortran_order': False, "
+                                      "'shape': (2305843009213693952,), }\n"),
+        "vector-valid-f8": npy(np.array([0.5, -np.inf, np.nan], "<f8")),
+        "vector-valid-f4": npy(np.array([1.25, 3.0], "<f4")),
+        "vector-broken-i4": npy(np.array([1, 2], "<i4")),
+        "vector-broken-3d": npy(np.zeros((1, 1, 1), "<f4")),
     }
     for name, data in files.items():
         (OUT / name).write_bytes(data)

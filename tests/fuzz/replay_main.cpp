@@ -1,7 +1,8 @@
 // Runs the fuzz target once on every file named, or in the directories named, without
 // libFuzzer: the ctest test that replays the corpus with any compiler, and under the
 // sanitizers in the asan preset. A file named valid-* must also parse, and broken-* must be
-// refused, so the corpus doubles as a regression test of the reader.
+// refused, so the corpus doubles as a regression test of the reader. A prefix before them
+// names another reader of the same target (labels-valid-*: the .npy label reader).
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -10,8 +11,9 @@
 #include <string>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
-// Defined beside each fuzz target: whether its reader accepts the bytes.
-bool nobias_fuzz_accepts(const std::string& bytes);
+// Defined beside each fuzz target: whether its reader accepts the bytes. reader is what comes
+// before "valid-" or "broken-" in the file's name ("" for the target's main reader).
+bool nobias_fuzz_accepts(const std::string& reader, const std::string& bytes);
 
 namespace {
 
@@ -21,9 +23,12 @@ bool starts_with(const std::string& text, const char* prefix) {
 
 // The file's name says what the reader must do with it; returns whether it did.
 bool meets_expectation(const std::string& name, const std::string& bytes) {
-  const bool want_valid = starts_with(name, "valid-"), want_broken = starts_with(name, "broken-");
-  if (!want_valid && !want_broken) return true;
-  const bool accepted = nobias_fuzz_accepts(bytes);
+  std::size_t at = name.find("valid-");
+  if (at == std::string::npos || (at > 0 && name[at - 1] != '-')) at = name.find("broken-");
+  if (at == std::string::npos || (at > 0 && name[at - 1] != '-')) return true;
+  const bool want_valid = starts_with(name.substr(at), "valid-");
+  const bool want_broken = !want_valid;
+  const bool accepted = nobias_fuzz_accepts(name.substr(0, at), bytes);
   if (accepted && want_broken) std::fprintf(stderr, "replay: %s was accepted\n", name.c_str());
   if (!accepted && want_valid) std::fprintf(stderr, "replay: %s was refused\n", name.c_str());
   return accepted == want_valid;

@@ -67,7 +67,11 @@ def test_an_offset_needs_standardize():
     scaled = nobias.Regressor(hidden_layer_sizes=(32,), standardize=True).fit(X[:240], y[:240])
     assert scaled.score(X[240:], y[240:]) > 0.9
     assert plain.score(X[240:], y[240:]) < scaled.score(X[240:], y[240:])
-    assert scaled.y_mean_ == pytest.approx(y[:240].mean())
+    # statistics of the training rows only, as nobias-train: the validation rows are the first
+    # 24 of shuffled_order(240, seed 0, epoch 0)
+    train = numpy.ones(240, dtype=bool)
+    train[nobias.shuffled_order(240, 0, 0)[:24]] = False
+    assert scaled.y_mean_ == pytest.approx(y[:240][train].astype(numpy.float32).mean())
 
 
 def test_multioutput_regression():
@@ -160,3 +164,24 @@ def test_in_a_scikit_learn_pipeline():
     classifier = make_pipeline(StandardScaler(), nobias.Classifier(hidden_layer_sizes=(32,)))
     assert classifier.fit(X, y > 5).score(X, y > 5) > 0.9
 
+
+
+def test_classifier_equals_the_command_line(nobias_train, tmp_path):
+    # Real-data defaults on both sides, labels as a 1-D int64 array: the same split, shuffles,
+    # early stopping and kept epoch give the same weights bit for bit.
+    datasets = pytest.importorskip("sklearn.datasets", reason="python3-sklearn not installed")
+    import subprocess
+    digits = datasets.load_digits()
+    X = (digits.data[:400] / 16.0).astype(numpy.float32)
+    y = digits.target[:400].astype(numpy.int64)
+    numpy.save(tmp_path / "x.npy", X)
+    numpy.save(tmp_path / "y.npy", y)
+    subprocess.run([nobias_train, "--x", str(tmp_path / "x.npy"), "--y", str(tmp_path / "y.npy"),
+                    "--weights-out", str(tmp_path / "model"), "--seed", "3", "--quiet"],
+                   check=True, capture_output=True)
+    model = nobias.Classifier(random_state=3).fit(X, y)
+    for k, w in enumerate(model.coefs_, start=1):
+        cli = numpy.load(tmp_path / "model" / f"w{k}.npy")
+        assert numpy.array_equal(cli, w), f"w{k} differs"
+    _, info = nobias.load_model(tmp_path / "model")
+    assert info["classes"] == 10 and info["widths"] == [64, 100, 100, 10]

@@ -191,3 +191,46 @@ def test_file_errors_are_oserrors(tmp_path):
         nobias.read_npy(tmp_path / "one_d.npy")
     with pytest.raises(TypeError, match="save_weights: expected a Network or a list of arrays"):
         nobias.save_weights(tmp_path, 3)
+
+
+def test_optimizer_state_and_restore(dtype):
+    x, y = problem(dtype)
+    net = nobias.Network(WIDTHS, seed=2, init="he", dtype=dtype)
+    adam = nobias.Optimizer(net, kind="adam", learning_rate=1e-2)
+    for _ in range(3):
+        adam.step(net, x, y)
+    state = adam.state()
+    assert state["kind"] == "adam" and state["steps"] == 3
+    with pytest.raises(ValueError, match="read-only"):
+        state["first"][0][0, 0] = 1.0  # views of the optimizer's own buffers
+    fresh_net = nobias.Network.from_weights(net.weights)
+    fresh = nobias.Optimizer(fresh_net, kind="adam", learning_rate=1e-2)
+    fresh.restore(**state)
+    assert fresh.steps_taken == 3
+    adam.step(net, x, y)
+    fresh.step(fresh_net, x, y)
+    for a, b in zip(net.weights, fresh_net.weights):
+        numpy.testing.assert_array_equal(a, b)
+    with pytest.raises(nobias.ValueError):
+        nobias.Optimizer(net, kind="momentum").restore(**adam.state())
+    with pytest.raises(nobias.ShapeError):
+        nobias.Optimizer(nobias.Network([6, 5, 4], dtype=dtype), kind="adam").restore(**state)
+
+
+def test_model_directory_round_trip(tmp_path, dtype):
+    x, _ = problem(dtype)
+    net = nobias.Network(WIDTHS, seed=9, dtype=dtype)
+    mean, scale = numpy.arange(6, dtype=numpy.float64), numpy.full(6, 2.0)
+    nobias.save_model(tmp_path / "m", net, classes=4, x_mean=mean, x_scale=scale,
+                      settings={"note": "python"})
+    loaded, info = nobias.load_model(tmp_path / "m", dtype=dtype)
+    assert info["classes"] == 4 and info["widths"] == WIDTHS and info["has_metadata"]
+    assert info["settings"]["note"] == "python" and info["y_mean"] is None
+    numpy.testing.assert_array_equal(info["x_mean"], mean)
+    numpy.testing.assert_array_equal(loaded.predict(x), net.predict(x))
+    assert nobias.read_model_info(tmp_path / "m")["dtype"] == \
+        ("f32" if dtype == numpy.float32 else "f64")
+    with pytest.raises(nobias.ValueError):
+        nobias.save_model(tmp_path / "bad", net, classes=3)  # classes must be d_out
+    order = nobias.shuffled_order(10, 3, 1)
+    assert sorted(order) == list(range(10)) and order != list(range(10))

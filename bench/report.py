@@ -1,0 +1,219 @@
+#!/usr/bin/python3
+"""Turn results.json (from measure.py) into RESULTS.md and throughput.png.
+
+Usage: report.py [--results bench/results.json] [--out-dir bench]
+
+Every number is the median over the rounds of one measure.py run. The targets are data
+(targets.json); the hand-written analysis lives in ANALYSIS.md and is linked, never
+rewritten. Needs matplotlib for the plot.
+"""
+import argparse
+import json
+import re
+import statistics
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DTYPES = ["f32", "f64"]
+LABELS = {
+    "nobias": "nobias",
+    "nobias_1t_setting": "nobias, NOBIAS_THREADS=1",
+    "floor": "floor, OpenBLAS all threads",
+    "floor_1t": "floor, 1 thread",
+    "best_floor": "best floor",
+    "numpy_no_env": "numpy, no env",
+    "numpy_best_1t": "numpy, best core, 1 thread",
+    "numpy_best_all": "numpy, best core, all threads",
+    "numpy_best": "numpy at its best",
+    "torch_no_env": "torch, no env",
+    "torch_best_1t": "torch, best core, 1 thread",
+    "torch_best_all": "torch, best core, all threads, passive OpenMP",
+    "torch_best": "torch at its best",
+    "onednn_1t": "oneDNN primitives, 1 thread",
+    "onednn_all": "oneDNN primitives, all threads",
+    "onednn_best": "oneDNN primitives at their best",
+    "nobias_busy": "nobias, busy",
+    "nobias_1t_busy": "nobias 1 thread, busy",
+}
+
+
+def samples_of(results):
+    """{(column, dtype, n): [seconds per step, one per round]}."""
+    out = {}
+    for rnd in results["rounds"]:
+        for run in rnd["runs"]:
+            for rec in run.get("records", []):
+                if "seconds_per_step" in rec and rec.get("column"):
+                    out.setdefault((rec["column"], rec["dtype"], rec["n"]), []).append(
+                        rec["seconds_per_step"])
+    return out
+
+
+def medians(results):
+    med = {k: statistics.median(v) for k, v in samples_of(results).items()}
+    # Derived columns: the best a system could do, of the settings measured.
+    derived = {"best_floor": ("floor", "floor_1t"),
+               "numpy_best": ("numpy_best_1t", "numpy_best_all"),
+               "torch_best": ("torch_best_1t", "torch_best_all"),
+               "onednn_best": ("onednn_1t", "onednn_all")}
+    for (column, dtype, n) in list(med):
+        for name, parts in derived.items():
+            values = [med[(p, dtype, n)] for p in parts if (p, dtype, n) in med]
+            if values:
+                med[(name, dtype, n)] = min(values)
+    return med
+
+
+def label(column, meta):
+    core = meta.get("policy_core")
+    if core and column in (f"floor_{core}", f"floor_1t_{core}"):
+        threads = "1 thread" if column.startswith("floor_1t") else "OpenBLAS all threads"
+        return f"floor, {threads}, {core} core (not used: the environment pins another)"
+    return LABELS.get(column, column)
+
+
+def columns_present(med, dtype):
+    seen = []
+    for (column, d, _) in med:
+        if d == dtype and column not in seen:
+            seen.append(column)
+    order = list(LABELS)
+    return sorted(seen, key=lambda c: (order.index(c) if c in order else len(order), c))
+
+
+def fmt_us(seconds):
+    if seconds is None:
+        return "—"
+    us = seconds * 1e6
+    return f"{us:.2f}" if us < 10 else f"{us:.1f}" if us < 1000 else f"{us:,.0f}"
+
+
+def target_lines(med, dtype, ns, targets):
+    lines = []
+    for t in targets:
+        num, den = t["ratio"]
+        applies = [n for n in ns if t.get("n_min", 0) <= n <= t.get("n_max", 1 << 62)]
+        values = [(n, med[(num, dtype, n)] / med[(den, dtype, n)]) for n in applies
+                  if (num, dtype, n) in med and (den, dtype, n) in med]
+        if not values:
+            lines.append(f"- {t['text']}: **not measured**")
+            continue
+        ok = (lambda v: v <= t["bound"]) if t["op"] == "<=" else (lambda v: v >= t["bound"])
+        failing = [n for n, v in values if not ok(v)]
+        shown = ", ".join(f"n={n}: {v:.2f}" for n, v in values)
+        verdict = f"**not met** at n = {', '.join(map(str, failing))}" if failing else "**met**"
+        lines.append(f"- {t['text']} ({num} / {den}): {verdict} ({shown})")
+    return lines
+
+
+def table(med, dtype, ns, meta):
+    cols = columns_present(med, dtype)
+    head = ["n"] + [f"{label(c, meta)} µs" for c in cols]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
+    for n in ns:
+        lines.append("| " + " | ".join([str(n)] + [fmt_us(med.get((c, dtype, n)))
+                                                   for c in cols]) + " |")
+    return lines
+
+
+def core_of(description):
+    m = re.search(r"core\s+(\S+)", description or "")
+    return m.group(1) if m else "(unknown)"
+
+
+def write_results_md(path, results, med, targets):
+    meta = results["meta"]
+    ctx = meta.get("bench_context", {})
+    ns = meta["n"]
+    busy = any(s.get("busy") for s in meta.get("systems", []))
+    L = ["# nobias benchmark results", "",
+         "Generated by `bench/report.py` from `bench/results.json` (`bench/measure.py`); "
+         "every number is the median over the rounds of one run, µs per full-batch training "
+         f"step of the widths {'→'.join(map(str, meta['widths']))}, lower is better. "
+         "The analysis is written by hand in [ANALYSIS.md](ANALYSIS.md).", "",
+         "## Machine and run", "",
+         f"- CPU: {meta['cpu']}, {meta['cpus']} logical CPUs available",
+         f"- OS: {meta['os']}",
+         f"- BLAS (nobias): {ctx.get('blas', '(not reported)')}",
+         f"- OpenBLAS core used by nobias: **{core_of(ctx.get('blas'))}**; the core nobias's "
+         f"policy picks for this CPU when the environment pins none: "
+         f"**{meta.get('policy_core')}**",
+         "- Environment: " + ", ".join(f"`{k}={v}`" for k, v in meta["environment"].items()
+                                       if v is not None),
+         f"- Build: {meta['build_type']} (`{meta['bench']}`); numpy "
+         f"{meta['numpy']['version']}; torch {meta['torch'].get('version')}",
+         f"- Date: {meta['date']}; load average at the end: "
+         f"{', '.join(f'{v:.1f}' for v in meta.get('load_average_at_end', []))}",
+         f"- Command: `{meta['command']}`; {meta['rounds']} rounds, order rotated each "
+         f"round; min time per measurement {meta['min_time']} s",
+         "- Columns: *floor* = the step's GEMM calls alone, nothing between them, with "
+         "OpenBLAS's threads or one; *best floor* = the faster of the two. Peers: *no env* = "
+         "no OPENBLAS_*/OMP_* variables; *best* = the policy's core with one BLAS thread, or "
+         "all threads with passive OpenMP waiting; *at its best* = the faster."]
+    if busy:
+        L.append("- *busy* columns: measured while one `yes > /dev/null` competed for a core.")
+    if results.get("errors"):
+        L.append(f"- **Failed runs**: {len(results['errors'])} (see results.json)")
+    L += ["", "![samples/s against batch size](throughput.png)", ""]
+    for dtype in DTYPES:
+        if not any(k[1] == dtype for k in med):
+            continue
+        L += [f"## {'float32' if dtype == 'f32' else 'float64'} ({dtype})", ""]
+        L += table(med, dtype, ns, meta)
+        L += ["", f"Targets of issue 11, {dtype}:", ""]
+        L += target_lines(med, dtype, ns, targets)
+        L.append("")
+    path.write_text("\n".join(L))
+
+
+def write_plot(path, med, meta):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = {"nobias": dict(color="C0", marker="o", lw=2),
+             "best_floor": dict(color="k", ls="--", marker="."),
+             "numpy_best": dict(color="C1", marker="s"),
+             "torch_best": dict(color="C3", marker="^"),
+             "onednn_best": dict(color="C2", marker="v"),
+             "nobias_busy": dict(color="C0", ls=":", marker="x")}
+    ns = meta["n"]
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5), squeeze=False)
+    for ax, dtype in zip(axes[0], DTYPES):
+        for col, style in shown.items():
+            pts = [(n, n / med[(col, dtype, n)]) for n in ns if (col, dtype, n) in med]
+            if pts:
+                ax.plot(*zip(*pts), label=LABELS[col], **style)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xticks(ns)
+        ax.set_xticklabels([str(n) for n in ns])
+        ax.set_xlabel("batch size n (the measured points)")
+        ax.set_ylabel("samples / s = n / seconds per step")
+        ax.set_title(f"{'float32' if dtype == 'f32' else 'float64'}, widths "
+                     f"{'-'.join(map(str, meta['widths']))}")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize="small", title="floor = the step's GEMMs alone", title_fontsize="small")
+    fig.suptitle(f"{meta['cpu']}, {meta['cpus']} CPUs, OpenBLAS core "
+                 f"{core_of(meta['bench_context'].get('blas'))}; median of {meta['rounds']} "
+                 "rounds", fontsize="medium")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--results", type=Path, default=HERE / "results.json")
+    parser.add_argument("--out-dir", type=Path, default=HERE)
+    args = parser.parse_args(argv)
+    results = json.loads(args.results.read_text())
+    targets = json.loads((HERE / "targets.json").read_text())["targets"]
+    med = medians(results)
+    write_results_md(args.out_dir / "RESULTS.md", results, med, targets)
+    write_plot(args.out_dir / "throughput.png", med, results["meta"])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,123 @@
+// Model directories (model.hpp): a network with its metadata and standardization statistics,
+// written and read by the same C++ code as nobias-train --weights-out and nobias-predict.
+#include <pybind11/stl.h>
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "any.hpp"
+#include "arrays.hpp"
+#include "bindings.hpp"
+#include "nobias/model.hpp"
+#include "nobias/names.hpp"
+#include "nobias/targets.hpp"
+#include "nobias/train.hpp"
+
+namespace nobias::python {
+namespace {
+
+std::string path_from(py::handle path) {
+  return py::str(py::module_::import("os").attr("fspath")(path));
+}
+
+// A 1-D sequence of numbers (numpy array or list), or None for "no statistics".
+std::vector<double> statistics_from(py::handle values, const char* what) {
+  if (values.is_none()) return {};
+  py::array_t<double, py::array::c_style | py::array::forcecast> a;
+  try {
+    a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(values);
+  } catch (const py::error_already_set&) {
+  }
+  if (!a || a.ndim() > 2 || (a.ndim() == 2 && a.shape(0) != 1)) {
+    throw py::value_error(std::string(what) + ": expected a 1-D array of numbers (one per column)");
+  }
+  return {a.data(), a.data() + a.size()};
+}
+
+py::object statistics_array(const std::vector<double>& v) {
+  if (v.empty()) return py::none();
+  return py::array_t<double>(static_cast<py::ssize_t>(v.size()), v.data());
+}
+
+py::dict info_dict(const ModelInfo& info) {
+  py::dict d;
+  d["format_version"] = info.format_version;
+  d["nobias_version"] = info.nobias_version;
+  d["dtype"] = to_name(info.dtype);
+  d["widths"] = info.widths;
+  d["classes"] = info.classes;
+  d["x_mean"] = statistics_array(info.standardization.x_mean);
+  d["x_scale"] = statistics_array(info.standardization.x_scale);
+  d["y_mean"] = statistics_array(info.standardization.y_mean);
+  d["y_scale"] = statistics_array(info.standardization.y_scale);
+  d["settings"] = info.settings;
+  d["has_metadata"] = info.has_metadata;
+  return d;
+}
+
+}  // namespace
+
+void bind_model(py::module_& m) {
+  m.def(
+      "save_model",
+      [](py::handle dir, AnyNetwork& network, std::size_t classes, py::handle x_mean,
+         py::handle x_scale, py::handle y_mean, py::handle y_scale,
+         std::map<std::string, std::string> settings) {
+        ModelInfo info;
+        info.classes = classes;
+        info.standardization.x_mean = statistics_from(x_mean, "x_mean");
+        info.standardization.x_scale = statistics_from(x_scale, "x_scale");
+        info.standardization.y_mean = statistics_from(y_mean, "y_mean");
+        info.standardization.y_scale = statistics_from(y_scale, "y_scale");
+        info.settings = std::move(settings);
+        const std::string p = path_from(dir);
+        dispatch(network.dtype(), [&](auto tag) {
+          using T = decltype(tag);
+          Exclusive busy(network.mutex());
+          save_model<T>(p, network.get<T>(), info);
+        });
+      },
+      py::arg("dir"), py::arg("network"), py::kw_only(), py::arg("classes") = 0,
+      py::arg("x_mean") = py::none(), py::arg("x_scale") = py::none(),
+      py::arg("y_mean") = py::none(), py::arg("y_scale") = py::none(),
+      py::arg("settings") = std::map<std::string, std::string>{},
+      "Writes network as a model directory (w*.npy, model.json, statistics), one atomic set; "
+      "classes 0 for a regression. nobias-predict and nobias-evaluate read it.");
+  m.def(
+      "load_model",
+      [](py::handle dir, py::handle dtype) {
+        const std::string p = path_from(dir);
+        return dispatch(dtype_from(dtype), [&](auto tag) {
+          using T = decltype(tag);
+          std::unique_ptr<Model<T>> model;
+          {
+            py::gil_scoped_release nogil;
+            model = std::make_unique<Model<T>>(load_model<T>(p));
+          }
+          py::dict info = info_dict(model->info);
+          return py::make_tuple(std::make_unique<AnyNetwork>(std::move(model->network)), info);
+        });
+      },
+      py::arg("dir"), py::arg("dtype") = py::module_::import("numpy").attr("float32"),
+      "(network, info) from a model directory (or a directory of bare w*.npy); info holds "
+      "widths, dtype, classes, the statistics x_mean/x_scale/y_mean/y_scale (or None), settings.");
+  m.def(
+      "read_model_info",
+      [](py::handle dir) {
+        const std::string p = path_from(dir);
+        ModelInfo info;
+        {
+          py::gil_scoped_release nogil;
+          info = read_model_info(p);
+        }
+        return info_dict(info);
+      },
+      py::arg("dir"), "A model directory's metadata only (its dtype: what to load it as).");
+  m.def("shuffled_order", &shuffled_order, py::arg("rows"), py::arg("seed"), py::arg("epoch"),
+        "The order of rows fit() uses for an epoch: a permutation of range(rows) from (seed, "
+        "epoch) alone; epoch 0 is the command line's validation split.");
+}
+
+}  // namespace nobias::python

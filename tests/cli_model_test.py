@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+"""Black-box tests of nobias-train's real-data mode, nobias-predict and nobias-evaluate.
+
+    /usr/bin/python3 tests/cli_model_test.py --bin-dir DIR [unittest args]
+
+DIR holds the three programs. Predictions are checked against numpy's own forward pass over
+the saved w*.npy (with the saved standardization), metrics against scikit-learn's.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+
+BIN = None
+TIMEOUT_S = 120
+# Fast settings for tests that are not about the defaults.
+QUICK = ["--init", "he", "--optimizer", "adam", "--loss", "mean", "--epochs", "3",
+         "--threads", "1"]
+
+
+def forward(weights, x):
+    """The bias-free forward pass in float64: ReLU on hidden layers, linear output."""
+    a = x.astype(np.float64)
+    for k, w in enumerate(weights):
+        a = a @ w.astype(np.float64)
+        if k < len(weights) - 1:
+            a = np.maximum(a, 0.0)
+    return a
+
+
+def load_model(d):
+    weights = []
+    while os.path.exists(os.path.join(d, "w%d.npy" % (len(weights) + 1))):
+        weights.append(np.load(os.path.join(d, "w%d.npy" % (len(weights) + 1))))
+    stats = {name: np.load(os.path.join(d, name + ".npy")).reshape(-1)
+             for name in ("x_mean", "x_scale", "y_mean", "y_scale")
+             if os.path.exists(os.path.join(d, name + ".npy"))}
+    return weights, stats
+
+
+def numpy_predict(d, x):
+    weights, s = load_model(d)
+    if "x_mean" in s:
+        x = (x.astype(np.float64) - s["x_mean"]) / s["x_scale"]
+        x = x.astype(weights[0].dtype)  # nobias rounds the standardized x to T once
+    p = forward(weights, x)
+    if "y_mean" in s:
+        # Relative errors are measured against the terms that were added, so that an output
+        # near 0 after adding the mean back does not turn f32 rounding into a large ratio.
+        return p * s["y_scale"] + s["y_mean"], np.abs(p * s["y_scale"]) + np.abs(s["y_mean"])
+    return p, np.abs(p)
+
+
+class ModelToolsTest(unittest.TestCase):
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix="nobias-model-")
+        self.dir = self._tmp.name
+
+    def tearDown(self):
+        self._tmp.cleanup()
+
+    def path(self, *parts):
+        return os.path.join(self.dir, *parts)
+
+    def run_tool(self, tool, *args):
+        return subprocess.run([os.path.join(BIN, tool)] + [str(a) for a in args], cwd=self.dir,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=TIMEOUT_S)
+
+    def ok(self, tool, *args):
+        r = self.run_tool(tool, *args)
+        self.assertEqual(r.returncode, 0, "%s %s\n%s%s" % (tool, args, r.stdout, r.stderr))
+        self.assertEqual(r.stderr, "")
+        return r
+
+    def refused(self, tool, args, needle):
+        before = sorted(os.listdir(self.dir))
+        r = self.run_tool(tool, *args)
+        msg = "%s %s\n%s%s" % (tool, args, r.stdout, r.stderr)
+        self.assertEqual(r.returncode, 2, msg)
+        self.assertTrue(r.stderr.startswith(tool + ":"), msg)
+        self.assertIn(needle, r.stderr, msg)
+        self.assertEqual(sorted(os.listdir(self.dir)), before, msg)
+        return r
+
+    def save(self, name, a):
+        np.save(self.path(name), a)
+        return name
+
+    def regression(self, rows=120, dtype=np.float64, offset=5.0, seed=3):
+        rng = np.random.default_rng(seed)
+        x = rng.standard_normal((rows, 5)).astype(dtype)
+        y = (offset + x[:, :2] @ np.array([[1.0, -0.5], [0.5, 2.0]])).astype(dtype)
+        return self.save("x.npy", x), self.save("y.npy", y)
+
+    def classes(self, rows=150, seed=4):
+        rng = np.random.default_rng(seed)
+        x = rng.standard_normal((rows, 6))
+        labels = np.argmax(x[:, :3], axis=1).astype(np.int64)
+        return self.save("cx.npy", x), self.save("cl.npy", labels)
+
+    # ---- predict equals numpy's forward pass over the saved files ----
+
+    def test_predict_matches_numpy(self):
+        for dtype, flag, tol in ((np.float32, "f32", 1e-6), (np.float64, "f64", 1e-12)):
+            for standardize in (False, True):
+                with self.subTest(dtype=flag, standardize=standardize):
+                    x, y = self.regression(dtype=dtype)
+                    model = "m-%s-%d" % (flag, standardize)
+                    extra = ["--standardize"] if standardize else []
+                    self.ok("nobias-train", "--x", x, "--y", y, "--dtype", flag, *QUICK, *extra,
+                            "--weights-out", model, "--quiet")
+                    self.ok("nobias-predict", "--weights", model, "--x", x, "--out", "p.npy")
+                    p = np.load(self.path("p.npy"))
+                    self.assertEqual(p.dtype, dtype)
+                    q, size = numpy_predict(self.path(model), np.load(self.path(x)))
+                    self.assertEqual(p.shape, q.shape)
+                    err = np.max(np.abs(p - q) / np.maximum(size, 1e-3))
+                    self.assertLessEqual(err, tol)
+
+    def test_predict_labels(self):
+        x, labels = self.classes()
+        self.ok("nobias-train", "--x", x, "--y", labels, *QUICK, "--weights-out", "m", "--quiet")
+        with open(self.path("m", "model.json")) as f:
+            self.assertEqual(json.load(f)["classes"], 3)
+        self.ok("nobias-predict", "--weights", "m", "--x", x, "--out", "s.npy")
+        self.ok("nobias-predict", "--weights", "m", "--x", x, "--out", "l.npy", "--labels")
+        scores, got = np.load(self.path("s.npy")), np.load(self.path("l.npy"))
+        self.assertEqual((got.dtype, got.shape), (np.int64, (150,)))
+        np.testing.assert_array_equal(got, np.argmax(scores, axis=1))
+
+    # ---- evaluate equals scikit-learn ----
+
+    def test_evaluate_matches_sklearn(self):
+        from sklearn.metrics import (accuracy_score, mean_absolute_error, mean_squared_error,
+                                     r2_score)
+        # float32 files for the float32 model: both sides score the same numbers.
+        x, y = self.regression(dtype=np.float32)
+        self.ok("nobias-train", "--x", x, "--y", y, *QUICK, "--standardize", "--weights-out", "r",
+                "--quiet")
+        self.ok("nobias-predict", "--weights", "r", "--x", x, "--out", "p.npy")
+        r = self.ok("nobias-evaluate", "--weights", "r", "--x", x, "--y", y, "--json")
+        got = json.loads(r.stdout)
+        # In float64, as nobias accumulates (scikit-learn would stay in float32).
+        yt = np.load(self.path(y)).astype(np.float64)
+        p = np.load(self.path("p.npy")).astype(np.float64)
+        self.assertEqual(sorted(got), ["loss", "mae", "mse", "r2", "rows"])
+        self.assertEqual(got["rows"], 120)
+        for key, want in (("mse", mean_squared_error(yt, p)), ("loss", mean_squared_error(yt, p)),
+                          ("mae", mean_absolute_error(yt, p)), ("r2", r2_score(yt, p))):
+            self.assertAlmostEqual(got[key], want, delta=1e-9 * max(1.0, abs(want)), msg=key)
+        text = self.ok("nobias-evaluate", "--weights", "r", "--x", x, "--y", y).stdout
+        self.assertEqual([line.split()[0] for line in text.splitlines()],
+                         ["rows", "loss", "mse", "mae", "r2"])
+
+        cx, labels = self.classes()
+        self.ok("nobias-train", "--x", cx, "--y", labels, *QUICK, "--weights-out", "c", "--quiet")
+        self.ok("nobias-predict", "--weights", "c", "--x", cx, "--out", "l.npy", "--labels")
+        got = json.loads(self.ok("nobias-evaluate", "--weights", "c", "--x", cx, "--y", labels,
+                                 "--json").stdout)
+        want = accuracy_score(np.load(self.path(labels)), np.load(self.path("l.npy")))
+        self.assertAlmostEqual(got["accuracy"], want, delta=1e-12)
+        # One-hot float targets are class targets too.
+        onehot = self.save("oh.npy", np.eye(3)[np.load(self.path(labels))])
+        again = json.loads(self.ok("nobias-evaluate", "--weights", "c", "--x", cx, "--y", onehot,
+                                   "--json").stdout)
+        self.assertEqual(again["accuracy"], got["accuracy"])
+
+    # ---- the real-data mode ----
+
+    def test_real_data_defaults(self):
+        x, y = self.regression(rows=200)
+        r = self.ok("nobias-train", "--x", x, "--y", y, "--standardize", "--patience", 2,
+                    "--history", "h.csv", "--weights-out", "m", "--threads", 1)
+        lines = r.stdout.splitlines()
+        self.assertEqual(lines[0], "defaults for real data: --layers 5,100,100,2 --init he "
+                         "--optimizer adam --lr 0.001 --loss mean --batch-size 32 --epochs 200 "
+                         "(at most) --validation-fraction 0.1 --seed 0 --dtype f32 "
+                         "(flags given win)")
+        self.assertTrue(any(l.startswith("stopped early") for l in lines), r.stdout)
+        with open(self.path("h.csv")) as f:
+            rows = f.read().splitlines()
+        self.assertEqual(rows[0], "epoch,train_loss,val_loss,val_mse,val_mae,val_r2,seconds")
+        self.assertLess(len(rows) - 1, 200)  # stopped early
+        self.assertEqual([int(row.split(",")[0]) for row in rows[1:]],
+                         list(range(1, len(rows))))
+        self.assertGreater(json.loads(self.ok("nobias-evaluate", "--weights", "m", "--x", x, "--y",
+                                              y, "--json").stdout)["r2"], 0.99)
+
+    def test_history_reports_per_row_losses(self):
+        x, y = self.regression(rows=100)
+        self.ok("nobias-train", "--x", x, "--y", y, "--epochs", 2, "--optimizer", "adam",
+                "--validation-fraction", 0.3, "--history", "h.csv", "--quiet")
+        with open(self.path("h.csv")) as f:
+            head, first = f.read().splitlines()[:2]
+        self.assertEqual(head, "epoch,train_loss,val_loss,train_loss_per_row,val_loss_per_row,"
+                               "val_mse,val_mae,val_r2,seconds")
+        v = [float(s) for s in first.split(",")]
+        self.assertAlmostEqual(v[3], v[1] / 70, delta=1e-9 * v[3])
+        self.assertAlmostEqual(v[4], v[2] / 30, delta=1e-9 * v[4])
+
+    def test_dead_layer_and_no_progress_warnings(self):
+        rng = np.random.default_rng(5)
+        x = self.save("px.npy", np.abs(rng.standard_normal((40, 4))) + 0.1)
+        y = self.save("py.npy", rng.standard_normal((40, 2)))
+        os.mkdir(self.path("neg"))
+        np.save(self.path("neg", "w1.npy"), -np.ones((4, 8)))
+        np.save(self.path("neg", "w2.npy"), np.ones((8, 2)))
+        r = self.run_tool("nobias-train", "--x", x, "--y", y, "--weights-in", "neg", *QUICK,
+                          "--quiet")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("warning: hidden layer 1 (8 units) is 0 on every training row (dead "
+                      "ReLUs)", r.stderr)
+        self.assertIn("try a smaller --lr", r.stderr)
+        self.assertIn("warning: the loss after the first epoch", r.stderr)
+
+    # ---- bad inputs ----
+
+    def test_bad_new_flags(self):
+        x, y = self.regression(rows=20)
+        np.save(self.path("neg.npy"), np.array([0, 1, -1] + [0] * 17, dtype=np.int64))
+        np.save(self.path("vl.npy"), np.array([0, 5], dtype=np.int64))
+        np.save(self.path("l.npy"), np.array([0, 1] * 10, dtype=np.int64))
+        np.save(self.path("vx.npy"), np.zeros((2, 5)))
+        cases = [
+            (["--validation-fraction", "0"], "--validation-fraction must be a number in (0, 1)"),
+            (["--validation-fraction", "1"], "--validation-fraction must be a number in (0, 1), "
+                                             "got '1'"),
+            (["--validation-fraction", "0.01"], "--validation-fraction 0.01 of 20 rows leaves no "
+                                                "row to validate on"),
+            (["--val-x", "vx.npy", "--val-y", "vl.npy", "--validation-fraction", "0.5"],
+             "--val-x excludes --validation-fraction"),
+            (["--epochs", "2", "--patience", "3"], "--patience needs a validation set"),
+            (["--steps", "2", "--patience", "3"], "--patience needs --epochs"),
+            (["--steps", "2", "--history", "h.csv"], "--history needs --epochs"),
+            (["--history", "x.npy"], "--history x.npy is the input file x.npy"),
+            (["--history", "a.csv", "--loss-csv", "a.csv"], "--loss-csv and --history are both"),
+            (["--patience", "-1"], "--patience must be a whole number, got '-1'"),
+        ]
+        for extra, needle in cases:
+            with self.subTest(args=extra):
+                self.refused("nobias-train", ["--x", x, "--y", y] + extra, needle)
+        self.refused("nobias-train", ["--standardize"], "--standardize requires --x")
+        self.refused("nobias-train", ["--x", x, "--y", "neg.npy"],
+                     "--y: class_count: label -1 at element 2")
+        self.refused("nobias-train", ["--x", x, "--y", "l.npy", "--val-x", "vx.npy", "--val-y",
+                                      "vl.npy"], "--val-y: one_hot: label 5 at element 1")
+
+    def test_bad_predict_and_evaluate(self):
+        x, y = self.regression(rows=20)
+        self.ok("nobias-train", "--x", x, "--y", y, *QUICK, "--weights-out", "m", "--quiet")
+        np.save(self.path("x4.npy"), np.zeros((20, 4)))
+        np.save(self.path("y3.npy"), np.zeros((20, 3)))
+        np.save(self.path("y19.npy"), np.zeros((19, 2)))
+        self.refused("nobias-predict", ["--weights", "m", "--x", x, "--out", "p.npy", "--labels"],
+                     "--labels: the model in m is a regression")
+        self.refused("nobias-predict", ["--weights", "m", "--x", "x4.npy", "--out", "p.npy"],
+                     "--x x4.npy is 20x4, but the model in m takes 5 columns (widths 5,100,100,2)")
+        self.refused("nobias-predict", ["--weights", "m", "--x", x, "--out", "m/w1.npy"],
+                     "--out m/w1.npy would write inside --weights m")
+        self.refused("nobias-predict", ["--weights", "none", "--x", x, "--out", "p.npy"],
+                     "--weights none:")
+        self.refused("nobias-predict", ["--x", x, "--out", "p.npy"], "--weights is required")
+        self.refused("nobias-evaluate", ["--weights", "m", "--x", x, "--y", "y3.npy"],
+                     "--y y3.npy is 20x3, but the model in m has 2 outputs")
+        self.refused("nobias-evaluate", ["--weights", "m", "--x", x, "--y", "y19.npy"],
+                     "--x x.npy is 20x5, --y y19.npy is 19x2: row counts differ")
+
+
+def main():
+    global BIN
+    argv = list(sys.argv)
+    if "--bin-dir" not in argv[:-1]:
+        sys.stderr.write("usage: %s --bin-dir DIR [unittest args]\n" % argv[0])
+        return 2
+    i = argv.index("--bin-dir")
+    BIN = os.path.abspath(argv[i + 1])
+    del argv[i:i + 2]
+    result = unittest.main(argv=argv, exit=False, verbosity=2).result
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

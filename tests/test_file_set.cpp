@@ -1,0 +1,358 @@
+// Atomic writes and atomic sets of files (atomic_file.hpp, file_set.hpp) and weight
+// directories as sets: a loader sees the old set, the new one, or refuses; never a mix.
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "atomic_file_hook.hpp"
+#include "nobias/atomic_file.hpp"
+#include "nobias/error.hpp"
+#include "nobias/file_set.hpp"
+#include "nobias/npy.hpp"
+#include "nobias/weights_io.hpp"
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+using nobias::IoError;
+using nobias::Matrix;
+using test_support::TempDir;
+
+namespace {
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE(in);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  REQUIRE(out);
+}
+
+template <class E, class F>
+std::string error_message(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    return std::string("wrong exception type: ") + e.what();
+  }
+  return "no exception";
+}
+
+#define CHECK_ERROR(E, expr, text)                                                    \
+  do {                                                                                \
+    const std::string message_ = error_message<E>([&] { (void)(expr); });             \
+    CHECK_MESSAGE(message_.find(text) != std::string::npos, "message: " << message_); \
+  } while (false)
+
+// Three layers whose every value depends on tag, so two saves never share a file's bytes.
+template <class T>
+std::vector<Matrix<T>> layers(int tag) {
+  const std::size_t widths[] = {5, 7, 3, 2};
+  std::vector<Matrix<T>> w;
+  for (std::size_t k = 0; k < 3; ++k) {
+    Matrix<T> m(widths[k], widths[k + 1]);
+    for (std::size_t i = 0; i < m.size(); ++i)
+      m.data()[i] = static_cast<T>(static_cast<double>(tag) * 100.0 + static_cast<double>(i) / 8);
+    w.push_back(std::move(m));
+  }
+  return w;
+}
+
+template <class T>
+bool same(const std::vector<Matrix<T>>& a, const std::vector<Matrix<T>>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t k = 0; k < a.size(); ++k) {
+    if (a[k].rows() != b[k].rows() || a[k].cols() != b[k].cols()) return false;
+    for (std::size_t i = 0; i < a[k].size(); ++i)
+      if (a[k].data()[i] != b[k].data()[i]) return false;
+  }
+  return true;
+}
+
+// A process id that no longer runs: a child that has exited and been reaped.
+pid_t dead_pid() {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  REQUIRE(child > 0);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return child;
+}
+
+std::vector<std::string> temporaries(const TempDir& dir) {
+  std::vector<std::string> found;
+  for (const std::string& name : dir.names())
+    if (name.rfind(".nobias-tmp-", 0) == 0) found.push_back(name);
+  return found;
+}
+
+}  // namespace
+
+TEST_CASE("atomic.fnv1a64.known_values") {
+  // The published FNV-1a 64 test vectors.
+  CHECK(nobias::fnv1a64("", 0) == 0xcbf29ce484222325ULL);
+  CHECK(nobias::fnv1a64("a", 1) == 0xaf63dc4c8601ec8cULL);
+  CHECK(nobias::fnv1a64("foobar", 6) == 0x85944171f73967e8ULL);
+  // Chaining is the checksum of the concatenation.
+  CHECK(nobias::fnv1a64("bar", 3, nobias::fnv1a64("foo", 3)) == 0x85944171f73967e8ULL);
+}
+
+TEST_CASE("atomic.temporary_names_are_short_whatever_the_target") {
+  TempDir dir("short");
+  // A 250-character name: legal on every Linux filesystem; its temporary must be too.
+  const std::string path = dir.file(std::string(246, 'n') + ".npy");
+  std::string seen;
+  {
+    nobias::detail::ScopedAtomicWriteHook hook([&](const std::string& temp) { seen = temp; });
+    nobias::write_npy(path, Matrix<float>(2, 3));
+  }
+  const std::string name = fs::path(seen).filename().string();
+  CHECK(name.rfind(".nobias-tmp-", 0) == 0);
+  CHECK(name.substr(name.size() - 17) == "-nnnnnnnnnnnnnnnn");  // the name's start, cut
+  CHECK(name.size() <= nobias::kMaxTemporaryNameLength);
+  CHECK(nobias::read_npy<float>(path).cols() == 3);
+  CHECK(temporaries(dir).empty());
+  nobias::check_output_name(path, "--out");  // fits: no error
+}
+
+TEST_CASE("atomic.check_output_name.refuses_names_too_long_up_front") {
+  TempDir dir("long");
+  const std::string path = dir.file(std::string(300, 'n'));
+  CHECK_ERROR(IoError, nobias::check_output_name(path, "--loss-csv"),
+              "--loss-csv: the file name '");
+  CHECK_ERROR(IoError, nobias::check_output_name(path, "--loss-csv"),
+              "has 300 characters, more than the filesystem's limit of 255");
+  std::string deep = "/";
+  while (deep.size() < 4100)
+    deep += "d/";
+  CHECK_ERROR(IoError, nobias::check_output_name(deep + "x.csv", "--out"),
+              "is longer than the system's limit of 4095");
+}
+
+TEST_CASE("atomic.stale_temporaries_of_dead_processes_are_removed") {
+  TempDir dir("stale-tmp");
+  const std::string dead = ".nobias-tmp-" + std::to_string(dead_pid()) + "-3";
+  const std::string alive = ".nobias-tmp-1-0";  // init runs as long as the machine does
+  const std::string mine = ".nobias-tmp-" + std::to_string(::getpid()) + "-999999";
+  const std::string other = ".nobias-tmp-x-1";  // not a name a save makes: left alone
+  const std::string dead_named = ".nobias-tmp-" + std::to_string(dead_pid()) + "-0-w1.npy";
+  for (const std::string& name : {dead, dead_named, alive, mine, other})
+    write_bytes(dir.file(name), "debris");
+  nobias::write_npy(dir.file("a.npy"), Matrix<double>(1, 1));
+  CHECK_FALSE(fs::exists(dir.file(dead)));
+  CHECK_FALSE(fs::exists(dir.file(dead_named)));
+  CHECK(fs::exists(dir.file(alive)));
+  CHECK(fs::exists(dir.file(mine)));
+  CHECK(fs::exists(dir.file(other)));
+  // A weight set's save cleans its directory the same way.
+  write_bytes(dir.file(dead), "debris");
+  nobias::save_weights(dir.path().string(), layers<float>(1));
+  CHECK_FALSE(fs::exists(dir.file(dead)));
+}
+
+TEST_CASE("atomic.write_failure_keeps_the_system_reason") {
+  // A file-size limit makes write() fail with EFBIG, as a full disk makes it fail with ENOSPC:
+  // the message must carry strerror's text, not just "failed".
+  TempDir dir("efbig");
+  const std::string path = dir.file("big.npy");
+  write_bytes(path, "old");
+  struct rlimit saved {};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
+  const auto previous = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = saved;
+  small.rlim_cur = 4096;
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  const std::string message =
+      error_message<IoError>([&] { nobias::write_npy(path, Matrix<double>(100, 100)); });
+  ::setrlimit(RLIMIT_FSIZE, &saved);
+  std::signal(SIGXFSZ, previous);
+  CHECK_MESSAGE(message.find("write_npy: " + path + ": write to temporary '") == 0, message);
+  CHECK_MESSAGE(message.find("failed (File too large)") != std::string::npos, message);
+  CHECK(read_bytes(path) == "old");
+  CHECK(temporaries(dir).empty());
+}
+
+TEST_CASE_TEMPLATE("weights_io.save.creates_the_directory_and_writes_a_manifest", T, float,
+                   double) {
+  TempDir dir("creates");
+  const std::string d = dir.file("a/b/weights");
+  nobias::save_weights(d, layers<T>(1));
+  CHECK(test_support::TempDir::names_of(d) ==
+        std::vector<std::string>{"nobias-manifest.txt", "w1.npy", "w2.npy", "w3.npy"});
+  const std::string manifest = read_bytes(d + "/nobias-manifest.txt");
+  CHECK(manifest.rfind("nobias-manifest 1\nw1.npy ", 0) == 0);
+  CHECK(same(nobias::load_weights<T>(d), layers<T>(1)));
+}
+
+TEST_CASE("weights_io.load.refuses_mixed_set") {
+  // w2.npy of another save copied into a set: each file is a valid .npy that chains, yet
+  // together they are no network anyone trained.
+  TempDir a("mixed-a"), b("mixed-b");
+  nobias::save_weights(a.path().string(), layers<float>(1));
+  nobias::save_weights(b.path().string(), layers<float>(2));
+  fs::copy_file(b.file("w2.npy"), a.file("w2.npy"), fs::copy_options::overwrite_existing);
+  CHECK_ERROR(IoError, nobias::load_weights<float>(a.path().string()),
+              "load_weights: " + a.path().string() +
+                  ": w2.npy does not match nobias-manifest.txt (it has ");
+  CHECK_ERROR(IoError, nobias::load_weights<float>(a.path().string()),
+              "the directory is not one complete save");
+}
+
+TEST_CASE("weights_io.load.refuses_truncated_or_flipped_file") {
+  TempDir dir("flip");
+  const std::string d = dir.path().string();
+  nobias::save_weights(d, layers<double>(1));
+  const std::string good = read_bytes(dir.file("w3.npy"));
+  std::string flipped = good;
+  flipped[flipped.size() - 3] ^= 0x10;  // inside the data: the .npy itself stays valid
+  write_bytes(dir.file("w3.npy"), flipped);
+  CHECK(nobias::read_npy<double>(dir.file("w3.npy")).rows() == 3);
+  CHECK_ERROR(IoError, nobias::load_weights<double>(d),
+              "w3.npy does not match nobias-manifest.txt");
+  write_bytes(dir.file("w3.npy"), good.substr(0, good.size() - 8));
+  CHECK_ERROR(IoError, nobias::load_weights<double>(d),
+              "w3.npy does not match nobias-manifest.txt");
+  write_bytes(dir.file("w3.npy"), good);
+  CHECK(same(nobias::load_weights<double>(d), layers<double>(1)));
+}
+
+TEST_CASE("weights_io.load.refuses_files_the_manifest_does_not_list_or_misses") {
+  TempDir dir("unlisted");
+  const std::string d = dir.path().string();
+  nobias::save_weights(d, layers<float>(1));
+  nobias::write_npy(dir.file("w4.npy"), Matrix<float>(2, 2));  // chains, but not of this save
+  CHECK_ERROR(IoError, nobias::load_weights<float>(d),
+              "w4.npy is not part of the save nobias-manifest.txt records");
+  fs::remove(dir.file("w4.npy"));
+  fs::remove(dir.file("w3.npy"));
+  CHECK_ERROR(IoError, nobias::load_weights<float>(d),
+              "w3.npy is listed in nobias-manifest.txt but missing");
+}
+
+TEST_CASE("weights_io.load.without_a_manifest_loads_as_numpy_wrote_it") {
+  TempDir dir("numpy");
+  const std::string d = dir.path().string();
+  nobias::save_weights(d, layers<float>(1));
+  fs::remove(dir.file("nobias-manifest.txt"));
+  nobias::write_npy(dir.file("w2.npy"), layers<float>(2)[1]);  // changed: no one can tell
+  const auto w = nobias::load_weights<float>(d);
+  REQUIRE(w.size() == 3);
+  CHECK(w[1](0, 0) == 200.0f);
+}
+
+TEST_CASE("weights_io.load.refuses_a_malformed_manifest") {
+  TempDir dir("bad-manifest");
+  const std::string d = dir.path().string();
+  nobias::save_weights(d, layers<float>(1));
+  const std::string path = dir.file("nobias-manifest.txt");
+  const std::string good = read_bytes(path);
+  write_bytes(path, "");
+  CHECK_ERROR(IoError, nobias::load_weights<float>(d),
+              "nobias-manifest.txt: line 0: expected 'nobias-manifest 1'");
+  write_bytes(path, "nobias-manifest 2\n");
+  CHECK_ERROR(IoError, nobias::load_weights<float>(d),
+              "nobias-manifest.txt: line 1: expected 'nobias-manifest 1'");
+  write_bytes(path, good + "w9.npy 12 zz\n");
+  CHECK_ERROR(IoError, nobias::load_weights<float>(d),
+              "nobias-manifest.txt: line 5: expected 'NAME SIZE CHECKSUM': 'w9.npy 12 zz'");
+  write_bytes(path, good + good.substr(good.find('\n') + 1));
+  CHECK_ERROR(IoError, nobias::load_weights<float>(d), "'w1.npy' is listed twice");
+}
+
+// A save killed at each step of its commit: before the manifest's rename (the old set must
+// load), and before each file's rename (the directory must be refused, never loaded mixed).
+// Also when the old set had no manifest, as numpy writes them.
+TEST_CASE("weights_io.save.interrupted_at_every_step_loads_old_or_is_refused") {
+  for (const bool old_has_manifest : {true, false}) {
+    for (int crash_at = 0; crash_at < 4; ++crash_at) {
+      CAPTURE(old_has_manifest);
+      CAPTURE(crash_at);
+      TempDir dir("interrupt");
+      const std::string d = dir.path().string();
+      nobias::save_weights(d, layers<float>(1));
+      if (!old_has_manifest) fs::remove(dir.file("nobias-manifest.txt"));
+      {
+        int calls = 0;
+        nobias::detail::ScopedAtomicWriteHook hook([&](const std::string&) {
+          if (calls++ == crash_at) throw std::runtime_error("killed");
+        });
+        CHECK_ERROR(std::runtime_error, nobias::save_weights(d, layers<float>(2)), "killed");
+      }
+      CHECK(temporaries(dir).empty());
+      if (crash_at == 0) {
+        CHECK(same(nobias::load_weights<float>(d), layers<float>(1)));
+      } else {
+        CHECK_ERROR(IoError, nobias::load_weights<float>(d), "not one complete save");
+      }
+      // The next save repairs it.
+      nobias::save_weights(d, layers<float>(3));
+      CHECK(same(nobias::load_weights<float>(d), layers<float>(3)));
+    }
+  }
+}
+
+TEST_CASE("weights_io.save.a_shallower_network_removes_deeper_files_and_model_files") {
+  TempDir dir("shallower");
+  const std::string d = dir.path().string();
+  nobias::save_weights(d, layers<float>(1));
+  write_bytes(dir.file("model.json"), "{}");
+  write_bytes(dir.file("notes.txt"), "mine");
+  std::vector<Matrix<float>> one;
+  one.push_back(Matrix<float>(5, 4));
+  nobias::save_weights(d, one);
+  CHECK(dir.names() == std::vector<std::string>{"nobias-manifest.txt", "notes.txt", "w1.npy"});
+  CHECK(nobias::load_weights<float>(d).size() == 1);
+}
+
+TEST_CASE("file_set.staged_but_not_committed_changes_nothing") {
+  TempDir dir("staged");
+  const std::string d = dir.file("new/sub");
+  {
+    nobias::StagedFileSet staged = nobias::stage_weights(d, layers<float>(1));
+    CHECK(fs::exists(d));
+    CHECK_FALSE(fs::exists(d + "/w1.npy"));
+    CHECK_FALSE(fs::exists(d + "/nobias-manifest.txt"));
+  }
+  CHECK(dir.names().empty());  // the directories it created are gone too
+  // An existing set stays as it was.
+  nobias::save_weights(d, layers<float>(1));
+  { nobias::StagedFileSet staged = nobias::stage_weights(d, layers<float>(2)); }
+  CHECK(same(nobias::load_weights<float>(d), layers<float>(1)));
+  CHECK(test_support::TempDir::names_of(d).size() == 4);
+}
+
+TEST_CASE("file_set.reject.bad_names_and_unwritable_places") {
+  TempDir dir("names");
+  const auto write_nothing = [](std::ostream&) {};
+  for (const std::string name : {"", ".hidden", "a/b", "nobias-manifest.txt", "a b"}) {
+    CAPTURE(name);
+    CHECK_ERROR(nobias::ValueError,
+                nobias::write_file_set(dir.path().string(), {{name, write_nothing}}, {}, "test"),
+                "cannot be a file of a set");
+  }
+  CHECK_ERROR(nobias::ValueError,
+              nobias::write_file_set(dir.path().string(),
+                                     {{"a", write_nothing}, {"a", write_nothing}}, {}, "test"),
+              "test: 'a' is twice in one set");
+  write_bytes(dir.file("plain"), "x");
+  CHECK_ERROR(IoError, nobias::save_weights(dir.file("plain") + "/sub", layers<float>(1)),
+              "save_weights: cannot create '" + dir.file("plain") + "/sub': '" + dir.file("plain") +
+                  "' is not a directory");
+  CHECK(dir.names() == std::vector<std::string>{"plain"});
+}

@@ -1,0 +1,263 @@
+// Model directories (model.hpp): save, load, metadata checked against the files, predict.
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "nobias/error.hpp"
+#include "nobias/model.hpp"
+#include "nobias/npy.hpp"
+#include "nobias/train.hpp"
+#include "nobias/weights_io.hpp"
+#include "reference/reference.hpp"
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+using nobias::IoError;
+using nobias::Matrix;
+using nobias::ModelInfo;
+using nobias::Network;
+using test_support::TempDir;
+
+namespace {
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE(in);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  REQUIRE(out);
+}
+
+template <class E, class F>
+std::string error_message(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    return std::string("wrong exception type: ") + e.what();
+  }
+  return "no exception";
+}
+
+#define CHECK_ERROR(E, expr, text)                                                    \
+  do {                                                                                \
+    const std::string message_ = error_message<E>([&] { (void)(expr); });             \
+    CHECK_MESSAGE(message_.find(text) != std::string::npos, "message: " << message_); \
+  } while (false)
+
+template <class T>
+bool same_bits(const Matrix<T>& a, const Matrix<T>& b) {
+  return a.rows() == b.rows() && a.cols() == b.cols() &&
+         std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
+}
+
+// A regression with an offset (y = 5 + 2 x0 - x1), trained a little with standardization.
+template <class T>
+struct Trained {
+  Network<T> net{std::vector<std::size_t>{3, 9, 2}, 7, nobias::Init::He};
+  ModelInfo info;
+  Matrix<T> x = test_support::random_matrix<T>(37, 3, 11);
+};
+
+template <class T>
+Trained<T> trained_regression() {
+  Trained<T> t;
+  Matrix<T> y(37, 2);
+  for (std::size_t i = 0; i < 37; ++i) {
+    y(i, 0) = static_cast<T>(5.0 + 2.0 * static_cast<double>(t.x(i, 0)) - t.x(i, 1));
+    y(i, 1) = static_cast<T>(-3.0 + static_cast<double>(t.x(i, 2)));
+  }
+  t.info.standardization = nobias::fit_standardization<T>(t.x.view(), y.view());
+  Matrix<T> xs = t.x, ys = y;
+  nobias::standardize_x<T>(t.info.standardization, xs.view());
+  nobias::standardize_y<T>(t.info.standardization, ys.view());
+  nobias::OptimizerConfig config;
+  config.kind = nobias::OptimizerKind::Adam;
+  nobias::Optimizer<T> optimizer(config, t.net);
+  nobias::FitOptions options;
+  options.epochs = 3;
+  options.batch_size = 8;
+  options.reduction = nobias::Reduction::Mean;
+  nobias::fit<T>(t.net, optimizer, xs, ys, options);
+  t.info.settings = {{"optimizer", "adam"}, {"epochs", "3"}};
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("model.save_load.predict_is_bit_for_bit", T, float, double) {
+  TempDir dir("model");
+  const Trained<T> t = trained_regression<T>();
+  const std::string d = dir.file("out/model");
+  nobias::save_model(d, t.net, t.info);
+  CHECK(TempDir::names_of(d) ==
+        std::vector<std::string>{"model.json", "nobias-manifest.txt", "w1.npy", "w2.npy",
+                                 "x_mean.npy", "x_scale.npy", "y_mean.npy", "y_scale.npy"});
+  const nobias::Model<T> model = nobias::load_model<T>(d);
+  CHECK(model.info.has_metadata);
+  CHECK(model.info.widths == std::vector<std::size_t>{3, 9, 2});
+  CHECK(model.info.dtype == nobias::dtype_of<T>());
+  CHECK(model.info.classes == 0);
+  CHECK(model.info.nobias_version == nobias::nobias_version());
+  CHECK(model.info.settings == t.info.settings);
+  CHECK(model.info.standardization.x_mean == t.info.standardization.x_mean);
+  CHECK(model.info.standardization.y_scale == t.info.standardization.y_scale);
+  const Matrix<T> before = nobias::predict_with<T>(t.net, t.info.standardization, t.x.view());
+  CHECK(same_bits(model.predict(t.x.view()), before));
+  // And predict is what its definition says: standardize, the network, undo.
+  Matrix<T> xs = t.x;
+  nobias::standardize_x<T>(t.info.standardization, xs.view());
+  Matrix<T> p = t.net.predict(xs.view());
+  nobias::unstandardize_y<T>(t.info.standardization, p.view());
+  CHECK(same_bits(p, before));
+}
+
+TEST_CASE_TEMPLATE("model.load.bare_numpy_weights_are_a_plain_regression", T, float, double) {
+  TempDir dir("bare");
+  const Network<double> net(std::vector<std::size_t>{4, 6, 3}, 5);
+  nobias::write_npy(dir.file("w1.npy"), net.weights()[0]);  // as numpy would: no manifest
+  nobias::write_npy(dir.file("w2.npy"), net.weights()[1]);
+  const nobias::Model<T> model = nobias::load_model<T>(dir.path().string());
+  CHECK_FALSE(model.info.has_metadata);
+  CHECK(model.info.classes == 0);
+  CHECK(model.info.dtype == nobias::Dtype::F64);
+  CHECK(model.info.standardization.empty());
+  CHECK(model.info.widths == std::vector<std::size_t>{4, 6, 3});
+  const nobias::ModelInfo info = nobias::read_model_info(dir.path().string());
+  CHECK(info.widths == std::vector<std::size_t>{4, 6, 3});
+  CHECK_FALSE(info.has_metadata);
+}
+
+TEST_CASE("model.save_load.classifier") {
+  TempDir dir("classifier");
+  const Network<float> net(std::vector<std::size_t>{5, 8, 4}, 3, nobias::Init::He);
+  ModelInfo info;
+  info.classes = 4;
+  const Matrix<float> x = test_support::random_matrix<float>(9, 5, 2);
+  info.standardization = nobias::fit_standardization<float>(x.view());
+  nobias::save_model(dir.path().string(), net, info);
+  const auto model = nobias::load_model<float>(dir.path().string());
+  CHECK(model.info.classes == 4);
+  CHECK_FALSE(model.info.standardization.has_y());
+  CHECK(same_bits(model.predict(x.view()),
+                  nobias::predict_with<float>(net, info.standardization, x.view())));
+  const ModelInfo read = nobias::read_model_info(dir.path().string());
+  CHECK(read.classes == 4);
+  CHECK(read.standardization.x_scale == info.standardization.x_scale);
+}
+
+TEST_CASE("model.save.refuses_info_that_does_not_fit_the_network") {
+  TempDir dir("bad-info");
+  const Network<float> net(std::vector<std::size_t>{5, 8, 4}, 3);
+  ModelInfo info;
+  info.classes = 3;
+  CHECK_ERROR(nobias::ValueError, nobias::save_model(dir.file("m"), net, info),
+              "save_model: classes is 3 but the network has 4 outputs (0 for a regression)");
+  info.classes = 0;
+  info.standardization.x_mean = {0, 0, 0};
+  info.standardization.x_scale = {1, 1, 1};
+  CHECK_ERROR(nobias::ValueError, nobias::save_model(dir.file("m"), net, info),
+              "save_model: x_mean has 3 values, expected 5 (one per column of x)");
+  info.standardization.x_mean = {0, 0, 0, 0, 0};
+  info.standardization.x_scale = {1, 1, 0, 1, 1};
+  CHECK_ERROR(nobias::ValueError, nobias::save_model(dir.file("m"), net, info),
+              "save_model: x_scale element 2 is 0; it must be finite and > 0");
+  info.standardization.x_scale = {1, 1, 1, 1, 1};
+  info.standardization.y_mean = {0, 0, 0, 0};
+  info.standardization.y_scale = {1, 1, 1, 1};
+  info.classes = 4;
+  CHECK_ERROR(nobias::ValueError, nobias::save_model(dir.file("m"), net, info),
+              "save_model: a classifier's targets are one-hot, never standardized");
+  CHECK(dir.names().empty());
+}
+
+TEST_CASE("model.load.metadata_that_does_not_match_the_files") {
+  TempDir dir("mismatch");
+  const std::string d = dir.path().string();
+  const Network<float> net(std::vector<std::size_t>{5, 8, 4}, 3);
+  ModelInfo info;
+  info.classes = 4;
+  nobias::save_model(d, net, info);
+  const std::string json = read_bytes(dir.file("model.json"));
+  // Edited by hand (and the manifest deleted, as its error message advises): each lie named.
+  fs::remove(dir.file("nobias-manifest.txt"));
+  const auto edited = [&](const std::string& from, const std::string& to) {
+    std::string text = json;
+    const std::size_t at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+    write_bytes(dir.file("model.json"), text);
+  };
+  edited("\"classes\": 4", "\"classes\": 3");
+  CHECK_ERROR(IoError, nobias::load_model<float>(d),
+              "load_model: " + d + ": model.json says 3 classes but the network has 4 outputs");
+  edited("\"dtype\": \"f32\"", "\"dtype\": \"f64\"");
+  CHECK_ERROR(IoError, nobias::load_model<float>(d),
+              "model.json says dtype f64 but w1.npy is float32");
+  edited("\"dtype\": \"f32\"", "\"dtype\": \"f16\"");
+  CHECK_ERROR(IoError, nobias::load_model<float>(d),
+              "model.json: \"dtype\" must be \"f32\" or \"f64\", found \"f16\"");
+  edited("    8,", "    9,");
+  CHECK_ERROR(IoError, nobias::load_model<float>(d),
+              "model.json says widths 5,9,4 but the weights are 5,8,4");
+  CHECK_ERROR(IoError, nobias::read_model_info(d),
+              "model.json says widths 5,9,4 but the weights are 5,8,4");
+  edited("\"format_version\": 1", "\"format_version\": 2");
+  CHECK_ERROR(IoError, nobias::load_model<float>(d),
+              "model.json has format_version 2; this nobias (");
+  edited("\"standardization\": {}", "\"standardization\": {\"x_mean\": \"x_mean.npy\"}");
+  CHECK_ERROR(IoError, nobias::load_model<float>(d),
+              "model.json names x_mean.npy, which is missing");
+  nobias::write_npy(dir.file("x_mean.npy"), Matrix<double>(1, 5));
+  CHECK_ERROR(IoError, nobias::load_model<float>(d),
+              "model.json: x_mean has 5 values but x_scale has 0");
+  write_bytes(dir.file("model.json"), json.substr(0, json.size() / 2));
+  CHECK_ERROR(IoError, nobias::load_model<float>(d), "model.json is not valid JSON: ");
+  write_bytes(dir.file("model.json"), "[1, 2]");
+  CHECK_ERROR(IoError, nobias::load_model<float>(d), "model.json has no \"format\"");
+  write_bytes(dir.file("model.json"), json);
+  fs::remove(dir.file("x_mean.npy"));
+  CHECK(nobias::load_model<float>(d).info.classes == 4);
+}
+
+TEST_CASE("model.load.refuses_mixed_set") {
+  // model.json of one save beside the weights of another (both complete saves on their own).
+  TempDir a("mixed-model-a"), b("mixed-model-b");
+  const Network<float> net(std::vector<std::size_t>{5, 8, 4}, 3);
+  ModelInfo info;
+  nobias::save_model(a.path().string(), net, info);
+  info.settings["epochs"] = "10";
+  nobias::save_model(b.path().string(), net, info);
+  fs::copy_file(b.file("model.json"), a.file("model.json"), fs::copy_options::overwrite_existing);
+  CHECK_ERROR(IoError, nobias::load_model<float>(a.path().string()),
+              "model.json does not match nobias-manifest.txt");
+  CHECK_ERROR(IoError, nobias::read_model_info(a.path().string()),
+              "model.json does not match nobias-manifest.txt");
+  // A statistics file that the last save did not write.
+  nobias::save_model(b.path().string(), net, ModelInfo{});
+  nobias::write_npy(b.file("x_mean.npy"), Matrix<double>(1, 5));
+  CHECK_ERROR(IoError, nobias::load_model<float>(b.path().string()),
+              "x_mean.npy is not part of the save nobias-manifest.txt records");
+}
+
+TEST_CASE("model.load.non_finite_weight_is_corruption") {
+  TempDir dir("nan-model");
+  Matrix<float> w1(3, 2), w2(2, 1);
+  w2(1, 0) = std::numeric_limits<float>::quiet_NaN();
+  nobias::write_npy(dir.file("w1.npy"), w1);
+  nobias::write_npy(dir.file("w2.npy"), w2);
+  CHECK_ERROR(IoError, nobias::load_model<float>(dir.path().string()),
+              "load_model: " + dir.path().string() + ": Network: w2: element (1, 0) is nan");
+}

@@ -1,0 +1,163 @@
+// Paths a run touches (PathPlan) and outputs committed together (StagedOutputs).
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "nobias/error.hpp"
+#include "nobias/output_plan.hpp"
+#include "nobias/weights_io.hpp"
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+using nobias::PathPlan;
+using nobias::ValueError;
+using test_support::TempDir;
+
+namespace {
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE(in);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  REQUIRE(out);
+}
+
+std::string check_message(const PathPlan& plan) {
+  try {
+    plan.check();
+  } catch (const ValueError& e) {
+    return e.what();
+  }
+  return "no conflict";
+}
+
+}  // namespace
+
+TEST_CASE("output_plan.refuses_outputs_that_overwrite_inputs_or_outputs") {
+  TempDir dir("plan");
+  const std::string d = dir.path().string();
+  fs::create_directory(dir.file("wi"));
+  write_bytes(dir.file("wi/w1.npy"), "x");
+  write_bytes(dir.file("x.npy"), "x");
+  fs::create_directory(dir.file("ck"));
+  write_bytes(dir.file("ck/CURRENT"), "state-000001\n");
+  {
+    // The cases, one by one.
+    PathPlan plan;
+    plan.add_output_directory("--weights-out", d + "/wo");
+    plan.add_output_file("--loss-csv", d + "/wo/w2.npy");
+    CHECK(check_message(plan) == "--loss-csv " + d + "/wo/w2.npy is inside --weights-out " + d +
+                                     "/wo: an output directory may not hold another output");
+  }
+  {
+    PathPlan plan;
+    plan.add_input("--x", d + "/wi/w1.npy");
+    plan.add_output_directory("--weights-out", d + "/wi");
+    CHECK(check_message(plan) == "--x " + d + "/wi/w1.npy is inside --weights-out " + d +
+                                     "/wi: an output directory may not hold an input");
+  }
+  {
+    PathPlan plan;
+    plan.add_output_directory("--checkpoint", d + "/ck");
+    plan.add_output_file("--loss-csv", d + "/ck/CURRENT");
+    CHECK(check_message(plan).find("--loss-csv " + d + "/ck/CURRENT is inside --checkpoint") == 0);
+  }
+  {
+    PathPlan plan;
+    plan.add_input("--weights-in", d + "/wi");
+    plan.add_output_file("--loss-csv", d + "/wi/w1.npy");
+    CHECK(check_message(plan) ==
+          "--loss-csv " + d + "/wi/w1.npy would write inside --weights-in " + d +
+              "/wi, which is an input: an output may not overwrite an input");
+  }
+  {
+    // The same file by another name: a symlink, a hard link, "a/../b".
+    fs::create_symlink(dir.file("x.npy"), dir.file("link.npy"));
+    fs::create_hard_link(dir.file("x.npy"), dir.file("hard.npy"));
+    for (const std::string& other : {d + "/link.npy", d + "/hard.npy", d + "/wi/../x.npy"}) {
+      CAPTURE(other);
+      PathPlan plan;
+      plan.add_input("--x", d + "/x.npy");
+      plan.add_output_file("--out", other);
+      CHECK(check_message(plan) == "--out " + other + " would overwrite --x " + d +
+                                       "/x.npy: an output may not be an input");
+    }
+  }
+  {
+    PathPlan plan;
+    plan.add_output_file("--out", d + "/new.csv");
+    plan.add_output_file("--loss-csv", d + "/./new.csv");
+    CHECK(check_message(plan).find("are the same path: two outputs may not share it") !=
+          std::string::npos);
+  }
+  {
+    // An output directory inside another one (not yet existing either).
+    PathPlan plan;
+    plan.add_output_directory("--checkpoint", d + "/runs");
+    plan.add_output_directory("--weights-out", d + "/runs/final");
+    CHECK(check_message(plan).find("--weights-out " + d + "/runs/final is inside --checkpoint") ==
+          0);
+  }
+}
+
+TEST_CASE("output_plan.accepts_separate_paths_and_the_same_flag_twice") {
+  TempDir dir("plan-ok");
+  const std::string d = dir.path().string();
+  fs::create_directory(dir.file("ck"));
+  write_bytes(dir.file("x.npy"), "x");
+  PathPlan plan;
+  plan.add_input("--x", d + "/x.npy");
+  plan.add_input("--y", d + "/x.npy");  // two inputs may share a file
+  plan.add_input("--checkpoint", d + "/ck");
+  plan.add_output_directory("--checkpoint", d + "/ck");  // resume and save: one flag
+  plan.add_output_directory("--weights-out", d + "/wo");
+  plan.add_output_file("--loss-csv", d + "/loss.csv");
+  plan.add_output_file("--history", "");  // not given
+  CHECK(check_message(plan) == "no conflict");
+  // An output directory that owns only some names lets other files be inputs inside it.
+  PathPlan owned;
+  owned.add_output_directory("--weights-out", d, nobias::is_model_file_name);
+  owned.add_input("--x", d + "/x.npy");
+  CHECK(check_message(owned) == "no conflict");
+  owned.add_input("--y", d + "/w1.npy");
+  CHECK(check_message(owned).find("--y " + d + "/w1.npy is inside --weights-out") == 0);
+}
+
+TEST_CASE("output_plan.staged_outputs_commit_together_or_not_at_all") {
+  TempDir dir("staged-outputs");
+  write_bytes(dir.file("loss.csv"), "old");
+  std::vector<nobias::Matrix<float>> w;
+  w.push_back(nobias::Matrix<float>(2, 3));
+  {
+    nobias::StagedOutputs outputs;
+    outputs.stage_file(
+        dir.file("loss.csv"), [](std::ostream& out) { out << "new"; }, "test");
+    outputs.add(nobias::stage_weights(dir.file("wo"), w));
+    // A failure before commit (here: the third output cannot be written).
+    CHECK_THROWS_AS(outputs.stage_file(
+                        dir.file("no/such/dir/x"), [](std::ostream&) {}, "test"),
+                    nobias::IoError);
+  }
+  CHECK(read_bytes(dir.file("loss.csv")) == "old");
+  CHECK(dir.names() == std::vector<std::string>{"loss.csv"});
+  {
+    nobias::StagedOutputs outputs;
+    outputs.stage_file(
+        dir.file("loss.csv"), [](std::ostream& out) { out << "new"; }, "test");
+    outputs.add(nobias::stage_weights(dir.file("wo"), w));
+    CHECK(read_bytes(dir.file("loss.csv")) == "old");
+    outputs.commit();
+  }
+  CHECK(read_bytes(dir.file("loss.csv")) == "new");
+  CHECK(nobias::load_weights<float>(dir.file("wo")).size() == 1);
+  CHECK(dir.names() == std::vector<std::string>{"loss.csv", "wo"});
+}

@@ -1,0 +1,195 @@
+// Names and numbers (names.hpp), steps per epoch, labels and standardization (targets.hpp).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "nobias/error.hpp"
+#include "nobias/names.hpp"
+#include "nobias/targets.hpp"
+#include "nobias/train.hpp"
+#include "reference/metrics_reference.hpp"
+#include "test_support.hpp"
+
+using nobias::Matrix;
+using nobias::ValueError;
+
+namespace {
+
+template <class E, class F>
+std::string error_message(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    return std::string("wrong exception type: ") + e.what();
+  }
+  return "no exception";
+}
+
+#define CHECK_ERROR(E, expr, text)                                                    \
+  do {                                                                                \
+    const std::string message_ = error_message<E>([&] { (void)(expr); });             \
+    CHECK_MESSAGE(message_.find(text) != std::string::npos, "message: " << message_); \
+  } while (false)
+
+}  // namespace
+
+TEST_CASE("names.tables.round_trip_and_refuse_the_rest") {
+  using nobias::from_name;
+  using nobias::to_name;
+  CHECK(std::string(to_name(nobias::OptimizerKind::Sgd)) == "sgd");
+  CHECK(std::string(to_name(nobias::OptimizerKind::Momentum)) == "momentum");
+  CHECK(std::string(to_name(nobias::OptimizerKind::Adam)) == "adam");
+  CHECK(std::string(to_name(nobias::Reduction::Sum)) == "sum");
+  CHECK(std::string(to_name(nobias::Reduction::Mean)) == "mean");
+  CHECK(std::string(to_name(nobias::Init::StandardNormal)) == "normal");
+  CHECK(std::string(to_name(nobias::Init::He)) == "he");
+  CHECK(std::string(to_name(nobias::Dtype::F32)) == "f32");
+  CHECK(std::string(to_name(nobias::Dtype::F64)) == "f64");
+  CHECK(from_name<nobias::OptimizerKind>("adam") == nobias::OptimizerKind::Adam);
+  CHECK(from_name<nobias::Reduction>("mean") == nobias::Reduction::Mean);
+  CHECK(from_name<nobias::Init>("he") == nobias::Init::He);
+  CHECK(from_name<nobias::Dtype>("f64") == nobias::Dtype::F64);
+  for (const char* wrong : {"Adam", " adam", "adam ", "", "sgd\n"})
+    CHECK_FALSE(from_name<nobias::OptimizerKind>(wrong).has_value());
+  CHECK(nobias::accepted_names<nobias::OptimizerKind>() == "sgd, momentum, adam");
+  CHECK(nobias::dtype_of<float>() == nobias::Dtype::F32);
+  CHECK(nobias::dtype_of<double>() == nobias::Dtype::F64);
+}
+
+TEST_CASE("names.parse_name.lists_the_accepted_names") {
+  CHECK_ERROR(ValueError, nobias::parse_name<nobias::OptimizerKind>("adamw", "--optimizer"),
+              "--optimizer: unknown optimizer 'adamw' (expected one of sgd, momentum, adam)");
+  CHECK_ERROR(ValueError, nobias::parse_name<nobias::Dtype>("f16", "--dtype"),
+              "--dtype: unknown dtype 'f16' (expected one of f32, f64)");
+  CHECK_ERROR(ValueError, nobias::parse_name<nobias::Reduction>(std::string("m\x1b[2J"), "--loss"),
+              "unknown reduction 'm\\x1b[2J'");
+  CHECK(nobias::parse_name<nobias::Init>("normal", "--init") == nobias::Init::StandardNormal);
+}
+
+TEST_CASE("names.format_number.shortest_exact_text") {
+  using nobias::format_number;
+  CHECK(format_number(0.1) == "0.1");
+  CHECK(format_number(1.0) == "1");
+  CHECK(format_number(-2.5) == "-2.5");
+  CHECK(format_number(1e300) == "1e+300");
+  CHECK(format_number(1e-4) == "1e-04");
+  CHECK(format_number(0.001) == "0.001");
+  CHECK(format_number(-0.0) == "-0");
+  CHECK(format_number(std::numeric_limits<double>::quiet_NaN()) == "nan");
+  CHECK(format_number(-std::numeric_limits<double>::quiet_NaN()) == "nan");
+  CHECK(format_number(std::numeric_limits<double>::infinity()) == "inf");
+  CHECK(format_number(-std::numeric_limits<double>::infinity()) == "-inf");
+  // Two numbers that differ never print alike (issue 10: %g printed both as 0.0001).
+  CHECK(format_number(0.00010000000000000002) != format_number(0.0001));
+  // Every double reads back to itself.
+  const Matrix<double> values = test_support::random_matrix<double>(1, 2000, 3, 1e3);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const double v = values.data()[i] * std::pow(10.0, static_cast<double>(i % 40) - 20);
+    const std::string text = format_number(v);
+    CAPTURE(text);
+    CHECK(std::strtod(text.c_str(), nullptr) == v);
+  }
+  CHECK(std::strtod(format_number(std::numeric_limits<double>::denorm_min()).c_str(), nullptr) ==
+        std::numeric_limits<double>::denorm_min());
+}
+
+TEST_CASE("train.steps_per_epoch") {
+  CHECK(nobias::steps_per_epoch(0, 10) == 0);
+  CHECK(nobias::steps_per_epoch(100, 0) == 1);
+  CHECK(nobias::steps_per_epoch(100, 10) == 10);
+  CHECK(nobias::steps_per_epoch(101, 10) == 11);
+  CHECK(nobias::steps_per_epoch(7, 100) == 1);
+  CHECK(nobias::steps_per_epoch(1, 1) == 1);
+}
+
+TEST_CASE_TEMPLATE("targets.one_hot", T, float, double) {
+  const Matrix<T> m = nobias::one_hot<T>({2, 0, 1, 2});
+  REQUIRE(m.rows() == 4);
+  REQUIRE(m.cols() == 3);
+  const T want[4][3] = {{0, 0, 1}, {1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
+  for (std::size_t i = 0; i < 4; ++i)
+    for (std::size_t j = 0; j < 3; ++j)
+      CHECK(m(i, j) == want[i][j]);
+  CHECK(nobias::one_hot<T>({0, 1}, 5).cols() == 5);
+  CHECK(nobias::class_count({3, 9, 0}) == 10);
+}
+
+TEST_CASE("targets.one_hot.refuses_labels_out_of_range_naming_the_element") {
+  CHECK_ERROR(ValueError, nobias::one_hot<float>({0, 1, -1, 2}),
+              "class_count: label -1 at element 2 is negative");
+  CHECK_ERROR(ValueError, nobias::one_hot<float>({0, 4, 7}, 5),
+              "one_hot: label 7 at element 2 is >= the 5 classes (labels are 0..4)");
+  CHECK_ERROR(ValueError, nobias::one_hot<float>({0, -3}, 5),
+              "one_hot: label -3 at element 1 is negative");
+  CHECK_ERROR(ValueError, nobias::one_hot<float>({}), "one_hot: no labels");
+  CHECK_ERROR(ValueError, nobias::class_count({}), "class_count: no labels");
+}
+
+TEST_CASE_TEMPLATE("targets.standardization.matches_the_reference", T, float, double) {
+  Matrix<T> x = test_support::random_matrix<T>(37, 5, 1, 3.0);
+  Matrix<T> y = test_support::random_matrix<T>(37, 2, 2, 0.5);
+  for (std::size_t i = 0; i < 37; ++i) {
+    x(i, 1) = static_cast<T>(100.0 + static_cast<double>(x(i, 1)));  // an offset
+    x(i, 3) = T(7);                                                  // a constant column
+    y(i, 0) = static_cast<T>(5.0 + static_cast<double>(y(i, 0)));
+  }
+  const nobias::Standardization s = nobias::fit_standardization<T>(x.view(), y.view());
+  std::vector<double> mean, sd;
+  reference::column_mean_and_std(x, mean, sd);
+  REQUIRE(s.x_mean.size() == 5);
+  for (std::size_t j = 0; j < 5; ++j) {
+    CAPTURE(j);
+    CHECK(s.x_mean[j] == doctest::Approx(mean[j]).epsilon(1e-14));
+    CHECK(s.x_scale[j] == doctest::Approx(sd[j]).epsilon(1e-13));
+  }
+  CHECK(s.x_scale[3] == 1.0);  // constant: scale 1, documented
+  reference::column_mean_and_std(y, mean, sd);
+  CHECK(s.y_mean[0] == doctest::Approx(mean[0]).epsilon(1e-14));
+  CHECK(s.y_scale[1] == doctest::Approx(sd[1]).epsilon(1e-13));
+
+  Matrix<T> xs = x;
+  nobias::standardize_x<T>(s, xs.view());
+  for (std::size_t i = 0; i < 37; ++i) {
+    CHECK(xs(i, 3) == T(0));
+    CHECK(static_cast<double>(xs(i, 1)) ==
+          doctest::Approx((static_cast<double>(x(i, 1)) - s.x_mean[1]) / s.x_scale[1]));
+  }
+  // unstandardize_y undoes standardize_y up to rounding in T.
+  Matrix<T> ys = y;
+  nobias::standardize_y<T>(s, ys.view());
+  nobias::unstandardize_y<T>(s, ys.view());
+  CHECK(test_support::max_relative_error<T>(ys.view(), y.view()) < (sizeof(T) == 4 ? 1e-6 : 1e-14));
+}
+
+TEST_CASE("targets.standardization.refusals") {
+  Matrix<double> x(3, 2), y(4, 1);
+  CHECK_ERROR(nobias::ShapeError, nobias::fit_standardization<double>(x.view(), y.view()),
+              "fit_standardization: x has 3 rows but y has 4");
+  CHECK_ERROR(ValueError, nobias::fit_standardization<double>(Matrix<double>(0, 2).view()),
+              "fit_standardization: x has no rows");
+  x(1, 1) = std::numeric_limits<double>::infinity();
+  CHECK_ERROR(ValueError, nobias::fit_standardization<double>(x.view()),
+              "fit_standardization: x: element (1, 1) is inf");
+  Matrix<double> huge(2, 1);
+  huge(0, 0) = 1e308;
+  huge(1, 0) = -1e308;
+  CHECK_ERROR(ValueError, nobias::fit_standardization<double>(huge.view()),
+              "fit_standardization: x column 0: its mean or spread overflows double");
+  nobias::Standardization s;
+  s.x_mean = {0, 0};
+  s.x_scale = {1, 1};
+  Matrix<float> three(2, 3);
+  CHECK_ERROR(nobias::ShapeError, nobias::standardize_x<float>(s, three.view()),
+              "standardize_x: x has 3 columns but the standardization has 2");
+  s.y_mean = {0};
+  s.y_scale = {std::numeric_limits<double>::quiet_NaN()};
+  CHECK_ERROR(ValueError, nobias::check_standardization(s, 2, 1, "here"),
+              "here: y_scale element 0 is nan; it must be finite and > 0");
+}
