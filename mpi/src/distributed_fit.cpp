@@ -119,7 +119,8 @@ void broadcast_state(Communicator& comm, Network<T>& net, Optimizer<T>& optimize
   // The moments travel through copies (the optimizer shows them read-only) and go back in
   // through restore(), which checks them.
   std::vector<Matrix<T>> first, second;
-  for (const auto& [from, to] : {std::pair{&state.first, &first}, std::pair{&state.second, &second}}) {
+  for (const auto& [from, to] :
+       {std::pair{&state.first, &first}, std::pair{&state.second, &second}}) {
     for (const MatrixView<const T>& m : *from) {
       to->emplace_back(m.rows(), m.cols());
       std::copy(m.data(), m.data() + m.size(), to->back().data());

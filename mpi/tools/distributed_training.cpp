@@ -6,9 +6,12 @@
 #include <limits>
 #include <optional>
 
+#include "epoch_monitor.hpp"
 #include "inputs.hpp"
 #include "nobias/checkpoint.hpp"
-#include "nobias/weights_io.hpp"
+#include "nobias/model.hpp"
+#include "nobias/names.hpp"
+#include "nobias/targets.hpp"
 #include "outputs.hpp"
 #include "progress.hpp"
 #include "resume.hpp"
@@ -30,44 +33,98 @@ void agreed_tool(nobias::mpi::Communicator& comm, Body&& body) {
   });
 }
 
+// The same as nobias-train's assemble() (tools/nobias-train.cpp): every input read, checked,
+// split and standardized, on every rank alike.
 template <class T>
-int run_typed(nobias::mpi::Communicator& comm, const TrainOptions& o, nobias::mpi::Mode mode) {
-  const bool root = comm.rank() == 0;
-  std::optional<Data<T>> data, validation;
+struct Problem {
+  std::optional<Data<T>> data, validation, user_validation;
   std::optional<std::vector<nobias::Matrix<T>>> weights;
   std::optional<nobias::Checkpoint<T>> checkpoint;
   std::size_t first_epoch = 1;
+  Widths widths;
+  nobias::Standardization stats;
+};
+
+template <class T>
+void assemble(const TrainOptions& o, Problem<T>& p) {
+  p.data = read_data<T>(o);
+  p.validation = read_validation<T>(o, p.data ? p.data->classes : 0);
+  p.weights = read_weights<T>(o);
+  if (!o.resume_dir.empty()) {
+    p.checkpoint = nobias::load_checkpoint<T>(o.resume_dir);
+    check_resume_matches(o, *p.checkpoint);
+    p.first_epoch = p.checkpoint->progress.epochs_done + 1;
+    if (p.first_epoch > o.epochs) {
+      throw UsageError("the checkpoint in " + o.resume_dir + " has done " +
+                       std::to_string(p.checkpoint->progress.epochs_done) +
+                       " epochs already; ask for more with --epochs");
+    }
+    p.weights = std::move(p.checkpoint->weights);
+  }
+  p.widths = choose_widths(o, p.data, p.weights);
+  check_widths(p.widths);
+  if (p.data) check_data("--x " + o.x_path, "--y " + o.y_path, p.widths, *p.data);
+  if (p.validation) {
+    check_data("--val-x " + o.val_x_path, "--val-y " + o.val_y_path, p.widths, *p.validation);
+  }
+  if (p.weights) check_weights(o, p.widths, *p.weights);
+  if (!p.data) p.data = generate_data<T>(o.rows, p.widths.values, o.seed);
+  if (!p.validation && o.validation_fraction > 0.0) {
+    p.validation = split_validation(*p.data, o.validation_fraction, o.seed);
+  }
+  p.user_validation = p.validation;
+  if (o.standardize) {
+    const bool regression = p.data->classes == 0;
+    p.stats = nobias::fit_standardization<T>(
+        p.data->x, regression ? p.data->y.view() : nobias::MatrixView<const T>());
+    nobias::standardize_x<T>(p.stats, p.data->x);
+    nobias::standardize_y<T>(p.stats, p.data->y);
+    if (p.validation) {
+      nobias::standardize_x<T>(p.stats, p.validation->x);
+      nobias::standardize_y<T>(p.stats, p.validation->y);
+    }
+  }
+}
+
+// As nobias-train's model_info().
+nobias::ModelInfo model_info(const TrainOptions& o, std::size_t classes,
+                             const nobias::Standardization& stats) {
+  nobias::ModelInfo info;
+  info.classes = classes;
+  info.standardization = stats;
+  info.settings = {{"optimizer", nobias::to_name(o.optimizer.kind)},
+                   {"learning_rate", nobias::format_number(o.lr)},
+                   {"loss", nobias::to_name(o.reduction)},
+                   {"init", nobias::to_name(o.init)},
+                   {"seed", std::to_string(o.seed)}};
+  if (o.epochs > 0) {
+    info.settings["epochs"] = std::to_string(o.epochs);
+    info.settings["batch_size"] = std::to_string(o.batch_size);
+  } else {
+    info.settings["steps"] = std::to_string(o.steps);
+  }
+  return info;
+}
+
+template <class T>
+int run_typed(nobias::mpi::Communicator& comm, const TrainOptions& o, nobias::mpi::Mode mode) {
+  const bool root = comm.rank() == 0;
+  Problem<T> p;
   std::optional<nobias::Network<T>> net;
   std::optional<nobias::Optimizer<T>> optimizer;
-  // Every rank reads and checks the inputs as nobias-train does.
-  agreed_tool(comm, [&] {
-    data = read_data<T>(o);
-    validation = read_validation<T>(o);
-    weights = read_weights<T>(o);
-    if (!o.resume_dir.empty()) {
-      checkpoint = nobias::load_checkpoint<T>(o.resume_dir);
-      check_resume_matches(o, *checkpoint);
-      first_epoch = checkpoint->progress.epochs_done + 1;
-      if (first_epoch > o.epochs) {
-        throw UsageError("the checkpoint in " + o.resume_dir + " has done " +
-                         std::to_string(checkpoint->progress.epochs_done) +
-                         " epochs already; ask for more with --epochs");
-      }
-      weights = std::move(checkpoint->weights);
-    }
-    const Widths widths = choose_widths(o, data, weights);
-    check_widths(widths);
-    if (data) check_data("--x " + o.x_path, "--y " + o.y_path, widths, *data);
-    if (validation) {
-      check_data("--val-x " + o.val_x_path, "--val-y " + o.val_y_path, widths, *validation);
-    }
-    if (weights) check_weights(o, widths, *weights);
-    if (!data) data = generate_data<T>(o.rows, widths.values, o.seed);
-    net.emplace(weights ? nobias::Network<T>(std::move(*weights))
-                        : nobias::Network<T>(widths.values, o.seed, o.init));
+  agreed_tool(comm, [&] {  // a failure on any rank is every rank's
+    assemble(o, p);
+    net.emplace(p.weights ? nobias::Network<T>(std::move(*p.weights))
+                          : nobias::Network<T>(p.widths.values, o.seed, o.init));
     optimizer.emplace(o.optimizer, *net);
-    if (checkpoint) nobias::restore_optimizer(*optimizer, *checkpoint);
+    if (p.checkpoint) nobias::restore_optimizer(*optimizer, *p.checkpoint);
   });
+  if (root && o.data_defaults && !o.quiet) {
+    std::printf("defaults for real data:%s%s (flags given win)\n",
+                o.layers ? "" : (" --layers " + join(p.widths.values)).c_str(),
+                o.defaults_line.c_str());
+  }
+  Data<T>& data = *p.data;
 
   // --steps: full-batch steps, one per "epoch" of an unshuffled full batch.
   const bool steps_mode = o.epochs == 0;
@@ -77,10 +134,12 @@ int run_typed(nobias::mpi::Communicator& comm, const TrainOptions& o, nobias::mp
   options.shuffle = steps_mode ? false : o.shuffle;
   options.seed = o.seed;
   options.reduction = o.reduction;
-  options.first_epoch = first_epoch;
+  options.first_epoch = p.first_epoch;
   nobias::mpi::DistributedOptions distributed;
   distributed.mode = mode;
 
+  // Rank 0 alone reports, checkpoints and decides on early stopping (its answer is everyone's).
+  EpochMonitor<T> monitor(*net, data, p.user_validation, p.stats, o, p.first_epoch);
   std::vector<double> losses;
   std::size_t steps = 0;
   std::string last_step;
@@ -101,35 +160,39 @@ int run_typed(nobias::mpi::Communicator& comm, const TrainOptions& o, nobias::mp
       nobias::save_checkpoint<T>(o.checkpoint_dir, *net, *optimizer,
                                  {epoch.epoch, o.seed, o.batch_size, o.shuffle, o.reduction});
     }
-    if (o.quiet) return true;
-    std::string line = "epoch " + std::to_string(epoch.epoch) + "/" + std::to_string(o.epochs) +
-                       " train_loss " + format_g(epoch.train_loss);
-    if (validation) line += " val_loss " + format_g(epoch.validation_loss);
-    std::printf("%s samples/s %.0f\n", line.c_str(), epoch.samples_per_second);
-    std::fflush(stdout);
-    return true;
+    return monitor.epoch_done(epoch);
   };
+  if (root && !steps_mode) monitor.start();
   const auto start = std::chrono::steady_clock::now();
   try {
     nobias::mpi::distributed_fit<T>(
-        comm, *net, *optimizer, data->x, data->y, options, distributed, on_epoch,
-        validation ? validation->x.view() : nobias::MatrixView<const T>(),
-        validation ? validation->y.view() : nobias::MatrixView<const T>(), on_step);
+        comm, *net, *optimizer, data.x, data.y, options, distributed, on_epoch,
+        p.validation ? p.validation->x.view() : nobias::MatrixView<const T>(),
+        p.validation ? p.validation->y.view() : nobias::MatrixView<const T>(), on_step);
   } catch (const nobias::DivergenceError& e) {
     throw nobias::DivergenceError(std::string("training diverged: ") + e.what() + " (--lr was " +
                                   format_g(o.lr) + ")");
   }
   const double seconds = seconds_since(start);
-  // The weights are the same on every rank: so are this loss and its verdict.
-  const double final_loss = net->loss(data->x, data->y, o.reduction);
+  if (root && !steps_mode) monitor.finish();  // the best epoch's weights, on rank 0
+  // The weights are the same on every rank: so are this loss and its verdict (rank 0's may be
+  // the best epoch's after early stopping; only it is written).
+  const double final_loss = net->loss(data.x, data.y, o.reduction);
   if (!(std::abs(final_loss) <= static_cast<double>(std::numeric_limits<T>::max()))) {
-    throw divergence<T>(*net, data->x, data->y, "after the last step " + last_step, o);
+    throw divergence<T>(*net, data.x, data.y, "after the last step " + last_step, o);
   }
   agreed_tool(comm, [&] {
     if (!root) return;
-    if (!o.weights_out.empty()) nobias::save_weights<T>(o.weights_out, net->weights());
+    if (!o.weights_out.empty()) {
+      nobias::save_model<T>(o.weights_out, *net, model_info(o, data.classes, p.stats));
+    }
+    if (!o.history_csv.empty()) {
+      write_history_csv(o.history_csv, monitor.history(), data.x.rows(),
+                        p.validation ? p.validation->x.rows() : 0,
+                        o.reduction == nobias::Reduction::Sum, monitor.classifier());
+    }
     if (!o.loss_csv.empty()) {
-      write_loss_csv(o.loss_csv, losses, checkpoint ? checkpoint->optimizer_steps + 1 : 1);
+      write_loss_csv(o.loss_csv, losses, p.checkpoint ? p.checkpoint->optimizer_steps + 1 : 1);
     }
   });
   if (root) {
