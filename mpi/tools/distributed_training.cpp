@@ -183,17 +183,22 @@ int run_typed(nobias::mpi::Communicator& comm, const TrainOptions& o, nobias::mp
   }
   agreed_tool(comm, [&] {
     if (!root) return;
+    // As nobias-train does: every output staged, then all committed together, last.
+    nobias::StagedOutputs outputs;
     if (!o.weights_out.empty()) {
-      nobias::save_model<T>(o.weights_out, *net, model_info(o, data.classes, p.stats));
+      outputs.add(
+          nobias::stage_model<T>(o.weights_out, *net, model_info(o, data.classes, p.stats)));
     }
     if (!o.history_csv.empty()) {
-      write_history_csv(o.history_csv, monitor.history(), data.x.rows(),
+      stage_history_csv(outputs, o.history_csv, monitor.history(), data.x.rows(),
                         p.validation ? p.validation->x.rows() : 0,
                         o.reduction == nobias::Reduction::Sum, monitor.classifier());
     }
     if (!o.loss_csv.empty()) {
-      write_loss_csv(o.loss_csv, losses, p.checkpoint ? p.checkpoint->optimizer_steps + 1 : 1);
+      stage_loss_csv(outputs, o.loss_csv, losses,
+                     p.checkpoint ? p.checkpoint->optimizer_steps + 1 : 1);
     }
+    outputs.commit();
   });
   if (root) {
     std::printf("final loss %.6g after %zu steps, %.1f steps/s on %d ranks\n", final_loss, steps,
