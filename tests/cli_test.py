@@ -934,6 +934,42 @@ class CliTest(unittest.TestCase):
             common + ["--epochs", 2, "--optimizer", "adam", "--checkpoint", "ck"],
             "--checkpoint ck already holds a checkpoint: continue it with --resume ck")
 
+    def test_resume_refuses_other_data(self):
+        # Issue 10 item 6: --resume promises "bit for bit as if never stopped", which other data
+        # cannot keep; the checkpoint records a fingerprint of what it was trained on.
+        x, y = self.teacher_data(rows=40)
+        x2, y2 = self.teacher_data(rows=40, seed=6, prefix="other-")
+        x3, y3 = self.teacher_data(rows=30, prefix="short-")
+        common = ["--layers", "8,16,2", "--batch-size", 16, "--quiet", "--optimizer", "adam"]
+        self.ok("--x", x, "--y", y, *common, "--epochs", 1, "--checkpoint", "ck")
+        other = "--resume ck: the checkpoint was trained on other data ("
+        for data, needle in (((x2, y), "x differs: same shape, other values"),
+                             ((x, y2), "y differs: same shape, other values"),
+                             ((x3, y3), "30 rows now, 40 in the checkpoint")):
+            with self.subTest(data=data):
+                r = self.assert_refused_before_training(
+                    ["--x", data[0], "--y", data[1], *common, "--epochs", 2, "--resume", "ck"],
+                    other, needle)
+        # The same data resumes.
+        self.ok("--x", x, "--y", y, *common, "--epochs", 2, "--resume", "ck")
+        # Generated data: another --rows is other data.
+        gen = ["--layers", "8,16,2", "--quiet", "--optimizer", "adam", "--batch-size", 8]
+        self.ok(*gen, "--rows", 16, "--epochs", 1, "--checkpoint", "gk")
+        self.assert_refused_before_training(
+            gen + ["--rows", 24, "--epochs", 2, "--resume", "gk"],
+            "--resume gk: the checkpoint was trained on other data (")
+        self.ok(*gen, "--rows", 16, "--epochs", 2, "--resume", "gk")
+
+    def test_resume_lr_message_shows_the_difference(self):
+        # Issue 10 item 12: %g printed 0.00010000000000000002 as 0.0001, hiding the difference.
+        x, y = self.teacher_data(rows=40)
+        common = ["--x", x, "--y", y, "--layers", "8,16,2", "--batch-size", 16, "--quiet",
+                  "--optimizer", "adam"]
+        self.ok(*common, "--lr", "0.0001", "--epochs", 1, "--checkpoint", "ck")
+        self.assert_refused_before_training(
+            common + ["--lr", "0.00010000000000000002", "--epochs", 2, "--resume", "ck"],
+            "--lr is 0.00010000000000000002 but the checkpoint in ck was trained with 1e-04")
+
     def test_checkpoint_leaves_other_files_alone(self):
         x, y = self.teacher_data(rows=40)
         os.mkdir(self.path("ck"))

@@ -89,6 +89,7 @@ Problem<T> assemble(const TrainOptions& o) {
       nobias::standardize_y<T>(p.stats, p.validation->y);
     }
   }
+  if (p.checkpoint) check_resume_data<T>(o, *p.checkpoint, p.data->x, p.data->y);
   return p;
 }
 

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "nobias/names.hpp"
+
 namespace nobias_tools {
 
 template <class T>
@@ -15,10 +17,12 @@ void check_resume_matches(const TrainOptions& o, const nobias::Checkpoint<T>& ch
   };
   if (given.kind != saved.kind) differ("--optimizer", "different", "another optimizer");
   if (given.learning_rate != saved.learning_rate) {
-    differ("--lr", format_g(given.learning_rate), format_g(saved.learning_rate));
+    differ("--lr", nobias::format_number(given.learning_rate),
+           nobias::format_number(saved.learning_rate));
   }
   if (given.weight_decay != saved.weight_decay) {
-    differ("--weight-decay", format_g(given.weight_decay), format_g(saved.weight_decay));
+    differ("--weight-decay", nobias::format_number(given.weight_decay),
+           nobias::format_number(saved.weight_decay));
   }
   if (saved.kind == nobias::OptimizerKind::Momentum &&
       (given.momentum != saved.momentum || given.nesterov != saved.nesterov)) {
@@ -34,7 +38,39 @@ void check_resume_matches(const TrainOptions& o, const nobias::Checkpoint<T>& ch
   if (o.reduction != run.reduction) differ("--loss", "different", "the other reduction");
 }
 
+template <class T>
+nobias::DataFingerprint training_data_fingerprint(const TrainOptions& o,
+                                                  nobias::MatrixView<const T> x,
+                                                  nobias::MatrixView<const T> y) {
+  const std::string source = o.x_path.empty() ? "generated: --rows " + std::to_string(o.rows) +
+                                                    " --seed " + std::to_string(o.seed)
+                                              : "";
+  return nobias::fingerprint_data<T>(x, y, source);
+}
+
+template <class T>
+void check_resume_data(const TrainOptions& o, const nobias::Checkpoint<T>& checkpoint,
+                       nobias::MatrixView<const T> x, nobias::MatrixView<const T> y) {
+  const std::string difference =
+      nobias::data_difference(checkpoint.data, training_data_fingerprint<T>(o, x, y));
+  if (!difference.empty()) {
+    throw UsageError("--resume " + o.resume_dir + ": the checkpoint was trained on other data (" +
+                     difference + "); resume with the data of the first run");
+  }
+}
+
 template void check_resume_matches<float>(const TrainOptions&, const nobias::Checkpoint<float>&);
 template void check_resume_matches<double>(const TrainOptions&, const nobias::Checkpoint<double>&);
+template nobias::DataFingerprint training_data_fingerprint<float>(const TrainOptions&,
+                                                                  nobias::MatrixView<const float>,
+                                                                  nobias::MatrixView<const float>);
+template nobias::DataFingerprint training_data_fingerprint<double>(
+    const TrainOptions&, nobias::MatrixView<const double>, nobias::MatrixView<const double>);
+template void check_resume_data<float>(const TrainOptions&, const nobias::Checkpoint<float>&,
+                                       nobias::MatrixView<const float>,
+                                       nobias::MatrixView<const float>);
+template void check_resume_data<double>(const TrainOptions&, const nobias::Checkpoint<double>&,
+                                        nobias::MatrixView<const double>,
+                                        nobias::MatrixView<const double>);
 
 }  // namespace nobias_tools

@@ -9,6 +9,7 @@
 #include "nobias/checkpoint.hpp"
 #include "nobias/train.hpp"
 #include "progress.hpp"
+#include "resume.hpp"
 
 namespace nobias_tools {
 
@@ -70,6 +71,10 @@ RunSummary train_epochs(nobias::Network<T>& net, nobias::Optimizer<T>& optimizer
                         const TrainOptions& o, std::size_t first_epoch, std::vector<double>* losses,
                         EpochMonitor<T>& monitor) {
   const std::size_t rows = data.x.rows();
+  // Hashed once: every checkpoint records what it was trained on, for --resume to check.
+  const nobias::DataFingerprint fingerprint =
+      o.checkpoint_dir.empty() ? nobias::DataFingerprint{}
+                               : training_data_fingerprint<T>(o, data.x.view(), data.y.view());
   ProgressBar bar(!o.quiet && ::isatty(STDOUT_FILENO) == 1);
   RunSummary summary;
   const auto on_step = [&](const nobias::StepReport& step) {
@@ -86,7 +91,8 @@ RunSummary train_epochs(nobias::Network<T>& net, nobias::Optimizer<T>& optimizer
         (epoch.epoch % o.checkpoint_every == 0 || epoch.epoch == o.epochs)) {
       require_finite_weights(net, epoch.epoch);
       nobias::save_checkpoint<T>(o.checkpoint_dir, net, optimizer,
-                                 {epoch.epoch, o.seed, o.batch_size, o.shuffle, o.reduction});
+                                 {epoch.epoch, o.seed, o.batch_size, o.shuffle, o.reduction},
+                                 fingerprint);
     }
     return monitor.epoch_done(epoch);
   };

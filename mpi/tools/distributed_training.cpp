@@ -84,6 +84,7 @@ void assemble(const TrainOptions& o, Problem<T>& p) {
       nobias::standardize_y<T>(p.stats, p.validation->y);
     }
   }
+  if (p.checkpoint) check_resume_data<T>(o, *p.checkpoint, p.data->x, p.data->y);
 }
 
 // As nobias-train's model_info().
@@ -158,7 +159,8 @@ int run_typed(nobias::mpi::Communicator& comm, const TrainOptions& o, nobias::mp
     if (!o.checkpoint_dir.empty() &&
         (epoch.epoch % o.checkpoint_every == 0 || epoch.epoch == o.epochs)) {
       nobias::save_checkpoint<T>(o.checkpoint_dir, *net, *optimizer,
-                                 {epoch.epoch, o.seed, o.batch_size, o.shuffle, o.reduction});
+                                 {epoch.epoch, o.seed, o.batch_size, o.shuffle, o.reduction},
+                                 training_data_fingerprint<T>(o, data.x.view(), data.y.view()));
     }
     return monitor.epoch_done(epoch);
   };
