@@ -21,6 +21,7 @@
 #include "nobias/file_set.hpp"
 #include "nobias/npy.hpp"
 #include "nobias/weights_io.hpp"
+#include "test_checks.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -28,37 +29,11 @@ using nobias::IoError;
 using nobias::Matrix;
 using test_support::TempDir;
 
+using test_support::error_message;
+using test_support::read_bytes;
+using test_support::write_bytes;
+
 namespace {
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  REQUIRE(out);
-}
-
-template <class E, class F>
-std::string error_message(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("wrong exception type: ") + e.what();
-  }
-  return "no exception";
-}
-
-#define CHECK_ERROR(E, expr, text)                                                    \
-  do {                                                                                \
-    const std::string message_ = error_message<E>([&] { (void)(expr); });             \
-    CHECK_MESSAGE(message_.find(text) != std::string::npos, "message: " << message_); \
-  } while (false)
 
 // Three layers whose every value depends on tag, so two saves never share a file's bytes.
 template <class T>

@@ -11,31 +11,14 @@
 #include "nobias/error.hpp"
 #include "nobias/metrics.hpp"
 #include "reference/metrics_reference.hpp"
+#include "test_checks.hpp"
 #include "test_support.hpp"
 
 using nobias::Matrix;
 
-namespace {
+using test_support::error_message;
 
-template <class E, class F>
-std::string error_message(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("wrong exception type: ") + e.what();
-  }
-  return "no exception";
-}
-
-#define CHECK_ERROR(E, expr, text)                                                    \
-  do {                                                                                \
-    const std::string message_ = error_message<E>([&] { (void)(expr); });             \
-    CHECK_MESSAGE(message_.find(text) != std::string::npos, "message: " << message_); \
-  } while (false)
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE_TEMPLATE("metrics.regression.match_the_reference_on_odd_shapes", T, float, double) {
   const std::size_t shapes[][2] = {{2, 1}, {7, 3}, {37, 13}, {101, 1}};

@@ -16,6 +16,7 @@
 #include "nobias/train.hpp"
 #include "nobias/weights_io.hpp"
 #include "reference/reference.hpp"
+#include "test_checks.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -25,37 +26,11 @@ using nobias::ModelInfo;
 using nobias::Network;
 using test_support::TempDir;
 
+using test_support::error_message;
+using test_support::read_bytes;
+using test_support::write_bytes;
+
 namespace {
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  REQUIRE(out);
-}
-
-template <class E, class F>
-std::string error_message(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("wrong exception type: ") + e.what();
-  }
-  return "no exception";
-}
-
-#define CHECK_ERROR(E, expr, text)                                                    \
-  do {                                                                                \
-    const std::string message_ = error_message<E>([&] { (void)(expr); });             \
-    CHECK_MESSAGE(message_.find(text) != std::string::npos, "message: " << message_); \
-  } while (false)
 
 template <class T>
 bool same_bits(const Matrix<T>& a, const Matrix<T>& b) {

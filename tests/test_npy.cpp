@@ -20,6 +20,7 @@
 #include "nobias/matrix.hpp"
 #include "nobias/npy.hpp"
 #include "nobias/weights_io.hpp"
+#include "test_checks.hpp"
 #include "test_support.hpp"
 
 #include <unistd.h>
@@ -30,21 +31,13 @@ using nobias::Matrix;
 using nobias::ShapeError;
 using test_support::TempDir;
 
+using test_support::error_message;
+using test_support::read_bytes;
+using test_support::write_bytes;
+
 namespace {
 
 // A fresh directory per test, removed with everything in it at the end of the test.
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  REQUIRE(out);
-}
 
 template <class S>
 std::string raw_bytes(const std::vector<S>& values) {
@@ -96,28 +89,9 @@ bool same_values(const Matrix<A>& a, const Matrix<B>& b) {
   return true;
 }
 
-// The message of the E that f throws, or a description of what happened instead.
-template <class E, class F>
-std::string error_message(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("<wrong exception type: ") + e.what() + ">";
-  }
-  return "<no exception>";
-}
-
 }  // namespace
 
 // Expects expr to throw E with text somewhere in its message.
-#define CHECK_ERROR(E, expr, text)                                                    \
-  do {                                                                                \
-    const std::string message_ = error_message<E>([&] { (void)(expr); });             \
-    CHECK_MESSAGE(message_.find(text) != std::string::npos, "message: " << message_); \
-  } while (false)
-
 TEST_CASE_TEMPLATE("npy.roundtrip.odd_shape", T, float, double) {
   TempDir dir("roundtrip");
   const std::string path = dir.file("a.npy");

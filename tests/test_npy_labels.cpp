@@ -10,6 +10,7 @@
 
 #include "nobias/error.hpp"
 #include "nobias/npy.hpp"
+#include "test_checks.hpp"
 #include "test_support.hpp"
 
 using nobias::IoError;
@@ -17,19 +18,11 @@ using nobias::Matrix;
 using nobias::NpyDtype;
 using test_support::TempDir;
 
+using test_support::error_message;
+using test_support::read_bytes;
+using test_support::write_bytes;
+
 namespace {
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  REQUIRE(out);
-}
 
 template <class S>
 std::string raw_bytes(const std::vector<S>& values) {
@@ -51,24 +44,6 @@ std::string npy_file(const std::string& descr, const std::string& shape, const s
   out += static_cast<char>(header.size() >> 8);
   return out + header + data;
 }
-
-template <class E, class F>
-std::string error_message(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("wrong exception type: ") + e.what();
-  }
-  return "no exception";
-}
-
-#define CHECK_ERROR(E, expr, text)                                                    \
-  do {                                                                                \
-    const std::string message_ = error_message<E>([&] { (void)(expr); });             \
-    CHECK_MESSAGE(message_.find(text) != std::string::npos, "message: " << message_); \
-  } while (false)
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 #include "nobias/error.hpp"
 #include "nobias/output_plan.hpp"
 #include "nobias/weights_io.hpp"
+#include "test_checks.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -17,19 +18,10 @@ using nobias::PathPlan;
 using nobias::ValueError;
 using test_support::TempDir;
 
+using test_support::read_bytes;
+using test_support::write_bytes;
+
 namespace {
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  REQUIRE(out);
-}
 
 std::string check_message(const PathPlan& plan) {
   try {

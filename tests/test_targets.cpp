@@ -13,32 +13,15 @@
 #include "nobias/targets.hpp"
 #include "nobias/train.hpp"
 #include "reference/metrics_reference.hpp"
+#include "test_checks.hpp"
 #include "test_support.hpp"
 
 using nobias::Matrix;
 using nobias::ValueError;
 
-namespace {
+using test_support::error_message;
 
-template <class E, class F>
-std::string error_message(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("wrong exception type: ") + e.what();
-  }
-  return "no exception";
-}
-
-#define CHECK_ERROR(E, expr, text)                                                    \
-  do {                                                                                \
-    const std::string message_ = error_message<E>([&] { (void)(expr); });             \
-    CHECK_MESSAGE(message_.find(text) != std::string::npos, "message: " << message_); \
-  } while (false)
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("names.tables.round_trip_and_refuse_the_rest") {
   using nobias::from_name;
