@@ -1,0 +1,79 @@
+#include "problem.hpp"
+
+#include <string>
+#include <utility>
+
+#include "nobias/names.hpp"
+#include "resume.hpp"
+
+namespace nobias_tools {
+
+template <class T>
+Problem<T> assemble(const TrainOptions& o) {
+  Problem<T> p;
+  p.data = read_data<T>(o);
+  p.validation = read_validation<T>(o, p.data ? p.data->classes : 0);
+  p.weights = read_weights<T>(o);
+  if (!o.resume_dir.empty()) {
+    p.checkpoint = nobias::load_checkpoint<T>(o.resume_dir);
+    check_resume_matches(o, *p.checkpoint);
+    p.first_epoch = p.checkpoint->progress.epochs_done + 1;
+    if (p.first_epoch > o.epochs) {
+      throw UsageError("the checkpoint in " + o.resume_dir + " has done " +
+                       std::to_string(p.checkpoint->progress.epochs_done) +
+                       " epochs already; ask for more with --epochs");
+    }
+    p.weights = std::move(p.checkpoint->weights);
+  }
+  p.widths = choose_widths(o, p.data, p.weights);
+  check_widths(p.widths);
+  if (p.data) check_data("--x " + o.x_path, "--y " + o.y_path, p.widths, *p.data);
+  if (p.validation) {
+    check_data("--val-x " + o.val_x_path, "--val-y " + o.val_y_path, p.widths, *p.validation);
+  }
+  if (p.weights) check_weights(o, p.widths, *p.weights);
+  if (!p.data) p.data = generate_data<T>(o.rows, p.widths.values, o.seed);
+  if (!p.validation && o.validation_fraction > 0.0) {
+    p.validation = split_validation(*p.data, o.validation_fraction, o.seed);
+  }
+  p.user_validation = p.validation;
+  if (o.standardize) {
+    // A classifier's one-hot targets stay as they are.
+    const bool regression = p.data->classes == 0;
+    p.stats = nobias::fit_standardization<T>(
+        p.data->x, regression ? p.data->y.view() : nobias::MatrixView<const T>());
+    nobias::standardize_x<T>(p.stats, p.data->x);
+    nobias::standardize_y<T>(p.stats, p.data->y);
+    if (p.validation) {
+      nobias::standardize_x<T>(p.stats, p.validation->x);
+      nobias::standardize_y<T>(p.stats, p.validation->y);
+    }
+  }
+  if (p.checkpoint) check_resume_data<T>(o, *p.checkpoint, p.data->x, p.data->y);
+  return p;
+}
+
+// What the model directory says about how it was trained.
+nobias::ModelInfo model_info(const TrainOptions& o, std::size_t classes,
+                             const nobias::Standardization& stats) {
+  nobias::ModelInfo info;
+  info.classes = classes;
+  info.standardization = stats;
+  info.settings = {{"optimizer", nobias::to_name(o.optimizer.kind)},
+                   {"learning_rate", nobias::format_number(o.lr)},
+                   {"loss", nobias::to_name(o.reduction)},
+                   {"init", nobias::to_name(o.init)},
+                   {"seed", std::to_string(o.seed)}};
+  if (o.epochs > 0) {
+    info.settings["epochs"] = std::to_string(o.epochs);
+    info.settings["batch_size"] = std::to_string(o.batch_size);
+  } else {
+    info.settings["steps"] = std::to_string(o.steps);
+  }
+  return info;
+}
+
+template Problem<float> assemble<float>(const TrainOptions&);
+template Problem<double> assemble<double>(const TrainOptions&);
+
+}  // namespace nobias_tools

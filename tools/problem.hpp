@@ -1,0 +1,38 @@
+// The problem a training run works on, assembled from its options: every input read,
+// checked against the others, split and standardized. Shared by nobias-train and
+// nobias-train-mpi, whose every rank assembles the same problem.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <vector>
+
+#include "inputs.hpp"
+#include "nobias/checkpoint.hpp"
+#include "nobias/matrix.hpp"
+#include "nobias/model.hpp"
+#include "nobias/targets.hpp"
+#include "train_options.hpp"
+
+namespace nobias_tools {
+
+template <class T>
+struct Problem {
+  std::optional<Data<T>> data, validation;
+  std::optional<Data<T>> user_validation;  // in the user's units, for the metrics
+  std::optional<std::vector<nobias::Matrix<T>>> weights;
+  std::optional<nobias::Checkpoint<T>> checkpoint;
+  std::size_t first_epoch = 1;
+  Widths widths;
+  nobias::Standardization stats;
+};
+
+// UsageError or nobias::Error for any input that does not fit the others, before training.
+template <class T>
+Problem<T> assemble(const TrainOptions& o);
+
+// What the model directory says about how it was trained.
+nobias::ModelInfo model_info(const TrainOptions& o, std::size_t classes,
+                             const nobias::Standardization& stats);
+
+}  // namespace nobias_tools
