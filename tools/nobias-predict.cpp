@@ -77,6 +77,9 @@ int run(const PredictOptions& o) {
 
 int main(int argc, char** argv) {
   using namespace nobias_tools;
+  // Before anything else: may restart this program on OpenBLAS's best kernel for the CPU.
+  nobias::use_best_blas_kernel(argv);
+  nobias::warn_if_slow_blas_kernel();
   return run_tool("nobias-predict", [&] {
     std::optional<PredictOptions> o = parse(argc, argv);
     return o ? run(*o) : kExitOk;
