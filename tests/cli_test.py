@@ -765,6 +765,15 @@ class CliTest(unittest.TestCase):
                     self.assertLessEqual(step, 10)
                     self.assertEqual(os.listdir(self.dir), [])
 
+    def test_divergence_keeps_the_library_reason(self):
+        # Issue 10 item 12: the step mode recomputed the loss and dropped the library's own
+        # reason (which hidden layer overflowed, or the loss it saw); it is kept now, once.
+        r = self.run_cli("--lr", "1", "--quiet")
+        self.assert_diverged(r)
+        self.assertIn(": train_step: ", r.stderr)
+        self.assertIn("weights left unchanged", r.stderr)
+        self.assertEqual(r.stderr.count("try a smaller"), 1, r.stderr)
+
     def test_divergence_after_last_step(self):
         # With --lr 1 (f32, seed 0) the loss is non-finite at step 3, so the weights after the
         # last of 2 steps are already unusable: that is divergence too, not a success.
@@ -959,6 +968,16 @@ class CliTest(unittest.TestCase):
             gen + ["--rows", 24, "--epochs", 2, "--resume", "gk"],
             "--resume gk: the checkpoint was trained on other data (")
         self.ok(*gen, "--rows", 16, "--epochs", 2, "--resume", "gk")
+
+    def test_resume_with_other_layers_names_the_checkpoint(self):
+        # Issue 10 item 12: this blamed an empty --weights-in ("--weights-in : w1.npy is 8x16").
+        x, y = self.teacher_data(rows=40)
+        common = ["--x", x, "--y", y, "--batch-size", 16, "--quiet", "--optimizer", "adam"]
+        self.ok(*common, "--layers", "8,16,2", "--epochs", 1, "--checkpoint", "ck")
+        r = self.assert_refused_before_training(
+            common + ["--layers", "8,32,2", "--epochs", 2, "--resume", "ck"],
+            "--resume ck (checkpoint): w1.npy is 8x16, but --layers 8,32,2 needs 8x32")
+        self.assertNotIn("--weights-in", r.stderr)
 
     def test_resume_lr_message_shows_the_difference(self):
         # Issue 10 item 12: %g printed 0.00010000000000000002 as 0.0001, hiding the difference.

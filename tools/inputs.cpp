@@ -147,8 +147,11 @@ template <class T>
 void check_weights(const TrainOptions& o, const Widths& widths,
                    const std::vector<nobias::Matrix<T>>& weights) {
   const std::size_t layers = widths.values.size() - 1;
+  // The weights come from --weights-in or from the checkpoint --resume continues.
+  const std::string source = o.resume_dir.empty() ? "--weights-in " + o.weights_in
+                                                  : "--resume " + o.resume_dir + " (checkpoint)";
   if (weights.size() != layers) {
-    throw nobias::ShapeError("--weights-in " + o.weights_in + " holds " +
+    throw nobias::ShapeError(source + " holds " +
                              std::to_string(weights.size()) + " weight matrices, but " +
                              widths.origin + " needs " + std::to_string(layers));
   }
@@ -156,7 +159,7 @@ void check_weights(const TrainOptions& o, const Widths& widths,
     const std::size_t rows = widths.values[k], cols = widths.values[k + 1];
     if (weights[k].rows() != rows || weights[k].cols() != cols) {
       throw nobias::ShapeError(
-          "--weights-in " + o.weights_in + ": w" + std::to_string(k + 1) + ".npy is " +
+          source + ": w" + std::to_string(k + 1) + ".npy is " +
           nobias::shape_string(weights[k].rows(), weights[k].cols()) + ", but " + widths.origin +
           " needs " + nobias::shape_string(rows, cols));
     }

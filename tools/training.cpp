@@ -5,8 +5,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <string>
 
 #include "nobias/checkpoint.hpp"
+#include "nobias/names.hpp"
 #include "nobias/train.hpp"
 #include "progress.hpp"
 #include "resume.hpp"
@@ -20,11 +22,11 @@ nobias::DivergenceError divergence(nobias::Network<T>& net, nobias::MatrixView<c
   std::string loss = "not finite";
   try {
     // The weights are those before the failed step, so this is the loss that step saw.
-    loss = "loss is " + format_g(net.loss(x, y, o.reduction));
+    loss = "loss is " + nobias::format_number(net.loss(x, y, o.reduction));
   } catch (const nobias::Error&) {
   }
   return nobias::DivergenceError("training diverged " + when + ": " + loss +
-                                 "; try a smaller --lr (was " + format_g(o.lr) + ")");
+                                 "; try a smaller --lr (was " + nobias::format_number(o.lr) + ")");
 }
 
 template <class T>
@@ -35,8 +37,18 @@ RunSummary train_steps(nobias::Network<T>& net, nobias::Optimizer<T>& optimizer,
     double loss = 0.0;
     try {
       loss = optimizer.step(net, data.x, data.y, o.reduction);
-    } catch (const nobias::DivergenceError&) {
-      throw divergence<T>(net, data.x, data.y, "at step " + std::to_string(step), o);
+    } catch (const nobias::DivergenceError& e) {
+      // The library's message says what went wrong (the loss, or which hidden layer
+      // overflowed); recomputing a loss here would hide it. Its advice names the flag here.
+      std::string what = e.what();
+      const std::string advice = "try a smaller learning rate";
+      const std::string flag_advice =
+          "try a smaller --lr (was " + nobias::format_number(o.lr) + ")";
+      const std::size_t at = what.find(advice);
+      what = at == std::string::npos ? what + "; " + flag_advice
+                                     : what.replace(at, advice.size(), flag_advice);
+      throw nobias::DivergenceError("training diverged at step " + std::to_string(step) + ": " +
+                                    what);
     }
     if (losses != nullptr) losses->push_back(loss);
     // Step 1 too: the first loss is what the rest is measured against.
