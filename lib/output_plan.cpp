@@ -7,6 +7,7 @@
 
 #include <sys/stat.h>
 
+#include "nobias/atomic_file.hpp"
 #include "nobias/error.hpp"
 
 namespace nobias {
@@ -76,6 +77,8 @@ void PathPlan::add_output_directory(const std::string& flag, const std::string& 
 void PathPlan::check() const {
   std::vector<Resolved> where;
   for (const Entry& e : entries_) {
+    // A name the filesystem cannot hold would fail only at the commit, after all the work.
+    if (e.output && !e.directory) check_output_name(e.path, e.flag);
     const fs::path p = resolved(e.path);
     where.push_back({p, identity_of(p)});
   }

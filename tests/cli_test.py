@@ -979,6 +979,14 @@ class CliTest(unittest.TestCase):
             "--resume ck (checkpoint): w1.npy is 8x16, but --layers 8,32,2 needs 8x32")
         self.assertNotIn("--weights-in", r.stderr)
 
+    def test_too_long_output_name_is_refused_before_training(self):
+        # Issue 10 item 10: a name the filesystem cannot hold failed only after training,
+        # when the temporary was renamed; a 254-character name (the limit is 255) works.
+        self.ok("--steps", 2, "--rows", 8, "--quiet", "--loss-csv", "a" * 250 + ".csv")
+        self.assert_refused_before_training(
+            ["--steps", 2, "--rows", 8, "--quiet", "--loss-csv", "b" * 260 + ".csv"],
+            "--loss-csv: the file name 'bbbb", "more than the filesystem's limit of 255")
+
     def test_resume_lr_message_shows_the_difference(self):
         # Issue 10 item 12: %g printed 0.00010000000000000002 as 0.0001, hiding the difference.
         x, y = self.teacher_data(rows=40)
