@@ -151,17 +151,17 @@ void check_weights(const TrainOptions& o, const Widths& widths,
   const std::string source = o.resume_dir.empty() ? "--weights-in " + o.weights_in
                                                   : "--resume " + o.resume_dir + " (checkpoint)";
   if (weights.size() != layers) {
-    throw nobias::ShapeError(source + " holds " +
-                             std::to_string(weights.size()) + " weight matrices, but " +
-                             widths.origin + " needs " + std::to_string(layers));
+    throw nobias::ShapeError(source + " holds " + std::to_string(weights.size()) +
+                             " weight matrices, but " + widths.origin + " needs " +
+                             std::to_string(layers));
   }
   for (std::size_t k = 0; k < layers; ++k) {
     const std::size_t rows = widths.values[k], cols = widths.values[k + 1];
     if (weights[k].rows() != rows || weights[k].cols() != cols) {
-      throw nobias::ShapeError(
-          source + ": w" + std::to_string(k + 1) + ".npy is " +
-          nobias::shape_string(weights[k].rows(), weights[k].cols()) + ", but " + widths.origin +
-          " needs " + nobias::shape_string(rows, cols));
+      throw nobias::ShapeError(source + ": w" + std::to_string(k + 1) + ".npy is " +
+                               nobias::shape_string(weights[k].rows(), weights[k].cols()) +
+                               ", but " + widths.origin + " needs " +
+                               nobias::shape_string(rows, cols));
     }
   }
 }

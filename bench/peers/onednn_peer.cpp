@@ -41,7 +41,9 @@ struct Layer {
   bool hidden = false;
 };
 
-float* ptr(const memory& m) { return static_cast<float*>(m.get_data_handle()); }
+float* ptr(const memory& m) {
+  return static_cast<float*>(m.get_data_handle());
+}
 
 void fill(const memory& m, std::size_t count, float scale, std::mt19937& rng) {
   std::normal_distribution<float> normal(0.f, scale);
@@ -105,14 +107,16 @@ double seconds_per_step(const std::vector<long>& widths, long n, double min_time
     for (std::size_t k = layers; k-- > 0;) {
       Layer& l = net[k];
       if (l.hidden) {
-        l.relu_bwd.execute(stream, {{DNNL_ARG_SRC, l.h}, {DNNL_ARG_DIFF_DST, l.da},
-                                    {DNNL_ARG_DIFF_SRC, l.dh}});
+        l.relu_bwd.execute(
+            stream, {{DNNL_ARG_SRC, l.h}, {DNNL_ARG_DIFF_DST, l.da}, {DNNL_ARG_DIFF_SRC, l.dh}});
       }
       const memory& a_prev = k == 0 ? x : net[k - 1].a;
-      l.bwd_weights.execute(stream, {{DNNL_ARG_SRC, a_prev}, {DNNL_ARG_DIFF_DST, l.dh},
-                                     {DNNL_ARG_DIFF_WEIGHTS, l.dw}});
+      l.bwd_weights.execute(
+          stream,
+          {{DNNL_ARG_SRC, a_prev}, {DNNL_ARG_DIFF_DST, l.dh}, {DNNL_ARG_DIFF_WEIGHTS, l.dw}});
       if (k > 0) {
-        l.bwd_data.execute(stream, {{DNNL_ARG_DIFF_DST, l.dh}, {DNNL_ARG_WEIGHTS, l.w},
+        l.bwd_data.execute(stream, {{DNNL_ARG_DIFF_DST, l.dh},
+                                    {DNNL_ARG_WEIGHTS, l.w},
                                     {DNNL_ARG_DIFF_SRC, net[k - 1].da}});
       }
     }
@@ -155,9 +159,10 @@ int main(int argc, char** argv) {
   const char* threads = std::getenv("OMP_NUM_THREADS");
   for (long n : int_list(options["--n"])) {
     const double seconds = seconds_per_step(widths, n, min_time);
-    std::printf("{\"system\": \"onednn\", \"dtype\": \"f32\", \"n\": %ld, \"seconds_per_step\": "
-                "%.9g, \"omp_num_threads\": \"%s\"}\n",
-                n, seconds, threads ? threads : "");
+    std::printf(
+        "{\"system\": \"onednn\", \"dtype\": \"f32\", \"n\": %ld, \"seconds_per_step\": "
+        "%.9g, \"omp_num_threads\": \"%s\"}\n",
+        n, seconds, threads ? threads : "");
     std::fflush(stdout);
   }
   return 0;
