@@ -60,6 +60,7 @@ int FdStreamBuf::sync() {
 
 std::streamsize FdStreamBuf::xsputn(const char* s, std::streamsize n) {
   const auto count = static_cast<std::size_t>(n);
+  if (count == 0) return 0;  // s may be null then (an empty array's data), which memcpy forbids
   if (count <= static_cast<std::size_t>(epptr() - pptr())) {
     std::memcpy(pptr(), s, count);
     pbump(static_cast<int>(n));
