@@ -15,60 +15,6 @@
 namespace nobias {
 namespace {
 
-void check_widths(const std::vector<std::size_t>& widths) {
-  if (widths.size() < 2) {
-    throw ValueError("Network: expected at least two widths {d_in, ..., d_out}, got " +
-                     std::to_string(widths.size()));
-  }
-  for (std::size_t k = 0; k < widths.size(); ++k) {
-    if (widths[k] == 0) {
-      throw ValueError("Network: width " + std::to_string(k) + " is 0; every width must be >= 1");
-    }
-    // Every width is a dimension and a leading dimension of some gemm, which cblas takes as int.
-    if (widths[k] > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
-      throw ValueError("Network: width " + std::to_string(k) + " is " + std::to_string(widths[k]) +
-                       "; BLAS indexes with int, so every width must be <= " +
-                       std::to_string(std::numeric_limits<int>::max()));
-    }
-  }
-}
-
-// Widths for drawn weights: each w_k must also be countable in bytes, or Matrix would refuse
-// it without saying which layer it was.
-template <class T>
-std::vector<std::size_t> widths_of(const std::vector<std::size_t>& given) {
-  check_widths(given);
-  for (std::size_t k = 1; k < given.size(); ++k) {
-    if (given[k] > std::numeric_limits<std::size_t>::max() / sizeof(T) / given[k - 1]) {
-      throw ValueError("Network: w" + std::to_string(k) + " of " +
-                       shape_string(given[k - 1], given[k]) + " elements of " +
-                       std::to_string(sizeof(T)) + " bytes overflows size_t");
-    }
-  }
-  return given;
-}
-
-template <class T>
-std::vector<std::size_t> widths_of(const std::vector<Matrix<T>>& weights) {
-  if (weights.empty()) throw ValueError("Network: expected at least one weight matrix, got none");
-  std::vector<std::size_t> widths{weights.front().rows()};
-  for (std::size_t k = 0; k < weights.size(); ++k) {
-    const Matrix<T>& w = weights[k];
-    if (w.rows() != widths.back()) {
-      throw ShapeError("Network: w" + std::to_string(k + 1) + " is " +
-                       shape_string(w.rows(), w.cols()) + " but w" + std::to_string(k) + " has " +
-                       std::to_string(widths.back()) + " columns");
-    }
-    widths.push_back(w.cols());
-  }
-  check_widths(widths);
-  // Given weights are checked once here: a NaN in them would otherwise surface as a diverged
-  // loss, blamed on the learning rate.
-  for (std::size_t k = 0; k < weights.size(); ++k)
-    require_finite(weights[k], "Network: w" + std::to_string(k + 1));
-  return widths;
-}
-
 // Past T's range the residuals have overflowed, or will in the backward pass.
 template <class T>
 bool usable_loss(double loss) {
@@ -97,25 +43,6 @@ std::size_t widest_hidden(const std::vector<std::size_t>& widths) {
 }
 
 }  // namespace
-
-template <class T>
-Network<T>::Network(const std::vector<std::size_t>& widths, std::uint64_t seed, Init init)
-    : widths_(widths_of<T>(widths)) {
-  NormalGenerator generator(seed);
-  for (std::size_t k = 1; k < widths_.size(); ++k) {
-    weights_.emplace_back(widths_[k - 1], widths_[k]);
-    const double fan_in = static_cast<double>(widths_[k - 1]);
-    fill_normal(weights_.back().view(), generator,
-                init == Init::He ? std::sqrt(2.0 / fan_in) : 1.0);
-  }
-}
-
-template <class T>
-Network<T>::Network(std::vector<Matrix<T>> weights)
-    : widths_(widths_of(weights)), weights_(std::move(weights)) {}
-
-template <class T>
-Network<T>::~Network() = default;
 
 // Sized for the largest batch seen; a smaller batch uses the leading rows. Built aside and
 // swapped in, so a failed allocation leaves the old workspace whole.
@@ -328,6 +255,21 @@ void check_gradient_shapes(const std::vector<Matrix<T>>& weights, const std::vec
   }
 }
 
+// The step writes dw while it reads x and y: they must not share memory.
+template <class T, class Gradient>
+void require_apart_from_gradients(MatrixView<const T> x, MatrixView<const T> y,
+                                  const std::vector<Gradient>& dw) {
+  for (std::size_t k = 0; k < dw.size(); ++k) {
+    const MatrixView<const T> target(dw[k]);
+    for (const auto& [name, view] : {std::pair{"x", x}, std::pair{"y", y}}) {
+      if (detail::overlap(view, target)) {
+        throw ValueError(std::string("gradients: ") + name + " overlaps dw" +
+                         std::to_string(k + 1) + ", which the step writes; pass a copy");
+      }
+    }
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -362,14 +304,7 @@ double Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y,
   prepare(x.rows());
   require_apart("gradients", "x", x);
   require_apart("gradients", "y", y);
-  for (std::size_t k = 0; k < dw.size(); ++k) {
-    for (const auto& [name, view] : {std::pair{"x", x}, std::pair{"y", y}}) {
-      if (detail::overlap(view, MatrixView<const T>(dw[k].view()))) {
-        throw ValueError(std::string("gradients: ") + name + " overlaps dw" +
-                         std::to_string(k + 1) + ", which the step writes; pass a copy");
-      }
-    }
-  }
+  require_apart_from_gradients(x, y, dw);
   const double loss = forward_and_input_gradients("gradients", x, y);
   const double scale = reduction_scale(reduction, x.rows(), output_width());
   weight_products(x, static_cast<T>(scale), T(0), [&](std::size_t k) { return dw[k].view(); });
@@ -385,14 +320,7 @@ double Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y,
   prepare(x.rows());
   require_apart("gradients", "x", x);
   require_apart("gradients", "y", y);
-  for (std::size_t k = 0; k < dw.size(); ++k) {
-    for (const auto& [name, view] : {std::pair{"x", x}, std::pair{"y", y}}) {
-      if (detail::overlap(view, MatrixView<const T>(dw[k]))) {
-        throw ValueError(std::string("gradients: ") + name + " overlaps dw" +
-                         std::to_string(k + 1) + ", which the step writes; pass a copy");
-      }
-    }
-  }
+  require_apart_from_gradients(x, y, dw);
   const double loss = forward_and_input_gradients("gradients", x, y);
   const double scale = reduction_scale(reduction, x.rows(), output_width());
   // Last layer first, as backpropagation produces them: the first gradients done are the first
