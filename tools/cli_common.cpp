@@ -7,6 +7,7 @@
 #include <new>
 #include <system_error>
 
+#include "nobias/blas.hpp"
 #include "nobias/error.hpp"
 
 namespace nobias_tools {
@@ -195,6 +196,13 @@ int run_tool(const char* program, const std::function<int()>& body) {
     report(std::string("internal error: ") + e.what());
     return kExitInternal;
   }
+}
+
+int tool_main(const char* program, char** argv, const std::function<int()>& body) {
+  // Before anything else: a restart must not lose threads or open files.
+  nobias::use_best_blas_kernel(argv);
+  nobias::warn_if_slow_blas_kernel();
+  return run_tool(program, body);
 }
 
 }  // namespace nobias_tools

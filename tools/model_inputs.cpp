@@ -2,9 +2,25 @@
 
 #include "cli_common.hpp"
 #include "inputs.hpp"
+#include "nobias/blas.hpp"
 #include "nobias/error.hpp"
 
 namespace nobias_tools {
+
+void define_model_flags(CLI::App& app, ModelFlags& flags) {
+  app.add_option("--weights", flags.weights, "Model directory (nobias-train --weights-out)")
+      ->type_name("DIR")
+      ->required();
+  app.add_option("--x", flags.x, "Inputs, an n x d_in .npy file")->type_name("X.npy")->required();
+  app.add_option("--threads", flags.threads, "Threads of every product (default: NOBIAS_THREADS)")
+      ->type_name("N")
+      ->transform(whole_number("--threads", 1, 2147483647));
+}
+
+nobias::ModelInfo apply_model_flags(const ModelFlags& flags) {
+  if (flags.threads) nobias::set_threads(*flags.threads);
+  return read_info(flags.weights);
+}
 
 nobias::ModelInfo read_info(const std::string& model_dir) {
   try {

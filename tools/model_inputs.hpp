@@ -2,12 +2,25 @@
 // against it, with messages that name the flag, the file and the model.
 #pragma once
 
+#include <optional>
 #include <string>
+
+#include <CLI/CLI.hpp>
 
 #include "nobias/matrix.hpp"
 #include "nobias/model.hpp"
 
 namespace nobias_tools {
+
+// The flags both programs take: the model, the inputs, and the threads to run on.
+struct ModelFlags {
+  std::string weights, x;
+  std::optional<int> threads;
+};
+// Adds --weights and --x (required) and --threads to app, bound to flags.
+void define_model_flags(CLI::App& app, ModelFlags& flags);
+// --threads applied (nobias::set_threads), then the model directory's metadata.
+nobias::ModelInfo apply_model_flags(const ModelFlags& flags);
 
 // x from --x, in the model's dtype; ShapeError when its columns are not the model's d_in.
 template <class T>

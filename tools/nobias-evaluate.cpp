@@ -26,9 +26,9 @@ namespace nobias_tools {
 namespace {
 
 struct EvaluateOptions {
-  std::string weights, x, y;
+  ModelFlags model;
+  std::string y;
   bool json = false;
-  std::optional<int> threads;
 };
 
 std::optional<EvaluateOptions> parse(int argc, char** argv) {
@@ -38,18 +38,12 @@ std::optional<EvaluateOptions> parse(int argc, char** argv) {
       "nobias-evaluate"};
   app.set_version_flag("--version", std::string("nobias-evaluate " NOBIAS_VERSION));
   EvaluateOptions o;
-  app.add_option("--weights", o.weights, "Model directory (nobias-train --weights-out)")
-      ->type_name("DIR")
-      ->required();
-  app.add_option("--x", o.x, "Inputs, an n x d_in .npy file")->type_name("X.npy")->required();
+  define_model_flags(app, o.model);
   app.add_option("--y", o.y,
                  "Targets: n x d_out floats, n floats (one output), or n integer class labels")
       ->type_name("Y.npy")
       ->required();
   app.add_flag("--json", o.json, "Print one JSON object instead of lines");
-  app.add_option("--threads", o.threads, "Threads of every product (default: NOBIAS_THREADS)")
-      ->type_name("N")
-      ->transform(whole_number("--threads", 1, 2147483647));
   if (!parse_or_help(app, argc, argv)) return std::nullopt;
   return o;
 }
@@ -76,21 +70,22 @@ void print(const nobias::Metrics& m, bool json) {
 }
 
 int run(const EvaluateOptions& o) {
-  if (o.threads) nobias::set_threads(*o.threads);
-  const nobias::ModelInfo info = read_info(o.weights);
+  const nobias::ModelInfo info = apply_model_flags(o.model);
+  const std::string& weights = o.model.weights;
   return with_model_dtype(info, [&](auto zero) {
     using T = decltype(zero);
-    const nobias::Model<T> model = nobias::load_model<T>(o.weights);
-    const nobias::Matrix<T> x = read_model_x<T>(o.x, o.weights, info);
+    const nobias::Model<T> model = nobias::load_model<T>(weights);
+    const nobias::Matrix<T> x = read_model_x<T>(o.model.x, weights, info);
     std::size_t classes = info.classes;
     const nobias::Matrix<T> y = read_targets<T>("--y", o.y, classes);
-    const std::string shapes = "--x " + o.x + " is " + nobias::shape_string(x.rows(), x.cols()) +
-                               ", --y " + o.y + " is " + nobias::shape_string(y.rows(), y.cols());
+    const std::string shapes = "--x " + o.model.x + " is " +
+                               nobias::shape_string(x.rows(), x.cols()) + ", --y " + o.y + " is " +
+                               nobias::shape_string(y.rows(), y.cols());
     if (y.rows() != x.rows()) throw nobias::ShapeError(shapes + ": row counts differ");
     if (x.rows() == 0) throw nobias::ShapeError(shapes + ": no rows to evaluate on");
     if (y.cols() != info.widths.back()) {
       throw nobias::ShapeError("--y " + o.y + " is " + nobias::shape_string(y.rows(), y.cols()) +
-                               ", but the model in " + o.weights + " has " +
+                               ", but the model in " + weights + " has " +
                                std::to_string(info.widths.back()) + " outputs");
     }
     const nobias::Matrix<T> p = model.predict(x);
@@ -106,10 +101,7 @@ int run(const EvaluateOptions& o) {
 
 int main(int argc, char** argv) {
   using namespace nobias_tools;
-  // Before anything else: may restart this program on OpenBLAS's best kernel for the CPU.
-  nobias::use_best_blas_kernel(argv);
-  nobias::warn_if_slow_blas_kernel();
-  return run_tool("nobias-evaluate", [&] {
+  return tool_main("nobias-evaluate", argv, [&] {
     std::optional<EvaluateOptions> o = parse(argc, argv);
     return o ? run(*o) : kExitOk;
   });

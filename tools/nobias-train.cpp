@@ -103,10 +103,7 @@ int run(const TrainOptions& o) {
 
 int main(int argc, char** argv) {
   using namespace nobias_tools;
-  // Before anything else: may restart this program on OpenBLAS's best kernel for the CPU.
-  nobias::use_best_blas_kernel(argv);
-  nobias::warn_if_slow_blas_kernel();
-  return run_tool("nobias-train", [&] {
+  return tool_main("nobias-train", argv, [&] {
     std::optional<TrainOptions> options = parse_train_command_line(argc, argv);
     return options ? run(*options) : kExitOk;
   });
