@@ -1,4 +1,5 @@
 #include "nobias/checkpoint.hpp"
+#include "nobias/names.hpp"
 
 #include <cctype>
 #include <cerrno>
@@ -137,7 +138,7 @@ void save_checkpoint(const std::string& dir, const Network<T>& net, const Optimi
     bool found = false;
     const std::string bytes = read_bytes(path, found);
     if (!found) throw IoError("save_checkpoint: cannot read back '" + path.string() + "'");
-    file.checksums[names[i]] = detail::checksum64(bytes.data(), bytes.size());
+    file.checksums[names[i]] = fnv1a64(bytes.data(), bytes.size());
   }
   write_file_atomically((building / "state.txt").string(),
                         [&](std::ostream& out) { out << detail::format_state(file); },
@@ -182,8 +183,7 @@ Checkpoint<T> load_checkpoint(const std::string& dir) {
     const std::string other = it->path().filename().string();
     if (is_array_name(other) && file.checksums.count(other) == 0) {
       bad(dir, "the state holds " + printable(other) + ", which state.txt does not record (" +
-                   std::to_string(file.layers) + " layers, " + kind_name(file.optimizer.kind) +
-                   ")");
+                   std::to_string(file.layers) + " layers, " + to_name(file.optimizer.kind) + ")");
     }
   }
   // Every file's bytes against the checksum state.txt recorded, before any is parsed.
@@ -191,7 +191,7 @@ Checkpoint<T> load_checkpoint(const std::string& dir) {
   for (const std::string& array : names) {
     const std::string bytes = read_bytes(state / array, found);
     if (!found) bad(dir, array + " is missing (state.txt records its checksum)");
-    const std::uint64_t sum = detail::checksum64(bytes.data(), bytes.size());
+    const std::uint64_t sum = fnv1a64(bytes.data(), bytes.size());
     if (sum != file.checksums.at(array)) {
       bad(dir, array + " is damaged: its checksum is " + detail::hex64(sum) + ", state.txt says " +
                    detail::hex64(file.checksums.at(array)));

@@ -9,6 +9,7 @@
 
 #include "checksum.hpp"
 #include "nobias/error.hpp"
+#include "nobias/names.hpp"
 #include "printable.hpp"
 
 namespace nobias::detail {
@@ -184,7 +185,7 @@ std::string format_state(const StateFile& s) {
       << "batch_size=" << p.batch_size << "\n"
       << "shuffle=" << (p.shuffle ? 1 : 0) << "\n"
       << "reduction=" << (p.reduction == Reduction::Mean ? "mean" : "sum") << "\n"
-      << "optimizer=" << kind_name(c.kind) << "\n"
+      << "optimizer=" << to_name(c.kind) << "\n"
       << "optimizer_steps=" << s.optimizer_steps << "\n"
       << "learning_rate=" << number(c.learning_rate) << "\n"
       << "momentum=" << number(c.momentum) << "\n"
@@ -263,7 +264,7 @@ StateFile parse_state(const std::string& text, const std::string& prefix) {
   for (const auto& field : r.fields())
     if (field.first.rfind(kChecksum, 0) == 0) ++sums;
   if (sums != kinds * s.layers) {
-    r.fail("records " + std::to_string(sums) + " checksums; a state of kind " + kind_name(c.kind) +
+    r.fail("records " + std::to_string(sums) + " checksums; a state of kind " + to_name(c.kind) +
            " with " + std::to_string(s.layers) + " layers has " + std::to_string(kinds * s.layers) +
            " files");
   }

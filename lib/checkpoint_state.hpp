@@ -26,7 +26,7 @@ struct StateFile {
   std::uint64_t optimizer_steps = 0;
   TrainingProgress progress;
   DataFingerprint data;
-  // File name ("w1.npy", "first2.npy", ...) -> checksum64 of its bytes: one per file the state
+  // File name ("w1.npy", "first2.npy", ...) -> fnv1a64 of its bytes: one per file the state
   // holds, w1..wK always, first1..K for momentum and adam, second1..K for adam.
   std::map<std::string, std::uint64_t> checksums;
 };

@@ -2,13 +2,6 @@
 
 namespace nobias::detail {
 
-std::uint64_t checksum64(const void* data, std::size_t size, std::uint64_t hash) {
-  const auto* bytes = static_cast<const unsigned char*>(data);
-  for (std::size_t i = 0; i < size; ++i)
-    hash = (hash ^ bytes[i]) * 0x100000001b3ULL;
-  return hash;
-}
-
 std::string hex64(std::uint64_t value) {
   static const char* digits = "0123456789abcdef";
   std::string text(16, '0');

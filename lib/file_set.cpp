@@ -1,7 +1,6 @@
 #include "nobias/file_set.hpp"
 
 #include <algorithm>
-#include <cinttypes>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +9,7 @@
 #include <system_error>
 #include <utility>
 
+#include "checksum.hpp"
 #include "nobias/error.hpp"
 #include "printable.hpp"
 
@@ -20,12 +20,6 @@ namespace fs = std::filesystem;
 using detail::printable;
 
 constexpr const char* kManifestHeader = "nobias-manifest 1";
-
-std::string hex64(std::uint64_t value) {
-  char text[24];
-  std::snprintf(text, sizeof text, "%016" PRIx64, value);
-  return text;
-}
 
 bool valid_name(const std::string& name) {
   if (name.empty() || name.front() == '.' || name == kManifestName) return false;
@@ -89,7 +83,7 @@ StagedFileSet::StagedFileSet(const std::string& dir, const std::vector<FileSetEn
       files_.emplace_back((fs::path(dir) / entry.name).string(), entry.write, who);
       names_.push_back(entry.name);
       manifest += entry.name + " " + std::to_string(files_.back().size()) + " " +
-                  hex64(files_.back().checksum()) + "\n";
+                  detail::hex64(files_.back().checksum()) + "\n";
     }
     manifest_.emplace_back((fs::path(dir) / kManifestName).string(),
                            [&](std::ostream& out) { out << manifest; }, who);
@@ -260,9 +254,9 @@ std::string FileSetReader::read(const std::string& name) const {
     const std::uint64_t sum = fnv1a64(bytes.data(), bytes.size());
     if (bytes.size() != listed->second.size || sum != listed->second.checksum) {
       fail(name + " does not match " + kManifestName + " (it has " + std::to_string(bytes.size()) +
-           " bytes, checksum " + hex64(sum) + "; the manifest says " +
+           " bytes, checksum " + detail::hex64(sum) + "; the manifest says " +
            std::to_string(listed->second.size) + " bytes, checksum " +
-           hex64(listed->second.checksum) +
+           detail::hex64(listed->second.checksum) +
            "): the directory is not one complete save (interrupted, mixed with files of another "
            "save, or changed since; to load files changed on purpose, delete " +
            kManifestName + ")");

@@ -11,6 +11,7 @@
 
 #include "nobias/error.hpp"
 #include "nobias/kernels.hpp"
+#include "nobias/names.hpp"
 #include "overlap.hpp"
 
 namespace nobias {
@@ -94,18 +95,6 @@ std::string widths_string(const std::vector<std::size_t>& widths) {
 }
 
 }  // namespace
-
-const char* kind_name(OptimizerKind kind) {
-  switch (kind) {
-    case OptimizerKind::Sgd:
-      return "sgd";
-    case OptimizerKind::Momentum:
-      return "momentum";
-    case OptimizerKind::Adam:
-      return "adam";
-  }
-  return "?";
-}
 
 template <class T>
 void check_optimizer_config(const OptimizerConfig& config, const std::string& who,
@@ -208,8 +197,8 @@ void Optimizer<T>::restore(OptimizerKind kind, std::uint64_t steps,
   require_live("restore");
   const std::string where = "Optimizer::restore: ";
   if (kind != config_.kind) {
-    throw ValueError(where + "the state is of kind " + kind_name(kind) + ", this optimizer's is " +
-                     kind_name(config_.kind));
+    throw ValueError(where + "the state is of kind " + to_name(kind) + ", this optimizer's is " +
+                     to_name(config_.kind));
   }
   if (steps > kMaxOptimizerSteps) {
     throw ValueError(where + "steps must be <= 2^53 = " + std::to_string(kMaxOptimizerSteps) +

@@ -21,9 +21,6 @@ namespace nobias {
 
 enum class OptimizerKind { Sgd, Momentum, Adam };
 
-// "sgd", "momentum", "adam": how messages and checkpoints name a kind.
-const char* kind_name(OptimizerKind kind);
-
 struct OptimizerConfig {
   OptimizerKind kind = OptimizerKind::Sgd;
   double learning_rate = 1e-3;

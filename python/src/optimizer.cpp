@@ -8,6 +8,7 @@
 #include "any.hpp"
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "nobias/names.hpp"
 #include "nobias/optimizer.hpp"
 
 namespace nobias::python {
@@ -69,7 +70,7 @@ void restore(AnyOptimizer& self, const std::string& kind, std::uint64_t steps,
 
 py::dict config_dict(const OptimizerConfig& c) {
   py::dict d;
-  d["kind"] = nobias::kind_name(c.kind);  // "sgd", "momentum", "adam"
+  d["kind"] = nobias::to_name(c.kind);  // "sgd", "momentum", "adam"
   d["learning_rate"] = c.learning_rate;
   d["momentum"] = c.momentum;
   d["nesterov"] = c.nesterov;

@@ -16,6 +16,7 @@
 
 #include "checkpoint_state.hpp"
 #include "nobias/error.hpp"
+#include "nobias/names.hpp"
 
 namespace {
 
@@ -134,7 +135,7 @@ void check_accepted(const std::string& text, const StateFile& s) {
               (at("reduction") == "sum" || at("reduction") == "mean"),
           "reduction");
   const std::string& kind = at("optimizer");
-  require(kind == nobias::kind_name(s.optimizer.kind), "optimizer kind");
+  require(kind == nobias::to_name(s.optimizer.kind), "optimizer kind");
   const std::uint64_t steps = count_of(at("optimizer_steps"));
   require(steps == s.optimizer_steps && steps <= (std::uint64_t{1} << 53), "optimizer_steps");
   const auto& c = s.optimizer;
