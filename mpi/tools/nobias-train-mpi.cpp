@@ -50,11 +50,14 @@ std::optional<MpiOptions> parse(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before MPI_Init: a restart on OpenBLAS's best kernel keeps the process id mpirun knows.
+  nobias::use_best_blas_kernel(argv);
   MPI_Init(&argc, &argv);
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   // Only rank 0 speaks: errors are agreed before they are thrown, so its message is everyone's.
   if (rank != 0) std::freopen("/dev/null", "w", stdout);
+  if (rank == 0) nobias::warn_if_slow_blas_kernel();
   std::string lost;  // a rank was lost: each survivor says so, then the job is aborted
   const auto body = [&]() -> int {
     try {
