@@ -1,6 +1,7 @@
 #include "nobias/blas.hpp"
 
 #include "blas_backend.hpp"
+#include "sgemm_backend.hpp"
 
 #include <cblas.h>
 #include <sched.h>
@@ -58,6 +59,12 @@ int leading_dimension(MatrixView<T> v) {
 
 void call_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, float alpha,
                const float* a, int lda, const float* b, int ldb, float beta, float* c, int ldc) {
+  if (detail::sgemm_backend() == detail::SgemmBackend::OneDnn) {
+    const auto size = [](int v) { return static_cast<std::size_t>(v); };
+    detail::onednn_sgemm(ta == CblasTrans, tb == CblasTrans, size(m), size(n), size(k), alpha, a,
+                         size(lda), b, size(ldb), beta, c, size(ldc));
+    return;
+  }
   cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 void call_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, double alpha,
@@ -163,7 +170,8 @@ int available_threads() {
 
 std::string blas_description() {
   const std::string note = blas_kernel_note();
-  return detail::blas_backend_description() + (note.empty() ? "" : " (" + note + ")");
+  return detail::blas_backend_description() + (note.empty() ? "" : " (" + note + ")") +
+         detail::sgemm_description();
 }
 
 bool blas_has_thread_control() {

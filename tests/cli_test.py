@@ -111,6 +111,28 @@ class CliTest(unittest.TestCase):
         for a, b in zip(one_losses, auto_losses):
             self.assertAlmostEqual(a / b, 1.0, delta=1e-5)
 
+    def test_nobias_sgemm_environment(self):
+        bad = self.run_with_env({"NOBIAS_SGEMM": "mkl"}, "--steps", 3, "--quiet")
+        self.assertEqual(bad.returncode, 2, bad.stderr)
+        self.assertTrue(bad.stderr.startswith(
+            'nobias-train: NOBIAS_SGEMM: expected "blas" or "onednn", got "mkl"'), bad.stderr)
+        version = self.run_with_env({"NOBIAS_SGEMM": "blas"}, "--version")
+        self.assertEqual(version.returncode, 0, version.stderr)
+        if "float32 products" in version.stdout:  # a build with oneDNN says where they went
+            self.assertIn("float32 products on the BLAS (chosen by the environment: "
+                          "NOBIAS_SGEMM=blas)", version.stdout)
+        # The two backends agree to float32 rounding on the seed's experiment.
+        losses = []
+        for backend in ("blas", "onednn"):
+            r = self.run_with_env({"NOBIAS_SGEMM": backend}, "--steps", 3, "--quiet",
+                                  "--loss-csv", backend + ".csv")
+            if r.returncode != 0 and "built without oneDNN" in r.stderr:
+                continue
+            self.assertEqual(r.returncode, 0, r.stderr)
+            losses.append(read_loss_csv(self.path(backend + ".csv"))[1])
+        for a, b in zip(losses[0], losses[-1]):
+            self.assertAlmostEqual(a / b, 1.0, delta=1e-5)
+
     def ok(self, *args):
         """Runs and asserts exit 0 with an empty stderr; returns the CompletedProcess."""
         r = self.run_cli(*args)

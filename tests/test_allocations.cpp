@@ -26,6 +26,8 @@ TEST_CASE_TEMPLATE("allocations.train_step_allocates_nothing_in_steady_state", T
   const long before_first = allocation_counter::count();
   net.train_step(x, y, T(1e-4));  // sizes the workspace
   CHECK(allocation_counter::count() > before_first);
+  // oneDNN (float32 products, where built in) generates its kernels on a shape's first product.
+  net.train_step(small_x, small_y, T(1e-4));
 
   const long before = allocation_counter::count();
   for (int step = 0; step < 10; ++step)

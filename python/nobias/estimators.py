@@ -142,7 +142,16 @@ class _Estimator:
         return f"{type(self).__name__}({', '.join(changed)})"
 
     def _more_tags(self):
-        return {"requires_y": True}
+        tags = {"requires_y": True}
+        if (numpy.dtype(self.dtype) == numpy.float32
+                and "float32 products on oneDNN" in _nobias.blas_description()):
+            # oneDNN picks its kernel by shape: one row alone (a matrix-vector product) can
+            # round differently in the last bit than the same row in a batch.
+            tags["_xfail_checks"] = {
+                "check_methods_subset_invariance":
+                    "float32 on oneDNN: a row's last bit may depend on its batch "
+                    "(dtype=numpy.float64 or NOBIAS_SGEMM=blas is batch-invariant)"}
+        return tags
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "network_")
@@ -280,7 +289,7 @@ class Regressor(_Estimator):
     _estimator_type = "regressor"
 
     def _more_tags(self):
-        return {"requires_y": True, "multioutput": True}
+        return dict(super()._more_tags(), multioutput=True)
 
     def fit(self, X, y):
         dtype, hidden, seed = self._settings()

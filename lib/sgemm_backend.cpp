@@ -1,0 +1,118 @@
+#include "sgemm_backend.hpp"
+
+#include <atomic>
+#include <cstdlib>
+#include <string>
+
+#include "nobias/error.hpp"
+
+#if NOBIAS_HAVE_ONEDNN
+#include <oneapi/dnnl/dnnl.h>
+#include <oneapi/dnnl/dnnl_debug.h>
+
+#if DNNL_CPU_RUNTIME == DNNL_RUNTIME_OMP
+// oneDNN's OpenMP runtime (libgomp, loaded with libdnnl). Declared weak so that nobias needs no
+// OpenMP of its own to link; resolved at load time from the library oneDNN brought.
+extern "C" int omp_get_max_threads(void) __attribute__((weak));
+extern "C" void omp_set_num_threads(int) __attribute__((weak));
+#endif
+#endif
+
+namespace nobias::detail {
+namespace {
+
+constexpr const char* kVariable = "NOBIAS_SGEMM";
+
+SgemmBackend environment_choice() {
+  // Read once; a bad value throws from every product until fixed (the initializer is retried).
+  static const SgemmBackend choice = [] {
+    const char* env = std::getenv(kVariable);
+    if (env == nullptr) return onednn_built_in() ? SgemmBackend::OneDnn : SgemmBackend::Blas;
+    const std::string value = env;
+    if (value == "blas") return SgemmBackend::Blas;
+    if (value == "onednn") {
+      if (!onednn_built_in()) {
+        throw ValueError(std::string(kVariable) +
+                         "=onednn: this nobias was built without oneDNN (NOBIAS_ONEDNN=OFF); "
+                         "unset it, or set it to blas");
+      }
+      return SgemmBackend::OneDnn;
+    }
+    throw ValueError(std::string(kVariable) + ": expected \"blas\" or \"onednn\", got \"" + value +
+                     "\"");
+  }();
+  return choice;
+}
+
+constexpr int kNoOverride = -1;
+std::atomic<int> g_override{kNoOverride};
+
+}  // namespace
+
+bool onednn_built_in() {
+  return NOBIAS_HAVE_ONEDNN != 0;
+}
+
+SgemmBackend sgemm_backend() {
+  const int chosen = g_override.load(std::memory_order_relaxed);
+  return chosen != kNoOverride ? static_cast<SgemmBackend>(chosen) : environment_choice();
+}
+
+void set_sgemm_backend_for_testing(std::optional<SgemmBackend> backend) {
+  g_override.store(backend ? static_cast<int>(*backend) : kNoOverride, std::memory_order_relaxed);
+}
+
+std::string sgemm_description() {
+  if (!onednn_built_in()) return "";
+  const SgemmBackend backend = sgemm_backend();
+  const char* env = std::getenv(kVariable);
+  const std::string chooser =
+      g_override.load() != kNoOverride ? "chosen by a test"
+      : env != nullptr
+          ? std::string("chosen by the environment: ") + kVariable + "=" + env
+          : "chosen by nobias; " + std::string(kVariable) + "=blas puts them on the BLAS";
+  if (backend == SgemmBackend::Blas) return "; float32 products on the BLAS (" + chooser + ")";
+  std::string text = "; float32 products on oneDNN";
+#if NOBIAS_HAVE_ONEDNN
+  const dnnl_version_t* version = dnnl_version();
+  text += " " + std::to_string(version->major) + "." + std::to_string(version->minor) + "." +
+          std::to_string(version->patch) + " sgemm, ISA ";
+  std::string isa = dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa());
+  const std::string prefix = "cpu_isa_";
+  text += isa.compare(0, prefix.size(), prefix) == 0 ? isa.substr(prefix.size()) : isa;
+#endif
+  return text + " (" + chooser + ")";
+}
+
+void onednn_sgemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std::size_t k,
+                  float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
+                  float beta, float* c, std::size_t ldc) {
+#if NOBIAS_HAVE_ONEDNN
+#if DNNL_CPU_RUNTIME == DNNL_RUNTIME_OMP
+  // One thread, as every product of nobias: a step's pieces are its parallelism, and a piece
+  // must compute the same bits on whichever thread runs it. oneDNN sizes its OpenMP team from
+  // the calling thread's setting, which belongs to the caller: set for this call, then put back.
+  const int caller_threads = omp_get_max_threads != nullptr ? omp_get_max_threads() : 1;
+  if (caller_threads != 1) omp_set_num_threads(1);
+#endif
+  const dnnl_status_t status =
+      dnnl_sgemm(transpose_a ? 'T' : 'N', transpose_b ? 'T' : 'N', static_cast<dnnl_dim_t>(m),
+                 static_cast<dnnl_dim_t>(n), static_cast<dnnl_dim_t>(k), alpha, a,
+                 static_cast<dnnl_dim_t>(lda), b, static_cast<dnnl_dim_t>(ldb), beta, c,
+                 static_cast<dnnl_dim_t>(ldc));
+#if DNNL_CPU_RUNTIME == DNNL_RUNTIME_OMP
+  if (caller_threads != 1) omp_set_num_threads(caller_threads);
+#endif
+  if (status != dnnl_success) {
+    throw Error("gemm: oneDNN's sgemm refused a " + std::to_string(m) + " x " + std::to_string(n) +
+                " x " + std::to_string(k) + " product (status " + std::to_string(status) +
+                "); NOBIAS_SGEMM=blas runs float32 products on the BLAS");
+  }
+#else
+  (void)transpose_a, (void)transpose_b, (void)m, (void)n, (void)k, (void)alpha, (void)a;
+  (void)lda, (void)b, (void)ldb, (void)beta, (void)c, (void)ldc;
+  throw Error("gemm: oneDNN is not built into this nobias");
+#endif
+}
+
+}  // namespace nobias::detail
