@@ -19,8 +19,11 @@ LABELS = {
     "nobias": "nobias",
     "nobias_1t_setting": "nobias, NOBIAS_THREADS=1",
     "floor": "floor, OpenBLAS all threads",
-    "floor_1t": "floor, 1 thread",
+    "floor_1t": "floor, OpenBLAS 1 thread",
+    "floor_onednn": "floor, oneDNN sgemm, all threads",
+    "floor_onednn_1t": "floor, oneDNN sgemm, 1 thread",
     "best_floor": "best floor",
+    "best_floor_1t": "best 1-thread floor",
     "numpy_no_env": "numpy, no env",
     "numpy_best_1t": "numpy, best core, 1 thread",
     "numpy_best_all": "numpy, best core, all threads",
@@ -52,7 +55,8 @@ def samples_of(results):
 def medians(results):
     med = {k: statistics.median(v) for k, v in samples_of(results).items()}
     # Derived columns: the best a system could do, of the settings measured.
-    derived = {"best_floor": ("floor", "floor_1t"),
+    derived = {"best_floor": ("floor", "floor_1t", "floor_onednn", "floor_onednn_1t"),
+               "best_floor_1t": ("floor_1t", "floor_onednn_1t"),
                "numpy_best": ("numpy_best_1t", "numpy_best_all"),
                "torch_best": ("torch_best_1t", "torch_best_all"),
                "onednn_best": ("onednn_1t", "onednn_all")}
@@ -147,8 +151,10 @@ def write_results_md(path, results, med, targets):
          f"{', '.join(f'{v:.1f}' for v in meta.get('load_average_at_end', []))}",
          f"- Command: `{meta['command']}`; {meta['rounds']} rounds, order rotated each "
          f"round; min time per measurement {meta['min_time']} s",
-         "- Columns: *floor* = the step's GEMM calls alone, nothing between them, with "
-         "OpenBLAS's threads or one; *best floor* = the faster of the two. Peers: *no env* = "
+         "- Columns: *floor* = the step's GEMM calls alone, nothing between them, on "
+         "OpenBLAS or (float32) oneDNN's sgemm, with the library's threads or one; *best floor* "
+         "= the fastest of them; *best 1-thread floor* = the faster one-thread floor. "
+         "Peers: *no env* = "
          "no OPENBLAS_*/OMP_* variables; *best* = the policy's core with one BLAS thread, or "
          "all threads with passive OpenMP waiting; *at its best* = the faster."]
     load = meta.get("load_average_at_end") or [0]

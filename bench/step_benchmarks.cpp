@@ -5,6 +5,10 @@
 #include "blas_backend.hpp"
 
 #include <cblas.h>
+#if NOBIAS_BENCH_ONEDNN
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
+#endif
 
 #include <cstdint>
 #include <type_traits>
@@ -65,23 +69,37 @@ void predict(benchmark::State& state, const std::vector<std::size_t>& widths) {
   set_rates(state, n, bench::forward_flops(widths, n));
 }
 
-void raw_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, std::size_t m, std::size_t n, std::size_t k,
-              float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
-              float beta, float* c, std::size_t ldc) {
+// Where a floor's products run: the BLAS (cblas), or oneDNN's sgemm (float32 only).
+enum class Backend { Blas, OneDnn };
+
+void raw_gemm(Backend backend, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, std::size_t m, std::size_t n,
+              std::size_t k, float alpha, const float* a, std::size_t lda, const float* b,
+              std::size_t ldb, float beta, float* c, std::size_t ldc) {
+#if NOBIAS_BENCH_ONEDNN
+  if (backend == Backend::OneDnn) {
+    dnnl_sgemm(ta == CblasTrans ? 'T' : 'N', tb == CblasTrans ? 'T' : 'N', dnnl_dim_t(m),
+               dnnl_dim_t(n), dnnl_dim_t(k), alpha, a, dnnl_dim_t(lda), b, dnnl_dim_t(ldb), beta, c,
+               dnnl_dim_t(ldc));
+    return;
+  }
+#endif
+  (void)backend;
   cblas_sgemm(CblasRowMajor, ta, tb, int(m), int(n), int(k), alpha, a, int(lda), b, int(ldb), beta,
               c, int(ldc));
 }
-void raw_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, std::size_t m, std::size_t n, std::size_t k,
-              double alpha, const double* a, std::size_t lda, const double* b, std::size_t ldb,
-              double beta, double* c, std::size_t ldc) {
+void raw_gemm(Backend, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, std::size_t m, std::size_t n,
+              std::size_t k, double alpha, const double* a, std::size_t lda, const double* b,
+              std::size_t ldb, double beta, double* c, std::size_t ldc) {
   cblas_dgemm(CblasRowMajor, ta, tb, int(m), int(n), int(k), alpha, a, int(lda), b, int(ldb), beta,
               c, int(ldc));
 }
 
 // Exactly the GEMM calls of one train_step (same shapes, flags, alpha and beta), called
-// straight on cblas with nothing between them: the time a fused step can approach.
+// straight on cblas (or dnnl_sgemm) with nothing between them: the time a fused step can
+// approach. threads: 1, or 0 for all the CPUs, as the backend threads a product itself.
 template <class T>
-void gemm_floor(benchmark::State& state, const std::vector<std::size_t>& widths, int threads) {
+void gemm_floor(benchmark::State& state, const std::vector<std::size_t>& widths, int threads,
+                Backend backend = Backend::Blas) {
   const auto n = static_cast<std::size_t>(state.range(0));
   const std::size_t layers = widths.size() - 1;
   std::vector<Matrix<T>> w, a, g;
@@ -93,25 +111,34 @@ void gemm_floor(benchmark::State& state, const std::vector<std::size_t>& widths,
   }
   const int before = nobias::detail::blas_threads();
   nobias::detail::use_blas_threads(threads > 0 ? threads : nobias::available_threads());
+#if NOBIAS_BENCH_ONEDNN
+  const int omp_before = omp_get_max_threads();
+  omp_set_num_threads(threads > 0 ? threads : nobias::available_threads());
+#endif
   const T lr = T(kLearningRate);
 
   for (auto _ : state) {
     for (std::size_t k = 1; k <= layers; ++k) {  // h_k = a_{k-1} w_k
-      raw_gemm(CblasNoTrans, CblasNoTrans, n, widths[k], widths[k - 1], T(1), a[k - 1].data(),
-               widths[k - 1], w[k - 1].data(), widths[k], T(0), a[k].data(), widths[k]);
+      raw_gemm(backend, CblasNoTrans, CblasNoTrans, n, widths[k], widths[k - 1], T(1),
+               a[k - 1].data(), widths[k - 1], w[k - 1].data(), widths[k], T(0), a[k].data(),
+               widths[k]);
     }
     for (std::size_t k = layers; k >= 1; --k) {
       if (k >= 2) {  // g_{k-1} = g_k w_k^T
-        raw_gemm(CblasNoTrans, CblasTrans, n, widths[k - 1], widths[k], T(1), g[k - 1].data(),
-                 widths[k], w[k - 1].data(), widths[k], T(0), g[k - 2].data(), widths[k - 1]);
+        raw_gemm(backend, CblasNoTrans, CblasTrans, n, widths[k - 1], widths[k], T(1),
+                 g[k - 1].data(), widths[k], w[k - 1].data(), widths[k], T(0), g[k - 2].data(),
+                 widths[k - 1]);
       }
       // w_k -= lr a_{k-1}^T g_k
-      raw_gemm(CblasTrans, CblasNoTrans, widths[k - 1], widths[k], n, -lr, a[k - 1].data(),
+      raw_gemm(backend, CblasTrans, CblasNoTrans, widths[k - 1], widths[k], n, -lr, a[k - 1].data(),
                widths[k - 1], g[k - 1].data(), widths[k], T(1), w[k - 1].data(), widths[k]);
     }
     benchmark::ClobberMemory();
   }
   nobias::detail::use_blas_threads(before);
+#if NOBIAS_BENCH_ONEDNN
+  omp_set_num_threads(omp_before);
+#endif
   set_rates(state, n, bench::step_flops(widths, n));
 }
 
@@ -137,6 +164,12 @@ const bool registered = [] {
   add("gemm_floor_f64", [](State& s) { gemm_floor<double>(s, kSeedWidths, 0); });
   add("gemm_floor_1t_f32", [](State& s) { gemm_floor<float>(s, kSeedWidths, 1); });
   add("gemm_floor_1t_f64", [](State& s) { gemm_floor<double>(s, kSeedWidths, 1); });
+#if NOBIAS_BENCH_ONEDNN
+  add("gemm_floor_onednn_f32",
+      [](State& s) { gemm_floor<float>(s, kSeedWidths, 0, Backend::OneDnn); });
+  add("gemm_floor_onednn_1t_f32",
+      [](State& s) { gemm_floor<float>(s, kSeedWidths, 1, Backend::OneDnn); });
+#endif
   add("predict_f32", [](State& s) { predict<float>(s, kSeedWidths); });
   add("predict_f64", [](State& s) { predict<double>(s, kSeedWidths); });
   // Two more realistic shapes, float32.
