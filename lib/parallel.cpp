@@ -80,6 +80,14 @@ namespace {
 constexpr auto kHelperSpin = std::chrono::microseconds(100);
 // How long the caller polls for pieces that helpers are still running before it sleeps.
 constexpr auto kCallerSpin = std::chrono::microseconds(50);
+// A wait for helpers longer than this, and than half the caller's own share, is a stall: a
+// helper lost its core (a scheduler's slice is milliseconds); a helper that merely started
+// late or finishes its last piece after the caller's waits less. After a stall, the runs of
+// the next kSoloFor are the caller's alone; then the helpers are tried again. A stall soon
+// after such a retry (the machine is still busy) doubles the time, up to kSoloForAtMost.
+constexpr auto kStallAtLeast = std::chrono::microseconds(200);
+constexpr std::chrono::steady_clock::duration kSoloFor = std::chrono::milliseconds(50);
+constexpr std::chrono::steady_clock::duration kSoloForAtMost = std::chrono::milliseconds(1600);
 
 void pause() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -210,14 +218,25 @@ void Team::run_erased(std::size_t pieces, Function function, void* task) {
   generation_.store(generation);  // seq_cst: a helper going to sleep sees it or is counted
   if (sleeping_helpers_.load() > 0) futex_wake_all(generation_);
 
+  const auto start = std::chrono::steady_clock::now();
   take_pieces(generation);  // the caller's share, and whatever no helper has taken
   const auto all_done = [&] { return done_.load(std::memory_order_acquire) == pieces; };
-  if (!spin_until(all_done, kCallerSpin)) {
-    // A helper is running a piece but has lost its core: sleep rather than compete for it.
-    caller_sleeping_.store(true);
-    for (std::uint32_t seen = done_.load(); seen != pieces; seen = done_.load())
-      futex_wait(done_, seen);
-    caller_sleeping_.store(false);
+  if (!all_done()) {
+    const auto own_share_done = std::chrono::steady_clock::now();
+    if (!spin_until(all_done, kCallerSpin)) {
+      // A helper is running a piece but has lost its core: sleep rather than compete for it.
+      caller_sleeping_.store(true);
+      for (std::uint32_t seen = done_.load(); seen != pieces; seen = done_.load())
+        futex_wait(done_, seen);
+      caller_sleeping_.store(false);
+      const auto end = std::chrono::steady_clock::now();
+      const auto waited = end - own_share_done;
+      if (waited > kStallAtLeast && waited * 2 > own_share_done - start) {
+        const bool again = end - solo_until_ < solo_for_;  // soon after the last solo time
+        solo_for_ = again ? std::min(solo_for_ * 2, kSoloForAtMost) : kSoloFor;
+        solo_until_ = end + solo_for_;
+      }
+    }
   }
   std::exception_ptr error;
   {

@@ -11,10 +11,14 @@
 // counter until none is left, so a helper the OS has descheduled delays nothing it has not
 // started. Helpers spin briefly after a run (the next phase follows within microseconds),
 // then sleep on a futex; a waiting caller sleeps too, so an idle team leaves the cores to
-// other processes.
+// other processes. On a busy machine a helper can lose its core in the middle of a piece; when
+// the caller has then waited longer than its own share took (a stall), the runs of the next
+// 50 ms are the caller's alone, as with one thread, and the helpers are tried again after
+// (50 ms doubling to 1.6 s while stalls go on): which thread runs a piece never changes its bits.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -63,7 +67,7 @@ class Team {
   // after every piece has finished. One run at a time.
   template <class Task>
   void run(std::size_t pieces, Task& task) {
-    if (pieces <= 1 || helpers_.empty()) {
+    if (pieces <= 1 || helpers_.empty() || std::chrono::steady_clock::now() < solo_until_) {
       for (std::size_t p = 0; p < pieces; ++p)
         task(p);
       return;
@@ -91,6 +95,9 @@ class Team {
   std::atomic<int> sleeping_helpers_{0};
   std::atomic<bool> caller_sleeping_{false};
   std::atomic<bool> stop_{false};
+  // Until then, runs are the caller's alone: a helper stalled a recent one.
+  std::chrono::steady_clock::time_point solo_until_{};
+  std::chrono::steady_clock::duration solo_for_{};  // the last solo time's length
   std::mutex error_mutex_;
   std::exception_ptr error_;
   std::vector<std::thread> helpers_;

@@ -54,6 +54,41 @@ TEST_CASE("parallel.team.caller_takes_the_pieces_of_a_helper_that_does_not_come"
   CHECK(ran.load() == 20);
 }
 
+TEST_CASE("parallel.team.a_stalled_helper_leaves_the_next_runs_to_the_caller") {
+  // A helper that loses its core in the middle of a piece (here: sleeps 30 ms) stalls the run;
+  // the runs that follow are the caller's alone, then the helpers are tried again.
+  using namespace std::chrono_literals;
+  nobias::detail::Team team(2);
+  const std::thread::id caller = std::this_thread::get_id();
+  std::atomic<bool> stall_next_helper_piece{true};
+  std::vector<std::thread::id> ran_on(4);
+  auto task = [&](std::size_t p) {
+    ran_on[p] = std::this_thread::get_id();
+    std::this_thread::sleep_for(1ms);
+    if (ran_on[p] != caller && stall_next_helper_piece.exchange(false))
+      std::this_thread::sleep_for(30ms);
+  };
+  for (int run = 0; run < 200 && stall_next_helper_piece; ++run)
+    team.run(4, task);
+  REQUIRE_FALSE(stall_next_helper_piece);  // a helper took a piece, and stalled the run
+  const auto stalled_run_end = std::chrono::steady_clock::now();
+  team.run(4, task);
+  if (std::chrono::steady_clock::now() - stalled_run_end < 40ms) {
+    for (std::size_t p = 0; p < 4; ++p)
+      CHECK(ran_on[p] == caller);
+  } else {
+    MESSAGE("the machine delayed this test past the 50 ms of solo runs; not checked");
+  }
+  std::this_thread::sleep_for(60ms);
+  bool helper_ran = false;
+  for (int run = 0; run < 200 && !helper_ran; ++run) {
+    team.run(4, task);
+    for (std::size_t p = 0; p < 4; ++p)
+      helper_ran = helper_ran || ran_on[p] != caller;
+  }
+  CHECK(helper_ran);  // the helpers are back after the solo window
+}
+
 TEST_CASE("parallel.team.rethrows_the_first_exception_after_every_piece") {
   nobias::detail::Team team(2);
   std::atomic<int> ran{0};
