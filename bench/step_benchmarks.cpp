@@ -176,6 +176,12 @@ const bool registered = [] {
   add("train_step_mnist_f32", [](State& s) { train_step<float>(s, kMnistWidths); });
   add("gemm_floor_mnist_f32", [](State& s) { gemm_floor<float>(s, kMnistWidths, 0); });
   add("gemm_floor_1t_mnist_f32", [](State& s) { gemm_floor<float>(s, kMnistWidths, 1); });
+#if NOBIAS_BENCH_ONEDNN
+  add("gemm_floor_onednn_1t_mnist_f32",
+      [](State& s) { gemm_floor<float>(s, kMnistWidths, 1, Backend::OneDnn); });
+  add("gemm_floor_onednn_1t_deep_f32",
+      [](State& s) { gemm_floor<float>(s, kDeepWidths, 1, Backend::OneDnn); });
+#endif
   add("train_step_deep_f32", [](State& s) { train_step<float>(s, kDeepWidths); });
   add("gemm_floor_deep_f32", [](State& s) { gemm_floor<float>(s, kDeepWidths, 0); });
   add("gemm_floor_1t_deep_f32", [](State& s) { gemm_floor<float>(s, kDeepWidths, 1); });

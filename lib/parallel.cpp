@@ -25,10 +25,13 @@ namespace nobias::detail {
 namespace {
 
 // Below these, a piece costs more in synchronisation, repacked weights and weight lines
-// moving between the cores' caches than a second core saves (bench/RESULTS.md, "Threads").
+// moving between the cores' caches than a second core saves (bench/ANALYSIS.md, "The split").
+// Every piece reads all the weights, so a piece must have enough rows to pay for that whatever
+// the widths: with oneDNN's kernels, pieces of 16 rows made 784-512-512-10 and a deep 256-wide
+// network slower on 2 threads than on 1 at n = 64, and 32 rows only broke even.
 // Work is counted in multiply-adds of the forward pass of the piece's rows.
 constexpr double kMinWorkPerPiece = 2.5e6;
-constexpr std::size_t kMinRowsPerPiece = 16;
+constexpr std::size_t kMinRowsPerPiece = 64;
 
 double forward_work(std::size_t n, const std::vector<std::size_t>& widths) {
   double per_row = 0;
