@@ -111,7 +111,7 @@ template <class T>
 double Network<T>::forward_and_input_gradients(const char* where, MatrixView<const T> x,
                                                MatrixView<const T> y) {
   const std::size_t n = x.rows(), layers = weights_.size();
-  const std::size_t pieces = detail::row_pieces(n, widths_);
+  const std::size_t pieces = detail::row_pieces<T>(n, widths_);
   auto piece = [&](std::size_t p) {
     const detail::Range rows = detail::piece_range(n, p, pieces);
     const auto block = [&](MatrixView<T> m) { return m.row_block(rows.begin, rows.count); };
@@ -151,7 +151,7 @@ template <class T>
 template <class Target>
 void Network<T>::weight_products(MatrixView<const T> x, T alpha, T beta, Target target) {
   const std::size_t n = x.rows();
-  const std::size_t pieces = detail::weight_pieces(n, widths_);
+  const std::size_t pieces = detail::weight_pieces<T>(n, widths_);
   auto piece = [&](std::size_t p) {
     for (std::size_t k = 0; k < weights_.size(); ++k) {
       const detail::Range rows = detail::piece_range(widths_[k], p, pieces);
@@ -170,7 +170,7 @@ void Network<T>::weight_product(MatrixView<const T> x, std::size_t k, T alpha, T
                                 Target target) {
   // The same pieces as weight_products() for layer k: the same bits.
   const std::size_t n = x.rows();
-  const std::size_t pieces = detail::weight_pieces(n, widths_);
+  const std::size_t pieces = detail::weight_pieces<T>(n, widths_);
   auto piece = [&](std::size_t p) {
     const detail::Range rows = detail::piece_range(widths_[k], p, pieces);
     if (rows.count == 0) return;
@@ -189,7 +189,7 @@ void Network<T>::infer(MatrixView<const T> x, MatrixView<T> out, T* ping, T* pon
   const auto hidden = [&](std::size_t k) {
     return MatrixView<T>(k % 2 ? pong : ping, n, widths_[k + 1]);
   };
-  const std::size_t pieces = detail::row_pieces(n, widths_);
+  const std::size_t pieces = detail::row_pieces<T>(n, widths_);
   for (std::size_t p = 0; p < pieces; ++p)
     forward_piece(weights_, x, out, hidden, detail::piece_range(n, p, pieces));
 }
@@ -222,7 +222,7 @@ void Network<T>::predict(MatrixView<const T> x, MatrixView<T> out) {
 template <class T>
 void Network<T>::forward_into(MatrixView<const T> x, MatrixView<T> out) {
   prepare(x.rows());
-  const std::size_t n = x.rows(), pieces = detail::row_pieces(n, widths_);
+  const std::size_t n = x.rows(), pieces = detail::row_pieces<T>(n, widths_);
   auto piece = [&](std::size_t p) {
     // relu(-inf) = 0 is an answer; only training must refuse it.
     forward_rows(x, out, detail::piece_range(n, p, pieces));

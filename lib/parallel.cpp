@@ -5,9 +5,11 @@
 #include <climits>
 #include <string>
 #include <system_error>
+#include <type_traits>
 
 #include "nobias/blas.hpp"
 #include "nobias/error.hpp"
+#include "sgemm_backend.hpp"
 
 #if defined(__linux__)
 #include <linux/futex.h>
@@ -26,12 +28,20 @@ namespace {
 
 // Below these, a piece costs more in synchronisation, repacked weights and weight lines
 // moving between the cores' caches than a second core saves (bench/ANALYSIS.md, "The split").
-// Every piece reads all the weights, so a piece must have enough rows to pay for that whatever
-// the widths: with oneDNN's kernels, pieces of 16 rows made 784-512-512-10 and a deep 256-wide
-// network slower on 2 threads than on 1 at n = 64, and 32 rows only broke even.
-// Work is counted in multiply-adds of the forward pass of the piece's rows.
+// Every piece reads all the weights, so a piece needs enough rows to pay for that whatever the
+// widths, and the faster the kernel the more rows: with oneDNN's float32 kernels, pieces of 16
+// rows made 784-512-512-10 and a deep 256-wide network slower on 2 threads than on 1 at
+// n = 64 (32 rows only broke even), while OpenBLAS's float64 kernels, 4x slower per row, gain
+// from 16-row pieces. Work is counted in multiply-adds of the forward pass of the piece's rows.
 constexpr double kMinWorkPerPiece = 2.5e6;
-constexpr std::size_t kMinRowsPerPiece = 64;
+constexpr std::size_t kMinRowsPerPiece = 16;
+constexpr std::size_t kMinRowsPerPieceOneDnn = 64;
+
+template <class T>
+std::size_t min_rows_per_piece() {
+  const bool onednn = std::is_same_v<T, float> && sgemm_backend() == SgemmBackend::OneDnn;
+  return onednn ? kMinRowsPerPieceOneDnn : kMinRowsPerPiece;
+}
 
 double forward_work(std::size_t n, const std::vector<std::size_t>& widths) {
   double per_row = 0;
@@ -49,18 +59,25 @@ std::size_t power_of_two_at_most(std::size_t v) {
 
 }  // namespace
 
+template <class T>
 std::size_t row_pieces(std::size_t n, const std::vector<std::size_t>& widths) {
   const double by_work = forward_work(n, widths) / kMinWorkPerPiece;
-  const std::size_t by_rows = n / kMinRowsPerPiece;
+  const std::size_t by_rows = n / min_rows_per_piece<T>();
   const double most =
       std::min({static_cast<double>(kMaxPieces), by_work, static_cast<double>(by_rows)});
   return most < 1 ? 1 : power_of_two_at_most(static_cast<std::size_t>(most));
 }
 
+template <class T>
 std::size_t weight_pieces(std::size_t n, const std::vector<std::size_t>& widths) {
   // The same work as phase 1 (one product per layer of the same size), cut the same way.
-  return row_pieces(n, widths);
+  return row_pieces<T>(n, widths);
 }
+
+template std::size_t row_pieces<float>(std::size_t, const std::vector<std::size_t>&);
+template std::size_t row_pieces<double>(std::size_t, const std::vector<std::size_t>&);
+template std::size_t weight_pieces<float>(std::size_t, const std::vector<std::size_t>&);
+template std::size_t weight_pieces<double>(std::size_t, const std::vector<std::size_t>&);
 
 Range piece_range(std::size_t total, std::size_t piece, std::size_t pieces) {
   const std::size_t base = total / pieces, extra = total % pieces;
@@ -79,16 +96,22 @@ namespace {
 
 // How long a helper polls for the next run before it sleeps: longer than the gap between
 // the two phases of a step and between the steps of a training loop, far shorter than a
-// scheduler's time slice, so a helper that has nothing to do soon leaves its core.
-constexpr auto kHelperSpin = std::chrono::microseconds(100);
+// scheduler's time slice, so a helper that has nothing to do soon leaves its core. The next
+// run also waits for the pieces the caller is still running, which take about as long as the
+// helper's own: so a helper polls twice its longest piece of the run, within these bounds.
+// (Polling only 100 us after 300 us pieces, helpers slept in the middle of every run and
+// woke up late for the next one.)
+constexpr std::chrono::steady_clock::duration kHelperSpin = std::chrono::microseconds(100);
+constexpr std::chrono::steady_clock::duration kHelperSpinAtMost = std::chrono::milliseconds(1);
 // How long the caller polls for pieces that helpers are still running before it sleeps.
 constexpr auto kCallerSpin = std::chrono::microseconds(50);
-// A wait for helpers longer than this, and than half the caller's own share, is a stall: a
-// helper lost its core (a scheduler's slice is milliseconds); a helper that merely started
-// late or finishes its last piece after the caller's waits less. After a stall, the runs of
+// A wait for helpers longer than this, and than the caller's own share, is a stall: a helper
+// lost its core (a scheduler's slice is milliseconds). A helper that merely started late, or
+// ran its piece slower than the caller (on this project's 2-core VM a helper's piece often
+// takes 2-3x the caller's while both run), waits the caller less. After a stall, the runs of
 // the next kSoloFor are the caller's alone; then the helpers are tried again. A stall soon
 // after such a retry (the machine is still busy) doubles the time, up to kSoloForAtMost.
-constexpr auto kStallAtLeast = std::chrono::microseconds(200);
+constexpr auto kStallAtLeast = std::chrono::milliseconds(1);
 constexpr std::chrono::steady_clock::duration kSoloFor = std::chrono::milliseconds(50);
 constexpr std::chrono::steady_clock::duration kSoloForAtMost = std::chrono::milliseconds(1600);
 
@@ -121,7 +144,7 @@ void futex_wake_all(std::atomic<std::uint32_t>& word) {
 
 // Polls until done() or the time is up; true if done.
 template <class Done>
-bool spin_until(Done done, std::chrono::microseconds limit) {
+bool spin_until(Done done, std::chrono::steady_clock::duration limit) {
   const auto give_up = std::chrono::steady_clock::now() + limit;
   for (unsigned i = 1;; ++i) {
     if (done()) return true;
@@ -178,9 +201,10 @@ void Team::stop_helpers() noexcept {
 }
 
 void Team::helper_loop(std::uint32_t seen) {
+  std::chrono::steady_clock::duration spin = kHelperSpin;
   for (;;) {
     const auto changed = [&] { return generation_.load(std::memory_order_acquire) != seen; };
-    if (!spin_until(changed, kHelperSpin)) {
+    if (!spin_until(changed, spin)) {
       sleeping_helpers_.fetch_add(1);  // seq_cst: ordered against run_erased's check
       while (!changed())
         futex_wait(generation_, seen);
@@ -188,25 +212,30 @@ void Team::helper_loop(std::uint32_t seen) {
     }
     seen = generation_.load(std::memory_order_acquire);
     if (stop_.load()) return;
-    take_pieces(seen);
+    const std::chrono::steady_clock::duration longest = take_pieces(seen);
+    if (longest > std::chrono::steady_clock::duration::zero())
+      spin = std::clamp(2 * longest, kHelperSpin, kHelperSpinAtMost);
   }
 }
 
-void Team::take_pieces(std::uint32_t generation) {
+std::chrono::steady_clock::duration Team::take_pieces(std::uint32_t generation) {
+  std::chrono::steady_clock::duration longest{};
   for (;;) {
     std::uint64_t ticket = ticket_.load(std::memory_order_acquire);
     std::size_t piece = 0;
     do {
-      if (static_cast<std::uint32_t>(ticket >> 32) != generation) return;  // a later run
+      if (static_cast<std::uint32_t>(ticket >> 32) != generation) return longest;  // a later run
       piece = static_cast<std::size_t>(ticket & 0xffffffffu);
-      if (piece >= pieces_) return;
+      if (piece >= pieces_) return longest;
     } while (!ticket_.compare_exchange_weak(ticket, ticket + 1, std::memory_order_acq_rel));
+    const auto start = std::chrono::steady_clock::now();
     try {
       function_(task_, piece);
     } catch (...) {
       const std::lock_guard<std::mutex> lock(error_mutex_);
       if (!error_) error_ = std::current_exception();
     }
+    longest = std::max(longest, std::chrono::steady_clock::now() - start);
     if (done_.fetch_add(1) + 1 == pieces_ && caller_sleeping_.load()) futex_wake_all(done_);
   }
 }
@@ -234,7 +263,7 @@ void Team::run_erased(std::size_t pieces, Function function, void* task) {
       caller_sleeping_.store(false);
       const auto end = std::chrono::steady_clock::now();
       const auto waited = end - own_share_done;
-      if (waited > kStallAtLeast && waited * 2 > own_share_done - start) {
+      if (waited > kStallAtLeast && waited > own_share_done - start) {
         const bool again = end - solo_until_ < solo_for_;  // soon after the last solo time
         solo_for_ = again ? std::min(solo_for_ * 2, kSoloForAtMost) : kSoloFor;
         solo_until_ = end + solo_for_;

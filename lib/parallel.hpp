@@ -3,17 +3,19 @@
 //
 // The model. A step has two phases. Phase 1 (forward pass, residual, input gradients) is
 // cut by rows of the batch; phase 2 (the weight products a_{k-1}^T g_k) by rows of every
-// w_k. The number of pieces is a function of the shapes alone (batch rows and widths),
-// never of the thread count, and each piece is one fixed set of single-threaded GEMM calls:
+// w_k. The number of pieces is a function of the shapes (batch rows and widths) and of what
+// computes the products (dtype, backend: fixed for a process), never of the thread count,
+// and each piece is one fixed set of single-threaded GEMM calls:
 // so a piece computes the same bits whichever thread runs it, and a step the same bits on
 // 1, 2 or 64 threads. Per-piece results (loss, finite flags) are reduced in piece order.
 // Threads do not own pieces: the caller and the helpers take the next piece from a shared
 // counter until none is left, so a helper the OS has descheduled delays nothing it has not
 // started. Helpers spin briefly after a run (the next phase follows within microseconds),
 // then sleep on a futex; a waiting caller sleeps too, so an idle team leaves the cores to
-// other processes. On a busy machine a helper can lose its core in the middle of a piece; when
-// the caller has then waited longer than its own share took (a stall), the runs of the next
-// 50 ms are the caller's alone, as with one thread, and the helpers are tried again after
+// other processes (a helper polls for twice its longest piece, 100 us to 1 ms, as the caller
+// may still be running one as long). On a busy machine a helper can lose its core in the middle of
+// a piece; when the caller has then waited longer than its own share took (a stall), the runs of
+// the next 50 ms are the caller's alone, as with one thread, and the helpers are tried again after
 // (50 ms doubling to 1.6 s while stalls go on): which thread runs a piece never changes its bits.
 #pragma once
 
@@ -34,9 +36,12 @@ namespace nobias::detail {
 // them evenly; more would repack the weights once more per piece for nothing on 2 cores.
 constexpr std::size_t kMaxPieces = 4;
 
-// Pieces for phase 1 of a batch of n rows through layers of `widths` ({d_0, ..., d_K}).
+// Pieces for phase 1 of a batch of n rows of T through layers of `widths` ({d_0, ..., d_K}).
+// T and the backend of its products (fixed for the process) set the least rows of a piece.
+template <class T>
 std::size_t row_pieces(std::size_t n, const std::vector<std::size_t>& widths);
 // Pieces for phase 2 (rows of each w_k), for the same batch.
+template <class T>
 std::size_t weight_pieces(std::size_t n, const std::vector<std::size_t>& widths);
 
 struct Range {
@@ -80,8 +85,9 @@ class Team {
   using Function = void (*)(void*, std::size_t);
   void run_erased(std::size_t pieces, Function function, void* task);
   void helper_loop(std::uint32_t seen);
-  // Takes and runs pieces of run `generation` until none is left.
-  void take_pieces(std::uint32_t generation);
+  // Takes and runs pieces of run `generation` until none is left; returns how long the
+  // longest of them took (zero if it took none).
+  std::chrono::steady_clock::duration take_pieces(std::uint32_t generation);
   void stop_helpers() noexcept;
 
   Function function_ = nullptr;

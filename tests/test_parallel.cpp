@@ -130,7 +130,7 @@ TEST_CASE("parallel.network.a_thread_that_cannot_start_fails_the_step_cleanly") 
 }
 
 TEST_CASE("parallel.policy.pieces_follow_the_shapes") {
-  using nobias::detail::row_pieces;
+  const auto row_pieces = nobias::detail::row_pieces<double>;
   const std::vector<std::size_t> seed{1000, 100, 100, 10};
   CHECK(row_pieces(1, seed) == 1);
   CHECK(row_pieces(4, seed) == 1);
@@ -207,7 +207,7 @@ TEST_CASE_TEMPLATE("parallel.network.bit_identical_on_1_2_and_automatic_threads"
     for (const std::size_t n : {std::size_t{9}, std::size_t{101}, std::size_t{333}}) {
       CAPTURE(widths.front());
       CAPTURE(n);
-      some_split = some_split || nobias::detail::row_pieces(n, widths) > 1;
+      some_split = some_split || nobias::detail::row_pieces<T>(n, widths) > 1;
       const Trace<T> one = trace<T>(widths, n, 1);
       for (const int threads : {2, 0}) {
         CAPTURE(threads);
