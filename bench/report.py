@@ -163,7 +163,10 @@ def write_results_md(path, results, med, targets):
                  "the end of the run): other processes competed for the cores throughout; these "
                  "figures are not evidence for or against any target. Rerun on a quiet machine.")
     if busy:
-        L.append("- *busy* columns: measured while one `yes > /dev/null` competed for a core.")
+        L.append("- *busy* columns: measured while one `yes > /dev/null` competed for a core, "
+                 "each for at least 0.5 s (steady training: a new network's team learns from "
+                 "its first stalls that the machine is busy, a cost that 0.05 s would weigh ten "
+                 "times more than a run of seconds does).")
     if results.get("errors"):
         L.append(f"- **Failed runs**: {len(results['errors'])} (see results.json)")
     L += ["", "![samples/s against batch size](throughput.png)", ""]
