@@ -1,5 +1,6 @@
 // The one door to BLAS: every matrix product in nobias goes through gemm(), which
-// checks shapes and calls cblas_sgemm or cblas_dgemm. Transposes are flags, never copies.
+// checks shapes and calls cblas_dgemm, and cblas_sgemm or (a build with NOBIAS_ONEDNN, unless
+// NOBIAS_SGEMM=blas) oneDNN's dnnl_sgemm, on one thread. Transposes are flags, never copies.
 #pragma once
 
 #include "nobias/matrix.hpp"
@@ -42,7 +43,9 @@ bool blas_has_thread_control();
 
 // What computes our products, and who chose its kernel, for reports: "OpenBLAS 0.3.21 ...,
 // core Haswell (chosen by the environment: OPENBLAS_CORETYPE=Haswell)", or "generic CBLAS
-// from /usr/lib/.../libblas.so.3, no thread control".
+// from /usr/lib/.../libblas.so.3, no thread control"; then, in a build with oneDNN, where the
+// float32 products run: "; float32 products on oneDNN 2.6.3 sgemm, ISA avx512_core (chosen by
+// nobias; NOBIAS_SGEMM=blas puts them on the BLAS)".
 std::string blas_description();
 
 // The fastest kernel, out of the box. OpenBLAS chooses its kernels ("core") once, when it
