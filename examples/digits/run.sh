@@ -40,11 +40,6 @@ if ! "$PY" -c 'import numpy, sklearn' 2>/dev/null; then
   exit 2
 fi
 
-# As ./dev does: OpenBLAS 0.3.21 does not know recent CPUs and falls back to slow kernels.
-if [ -z "${OPENBLAS_CORETYPE+set}" ] && grep -q ' avx2 ' /proc/cpuinfo && grep -q ' fma ' /proc/cpuinfo; then
-  export OPENBLAS_CORETYPE=Haswell
-fi
-
 "$PY" "$HERE/make_data.py" "$DATA"
 mkdir -p "$OUT"
 
