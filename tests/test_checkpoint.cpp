@@ -24,6 +24,7 @@ using nobias::Optimizer;
 using nobias::OptimizerConfig;
 using nobias::OptimizerKind;
 using test_support::random_matrix;
+using test_support::same_bits;
 using test_support::TempDir;
 
 namespace {
@@ -45,17 +46,6 @@ nobias::FitOptions options(std::size_t epochs, std::size_t first_epoch = 1) {
   o.seed = 42;
   o.reduction = nobias::Reduction::Mean;
   return o;
-}
-
-template <class T, class U>
-bool same_bits(const std::vector<Matrix<T>>& a, const std::vector<U>& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t k = 0; k < a.size(); ++k) {
-    if (a[k].rows() != b[k].rows() || a[k].cols() != b[k].cols()) return false;
-    for (std::size_t i = 0; i < a[k].size(); ++i)
-      if (a[k].data()[i] != b[k].data()[i]) return false;
-  }
-  return true;
 }
 
 // Records file's current checksum in its state's state.txt, as if the save had written it so.

@@ -31,6 +31,7 @@ using test_support::TempDir;
 
 using test_support::error_message;
 using test_support::read_bytes;
+using test_support::same_bits;
 using test_support::write_bytes;
 
 namespace {
@@ -47,17 +48,6 @@ std::vector<Matrix<T>> layers(int tag) {
     w.push_back(std::move(m));
   }
   return w;
-}
-
-template <class T>
-bool same(const std::vector<Matrix<T>>& a, const std::vector<Matrix<T>>& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t k = 0; k < a.size(); ++k) {
-    if (a[k].rows() != b[k].rows() || a[k].cols() != b[k].cols()) return false;
-    for (std::size_t i = 0; i < a[k].size(); ++i)
-      if (a[k].data()[i] != b[k].data()[i]) return false;
-  }
-  return true;
 }
 
 // A process id that no longer runs: a child that has exited and been reaped.
@@ -172,7 +162,7 @@ TEST_CASE_TEMPLATE("weights_io.save.creates_the_directory_and_writes_a_manifest"
         std::vector<std::string>{"nobias-manifest.txt", "w1.npy", "w2.npy", "w3.npy"});
   const std::string manifest = read_bytes(d + "/nobias-manifest.txt");
   CHECK(manifest.rfind("nobias-manifest 1\nw1.npy ", 0) == 0);
-  CHECK(same(nobias::load_weights<T>(d), layers<T>(1)));
+  CHECK(same_bits(nobias::load_weights<T>(d), layers<T>(1)));
 }
 
 TEST_CASE("weights_io.load.refuses_mixed_set") {
@@ -204,7 +194,7 @@ TEST_CASE("weights_io.load.refuses_truncated_or_flipped_file") {
   CHECK_ERROR(IoError, nobias::load_weights<double>(d),
               "w3.npy does not match nobias-manifest.txt");
   write_bytes(dir.file("w3.npy"), good);
-  CHECK(same(nobias::load_weights<double>(d), layers<double>(1)));
+  CHECK(same_bits(nobias::load_weights<double>(d), layers<double>(1)));
 }
 
 TEST_CASE("weights_io.load.refuses_files_the_manifest_does_not_list_or_misses") {
@@ -271,13 +261,13 @@ TEST_CASE("weights_io.save.interrupted_at_every_step_loads_old_or_is_refused") {
       }
       CHECK(temporaries(dir).empty());
       if (crash_at == 0) {
-        CHECK(same(nobias::load_weights<float>(d), layers<float>(1)));
+        CHECK(same_bits(nobias::load_weights<float>(d), layers<float>(1)));
       } else {
         CHECK_ERROR(IoError, nobias::load_weights<float>(d), "not one complete save");
       }
       // The next save repairs it.
       nobias::save_weights(d, layers<float>(3));
-      CHECK(same(nobias::load_weights<float>(d), layers<float>(3)));
+      CHECK(same_bits(nobias::load_weights<float>(d), layers<float>(3)));
     }
   }
 }
@@ -308,7 +298,7 @@ TEST_CASE("file_set.staged_but_not_committed_changes_nothing") {
   // An existing set stays as it was.
   nobias::save_weights(d, layers<float>(1));
   { nobias::StagedFileSet staged = nobias::stage_weights(d, layers<float>(2)); }
-  CHECK(same(nobias::load_weights<float>(d), layers<float>(1)));
+  CHECK(same_bits(nobias::load_weights<float>(d), layers<float>(1)));
   CHECK(test_support::TempDir::names_of(d).size() == 4);
 }
 

@@ -22,6 +22,7 @@
 using nobias::Matrix;
 using nobias::MatrixView;
 using nobias::Network;
+using test_support::same_bits;
 
 namespace {
 
@@ -42,14 +43,6 @@ Matrix<T> scaled(const Matrix<T>& m, T alpha) {
   for (std::size_t i = 0; i < m.size(); ++i)
     out.data()[i] = alpha * m.data()[i];
   return out;
-}
-
-template <class T>
-bool same_bits(MatrixView<const T> a, MatrixView<const T> b) {
-  if (a.rows() != b.rows() || a.cols() != b.cols()) return false;
-  for (std::size_t i = 0; i < a.rows(); ++i)
-    if (std::memcmp(a.row(i), b.row(i), a.cols() * sizeof(T)) != 0) return false;
-  return true;
 }
 
 template <class T>

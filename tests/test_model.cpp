@@ -28,15 +28,10 @@ using test_support::TempDir;
 
 using test_support::error_message;
 using test_support::read_bytes;
+using test_support::same_bits;
 using test_support::write_bytes;
 
 namespace {
-
-template <class T>
-bool same_bits(const Matrix<T>& a, const Matrix<T>& b) {
-  return a.rows() == b.rows() && a.cols() == b.cols() &&
-         std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
-}
 
 // A regression with an offset (y = 5 + 2 x0 - x1), trained a little with standardization.
 template <class T>

@@ -32,17 +32,13 @@ using nobias::ShapeError;
 using test_support::TempDir;
 
 using test_support::error_message;
+using test_support::raw_bytes;
 using test_support::read_bytes;
 using test_support::write_bytes;
 
 namespace {
 
 // A fresh directory per test, removed with everything in it at the end of the test.
-
-template <class S>
-std::string raw_bytes(const std::vector<S>& values) {
-  return std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(S));
-}
 
 // A complete .npy file around a header dict and data, padded as numpy pads.
 std::string npy_file(const std::string& dict, const std::string& data, int major = 1) {

@@ -19,15 +19,11 @@ using nobias::NpyDtype;
 using test_support::TempDir;
 
 using test_support::error_message;
+using test_support::raw_bytes;
 using test_support::read_bytes;
 using test_support::write_bytes;
 
 namespace {
-
-template <class S>
-std::string raw_bytes(const std::vector<S>& values) {
-  return std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(S));
-}
 
 // A .npy file as numpy writes it (format 1.0, header padded to 64 bytes).
 std::string npy_file(const std::string& descr, const std::string& shape, const std::string& data,

@@ -21,6 +21,7 @@
 using nobias::Matrix;
 using nobias::Network;
 using test_support::random_matrix;
+using test_support::same_bits;
 
 TEST_CASE("parallel.team.runs_every_piece_once") {
   for (const int threads : {1, 2, 3, 4}) {
@@ -156,14 +157,6 @@ TEST_CASE("parallel.policy.pieces_follow_the_shapes") {
 }
 
 namespace {
-
-template <class T>
-bool same_bits(nobias::MatrixView<const T> a, nobias::MatrixView<const T> b) {
-  if (a.rows() != b.rows() || a.cols() != b.cols()) return false;
-  for (std::size_t i = 0; i < a.rows(); ++i)
-    if (std::memcmp(&a(i, 0), &b(i, 0), a.cols() * sizeof(T)) != 0) return false;
-  return true;
-}
 
 // What a network computes over a few steps: losses, gradients, predictions and weights.
 template <class T>

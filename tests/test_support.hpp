@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -82,13 +83,42 @@ template <class T>
 double max_relative_error(nobias::MatrixView<const T> a, nobias::MatrixView<const T> b) {
   if (a.rows() != b.rows() || a.cols() != b.cols()) return INFINITY;
   double diff = 0.0, scale = 0.0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const double x = static_cast<double>(a.data()[i]), y = static_cast<double>(b.data()[i]);
-    if (std::isnan(x) != std::isnan(y)) return INFINITY;
-    diff = std::max(diff, std::abs(x - y));
-    scale = std::max({scale, std::abs(x), std::abs(y)});
+  for (std::size_t i = 0; i < a.rows(); ++i) {
+    for (std::size_t j = 0; j < a.cols(); ++j) {  // by element: views may have a wider stride
+      const double x = static_cast<double>(a(i, j)), y = static_cast<double>(b(i, j));
+      if (std::isnan(x) != std::isnan(y)) return INFINITY;
+      diff = std::max(diff, std::abs(x - y));
+      scale = std::max({scale, std::abs(x), std::abs(y)});
+    }
   }
   return scale == 0.0 ? diff : diff / scale;
+}
+
+// The same shape and the same bits in every element (views may have a wider stride).
+template <class T>
+bool same_bits(nobias::MatrixView<const T> a, nobias::MatrixView<const T> b) {
+  if (a.rows() != b.rows() || a.cols() != b.cols()) return false;
+  for (std::size_t i = 0; i < a.rows(); ++i)
+    if (a.cols() != 0 && std::memcmp(a.row(i), b.row(i), a.cols() * sizeof(T)) != 0) return false;
+  return true;
+}
+template <class T>
+bool same_bits(const nobias::Matrix<T>& a, const nobias::Matrix<T>& b) {
+  return same_bits<T>(a.view(), b.view());
+}
+// Every matrix of a against b's, in order; b holds matrices or views.
+template <class T, class B>
+bool same_bits(const std::vector<nobias::Matrix<T>>& a, const std::vector<B>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t k = 0; k < a.size(); ++k)
+    if (!same_bits<T>(a[k].view(), nobias::MatrixView<const T>(b[k]))) return false;
+  return true;
+}
+
+// The bytes of values, as a file holds them.
+template <class S>
+std::string raw_bytes(const std::vector<S>& values) {
+  return std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(S));
 }
 
 // The tolerance a product of `terms` rounded terms of type T can be held to.
