@@ -36,7 +36,8 @@ DTYPES = ["f32", "f64"]
 PEERS = {"numpy": HERE / "peers" / "numpy_peer.py", "torch": HERE / "peers" / "torch_peer.py"}
 # Bench families, as named in the binary, and the column each feeds (before a suffix).
 FAMILIES = {"train_step": "nobias", "gemm_floor": "floor", "gemm_floor_1t": "floor_1t",
-            "gemm_floor_onednn": "floor_onednn", "gemm_floor_onednn_1t": "floor_onednn_1t"}
+            "gemm_floor_onednn": "floor_onednn", "gemm_floor_onednn_1t": "floor_onednn_1t",
+            "gemm_floor_eigen_1t": "floor_eigen_1t"}
 UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 BUSY_MIN_TIME = 0.5  # seconds per measurement beside the competing process
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "OMP_WAIT_POLICY", "MKL_NUM_THREADS")

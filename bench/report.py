@@ -22,6 +22,7 @@ LABELS = {
     "floor_1t": "floor, OpenBLAS 1 thread",
     "floor_onednn": "floor, oneDNN sgemm, all threads",
     "floor_onednn_1t": "floor, oneDNN sgemm, 1 thread",
+    "floor_eigen_1t": "floor, Eigen AVX-512 dgemm, 1 thread",
     "best_floor": "best floor",
     "best_floor_1t": "best 1-thread floor",
     "numpy_no_env": "numpy, no env",
@@ -55,8 +56,9 @@ def samples_of(results):
 def medians(results):
     med = {k: statistics.median(v) for k, v in samples_of(results).items()}
     # Derived columns: the best a system could do, of the settings measured.
-    derived = {"best_floor": ("floor", "floor_1t", "floor_onednn", "floor_onednn_1t"),
-               "best_floor_1t": ("floor_1t", "floor_onednn_1t"),
+    derived = {"best_floor": ("floor", "floor_1t", "floor_onednn", "floor_onednn_1t",
+                              "floor_eigen_1t"),
+               "best_floor_1t": ("floor_1t", "floor_onednn_1t", "floor_eigen_1t"),
                "numpy_best": ("numpy_best_1t", "numpy_best_all"),
                "torch_best": ("torch_best_1t", "torch_best_all"),
                "onednn_best": ("onednn_1t", "onednn_all")}

@@ -3,6 +3,7 @@
 // Legend: n = rows of the batch, K = weight matrices, d_k = widths.
 #include <benchmark/benchmark.h>
 #include "blas_backend.hpp"
+#include "dgemm_backend.hpp"
 
 #include <cblas.h>
 #if NOBIAS_BENCH_ONEDNN
@@ -69,8 +70,9 @@ void predict(benchmark::State& state, const std::vector<std::size_t>& widths) {
   set_rates(state, n, bench::forward_flops(widths, n));
 }
 
-// Where a floor's products run: the BLAS (cblas), or oneDNN's sgemm (float32 only).
-enum class Backend { Blas, OneDnn };
+// Where a floor's products run: the BLAS (cblas), oneDNN's sgemm (float32 only), or the
+// AVX-512 Eigen GEMM nobias carries (float64 only, one thread).
+enum class Backend { Blas, OneDnn, Eigen };
 
 void raw_gemm(Backend backend, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, std::size_t m, std::size_t n,
               std::size_t k, float alpha, const float* a, std::size_t lda, const float* b,
@@ -87,9 +89,14 @@ void raw_gemm(Backend backend, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, std::size
   cblas_sgemm(CblasRowMajor, ta, tb, int(m), int(n), int(k), alpha, a, int(lda), b, int(ldb), beta,
               c, int(ldc));
 }
-void raw_gemm(Backend, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, std::size_t m, std::size_t n,
+void raw_gemm(Backend backend, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, std::size_t m, std::size_t n,
               std::size_t k, double alpha, const double* a, std::size_t lda, const double* b,
               std::size_t ldb, double beta, double* c, std::size_t ldc) {
+  if (backend == Backend::Eigen) {
+    nobias::detail::eigen_avx512_dgemm(ta == CblasTrans, tb == CblasTrans, m, n, k, alpha, a, lda,
+                                       b, ldb, beta, c, ldc);
+    return;
+  }
   cblas_dgemm(CblasRowMajor, ta, tb, int(m), int(n), int(k), alpha, a, int(lda), b, int(ldb), beta,
               c, int(ldc));
 }
@@ -170,6 +177,10 @@ const bool registered = [] {
   add("gemm_floor_onednn_1t_f32",
       [](State& s) { gemm_floor<float>(s, kSeedWidths, 1, Backend::OneDnn); });
 #endif
+  if (nobias::detail::eigen_avx512_usable()) {
+    add("gemm_floor_eigen_1t_f64",
+        [](State& s) { gemm_floor<double>(s, kSeedWidths, 1, Backend::Eigen); });
+  }
   add("predict_f32", [](State& s) { predict<float>(s, kSeedWidths); });
   add("predict_f64", [](State& s) { predict<double>(s, kSeedWidths); });
   // Two more realistic shapes, float32.

@@ -1,6 +1,7 @@
 #include "nobias/blas.hpp"
 
 #include "blas_backend.hpp"
+#include "dgemm_backend.hpp"
 #include "sgemm_backend.hpp"
 
 #include <cblas.h>
@@ -70,6 +71,12 @@ void call_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, floa
 void call_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, double alpha,
                const double* a, int lda, const double* b, int ldb, double beta, double* c,
                int ldc) {
+  if (detail::dgemm_backend() == detail::DgemmBackend::EigenAvx512) {
+    const auto size = [](int v) { return static_cast<std::size_t>(v); };
+    detail::eigen_avx512_dgemm(ta == CblasTrans, tb == CblasTrans, size(m), size(n), size(k), alpha,
+                               a, size(lda), b, size(ldb), beta, c, size(ldc));
+    return;
+  }
   cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
@@ -171,7 +178,7 @@ int available_threads() {
 std::string blas_description() {
   const std::string note = blas_kernel_note();
   return detail::blas_backend_description() + (note.empty() ? "" : " (" + note + ")") +
-         detail::sgemm_description();
+         detail::sgemm_description() + detail::dgemm_description();
 }
 
 bool blas_has_thread_control() {

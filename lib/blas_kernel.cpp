@@ -46,13 +46,18 @@ CpuFeatures this_cpu() {
   return f;
 }
 
-std::string best_core(const CpuFeatures& cpu) {
-  constexpr unsigned long long kYmm = 0x6, kZmm = 0xe0;  // XCR0 bits 1-2 and 5-7
+namespace {
+constexpr unsigned long long kYmm = 0x6, kZmm = 0xe0;  // XCR0 bits 1-2 and 5-7
+}
+
+bool avx512_usable(const CpuFeatures& cpu) {
   const bool ymm = (cpu.xcr0 & kYmm) == kYmm, zmm = (cpu.xcr0 & kZmm) == kZmm;
-  if (ymm && zmm && cpu.avx512f && cpu.avx512bw && cpu.avx512dq && cpu.avx512vl) {
-    return "SkylakeX";
-  }
-  if (ymm && cpu.avx2 && cpu.fma) return "Haswell";
+  return ymm && zmm && cpu.fma && cpu.avx512f && cpu.avx512bw && cpu.avx512dq && cpu.avx512vl;
+}
+
+std::string best_core(const CpuFeatures& cpu) {
+  if (avx512_usable(cpu)) return "SkylakeX";
+  if ((cpu.xcr0 & kYmm) == kYmm && cpu.avx2 && cpu.fma) return "Haswell";
   return "";
 }
 

@@ -15,9 +15,12 @@ struct CpuFeatures {
 
 CpuFeatures this_cpu();
 
-// The fastest OpenBLAS core nobias has verified for these features: "SkylakeX" (AVX-512 F,
-// BW, DQ, VL and the OS saving the opmask and ZMM state, XCR0 bits 5-7: OpenBLAS's own
-// test), "Haswell" (AVX2, FMA and the YMM state, XCR0 bits 1-2), or "" (leave it to
+// Whether AVX-512 F, BW, DQ and VL code (and FMA) may run: the CPU has them and the OS saves the
+// opmask and ZMM state (XCR0 bits 5-7) besides the YMM state (bits 1-2), OpenBLAS's own test.
+bool avx512_usable(const CpuFeatures& cpu);
+
+// The fastest OpenBLAS core nobias has verified for these features: "SkylakeX"
+// (avx512_usable), "Haswell" (AVX2, FMA and the YMM state, XCR0 bits 1-2), or "" (leave it to
 // OpenBLAS).
 std::string best_core(const CpuFeatures& cpu);
 

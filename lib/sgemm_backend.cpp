@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "backend_choice.hpp"
 #include "nobias/error.hpp"
 
 #if NOBIAS_HAVE_ONEDNN
@@ -25,22 +26,12 @@ constexpr const char* kVariable = "NOBIAS_SGEMM";
 
 SgemmBackend environment_choice() {
   // Read once; a bad value throws from every product until fixed (the initializer is retried).
-  static const SgemmBackend choice = [] {
-    const char* env = std::getenv(kVariable);
-    if (env == nullptr) return onednn_built_in() ? SgemmBackend::OneDnn : SgemmBackend::Blas;
-    const std::string value = env;
-    if (value == "blas") return SgemmBackend::Blas;
-    if (value == "onednn") {
-      if (!onednn_built_in()) {
-        throw ValueError(std::string(kVariable) +
-                         "=onednn: this nobias was built without oneDNN (NOBIAS_ONEDNN=OFF); "
-                         "unset it, or set it to blas");
-      }
-      return SgemmBackend::OneDnn;
-    }
-    throw ValueError(std::string(kVariable) + ": expected \"blas\" or \"onednn\", got \"" + value +
-                     "\"");
-  }();
+  static const SgemmBackend choice = backend_from_environment<SgemmBackend>(
+      kVariable,
+      {{"blas", SgemmBackend::Blas, ""},
+       {"onednn", SgemmBackend::OneDnn,
+        onednn_built_in() ? "" : "this nobias was built without oneDNN (NOBIAS_ONEDNN=OFF)"}},
+      onednn_built_in() ? SgemmBackend::OneDnn : SgemmBackend::Blas);
   return choice;
 }
 
@@ -63,14 +54,9 @@ void set_sgemm_backend_for_testing(std::optional<SgemmBackend> backend) {
 }
 
 std::string sgemm_description() {
+  const SgemmBackend backend = sgemm_backend();  // a bad NOBIAS_SGEMM fails here in every build
   if (!onednn_built_in()) return "";
-  const SgemmBackend backend = sgemm_backend();
-  const char* env = std::getenv(kVariable);
-  const std::string chooser =
-      g_override.load() != kNoOverride ? "chosen by a test"
-      : env != nullptr
-          ? std::string("chosen by the environment: ") + kVariable + "=" + env
-          : "chosen by nobias; " + std::string(kVariable) + "=blas puts them on the BLAS";
+  const std::string chooser = backend_chooser(kVariable, g_override.load() != kNoOverride);
   if (backend == SgemmBackend::Blas) return "; float32 products on the BLAS (" + chooser + ")";
   std::string text = "; float32 products on oneDNN";
 #if NOBIAS_HAVE_ONEDNN

@@ -121,6 +121,11 @@ class CliTest(unittest.TestCase):
         if "float32 products" in version.stdout:  # a build with oneDNN says where they went
             self.assertIn("float32 products on the BLAS (chosen by the environment: "
                           "NOBIAS_SGEMM=blas)", version.stdout)
+        # A bad value of the other precision's variable is not ignored either.
+        bad = self.run_with_env({"NOBIAS_DGEMM": "mkl"}, "--steps", 3, "--quiet")
+        self.assertEqual(bad.returncode, 2, bad.stderr)
+        self.assertTrue(bad.stderr.startswith(
+            'nobias-train: NOBIAS_DGEMM: expected "blas" or "eigen", got "mkl"'), bad.stderr)
         # The two backends agree to float32 rounding on the seed's experiment.
         losses = []
         for backend in ("blas", "onednn"):
@@ -132,6 +137,26 @@ class CliTest(unittest.TestCase):
             losses.append(read_loss_csv(self.path(backend + ".csv"))[1])
         for a, b in zip(losses[0], losses[-1]):
             self.assertAlmostEqual(a / b, 1.0, delta=1e-5)
+
+    def test_nobias_dgemm_environment(self):
+        version = self.run_with_env({"NOBIAS_DGEMM": "blas"}, "--version")
+        self.assertEqual(version.returncode, 0, version.stderr)
+        if "float64 products" in version.stdout:  # a build with Eigen says where they went
+            self.assertIn("float64 products on the BLAS (chosen by the environment: "
+                          "NOBIAS_DGEMM=blas)", version.stdout)
+        # The two backends agree to float64 rounding on the seed's experiment.
+        losses = []
+        for backend in ("blas", "eigen"):
+            r = self.run_with_env({"NOBIAS_DGEMM": backend}, "--steps", 3, "--quiet",
+                                  "--dtype", "f64", "--loss-csv", backend + ".csv")
+            if r.returncode == 2 and ("built without Eigen" in r.stderr
+                                      or "no usable AVX-512" in r.stderr):
+                continue
+            self.assertEqual(r.returncode, 0, r.stderr)
+            losses.append(read_loss_csv(self.path(backend + ".csv"))[1])
+        self.assertTrue(losses)
+        for a, b in zip(losses[0], losses[-1]):
+            self.assertAlmostEqual(a / b, 1.0, delta=1e-12)
 
     def ok(self, *args):
         """Runs and asserts exit 0 with an empty stderr; returns the CompletedProcess."""

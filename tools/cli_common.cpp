@@ -202,7 +202,12 @@ int tool_main(const char* program, char** argv, const std::function<int()>& body
   // Before anything else: a restart must not lose threads or open files.
   nobias::use_best_blas_kernel(argv);
   nobias::warn_if_slow_blas_kernel();
-  return run_tool(program, body);
+  return run_tool(program, [&] {
+    // Reads NOBIAS_SGEMM and NOBIAS_DGEMM: a misspelt one fails now, whichever precision
+    // this run uses, instead of being ignored.
+    (void)nobias::blas_description();
+    return body();
+  });
 }
 
 }  // namespace nobias_tools
