@@ -154,8 +154,9 @@ def write_results_md(path, results, med, targets):
          f"- Command: `{meta['command']}`; {meta['rounds']} rounds, order rotated each "
          f"round; min time per measurement {meta['min_time']} s",
          "- Columns: *floor* = the step's GEMM calls alone, nothing between them, on "
-         "OpenBLAS or (float32) oneDNN's sgemm, with the library's threads or one; *best floor* "
-         "= the fastest of them; *best 1-thread floor* = the faster one-thread floor. "
+         "OpenBLAS, (float32) oneDNN's sgemm or (float64) the Eigen AVX-512 GEMM nobias "
+         "carries, with the library's threads or one (Eigen: one); *best floor* = the fastest "
+         "of them; *best 1-thread floor* = the fastest one-thread floor. "
          "Peers: *no env* = "
          "no OPENBLAS_*/OMP_* variables; *best* = the policy's core with one BLAS thread, or "
          "all threads with passive OpenMP waiting; *at its best* = the faster."]
