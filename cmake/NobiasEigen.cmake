@@ -5,7 +5,7 @@
 # (bench/ANALYSIS.md, "float64 on AVX-512"). The BLAS stays the fallback: other CPUs, and
 # NOBIAS_DGEMM=blas at run time. On by default where Eigen is found and the compiler is GCC
 # or Clang on x86-64.
-find_package(Eigen3 3.3 CONFIG QUIET)
+find_package(Eigen3 3.4 CONFIG QUIET)  # 3.4: the blocked kernel's interface called here
 set(nobias_eigen_possible OFF)
 if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang" AND CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
   set(nobias_eigen_possible ON)
@@ -18,7 +18,7 @@ endif()
 option(NOBIAS_EIGEN "float64 products on Eigen's AVX-512 GEMM where the CPU has AVX-512"
        ${nobias_eigen_default})
 if(NOBIAS_EIGEN AND NOT Eigen3_FOUND)
-  message(FATAL_ERROR "NOBIAS_EIGEN=ON but Eigen 3 was not found (Debian: libeigen3-dev); "
+  message(FATAL_ERROR "NOBIAS_EIGEN=ON but Eigen 3.4 was not found (Debian 12: libeigen3-dev); "
                       "set NOBIAS_EIGEN=OFF to run float64 products on the BLAS")
 endif()
 if(NOBIAS_EIGEN AND NOT nobias_eigen_possible)

@@ -96,7 +96,9 @@ void checked_gemm(Op op_a, MatrixView<const T> a, Op op_b, MatrixView<const T> b
     throw ValueError("gemm: c overlaps an input; BLAS would read what it is writing");
   }
   if (m == 0 || n == 0) return;
-  if (k == 0) {  // an empty sum: BLAS may skip the beta scaling, so do it here
+  // An empty sum, or alpha = 0: BLAS reads neither a nor b (0 * NaN would be NaN), and may
+  // skip the beta scaling; not every backend behaves so, so it is done here for all.
+  if (k == 0 || alpha == T(0)) {
     for (std::size_t i = 0; i < c.rows(); ++i)
       for (std::size_t j = 0; j < c.cols(); ++j)
         c(i, j) = beta == T(0) ? T(0) : beta * c(i, j);

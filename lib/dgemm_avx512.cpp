@@ -9,7 +9,7 @@
 // The products call Eigen's blocked kernel directly with workspace owned by the calling
 // thread: Eigen's own entry point would allocate it on every call of a large product, and a
 // training step allocates nothing. Row-vector products (batch 1) go to Eigen's matrix-vector
-// kernel, which is faster there and needs no workspace when the vector is contiguous.
+// kernel, which is faster there and needs no workspace: the row is contiguous.
 #define Eigen nobias_eigen_avx512
 #define EIGEN_DONT_PARALLELIZE  // nobias's pieces are the parallelism: one thread per product
 #define EIGEN_NO_DEBUG          // the arguments were checked by gemm()
@@ -27,7 +27,6 @@ namespace {
 using Eigen::Index;
 using RowMajorMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using ConstMap = Eigen::Map<const RowMajorMatrix, Eigen::Unaligned, Eigen::OuterStride<>>;
-using Map = Eigen::Map<RowMajorMatrix, Eigen::Unaligned, Eigen::OuterStride<>>;
 
 // Grows, never shrinks: after a thread's first product of each size, no allocation.
 class Workspace {
@@ -100,8 +99,10 @@ void eigen_avx512_dgemm(bool transpose_a, bool transpose_b, std::size_t m, std::
   const auto LDA = static_cast<Index>(lda), LDB = static_cast<Index>(ldb),
              LDC = static_cast<Index>(ldc);
   if (m == 1 && !transpose_a) {
-    Map row(c, 1, N, Eigen::OuterStride<>(LDC));
-    const ConstMap x(a, 1, K, Eigen::OuterStride<>(LDA));
+    // Vectors by type, not 1-row matrices: Eigen would copy a row of alpha * x into a
+    // temporary on the heap to decide at run time that the product is matrix-vector.
+    Eigen::Map<Eigen::RowVectorXd> row(c, N);
+    const Eigen::Map<const Eigen::RowVectorXd> x(a, K);
     const ConstMap w(b, transpose_b ? N : K, transpose_b ? K : N, Eigen::OuterStride<>(LDB));
     if (transpose_b) {
       row.noalias() += alpha * x * w.transpose();

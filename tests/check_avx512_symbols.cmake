@@ -3,7 +3,7 @@
 # weak (inline or template) function; were it this object's, code elsewhere would run AVX-512
 # instructions on a CPU without them. Allowed: Eigen, renamed to nobias_eigen_avx512, the entry
 # point, and the C++ runtime's personality reference.
-#   cmake -DNM=nm -DOBJECTS="a.o;b.o;..." -P check_avx512_symbols.cmake
+#   cmake -DNM=nm -DOBJDUMP=objdump -DOBJECTS="a.o;b.o;..." -P check_avx512_symbols.cmake
 foreach(object IN LISTS OBJECTS)
   if(object MATCHES "dgemm_avx512\\.cpp\\.o(bj)?$")
     set(avx512_object "${object}")
@@ -36,4 +36,31 @@ endif()
 if(failed)
   message(FATAL_ERROR "${avx512_object} could lend AVX-512 code to the rest of the program")
 endif()
-message(STATUS "${count} symbols, all Eigen's (renamed) or the entry point")
+
+# Code that runs at load on every CPU (static initializers: <iostream>'s, a sanitizer's) must
+# not use AVX or AVX-512 instructions (VEX or EVEX: mnemonics v*) either.
+execute_process(COMMAND "${OBJDUMP}" -d --no-show-raw-insn "${avx512_object}"
+                OUTPUT_VARIABLE disassembly RESULT_VARIABLE status)
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "${OBJDUMP} failed on ${avx512_object}")
+endif()
+string(REPLACE "\n" ";" lines "${disassembly}")
+set(in_initializer FALSE)
+set(initializers 0)
+foreach(line IN LISTS lines)
+  if(line MATCHES "^[0-9a-f]+ <(.*)>:$")
+    set(in_initializer FALSE)
+    if(CMAKE_MATCH_1 MATCHES "^_GLOBAL__sub_I")
+      set(in_initializer TRUE)
+      math(EXPR initializers "${initializers} + 1")
+    endif()
+  elseif(in_initializer AND line MATCHES ":\t(\\{[a-z]+\\} )?v[a-z]|%[yz]mm|%k[0-7]")
+    message(SEND_ERROR "a static initializer uses AVX instructions: ${line}")
+    set(failed TRUE)
+  endif()
+endforeach()
+if(failed)
+  message(FATAL_ERROR "${avx512_object} runs AVX code at load, on every CPU")
+endif()
+message(STATUS "${count} symbols, all Eigen's (renamed) or the entry point; "
+               "${initializers} static initializers, without AVX instructions")

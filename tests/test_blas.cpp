@@ -50,16 +50,6 @@ TEST_CASE_TEMPLATE("blas.gemm.matches_triple_loop", T, float, double) {
   }
 }
 
-TEST_CASE_TEMPLATE("blas.gemm.beta_zero_ignores_nan_in_c", T, float, double) {
-  const Matrix<T> a = random_matrix<T>(5, 3, 4), b = random_matrix<T>(3, 9, 5);
-  Matrix<T> c(5, 9), expected(5, 9);
-  for (std::size_t i = 0; i < c.size(); ++i)
-    c.data()[i] = T(NAN);
-  nobias::gemm(Op::N, a, Op::N, b, T(1), T(0), c);
-  reference::gemm<T>(Op::N, a, Op::N, b, T(1), T(0), expected);
-  CHECK(max_relative_error<T>(c, expected) <= test_support::tolerance<T>(3));
-}
-
 TEST_CASE_TEMPLATE("blas.gemm.works_on_row_blocks", T, float, double) {
   const Matrix<T> a = random_matrix<T>(11, 6, 6), b = random_matrix<T>(6, 5, 7);
   Matrix<T> c(4, 5), expected(4, 5);

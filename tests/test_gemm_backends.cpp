@@ -131,6 +131,40 @@ TEST_CASE_TEMPLATE("gemm.each_backend_reads_and_writes_views_with_a_leading_dime
   }
 }
 
+TEST_CASE_TEMPLATE("gemm.each_backend_handles_every_operand_as_a_strided_view", T, float, double) {
+  // a, b and c each a block of columns of a wider matrix (leading dimension > columns), for
+  // every transpose pair; what lies outside c's block must stay as it was.
+  constexpr std::size_t kPad = 5, kAt = 3;
+  const std::size_t shapes[][3] = {{7, 13, 37}, {1, 29, 11}, {23, 17, 1}, {67, 129, 45}};
+  for (const auto backend : Backends<T>::all()) {
+    const UseBackend<T> use(backend);
+    for (const auto& [m, k, n] : shapes) {
+      for (Op op_a : {Op::N, Op::T}) {
+        for (Op op_b : {Op::N, Op::T}) {
+          CAPTURE(Backends<T>::name(backend));
+          CAPTURE(m);
+          CAPTURE(k);
+          CAPTURE(n);
+          CAPTURE(op_a == Op::T);
+          CAPTURE(op_b == Op::T);
+          const std::size_t a_rows = op_a == Op::N ? m : k, a_cols = op_a == Op::N ? k : m;
+          const std::size_t b_rows = op_b == Op::N ? k : n, b_cols = op_b == Op::N ? n : k;
+          const Matrix<T> a = random_matrix<T>(a_rows, a_cols + kPad, 21);
+          const Matrix<T> b = random_matrix<T>(b_rows, b_cols + kPad, 22);
+          Matrix<T> c = random_matrix<T>(m, n + kPad, 23);
+          Matrix<T> expected = c;
+          const auto a_view = MatrixView<const T>(a).col_block(kAt, a_cols);
+          const auto b_view = MatrixView<const T>(b).col_block(kAt, b_cols);
+          nobias::gemm(op_a, a_view, op_b, b_view, T(0.75), T(-0.5), c.view().col_block(kAt, n));
+          reference::gemm<T>(op_a, a_view, op_b, b_view, T(0.75), T(-0.5),
+                             expected.view().col_block(kAt, n));
+          CHECK(max_relative_error<T>(c, expected) <= test_support::tolerance<T>(k));
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE_TEMPLATE("gemm.beta_zero_ignores_nan_in_c_on_each_backend", T, float, double) {
   const Matrix<T> a = random_matrix<T>(5, 3, 7), b = random_matrix<T>(3, 9, 8);
   for (const auto backend : Backends<T>::all()) {
@@ -142,6 +176,23 @@ TEST_CASE_TEMPLATE("gemm.beta_zero_ignores_nan_in_c_on_each_backend", T, float, 
     nobias::gemm(Op::N, a, Op::N, b, T(1), T(0), c);
     reference::gemm<T>(Op::N, a, Op::N, b, T(1), T(0), expected);
     CHECK(max_relative_error<T>(c, expected) <= test_support::tolerance<T>(3));
+  }
+}
+
+TEST_CASE_TEMPLATE("gemm.alpha_zero_reads_neither_a_nor_b_on_each_backend", T, float, double) {
+  // As BLAS defines it: C = beta C, whatever a and b hold.
+  Matrix<T> a = random_matrix<T>(6, 4, 24), b = random_matrix<T>(4, 5, 25);
+  a(2, 1) = T(NAN);
+  b(3, 0) = T(INFINITY);
+  for (const auto backend : Backends<T>::all()) {
+    CAPTURE(Backends<T>::name(backend));
+    const UseBackend<T> use(backend);
+    Matrix<T> c = random_matrix<T>(6, 5, 26);
+    const Matrix<T> before = c;
+    nobias::gemm(Op::N, a, Op::N, b, T(0), T(0.5), c);
+    for (std::size_t i = 0; i < c.rows(); ++i)
+      for (std::size_t j = 0; j < c.cols(); ++j)
+        CHECK(c(i, j) == T(0.5) * before(i, j));
   }
 }
 
