@@ -247,8 +247,9 @@ TEST_CASE("sgemm.description_names_onednn_and_who_chose_it") {
 #if NOBIAS_HAVE_EIGEN
 TEST_CASE("dgemm.says_when_eigen_goes_untested") {
   if (!nobias::detail::eigen_avx512_usable()) {
-    MESSAGE("Eigen's AVX-512 GEMM is built in, but this CPU cannot run it: the float64 "
-            "backend tests ran on the BLAS alone");
+    MESSAGE(
+        "Eigen's AVX-512 GEMM is built in, but this CPU cannot run it: the float64 "
+        "backend tests ran on the BLAS alone");
   }
 }
 
