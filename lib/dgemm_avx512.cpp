@@ -4,7 +4,9 @@
 // Two things keep AVX-512 code from reaching a CPU without it, or another copy of Eigen:
 // - Eigen's namespace is renamed here, so none of its template instantiations shares a name
 //   (and a linker's pick) with those of another file, or of a user's own Eigen;
-// - the test dgemm_avx512_symbols checks that this object defines no other weak symbol.
+// - the test dgemm_avx512_symbols checks that this object defines no other symbol, and that
+//   its static initializers (which run on every CPU) use no AVX instruction. It is never
+//   link-time optimised (lib/CMakeLists.txt), which would blur that boundary.
 //
 // The products call Eigen's blocked kernel directly with workspace owned by the calling
 // thread: Eigen's own entry point would allocate it on every call of a large product, and a
