@@ -2,7 +2,9 @@
 // and how reports say who chose it. Shared so that both read, fail and report alike.
 #pragma once
 
+#include <atomic>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +45,23 @@ Backend backend_from_environment(const char* variable,
   }
   throw ValueError(std::string(variable) + ": expected " + expected + ", got \"" + value + "\"");
 }
+
+// A test's choice of one precision's backend, over the environment's, for the whole process.
+template <class Backend>
+class BackendOverride {
+ public:
+  std::optional<Backend> get() const {
+    const int value = value_.load(std::memory_order_relaxed);
+    return value == kNone ? std::nullopt : std::optional<Backend>(static_cast<Backend>(value));
+  }
+  void set(std::optional<Backend> backend) {
+    value_.store(backend ? static_cast<int>(*backend) : kNone, std::memory_order_relaxed);
+  }
+
+ private:
+  static constexpr int kNone = -1;
+  std::atomic<int> value_{kNone};
+};
 
 // Who chose a precision's backend, for blas_description(): a test, the environment, or nobias.
 inline std::string backend_chooser(const char* variable, bool chosen_by_test) {

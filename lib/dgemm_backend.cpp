@@ -1,6 +1,5 @@
 #include "dgemm_backend.hpp"
 
-#include <atomic>
 #include <string>
 
 #include "backend_choice.hpp"
@@ -33,8 +32,7 @@ DgemmBackend environment_choice() {
   return choice;
 }
 
-constexpr int kNoOverride = -1;
-std::atomic<int> g_override{kNoOverride};
+BackendOverride<DgemmBackend> g_override;
 
 }  // namespace
 
@@ -44,20 +42,20 @@ bool eigen_avx512_usable() {
 }
 
 DgemmBackend dgemm_backend() {
-  const int chosen = g_override.load(std::memory_order_relaxed);
-  return chosen != kNoOverride ? static_cast<DgemmBackend>(chosen) : environment_choice();
+  if (const auto chosen = g_override.get()) return *chosen;
+  return environment_choice();
 }
 
 void set_dgemm_backend_for_testing(std::optional<DgemmBackend> backend) {
   if (backend == DgemmBackend::EigenAvx512 && !eigen_avx512_usable()) {
     throw ValueError("set_dgemm_backend_for_testing: " + why_eigen_cannot_run());
   }
-  g_override.store(backend ? static_cast<int>(*backend) : kNoOverride, std::memory_order_relaxed);
+  g_override.set(backend);
 }
 
 std::string dgemm_description() {
 #if NOBIAS_HAVE_EIGEN
-  const std::string chooser = backend_chooser(kVariable, g_override.load() != kNoOverride);
+  const std::string chooser = backend_chooser(kVariable, g_override.get().has_value());
   if (dgemm_backend() == DgemmBackend::Blas) {
     const std::string why = why_eigen_cannot_run();
     return "; float64 products on the BLAS (" +

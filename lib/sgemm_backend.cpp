@@ -1,6 +1,5 @@
 #include "sgemm_backend.hpp"
 
-#include <atomic>
 #include <cstdlib>
 #include <string>
 
@@ -35,8 +34,7 @@ SgemmBackend environment_choice() {
   return choice;
 }
 
-constexpr int kNoOverride = -1;
-std::atomic<int> g_override{kNoOverride};
+BackendOverride<SgemmBackend> g_override;
 
 }  // namespace
 
@@ -45,18 +43,18 @@ bool onednn_built_in() {
 }
 
 SgemmBackend sgemm_backend() {
-  const int chosen = g_override.load(std::memory_order_relaxed);
-  return chosen != kNoOverride ? static_cast<SgemmBackend>(chosen) : environment_choice();
+  if (const auto chosen = g_override.get()) return *chosen;
+  return environment_choice();
 }
 
 void set_sgemm_backend_for_testing(std::optional<SgemmBackend> backend) {
-  g_override.store(backend ? static_cast<int>(*backend) : kNoOverride, std::memory_order_relaxed);
+  g_override.set(backend);
 }
 
 std::string sgemm_description() {
   const SgemmBackend backend = sgemm_backend();  // a bad NOBIAS_SGEMM fails here in every build
   if (!onednn_built_in()) return "";
-  const std::string chooser = backend_chooser(kVariable, g_override.load() != kNoOverride);
+  const std::string chooser = backend_chooser(kVariable, g_override.get().has_value());
   if (backend == SgemmBackend::Blas) return "; float32 products on the BLAS (" + chooser + ")";
   std::string text = "; float32 products on oneDNN";
 #if NOBIAS_HAVE_ONEDNN
