@@ -12,22 +12,11 @@
 
 namespace nobias_tools {
 
-const char* dtype_name(Dtype dtype) {
-  return dtype == Dtype::F64 ? "f64" : "f32";
-}
-
 std::string join(const std::vector<std::size_t>& values) {
   std::string out;
   for (std::size_t v : values)
     out += (out.empty() ? "" : ",") + std::to_string(v);
   return out;
-}
-
-std::string format_g(double value) {
-  if (std::isnan(value)) return "nan";
-  char text[32];
-  std::snprintf(text, sizeof text, "%g", value);
-  return text;
 }
 
 std::uint64_t parse_unsigned(const std::string& flag, const std::string& text, std::uint64_t min,
@@ -73,13 +62,6 @@ bool parse_double(const std::string& text, double& value) {
   return !text.empty() && ec == std::errc() && ptr == end && std::isfinite(value);
 }
 
-// The shortest decimal text that reads back as value.
-std::string exact_text(double value) {
-  char text[64];
-  auto [ptr, ec] = std::to_chars(text, text + sizeof text, value);
-  return ec == std::errc() ? std::string(text, ptr) : std::string();
-}
-
 }  // namespace
 
 double parse_positive(const std::string& flag, const std::string& text) {
@@ -116,7 +98,7 @@ CLI::Validator real_number(const std::string& flag, double min, double max, cons
   return CLI::Validator(
       [=](std::string& text) {
         try {
-          text = exact_text(parse_real(flag, text, min, max, range));
+          text = nobias::format_number(parse_real(flag, text, min, max, range));
           return std::string();
         } catch (const UsageError& e) {
           return std::string(e.what());
@@ -152,6 +134,23 @@ CLI::Validator one_of(const std::string& flag, const std::vector<std::string>& n
       },
       "");
 }
+
+template <class E>
+CLI::Validator one_of_names(const std::string& flag) {
+  std::vector<std::string> names;
+  const std::string list = nobias::accepted_names<E>();  // "sgd, momentum, adam"
+  for (std::size_t begin = 0; begin < list.size();) {
+    const std::size_t comma = list.find(", ", begin);
+    names.push_back(list.substr(begin, comma == std::string::npos ? comma : comma - begin));
+    begin = comma == std::string::npos ? list.size() : comma + 2;
+  }
+  return one_of(flag, names);
+}
+
+template CLI::Validator one_of_names<nobias::OptimizerKind>(const std::string&);
+template CLI::Validator one_of_names<nobias::Reduction>(const std::string&);
+template CLI::Validator one_of_names<nobias::Init>(const std::string&);
+template CLI::Validator one_of_names<nobias::Dtype>(const std::string&);
 
 bool parse_or_help(CLI::App& app, int argc, char** argv) {
   try {

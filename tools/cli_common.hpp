@@ -1,6 +1,7 @@
 // What every nobias command-line program shares: the exit codes, the usage error, CLI11
 // validators that parse numbers strictly (one parser, one message style), and the main()
-// wrapper that maps exceptions to exit codes.
+// wrapper that maps exceptions to exit codes. Names (dtype, optimizer, loss, init) and numbers
+// are written with the library's one vocabulary, nobias/names.hpp.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -12,6 +13,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "nobias/names.hpp"
 
 namespace nobias_tools {
 
@@ -26,12 +29,19 @@ class UsageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class Dtype { F32, F64 };
-const char* dtype_name(Dtype dtype);
+// The library's enum; nobias_tools::Dtype names it for the files that spell it so.
+using nobias::Dtype;
+// nobias::to_name(dtype): "f32", "f64". Prefer nobias::to_name.
+inline const char* dtype_name(Dtype dtype) {
+  return nobias::to_name(dtype);
+}
 
 std::string join(const std::vector<std::size_t>& values);
-// %g, with NaN as "nan" (never "-nan": the sign of a NaN means nothing here).
-std::string format_g(double value);
+// nobias::format_number(value): the shortest text that reads back exactly, NaN as "nan".
+// Prefer nobias::format_number; this name stays while files still call it.
+inline std::string format_g(double value) {
+  return nobias::format_number(value);
+}
 
 // ---- strict parsing of flag values (CLI11 alone accepts "-5" for an unsigned, "010" as octal)
 
@@ -54,6 +64,10 @@ CLI::Validator real_number(const std::string& flag, double min, double max, cons
 // A finite number > 0, left as written (messages quote the user's text).
 CLI::Validator positive_number(const std::string& flag);
 CLI::Validator one_of(const std::string& flag, const std::vector<std::string>& names);
+// one_of with the names nobias/names.hpp gives E (OptimizerKind, Reduction, Init, Dtype):
+// "--optimizer must be sgd, momentum or adam, got 'x'".
+template <class E>
+CLI::Validator one_of_names(const std::string& flag);
 
 // Parses argv into app. Returns false when --help or --version was printed (exit 0);
 // UsageError with CLI11's message (or a validator's, as it wrote it) otherwise.

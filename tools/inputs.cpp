@@ -171,8 +171,8 @@ Data<T> split_validation(Data<T>& data, double fraction, std::uint64_t seed) {
   const std::size_t rows = data.x.rows();
   const auto held = static_cast<std::size_t>(std::llround(fraction * static_cast<double>(rows)));
   if (held == 0 || held >= rows) {
-    throw UsageError("--validation-fraction " + format_g(fraction) + " of " + std::to_string(rows) +
-                     " rows leaves " +
+    throw UsageError("--validation-fraction " + nobias::format_number(fraction) + " of " +
+                     std::to_string(rows) + " rows leaves " +
                      (held == 0 ? "no row to validate on" : "no row to train on") +
                      "; give --val-x/--val-y or another fraction");
   }

@@ -1,12 +1,16 @@
 #include "outputs.hpp"
 
 #include <cmath>
-#include <cstdio>
 #include <ostream>
+#include <string>
 
 #include "nobias/atomic_file.hpp"
+#include "nobias/names.hpp"
 
 namespace nobias_tools {
+
+// Numbers as nobias::format_number writes them: the shortest text that reads back exactly.
+using nobias::format_number;
 
 void stage_loss_csv(nobias::StagedOutputs& outputs, const std::string& path,
                     const std::vector<double>& losses, std::size_t first_step) {
@@ -14,26 +18,11 @@ void stage_loss_csv(nobias::StagedOutputs& outputs, const std::string& path,
       path,
       [&](std::ostream& out) {
         out << "step,loss\n";
-        char line[64];
-        for (std::size_t i = 0; i < losses.size(); ++i) {
-          std::snprintf(line, sizeof line, "%zu,%.17g\n", first_step + i, losses[i]);
-          out << line;
-        }
+        for (std::size_t i = 0; i < losses.size(); ++i)
+          out << first_step + i << "," << format_number(losses[i]) << "\n";
       },
       "--loss-csv");
 }
-
-namespace {
-
-// %.17g: every double reads back exactly; NaN as "nan".
-std::string exact(double value) {
-  if (std::isnan(value)) return "nan";
-  char text[32];
-  std::snprintf(text, sizeof text, "%.17g", value);
-  return text;
-}
-
-}  // namespace
 
 void stage_history_csv(nobias::StagedOutputs& outputs, const std::string& path,
                        const std::vector<HistoryRow>& rows, std::size_t train_rows,
@@ -50,16 +39,17 @@ void stage_history_csv(nobias::StagedOutputs& outputs, const std::string& path,
         if (classifier) out << ",val_accuracy";
         out << ",seconds\n";
         for (const HistoryRow& r : rows) {
-          out << r.epoch << "," << exact(r.train_loss);
-          if (validation) out << "," << exact(r.val_loss);
+          out << r.epoch << "," << format_number(r.train_loss);
+          if (validation) out << "," << format_number(r.val_loss);
           if (per_row) {
-            out << "," << exact(r.train_loss / static_cast<double>(train_rows)) << ","
-                << exact(r.val_loss / static_cast<double>(val_rows));
+            out << "," << format_number(r.train_loss / static_cast<double>(train_rows)) << ","
+                << format_number(r.val_loss / static_cast<double>(val_rows));
           }
           if (validation)
-            out << "," << exact(r.val.mse) << "," << exact(r.val.mae) << "," << exact(r.val.r2);
-          if (classifier) out << "," << exact(r.val.accuracy.value_or(std::nan("")));
-          out << "," << exact(r.seconds) << "\n";
+            out << "," << format_number(r.val.mse) << "," << format_number(r.val.mae) << ","
+                << format_number(r.val.r2);
+          if (classifier) out << "," << format_number(r.val.accuracy.value_or(std::nan("")));
+          out << "," << format_number(r.seconds) << "\n";
         }
       },
       "--history");

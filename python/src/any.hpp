@@ -74,8 +74,8 @@ inline void require_same_dtype(const AnyOptimizer& optimizer, const AnyNetwork& 
                                const char* where) {
   if (optimizer.dtype() != network.dtype()) {
     throw py::type_error(std::string(where) + ": the optimizer is " +
-                         dtype_name(optimizer.dtype()) + " but the network is " +
-                         dtype_name(network.dtype()) + "; create the optimizer for this network");
+                         numpy_name(optimizer.dtype()) + " but the network is " +
+                         numpy_name(network.dtype()) + "; create the optimizer for this network");
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 namespace nobias::python {
@@ -39,7 +40,7 @@ py::array as_array(py::handle object, const std::string& what, const char* expec
 // The checks every view passes; returns the leading dimension in elements.
 template <class T>
 std::size_t checked_leading_dimension(const py::array& a, const std::string& what) {
-  const char* expected = dtype_name(dtype_for<T>());
+  const char* expected = numpy_name(dtype_of<T>());
   if (!py::isinstance<py::array_t<T, 0>>(a)) {
     throw py::type_error(what + ": expected a " + std::string(expected) +
                          " array (the network's dtype), got " + std::string(py::str(a.dtype())) +
@@ -74,7 +75,7 @@ std::size_t checked_leading_dimension(const py::array& a, const std::string& wha
 
 }  // namespace
 
-const char* dtype_name(Dtype dtype) {
+const char* numpy_name(Dtype dtype) {
   return dtype == Dtype::F32 ? "float32" : "float64";
 }
 
@@ -106,7 +107,7 @@ Dtype array_dtype(py::handle object, const std::string& what) {
 
 template <class T>
 MatrixView<const T> input_view(py::handle object, const std::string& what) {
-  const py::array a = as_array(object, what, dtype_name(dtype_for<T>()));
+  const py::array a = as_array(object, what, numpy_name(dtype_of<T>()));
   const std::size_t ld = checked_leading_dimension<T>(a, what);
   return {static_cast<const T*>(a.data()), static_cast<std::size_t>(a.shape(0)),
           static_cast<std::size_t>(a.shape(1)), ld};
@@ -114,7 +115,7 @@ MatrixView<const T> input_view(py::handle object, const std::string& what) {
 
 template <class T>
 MatrixView<T> output_view(py::handle object, const std::string& what) {
-  py::array a = as_array(object, what, dtype_name(dtype_for<T>()));
+  py::array a = as_array(object, what, numpy_name(dtype_of<T>()));
   const std::size_t ld = checked_leading_dimension<T>(a, what);
   if (!a.writeable()) {
     throw py::value_error(what +

@@ -9,22 +9,17 @@
 #include <pybind11/pybind11.h>
 
 #include <string>
-#include <type_traits>
 
 #include "nobias/matrix.hpp"
+#include "nobias/names.hpp"
 
 namespace nobias::python {
 
 namespace py = pybind11;
 
-enum class Dtype { F32, F64 };
-
-template <class T>
-constexpr Dtype dtype_for() {
-  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
-  return std::is_same_v<T, float> ? Dtype::F32 : Dtype::F64;
-}
-const char* dtype_name(Dtype dtype);  // "float32" / "float64"
+// Dtype is the library's (nobias/names.hpp), dtype_of<T>() its value for T. Python speaks of
+// it as numpy does: numpy_name is "float32" / "float64", numpy_dtype the numpy.dtype.
+const char* numpy_name(Dtype dtype);
 py::dtype numpy_dtype(Dtype dtype);
 
 // What the user passed as dtype=: numpy.float32, numpy.float64, or anything numpy.dtype()

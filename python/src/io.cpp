@@ -10,6 +10,7 @@
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "nobias/checkpoint.hpp"
+#include "nobias/names.hpp"
 #include "nobias/npy.hpp"
 #include "nobias/weights_io.hpp"
 
@@ -145,13 +146,14 @@ void bind_io(py::module_& m) {
                                      reduction_from(reduction)};
            }),
            py::kw_only(), py::arg("epochs_done") = 0, py::arg("seed") = 0,
-           py::arg("batch_size") = 0, py::arg("shuffle") = true, py::arg("reduction") = "sum")
+           py::arg("batch_size") = 0, py::arg("shuffle") = true,
+           py::arg("reduction") = to_name(Reduction::Sum))
       .def_readonly("epochs_done", &TrainingProgress::epochs_done)
       .def_readonly("seed", &TrainingProgress::seed)
       .def_readonly("batch_size", &TrainingProgress::batch_size)
       .def_readonly("shuffle", &TrainingProgress::shuffle)
       .def_property_readonly("reduction",
-                             [](const TrainingProgress& p) { return reduction_name(p.reduction); });
+                             [](const TrainingProgress& p) { return to_name(p.reduction); });
 
   py::class_<AnyCheckpoint>(m, "Checkpoint", "A checkpoint's state, as load_checkpoint read it.")
       .def_property_readonly("weights",
@@ -228,8 +230,8 @@ void bind_io(py::module_& m) {
       [](AnyOptimizer& optimizer, AnyCheckpoint& checkpoint) {
         if (optimizer.dtype() != checkpoint.dtype()) {
           throw py::type_error(
-              std::string("restore_optimizer: the optimizer is ") + dtype_name(optimizer.dtype()) +
-              " but the checkpoint was loaded as " + dtype_name(checkpoint.dtype()));
+              std::string("restore_optimizer: the optimizer is ") + numpy_name(optimizer.dtype()) +
+              " but the checkpoint was loaded as " + numpy_name(checkpoint.dtype()));
         }
         dispatch(optimizer.dtype(), [&](auto tag) {
           using T = decltype(tag);

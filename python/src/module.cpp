@@ -10,17 +10,16 @@
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "nobias/blas.hpp"
+#include "nobias/names.hpp"
 
 namespace nobias::python {
 
 Reduction reduction_from(const std::string& name) {
-  if (name == "sum") return Reduction::Sum;
-  if (name == "mean") return Reduction::Mean;
-  throw py::value_error("reduction: expected \"sum\" or \"mean\", got \"" + name + "\"");
+  return parse_name<Reduction>(name, "reduction");
 }
 
 const char* reduction_name(Reduction reduction) {
-  return reduction == Reduction::Sum ? "sum" : "mean";
+  return to_name(reduction);
 }
 
 }  // namespace nobias::python

@@ -13,6 +13,7 @@
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "nobias/init.hpp"
+#include "nobias/names.hpp"
 #include "nobias/network.hpp"
 
 namespace nobias::python {
@@ -38,12 +39,6 @@ std::vector<std::size_t> widths_from(py::handle widths) {
     values.push_back(value.cast<std::size_t>());
   }
   return values;
-}
-
-Init init_from(const std::string& name) {
-  if (name == "normal") return Init::StandardNormal;
-  if (name == "he") return Init::He;
-  throw py::value_error("init: expected \"normal\" or \"he\", got \"" + name + "\"");
 }
 
 template <class T>
@@ -139,7 +134,7 @@ std::string repr(AnyNetwork& self) {
   for (std::size_t k = 0; k < widths.size(); ++k) {
     text += (k ? ", " : "") + std::to_string(widths[k]);
   }
-  return text + "], dtype=numpy." + dtype_name(self.dtype()) + ")";
+  return text + "], dtype=numpy." + numpy_name(self.dtype()) + ")";
 }
 
 }  // namespace
@@ -167,13 +162,13 @@ network's own memory. A network used from several threads at once serializes the
       .def(py::init([](py::handle widths, std::uint64_t seed, const std::string& init,
                        py::handle dtype) {
              const std::vector<std::size_t> w = widths_from(widths);
-             const Init i = init_from(init);
+             const Init i = parse_name<Init>(init, "init");
              return dispatch(dtype_from(dtype), [&](auto tag) {
                using T = decltype(tag);
                return std::make_unique<AnyNetwork>(Network<T>(w, seed, i));
              });
            }),
-           py::arg("widths"), py::arg("seed") = 0, py::arg("init") = "normal",
+           py::arg("widths"), py::arg("seed") = 0, py::arg("init") = to_name(Init::StandardNormal),
            py::arg("dtype") = float32)
       .def_static("from_weights", &network_from_weights, py::arg("weights"),
                   "A network with copies of the given weights [w1, ..., wK] (float32 or float64, "
@@ -214,7 +209,7 @@ network's own memory. A network used from several threads at once serializes the
             return dispatch(self.dtype(),
                             [&](auto tag) { return loss<decltype(tag)>(self, x, y, reduction); });
           },
-          py::arg("x"), py::arg("y"), py::arg("reduction") = "sum")
+          py::arg("x"), py::arg("y"), py::arg("reduction") = to_name(Reduction::Sum))
       .def(
           "gradients",
           [](AnyNetwork& self, py::handle x, py::handle y, const std::string& reduction) {
@@ -222,7 +217,7 @@ network's own memory. A network used from several threads at once serializes the
               return gradients<decltype(tag)>(self, x, y, reduction);
             });
           },
-          py::arg("x"), py::arg("y"), py::arg("reduction") = "sum",
+          py::arg("x"), py::arg("y"), py::arg("reduction") = to_name(Reduction::Sum),
           "(loss, [dL/dw1, ..., dL/dwK]) with the weights unchanged.")
       .def(
           "train_step",
@@ -232,7 +227,7 @@ network's own memory. A network used from several threads at once serializes the
               return train_step<decltype(tag)>(self, x, y, lr, reduction);
             });
           },
-          py::arg("x"), py::arg("y"), py::arg("lr"), py::arg("reduction") = "sum",
+          py::arg("x"), py::arg("y"), py::arg("lr"), py::arg("reduction") = to_name(Reduction::Sum),
           "One step of gradient descent, w_k -= lr dL/dw_k; returns the loss before it.")
       .def("__copy__", &copy_of)
       .def("__deepcopy__", [](AnyNetwork& self, py::handle) { return copy_of(self); })

@@ -14,13 +14,6 @@
 namespace nobias::python {
 namespace {
 
-OptimizerKind kind_from(const std::string& name) {
-  if (name == "sgd") return OptimizerKind::Sgd;
-  if (name == "momentum") return OptimizerKind::Momentum;
-  if (name == "adam") return OptimizerKind::Adam;
-  throw py::value_error("kind: expected \"sgd\", \"momentum\" or \"adam\", got \"" + name + "\"");
-}
-
 template <class T>
 double step(AnyOptimizer& self, AnyNetwork& net, py::handle x, py::handle y,
             const std::string& reduction) {
@@ -60,7 +53,7 @@ std::vector<Matrix<T>> copies_of(const py::sequence& arrays, const char* what) {
 template <class T>
 void restore(AnyOptimizer& self, const std::string& kind, std::uint64_t steps,
              const py::sequence& first, const py::sequence& second) {
-  const OptimizerKind k = kind_from(kind);
+  const OptimizerKind k = parse_name<OptimizerKind>(kind, "kind");
   const std::vector<Matrix<T>> f = copies_of<T>(first, "first"), s = copies_of<T>(second, "second");
   Exclusive busy(self.mutex());
   self.get<T>().restore(k, steps, f, s);
@@ -70,7 +63,7 @@ void restore(AnyOptimizer& self, const std::string& kind, std::uint64_t steps,
 
 py::dict config_dict(const OptimizerConfig& c) {
   py::dict d;
-  d["kind"] = nobias::to_name(c.kind);  // "sgd", "momentum", "adam"
+  d["kind"] = to_name(c.kind);  // "sgd", "momentum", "adam"
   d["learning_rate"] = c.learning_rate;
   d["momentum"] = c.momentum;
   d["nesterov"] = c.nesterov;
@@ -97,7 +90,7 @@ beta2=0.999, epsilon=1e-8, weight_decay=0.0) sizes its state for network.
                        double momentum, bool nesterov, double beta1, double beta2, double epsilon,
                        double weight_decay) {
              OptimizerConfig config;
-             config.kind = kind_from(kind);
+             config.kind = parse_name<OptimizerKind>(kind, "kind");
              config.learning_rate = learning_rate;
              config.momentum = momentum;
              config.nesterov = nesterov;
@@ -111,7 +104,7 @@ beta2=0.999, epsilon=1e-8, weight_decay=0.0) sizes its state for network.
                return std::make_unique<AnyOptimizer>(Optimizer<T>(config, net.get<T>()));
              });
            }),
-           py::arg("network"), py::kw_only(), py::arg("kind") = "sgd",
+           py::arg("network"), py::kw_only(), py::arg("kind") = to_name(defaults.kind),
            py::arg("learning_rate") = defaults.learning_rate,
            py::arg("momentum") = defaults.momentum, py::arg("nesterov") = defaults.nesterov,
            py::arg("beta1") = defaults.beta1, py::arg("beta2") = defaults.beta2,
@@ -125,7 +118,8 @@ beta2=0.999, epsilon=1e-8, weight_decay=0.0) sizes its state for network.
               return step<decltype(tag)>(self, net, x, y, reduction);
             });
           },
-          py::arg("network"), py::arg("x"), py::arg("y"), py::arg("reduction") = "sum",
+          py::arg("network"), py::arg("x"), py::arg("y"),
+          py::arg("reduction") = to_name(Reduction::Sum),
           "One update of network's weights from (x, y); returns the loss before it.")
       .def_property_readonly("dtype", [](AnyOptimizer& self) { return numpy_dtype(self.dtype()); })
       .def_property_readonly(

@@ -133,7 +133,8 @@ def test_refusals():
         nobias.Classifier().fit(X, y)
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         nobias.Regressor().fit(X, y[:5])
-    with pytest.raises(ValueError, match=r'kind: expected "sgd", "momentum" or "adam"'):
+    with pytest.raises(nobias.ValueError,
+                       match=r"kind: unknown optimizer 'lbfgs' \(expected one of sgd, momentum, adam\)"):
         nobias.Regressor(optimizer="lbfgs").fit(X, y)
     with pytest.raises(ValueError, match="validation_fraction"):
         nobias.Regressor(validation_fraction=1.5).fit(X, y)
