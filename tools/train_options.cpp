@@ -1,11 +1,15 @@
-// nobias-train's settings: the checks that depend on the mode or on several flags, and the
+// nobias-train's settings: the flags read through the table (flag_table.cpp) in the run's
+// mode, the refusals made from it, the checks that depend on several values, and the
 // defaults, resolved once into TrainOptions.
 #include "train_options.hpp"
 
 #include <algorithm>
 #include <filesystem>
 #include <limits>
+#include <map>
+#include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 #include "nobias/error.hpp"
@@ -33,19 +37,81 @@ nobias::OptimizerKind optimizer_kind(const std::string& name) {
   return nobias::OptimizerKind::Sgd;
 }
 
-// Flags that only an epoch run reads would be silently ignored in a --steps run: a mistake.
-void refuse_epoch_flags(const TrainFlags& f) {
-  const std::pair<bool, const char*> epoch_only[] = {
-      {f.batch_size.has_value(), "--batch-size"},
-      {f.no_shuffle, "--no-shuffle"},
-      {f.val_x.has_value() || f.val_y.has_value(), "--val-x/--val-y"},
-      {f.checkpoint.has_value(), "--checkpoint"},
-      {f.resume.has_value(), "--resume"},
-      {f.patience.has_value(), "--patience"},
-      {f.validation_fraction.has_value(), "--validation-fraction"},
-      {f.history.has_value(), "--history"}};
-  for (const auto& [given, flag] : epoch_only) {
-    if (given) throw UsageError(std::string(flag) + " needs --epochs (epoch-based training)");
+// The flags read in the run's mode: the value given, else the table's default in that mode.
+// Remembers the defaults it took, for the line a real-data run starts with.
+class Values {
+ public:
+  explicit Values(const TrainFlags& flags) : flags_(flags), mode_(flags.mode()) {}
+  Mode mode() const { return mode_; }
+  bool given(std::string_view name) const { return flags_.given(name); }
+  // "" when not given and without a default in this mode.
+  std::string text(std::string_view name) {
+    if (!flags_.given(name)) {
+      const std::string& taken = train_flag(name).defaults[mode_index(mode_)];
+      if (!taken.empty()) took(name, taken);
+    }
+    return flags_.value(name);
+  }
+  // Sets field to the value; leaves it as it is when there is none in this mode.
+  template <class T>
+  void read(std::string_view name, T& field) {
+    const std::string value = text(name);
+    if (value.empty()) return;
+    const std::string flag(name);
+    if constexpr (std::is_same_v<T, bool>) {
+      field = true;  // a switch given
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      field = value;
+    } else if constexpr (std::is_same_v<T, double>) {
+      field = parse_real(flag, value, -std::numeric_limits<double>::max(),
+                         std::numeric_limits<double>::infinity(), "");
+    } else {
+      field = static_cast<T>(parse_unsigned(
+          flag, value, 0, static_cast<std::uint64_t>(std::numeric_limits<T>::max())));
+    }
+  }
+  // A default computed rather than the table's.
+  void took(std::string_view name, const std::string& text) { taken_[std::string(name)] = text; }
+  // " --init he --optimizer adam ...": every default in the real-data line that was taken.
+  std::string defaults_line() const {
+    return defaults_list([this](const FlagSpec& flag) {
+      const auto it = taken_.find(flag.name);
+      return it == taken_.end() ? std::string() : it->second;
+    });
+  }
+
+ private:
+  const TrainFlags& flags_;
+  Mode mode_;
+  std::map<std::string, std::string> taken_;
+};
+
+// "--val-x/--val-y" for two flags that need each other, else the flag's name.
+std::string shown_name(const FlagSpec& flag) {
+  for (const std::string& other : flag.needs) {
+    const std::vector<std::string>& back = train_flag(other).needs;
+    if (std::find(back.begin(), back.end(), flag.name) != back.end()) {
+      return flag.name + "/" + other;
+    }
+  }
+  return flag.name;
+}
+
+// A flag given in a mode it does not belong to would be silently ignored: a mistake. (CLI11
+// has refused those of the --epochs mode already, as excluding --epochs.) Then the flags that
+// need another's value, as --momentum needs --optimizer momentum.
+void refuse_misplaced_flags(const TrainFlags& f) {
+  const Mode mode = f.mode();
+  for (const FlagSpec& flag : train_flag_table()) {
+    if (f.given(flag.name) && !(flag.modes & mode)) {
+      throw UsageError(refusal(shown_name(flag), mode));
+    }
+  }
+  for (const FlagSpec& flag : train_flag_table()) {
+    if (!flag.needs_flag.empty() && f.given(flag.name) &&
+        f.value(flag.needs_flag) != flag.needs_value) {
+      throw UsageError(flag.name + " needs " + flag.needs_flag + " " + flag.needs_value);
+    }
   }
 }
 
@@ -103,126 +169,123 @@ void check_outputs(const TrainOptions& o) {
 }
 
 // Epoch runs: --epochs E, or real data alone, which stops early on a validation set.
-void resolve_epochs(const TrainFlags& f, TrainOptions& o) {
-  o.epochs = f.epochs.value_or(kDataMaxEpochs);
-  o.batch_size = f.batch_size.value_or(kDefaultBatchSize);
-  o.shuffle = !f.no_shuffle;
-  o.checkpoint_every = f.checkpoint_every.value_or(1);
-  o.checkpoint_dir = f.checkpoint.value_or("");
-  o.resume_dir = f.resume.value_or("");
-  if (o.data_defaults) {
-    // A checkpoint continues a run of known length; an early stop's state is not kept.
-    if (f.checkpoint) throw UsageError("--checkpoint needs --epochs (a fixed number of epochs)");
-    if (f.resume) throw UsageError("--resume needs --epochs (a fixed number of epochs)");
-  }
+void resolve_epochs(Values& v, TrainOptions& o) {
+  v.read("--epochs", o.epochs);
+  v.read("--batch-size", o.batch_size);
+  bool no_shuffle = false;
+  v.read("--no-shuffle", no_shuffle);
+  o.shuffle = !no_shuffle;
+  v.read("--checkpoint-every", o.checkpoint_every);
+  v.read("--checkpoint", o.checkpoint_dir);
+  v.read("--resume", o.resume_dir);
   if (!o.checkpoint_dir.empty()) check_checkpoint_location(o);
-  o.patience = f.patience.value_or(o.data_defaults ? kDefaultPatience : 0);
-  const bool default_fraction = o.data_defaults && !f.val_x;
-  o.validation_fraction =
-      f.validation_fraction.value_or(default_fraction ? kDefaultValidationFraction : 0.0);
-  if (f.validation_fraction && *f.validation_fraction <= 0.0) {
-    throw UsageError("--validation-fraction must be a number in (0, 1), got '0'");
-  }
-  if (o.patience > 0 && !f.val_x && o.validation_fraction == 0.0) {
+  v.read("--patience", o.patience);
+  if (!v.given("--val-x")) v.read("--validation-fraction", o.validation_fraction);
+  if (o.patience > 0 && !v.given("--val-x") && o.validation_fraction == 0.0) {
     throw UsageError("--patience needs a validation set: --val-x/--val-y or --validation-fraction");
   }
-  o.history_csv = f.history.value_or("");
+  v.read("--history", o.history_csv);
 }
 
-// The line a real-data run starts with: every default it took, so nothing is hidden.
-std::string defaults_line(const TrainFlags& f, const TrainOptions& o) {
-  std::string line;
-  const auto add = [&line](bool given, const std::string& text) {
-    if (!given) line += " " + text;
-  };
-  add(f.init.has_value(), "--init he");
-  add(f.optimizer.has_value(), "--optimizer adam");
-  add(f.lr.has_value(), "--lr " + format_g(o.lr));
-  add(f.loss.has_value(), "--loss mean");
-  add(f.batch_size.has_value(), "--batch-size " + std::to_string(o.batch_size));
-  add(false, "--epochs " + std::to_string(o.epochs) + " (at most)");
-  add(f.patience.has_value(), "--patience " + std::to_string(o.patience));
-  add(f.validation_fraction.has_value() || f.val_x.has_value(),
-      "--validation-fraction " + format_g(o.validation_fraction));
-  add(f.seed.has_value(), "--seed " + std::to_string(o.seed));
-  add(f.dtype.has_value(), std::string("--dtype ") + dtype_name(o.dtype));
-  return line;
-}
-
-void resolve_optimizer(const TrainFlags& f, TrainOptions& o) {
-  const bool data = o.data_defaults;
-  o.optimizer.kind = f.optimizer ? optimizer_kind(*f.optimizer)
-                     : data      ? kDataOptimizer
-                                 : nobias::OptimizerKind::Sgd;
-  o.reduction = f.loss ? (*f.loss == "mean" ? nobias::Reduction::Mean : nobias::Reduction::Sum)
-                : data ? kDataReduction
-                       : nobias::Reduction::Sum;
-  const bool momentum = o.optimizer.kind == nobias::OptimizerKind::Momentum;
-  if (f.momentum && !momentum) throw UsageError("--momentum needs --optimizer momentum");
-  o.optimizer.momentum = f.momentum.value_or(kDefaultMomentum);
-  if (f.nesterov && !momentum) throw UsageError("--nesterov needs --optimizer momentum");
-  o.optimizer.nesterov = f.nesterov;
-  o.optimizer.weight_decay = f.weight_decay.value_or(0.0);
-  if (f.lr) {
-    o.lr = learning_rate(*f.lr, o.dtype);
-  } else if (o.optimizer.kind == nobias::OptimizerKind::Adam) {
-    o.lr = kDefaultAdamLearningRate;
-  } else if (momentum || o.reduction == nobias::Reduction::Mean) {
-    throw UsageError("--lr is required with --optimizer momentum or --loss mean (the default " +
-                     format_g(kDefaultLearningRate) + " suits only sgd with --loss sum)");
+void resolve_optimizer(Values& v, TrainOptions& o) {
+  o.optimizer.kind = optimizer_kind(v.text("--optimizer"));
+  o.reduction = v.text("--loss") == "mean" ? nobias::Reduction::Mean : nobias::Reduction::Sum;
+  v.read("--momentum", o.optimizer.momentum);
+  v.read("--nesterov", o.optimizer.nesterov);
+  v.read("--weight-decay", o.optimizer.weight_decay);
+  if (v.given("--lr")) {
+    o.lr = learning_rate(v.text("--lr"), o.dtype);
+  } else {
+    if (o.optimizer.kind == nobias::OptimizerKind::Adam) {
+      o.lr = kDefaultAdamLearningRate;
+    } else if (o.optimizer.kind == nobias::OptimizerKind::Momentum ||
+               o.reduction == nobias::Reduction::Mean) {
+      throw UsageError("--lr is required with --optimizer momentum or --loss mean (the default " +
+                       format_g(kDefaultLearningRate) + " suits only sgd with --loss sum)");
+    }
+    v.took("--lr", format_g(o.lr));
   }
   o.optimizer.learning_rate = o.lr;
+}
+
+// Cuts text into lines of at most width characters, at spaces.
+std::string wrap(const std::string& text, std::size_t width) {
+  std::string out, line;
+  std::size_t begin = 0;
+  while (begin <= text.size()) {
+    std::size_t end = text.find(' ', begin);
+    if (end == std::string::npos) end = text.size();
+    const std::string word = text.substr(begin, end - begin);
+    if (!line.empty() && line.size() + 1 + word.size() > width) {
+      out += line + "\n";
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
+    begin = end + 1;
+  }
+  return out + line;
+}
+
+// --help's description: the three modes, with the real-data defaults from the table.
+std::string description() {
+  const std::string data_defaults =
+      defaults_list([](const FlagSpec& flag) { return flag.defaults[mode_index(kDataMode)]; });
+  const std::string paragraphs[] = {
+      "Trains a bias-free MLP (ReLU hidden layers, linear output, squared-error loss), in one of "
+      "three modes; flags given always win, and each flag's line below gives its defaults.",
+      "Full-batch steps (without --x/--y, or with --steps N): the seed's experiment, on standard "
+      "normal x and y drawn from --seed unless --x/--y, by full-batch steps of sgd, with the "
+      "seed's defaults.",
+      "--epochs E: epochs of mini-batches, shuffled from --seed; one line per epoch (on a "
+      "terminal, a progress bar too); --loss-csv then has one row per optimizer step, numbered "
+      "across epochs.",
+      "--x/--y alone (no --steps, no --epochs): the defaults are for real data:" + data_defaults +
+          "; shuffled mini-batches, stopping when the validation loss (--val-x/--val-y, or "
+          "--validation-fraction of the rows) has not improved for --patience epochs."};
+  std::string out;
+  for (const std::string& paragraph : paragraphs) {
+    out += (out.empty() ? "" : "\n") + wrap(paragraph, 90);
+  }
+  return out;
 }
 
 }  // namespace
 
 TrainOptions resolve_train_options(const TrainFlags& f) {
+  refuse_misplaced_flags(f);
+  Values v(f);
   TrainOptions o;
-  o.dtype = f.dtype.value_or("f32") == "f64" ? Dtype::F64 : Dtype::F32;
-  if (f.layers) o.layers = parse_layers(*f.layers);
-  o.steps = f.steps.value_or(kDefaultSteps);
-  o.rows = f.rows.value_or(kDefaultRows);
-  o.x_path = f.x.value_or("");
-  o.y_path = f.y.value_or("");
-  o.data_defaults = f.x && !f.steps && !f.epochs;
-  o.val_x_path = f.val_x.value_or("");
-  o.val_y_path = f.val_y.value_or("");
-  if (f.epochs || o.data_defaults) {
-    resolve_epochs(f, o);
-  } else {
-    refuse_epoch_flags(f);
-  }
-  o.init = f.init            ? (*f.init == "he" ? nobias::Init::He : nobias::Init::StandardNormal)
-           : o.data_defaults ? kDataInit
-                             : nobias::Init::StandardNormal;
-  resolve_optimizer(f, o);
-  o.seed = f.seed.value_or(0);
-  o.threads = f.threads;
+  o.data_defaults = v.mode() == kDataMode;
+  o.dtype = v.text("--dtype") == "f64" ? Dtype::F64 : Dtype::F32;
+  if (v.given("--layers")) o.layers = parse_layers(v.text("--layers"));
+  v.read("--steps", o.steps);
+  v.read("--rows", o.rows);
+  v.read("--x", o.x_path);
+  v.read("--y", o.y_path);
+  v.read("--val-x", o.val_x_path);
+  v.read("--val-y", o.val_y_path);
+  if (v.mode() != kStepsMode) resolve_epochs(v, o);
+  o.init = v.text("--init") == "he" ? nobias::Init::He : nobias::Init::StandardNormal;
+  resolve_optimizer(v, o);
+  v.read("--seed", o.seed);
+  int threads = 0;
+  v.read("--threads", threads);
+  if (threads > 0) o.threads = threads;
   // Ten progress lines by default, however long the run.
-  o.log_every = f.log_every.value_or(std::max<std::size_t>(1, o.steps / 10));
-  o.quiet = f.quiet;
-  o.standardize = f.standardize;
-  o.weights_in = f.weights_in.value_or("");
-  o.weights_out = f.weights_out.value_or("");
-  o.loss_csv = f.loss_csv.value_or("");
+  o.log_every = std::max<std::size_t>(1, o.steps / 10);
+  v.read("--log-every", o.log_every);
+  v.read("--quiet", o.quiet);
+  v.read("--standardize", o.standardize);
+  v.read("--weights-in", o.weights_in);
+  v.read("--weights-out", o.weights_out);
+  v.read("--loss-csv", o.loss_csv);
   check_outputs(o);
-  if (o.data_defaults) o.defaults_line = defaults_line(f, o);
+  if (o.data_defaults) o.defaults_line = v.defaults_line();
   return o;
 }
 
 std::optional<TrainOptions> parse_train_command_line(int argc, char** argv) {
-  CLI::App app{
-      "Trains a bias-free MLP (ReLU hidden layers, linear output, squared-error loss).\n"
-      "Without --x/--y it trains on standard normal x and y drawn from --seed (the seed's\n"
-      "experiment), by --steps full-batch steps of sgd unless --epochs is given.\n"
-      "With --x/--y alone (no --steps, no --epochs), the defaults are for real data: --init he,\n"
-      "--optimizer adam --lr 0.001, --loss mean, shuffled mini-batches of 32 for up to 200\n"
-      "epochs, stopping when the validation loss (--val-x/--val-y, or --validation-fraction 0.1\n"
-      "of the rows) has not improved for --patience 10 epochs. Flags given always win.\n"
-      "--steps N: full-batch steps with the seed's defaults, in every mode. --epochs E: epochs\n"
-      "of mini-batches, shuffled from --seed; one line per epoch (on a terminal, a progress\n"
-      "bar too); --loss-csv then has one row per optimizer step, numbered across epochs.",
-      "nobias-train"};
+  CLI::App app{description(), "nobias-train"};
   TrainFlags flags;
   define_train_flags(app, flags);
   if (!parse_or_help(app, argc, argv)) return std::nullopt;

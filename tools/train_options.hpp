@@ -1,14 +1,16 @@
-// nobias-train's flags: what CLI11 binds (TrainFlags, nullopt when not given) and the resolved
-// settings of a run (TrainOptions), checked before anything is read or written.
+// nobias-train's flags as given (TrainFlags, one slot per entry of flag_table.cpp's table)
+// and the resolved settings of a run (TrainOptions), checked before anything is read or written.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli_common.hpp"
+#include "flag_table.hpp"
 #include "nobias/init.hpp"
 #include "nobias/network.hpp"
 #include "nobias/optimizer.hpp"
@@ -31,33 +33,36 @@ constexpr std::size_t kDefaultBatchSize = 32;
 // Adam's step is about lr per weight whatever the scale of the loss, so one default serves
 // both reductions. Momentum and SGD with --loss mean have no such default: --lr is required.
 constexpr double kDefaultAdamLearningRate = 1e-3;
-constexpr double kDefaultMomentum = 0.9;
-
-// Real data (--x/--y without --steps or --epochs): what works on data of unknown scale,
-// as scikit-learn's MLP defaults do. He keeps activations O(1) through ReLU layers; Adam's
-// step does not depend on the loss's scale; the mean loss does not grow with the batch.
-constexpr nobias::Init kDataInit = nobias::Init::He;
-constexpr nobias::OptimizerKind kDataOptimizer = nobias::OptimizerKind::Adam;
-constexpr nobias::Reduction kDataReduction = nobias::Reduction::Mean;
-// scikit-learn's max_iter, n_iter_no_change, tol and validation_fraction.
-constexpr std::size_t kDataMaxEpochs = 200;
-constexpr std::size_t kDefaultPatience = 10;
+// scikit-learn's tol: the least improvement of the validation loss that resets --patience.
 constexpr double kEarlyStopTolerance = 1e-4;
-constexpr double kDefaultValidationFraction = 0.1;
+// The other defaults, and those of the real-data mode, are in the flag table (flag_table.cpp).
 
-// Every flag as given on the command line; nullopt (or false) when absent. CLI11 has already
-// checked each value on its own (ranges, names) and the pairs it can (needs, excludes).
-struct TrainFlags {
-  std::optional<std::string> layers, lr, optimizer, loss, dtype, init;
-  std::optional<std::size_t> rows, steps, epochs, batch_size, log_every, checkpoint_every;
-  std::optional<std::uint64_t> seed;
-  std::optional<int> threads;
-  std::optional<double> momentum, weight_decay;
-  std::optional<std::string> x, y, val_x, val_y, weights_in, weights_out, loss_csv;
-  std::optional<std::string> checkpoint, resume, history;
-  std::optional<std::size_t> patience;
-  std::optional<double> validation_fraction;
-  bool quiet = false, nesterov = false, no_shuffle = false, standardize = false;
+class TrainFlags;
+
+// Defines the flags of program (nobias-train, or nobias-train-mpi with --mpi-mode) from the
+// table on app, bound to flags.
+void define_train_flags(CLI::App& app, TrainFlags& flags, Program program = kTrainProgram);
+
+// Every flag as given on the command line, one slot per entry of train_flag_table(), bound
+// by define_train_flags. CLI11 has already checked each value on its own (ranges, names) and
+// the pairs it can (needs, excludes); resolve_train_options checks the rest.
+class TrainFlags {
+ public:
+  bool given(std::string_view name) const;
+  // The mode the given flags choose.
+  Mode mode() const;
+  // The value given (numbers as CLI11's validators rewrote them), else the table's default
+  // in this mode ("" if it has none there); a switch's is "true" or "".
+  std::string value(std::string_view name) const;
+
+ private:
+  friend void define_train_flags(CLI::App& app, TrainFlags& flags, Program program);
+  struct Slot {
+    std::optional<std::string> text;
+    bool on = false;  // a switch
+  };
+  const Slot& slot(std::string_view name) const;
+  std::vector<Slot> slots_;  // by train_flag_index; empty: nothing given
 };
 
 // The settings of a run, every default resolved: the only input of the training run.
@@ -97,9 +102,6 @@ struct TrainOptions {
   nobias::Reduction reduction = nobias::Reduction::Sum;
   nobias::Init init = nobias::Init::StandardNormal;  // the seed's N(0, 1), or He's
 };
-
-// Defines nobias-train's flags on app, bound to flags.
-void define_train_flags(CLI::App& app, TrainFlags& flags);
 
 // The checks CLI11 cannot make (those that depend on the mode or on other values), then the
 // defaults. UsageError for the first problem found.

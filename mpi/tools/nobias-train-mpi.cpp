@@ -35,15 +35,10 @@ std::optional<MpiOptions> parse(int argc, char** argv) {
   CLI::App app{"nobias-train, data-parallel over MPI ranks (run it under mpirun)",
                "nobias-train-mpi"};
   TrainFlags flags;
-  define_train_flags(app, flags);
-  std::string mode = "deterministic";
-  app.add_option("--mpi-mode", mode,
-                 "deterministic: the same weights for any rank count (default); fast: summed "
-                 "per layer while backpropagation runs, last bits depend on the rank count")
-      ->check(one_of("--mpi-mode", {"deterministic", "fast"}));
+  define_train_flags(app, flags, kTrainMpiProgram);  // nobias-train's flags and --mpi-mode
   if (!parse_or_help(app, argc, argv)) return std::nullopt;
   MpiOptions options{resolve_train_options(flags), nobias::mpi::Mode::Deterministic};
-  if (mode == "fast") options.mode = nobias::mpi::Mode::Fast;
+  if (flags.value("--mpi-mode") == "fast") options.mode = nobias::mpi::Mode::Fast;
   return options;
 }
 

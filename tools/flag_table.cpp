@@ -1,0 +1,400 @@
+// The table of nobias-train's flags (flag_table.hpp says what is made from it), and the
+// --help text made from an entry.
+#include "flag_table.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+#include <utility>
+
+#include "cli_common.hpp"
+#include "train_options.hpp"
+
+namespace nobias_tools {
+
+namespace {
+
+constexpr std::uint64_t kMaxSize = std::numeric_limits<std::size_t>::max();
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
+
+std::string decimal(std::size_t value) {
+  return std::to_string(value);
+}
+
+Check check_of(Check::Kind kind) {
+  Check c;
+  c.kind = kind;
+  return c;
+}
+
+// One entry of the table: the name, the value's type name ("" for a switch), the help and the
+// check, then what differs from FlagSpec's defaults (every mode, both programs, no default).
+class Flag {
+ public:
+  Flag(std::string name, std::string type_name, std::string help, Check check) {
+    spec_.name = std::move(name);
+    spec_.type_name = std::move(type_name);
+    spec_.help = std::move(help);
+    spec_.check = std::move(check);
+  }
+  // Only in these modes; given in another it is refused.
+  Flag& in(unsigned modes) {
+    spec_.modes = modes;
+    return *this;
+  }
+  // The default in every mode, or in each.
+  Flag& by_default(const std::string& value) { return by_default(value, value, value); }
+  Flag& by_default(std::string steps, std::string epochs, std::string data) {
+    spec_.defaults = {std::move(steps), std::move(epochs), std::move(data)};
+    return *this;
+  }
+  Flag& computed_default(std::string how) {
+    spec_.computed_default = std::move(how);
+    return *this;
+  }
+  Flag& in_defaults_line(int position) {
+    spec_.defaults_line = position;
+    return *this;
+  }
+  Flag& needs(std::vector<std::string> names) {
+    spec_.needs = std::move(names);
+    return *this;
+  }
+  Flag& excludes(std::vector<std::string> names) {
+    spec_.excludes = std::move(names);
+    return *this;
+  }
+  Flag& needs_value(std::string flag, std::string value) {
+    spec_.needs_flag = std::move(flag);
+    spec_.needs_value = std::move(value);
+    return *this;
+  }
+  Flag& selects(Mode mode) {
+    spec_.selects = mode;
+    return *this;
+  }
+  Flag& only_in(unsigned programs) {
+    spec_.programs = programs;
+    return *this;
+  }
+  operator FlagSpec() const { return spec_; }  // NOLINT: the table's entries convert
+
+ private:
+  FlagSpec spec_;
+};
+
+constexpr unsigned kEpochRuns = kEpochsMode | kDataMode;  // the modes that train by epochs
+
+// Every flag of nobias-train and nobias-train-mpi, in --help's order. The real-data mode's
+// defaults are what works on data of unknown scale, as scikit-learn's MLP defaults do: He
+// keeps activations O(1) through ReLU layers, Adam's step does not depend on the loss's
+// scale, the mean loss does not grow with the batch; 200 epochs, a patience of 10 and a
+// validation fraction of 0.1 are scikit-learn's max_iter, n_iter_no_change and
+// validation_fraction.
+std::vector<FlagSpec> make_table() {
+  return {
+      Flag("--layers", "W,W,...", "Widths d_in,d_1,...,d_out", layers())
+          .computed_default(join(kDefaultWidths) + ", or from --weights-in, or d_in," +
+                            join(kDefaultHiddenWidths) + ",d_out from --x/--y"),
+      // With data the batch is all of its rows: a --rows that would be ignored is a mistake.
+      Flag("--rows", "N", "Rows of the generated batch", whole(1, kMaxSize))
+          .by_default(decimal(kDefaultRows))
+          .excludes({"--x"}),
+      Flag("--steps", "N", "Full-batch steps, with the seed's defaults whatever the data",
+           whole(1, kMaxSteps))
+          .in(kStepsMode)
+          .by_default(decimal(kDefaultSteps), "", "")
+          .selects(kStepsMode),
+      Flag("--epochs", "E",
+           "Train by epochs of mini-batches instead of --steps; with --x/--y alone, stop early "
+           "before the last one",
+           whole(1, kMaxSteps))
+          .in(kEpochRuns)
+          .by_default("", "", "200 (at most)")
+          .in_defaults_line(6)
+          .selects(kEpochsMode),
+      Flag("--batch-size", "B",
+           "Rows per mini-batch (>= 1; more than the rows: the whole set; the last batch may be "
+           "smaller)",
+           whole(1, kMaxSize))
+          .in(kEpochRuns)
+          .by_default("", decimal(kDefaultBatchSize), decimal(kDefaultBatchSize))
+          .in_defaults_line(5),
+      Flag("--no-shuffle", "",
+           "Keep the rows in file order (not given: a new order every epoch, from --seed)",
+           switch_flag())
+          .in(kEpochRuns),
+      Flag("--checkpoint", "DIR", "Save the whole training state into DIR (created if missing)",
+           text())
+          .in(kEpochsMode),
+      Flag("--checkpoint-every", "E", "Epochs between checkpoints; the last epoch is always saved",
+           whole(1, kMaxSize))
+          .in(kEpochsMode)
+          .by_default("", "1", "")
+          .needs({"--checkpoint"}),
+      // The checkpoint holds the weights.
+      Flag("--resume", "DIR",
+           "Continue from the checkpoint in DIR, bit for bit as if never stopped; give the same "
+           "flags as the first run",
+           text())
+          .in(kEpochsMode)
+          .excludes({"--weights-in"}),
+      Flag("--val-x", "X.npy", "Validation inputs", text()).in(kEpochRuns).needs({"--val-y"}),
+      Flag("--val-y", "Y.npy", "Validation targets", text()).in(kEpochRuns).needs({"--val-x"}),
+      // Computed in train_options.cpp; the data mode's is what it comes to with adam.
+      Flag("--lr", "L", "Learning rate", positive())
+          .by_default("", "", format_g(kDefaultAdamLearningRate))
+          .computed_default(format_g(kDefaultLearningRate) + " for sgd with --loss sum, " +
+                            format_g(kDefaultAdamLearningRate) + " for adam; required otherwise")
+          .in_defaults_line(3),
+      Flag("--optimizer", "sgd|momentum|adam", "sgd, momentum or adam",
+           choice({"sgd", "momentum", "adam"}))
+          .by_default("sgd", "sgd", "adam")
+          .in_defaults_line(2),
+      Flag("--momentum", "M", "Momentum in [0, 1)", real(0.0, 1.0, "in [0, 1)"))
+          .by_default("0.9")
+          .needs_value("--optimizer", "momentum"),
+      Flag("--nesterov", "", "Nesterov momentum", switch_flag())
+          .needs_value("--optimizer", "momentum"),
+      Flag("--weight-decay", "D", "L2 weight decay >= 0",
+           real(0.0, kInfinity, "that is finite and >= 0"))
+          .by_default("0"),
+      Flag("--loss", "sum|mean", "sum of squared errors, or mean (divided by rows x d_out)",
+           choice({"sum", "mean"}))
+          .by_default("sum", "sum", "mean")
+          .in_defaults_line(4),
+      Flag("--seed", "S", "Seed of the generated data, the weights and the shuffle", whole(0))
+          .by_default("0")
+          .in_defaults_line(9),
+      Flag("--dtype", "f32|f64", "f32 or f64", choice({"f32", "f64"}))
+          .by_default("f32")
+          .in_defaults_line(10),
+      Flag("--init", "normal|he",
+           "Starting weights: normal (the seed's N(0, 1)) or he (N(0, 2 / d_in), which keeps deep "
+           "or wide networks trainable)",
+           choice({"normal", "he"}))
+          .by_default("normal", "normal", "he")
+          .in_defaults_line(1),
+      Flag("--x", "X.npy", "Inputs, an n x d_in .npy file", text()).needs({"--y"}),
+      Flag("--y", "Y.npy", "Targets, an n x d_out .npy file", text()).needs({"--x"}),
+      Flag("--weights-in", "DIR", "Start from w1.npy..wK.npy in DIR", text()),
+      Flag("--weights-out", "DIR", "Write the trained w1.npy..wK.npy into DIR (must exist)",
+           text()),
+      Flag("--loss-csv", "FILE", "Write step,loss for every step to FILE", text()),
+      Flag("--threads", "N", "Threads of every product",
+           whole(1, static_cast<std::uint64_t>(std::numeric_limits<int>::max())))
+          .computed_default("chosen per product; NOBIAS_THREADS"),
+      // With --epochs progress is shown per epoch. A real-data run accepts it unread, as it
+      // always has.
+      Flag("--log-every", "K", "Print progress every K steps", whole(1, kMaxSize))
+          .in(kStepsMode | kDataMode)
+          .computed_default("steps/10"),
+      Flag("--quiet", "", "Print only the final line (no progress, no epoch lines)", switch_flag()),
+      Flag("--patience", "N",
+           "Stop when the validation loss has not improved by " + format_g(kEarlyStopTolerance) +
+               " for this many epochs, keeping the best epoch's weights; 0: never",
+           whole(0, kMaxSize))
+          .in(kEpochRuns)
+          .by_default("", "0", "10")
+          .in_defaults_line(7),
+      Flag("--validation-fraction", "F",
+           "Hold out this fraction of --x/--y's rows (seeded by --seed) to validate on, unless "
+           "--val-x/--val-y",
+           real(0.0, 1.0, "in (0, 1)", /*open_low=*/true))
+          .in(kEpochRuns)
+          .by_default("", "", "0.1")
+          .in_defaults_line(8)
+          .needs({"--x"})
+          .excludes({"--val-x", "--val-y"}),
+      Flag("--standardize", "",
+           "Centre and scale the columns of --x, and of a regression --y, by the training rows' "
+           "mean and standard deviation (saved with --weights-out; prediction undoes it). "
+           "Needed when the targets have an offset: a bias-free network has f(0) = 0",
+           switch_flag())
+          .needs({"--x"}),
+      Flag("--history", "FILE.csv",
+           "Write one CSV row per epoch: train and validation loss, the validation metrics, "
+           "seconds",
+           text())
+          .in(kEpochRuns),
+      Flag("--mpi-mode", "deterministic|fast",
+           "deterministic: the same weights for any rank count; fast: summed per layer while "
+           "backpropagation runs, last bits depend on the rank count",
+           choice({"deterministic", "fast"}))
+          .by_default("deterministic")
+          .only_in(kTrainMpiProgram),
+  };
+}
+
+// "a", "a or b", "a, b or c".
+std::string either(const std::vector<std::string>& items) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    out += (i == 0 ? "" : i + 1 == items.size() ? " or " : ", ") + items[i];
+  }
+  return out;
+}
+
+std::string mode_names(unsigned modes) {
+  std::vector<std::string> names;
+  for (Mode m : kModes) {
+    if (modes & m) names.push_back(mode_name(m));
+  }
+  return either(names);
+}
+
+// "Default 32", "Default sgd; adam with --x/--y alone", "Default 200 (at most) with --x/--y
+// alone": the defaults of the modes the flag belongs to, equal ones once.
+std::string defaults_sentence(const FlagSpec& flag) {
+  if (!flag.computed_default.empty()) return "Default " + flag.computed_default;
+  std::vector<std::pair<std::string, unsigned>> groups;  // a value, the modes it is the default of
+  unsigned covered = 0;
+  for (Mode m : kModes) {
+    const std::string& value = flag.defaults[mode_index(m)];
+    if (!(flag.modes & m) || value.empty()) continue;
+    covered |= m;
+    bool found = false;
+    for (auto& [v, modes] : groups) {
+      if (v == value) {
+        modes |= m;
+        found = true;
+      }
+    }
+    if (!found) groups.emplace_back(value, m);
+  }
+  if (groups.empty()) return "";
+  // The first value stands alone when every mode the flag belongs to has a default.
+  const bool plain_first = covered == flag.modes;
+  std::string out = "Default";
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    out += (i == 0 ? " " : "; ") + groups[i].first;
+    if (i > 0 || !plain_first) out += " with " + mode_names(groups[i].second);
+  }
+  return out;
+}
+
+// "Only with --epochs", "Only with --epochs or --x/--y alone", "Not with --epochs" (what CLI11
+// says too), "Only with --optimizer momentum".
+std::vector<std::string> modes_sentences(const FlagSpec& flag) {
+  std::vector<std::string> out;
+  if (flag.selects == Mode(0) && flag.modes != kAllModes) {
+    out.push_back(flag.modes == (kAllModes & ~unsigned{kEpochsMode})
+                      ? "Not with --epochs"
+                      : "Only with " + mode_names(flag.modes));
+  }
+  if (!flag.needs_flag.empty()) {
+    out.push_back("Only with " + flag.needs_flag + " " + flag.needs_value);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::size_t mode_index(Mode mode) {
+  return mode == kStepsMode ? 0 : mode == kEpochsMode ? 1 : 2;
+}
+
+const char* mode_name(Mode mode) {
+  switch (mode) {
+    case kStepsMode:
+      return "full-batch --steps";
+    case kEpochsMode:
+      return "--epochs";
+    case kDataMode:
+      return "--x/--y alone";
+  }
+  return "";
+}
+
+std::string refusal(const std::string& shown, Mode mode) {
+  switch (mode) {
+    case kStepsMode:
+      return shown + " needs --epochs (epoch-based training)";
+    case kDataMode:
+      return shown + " needs --epochs (a fixed number of epochs)";
+    case kEpochsMode:
+      return "--epochs excludes " + shown;
+  }
+  return shown;
+}
+
+Check switch_flag() {
+  return check_of(Check::Switch);
+}
+Check text() {
+  return check_of(Check::Text);
+}
+Check whole(std::uint64_t min, std::uint64_t max) {
+  Check c = check_of(Check::Whole);
+  c.min = min;
+  c.max = max;
+  return c;
+}
+Check real(double low, double high, const char* range, bool open_low) {
+  Check c = check_of(Check::Real);
+  c.low = low;
+  c.high = high;
+  c.range = range;
+  c.open_low = open_low;
+  return c;
+}
+Check positive() {
+  return check_of(Check::Positive);
+}
+Check choice(std::vector<std::string> names) {
+  Check c = check_of(Check::Choice);
+  c.names = std::move(names);
+  return c;
+}
+Check layers() {
+  return check_of(Check::Layers);
+}
+
+const std::vector<FlagSpec>& train_flag_table() {
+  static const std::vector<FlagSpec> table = make_table();
+  return table;
+}
+
+std::size_t train_flag_index(std::string_view name) {
+  const std::vector<FlagSpec>& table = train_flag_table();
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    if (table[i].name == name) return i;
+  }
+  throw std::logic_error("no flag " + std::string(name) + " in the flag table");
+}
+
+const FlagSpec& train_flag(std::string_view name) {
+  return train_flag_table()[train_flag_index(name)];
+}
+
+std::string defaults_list(const std::function<std::string(const FlagSpec&)>& value) {
+  std::vector<const FlagSpec*> listed;
+  for (const FlagSpec& flag : train_flag_table()) {
+    if (flag.defaults_line > 0) listed.push_back(&flag);
+  }
+  std::sort(listed.begin(), listed.end(), [](const FlagSpec* a, const FlagSpec* b) {
+    return a->defaults_line < b->defaults_line;
+  });
+  std::string out;
+  for (const FlagSpec* flag : listed) {
+    const std::string text = value(*flag);
+    if (!text.empty()) out += " " + flag->name + " " + text;
+  }
+  return out;
+}
+
+std::string default_value(const std::string& text) {
+  return text.substr(0, text.find(' '));
+}
+
+std::string help_line(const FlagSpec& flag) {
+  std::string line = flag.help;
+  std::vector<std::string> sentences = modes_sentences(flag);
+  const std::string defaults = defaults_sentence(flag);
+  if (!defaults.empty()) sentences.insert(sentences.begin(), defaults);
+  for (const std::string& sentence : sentences)
+    line += ". " + sentence;
+  return line;  // without a full stop, as CLI11's own lines
+}
+
+}  // namespace nobias_tools
