@@ -2,8 +2,8 @@
 //
 // Legend: n = rows of the batch, K = weight matrices, d_k = widths.
 #include <benchmark/benchmark.h>
-#include "blas_backend.hpp"
-#include "dgemm_backend.hpp"
+#include "gemm/blas_backend.hpp"
+#include "gemm/dgemm_backend.hpp"
 
 #include <cblas.h>
 #if NOBIAS_BENCH_ONEDNN

@@ -20,7 +20,9 @@ import numpy as np
 
 PROGRAM = None  # set from --nobias-train in main()
 TIMEOUT_S = 120
-FINAL_RE = re.compile(r"^final loss (\S+) after (\d+) steps, (\S+) steps/s$")
+# Epoch mode also says how many epochs ran and whose weights were kept.
+FINAL_RE = re.compile(r"^final loss (\S+) after (\d+) steps(?:, \d+ epochs, kept epoch \d+)?, "
+                      r"(\S+) steps/s$")
 PROGRESS_RE = re.compile(r"^step (\d+)/(\d+) loss (\S+)$")
 ALL_FLAGS = ["--layers", "--rows", "--steps", "--lr", "--seed", "--dtype", "--x", "--y",
              "--weights-in", "--weights-out", "--loss-csv", "--threads", "--log-every",
@@ -953,18 +955,16 @@ class CliTest(unittest.TestCase):
             (["--epochs", 3, "--optimizer", "adam", "--seed", 9],
              "--seed is 9 but the checkpoint in ck was trained with 0" + first_run),
             (["--epochs", 3, "--optimizer", "momentum", "--lr", 0.1],
-             "--optimizer is different but the checkpoint in ck was trained with another "
-             "optimizer" + first_run),
+             "--optimizer is momentum but the checkpoint in ck was trained with adam" + first_run),
             (["--epochs", 1, "--optimizer", "adam"],
              "the checkpoint in ck has done 1 epochs already; ask for more with --epochs"),
             (["--epochs", 3, "--optimizer", "adam", "--dtype", "f64"],
              "--dtype is f64 but the checkpoint in ck was trained with f32" + first_run),
             (["--epochs", 3, "--optimizer", "adam", "--loss", "mean"],
-             "--loss is different but the checkpoint in ck was trained with the other "
-             "reduction" + first_run),
+             "--loss is mean but the checkpoint in ck was trained with sum" + first_run),
             (["--epochs", 3, "--optimizer", "adam", "--no-shuffle"],
-             "--no-shuffle is different but the checkpoint in ck was trained with the other "
-             "setting" + first_run),
+             "--no-shuffle is given but the checkpoint in ck was trained with shuffled batches" +
+             first_run),
         ]
         for extra, needle in cases:
             with self.subTest(extra=extra):

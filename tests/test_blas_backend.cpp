@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "blas_backend.hpp"
+#include "gemm/blas_backend.hpp"
 #include "nobias/blas.hpp"
 #include "test_support.hpp"
 

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "blas_backend.hpp"
-#include "blas_kernel.hpp"
+#include "gemm/blas_backend.hpp"
+#include "gemm/blas_kernel.hpp"
 #include "nobias/blas.hpp"
 #include "test_support.hpp"
 

@@ -9,13 +9,13 @@
 #include <string>
 #include <vector>
 
-#include "atomic_file_hook.hpp"
-#include "checksum.hpp"
+#include "io/atomic_file_hook.hpp"
+#include "io/checksum.hpp"
 #include "nobias/blas.hpp"
 #include "nobias/checkpoint.hpp"
 #include "nobias/error.hpp"
+#include "nobias/fit.hpp"
 #include "nobias/npy.hpp"
-#include "nobias/train.hpp"
 #include "test_support.hpp"
 
 using nobias::Matrix;
@@ -74,13 +74,13 @@ TEST_CASE_TEMPLATE("checkpoint.resume_equals_uninterrupted_bitwise", T, float, d
     CAPTURE(static_cast<int>(kind));
     Network<T> whole({11, 9, 7, 3}, 3, nobias::Init::He);
     Optimizer<T> whole_optimizer(config_of(kind), whole);
-    nobias::fit(whole, whole_optimizer, x, y, options(4));  // T from the network
+    nobias::fit(whole, whole_optimizer, {x, y}, options(4));  // T from the network
 
     TempDir dir("resume");
     {
       Network<T> first({11, 9, 7, 3}, 3, nobias::Init::He);
       Optimizer<T> optimizer(config_of(kind), first);
-      nobias::fit<T>(first, optimizer, x, y, options(2));
+      nobias::fit<T>(first, optimizer, {x, y}, options(2));
       nobias::save_checkpoint<T>(dir.path().string(), first, optimizer, {2, 42});
     }  // the first process ends here
 
@@ -90,7 +90,7 @@ TEST_CASE_TEMPLATE("checkpoint.resume_equals_uninterrupted_bitwise", T, float, d
     Network<T> resumed(std::move(checkpoint.weights));
     Optimizer<T> optimizer(checkpoint.optimizer, resumed);
     nobias::restore_optimizer(optimizer, checkpoint);
-    nobias::fit<T>(resumed, optimizer, x, y, options(4, 3));
+    nobias::fit<T>(resumed, optimizer, {x, y}, options(4, 3));
 
     CHECK(same_bits(resumed.weights(), whole.weights()));
     CHECK(optimizer.steps_taken() == whole_optimizer.steps_taken());
@@ -105,7 +105,7 @@ TEST_CASE("checkpoint.keeps_the_configuration_and_the_moments") {
   config.beta1 = 0.85;
   config.epsilon = 1e-7;
   Optimizer<double> optimizer(config, net);
-  nobias::fit<double>(net, optimizer, x, y, options(1));
+  nobias::fit<double>(net, optimizer, {x, y}, options(1));
   TempDir dir("moments");
   nobias::save_checkpoint<double>(dir.path().string(), net, optimizer, {1, 7});
   const auto checkpoint = nobias::load_checkpoint<double>(dir.path().string());
@@ -125,11 +125,11 @@ TEST_CASE("checkpoint.a_save_killed_before_it_commits_leaves_the_previous_one") 
   Network<float> net({11, 9, 3}, 10, nobias::Init::He);
   Optimizer<float> optimizer(config_of(OptimizerKind::Momentum), net);
   TempDir dir("killed");
-  nobias::fit<float>(net, optimizer, x, y, options(1));
+  nobias::fit<float>(net, optimizer, {x, y}, options(1));
   nobias::save_checkpoint<float>(dir.path().string(), net, optimizer, {1, 42});
   const std::vector<Matrix<float>> saved = net.weights();
 
-  nobias::fit<float>(net, optimizer, x, y, options(2, 2));
+  nobias::fit<float>(net, optimizer, {x, y}, options(2, 2));
   {
     // The crash: everything of the new state is written, CURRENT is about to be replaced.
     nobias::detail::ScopedAtomicWriteHook crash([](const std::string& temp) {
@@ -176,7 +176,7 @@ TEST_CASE("checkpoint.saving_the_same_epoch_again_keeps_the_current_state_until_
   TempDir dir("again");
   nobias::save_checkpoint<double>(dir.path().string(), net, optimizer, {1, 42});
   const std::vector<Matrix<double>> first = net.weights();
-  nobias::fit(net, optimizer, x, y, options(1));
+  nobias::fit(net, optimizer, {x, y}, options(1));
   {
     nobias::detail::ScopedAtomicWriteHook crash([](const std::string& temp) {
       if (temp.find("CURRENT") != std::string::npos) throw std::runtime_error("power cut");

@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "atomic_file_hook.hpp"
+#include "io/atomic_file_hook.hpp"
 #include "nobias/atomic_file.hpp"
 #include "nobias/error.hpp"
 #include "nobias/file_set.hpp"

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "nobias/error.hpp"
+#include "nobias/fit.hpp"
 #include "nobias/model.hpp"
 #include "nobias/npy.hpp"
-#include "nobias/train.hpp"
 #include "nobias/weights_io.hpp"
 #include "reference/reference.hpp"
 #include "test_checks.hpp"
@@ -60,7 +60,7 @@ Trained<T> trained_regression() {
   options.epochs = 3;
   options.batch_size = 8;
   options.reduction = nobias::Reduction::Mean;
-  nobias::fit<T>(t.net, optimizer, xs, ys, options);
+  nobias::fit<T>(t.net, optimizer, {xs, ys}, options);
   t.info.settings = {{"optimizer", "adam"}, {"epochs", "3"}};
   return t;
 }

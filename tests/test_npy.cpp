@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "atomic_file_hook.hpp"
+#include "io/atomic_file_hook.hpp"
 #include "nobias/atomic_file.hpp"
 #include "nobias/error.hpp"
 #include "nobias/matrix.hpp"

@@ -15,7 +15,7 @@
 #include "nobias/blas.hpp"
 #include "nobias/error.hpp"
 #include "nobias/network.hpp"
-#include "parallel.hpp"
+#include "gemm/parallel.hpp"
 #include "test_support.hpp"
 
 using nobias::Matrix;

@@ -11,7 +11,7 @@
 #include "nobias/error.hpp"
 #include "nobias/names.hpp"
 #include "nobias/targets.hpp"
-#include "nobias/train.hpp"
+#include "nobias/fit.hpp"
 #include "reference/metrics_reference.hpp"
 #include "test_checks.hpp"
 #include "test_support.hpp"

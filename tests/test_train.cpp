@@ -14,10 +14,11 @@
 #include <vector>
 
 #include "nobias/error.hpp"
+#include "nobias/fit.hpp"
 #include "nobias/network.hpp"
 #include "nobias/optimizer.hpp"
-#include "nobias/train.hpp"
 #include "reference/reference.hpp"
+#include "support/fit_hooks.hpp"
 #include "test_support.hpp"
 
 using nobias::EpochReport;
@@ -490,9 +491,9 @@ TEST_CASE_TEMPLATE("fit.determinism.same_seed_same_bits", T, float, double) {
   Network<T> a = p.net, b = p.net, c = p.net;
   Optimizer<T> opt_a(fit_momentum_config(), a), opt_b(fit_momentum_config(), b),
       opt_c(fit_momentum_config(), c);
-  nobias::fit<T>(a, opt_a, p.x, p.y, fit_options(3, 8, true, 11));
-  nobias::fit<T>(b, opt_b, p.x, p.y, fit_options(3, 8, true, 11));
-  nobias::fit<T>(c, opt_c, p.x, p.y, fit_options(3, 8, true, 12));
+  nobias::fit<T>(a, opt_a, {p.x, p.y}, fit_options(3, 8, true, 11));
+  nobias::fit<T>(b, opt_b, {p.x, p.y}, fit_options(3, 8, true, 11));
+  nobias::fit<T>(c, opt_c, {p.x, p.y}, fit_options(3, 8, true, 12));
   REQUIRE(network_error(a, p.net) > 1e-3);  // training happened
   CHECK(identical(a, b));
   CHECK_FALSE(identical(a, c));  // another seed, another order of the batches
@@ -504,7 +505,7 @@ TEST_CASE_TEMPLATE("fit.no_shuffle.is_the_natural_order", T, float, double) {
   Network<T> fitted = p.net, manual = p.net;
   Optimizer<T> opt_fit(fit_momentum_config(), fitted), opt_manual(fit_momentum_config(), manual);
 
-  const auto reports = nobias::fit<T>(fitted, opt_fit, p.x, p.y, fit_options(2, half, false));
+  const auto reports = nobias::fit<T>(fitted, opt_fit, {p.x, p.y}, fit_options(2, half, false)).epochs;
   REQUIRE(reports.size() == 2);
   for (std::size_t epoch = 0; epoch < 2; ++epoch) {
     CAPTURE(epoch);
@@ -535,7 +536,7 @@ TEST_CASE_TEMPLATE("fit.batches.partial_last_batch", T, float, double) {
     Optimizer<T> opt_fit(c, fitted), opt_manual(c, manual);
 
     const auto reports =
-        nobias::fit<T>(fitted, opt_fit, p.x, p.y, fit_options(2, batch, false, 0, reduction));
+        nobias::fit<T>(fitted, opt_fit, {p.x, p.y}, fit_options(2, batch, false, 0, reduction)).epochs;
     REQUIRE(reports.size() == 2);
     for (std::size_t epoch = 0; epoch < 2; ++epoch) {
       CAPTURE(epoch);
@@ -561,7 +562,8 @@ TEST_CASE_TEMPLATE("fit.batches.larger_than_rows_or_zero_is_one_batch", T, float
     Problem<T> p(10);
     Network<T> fitted = p.net, manual = p.net;
     Optimizer<T> opt_fit(fit_momentum_config(), fitted), opt_manual(fit_momentum_config(), manual);
-    const auto reports = nobias::fit<T>(fitted, opt_fit, p.x, p.y, fit_options(1, batch, true, 3));
+    const auto reports =
+        nobias::fit<T>(fitted, opt_fit, {p.x, p.y}, fit_options(1, batch, true, 3)).epochs;
     const double l = opt_manual.step(manual, p.x, p.y, Reduction::Mean);
     REQUIRE(reports.size() == 1);
     CHECK(reports[0].steps == 1);
@@ -581,17 +583,18 @@ TEST_CASE_TEMPLATE("fit.callback.false_stops_training", T, float, double) {
       opt_two(fit_momentum_config(), two_epochs);
 
   std::vector<std::size_t> seen;
-  const auto reports = nobias::fit<T>(stopped, opt_stopped, p.x, p.y, fit_options(5, 6, true, 9),
-                                      [&seen](const EpochReport& r) {
-                                        seen.push_back(r.epoch);
-                                        return r.epoch < 2;
-                                      });
+  const auto reports =
+      nobias::fit<T>(stopped, opt_stopped, {p.x, p.y},
+                     with_on_epoch(fit_options(5, 6, true, 9), [&seen](const EpochReport& r) {
+                       seen.push_back(r.epoch);
+                       return r.epoch < 2;
+                     })).epochs;
   REQUIRE(reports.size() == 2);
   CHECK(seen == std::vector<std::size_t>{1, 2});
   CHECK(reports[0].epoch == 1);
   CHECK(reports[1].epoch == 2);
   // Stopping after epoch 2 is the same as asking for two epochs.
-  nobias::fit<T>(two_epochs, opt_two, p.x, p.y, fit_options(2, 6, true, 9));
+  nobias::fit<T>(two_epochs, opt_two, {p.x, p.y}, fit_options(2, 6, true, 9));
   CHECK(identical(stopped, two_epochs));
   CHECK(opt_stopped.steps_taken() == 8);  // 20 rows in batches of 6: 4 steps an epoch
 }
@@ -599,7 +602,7 @@ TEST_CASE_TEMPLATE("fit.callback.false_stops_training", T, float, double) {
 TEST_CASE_TEMPLATE("fit.report.fields", T, float, double) {
   Problem<T> p(20);
   Optimizer<T> optimizer(fit_momentum_config(), p.net);
-  const auto reports = nobias::fit<T>(p.net, optimizer, p.x, p.y, fit_options(3, 8, true, 2));
+  const auto reports = nobias::fit<T>(p.net, optimizer, {p.x, p.y}, fit_options(3, 8, true, 2)).epochs;
   REQUIRE(reports.size() == 3);
   for (std::size_t i = 0; i < reports.size(); ++i) {
     CAPTURE(i);
@@ -625,13 +628,12 @@ TEST_CASE_TEMPLATE("fit.report.validation_loss_of_the_weights_after_each_epoch",
 
     std::vector<double> expected;  // from a copy, so fit's own network is not disturbed
     const auto reports = nobias::fit<T>(
-        p.net, optimizer, p.x, p.y, fit_options(3, 8, true, 5, reduction),
-        [&](const EpochReport&) {
+        p.net, optimizer, {p.x, p.y, val_x, val_y},
+        with_on_epoch(fit_options(3, 8, true, 5, reduction), [&](const EpochReport&) {
           Network<T> copy = p.net;
           expected.push_back(copy.loss(val_x, val_y, reduction));
           return true;
-        },
-        val_x, val_y);
+        })).epochs;
     REQUIRE(reports.size() == 3);
     REQUIRE(expected.size() == 3);
     for (std::size_t i = 0; i < 3; ++i) {
@@ -663,8 +665,8 @@ TEST_CASE("fit.adam.teacher_student_lowers_the_loss_1000x") {
   c.learning_rate = 5e-3;
   Optimizer<double> optimizer(c, student);
   const double before = student.loss(x, y, Reduction::Mean);
-  const auto reports = nobias::fit<double>(student, optimizer, x, y,
-                                           fit_options(1000, 32, true, 1, Reduction::Mean));
+  const auto reports = nobias::fit<double>(student, optimizer, {x, y},
+                                           fit_options(1000, 32, true, 1, Reduction::Mean)).epochs;
   const double after = student.loss(x, y, Reduction::Mean);
   REQUIRE(reports.size() == 1000);
   CAPTURE(before);
@@ -694,8 +696,8 @@ TEST_CASE_TEMPLATE("fit.divergence.names_epoch_and_step", T, float, double) {
   };
   std::string message;
   try {
-    nobias::fit<T>(net, optimizer, x, y, fit_options(50, 5, true, 1, Reduction::Sum), {}, {}, {},
-                   on_step);
+    nobias::fit<T>(net, optimizer, {x, y},
+                   with_on_step(fit_options(50, 5, true, 1, Reduction::Sum), on_step));
   } catch (const nobias::DivergenceError& e) {
     message = e.what();
   }
@@ -731,17 +733,17 @@ TEST_CASE_TEMPLATE("fit.input.bad_shapes_and_epochs_throw", T, float, double) {
   const Matrix<T> val_y_short = random_matrix<T>(4, 2, 93);
   const Network<T> before = p.net;
 
-  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, p.x, y_short, fit_options(1, 4, true)),
+  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, {p.x, y_short}, fit_options(1, 4, true)),
                        "fit: x has 10 rows but y has 9", nobias::ShapeError);
-  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, x_wide, p.y, fit_options(1, 4, true)),
+  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, {x_wide, p.y}, fit_options(1, 4, true)),
                        "fit: x is 10x7 and y is 10x2, the network maps 6 columns to 2",
                        nobias::ShapeError);
   CHECK_THROWS_WITH_AS(
-      nobias::fit<T>(p.net, optimizer, p.x, p.y, fit_options(1, 4, true), {}, val_x, val_y_short),
+      nobias::fit<T>(p.net, optimizer, {p.x, p.y, val_x, val_y_short}, fit_options(1, 4, true)),
       "fit: validation x is 5x6 and validation y is 4x2; expected the same row count and 6 and 2 "
       "columns",
       nobias::ShapeError);
-  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, p.x, p.y, fit_options(0, 4, true)),
+  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, {p.x, p.y}, fit_options(0, 4, true)),
                        "fit: epochs must be >= 1, got 0", nobias::ValueError);
   CHECK(identical(p.net, before));
   CHECK(optimizer.steps_taken() == 0);
@@ -855,15 +857,15 @@ TEST_CASE_TEMPLATE("fit.input.non_finite_data_is_rejected_before_training", T, f
   const Matrix<T> val_x = random_matrix<T>(5, 6, 99), val_y = random_matrix<T>(5, 2, 100);
   Matrix<T> bad_val_y = val_y;
   bad_val_y(0, 0) = T(INFINITY);
-  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, bad_x, p.y, fit_options(2, 4, true)),
+  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, {bad_x, p.y}, fit_options(2, 4, true)),
                        "fit: x: element (7, 3) is nan; values must be finite", nobias::ValueError);
-  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, p.x, bad_y, fit_options(2, 4, true)),
+  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, {p.x, bad_y}, fit_options(2, 4, true)),
                        "fit: y: element (4, 1) is -inf; values must be finite", nobias::ValueError);
   CHECK_THROWS_WITH_AS(
-      nobias::fit<T>(p.net, optimizer, p.x, p.y, fit_options(2, 4, true), {}, bad_x, p.y),
+      nobias::fit<T>(p.net, optimizer, {p.x, p.y, bad_x, p.y}, fit_options(2, 4, true)),
       doctest::Contains("fit: validation x: element (7, 3) is nan"), nobias::ValueError);
   CHECK_THROWS_WITH_AS(
-      nobias::fit<T>(p.net, optimizer, p.x, p.y, fit_options(2, 4, true), {}, val_x, bad_val_y),
+      nobias::fit<T>(p.net, optimizer, {p.x, p.y, val_x, bad_val_y}, fit_options(2, 4, true)),
       doctest::Contains("fit: validation y: element (0, 0) is inf"), nobias::ValueError);
   CHECK(identical(p.net, before));
   CHECK(optimizer.steps_taken() == 0);
@@ -875,39 +877,39 @@ TEST_CASE_TEMPLATE("fit.input.errors_name_what_was_expected", T, float, double) 
   const Network<T> before = p.net;
   const Matrix<T> no_x(0, 6), no_y(0, 2), y_short = random_matrix<T>(9, 2, 101);
   const Matrix<T> val_x = random_matrix<T>(5, 6, 102), val_y_short = random_matrix<T>(4, 2, 103);
-  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, no_x, no_y, fit_options(1, 4, true)),
+  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, {no_x, no_y}, fit_options(1, 4, true)),
                        "fit: x has no rows", nobias::ShapeError);
-  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, p.x, y_short, fit_options(1, 4, true)),
+  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, {p.x, y_short}, fit_options(1, 4, true)),
                        "fit: x has 10 rows but y has 9", nobias::ShapeError);
-  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, p.x, p.x, fit_options(1, 4, true)),
+  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, {p.x, p.x}, fit_options(1, 4, true)),
                        "fit: x is 10x6 and y is 10x6, the network maps 6 columns to 2",
                        nobias::ShapeError);
   CHECK_THROWS_WITH_AS(
-      nobias::fit<T>(p.net, optimizer, p.x, p.y, fit_options(1, 4, true), {}, val_x, val_y_short),
+      nobias::fit<T>(p.net, optimizer, {p.x, p.y, val_x, val_y_short}, fit_options(1, 4, true)),
       doctest::Contains("fit: validation x is 5x6 and validation y is 4x2"), nobias::ShapeError);
   const Matrix<T> val_x_wide = random_matrix<T>(5, 7, 104), val_y = random_matrix<T>(5, 2, 105);
   CHECK_THROWS_WITH_AS(
-      nobias::fit<T>(p.net, optimizer, p.x, p.y, fit_options(1, 4, true), {}, val_x_wide, val_y),
+      nobias::fit<T>(p.net, optimizer, {p.x, p.y, val_x_wide, val_y}, fit_options(1, 4, true)),
       "fit: validation x is 5x7 and validation y is 5x2; expected the same row count and 6 and 2 "
       "columns",
       nobias::ShapeError);
   // A validation set given on one side only is a mismatch too.
   CHECK_THROWS_WITH_AS(
-      nobias::fit<T>(p.net, optimizer, p.x, p.y, fit_options(1, 4, true), {}, val_x, no_y),
+      nobias::fit<T>(p.net, optimizer, {p.x, p.y, val_x, no_y}, fit_options(1, 4, true)),
       "fit: validation x is 5x6 and validation y is 0x2; expected the same row count and 6 and 2 "
       "columns",
       nobias::ShapeError);
   CHECK_THROWS_WITH_AS(
-      nobias::fit<T>(p.net, optimizer, p.x, p.y, fit_options(1, 4, true), {}, {}, val_y),
+      nobias::fit<T>(p.net, optimizer, {p.x, p.y, {}, val_y}, fit_options(1, 4, true)),
       "fit: validation x is 0x0 and validation y is 5x2; expected the same row count and 6 and 2 "
       "columns",
       nobias::ShapeError);
   FitOptions late = fit_options(2, 4, true);
   late.first_epoch = 3;
-  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, p.x, p.y, late),
+  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, {p.x, p.y}, late),
                        "fit: first_epoch must be in [1, epochs = 2], got 3", nobias::ValueError);
   late.first_epoch = 0;
-  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, p.x, p.y, late),
+  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, {p.x, p.y}, late),
                        "fit: first_epoch must be in [1, epochs = 2], got 0", nobias::ValueError);
   CHECK(identical(p.net, before));
   CHECK(optimizer.steps_taken() == 0);
@@ -1001,8 +1003,8 @@ TEST_CASE_TEMPLATE("fit.divergence.in_the_validation_loss_names_the_epoch", T, f
   OptimizerConfig c;
   c.learning_rate = static_cast<double>(std::numeric_limits<T>::max() / 2);
   Optimizer<T> optimizer(c, net);
-  CHECK_THROWS_WITH_AS(
-      nobias::fit<T>(net, optimizer, x, y, fit_options(3, 0, false, 0, Reduction::Sum), {}, val_x,
-                     val_y),
-      doctest::Contains("fit: epoch 1: the validation loss is"), nobias::DivergenceError);
+  CHECK_THROWS_WITH_AS(nobias::fit<T>(net, optimizer, {x, y, val_x, val_y},
+                                      fit_options(3, 0, false, 0, Reduction::Sum)),
+                       doctest::Contains("fit: epoch 1: the validation loss is"),
+                       nobias::DivergenceError);
 }

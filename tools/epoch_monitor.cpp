@@ -31,7 +31,7 @@ void EpochMonitor<T>::start() {
 }
 
 template <class T>
-bool EpochMonitor<T>::epoch_done(const nobias::EpochReport& epoch) {
+void EpochMonitor<T>::epoch_done(const nobias::EpochReport& epoch) {
   HistoryRow row{epoch.epoch, epoch.train_loss, epoch.validation_loss, {}, epoch.seconds};
   if (validation_) {
     const nobias::Matrix<T> p = nobias::predict_with(net_, stats_, validation_->x.view());
@@ -52,17 +52,6 @@ bool EpochMonitor<T>::epoch_done(const nobias::EpochReport& epoch) {
                    o_.optimizer.kind == nobias::OptimizerKind::Sgd ? " or --optimizer adam" : "");
     }
   }
-  bool go_on = true;
-  if (o_.patience > 0 && validation_) {
-    if (best_epoch_ == 0 || epoch.validation_loss < best_loss_ - kEarlyStopTolerance) {
-      best_loss_ = epoch.validation_loss;
-      best_epoch_ = epoch.epoch;
-      epochs_without_gain_ = 0;
-      best_weights_ = net_.weights();
-    } else {
-      go_on = ++epochs_without_gain_ < o_.patience;
-    }
-  }
   if (!o_.quiet) {
     std::string line = "epoch " + std::to_string(epoch.epoch) + "/" + std::to_string(o_.epochs) +
                        " train_loss " + format_g(epoch.train_loss);
@@ -79,26 +68,20 @@ bool EpochMonitor<T>::epoch_done(const nobias::EpochReport& epoch) {
       if (row.val.accuracy) line += " val_accuracy " + format_g(*row.val.accuracy);
     }
     std::printf("%s samples/s %.0f\n", line.c_str(), epoch.samples_per_second);
-    if (!go_on) {
+    if (epoch.stops) {
       std::printf("stopped early: val_loss has not improved by %s for %zu epochs\n",
-                  format_g(kEarlyStopTolerance).c_str(), o_.patience);
+                  format_g(kEarlyStopTolerance).c_str(), epoch.epochs_without_improvement);
     }
     std::fflush(stdout);
   }
-  return go_on;
 }
 
 template <class T>
-void EpochMonitor<T>::finish() {
-  if (!best_weights_.empty() && best_epoch_ != history_.back().epoch) {
-    for (std::size_t k = 0; k < net_.layers(); ++k) {
-      const nobias::Matrix<T>& best = best_weights_[k];
-      std::copy(best.data(), best.data() + best.size(), net_.weight(k).data());
-    }
-    if (!o_.quiet) {
-      std::printf("kept the weights of epoch %zu (val_loss %s)\n", best_epoch_,
-                  format_g(best_loss_).c_str());
-    }
+void EpochMonitor<T>::finish(const nobias::FitResult& result) {
+  const nobias::EpochReport& last = result.epochs.back();
+  if (result.kept_epoch != last.epoch && !o_.quiet) {
+    std::printf("kept the weights of epoch %zu (val_loss %s)\n", result.kept_epoch,
+                format_g(last.best_validation_loss).c_str());
   }
   warn_dead_layers();
 }

@@ -1,5 +1,5 @@
-// What nobias-train does between epochs: validation metrics, the epoch line, the history
-// rows, early stopping (keeping the best epoch's weights) and the warnings for a run that is
+// What nobias-train reports between epochs: validation metrics, the epoch line, early
+// stopping's verdict (the driver's), the history rows, and the warnings for a run that is
 // going nowhere.
 #pragma once
 
@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "inputs.hpp"
+#include "nobias/fit.hpp"
 #include "nobias/metrics.hpp"
 #include "nobias/network.hpp"
 #include "nobias/targets.hpp"
-#include "nobias/train.hpp"
 #include "train_options.hpp"
 
 namespace nobias_tools {
@@ -36,10 +36,10 @@ class EpochMonitor {
 
   // Before training: the starting weights' loss, which the first epoch should lower.
   void start();
-  // After every epoch: false stops training.
-  bool epoch_done(const nobias::EpochReport& epoch);
-  // After training: the best epoch's weights back (when stopping early), the dead-unit check.
-  void finish();
+  // After every epoch.
+  void epoch_done(const nobias::EpochReport& epoch);
+  // After training: which epoch's weights were kept, the dead-unit check.
+  void finish(const nobias::FitResult& result);
 
   const std::vector<HistoryRow>& history() const { return history_; }
   bool classifier() const { return classifier_; }
@@ -56,9 +56,6 @@ class EpochMonitor {
   bool classifier_ = false;
   bool per_row_ = false;     // summed losses over different row counts: also print them per row
   double start_loss_ = 0.0;  // over the training rows, per element
-  double best_loss_ = 0.0;
-  std::size_t best_epoch_ = 0, epochs_without_gain_ = 0;
-  std::vector<nobias::Matrix<T>> best_weights_;
   std::vector<HistoryRow> history_;
 };
 

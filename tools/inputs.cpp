@@ -5,11 +5,11 @@
 #include <utility>
 
 #include "nobias/error.hpp"
+#include "nobias/fit.hpp"
 #include "nobias/init.hpp"
 #include "nobias/kernels.hpp"
 #include "nobias/npy.hpp"
 #include "nobias/targets.hpp"
-#include "nobias/train.hpp"
 #include "nobias/weights_io.hpp"
 
 namespace nobias_tools {

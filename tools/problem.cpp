@@ -4,7 +4,6 @@
 #include <utility>
 
 #include "nobias/names.hpp"
-#include "resume.hpp"
 
 namespace nobias_tools {
 
@@ -15,15 +14,9 @@ Problem<T> assemble(const TrainOptions& o) {
   p.validation = read_validation<T>(o, p.data ? p.data->classes : 0);
   p.weights = read_weights<T>(o);
   if (!o.resume_dir.empty()) {
+    // nobias::resume checks the settings and the data against it (training.cpp).
     p.checkpoint = nobias::load_checkpoint<T>(o.resume_dir);
-    check_resume_matches(o, *p.checkpoint);
-    p.first_epoch = p.checkpoint->progress.epochs_done + 1;
-    if (p.first_epoch > o.epochs) {
-      throw UsageError("the checkpoint in " + o.resume_dir + " has done " +
-                       std::to_string(p.checkpoint->progress.epochs_done) +
-                       " epochs already; ask for more with --epochs");
-    }
-    p.weights = std::move(p.checkpoint->weights);
+    p.weights = p.checkpoint->weights;
   }
   p.widths = choose_widths(o, p.data, p.weights);
   check_widths(p.widths);
@@ -49,7 +42,6 @@ Problem<T> assemble(const TrainOptions& o) {
       nobias::standardize_y<T>(p.stats, p.validation->y);
     }
   }
-  if (p.checkpoint) check_resume_data<T>(o, *p.checkpoint, p.data->x, p.data->y);
   return p;
 }
 

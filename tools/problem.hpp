@@ -22,7 +22,6 @@ struct Problem {
   std::optional<Data<T>> user_validation;  // in the user's units, for the metrics
   std::optional<std::vector<nobias::Matrix<T>>> weights;
   std::optional<nobias::Checkpoint<T>> checkpoint;
-  std::size_t first_epoch = 1;
   Widths widths;
   nobias::Standardization stats;
 };

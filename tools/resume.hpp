@@ -1,26 +1,22 @@
-// --resume: a resumed run must be the run it continues.
+// --resume in the command line's words: the driver checks that a resumed run is the run it
+// continues (nobias::resume); this names the flag of the setting that differs.
 #pragma once
 
+#include "cli_common.hpp"
 #include "nobias/checkpoint.hpp"
+#include "nobias/error.hpp"
+#include "nobias/fit.hpp"
 #include "train_options.hpp"
 
 namespace nobias_tools {
 
-// UsageError naming the first flag whose value differs from the checkpoint's run.
+// nobias::resume, with a ResumeMismatch reworded as resume_error does.
 template <class T>
-void check_resume_matches(const TrainOptions& o, const nobias::Checkpoint<T>& checkpoint);
+void resume_or_explain(const nobias::Checkpoint<T>& checkpoint, nobias::Optimizer<T>& optimizer,
+                       nobias::FitOptions& options, const TrainOptions& o);
 
-// What a checkpoint records of the data a run trains on (x and y as trained on, after any
-// --standardize; for generated data, also how they were generated).
-template <class T>
-nobias::DataFingerprint training_data_fingerprint(const TrainOptions& o,
-                                                  nobias::MatrixView<const T> x,
-                                                  nobias::MatrixView<const T> y);
-
-// UsageError when (x, y) are not the data the checkpoint was trained on, saying which input
-// differs: --resume promises the run continues bit for bit, which other data cannot.
-template <class T>
-void check_resume_data(const TrainOptions& o, const nobias::Checkpoint<T>& checkpoint,
-                       nobias::MatrixView<const T> x, nobias::MatrixView<const T> y);
+// "--lr is 0.5 but the checkpoint in ck was trained with 0.001; resume with the flags of the
+// first run", from the mismatch's fields.
+UsageError resume_error(const nobias::ResumeMismatch& e, const TrainOptions& o);
 
 }  // namespace nobias_tools

@@ -2,145 +2,175 @@
 
 #include <unistd.h>
 
-#include <chrono>
-#include <cmath>
 #include <cstdio>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "epoch_monitor.hpp"
 #include "nobias/checkpoint.hpp"
+#include "nobias/model.hpp"
 #include "nobias/names.hpp"
-#include "nobias/train.hpp"
+#include "outputs.hpp"
+#include "problem.hpp"
 #include "progress.hpp"
 #include "resume.hpp"
 
 namespace nobias_tools {
-
-template <class T>
-nobias::DivergenceError divergence(nobias::Network<T>& net, nobias::MatrixView<const T> x,
-                                   nobias::MatrixView<const T> y, const std::string& when,
-                                   const TrainOptions& o) {
-  std::string loss = "not finite";
-  try {
-    // The weights are those before the failed step, so this is the loss that step saw.
-    loss = "loss is " + nobias::format_number(net.loss(x, y, o.reduction));
-  } catch (const nobias::Error&) {
-  }
-  return nobias::DivergenceError("training diverged " + when + ": " + loss +
-                                 "; try a smaller --lr (was " + nobias::format_number(o.lr) + ")");
-}
-
-template <class T>
-RunSummary train_steps(nobias::Network<T>& net, nobias::Optimizer<T>& optimizer,
-                       const Data<T>& data, const TrainOptions& o, std::vector<double>* losses) {
-  const auto start = std::chrono::steady_clock::now();
-  for (std::size_t step = 1; step <= o.steps; ++step) {
-    double loss = 0.0;
-    try {
-      loss = optimizer.step(net, data.x, data.y, o.reduction);
-    } catch (const nobias::DivergenceError& e) {
-      // The library's message says what went wrong (the loss, or which hidden layer
-      // overflowed); recomputing a loss here would hide it. Its advice names the flag here.
-      std::string what = e.what();
-      const std::string advice = "try a smaller learning rate";
-      const std::string flag_advice =
-          "try a smaller --lr (was " + nobias::format_number(o.lr) + ")";
-      const std::size_t at = what.find(advice);
-      what = at == std::string::npos ? what + "; " + flag_advice
-                                     : what.replace(at, advice.size(), flag_advice);
-      throw nobias::DivergenceError("training diverged at step " + std::to_string(step) + ": " +
-                                    what);
-    }
-    if (losses != nullptr) losses->push_back(loss);
-    // Step 1 too: the first loss is what the rest is measured against.
-    if (!o.quiet && (step == 1 || step % o.log_every == 0)) {
-      std::printf("step %zu/%zu loss %.3e\n", step, o.steps, loss);
-    }
-  }
-  return {o.steps, seconds_since(start), "(" + std::to_string(o.steps) + ")"};
-}
-
 namespace {
 
-// The epoch's last update may have blown the weights up: such a state must not replace a
-// good checkpoint.
-template <class T>
-void require_finite_weights(const nobias::Network<T>& net, std::size_t epoch) {
-  for (std::size_t k = 0; k < net.layers(); ++k) {
-    for (std::size_t i = 0; i < net.weight(k).size(); ++i) {
-      if (!std::isfinite(net.weight(k).data()[i])) {
-        throw nobias::DivergenceError("epoch " + std::to_string(epoch) +
-                                      ": the weights are no longer finite");
-      }
+// The library's facts, in the command line's words: where in the run, the library's reason,
+// and the flag to change.
+nobias::DivergenceError diverged(const nobias::DivergenceError& e, const TrainOptions& o) {
+  const nobias::DivergenceError::Facts& f = e.facts();
+  const bool steps_mode = o.epochs == 0;
+  const std::string step =
+      steps_mode ? std::to_string(f.epoch)
+                 : "epoch " + std::to_string(f.epoch) + ", step " + std::to_string(f.step);
+  std::string text = "training diverged";
+  if (f.where == nobias::DivergenceError::kAfterTraining) {
+    text += " after the last step (" + step + "): " + f.detail;
+  } else if (f.where.empty()) {  // a message from another rank, as it came
+    text += ": " + f.detail;
+  } else {
+    if (f.epoch != 0) {
+      text += " at " + (steps_mode ? "step " + step
+                                   : "epoch " + std::to_string(f.epoch) +
+                                         (f.step != 0 ? ", step " + std::to_string(f.step) : ""));
     }
+    text += ": " + (f.where == "fit" ? std::string() : f.where + ": ") + f.detail;
+    if (f.weights_unchanged) text += "; weights left unchanged";
   }
+  return nobias::DivergenceError(text + "; try a smaller --lr (was " + nobias::format_number(o.lr) +
+                                 ")");
+}
+
+// What the command line asks of the driver. --steps is epochs of one unshuffled full batch.
+nobias::FitOptions fit_options(const TrainOptions& o, bool validation) {
+  nobias::FitOptions options;
+  const bool steps_mode = o.epochs == 0;
+  options.epochs = steps_mode ? o.steps : o.epochs;
+  options.batch_size = steps_mode ? 0 : o.batch_size;
+  options.shuffle = steps_mode ? false : o.shuffle;
+  options.seed = o.seed;
+  options.reduction = o.reduction;
+  if (validation) options.early_stopping = {o.patience, kEarlyStopTolerance};
+  options.checkpoint.dir = o.checkpoint_dir;
+  options.checkpoint.every = o.checkpoint_every;
+  // Generated data are also told apart by how they were made.
+  if (o.x_path.empty()) {
+    options.checkpoint.data_source =
+        "generated: --rows " + std::to_string(o.rows) + " --seed " + std::to_string(o.seed);
+  }
+  return options;
 }
 
 }  // namespace
 
 template <class T>
-RunSummary train_epochs(nobias::Network<T>& net, nobias::Optimizer<T>& optimizer,
-                        const Data<T>& data, const std::optional<Data<T>>& validation,
-                        const TrainOptions& o, std::size_t first_epoch, std::vector<double>* losses,
-                        EpochMonitor<T>& monitor) {
+int run_training(const TrainOptions& o, const Trainer<T>& train, const RunPlace& place) {
+  const bool reports = place.reports, steps_mode = o.epochs == 0;
+  Problem<T> p;
+  std::optional<nobias::Network<T>> net;
+  std::optional<nobias::Optimizer<T>> optimizer;
+  nobias::FitOptions options;
+  place.agreed([&] {
+    p = assemble<T>(o);
+    net.emplace(p.weights ? nobias::Network<T>(std::move(*p.weights))
+                          : nobias::Network<T>(p.widths.values, o.seed, o.init));
+    optimizer.emplace(o.optimizer, *net);
+    options = fit_options(o, p.validation.has_value());
+    if (p.checkpoint) resume_or_explain(*p.checkpoint, *optimizer, options, o);
+  });
+  if (reports && o.data_defaults && !o.quiet) {
+    std::printf("defaults for real data:%s%s (flags given win)\n",
+                o.layers ? "" : (" --layers " + join(p.widths.values)).c_str(),
+                o.defaults_line.c_str());
+  }
+  Data<T>& data = *p.data;
+  const std::size_t planned_steps =
+      steps_mode ? o.steps : nobias::steps_per_epoch(data.x.rows(), o.batch_size);
+  if (!steps_mode && o.epochs > kMaxSteps / planned_steps) {
+    throw UsageError("--epochs " + std::to_string(o.epochs) + " of " +
+                     std::to_string(planned_steps) + " steps each exceeds " +
+                     std::to_string(kMaxSteps) + " steps");
+  }
+
+  // Reporting: rank 0 alone prints and logs.
+  std::vector<double> losses;
+  const bool log_losses = reports && !o.loss_csv.empty();
+  if (log_losses) losses.reserve(steps_mode ? o.steps : o.epochs * planned_steps);
+  EpochMonitor<T> monitor(*net, data, p.user_validation, p.stats, o, options.first_epoch);
+  ProgressBar bar(reports && !steps_mode && !o.quiet && ::isatty(STDOUT_FILENO) == 1);
   const std::size_t rows = data.x.rows();
-  // Hashed once: every checkpoint records what it was trained on, for --resume to check.
-  const nobias::DataFingerprint fingerprint =
-      o.checkpoint_dir.empty() ? nobias::DataFingerprint{}
-                               : training_data_fingerprint<T>(o, data.x.view(), data.y.view());
-  ProgressBar bar(!o.quiet && ::isatty(STDOUT_FILENO) == 1);
-  RunSummary summary;
-  const auto on_step = [&](const nobias::StepReport& step) {
+  options.on_step = [&](const nobias::StepReport& step) {
+    if (log_losses) losses.push_back(step.loss);
+    if (!reports || o.quiet) return;
+    if (steps_mode) {
+      // Step 1 too: the first loss is what the rest is measured against.
+      if (step.epoch == 1 || step.epoch % o.log_every == 0) {
+        std::printf("step %zu/%zu loss %.3e\n", step.epoch, o.steps, step.loss);
+      }
+      return;
+    }
     if (step.step == 1) bar.start_epoch(step.epoch, o.epochs, rows);
-    ++summary.steps;
-    summary.last_step =
-        "(epoch " + std::to_string(step.epoch) + ", step " + std::to_string(step.step) + ")";
-    if (losses != nullptr) losses->push_back(step.loss);
     bar.update(step.rows_done, step.loss);
   };
-  const auto on_epoch = [&](const nobias::EpochReport& epoch) {
+  options.on_epoch = [&](const nobias::EpochReport& epoch) {
     bar.clear();
-    if (!o.checkpoint_dir.empty() &&
-        (epoch.epoch % o.checkpoint_every == 0 || epoch.epoch == o.epochs)) {
-      require_finite_weights(net, epoch.epoch);
-      nobias::save_checkpoint<T>(o.checkpoint_dir, net, optimizer,
-                                 {epoch.epoch, o.seed, o.batch_size, o.shuffle, o.reduction},
-                                 fingerprint);
-    }
-    return monitor.epoch_done(epoch);
+    if (reports && !steps_mode) monitor.epoch_done(epoch);
+    return true;  // early stopping is the driver's
   };
-  nobias::FitOptions options;
-  options.epochs = o.epochs;
-  options.batch_size = o.batch_size;
-  options.shuffle = o.shuffle;
-  options.seed = o.seed;
-  options.reduction = o.reduction;
-  options.first_epoch = first_epoch;
-  monitor.start();
-  const auto start = std::chrono::steady_clock::now();
+  if (reports && !steps_mode) monitor.start();
+  nobias::FitResult result;
   try {
-    nobias::fit<T>(net, optimizer, data.x, data.y, options, on_epoch,
-                   validation ? validation->x.view() : nobias::MatrixView<const T>(),
-                   validation ? validation->y.view() : nobias::MatrixView<const T>(), on_step);
+    const nobias::FitData<T> fit_data{
+        data.x, data.y, p.validation ? p.validation->x.view() : nobias::MatrixView<const T>(),
+        p.validation ? p.validation->y.view() : nobias::MatrixView<const T>()};
+    result = train(*net, *optimizer, fit_data, options);
   } catch (const nobias::DivergenceError& e) {
     bar.clear();
-    throw nobias::DivergenceError(std::string("training diverged: ") + e.what() + " (--lr was " +
-                                  format_g(o.lr) + ")");
+    throw diverged(e, o);
+  } catch (const nobias::ResumeMismatch& e) {
+    throw resume_error(e, o);
   }
-  summary.seconds = seconds_since(start);
-  return summary;
+  if (reports && !steps_mode) monitor.finish(result);
+
+  // Every output is written to temporaries first and all are committed together, last: a run
+  // that fails before this point (or while staging) has changed no output.
+  place.agreed([&] {
+    if (!reports) return;
+    nobias::StagedOutputs outputs;
+    if (!o.weights_out.empty()) {
+      outputs.add(
+          nobias::stage_model<T>(o.weights_out, *net, model_info(o, data.classes, p.stats)));
+    }
+    if (!o.history_csv.empty()) {
+      stage_history_csv(outputs, o.history_csv, monitor.history(), data.x.rows(),
+                        p.validation ? p.validation->x.rows() : 0,
+                        o.reduction == nobias::Reduction::Sum, monitor.classifier());
+    }
+    if (!o.loss_csv.empty()) {
+      stage_loss_csv(outputs, o.loss_csv, losses,
+                     p.checkpoint ? p.checkpoint->optimizer_steps + 1 : 1);
+    }
+    outputs.commit();
+  });
+  if (reports) {
+    const double rate = static_cast<double>(result.steps) / std::max(result.seconds, 1e-9);
+    std::string kept;
+    if (!steps_mode) {
+      kept = ", " + std::to_string(result.epochs.size()) + " epochs, kept epoch " +
+             std::to_string(result.kept_epoch);
+    }
+    std::printf("final loss %.6g after %zu steps%s, %.1f steps/s%s\n", result.final_loss,
+                result.steps, kept.c_str(), rate, place.on.c_str());
+  }
+  return kExitOk;
 }
 
-#define NOBIAS_TOOLS_TRAINING(T)                                                                   \
-  template nobias::DivergenceError divergence<T>(nobias::Network<T>&, nobias::MatrixView<const T>, \
-                                                 nobias::MatrixView<const T>, const std::string&,  \
-                                                 const TrainOptions&);                             \
-  template RunSummary train_steps<T>(nobias::Network<T>&, nobias::Optimizer<T>&, const Data<T>&,   \
-                                     const TrainOptions&, std::vector<double>*);                   \
-  template RunSummary train_epochs<T>(nobias::Network<T>&, nobias::Optimizer<T>&, const Data<T>&,  \
-                                      const std::optional<Data<T>>&, const TrainOptions&,          \
-                                      std::size_t, std::vector<double>*, EpochMonitor<T>&);
-NOBIAS_TOOLS_TRAINING(float)
-NOBIAS_TOOLS_TRAINING(double)
-#undef NOBIAS_TOOLS_TRAINING
+template int run_training<float>(const TrainOptions&, const Trainer<float>&, const RunPlace&);
+template int run_training<double>(const TrainOptions&, const Trainer<double>&, const RunPlace&);
 
 }  // namespace nobias_tools

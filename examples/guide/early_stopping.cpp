@@ -1,9 +1,8 @@
-// Validation and a callback that stops early, keeping the best weights seen.
+// Validation and early stopping, keeping the best epoch's weights.
 #include <nobias/nobias.hpp>
 
 #include <cmath>
 #include <cstdio>
-#include <limits>
 
 int main() {
   // 400 rows: y = |x0| - x1 plus noise; the first 300 train, the last 100 validate.
@@ -25,31 +24,25 @@ int main() {
   nobias::Optimizer<double> optimizer(config, net);
 
   nobias::FitOptions options;
-  options.epochs = 300;  // an upper bound: the callback stops sooner
+  options.epochs = 300;  // an upper bound: early stopping stops sooner
   options.batch_size = 16;
   options.reduction = nobias::Reduction::Mean;
-
-  // Called after every epoch with the validation loss of the weights after it; returning
-  // false stops training. Stop when it has not improved for `patience` epochs.
-  const std::size_t patience = 10;
-  double best_loss = std::numeric_limits<double>::infinity();
-  std::size_t best_epoch = 0;
-  nobias::Network<double> best = net;  // a copy: weights of its own
-  auto keep_best = [&](const nobias::EpochReport& report) {
-    if (report.validation_loss < best_loss) {
-      best_loss = report.validation_loss;
-      best_epoch = report.epoch;
-      best = net;
-    }
-    return report.epoch < best_epoch + patience;
+  // After every epoch fit() measures the validation loss; it stops when that has not fallen
+  // by more than the tolerance for `patience` epochs, and puts the best epoch's weights back.
+  options.early_stopping.patience = 10;
+  options.early_stopping.tolerance = 0.0;
+  // A hook sees every epoch (and early stopping's account of it); returning false would stop.
+  options.on_epoch = [](const nobias::EpochReport& report) {
+    if (report.stops) std::printf("epoch %zu: no gain for 10 epochs\n", report.epoch);
+    return true;
   };
-  const auto reports =
-      nobias::fit(net, optimizer, train_x, train_y, options, keep_best, val_x, val_y);
-  net = best;  // back to the best epoch's weights
+  const nobias::FitResult result =
+      nobias::fit(net, optimizer, {train_x, train_y, val_x, val_y}, options);
+  const nobias::EpochReport& last = result.epochs.back();
 
   std::printf("stopped after epoch %zu of %zu; best validation loss %.4f at epoch %zu\n",
-              reports.back().epoch, options.epochs, best_loss, best_epoch);
+              last.epoch, options.epochs, last.best_validation_loss, result.kept_epoch);
   // The noise alone has a mean squared error of about 0.01: the fit should come close.
   const double check = net.loss(val_x, val_y, nobias::Reduction::Mean);
-  return reports.size() < options.epochs && check == best_loss && best_loss < 0.03 ? 0 : 1;
+  return result.stopped_early && check == last.best_validation_loss && check < 0.03 ? 0 : 1;
 }

@@ -34,7 +34,8 @@ int main() {
   options.epochs = 60;
   options.batch_size = 32;                      // shuffled mini-batches, a new order every epoch
   options.reduction = nobias::Reduction::Mean;  // mean squared error: lr independent of the batch
-  const std::vector<nobias::EpochReport> reports = nobias::fit(net, optimizer, x, y, options);
+  const std::vector<nobias::EpochReport> reports =
+      nobias::fit(net, optimizer, {x, y}, options).epochs;
   std::printf("training loss: epoch 1 %.4f, epoch %zu %.5f\n", reports.front().train_loss,
               reports.back().epoch, reports.back().train_loss);
 

@@ -32,7 +32,7 @@ int main() {
   options.epochs = 60;
   options.batch_size = 32;
   options.reduction = nobias::Reduction::Mean;
-  nobias::fit(net, optimizer, x_train, y_train, options);
+  nobias::fit(net, optimizer, {x_train, y_train}, options);
 
   // model/ (created if missing): w1.npy, w2.npy, model.json, x_mean.npy, x_scale.npy, ...
   nobias::ModelInfo info;

@@ -18,7 +18,7 @@ double fit_and_score(const Matrix& x, const Matrix& y, const Matrix& y_true, flo
   options.epochs = 40;
   options.batch_size = 32;
   options.reduction = nobias::Reduction::Mean;
-  nobias::fit(net, optimizer, x, y, options);
+  nobias::fit(net, optimizer, {x, y}, options);
 
   const Matrix p = net.predict(x);
   const std::size_t n = y_true.rows();

@@ -2,6 +2,8 @@
 // by throwing a subclass of nobias::Error, never by crashing, exiting or returning NaN.
 #pragma once
 
+#include <cstddef>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -31,10 +33,51 @@ class IoError : public Error {
   using Error::Error;
 };
 
-// Training produced a non-finite loss; the weights were left as they were before the step.
+// Training produced a non-finite loss (or weights, or a loss past T's range). It carries
+// the facts as fields, so that a front door can word its own advice ("try a smaller --lr"),
+// never by searching the message. what() is describe() followed by the library's advice.
 class DivergenceError : public Error {
  public:
-  using Error::Error;
+  struct Facts {
+    std::string where;   // the call that found it: "train_step", "fit", kAfterTraining
+    std::string detail;  // what went wrong: "loss is inf", "the forward pass overflowed at ..."
+    double loss = std::numeric_limits<double>::quiet_NaN();  // the loss seen; NaN: none
+    std::size_t layer = 0;          // the first layer whose forward pass overflowed; 0: none known
+    std::size_t epoch = 0;          // of fit(), from 1; 0: outside an epoch
+    std::size_t step = 0;           // in that epoch, from 1; 0: not at a step
+    bool weights_unchanged = true;  // the failed update was not applied
+  };
+
+  // where for the loss of the trained weights, after the last step (epoch and step: that one).
+  static constexpr const char* kAfterTraining = "after the last step";
+
+  explicit DivergenceError(Facts facts);
+  // Only a message (an error that crossed from another rank): detail is the text.
+  explicit DivergenceError(const std::string& message);
+
+  const Facts& facts() const { return facts_; }
+  // "fit: epoch 3, step 7: train_step: loss is inf; weights left unchanged": the facts,
+  // without advice.
+  std::string describe() const;
+  // The same error, found at this epoch and step of fit().
+  DivergenceError at(std::size_t epoch, std::size_t step) const;
+
+ private:
+  Facts facts_;
+};
+
+// A resumed run whose settings are not the checkpoint's: it could not continue bit for bit.
+// setting is the library's name ("learning_rate", "batch_size", "seed", ...): a front door
+// names its own flag or argument for it.
+class ResumeMismatch : public ValueError {
+ public:
+  ResumeMismatch(std::string setting, std::string now, std::string then);
+  const std::string& setting() const { return setting_; }
+  const std::string& now() const { return now_; }    // this run's value, as text
+  const std::string& then() const { return then_; }  // the checkpoint's
+
+ private:
+  std::string setting_, now_, then_;
 };
 
 }  // namespace nobias

@@ -17,5 +17,5 @@
 #include "nobias/optimizer.hpp"
 #include "nobias/output_plan.hpp"
 #include "nobias/targets.hpp"
-#include "nobias/train.hpp"
+#include "nobias/fit.hpp"
 #include "nobias/weights_io.hpp"

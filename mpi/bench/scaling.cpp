@@ -81,15 +81,15 @@ void run(nobias::mpi::MpiCommunicator& world, const std::vector<std::size_t>& wi
   TimedCommunicator comm(world);
   std::vector<double> seconds, waits;
   double wait_before = 0.0;
-  nobias::mpi::distributed_fit(comm, net, optimizer, x, y, options, distributed,
-                               [&](const nobias::EpochReport& r) {
-                                 if (r.epoch > 1) {  // the first is the warm-up
-                                   seconds.push_back(r.seconds);
-                                   waits.push_back((comm.seconds - wait_before) / r.seconds);
-                                 }
-                                 wait_before = comm.seconds;
-                                 return true;
-                               });
+  options.on_epoch = [&](const nobias::EpochReport& r) {
+    if (r.epoch > 1) {  // the first is the warm-up
+      seconds.push_back(r.seconds);
+      waits.push_back((comm.seconds - wait_before) / r.seconds);
+    }
+    wait_before = comm.seconds;
+    return true;
+  };
+  nobias::mpi::distributed_fit(comm, net, optimizer, {x, y}, options, distributed);
   std::sort(seconds.begin(), seconds.end());
   std::sort(waits.begin(), waits.end());
   const double median = seconds[seconds.size() / 2];

@@ -21,6 +21,13 @@ ErrorKind kind_of(const Error& error) {
   return ErrorKind::Other;
 }
 
+std::string message_of(const Error& error) {
+  if (const auto* divergence = dynamic_cast<const DivergenceError*>(&error)) {
+    return divergence->describe();
+  }
+  return error.what();
+}
+
 std::string broadcast_string(Communicator& comm, const std::string& text, int root) {
   std::uint64_t length = text.size();
   comm.broadcast(&length, sizeof length, root);

@@ -1,9 +1,7 @@
 #include "nobias/mpi/distributed_fit.hpp"
 
-#include <chrono>
-#include <cmath>
-#include <limits>
-#include <numeric>
+#include <cstring>
+#include <optional>
 #include <string>
 
 #include "distributed_step.hpp"
@@ -12,19 +10,36 @@
 namespace nobias::mpi {
 namespace {
 
-// What every rank must have been given alike; checked against rank 0's.
+// Bits of a double, for comparing settings exactly.
+std::uint64_t bits(double value) {
+  std::uint64_t out = 0;
+  std::memcpy(&out, &value, sizeof out);
+  return out;
+}
+
+// What every rank must have been given alike; checked against rank 0's. The data are compared
+// by their fingerprint: another file of the same shape on one rank would train a silent mix.
 template <class T>
-void check_same_everywhere(Communicator& comm, const Network<T>& net, MatrixView<const T> x,
-                           MatrixView<const T> val_x, const FitOptions& options,
+void check_same_everywhere(Communicator& comm, const Network<T>& net, const Optimizer<T>& optimizer,
+                           const FitData<T>& data, const FitOptions& options,
                            const DistributedOptions& distributed) {
-  const char* names[] = {"rows of x",     "columns of x", "outputs",    "validation rows",
-                         "epochs",        "first_epoch",  "batch_size", "seed",
-                         "shuffle",       "reduction",    "mode",       "max_shards",
-                         "min_shard_rows"};
-  std::uint64_t mine[] = {x.rows(),
-                          x.cols(),
+  const OptimizerConfig& o = optimizer.config();
+  DataFingerprint fingerprint;
+  agreed(comm, [&] {
+    if (data.x.rows() != 0 && data.x.rows() == data.y.rows()) {
+      fingerprint = fingerprint_data<T>(data.x, data.y);
+    }
+  });
+  const char* names[] = {"rows of x",      "columns of x", "outputs",    "validation rows",
+                         "epochs",         "first_epoch",  "batch_size", "seed",
+                         "shuffle",        "reduction",    "mode",       "max_shards",
+                         "min_shard_rows", "patience",     "tolerance",  "optimizer",
+                         "learning_rate",  "momentum",     "nesterov",   "weight_decay",
+                         "x's values",     "y's values"};
+  std::uint64_t mine[] = {data.x.rows(),
+                          data.x.cols(),
                           net.output_width(),
-                          val_x.rows(),
+                          data.val_x.rows(),
                           options.epochs,
                           options.first_epoch,
                           options.batch_size,
@@ -33,17 +48,28 @@ void check_same_everywhere(Communicator& comm, const Network<T>& net, MatrixView
                           static_cast<std::uint64_t>(options.reduction),
                           static_cast<std::uint64_t>(distributed.mode),
                           distributed.max_shards,
-                          distributed.min_shard_rows};
+                          distributed.min_shard_rows,
+                          options.early_stopping.patience,
+                          bits(options.early_stopping.tolerance),
+                          static_cast<std::uint64_t>(o.kind),
+                          bits(o.learning_rate),
+                          bits(o.momentum),
+                          o.nesterov,
+                          bits(o.weight_decay),
+                          fingerprint.x_hash,
+                          fingerprint.y_hash};
   std::uint64_t root[std::size(mine)];
   std::copy(std::begin(mine), std::end(mine), root);
   comm.broadcast(root, sizeof root, 0);
   agreed(comm, [&] {
     for (std::size_t i = 0; i < std::size(mine); ++i) {
-      if (mine[i] != root[i]) {
-        throw ValueError("distributed_fit: " + std::string(names[i]) + " is " +
-                         std::to_string(mine[i]) + " here but " + std::to_string(root[i]) +
-                         " on rank 0; every rank must be given the same data and options");
-      }
+      if (mine[i] == root[i]) continue;
+      const bool number = i < 14 || i == 15 || i == 18;
+      throw ValueError("distributed_fit: " + std::string(names[i]) +
+                       (number ? " is " + std::to_string(mine[i]) + " here but " +
+                                     std::to_string(root[i]) + " on rank 0"
+                               : " differ from rank 0's") +
+                       "; every rank must be given the same data and options");
     }
   });
 }
@@ -53,28 +79,31 @@ std::pair<std::size_t, std::size_t> my_rows(std::size_t n, const Communicator& c
                                             const DistributedOptions& options) {
   const auto rank = static_cast<std::size_t>(comm.rank());
   const auto ranks = static_cast<std::size_t>(comm.size());
-  if (options.mode == Mode::Fast) return detail::piece(n, rank, ranks);
+  if (options.mode == Mode::Fast) {
+    const auto [begin, count] = detail::piece_range(n, rank, ranks);
+    return {begin, count};
+  }
   const std::size_t shards = shards_for(n, options);
-  const auto [first, count] = detail::piece(shards, rank, ranks);
+  const auto [first, count] = detail::piece_range(shards, rank, ranks);
   if (count == 0) return {0, 0};
-  const std::size_t begin = detail::piece(n, first, shards).first;
-  const auto [last_begin, last_count] = detail::piece(n, first + count - 1, shards);
+  const std::size_t begin = detail::piece_range(n, first, shards).begin;
+  const auto [last_begin, last_count] = detail::piece_range(n, first + count - 1, shards);
   return {begin, last_begin + last_count - begin};
 }
 
-// The validation loss over the ranks: fixed shards, one slot each, summed in shard order, so
-// that it (and early stopping) does not depend on the rank count.
+// A loss over the ranks (validation, the final loss): fixed shards, one slot each, summed in shard
+// order, so that it (and early stopping) does not depend on the rank count.
 template <class T>
-double validation_loss(Communicator& comm, Network<T>& net, MatrixView<const T> x,
-                       MatrixView<const T> y, const FitOptions& options,
-                       const DistributedOptions& distributed) {
+double sharded_loss(Communicator& comm, Network<T>& net, MatrixView<const T> x,
+                    MatrixView<const T> y, Reduction reduction,
+                    const DistributedOptions& distributed) {
   const std::size_t shards = shards_for(x.rows(), distributed);
   std::vector<double> losses(shards, 0.0);
   agreed(comm, [&] {
-    const auto [first, count] = detail::piece(shards, static_cast<std::size_t>(comm.rank()),
-                                              static_cast<std::size_t>(comm.size()));
+    const auto [first, count] = detail::piece_range(shards, static_cast<std::size_t>(comm.rank()),
+                                                    static_cast<std::size_t>(comm.size()));
     for (std::size_t s = first; s < first + count; ++s) {
-      const auto [begin, rows] = detail::piece(x.rows(), s, shards);
+      const auto [begin, rows] = detail::piece_range(x.rows(), s, shards);
       losses[s] = net.loss(x.row_block(begin, rows), y.row_block(begin, rows), Reduction::Sum);
     }
   });
@@ -83,7 +112,7 @@ double validation_loss(Communicator& comm, Network<T>& net, MatrixView<const T> 
   double loss = 0.0;
   for (double l : losses)
     loss += l;
-  return options.reduction == Reduction::Mean
+  return reduction == Reduction::Mean
              ? loss / (static_cast<double>(x.rows()) * static_cast<double>(y.cols()))
              : loss;
 }
@@ -134,104 +163,122 @@ void broadcast_state(Communicator& comm, Network<T>& net, Optimizer<T>& optimize
   });
 }
 
+namespace {
+
+// The ranks' steps: each rank keeps its rows of every batch, in the epoch's order, one after
+// the other, and takes its share of each step (DistributedStep sums the gradients).
 template <class T>
-std::vector<EpochReport> distributed_fit(Communicator& comm, Network<T>& net,
-                                         Optimizer<T>& optimizer, DataView<T> x, DataView<T> y,
-                                         const FitOptions& options,
-                                         const DistributedOptions& distributed,
-                                         const EpochCallback& on_epoch, DataView<T> val_x,
-                                         DataView<T> val_y, const StepCallback& on_step) {
-  check_same_everywhere(comm, net, x, val_x, options, distributed);
-  agreed(comm, [&] { check_fit(net, x, y, options, val_x, val_y); });
-  broadcast_state(comm, net, optimizer);
+class DistributedSteps final : public StepSeam<T> {
+ public:
+  DistributedSteps(Communicator& comm, const DistributedOptions& options)
+      : comm_(comm), options_(options) {}
 
-  const std::size_t rows = x.rows();
-  const std::size_t batch = options.batch_size == 0 ? rows : std::min(options.batch_size, rows);
-  const std::size_t steps_per_epoch = (rows + batch - 1) / batch;
-  // This rank's rows of every batch, one after the other: local_begin[b] is batch b's first.
-  std::vector<std::size_t> local_begin{0}, share_begin;
-  for (std::size_t begin = 0; begin < rows; begin += batch) {
-    const auto [first, count] = my_rows(std::min(batch, rows - begin), comm, distributed);
-    share_begin.push_back(begin + first);
-    local_begin.push_back(local_begin.back() + count);
+  void start(Network<T>& net, Optimizer<T>& optimizer, MatrixView<const T> x, MatrixView<const T> y,
+             std::size_t batch) override {
+    broadcast_state(comm_, net, optimizer);
+    net_ = &net;
+    optimizer_ = &optimizer;
+    x_ = x;
+    y_ = y;
+    batch_ = batch;
+    const std::size_t rows = x.rows();
+    local_begin_.assign(1, 0);
+    share_begin_.clear();
+    for (std::size_t begin = 0; begin < rows; begin += batch) {
+      const auto [first, count] = my_rows(std::min(batch, rows - begin), comm_, options_);
+      share_begin_.push_back(begin + first);
+      local_begin_.push_back(local_begin_.back() + count);
+    }
+    local_x_ = Matrix<T>(std::max<std::size_t>(local_begin_.back(), 1), x.cols());
+    local_y_ = Matrix<T>(std::max<std::size_t>(local_begin_.back(), 1), y.cols());
+    step_.emplace(comm_, net, options_);
   }
-  Matrix<T> local_x(std::max<std::size_t>(local_begin.back(), 1), x.cols());
-  Matrix<T> local_y(std::max<std::size_t>(local_begin.back(), 1), y.cols());
-  std::vector<std::size_t> order(rows);
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  detail::DistributedStep<T> step(comm, net, distributed);
 
-  std::vector<EpochReport> reports;
-  for (std::size_t epoch = options.first_epoch; epoch <= options.epochs; ++epoch) {
-    if (options.shuffle) order = shuffled_order(rows, options.seed, epoch);
-    for (std::size_t b = 0; b < steps_per_epoch; ++b) {
-      for (std::size_t i = local_begin[b]; i < local_begin[b + 1]; ++i) {
-        const std::size_t row = order[share_begin[b] + (i - local_begin[b])];
-        std::copy(x.row(row), x.row(row) + x.cols(), local_x.view().row(i));
-        std::copy(y.row(row), y.row(row) + y.cols(), local_y.view().row(i));
+  void arrange(const std::vector<std::size_t>* order) override {
+    for (std::size_t b = 0; b + 1 < local_begin_.size(); ++b) {
+      for (std::size_t i = local_begin_[b]; i < local_begin_[b + 1]; ++i) {
+        const std::size_t at = share_begin_[b] + (i - local_begin_[b]);
+        const std::size_t row = order == nullptr ? at : (*order)[at];
+        std::copy(x_.row(row), x_.row(row) + x_.cols(), local_x_.view().row(i));
+        std::copy(y_.row(row), y_.row(row) + y_.cols(), local_y_.view().row(i));
       }
     }
-    EpochReport report;
-    report.epoch = epoch;
-    ErrorKind step_error = ErrorKind::None;
-    std::string step_message;
-    const auto start = std::chrono::steady_clock::now();
-    for (std::size_t b = 0; b < steps_per_epoch; ++b) {
-      const std::size_t begin = b * batch, count = std::min(batch, rows - begin);
-      const std::size_t local = local_begin[b + 1] - local_begin[b];
-      const MatrixView<const T> bx = local_x.view().row_block(local_begin[b], local);
-      const MatrixView<const T> by = local_y.view().row_block(local_begin[b], local);
-      ++report.steps;
-      double loss = 0.0;
-      try {
-        loss = distributed.mode == Mode::Fast
-                   ? step.fast(net, optimizer, bx, by, count, options.reduction)
-                   : step.deterministic(net, optimizer, bx, by, count, options.reduction);
-      } catch (const DivergenceError& e) {
-        throw DivergenceError("fit: epoch " + std::to_string(epoch) + ", step " +
-                              std::to_string(report.steps) + ": " + e.what());
-      }
-      report.train_loss += options.reduction == Reduction::Mean
-                               ? loss * static_cast<double>(count) / static_cast<double>(rows)
-                               : loss;
-      // Without a collective per step: a failure is held until the end of the epoch.
-      if (on_step && step_error == ErrorKind::None) {
-        try {
-          on_step({epoch, report.steps, steps_per_epoch, begin + count, loss});
-        } catch (const Error& e) {
-          step_error = kind_of(e);
-          step_message = e.what();
-        }
-      }
-    }
-    throw_agreed(comm, step_error, step_message);
-    report.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    report.samples_per_second = static_cast<double>(rows) / std::max(report.seconds, 1e-12);
-    report.validation_loss = std::numeric_limits<double>::quiet_NaN();
-    if (!val_x.empty()) {
-      report.validation_loss = validation_loss(comm, net, val_x, val_y, options, distributed);
-      if (!std::isfinite(report.validation_loss)) {
-        throw DivergenceError("fit: epoch " + std::to_string(epoch) + ": the validation loss is " +
-                              std::to_string(report.validation_loss) +
-                              "; the last updates blew the weights up");
-      }
-    }
-    reports.push_back(report);
-    unsigned char go_on = 1;
-    if (on_epoch) agreed(comm, [&] { go_on = on_epoch(report) ? 1 : 0; });
-    comm.broadcast(&go_on, 1, 0);  // rank 0 decides: all ranks stop together
-    if (!go_on) break;
   }
-  return reports;
+
+  double step(std::size_t index, Reduction reduction) override {
+    const std::size_t count = std::min(batch_, x_.rows() - index * batch_);
+    const std::size_t local = local_begin_[index + 1] - local_begin_[index];
+    const MatrixView<const T> bx = local_x_.view().row_block(local_begin_[index], local);
+    const MatrixView<const T> by = local_y_.view().row_block(local_begin_[index], local);
+    return options_.mode == Mode::Fast
+               ? step_->fast(*net_, *optimizer_, bx, by, count, reduction)
+               : step_->deterministic(*net_, *optimizer_, bx, by, count, reduction);
+  }
+
+  double loss(MatrixView<const T> x, MatrixView<const T> y, Reduction reduction) override {
+    return sharded_loss(comm_, *net_, x, y, reduction, options_);
+  }
+
+  void agreed(const std::function<void()>& body) override { mpi::agreed(comm_, body); }
+
+  bool decide(bool answer) override {
+    unsigned char go_on = answer ? 1 : 0;
+    comm_.broadcast(&go_on, 1, 0);  // rank 0 decides: all ranks go on or stop together
+    return go_on != 0;
+  }
+
+  bool writes() const override { return comm_.rank() == 0; }
+
+  // Without a collective per step: a failure is held until the end of the epoch.
+  void step_hook(const std::function<void()>& hook) override {
+    if (hook_error_ != ErrorKind::None) return;
+    try {
+      hook();
+    } catch (const CommunicationError&) {
+      throw;
+    } catch (const Error& e) {
+      hook_error_ = kind_of(e);
+      hook_message_ = message_of(e);
+    }
+  }
+
+  void end_epoch() override {
+    const ErrorKind kind = hook_error_;
+    hook_error_ = ErrorKind::None;
+    throw_agreed(comm_, kind, hook_message_);
+  }
+
+ private:
+  Communicator& comm_;
+  DistributedOptions options_;
+  Network<T>* net_ = nullptr;
+  Optimizer<T>* optimizer_ = nullptr;
+  MatrixView<const T> x_, y_;
+  std::size_t batch_ = 0;
+  // This rank's rows of every batch, one after the other: local_begin_[b] is batch b's first.
+  std::vector<std::size_t> local_begin_, share_begin_;
+  Matrix<T> local_x_, local_y_;
+  std::optional<detail::DistributedStep<T>> step_;
+  ErrorKind hook_error_ = ErrorKind::None;
+  std::string hook_message_;
+};
+
+}  // namespace
+
+template <class T>
+FitResult distributed_fit(Communicator& comm, Network<T>& net, Optimizer<T>& optimizer,
+                          const FitData<T>& data, const FitOptions& options,
+                          const DistributedOptions& distributed) {
+  check_same_everywhere(comm, net, optimizer, data, options, distributed);
+  DistributedSteps<T> seam(comm, distributed);
+  return fit(seam, net, optimizer, data, options);
 }
 
-#define NOBIAS_INSTANTIATE(T)                                                                 \
-  template void broadcast_state<T>(Communicator&, Network<T>&, Optimizer<T>&);                \
-  template std::vector<EpochReport> distributed_fit<T>(                                       \
-      Communicator&, Network<T>&, Optimizer<T>&, DataView<T>, DataView<T>, const FitOptions&, \
-      const DistributedOptions&, const EpochCallback&, DataView<T>, DataView<T>,              \
-      const StepCallback&);
+#define NOBIAS_INSTANTIATE(T)                                                      \
+  template void broadcast_state<T>(Communicator&, Network<T>&, Optimizer<T>&);     \
+  template FitResult distributed_fit<T>(Communicator&, Network<T>&, Optimizer<T>&, \
+                                        const FitData<T>&, const FitOptions&,      \
+                                        const DistributedOptions&);
 NOBIAS_INSTANTIATE(float)
 NOBIAS_INSTANTIATE(double)
 #undef NOBIAS_INSTANTIATE

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <limits>
 
+#include "nobias/names.hpp"
 #include "split.hpp"
 
 namespace nobias::mpi::detail {
@@ -38,10 +39,11 @@ double DistributedStep<T>::checked_loss(double loss_sum, std::size_t batch_rows,
                                         Reduction reduction) const {
   // Each rank's loss was usable; their sum may still be past T's range.
   if (!(loss_sum <= static_cast<double>(std::numeric_limits<T>::max()))) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%g", loss_sum);
-    throw DivergenceError(std::string("the loss summed over the ranks is ") + text +
-                          "; weights left unchanged; try a smaller learning rate");
+    DivergenceError::Facts facts;
+    facts.where = "distributed step";
+    facts.detail = "the loss summed over the ranks is " + format_number(loss_sum);
+    facts.loss = loss_sum;
+    throw DivergenceError(std::move(facts));
   }
   return loss_sum * scale(batch_rows, reduction);
 }
@@ -85,7 +87,7 @@ double DistributedStep<T>::fast(Network<T>& net, Optimizer<T>& optimizer, Matrix
     if (x.rows() > 0) status[0] = net.gradients(x, y, views_, Reduction::Sum, start_layer);
   } catch (const Error& e) {
     kind = kind_of(e);
-    message = e.what();
+    message = message_of(e);
   }
   // Every rank starts the same sums: a rank without rows (or whose step failed) adds zeros.
   for (std::size_t k = layers - started; k-- > 0;) {
@@ -138,10 +140,11 @@ double DistributedStep<T>::deterministic(Network<T>& net, Optimizer<T>& optimize
   shard_losses_.assign(shards + 1, 0.0);  // one slot per shard, one for failures
 
   const std::size_t first_shard =
-      piece(shards, static_cast<std::size_t>(comm_.rank()), static_cast<std::size_t>(ranks)).first;
-  const std::size_t first_row = piece(batch_rows, first_shard, shards).first;
+      piece_range(shards, static_cast<std::size_t>(comm_.rank()), static_cast<std::size_t>(ranks))
+          .begin;
+  const std::size_t first_row = piece_range(batch_rows, first_shard, shards).begin;
   auto leaf = [&](std::size_t shard, T* out) {
-    const auto [begin, rows] = piece(batch_rows, shard, shards);
+    const auto [begin, rows] = piece_range(batch_rows, shard, shards);
     point_views_at(out);
     shard_losses_[shard] =
         net.gradients(x.row_block(begin - first_row, rows), y.row_block(begin - first_row, rows),
@@ -157,7 +160,7 @@ double DistributedStep<T>::deterministic(Network<T>& net, Optimizer<T>& optimize
     }
   } catch (const Error& e) {
     kind = kind_of(e);
-    message = e.what();
+    message = message_of(e);
     shard_losses_.back() = 1.0;
   }
   // A slot written by one rank only sums exactly: the losses do not depend on the rank count.

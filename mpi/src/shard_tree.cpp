@@ -13,7 +13,7 @@ std::size_t tree_leaves(std::size_t shards) {
 
 std::vector<Node> blocks_of(std::size_t shards, int rank, int ranks) {
   const auto [begin, count] =
-      piece(shards, static_cast<std::size_t>(rank), static_cast<std::size_t>(ranks));
+      piece_range(shards, static_cast<std::size_t>(rank), static_cast<std::size_t>(ranks));
   std::vector<Node> blocks;
   if (count == 0) return blocks;
   const std::size_t leaves = tree_leaves(shards);

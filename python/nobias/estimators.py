@@ -209,39 +209,34 @@ class _Estimator:
 
     def _train(self, x_train, y_train, validation, dtype, hidden, seed):
         """Trains network_ on the (already converted and standardized) rows; early stopping as
-        nobias-train's: after n_iter_no_change epochs without the validation loss falling by
-        more than tol, keeping the weights of the best epoch."""
+        nobias-train's (the library's driver): after n_iter_no_change epochs without the
+        validation loss falling by more than tol, keeping the weights of the best epoch."""
         network = _nobias.Network([x_train.shape[1], *hidden, y_train.shape[1]], seed=seed,
                                   init=self.init, dtype=dtype)
         optimizer = _nobias.Optimizer(network, kind=self.optimizer,
                                       learning_rate=self.learning_rate, momentum=self.momentum,
                                       nesterov=self.nesterov, weight_decay=self.weight_decay)
         self.loss_curve_, self.validation_loss_curve_ = [], []
-        best = {"loss": numpy.inf, "epoch": 0, "weights": None, "stale": 0}
 
         def on_epoch(report):
             self.loss_curve_.append(report.train_loss)
-            if validation is None:
-                return True
-            self.validation_loss_curve_.append(report.validation_loss)
-            if best["epoch"] == 0 or report.validation_loss < best["loss"] - self.tol:
-                best.update(loss=report.validation_loss, epoch=report.epoch, stale=0,
-                            weights=[w.copy() for w in network.weights])
-                return True
-            best["stale"] += 1
-            return best["stale"] < self.n_iter_no_change
+            if validation is not None:
+                self.validation_loss_curve_.append(report.validation_loss)
+            return True
 
-        val = {} if validation is None else dict(val_x=validation[0], val_y=validation[1])
+        # Early stopping, and keeping the best epoch's weights, are the driver's (as for
+        # nobias-train).
+        val = {} if validation is None else dict(val_x=validation[0], val_y=validation[1],
+                                                 patience=int(self.n_iter_no_change),
+                                                 tolerance=float(self.tol))
         reports = _nobias.fit(network, optimizer, x_train, y_train, epochs=int(self.max_epochs),
                               batch_size=int(self.batch_size), seed=seed, reduction="mean",
                               on_epoch=on_epoch, **val)
-        if best["weights"] is not None and best["epoch"] != reports[-1].epoch:
-            for w, kept in zip(network.weights, best["weights"]):
-                w[...] = kept  # the epoch with the best validation loss
+        last = reports[-1]
         self.network_ = network
         self.n_iter_ = len(reports)
-        self.best_loss_ = best["loss"] if validation is not None else reports[-1].train_loss
-        self.best_epoch_ = best["epoch"] if validation is not None else len(reports)
+        self.best_loss_ = last.best_validation_loss if validation is not None else last.train_loss
+        self.best_epoch_ = last.best_epoch if validation is not None else len(reports)
         return self
 
     def _fit_rows(self, X, targets, standardize_targets, dtype, hidden, seed):

@@ -27,6 +27,20 @@ PyObject* new_exception(py::module_& m, const char* name, py::tuple bases, const
   return type;
 }
 
+// The exception with the facts as attributes (epoch, step, loss, layer), so that Python code
+// reads them instead of parsing the message.
+void set_divergence(const DivergenceError& e) {
+  const DivergenceError::Facts& f = e.facts();
+  py::object error = py::reinterpret_steal<py::object>(
+      PyObject_CallFunction(divergence_error_type, "s", e.what()));
+  if (!error) return;  // the call set its own error
+  error.attr("epoch") = f.epoch;
+  error.attr("step") = f.step;
+  error.attr("loss") = f.loss;
+  error.attr("layer") = f.layer;
+  PyErr_SetObject(divergence_error_type, error.ptr());
+}
+
 }  // namespace
 
 void bind_errors(py::module_& m) {
@@ -41,9 +55,11 @@ void bind_errors(py::module_& m) {
                     "An argument or a value outside its domain.");
   io_error_type = new_exception(m, "IoError", py::make_tuple(base, py::handle(PyExc_OSError)),
                                 "A file that cannot be read or written, or is not what it claims.");
-  divergence_error_type =
-      new_exception(m, "DivergenceError", py::make_tuple(base),
-                    "Training produced a non-finite loss; the weights are those before the step.");
+  divergence_error_type = new_exception(
+      m, "DivergenceError", py::make_tuple(base),
+      "Training produced a non-finite loss. Attributes: epoch and step (of fit, from 1; 0 "
+      "when not known), loss (NaN when none was computed), layer (the first layer "
+      "whose forward pass overflowed; 0: none).");
 
   py::register_exception_translator([](std::exception_ptr p) {
     try {
@@ -55,7 +71,7 @@ void bind_errors(py::module_& m) {
     } catch (const IoError& e) {
       PyErr_SetString(io_error_type, e.what());
     } catch (const DivergenceError& e) {
-      PyErr_SetString(divergence_error_type, e.what());
+      set_divergence(e);
     } catch (const Error& e) {
       PyErr_SetString(error_type, e.what());
     }

@@ -1,4 +1,5 @@
-// nobias.fit: epochs of shuffled mini-batches on the C++ fit(), the GIL released throughout.
+// nobias.fit: the library's training driver (nobias::fit), the GIL released throughout; the
+// policy (early stopping, checkpoints, the final divergence check) is the driver's.
 // Python callbacks (per epoch, optionally per step) run with the GIL taken back. Ctrl-C is
 // noticed between steps: the interrupted fit raises KeyboardInterrupt with the network at
 // its last completed step.
@@ -15,7 +16,7 @@
 #include "bindings.hpp"
 #include "nobias/checkpoint.hpp"
 #include "nobias/error.hpp"
-#include "nobias/train.hpp"
+#include "nobias/fit.hpp"
 
 namespace nobias::python {
 namespace {
@@ -28,21 +29,7 @@ constexpr auto kSignalInterval = std::chrono::milliseconds(1);
 struct FitArguments {
   FitOptions options;
   py::object on_epoch, on_step;
-  std::string checkpoint_dir;
-  std::size_t checkpoint_every = 1;
 };
-
-template <class T>
-void require_finite_weights(const Network<T>& net, std::size_t epoch) {
-  for (const Matrix<T>& w : net.weights()) {
-    for (std::size_t i = 0; i < w.size(); ++i) {
-      if (!std::isfinite(w.data()[i])) {
-        throw DivergenceError("fit: epoch " + std::to_string(epoch) +
-                              ": the weights are no longer finite; no checkpoint written");
-      }
-    }
-  }
-}
 
 template <class T>
 py::list fit_typed(AnyNetwork& network, AnyOptimizer& optimizer, py::handle x, py::handle y,
@@ -60,8 +47,9 @@ py::list fit_typed(AnyNetwork& network, AnyOptimizer& optimizer, py::handle x, p
   Network<T>& net = network.get<T>();
   Optimizer<T>& opt = optimizer.get<T>();
 
+  FitOptions options = a.options;
   auto last_check = std::chrono::steady_clock::now();
-  const StepCallback on_step = [&](const StepReport& report) {
+  options.on_step = [&](const StepReport& report) {
     const auto now = std::chrono::steady_clock::now();
     if (a.on_step.is_none() && now - last_check < kSignalInterval) return;
     last_check = now;
@@ -69,14 +57,7 @@ py::list fit_typed(AnyNetwork& network, AnyOptimizer& optimizer, py::handle x, p
     if (!a.on_step.is_none()) a.on_step(report);
     if (PyErr_CheckSignals() != 0) throw py::error_already_set();
   };
-  const EpochCallback on_epoch = [&](const EpochReport& report) {
-    if (!a.checkpoint_dir.empty() &&
-        (report.epoch % a.checkpoint_every == 0 || report.epoch == a.options.epochs)) {
-      require_finite_weights(net, report.epoch);  // a blown-up state must not replace a good one
-      save_checkpoint<T>(a.checkpoint_dir, net, opt,
-                         {report.epoch, a.options.seed, a.options.batch_size, a.options.shuffle,
-                          a.options.reduction});
-    }
+  options.on_epoch = [&](const EpochReport& report) {
     py::gil_scoped_acquire gil;
     if (PyErr_CheckSignals() != 0) throw py::error_already_set();
     if (a.on_epoch.is_none()) return true;
@@ -84,13 +65,13 @@ py::list fit_typed(AnyNetwork& network, AnyOptimizer& optimizer, py::handle x, p
     return !a.on_epoch(report).is(py::bool_(false));
   };
 
-  std::vector<EpochReport> reports;
+  FitResult fitted;
   {
     Exclusive busy(network.mutex(), optimizer.mutex());
-    reports = fit<T>(net, opt, xv, yv, a.options, on_epoch, vxv, vyv, on_step);
+    fitted = fit<T>(net, opt, {xv, yv, vxv, vyv}, options);
   }
   py::list result;
-  for (const EpochReport& r : reports)
+  for (const EpochReport& r : fitted.epochs)
     result.append(r);
   return result;
 }
@@ -105,6 +86,10 @@ void bind_fit(py::module_& m) {
       .def_readonly("validation_loss", &EpochReport::validation_loss)
       .def_readonly("seconds", &EpochReport::seconds)
       .def_readonly("samples_per_second", &EpochReport::samples_per_second)
+      .def_readonly("best_epoch", &EpochReport::best_epoch)
+      .def_readonly("best_validation_loss", &EpochReport::best_validation_loss)
+      .def_readonly("epochs_without_improvement", &EpochReport::epochs_without_improvement)
+      .def_readonly("stops", &EpochReport::stops)
       .def("__repr__", [](const EpochReport& r) {
         return "EpochReport(epoch=" + std::to_string(r.epoch) +
                ", steps=" + std::to_string(r.steps) +
@@ -125,7 +110,7 @@ void bind_fit(py::module_& m) {
          std::size_t epochs, std::size_t batch_size, bool shuffle, std::uint64_t seed,
          const std::string& reduction, std::size_t first_epoch, py::object on_epoch,
          py::handle val_x, py::handle val_y, py::object on_step, py::object checkpoint,
-         std::size_t checkpoint_every) {
+         std::size_t checkpoint_every, std::size_t patience, double tolerance) {
         require_same_dtype(optimizer, network, "fit");
         FitArguments a;
         a.options.epochs = epochs;
@@ -137,10 +122,12 @@ void bind_fit(py::module_& m) {
         a.on_epoch = std::move(on_epoch);
         a.on_step = std::move(on_step);
         if (!checkpoint.is_none()) {
-          a.checkpoint_dir = py::str(py::module_::import("os").attr("fspath")(checkpoint));
+          a.options.checkpoint.dir = py::str(py::module_::import("os").attr("fspath")(checkpoint));
         }
         if (checkpoint_every == 0) throw py::value_error("checkpoint_every: expected >= 1, got 0");
-        a.checkpoint_every = checkpoint_every;
+        a.options.checkpoint.every = checkpoint_every;
+        a.options.early_stopping.patience = patience;
+        a.options.early_stopping.tolerance = tolerance;
         return dispatch(network.dtype(), [&](auto tag) {
           return fit_typed<decltype(tag)>(network, optimizer, x, y, val_x, val_y, a);
         });
@@ -152,12 +139,17 @@ void bind_fit(py::module_& m) {
       py::arg("on_epoch") = py::none(), py::arg("val_x") = py::none(),
       py::arg("val_y") = py::none(), py::arg("on_step") = py::none(),
       py::arg("checkpoint") = py::none(), py::arg("checkpoint_every") = 1,
+      py::arg("patience") = defaults.early_stopping.patience,
+      py::arg("tolerance") = defaults.early_stopping.tolerance,
       R"doc(
 Trains network on (x, y) with optimizer: epochs first_epoch..epochs of mini-batches of
 batch_size rows (0: the whole set), shuffled from (seed, epoch) alone. Returns a list of
 EpochReport. on_epoch(report) is called after every epoch; returning False stops. on_step(report)
 after every step (costs a GIL round trip per step). checkpoint=DIR saves a resumable state every
-checkpoint_every epochs and at the end. Ctrl-C stops between steps with KeyboardInterrupt.
+checkpoint_every epochs and at the end. patience > 0 (with val_x/val_y) stops after that many
+epochs without the validation loss falling below the best by more than tolerance, and keeps the
+best epoch's weights (each report's best_epoch, stops). A loss past the dtype's range after the
+last step raises DivergenceError. Ctrl-C stops between steps with KeyboardInterrupt.
 )doc");
 }
 

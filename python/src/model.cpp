@@ -13,7 +13,7 @@
 #include "nobias/model.hpp"
 #include "nobias/names.hpp"
 #include "nobias/targets.hpp"
-#include "nobias/train.hpp"
+#include "nobias/fit.hpp"
 
 namespace nobias::python {
 namespace {

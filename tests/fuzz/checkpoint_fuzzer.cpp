@@ -14,7 +14,7 @@
 #include <optional>
 #include <string>
 
-#include "checkpoint_state.hpp"
+#include "io/checkpoint_state.hpp"
 #include "nobias/error.hpp"
 #include "nobias/names.hpp"
 

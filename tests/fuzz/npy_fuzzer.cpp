@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "nobias/error.hpp"
-#include "npy_reader.hpp"
+#include "io/npy_reader.hpp"
 
 namespace {
 

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/fit_hooks.hpp"
 #include "nobias/blas.hpp"
 #include "nobias/checkpoint.hpp"
 #include "nobias/mpi/distributed_fit.hpp"
@@ -138,15 +139,17 @@ int run(const std::map<std::string, std::string>& args) {
     return true;
   };
   if (mode == "plain") {
-    nobias::fit(net, optimizer, x, y, options, on_epoch, val_x, val_y);
+    nobias::fit(net, optimizer, {x, y, val_x, val_y}, with_on_epoch(options, on_epoch));
   } else {
-    nobias::mpi::distributed_fit(
-        *comm, net, optimizer, x, y, options, distributed,
-        [&](const nobias::EpochReport& r) {
-          check_same_on_every_rank(*comm, net, r.epoch);
-          return on_epoch(r);
-        },
-        val_x, val_y, on_step);
+    nobias::mpi::distributed_fit(*comm, net, optimizer, {x, y, val_x, val_y},
+                                 with_on_step(with_on_epoch(options,
+                                                            [&](const nobias::EpochReport& r) {
+                                                              check_same_on_every_rank(*comm, net,
+                                                                                       r.epoch);
+                                                              return on_epoch(r);
+                                                            }),
+                                              on_step),
+                                 distributed);
   }
   if (rank == 0) nobias::save_weights(args.at("--out"), net.weights());
   return 0;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/fit_hooks.hpp"
 #include "nobias/blas.hpp"
 #include "nobias/mpi/distributed_fit.hpp"
 #include "nobias/mpi/mpi_communicator.hpp"
@@ -66,8 +67,8 @@ std::vector<std::vector<Matrix<T>>> train(int ranks, const Setup& s, const Probl
   nobias::mpi::run_simulated_ranks(ranks, [&](Communicator& comm) {
     Network<T> net(test_support::random_weights<T>(kWidths, 3, 2.0));
     Optimizer<T> optimizer(s.optimizer, net);
-    auto r = nobias::mpi::distributed_fit(comm, net, optimizer, p.x, p.y, s.fit, s.distributed, {},
-                                          p.val_x, p.val_y);
+    auto r = nobias::mpi::distributed_fit(comm, net, optimizer, {p.x, p.y, p.val_x, p.val_y}, s.fit,
+                                          s.distributed).epochs;
     weights[static_cast<std::size_t>(comm.rank())] = net.weights();
     if (reports && comm.rank() == 0) *reports = r;
   });
@@ -110,8 +111,8 @@ TEST_CASE_TEMPLATE("mpi.deterministic.bit_identical_for_1_to_4_ranks", T, float,
       nobias::mpi::LocalCommunicator local;
       Network<T> net(test_support::random_weights<T>(kWidths, 3, 2.0));
       Optimizer<T> optimizer(s.optimizer, net);
-      nobias::mpi::distributed_fit(local, net, optimizer, p.x, p.y, s.fit, s.distributed, {},
-                                   p.val_x, p.val_y);
+      nobias::mpi::distributed_fit(local, net, optimizer, {p.x, p.y, p.val_x, p.val_y}, s.fit,
+                                   s.distributed);
       CHECK(same_bits(one[0], net.weights()));
       for (int ranks = 2; ranks <= 4; ++ranks) {
         CAPTURE(ranks);
@@ -142,7 +143,7 @@ TEST_CASE_TEMPLATE("mpi.fast.matches_fit_for_1_to_4_ranks", T, float, double) {
       Network<T> net(test_support::random_weights<T>(kWidths, 3, 2.0));
       Optimizer<T> optimizer(s.optimizer, net);
       const auto expected_reports =
-          nobias::fit(net, optimizer, p.x, p.y, s.fit, {}, p.val_x, p.val_y);
+          nobias::fit(net, optimizer, {p.x, p.y, p.val_x, p.val_y}, s.fit).epochs;
       for (int ranks = 1; ranks <= 4; ++ranks) {
         CAPTURE(ranks);
         CAPTURE(static_cast<int>(reduction));
@@ -175,16 +176,20 @@ TEST_CASE("mpi.identical_weights_on_every_rank_after_every_epoch") {
       Optimizer<float> optimizer(s.optimizer, net);
       int epochs_checked = 0;
       nobias::mpi::distributed_fit(
-          comm, net, optimizer, p.x, p.y, s.fit, s.distributed, [&](const nobias::EpochReport&) {
-            // Every rank's weights, gathered: all equal to rank 0's, bit for bit.
-            const std::size_t bytes = net.weight(0).size() * sizeof(float);
-            std::vector<float> all(net.weight(0).size() * 3);
-            comm.gather_all(net.weight(0).data(), all.data(), {bytes, bytes, bytes});
-            for (std::size_t r = 1; r < 3; ++r)
-              CHECK(std::memcmp(all.data(), all.data() + r * net.weight(0).size(), bytes) == 0);
-            ++epochs_checked;
-            return true;
-          });
+          comm, net, optimizer, {p.x, p.y},
+          with_on_epoch(s.fit,
+                        [&](const nobias::EpochReport&) {
+                          // Every rank's weights, gathered: all equal to rank 0's, bit for bit.
+                          const std::size_t bytes = net.weight(0).size() * sizeof(float);
+                          std::vector<float> all(net.weight(0).size() * 3);
+                          comm.gather_all(net.weight(0).data(), all.data(), {bytes, bytes, bytes});
+                          for (std::size_t r = 1; r < 3; ++r)
+                            CHECK(std::memcmp(all.data(), all.data() + r * net.weight(0).size(),
+                                              bytes) == 0);
+                          ++epochs_checked;
+                          return true;
+                        }),
+          s.distributed);
       CHECK(epochs_checked == 4);
     });
   }
@@ -203,8 +208,8 @@ TEST_CASE("mpi.broadcast_overwrites_other_ranks_weights_and_optimizer_state") {
         test_support::random_weights<double>(kWidths, comm.rank() == 0 ? 3 : 99, 2.0));
     Optimizer<double> optimizer(s.optimizer, net);
     if (comm.rank() == 1) optimizer.step(net, p.x, p.y, Reduction::Mean);
-    nobias::mpi::distributed_fit(comm, net, optimizer, p.x, p.y, s.fit, s.distributed, {}, p.val_x,
-                                 p.val_y);
+    nobias::mpi::distributed_fit(comm, net, optimizer, {p.x, p.y, p.val_x, p.val_y}, s.fit,
+                                 s.distributed);
     got[static_cast<std::size_t>(comm.rank())] = net.weights();
   });
   CHECK(same_bits(got[0], expected[0]));
@@ -229,8 +234,10 @@ TEST_CASE("mpi.divergence_on_one_rank_stops_all_with_the_same_error") {
       Optimizer<float> optimizer(s.optimizer, net);
       const auto r = static_cast<std::size_t>(comm.rank());
       try {
-        nobias::mpi::distributed_fit(comm, net, optimizer, p.x, p.y, s.fit, s.distributed, {}, {},
-                                     {}, [&](const nobias::StepReport&) { ++steps_seen[r]; });
+        nobias::mpi::distributed_fit(
+            comm, net, optimizer, {p.x, p.y},
+            with_on_step(s.fit, [&](const nobias::StepReport&) { ++steps_seen[r]; }),
+            s.distributed);
       } catch (const nobias::DivergenceError& e) {
         messages[r] = e.what();
       }
@@ -254,8 +261,10 @@ TEST_CASE("mpi.rank_zero_decides_early_stopping_for_all") {
     Network<double> net(kWidths, 1);
     Optimizer<double> optimizer(s.optimizer, net);
     const auto reports = nobias::mpi::distributed_fit(
-        comm, net, optimizer, p.x, p.y, s.fit, s.distributed,
-        [&](const nobias::EpochReport& r) { return comm.rank() != 0 || r.epoch < 2; });
+        comm, net, optimizer, {p.x, p.y},
+        with_on_epoch(
+            s.fit, [&](const nobias::EpochReport& r) { return comm.rank() != 0 || r.epoch < 2; }),
+        s.distributed).epochs;
     epochs[static_cast<std::size_t>(comm.rank())] = reports.size();
   });
   CHECK(epochs == std::vector<std::size_t>{2, 2, 2});
@@ -273,8 +282,9 @@ TEST_CASE("mpi.errors_on_one_rank_reach_all") {
       Optimizer<double> optimizer(s.optimizer, net);
       const std::size_t rows = comm.rank() == 0 ? 103 : 90;
       try {
-        nobias::mpi::distributed_fit(comm, net, optimizer, p.x.view().row_block(0, rows),
-                                     p.y.view().row_block(0, rows), s.fit, s.distributed);
+        nobias::mpi::distributed_fit(comm, net, optimizer,
+                                     {p.x.view().row_block(0, rows), p.y.view().row_block(0, rows)},
+                                     s.fit, s.distributed);
       } catch (const nobias::ValueError& e) {
         messages[static_cast<std::size_t>(comm.rank())] = e.what();
       }
@@ -290,12 +300,14 @@ TEST_CASE("mpi.errors_on_one_rank_reach_all") {
       Network<double> net(kWidths, 1);
       Optimizer<double> optimizer(s.optimizer, net);
       try {
-        nobias::mpi::distributed_fit(comm, net, optimizer, p.x, p.y, s.fit, s.distributed,
-                                     [&](const nobias::EpochReport&) -> bool {
-                                       if (comm.rank() == 0)
-                                         throw nobias::IoError("checkpoint: disk full");
-                                       return true;
-                                     });
+        nobias::mpi::distributed_fit(
+            comm, net, optimizer, {p.x, p.y},
+            with_on_epoch(s.fit,
+                          [&](const nobias::EpochReport&) -> bool {
+                            if (comm.rank() == 0) throw nobias::IoError("checkpoint: disk full");
+                            return true;
+                          }),
+            s.distributed);
       } catch (const nobias::IoError& e) {
         messages[static_cast<std::size_t>(comm.rank())] = e.what();
       }
@@ -312,24 +324,26 @@ TEST_CASE("mpi.a_rank_that_dies_makes_the_others_fail_not_hang") {
   const Setup s = setup(Mode::Fast, Reduction::Mean, OptimizerKind::Sgd);
   std::vector<std::string> others(3);
   // Something outside nobias's errors escapes rank 1 mid-training, as a crash would.
-  CHECK_THROWS_WITH_AS(
-      nobias::mpi::run_simulated_ranks(3,
-                                       [&](Communicator& comm) {
-                                         Network<double> net(kWidths, 1);
-                                         Optimizer<double> optimizer(s.optimizer, net);
-                                         try {
-                                           nobias::mpi::distributed_fit(
-                                               comm, net, optimizer, p.x, p.y, s.fit, s.distributed,
-                                               {}, {}, {}, [&](const nobias::StepReport& r) {
-                                                 if (comm.rank() == 1 && r.step == 2)
-                                                   throw std::runtime_error("rank 1 crashed");
-                                               });
-                                         } catch (const nobias::mpi::CommunicationError& e) {
-                                           others[static_cast<std::size_t>(comm.rank())] = e.what();
-                                           throw;
-                                         }
-                                       }),
-      "rank 1 crashed", std::runtime_error);
+  CHECK_THROWS_WITH_AS(nobias::mpi::run_simulated_ranks(
+                           3,
+                           [&](Communicator& comm) {
+                             Network<double> net(kWidths, 1);
+                             Optimizer<double> optimizer(s.optimizer, net);
+                             try {
+                               nobias::mpi::distributed_fit(
+                                   comm, net, optimizer, {p.x, p.y},
+                                   with_on_step(s.fit,
+                                                [&](const nobias::StepReport& r) {
+                                                  if (comm.rank() == 1 && r.step == 2)
+                                                    throw std::runtime_error("rank 1 crashed");
+                                                }),
+                                   s.distributed);
+                             } catch (const nobias::mpi::CommunicationError& e) {
+                               others[static_cast<std::size_t>(comm.rank())] = e.what();
+                               throw;
+                             }
+                           }),
+                       "rank 1 crashed", std::runtime_error);
   CHECK(others[0] == "simulated rank 1 failed; the other ranks cannot complete a collective");
   CHECK(others[2] == others[0]);
 }
@@ -345,7 +359,7 @@ TEST_CASE("mpi.errors.network_of_another_shape_on_one_rank") {
     Network<double> net(comm.rank() == 0 ? kWidths : std::vector<std::size_t>{13, 8, 5, 3}, 1);
     Optimizer<double> optimizer(s.optimizer, net);
     try {
-      nobias::mpi::distributed_fit(comm, net, optimizer, p.x, p.y, s.fit, s.distributed);
+      nobias::mpi::distributed_fit(comm, net, optimizer, {p.x, p.y}, s.fit, s.distributed);
     } catch (const nobias::ShapeError& e) {
       messages[static_cast<std::size_t>(comm.rank())] = e.what();
     }

@@ -27,8 +27,8 @@ int main(int argc, char** argv) {
   nobias::Optimizer<float> oa(config, a), ob(config, b);
   nobias::mpi::MpiCommunicator world;
   nobias::mpi::LocalCommunicator local;
-  const auto reports = nobias::mpi::distributed_fit(world, a, oa, x, y, options);
-  nobias::mpi::distributed_fit(local, b, ob, x, y, options);
+  const auto reports = nobias::mpi::distributed_fit(world, a, oa, {x, y}, options).epochs;
+  nobias::mpi::distributed_fit(local, b, ob, {x, y}, options);
   const bool same =
       std::memcmp(a.weight(0).data(), b.weight(0).data(), a.weight(0).size() * sizeof(float)) == 0;
   const bool fell = reports.back().train_loss < 0.5 * reports.front().train_loss;

@@ -63,6 +63,9 @@ class LocalCommunicator final : public Communicator {
 enum class ErrorKind : std::uint8_t { None, Divergence, Value, Shape, Io, Other };
 
 ErrorKind kind_of(const Error& error);
+// What travels to the other ranks: the message, or a divergence's facts without the library's
+// advice (each front door words its own).
+std::string message_of(const Error& error);
 
 // Collective: every rank learns the error of the lowest rank that had one. Returns None and
 // leaves message alone when no rank had an error; otherwise the kind and, in message,
@@ -87,7 +90,7 @@ void agreed(Communicator& comm, Body&& body) {
     throw;
   } catch (const Error& e) {
     kind = kind_of(e);
-    message = e.what();
+    message = message_of(e);
   }
   throw_agreed(comm, kind, message);
 }

@@ -14,8 +14,8 @@
 
 #include <cstddef>
 
+#include "nobias/fit.hpp"
 #include "nobias/mpi/communicator.hpp"
-#include "nobias/train.hpp"
 
 namespace nobias::mpi {
 
@@ -29,21 +29,20 @@ struct DistributedOptions {
   std::size_t min_shard_rows = 32;
 };
 
-// fit() over the ranks of comm, called by every rank with the same arguments (the same full x
-// and y: each rank reads only its share of each batch). The network and optimizer state of
-// rank 0 are broadcast first, so --weights-in and --resume need only be loaded there (other
-// ranks' values are overwritten). Reports and callbacks are the same on every rank (losses
-// summed over the ranks; seconds are each rank's own); on_epoch's answer on rank 0 decides for
-// all. An error on any rank (divergence, bad data, a callback that throws) is thrown on every
-// rank, as the same exception and message ("rank R: ..."); CommunicationError when a rank
-// cannot be reached.
+// nobias::fit over the ranks of comm: the same driver (checks, early stopping, checkpoints,
+// the final loss), with each step taken by the ranks together. Called by every rank with the
+// same arguments (the same full data: each rank reads only its share of each batch; every
+// rank's data and options are checked against rank 0's, ValueError naming what differs). The
+// network and optimizer state of rank 0 are broadcast first, so starting weights and a
+// resumed state need only be loaded there. Reports and callbacks are the same on every rank
+// (losses summed over the ranks; seconds are each rank's own); on_epoch's answer on rank 0
+// decides for all; rank 0 alone writes checkpoints. An error on any rank (divergence, bad
+// data, a callback that throws) is thrown on every rank, as the same exception and message
+// ("rank R: ..."); CommunicationError when a rank cannot be reached.
 template <class T>
-std::vector<EpochReport> distributed_fit(Communicator& comm, Network<T>& net,
-                                         Optimizer<T>& optimizer, DataView<T> x, DataView<T> y,
-                                         const FitOptions& options,
-                                         const DistributedOptions& distributed = {},
-                                         const EpochCallback& on_epoch = {}, DataView<T> val_x = {},
-                                         DataView<T> val_y = {}, const StepCallback& on_step = {});
+FitResult distributed_fit(Communicator& comm, Network<T>& net, Optimizer<T>& optimizer,
+                          const FitData<T>& data, const FitOptions& options,
+                          const DistributedOptions& distributed = {});
 
 // Collective: rank 0's weights, optimizer moments and step count on every rank.
 template <class T>

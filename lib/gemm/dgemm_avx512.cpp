@@ -21,7 +21,7 @@
 #include <memory>
 #include <new>
 
-#include "dgemm_backend.hpp"
+#include "gemm/dgemm_backend.hpp"
 
 namespace nobias::detail {
 namespace {

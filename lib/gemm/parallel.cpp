@@ -1,4 +1,4 @@
-#include "parallel.hpp"
+#include "gemm/parallel.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -9,7 +9,7 @@
 
 #include "nobias/blas.hpp"
 #include "nobias/error.hpp"
-#include "sgemm_backend.hpp"
+#include "gemm/sgemm_backend.hpp"
 
 #if defined(__linux__)
 #include <linux/futex.h>

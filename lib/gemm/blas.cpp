@@ -1,8 +1,8 @@
 #include "nobias/blas.hpp"
 
-#include "blas_backend.hpp"
-#include "dgemm_backend.hpp"
-#include "sgemm_backend.hpp"
+#include "gemm/blas_backend.hpp"
+#include "gemm/dgemm_backend.hpp"
+#include "gemm/sgemm_backend.hpp"
 
 #include <cblas.h>
 #include <sched.h>

@@ -4,7 +4,7 @@
 // before, so packaging, pkg-config and every consumer stay as they are, and a program
 // opts in with one call at the top of main. A value the environment sets is always kept:
 // on some CPUs it is there because older OpenBLAS misbehaves there.
-#include "blas_kernel.hpp"
+#include "gemm/blas_kernel.hpp"
 
 #include <unistd.h>
 
@@ -13,7 +13,7 @@
 #include <cstring>
 #include <string>
 
-#include "blas_backend.hpp"
+#include "gemm/blas_backend.hpp"
 #include "nobias/blas.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)

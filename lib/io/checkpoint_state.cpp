@@ -1,4 +1,4 @@
-#include "checkpoint_state.hpp"
+#include "io/checkpoint_state.hpp"
 
 #include <cerrno>
 #include <cmath>
@@ -7,10 +7,10 @@
 #include <set>
 #include <sstream>
 
-#include "checksum.hpp"
+#include "io/checksum.hpp"
 #include "nobias/error.hpp"
 #include "nobias/names.hpp"
-#include "printable.hpp"
+#include "core/printable.hpp"
 
 namespace nobias::detail {
 namespace {

@@ -7,11 +7,12 @@
 #include <string>
 #include <utility>
 
+#include "core/overlap.hpp"
+#include "gemm/parallel.hpp"
 #include "nobias/blas.hpp"
 #include "nobias/kernels.hpp"
+#include "nobias/names.hpp"
 #include "nobias/network.hpp"
-#include "overlap.hpp"
-#include "parallel.hpp"
 
 namespace nobias {
 
@@ -122,8 +123,6 @@ std::size_t Network<T>::first_overflowing_layer(MatrixView<const T> x) const {
 template <class T>
 void Network<T>::report_unusable(const char* where, MatrixView<const T> x, double loss,
                                  bool hidden_finite) const {
-  char number[32];
-  std::snprintf(number, sizeof number, "%g", loss);
   const std::size_t layer = first_overflowing_layer(x);
   std::string what;
   if (layer != 0) {
@@ -131,17 +130,16 @@ void Network<T>::report_unusable(const char* where, MatrixView<const T> x, doubl
            std::to_string(weights_.size()) + " (h" + std::to_string(layer) +
            " reached an infinity or a NaN)";
   } else if (!hidden_finite) {
-    what = "a hidden layer reached an infinity or a NaN (the loss, " + std::string(number) +
+    what = "a hidden layer reached an infinity or a NaN (the loss, " + format_number(loss) +
            ", did not show it)";
   } else {
-    what = "loss is " + std::string(number);
+    what = "loss is " + format_number(loss);
   }
-  const std::string prefix = std::string(where) + ": " + what;
   if (weights_as_built_) {
     // Nothing was learned yet, so no learning rate is to blame: the weights as drawn or given
     // are too large (N(0, 1) weights multiply an activation's scale by about sqrt(width / 2)
     // per layer), or the data's scale is.
-    throw ValueError(prefix + " before any update: " +
+    throw ValueError(std::string(where) + ": " + what + " before any update: " +
                      (layer != 0 ? "the initial weights are too large for " +
                                        std::to_string(weights_.size()) +
                                        " layers; draw them with Init::He (or scale them down)"
@@ -149,7 +147,12 @@ void Network<T>::report_unusable(const char* where, MatrixView<const T> x, doubl
                                                "scale the data or the initial weights down")) +
                      "; weights left unchanged");
   }
-  throw DivergenceError(prefix + "; weights left unchanged; try a smaller learning rate");
+  DivergenceError::Facts facts;
+  facts.where = where;
+  facts.detail = what;
+  facts.loss = loss;
+  facts.layer = layer;
+  throw DivergenceError(std::move(facts));
 }
 
 #define NOBIAS_NETWORK_CHECKS(T)                                                                \

@@ -1,4 +1,4 @@
-#include "fd_streambuf.hpp"
+#include "io/fd_streambuf.hpp"
 
 #include <cerrno>
 #include <cstring>

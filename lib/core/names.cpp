@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "nobias/error.hpp"
-#include "printable.hpp"
+#include "core/printable.hpp"
 
 namespace nobias {
 namespace {

@@ -2,7 +2,7 @@
 #include <string>
 #include <type_traits>
 
-#include "checksum.hpp"
+#include "io/checksum.hpp"
 #include "nobias/checkpoint.hpp"
 #include "nobias/error.hpp"
 

@@ -9,8 +9,8 @@
 
 #include "nobias/blas.hpp"
 #include "nobias/kernels.hpp"
-#include "overlap.hpp"
-#include "parallel.hpp"
+#include "core/overlap.hpp"
+#include "gemm/parallel.hpp"
 
 namespace nobias {
 namespace {

@@ -13,8 +13,8 @@
 
 #include "nobias/atomic_file.hpp"
 #include "nobias/error.hpp"
-#include "npy_reader.hpp"
-#include "printable.hpp"
+#include "io/npy_reader.hpp"
+#include "core/printable.hpp"
 
 namespace nobias {
 namespace {

@@ -1,6 +1,6 @@
 #include "nobias/init.hpp"
 
-#include "splitmix64.hpp"
+#include "core/splitmix64.hpp"
 
 #include <cmath>
 

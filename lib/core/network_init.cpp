@@ -8,7 +8,7 @@
 #include "nobias/init.hpp"
 #include "nobias/kernels.hpp"
 #include "nobias/network.hpp"
-#include "parallel.hpp"
+#include "gemm/parallel.hpp"
 
 namespace nobias {
 namespace {

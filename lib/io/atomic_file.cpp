@@ -14,8 +14,8 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include "atomic_file_hook.hpp"
-#include "fd_streambuf.hpp"
+#include "io/atomic_file_hook.hpp"
+#include "io/fd_streambuf.hpp"
 #include "nobias/error.hpp"
 
 namespace nobias {

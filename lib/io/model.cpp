@@ -11,7 +11,7 @@
 #include "nobias/error.hpp"
 #include "nobias/npy.hpp"
 #include "nobias/weights_io.hpp"
-#include "npy_reader.hpp"
+#include "io/npy_reader.hpp"
 
 #ifndef NOBIAS_VERSION
 #error "lib/CMakeLists.txt defines NOBIAS_VERSION"

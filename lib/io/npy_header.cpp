@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "nobias/error.hpp"
-#include "npy_reader.hpp"
-#include "printable.hpp"
+#include "io/npy_reader.hpp"
+#include "core/printable.hpp"
 
 namespace nobias {
 namespace {

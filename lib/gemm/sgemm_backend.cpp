@@ -1,9 +1,9 @@
-#include "sgemm_backend.hpp"
+#include "gemm/sgemm_backend.hpp"
 
 #include <cstdlib>
 #include <string>
 
-#include "backend_choice.hpp"
+#include "gemm/backend_choice.hpp"
 #include "nobias/error.hpp"
 
 #if NOBIAS_HAVE_ONEDNN

@@ -6,8 +6,8 @@
 
 #include "nobias/error.hpp"
 #include "nobias/npy.hpp"
-#include "npy_reader.hpp"
-#include "printable.hpp"
+#include "io/npy_reader.hpp"
+#include "core/printable.hpp"
 
 namespace nobias {
 namespace {

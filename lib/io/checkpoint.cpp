@@ -14,15 +14,15 @@
 #include <system_error>
 #include <type_traits>
 
-#include "checkpoint_state.hpp"
-#include "checksum.hpp"
+#include "io/checkpoint_state.hpp"
+#include "io/checksum.hpp"
 #include "nobias/atomic_file.hpp"
 #include "nobias/error.hpp"
 #include "nobias/kernels.hpp"
 #include "nobias/npy.hpp"
 #include "nobias/weights_io.hpp"
-#include "npy_reader.hpp"
-#include "printable.hpp"
+#include "io/npy_reader.hpp"
+#include "core/printable.hpp"
 
 namespace nobias {
 namespace {

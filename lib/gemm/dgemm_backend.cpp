@@ -1,9 +1,9 @@
-#include "dgemm_backend.hpp"
+#include "gemm/dgemm_backend.hpp"
 
 #include <string>
 
-#include "backend_choice.hpp"
-#include "blas_kernel.hpp"
+#include "gemm/backend_choice.hpp"
+#include "gemm/blas_kernel.hpp"
 #include "nobias/error.hpp"
 
 namespace nobias::detail {

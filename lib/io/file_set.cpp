@@ -9,9 +9,9 @@
 #include <system_error>
 #include <utility>
 
-#include "checksum.hpp"
+#include "io/checksum.hpp"
 #include "nobias/error.hpp"
-#include "printable.hpp"
+#include "core/printable.hpp"
 
 namespace nobias {
 namespace {

@@ -1,5 +1,5 @@
 // NOBIAS_BLAS=OpenBLAS: linked against OpenBLAS, so its extensions are called directly.
-#include "blas_backend.hpp"
+#include "gemm/blas_backend.hpp"
 
 #include <cblas.h>
 

@@ -1,7 +1,7 @@
 // NOBIAS_BLAS=Generic: any CBLAS. Only the standard interface is linked; OpenBLAS's thread
 // control is looked up at run time, because a generic libblas.so may still be OpenBLAS
 // (Debian's alternatives system switches it under the program's feet).
-#include "blas_backend.hpp"
+#include "gemm/blas_backend.hpp"
 
 #include <cblas.h>
 #include <dlfcn.h>

@@ -12,7 +12,7 @@
 #include "nobias/error.hpp"
 #include "nobias/kernels.hpp"
 #include "nobias/names.hpp"
-#include "overlap.hpp"
+#include "core/overlap.hpp"
 
 namespace nobias {
 namespace {

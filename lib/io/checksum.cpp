@@ -1,4 +1,4 @@
-#include "checksum.hpp"
+#include "io/checksum.hpp"
 
 namespace nobias::detail {
 

@@ -1,0 +1,164 @@
+// fit(): the training driver. Every front door (nobias-train, Python's nobias.fit and its
+// estimators, nobias-train-mpi) trains through it, so the training policy exists once: the
+// checks, epochs of shuffled mini-batches, validation, early stopping (keeping the best
+// epoch's weights), checkpoints (when, what, the finite-weights check, the data fingerprint),
+// resuming, and what a finished run reports. How a step is taken is its seam, StepSeam: one
+// process (the default), or the ranks of nobias::mpi (distributed_fit).
+//
+//   nobias::FitOptions options;
+//   options.epochs = 20;
+//   options.batch_size = 32;
+//   options.early_stopping.patience = 5;
+//   const nobias::FitResult result = nobias::fit(net, optimizer, {x, y, val_x, val_y}, options);
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "nobias/checkpoint.hpp"
+#include "nobias/matrix.hpp"
+#include "nobias/network.hpp"
+#include "nobias/optimizer.hpp"
+
+namespace nobias {
+
+struct EpochReport {
+  std::size_t epoch = 0;    // from 1
+  std::size_t steps = 0;    // updates in this epoch (the last batch may be partial)
+  double train_loss = 0.0;  // this epoch's batch losses, summed (Sum) or averaged by rows (Mean)
+  double validation_loss = std::numeric_limits<double>::quiet_NaN();  // after the epoch; NaN: none
+  double seconds = 0.0;
+  double samples_per_second = 0.0;
+  // Early stopping's account after this epoch (with a validation set; else 0 and NaN).
+  std::size_t best_epoch = 0;  // the epoch with the best validation loss so far
+  double best_validation_loss = std::numeric_limits<double>::quiet_NaN();
+  std::size_t epochs_without_improvement = 0;
+  bool stops = false;  // early stopping ends the run after this epoch
+};
+
+struct StepReport {
+  std::size_t epoch = 0;  // from 1
+  std::size_t step = 0;   // in this epoch, from 1
+  std::size_t steps_per_epoch = 0;
+  std::size_t rows_done = 0;  // rows of this epoch trained on so far
+  double loss = 0.0;          // the loss this step computed, before its update
+};
+
+// Called after every epoch, after early stopping's verdict; returning false stops training.
+using EpochCallback = std::function<bool(const EpochReport&)>;
+// Called after every step (progress displays, loss logs, a look for signals).
+using StepCallback = std::function<void(const StepReport&)>;
+
+struct EarlyStopping {
+  // Stop after `patience` epochs in a row whose validation loss is not below the best one by
+  // more than `tolerance`, and keep the best epoch's weights. 0: never stop early (the best
+  // epoch is still reported). Needs a validation set.
+  std::size_t patience = 0;
+  double tolerance = 1e-4;  // scikit-learn's tol
+};
+
+struct CheckpointPolicy {
+  std::string dir;          // empty: no checkpoints (checkpoint.hpp says what one holds)
+  std::size_t every = 1;    // epochs between saves; the last epoch is always saved
+  std::string data_source;  // how the caller made the data, recorded with their fingerprint
+};
+
+struct FitOptions {
+  std::size_t epochs = 1;       // trains epochs first_epoch..epochs
+  std::size_t first_epoch = 1;  // > 1 to resume: the shuffle depends on (seed, epoch) alone
+  std::size_t batch_size = 0;   // 0: the whole set in one batch
+  bool shuffle = true;          // a new order every epoch, from seed alone
+  std::uint64_t seed = 0;
+  Reduction reduction = Reduction::Sum;
+  EarlyStopping early_stopping;
+  CheckpointPolicy checkpoint;
+  // What a resumed run must train on (resume() sets it); not recorded(): not checked.
+  DataFingerprint resumed_data;
+  EpochCallback on_epoch;
+  StepCallback on_step;
+};
+
+// The data of a run. T comes from the network alone, so Matrix arguments convert:
+// fit(net, optimizer, {x, y}, options).
+template <class T>
+struct FitData {
+  MatrixView<const T> x, y;                    // the training rows
+  MatrixView<const T> val_x = {}, val_y = {};  // a validation set, or both empty
+};
+
+struct FitResult {
+  std::vector<EpochReport> epochs;  // one per epoch run
+  std::size_t steps = 0;            // updates taken
+  double seconds = 0.0;             // of training, without the checks and the final loss
+  std::size_t kept_epoch = 0;       // whose weights the network holds: the best one after early
+                                    // stopping, otherwise the last one run
+  bool stopped_early = false;
+  double final_loss = 0.0;  // of the kept weights over the training rows (options.reduction)
+};
+
+// How a step is taken: the seam between the driver and the arithmetic. One process takes its
+// steps itself; nobias::mpi's ranks each take their share and sum the gradients. The driver
+// calls start() once, then per epoch arrange() and step() for each batch.
+template <class T>
+class StepSeam {
+ public:
+  virtual ~StepSeam() = default;
+  // After the checks: what the steps update, the training rows, and the rows per batch (>= 1).
+  virtual void start(Network<T>& net, Optimizer<T>& optimizer, MatrixView<const T> x,
+                     MatrixView<const T> y, std::size_t batch) = 0;
+  // The coming epoch takes the rows in this order (a permutation), or as they are (nullptr).
+  virtual void arrange(const std::vector<std::size_t>* order) = 0;
+  // One update on batch `index` of the epoch; its loss. DivergenceError as Optimizer::step.
+  virtual double step(std::size_t index, Reduction reduction) = 0;
+  // The loss of the network over (x, y), as Network::loss.
+  virtual double loss(MatrixView<const T> x, MatrixView<const T> y, Reduction reduction) = 0;
+
+  // What several processes must agree on; for one process, the plain calls.
+  // Runs body; an error it throws anywhere is thrown everywhere alike.
+  virtual void agreed(const std::function<void()>& body) { body(); }
+  // The first process's answer, on every process.
+  virtual bool decide(bool answer) { return answer; }
+  // Whether this process writes what the run writes (checkpoints).
+  virtual bool writes() const { return true; }
+  // Calls a step hook; an error may be held until end_epoch() (no collective per step).
+  virtual void step_hook(const std::function<void()>& hook) { hook(); }
+  virtual void end_epoch() {}
+};
+
+// Trains net on data with optimizer, one process. Before any step: ShapeError for shapes that
+// do not fit (or no rows), ValueError for bad options or a NaN or an infinity anywhere in the
+// data (naming the first such element), ResumeMismatch for other data than resumed_data.
+// DivergenceError names the epoch and the step (facts().epoch, .step); a loss past T's range
+// after the last step is divergence too. Without shuffling the batches are views of x and y;
+// with it, x and y are copied once and rearranged every epoch. The steps allocate nothing.
+template <class T>
+FitResult fit(Network<T>& net, Optimizer<T>& optimizer, const FitData<T>& data,
+              const FitOptions& options = {});
+
+// The same driver, the steps taken by seam.
+template <class T>
+FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const FitData<T>& data,
+              const FitOptions& options);
+
+// Makes options continue the run checkpoint comes from, bit for bit: ResumeMismatch for a
+// setting that differs (optimizer, learning_rate, momentum, nesterov, weight_decay, seed,
+// batch_size, shuffle, reduction, dtype), or "epochs" when it has done options.epochs already
+// (now: the epochs asked for, then: those done).
+// Then restores the optimizer's state and sets first_epoch and resumed_data. The network must
+// hold the checkpoint's weights (Network<T>(checkpoint.weights)).
+template <class T>
+void resume(const Checkpoint<T>& checkpoint, Optimizer<T>& optimizer, FitOptions& options);
+
+// Updates in one epoch of rows rows in batches of batch_size (0: the whole set, one batch):
+// ceil(rows / batch_size), the last batch possibly partial; 0 for no rows.
+std::size_t steps_per_epoch(std::size_t rows, std::size_t batch_size);
+
+// The order of rows for an epoch: a permutation of [0, rows) from (seed, epoch) alone, the
+// same on every platform and thread count.
+std::vector<std::size_t> shuffled_order(std::size_t rows, std::uint64_t seed, std::size_t epoch);
+
+}  // namespace nobias

@@ -1,0 +1,339 @@
+// The training driver: one loop for every front door; how a step is taken is the seam's.
+#include "nobias/fit.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <string>
+#include <utility>
+
+#include "core/splitmix64.hpp"
+#include "nobias/error.hpp"
+#include "nobias/kernels.hpp"
+#include "nobias/names.hpp"
+#include "train/local_steps.hpp"
+
+namespace nobias {
+namespace {
+
+// Uniform in [0, bound) without modulo bias (rejection on the top remainder).
+std::uint64_t below(std::uint64_t bound, std::uint64_t& state) {
+  const std::uint64_t limit =
+      std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % bound;
+  std::uint64_t r;
+  do
+    r = detail::splitmix64(state);
+  while (r >= limit);
+  return r % bound;
+}
+
+template <class T>
+void check_fit(const Network<T>& net, const FitData<T>& data, const FitOptions& options) {
+  const MatrixView<const T> x = data.x, y = data.y, val_x = data.val_x, val_y = data.val_y;
+  if (options.epochs == 0) throw ValueError("fit: epochs must be >= 1, got 0");
+  if (options.first_epoch == 0 || options.first_epoch > options.epochs) {
+    throw ValueError("fit: first_epoch must be in [1, epochs = " + std::to_string(options.epochs) +
+                     "], got " + std::to_string(options.first_epoch));
+  }
+  if (options.checkpoint.every == 0) throw ValueError("fit: checkpoint.every must be >= 1, got 0");
+  if (!(options.early_stopping.tolerance >= 0.0) ||
+      !std::isfinite(options.early_stopping.tolerance)) {
+    throw ValueError("fit: early_stopping.tolerance must be finite and >= 0, got " +
+                     format_number(options.early_stopping.tolerance));
+  }
+  if (x.rows() == 0) throw ShapeError("fit: x has no rows");
+  if (x.rows() != y.rows()) {
+    throw ShapeError("fit: x has " + std::to_string(x.rows()) + " rows but y has " +
+                     std::to_string(y.rows()));
+  }
+  if (x.cols() != net.input_width() || y.cols() != net.output_width()) {
+    throw ShapeError("fit: x is " + shape_string(x.rows(), x.cols()) + " and y is " +
+                     shape_string(y.rows(), y.cols()) + ", the network maps " +
+                     std::to_string(net.input_width()) + " columns to " +
+                     std::to_string(net.output_width()));
+  }
+  const bool validation = !val_x.empty() || !val_y.empty();
+  if (validation && (val_x.rows() != val_y.rows() || val_x.cols() != x.cols() ||
+                     val_y.cols() != y.cols() || val_x.rows() == 0)) {
+    throw ShapeError("fit: validation x is " + shape_string(val_x.rows(), val_x.cols()) +
+                     " and validation y is " + shape_string(val_y.rows(), val_y.cols()) +
+                     "; expected the same row count and " + std::to_string(x.cols()) + " and " +
+                     std::to_string(y.cols()) + " columns");
+  }
+  if (options.early_stopping.patience > 0 && !validation) {
+    throw ValueError("fit: early stopping (patience " +
+                     std::to_string(options.early_stopping.patience) +
+                     ") needs a validation set; got none");
+  }
+  // fit may step on views of x and y, and validates on val_x and val_y: none may be the
+  // network's own memory, which the steps change.
+  net.require_apart("fit", "x", x);
+  net.require_apart("fit", "y", y);
+  net.require_apart("fit", "validation x", val_x);
+  net.require_apart("fit", "validation y", val_y);
+  // Once, before any step: a NaN in the data would otherwise read as a diverged loss.
+  require_finite(x, "fit: x");
+  require_finite(y, "fit: y");
+  require_finite(val_x, "fit: validation x");
+  require_finite(val_y, "fit: validation y");
+}
+
+// The epoch's last update may have blown the weights up: such a state must not replace a
+// good checkpoint.
+template <class T>
+void require_finite_weights(const Network<T>& net, std::size_t epoch) {
+  for (const Matrix<T>& w : net.weights()) {
+    if (!std::all_of(w.data(), w.data() + w.size(), [](T v) { return std::isfinite(v); })) {
+      DivergenceError::Facts facts;
+      facts.where = "fit";
+      facts.detail = "the weights are no longer finite; no checkpoint written";
+      facts.epoch = epoch;
+      facts.weights_unchanged = false;
+      throw DivergenceError(std::move(facts));
+    }
+  }
+}
+
+template <class T>
+void copy_weights(std::vector<Matrix<T>>& to, const std::vector<Matrix<T>>& from) {
+  for (std::size_t k = 0; k < from.size(); ++k)
+    std::copy(from[k].data(), from[k].data() + from[k].size(), to[k].data());
+}
+
+template <class T>
+void restore_weights(Network<T>& net, const std::vector<Matrix<T>>& from) {
+  for (std::size_t k = 0; k < from.size(); ++k)
+    std::copy(from[k].data(), from[k].data() + from[k].size(), net.weight(k).data());
+}
+
+// A loss that is not finite, or past T's range (as a step counts it), after the epoch.
+DivergenceError blown_up(const char* what, double loss, std::size_t epoch) {
+  DivergenceError::Facts facts;
+  facts.where = "fit";
+  facts.detail =
+      std::string(what) + " is " + format_number(loss) + "; the last updates blew the weights up";
+  facts.loss = loss;
+  facts.epoch = epoch;
+  facts.weights_unchanged = false;
+  return DivergenceError(std::move(facts));
+}
+
+template <class T>
+bool within_range(double loss) {
+  return std::abs(loss) <= static_cast<double>(std::numeric_limits<T>::max());
+}
+
+}  // namespace
+
+std::vector<std::size_t> shuffled_order(std::size_t rows, std::uint64_t seed, std::size_t epoch) {
+  std::vector<std::size_t> order(rows);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::uint64_t state = seed ^ (0xd1b54a32d192ed03ULL * (static_cast<std::uint64_t>(epoch) + 1));
+  for (std::size_t i = rows; i > 1; --i) {  // Fisher-Yates
+    const auto j = static_cast<std::size_t>(below(i, state));
+    std::swap(order[i - 1], order[j]);
+  }
+  return order;
+}
+
+std::size_t steps_per_epoch(std::size_t rows, std::size_t batch_size) {
+  if (rows == 0) return 0;
+  const std::size_t batch = batch_size == 0 ? rows : std::min(batch_size, rows);
+  return rows / batch + (rows % batch != 0 ? 1 : 0);
+}
+
+template <class T>
+FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const FitData<T>& data,
+              const FitOptions& options) {
+  seam.agreed([&] { check_fit(net, data, options); });
+  const bool checkpoints = !options.checkpoint.dir.empty();
+  // Hashed once: every checkpoint records what it was trained on, for a resume to check. Not
+  // agreed: every process has been given the same data, so each reaches the same verdict, and
+  // ResumeMismatch keeps its fields.
+  DataFingerprint fingerprint;
+  if (checkpoints || options.resumed_data.recorded()) {
+    fingerprint = fingerprint_data<T>(data.x, data.y, options.checkpoint.data_source);
+  }
+  if (options.resumed_data.recorded()) {
+    const std::string difference = data_difference(options.resumed_data, fingerprint);
+    if (!difference.empty()) throw ResumeMismatch("data", difference, "the first run's data");
+  }
+
+  const std::size_t rows = data.x.rows();
+  const std::size_t batch = options.batch_size == 0 ? rows : std::min(options.batch_size, rows);
+  const std::size_t epoch_steps = steps_per_epoch(rows, batch);
+  const bool validation = !data.val_x.empty();
+  const EarlyStopping& stopping = options.early_stopping;
+  seam.start(net, optimizer, data.x, data.y, batch);
+
+  FitResult result;
+  result.epochs.reserve(std::min<std::size_t>(options.epochs - options.first_epoch + 1, 4096));
+  // The best epoch's weights, copied into buffers allocated once.
+  std::vector<Matrix<T>> best_weights;
+  if (stopping.patience > 0) best_weights = net.weights();
+  EpochReport best;  // best_epoch 0: none yet
+  std::size_t without_improvement = 0;
+  std::vector<std::size_t> order;
+  if (!options.shuffle) seam.arrange(nullptr);
+
+  const auto start = std::chrono::steady_clock::now();
+  for (std::size_t epoch = options.first_epoch; epoch <= options.epochs; ++epoch) {
+    if (options.shuffle) {
+      order = shuffled_order(rows, options.seed, epoch);
+      seam.arrange(&order);
+    }
+    EpochReport report;
+    report.epoch = epoch;
+    const auto epoch_start = std::chrono::steady_clock::now();
+    for (std::size_t b = 0; b < epoch_steps; ++b) {
+      const std::size_t count = std::min(batch, rows - b * batch);
+      ++report.steps;
+      double loss = 0.0;
+      try {
+        loss = seam.step(b, options.reduction);
+      } catch (const DivergenceError& e) {
+        throw e.at(epoch, report.steps);
+      }
+      // Mean: weight each batch by its rows, so a partial batch counts for what it holds.
+      report.train_loss += options.reduction == Reduction::Mean
+                               ? loss * static_cast<double>(count) / static_cast<double>(rows)
+                               : loss;
+      if (options.on_step) {
+        const StepReport step{epoch, report.steps, epoch_steps, b * batch + count, loss};
+        seam.step_hook([&] { options.on_step(step); });
+      }
+    }
+    seam.end_epoch();
+    result.steps += report.steps;
+    report.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+    report.samples_per_second = static_cast<double>(rows) / std::max(report.seconds, 1e-12);
+
+    if (validation) {
+      report.validation_loss = seam.loss(data.val_x, data.val_y, options.reduction);
+      if (!std::isfinite(report.validation_loss)) {
+        throw blown_up("the validation loss", report.validation_loss, epoch);
+      }
+      // Early stopping: the same losses on every process, so the same verdict.
+      if (best.best_epoch == 0 ||
+          report.validation_loss < best.best_validation_loss - stopping.tolerance) {
+        best.best_epoch = epoch;
+        best.best_validation_loss = report.validation_loss;
+        without_improvement = 0;
+        if (stopping.patience > 0) copy_weights(best_weights, net.weights());
+      } else {
+        ++without_improvement;
+      }
+      report.best_epoch = best.best_epoch;
+      report.best_validation_loss = best.best_validation_loss;
+      report.epochs_without_improvement = without_improvement;
+      report.stops = stopping.patience > 0 && without_improvement >= stopping.patience;
+    }
+    if (checkpoints && (epoch % options.checkpoint.every == 0 || epoch == options.epochs)) {
+      seam.agreed([&] {
+        if (!seam.writes()) return;
+        require_finite_weights(net, epoch);
+        save_checkpoint<T>(
+            options.checkpoint.dir, net, optimizer,
+            {epoch, options.seed, options.batch_size, options.shuffle, options.reduction},
+            fingerprint);
+      });
+    }
+    result.epochs.push_back(report);
+    bool go_on = !report.stops;
+    if (options.on_epoch) {
+      bool answer = true;
+      seam.agreed([&] { answer = options.on_epoch(report); });
+      go_on = seam.decide(answer) && go_on;
+    }
+    if (!go_on) break;
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  const EpochReport& last = result.epochs.back();
+  result.stopped_early = last.stops;
+  result.kept_epoch = last.epoch;
+  if (stopping.patience > 0 && best.best_epoch != last.epoch) {
+    restore_weights(net, best_weights);
+    result.kept_epoch = best.best_epoch;
+  }
+  // The last update can itself blow up the weights, which only a fresh loss shows; beyond
+  // T's range counts as diverged, as it does inside a step.
+  result.final_loss = seam.loss(data.x, data.y, options.reduction);
+  if (!within_range<T>(result.final_loss)) {
+    DivergenceError::Facts facts;
+    facts.where = DivergenceError::kAfterTraining;
+    facts.detail = "the loss is " + format_number(result.final_loss);
+    facts.loss = result.final_loss;
+    facts.epoch = last.epoch;
+    facts.step = last.steps;
+    facts.weights_unchanged = false;
+    throw DivergenceError(std::move(facts));
+  }
+  return result;
+}
+
+template <class T>
+FitResult fit(Network<T>& net, Optimizer<T>& optimizer, const FitData<T>& data,
+              const FitOptions& options) {
+  detail::LocalSteps<T> seam;
+  return fit(seam, net, optimizer, data, options);
+}
+
+template <class T>
+void resume(const Checkpoint<T>& checkpoint, Optimizer<T>& optimizer, FitOptions& options) {
+  const OptimizerConfig& given = optimizer.config();
+  const OptimizerConfig& saved = checkpoint.optimizer;
+  const TrainingProgress& run = checkpoint.progress;
+  const auto differ = [](const char* setting, const std::string& now, const std::string& then) {
+    throw ResumeMismatch(setting, now, then);
+  };
+  if (given.kind != saved.kind) differ("optimizer", to_name(given.kind), to_name(saved.kind));
+  if (given.learning_rate != saved.learning_rate) {
+    differ("learning_rate", format_number(given.learning_rate), format_number(saved.learning_rate));
+  }
+  if (given.weight_decay != saved.weight_decay) {
+    differ("weight_decay", format_number(given.weight_decay), format_number(saved.weight_decay));
+  }
+  if (saved.kind == OptimizerKind::Momentum) {
+    if (given.momentum != saved.momentum) {
+      differ("momentum", format_number(given.momentum), format_number(saved.momentum));
+    }
+    if (given.nesterov != saved.nesterov) {
+      differ("nesterov", given.nesterov ? "on" : "off", saved.nesterov ? "on" : "off");
+    }
+  }
+  if (options.seed != run.seed)
+    differ("seed", std::to_string(options.seed), std::to_string(run.seed));
+  if (to_name(dtype_of<T>()) != checkpoint.dtype) {
+    differ("dtype", to_name(dtype_of<T>()), checkpoint.dtype);
+  }
+  if (options.batch_size != run.batch_size) {
+    differ("batch_size", std::to_string(options.batch_size), std::to_string(run.batch_size));
+  }
+  if (options.shuffle != run.shuffle) {
+    differ("shuffle", options.shuffle ? "on" : "off", run.shuffle ? "on" : "off");
+  }
+  if (options.reduction != run.reduction) {
+    differ("reduction", to_name(options.reduction), to_name(run.reduction));
+  }
+  if (run.epochs_done >= options.epochs) {
+    differ("epochs", std::to_string(options.epochs), std::to_string(run.epochs_done));
+  }
+  restore_optimizer(optimizer, checkpoint);
+  options.first_epoch = run.epochs_done + 1;
+  options.resumed_data = checkpoint.data;
+}
+
+#define NOBIAS_FIT(T)                                                                          \
+  template FitResult fit<T>(StepSeam<T>&, Network<T>&, Optimizer<T>&, const FitData<T>&,       \
+                            const FitOptions&);                                                \
+  template FitResult fit<T>(Network<T>&, Optimizer<T>&, const FitData<T>&, const FitOptions&); \
+  template void resume<T>(const Checkpoint<T>&, Optimizer<T>&, FitOptions&);
+NOBIAS_FIT(float)
+NOBIAS_FIT(double)
+#undef NOBIAS_FIT
+
+}  // namespace nobias
