@@ -169,30 +169,26 @@ void check_weights(const TrainOptions& o, const Widths& widths,
 template <class T>
 Data<T> split_validation(Data<T>& data, double fraction, std::uint64_t seed) {
   const std::size_t rows = data.x.rows();
-  const auto held = static_cast<std::size_t>(std::llround(fraction * static_cast<double>(rows)));
+  const std::size_t held = nobias::validation_rows(rows, fraction);
   if (held == 0 || held >= rows) {
-    throw UsageError("--validation-fraction " + nobias::format_number(fraction) + " of " +
-                     std::to_string(rows) + " rows leaves " +
+    throw UsageError("--validation-fraction " + format_g(fraction) + " of " + std::to_string(rows) +
+                     " rows leaves " +
                      (held == 0 ? "no row to validate on" : "no row to train on") +
                      "; give --val-x/--val-y or another fraction");
   }
-  // Epoch 0 of the shuffle: fit's epochs count from 1, so this order is not one of theirs.
-  std::vector<std::size_t> order = nobias::shuffled_order(rows, seed, 0);
-  std::vector<bool> validate(rows, false);
-  for (std::size_t i = 0; i < held; ++i)
-    validate[order[i]] = true;
-  Data<T> train{nobias::Matrix<T>(rows - held, data.x.cols()),
-                nobias::Matrix<T>(rows - held, data.y.cols()), data.classes};
-  Data<T> validation{nobias::Matrix<T>(held, data.x.cols()), nobias::Matrix<T>(held, data.y.cols()),
-                     data.classes};
-  std::size_t t = 0, v = 0;
-  for (std::size_t i = 0; i < rows; ++i) {
-    Data<T>& into = validate[i] ? validation : train;
-    const std::size_t r = validate[i] ? v++ : t++;
-    std::copy(&data.x(i, 0), &data.x(i, 0) + data.x.cols(), &into.x(r, 0));
-    std::copy(&data.y(i, 0), &data.y(i, 0) + data.y.cols(), &into.y(r, 0));
-  }
-  data = std::move(train);
+  const nobias::RowSplit split = nobias::split_rows(rows, held, seed);
+  const auto take = [&](const std::vector<std::size_t>& rows_taken) {
+    Data<T> part{nobias::Matrix<T>(rows_taken.size(), data.x.cols()),
+                 nobias::Matrix<T>(rows_taken.size(), data.y.cols()), data.classes};
+    for (std::size_t r = 0; r < rows_taken.size(); ++r) {
+      const std::size_t i = rows_taken[r];
+      std::copy(&data.x(i, 0), &data.x(i, 0) + data.x.cols(), &part.x(r, 0));
+      std::copy(&data.y(i, 0), &data.y(i, 0) + data.y.cols(), &part.y(r, 0));
+    }
+    return part;
+  };
+  Data<T> validation = take(split.validation);
+  data = take(split.train);
   return validation;
 }
 

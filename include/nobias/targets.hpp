@@ -66,4 +66,17 @@ void standardize_y(const Standardization& s, MatrixView<T> y);
 template <class T>
 void unstandardize_y(const Standardization& s, MatrixView<T> predictions);
 
+// A validation set held out of the training data, as every front door holds it out:
+// validation_rows(rows, fraction) rows, round(fraction * rows) (halves away from 0); which ones
+// split_rows says: the first `held` of shuffled_order(rows, seed, 0) (epoch 0: fit's epochs
+// count from 1, so this order is none of theirs), both sets in the data's order.
+std::size_t validation_rows(std::size_t rows, double fraction);
+
+struct RowSplit {
+  std::vector<std::size_t> train, validation;  // row indices, ascending
+};
+
+// ValueError when held > rows.
+RowSplit split_rows(std::size_t rows, std::size_t held, std::uint64_t seed);
+
 }  // namespace nobias

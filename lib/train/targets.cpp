@@ -4,6 +4,7 @@
 #include <string>
 
 #include "nobias/error.hpp"
+#include "nobias/fit.hpp"
 #include "nobias/kernels.hpp"
 #include "nobias/names.hpp"
 
@@ -172,5 +173,29 @@ void unstandardize_y(const Standardization& s, MatrixView<T> p) {
 NOBIAS_TARGETS(float)
 NOBIAS_TARGETS(double)
 #undef NOBIAS_TARGETS
+
+std::size_t validation_rows(std::size_t rows, double fraction) {
+  if (!(fraction >= 0.0 && fraction <= 1.0)) {
+    throw ValueError("validation_rows: fraction must be in [0, 1], got " + format_number(fraction));
+  }
+  return static_cast<std::size_t>(std::round(fraction * static_cast<double>(rows)));
+}
+
+RowSplit split_rows(std::size_t rows, std::size_t held, std::uint64_t seed) {
+  if (held > rows) {
+    throw ValueError("split_rows: cannot hold out " + std::to_string(held) + " of " +
+                     std::to_string(rows) + " rows");
+  }
+  const std::vector<std::size_t> order = shuffled_order(rows, seed, 0);
+  std::vector<bool> validate(rows, false);
+  for (std::size_t i = 0; i < held; ++i)
+    validate[order[i]] = true;
+  RowSplit split;
+  split.train.reserve(rows - held);
+  split.validation.reserve(held);
+  for (std::size_t i = 0; i < rows; ++i)
+    (validate[i] ? split.validation : split.train).push_back(i);
+  return split;
+}
 
 }  // namespace nobias

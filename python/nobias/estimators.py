@@ -196,16 +196,15 @@ class _Estimator:
         return dtype, [int(s) for s in sizes], int(seed)
 
     def _split(self, rows, seed):
-        """(train rows, validation rows) as nobias-train splits --validation-fraction: the
-        first round(fraction * rows) of shuffled_order(rows, seed, 0) are held out, both sets
-        keep the data's order. No validation rows when early stopping is off or the data too
+        """(train rows, validation rows): the library's split, as nobias-train's
+        --validation-fraction. No validation rows when early stopping is off or the data too
         small to hold any out (nobias-train refuses that; an estimator trains on)."""
-        held = int(numpy.floor(self.validation_fraction * rows + 0.5)) if self.early_stopping else 0
-        if held < 1 or held >= rows:
+        if not self.early_stopping:
             return numpy.arange(rows), None
-        validate = numpy.zeros(rows, dtype=bool)
-        validate[_nobias.shuffled_order(rows, seed, 0)[:held]] = True
-        return numpy.flatnonzero(~validate), numpy.flatnonzero(validate)
+        train, held = _nobias.split_rows(rows, float(self.validation_fraction), seed)
+        if len(held) == 0 or len(train) == 0:
+            return numpy.arange(rows), None
+        return train, held
 
     def _train(self, x_train, y_train, validation, dtype, hidden, seed):
         """Trains network_ on the (already converted and standardized) rows; early stopping as
@@ -244,13 +243,10 @@ class _Estimator:
         train, held = self._split(X.shape[0], seed)
         x_train, y_train = X[train], targets[train]
         if self.standardize:
-            self.x_mean_ = x_train.mean(axis=0, dtype=numpy.float64)
-            scale = x_train.std(axis=0, dtype=numpy.float64)
-            self.x_scale_ = numpy.where(scale > 0, scale, 1.0)
+            # The library's statistics (as --standardize's), so the runs agree bit for bit.
+            self.x_mean_, self.x_scale_ = _nobias.column_statistics(x_train)
             if standardize_targets:
-                self.y_mean_ = y_train.mean(axis=0, dtype=numpy.float64)
-                scale = y_train.std(axis=0, dtype=numpy.float64)
-                self.y_scale_ = numpy.where(scale > 0, scale, 1.0)
+                self.y_mean_, self.y_scale_ = _nobias.column_statistics(y_train)
 
         def prepared(x, y):
             x = self._standardized_X(x)

@@ -10,10 +10,10 @@
 #include "any.hpp"
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "nobias/fit.hpp"
 #include "nobias/model.hpp"
 #include "nobias/names.hpp"
 #include "nobias/targets.hpp"
-#include "nobias/fit.hpp"
 
 namespace nobias::python {
 namespace {
@@ -118,6 +118,37 @@ void bind_model(py::module_& m) {
   m.def("shuffled_order", &shuffled_order, py::arg("rows"), py::arg("seed"), py::arg("epoch"),
         "The order of rows fit() uses for an epoch: a permutation of range(rows) from (seed, "
         "epoch) alone; epoch 0 is the command line's validation split.");
+  m.def(
+      "split_rows",
+      [](std::size_t rows, double fraction, std::uint64_t seed) {
+        const RowSplit split = nobias::split_rows(rows, validation_rows(rows, fraction), seed);
+        return py::make_tuple(
+            py::array_t<std::int64_t>(split.train.size(),
+                                      reinterpret_cast<const std::int64_t*>(split.train.data())),
+            py::array_t<std::int64_t>(
+                split.validation.size(),
+                reinterpret_cast<const std::int64_t*>(split.validation.data())));
+      },
+      py::arg("rows"), py::arg("fraction"), py::arg("seed"),
+      "(train, validation) row indices, ascending: the validation set every front door holds "
+      "out, round(fraction * rows) rows chosen by seed (nobias-train's --validation-fraction).");
+  m.def(
+      "column_statistics",
+      [](py::handle x) {
+        return dispatch(array_dtype(x, "x"), [&](auto tag) {
+          using T = decltype(tag);
+          const MatrixView<const T> view = input_view<T>(x, "x");
+          Standardization s;
+          {
+            py::gil_scoped_release nogil;
+            s = fit_standardization<T>(view);
+          }
+          return py::make_tuple(statistics_array(s.x_mean), statistics_array(s.x_scale));
+        });
+      },
+      py::arg("x"),
+      "(mean, scale) of x's columns as float64 arrays, as --standardize computes them (two "
+      "passes in double; scale is the population standard deviation, 1 for a constant column).");
 }
 
 }  // namespace nobias::python

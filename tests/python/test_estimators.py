@@ -186,3 +186,29 @@ def test_classifier_equals_the_command_line(nobias_train, tmp_path):
         assert numpy.array_equal(cli, w), f"w{k} differs"
     _, info = nobias.load_model(tmp_path / "model")
     assert info["classes"] == 10 and info["widths"] == [64, 100, 100, 10]
+
+
+def test_standardized_regressor_equals_the_command_line(nobias_train, tmp_path):
+    # Issue 18: one driver, one split, one standardization. A regression with an offset in x
+    # and y, --standardize on both sides, float64: the same weights and statistics bit for bit.
+    import subprocess
+    rng = numpy.random.default_rng(5)
+    X = rng.normal(3.0, 2.0, (300, 7))
+    y = X @ rng.normal(size=(7, 2)) + 10.0 + 0.1 * rng.normal(size=(300, 2))
+    numpy.save(tmp_path / "x.npy", X)
+    numpy.save(tmp_path / "y.npy", y)
+    subprocess.run([nobias_train, "--x", str(tmp_path / "x.npy"), "--y", str(tmp_path / "y.npy"),
+                    "--standardize", "--dtype", "f64", "--layers", "7,16,2", "--epochs", "12",
+                    "--batch-size", "16", "--patience", "3", "--validation-fraction", "0.2",
+                    "--optimizer", "adam", "--lr", "0.001", "--loss", "mean", "--init", "he",
+                    "--weights-out", str(tmp_path / "model"), "--seed", "4", "--quiet"],
+                   check=True, capture_output=True)
+    model = nobias.Regressor(hidden_layer_sizes=(16,), standardize=True, dtype=numpy.float64,
+                             max_epochs=12, batch_size=16, n_iter_no_change=3,
+                             validation_fraction=0.2, random_state=4).fit(X, y)
+    for k, w in enumerate(model.coefs_, start=1):
+        cli = numpy.load(tmp_path / "model" / f"w{k}.npy")
+        assert numpy.array_equal(cli, w), f"w{k} differs"
+    _, info = nobias.load_model(tmp_path / "model")
+    for name in ("x_mean", "x_scale", "y_mean", "y_scale"):
+        assert numpy.array_equal(info[name].ravel(), getattr(model, name + "_").ravel()), name
