@@ -4,6 +4,7 @@
 #include <string>
 
 #include "nobias/blas.hpp"
+#include "nobias/threads.hpp"
 
 // The context block of every run names what computed it: results are meaningless without.
 int main(int argc, char** argv) {

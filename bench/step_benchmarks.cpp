@@ -18,6 +18,7 @@
 #include "nobias/blas.hpp"
 #include "nobias/init.hpp"
 #include "nobias/network.hpp"
+#include "nobias/threads.hpp"
 #include "shapes.hpp"
 #include "support/allocation_counter.hpp"
 #include "test_support.hpp"

@@ -17,6 +17,7 @@
 #include "nobias/blas.hpp"
 #include "nobias/error.hpp"
 #include "nobias/network.hpp"
+#include "nobias/threads.hpp"
 #include "reference/reference.hpp"
 #include "test_support.hpp"
 

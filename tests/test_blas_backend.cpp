@@ -7,6 +7,7 @@
 
 #include "gemm/blas_backend.hpp"
 #include "nobias/blas.hpp"
+#include "nobias/threads.hpp"
 #include "test_support.hpp"
 
 using nobias::Matrix;

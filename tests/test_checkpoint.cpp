@@ -11,11 +11,11 @@
 
 #include "io/atomic_file_hook.hpp"
 #include "io/checksum.hpp"
-#include "nobias/blas.hpp"
 #include "nobias/checkpoint.hpp"
 #include "nobias/error.hpp"
 #include "nobias/fit.hpp"
 #include "nobias/npy.hpp"
+#include "nobias/threads.hpp"
 #include "test_support.hpp"
 
 using nobias::Matrix;

@@ -1,5 +1,5 @@
-// Atomic writes and atomic sets of files (atomic_file.hpp, file_set.hpp) and weight
-// directories as sets: a loader sees the old set, the new one, or refuses; never a mix.
+// Atomic writes and atomic sets of files (nobias/staged.hpp, io/atomic_file.hpp, io/file_set.hpp)
+// and weight directories as sets: a loader sees the old set, the new one, or refuses; never a mix.
 #include <doctest/doctest.h>
 
 #include <csignal>
@@ -15,10 +15,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "io/atomic_file.hpp"
 #include "io/atomic_file_hook.hpp"
-#include "nobias/atomic_file.hpp"
+#include "io/file_set.hpp"
 #include "nobias/error.hpp"
-#include "nobias/file_set.hpp"
 #include "nobias/npy.hpp"
 #include "nobias/weights_io.hpp"
 #include "test_checks.hpp"

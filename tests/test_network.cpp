@@ -7,11 +7,11 @@
 #include <utility>
 #include <vector>
 
-#include "nobias/blas.hpp"
 #include "nobias/error.hpp"
 #include "nobias/fit.hpp"
 #include "nobias/network.hpp"
 #include "nobias/optimizer.hpp"
+#include "nobias/threads.hpp"
 #include "reference/reference.hpp"
 #include "test_support.hpp"
 

@@ -14,8 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "io/atomic_file.hpp"
 #include "io/atomic_file_hook.hpp"
-#include "nobias/atomic_file.hpp"
 #include "nobias/error.hpp"
 #include "nobias/matrix.hpp"
 #include "nobias/npy.hpp"

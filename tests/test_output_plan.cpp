@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "nobias/error.hpp"
-#include "nobias/output_plan.hpp"
 #include "nobias/weights_io.hpp"
+#include "output_plan.hpp"
 #include "test_checks.hpp"
 #include "test_support.hpp"
 

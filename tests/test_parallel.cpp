@@ -12,10 +12,10 @@
 #include <utility>
 #include <vector>
 
-#include "nobias/blas.hpp"
+#include "gemm/parallel.hpp"
 #include "nobias/error.hpp"
 #include "nobias/network.hpp"
-#include "gemm/parallel.hpp"
+#include "nobias/threads.hpp"
 #include "test_support.hpp"
 
 using nobias::Matrix;

@@ -12,9 +12,9 @@
 #include <system_error>
 #include <vector>
 
-#include "nobias/blas.hpp"
 #include "nobias/init.hpp"
 #include "nobias/matrix.hpp"
+#include "nobias/threads.hpp"
 
 namespace test_support {
 

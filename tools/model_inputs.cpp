@@ -2,8 +2,8 @@
 
 #include "cli_common.hpp"
 #include "inputs.hpp"
-#include "nobias/blas.hpp"
 #include "nobias/error.hpp"
+#include "nobias/threads.hpp"
 
 namespace nobias_tools {
 

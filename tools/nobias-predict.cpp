@@ -14,7 +14,7 @@
 #include "nobias/blas.hpp"
 #include "nobias/metrics.hpp"
 #include "nobias/npy.hpp"
-#include "nobias/output_plan.hpp"
+#include "output_plan.hpp"
 
 namespace nobias_tools {
 namespace {

@@ -11,8 +11,8 @@
 #include <optional>
 
 #include "cli_common.hpp"
-#include "nobias/blas.hpp"
 #include "nobias/fit.hpp"
+#include "nobias/threads.hpp"
 #include "train_options.hpp"
 #include "training.hpp"
 

@@ -4,7 +4,6 @@
 #include <ostream>
 #include <string>
 
-#include "nobias/atomic_file.hpp"
 #include "nobias/names.hpp"
 
 namespace nobias_tools {

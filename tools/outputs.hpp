@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "epoch_monitor.hpp"
-#include "nobias/output_plan.hpp"
+#include "output_plan.hpp"
 
 namespace nobias_tools {
 

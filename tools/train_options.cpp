@@ -13,8 +13,8 @@
 #include <utility>
 
 #include "nobias/error.hpp"
-#include "nobias/output_plan.hpp"
 #include "nobias/weights_io.hpp"
+#include "output_plan.hpp"
 #include "paths.hpp"
 
 namespace nobias_tools {

@@ -3,7 +3,10 @@
 // NOBIAS_SGEMM=blas) oneDNN's dnnl_sgemm, on one thread. Transposes are flags, never copies.
 #pragma once
 
+#include <string>
+
 #include "nobias/matrix.hpp"
+#include "nobias/threads.hpp"
 
 namespace nobias {
 
@@ -18,27 +21,11 @@ void gemm(Op op_a, MatrixView<const float> a, Op op_b, MatrixView<const float> b
 void gemm(Op op_a, MatrixView<const double> a, Op op_b, MatrixView<const double> b, double alpha,
           double beta, MatrixView<double> c);
 
-// Threads. Every product runs on one BLAS thread, the caller's: nobias holds OpenBLAS at
-// one thread (also in a generic build whose cblas_dgemm turns out to be OpenBLAS's) and
-// never changes that, so no call on another thread can make a step's pieces run threaded
-// products. Other backends keep their own setting, which should then be one thread
-// (OMP_NUM_THREADS=1, BLIS_NUM_THREADS=1...). What runs on several cores is a training
-// step, predict(x, out), loss() and gradients() of a Network: nobias cuts them into pieces
-// by the shapes alone and runs the pieces on a team of threads (lib/parallel.hpp), so the
-// results are bit for bit the same on any number of threads. gemm() itself and the const
-// Network::predict(x) run on the calling thread.
-//   set_threads(0)     automatic (the default): every CPU this process may run on
-//   set_threads(n)     at most n threads per step, n >= 1 (never more than those CPUs)
-// The environment variable NOBIAS_THREADS sets the starting value ("auto", 0 or n);
-// set_threads() overrides it. The setting is process-wide: when several threads train
-// networks at once, give each set_threads(1)'s share, or their teams compete for the cores.
-void set_threads(int threads);
-int threads_setting();  // 0 while automatic
+// set_threads() and the thread counts are in threads.hpp (included here for the callers that
+// found them here).
 
-// The threads the automatic setting uses: the CPUs this process may run on.
-int available_threads();
-
-// Whether nobias can hold the backend at one thread (OpenBLAS can be told; others cannot).
+// Whether nobias can hold the backend at one thread (OpenBLAS can be told; others cannot):
+// see threads.hpp.
 bool blas_has_thread_control();
 
 // What computes our products, and who chose its kernel, for reports: "OpenBLAS 0.3.21 ...,

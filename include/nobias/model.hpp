@@ -5,7 +5,7 @@
 //   DIR/model.json           metadata (below)
 //   DIR/x_mean.npy ...       standardization statistics when trained with them: x_mean,
 //                            x_scale, y_mean, y_scale, each float64 of shape (1, d)
-//   DIR/nobias-manifest.txt  the set's manifest, written last (file_set.hpp)
+//   DIR/nobias-manifest.txt  the set's manifest, written last (staged.hpp)
 //
 // model.json:
 //   { "format": "nobias-model", "format_version": 1, "nobias_version": "0.1.0",
@@ -21,10 +21,10 @@
 #include <string>
 #include <vector>
 
-#include "nobias/file_set.hpp"
 #include "nobias/matrix.hpp"
 #include "nobias/names.hpp"
 #include "nobias/network.hpp"
+#include "nobias/staged.hpp"
 #include "nobias/targets.hpp"
 
 namespace nobias {
@@ -65,7 +65,7 @@ struct Model {
 template <class T>
 Matrix<T> predict_with(const Network<T>& net, const Standardization& s, MatrixView<const T> x);
 
-// Writes net and info to dir as one atomic set (file_set.hpp); dir and its missing parents
+// Writes net and info to dir as one atomic set (staged.hpp); dir and its missing parents
 // are created (as mkdir -p). Files of an earlier model or weight set there that this one lacks
 // are removed; other files are left alone. ValueError before anything is written if info does
 // not fit net: classes not 0 and not d_K, statistics of the wrong length or not finite and > 0
@@ -75,7 +75,7 @@ template <class T>
 void save_model(const std::string& dir, const Network<T>& net, const ModelInfo& info);
 
 // save_model's first half: everything written and synced under temporary names, nothing
-// visible changed; commit() publishes (file_set.hpp). For tools that commit all outputs last.
+// visible changed; commit() publishes (staged.hpp). For tools that commit all outputs last.
 template <class T>
 StagedFileSet stage_model(const std::string& dir, const Network<T>& net, const ModelInfo& info);
 

@@ -1,11 +1,10 @@
 // Umbrella header: everything a user of nobias needs.
 #pragma once
 
-#include "nobias/atomic_file.hpp"
 #include "nobias/blas.hpp"
 #include "nobias/checkpoint.hpp"
 #include "nobias/error.hpp"
-#include "nobias/file_set.hpp"
+#include "nobias/fit.hpp"
 #include "nobias/init.hpp"
 #include "nobias/kernels.hpp"
 #include "nobias/matrix.hpp"
@@ -15,7 +14,7 @@
 #include "nobias/network.hpp"
 #include "nobias/npy.hpp"
 #include "nobias/optimizer.hpp"
-#include "nobias/output_plan.hpp"
+#include "nobias/staged.hpp"
 #include "nobias/targets.hpp"
-#include "nobias/fit.hpp"
+#include "nobias/threads.hpp"
 #include "nobias/weights_io.hpp"

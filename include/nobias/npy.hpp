@@ -82,7 +82,7 @@ std::vector<std::int64_t> read_npy_labels(const std::string& path);
 void write_npy_labels(const std::string& path, const std::vector<std::int64_t>& labels);
 
 // The bytes write_npy writes, to any stream (no atomicity: the caller's). For sets of files
-// written together (file_set.hpp).
+// written together (weight sets, model directories: staged.hpp).
 template <class T>
 void write_npy_stream(std::ostream& out, MatrixView<const T> m);
 

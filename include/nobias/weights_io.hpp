@@ -1,14 +1,14 @@
 // A network's weights on disk: w1.npy ... wK.npy in one directory, w_k of shape
 // (d_{k-1}, d_k), readable by numpy and PyTorch as they are, saved as one atomic set with a
-// manifest (file_set.hpp): a loader sees the old set, the new set, or refuses the directory
+// manifest (staged.hpp): a loader sees the old set, the new set, or refuses the directory
 // as incomplete, never a mix.
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include "nobias/file_set.hpp"
 #include "nobias/matrix.hpp"
+#include "nobias/staged.hpp"
 
 namespace nobias {
 
@@ -26,7 +26,7 @@ bool is_model_file_name(const std::string& name);
 template <class T>
 void save_weights(const std::string& dir, const std::vector<Matrix<T>>& weights);
 
-// save_weights' first half (file_set.hpp): written, synced, not visible until commit().
+// save_weights' first half (staged.hpp): written, synced, not visible until commit().
 template <class T>
 StagedFileSet stage_weights(const std::string& dir, const std::vector<Matrix<T>>& weights);
 
@@ -39,9 +39,5 @@ StagedFileSet stage_weights(const std::string& dir, const std::vector<Matrix<T>>
 // list: the directory is not one complete save.
 template <class T>
 std::vector<Matrix<T>> load_weights(const std::string& dir);
-
-// The same from a reader that has the directory's manifest (model.hpp uses it).
-template <class T>
-std::vector<Matrix<T>> load_weights(const FileSetReader& reader);
 
 }  // namespace nobias

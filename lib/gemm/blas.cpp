@@ -1,4 +1,5 @@
 #include "nobias/blas.hpp"
+#include "nobias/threads.hpp"
 
 #include "gemm/blas_backend.hpp"
 #include "gemm/dgemm_backend.hpp"

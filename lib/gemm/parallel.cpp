@@ -7,9 +7,9 @@
 #include <system_error>
 #include <type_traits>
 
-#include "nobias/blas.hpp"
-#include "nobias/error.hpp"
 #include "gemm/sgemm_backend.hpp"
+#include "nobias/error.hpp"
+#include "nobias/threads.hpp"
 
 #if defined(__linux__)
 #include <linux/futex.h>

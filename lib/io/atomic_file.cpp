@@ -1,4 +1,4 @@
-#include "nobias/atomic_file.hpp"
+#include "io/atomic_file.hpp"
 
 #include <atomic>
 #include <cerrno>
@@ -195,7 +195,7 @@ StagedFile::~StagedFile() {
   if (!temp_.empty()) remove_quietly(temp_);
 }
 
-void StagedFile::commit(bool sync_dir) {
+void StagedFile::rename_into_place(bool sync_dir) {
   if (temp_.empty()) return;
   detail::run_atomic_write_hook(temp_);
   // std::filesystem::rename replaces an existing target, atomically on POSIX.

@@ -14,15 +14,15 @@
 #include <system_error>
 #include <type_traits>
 
+#include "core/printable.hpp"
+#include "io/atomic_file.hpp"
 #include "io/checkpoint_state.hpp"
 #include "io/checksum.hpp"
-#include "nobias/atomic_file.hpp"
+#include "io/npy_reader.hpp"
 #include "nobias/error.hpp"
 #include "nobias/kernels.hpp"
 #include "nobias/npy.hpp"
 #include "nobias/weights_io.hpp"
-#include "io/npy_reader.hpp"
-#include "core/printable.hpp"
 
 namespace nobias {
 namespace {

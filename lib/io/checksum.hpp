@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "nobias/atomic_file.hpp"
+#include "io/atomic_file.hpp"
 
 namespace nobias::detail {
 

@@ -5,7 +5,7 @@
 
 #include <unistd.h>
 
-#include "nobias/atomic_file.hpp"
+#include "io/atomic_file.hpp"
 
 namespace nobias::detail {
 

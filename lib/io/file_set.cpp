@@ -1,17 +1,18 @@
-#include "nobias/file_set.hpp"
+#include "io/file_set.hpp"
 
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <system_error>
 #include <utility>
 
+#include "core/printable.hpp"
 #include "io/checksum.hpp"
 #include "nobias/error.hpp"
-#include "core/printable.hpp"
 
 namespace nobias {
 namespace {
@@ -61,9 +62,38 @@ std::vector<std::string> create_directories_noting(const std::string& dir, const
 
 }  // namespace
 
-StagedFileSet::StagedFileSet(const std::string& dir, const std::vector<FileSetEntry>& files,
-                             NamePredicate owned, const std::string& who)
-    : dir_(dir), who_(who), owned_(std::move(owned)) {
+// What a staged set holds: its files' temporaries, the new manifest's, and what its commit
+// needs to know.
+struct StagedFileSet::State {
+  std::string dir, who;
+  NamePredicate owned;
+  std::vector<std::string> names;
+  std::vector<StagedFile> files;
+  std::vector<StagedFile> manifest;  // zero or one
+  std::vector<std::string> created_dirs;
+  bool committed = false;
+
+  State(const std::string& d, NamePredicate o, const std::string& w)
+      : dir(d), who(w), owned(std::move(o)) {}
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+  ~State() {
+    if (!committed) discard();
+  }
+
+  void discard() noexcept {
+    files.clear();  // each removes its temporary
+    manifest.clear();
+    for (auto it = created_dirs.rbegin(); it != created_dirs.rend(); ++it) {
+      std::error_code ignored;
+      fs::remove(*it, ignored);  // only if still empty
+    }
+    created_dirs.clear();
+  }
+};
+
+StagedFileSet stage_file_set(const std::string& dir, const std::vector<FileSetEntry>& files,
+                             NamePredicate owned, const std::string& who) {
   std::set<std::string> seen;
   for (const FileSetEntry& entry : files) {
     if (!valid_name(entry.name)) {
@@ -75,105 +105,73 @@ StagedFileSet::StagedFileSet(const std::string& dir, const std::vector<FileSetEn
     if (!seen.insert(entry.name).second)
       throw ValueError(who + ": '" + entry.name + "' is twice in one set");
   }
-  created_dirs_ = create_directories_noting(dir, who);
-  try {
-    remove_stale_temporaries(dir);
-    std::string manifest = std::string(kManifestHeader) + "\n";
-    for (const FileSetEntry& entry : files) {
-      files_.emplace_back((fs::path(dir) / entry.name).string(), entry.write, who);
-      names_.push_back(entry.name);
-      manifest += entry.name + " " + std::to_string(files_.back().size()) + " " +
-                  detail::hex64(files_.back().checksum()) + "\n";
-    }
-    manifest_.emplace_back((fs::path(dir) / kManifestName).string(),
-                           [&](std::ostream& out) { out << manifest; }, who);
-    sync_directory(dir);  // the temporaries' names, before any rename depends on them
-  } catch (...) {
-    discard();
-    throw;
+  // Destroyed by an exception below, the state discards what it has staged.
+  auto state = std::make_unique<StagedFileSet::State>(dir, std::move(owned), who);
+  state->created_dirs = create_directories_noting(dir, who);
+  remove_stale_temporaries(dir);
+  std::string manifest = std::string(kManifestHeader) + "\n";
+  for (const FileSetEntry& entry : files) {
+    const StagedFile& file =
+        state->files.emplace_back((fs::path(dir) / entry.name).string(), entry.write, who);
+    state->names.push_back(entry.name);
+    manifest += entry.name + " " + std::to_string(detail::StagedFileAccess::size(file)) + " " +
+                detail::hex64(detail::StagedFileAccess::checksum(file)) + "\n";
   }
+  state->manifest.emplace_back((fs::path(dir) / kManifestName).string(),
+                               [&](std::ostream& out) { out << manifest; }, who);
+  sync_directory(dir);  // the temporaries' names, before any rename depends on them
+  return StagedFileSet(std::move(state));
 }
 
-StagedFileSet::StagedFileSet(StagedFileSet&& other) noexcept
-    : dir_(std::move(other.dir_)),
-      who_(std::move(other.who_)),
-      owned_(std::move(other.owned_)),
-      names_(std::move(other.names_)),
-      files_(std::move(other.files_)),
-      manifest_(std::move(other.manifest_)),
-      created_dirs_(std::move(other.created_dirs_)),
-      committed_(other.committed_) {
-  other.files_.clear();
-  other.manifest_.clear();
-  other.created_dirs_.clear();
-  other.committed_ = true;
+StagedFileSet::StagedFileSet(std::unique_ptr<State> state) : state_(std::move(state)) {}
+StagedFileSet::StagedFileSet(StagedFileSet&& other) noexcept = default;
+// The state replaced, if uncommitted, discards what it staged.
+StagedFileSet& StagedFileSet::operator=(StagedFileSet&& other) noexcept = default;
+StagedFileSet::~StagedFileSet() = default;
+
+const std::string& StagedFileSet::directory() const {
+  static const std::string none;
+  return state_ ? state_->dir : none;
 }
 
-StagedFileSet& StagedFileSet::operator=(StagedFileSet&& other) noexcept {
-  if (this != &other) {
-    if (!committed_) discard();
-    dir_ = std::move(other.dir_);
-    who_ = std::move(other.who_);
-    owned_ = std::move(other.owned_);
-    names_ = std::move(other.names_);
-    files_ = std::move(other.files_);
-    manifest_ = std::move(other.manifest_);
-    created_dirs_ = std::move(other.created_dirs_);
-    committed_ = other.committed_;
-    other.files_.clear();
-    other.manifest_.clear();
-    other.created_dirs_.clear();
-    other.committed_ = true;
-  }
-  return *this;
-}
-
-StagedFileSet::~StagedFileSet() {
-  if (!committed_) discard();
-}
-
-void StagedFileSet::discard() noexcept {
-  files_.clear();  // each removes its temporary
-  manifest_.clear();
-  for (auto it = created_dirs_.rbegin(); it != created_dirs_.rend(); ++it) {
-    std::error_code ignored;
-    fs::remove(*it, ignored);  // only if still empty
-  }
-  created_dirs_.clear();
+bool StagedFileSet::committed() const {
+  return !state_ || state_->committed;
 }
 
 void StagedFileSet::commit() {
-  if (committed_) return;
+  if (committed()) return;
+  State& s = *state_;
   // The commit point: from here on the directory claims to be the new set.
-  for (StagedFile& m : manifest_)
+  for (StagedFile& m : s.manifest)
     m.commit();
-  created_dirs_.clear();  // the directories now hold the manifest: they stay
+  s.created_dirs.clear();  // the directories now hold the manifest: they stay
   std::error_code ec;
   std::vector<fs::path> stale;
-  for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
+  for (fs::directory_iterator it(s.dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    if (owned_ && owned_(name) && std::find(names_.begin(), names_.end(), name) == names_.end())
+    if (s.owned && s.owned(name) &&
+        std::find(s.names.begin(), s.names.end(), name) == s.names.end())
       stale.push_back(it->path());
   }
   for (const fs::path& p : stale) {
     if (!fs::remove(p, ec) && ec) {
-      throw IoError(who_ + ": " + dir_ + ": cannot remove " + p.filename().string() +
+      throw IoError(s.who + ": " + s.dir + ": cannot remove " + p.filename().string() +
                     " of an earlier save (" + ec.message() + ")");
     }
   }
   // The manifest's rename is durable (synced) before any file's; the files' renames are
   // synced once, together.
-  for (StagedFile& f : files_)
-    f.commit(false);
-  sync_directory(dir_);
-  committed_ = true;
-  files_.clear();
-  manifest_.clear();
+  for (StagedFile& f : s.files)
+    detail::StagedFileAccess::commit_unsynced(f);
+  sync_directory(s.dir);
+  s.committed = true;
+  s.files.clear();
+  s.manifest.clear();
 }
 
 void write_file_set(const std::string& dir, const std::vector<FileSetEntry>& files,
                     const NamePredicate& owned, const std::string& who) {
-  StagedFileSet(dir, files, owned, who).commit();
+  stage_file_set(dir, files, owned, who).commit();
 }
 
 FileSetReader::FileSetReader(const std::string& dir, const std::string& who)

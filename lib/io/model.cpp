@@ -1,5 +1,5 @@
 // Model directories: model.json (read and written with nlohmann::json), the weights and the
-// standardization statistics, saved as one atomic set (file_set.hpp).
+// standardization statistics, saved as one atomic set (io/file_set.hpp).
 #include "nobias/model.hpp"
 
 #include <filesystem>
@@ -8,10 +8,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/file_set.hpp"
+#include "io/npy_reader.hpp"
+#include "io/weights_reader.hpp"
 #include "nobias/error.hpp"
 #include "nobias/npy.hpp"
 #include "nobias/weights_io.hpp"
-#include "io/npy_reader.hpp"
 
 #ifndef NOBIAS_VERSION
 #error "lib/CMakeLists.txt defines NOBIAS_VERSION"
@@ -243,7 +245,7 @@ StagedFileSet stage_model(const std::string& dir, const Network<T>& net, const M
                      }});
   }
   files.push_back({kModelMetadataName, [&](std::ostream& out) { out << metadata; }});
-  return StagedFileSet(dir, files, is_model_file_name, "save_model");
+  return stage_file_set(dir, files, is_model_file_name, "save_model");
 }
 
 template <class T>

@@ -11,10 +11,10 @@
 #include <sstream>
 #include <vector>
 
-#include "nobias/atomic_file.hpp"
-#include "nobias/error.hpp"
-#include "io/npy_reader.hpp"
 #include "core/printable.hpp"
+#include "io/atomic_file.hpp"
+#include "io/npy_reader.hpp"
+#include "nobias/error.hpp"
 
 namespace nobias {
 namespace {

@@ -5,6 +5,8 @@
 #include <set>
 #include <system_error>
 
+#include "io/file_set.hpp"
+#include "io/weights_reader.hpp"
 #include "nobias/error.hpp"
 #include "nobias/npy.hpp"
 
@@ -56,7 +58,7 @@ StagedFileSet stage_weights(const std::string& dir, const std::vector<Matrix<T>>
     files.push_back(
         {weight_name(k + 1), [&w](std::ostream& out) { write_npy_stream<T>(out, w.view()); }});
   }
-  return StagedFileSet(dir, files, is_model_file_name, "save_weights");
+  return stage_file_set(dir, files, is_model_file_name, "save_weights");
 }
 
 template <class T>

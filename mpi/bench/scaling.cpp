@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "nobias/blas.hpp"
 #include "nobias/init.hpp"
 #include "nobias/mpi/distributed_fit.hpp"
 #include "nobias/mpi/mpi_communicator.hpp"
+#include "nobias/threads.hpp"
 
 namespace {
 

@@ -19,6 +19,7 @@
 #include "distributed_training.hpp"
 #include "nobias/blas.hpp"
 #include "nobias/mpi/mpi_communicator.hpp"
+#include "nobias/threads.hpp"
 
 namespace {
 

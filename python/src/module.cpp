@@ -11,6 +11,7 @@
 #include "bindings.hpp"
 #include "nobias/blas.hpp"
 #include "nobias/names.hpp"
+#include "nobias/threads.hpp"
 
 namespace nobias::python {
 

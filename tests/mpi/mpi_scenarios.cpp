@@ -22,10 +22,10 @@
 #include <vector>
 
 #include "../support/fit_hooks.hpp"
-#include "nobias/blas.hpp"
 #include "nobias/checkpoint.hpp"
 #include "nobias/mpi/distributed_fit.hpp"
 #include "nobias/mpi/mpi_communicator.hpp"
+#include "nobias/threads.hpp"
 #include "nobias/weights_io.hpp"
 #include "test_support.hpp"
 

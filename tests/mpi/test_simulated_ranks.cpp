@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "../support/fit_hooks.hpp"
-#include "nobias/blas.hpp"
 #include "nobias/mpi/distributed_fit.hpp"
 #include "nobias/mpi/mpi_communicator.hpp"
 #include "nobias/mpi/simulated_ranks.hpp"
+#include "nobias/threads.hpp"
 #include "test_support.hpp"
 
 using nobias::FitOptions;

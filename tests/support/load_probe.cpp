@@ -8,7 +8,7 @@
 #include <cstring>
 #include <vector>
 
-#include "nobias/atomic_file.hpp"
+#include "io/atomic_file.hpp"
 #include "nobias/checkpoint.hpp"
 #include "nobias/error.hpp"
 #include "nobias/weights_io.hpp"

@@ -1,4 +1,4 @@
-// Sets of files that must stay consistent (a weight set, a model directory) written as a
+// Internal: sets of files that must stay consistent (a weight set, a model directory) written as a
 // whole: a reader sees the complete old set, the complete new one, or a set it refuses as
 // incomplete; never a mix of two saves that it takes for one.
 //
@@ -10,8 +10,8 @@
 //   w1.npy 8320 9f3c2a0d5e7b1148
 //   w2.npy 1088 03be77a1c2d4e5f6
 //
-// A save (StagedFileSet, then commit()) goes:
-//   1. remove temporaries of dead processes in DIR (atomic_file.hpp);
+// A save (stage_file_set, then the StagedFileSet's commit(); nobias/staged.hpp) goes:
+//   1. remove temporaries of dead processes in DIR (io/atomic_file.hpp);
 //   2. write every file, then the new manifest, to temporaries in DIR, each synced (fsync),
 //      and sync DIR. Nothing a reader looks at has changed yet: a kill here leaves the old set;
 //   3. commit: rename the new manifest over the old one. From this moment the directory claims
@@ -38,7 +38,8 @@
 #include <string>
 #include <vector>
 
-#include "nobias/atomic_file.hpp"
+#include "io/atomic_file.hpp"
+#include "nobias/staged.hpp"
 
 namespace nobias {
 
@@ -53,37 +54,14 @@ struct FileSetEntry {
 // lacks, a loader refuses those its manifest does not list.
 using NamePredicate = std::function<bool(const std::string& name)>;
 
-// Steps 1 and 2 above, in the constructor: dir (and missing parents) is created if needed.
-// commit() does 3 to 5. Destroyed uncommitted, it removes its temporaries, and the
-// directories it created if they are still empty: nothing visible changed.
+// Steps 1 and 2 above: dir (and missing parents) is created if needed. The set's commit()
+// does 3 to 5. Destroyed uncommitted, it removes its temporaries, and the directories it
+// created if they are still empty: nothing visible changed.
 // IoError "<who>: <dir>: ..." with the system's reason; ValueError for a bad or repeated name.
-class StagedFileSet {
- public:
-  StagedFileSet(const std::string& dir, const std::vector<FileSetEntry>& files, NamePredicate owned,
-                const std::string& who);
-  StagedFileSet(StagedFileSet&& other) noexcept;
-  StagedFileSet& operator=(StagedFileSet&& other) noexcept;
-  StagedFileSet(const StagedFileSet&) = delete;
-  StagedFileSet& operator=(const StagedFileSet&) = delete;
-  ~StagedFileSet();
+StagedFileSet stage_file_set(const std::string& dir, const std::vector<FileSetEntry>& files,
+                             NamePredicate owned, const std::string& who);
 
-  const std::string& directory() const { return dir_; }
-  void commit();  // a second call is a no-op
-  bool committed() const { return committed_; }
-
- private:
-  void discard() noexcept;
-
-  std::string dir_, who_;
-  NamePredicate owned_;
-  std::vector<std::string> names_;
-  std::vector<StagedFile> files_;
-  std::vector<StagedFile> manifest_;  // zero or one
-  std::vector<std::string> created_dirs_;
-  bool committed_ = false;
-};
-
-// StagedFileSet(dir, files, owned, who).commit().
+// stage_file_set(dir, files, owned, who).commit().
 void write_file_set(const std::string& dir, const std::vector<FileSetEntry>& files,
                     const NamePredicate& owned, const std::string& who);
 

@@ -1,4 +1,4 @@
-#include "nobias/output_plan.hpp"
+#include "output_plan.hpp"
 
 #include <filesystem>
 #include <optional>
@@ -7,8 +7,8 @@
 
 #include <sys/stat.h>
 
-#include "nobias/atomic_file.hpp"
 #include "nobias/error.hpp"
+#include "nobias/staged.hpp"
 
 namespace nobias {
 namespace {

@@ -17,17 +17,25 @@
 // set that is not one complete save; files standing alone (a CSV) are each old or new.
 #pragma once
 
-#include <cstdint>
+#include <cstddef>
+#include <functional>
+#include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "nobias/atomic_file.hpp"
-#include "nobias/file_set.hpp"
+#include "nobias/staged.hpp"
 
+// In namespace nobias for now, as the tools' callers spell it (nobias::PathPlan); it belongs to
+// the tools, not to the library.
 namespace nobias {
 
 class PathPlan {
  public:
+  // Which names in a directory the run reads or writes (nobias::is_model_file_name for a
+  // weight set or a model directory).
+  using NamePredicate = std::function<bool(const std::string& name)>;
+
   // A file or directory the run reads. For a directory, owns (if set) says which names in it
   // are read: only those can conflict with an output inside it; unset, any path inside does.
   void add_input(const std::string& flag, const std::string& path, NamePredicate owns = {});

@@ -1,0 +1,63 @@
+// Internal: replacing a file so that readers see either the old contents or the new, never a
+// half-written mix. The public half is nobias/staged.hpp (StagedFile, check_output_name); this
+// is what the library's writers use besides: every writer of user files (.npy, checkpoints)
+// goes through here, or through io/file_set.hpp for sets of files.
+//
+// Temporaries are named ".nobias-tmp-<pid>-<n>-<the target's name, cut to 16 characters>" in
+// the target's directory: of bounded length (at most kMaxTemporaryNameLength characters)
+// whatever the target's name, so a name that fits the filesystem also fits while it is being
+// written, and still recognizable. Every save into a directory first removes the temporaries
+// there whose process no longer runs (a process killed mid-save leaves one; kill(pid, 0)
+// failing with ESRCH says it is gone). A process id reused by a live process keeps its
+// temporary until that process ends too; processes in other pid namespaces writing the same
+// directory cannot be told apart and must not share it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <ostream>
+#include <string>
+
+#include "nobias/staged.hpp"
+
+namespace nobias {
+
+// ".nobias-tmp-" + up to 10 digits of pid + "-" + up to 20 digits of a counter + "-" + 16.
+inline constexpr std::size_t kMaxTemporaryNameLength = 60;
+
+namespace detail {
+
+// What the library reads of a StagedFile beyond its public face (io/file_set.cpp writes a
+// manifest from the sizes and checksums, and syncs the directory once for several renames).
+struct StagedFileAccess {
+  static const std::string& temporary(const StagedFile& f) { return f.temp_; }  // "" committed
+  static std::uint64_t size(const StagedFile& f) { return f.size_; }            // bytes written
+  static std::uint64_t checksum(const StagedFile& f) { return f.checksum_; }    // their fnv1a64
+  // commit() without the directory's sync: the caller syncs it later, once.
+  static void commit_unsynced(StagedFile& f) { f.rename_into_place(false); }
+};
+
+}  // namespace detail
+
+// StagedFile(path, write_body, who).commit(): writes and replaces path in one call.
+// The directory must exist (IoError "directory 'D' does not exist" / "is not a directory").
+void write_file_atomically(const std::string& path,
+                           const std::function<void(std::ostream&)>& write_body,
+                           const std::string& who);
+
+// FNV-1a, 64 bits (http://www.isthe.com/chongo/tech/comp/fnv/): the checksum of manifests.
+// Chained: fnv1a64(b, nb, fnv1a64(a, na)) is the checksum of a followed by b.
+inline constexpr std::uint64_t kFnv1a64Offset = 0xcbf29ce484222325ULL;
+std::uint64_t fnv1a64(const void* data, std::size_t size, std::uint64_t hash = kFnv1a64Offset);
+
+// Removes dir's temporaries (".nobias-tmp-<pid>-<n>[-name]", files or directories) whose
+// process no longer runs. Best effort, silent: a failure leaves debris, never an error.
+void remove_stale_temporaries(const std::string& dir);
+
+// fsync of a file or directory opened with flags; false (errno set) when that fails.
+bool sync_path(const std::string& path, int flags);
+// fsync of a directory, so that renames inside it are durable; best effort.
+void sync_directory(const std::string& dir);
+
+}  // namespace nobias
