@@ -4,11 +4,13 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
 
 #include "nobias/blas.hpp"
+#include "nobias/fit.hpp"
 #include "nobias/network.hpp"
 #include "nobias/optimizer.hpp"
 #include "support/allocation_counter.hpp"
@@ -111,5 +113,40 @@ TEST_CASE_TEMPLATE("allocations.optimizer_step_allocates_nothing_in_steady_state
     for (int step = 0; step < 5; ++step)
       optimizer.step(net, x, y, nobias::Reduction::Mean);
     check_none_since<T>(before);
+  }
+}
+
+// The driver's steady state: shuffled mini-batches, validation, early stopping's bookkeeping,
+// the per-epoch hook and report; after the first epochs (workspaces, the shuffled copy, the
+// kernels' first products) nothing more is allocated, epoch after epoch.
+TEST_CASE_TEMPLATE("allocations.fit_epochs_allocate_nothing_in_steady_state", T, float, double) {
+  const auto x = test_support::random_matrix<T>(53, 11, 7);
+  const auto y = test_support::random_matrix<T>(53, 3, 8);
+  const auto val_x = test_support::random_matrix<T>(17, 11, 9);
+  const auto val_y = test_support::random_matrix<T>(17, 3, 10);
+  for (const bool shuffle : {true, false}) {
+    CAPTURE(shuffle);
+    nobias::Network<T> net({11, 13, 3}, 2, nobias::Init::He);
+    nobias::OptimizerConfig config;
+    config.kind = nobias::OptimizerKind::Adam;
+    config.learning_rate = 1e-3;
+    nobias::Optimizer<T> optimizer(config, net);
+    nobias::FitOptions options;
+    options.epochs = 8;
+    options.batch_size = 8;  // the last batch is partial: 53 = 6 x 8 + 5
+    options.shuffle = shuffle;
+    options.reduction = nobias::Reduction::Mean;
+    options.early_stopping.patience = 100;  // bookkeeping every epoch, never stops
+    std::optional<Counts> after_epoch_2;
+    Counts at_end;
+    options.on_epoch = [&](const nobias::EpochReport& report) {
+      if (report.epoch == 2) after_epoch_2.emplace();
+      if (report.epoch == 8) at_end = Counts();
+      return true;
+    };
+    nobias::fit<T>(net, optimizer, {x, y, val_x, val_y}, options);
+    REQUIRE(after_epoch_2.has_value());
+    CHECK(at_end.news - after_epoch_2->news == 0);
+    if (!products_may_malloc<T>()) CHECK(at_end.mallocs - after_epoch_2->mallocs == 0);
   }
 }

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "nobias/checkpoint.hpp"
 #include "nobias/error.hpp"
 #include "nobias/fit.hpp"
 #include "nobias/network.hpp"
@@ -505,7 +506,8 @@ TEST_CASE_TEMPLATE("fit.no_shuffle.is_the_natural_order", T, float, double) {
   Network<T> fitted = p.net, manual = p.net;
   Optimizer<T> opt_fit(fit_momentum_config(), fitted), opt_manual(fit_momentum_config(), manual);
 
-  const auto reports = nobias::fit<T>(fitted, opt_fit, {p.x, p.y}, fit_options(2, half, false)).epochs;
+  const auto reports =
+      nobias::fit<T>(fitted, opt_fit, {p.x, p.y}, fit_options(2, half, false)).epochs;
   REQUIRE(reports.size() == 2);
   for (std::size_t epoch = 0; epoch < 2; ++epoch) {
     CAPTURE(epoch);
@@ -536,7 +538,8 @@ TEST_CASE_TEMPLATE("fit.batches.partial_last_batch", T, float, double) {
     Optimizer<T> opt_fit(c, fitted), opt_manual(c, manual);
 
     const auto reports =
-        nobias::fit<T>(fitted, opt_fit, {p.x, p.y}, fit_options(2, batch, false, 0, reduction)).epochs;
+        nobias::fit<T>(fitted, opt_fit, {p.x, p.y}, fit_options(2, batch, false, 0, reduction))
+            .epochs;
     REQUIRE(reports.size() == 2);
     for (std::size_t epoch = 0; epoch < 2; ++epoch) {
       CAPTURE(epoch);
@@ -583,12 +586,13 @@ TEST_CASE_TEMPLATE("fit.callback.false_stops_training", T, float, double) {
       opt_two(fit_momentum_config(), two_epochs);
 
   std::vector<std::size_t> seen;
-  const auto reports =
-      nobias::fit<T>(stopped, opt_stopped, {p.x, p.y},
-                     with_on_epoch(fit_options(5, 6, true, 9), [&seen](const EpochReport& r) {
-                       seen.push_back(r.epoch);
-                       return r.epoch < 2;
-                     })).epochs;
+  const auto reports = nobias::fit<T>(stopped, opt_stopped, {p.x, p.y},
+                                      with_on_epoch(fit_options(5, 6, true, 9),
+                                                    [&seen](const EpochReport& r) {
+                                                      seen.push_back(r.epoch);
+                                                      return r.epoch < 2;
+                                                    }))
+                           .epochs;
   REQUIRE(reports.size() == 2);
   CHECK(seen == std::vector<std::size_t>{1, 2});
   CHECK(reports[0].epoch == 1);
@@ -602,7 +606,8 @@ TEST_CASE_TEMPLATE("fit.callback.false_stops_training", T, float, double) {
 TEST_CASE_TEMPLATE("fit.report.fields", T, float, double) {
   Problem<T> p(20);
   Optimizer<T> optimizer(fit_momentum_config(), p.net);
-  const auto reports = nobias::fit<T>(p.net, optimizer, {p.x, p.y}, fit_options(3, 8, true, 2)).epochs;
+  const auto reports =
+      nobias::fit<T>(p.net, optimizer, {p.x, p.y}, fit_options(3, 8, true, 2)).epochs;
   REQUIRE(reports.size() == 3);
   for (std::size_t i = 0; i < reports.size(); ++i) {
     CAPTURE(i);
@@ -627,13 +632,15 @@ TEST_CASE_TEMPLATE("fit.report.validation_loss_of_the_weights_after_each_epoch",
     Optimizer<T> optimizer(c, p.net);
 
     std::vector<double> expected;  // from a copy, so fit's own network is not disturbed
-    const auto reports = nobias::fit<T>(
-        p.net, optimizer, {p.x, p.y, val_x, val_y},
-        with_on_epoch(fit_options(3, 8, true, 5, reduction), [&](const EpochReport&) {
-          Network<T> copy = p.net;
-          expected.push_back(copy.loss(val_x, val_y, reduction));
-          return true;
-        })).epochs;
+    const auto reports =
+        nobias::fit<T>(p.net, optimizer, {p.x, p.y, val_x, val_y},
+                       with_on_epoch(fit_options(3, 8, true, 5, reduction),
+                                     [&](const EpochReport&) {
+                                       Network<T> copy = p.net;
+                                       expected.push_back(copy.loss(val_x, val_y, reduction));
+                                       return true;
+                                     }))
+            .epochs;
     REQUIRE(reports.size() == 3);
     REQUIRE(expected.size() == 3);
     for (std::size_t i = 0; i < 3; ++i) {
@@ -666,7 +673,8 @@ TEST_CASE("fit.adam.teacher_student_lowers_the_loss_1000x") {
   Optimizer<double> optimizer(c, student);
   const double before = student.loss(x, y, Reduction::Mean);
   const auto reports = nobias::fit<double>(student, optimizer, {x, y},
-                                           fit_options(1000, 32, true, 1, Reduction::Mean)).epochs;
+                                           fit_options(1000, 32, true, 1, Reduction::Mean))
+                           .epochs;
   const double after = student.loss(x, y, Reduction::Mean);
   REQUIRE(reports.size() == 1000);
   CAPTURE(before);
@@ -695,11 +703,13 @@ TEST_CASE_TEMPLATE("fit.divergence.names_epoch_and_step", T, float, double) {
     last_step = r;
   };
   std::string message;
+  nobias::DivergenceError::Facts facts;
   try {
     nobias::fit<T>(net, optimizer, {x, y},
                    with_on_step(fit_options(50, 5, true, 1, Reduction::Sum), on_step));
   } catch (const nobias::DivergenceError& e) {
     message = e.what();
+    facts = e.facts();
   }
   REQUIRE_FALSE(message.empty());  // DivergenceError was thrown
   CAPTURE(message);
@@ -711,6 +721,12 @@ TEST_CASE_TEMPLATE("fit.divergence.names_epoch_and_step", T, float, double) {
       "fit: epoch " + std::to_string(epoch) + ", step " + std::to_string(step) + ": train_step: ";
   CHECK(message.rfind(where, 0) == 0);
   CHECK(message.find("; weights left unchanged; try a smaller learning rate") != std::string::npos);
+  // The same facts as fields, for a front door to word its own advice.
+  CHECK(facts.epoch == epoch);
+  CHECK(facts.step == step);
+  CHECK(facts.where == "train_step");
+  CHECK(facts.weights_unchanged);
+  CHECK_FALSE(std::abs(facts.loss) <= static_cast<double>(std::numeric_limits<T>::max()));
   // The weights are those of the step before: every one finite, bit for bit the last good ones.
   CHECK(identical(net, last_good));
   for (std::size_t k = 0; k < net.layers(); ++k) {
@@ -718,6 +734,119 @@ TEST_CASE_TEMPLATE("fit.divergence.names_epoch_and_step", T, float, double) {
     for (std::size_t i = 0; i < w.rows(); ++i)
       for (std::size_t j = 0; j < w.cols(); ++j)
         CHECK(std::isfinite(w(i, j)));
+  }
+}
+
+// Early stopping is the driver's: the rule (a validation loss below the best by more than the
+// tolerance resets the count; `patience` epochs without one stop), the kept weights (the best
+// epoch's, bit for bit), the reports' account, and a hook that still sees every epoch.
+TEST_CASE_TEMPLATE("fit.early_stopping.keeps_the_best_epoch", T, float, double) {
+  Problem<T> p(60);
+  const Matrix<T> val_x = random_matrix<T>(23, 6, 90), val_y = random_matrix<T>(23, 2, 91);
+  for (const double tolerance : {0.0, 1e-3}) {
+    CAPTURE(tolerance);
+    // The reference: the same run without early stopping, every epoch's weights kept.
+    Network<T> plain = p.net;
+    Optimizer<T> plain_opt(fit_momentum_config(), plain);
+    std::vector<double> losses;
+    std::vector<Network<T>> after;
+    FitOptions reference = fit_options(40, 7, true, 3);
+    reference.on_epoch = [&](const EpochReport& r) {
+      losses.push_back(r.validation_loss);
+      after.push_back(plain);
+      return true;
+    };
+    nobias::fit<T>(plain, plain_opt, {p.x, p.y, val_x, val_y}, reference);
+    const std::size_t patience = 3;
+    std::size_t best = 0, stale = 0, stop = losses.size();
+    for (std::size_t e = 0; e < losses.size(); ++e) {
+      if (e == 0 || losses[e] < losses[best] - tolerance) {
+        best = e;
+        stale = 0;
+      } else if (++stale == patience) {
+        stop = e + 1;
+        break;
+      }
+    }
+    Network<T> net = p.net;
+    Optimizer<T> optimizer(fit_momentum_config(), net);
+    FitOptions options = fit_options(40, 7, true, 3);
+    options.early_stopping = {patience, tolerance};
+    std::size_t hooked = 0;
+    options.on_epoch = [&](const EpochReport&) { return ++hooked > 0; };
+    const nobias::FitResult result =
+        nobias::fit<T>(net, optimizer, {p.x, p.y, val_x, val_y}, options);
+    CHECK(result.epochs.size() == stop);
+    CHECK(hooked == stop);
+    CHECK(result.kept_epoch == best + 1);
+    CHECK(result.stopped_early == (stop < losses.size()));
+    CHECK(result.epochs.back().best_epoch == best + 1);
+    CHECK(result.epochs.back().best_validation_loss == losses[best]);
+    CHECK(identical(net, after[best]));
+    CHECK(result.final_loss == net.loss(p.x, p.y, Reduction::Mean));
+  }
+}
+
+TEST_CASE("fit.early_stopping.needs_a_validation_set") {
+  Problem<double> p(20);
+  Optimizer<double> optimizer(fit_momentum_config(), p.net);
+  FitOptions options = fit_options(3, 4, true);
+  options.early_stopping.patience = 2;
+  CHECK_THROWS_WITH_AS(nobias::fit<double>(p.net, optimizer, {p.x, p.y}, options),
+                       "fit: early stopping (patience 2) needs a validation set; got none",
+                       nobias::ValueError);
+  options.early_stopping.tolerance = -1.0;
+  CHECK_THROWS_WITH_AS(nobias::fit<double>(p.net, optimizer, {p.x, p.y}, options),
+                       "fit: early_stopping.tolerance must be finite and >= 0, got -1",
+                       nobias::ValueError);
+}
+
+// A resumed run must be the run it continues; what differs is named as fields.
+TEST_CASE("fit.resume.names_the_setting_that_differs") {
+  Problem<float> p(24);
+  const test_support::TempDir temp("resume_mismatch");
+  const std::string dir = temp.file("ck");
+  Optimizer<float> optimizer(fit_momentum_config(), p.net);
+  FitOptions options = fit_options(2, 8, true, 5);
+  options.checkpoint.dir = dir;
+  nobias::fit<float>(p.net, optimizer, {p.x, p.y}, options);
+  const auto checkpoint = nobias::load_checkpoint<float>(dir);
+
+  const auto mismatch = [&](OptimizerConfig config, FitOptions again) {
+    Network<float> net(checkpoint.weights);
+    Optimizer<float> other(config, net);
+    try {
+      nobias::resume(checkpoint, other, again);
+    } catch (const nobias::ResumeMismatch& e) {
+      return std::vector<std::string>{e.setting(), e.now(), e.then()};
+    }
+    return std::vector<std::string>{};
+  };
+  OptimizerConfig faster = fit_momentum_config();
+  faster.learning_rate = 0.5;
+  CHECK(mismatch(faster, fit_options(4, 8, true, 5)) ==
+        std::vector<std::string>{"learning_rate", "0.5", "0.05"});
+  CHECK(mismatch(fit_momentum_config(), fit_options(4, 8, true, 6)) ==
+        std::vector<std::string>{"seed", "6", "5"});
+  CHECK(mismatch(fit_momentum_config(), fit_options(4, 9, true, 5)) ==
+        std::vector<std::string>{"batch_size", "9", "8"});
+  CHECK(mismatch(fit_momentum_config(), fit_options(2, 8, true, 5)) ==
+        std::vector<std::string>{"epochs", "2", "2"});
+
+  // The same settings: it continues at epoch 3, and other data are refused by fit.
+  FitOptions again = fit_options(4, 8, true, 5);
+  Network<float> net(checkpoint.weights);
+  Optimizer<float> resumed(fit_momentum_config(), net);
+  nobias::resume(checkpoint, resumed, again);
+  CHECK(again.first_epoch == 3);
+  Matrix<float> other_x = p.x;
+  other_x(0, 0) += 1.0f;
+  try {
+    nobias::fit<float>(net, resumed, {other_x, p.y}, again);
+    FAIL("other data were not refused");
+  } catch (const nobias::ResumeMismatch& e) {
+    CHECK(e.setting() == "data");
+    CHECK(e.now().find("x differs") != std::string::npos);
   }
 }
 

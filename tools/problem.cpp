@@ -16,7 +16,7 @@ Problem<T> assemble(const TrainOptions& o) {
   if (!o.resume_dir.empty()) {
     // nobias::resume checks the settings and the data against it (training.cpp).
     p.checkpoint = nobias::load_checkpoint<T>(o.resume_dir);
-    p.weights = p.checkpoint->weights;
+    p.weights = std::move(p.checkpoint->weights);  // resume() needs the rest
   }
   p.widths = choose_widths(o, p.data, p.weights);
   check_widths(p.widths);

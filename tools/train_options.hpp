@@ -11,6 +11,7 @@
 
 #include "cli_common.hpp"
 #include "flag_table.hpp"
+#include "nobias/fit.hpp"
 #include "nobias/init.hpp"
 #include "nobias/network.hpp"
 #include "nobias/optimizer.hpp"
@@ -34,7 +35,7 @@ constexpr std::size_t kDefaultBatchSize = 32;
 // both reductions. Momentum and SGD with --loss mean have no such default: --lr is required.
 constexpr double kDefaultAdamLearningRate = 1e-3;
 // scikit-learn's tol: the least improvement of the validation loss that resets --patience.
-constexpr double kEarlyStopTolerance = 1e-4;
+constexpr double kEarlyStopTolerance = nobias::EarlyStopping{}.tolerance;  // the library's
 // The other defaults, and those of the real-data mode, are in the flag table (flag_table.cpp).
 
 class TrainFlags;

@@ -53,6 +53,7 @@ nobias::FitOptions fit_options(const TrainOptions& o, bool validation) {
   options.epochs = steps_mode ? o.steps : o.epochs;
   options.batch_size = steps_mode ? 0 : o.batch_size;
   options.shuffle = steps_mode ? false : o.shuffle;
+  options.keep_reports = !steps_mode;  // a report per step would grow without end
   options.seed = o.seed;
   options.reduction = o.reduction;
   if (validation) options.early_stopping = {o.patience, kEarlyStopTolerance};
@@ -91,11 +92,13 @@ int run_training(const TrainOptions& o, const Trainer<T>& train, const RunPlace&
   Data<T>& data = *p.data;
   const std::size_t planned_steps =
       steps_mode ? o.steps : nobias::steps_per_epoch(data.x.rows(), o.batch_size);
-  if (!steps_mode && o.epochs > kMaxSteps / planned_steps) {
-    throw UsageError("--epochs " + std::to_string(o.epochs) + " of " +
-                     std::to_string(planned_steps) + " steps each exceeds " +
-                     std::to_string(kMaxSteps) + " steps");
-  }
+  place.agreed([&] {
+    if (!steps_mode && o.epochs > kMaxSteps / planned_steps) {
+      throw UsageError("--epochs " + std::to_string(o.epochs) + " of " +
+                       std::to_string(planned_steps) + " steps each exceeds " +
+                       std::to_string(kMaxSteps) + " steps");
+    }
+  });
 
   // Reporting: rank 0 alone prints and logs.
   std::vector<double> losses;
@@ -134,6 +137,9 @@ int run_training(const TrainOptions& o, const Trainer<T>& train, const RunPlace&
     throw diverged(e, o);
   } catch (const nobias::ResumeMismatch& e) {
     throw resume_error(e, o);
+  } catch (...) {
+    bar.clear();  // a checkpoint that failed to save, say: the message on a line of its own
+    throw;
   }
   if (reports && !steps_mode) monitor.finish(result);
 
@@ -161,7 +167,7 @@ int run_training(const TrainOptions& o, const Trainer<T>& train, const RunPlace&
     const double rate = static_cast<double>(result.steps) / std::max(result.seconds, 1e-9);
     std::string kept;
     if (!steps_mode) {
-      kept = ", " + std::to_string(result.epochs.size()) + " epochs, kept epoch " +
+      kept = ", " + std::to_string(result.epochs_run) + " epochs, kept epoch " +
              std::to_string(result.kept_epoch);
     }
     std::printf("final loss %.6g after %zu steps%s, %.1f steps/s%s\n", result.final_loss,

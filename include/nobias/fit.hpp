@@ -80,6 +80,9 @@ struct FitOptions {
   DataFingerprint resumed_data;
   EpochCallback on_epoch;
   StepCallback on_step;
+  // false: FitResult::epochs keeps only the last epoch's report, for runs of many tiny epochs
+  // (the seed's full-batch steps are one-batch epochs), whose reports would grow without end.
+  bool keep_reports = true;
 };
 
 // The data of a run. T comes from the network alone, so Matrix arguments convert:
@@ -91,13 +94,27 @@ struct FitData {
 };
 
 struct FitResult {
-  std::vector<EpochReport> epochs;  // one per epoch run
-  std::size_t steps = 0;            // updates taken
-  double seconds = 0.0;             // of training, without the checks and the final loss
-  std::size_t kept_epoch = 0;       // whose weights the network holds: the best one after early
-                                    // stopping, otherwise the last one run
+  std::vector<EpochReport> epochs;  // one per epoch run (the last one only: keep_reports)
+  std::size_t epochs_run = 0;
+  std::size_t steps = 0;       // updates taken
+  double seconds = 0.0;        // of training, without the checks and the final loss
+  std::size_t kept_epoch = 0;  // whose weights the network holds: the best one after early
+                               // stopping, otherwise the last one run
   bool stopped_early = false;
   double final_loss = 0.0;  // of the kept weights over the training rows (options.reduction)
+};
+
+// A reference to a callable, for the seam's hooks: unlike std::function it never allocates,
+// so the driver can hand the seam a lambda at every step. Valid while the callable lives.
+class Body {
+ public:
+  template <class F>
+  Body(F& f) : object_(&f), call_([](void* o) { (*static_cast<F*>(o))(); }) {}  // NOLINT
+  void operator()() const { call_(object_); }
+
+ private:
+  void* object_;
+  void (*call_)(void*);
 };
 
 // How a step is taken: the seam between the driver and the arithmetic. One process takes its
@@ -119,13 +136,13 @@ class StepSeam {
 
   // What several processes must agree on; for one process, the plain calls.
   // Runs body; an error it throws anywhere is thrown everywhere alike.
-  virtual void agreed(const std::function<void()>& body) { body(); }
+  virtual void agreed(Body body) { body(); }
   // The first process's answer, on every process.
   virtual bool decide(bool answer) { return answer; }
   // Whether this process writes what the run writes (checkpoints).
   virtual bool writes() const { return true; }
   // Calls a step hook; an error may be held until end_epoch() (no collective per step).
-  virtual void step_hook(const std::function<void()>& hook) { hook(); }
+  virtual void step_hook(Body hook) { hook(); }
   virtual void end_epoch() {}
 };
 
@@ -160,5 +177,7 @@ std::size_t steps_per_epoch(std::size_t rows, std::size_t batch_size);
 // The order of rows for an epoch: a permutation of [0, rows) from (seed, epoch) alone, the
 // same on every platform and thread count.
 std::vector<std::size_t> shuffled_order(std::size_t rows, std::uint64_t seed, std::size_t epoch);
+// The same order written into order (its size is the rows), without allocating.
+void shuffle_rows(std::vector<std::size_t>& order, std::uint64_t seed, std::size_t epoch);
 
 }  // namespace nobias

@@ -129,13 +129,18 @@ bool within_range(double loss) {
 
 std::vector<std::size_t> shuffled_order(std::size_t rows, std::uint64_t seed, std::size_t epoch) {
   std::vector<std::size_t> order(rows);
+  shuffle_rows(order, seed, epoch);
+  return order;
+}
+
+void shuffle_rows(std::vector<std::size_t>& order, std::uint64_t seed, std::size_t epoch) {
+  const std::size_t rows = order.size();
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::uint64_t state = seed ^ (0xd1b54a32d192ed03ULL * (static_cast<std::uint64_t>(epoch) + 1));
   for (std::size_t i = rows; i > 1; --i) {  // Fisher-Yates
     const auto j = static_cast<std::size_t>(below(i, state));
     std::swap(order[i - 1], order[j]);
   }
-  return order;
 }
 
 std::size_t steps_per_epoch(std::size_t rows, std::size_t batch_size) {
@@ -147,7 +152,8 @@ std::size_t steps_per_epoch(std::size_t rows, std::size_t batch_size) {
 template <class T>
 FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const FitData<T>& data,
               const FitOptions& options) {
-  seam.agreed([&] { check_fit(net, data, options); });
+  auto check = [&] { check_fit(net, data, options); };
+  seam.agreed(check);
   const bool checkpoints = !options.checkpoint.dir.empty();
   // Hashed once: every checkpoint records what it was trained on, for a resume to check. Not
   // agreed: every process has been given the same data, so each reaches the same verdict, and
@@ -169,19 +175,22 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
   seam.start(net, optimizer, data.x, data.y, batch);
 
   FitResult result;
-  result.epochs.reserve(std::min<std::size_t>(options.epochs - options.first_epoch + 1, 4096));
+  // Reports of up to 2^16 epochs without reallocating; a longer run grows the list rarely.
+  if (options.keep_reports) {
+    result.epochs.reserve(std::min<std::size_t>(options.epochs - options.first_epoch + 1, 65536));
+  }
   // The best epoch's weights, copied into buffers allocated once.
   std::vector<Matrix<T>> best_weights;
   if (stopping.patience > 0) best_weights = net.weights();
   EpochReport best;  // best_epoch 0: none yet
   std::size_t without_improvement = 0;
-  std::vector<std::size_t> order;
+  std::vector<std::size_t> order(options.shuffle ? rows : 0);
   if (!options.shuffle) seam.arrange(nullptr);
 
   const auto start = std::chrono::steady_clock::now();
   for (std::size_t epoch = options.first_epoch; epoch <= options.epochs; ++epoch) {
     if (options.shuffle) {
-      order = shuffled_order(rows, options.seed, epoch);
+      shuffle_rows(order, options.seed, epoch);
       seam.arrange(&order);
     }
     EpochReport report;
@@ -202,7 +211,8 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
                                : loss;
       if (options.on_step) {
         const StepReport step{epoch, report.steps, epoch_steps, b * batch + count, loss};
-        seam.step_hook([&] { options.on_step(step); });
+        auto hook = [&] { options.on_step(step); };
+        seam.step_hook(hook);
       }
     }
     seam.end_epoch();
@@ -232,23 +242,27 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
       report.stops = stopping.patience > 0 && without_improvement >= stopping.patience;
     }
     if (checkpoints && (epoch % options.checkpoint.every == 0 || epoch == options.epochs)) {
-      seam.agreed([&] {
+      auto save = [&] {
         if (!seam.writes()) return;
         require_finite_weights(net, epoch);
         save_checkpoint<T>(
             options.checkpoint.dir, net, optimizer,
             {epoch, options.seed, options.batch_size, options.shuffle, options.reduction},
             fingerprint);
-      });
+      };
+      seam.agreed(save);
     }
-    result.epochs.push_back(report);
-    bool go_on = !report.stops;
-    if (options.on_epoch) {
-      bool answer = true;
-      seam.agreed([&] { answer = options.on_epoch(report); });
-      go_on = seam.decide(answer) && go_on;
+    if (options.keep_reports || result.epochs.empty()) {
+      result.epochs.push_back(report);
+    } else {
+      result.epochs.back() = report;
     }
-    if (!go_on) break;
+    ++result.epochs_run;
+    // Every process asks, with a hook or without: agreeing on the answer is collective.
+    bool answer = true;
+    auto ask = [&] { answer = !options.on_epoch || options.on_epoch(report); };
+    seam.agreed(ask);
+    if (!seam.decide(answer) || report.stops) break;
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
@@ -261,7 +275,8 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
   }
   // The last update can itself blow up the weights, which only a fresh loss shows; beyond
   // T's range counts as diverged, as it does inside a step.
-  result.final_loss = seam.loss(data.x, data.y, options.reduction);
+  // Every process holds all the rows and the same weights: the loss of one process, bit for bit.
+  result.final_loss = net.loss(data.x, data.y, options.reduction);
   if (!within_range<T>(result.final_loss)) {
     DivergenceError::Facts facts;
     facts.where = DivergenceError::kAfterTraining;

@@ -30,12 +30,12 @@ void check_same_everywhere(Communicator& comm, const Network<T>& net, const Opti
       fingerprint = fingerprint_data<T>(data.x, data.y);
     }
   });
-  const char* names[] = {"rows of x",      "columns of x", "outputs",    "validation rows",
-                         "epochs",         "first_epoch",  "batch_size", "seed",
-                         "shuffle",        "reduction",    "mode",       "max_shards",
-                         "min_shard_rows", "patience",     "tolerance",  "optimizer",
-                         "learning_rate",  "momentum",     "nesterov",   "weight_decay",
-                         "x's values",     "y's values"};
+  const char* names[] = {"rows of x",      "columns of x", "outputs",       "validation rows",
+                         "epochs",         "first_epoch",  "batch_size",    "seed",
+                         "shuffle",        "reduction",    "mode",          "max_shards",
+                         "min_shard_rows", "patience",     "tolerance",     "optimizer",
+                         "learning_rate",  "momentum",     "nesterov",      "weight_decay",
+                         "x's values",     "y's values",   "checkpointing", "checkpoint.every"};
   std::uint64_t mine[] = {data.x.rows(),
                           data.x.cols(),
                           net.output_width(),
@@ -57,14 +57,16 @@ void check_same_everywhere(Communicator& comm, const Network<T>& net, const Opti
                           o.nesterov,
                           bits(o.weight_decay),
                           fingerprint.x_hash,
-                          fingerprint.y_hash};
+                          fingerprint.y_hash,
+                          !options.checkpoint.dir.empty(),
+                          options.checkpoint.every};
   std::uint64_t root[std::size(mine)];
   std::copy(std::begin(mine), std::end(mine), root);
   comm.broadcast(root, sizeof root, 0);
   agreed(comm, [&] {
     for (std::size_t i = 0; i < std::size(mine); ++i) {
       if (mine[i] == root[i]) continue;
-      const bool number = i < 14 || i == 15 || i == 18;
+      const bool number = i < 14 || i == 15 || i == 18 || i >= 22;
       throw ValueError("distributed_fit: " + std::string(names[i]) +
                        (number ? " is " + std::to_string(mine[i]) + " here but " +
                                      std::to_string(root[i]) + " on rank 0"
@@ -115,6 +117,21 @@ double sharded_loss(Communicator& comm, Network<T>& net, MatrixView<const T> x,
   return reduction == Reduction::Mean
              ? loss / (static_cast<double>(x.rows()) * static_cast<double>(y.cols()))
              : loss;
+}
+
+// Rank 0's fingerprint on every rank.
+DataFingerprint broadcast_fingerprint(Communicator& comm, const DataFingerprint& mine) {
+  std::uint64_t numbers[] = {mine.rows, mine.x_cols, mine.y_cols, mine.x_hash, mine.y_hash};
+  comm.broadcast(numbers, sizeof numbers, 0);
+  DataFingerprint root;
+  root.rows = numbers[0];
+  root.x_cols = numbers[1];
+  root.y_cols = numbers[2];
+  root.x_hash = numbers[3];
+  root.y_hash = numbers[4];
+  root.dtype = broadcast_string(comm, mine.dtype, 0);
+  root.source = broadcast_string(comm, mine.source, 0);
+  return root;
 }
 
 }  // namespace
@@ -219,7 +236,7 @@ class DistributedSteps final : public StepSeam<T> {
     return sharded_loss(comm_, *net_, x, y, reduction, options_);
   }
 
-  void agreed(const std::function<void()>& body) override { mpi::agreed(comm_, body); }
+  void agreed(Body body) override { mpi::agreed(comm_, body); }
 
   bool decide(bool answer) override {
     unsigned char go_on = answer ? 1 : 0;
@@ -230,16 +247,8 @@ class DistributedSteps final : public StepSeam<T> {
   bool writes() const override { return comm_.rank() == 0; }
 
   // Without a collective per step: a failure is held until the end of the epoch.
-  void step_hook(const std::function<void()>& hook) override {
-    if (hook_error_ != ErrorKind::None) return;
-    try {
-      hook();
-    } catch (const CommunicationError&) {
-      throw;
-    } catch (const Error& e) {
-      hook_error_ = kind_of(e);
-      hook_message_ = message_of(e);
-    }
+  void step_hook(Body hook) override {
+    if (hook_error_ == ErrorKind::None) hook_error_ = capture(hook, hook_message_);
   }
 
   void end_epoch() override {
@@ -270,8 +279,12 @@ FitResult distributed_fit(Communicator& comm, Network<T>& net, Optimizer<T>& opt
                           const FitData<T>& data, const FitOptions& options,
                           const DistributedOptions& distributed) {
   check_same_everywhere(comm, net, optimizer, data, options, distributed);
+  // Rank 0's resumed state is everyone's (broadcast_state), so is what it must be trained on:
+  // every rank then reaches the same verdict on the same data.
+  FitOptions ranks_options = options;
+  ranks_options.resumed_data = broadcast_fingerprint(comm, options.resumed_data);
   DistributedSteps<T> seam(comm, distributed);
-  return fit(seam, net, optimizer, data, options);
+  return fit(seam, net, optimizer, data, ranks_options);
 }
 
 #define NOBIAS_INSTANTIATE(T)                                                      \

@@ -190,6 +190,8 @@ class _Estimator:
                 and self.n_iter_no_change >= 1):
             raise ValueError("n_iter_no_change: expected a whole number >= 1, got "
                              f"{self.n_iter_no_change!r}")
+        if not (isinstance(self.tol, (int, float, numpy.floating)) and 0 <= self.tol < numpy.inf):
+            raise ValueError(f"tol: expected a finite number >= 0, got {self.tol!r}")
         seed = 0 if self.random_state is None else self.random_state
         if not isinstance(seed, (int, numpy.integer)) or seed < 0:
             raise ValueError(f"random_state: expected None or a whole number >= 0, got {seed!r}")

@@ -122,12 +122,12 @@ void bind_model(py::module_& m) {
       "split_rows",
       [](std::size_t rows, double fraction, std::uint64_t seed) {
         const RowSplit split = nobias::split_rows(rows, validation_rows(rows, fraction), seed);
-        return py::make_tuple(
-            py::array_t<std::int64_t>(split.train.size(),
-                                      reinterpret_cast<const std::int64_t*>(split.train.data())),
-            py::array_t<std::int64_t>(
-                split.validation.size(),
-                reinterpret_cast<const std::int64_t*>(split.validation.data())));
+        const auto indices = [](const std::vector<std::size_t>& rows_of) {
+          py::array_t<std::int64_t> out(static_cast<py::ssize_t>(rows_of.size()));
+          std::copy(rows_of.begin(), rows_of.end(), out.mutable_data());
+          return out;
+        };
+        return py::make_tuple(indices(split.train), indices(split.validation));
       },
       py::arg("rows"), py::arg("fraction"), py::arg("seed"),
       "(train, validation) row indices, ascending: the validation set every front door holds "

@@ -78,20 +78,27 @@ void throw_agreed(Communicator& comm, ErrorKind mine, const std::string& my_mess
 // Throws the exception of the given kind carrying message.
 [[noreturn]] void throw_error(ErrorKind kind, const std::string& message);
 
-// Collective: runs body, local code that may throw a nobias::Error on some ranks only; then
-// every rank throws the same (CommunicationError passes through at once).
+// Local: runs body and returns the kind of nobias::Error it threw (None if none), its message
+// in message; CommunicationError passes through at once.
 template <class Body>
-void agreed(Communicator& comm, Body&& body) {
-  ErrorKind kind = ErrorKind::None;
-  std::string message;
+ErrorKind capture(Body&& body, std::string& message) {
   try {
     body();
   } catch (const CommunicationError&) {
     throw;
   } catch (const Error& e) {
-    kind = kind_of(e);
     message = message_of(e);
+    return kind_of(e);
   }
+  return ErrorKind::None;
+}
+
+// Collective: runs body, local code that may throw a nobias::Error on some ranks only; then
+// every rank throws the same (CommunicationError passes through at once).
+template <class Body>
+void agreed(Communicator& comm, Body&& body) {
+  std::string message;
+  const ErrorKind kind = capture(body, message);
   throw_agreed(comm, kind, message);
 }
 
