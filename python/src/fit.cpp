@@ -67,7 +67,8 @@ py::list fit_typed(AnyNetwork& network, AnyOptimizer& optimizer, py::handle x, p
 
   FitResult fitted;
   {
-    Exclusive busy(network.mutex(), optimizer.mutex());
+    Exclusive busy(network, optimizer);
+    const Training training(network, optimizer);  // a callback of another fit() won't wait
     fitted = fit<T>(net, opt, {xv, yv, vxv, vyv}, options);
   }
   py::list result;
@@ -90,6 +91,7 @@ void bind_fit(py::module_& m) {
       .def_readonly("best_validation_loss", &EpochReport::best_validation_loss)
       .def_readonly("epochs_without_improvement", &EpochReport::epochs_without_improvement)
       .def_readonly("stops", &EpochReport::stops)
+      .def("__reduce__", &refuse_pickling)
       .def("__repr__", [](const EpochReport& r) {
         return "EpochReport(epoch=" + std::to_string(r.epoch) +
                ", steps=" + std::to_string(r.steps) +
@@ -101,7 +103,8 @@ void bind_fit(py::module_& m) {
       .def_readonly("step", &StepReport::step)
       .def_readonly("steps_per_epoch", &StepReport::steps_per_epoch)
       .def_readonly("rows_done", &StepReport::rows_done)
-      .def_readonly("loss", &StepReport::loss);
+      .def_readonly("loss", &StepReport::loss)
+      .def("__reduce__", &refuse_pickling);
 
   const FitOptions defaults;
   m.def(
@@ -149,7 +152,9 @@ after every step (costs a GIL round trip per step). checkpoint=DIR saves a resum
 checkpoint_every epochs and at the end. patience > 0 (with val_x/val_y) stops after that many
 epochs without the validation loss falling below the best by more than tolerance, and keeps the
 best epoch's weights (each report's best_epoch, stops). A loss past the dtype's range after the
-last step raises DivergenceError. Ctrl-C stops between steps with KeyboardInterrupt.
+last step raises DivergenceError. Ctrl-C stops between steps with KeyboardInterrupt. A callback
+may use the network it trains; a network or optimizer that another thread's fit() is training
+raises nobias.ValueError in a callback instead of waiting (docs/python.md).
 )doc");
 }
 

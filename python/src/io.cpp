@@ -17,8 +17,6 @@
 namespace nobias::python {
 namespace {
 
-using AnyCheckpoint = Either<Checkpoint>;
-
 std::string path_from(py::handle path) {
   return py::str(py::module_::import("os").attr("fspath")(path));
 }
@@ -45,7 +43,7 @@ std::vector<Matrix<T>> weights_to_save(py::handle source) {
   std::vector<Matrix<T>> weights;
   if (py::isinstance<AnyNetwork>(source)) {
     auto& net = source.cast<AnyNetwork&>();
-    Exclusive busy(net.mutex());
+    Exclusive busy(net);
     weights = net.get<T>().weights();
   } else {
     const auto list = py::reinterpret_borrow<py::sequence>(source);
@@ -153,7 +151,8 @@ void bind_io(py::module_& m) {
       .def_readonly("batch_size", &TrainingProgress::batch_size)
       .def_readonly("shuffle", &TrainingProgress::shuffle)
       .def_property_readonly("reduction",
-                             [](const TrainingProgress& p) { return to_name(p.reduction); });
+                             [](const TrainingProgress& p) { return to_name(p.reduction); })
+      .def("__reduce__", &refuse_pickling);
 
   py::class_<AnyCheckpoint>(m, "Checkpoint", "A checkpoint's state, as load_checkpoint read it.")
       .def_property_readonly("weights",
@@ -200,7 +199,8 @@ void bind_io(py::module_& m) {
             return dispatch(c.dtype(), [&](auto tag) { return c.get<decltype(tag)>().dtype; });
           },
           "\"f32\" or \"f64\": what the run the checkpoint comes from trained in.")
-      .def_property_readonly("dtype", [](AnyCheckpoint& c) { return numpy_dtype(c.dtype()); });
+      .def_property_readonly("dtype", [](AnyCheckpoint& c) { return numpy_dtype(c.dtype()); })
+      .def("__reduce__", &refuse_pickling);
 
   m.def(
       "save_checkpoint",
@@ -210,7 +210,7 @@ void bind_io(py::module_& m) {
         const std::string p = path_from(dir);
         dispatch(network.dtype(), [&](auto tag) {
           using T = decltype(tag);
-          Exclusive busy(network.mutex(), optimizer.mutex());
+          Exclusive busy(network, optimizer);
           save_checkpoint<T>(p, network.get<T>(), optimizer.get<T>(), progress);
         });
       },
@@ -235,7 +235,7 @@ void bind_io(py::module_& m) {
         }
         dispatch(optimizer.dtype(), [&](auto tag) {
           using T = decltype(tag);
-          Exclusive busy(optimizer.mutex());
+          Exclusive busy(optimizer);
           restore_optimizer<T>(optimizer.get<T>(), checkpoint.get<T>());
         });
       },

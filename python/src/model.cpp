@@ -75,7 +75,7 @@ void bind_model(py::module_& m) {
         const std::string p = path_from(dir);
         dispatch(network.dtype(), [&](auto tag) {
           using T = decltype(tag);
-          Exclusive busy(network.mutex());
+          Exclusive busy(network);
           save_model<T>(p, network.get<T>(), info);
         });
       },

@@ -57,7 +57,7 @@ PYBIND11_MODULE(_nobias, m) {
             using T = decltype(tag);
             const auto xv = np::input_view<T>(x, "x");
             const auto yv = np::input_view<T>(y, "y");
-            np::Exclusive busy(net.mutex());
+            np::Exclusive busy(net);
             auto& network = net.get<T>();
             const auto start = std::chrono::steady_clock::now();
             for (std::size_t i = 0; i < steps; ++i)

@@ -63,7 +63,7 @@ template <class T>
 py::list weight_copies(AnyNetwork& self) {
   std::vector<Matrix<T>> copies;
   {
-    Exclusive busy(self.mutex());
+    Exclusive busy(self);
     copies = self.get<T>().weights();
   }
   py::list arrays;
@@ -81,7 +81,7 @@ py::array predict(AnyNetwork& self, py::handle x, py::object out) {
   }
   const MatrixView<T> ov = output_view<T>(out, "out");
   {
-    Exclusive busy(self.mutex());
+    Exclusive busy(self);
     self.get<T>().predict(xv, ov);
   }
   return py::reinterpret_borrow<py::array>(out);
@@ -91,7 +91,7 @@ template <class T>
 double loss(AnyNetwork& self, py::handle x, py::handle y, const std::string& reduction) {
   const MatrixView<const T> xv = input_view<T>(x, "x"), yv = input_view<T>(y, "y");
   const Reduction r = reduction_from(reduction);
-  Exclusive busy(self.mutex());
+  Exclusive busy(self);
   return self.get<T>().loss(xv, yv, r);
 }
 
@@ -101,7 +101,7 @@ py::tuple gradients(AnyNetwork& self, py::handle x, py::handle y, const std::str
   const Reduction r = reduction_from(reduction);
   Gradients<T> result;
   {
-    Exclusive busy(self.mutex());
+    Exclusive busy(self);
     result = self.get<T>().gradients(xv, yv, r);
   }
   py::list dw;
@@ -115,14 +115,14 @@ double train_step(AnyNetwork& self, py::handle x, py::handle y, double lr,
                   const std::string& reduction) {
   const MatrixView<const T> xv = input_view<T>(x, "x"), yv = input_view<T>(y, "y");
   const Reduction r = reduction_from(reduction);
-  Exclusive busy(self.mutex());
+  Exclusive busy(self);
   return self.get<T>().train_step(xv, yv, static_cast<T>(lr), r);
 }
 
 std::unique_ptr<AnyNetwork> copy_of(AnyNetwork& self) {
   return dispatch(self.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    Exclusive busy(self.mutex());
+    Exclusive busy(self);
     return std::make_unique<AnyNetwork>(Network<T>(self.get<T>()));
   });
 }
@@ -240,7 +240,8 @@ network's own memory. A network used from several threads at once serializes the
           [](py::tuple state) {
             if (state.size() != 1) throw py::value_error("Network: bad pickled state");
             return network_from_weights(state[0]);
-          }));
+          }))
+      .def("__reduce__", &reduce_by_state);
 }
 
 }  // namespace nobias::python

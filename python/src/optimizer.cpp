@@ -2,8 +2,11 @@
 // for the dtype of the network it is created for.
 #include <pybind11/stl.h>
 
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "any.hpp"
 #include "arrays.hpp"
@@ -19,7 +22,7 @@ double step(AnyOptimizer& self, AnyNetwork& net, py::handle x, py::handle y,
             const std::string& reduction) {
   const MatrixView<const T> xv = input_view<T>(x, "x"), yv = input_view<T>(y, "y");
   const Reduction r = reduction_from(reduction);
-  Exclusive busy(net.mutex(), self.mutex());
+  Exclusive busy(net, self);
   return self.get<T>().step(net.get<T>(), xv, yv, r);
 }
 
@@ -31,7 +34,7 @@ py::list moments(py::object self, bool first) {
   auto& any = self.cast<AnyOptimizer&>();
   OptimizerState<T> state;
   {
-    Exclusive busy(any.mutex());
+    Exclusive busy(any);
     state = any.get<T>().state();
   }
   py::list views;
@@ -55,8 +58,69 @@ void restore(AnyOptimizer& self, const std::string& kind, std::uint64_t steps,
              const py::sequence& first, const py::sequence& second) {
   const OptimizerKind k = parse_name<OptimizerKind>(kind, "kind");
   const std::vector<Matrix<T>> f = copies_of<T>(first, "first"), s = copies_of<T>(second, "second");
-  Exclusive busy(self.mutex());
+  Exclusive busy(self);
   self.get<T>().restore(k, steps, f, s);
+}
+
+// What pickle keeps: (dtype, widths, config, steps, first, second), the moments copied.
+template <class T>
+py::tuple pickled_state(AnyOptimizer& self) {
+  OptimizerConfig config;
+  std::uint64_t steps = 0;
+  std::vector<Matrix<T>> first, second;
+  {
+    Exclusive busy(self);
+    const Optimizer<T>& optimizer = self.get<T>();
+    config = optimizer.config();
+    const OptimizerState<T> state = optimizer.state();
+    steps = state.steps;
+    for (const MatrixView<const T>& m : state.first)
+      first.push_back(Matrix<T>::copy_of(m));
+    for (const MatrixView<const T>& m : state.second)
+      second.push_back(Matrix<T>::copy_of(m));
+  }
+  py::list first_arrays, second_arrays;
+  for (auto& m : first)
+    first_arrays.append(take<T>(std::move(m)));
+  for (auto& m : second)
+    second_arrays.append(take<T>(std::move(m)));
+  return py::make_tuple(numpy_name(self.dtype()), self.widths(), config_dict(config), steps,
+                        first_arrays, second_arrays);
+}
+
+template <class T>
+std::unique_ptr<AnyOptimizer> make_optimizer(const OptimizerConfig& config, const Network<T>& net) {
+  return std::make_unique<AnyOptimizer>(Optimizer<T>(config, net), net.widths());
+}
+
+// The inverse of config_dict.
+OptimizerConfig config_from(const py::dict& d) {
+  OptimizerConfig c;
+  c.kind = parse_name<OptimizerKind>(d["kind"].cast<std::string>(), "kind");
+  c.learning_rate = d["learning_rate"].cast<double>();
+  c.momentum = d["momentum"].cast<double>();
+  c.nesterov = d["nesterov"].cast<bool>();
+  c.beta1 = d["beta1"].cast<double>();
+  c.beta2 = d["beta2"].cast<double>();
+  c.epsilon = d["epsilon"].cast<double>();
+  c.weight_decay = d["weight_decay"].cast<double>();
+  return c;
+}
+
+// An optimizer rebuilt from pickled_state: sized for a network of those widths, the state put
+// back through restore (which checks it in full).
+std::unique_ptr<AnyOptimizer> from_pickled_state(const py::tuple& state) {
+  if (state.size() != 6) throw py::value_error("Optimizer: bad pickled state");
+  const auto widths = state[1].cast<std::vector<std::size_t>>();
+  const OptimizerConfig config = config_from(state[2].cast<py::dict>());
+  const auto steps = state[3].cast<std::uint64_t>();
+  const auto first = state[4].cast<py::sequence>(), second = state[5].cast<py::sequence>();
+  return dispatch(dtype_from(state[0]), [&](auto tag) {
+    using T = decltype(tag);
+    std::unique_ptr<AnyOptimizer> result = make_optimizer<T>(config, Network<T>(widths));
+    restore<T>(*result, to_name(config.kind), steps, first, second);
+    return result;
+  });
 }
 
 }  // namespace
@@ -100,8 +164,8 @@ beta2=0.999, epsilon=1e-8, weight_decay=0.0) sizes its state for network.
              config.weight_decay = weight_decay;
              return dispatch(net.dtype(), [&](auto tag) {
                using T = decltype(tag);
-               Exclusive busy(net.mutex());
-               return std::make_unique<AnyOptimizer>(Optimizer<T>(config, net.get<T>()));
+               Exclusive busy(net);
+               return make_optimizer<T>(config, net.get<T>());
              });
            }),
            py::arg("network"), py::kw_only(), py::arg("kind") = to_name(defaults.kind),
@@ -174,7 +238,14 @@ beta2=0.999, epsilon=1e-8, weight_decay=0.0) sizes its state for network.
             return dispatch(self.cast<AnyOptimizer&>().dtype(),
                             [&](auto tag) { return moments<decltype(tag)>(self, false); });
           },
-          "Adam's second moments, one read-only view per layer.");
+          "Adam's second moments, one read-only view per layer.")
+      .def(py::pickle(
+          [](AnyOptimizer& self) {
+            return dispatch(self.dtype(),
+                            [&](auto tag) { return pickled_state<decltype(tag)>(self); });
+          },
+          &from_pickled_state))
+      .def("__reduce__", &reduce_by_state);
 }
 
 }  // namespace nobias::python
