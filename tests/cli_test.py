@@ -944,6 +944,34 @@ class CliTest(unittest.TestCase):
             self.assertEqual(file_bytes(self.path("whole", "w%d.npy" % k)),
                              file_bytes(self.path("resumed", "w%d.npy" % k)))
 
+    def test_resume_with_early_stopping_equals_uninterrupted(self):
+        # Issue 19 item 9: the best weights and the patience count were not in the checkpoint,
+        # so a resumed run stopped later and kept another epoch than the uninterrupted one.
+        x, y = self.teacher_data(rows=60)
+        os.mkdir(self.path("whole"))
+        os.mkdir(self.path("resumed"))
+        common = ["--x", x, "--y", y, "--layers", "8,16,2", "--optimizer", "adam", "--lr", 0.05,
+                  "--loss", "mean", "--batch-size", 8, "--threads", 1, "--seed", 3,
+                  "--validation-fraction", 0.3, "--patience", 2]
+        whole = self.ok(*common, "--epochs", 40, "--weights-out", "whole")
+        m = re.search(r"after \d+ steps, (\d+) epochs, kept epoch (\d+),", whole.stdout)
+        self.assertIsNotNone(m, whole.stdout)
+        stopped, kept = int(m.group(1)), int(m.group(2))
+        self.assertLess(stopped, 40, "the run should stop early: " + whole.stdout)
+        split = stopped - 1  # after the best epoch, before early stopping ends the run
+        self.assertLess(kept, split, whole.stdout)
+        self.ok(*common, "--epochs", split, "--checkpoint", "ck", "--quiet")
+        r = self.ok(*common, "--epochs", 40, "--resume", "ck", "--weights-out", "resumed")
+        self.assertIn("stopped early", r.stdout)
+        self.assertIn(f"kept epoch {kept},", r.stdout)
+        for k in (1, 2):
+            self.assertEqual(file_bytes(self.path("whole", "w%d.npy" % k)),
+                             file_bytes(self.path("resumed", "w%d.npy" % k)))
+        # Another patience cannot continue it.
+        self.assert_refused_before_training(
+            [*common[:-1], 3, "--epochs", 40, "--resume", "ck"],
+            "--patience is 3 but the checkpoint in ck was trained with 2")
+
     def test_resume_refuses_a_different_run(self):
         x, y = self.teacher_data(rows=40)
         common = ["--x", x, "--y", y, "--layers", "8,16,2", "--batch-size", 16, "--quiet"]

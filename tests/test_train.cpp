@@ -850,6 +850,55 @@ TEST_CASE("fit.resume.names_the_setting_that_differs") {
   }
 }
 
+// Issue 19 item 9: a run with early stopping, checkpointed and resumed, is the uninterrupted run
+// bit for bit: the best epoch, its weights and the patience count travel in the checkpoint.
+TEST_CASE_TEMPLATE("fit.resume.continues_early_stopping", T, float, double) {
+  Problem<T> p(60, 70);
+  const Matrix<T> val_x = random_matrix<T>(23, 6, 92), val_y = random_matrix<T>(23, 2, 93);
+  const auto options_for = [](std::size_t epochs, const std::string& dir) {
+    FitOptions o = fit_options(epochs, 7, true, 3);
+    o.early_stopping = {4, 0.0};
+    o.checkpoint.dir = dir;
+    return o;
+  };
+  const test_support::TempDir temp("resume_stopping");
+  Network<T> whole = p.net;
+  Optimizer<T> whole_opt(fit_momentum_config(), whole);
+  const nobias::FitResult uninterrupted = nobias::fit<T>(whole, whole_opt, {p.x, p.y, val_x, val_y},
+                                                         options_for(60, temp.file("whole")));
+  REQUIRE(uninterrupted.stopped_early);
+  // Stop the first part after the best epoch and before early stopping would: the resumed run
+  // must know the best weights and count on from where the first part left off.
+  const std::size_t split = uninterrupted.epochs.back().epoch - 1;
+  REQUIRE(uninterrupted.kept_epoch < split);
+
+  Network<T> first = p.net;
+  Optimizer<T> first_opt(fit_momentum_config(), first);
+  nobias::fit<T>(first, first_opt, {p.x, p.y, val_x, val_y}, options_for(split, temp.file("ck")));
+  const auto checkpoint = nobias::load_checkpoint<T>(temp.file("ck"));
+  CHECK(checkpoint.progress.stopping.best_epoch == uninterrupted.kept_epoch);
+  CHECK(checkpoint.progress.stopping.epochs_without_improvement ==
+        split - uninterrupted.kept_epoch);
+  REQUIRE(checkpoint.best_weights.size() == 3 - 1);
+
+  Network<T> resumed(checkpoint.weights);
+  Optimizer<T> resumed_opt(fit_momentum_config(), resumed);
+  FitOptions again = options_for(60, temp.file("ck"));
+  nobias::resume(checkpoint, resumed_opt, again);
+  const nobias::FitResult rest = nobias::fit<T>(
+      resumed, resumed_opt, {p.x, p.y, val_x, val_y, &checkpoint.best_weights}, again);
+  CHECK(rest.epochs.back().epoch == uninterrupted.epochs.back().epoch);
+  CHECK(rest.kept_epoch == uninterrupted.kept_epoch);
+  CHECK(rest.stopped_early);
+  CHECK(identical(resumed, whole));
+
+  // Another patience is another run.
+  FitOptions other = options_for(60, temp.file("ck"));
+  other.early_stopping.patience = 5;
+  Optimizer<T> other_opt(fit_momentum_config(), resumed);
+  CHECK_THROWS_AS(nobias::resume(checkpoint, other_opt, other), nobias::ResumeMismatch);
+}
+
 // ---------------------------------------------------------------------------------------------
 // 9. Bad input.
 

@@ -11,7 +11,8 @@ const char* flag_of(const std::string& setting) {
   static const std::pair<const char*, const char*> flags[] = {
       {"optimizer", "--optimizer"}, {"learning_rate", "--lr"},          {"momentum", "--momentum"},
       {"nesterov", "--nesterov"},   {"weight_decay", "--weight-decay"}, {"seed", "--seed"},
-      {"dtype", "--dtype"},         {"batch_size", "--batch-size"},     {"reduction", "--loss"}};
+      {"dtype", "--dtype"},         {"batch_size", "--batch-size"},     {"reduction", "--loss"},
+      {"patience", "--patience"}};
   for (const auto& [name, flag] : flags)
     if (setting == name) return flag;
   return nullptr;

@@ -130,7 +130,8 @@ int run_training(const TrainOptions& o, const Trainer<T>& train, const RunPlace&
   try {
     const nobias::FitData<T> fit_data{
         data.x, data.y, p.validation ? p.validation->x.view() : nobias::MatrixView<const T>(),
-        p.validation ? p.validation->y.view() : nobias::MatrixView<const T>()};
+        p.validation ? p.validation->y.view() : nobias::MatrixView<const T>(),
+        p.checkpoint ? &p.checkpoint->best_weights : nullptr};
     result = train(*net, *optimizer, fit_data, options);
   } catch (const nobias::DivergenceError& e) {
     bar.clear();

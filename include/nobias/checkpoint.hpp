@@ -49,14 +49,27 @@ DataFingerprint fingerprint_data(MatrixView<const T> x, MatrixView<const T> y,
 // "y differs: same shape, other values". Empty too when saved was not recorded.
 std::string data_difference(const DataFingerprint& saved, const DataFingerprint& given);
 
+// Early stopping's account, for a run that validates with patience > 0: the best epoch so far,
+// its validation loss and the epochs since it. The checkpoint then also holds the best epoch's
+// weights (best1.npy..bestK.npy), so that a resumed run stops and keeps what the uninterrupted
+// run would have.
+struct EarlyStoppingState {
+  std::size_t patience = 0;  // 0: no early stopping (nothing else recorded)
+  double tolerance = 0.0;
+  std::size_t best_epoch = 0;  // 0: none yet
+  double best_validation_loss = 0.0;
+  std::size_t epochs_without_improvement = 0;
+};
+
 // Where fit() stands, and how it runs: it resumes with epoch epochs_done + 1, and only the
-// same seed, batch size, shuffling and reduction continue it bit for bit.
+// same seed, batch size, shuffling, reduction and early stopping continue it bit for bit.
 struct TrainingProgress {
   std::size_t epochs_done = 0;
   std::uint64_t seed = 0;
   std::size_t batch_size = 0;
   bool shuffle = true;
   Reduction reduction = Reduction::Sum;
+  EarlyStoppingState stopping;
 };
 
 template <class T>
@@ -65,6 +78,7 @@ struct Checkpoint {
   OptimizerConfig optimizer;
   std::uint64_t optimizer_steps = 0;
   std::vector<Matrix<T>> first, second;  // the optimizer's moments, as Optimizer keeps them
+  std::vector<Matrix<T>> best_weights;   // early stopping's best epoch (stopping.best_epoch > 0)
   TrainingProgress progress;
   DataFingerprint data;  // what the run trained on; not recorded() if its save was not given it
   std::string dtype;     // "f32" or "f64": what the run it comes from trained in
@@ -72,10 +86,13 @@ struct Checkpoint {
 
 // Writes a new state into dir (created if missing) and makes it current; IoError on failure,
 // with the previous checkpoint intact. data, when recorded(), is kept for load_checkpoint;
-// ValueError (nothing written) if its source is not one printable line.
+// ValueError (nothing written) if its source is not one printable line, or if best_weights
+// are not the network's shapes when progress.stopping records a best epoch (they are saved
+// then, and only then).
 template <class T>
 void save_checkpoint(const std::string& dir, const Network<T>& net, const Optimizer<T>& optimizer,
-                     const TrainingProgress& progress, const DataFingerprint& data = {});
+                     const TrainingProgress& progress, const DataFingerprint& data = {},
+                     const std::vector<Matrix<T>>& best_weights = {});
 
 // Reads the current state of dir (weights of either dtype, converted to T). IoError names
 // what is missing or malformed: a field of state.txt that is missing, repeated, unknown or

@@ -76,8 +76,10 @@ struct FitOptions {
   Reduction reduction = Reduction::Sum;
   EarlyStopping early_stopping;
   CheckpointPolicy checkpoint;
-  // What a resumed run must train on (resume() sets it); not recorded(): not checked.
+  // What a resumed run must train on, and where its early stopping stood (resume() sets them);
+  // not recorded() / patience 0: nothing to continue.
   DataFingerprint resumed_data;
+  EarlyStoppingState resumed_stopping;
   EpochCallback on_epoch;
   StepCallback on_step;
   // false: FitResult::epochs keeps only the last epoch's report, for runs of many tiny epochs
@@ -91,6 +93,8 @@ template <class T>
 struct FitData {
   MatrixView<const T> x, y;                    // the training rows
   MatrixView<const T> val_x = {}, val_y = {};  // a validation set, or both empty
+  // Resuming a run with early stopping: its best epoch's weights (Checkpoint::best_weights).
+  const std::vector<Matrix<T>>* best_weights = nullptr;
 };
 
 struct FitResult {
@@ -163,8 +167,10 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
 
 // Makes options continue the run checkpoint comes from, bit for bit: ResumeMismatch for a
 // setting that differs (optimizer, learning_rate, momentum, nesterov, weight_decay, seed,
-// batch_size, shuffle, reduction, dtype), or "epochs" when it has done options.epochs already
-// (now: the epochs asked for, then: those done).
+// batch_size, shuffle, reduction, dtype, patience, tolerance), or "epochs" when it has done
+// options.epochs already (now: the epochs asked for, then: those done). Then restores the
+// optimizer's state and sets first_epoch, resumed_data and resumed_stopping; pass
+// &checkpoint.best_weights as FitData::best_weights so that early stopping goes on alike.
 // Then restores the optimizer's state and sets first_epoch and resumed_data. The network must
 // hold the checkpoint's weights (Network<T>(checkpoint.weights)).
 template <class T>

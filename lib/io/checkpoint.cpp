@@ -44,7 +44,7 @@ std::string read_bytes(const fs::path& path, bool& found) {
 
 // w3.npy, first12.npy, second1.npy: the names of a state's arrays.
 bool is_array_name(const std::string& name) {
-  for (const char* stem : {"w", "first", "second"}) {
+  for (const char* stem : {"w", "first", "second", "best"}) {
     const std::size_t n = std::strlen(stem);
     if (name.compare(0, n, stem) != 0 || name.size() < n + 5) continue;
     if (name.compare(name.size() - 4, 4, ".npy") != 0) continue;
@@ -80,7 +80,21 @@ bool is_state_name(const std::string& name, bool allow_building) {
 
 template <class T>
 void save_checkpoint(const std::string& dir, const Network<T>& net, const Optimizer<T>& optimizer,
-                     const TrainingProgress& progress, const DataFingerprint& data) {
+                     const TrainingProgress& progress, const DataFingerprint& data,
+                     const std::vector<Matrix<T>>& best_weights) {
+  const bool best = progress.stopping.patience > 0 && progress.stopping.best_epoch > 0;
+  if (best) {
+    bool fits = best_weights.size() == net.layers();
+    for (std::size_t k = 0; fits && k < net.layers(); ++k) {
+      fits = best_weights[k].rows() == net.weight(k).rows() &&
+             best_weights[k].cols() == net.weight(k).cols();
+    }
+    if (!fits) {
+      throw ValueError("save_checkpoint: progress records a best epoch (" +
+                       std::to_string(progress.stopping.best_epoch) +
+                       ") but best_weights are not the network's shapes");
+    }
+  }
   for (const char c : data.source) {
     if (c < 0x20 || c > 0x7e) {
       throw ValueError("save_checkpoint: the data's source must be one line of printable ASCII");
@@ -130,7 +144,11 @@ void save_checkpoint(const std::string& dir, const Network<T>& net, const Optimi
     arrays.push_back(w.view());
   arrays.insert(arrays.end(), moments.first.begin(), moments.first.end());
   arrays.insert(arrays.end(), moments.second.begin(), moments.second.end());
-  const std::vector<std::string> names = detail::state_files(c.kind, file.layers);
+  if (best) {
+    for (const Matrix<T>& w : best_weights)
+      arrays.push_back(w.view());
+  }
+  const std::vector<std::string> names = detail::state_files(c.kind, file.layers, best);
   for (std::size_t i = 0; i < names.size(); ++i) {
     const fs::path path = building / names[i];
     write_npy<T>(path.string(), arrays[i]);
@@ -177,7 +195,9 @@ Checkpoint<T> load_checkpoint(const std::string& dir) {
   if (name.compare(0, 12, state_name(file.progress.epochs_done)) != 0) {
     bad(dir, "state.txt's epochs_done does not match the state's name " + name);
   }
-  const std::vector<std::string> names = detail::state_files(file.optimizer.kind, file.layers);
+  const bool best = file.progress.stopping.best_epoch > 0;
+  const std::vector<std::string> names =
+      detail::state_files(file.optimizer.kind, file.layers, best);
   std::error_code ec;
   for (fs::directory_iterator it(state, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string other = it->path().filename().string();
@@ -206,12 +226,13 @@ Checkpoint<T> load_checkpoint(const std::string& dir) {
   checkpoint.progress = file.progress;
   checkpoint.data = file.data;
   const std::size_t layers = file.layers;
-  for (std::size_t i = 0; i < arrays.size(); ++i) {
-    std::vector<Matrix<T>>& to = i < layers       ? checkpoint.weights
-                                 : i < 2 * layers ? checkpoint.first
-                                                  : checkpoint.second;
-    to.push_back(std::move(arrays[i]));
-  }
+  // In state_files' order: w, then the moments the kind has, then the best weights.
+  std::vector<std::vector<Matrix<T>>*> groups = {&checkpoint.weights};
+  if (file.optimizer.kind != OptimizerKind::Sgd) groups.push_back(&checkpoint.first);
+  if (file.optimizer.kind == OptimizerKind::Adam) groups.push_back(&checkpoint.second);
+  if (best) groups.push_back(&checkpoint.best_weights);
+  for (std::size_t i = 0; i < arrays.size(); ++i)
+    groups[i / layers]->push_back(std::move(arrays[i]));
   // Shapes that chain, moments shaped as their weights, values a run could have produced.
   for (std::size_t k = 0; k < layers; ++k) {
     const Matrix<T>& w = checkpoint.weights[k];
@@ -221,11 +242,13 @@ Checkpoint<T> load_checkpoint(const std::string& dir) {
                    std::to_string(checkpoint.weights[k - 1].cols()) + " columns");
     }
     if (w.size() == 0) bad(dir, "w" + std::to_string(k + 1) + ".npy is empty");
-    for (const auto* moments : {&checkpoint.first, &checkpoint.second}) {
+    for (const auto* moments : {&checkpoint.first, &checkpoint.second, &checkpoint.best_weights}) {
       if (moments->empty()) continue;
       const Matrix<T>& m = (*moments)[k];
       if (m.rows() != w.rows() || m.cols() != w.cols()) {
-        bad(dir, std::string(moments == &checkpoint.first ? "first" : "second") +
+        bad(dir, std::string(moments == &checkpoint.first    ? "first"
+                             : moments == &checkpoint.second ? "second"
+                                                             : "best") +
                      std::to_string(k + 1) + ".npy is " + shape_string(m.rows(), m.cols()) +
                      ", its weight " + shape_string(w.rows(), w.cols()));
       }
@@ -244,6 +267,7 @@ Checkpoint<T> load_checkpoint(const std::string& dir) {
   finite(checkpoint.weights, "w");
   finite(checkpoint.first, "first");
   finite(checkpoint.second, "second");
+  finite(checkpoint.best_weights, "best");
   for (std::size_t k = 0; k < checkpoint.second.size(); ++k) {
     const Matrix<T>& m = checkpoint.second[k];
     for (std::size_t i = 0; i < m.size(); ++i)
@@ -274,7 +298,8 @@ void restore_optimizer(Optimizer<T>& optimizer, const Checkpoint<T>& checkpoint)
 
 #define NOBIAS_CHECKPOINT(T)                                                                   \
   template void save_checkpoint<T>(const std::string&, const Network<T>&, const Optimizer<T>&, \
-                                   const TrainingProgress&, const DataFingerprint&);           \
+                                   const TrainingProgress&, const DataFingerprint&,            \
+                                   const std::vector<Matrix<T>>&);                             \
   template Checkpoint<T> load_checkpoint<T>(const std::string&);                               \
   template void restore_optimizer<T>(Optimizer<T>&, const Checkpoint<T>&);
 NOBIAS_CHECKPOINT(float)

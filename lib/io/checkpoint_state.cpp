@@ -7,10 +7,10 @@
 #include <set>
 #include <sstream>
 
+#include "core/printable.hpp"
 #include "io/checksum.hpp"
 #include "nobias/error.hpp"
 #include "nobias/names.hpp"
-#include "core/printable.hpp"
 
 namespace nobias::detail {
 namespace {
@@ -21,6 +21,9 @@ const char* const kFields[] = {
     "nesterov", "beta1",     "beta2",     "epsilon",         "weight_decay"};
 const char* const kDataFields[] = {"data.rows",   "data.x_cols", "data.y_cols", "data.dtype",
                                    "data.x_hash", "data.y_hash", "data.source"};
+const char* const kStoppingFields[] = {"stopping.patience", "stopping.tolerance",
+                                       "stopping.best_epoch", "stopping.best_validation_loss",
+                                       "stopping.epochs_without_improvement"};
 const std::string kChecksum = "checksum.";
 
 // %.17g: every double reads back to the same bits.
@@ -162,11 +165,12 @@ OptimizerKind kind_of(const std::string& name) {
 
 }  // namespace
 
-std::vector<std::string> state_files(OptimizerKind kind, std::uint64_t layers) {
+std::vector<std::string> state_files(OptimizerKind kind, std::uint64_t layers, bool best) {
   std::vector<std::string> files;
-  for (const char* stem : {"w", "first", "second"}) {
+  for (const char* stem : {"w", "first", "second", "best"}) {
     if (stem[0] == 'f' && kind == OptimizerKind::Sgd) continue;
     if (stem[0] == 's' && kind != OptimizerKind::Adam) continue;
+    if (stem[0] == 'b' && !best) continue;
     for (std::uint64_t k = 1; k <= layers; ++k)
       files.push_back(stem + std::to_string(k) + ".npy");
   }
@@ -196,6 +200,14 @@ std::string format_state(const StateFile& s) {
       << "weight_decay=" << number(c.weight_decay) << "\n";
   for (const auto& [file, sum] : s.checksums)
     out << kChecksum << file << "=" << hex64(sum) << "\n";
+  const EarlyStoppingState& e = p.stopping;
+  if (e.patience > 0) {
+    out << "stopping.patience=" << e.patience << "\n"
+        << "stopping.tolerance=" << number(e.tolerance) << "\n"
+        << "stopping.best_epoch=" << e.best_epoch << "\n"
+        << "stopping.best_validation_loss=" << number(e.best_validation_loss) << "\n"
+        << "stopping.epochs_without_improvement=" << e.epochs_without_improvement << "\n";
+  }
   if (s.data.recorded()) {
     out << "data.rows=" << s.data.rows << "\n"
         << "data.x_cols=" << s.data.x_cols << "\n"
@@ -256,6 +268,30 @@ StateFile parse_state(const std::string& text, const std::string& prefix) {
     d.source = r.text("data.source");
     if (!printable_line(d.source)) r.fail("data.source is not printable: " + printable(d.source));
   }
+  EarlyStoppingState& e = p.stopping;
+  if (r.has("stopping.patience")) {
+    known.insert(std::begin(kStoppingFields), std::end(kStoppingFields));
+    e.patience = r.count("stopping.patience");
+    if (e.patience == 0)
+      r.fail("stopping.patience is 0 (a run without early stopping records none)");
+    e.tolerance = r.real("stopping.tolerance");
+    if (!(e.tolerance >= 0.0)) r.fail("stopping.tolerance is negative");
+    e.best_epoch = r.count("stopping.best_epoch");
+    if (e.best_epoch > p.epochs_done) {
+      r.fail("stopping.best_epoch " + std::to_string(e.best_epoch) + " is after epochs_done " +
+             std::to_string(p.epochs_done));
+    }
+    e.best_validation_loss = r.real("stopping.best_validation_loss");
+    e.epochs_without_improvement = r.count("stopping.epochs_without_improvement");
+    if (e.best_epoch + e.epochs_without_improvement != p.epochs_done || e.best_epoch == 0) {
+      r.fail("stopping.best_epoch " + std::to_string(e.best_epoch) + " and " +
+             std::to_string(e.epochs_without_improvement) +
+             " epochs without improvement do "
+             "not add up to epochs_done " +
+             std::to_string(p.epochs_done));
+    }
+  }
+  const bool best = e.best_epoch > 0;
   // Counted before the names are made: a layer count is not a loop bound until it is met.
   const std::uint64_t kinds = c.kind == OptimizerKind::Adam  ? 3
                               : c.kind == OptimizerKind::Sgd ? 1
@@ -263,12 +299,13 @@ StateFile parse_state(const std::string& text, const std::string& prefix) {
   std::uint64_t sums = 0;
   for (const auto& field : r.fields())
     if (field.first.rfind(kChecksum, 0) == 0) ++sums;
-  if (sums != kinds * s.layers) {
+  const std::uint64_t expected = (kinds + (best ? 1 : 0)) * s.layers;
+  if (sums != expected) {
     r.fail("records " + std::to_string(sums) + " checksums; a state of kind " + to_name(c.kind) +
-           " with " + std::to_string(s.layers) + " layers has " + std::to_string(kinds * s.layers) +
-           " files");
+           " with " + std::to_string(s.layers) + " layers" + (best ? " and best weights" : "") +
+           " has " + std::to_string(expected) + " files");
   }
-  const std::vector<std::string> files = state_files(c.kind, s.layers);
+  const std::vector<std::string> files = state_files(c.kind, s.layers, best);
   for (const std::string& file : files) {
     s.checksums[file] = r.hex(kChecksum + file);
     known.insert(kChecksum + file);

@@ -27,12 +27,14 @@ struct StateFile {
   TrainingProgress progress;
   DataFingerprint data;
   // File name ("w1.npy", "first2.npy", ...) -> fnv1a64 of its bytes: one per file the state
-  // holds, w1..wK always, first1..K for momentum and adam, second1..K for adam.
+  // holds, w1..wK always, first1..K for momentum and adam, second1..K for adam, best1..K when
+  // early stopping has a best epoch.
   std::map<std::string, std::uint64_t> checksums;
 };
 
-// The files a state of this kind and depth holds, in the order they are written.
-std::vector<std::string> state_files(OptimizerKind kind, std::uint64_t layers);
+// The files a state of this kind and depth holds, in the order they are written; best: also
+// early stopping's best weights.
+std::vector<std::string> state_files(OptimizerKind kind, std::uint64_t layers, bool best);
 
 std::string format_state(const StateFile& state);
 // Throws IoError, its message "<prefix>state.txt: <what>", naming the line or the field.

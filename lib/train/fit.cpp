@@ -184,6 +184,24 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
   if (stopping.patience > 0) best_weights = net.weights();
   EpochReport best;  // best_epoch 0: none yet
   std::size_t without_improvement = 0;
+  const EarlyStoppingState& resumed = options.resumed_stopping;
+  if (stopping.patience > 0 && resumed.best_epoch > 0) {  // where the resumed run stood
+    const auto* from = data.best_weights;
+    bool fits = from != nullptr && from->size() == best_weights.size();
+    for (std::size_t k = 0; fits && k < best_weights.size(); ++k)
+      fits = (*from)[k].rows() == best_weights[k].rows() &&
+             (*from)[k].cols() == best_weights[k].cols();
+    if (!fits) {
+      throw ValueError("fit: resuming early stopping at best epoch " +
+                       std::to_string(resumed.best_epoch) +
+                       " needs that epoch's weights (FitData::best_weights) in the network's "
+                       "shapes");
+    }
+    copy_weights(best_weights, *from);
+    best.best_epoch = resumed.best_epoch;
+    best.best_validation_loss = resumed.best_validation_loss;
+    without_improvement = resumed.epochs_without_improvement;
+  }
   std::vector<std::size_t> order(options.shuffle ? rows : 0);
   if (!options.shuffle) seam.arrange(nullptr);
 
@@ -245,10 +263,14 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
       auto save = [&] {
         if (!seam.writes()) return;
         require_finite_weights(net, epoch);
-        save_checkpoint<T>(
-            options.checkpoint.dir, net, optimizer,
-            {epoch, options.seed, options.batch_size, options.shuffle, options.reduction},
-            fingerprint);
+        TrainingProgress progress{epoch, options.seed, options.batch_size, options.shuffle,
+                                  options.reduction};
+        if (stopping.patience > 0) {
+          progress.stopping = {stopping.patience, stopping.tolerance, best.best_epoch,
+                               best.best_validation_loss, without_improvement};
+        }
+        save_checkpoint<T>(options.checkpoint.dir, net, optimizer, progress, fingerprint,
+                           best_weights);
       };
       seam.agreed(save);
     }
@@ -334,12 +356,22 @@ void resume(const Checkpoint<T>& checkpoint, Optimizer<T>& optimizer, FitOptions
   if (options.reduction != run.reduction) {
     differ("reduction", to_name(options.reduction), to_name(run.reduction));
   }
+  const EarlyStoppingState& stopped = run.stopping;
+  if (options.early_stopping.patience != stopped.patience) {
+    differ("patience", std::to_string(options.early_stopping.patience),
+           std::to_string(stopped.patience));
+  }
+  if (stopped.patience > 0 && options.early_stopping.tolerance != stopped.tolerance) {
+    differ("tolerance", format_number(options.early_stopping.tolerance),
+           format_number(stopped.tolerance));
+  }
   if (run.epochs_done >= options.epochs) {
     differ("epochs", std::to_string(options.epochs), std::to_string(run.epochs_done));
   }
   restore_optimizer(optimizer, checkpoint);
   options.first_epoch = run.epochs_done + 1;
   options.resumed_data = checkpoint.data;
+  options.resumed_stopping = stopped;
 }
 
 #define NOBIAS_FIT(T)                                                                          \

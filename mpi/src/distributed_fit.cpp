@@ -30,12 +30,32 @@ void check_same_everywhere(Communicator& comm, const Network<T>& net, const Opti
       fingerprint = fingerprint_data<T>(data.x, data.y);
     }
   });
-  const char* names[] = {"rows of x",      "columns of x", "outputs",       "validation rows",
-                         "epochs",         "first_epoch",  "batch_size",    "seed",
-                         "shuffle",        "reduction",    "mode",          "max_shards",
-                         "min_shard_rows", "patience",     "tolerance",     "optimizer",
-                         "learning_rate",  "momentum",     "nesterov",      "weight_decay",
-                         "x's values",     "y's values",   "checkpointing", "checkpoint.every"};
+  const char* names[] = {"rows of x",
+                         "columns of x",
+                         "outputs",
+                         "validation rows",
+                         "epochs",
+                         "first_epoch",
+                         "batch_size",
+                         "seed",
+                         "shuffle",
+                         "reduction",
+                         "mode",
+                         "max_shards",
+                         "min_shard_rows",
+                         "patience",
+                         "tolerance",
+                         "optimizer",
+                         "learning_rate",
+                         "momentum",
+                         "nesterov",
+                         "weight_decay",
+                         "x's values",
+                         "y's values",
+                         "checkpointing",
+                         "checkpoint.every",
+                         "the resumed best epoch",
+                         "the resumed epochs without improvement"};
   std::uint64_t mine[] = {data.x.rows(),
                           data.x.cols(),
                           net.output_width(),
@@ -59,7 +79,9 @@ void check_same_everywhere(Communicator& comm, const Network<T>& net, const Opti
                           fingerprint.x_hash,
                           fingerprint.y_hash,
                           !options.checkpoint.dir.empty(),
-                          options.checkpoint.every};
+                          options.checkpoint.every,
+                          options.resumed_stopping.best_epoch,
+                          options.resumed_stopping.epochs_without_improvement};
   std::uint64_t root[std::size(mine)];
   std::copy(std::begin(mine), std::end(mine), root);
   comm.broadcast(root, sizeof root, 0);
