@@ -263,12 +263,13 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
       auto save = [&] {
         if (!seam.writes()) return;
         require_finite_weights(net, epoch);
-        TrainingProgress progress{epoch, options.seed, options.batch_size, options.shuffle,
-                                  options.reduction};
+        EarlyStoppingState account;  // none without early stopping
         if (stopping.patience > 0) {
-          progress.stopping = {stopping.patience, stopping.tolerance, best.best_epoch,
-                               best.best_validation_loss, without_improvement};
+          account = {stopping.patience, stopping.tolerance, best.best_epoch,
+                     best.best_validation_loss, without_improvement};
         }
+        const TrainingProgress progress{epoch,           options.seed,      options.batch_size,
+                                        options.shuffle, options.reduction, account};
         save_checkpoint<T>(options.checkpoint.dir, net, optimizer, progress, fingerprint,
                            best_weights);
       };

@@ -43,6 +43,39 @@ std::optional<MpiOptions> parse(int argc, char** argv) {
   return options;
 }
 
+// parse() on every rank, then agreed: a rank whose flags fail must not leave the others waiting
+// in the first collective. A failing rank reports its own message; the others report the first
+// failing rank's ("rank R: ..."). Every rank must also agree on whether to run at all (--help).
+std::optional<MpiOptions> parse_everywhere(nobias::mpi::Communicator& world, int argc,
+                                           char** argv) {
+  // Collective: every rank throws if any rank has a problem (its own, or the first one's).
+  const auto agree = [&](const std::string& mine) {
+    std::string first = mine;
+    const auto kind = nobias::mpi::agree_on_error(
+        world, mine.empty() ? nobias::mpi::ErrorKind::None : nobias::mpi::ErrorKind::Value, first);
+    if (kind != nobias::mpi::ErrorKind::None) throw UsageError(mine.empty() ? first : mine);
+  };
+  std::optional<MpiOptions> options;
+  std::string problem;
+  try {
+    options = parse(argc, argv);
+  } catch (const UsageError& e) {
+    problem = e.what();
+  } catch (const nobias::Error& e) {
+    problem = e.what();
+  }
+  agree(problem);
+  unsigned char run = options ? 1 : 0, root_run = run;
+  world.broadcast(&root_run, 1, 0);
+  agree(run == root_run ? std::string()
+                        : std::string(run ? "this rank would train but rank 0 only prints help or "
+                                            "the version"
+                                          : "this rank only prints help or the version but rank 0 "
+                                            "would train") +
+                              ": give every rank the same flags");
+  return options;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -57,10 +90,10 @@ int main(int argc, char** argv) {
   std::string lost;  // a rank was lost: each survivor says so, then the job is aborted
   const auto body = [&]() -> int {
     try {
-      const std::optional<MpiOptions> options = parse(argc, argv);
+      nobias::mpi::MpiCommunicator world;
+      const std::optional<MpiOptions> options = parse_everywhere(world, argc, argv);
       if (!options) return kExitOk;
       nobias::set_threads(options->train.threads.value_or(1));  // one rank per core
-      nobias::mpi::MpiCommunicator world;
       return run_distributed(world, options->train, options->mode);
     } catch (const nobias::mpi::CommunicationError& e) {
       lost = e.what();

@@ -164,6 +164,20 @@ def cli(r):
     p = r.run(2, "expect-fail-cli-usage", ["--lr", "-1"], out_flag="--weights-out")
     check(p.returncode != 0 and p.stderr.count("nobias-train-mpi: --lr") == 1,
           "cli: a bad flag is reported once, by rank 0")
+    # Issue 19 item 6: a flag error on one rank only (MPMD: rank 1 gets another --lr) used to
+    # hang the job until NOBIAS_MPI_TIMEOUT (300 s), the real reason lost.
+    pre = r.args.preflags.split() if r.args.preflags else []
+    out = os.path.join(r.args.work, "expect-fail-cli-one-rank")
+    good = [r.args.tool, "--weights-out", out] + flags
+    command = ([r.args.mpiexec, r.args.numproc_flag, "1"] + pre + good + [":", r.args.numproc_flag,
+               "1"] + pre + good + ["--lr", "-1"])
+    start = time.monotonic()
+    p = subprocess.run(command, capture_output=True, text=True, timeout=100)
+    seconds = time.monotonic() - start
+    check(p.returncode != 0 and seconds < 30 and "rank 1: " in p.stderr and "--lr" in p.stderr,
+          f"cli: a flag error on rank 1 alone ends the job in {seconds:.1f} s, naming rank 1 "
+          "and the flag")
+    check(not os.path.exists(out), "cli: ... and nothing is written")
     p = r.run(2, "expect-fail-cli-divergence", ["--layers", "20,10,3", "--rows", "16", "--steps",
                                                 "5", "--lr", "1e3"], out_flag="--weights-out")
     check("training diverged" in p.stderr and "[[" in p.stdout + p.stderr and
