@@ -178,6 +178,26 @@ def cli(r):
           f"cli: a flag error on rank 1 alone ends the job in {seconds:.1f} s, naming rank 1 "
           "and the flag")
     check(not os.path.exists(out), "cli: ... and nothing is written")
+    # Issue 19 item 5: ranks given other options or other data of the same shape trained a
+    # silent mix; now every option and a fingerprint of the data are compared before a step.
+    other_x = os.path.join(r.args.work, "other_x.npy")
+    np.save(other_x, -x)
+    for name, extra, needle in (("lr", ["--lr", "0.002"], "learning_rate"),
+                                ("data", ["--x", other_x], "x's values differ"),
+                                ("standardize", ["--standardize"], "differ")):
+        out = os.path.join(r.args.work, f"expect-fail-cli-other-{name}")
+        good = [r.args.tool, "--weights-out", out] + flags
+        other = list(good)
+        if extra[0] in other:  # another value of a flag already given
+            other[other.index(extra[0]) + 1] = extra[1]
+        else:
+            other += extra
+        command = ([r.args.mpiexec, r.args.numproc_flag, "1"] + pre + good + [
+            ":", r.args.numproc_flag, "1"] + pre + other)
+        p = subprocess.run(command, capture_output=True, text=True, timeout=100)
+        check(p.returncode != 0 and needle in p.stderr and "rank 0" in p.stderr and
+              not os.path.exists(out),
+              f"cli: another {name} on rank 1 is refused before training ({needle!r})")
     p = r.run(2, "expect-fail-cli-divergence", ["--layers", "20,10,3", "--rows", "16", "--steps",
                                                 "5", "--lr", "1e3"], out_flag="--weights-out")
     check("training diverged" in p.stderr and "[[" in p.stdout + p.stderr and
