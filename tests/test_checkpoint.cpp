@@ -27,6 +27,14 @@ using test_support::random_matrix;
 using test_support::same_bits;
 using test_support::TempDir;
 
+// Where a run stands: epochs done and the seed, the rest as fit() starts.
+nobias::TrainingProgress progress_at(std::size_t epochs_done, std::uint64_t seed) {
+  nobias::TrainingProgress progress;
+  progress.epochs_done = epochs_done;
+  progress.seed = seed;
+  return progress;
+}
+
 namespace {
 
 OptimizerConfig config_of(OptimizerKind kind) {
@@ -48,6 +56,16 @@ nobias::FitOptions options(std::size_t epochs, std::size_t first_epoch = 1) {
   return o;
 }
 
+// state.txt's text with its last line, state_checksum=, made anew for the lines before it: an
+// edit a test makes on purpose must reach the check it is about, not the seal.
+std::string sealed(const std::string& text) {
+  const std::string mark = "state_checksum=";
+  std::string body = text;
+  const std::size_t at = body.find(mark);
+  if (at != std::string::npos) body.erase(at);
+  return body + mark + nobias::detail::hex64(nobias::fnv1a64(body.data(), body.size())) + "\n";
+}
+
 // Records file's current checksum in its state's state.txt, as if the save had written it so.
 void reseal(const std::string& state, const std::string& file) {
   std::ifstream in(state + "/" + file, std::ios::binary);
@@ -62,7 +80,7 @@ void reseal(const std::string& state, const std::string& file) {
     text += line + "\n";
   }
   text_in.close();
-  std::ofstream(state + "/state.txt", std::ios::trunc) << text;
+  std::ofstream(state + "/state.txt", std::ios::trunc) << sealed(text);
 }
 
 }  // namespace
@@ -81,7 +99,7 @@ TEST_CASE_TEMPLATE("checkpoint.resume_equals_uninterrupted_bitwise", T, float, d
       Network<T> first({11, 9, 7, 3}, 3, nobias::Init::He);
       Optimizer<T> optimizer(config_of(kind), first);
       nobias::fit<T>(first, optimizer, {x, y}, options(2));
-      nobias::save_checkpoint<T>(dir.path().string(), first, optimizer, {2, 42});
+      nobias::save_checkpoint<T>(dir.path().string(), first, optimizer, progress_at(2, 42));
     }  // the first process ends here
 
     nobias::Checkpoint<T> checkpoint = nobias::load_checkpoint<T>(dir.path().string());
@@ -107,7 +125,7 @@ TEST_CASE("checkpoint.keeps_the_configuration_and_the_moments") {
   Optimizer<double> optimizer(config, net);
   nobias::fit<double>(net, optimizer, {x, y}, options(1));
   TempDir dir("moments");
-  nobias::save_checkpoint<double>(dir.path().string(), net, optimizer, {1, 7});
+  nobias::save_checkpoint<double>(dir.path().string(), net, optimizer, progress_at(1, 7));
   const auto checkpoint = nobias::load_checkpoint<double>(dir.path().string());
   CHECK(checkpoint.optimizer.kind == OptimizerKind::Adam);
   CHECK(checkpoint.optimizer.learning_rate == config.learning_rate);
@@ -126,7 +144,7 @@ TEST_CASE("checkpoint.a_save_killed_before_it_commits_leaves_the_previous_one") 
   Optimizer<float> optimizer(config_of(OptimizerKind::Momentum), net);
   TempDir dir("killed");
   nobias::fit<float>(net, optimizer, {x, y}, options(1));
-  nobias::save_checkpoint<float>(dir.path().string(), net, optimizer, {1, 42});
+  nobias::save_checkpoint<float>(dir.path().string(), net, optimizer, progress_at(1, 42));
   const std::vector<Matrix<float>> saved = net.weights();
 
   nobias::fit<float>(net, optimizer, {x, y}, options(2, 2));
@@ -135,15 +153,16 @@ TEST_CASE("checkpoint.a_save_killed_before_it_commits_leaves_the_previous_one") 
     nobias::detail::ScopedAtomicWriteHook crash([](const std::string& temp) {
       if (temp.find("CURRENT") != std::string::npos) throw std::runtime_error("power cut");
     });
-    CHECK_THROWS_WITH(nobias::save_checkpoint<float>(dir.path().string(), net, optimizer, {2, 42}),
-                      "power cut");
+    CHECK_THROWS_WITH(
+        nobias::save_checkpoint<float>(dir.path().string(), net, optimizer, progress_at(2, 42)),
+        "power cut");
   }
   const auto checkpoint = nobias::load_checkpoint<float>(dir.path().string());
   CHECK(checkpoint.progress.epochs_done == 1);
   CHECK(same_bits(checkpoint.weights, saved));
 
   // The next save succeeds and replaces it.
-  nobias::save_checkpoint<float>(dir.path().string(), net, optimizer, {2, 42});
+  nobias::save_checkpoint<float>(dir.path().string(), net, optimizer, progress_at(2, 42));
   CHECK(nobias::load_checkpoint<float>(dir.path().string()).progress.epochs_done == 2);
 }
 
@@ -157,7 +176,7 @@ TEST_CASE("checkpoint.errors") {
   const Matrix<float> x = random_matrix<float>(10, 5, 11), y = random_matrix<float>(10, 2, 12);
   Network<float> net({5, 4, 2}, 13);
   Optimizer<float> adam(config_of(OptimizerKind::Adam), net);
-  nobias::save_checkpoint<float>(dir.path().string(), net, adam, {0, 1});
+  nobias::save_checkpoint<float>(dir.path().string(), net, adam, progress_at(0, 1));
   auto checkpoint = nobias::load_checkpoint<float>(dir.path().string());
   Optimizer<float> momentum(config_of(OptimizerKind::Momentum), net);
   CHECK_THROWS_WITH_AS(
@@ -174,18 +193,19 @@ TEST_CASE("checkpoint.saving_the_same_epoch_again_keeps_the_current_state_until_
   Network<double> net({11, 9, 3}, 16, nobias::Init::He);
   Optimizer<double> optimizer(config_of(OptimizerKind::Adam), net);
   TempDir dir("again");
-  nobias::save_checkpoint<double>(dir.path().string(), net, optimizer, {1, 42});
+  nobias::save_checkpoint<double>(dir.path().string(), net, optimizer, progress_at(1, 42));
   const std::vector<Matrix<double>> first = net.weights();
   nobias::fit(net, optimizer, {x, y}, options(1));
   {
     nobias::detail::ScopedAtomicWriteHook crash([](const std::string& temp) {
       if (temp.find("CURRENT") != std::string::npos) throw std::runtime_error("power cut");
     });
-    CHECK_THROWS_WITH(nobias::save_checkpoint<double>(dir.path().string(), net, optimizer, {1, 42}),
-                      "power cut");
+    CHECK_THROWS_WITH(
+        nobias::save_checkpoint<double>(dir.path().string(), net, optimizer, progress_at(1, 42)),
+        "power cut");
   }
   CHECK(same_bits(nobias::load_checkpoint<double>(dir.path().string()).weights, first));
-  nobias::save_checkpoint<double>(dir.path().string(), net, optimizer, {1, 42});
+  nobias::save_checkpoint<double>(dir.path().string(), net, optimizer, progress_at(1, 42));
   CHECK(same_bits(nobias::load_checkpoint<double>(dir.path().string()).weights, net.weights()));
 }
 
@@ -193,7 +213,7 @@ TEST_CASE("checkpoint.corrupt_states_are_refused") {
   TempDir dir("corrupt");
   Network<float> net({5, 4, 2}, 17);
   Optimizer<float> adam(config_of(OptimizerKind::Adam), net);
-  nobias::save_checkpoint<float>(dir.path().string(), net, adam, {0, 1});
+  nobias::save_checkpoint<float>(dir.path().string(), net, adam, progress_at(0, 1));
   const std::string state = dir.file("state-000000");
 
   Matrix<float> nan_weights = Matrix<float>::copy_of(net.weight(0));
@@ -247,7 +267,7 @@ TEST_CASE_TEMPLATE("checkpoint.load.non_finite_weight_or_moment", T, float, doub
     CAPTURE(c.file);
     CAPTURE(c.shown);
     std::filesystem::remove_all(d);
-    nobias::save_checkpoint<T>(d, net, adam, {1, 1});
+    nobias::save_checkpoint<T>(d, net, adam, progress_at(1, 1));
     REQUIRE(nobias::load_checkpoint<T>(d).progress.epochs_done == 1);  // whole before
     const std::string name(c.file);
     const nobias::OptimizerState<T> state_views = adam.state();
@@ -269,7 +289,7 @@ TEST_CASE("checkpoint.a_failed_restore_leaves_the_optimizer_as_it_was") {
   Optimizer<float> adam(config_of(OptimizerKind::Adam), net);
   const Matrix<float> x = random_matrix<float>(6, 5, 19), y = random_matrix<float>(6, 2, 20);
   adam.step(net, x, y);
-  nobias::save_checkpoint<float>(dir.path().string(), net, adam, {1, 1});
+  nobias::save_checkpoint<float>(dir.path().string(), net, adam, progress_at(1, 1));
   auto checkpoint = nobias::load_checkpoint<float>(dir.path().string());
   checkpoint.second[1] = Matrix<float>(3, 3);  // a wrong shape, found only at the second moments
   Optimizer<float> fresh(config_of(OptimizerKind::Adam), net);
@@ -288,7 +308,8 @@ TEST_CASE("checkpoint.a_failed_restore_leaves_the_optimizer_as_it_was") {
 
 namespace {
 
-// Replaces the line "key=..." of a state's state.txt (or removes it when value is null).
+// Replaces the line "key=..." of a state's state.txt (or removes it when value is null), and
+// seals the result (but for an edit of the seal itself).
 void edit_state(const std::string& state_txt, const std::string& key, const char* value) {
   std::ifstream in(state_txt);
   std::string text, line;
@@ -300,7 +321,7 @@ void edit_state(const std::string& state_txt, const std::string& key, const char
     }
   }
   in.close();
-  std::ofstream(state_txt, std::ios::trunc) << text;
+  std::ofstream(state_txt, std::ios::trunc) << (key == "state_checksum" ? text : sealed(text));
 }
 
 }  // namespace
@@ -311,15 +332,17 @@ TEST_CASE("checkpoint.save.into_a_directory_that_cannot_be_created") {
   Network<float> net({5, 4, 2}, 21);
   Optimizer<float> sgd(config_of(OptimizerKind::Sgd), net);
   const std::string expected = "save_checkpoint: cannot create '" + dir.file("plain/ck") + "'";
-  CHECK_THROWS_WITH_AS(nobias::save_checkpoint<float>(dir.file("plain/ck"), net, sgd, {1, 1}),
-                       doctest::Contains(expected.c_str()), nobias::IoError);
+  CHECK_THROWS_WITH_AS(
+      nobias::save_checkpoint<float>(dir.file("plain/ck"), net, sgd, progress_at(1, 1)),
+      doctest::Contains(expected.c_str()), nobias::IoError);
   const std::string over_a_file = "save_checkpoint: cannot create '" + dir.file("plain") + "'";
-  CHECK_THROWS_WITH_AS(nobias::save_checkpoint<float>(dir.file("plain"), net, sgd, {1, 1}),
-                       doctest::Contains(over_a_file.c_str()), nobias::IoError);
+  CHECK_THROWS_WITH_AS(
+      nobias::save_checkpoint<float>(dir.file("plain"), net, sgd, progress_at(1, 1)),
+      doctest::Contains(over_a_file.c_str()), nobias::IoError);
   // As root too: nothing can be created under /proc.
-  CHECK_THROWS_WITH_AS(nobias::save_checkpoint<float>("/proc/nobias-ck", net, sgd, {1, 1}),
-                       doctest::Contains("save_checkpoint: cannot create '/proc/nobias-ck'"),
-                       nobias::IoError);
+  CHECK_THROWS_WITH_AS(
+      nobias::save_checkpoint<float>("/proc/nobias-ck", net, sgd, progress_at(1, 1)),
+      doctest::Contains("save_checkpoint: cannot create '/proc/nobias-ck'"), nobias::IoError);
 }
 
 TEST_CASE("checkpoint.load.missing_and_extra_files") {
@@ -329,7 +352,7 @@ TEST_CASE("checkpoint.load.missing_and_extra_files") {
   const std::string d = dir.path().string(), state = dir.file("state-000001");
   const auto fresh = [&] {
     std::filesystem::remove_all(d);
-    nobias::save_checkpoint<float>(d, net, adam, {1, 1});
+    nobias::save_checkpoint<float>(d, net, adam, progress_at(1, 1));
   };
   fresh();
   std::filesystem::remove(state + "/second2.npy");
@@ -390,20 +413,20 @@ TEST_CASE("checkpoint.load.corrupt_state_txt") {
   for (const Corruption& c : corruptions) {
     CAPTURE(c.key);
     std::filesystem::remove_all(d);
-    nobias::save_checkpoint<double>(d, net, adam, {2, 1});
+    nobias::save_checkpoint<double>(d, net, adam, progress_at(2, 1));
     edit_state(state_txt, c.key, c.value);
     CHECK_THROWS_WITH_AS(nobias::load_checkpoint<double>(d), doctest::Contains(c.message),
                          nobias::IoError);
   }
   std::filesystem::remove_all(d);
-  nobias::save_checkpoint<double>(d, net, adam, {2, 1});
+  nobias::save_checkpoint<double>(d, net, adam, progress_at(2, 1));
   { std::ofstream(state_txt, std::ios::app) << "no equals sign\x1b\n"; }
   CHECK_THROWS_WITH_AS(nobias::load_checkpoint<double>(d),
-                       doctest::Contains("line 24 has no '=': no equals sign\\x1b"),
+                       doctest::Contains("line 25 has no '=': no equals sign\\x1b"),
                        nobias::IoError);
   // A negative second moment would take a square root of it.
   std::filesystem::remove_all(d);
-  nobias::save_checkpoint<double>(d, net, adam, {2, 1});
+  nobias::save_checkpoint<double>(d, net, adam, progress_at(2, 1));
   Matrix<double> negative(5, 4);
   negative(0, 0) = -1.0;
   nobias::write_npy(dir.file("state-000002/second1.npy"), negative);
@@ -418,7 +441,7 @@ TEST_CASE("checkpoint.save.interrupted_while_writing_the_state_keeps_the_previou
   const Matrix<float> x = random_matrix<float>(10, 5, 24), y = random_matrix<float>(10, 2, 25);
   Network<float> net({5, 4, 2}, 26, nobias::Init::He);
   Optimizer<float> adam(config_of(OptimizerKind::Adam), net);
-  nobias::save_checkpoint<float>(d, net, adam, {1, 1});
+  nobias::save_checkpoint<float>(d, net, adam, progress_at(1, 1));
   const std::vector<Matrix<float>> saved = net.weights();
   adam.step(net, x, y);
   {
@@ -426,13 +449,13 @@ TEST_CASE("checkpoint.save.interrupted_while_writing_the_state_keeps_the_previou
     nobias::detail::ScopedAtomicWriteHook crash([](const std::string& temp) {
       if (temp.find("w2.npy") != std::string::npos) throw std::runtime_error("killed");
     });
-    CHECK_THROWS_WITH(nobias::save_checkpoint<float>(d, net, adam, {2, 1}), "killed");
+    CHECK_THROWS_WITH(nobias::save_checkpoint<float>(d, net, adam, progress_at(2, 1)), "killed");
   }
   const auto checkpoint = nobias::load_checkpoint<float>(d);
   CHECK(checkpoint.progress.epochs_done == 1);
   CHECK(same_bits(checkpoint.weights, saved));
   // The next save completes and clears the half-built state.
-  nobias::save_checkpoint<float>(d, net, adam, {2, 1});
+  nobias::save_checkpoint<float>(d, net, adam, progress_at(2, 1));
   CHECK(dir.names() == std::vector<std::string>{"CURRENT", "state-000002"});
 }
 
@@ -440,7 +463,7 @@ TEST_CASE("checkpoint.restore_optimizer.errors_name_the_mismatch") {
   TempDir dir("restore-messages");
   Network<float> net({5, 4, 2}, 27);
   Optimizer<float> adam(config_of(OptimizerKind::Adam), net);
-  nobias::save_checkpoint<float>(dir.path().string(), net, adam, {1, 1});
+  nobias::save_checkpoint<float>(dir.path().string(), net, adam, progress_at(1, 1));
   auto checkpoint = nobias::load_checkpoint<float>(dir.path().string());
   Optimizer<float> sgd(config_of(OptimizerKind::Sgd), net);
   CHECK_THROWS_WITH_AS(nobias::restore_optimizer(sgd, checkpoint),
@@ -489,18 +512,18 @@ TEST_CASE("checkpoint.load.every_field_is_checked") {
   for (const Corruption& c : corruptions) {
     CAPTURE(c.key);
     std::filesystem::remove_all(d);
-    nobias::save_checkpoint<double>(d, net, adam, {1, 1});
+    nobias::save_checkpoint<double>(d, net, adam, progress_at(1, 1));
     edit_state(state_txt, c.key, c.value);
     CHECK_THROWS_WITH_AS(nobias::load_checkpoint<double>(d), doctest::Contains(c.message),
                          nobias::IoError);
   }
   std::filesystem::remove_all(d);
-  nobias::save_checkpoint<double>(d, net, adam, {1, 1});
+  nobias::save_checkpoint<double>(d, net, adam, progress_at(1, 1));
   { std::ofstream(state_txt, std::ios::app) << "colour=blue\n"; }
   CHECK_THROWS_WITH_AS(nobias::load_checkpoint<double>(d),
                        doctest::Contains("state.txt: unknown field 'colour'"), nobias::IoError);
   std::filesystem::remove_all(d);
-  nobias::save_checkpoint<double>(d, net, adam, {1, 1});
+  nobias::save_checkpoint<double>(d, net, adam, progress_at(1, 1));
   { std::ofstream(state_txt, std::ios::app) << "beta1=0.5\n"; }
   CHECK_THROWS_WITH_AS(nobias::load_checkpoint<double>(d),
                        doctest::Contains("state.txt: 'beta1' appears twice"), nobias::IoError);
@@ -514,7 +537,7 @@ TEST_CASE_TEMPLATE("checkpoint.load.a_flipped_byte_is_refused_naming_the_file", 
   for (const char* file : {"w2.npy", "first1.npy"}) {
     CAPTURE(file);
     std::filesystem::remove_all(d);
-    nobias::save_checkpoint<T>(d, net, momentum, {1, 1});
+    nobias::save_checkpoint<T>(d, net, momentum, progress_at(1, 1));
     const std::string path = dir.file(std::string("state-000001/") + file);
     {
       std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
@@ -601,7 +624,7 @@ TEST_CASE_TEMPLATE("checkpoint.data_fingerprint_says_which_input_differs", T, fl
   TempDir dir("fingerprint");
   Network<T> net({11, 4, 3}, 42);
   Optimizer<T> sgd(config_of(OptimizerKind::Sgd), net);
-  nobias::save_checkpoint<T>(dir.path().string(), net, sgd, {1, 1}, saved);
+  nobias::save_checkpoint<T>(dir.path().string(), net, sgd, progress_at(1, 1), saved);
   const auto loaded = nobias::load_checkpoint<T>(dir.path().string()).data;
   CHECK(loaded.rows == 30);
   CHECK(loaded.x_cols == 11);
@@ -637,7 +660,7 @@ TEST_CASE_TEMPLATE("checkpoint.data_fingerprint_says_which_input_differs", T, fl
   CHECK(nobias::fingerprint_data<T>(x.col_block(0, 10), y).x_hash ==
         nobias::fingerprint_data<T>(Matrix<T>::copy_of(x.col_block(0, 10)), y).x_hash);
   // Without a fingerprint, nothing is recorded and nothing compared.
-  nobias::save_checkpoint<T>(dir.path().string(), net, sgd, {2, 1});
+  nobias::save_checkpoint<T>(dir.path().string(), net, sgd, progress_at(2, 1));
   const auto none = nobias::load_checkpoint<T>(dir.path().string()).data;
   CHECK_FALSE(none.recorded());
   CHECK(nobias::data_difference(none, saved).empty());
@@ -654,4 +677,61 @@ TEST_CASE("checkpoint.checksum_text") {
   CHECK(parsed == 0x85944171f73967e8ULL);
   CHECK_FALSE(nobias::detail::parse_hex64("85944171F73967E8", parsed));
   CHECK_FALSE(nobias::detail::parse_hex64("85944171f73967e", parsed));
+}
+
+// Issue 19 item 12: state.txt is sealed; a field edited by hand is damage, not a state to train
+// on (editing optimizer_steps from 21 to 5 was accepted).
+TEST_CASE("checkpoint.load.hand_edited_state_txt_is_refused") {
+  TempDir dir("sealed");
+  nobias::Network<float> net({3, 4, 2}, 1, nobias::Init::He);
+  nobias::OptimizerConfig config;
+  config.kind = nobias::OptimizerKind::Adam;
+  nobias::Optimizer<float> adam(config, net);
+  const auto x = test_support::random_matrix<float>(10, 3, 2);
+  const auto y = test_support::random_matrix<float>(10, 2, 3);
+  nobias::FitOptions o = options(2);
+  o.checkpoint.dir = dir.path().string();
+  nobias::fit<float>(net, adam, {x, y}, o);
+  const std::string state_txt = dir.file("state-000002/state.txt");
+  std::string text;
+  {
+    std::ifstream in(state_txt);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const std::size_t at = text.find("optimizer_steps=");
+  REQUIRE(at != std::string::npos);
+  std::string edited = text;
+  edited.replace(at, edited.find('\n', at) - at, "optimizer_steps=1");
+  { std::ofstream(state_txt, std::ios::trunc) << edited; }
+  CHECK_THROWS_WITH_AS(nobias::load_checkpoint<float>(dir.path().string()),
+                       doctest::Contains("state.txt: is damaged: its checksum is"),
+                       nobias::IoError);
+  { std::ofstream(state_txt, std::ios::trunc) << text; }
+  const auto checkpoint = nobias::load_checkpoint<float>(dir.path().string());
+  CHECK(checkpoint.progress.steps == "local");
+}
+
+// A checkpoint records how its steps were taken; other steps would not continue it bit for bit.
+TEST_CASE("checkpoint.resume.other_steps_are_refused") {
+  TempDir dir("steps");
+  nobias::Network<float> net({3, 4, 2}, 1, nobias::Init::He);
+  nobias::Optimizer<float> sgd(nobias::OptimizerConfig{}, net);
+  const auto x = test_support::random_matrix<float>(10, 3, 2);
+  const auto y = test_support::random_matrix<float>(10, 2, 3);
+  nobias::FitOptions o = options(1);
+  o.checkpoint.dir = dir.path().string();
+  nobias::fit<float>(net, sgd, {x, y}, o);
+  auto checkpoint = nobias::load_checkpoint<float>(dir.path().string());
+  checkpoint.progress.steps = "mpi fast on 3 ranks";
+  nobias::FitOptions again = options(3);
+  nobias::Optimizer<float> resumed(nobias::OptimizerConfig{}, net);
+  nobias::resume(checkpoint, resumed, again);
+  try {
+    nobias::fit<float>(net, resumed, {x, y}, again);
+    FAIL("other steps were not refused");
+  } catch (const nobias::ResumeMismatch& e) {
+    CHECK(e.setting() == "steps");
+    CHECK(e.now() == "local");
+    CHECK(e.then() == "mpi fast on 3 ranks");
+  }
 }

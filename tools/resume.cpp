@@ -25,6 +25,15 @@ UsageError resume_error(const nobias::ResumeMismatch& e, const TrainOptions& o) 
     return UsageError("the checkpoint in " + o.resume_dir + " has done " + e.then() +
                       " epochs already; ask for more with --epochs");
   }
+  if (e.setting() == "steps") {
+    const auto tool = [](const std::string& steps) {
+      return steps.rfind("mpi", 0) == 0 ? "nobias-train-mpi" : "nobias-train";
+    };
+    return UsageError("--resume " + o.resume_dir + ": the checkpoint was trained by " +
+                      tool(e.then()) + " (" + e.then() + " steps) and this run takes " + e.now() +
+                      " steps, which would not continue it bit for bit; resume it with " +
+                      tool(e.then()) + (e.then().rfind("mpi", 0) == 0 ? " in the same mode" : ""));
+  }
   if (e.setting() == "data") {
     return UsageError("--resume " + o.resume_dir + ": the checkpoint was trained on other data (" +
                       e.now() + "); resume with the data of the first run");

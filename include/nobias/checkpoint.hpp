@@ -70,6 +70,10 @@ struct TrainingProgress {
   bool shuffle = true;
   Reduction reduction = Reduction::Sum;
   EarlyStoppingState stopping;
+  // How the steps were taken ("local", "mpi deterministic", "mpi fast on 3 ranks": a
+  // StepSeam's name): a run resumed with other steps would not continue bit for bit. Empty:
+  // not recorded (a checkpoint from before it was).
+  std::string steps;
 };
 
 template <class T>

@@ -80,6 +80,7 @@ struct FitOptions {
   // not recorded() / patience 0: nothing to continue.
   DataFingerprint resumed_data;
   EarlyStoppingState resumed_stopping;
+  std::string resumed_steps;  // the seam that took the checkpoint's steps; empty: unknown
   EpochCallback on_epoch;
   StepCallback on_step;
   // false: FitResult::epochs keeps only the last epoch's report, for runs of many tiny epochs
@@ -137,6 +138,9 @@ class StepSeam {
   virtual double step(std::size_t index, Reduction reduction) = 0;
   // The loss of the network over (x, y), as Network::loss.
   virtual double loss(MatrixView<const T> x, MatrixView<const T> y, Reduction reduction) = 0;
+  // How the steps are taken, recorded in checkpoints: another seam would not continue a run
+  // bit for bit ("local", "mpi deterministic", "mpi fast on 3 ranks").
+  virtual std::string steps() const = 0;
 
   // What several processes must agree on; for one process, the plain calls.
   // Runs body; an error it throws anywhere is thrown everywhere alike.

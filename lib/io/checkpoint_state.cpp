@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/printable.hpp"
+#include "io/atomic_file.hpp"
 #include "io/checksum.hpp"
 #include "nobias/error.hpp"
 #include "nobias/names.hpp"
@@ -25,6 +26,7 @@ const char* const kStoppingFields[] = {"stopping.patience", "stopping.tolerance"
                                        "stopping.best_epoch", "stopping.best_validation_loss",
                                        "stopping.epochs_without_improvement"};
 const std::string kChecksum = "checksum.";
+const std::string kStateChecksum = "state_checksum=";
 
 // %.17g: every double reads back to the same bits.
 std::string number(double value) {
@@ -200,6 +202,7 @@ std::string format_state(const StateFile& s) {
       << "weight_decay=" << number(c.weight_decay) << "\n";
   for (const auto& [file, sum] : s.checksums)
     out << kChecksum << file << "=" << hex64(sum) << "\n";
+  if (!p.steps.empty()) out << "steps=" << p.steps << "\n";
   const EarlyStoppingState& e = p.stopping;
   if (e.patience > 0) {
     out << "stopping.patience=" << e.patience << "\n"
@@ -217,10 +220,27 @@ std::string format_state(const StateFile& s) {
         << "data.y_hash=" << hex64(s.data.y_hash) << "\n"
         << "data.source=" << s.data.source << "\n";
   }
-  return out.str();
+  const std::string text = out.str();
+  return text + kStateChecksum + hex64(fnv1a64(text.data(), text.size())) + "\n";
 }
 
-StateFile parse_state(const std::string& text, const std::string& prefix) {
+StateFile parse_state(const std::string& whole, const std::string& prefix) {
+  // The checksum line, last, vouches for every byte before it: a hand-edited field is refused
+  // as damage rather than trained on.
+  std::string text = whole;
+  const std::size_t last =
+      whole.size() < 2 ? std::string::npos : whole.rfind('\n', whole.size() - 2);
+  const std::size_t line = last == std::string::npos ? 0 : last + 1;
+  if (whole.compare(line, kStateChecksum.size(), kStateChecksum) == 0) {
+    text = whole.substr(0, line);
+    const std::string recorded = whole.substr(line + kStateChecksum.size());
+    const std::string actual = hex64(fnv1a64(text.data(), text.size())) + "\n";
+    if (recorded != actual) {
+      throw IoError(prefix + "state.txt: is damaged: its checksum is " +
+                    actual.substr(0, actual.size() - 1) + ", its last line says " +
+                    printable(recorded));
+    }
+  }
   const Reader r(text, prefix);
   if (r.text("format") != kCheckpointFormat) {
     r.fail(std::string("expected format=") + kCheckpointFormat +
@@ -267,6 +287,13 @@ StateFile parse_state(const std::string& text, const std::string& prefix) {
     d.y_hash = r.hex("data.y_hash");
     d.source = r.text("data.source");
     if (!printable_line(d.source)) r.fail("data.source is not printable: " + printable(d.source));
+  }
+  if (r.has("steps")) {
+    known.insert("steps");
+    p.steps = r.text("steps");
+    if (p.steps.empty() || !printable_line(p.steps)) {
+      r.fail("steps is not a printable name: " + printable(p.steps));
+    }
   }
   EarlyStoppingState& e = p.stopping;
   if (r.has("stopping.patience")) {

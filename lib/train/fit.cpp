@@ -162,6 +162,9 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
   if (checkpoints || options.resumed_data.recorded()) {
     fingerprint = fingerprint_data<T>(data.x, data.y, options.checkpoint.data_source);
   }
+  if (!options.resumed_steps.empty() && options.resumed_steps != seam.steps()) {
+    throw ResumeMismatch("steps", seam.steps(), options.resumed_steps);
+  }
   if (options.resumed_data.recorded()) {
     const std::string difference = data_difference(options.resumed_data, fingerprint);
     if (!difference.empty()) throw ResumeMismatch("data", difference, "the first run's data");
@@ -269,7 +272,8 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
                      best.best_validation_loss, without_improvement};
         }
         const TrainingProgress progress{epoch,           options.seed,      options.batch_size,
-                                        options.shuffle, options.reduction, account};
+                                        options.shuffle, options.reduction, account,
+                                        seam.steps()};
         save_checkpoint<T>(options.checkpoint.dir, net, optimizer, progress, fingerprint,
                            best_weights);
       };
@@ -373,6 +377,7 @@ void resume(const Checkpoint<T>& checkpoint, Optimizer<T>& optimizer, FitOptions
   options.first_epoch = run.epochs_done + 1;
   options.resumed_data = checkpoint.data;
   options.resumed_stopping = stopped;
+  options.resumed_steps = run.steps;
 }
 
 #define NOBIAS_FIT(T)                                                                          \

@@ -47,6 +47,8 @@ class LocalSteps final : public StepSeam<T> {
     return net_->loss(x, y, reduction);
   }
 
+  std::string steps() const override { return "local"; }
+
  private:
   static void copy_rows(MatrixView<T> to, MatrixView<const T> from,
                         const std::vector<std::size_t>& order) {

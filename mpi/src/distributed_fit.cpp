@@ -268,6 +268,13 @@ class DistributedSteps final : public StepSeam<T> {
 
   bool writes() const override { return comm_.rank() == 0; }
 
+  // Deterministic steps give the same bits on any number of ranks; fast ones depend on it.
+  std::string steps() const override {
+    return options_.mode == Mode::Deterministic
+               ? "mpi deterministic"
+               : "mpi fast on " + std::to_string(comm_.size()) + " ranks";
+  }
+
   // Without a collective per step: a failure is held until the end of the epoch.
   void step_hook(Body hook) override {
     if (hook_error_ == ErrorKind::None) hook_error_ = capture(hook, hook_message_);
@@ -305,6 +312,7 @@ FitResult distributed_fit(Communicator& comm, Network<T>& net, Optimizer<T>& opt
   // every rank then reaches the same verdict on the same data.
   FitOptions ranks_options = options;
   ranks_options.resumed_data = broadcast_fingerprint(comm, options.resumed_data);
+  ranks_options.resumed_steps = broadcast_string(comm, options.resumed_steps, 0);
   DistributedSteps<T> seam(comm, distributed);
   return fit(seam, net, optimizer, data, ranks_options);
 }

@@ -140,8 +140,9 @@ void bind_io(py::module_& m) {
                                "Where fit() stands and how it runs; saved with a checkpoint.")
       .def(py::init([](std::size_t epochs_done, std::uint64_t seed, std::size_t batch_size,
                        bool shuffle, const std::string& reduction) {
-             return TrainingProgress{epochs_done, seed, batch_size, shuffle,
-                                     reduction_from(reduction), EarlyStoppingState{}};
+             return TrainingProgress{
+                 epochs_done,          seed,         batch_size, shuffle, reduction_from(reduction),
+                 EarlyStoppingState{}, std::string()};
            }),
            py::kw_only(), py::arg("epochs_done") = 0, py::arg("seed") = 0,
            py::arg("batch_size") = 0, py::arg("shuffle") = true,

@@ -198,6 +198,21 @@ def cli(r):
         check(p.returncode != 0 and needle in p.stderr and "rank 0" in p.stderr and
               not os.path.exists(out),
               f"cli: another {name} on rank 1 is refused before training ({needle!r})")
+    # Issue 19 item 12: a checkpoint of nobias-train resumed by nobias-train-mpi (or the reverse)
+    # matched neither uninterrupted run; the checkpoint now says how its steps were taken.
+    local = os.path.join(os.path.dirname(r.args.tool), "..", "..", "tools", "nobias-train")
+    if os.path.exists(local):
+        ck = os.path.join(r.args.work, "local-ck")
+        subprocess.run([local] + flags[:flags.index("--epochs")] + ["--epochs", "1", "--checkpoint",
+                       ck, "--quiet"] + flags[flags.index("--epochs") + 2:], check=True,
+                       capture_output=True)
+        p = r.run(2, "expect-fail-cli-cross-tool", flags + ["--resume", ck],
+                  out_flag="--weights-out")
+        check(p.returncode != 0 and "trained by nobias-train (local steps)" in p.stderr and
+              "resume it with nobias-train" in p.stderr,
+              "cli: a nobias-train checkpoint is not resumed by nobias-train-mpi")
+    else:
+        check(False, f"cli: nobias-train not found at {local}")
     p = r.run(2, "expect-fail-cli-divergence", ["--layers", "20,10,3", "--rows", "16", "--steps",
                                                 "5", "--lr", "1e3"], out_flag="--weights-out")
     check("training diverged" in p.stderr and "[[" in p.stdout + p.stderr and
