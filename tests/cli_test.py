@@ -1043,6 +1043,17 @@ class CliTest(unittest.TestCase):
             gen + ["--rows", 24, "--epochs", 2, "--resume", "gk"],
             "--resume gk: the checkpoint was trained on other data (")
         self.ok(*gen, "--rows", 16, "--epochs", 2, "--resume", "gk")
+        # Issue 19 item 13: another split or standardization was blamed on the data.
+        prep = ["--x", x, "--y", y, *common, "--validation-fraction", 0.25]
+        self.ok(*prep, "--epochs", 1, "--checkpoint", "pk")
+        r = self.assert_refused_before_training(
+            [*prep[:-1], 0.5, "--epochs", 2, "--resume", "pk"],
+            "the data's source differs: 'prepared: --validation-fraction 0.5' now, "
+            "'prepared: --validation-fraction 0.25' in the checkpoint")
+        self.assert_refused_before_training(
+            [*prep, "--standardize", "--epochs", 2, "--resume", "pk"],
+            "'prepared: --validation-fraction 0.25 --standardize' now")
+        self.ok(*prep, "--epochs", 2, "--resume", "pk")
 
     def test_resume_with_other_layers_names_the_checkpoint(self):
         # Issue 10 item 12: this blamed an empty --weights-in ("--weights-in : w1.npy is 8x16").

@@ -59,10 +59,18 @@ nobias::FitOptions fit_options(const TrainOptions& o, bool validation) {
   if (validation) options.early_stopping = {o.patience, kEarlyStopTolerance};
   options.checkpoint.dir = o.checkpoint_dir;
   options.checkpoint.every = o.checkpoint_every;
-  // Generated data are also told apart by how they were made.
+  // Generated data are also told apart by how they were made, and any data by how they were
+  // prepared: a resume with another split or standardization is named as such.
   if (o.x_path.empty()) {
     options.checkpoint.data_source =
         "generated: --rows " + std::to_string(o.rows) + " --seed " + std::to_string(o.seed);
+  } else if (o.validation_fraction > 0.0 || o.standardize) {
+    options.checkpoint.data_source =
+        "prepared:" +
+        (o.validation_fraction > 0.0
+             ? " --validation-fraction " + nobias::format_number(o.validation_fraction)
+             : std::string()) +
+        (o.standardize ? " --standardize" : "");
   }
   return options;
 }
