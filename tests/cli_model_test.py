@@ -7,8 +7,11 @@ DIR holds the three programs. Predictions are checked against numpy's own forwar
 the saved w*.npy (with the saved standardization), metrics against scikit-learn's.
 """
 
+import io
 import json
 import os
+import select
+import stat
 import subprocess
 import sys
 import tempfile
@@ -273,6 +276,113 @@ class ModelToolsTest(unittest.TestCase):
                 self.assertEqual({f: open(self.path("wi", f), "rb").read()
                                   for f in os.listdir(self.path("wi"))}, before)
                 self.assertEqual(os.listdir(self.path("wo")), [])
+
+    # ---- outputs that are links, devices or FIFOs; files a save did not write (issue 19) ----
+
+    def through_fifo(self, fifo, tool, *args):
+        """Runs tool while reading the FIFO fifo (never blocking for good): what it received."""
+        fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        got = b""
+        try:
+            proc = subprocess.Popen([os.path.join(BIN, tool)] + [str(a) for a in args],
+                                    cwd=self.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            while True:
+                done = proc.poll() is not None
+                select.select([fd], [], [], 0.1)
+                try:
+                    while True:
+                        chunk = os.read(fd, 65536)
+                        if not chunk:
+                            break
+                        got += chunk
+                except BlockingIOError:
+                    pass
+                if done:
+                    break
+            out, err = proc.communicate(timeout=TIMEOUT_S)
+            self.assertEqual(proc.returncode, 0, "%s %s\n%s" % (tool, args, err.decode()))
+        finally:
+            os.close(fd)
+        self.assertTrue(stat.S_ISFIFO(os.lstat(fifo).st_mode), "%s replaced the FIFO" % tool)
+        return got
+
+    def test_outputs_follow_symlinks_and_write_through_fifos_and_devices(self):
+        x, y = self.regression(rows=20)
+        os.mkdir(self.path("real"))
+        with open(self.path("real", "loss.csv"), "w") as f:
+            f.write("old\n")
+        os.symlink("real/loss.csv", self.path("loss-link.csv"))
+        self.ok("nobias-train", "--x", x, "--y", y, *QUICK, "--weights-out", "m", "--quiet",
+                "--loss-csv", "loss-link.csv")
+        self.assertTrue(os.path.islink(self.path("loss-link.csv")))
+        with open(self.path("real", "loss.csv")) as f:
+            self.assertTrue(f.read().startswith("step,loss\n1,"))
+        self.ok("nobias-predict", "--weights", "m", "--x", x, "--out", "p.npy")
+        expected = np.load(self.path("p.npy"))
+        os.symlink("real/p-new.npy", self.path("p-link.npy"))  # to a file not there yet
+        self.ok("nobias-predict", "--weights", "m", "--x", x, "--out", "p-link.npy")
+        self.assertTrue(os.path.islink(self.path("p-link.npy")))
+        np.testing.assert_array_equal(np.load(self.path("real", "p-new.npy")), expected)
+        self.assertEqual(sorted(os.listdir(self.path("real"))), ["loss.csv", "p-new.npy"])
+
+        # A FIFO another program reads, directly and behind a symlink: written through.
+        os.mkfifo(self.path("fifo"))
+        os.symlink("fifo", self.path("fifo-link"))
+        got = self.through_fifo(self.path("fifo"), "nobias-train", "--x", x, "--y", y, *QUICK,
+                                "--quiet", "--loss-csv", "fifo")
+        self.assertTrue(got.startswith(b"step,loss\n1,"), got)
+        got = self.through_fifo(self.path("fifo"), "nobias-predict", "--weights", "m", "--x", x,
+                                "--out", "fifo-link")
+        np.testing.assert_array_equal(np.load(io.BytesIO(got)), expected)
+        self.assertTrue(os.path.islink(self.path("fifo-link")))
+
+        # A directory where a file is expected: refused before anything runs.
+        os.mkdir(self.path("adir"))
+        self.refused("nobias-predict", ["--weights", "m", "--x", x, "--out", "adir"],
+                     "--out: adir: is a directory, expected a file")
+        os.symlink("adir", self.path("adir-link"))
+        self.refused("nobias-predict", ["--weights", "m", "--x", x, "--out", "adir-link"],
+                     "is a directory, expected a file")
+
+        # Character devices. First a null device of our own here (root may make one), so that
+        # a tool that replaced devices would replace only that, never the system's /dev/null.
+        try:
+            os.mknod(self.path("null"), 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+            os.open(self.path("null"), os.O_WRONLY)  # a nodev mount refuses it
+        except OSError:
+            self.skipTest("cannot make a device node here: /dev/null and /dev/stdout untested")
+        os.symlink("null", self.path("null-link"))
+        for name in ("null", "null-link"):
+            self.ok("nobias-train", "--x", x, "--y", y, *QUICK, "--quiet", "--loss-csv", name)
+            self.assertTrue(stat.S_ISCHR(os.stat(self.path("null")).st_mode), name)
+        self.assertTrue(os.path.islink(self.path("null-link")))
+        # Proven safe above: now the system's own.
+        try:
+            self.ok("nobias-train", "--x", x, "--y", y, *QUICK, "--quiet",
+                    "--loss-csv", "/dev/null")
+            r = subprocess.run([os.path.join(BIN, "nobias-predict"), "--weights", "m", "--x", x,
+                                "--out", "/dev/stdout"], cwd=self.dir, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=TIMEOUT_S)
+        finally:
+            self.assertTrue(stat.S_ISCHR(os.stat("/dev/null").st_mode), "/dev/null replaced")
+            self.assertTrue(os.path.islink("/dev/stdout"), "/dev/stdout replaced")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        np.testing.assert_array_equal(np.load(io.BytesIO(r.stdout)), expected)
+
+    def test_weights_out_keeps_files_it_did_not_write(self):
+        x, y = self.regression(rows=20)
+        os.mkdir(self.path("m"))
+        mine = {"w7.npy": np.ones((3, 3)), "y_mean.npy": np.full((1, 2), 100.0)}
+        for name, a in mine.items():
+            np.save(self.path("m", name), a)
+        self.ok("nobias-train", "--x", x, "--y", y, *QUICK, "--weights-out", "m", "--quiet")
+        for name, a in mine.items():
+            np.testing.assert_array_equal(np.load(self.path("m", name)), a)
+        # The model is what its manifest lists: three layers, no statistics.
+        self.ok("nobias-predict", "--weights", "m", "--x", x, "--out", "p.npy")
+        weights = [np.load(self.path("m", "w%d.npy" % k)) for k in (1, 2, 3)]
+        np.testing.assert_allclose(np.load(self.path("p.npy")),
+                                   forward(weights, np.load(self.path(x))), rtol=1e-5, atol=1e-5)
 
     def test_bad_predict_and_evaluate(self):
         x, y = self.regression(rows=20)

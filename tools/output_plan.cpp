@@ -76,9 +76,12 @@ void PathPlan::add_output_directory(const std::string& flag, const std::string& 
 
 void PathPlan::check() const {
   std::vector<Resolved> where;
+  std::vector<bool> through;  // an output written in place (/dev/null, a FIFO): may be shared
   for (const Entry& e : entries_) {
-    // A name the filesystem cannot hold would fail only at the commit, after all the work.
+    // A name the filesystem cannot hold, or a directory where a file is expected, would fail
+    // only at the commit, after all the work.
     if (e.output && !e.directory) check_output_name(e.path, e.flag);
+    through.push_back(e.output && !e.directory && resolve_output(e.path, e.flag).write_through);
     const fs::path p = resolved(e.path);
     where.push_back({p, identity_of(p)});
   }
@@ -92,6 +95,7 @@ void PathPlan::check() const {
                         (where[a].id && where[b].id && *where[a].id == *where[b].id);
       if (same && a < b) {
         if (ea.output && eb.output) {
+          if (through[a] && through[b]) continue;  // two outputs into /dev/null, say
           throw ValueError(named(ea) + " and " + named(eb) +
                            " are the same path: two outputs may not share it");
         }

@@ -6,6 +6,10 @@
 // exist are compared by device and inode (so hard links, symlinks, "a/../b" and bind mounts
 // are seen through); paths still to be created by their weakly canonical absolute path.
 //
+// An output file follows nobias/staged.hpp's rule: a symlink is followed (its target replaced,
+// the link kept), a device, FIFO or socket is written through at commit, a directory is refused
+// by check(). Two outputs written through may share a path (both to /dev/null).
+//
 // Then it stages its outputs (StagedOutputs): each file or set is written completely to
 // temporaries and synced, and only when all are ready, commit() renames them into place, one
 // after the other. A failure before commit (bad data, divergence, a full disk while staging)
@@ -51,7 +55,8 @@ class PathPlan {
   //   "--loss-csv wo/w2.npy is inside --weights-out wo: an output may not overwrite another"
   //   "--weights-out d would overwrite --x d/w1.npy: an output may not be an input"
   //   "--y a.npy and --loss-csv b.npy are the same file"
-  // An empty path is ignored (an option not given).
+  // IoError for an output file that is a directory (or a link to one): "--out: d: is a
+  // directory, expected a file". An empty path is ignored (an option not given).
   void check() const;
 
  private:

@@ -8,6 +8,8 @@
 #include <system_error>
 
 #include "cli_common.hpp"
+#include "nobias/error.hpp"
+#include "nobias/staged.hpp"
 
 namespace nobias_tools {
 
@@ -49,7 +51,16 @@ void require_writable_file_path(const std::string& flag, const std::string& path
   if (std::filesystem::is_directory(path, ec)) {
     throw UsageError(flag + ": '" + path + "' is a directory, expected a file name");
   }
-  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  nobias::OutputTarget target;
+  try {
+    target = nobias::resolve_output(path, flag);
+  } catch (const nobias::Error& e) {
+    throw UsageError(e.what());
+  }
+  // A device, FIFO or socket is written in place, not created: its directory does not matter.
+  if (target.write_through) return;
+  // A symlink's target is what is replaced: its directory must take the temporary.
+  std::filesystem::path parent = std::filesystem::path(target.path).parent_path();
   require_writable_directory(flag, parent.empty() ? std::filesystem::path(".") : parent);
 }
 

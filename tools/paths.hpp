@@ -18,7 +18,9 @@ void require_creatable_directory(const std::string& flag, const std::string& dir
 // directory (it is created with its missing parents, as mkdir -p).
 void require_creatable_directories(const std::string& flag, const std::string& dir);
 
-// A file name (not a directory) in a writable directory.
+// A file name (not a directory, nor a link to one) in a writable directory; for a symlink,
+// the directory of the file it leads to. A device, FIFO or socket (written through, see
+// nobias/staged.hpp) is accepted as it is.
 void require_writable_file_path(const std::string& flag, const std::string& path);
 
 // Whether two paths name the same existing file.

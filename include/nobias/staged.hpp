@@ -22,6 +22,20 @@
 // Every file nobias writes (write_npy, save_weights, save_model, save_checkpoint) goes
 // through these: a failed or interrupted save never destroys the previous one.
 //
+// Where a file lands (resolve_output below; every StagedFile, write_npy, --out, --loss-csv):
+//   - a path that does not exist, or a regular file: replaced atomically, as above;
+//   - a symlink is followed (through a chain of them, also to a file not there yet): the file
+//     it leads to is replaced atomically (the temporary in that file's directory, renamed over
+//     it) and the link stays a link;
+//   - a character device, a FIFO or a socket (/dev/null, /dev/stdout on a terminal or a pipe,
+//     a named pipe another program reads), also behind a symlink, and a descriptor link
+//     (/dev/stdout, /dev/fd/N, /proc/self/fd/N) whatever it leads to: written through. The
+//     contents are staged in memory and, at commit(), the path is opened (O_APPEND, so a
+//     redirection with >> appends) and written in place; never replaced. Such a write is not
+//     atomic, and a FIFO's open waits for its reader;
+//   - a directory where a file is expected: IoError "<who>: <path>: is a directory, expected
+//     a file", up front, before anything is written.
+//
 // Temporaries are named ".nobias-tmp-<pid>-<n>-<the target's name, cut to 16 characters>" in
 // the target's directory, of bounded length whatever the target's name. Every save into a
 // directory first removes the temporaries there whose process no longer runs (a process killed
@@ -41,8 +55,19 @@ namespace detail {
 struct StagedFileAccess;  // the library's own access (lib/io/atomic_file.hpp)
 }  // namespace detail
 
-// One file, written and synced under a temporary name in path's directory (which must exist:
-// IoError "<who>: <path>: directory 'D' does not exist" / "is not a directory"). IoError
+// Where a write to path lands, by the rule above. IoError "<who>: <path>: is a directory,
+// expected a file" for a directory (or a link to one), "... too many levels of symbolic links"
+// for a loop of links.
+struct OutputTarget {
+  std::string path;            // the file replaced: path itself, or where its links lead
+  bool write_through = false;  // a device, FIFO, socket or descriptor link: path is written in
+                               // place at commit, and this is path as given
+};
+OutputTarget resolve_output(const std::string& path, const std::string& who);
+
+// One file, written and synced under a temporary name in its target's directory (which must
+// exist: IoError "<who>: <path>: directory 'D' does not exist" / "is not a directory"); or,
+// written through (resolve_output), kept in memory until commit(). IoError
 // messages start with "<who>: <path>: " and keep the system's reason: "write to temporary
 // '.nobias-tmp-12-0-w1.npy' failed (No space left on device)". Whatever write_body throws
 // propagates unchanged (the temporary removed). Moves, never copies.
@@ -58,27 +83,43 @@ class StagedFile {
 
   const std::string& path() const { return path_; }
 
-  // Renames the temporary over path (atomically), then syncs the directory so that the
-  // rename is durable. IoError (temporary removed, path untouched) if the rename fails; a
-  // second call is a no-op.
+  // Renames the temporary over its target (atomically), then syncs the directory so that the
+  // rename is durable. IoError (temporary removed, target untouched) if the rename fails. A
+  // file written through is opened and written now (IoError "<who>: <path>: cannot open it
+  // for writing (...)" / "write failed (...)"). A second call is a no-op.
   void commit() { rename_into_place(true); }
 
  private:
   friend struct detail::StagedFileAccess;
+  struct Exact {};
+  // A file of a set (stage_file_set): path itself, never followed nor written through.
+  StagedFile(Exact, const std::string& path, const std::function<void(std::ostream&)>& write_body,
+             const std::string& who);
+  void stage(const std::function<void(std::ostream&)>& write_body);
   void rename_into_place(bool sync_directory);
 
-  std::string path_, who_, temp_;
+  std::string path_, who_;
+  std::string target_;    // what commit() replaces or writes: path_, or where its links lead
+  std::string temp_;      // the temporary; "" once committed (and for a file written through)
+  std::string through_;   // a file written through: its contents until commit()
+  bool pending_ = false;  // staged and not yet committed
+  bool write_through_ = false;
   std::uint64_t size_ = 0, checksum_ = 0;
 };
 
 // A set of files staged as a whole (stage_weights, stage_model): dir and its missing parents
 // already created, every file and the new manifest written and synced. commit() renames the
 // manifest first (from then on the directory claims to be the new set), removes the files of
-// an earlier set the new one lacks (a deeper network's w3.npy, an old x_mean.npy), then renames
-// each file into place. A kill inside the commit leaves a directory the loaders refuse as "not
-// one complete save" until the next save; before it, the old set. Destroyed uncommitted, it
-// removes its temporaries and the directories it created if they are still empty: nothing
-// visible changed. IoError "<who>: <dir>: ..." with the system's reason.
+// an earlier set the new one lacks and that the earlier manifest lists (a deeper network's
+// w3.npy, an old x_mean.npy; never a file nobias did not write), then renames each file into
+// place. From staging to the end of commit() (or destruction) it holds an exclusive lock on
+// the directory (flock on the directory itself, no lock file): another save into it, from any
+// process or thread, waits, so concurrent saves leave one complete save, the last committed.
+// Staging a second set into a directory this thread holds uncommitted is a ValueError. A kill
+// inside the commit leaves a directory the loaders refuse as "not one complete save" until the next
+// save; before it, the old set. Destroyed uncommitted, it removes its temporaries and the
+// directories it created if they are still empty: nothing visible changed. IoError "<who>: <dir>:
+// ..." with the system's reason.
 class StagedFileSet {
  public:
   struct State;  // made by the library only (lib/io/file_set.cpp)
@@ -98,8 +139,10 @@ class StagedFileSet {
 };
 
 // For a program's up-front checks, before any work: IoError if path could not be staged for
-// reasons of its name alone: a file name longer than the filesystem's NAME_MAX, a path (or its
-// temporary's) longer than PATH_MAX. `what` starts the message ("--loss-csv: the file name
+// reasons of its name alone: a directory (or a link to one) where a file is expected, a file
+// name longer than the filesystem's NAME_MAX, a path (or its temporary's) longer than
+// PATH_MAX. A symlink's target is what is checked; a file written through has nothing to check.
+// `what` starts the message ("--loss-csv: the file name
 // '...' has 300 characters, more than the filesystem's limit of 255").
 void check_output_name(const std::string& path, const std::string& what);
 

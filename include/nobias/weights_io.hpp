@@ -13,16 +13,22 @@
 namespace nobias {
 
 // The names a weight set or a model directory owns: w<digits>.npy, model.json, x_mean.npy,
-// x_scale.npy, y_mean.npy, y_scale.npy. A save removes those its new set lacks.
+// x_scale.npy, y_mean.npy, y_scale.npy. A save removes those that the directory's previous
+// manifest lists (nobias wrote them) and its new set lacks; a file of these names that nobias
+// did not write stays.
 bool is_model_file_name(const std::string& name);
 
 // Writes weights[k-1] to dir/wk.npy for k = 1..K as one atomic set; dir and its missing
-// parents are created (as mkdir -p). Files of an earlier weight set or model there that this
-// one lacks (a deeper network's w3.npy, a model's model.json) are removed, so the directory
-// reads back as exactly this network; other files are left alone. ValueError if weights is
-// empty, ShapeError if consecutive layers do not chain, both before anything is written.
-// IoError "save_weights: ..." with the system's reason on a failed write; the previous set
-// then loads as before.
+// parents are created (as mkdir -p). Files the previous save there wrote (its manifest lists
+// them) that this one lacks (a deeper network's w3.npy) are removed; nothing else is, and
+// with no manifest nothing is: the directory reads back as exactly this network because the
+// loaders go by the new manifest. A directory holding a model (model.json) is refused, IoError
+// "save_weights: D: holds a model (model.json): ...; save the whole model with save_model":
+// weights alone would leave its metadata and statistics describing another network. Saves
+// into one directory wait for each other (a lock on the directory, staged.hpp), so concurrent
+// saves leave one complete save. ValueError if weights is empty, ShapeError if consecutive
+// layers do not chain, both before anything is written. IoError "save_weights: ..." with the
+// system's reason on a failed write; the previous set then loads as before.
 template <class T>
 void save_weights(const std::string& dir, const std::vector<Matrix<T>>& weights);
 
@@ -34,9 +40,9 @@ StagedFileSet stage_weights(const std::string& dir, const std::vector<Matrix<T>>
 // missing index. IoError if dir or w1.npy is missing, if a later wN.npy exists past
 // the gap (a partial copy is worse than none) or if w0.npy or a name with a leading zero
 // (w01.npy) is there; ShapeError if w_{k+1} has a row count other than w_k's column count.
-// With a manifest (every nobias save): IoError if a file does not match it in size or
-// checksum, if it lists a file that is missing or a weight file is there that it does not
-// list: the directory is not one complete save.
+// With a manifest (every nobias save) the set is what it lists: a weight file beside it that
+// it does not list (a user's w7.npy) is ignored; IoError if a listed file does not match it in
+// size or checksum or is missing: the directory is not one complete save.
 template <class T>
 std::vector<Matrix<T>> load_weights(const std::string& dir);
 

@@ -1,17 +1,24 @@
 #include "io/atomic_file.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <ostream>
+#include <sstream>
 #include <system_error>
 #include <utility>
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "io/atomic_file_hook.hpp"
@@ -115,11 +122,74 @@ void remove_stale_temporaries(const std::string& dir) {
   }
 }
 
+OutputTarget resolve_output(const std::string& path, const std::string& who) {
+  // Symlinks are followed by hand, hop by hop, so that a link to a file not there yet still
+  // names where to create it, and a descriptor link (/dev/stdout -> /proc/self/fd/1) is seen
+  // as one whatever it leads to.
+  constexpr int kMaxHops = 40;  // Linux's own limit (ELOOP)
+  const auto is_descriptor_link = [](const std::string& p) {
+    return p.rfind("/proc/", 0) == 0 || p.rfind("/dev/fd/", 0) == 0 || p == "/dev/stdout" ||
+           p == "/dev/stderr";
+  };
+  std::string current = path;
+  bool descriptor = false;
+  for (int hops = 0; !descriptor; ++hops) {
+    struct stat st {};
+    if (::lstat(current.c_str(), &st) != 0) return {current, false};  // a new file
+    if (S_ISLNK(st.st_mode)) {
+      if (hops == kMaxHops)
+        throw IoError(who + ": " + path + ": too many levels of symbolic links");
+      std::error_code ec;
+      const fs::path link = fs::read_symlink(current, ec);
+      if (ec) throw IoError(who + ": " + path + ": cannot read the link (" + ec.message() + ")");
+      const fs::path next = link.is_absolute() ? link : fs::path(directory_of(current)) / link;
+      if (is_descriptor_link(fs::absolute(current, ec).string()) ||
+          is_descriptor_link(fs::absolute(next, ec).lexically_normal().string())) {
+        descriptor = true;  // what it names is an open file (its link text may be "pipe:[7]")
+        break;
+      }
+      current = next.string();
+      continue;
+    }
+    if (S_ISDIR(st.st_mode)) throw IoError(who + ": " + path + ": is a directory, expected a file");
+    if (S_ISREG(st.st_mode)) return {current, false};
+    return {path, true};  // a device, a FIFO, a socket
+  }
+  // A descriptor link: written through whatever it names, but a directory.
+  struct stat st {};
+  if (descriptor && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    throw IoError(who + ": " + path + ": is a directory, expected a file");
+  return {path, true};
+}
+
 StagedFile::StagedFile(const std::string& path,
                        const std::function<void(std::ostream&)>& write_body, const std::string& who)
     : path_(path), who_(who) {
-  const std::string prefix = who + ": " + path + ": ";
-  const std::string dir = directory_of(path);
+  const OutputTarget target = resolve_output(path, who);
+  target_ = target.path;
+  write_through_ = target.write_through;
+  stage(write_body);
+}
+
+StagedFile::StagedFile(Exact, const std::string& path,
+                       const std::function<void(std::ostream&)>& write_body, const std::string& who)
+    : path_(path), who_(who), target_(path) {
+  stage(write_body);
+}
+
+void StagedFile::stage(const std::function<void(std::ostream&)>& write_body) {
+  const std::string prefix = who_ + ": " + path_ + ": ";
+  if (write_through_) {
+    std::ostringstream out;
+    write_body(out);
+    if (!out) throw IoError(prefix + "writing the contents failed");
+    through_ = std::move(out).str();
+    size_ = through_.size();
+    checksum_ = fnv1a64(through_.data(), through_.size());
+    pending_ = true;
+    return;
+  }
+  const std::string dir = directory_of(target_);
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
     const bool exists = fs::exists(dir, ec);
@@ -128,7 +198,7 @@ StagedFile::StagedFile(const std::string& path,
   }
   remove_stale_temporaries(dir);
 
-  const std::string temp = temporary_for(path);
+  const std::string temp = temporary_for(target_);
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
   if (fd < 0) {
     throw IoError(prefix + "cannot create a temporary file in directory '" + dir + "' (" +
@@ -168,6 +238,7 @@ StagedFile::StagedFile(const std::string& path,
   }
   guard.armed = false;
   temp_ = temp;
+  pending_ = true;
   size_ = buffer.size();
   checksum_ = buffer.checksum();
 }
@@ -175,7 +246,11 @@ StagedFile::StagedFile(const std::string& path,
 StagedFile::StagedFile(StagedFile&& other) noexcept
     : path_(std::move(other.path_)),
       who_(std::move(other.who_)),
+      target_(std::move(other.target_)),
       temp_(std::exchange(other.temp_, std::string())),
+      through_(std::exchange(other.through_, std::string())),
+      pending_(std::exchange(other.pending_, false)),
+      write_through_(other.write_through_),
       size_(other.size_),
       checksum_(other.checksum_) {}
 
@@ -184,7 +259,11 @@ StagedFile& StagedFile::operator=(StagedFile&& other) noexcept {
     if (!temp_.empty()) remove_quietly(temp_);
     path_ = std::move(other.path_);
     who_ = std::move(other.who_);
+    target_ = std::move(other.target_);
     temp_ = std::exchange(other.temp_, std::string());
+    through_ = std::exchange(other.through_, std::string());
+    pending_ = std::exchange(other.pending_, false);
+    write_through_ = other.write_through_;
     size_ = other.size_;
     checksum_ = other.checksum_;
   }
@@ -195,18 +274,75 @@ StagedFile::~StagedFile() {
   if (!temp_.empty()) remove_quietly(temp_);
 }
 
+namespace {
+
+// Opens what path names for writing in place: a device, a FIFO (waiting for its reader), a
+// socket (connected to), a file a descriptor link names (appended to).
+int open_in_place(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (path.size() >= sizeof address.sun_path) {
+      errno = ENAMETOOLONG;
+      return -1;
+    }
+    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+      const int err = errno;
+      ::close(fd);
+      errno = err;
+      return -1;
+    }
+    return fd;
+  }
+  int fd = -1;
+  do {
+    fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+}  // namespace
+
 void StagedFile::rename_into_place(bool sync_dir) {
-  if (temp_.empty()) return;
+  if (!pending_) return;
+  if (write_through_) {
+    // What the program printed so far comes first, as it would on a terminal.
+    std::fflush(nullptr);
+    const std::string prefix = who_ + ": " + path_ + ": ";
+    const int fd = open_in_place(path_);
+    if (fd < 0) throw IoError(prefix + "cannot open it for writing (" + errno_text(errno) + ")");
+    std::size_t done = 0;
+    while (done < through_.size()) {
+      const ssize_t n = ::write(fd, through_.data() + done, through_.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        const int err = n < 0 ? errno : EIO;
+        ::close(fd);
+        throw IoError(prefix + "write failed (" + errno_text(err) + ")");
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    if (::close(fd) != 0 && errno != EINTR)
+      throw IoError(prefix + "write failed (" + errno_text(errno) + ")");
+    pending_ = false;
+    through_.clear();
+    return;
+  }
   detail::run_atomic_write_hook(temp_);
   // std::filesystem::rename replaces an existing target, atomically on POSIX.
   std::error_code ec;
-  fs::rename(temp_, path_, ec);
+  fs::rename(temp_, target_, ec);
   if (ec) {
     throw IoError(who_ + ": " + path_ + ": cannot rename temporary '" + temp_ + "' over it (" +
                   ec.message() + ")");
   }
   temp_.clear();
-  if (sync_dir) sync_directory(directory_of(path_));  // and the rename itself
+  pending_ = false;
+  if (sync_dir) sync_directory(directory_of(target_));  // and the rename itself
 }
 
 void write_file_atomically(const std::string& path,
@@ -215,7 +351,10 @@ void write_file_atomically(const std::string& path,
   StagedFile(path, write_body, who).commit();
 }
 
-void check_output_name(const std::string& path, const std::string& what) {
+void check_output_name(const std::string& given, const std::string& what) {
+  const OutputTarget target = resolve_output(given, what);
+  if (target.write_through) return;  // it exists: its name fits
+  const std::string& path = target.path;
   const std::string name = fs::path(path).filename().string();
   const std::string dir = directory_of(path);
   long name_max = ::pathconf(dir.c_str(), _PC_NAME_MAX);

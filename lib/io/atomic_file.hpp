@@ -31,6 +31,12 @@ namespace detail {
 // What the library reads of a StagedFile beyond its public face (io/file_set.cpp writes a
 // manifest from the sizes and checksums, and syncs the directory once for several renames).
 struct StagedFileAccess {
+  // A file of a set: written to path itself, never through a link or a device.
+  static StagedFile exact(const std::string& path,
+                          const std::function<void(std::ostream&)>& write_body,
+                          const std::string& who) {
+    return StagedFile(StagedFile::Exact{}, path, write_body, who);
+  }
   static const std::string& temporary(const StagedFile& f) { return f.temp_; }  // "" committed
   static std::uint64_t size(const StagedFile& f) { return f.size_; }            // bytes written
   static std::uint64_t checksum(const StagedFile& f) { return f.checksum_; }    // their fnv1a64

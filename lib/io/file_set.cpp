@@ -4,11 +4,19 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <system_error>
+#include <thread>
 #include <utility>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/printable.hpp"
 #include "io/checksum.hpp"
@@ -60,6 +68,88 @@ std::vector<std::string> create_directories_noting(const std::string& dir, const
   return created;
 }
 
+// The names dir's manifest lists, or none (no manifest, or one that cannot be read or parsed:
+// then a save removes nothing).
+std::vector<std::string> listed_in_manifest(const std::string& dir) {
+  try {
+    return FileSetReader(dir, "").listed();
+  } catch (const Error&) {
+    return {};
+  }
+}
+
+// Saves into one directory, of this process's threads and of other processes, one at a time:
+// an exclusive flock on the directory itself, held from staging until commit (or discard).
+// flock belongs to the open file description, so two threads contend as two processes do; a
+// thread that already holds a directory's lock would wait for itself, and is refused instead.
+std::mutex held_mutex;
+std::map<std::pair<dev_t, ino_t>, std::thread::id> held;  // guarded by held_mutex
+
+struct DirectoryLock {
+  int fd = -1;
+  std::pair<dev_t, ino_t> id{};
+
+  void release() noexcept {
+    if (fd < 0) return;
+    {
+      std::lock_guard<std::mutex> lock(held_mutex);
+      held.erase(id);
+    }
+    ::close(fd);  // releases the flock
+    fd = -1;
+  }
+};
+
+// Blocks until dir is this save's alone. A filesystem without flock (some network ones)
+// leaves the save unlocked, as before.
+DirectoryLock lock_directory(const std::string& dir, const std::string& who) {
+  for (;;) {
+    DirectoryLock lock;
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+      throw IoError(who + ": " + dir + ": cannot open the directory to lock it (" +
+                    std::generic_category().message(errno) + ")");
+    }
+    struct stat st {};
+    ::fstat(fd, &st);
+    lock.id = {st.st_dev, st.st_ino};
+    {
+      std::lock_guard<std::mutex> guard(held_mutex);
+      const auto it = held.find(lock.id);
+      if (it != held.end() && it->second == std::this_thread::get_id()) {
+        ::close(fd);
+        throw ValueError(who + ": " + dir +
+                         ": this thread has already staged a save there and not committed it; "
+                         "commit or destroy that one first");
+      }
+    }
+    int rc = 0;
+    while ((rc = ::flock(fd, LOCK_EX)) != 0 && errno == EINTR) {
+    }
+    if (rc != 0) {
+      const int err = errno;
+      if (err == EOPNOTSUPP || err == ENOLCK || err == EINVAL) {
+        ::close(fd);
+        return lock;  // no locking here
+      }
+      ::close(fd);
+      throw IoError(who + ": " + dir + ": cannot lock the directory (" +
+                    std::generic_category().message(err) + ")");
+    }
+    // The directory locked must still be the one at dir (not removed and made again while
+    // this waited).
+    struct stat now {};
+    if (::stat(dir.c_str(), &now) == 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino) {
+      lock.fd = fd;
+      std::lock_guard<std::mutex> guard(held_mutex);
+      held[lock.id] = std::this_thread::get_id();
+      return lock;
+    }
+    ::close(fd);
+    create_directories_noting(dir, who);
+  }
+}
+
 }  // namespace
 
 // What a staged set holds: its files' temporaries, the new manifest's, and what its commit
@@ -71,6 +161,8 @@ struct StagedFileSet::State {
   std::vector<StagedFile> files;
   std::vector<StagedFile> manifest;  // zero or one
   std::vector<std::string> created_dirs;
+  std::vector<std::string> previous;  // what the manifest there listed when this was staged
+  DirectoryLock lock;
   bool committed = false;
 
   State(const std::string& d, NamePredicate o, const std::string& w)
@@ -89,11 +181,13 @@ struct StagedFileSet::State {
       fs::remove(*it, ignored);  // only if still empty
     }
     created_dirs.clear();
+    lock.release();
   }
 };
 
 StagedFileSet stage_file_set(const std::string& dir, const std::vector<FileSetEntry>& files,
-                             NamePredicate owned, const std::string& who) {
+                             NamePredicate owned, const std::string& who,
+                             const std::function<void()>& under_lock) {
   std::set<std::string> seen;
   for (const FileSetEntry& entry : files) {
     if (!valid_name(entry.name)) {
@@ -108,17 +202,20 @@ StagedFileSet stage_file_set(const std::string& dir, const std::vector<FileSetEn
   // Destroyed by an exception below, the state discards what it has staged.
   auto state = std::make_unique<StagedFileSet::State>(dir, std::move(owned), who);
   state->created_dirs = create_directories_noting(dir, who);
+  state->lock = lock_directory(dir, who);
+  if (under_lock) under_lock();
+  state->previous = listed_in_manifest(dir);
   remove_stale_temporaries(dir);
   std::string manifest = std::string(kManifestHeader) + "\n";
   for (const FileSetEntry& entry : files) {
-    const StagedFile& file =
-        state->files.emplace_back((fs::path(dir) / entry.name).string(), entry.write, who);
+    const StagedFile& file = state->files.emplace_back(
+        detail::StagedFileAccess::exact((fs::path(dir) / entry.name).string(), entry.write, who));
     state->names.push_back(entry.name);
     manifest += entry.name + " " + std::to_string(detail::StagedFileAccess::size(file)) + " " +
                 detail::hex64(detail::StagedFileAccess::checksum(file)) + "\n";
   }
-  state->manifest.emplace_back((fs::path(dir) / kManifestName).string(),
-                               [&](std::ostream& out) { out << manifest; }, who);
+  state->manifest.emplace_back(detail::StagedFileAccess::exact(
+      (fs::path(dir) / kManifestName).string(), [&](std::ostream& out) { out << manifest; }, who));
   sync_directory(dir);  // the temporaries' names, before any rename depends on them
   return StagedFileSet(std::move(state));
 }
@@ -145,16 +242,17 @@ void StagedFileSet::commit() {
   for (StagedFile& m : s.manifest)
     m.commit();
   s.created_dirs.clear();  // the directories now hold the manifest: they stay
+  // Only files the previous save wrote (its manifest lists them) are removed: a file of the
+  // user's that merely has a model's name stays.
   std::error_code ec;
   std::vector<fs::path> stale;
-  for (fs::directory_iterator it(s.dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
+  for (const std::string& name : s.previous) {
     if (s.owned && s.owned(name) &&
         std::find(s.names.begin(), s.names.end(), name) == s.names.end())
-      stale.push_back(it->path());
+      stale.push_back(fs::path(s.dir) / name);
   }
   for (const fs::path& p : stale) {
-    if (!fs::remove(p, ec) && ec) {
+    if (!fs::remove(p, ec) && ec && ec != std::errc::no_such_file_or_directory) {
       throw IoError(s.who + ": " + s.dir + ": cannot remove " + p.filename().string() +
                     " of an earlier save (" + ec.message() + ")");
     }
@@ -167,11 +265,12 @@ void StagedFileSet::commit() {
   s.committed = true;
   s.files.clear();
   s.manifest.clear();
+  s.lock.release();
 }
 
 void write_file_set(const std::string& dir, const std::vector<FileSetEntry>& files,
                     const NamePredicate& owned, const std::string& who) {
-  stage_file_set(dir, files, owned, who).commit();
+  stage_file_set(dir, files, owned, who, {}).commit();
 }
 
 FileSetReader::FileSetReader(const std::string& dir, const std::string& who)
@@ -234,6 +333,10 @@ bool FileSetReader::exists(const std::string& name) const {
   return fs::exists(fs::path(dir_) / name, ec);
 }
 
+bool FileSetReader::in_set(const std::string& name) const {
+  return has_manifest_ ? entries_.count(name) != 0 : exists(name);
+}
+
 std::string FileSetReader::read(const std::string& name) const {
   const fs::path path = fs::path(dir_) / name;
   const auto listed = entries_.find(name);
@@ -263,25 +366,13 @@ std::string FileSetReader::read(const std::string& name) const {
   return bytes;
 }
 
-void FileSetReader::check_complete(const NamePredicate& owned) const {
+void FileSetReader::check_complete() const {
   if (!has_manifest_) return;
   for (const std::string& name : listed_) {
     if (!exists(name)) {
       fail(name + " is listed in " + kManifestName +
            " but missing: the directory is not one complete save");
     }
-  }
-  std::error_code ec;
-  std::vector<std::string> unlisted;
-  for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (owned && owned(name) && entries_.count(name) == 0) unlisted.push_back(name);
-  }
-  if (ec) fail("cannot list the directory (" + ec.message() + ")");
-  if (!unlisted.empty()) {
-    std::sort(unlisted.begin(), unlisted.end());
-    fail(unlisted.front() + " is not part of the save " + kManifestName +
-         " records: the directory is not one complete save");
   }
 }
 

@@ -11,19 +11,26 @@
 //   w2.npy 1088 03be77a1c2d4e5f6
 //
 // A save (stage_file_set, then the StagedFileSet's commit(); nobias/staged.hpp) goes:
+//   0. lock DIR: an exclusive flock on the directory itself, held until the commit ends (or
+//      the staged set is destroyed). Saves into one directory, from any process or thread,
+//      wait for each other, so the directory always ends as one complete save, the last to
+//      commit. The lock leaves no file behind; a filesystem without flock is not locked;
 //   1. remove temporaries of dead processes in DIR (io/atomic_file.hpp);
 //   2. write every file, then the new manifest, to temporaries in DIR, each synced (fsync),
 //      and sync DIR. Nothing a reader looks at has changed yet: a kill here leaves the old set;
 //   3. commit: rename the new manifest over the old one. From this moment the directory claims
 //      to be the new set, and every file not yet replaced fails the manifest's check;
-//   4. remove files of the set's kind (`owned`) that the new set does not have (a deeper
-//      network's w3.npy, an old x_mean.npy);
+//   4. remove the files the previous manifest lists, of the set's kind (`owned`), that the new
+//      set does not have (a deeper network's w3.npy, an old x_mean.npy). Nothing else: a
+//      file nobias did not write (a user's own w7.npy), or any file when there was no
+//      manifest, stays; the loaders go by the manifest, so it is not taken for part of the set;
 //   5. rename each file's temporary over it; sync DIR.
 // A kill before 3 leaves the old set loadable; between 3 and the end of 5, a directory the
 // loaders refuse ("does not match nobias-manifest.txt: not one complete save") until the next
 // save; after 5, the new set. A loader therefore never takes new and old files for one set, even
-// when the old set had no manifest (numpy's). What is not guaranteed: that the old set survives
-// a crash inside the commit's renames (a few microseconds): it is refused, not loaded.
+// when the old set had no manifest (numpy's): with a manifest, the set is what it lists. What is
+// not guaranteed: that the old set survives a crash inside the commit's renames (a few
+// microseconds): it is refused, not loaded.
 //
 // Loaders read each file once into memory, check its size and checksum against the manifest
 // there, and parse those same bytes, so a file replaced between check and parse cannot slip
@@ -50,16 +57,20 @@ struct FileSetEntry {
   std::function<void(std::ostream&)> write;
 };
 
-// Which names of a directory belong to a set of some kind: a save removes those its new set
-// lacks, a loader refuses those its manifest does not list.
+// Which names of a directory belong to a set of some kind: a save removes those the previous
+// manifest lists and its new set lacks.
 using NamePredicate = std::function<bool(const std::string& name)>;
 
-// Steps 1 and 2 above: dir (and missing parents) is created if needed. The set's commit()
-// does 3 to 5. Destroyed uncommitted, it removes its temporaries, and the directories it
-// created if they are still empty: nothing visible changed.
-// IoError "<who>: <dir>: ..." with the system's reason; ValueError for a bad or repeated name.
+// Steps 0 to 2 above: dir (and missing parents) is created if needed; under_lock, if set, runs
+// once the lock is held, before anything is written (a check of what dir holds; what it throws
+// propagates, nothing written). The set's commit() does 3 to 5. Destroyed uncommitted, it
+// removes its temporaries, and the directories it created if they are still empty: nothing
+// visible changed. IoError "<who>: <dir>: ..." with the system's reason; ValueError for a bad
+// or repeated name, or when this thread already holds an uncommitted save into dir (it would
+// wait for itself).
 StagedFileSet stage_file_set(const std::string& dir, const std::vector<FileSetEntry>& files,
-                             NamePredicate owned, const std::string& who);
+                             NamePredicate owned, const std::string& who,
+                             const std::function<void()>& under_lock);
 
 // stage_file_set(dir, files, owned, who).commit().
 void write_file_set(const std::string& dir, const std::vector<FileSetEntry>& files,
@@ -77,6 +88,9 @@ class FileSetReader {
   // The manifest's names, in its order; empty without a manifest.
   const std::vector<std::string>& listed() const { return listed_; }
   bool exists(const std::string& name) const;  // dir/name is there (listed or not)
+  // name is part of the set: with a manifest, listed there (a file beside it that the manifest
+  // does not list is not the save's, and is ignored); without one, there.
+  bool in_set(const std::string& name) const;
 
   // The bytes of dir/name. With a manifest: IoError unless it lists name and the file has
   // exactly the listed size and checksum ("<who>: <dir>: w2.npy does not match
@@ -84,9 +98,8 @@ class FileSetReader {
   // "<who>: <dir>/<name>: file does not exist" when missing.
   std::string read(const std::string& name) const;
 
-  // With a manifest: IoError naming the first file in dir for which owned(name) holds that
-  // the manifest does not list, and the first listed file that is missing. No-op without.
-  void check_complete(const NamePredicate& owned) const;
+  // With a manifest: IoError naming the first listed file that is missing. No-op without.
+  void check_complete() const;
 
  private:
   struct Entry {

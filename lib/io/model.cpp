@@ -245,7 +245,7 @@ StagedFileSet stage_model(const std::string& dir, const Network<T>& net, const M
                      }});
   }
   files.push_back({kModelMetadataName, [&](std::ostream& out) { out << metadata; }});
-  return stage_file_set(dir, files, is_model_file_name, "save_model");
+  return stage_file_set(dir, files, is_model_file_name, "save_model", {});
 }
 
 template <class T>
@@ -258,7 +258,7 @@ ModelInfo read_model_info(const std::string& dir) {
   const FileSetReader reader(dir, who);
   std::vector<std::size_t> widths;
   // Widths from the weight files' headers, chained as load_weights checks them.
-  for (std::size_t k = 1; reader.exists("w" + std::to_string(k) + ".npy"); ++k) {
+  for (std::size_t k = 1; reader.in_set("w" + std::to_string(k) + ".npy"); ++k) {
     const NpyInfo h = header_of(reader, "w" + std::to_string(k) + ".npy");
     if (h.shape.size() != 2 || h.is_integer())
       bad(who, dir, "w" + std::to_string(k) + ".npy is not a 2-D float array");
@@ -269,7 +269,7 @@ ModelInfo read_model_info(const std::string& dir) {
   }
   if (widths.empty()) bad(who, dir, "w1.npy is missing");
   const NpyInfo w1 = header_of(reader, "w1.npy");
-  if (!reader.exists(kModelMetadataName)) {
+  if (!reader.in_set(kModelMetadataName)) {
     ModelInfo info;
     info.widths = widths;
     info.dtype = w1.dtype == NpyDtype::F64 ? Dtype::F64 : Dtype::F32;
@@ -287,13 +287,13 @@ Model<T> load_model(const std::string& dir) {
   const std::string who = "load_model";
   const FileSetReader reader(dir, who);
   std::vector<Matrix<T>> weights = load_weights<T>(reader);
-  reader.check_complete(is_model_file_name);
+  reader.check_complete();
   std::vector<std::size_t> widths{weights.front().rows()};
   for (const Matrix<T>& w : weights)
     widths.push_back(w.cols());
   const NpyInfo w1 = header_of(reader, "w1.npy");
   ModelInfo info;
-  if (reader.exists(kModelMetadataName)) {
+  if (reader.in_set(kModelMetadataName)) {
     std::map<std::string, std::string> files;
     info = parse_metadata(reader.read(kModelMetadataName), who, dir, files);
     check_weights_match(info, widths, w1, who, dir);

@@ -58,7 +58,18 @@ StagedFileSet stage_weights(const std::string& dir, const std::vector<Matrix<T>>
     files.push_back(
         {weight_name(k + 1), [&w](std::ostream& out) { write_npy_stream<T>(out, w.view()); }});
   }
-  return stage_file_set(dir, files, is_model_file_name, "save_weights");
+  // Bare weights in a model directory would leave model.json and the statistics describing
+  // another network (or dropped): refused, checked under the save's lock.
+  const auto not_a_model = [&dir] {
+    std::error_code ec;
+    if (fs::exists(fs::path(dir) / "model.json", ec)) {
+      throw IoError("save_weights: " + dir +
+                    ": holds a model (model.json): weights saved alone would not match its "
+                    "metadata and standardization statistics; save the whole model with "
+                    "save_model, or choose another directory");
+    }
+  };
+  return stage_file_set(dir, files, is_model_file_name, "save_weights", not_a_model);
 }
 
 template <class T>
@@ -79,12 +90,19 @@ std::vector<Matrix<T>> load_weights(const FileSetReader& reader) {
     return a.size() != b.size() ? a.size() < b.size() : a < b;
   };
   std::set<std::string, decltype(numeric_order)> names(numeric_order);
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    std::string name = it->path().filename().string();
-    if (looks_like_weight_file(name)) names.insert(std::move(name));
+  if (reader.has_manifest()) {
+    // The set is what the manifest lists; other files beside it are not the save's. A listed
+    // file that is missing shows as a gap here, or in check_complete below.
+    for (const std::string& name : reader.listed())
+      if (looks_like_weight_file(name) && reader.exists(name)) names.insert(name);
+  } else {
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      std::string name = it->path().filename().string();
+      if (looks_like_weight_file(name)) names.insert(std::move(name));
+    }
+    if (ec) throw IoError("load_weights: cannot list '" + dir + "' (" + ec.message() + ")");
   }
-  if (ec) throw IoError("load_weights: cannot list '" + dir + "' (" + ec.message() + ")");
 
   std::size_t count = 0;
   while (names.count(weight_name(count + 1)) != 0)
@@ -102,8 +120,8 @@ std::vector<Matrix<T>> load_weights(const FileSetReader& reader) {
     throw IoError("load_weights: " + dir + ": " + weight_name(count + 1) + " is missing but " +
                   *names.begin() + " exists (weights must be w1.npy, w2.npy, ... with no gaps)");
   }
-  // Every weight file there is one the last save wrote, and every one it wrote is there.
-  reader.check_complete(looks_like_weight_file);
+  // Every file the last save wrote is there (and read() checks each one's bytes).
+  reader.check_complete();
 
   std::vector<Matrix<T>> weights;
   weights.reserve(count);
