@@ -148,8 +148,10 @@ std::vector<FlagSpec> make_table() {
                             format_g(kDefaultAdamLearningRate) + " for adam; required otherwise")
           .in_defaults_line(3),
       Flag("--optimizer", "sgd|momentum|adam", "sgd, momentum or adam",
-           choice({"sgd", "momentum", "adam"}))
-          .by_default("sgd", "sgd", "adam")
+           choice(nobias::names_of<nobias::OptimizerKind>()))
+          .by_default(nobias::to_name(nobias::OptimizerKind::Sgd),
+                      nobias::to_name(nobias::OptimizerKind::Sgd),
+                      nobias::to_name(nobias::OptimizerKind::Adam))
           .in_defaults_line(2),
       Flag("--momentum", "M", "Momentum in [0, 1)", real(0.0, 1.0, "in [0, 1)"))
           .by_default("0.9")
@@ -160,20 +162,24 @@ std::vector<FlagSpec> make_table() {
            real(0.0, kInfinity, "that is finite and >= 0"))
           .by_default("0"),
       Flag("--loss", "sum|mean", "sum of squared errors, or mean (divided by rows x d_out)",
-           choice({"sum", "mean"}))
-          .by_default("sum", "sum", "mean")
+           choice(nobias::names_of<nobias::Reduction>()))
+          .by_default(nobias::to_name(nobias::Reduction::Sum),
+                      nobias::to_name(nobias::Reduction::Sum),
+                      nobias::to_name(nobias::Reduction::Mean))
           .in_defaults_line(4),
       Flag("--seed", "S", "Seed of the generated data, the weights and the shuffle", whole(0))
           .by_default("0")
           .in_defaults_line(9),
-      Flag("--dtype", "f32|f64", "f32 or f64", choice({"f32", "f64"}))
-          .by_default("f32")
+      Flag("--dtype", "f32|f64", "f32 or f64", choice(nobias::names_of<nobias::Dtype>()))
+          .by_default(nobias::to_name(nobias::Dtype::F32))
           .in_defaults_line(10),
       Flag("--init", "normal|he",
            "Starting weights: normal (the seed's N(0, 1)) or he (N(0, 2 / d_in), which keeps deep "
            "or wide networks trainable)",
-           choice({"normal", "he"}))
-          .by_default("normal", "normal", "he")
+           choice(nobias::names_of<nobias::Init>()))
+          .by_default(nobias::to_name(nobias::Init::StandardNormal),
+                      nobias::to_name(nobias::Init::StandardNormal),
+                      nobias::to_name(nobias::Init::He))
           .in_defaults_line(1),
       Flag("--x", "X.npy", "Inputs, an n x d_in .npy file", text()).needs({"--y"}),
       Flag("--y", "Y.npy", "Targets, an n x d_out .npy file", text()).needs({"--x"}),

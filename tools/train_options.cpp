@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "nobias/error.hpp"
+#include "nobias/names.hpp"
 #include "nobias/weights_io.hpp"
 #include "output_plan.hpp"
 #include "paths.hpp"
@@ -29,12 +30,6 @@ double learning_rate(const std::string& text, Dtype dtype) {
     throw UsageError("--lr " + text + " is not representable in f32 (use --dtype f64)");
   }
   return lr;
-}
-
-nobias::OptimizerKind optimizer_kind(const std::string& name) {
-  if (name == "momentum") return nobias::OptimizerKind::Momentum;
-  if (name == "adam") return nobias::OptimizerKind::Adam;
-  return nobias::OptimizerKind::Sgd;
 }
 
 // The flags read in the run's mode: the value given, else the table's default in that mode.
@@ -188,8 +183,10 @@ void resolve_epochs(Values& v, TrainOptions& o) {
 }
 
 void resolve_optimizer(Values& v, TrainOptions& o) {
-  o.optimizer.kind = optimizer_kind(v.text("--optimizer"));
-  o.reduction = v.text("--loss") == "mean" ? nobias::Reduction::Mean : nobias::Reduction::Sum;
+  // The table's check has accepted the names already.
+  o.optimizer.kind =
+      nobias::parse_name<nobias::OptimizerKind>(v.text("--optimizer"), "--optimizer");
+  o.reduction = nobias::parse_name<nobias::Reduction>(v.text("--loss"), "--loss");
   v.read("--momentum", o.optimizer.momentum);
   v.read("--nesterov", o.optimizer.nesterov);
   v.read("--weight-decay", o.optimizer.weight_decay);
@@ -256,7 +253,7 @@ TrainOptions resolve_train_options(const TrainFlags& f) {
   Values v(f);
   TrainOptions o;
   o.data_defaults = v.mode() == kDataMode;
-  o.dtype = v.text("--dtype") == "f64" ? Dtype::F64 : Dtype::F32;
+  o.dtype = nobias::parse_name<nobias::Dtype>(v.text("--dtype"), "--dtype");
   if (v.given("--layers")) o.layers = parse_layers(v.text("--layers"));
   v.read("--steps", o.steps);
   v.read("--rows", o.rows);
@@ -265,7 +262,7 @@ TrainOptions resolve_train_options(const TrainFlags& f) {
   v.read("--val-x", o.val_x_path);
   v.read("--val-y", o.val_y_path);
   if (v.mode() != kStepsMode) resolve_epochs(v, o);
-  o.init = v.text("--init") == "he" ? nobias::Init::He : nobias::Init::StandardNormal;
+  o.init = nobias::parse_name<nobias::Init>(v.text("--init"), "--init");
   resolve_optimizer(v, o);
   v.read("--seed", o.seed);
   int threads = 0;

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "nobias/init.hpp"
 #include "nobias/network.hpp"
@@ -42,6 +43,9 @@ std::optional<E> from_name(std::string_view name);
 // Every accepted name of E, in table order, for messages: "sgd, momentum, adam".
 template <class E>
 std::string accepted_names();
+// The same names one by one, for a front door's list of choices.
+template <class E>
+std::vector<std::string> names_of();
 
 // from_name, or ValueError "WHAT: unknown NOUN 'x' (expected one of sgd, momentum, adam)",
 // where NOUN is "optimizer", "reduction", "init" or "dtype". The text is quoted printably.

@@ -6,8 +6,8 @@
 #include <string>
 #include <utility>
 
-#include "nobias/error.hpp"
 #include "core/printable.hpp"
+#include "nobias/error.hpp"
 
 namespace nobias {
 namespace {
@@ -87,6 +87,14 @@ std::string accepted_names() {
 }
 
 template <class E>
+std::vector<std::string> names_of() {
+  std::vector<std::string> names;
+  for (const auto& entry : NameTable<E>::entries)
+    names.emplace_back(entry.second);
+  return names;
+}
+
+template <class E>
 E parse_name(std::string_view name, const std::string& what) {
   if (const std::optional<E> value = from_name<E>(name)) return *value;
   throw ValueError(what + ": unknown " + NameTable<E>::noun + " '" +
@@ -97,6 +105,7 @@ E parse_name(std::string_view name, const std::string& what) {
 #define NOBIAS_NAMES(E)                                     \
   template std::optional<E> from_name<E>(std::string_view); \
   template std::string accepted_names<E>();                 \
+  template std::vector<std::string> names_of<E>();          \
   template E parse_name<E>(std::string_view, const std::string&);
 NOBIAS_NAMES(OptimizerKind)
 NOBIAS_NAMES(Reduction)
