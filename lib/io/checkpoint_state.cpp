@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -137,13 +138,14 @@ class Reader {
     return value == "1";
   }
 
-  std::string one_of(const std::string& key, std::initializer_list<const char*> allowed) const {
+  // A name of E's (names.hpp's table, the one every front door uses).
+  template <class E>
+  E name(const std::string& key) const {
     const std::string& value = text(key);
+    if (const std::optional<E> parsed = from_name<E>(value)) return *parsed;
     std::string list;
-    for (const char* a : allowed) {
-      if (value == a) return value;
-      list += (list.empty() ? "" : " or ") + std::string(a);
-    }
+    for (const std::string& a : names_of<E>())
+      list += (list.empty() ? "" : " or ") + a;
     fail(key + " must be " + list + ", got '" + printable(value) + "'");
   }
 
@@ -158,12 +160,6 @@ class Reader {
   std::string prefix_;
   std::map<std::string, std::string> fields_;
 };
-
-OptimizerKind kind_of(const std::string& name) {
-  return name == "adam"       ? OptimizerKind::Adam
-         : name == "momentum" ? OptimizerKind::Momentum
-                              : OptimizerKind::Sgd;
-}
 
 }  // namespace
 
@@ -190,7 +186,7 @@ std::string format_state(const StateFile& s) {
       << "seed=" << p.seed << "\n"
       << "batch_size=" << p.batch_size << "\n"
       << "shuffle=" << (p.shuffle ? 1 : 0) << "\n"
-      << "reduction=" << (p.reduction == Reduction::Mean ? "mean" : "sum") << "\n"
+      << "reduction=" << to_name(p.reduction) << "\n"
       << "optimizer=" << to_name(c.kind) << "\n"
       << "optimizer_steps=" << s.optimizer_steps << "\n"
       << "learning_rate=" << number(c.learning_rate) << "\n"
@@ -247,7 +243,7 @@ StateFile parse_state(const std::string& whole, const std::string& prefix) {
            ", got format=" + printable(r.text("format")));
   }
   StateFile s;
-  s.dtype = r.one_of("dtype", {"f32", "f64"});
+  s.dtype = to_name(r.name<Dtype>("dtype"));
   s.layers = r.count("layers", kMaxCheckpointLayers, ", the most a checkpoint holds");
   if (s.layers == 0) r.fail("layers is 0; a network has at least one weight matrix");
   TrainingProgress& p = s.progress;
@@ -255,9 +251,9 @@ StateFile parse_state(const std::string& whole, const std::string& prefix) {
   p.seed = r.count("seed");
   p.batch_size = r.count("batch_size");
   p.shuffle = r.flag("shuffle");
-  p.reduction = r.one_of("reduction", {"sum", "mean"}) == "mean" ? Reduction::Mean : Reduction::Sum;
+  p.reduction = r.name<Reduction>("reduction");
   OptimizerConfig& c = s.optimizer;
-  c.kind = kind_of(r.one_of("optimizer", {"sgd", "momentum", "adam"}));
+  c.kind = r.name<OptimizerKind>("optimizer");
   s.optimizer_steps = r.count("optimizer_steps", kMaxOptimizerSteps,
                               " (2^53), the most Adam's step count holds exactly");
   c.learning_rate = r.real("learning_rate");
@@ -282,7 +278,7 @@ StateFile parse_state(const std::string& whole, const std::string& prefix) {
     if (d.rows == 0) r.fail("data.rows is 0");
     d.x_cols = r.count("data.x_cols");
     d.y_cols = r.count("data.y_cols");
-    d.dtype = r.one_of("data.dtype", {"f32", "f64"});
+    d.dtype = to_name(r.name<Dtype>("data.dtype"));
     d.x_hash = r.hex("data.x_hash");
     d.y_hash = r.hex("data.y_hash");
     d.source = r.text("data.source");
