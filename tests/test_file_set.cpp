@@ -437,6 +437,71 @@ TEST_CASE("atomic.devices_and_fifos_are_written_through_directories_refused") {
   CHECK(temporaries(dir).empty());
 }
 
+TEST_CASE("atomic.links_in_sticky_world_writable_directories_follow_the_kernels_rule") {
+  // fs.protected_symlinks: in a sticky world-writable directory (/tmp) a link is followed
+  // only when its owner is this user or the directory's owner; following links by hand
+  // (readlink) must keep that rule, or another user's link there redirects our write.
+  TempDir dir("sticky");
+  const std::string tmp = dir.file("tmp");
+  const std::string victim = dir.file("victim.csv");
+  const std::string link = dir.file("tmp/out.csv");
+  fs::create_directory(tmp);
+  REQUIRE(::chmod(tmp.c_str(), 01777) == 0);
+  write_bytes(victim, "mine\n");
+  fs::create_symlink(victim, link);
+  const auto body = [](std::ostream& out) { out << "step,loss\n"; };
+  nobias::write_file_atomically(link, body, "test");  // our own link: followed
+  CHECK(read_bytes(victim) == "step,loss\n");
+  write_bytes(victim, "mine\n");
+  if (::lchown(link.c_str(), 65534, 65534) != 0) {
+    MESSAGE("cannot give the link to another user (not root): the refusal is untested");
+    return;
+  }
+  CHECK_ERROR(IoError, nobias::write_file_atomically(link, body, "test"),
+              "test: " + link + ": refusing to follow the symlink '" + link +
+                  "': it is owned by uid 65534");
+  CHECK_ERROR(IoError, nobias::resolve_output(link, "--out"), "fs.protected_symlinks");
+  CHECK(read_bytes(victim) == "mine\n");
+  CHECK(fs::is_symlink(link));
+  CHECK(temporaries(dir).empty());
+  CHECK(temporaries(TempDir::names_of(tmp)).empty());
+  // Through a chain too: our link to theirs.
+  fs::create_symlink(link, dir.file("chain.csv"));
+  CHECK_ERROR(IoError, nobias::write_file_atomically(dir.file("chain.csv"), body, "test"),
+              "refusing to follow the symlink '" + link + "'");
+  CHECK(read_bytes(victim) == "mine\n");
+  // The directory's owner's link is followed; so is any link in a directory not sticky.
+  REQUIRE(::chown(tmp.c_str(), 65534, 65534) == 0);
+  nobias::write_file_atomically(link, body, "test");
+  CHECK(read_bytes(victim) == "step,loss\n");
+  REQUIRE(::chown(tmp.c_str(), 0, 0) == 0);
+  REQUIRE(::chmod(tmp.c_str(), 0777) == 0);
+  write_bytes(victim, "mine\n");
+  nobias::write_file_atomically(link, body, "test");
+  CHECK(read_bytes(victim) == "step,loss\n");
+}
+
+TEST_CASE("atomic.a_link_changed_between_staging_and_commit_is_refused") {
+  TempDir dir("relink");
+  write_bytes(dir.file("a"), "a\n");
+  write_bytes(dir.file("b"), "b\n");
+  fs::create_symlink("a", dir.file("out"));
+  {
+    nobias::StagedFile staged(
+        dir.file("out"), [](std::ostream& out) { out << "new\n"; }, "test");
+    fs::remove(dir.file("out"));
+    fs::create_symlink("b", dir.file("out"));
+    CHECK_ERROR(IoError, staged.commit(),
+                "test: " + dir.file("out") +
+                    ": where it leads changed since it was staged (then '" + dir.file("a") +
+                    "', now '" + dir.file("b") + "'); nothing written");
+  }
+  CHECK(read_bytes(dir.file("a")) == "a\n");
+  CHECK(read_bytes(dir.file("b")) == "b\n");
+  CHECK(fs::is_symlink(dir.file("out")));
+  CHECK(temporaries(dir).empty());
+}
+
 TEST_CASE("file_set.a_save_removes_only_files_its_manifest_lists") {
   TempDir dir("owned");
   const std::string d = dir.path().string();

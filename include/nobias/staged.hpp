@@ -26,7 +26,12 @@
 //   - a path that does not exist, or a regular file: replaced atomically, as above;
 //   - a symlink is followed (through a chain of them, also to a file not there yet): the file
 //     it leads to is replaced atomically (the temporary in that file's directory, renamed over
-//     it) and the link stays a link;
+//     it) and the link stays a link. As the kernel does (fs.protected_symlinks), a link in a
+//     sticky world-writable directory (/tmp) is followed only when its owner is this user
+//     (geteuid) or the directory's owner: another user's link there is an IoError "<who>:
+//     <path>: refusing to follow the symlink 'L': it is owned by uid N, ...". commit()
+//     resolves the path again and refuses (IoError "... where it leads changed since it was
+//     staged ...; nothing written", everything left as it was) if it now leads elsewhere;
 //   - a character device, a FIFO or a socket (/dev/null, /dev/stdout on a terminal or a pipe,
 //     a named pipe another program reads), also behind a symlink, and a descriptor link
 //     (/dev/stdout, /dev/fd/N, /proc/self/fd/N) whatever it leads to: written through. The
@@ -97,6 +102,7 @@ class StagedFile {
              const std::string& who);
   void stage(const std::function<void(std::ostream&)>& write_body);
   void rename_into_place(bool sync_directory);
+  void check_target_unchanged() const;  // IoError if path_ no longer leads to target_
 
   std::string path_, who_;
   std::string target_;    // what commit() replaces or writes: path_, or where its links lead
@@ -104,6 +110,7 @@ class StagedFile {
   std::string through_;   // a file written through: its contents until commit()
   bool pending_ = false;  // staged and not yet committed
   bool write_through_ = false;
+  bool exact_ = false;  // a file of a set: path_ itself, never resolved
   std::uint64_t size_ = 0, checksum_ = 0;
 };
 

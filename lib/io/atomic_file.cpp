@@ -122,6 +122,30 @@ void remove_stale_temporaries(const std::string& dir) {
   }
 }
 
+namespace {
+
+// The kernel's fs.protected_symlinks rule, which a link followed by hand (readlink) skips: in a
+// sticky world-writable directory (/tmp) a link is followed only when its owner is the user
+// following it or the directory's owner, so that another user's link planted there cannot
+// redirect the write onto a file of ours.
+void check_link_may_be_followed(const std::string& link, const struct stat& link_st,
+                                const std::string& path, const std::string& who) {
+  const std::string dir = directory_of(link);
+  struct stat dir_st {};
+  if (::stat(dir.c_str(), &dir_st) != 0) {
+    throw IoError(who + ": " + path + ": cannot check the directory '" + dir +
+                  "' holding the link '" + link + "' (" + errno_text(errno) + ")");
+  }
+  if ((dir_st.st_mode & S_ISVTX) == 0 || (dir_st.st_mode & S_IWOTH) == 0) return;
+  if (link_st.st_uid == ::geteuid() || link_st.st_uid == dir_st.st_uid) return;
+  throw IoError(who + ": " + path + ": refusing to follow the symlink '" + link +
+                "': it is owned by uid " + std::to_string(link_st.st_uid) +
+                ", neither this user nor the owner of the sticky world-writable directory '" + dir +
+                "' (the kernel's fs.protected_symlinks rule)");
+}
+
+}  // namespace
+
 OutputTarget resolve_output(const std::string& path, const std::string& who) {
   // Symlinks are followed by hand, hop by hop, so that a link to a file not there yet still
   // names where to create it, and a descriptor link (/dev/stdout -> /proc/self/fd/1) is seen
@@ -140,11 +164,15 @@ OutputTarget resolve_output(const std::string& path, const std::string& who) {
       if (hops == kMaxHops)
         throw IoError(who + ": " + path + ": too many levels of symbolic links");
       std::error_code ec;
+      if (is_descriptor_link(fs::absolute(current, ec).string())) {
+        descriptor = true;
+        break;
+      }
+      check_link_may_be_followed(current, st, path, who);
       const fs::path link = fs::read_symlink(current, ec);
       if (ec) throw IoError(who + ": " + path + ": cannot read the link (" + ec.message() + ")");
       const fs::path next = link.is_absolute() ? link : fs::path(directory_of(current)) / link;
-      if (is_descriptor_link(fs::absolute(current, ec).string()) ||
-          is_descriptor_link(fs::absolute(next, ec).lexically_normal().string())) {
+      if (is_descriptor_link(fs::absolute(next, ec).lexically_normal().string())) {
         descriptor = true;  // what it names is an open file (its link text may be "pipe:[7]")
         break;
       }
@@ -173,7 +201,7 @@ StagedFile::StagedFile(const std::string& path,
 
 StagedFile::StagedFile(Exact, const std::string& path,
                        const std::function<void(std::ostream&)>& write_body, const std::string& who)
-    : path_(path), who_(who), target_(path) {
+    : path_(path), who_(who), target_(path), exact_(true) {
   stage(write_body);
 }
 
@@ -251,6 +279,7 @@ StagedFile::StagedFile(StagedFile&& other) noexcept
       through_(std::exchange(other.through_, std::string())),
       pending_(std::exchange(other.pending_, false)),
       write_through_(other.write_through_),
+      exact_(other.exact_),
       size_(other.size_),
       checksum_(other.checksum_) {}
 
@@ -264,6 +293,7 @@ StagedFile& StagedFile::operator=(StagedFile&& other) noexcept {
     through_ = std::exchange(other.through_, std::string());
     pending_ = std::exchange(other.pending_, false);
     write_through_ = other.write_through_;
+    exact_ = other.exact_;
     size_ = other.size_;
     checksum_ = other.checksum_;
   }
@@ -307,8 +337,20 @@ int open_in_place(const std::string& path) {
 
 }  // namespace
 
+void StagedFile::check_target_unchanged() const {
+  if (exact_) return;  // a file of a set, in a directory its save holds locked
+  // Links changed between staging and now would redirect the commit somewhere not checked:
+  // where path leads is resolved again (by the same rules) and must be where it led then.
+  const OutputTarget now = resolve_output(path_, who_);
+  if (now.path != target_ || now.write_through != write_through_) {
+    throw IoError(who_ + ": " + path_ + ": where it leads changed since it was staged (then '" +
+                  target_ + "', now '" + now.path + "'); nothing written");
+  }
+}
+
 void StagedFile::rename_into_place(bool sync_dir) {
   if (!pending_) return;
+  check_target_unchanged();
   if (write_through_) {
     // What the program printed so far comes first, as it would on a terminal.
     std::fflush(nullptr);
