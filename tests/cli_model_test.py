@@ -369,6 +369,28 @@ class ModelToolsTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         np.testing.assert_array_equal(np.load(io.BytesIO(r.stdout)), expected)
 
+    def test_loss_csv_to_stdout_redirected_to_a_file_keeps_everything(self):
+        # `--loss-csv /dev/stdout > run.csv`: the CSV is written through fd 1 itself (a dup),
+        # at its offset; the final line printed after it follows; nothing is overwritten.
+        x, y = self.regression(rows=20)
+        with open(self.path("run.csv"), "w") as out:
+            r = subprocess.run([os.path.join(BIN, "nobias-train"), "--x", x, "--y", y, *QUICK,
+                                "--quiet", "--loss-csv", "/dev/stdout"], cwd=self.dir,
+                               stdout=out, stderr=subprocess.PIPE, timeout=TIMEOUT_S)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(self.path("run.csv")) as f:
+            lines = f.read().splitlines()
+        # The outputs are committed first, then the final line is printed.
+        self.assertEqual(lines[0], "step,loss")
+        self.assertTrue(lines[-1].startswith("final loss "), lines[-1])
+        rows = lines[1:-1]
+        self.assertGreater(len(rows), 0)
+        for k, row in enumerate(rows):
+            step, loss = row.split(",")
+            self.assertEqual(int(step), k + 1)
+            float(loss)
+        self.assertTrue(os.path.islink("/dev/stdout"), "/dev/stdout replaced")
+
     def test_weights_out_keeps_files_it_did_not_write(self):
         x, y = self.regression(rows=20)
         os.mkdir(self.path("m"))

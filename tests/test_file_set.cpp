@@ -502,6 +502,43 @@ TEST_CASE("atomic.a_link_changed_between_staging_and_commit_is_refused") {
   CHECK(temporaries(dir).empty());
 }
 
+TEST_CASE("atomic.descriptor_links_write_through_a_dup_of_the_descriptor") {
+  // /dev/fd/N, /proc/self/fd/N, a link to one: written through N itself (a dup), sharing its
+  // offset, so what is written to N afterwards follows and overwrites nothing (`> run.csv`).
+  TempDir dir("descriptor");
+  const std::string log = dir.file("run.log");
+  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  REQUIRE(fd >= 0);
+  const auto put = [fd](const std::string& text) {
+    REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  };
+  const std::string n = std::to_string(fd);
+  fs::create_symlink("/dev/fd/" + n, dir.file("to-fd"));
+  put("before\n");
+  for (const std::string& name : {"/dev/fd/" + n, "/proc/self/fd/" + n, dir.file("to-fd")}) {
+    const nobias::OutputTarget target = nobias::resolve_output(name, "test");
+    CHECK(target.write_through);
+    CHECK(target.descriptor == fd);
+    nobias::write_file_atomically(
+        name, [&](std::ostream& out) { out << name << "\n"; }, "test");
+    put("after\n");
+  }
+  ::close(fd);
+  CHECK(read_bytes(log) == "before\n/dev/fd/" + n + "\nafter\n/proc/self/fd/" + n + "\nafter\n" +
+                               dir.file("to-fd") + "\nafter\n");
+  CHECK(nobias::resolve_output("/dev/stdout", "test").descriptor == 1);
+  CHECK(nobias::resolve_output("/dev/stderr", "test").descriptor == 2);
+  // A descriptor not open; anything else under /proc: refused, nothing written.
+  CHECK_ERROR(IoError, nobias::resolve_output("/dev/fd/" + n, "test"),
+              "test: /dev/fd/" + n + ": names descriptor " + n + ", which is not open");
+  fs::create_symlink("/proc/self/comm", dir.file("to-comm"));
+  for (const std::string& name : {std::string("/proc/self/exe"), dir.file("to-comm")}) {
+    CHECK_ERROR(IoError, nobias::resolve_output(name, "test"),
+                "a link under /proc that is not a descriptor link (/proc/self/fd/N): refused");
+  }
+  CHECK(temporaries(dir).empty());
+}
+
 TEST_CASE("file_set.a_save_removes_only_files_its_manifest_lists") {
   TempDir dir("owned");
   const std::string d = dir.path().string();

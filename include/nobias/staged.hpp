@@ -33,11 +33,19 @@
 //     resolves the path again and refuses (IoError "... where it leads changed since it was
 //     staged ...; nothing written", everything left as it was) if it now leads elsewhere;
 //   - a character device, a FIFO or a socket (/dev/null, /dev/stdout on a terminal or a pipe,
-//     a named pipe another program reads), also behind a symlink, and a descriptor link
-//     (/dev/stdout, /dev/fd/N, /proc/self/fd/N) whatever it leads to: written through. The
+//     a named pipe another program reads), also behind a symlink: written through. The
 //     contents are staged in memory and, at commit(), the path is opened (O_APPEND, so a
 //     redirection with >> appends) and written in place; never replaced. Such a write is not
 //     atomic, and a FIFO's open waits for its reader;
+//   - a descriptor link (/dev/stdin, /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N,
+//     /proc/thread-self/fd/N, /proc/<this pid>/fd/N, or a link to one) is not opened again:
+//     at commit() (stdio flushed first) the contents are written to a dup of this process's
+//     descriptor N, which shares N's file description and offset. So with `--loss-csv
+//     /dev/stdout > run.csv` run.csv holds what was printed before the commit, then the
+//     contents, then what is printed after (nobias-train: the CSV, then its final line);
+//     nothing is overwritten, and a socket as stdout works. N not open: IoError "<who>:
+//     <path>: names descriptor N, which is not open". Any other link under /proc (or leading
+//     there): IoError "... a link under /proc that is not a descriptor link ...: refused";
 //   - a directory where a file is expected: IoError "<who>: <path>: is a directory, expected
 //     a file", up front, before anything is written.
 //
@@ -67,6 +75,8 @@ struct OutputTarget {
   std::string path;            // the file replaced: path itself, or where its links lead
   bool write_through = false;  // a device, FIFO, socket or descriptor link: path is written in
                                // place at commit, and this is path as given
+  int descriptor = -1;         // a descriptor link: the descriptor of this process it names
+                               // (written through a dup of it), else -1
 };
 OutputTarget resolve_output(const std::string& path, const std::string& who);
 
@@ -110,7 +120,8 @@ class StagedFile {
   std::string through_;   // a file written through: its contents until commit()
   bool pending_ = false;  // staged and not yet committed
   bool write_through_ = false;
-  bool exact_ = false;  // a file of a set: path_ itself, never resolved
+  bool exact_ = false;   // a file of a set: path_ itself, never resolved
+  int descriptor_ = -1;  // a descriptor link: this process's descriptor it names
   std::uint64_t size_ = 0, checksum_ = 0;
 };
 

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -146,48 +147,96 @@ void check_link_may_be_followed(const std::string& link, const struct stat& link
 
 }  // namespace
 
+namespace {
+
+// "N" of a descriptor's number, or -1.
+int descriptor_number(const std::string& text) {
+  if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos)
+    return -1;
+  return std::stoi(text);
+}
+
+// The descriptor of this process a descriptor link names: /dev/stdin, /dev/stdout,
+// /dev/stderr, /dev/fd/N, /proc/self/fd/N, /proc/thread-self/fd/N, /proc/<this pid>/fd/N
+// (p absolute and normalized). -1 for anything else.
+int descriptor_of(const std::string& p) {
+  if (p == "/dev/stdin") return 0;
+  if (p == "/dev/stdout") return 1;
+  if (p == "/dev/stderr") return 2;
+  const std::string pid = std::to_string(static_cast<long long>(::getpid()));
+  for (const std::string& prefix :
+       {std::string("/dev/fd/"), std::string("/proc/self/fd/"),
+        std::string("/proc/thread-self/fd/"), "/proc/" + pid + "/fd/"}) {
+    if (p.compare(0, prefix.size(), prefix) == 0) return descriptor_number(p.substr(prefix.size()));
+  }
+  return -1;
+}
+
+bool under_proc(const std::string& p) {
+  return p == "/proc" || p.rfind("/proc/", 0) == 0;
+}
+
+// p made absolute and normalized, lexically; and with its directory's links resolved too
+// (/dev/fd/1 is /proc/<pid>/fd/1), where that directory exists.
+std::vector<std::string> spellings_of(const std::string& p) {
+  std::error_code ec;
+  std::vector<std::string> names{fs::absolute(p, ec).lexically_normal().string()};
+  const fs::path dir = fs::canonical(directory_of(p), ec);
+  if (!ec) names.push_back((dir / fs::path(p).filename()).lexically_normal().string());
+  return names;
+}
+
+}  // namespace
+
 OutputTarget resolve_output(const std::string& path, const std::string& who) {
   // Symlinks are followed by hand, hop by hop, so that a link to a file not there yet still
   // names where to create it, and a descriptor link (/dev/stdout -> /proc/self/fd/1) is seen
   // as one whatever it leads to.
   constexpr int kMaxHops = 40;  // Linux's own limit (ELOOP)
-  const auto is_descriptor_link = [](const std::string& p) {
-    return p.rfind("/proc/", 0) == 0 || p.rfind("/dev/fd/", 0) == 0 || p == "/dev/stdout" ||
-           p == "/dev/stderr";
-  };
   std::string current = path;
-  bool descriptor = false;
-  for (int hops = 0; !descriptor; ++hops) {
+  for (int hops = 0;; ++hops) {
+    // A descriptor link names a descriptor of this process, written through a dup of it: a
+    // new open would start a new file description (its own offset: `> log` overwritten; a
+    // socket cannot be opened at all). Other links under /proc are refused below.
+    bool in_proc = false;
+    for (const std::string& name : spellings_of(current)) {
+      const int fd = descriptor_of(name);
+      if (fd >= 0) {
+        struct stat st {};
+        if (::fstat(fd, &st) != 0) {
+          throw IoError(who + ": " + path + ": names descriptor " + std::to_string(fd) +
+                        ", which is not open (" + errno_text(errno) + ")");
+        }
+        if (S_ISDIR(st.st_mode))
+          throw IoError(who + ": " + path + ": is a directory, expected a file");
+        OutputTarget target{path, true};
+        target.descriptor = fd;
+        return target;
+      }
+      in_proc = in_proc || under_proc(name);
+    }
     struct stat st {};
     if (::lstat(current.c_str(), &st) != 0) return {current, false};  // a new file
+    // A link under /proc, or one leading there, names no file to write.
+    if (in_proc && (hops > 0 || S_ISLNK(st.st_mode))) {
+      throw IoError(who + ": " + path + ": " +
+                    (current == path ? std::string() : "leads to '" + current + "', ") +
+                    "a link under /proc that is not a descriptor link (/proc/self/fd/N): refused");
+    }
     if (S_ISLNK(st.st_mode)) {
       if (hops == kMaxHops)
         throw IoError(who + ": " + path + ": too many levels of symbolic links");
-      std::error_code ec;
-      if (is_descriptor_link(fs::absolute(current, ec).string())) {
-        descriptor = true;
-        break;
-      }
       check_link_may_be_followed(current, st, path, who);
+      std::error_code ec;
       const fs::path link = fs::read_symlink(current, ec);
       if (ec) throw IoError(who + ": " + path + ": cannot read the link (" + ec.message() + ")");
-      const fs::path next = link.is_absolute() ? link : fs::path(directory_of(current)) / link;
-      if (is_descriptor_link(fs::absolute(next, ec).lexically_normal().string())) {
-        descriptor = true;  // what it names is an open file (its link text may be "pipe:[7]")
-        break;
-      }
-      current = next.string();
+      current = (link.is_absolute() ? link : fs::path(directory_of(current)) / link).string();
       continue;
     }
     if (S_ISDIR(st.st_mode)) throw IoError(who + ": " + path + ": is a directory, expected a file");
     if (S_ISREG(st.st_mode)) return {current, false};
     return {path, true};  // a device, a FIFO, a socket
   }
-  // A descriptor link: written through whatever it names, but a directory.
-  struct stat st {};
-  if (descriptor && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-    throw IoError(who + ": " + path + ": is a directory, expected a file");
-  return {path, true};
 }
 
 StagedFile::StagedFile(const std::string& path,
@@ -196,6 +245,7 @@ StagedFile::StagedFile(const std::string& path,
   const OutputTarget target = resolve_output(path, who);
   target_ = target.path;
   write_through_ = target.write_through;
+  descriptor_ = target.descriptor;
   stage(write_body);
 }
 
@@ -280,6 +330,7 @@ StagedFile::StagedFile(StagedFile&& other) noexcept
       pending_(std::exchange(other.pending_, false)),
       write_through_(other.write_through_),
       exact_(other.exact_),
+      descriptor_(other.descriptor_),
       size_(other.size_),
       checksum_(other.checksum_) {}
 
@@ -294,6 +345,7 @@ StagedFile& StagedFile::operator=(StagedFile&& other) noexcept {
     pending_ = std::exchange(other.pending_, false);
     write_through_ = other.write_through_;
     exact_ = other.exact_;
+    descriptor_ = other.descriptor_;
     size_ = other.size_;
     checksum_ = other.checksum_;
   }
@@ -342,7 +394,7 @@ void StagedFile::check_target_unchanged() const {
   // Links changed between staging and now would redirect the commit somewhere not checked:
   // where path leads is resolved again (by the same rules) and must be where it led then.
   const OutputTarget now = resolve_output(path_, who_);
-  if (now.path != target_ || now.write_through != write_through_) {
+  if (now.path != target_ || now.write_through != write_through_ || now.descriptor != descriptor_) {
     throw IoError(who_ + ": " + path_ + ": where it leads changed since it was staged (then '" +
                   target_ + "', now '" + now.path + "'); nothing written");
   }
@@ -355,7 +407,10 @@ void StagedFile::rename_into_place(bool sync_dir) {
     // What the program printed so far comes first, as it would on a terminal.
     std::fflush(nullptr);
     const std::string prefix = who_ + ": " + path_ + ": ";
-    const int fd = open_in_place(path_);
+    // A descriptor link: this process's own descriptor, duplicated (one file description,
+    // one offset: what the program prints after this follows it, nothing overwritten).
+    const int fd =
+        descriptor_ >= 0 ? ::fcntl(descriptor_, F_DUPFD_CLOEXEC, 0) : open_in_place(path_);
     if (fd < 0) throw IoError(prefix + "cannot open it for writing (" + errno_text(errno) + ")");
     std::size_t done = 0;
     while (done < through_.size()) {
