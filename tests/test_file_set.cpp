@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -537,6 +538,53 @@ TEST_CASE("atomic.descriptor_links_write_through_a_dup_of_the_descriptor") {
                 "a link under /proc that is not a descriptor link (/proc/self/fd/N): refused");
   }
   CHECK(temporaries(dir).empty());
+}
+
+TEST_CASE("atomic.a_device_replaced_between_staging_and_commit_is_refused") {
+  TempDir dir("replaced-device");
+  const std::string fifo = dir.file("pipe");
+  const auto body = [](std::ostream& out) { out << "step,loss\n"; };
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  {
+    // A regular file put where the FIFO was: not appended to.
+    nobias::StagedFile staged(fifo, body, "test");
+    write_bytes(dir.file("mine"), "mine\n");
+    fs::rename(dir.file("mine"), fifo);
+    CHECK_ERROR(IoError, staged.commit(), "test: " + fifo + ": ");
+    CHECK(read_bytes(fifo) == "mine\n");
+  }
+  fs::remove(fifo);
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  {
+    // Another FIFO (another inode) in its place: not written, even with a reader there.
+    nobias::StagedFile staged(fifo, body, "test");
+    REQUIRE(::mkfifo(dir.file("pipe2").c_str(), 0600) == 0);  // while the first still is
+    fs::rename(dir.file("pipe2"), fifo);
+    const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    REQUIRE(reader >= 0);
+    CHECK_ERROR(IoError, staged.commit(), "test: " + fifo + ": ");
+    char buffer[64];
+    CHECK(::read(reader, buffer, sizeof buffer) <= 0);
+    ::close(reader);
+  }
+  struct stat st {};
+  REQUIRE(::lstat(fifo.c_str(), &st) == 0);
+  CHECK(S_ISFIFO(st.st_mode));
+  CHECK(temporaries(dir).empty());
+  // A block device: refused outright (made here, never the system's; never opened).
+  const std::string block = dir.file("block");
+  if (::mknod(block.c_str(), S_IFBLK | 0600, ::makedev(7, 200)) != 0) {
+    MESSAGE("cannot make a block device node here: its refusal is untested");
+    return;
+  }
+  fs::create_symlink("block", dir.file("to-block"));
+  CHECK_ERROR(IoError, nobias::write_file_atomically(block, body, "test"),
+              "test: " + block + ": a block device: refused");
+  CHECK_ERROR(
+      IoError, nobias::check_output_name(dir.file("to-block"), "--out"),
+      "--out: " + dir.file("to-block") + ": leads to '" + block + "', a block device: refused");
+  REQUIRE(::lstat(block.c_str(), &st) == 0);
+  CHECK(S_ISBLK(st.st_mode));
 }
 
 TEST_CASE("file_set.a_save_removes_only_files_its_manifest_lists") {

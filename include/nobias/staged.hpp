@@ -36,7 +36,13 @@
 //     a named pipe another program reads), also behind a symlink: written through. The
 //     contents are staged in memory and, at commit(), the path is opened (O_APPEND, so a
 //     redirection with >> appends) and written in place; never replaced. Such a write is not
-//     atomic, and a FIFO's open waits for its reader;
+//     atomic, and a FIFO's open waits for its reader. Its device and inode (st_dev, st_ino)
+//     are kept at staging; commit() opens it without O_CREAT (O_WRONLY|O_APPEND|O_NOCTTY),
+//     fstats what it opened, and refuses (IoError "<who>: <path>: is no longer the file
+//     staged (now a regular file); nothing written") anything else: a regular file or another
+//     inode put in its place;
+//   - a block device (or a link to one): IoError "<who>: <path>: a block device: refused",
+//     up front;
 //   - a descriptor link (/dev/stdin, /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N,
 //     /proc/thread-self/fd/N, /proc/<this pid>/fd/N, or a link to one) is not opened again:
 //     at commit() (stdio flushed first) the contents are written to a dup of this process's
@@ -77,6 +83,8 @@ struct OutputTarget {
                                // place at commit, and this is path as given
   int descriptor = -1;         // a descriptor link: the descriptor of this process it names
                                // (written through a dup of it), else -1
+  std::uint64_t device = 0, inode = 0;  // a device, FIFO or socket: its st_dev and st_ino,
+                                        // which commit() requires it still has
 };
 OutputTarget resolve_output(const std::string& path, const std::string& who);
 
@@ -120,8 +128,9 @@ class StagedFile {
   std::string through_;   // a file written through: its contents until commit()
   bool pending_ = false;  // staged and not yet committed
   bool write_through_ = false;
-  bool exact_ = false;   // a file of a set: path_ itself, never resolved
-  int descriptor_ = -1;  // a descriptor link: this process's descriptor it names
+  bool exact_ = false;                    // a file of a set: path_ itself, never resolved
+  int descriptor_ = -1;                   // a descriptor link: this process's descriptor it names
+  std::uint64_t device_ = 0, inode_ = 0;  // a device, FIFO or socket written through
   std::uint64_t size_ = 0, checksum_ = 0;
 };
 

@@ -235,7 +235,15 @@ OutputTarget resolve_output(const std::string& path, const std::string& who) {
     }
     if (S_ISDIR(st.st_mode)) throw IoError(who + ": " + path + ": is a directory, expected a file");
     if (S_ISREG(st.st_mode)) return {current, false};
-    return {path, true};  // a device, a FIFO, a socket
+    if (S_ISBLK(st.st_mode)) {
+      throw IoError(who + ": " + path + ": " +
+                    (current == path ? std::string() : "leads to '" + current + "', ") +
+                    "a block device: refused (nobias writes no disk directly)");
+    }
+    OutputTarget target{path, true};  // a character device, a FIFO, a socket
+    target.device = static_cast<std::uint64_t>(st.st_dev);
+    target.inode = static_cast<std::uint64_t>(st.st_ino);
+    return target;
   }
 }
 
@@ -246,6 +254,8 @@ StagedFile::StagedFile(const std::string& path,
   target_ = target.path;
   write_through_ = target.write_through;
   descriptor_ = target.descriptor;
+  device_ = target.device;
+  inode_ = target.inode;
   stage(write_body);
 }
 
@@ -331,6 +341,8 @@ StagedFile::StagedFile(StagedFile&& other) noexcept
       write_through_(other.write_through_),
       exact_(other.exact_),
       descriptor_(other.descriptor_),
+      device_(other.device_),
+      inode_(other.inode_),
       size_(other.size_),
       checksum_(other.checksum_) {}
 
@@ -346,6 +358,8 @@ StagedFile& StagedFile::operator=(StagedFile&& other) noexcept {
     write_through_ = other.write_through_;
     exact_ = other.exact_;
     descriptor_ = other.descriptor_;
+    device_ = other.device_;
+    inode_ = other.inode_;
     size_ = other.size_;
     checksum_ = other.checksum_;
   }
@@ -358,32 +372,66 @@ StagedFile::~StagedFile() {
 
 namespace {
 
-// Opens what path names for writing in place: a device, a FIFO (waiting for its reader), a
-// socket (connected to), a file a descriptor link names (appended to).
-int open_in_place(const std::string& path) {
+const char* kind_of(mode_t mode) {
+  if (S_ISREG(mode)) return "a regular file";
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "another kind of file";
+}
+
+// Opens what path names for writing in place: a character device, a FIFO (waiting for its
+// reader), a socket (connected to); never creating anything. It must still be the file
+// (device, inode) staged: anything else (a regular file put in its place, another inode) is
+// an IoError, nothing written.
+int open_in_place(const std::string& path, std::uint64_t device, std::uint64_t inode,
+                  const std::string& prefix) {
+  const auto same = [&](const struct stat& st) {
+    return static_cast<std::uint64_t>(st.st_dev) == device &&
+           static_cast<std::uint64_t>(st.st_ino) == inode && !S_ISREG(st.st_mode) &&
+           !S_ISDIR(st.st_mode) && !S_ISBLK(st.st_mode);
+  };
+  const auto replaced = [&](const struct stat& st) {
+    return IoError(prefix + "is no longer the file staged (now " + kind_of(st.st_mode) +
+                   (S_ISREG(st.st_mode) ? "" : ", another inode") + "); nothing written");
+  };
   struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+  if (::stat(path.c_str(), &st) != 0)
+    throw IoError(prefix + "cannot open it for writing (" + errno_text(errno) + ")");
+  if (S_ISSOCK(st.st_mode)) {
+    if (!same(st)) throw replaced(st);
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
-    if (path.size() >= sizeof address.sun_path) {
-      errno = ENAMETOOLONG;
-      return -1;
-    }
+    if (path.size() >= sizeof address.sun_path)
+      throw IoError(prefix + "cannot open it for writing (" + errno_text(ENAMETOOLONG) + ")");
     std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
     const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -1;
-    if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+    if (fd < 0 || ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
       const int err = errno;
-      ::close(fd);
-      errno = err;
-      return -1;
+      if (fd >= 0) ::close(fd);
+      throw IoError(prefix + "cannot open it for writing (" + errno_text(err) + ")");
     }
     return fd;
   }
+  if (!same(st)) throw replaced(st);  // before an open that could wait for a FIFO's reader
   int fd = -1;
   do {
-    fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC);
+    fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC);  // never O_CREAT
   } while (fd < 0 && errno == EINTR);
+  if (fd < 0) throw IoError(prefix + "cannot open it for writing (" + errno_text(errno) + ")");
+  // What was opened, not what the name said a moment before.
+  struct stat opened {};
+  if (::fstat(fd, &opened) != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw IoError(prefix + "cannot check what was opened (" + errno_text(err) + ")");
+  }
+  if (!same(opened)) {
+    ::close(fd);
+    throw replaced(opened);
+  }
   return fd;
 }
 
@@ -394,7 +442,8 @@ void StagedFile::check_target_unchanged() const {
   // Links changed between staging and now would redirect the commit somewhere not checked:
   // where path leads is resolved again (by the same rules) and must be where it led then.
   const OutputTarget now = resolve_output(path_, who_);
-  if (now.path != target_ || now.write_through != write_through_ || now.descriptor != descriptor_) {
+  if (now.path != target_ || now.write_through != write_through_ || now.descriptor != descriptor_ ||
+      now.device != device_ || now.inode != inode_) {
     throw IoError(who_ + ": " + path_ + ": where it leads changed since it was staged (then '" +
                   target_ + "', now '" + now.path + "'); nothing written");
   }
@@ -409,9 +458,13 @@ void StagedFile::rename_into_place(bool sync_dir) {
     const std::string prefix = who_ + ": " + path_ + ": ";
     // A descriptor link: this process's own descriptor, duplicated (one file description,
     // one offset: what the program prints after this follows it, nothing overwritten).
-    const int fd =
-        descriptor_ >= 0 ? ::fcntl(descriptor_, F_DUPFD_CLOEXEC, 0) : open_in_place(path_);
-    if (fd < 0) throw IoError(prefix + "cannot open it for writing (" + errno_text(errno) + ")");
+    int fd = -1;
+    if (descriptor_ >= 0) {
+      fd = ::fcntl(descriptor_, F_DUPFD_CLOEXEC, 0);
+      if (fd < 0) throw IoError(prefix + "cannot open it for writing (" + errno_text(errno) + ")");
+    } else {
+      fd = open_in_place(path_, device_, inode_, prefix);
+    }
     std::size_t done = 0;
     while (done < through_.size()) {
       const ssize_t n = ::write(fd, through_.data() + done, through_.size() - done);
