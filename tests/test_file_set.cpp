@@ -14,6 +14,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -585,6 +586,61 @@ TEST_CASE("atomic.a_device_replaced_between_staging_and_commit_is_refused") {
       "--out: " + dir.file("to-block") + ": leads to '" + block + "', a block device: refused");
   REQUIRE(::lstat(block.c_str(), &st) == 0);
   CHECK(S_ISBLK(st.st_mode));
+}
+
+TEST_CASE("file_set.a_child_forked_while_a_save_is_staged_does_not_keep_the_lock") {
+  // The child's copy of the lock's descriptor shares its flock: the commit must unlock it,
+  // not merely close its own copy, or the directory stays locked while the child lives.
+  TempDir dir("fork-lock");
+  const std::string d = dir.path().string();
+  int pipe_fds[2];
+  REQUIRE(::pipe(pipe_fds) == 0);
+  pid_t child = -1;
+  {
+    nobias::StagedFileSet set = nobias::stage_file_set(
+        d, {{"w1.npy", [](std::ostream& out) { out << "one"; }}}, nullptr, "test", {});
+    child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      ::close(pipe_fds[1]);
+      char c;
+      while (::read(pipe_fds[0], &c, 1) > 0) {
+      }
+      ::_exit(0);
+    }
+    ::close(pipe_fds[0]);
+    set.commit();
+  }
+  const int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  CHECK(::flock(fd, LOCK_EX | LOCK_NB) == 0);  // free while the child still runs
+  ::close(fd);
+  ::close(pipe_fds[1]);  // the child ends
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  // A staged save destroyed uncommitted unlocks too.
+  {
+    nobias::StagedFileSet set = nobias::stage_file_set(
+        d, {{"w1.npy", [](std::ostream& out) { out << "two"; }}}, nullptr, "test", {});
+    REQUIRE(::pipe(pipe_fds) == 0);
+    child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      ::close(pipe_fds[1]);
+      char c;
+      while (::read(pipe_fds[0], &c, 1) > 0) {
+      }
+      ::_exit(0);
+    }
+    ::close(pipe_fds[0]);
+  }
+  const int again = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  REQUIRE(again >= 0);
+  CHECK(::flock(again, LOCK_EX | LOCK_NB) == 0);
+  ::close(again);
+  ::close(pipe_fds[1]);
+  ::waitpid(child, &status, 0);
+  CHECK(read_bytes(dir.file("w1.npy")) == "one");
 }
 
 TEST_CASE("file_set.a_save_removes_only_files_its_manifest_lists") {

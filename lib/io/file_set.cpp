@@ -85,9 +85,22 @@ std::vector<std::string> listed_in_manifest(const std::string& dir) {
 std::mutex held_mutex;
 std::map<std::pair<dev_t, ino_t>, std::thread::id> held;  // guarded by held_mutex
 
-struct DirectoryLock {
-  int fd = -1;
-  std::pair<dev_t, ino_t> id{};
+// Owns its descriptor: moves, never copies; released (unlocked, closed) when destroyed.
+class DirectoryLock {
+ public:
+  DirectoryLock() = default;
+  DirectoryLock(const DirectoryLock&) = delete;
+  DirectoryLock& operator=(const DirectoryLock&) = delete;
+  DirectoryLock(DirectoryLock&& other) noexcept : fd(std::exchange(other.fd, -1)), id(other.id) {}
+  DirectoryLock& operator=(DirectoryLock&& other) noexcept {
+    if (this != &other) {
+      release();
+      fd = std::exchange(other.fd, -1);
+      id = other.id;
+    }
+    return *this;
+  }
+  ~DirectoryLock() { release(); }
 
   void release() noexcept {
     if (fd < 0) return;
@@ -95,9 +108,16 @@ struct DirectoryLock {
       std::lock_guard<std::mutex> lock(held_mutex);
       held.erase(id);
     }
-    ::close(fd);  // releases the flock
+    // Unlocked explicitly: a child forked while the save was staged shares this open file
+    // description (and its flock) through its copy of fd; closing ours alone would leave the
+    // directory locked until that child exits or execs.
+    ::flock(fd, LOCK_UN);
+    ::close(fd);
     fd = -1;
   }
+
+  int fd = -1;
+  std::pair<dev_t, ino_t> id{};
 };
 
 // Blocks until dir is this save's alone. A filesystem without flock (some network ones)
@@ -111,7 +131,12 @@ DirectoryLock lock_directory(const std::string& dir, const std::string& who) {
                     std::generic_category().message(errno) + ")");
     }
     struct stat st {};
-    ::fstat(fd, &st);
+    if (::fstat(fd, &st) != 0) {
+      const int err = errno;
+      ::close(fd);
+      throw IoError(who + ": " + dir + ": cannot examine the directory to lock it (" +
+                    std::generic_category().message(err) + ")");
+    }
     lock.id = {st.st_dev, st.st_ino};
     {
       std::lock_guard<std::mutex> guard(held_mutex);

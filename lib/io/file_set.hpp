@@ -14,7 +14,9 @@
 //   0. lock DIR: an exclusive flock on the directory itself, held until the commit ends (or
 //      the staged set is destroyed). Saves into one directory, from any process or thread,
 //      wait for each other, so the directory always ends as one complete save, the last to
-//      commit. The lock leaves no file behind; a filesystem without flock is not locked;
+//      commit. The lock leaves no file behind; a filesystem without flock is not locked.
+//      Released with flock(LOCK_UN) before the close, so a child forked meanwhile (which
+//      shares the lock through its copy of the descriptor) does not keep it;
 //   1. remove temporaries of dead processes in DIR (io/atomic_file.hpp);
 //   2. write every file, then the new manifest, to temporaries in DIR, each synced (fsync),
 //      and sync DIR. Nothing a reader looks at has changed yet: a kill here leaves the old set;
