@@ -25,6 +25,7 @@
 #include "io/atomic_file_hook.hpp"
 #include "io/file_set.hpp"
 #include "nobias/error.hpp"
+#include "nobias/model.hpp"
 #include "nobias/npy.hpp"
 #include "nobias/weights_io.hpp"
 #include "test_checks.hpp"
@@ -669,17 +670,28 @@ TEST_CASE("file_set.a_save_removes_only_files_its_manifest_lists") {
 }
 
 TEST_CASE("weights_io.save.refuses_a_model_directory") {
+  // A model nobias saved (its manifest lists model.json): bare weights over it are refused.
   TempDir dir("model-dir");
   const std::string d = dir.path().string();
-  nobias::save_weights(d, layers<float>(1));
-  write_bytes(dir.file("model.json"), "{}");
+  nobias::save_model<float>(d, nobias::Network<float>(layers<float>(1)), nobias::ModelInfo{});
   const std::string manifest = read_bytes(dir.file("nobias-manifest.txt"));
+  const std::string metadata = read_bytes(dir.file("model.json"));
   CHECK_ERROR(IoError, nobias::save_weights(d, layers<float>(2)),
               "save_weights: " + d + ": holds a model (model.json)");
   CHECK_ERROR(IoError, nobias::save_weights(d, layers<float>(2)), "save_model");
   CHECK(read_bytes(dir.file("nobias-manifest.txt")) == manifest);
-  CHECK(read_bytes(dir.file("model.json")) == "{}");
+  CHECK(read_bytes(dir.file("model.json")) == metadata);
   CHECK(temporaries(dir).empty());
+
+  // A model.json of the user's own beside bare weights nobias saved is theirs: the save goes
+  // on and leaves it as it was.
+  TempDir own("own-model-json");
+  const std::string o = own.path().string();
+  nobias::save_weights(o, layers<float>(1));
+  write_bytes(own.file("model.json"), "{}");
+  nobias::save_weights(o, layers<float>(2));
+  CHECK(read_bytes(own.file("model.json")) == "{}");
+  CHECK(same_bits(nobias::load_weights<float>(o), layers<float>(2)));
 }
 
 // Processes saving different weight sets (of different depths) into one directory at once:

@@ -58,11 +58,14 @@ StagedFileSet stage_weights(const std::string& dir, const std::vector<Matrix<T>>
     files.push_back(
         {weight_name(k + 1), [&w](std::ostream& out) { write_npy_stream<T>(out, w.view()); }});
   }
-  // Bare weights in a model directory would leave model.json and the statistics describing
-  // another network (or dropped): refused, checked under the save's lock.
+  // Bare weights over a model nobias saved would leave its model.json and statistics
+  // describing another network (or dropped): refused, checked under the save's lock. A
+  // model.json that no manifest of nobias's lists is the user's own file, and stays theirs.
   const auto not_a_model = [&dir] {
     std::error_code ec;
-    if (fs::exists(fs::path(dir) / "model.json", ec)) {
+    if (!fs::exists(fs::path(dir) / "model.json", ec)) return;
+    const FileSetReader previous(dir, "save_weights");
+    if (!previous.has_manifest() || previous.in_set("model.json")) {
       throw IoError("save_weights: " + dir +
                     ": holds a model (model.json): weights saved alone would not match its "
                     "metadata and standardization statistics; save the whole model with "
