@@ -12,11 +12,11 @@
 
 #include "gemm/backend_choice.hpp"
 #include "gemm/dgemm_backend.hpp"
+#include "gemm/sgemm_backend.hpp"
 #include "nobias/blas.hpp"
 #include "nobias/error.hpp"
 #include "nobias/network.hpp"
 #include "reference/reference.hpp"
-#include "gemm/sgemm_backend.hpp"
 #include "test_support.hpp"
 
 #if NOBIAS_HAVE_ONEDNN

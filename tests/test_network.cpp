@@ -291,16 +291,17 @@ TEST_CASE("network.train_step.loss_beyond_float_range_is_divergence") {
   Matrix<float> x(1, 1), y(1, 1);
   x(0, 0) = 1e10f;
   // As given, before any update, no learning rate is to blame.
-  CHECK_THROWS_WITH_AS(net.train_step(x, y, 1e-3f),
-                       "train_step: loss is 1.0000000400817551e+40 before any update: the initial outputs are too "
-                       "far from y for T; scale the data or the initial weights down; weights left "
-                       "unchanged",
-                       nobias::ValueError);
-  net.weight(0)(0, 0) = 1e10f;  // changed by the caller: perhaps trained
   CHECK_THROWS_WITH_AS(
       net.train_step(x, y, 1e-3f),
-      "train_step: loss is 1.0000000400817551e+40; weights left unchanged; try a smaller learning rate",
-      nobias::DivergenceError);
+      "train_step: loss is 1.0000000400817551e+40 before any update: the initial outputs are too "
+      "far from y for T; scale the data or the initial weights down; weights left "
+      "unchanged",
+      nobias::ValueError);
+  net.weight(0)(0, 0) = 1e10f;  // changed by the caller: perhaps trained
+  CHECK_THROWS_WITH_AS(net.train_step(x, y, 1e-3f),
+                       "train_step: loss is 1.0000000400817551e+40; weights left unchanged; try a "
+                       "smaller learning rate",
+                       nobias::DivergenceError);
   CHECK(net.weight(0)(0, 0) == 1e10f);
 }
 

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "nobias/error.hpp"
+#include "nobias/fit.hpp"
 #include "nobias/names.hpp"
 #include "nobias/targets.hpp"
-#include "nobias/fit.hpp"
 #include "reference/metrics_reference.hpp"
 #include "test_checks.hpp"
 #include "test_support.hpp"

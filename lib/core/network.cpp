@@ -7,10 +7,10 @@
 #include <string>
 #include <utility>
 
-#include "nobias/blas.hpp"
-#include "nobias/kernels.hpp"
 #include "core/overlap.hpp"
 #include "gemm/parallel.hpp"
+#include "nobias/blas.hpp"
+#include "nobias/kernels.hpp"
 
 namespace nobias {
 namespace {

@@ -5,10 +5,10 @@
 #include <string>
 #include <utility>
 
+#include "gemm/parallel.hpp"
 #include "nobias/init.hpp"
 #include "nobias/kernels.hpp"
 #include "nobias/network.hpp"
-#include "gemm/parallel.hpp"
 
 namespace nobias {
 namespace {

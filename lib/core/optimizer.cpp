@@ -9,10 +9,10 @@
 #include <utility>
 #include <vector>
 
+#include "core/overlap.hpp"
 #include "nobias/error.hpp"
 #include "nobias/kernels.hpp"
 #include "nobias/names.hpp"
-#include "core/overlap.hpp"
 
 namespace nobias {
 namespace {

@@ -3,8 +3,9 @@
 //
 // One "key=value" line per field, every line ending in '\n', each key exactly once, no other
 // keys; the last line, state_checksum=, is fnv1a64 of every byte before it (absent in states
-// written before it existed, which load as they did). Numbers are decimal ([-+]digits[.digits][e[-+]digits], %.17g when written), counts
-// are digits, flags are 0 or 1, checksums 16 lowercase hex digits.
+// written before it existed, which load as they did). Numbers are decimal
+// ([-+]digits[.digits][e[-+]digits], %.17g when written), counts are digits, flags are 0 or 1,
+// checksums 16 lowercase hex digits.
 #pragma once
 
 #include <cstdint>

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "nobias/error.hpp"
-#include "io/npy_reader.hpp"
 #include "core/printable.hpp"
+#include "io/npy_reader.hpp"
+#include "nobias/error.hpp"
 
 namespace nobias {
 namespace {

@@ -4,10 +4,10 @@
 #include <fstream>
 #include <vector>
 
+#include "core/printable.hpp"
+#include "io/npy_reader.hpp"
 #include "nobias/error.hpp"
 #include "nobias/npy.hpp"
-#include "io/npy_reader.hpp"
-#include "core/printable.hpp"
 
 namespace nobias {
 namespace {

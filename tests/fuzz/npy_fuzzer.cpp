@@ -19,8 +19,8 @@
 #include <utility>
 #include <vector>
 
-#include "nobias/error.hpp"
 #include "io/npy_reader.hpp"
+#include "nobias/error.hpp"
 
 namespace {
 

@@ -68,7 +68,8 @@ std::vector<std::vector<Matrix<T>>> train(int ranks, const Setup& s, const Probl
     Network<T> net(test_support::random_weights<T>(kWidths, 3, 2.0));
     Optimizer<T> optimizer(s.optimizer, net);
     auto r = nobias::mpi::distributed_fit(comm, net, optimizer, {p.x, p.y, p.val_x, p.val_y}, s.fit,
-                                          s.distributed).epochs;
+                                          s.distributed)
+                 .epochs;
     weights[static_cast<std::size_t>(comm.rank())] = net.weights();
     if (reports && comm.rank() == 0) *reports = r;
   });
@@ -260,11 +261,14 @@ TEST_CASE("mpi.rank_zero_decides_early_stopping_for_all") {
   nobias::mpi::run_simulated_ranks(3, [&](Communicator& comm) {
     Network<double> net(kWidths, 1);
     Optimizer<double> optimizer(s.optimizer, net);
-    const auto reports = nobias::mpi::distributed_fit(
-        comm, net, optimizer, {p.x, p.y},
-        with_on_epoch(
-            s.fit, [&](const nobias::EpochReport& r) { return comm.rank() != 0 || r.epoch < 2; }),
-        s.distributed).epochs;
+    const auto reports =
+        nobias::mpi::distributed_fit(comm, net, optimizer, {p.x, p.y},
+                                     with_on_epoch(s.fit,
+                                                   [&](const nobias::EpochReport& r) {
+                                                     return comm.rank() != 0 || r.epoch < 2;
+                                                   }),
+                                     s.distributed)
+            .epochs;
     epochs[static_cast<std::size_t>(comm.rank())] = reports.size();
   });
   CHECK(epochs == std::vector<std::size_t>{2, 2, 2});
