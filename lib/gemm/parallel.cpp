@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "gemm/sgemm_backend.hpp"
+#include "gemm/signal_safety.hpp"
 #include "nobias/error.hpp"
 #include "nobias/threads.hpp"
 
@@ -201,6 +202,9 @@ void Team::stop_helpers() noexcept {
 }
 
 void Team::helper_loop(std::uint32_t seen) {
+  // Helpers run oneDNN's float32 kernel, unsafe under a handler on the thread's stack (see
+  // signal_safety.hpp); signals sent to the process go to the threads the user made instead.
+  hold_signals_for_life();
   std::chrono::steady_clock::duration spin = kHelperSpin;
   for (;;) {
     const auto changed = [&] { return generation_.load(std::memory_order_acquire) != seen; };

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "gemm/backend_choice.hpp"
+#include "gemm/signal_safety.hpp"
 #include "nobias/error.hpp"
 
 #if NOBIAS_HAVE_ONEDNN
@@ -72,6 +73,12 @@ void onednn_sgemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t
                   float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
                   float beta, float* c, std::size_t ldc) {
 #if NOBIAS_HAVE_ONEDNN
+  // oneDNN's kernel is unsafe under a signal handler that runs on the thread's stack: see
+  // signal_safety.hpp.
+  ensure_signal_stack();
+  const SignalHold held(float32_call_holds_signals(static_cast<double>(m) * static_cast<double>(n) *
+                                                   static_cast<double>(k)),
+                        true);
 #if DNNL_CPU_RUNTIME == DNNL_RUNTIME_OMP
   // One thread, as every product of nobias: a step's pieces are its parallelism, and a piece
   // must compute the same bits on whichever thread runs it. oneDNN sizes its OpenMP team from

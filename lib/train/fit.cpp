@@ -7,9 +7,12 @@
 #include <limits>
 #include <numeric>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "core/splitmix64.hpp"
+#include "gemm/sgemm_backend.hpp"
+#include "gemm/signal_safety.hpp"
 #include "nobias/error.hpp"
 #include "nobias/kernels.hpp"
 #include "nobias/names.hpp"
@@ -208,6 +211,10 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
   std::vector<std::size_t> order(options.shuffle ? rows : 0);
   if (!options.shuffle) seam.arrange(nullptr);
 
+  // Float32 steps on oneDNN run with asynchronous signals held, let in between steps at least
+  // every millisecond and before every epoch's hook and checkpoint (see gemm/signal_safety.hpp).
+  detail::SignalHold signals(std::is_same_v<T, float> &&
+                             detail::sgemm_backend() == detail::SgemmBackend::OneDnn);
   const auto start = std::chrono::steady_clock::now();
   for (std::size_t epoch = options.first_epoch; epoch <= options.epochs; ++epoch) {
     if (options.shuffle) {
@@ -221,6 +228,7 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
       const std::size_t count = std::min(batch, rows - b * batch);
       ++report.steps;
       double loss = 0.0;
+      signals.hold();
       try {
         loss = seam.step(b, options.reduction);
       } catch (const DivergenceError& e) {
@@ -230,6 +238,7 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
       report.train_loss += options.reduction == Reduction::Mean
                                ? loss * static_cast<double>(count) / static_cast<double>(rows)
                                : loss;
+      signals.let_in_if_due();
       if (options.on_step) {
         const StepReport step{epoch, report.steps, epoch_steps, b * batch + count, loss};
         auto hook = [&] { options.on_step(step); };
@@ -243,6 +252,7 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
     report.samples_per_second = static_cast<double>(rows) / std::max(report.seconds, 1e-12);
 
     if (validation) {
+      signals.hold();
       report.validation_loss = seam.loss(data.val_x, data.val_y, options.reduction);
       if (!std::isfinite(report.validation_loss)) {
         throw blown_up("the validation loss", report.validation_loss, epoch);
@@ -262,6 +272,7 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
       report.epochs_without_improvement = without_improvement;
       report.stops = stopping.patience > 0 && without_improvement >= stopping.patience;
     }
+    signals.let_in();  // the hooks and the checkpoint run with the caller's signals
     if (checkpoints && (epoch % options.checkpoint.every == 0 || epoch == options.epochs)) {
       auto save = [&] {
         if (!seam.writes()) return;
@@ -303,7 +314,9 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
   // The last update can itself blow up the weights, which only a fresh loss shows; beyond
   // T's range counts as diverged, as it does inside a step.
   // Every process holds all the rows and the same weights: the loss of one process, bit for bit.
+  signals.hold();
   result.final_loss = net.loss(data.x, data.y, options.reduction);
+  signals.let_in();
   if (!within_range<T>(result.final_loss)) {
     DivergenceError::Facts facts;
     facts.where = DivergenceError::kAfterTraining;
