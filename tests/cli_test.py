@@ -1073,6 +1073,35 @@ class CliTest(unittest.TestCase):
             ["--steps", 2, "--rows", 8, "--quiet", "--loss-csv", "b" * 260 + ".csv"],
             "--loss-csv: the file name 'bbbb", "more than the filesystem's limit of 255")
 
+    def test_too_long_output_directory_is_refused_before_training(self):
+        # Issue 19 item 13: a --weights-out or --checkpoint name the filesystem cannot hold
+        # failed only at the save, after every epoch. The check counts the names the saves
+        # create inside (temporaries; a checkpoint's state being built, longer).
+        x, y = self.teacher_data(rows=40)
+        run = ["--x", x, "--y", y, "--layers", "8,16,2", "--epochs", 2, "--quiet",
+               "--optimizer", "adam"]
+        # --weights-out is created with its missing parents, --checkpoint in an existing one.
+        for flag, name in (("--weights-out", "w" * 256), ("--checkpoint", "w" * 256),
+                           ("--weights-out", os.path.join("new", "w" * 256, "deeper"))):
+            self.assert_refused_before_training(
+                run + [flag, name], flag + ": the directory name 'wwww",
+                "has 256 characters, more than the filesystem's limit of 255")
+        # A directory whose path is 4000 characters long holds a weight set (its temporaries
+        # add at most 61), not a checkpoint (a state being built and a temporary in it).
+        parent = os.path.join(*["p" * 249] * 15)
+        os.makedirs(self.path(parent))
+        deep = os.path.join(parent, "q" * (4000 - len(parent) - 1))
+        self.assertEqual(len(deep), 4000)
+        self.assert_refused_before_training(
+            run + ["--checkpoint", deep], "--checkpoint: the path 'pppp",
+            "(with the names nobias creates inside it, 4108 characters) is longer than the "
+            "system's limit of 4095")
+        self.ok(*run, "--weights-out", deep)
+        self.assertIn("w2.npy", os.listdir(self.path(deep)))
+        self.assert_refused_before_training(
+            run + ["--weights-out", os.path.join(deep, "q" * 39)], "--weights-out: the path 'pppp",
+            "(with the names nobias creates inside it, 4101 characters)")
+
     def test_resume_lr_message_shows_the_difference(self):
         # Issue 10 item 12: %g printed 0.00010000000000000002 as 0.0001, hiding the difference.
         x, y = self.teacher_data(rows=40)

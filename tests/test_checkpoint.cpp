@@ -735,3 +735,25 @@ TEST_CASE("checkpoint.resume.other_steps_are_refused") {
     CHECK(e.then() == "mpi fast on 3 ranks");
   }
 }
+
+TEST_CASE("checkpoint.longest_name_in_checkpoint_bounds_what_a_save_creates") {
+  // The up-front check of a checkpoint directory's name (issue 19 item 13) counts on it.
+  TempDir dir("ck-names");
+  const std::string d = dir.path().string();
+  Network<float> net({3, 4, 2}, 1, nobias::Init::He);
+  Optimizer<float> optimizer(config_of(OptimizerKind::Adam), net);
+  std::vector<std::string> made;
+  {
+    nobias::detail::ScopedAtomicWriteHook hook(
+        [&](const std::string& temp) { made.push_back(temp); });
+    nobias::save_checkpoint<float>(d, net, optimizer, progress_at(1, 42));
+    nobias::save_checkpoint<float>(d, net, optimizer, progress_at(1, 42));  // state-000001.1
+  }
+  REQUIRE(made.size() > 2);
+  for (const std::string& temp : made) {
+    CAPTURE(temp);
+    REQUIRE(temp.compare(0, d.size() + 1, d + "/") == 0);
+    CHECK(temp.size() - d.size() - 1 <= nobias::longest_name_in_checkpoint());
+  }
+  CHECK(std::filesystem::exists(dir.path() / "state-000001.1"));
+}

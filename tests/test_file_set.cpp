@@ -2,6 +2,7 @@
 // and weight directories as sets: a loader sees the old set, the new one, or refuses; never a mix.
 #include <doctest/doctest.h>
 
+#include <climits>
 #include <csignal>
 #include <cstdint>
 #include <filesystem>
@@ -119,6 +120,49 @@ TEST_CASE("atomic.check_output_name.refuses_names_too_long_up_front") {
     deep += "d/";
   CHECK_ERROR(IoError, nobias::check_output_name(deep + "x.csv", "--out"),
               "is longer than the system's limit of 4095");
+}
+
+TEST_CASE("atomic.check_output_directory_name.counts_its_components_and_what_is_made_inside") {
+  // Issue 19 item 13: a directory of outputs too long for the filesystem failed at its save.
+  TempDir dir("long-dir");
+  const std::string component(256, 'c');
+  for (const std::string& path : {dir.file(component), dir.file("new/" + component + "/deeper")}) {
+    CAPTURE(path);
+    CHECK_ERROR(IoError, nobias::check_output_directory_name(path, 60, "--weights-out"),
+                "--weights-out: the directory name 'cccccccccc");
+    CHECK_ERROR(IoError, nobias::check_output_directory_name(path, 60, "--weights-out"),
+                "has 256 characters, more than the filesystem's limit of 255");
+  }
+  nobias::check_output_directory_name(dir.file(std::string(255, 'c')), 60, "--weights-out");
+  // The path with what is made inside it must fit PATH_MAX, to the character.
+  std::string deep = "/no-such-dir";
+  while (deep.size() < PATH_MAX - 1 - 100)
+    deep += "/d";
+  deep.resize(PATH_MAX - 1 - 100, 'd');
+  nobias::check_output_directory_name(deep, 99, "--checkpoint");  // PATH_MAX - 1 in all
+  CHECK_ERROR(IoError, nobias::check_output_directory_name(deep, 100, "--checkpoint"),
+              "--checkpoint: the path '/no-such-dir/d/d/d");
+  CHECK_ERROR(IoError, nobias::check_output_directory_name(deep, 100, "--checkpoint"),
+              "(with the names nobias creates inside it, " + std::to_string(PATH_MAX) +
+                  " characters) is longer than the system's limit of " +
+                  std::to_string(PATH_MAX - 1));
+}
+
+TEST_CASE("atomic.longest_name_in_file_set_bounds_its_temporaries") {
+  TempDir dir("set-names");
+  std::vector<std::string> made;
+  {
+    nobias::detail::ScopedAtomicWriteHook hook(
+        [&](const std::string& temp) { made.push_back(temp); });
+    std::vector<Matrix<float>> w;
+    w.push_back(Matrix<float>(2, 3));
+    nobias::save_weights(dir.file("wo"), w);
+  }
+  REQUIRE(!made.empty());
+  for (const std::string& temp : made) {
+    CAPTURE(temp);
+    CHECK(temp.size() - dir.file("wo").size() - 1 <= nobias::longest_name_in_file_set());
+  }
 }
 
 TEST_CASE("atomic.stale_temporaries_of_dead_processes_are_removed") {

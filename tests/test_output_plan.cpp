@@ -1,12 +1,14 @@
 // Paths a run touches (PathPlan) and outputs committed together (StagedOutputs).
 #include <doctest/doctest.h>
 
+#include <climits>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
 #include <vector>
 
+#include "nobias/checkpoint.hpp"
 #include "nobias/error.hpp"
 #include "nobias/weights_io.hpp"
 #include "output_plan.hpp"
@@ -122,6 +124,29 @@ TEST_CASE("output_plan.accepts_separate_paths_and_the_same_flag_twice") {
   CHECK(check_message(owned) == "no conflict");
   owned.add_input("--y", d + "/w1.npy");
   CHECK(check_message(owned).find("--y " + d + "/w1.npy is inside --weights-out") == 0);
+}
+
+TEST_CASE("output_plan.refuses_output_directories_too_long_for_what_is_saved_inside") {
+  // Issue 19 item 13: such names failed only at the save, after the whole run.
+  TempDir dir("plan-long");
+  PathPlan plan;
+  plan.add_output_directory("--weights-out", dir.file(std::string(256, 'w')),
+                            nobias::is_model_file_name);
+  CHECK_ERROR(nobias::IoError, plan.check(), "--weights-out: the directory name 'wwww");
+  // One path: a weight set's temporaries fit in it, a checkpoint's states do not.
+  std::string deep = "/no-such-dir";
+  while (deep.size() < PATH_MAX - 1 - nobias::longest_name_in_file_set() - 1)
+    deep += "/d";
+  deep.resize(PATH_MAX - 1 - nobias::longest_name_in_file_set() - 1, 'd');
+  PathPlan weights;
+  weights.add_output_directory("--weights-out", deep, nobias::is_model_file_name);
+  CHECK(check_message(weights) == "no conflict");
+  PathPlan checkpoint;
+  checkpoint.add_output_directory("--checkpoint", deep, {}, nobias::longest_name_in_checkpoint());
+  CHECK_ERROR(nobias::IoError, checkpoint.check(),
+              "(with the names nobias creates inside it, " +
+                  std::to_string(deep.size() + 1 + nobias::longest_name_in_checkpoint()) +
+                  " characters) is longer than the system's limit of ");
 }
 
 TEST_CASE("output_plan.staged_outputs_commit_together_or_not_at_all") {

@@ -69,9 +69,9 @@ void PathPlan::add_output_file(const std::string& flag, const std::string& path)
 }
 
 void PathPlan::add_output_directory(const std::string& flag, const std::string& path,
-                                    NamePredicate owns) {
+                                    NamePredicate owns, std::size_t longest_inside) {
   if (path.empty()) return;
-  entries_.push_back({flag, path, true, true, std::move(owns)});
+  entries_.push_back({flag, path, true, true, std::move(owns), longest_inside});
 }
 
 void PathPlan::check() const {
@@ -81,6 +81,7 @@ void PathPlan::check() const {
     // A name the filesystem cannot hold, or a directory where a file is expected, would fail
     // only at the commit, after all the work.
     if (e.output && !e.directory) check_output_name(e.path, e.flag);
+    if (e.output && e.directory) check_output_directory_name(e.path, e.longest_inside, e.flag);
     through.push_back(e.output && !e.directory && resolve_output(e.path, e.flag).write_through);
     const fs::path p = resolved(e.path);
     where.push_back({p, identity_of(p)});

@@ -47,8 +47,12 @@ class PathPlan {
   void add_output_file(const std::string& flag, const std::string& path);
   // A directory the run creates if needed and fills (a weight set, a model, a checkpoint).
   // owns as for add_input: unset, any path inside it conflicts with another flag's path.
+  // longest_inside: the longest name the library creates in it (nobias::
+  // longest_name_in_checkpoint() for a checkpoint), so that check() refuses a path that fits
+  // alone but not with what the saves add.
   void add_output_directory(const std::string& flag, const std::string& path,
-                            NamePredicate owns = {});
+                            NamePredicate owns = {},
+                            std::size_t longest_inside = longest_name_in_file_set());
 
   // ValueError for the first conflict, between two different flags (one flag may be both an
   // input and an output, as --checkpoint with --resume):
@@ -56,7 +60,10 @@ class PathPlan {
   //   "--weights-out d would overwrite --x d/w1.npy: an output may not be an input"
   //   "--y a.npy and --loss-csv b.npy are the same file"
   // IoError for an output file that is a directory (or a link to one): "--out: d: is a
-  // directory, expected a file". An empty path is ignored (an option not given).
+  // directory, expected a file"; for an output name the filesystem cannot hold, with the
+  // names its staging adds: "--weights-out: the directory name '...' has 300 characters, more
+  // than the filesystem's limit of 255" (nobias::check_output_name,
+  // check_output_directory_name). An empty path is ignored (an option not given).
   void check() const;
 
  private:
@@ -64,6 +71,7 @@ class PathPlan {
     std::string flag, path;
     bool output = false, directory = false;
     NamePredicate owns;
+    std::size_t longest_inside = 0;  // an output directory: see add_output_directory
   };
   std::vector<Entry> entries_;
 };

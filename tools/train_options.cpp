@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "nobias/checkpoint.hpp"
 #include "nobias/error.hpp"
 #include "nobias/names.hpp"
 #include "nobias/weights_io.hpp"
@@ -153,7 +154,7 @@ void check_outputs(const TrainOptions& o) {
   plan.add_input("--resume", o.resume_dir);
   plan.add_output_directory("--weights-out", o.weights_out, nobias::is_model_file_name);
   plan.add_output_directory(o.resume_dir == o.checkpoint_dir ? "--resume" : "--checkpoint",
-                            o.checkpoint_dir);
+                            o.checkpoint_dir, {}, nobias::longest_name_in_checkpoint());
   plan.add_output_file("--loss-csv", o.loss_csv);
   plan.add_output_file("--history", o.history_csv);
   try {

@@ -98,6 +98,12 @@ void save_checkpoint(const std::string& dir, const Network<T>& net, const Optimi
                      const TrainingProgress& progress, const DataFingerprint& data = {},
                      const std::vector<Matrix<T>>& best_weights = {});
 
+// The longest path save_checkpoint creates inside its directory, counted after the directory's
+// separator (a state being built, "state-N.K.building/", and a temporary in it), so that a
+// program can check a checkpoint directory's name before training (check_output_directory_name
+// in nobias/staged.hpp) rather than fail at the first save.
+std::size_t longest_name_in_checkpoint();
+
 // Reads the current state of dir (weights of either dtype, converted to T). IoError names
 // what is missing or malformed: a field of state.txt that is missing, repeated, unknown or
 // out of range (optimizer_steps <= 2^53 and 0 only with zero moments, 0 <= momentum, beta1,

@@ -62,6 +62,7 @@
 // told apart and must not share it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -172,5 +173,19 @@ class StagedFileSet {
 // `what` starts the message ("--loss-csv: the file name
 // '...' has 300 characters, more than the filesystem's limit of 255").
 void check_output_name(const std::string& path, const std::string& what);
+
+// The same for a directory of outputs that nobias creates (with its missing parents) and fills:
+// IoError if a component of dir is longer than the filesystem's NAME_MAX ("--weights-out: the
+// directory name '...' has 300 characters, more than the filesystem's limit of 255"), or if dir
+// with the longest name created inside it (longest_inside characters after dir's separator:
+// longest_name_in_file_set() for stage_weights and stage_model, longest_name_in_checkpoint()
+// for save_checkpoint) is longer than PATH_MAX. dir is checked as given: it is the path the
+// saves open.
+void check_output_directory_name(const std::string& dir, std::size_t longest_inside,
+                                 const std::string& what);
+
+// The longest name a set (stage_weights, stage_model) creates in its directory: a temporary,
+// longer than the names of the set's files.
+std::size_t longest_name_in_file_set();
 
 }  // namespace nobias

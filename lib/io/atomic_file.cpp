@@ -1,6 +1,5 @@
 #include "io/atomic_file.hpp"
 
-#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <climits>
@@ -370,27 +369,6 @@ void write_file_atomically(const std::string& path,
                            const std::function<void(std::ostream&)>& write_body,
                            const std::string& who) {
   StagedFile(path, write_body, who).commit();
-}
-
-void check_output_name(const std::string& given, const std::string& what) {
-  const OutputTarget target = resolve_output(given, what);
-  if (target.write_through) return;  // it exists: its name fits
-  const std::string& path = target.path;
-  const std::string name = fs::path(path).filename().string();
-  const std::string dir = directory_of(path);
-  long name_max = ::pathconf(dir.c_str(), _PC_NAME_MAX);
-  if (name_max <= 0) name_max = NAME_MAX;
-  if (name.size() > static_cast<std::size_t>(name_max)) {
-    throw IoError(what + ": the file name '" + name.substr(0, 40) + "...' has " +
-                  std::to_string(name.size()) +
-                  " characters, more than the filesystem's limit of " + std::to_string(name_max));
-  }
-  const std::size_t longest = std::max(path.size(), dir.size() + 1 + kMaxTemporaryNameLength);
-  if (longest >= PATH_MAX) {
-    throw IoError(what + ": the path '" + path.substr(0, 40) + "...' (with its temporary, " +
-                  std::to_string(longest) + " characters) is longer than the system's limit of " +
-                  std::to_string(PATH_MAX - 1));
-  }
 }
 
 bool sync_path(const std::string& path, int flags) {

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <system_error>
@@ -77,6 +78,14 @@ bool is_state_name(const std::string& name, bool allow_building) {
 }
 
 }  // namespace
+
+std::size_t longest_name_in_checkpoint() {
+  // state_name's epochs (any std::size_t), a second save's ".K" (an int), then a temporary
+  // inside the state being built; CURRENT's temporary beside it is shorter.
+  const std::size_t state = std::strlen("state-") + std::numeric_limits<std::size_t>::digits10 + 1 +
+                            1 + std::numeric_limits<int>::digits10 + 1 + std::strlen(".building");
+  return state + 1 + kMaxTemporaryNameLength;
+}
 
 template <class T>
 void save_checkpoint(const std::string& dir, const Network<T>& net, const Optimizer<T>& optimizer,

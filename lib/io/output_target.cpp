@@ -1,6 +1,9 @@
 // Where an output lands (resolve_output, nobias/staged.hpp): links followed by the kernel's
 // fs.protected_symlinks rule, descriptor links and special files written through, directories
 // refused. Apart from the staging in atomic_file.cpp, which commits to what this resolves.
+// And whether an output's name fits the filesystem (check_output_name,
+// check_output_directory_name), with the names its staging adds.
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
@@ -146,6 +149,70 @@ OutputTarget resolve_output(const std::string& path, const std::string& who) {
     target.inode = static_cast<std::uint64_t>(st.st_ino);
     return target;
   }
+}
+
+void check_output_name(const std::string& given, const std::string& what) {
+  const OutputTarget target = resolve_output(given, what);
+  if (target.write_through) return;  // it exists: its name fits
+  const std::string& path = target.path;
+  const std::string name = fs::path(path).filename().string();
+  const std::string dir = directory_of(path);
+  long name_max = ::pathconf(dir.c_str(), _PC_NAME_MAX);
+  if (name_max <= 0) name_max = NAME_MAX;
+  if (name.size() > static_cast<std::size_t>(name_max)) {
+    throw IoError(what + ": the file name '" + name.substr(0, 40) + "...' has " +
+                  std::to_string(name.size()) +
+                  " characters, more than the filesystem's limit of " + std::to_string(name_max));
+  }
+  const std::size_t longest = std::max(path.size(), dir.size() + 1 + kMaxTemporaryNameLength);
+  if (longest >= PATH_MAX) {
+    throw IoError(what + ": the path '" + path.substr(0, 40) + "...' (with its temporary, " +
+                  std::to_string(longest) + " characters) is longer than the system's limit of " +
+                  std::to_string(PATH_MAX - 1));
+  }
+}
+
+namespace {
+
+// The filesystem's longest name where dir is or would be made: that of its nearest existing
+// ancestor (the one a missing directory is created on).
+std::size_t name_limit(const std::string& dir) {
+  fs::path existing = dir;
+  std::error_code ec;
+  while (!existing.empty() && !fs::exists(existing, ec)) {
+    existing = existing.has_parent_path() && existing.parent_path() != existing
+                   ? existing.parent_path()
+                   : fs::path();
+  }
+  const long limit = ::pathconf(existing.empty() ? "." : existing.c_str(), _PC_NAME_MAX);
+  return static_cast<std::size_t>(limit > 0 ? limit : NAME_MAX);
+}
+
+}  // namespace
+
+void check_output_directory_name(const std::string& dir, std::size_t longest_inside,
+                                 const std::string& what) {
+  const std::size_t name_max = name_limit(dir);
+  for (const fs::path& part : fs::path(dir)) {
+    const std::string name = part.string();
+    if (name.size() > name_max) {
+      throw IoError(what + ": the directory name '" + name.substr(0, 40) + "...' has " +
+                    std::to_string(name.size()) +
+                    " characters, more than the filesystem's limit of " + std::to_string(name_max));
+    }
+  }
+  const std::size_t longest = dir.size() + 1 + longest_inside;
+  if (longest >= PATH_MAX) {
+    throw IoError(what + ": the path '" + dir.substr(0, 40) +
+                  "...' (with the names nobias creates inside it, " + std::to_string(longest) +
+                  " characters) is longer than the system's limit of " +
+                  std::to_string(PATH_MAX - 1));
+  }
+}
+
+std::size_t longest_name_in_file_set() {
+  // The files' own names (w1.npy, model.json, nobias-manifest.txt) are shorter.
+  return kMaxTemporaryNameLength;
 }
 
 }  // namespace nobias
