@@ -1212,6 +1212,21 @@ class CliTest(unittest.TestCase):
         self.assertIn("f64", r.stdout)
         self.assertEqual(os.listdir(self.dir), [])
 
+    def test_help_says_what_happens_to_missing_output_directories(self):
+        # Issue 19 item 13: --help said --weights-out "must exist"; it is created with its
+        # missing parents, and --checkpoint in an existing parent only.
+        text = " ".join(self.run_cli("--help").stdout.split())
+        self.assertIn("into DIR (created, with its missing parents, if missing)", text)
+        self.assertIn("(created if missing; its parent must exist)", text)
+        self.assertNotIn("(must exist)", text)
+        run = ["--layers", "4,3,2", "--rows", 8, "--epochs", 1, "--quiet"]
+        self.ok(*run, "--weights-out", os.path.join("a", "b", "model"))
+        self.assertIn("w2.npy", os.listdir(self.path("a", "b", "model")))
+        self.ok(*run, "--checkpoint", os.path.join("a", "ck"))
+        self.assert_refused_before_training(
+            run + ["--checkpoint", os.path.join("c", "ck")], "--checkpoint: 'c' is not an "
+            "existing directory")
+
     def test_version(self):
         # The BLAS line itself is checked against the build's choice by ctest's blas_backend.
         r = self.ok("--version")

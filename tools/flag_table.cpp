@@ -124,7 +124,8 @@ std::vector<FlagSpec> make_table() {
            "Keep the rows in file order (not given: a new order every epoch, from --seed)",
            switch_flag())
           .in(kEpochRuns),
-      Flag("--checkpoint", "DIR", "Save the whole training state into DIR (created if missing)",
+      Flag("--checkpoint", "DIR",
+           "Save the whole training state into DIR (created if missing; its parent must exist)",
            text())
           .in(kEpochsMode),
       Flag("--checkpoint-every", "E", "Epochs between checkpoints; the last epoch is always saved",
@@ -184,7 +185,9 @@ std::vector<FlagSpec> make_table() {
       Flag("--x", "X.npy", "Inputs, an n x d_in .npy file", text()).needs({"--y"}),
       Flag("--y", "Y.npy", "Targets, an n x d_out .npy file", text()).needs({"--x"}),
       Flag("--weights-in", "DIR", "Start from w1.npy..wK.npy in DIR", text()),
-      Flag("--weights-out", "DIR", "Write the trained w1.npy..wK.npy into DIR (must exist)",
+      Flag("--weights-out", "DIR",
+           "Write the trained model (w1.npy..wK.npy, model.json) into DIR (created, with its "
+           "missing parents, if missing)",
            text()),
       Flag("--loss-csv", "FILE", "Write step,loss for every step to FILE", text()),
       Flag("--threads", "N", "Threads of every product",
