@@ -235,3 +235,76 @@ TEST_CASE("model.load.non_finite_weight_is_corruption") {
   CHECK_ERROR(IoError, nobias::load_model<float>(dir.path().string()),
               "load_model: " + dir.path().string() + ": Network: w2: element (1, 0) is nan");
 }
+
+TEST_CASE("model.load.every_weight_file_has_the_declared_dtype_and_chains") {
+  // Issue 19 item 11: only w1.npy's dtype was compared with model.json's, so a float64 w3.npy
+  // under "dtype": "f32" loaded (rounded to float) as if it were the model.
+  TempDir dir("dtype-every-file");
+  const std::string d = dir.path().string();
+  const Network<float> net(std::vector<std::size_t>{5, 8, 6, 4}, 3);
+  nobias::save_model(d, net, ModelInfo{});
+  fs::remove(dir.file("nobias-manifest.txt"));  // an older or hand-made directory
+  nobias::write_npy(dir.file("w3.npy"), Matrix<double>(6, 4));
+  CHECK_ERROR(IoError, nobias::load_model<float>(d),
+              "load_model: " + d + ": model.json says dtype f32 but w3.npy is float64");
+  CHECK_ERROR(IoError, nobias::load_model<double>(d),
+              "load_model: " + d + ": model.json says dtype f32 but w3.npy is float64");
+  CHECK_ERROR(IoError, nobias::read_model_info(d),
+              "read_model_info: " + d + ": model.json says dtype f32 but w3.npy is float64");
+  // A layer that does not chain is named with both shapes, by either reader.
+  nobias::write_npy(dir.file("w3.npy"), Matrix<float>(7, 4));
+  CHECK_ERROR(IoError, nobias::read_model_info(d),
+              "read_model_info: " + d +
+                  ": w3.npy is 7x4 but w2.npy is 8x6: rows must equal the previous layer's "
+                  "columns");
+  CHECK_ERROR(nobias::ShapeError, nobias::load_model<float>(d), "w3.npy is 7x4 but ");
+  nobias::write_npy(dir.file("w3.npy"), Matrix<float>(6, 4));
+  CHECK(nobias::load_model<float>(d).info.dtype == nobias::Dtype::F32);
+  // Bare weights of mixed dtypes: no file's precision is lost to the dtype a tool computes in.
+  fs::remove(dir.file("model.json"));
+  nobias::write_npy(dir.file("w2.npy"), Matrix<double>(8, 6));
+  CHECK(nobias::read_model_info(d).dtype == nobias::Dtype::F64);
+  CHECK(nobias::load_model<double>(d).info.dtype == nobias::Dtype::F64);
+}
+
+TEST_CASE("model.load.refuses_statistics_that_model_json_does_not_name") {
+  // Issue 19 item 11: a statistics file that model.json does not name was ignored, so a
+  // directory claiming two things at once loaded as one of them without a word.
+  TempDir dir("stray-statistics");
+  const std::string d = dir.path().string();
+  const Network<float> net(std::vector<std::size_t>{5, 8, 4}, 3);
+  nobias::save_model(d, net, ModelInfo{});
+  fs::remove(dir.file("nobias-manifest.txt"));
+  nobias::write_npy(dir.file("x_mean.npy"), Matrix<double>(1, 5));
+  const std::string unnamed =
+      ": x_mean.npy is here but model.json's \"standardization\" names none (the model was "
+      "trained unstandardized); delete it, or name it in model.json";
+  CHECK_ERROR(IoError, nobias::load_model<float>(d), "load_model: " + d + unnamed);
+  CHECK_ERROR(IoError, nobias::read_model_info(d), "read_model_info: " + d + unnamed);
+
+  // Some of the four named, another beside them.
+  ModelInfo info;
+  info.classes = 4;
+  info.standardization =
+      nobias::fit_standardization<float>(test_support::random_matrix<float>(9, 5, 2).view());
+  nobias::save_model(d, net, info);
+  fs::remove(dir.file("nobias-manifest.txt"));
+  nobias::write_npy(dir.file("y_scale.npy"), Matrix<double>(1, 4));
+  CHECK_ERROR(IoError, nobias::load_model<float>(d),
+              "load_model: " + d +
+                  ": y_scale.npy is here but model.json's \"standardization\" names x_mean.npy, "
+                  "x_scale.npy; delete it, or name it in model.json");
+  fs::remove(dir.file("y_scale.npy"));
+  CHECK(nobias::load_model<float>(d).info.standardization.x_scale == info.standardization.x_scale);
+
+  // Bare weights have no standardization to go with the files.
+  fs::remove(dir.file("model.json"));
+  const std::string bare =
+      ": x_mean.npy, x_scale.npy are here but there is no model.json to say how the weights use "
+      "them";
+  CHECK_ERROR(IoError, nobias::load_model<float>(d), "load_model: " + d + bare);
+  CHECK_ERROR(IoError, nobias::read_model_info(d), "read_model_info: " + d + bare);
+  fs::remove(dir.file("x_mean.npy"));
+  fs::remove(dir.file("x_scale.npy"));
+  CHECK(nobias::load_model<float>(d).info.standardization.empty());
+}

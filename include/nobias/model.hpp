@@ -83,15 +83,21 @@ StagedFileSet stage_model(const std::string& dir, const Network<T>& net, const M
 // they were). Every file is checked against the manifest when there is one (IoError naming the
 // file that does not match: not one complete save), and the metadata against the files:
 // IoError "load_model: DIR: model.json says widths 64,128,10 but the weights are
-// 64,128,9", "... says dtype f64 but w1.npy is float32", statistics of the wrong length or a
-// missing statistics file, an unknown format or a newer format_version, malformed JSON (with
-// its position). Without model.json, bare w*.npy load as a plain regression model
-// (has_metadata false, no statistics), as load_weights reads them.
+// 64,128,9", "... says dtype f32 but w3.npy is float64" (every weight file, not only w1),
+// statistics of the wrong length or a missing statistics file, an unknown format or a newer
+// format_version, malformed JSON (with its position). A statistics file in the set that
+// model.json does not name is refused, not ignored: "x_mean.npy is here but model.json's
+// "standardization" names none (...)". Without model.json, bare w*.npy load as a plain
+// regression model (has_metadata false, no statistics, dtype f64 if any file is float64),
+// as load_weights reads them; a statistics file beside them is refused likewise. The set is
+// what the manifest lists, when there is one: a file beside it that it does not list is no
+// part of the model, statistics included.
 template <class T>
 Model<T> load_model(const std::string& dir);
 
-// Only the metadata (and the manifest's check of model.json): for a tool choosing T before
-// loading. Without model.json: widths and dtype from the weight files' headers.
+// Only the metadata, checked against the weight files' headers and the statistics as
+// load_model checks them: for a tool choosing T before loading. Without model.json: widths
+// and dtype from the weight files' headers.
 ModelInfo read_model_info(const std::string& dir);
 
 }  // namespace nobias

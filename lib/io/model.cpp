@@ -151,25 +151,101 @@ NpyInfo header_of(const FileSetReader& reader, const std::string& name) {
   return inspect_npy((fs::path(reader.directory()) / name).string());
 }
 
-// Widths and dtype of the weight files, checked against what model.json says.
-void check_weights_match(const ModelInfo& info, const std::vector<std::size_t>& widths,
-                         const NpyInfo& w1, const std::string& who, const std::string& dir) {
+std::string weight_name(std::size_t k) {
+  return "w" + std::to_string(k) + ".npy";
+}
+
+Dtype file_dtype(const NpyInfo& h) {
+  return h.dtype == NpyDtype::F64 ? Dtype::F64 : Dtype::F32;
+}
+
+// The headers of w1.npy ... up to the first that is not in the set, each a 2-D float array
+// whose rows are the previous one's columns.
+std::vector<NpyInfo> weight_headers(const FileSetReader& reader, const std::string& who) {
+  std::vector<NpyInfo> headers;
+  for (std::size_t k = 1; reader.in_set(weight_name(k)); ++k) {
+    NpyInfo h = header_of(reader, weight_name(k));
+    if (h.shape.size() != 2 || h.is_integer()) {
+      bad(who, reader.directory(),
+          weight_name(k) + " is " + npy_dtype_name(h.dtype) + " of shape " +
+              detail::npy_shape_text(h.shape) + ", expected a 2-D float32 or float64 array");
+    }
+    if (k > 1 && h.shape[0] != headers.back().shape[1]) {
+      const NpyInfo& prev = headers.back();
+      bad(who, reader.directory(),
+          weight_name(k) + " is " + shape_string(h.shape[0], h.shape[1]) + " but " +
+              weight_name(k - 1) + " is " + shape_string(prev.shape[0], prev.shape[1]) +
+              ": rows must equal the previous layer's columns");
+    }
+    headers.push_back(std::move(h));
+  }
+  if (headers.empty()) bad(who, reader.directory(), "w1.npy is missing");
+  return headers;
+}
+
+// Without model.json, the weights' own dtype: float64 if any file is, so that a tool computing
+// in it loses none of their precision.
+Dtype bare_dtype(const std::vector<NpyInfo>& headers) {
+  for (const NpyInfo& h : headers)
+    if (file_dtype(h) == Dtype::F64) return Dtype::F64;
+  return Dtype::F32;
+}
+
+// Widths and dtype of the weight files, checked against what model.json says: every file, not
+// only w1.npy, since a loader converts each to one T and would hide a stray float64 layer.
+void check_weights_match(const ModelInfo& info, const std::vector<NpyInfo>& headers,
+                         const std::string& who, const std::string& dir) {
+  std::vector<std::size_t> widths{headers.front().shape[0]};
+  for (const NpyInfo& h : headers)
+    widths.push_back(h.shape[1]);
   if (info.widths != widths) {
     bad(who, dir,
         "model.json says widths " + widths_text(info.widths) + " but the weights are " +
             widths_text(widths));
   }
-  const Dtype files = w1.dtype == NpyDtype::F64 ? Dtype::F64 : Dtype::F32;
-  if (files != info.dtype) {
-    bad(who, dir,
-        std::string("model.json says dtype ") + to_name(info.dtype) + " but w1.npy is " +
-            npy_dtype_name(w1.dtype));
+  for (std::size_t k = 0; k < headers.size(); ++k) {
+    if (file_dtype(headers[k]) != info.dtype) {
+      bad(who, dir,
+          std::string("model.json says dtype ") + to_name(info.dtype) + " but " +
+              weight_name(k + 1) + " is " + npy_dtype_name(headers[k].dtype));
+    }
   }
   if (info.classes != 0 && info.classes != widths.back()) {
     bad(who, dir,
         "model.json says " + std::to_string(info.classes) + " classes but the network has " +
             std::to_string(widths.back()) + " outputs");
   }
+}
+
+// A statistics file in the set that model.json does not name (or, without model.json, any):
+// refused rather than ignored. Such a directory was put together by hand or left over from
+// another model, and either reading of it (with the file, or without) could be the wrong one.
+void check_no_stray_statistics(const FileSetReader& reader,
+                               const std::map<std::string, std::string>* named,
+                               const std::string& who) {
+  std::string stray, names;
+  std::size_t count = 0;
+  for (const char* statistic : kStatistics) {
+    const std::string file = std::string(statistic) + ".npy";
+    if (named != nullptr && named->count(statistic) != 0) {
+      names += (names.empty() ? "" : ", ") + file;
+    } else if (reader.in_set(file)) {
+      stray += (stray.empty() ? "" : ", ") + file;
+      ++count;
+    }
+  }
+  if (count == 0) return;
+  const std::string is = count == 1 ? " is" : " are", it = count == 1 ? "it" : "them";
+  if (named == nullptr) {
+    bad(who, reader.directory(),
+        stray + is + " here but there is no model.json to say how the weights use " + it +
+            ": bare weights are not standardized; delete " + it +
+            ", or save the model with its statistics (save_model)");
+  }
+  bad(who, reader.directory(),
+      stray + is + " here but model.json's \"standardization\" names " +
+          (names.empty() ? std::string("none (the model was trained unstandardized)") : names) +
+          "; delete " + it + ", or name " + it + " in model.json");
 }
 
 Standardization read_statistics(const FileSetReader& reader,
@@ -256,28 +332,20 @@ void save_model(const std::string& dir, const Network<T>& net, const ModelInfo& 
 ModelInfo read_model_info(const std::string& dir) {
   const std::string who = "read_model_info";
   const FileSetReader reader(dir, who);
-  std::vector<std::size_t> widths;
-  // Widths from the weight files' headers, chained as load_weights checks them.
-  for (std::size_t k = 1; reader.in_set("w" + std::to_string(k) + ".npy"); ++k) {
-    const NpyInfo h = header_of(reader, "w" + std::to_string(k) + ".npy");
-    if (h.shape.size() != 2 || h.is_integer())
-      bad(who, dir, "w" + std::to_string(k) + ".npy is not a 2-D float array");
-    if (k == 1) widths.push_back(h.shape[0]);
-    if (h.shape[0] != widths.back())
-      bad(who, dir, "w" + std::to_string(k) + ".npy does not chain with the layer before");
-    widths.push_back(h.shape[1]);
-  }
-  if (widths.empty()) bad(who, dir, "w1.npy is missing");
-  const NpyInfo w1 = header_of(reader, "w1.npy");
+  const std::vector<NpyInfo> headers = weight_headers(reader, who);
   if (!reader.in_set(kModelMetadataName)) {
+    check_no_stray_statistics(reader, nullptr, who);
     ModelInfo info;
-    info.widths = widths;
-    info.dtype = w1.dtype == NpyDtype::F64 ? Dtype::F64 : Dtype::F32;
+    info.widths = {headers.front().shape[0]};
+    for (const NpyInfo& h : headers)
+      info.widths.push_back(h.shape[1]);
+    info.dtype = bare_dtype(headers);
     return info;
   }
   std::map<std::string, std::string> files;
   ModelInfo info = parse_metadata(reader.read(kModelMetadataName), who, dir, files);
-  check_weights_match(info, widths, w1, who, dir);
+  check_weights_match(info, headers, who, dir);
+  check_no_stray_statistics(reader, &files, who);
   info.standardization = read_statistics(reader, files, info, who);
   return info;
 }
@@ -291,16 +359,18 @@ Model<T> load_model(const std::string& dir) {
   std::vector<std::size_t> widths{weights.front().rows()};
   for (const Matrix<T>& w : weights)
     widths.push_back(w.cols());
-  const NpyInfo w1 = header_of(reader, "w1.npy");
+  const std::vector<NpyInfo> headers = weight_headers(reader, who);
   ModelInfo info;
   if (reader.in_set(kModelMetadataName)) {
     std::map<std::string, std::string> files;
     info = parse_metadata(reader.read(kModelMetadataName), who, dir, files);
-    check_weights_match(info, widths, w1, who, dir);
+    check_weights_match(info, headers, who, dir);
+    check_no_stray_statistics(reader, &files, who);
     info.standardization = read_statistics(reader, files, info, who);
   } else {
+    check_no_stray_statistics(reader, nullptr, who);
     info.widths = widths;
-    info.dtype = w1.dtype == NpyDtype::F64 ? Dtype::F64 : Dtype::F32;
+    info.dtype = bare_dtype(headers);
   }
   try {
     return Model<T>{Network<T>(std::move(weights)), std::move(info)};
