@@ -19,6 +19,8 @@ import unittest
 
 import numpy as np
 
+from cli_model_units import StandardizedModelTests
+
 BIN = None
 TIMEOUT_S = 120
 # Fast settings for tests that are not about the defaults.
@@ -59,7 +61,7 @@ def numpy_predict(d, x):
     return p, np.abs(p)
 
 
-class ModelToolsTest(unittest.TestCase):
+class ModelToolsTest(StandardizedModelTests, unittest.TestCase):
     def setUp(self):
         self._tmp = tempfile.TemporaryDirectory(prefix="nobias-model-")
         self.dir = self._tmp.name

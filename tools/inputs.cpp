@@ -8,6 +8,7 @@
 #include "nobias/fit.hpp"
 #include "nobias/init.hpp"
 #include "nobias/kernels.hpp"
+#include "nobias/model.hpp"
 #include "nobias/npy.hpp"
 #include "nobias/targets.hpp"
 #include "nobias/weights_io.hpp"
@@ -97,6 +98,69 @@ std::optional<std::vector<nobias::Matrix<T>>> read_weights(const TrainOptions& o
   } catch (const nobias::Error& e) {
     throw nobias::IoError("reading --weights-in " + o.weights_in + ": " + e.what());
   }
+}
+
+nobias::ModelInfo read_weights_info(const TrainOptions& o) {
+  if (o.weights_in.empty()) return {};
+  try {
+    return nobias::read_model_info(o.weights_in);
+  } catch (const nobias::Error& e) {
+    throw nobias::IoError("reading --weights-in " + o.weights_in + ": " + e.what());
+  }
+}
+
+namespace {
+
+// "x_mean.npy, x_scale.npy": the statistics files a model directory has.
+std::string statistics_files(const nobias::Standardization& s) {
+  std::string files = s.has_x() ? "x_mean.npy, x_scale.npy" : "";
+  if (s.has_y()) files += std::string(files.empty() ? "" : ", ") + "y_mean.npy, y_scale.npy";
+  return files;
+}
+
+}  // namespace
+
+template <class T>
+nobias::Standardization run_standardization(const TrainOptions& o, const nobias::ModelInfo& start,
+                                            const Data<T>& data) {
+  const nobias::Standardization& saved = start.standardization;
+  const std::string model = "--weights-in " + o.weights_in;
+  if (!saved.empty()) {
+    const std::string trained = model + " was trained on standardized data (its model.json names " +
+                                statistics_files(saved) + ")";
+    if (o.x_path.empty()) {
+      throw UsageError(trained +
+                       ": the generated data of a run without --x are not in its units; train "
+                       "it on --x/--y with --standardize");
+    }
+    if (!o.standardize) {
+      throw UsageError(trained +
+                       ": its weights expect data in those units; add --standardize to keep "
+                       "training it in them (the model's statistics are used, not recomputed "
+                       "from --x)");
+    }
+    if (saved.has_y() && data.classes != 0) {
+      throw UsageError(model + " standardized its regression targets (y_mean.npy, y_scale.npy) " +
+                       "but --y " + o.y_path + " holds " + std::to_string(data.classes) +
+                       " classes, whose one-hot targets are never standardized");
+    }
+    if (!saved.has_y() && start.classes != 0 && data.classes == 0) {
+      throw UsageError(model + " is a classifier of " + std::to_string(start.classes) +
+                       " classes, its targets never standardized, but --y " + o.y_path +
+                       " holds a regression's: --standardize would leave them unstandardized");
+    }
+    return saved;
+  }
+  if (o.standardize && start.has_metadata) {
+    throw UsageError("--standardize: " + model +
+                     " was trained without standardization (its model.json names no statistics): "
+                     "its weights were learned on data as it comes; drop --standardize to "
+                     "keep training it on unstandardized data");
+  }
+  if (!o.standardize) return {};
+  // A classifier's one-hot targets stay as they are.
+  return nobias::fit_standardization<T>(
+      data.x, data.classes == 0 ? data.y.view() : nobias::MatrixView<const T>());
 }
 
 template <class T>
@@ -210,6 +274,8 @@ Data<T> generate_data(std::size_t rows, const std::vector<std::size_t>& widths,
   template std::optional<Data<T>> read_data<T>(const TrainOptions&);                              \
   template std::optional<Data<T>> read_validation<T>(const TrainOptions&, std::size_t);           \
   template std::optional<std::vector<nobias::Matrix<T>>> read_weights<T>(const TrainOptions&);    \
+  template nobias::Standardization run_standardization<T>(                                        \
+      const TrainOptions&, const nobias::ModelInfo&, const Data<T>&);                             \
   template Widths choose_widths<T>(const TrainOptions&, const std::optional<Data<T>>&,            \
                                    const std::optional<std::vector<nobias::Matrix<T>>>&);         \
   template void check_data<T>(const std::string&, const std::string&, const Widths&,              \

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "nobias/matrix.hpp"
+#include "nobias/model.hpp"
 #include "train_options.hpp"
 
 namespace nobias_tools {
@@ -50,6 +51,24 @@ std::optional<Data<T>> read_validation(const TrainOptions& o, std::size_t classe
 // --weights-in, finite.
 template <class T>
 std::optional<std::vector<nobias::Matrix<T>>> read_weights(const TrainOptions& o);
+
+// --weights-in's model.json (read_model_info: checked against its files), read after its
+// weights: how they were trained, their standardization above all. has_metadata false for
+// bare weights and without --weights-in.
+nobias::ModelInfo read_weights_info(const TrainOptions& o);
+
+// The statistics a run standardizes its data with, given start (read_weights_info) and the
+// training rows: none without --standardize; the --weights-in model's own when it was trained
+// standardized, since its weights were learned in those units (statistics recomputed from
+// this data would move the units under them); else the training rows' (fit_standardization,
+// x and a regression's y). UsageError, before training, where the flags and the model
+// disagree: a standardized model without --standardize or without --x, --standardize with a
+// model.json that names no statistics, a model's y statistics with class labels or a
+// classifier's x statistics with regression targets. Bare weights say nothing of their units:
+// --standardize is the user's call.
+template <class T>
+nobias::Standardization run_standardization(const TrainOptions& o, const nobias::ModelInfo& start,
+                                            const Data<T>& data);
 
 // --layers wins; then the starting weights (they cannot change shape); then the data's d_in
 // and d_out around default hidden widths; then the default experiment.

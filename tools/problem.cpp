@@ -13,6 +13,7 @@ Problem<T> assemble(const TrainOptions& o) {
   p.data = read_data<T>(o);
   p.validation = read_validation<T>(o, p.data ? p.data->classes : 0);
   p.weights = read_weights<T>(o);
+  const nobias::ModelInfo start = read_weights_info(o);
   if (!o.resume_dir.empty()) {
     // nobias::resume checks the settings and the data against it (training.cpp).
     p.checkpoint = nobias::load_checkpoint<T>(o.resume_dir);
@@ -30,11 +31,9 @@ Problem<T> assemble(const TrainOptions& o) {
     p.validation = split_validation(*p.data, o.validation_fraction, o.seed);
   }
   p.user_validation = p.validation;
-  if (o.standardize) {
-    // A classifier's one-hot targets stay as they are.
-    const bool regression = p.data->classes == 0;
-    p.stats = nobias::fit_standardization<T>(
-        p.data->x, regression ? p.data->y.view() : nobias::MatrixView<const T>());
+  p.stats = run_standardization<T>(o, start, *p.data);
+  p.stats_from_model = !start.standardization.empty();
+  if (!p.stats.empty()) {
     nobias::standardize_x<T>(p.stats, p.data->x);
     nobias::standardize_y<T>(p.stats, p.data->y);
     if (p.validation) {

@@ -24,6 +24,7 @@ struct Problem {
   std::optional<nobias::Checkpoint<T>> checkpoint;
   Widths widths;
   nobias::Standardization stats;
+  bool stats_from_model = false;  // stats are --weights-in's, not the training rows'
 };
 
 // UsageError or nobias::Error for any input that does not fit the others, before training.

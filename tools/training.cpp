@@ -47,7 +47,7 @@ nobias::DivergenceError diverged(const nobias::DivergenceError& e, const TrainOp
 }
 
 // What the command line asks of the driver. --steps is epochs of one unshuffled full batch.
-nobias::FitOptions fit_options(const TrainOptions& o, bool validation) {
+nobias::FitOptions fit_options(const TrainOptions& o, bool validation, bool stats_from_model) {
   nobias::FitOptions options;
   const bool steps_mode = o.epochs == 0;
   options.epochs = steps_mode ? o.steps : o.epochs;
@@ -70,7 +70,8 @@ nobias::FitOptions fit_options(const TrainOptions& o, bool validation) {
         (o.validation_fraction > 0.0
              ? " --validation-fraction " + nobias::format_number(o.validation_fraction)
              : std::string()) +
-        (o.standardize ? " --standardize" : "");
+        (o.standardize ? " --standardize" : "") +
+        (stats_from_model ? " with the statistics of --weights-in " + o.weights_in : "");
   }
   return options;
 }
@@ -89,7 +90,7 @@ int run_training(const TrainOptions& o, const Trainer<T>& train, const RunPlace&
     net.emplace(p.weights ? nobias::Network<T>(std::move(*p.weights))
                           : nobias::Network<T>(p.widths.values, o.seed, o.init));
     optimizer.emplace(o.optimizer, *net);
-    options = fit_options(o, p.validation.has_value());
+    options = fit_options(o, p.validation.has_value(), p.stats_from_model);
     if (p.checkpoint) resume_or_explain(*p.checkpoint, *optimizer, options, o);
   });
   if (reports && o.data_defaults && !o.quiet) {
