@@ -428,6 +428,96 @@ class ModelToolsTest(StandardizedModelTests, unittest.TestCase):
         self.refused("nobias-evaluate", ["--weights", "m", "--x", x, "--y", "y19.npy"],
                      "--x x.npy is 20x5, --y y19.npy is 19x2: row counts differ")
 
+    # ---- non-finite results are errors (issue 19, items 10 and 13) ----
+
+    def bare_model(self, name, dtype):
+        """Bare all-ones weights 5 -> 3 -> 2: an input row of magnitude v gives 15 v."""
+        os.mkdir(self.path(name))
+        np.save(self.path(name, "w1.npy"), np.ones((5, 3), dtype=dtype))
+        np.save(self.path(name, "w2.npy"), np.ones((3, 2), dtype=dtype))
+        return name
+
+    def test_non_finite_predictions_are_refused_and_nothing_written(self):
+        for dtype, big, limit in ((np.float32, "3e+38", "float32's range (3.4028235e+38)"),
+                                  (np.float64, "1e+308",
+                                   "float64's range (1.7976931348623157e+308)")):
+            with self.subTest(dtype=dtype.__name__):
+                model = self.bare_model("m-" + dtype.__name__, dtype)
+                x = np.random.default_rng(5).standard_normal((20, 5)).astype(dtype)
+                x[3] = float(big)  # finite in the file, too large once summed in the network
+                self.save("big.npy", x)
+                self.save("y.npy", np.zeros((20, 2), dtype=dtype))
+                with open(self.path("p.npy"), "wb") as f:
+                    f.write(b"earlier predictions")
+                for extra in ([], ["--labels"]):
+                    if extra:
+                        # The same weights as a classifier of 2 classes, for --labels.
+                        with open(self.path(model, "model.json"), "w") as f:
+                            json.dump({"format": "nobias-model", "format_version": 1,
+                                       "nobias_version": "0.1.0", "settings": {},
+                                       "standardization": {},
+                                       "dtype": "f32" if dtype == np.float32 else "f64",
+                                       "widths": [5, 3, 2], "classes": 2}, f)
+                    r = self.refused("nobias-predict", ["--weights", model, "--x", "big.npy",
+                                                        "--out", "p.npy", *extra],
+                                     "--x big.npy: prediction row 3 of 20, output 0 is inf, "
+                                     "from finite inputs: the network's values passed " + limit)
+                    self.assertIn("the largest |x| in row 3 is %s (column 0)" % big, r.stderr)
+                    self.assertIn("nothing written to --out p.npy", r.stderr)
+                    with open(self.path("p.npy"), "rb") as f:
+                        self.assertEqual(f.read(), b"earlier predictions")
+                self.refused("nobias-evaluate", ["--weights", model, "--x", "big.npy",
+                                                 "--y", "y.npy"],
+                             "--x big.npy: prediction row 3 of 20, output 0 is inf")
+
+    def test_non_finite_metrics_are_refused_naming_the_metric(self):
+        # Finite float64 predictions and targets whose squared errors pass double's range.
+        model = self.bare_model("m", np.float64)
+        x = self.save("x.npy", np.full((4, 5), 0.1))
+        self.save("huge.npy", np.array([[1e200, 0.0], [-1e200, 0.0], [0.0, 0.0], [0.0, 0.0]]))
+        r = self.refused("nobias-evaluate", ["--weights", model, "--x", x, "--y", "huge.npy"],
+                         "--y huge.npy: mse is inf: the errors are too large for double: the "
+                         "squared errors pass double's largest, 1.7976931348623157e+308; the "
+                         "largest |prediction - target| is at row 0, output 0 (prediction 1.5, "
+                         "target 1e+200)")
+        self.assertEqual(r.stdout, "")
+
+    def test_undefined_r2_is_said_not_printed_as_a_number(self):
+        model = self.bare_model("m", np.float64)
+        x = self.save("x.npy", np.random.default_rng(6).standard_normal((20, 5)))
+        const = self.save("const.npy", np.column_stack([np.arange(20.0), np.full(20, 1.5)]))
+        r = self.run_tool("nobias-evaluate", "--weights", model, "--x", x, "--y", const)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("r2 undefined\n", r.stdout)
+        self.assertEqual(r.stderr, "nobias-evaluate: note: r2 is undefined: target column 1 is "
+                                   "constant (every row is 1.5)\n")
+        got = json.loads(self.ok("nobias-evaluate", "--weights", model, "--x", x, "--y", const,
+                                 "--json").stdout)
+        self.assertIsNone(got["r2"])
+        self.assertEqual(got["r2_undefined"], "target column 1 is constant (every row is 1.5)")
+        self.assertTrue(np.isfinite(got["mse"]))
+        one = self.save("one.npy", np.ones((1, 5)))
+        got = json.loads(self.ok("nobias-evaluate", "--weights", model, "--x", one, "--y",
+                                 self.save("y1.npy", np.ones((1, 2))), "--json").stdout)
+        self.assertEqual((got["r2"], got["r2_undefined"]), (None, "fewer than two rows"))
+        # A target that varies has a defined r2 and no reason.
+        varied = self.save("varied.npy", np.random.default_rng(7).standard_normal((20, 2)))
+        got = json.loads(self.ok("nobias-evaluate", "--weights", model, "--x", x, "--y", varied,
+                                 "--json").stdout)
+        self.assertNotIn("r2_undefined", got)
+        self.assertIsInstance(got["r2"], float)
+
+    def test_evaluate_names_the_shape_of_the_y_file_itself(self):
+        x, y = self.regression(rows=20)
+        self.ok("nobias-train", "--x", x, "--y", y, *QUICK, "--weights-out", "m", "--quiet")
+        # 1-D labels are read as one-hot rows, but the message is about the file: (19,).
+        self.save("l19.npy", np.arange(19, dtype=np.int64) % 3)
+        self.refused("nobias-evaluate", ["--weights", "m", "--x", x, "--y", "l19.npy"],
+                     "--x x.npy is 20x5, --y l19.npy is (19,): row counts differ")
+        self.save("y1.npy", np.zeros(20))
+        self.refused("nobias-evaluate", ["--weights", "m", "--x", x, "--y", "y1.npy"],
+                     "--y y1.npy is (20,), but the model in m has 2 outputs")
+
 
 def main():
     global BIN

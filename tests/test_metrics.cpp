@@ -6,10 +6,13 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "nobias/error.hpp"
 #include "nobias/metrics.hpp"
+#include "nobias/network.hpp"
 #include "reference/metrics_reference.hpp"
 #include "test_checks.hpp"
 #include "test_support.hpp"
@@ -103,4 +106,108 @@ TEST_CASE("metrics.refusals") {
               "accuracy: no rows to score");
   CHECK_ERROR(nobias::ValueError, nobias::argmax_rows<float>(Matrix<float>(2, 0)),
               "argmax_rows: scores have no columns");
+}
+
+// ---- Non-finite results are errors
+
+TEST_CASE_TEMPLATE("metrics.first_non_finite.row_by_row", T, float, double) {
+  Matrix<T> m(4, 3);
+  CHECK_FALSE(nobias::first_non_finite<T>(m).has_value());
+  m(2, 0) = std::numeric_limits<T>::infinity();
+  m(1, 2) = -std::numeric_limits<T>::infinity();
+  const auto bad = nobias::first_non_finite<T>(m);
+  REQUIRE(bad.has_value());
+  CHECK(bad->row == 1);
+  CHECK(bad->col == 2);
+  CHECK(bad->value == -std::numeric_limits<double>::infinity());
+}
+
+// All-ones weights 5 -> 3 -> 2: an input row of magnitude v gives hidden values 5 v, outputs
+// 15 v, so a finite row within a factor 5 of T's largest overflows.
+TEST_CASE_TEMPLATE("metrics.require_finite_predictions.names_the_row_and_the_cause", T, float,
+                   double) {
+  std::vector<Matrix<T>> weights;
+  weights.emplace_back(5, 3);
+  weights.emplace_back(3, 2);
+  for (Matrix<T>& w : weights)
+    for (std::size_t i = 0; i < w.size(); ++i)
+      w.data()[i] = T(1);
+  const nobias::Network<T> net(std::move(weights));
+  Matrix<T> x = test_support::random_matrix<T>(7, 5, 3, 1.0);
+  nobias::require_finite_predictions<T>("predict", net.predict(x), x);  // finite: no error
+  const T big = std::numeric_limits<T>::max() / T(2);
+  for (std::size_t c = 0; c < 5; ++c)
+    x(4, c) = c == 2 ? -big : big;
+  const std::string type = std::is_same_v<T, float> ? "float32" : "float64";
+  const std::string largest = std::is_same_v<T, float> ? "1.7014117e+38" : "8.988465674311579e+307";
+  const std::string range = std::is_same_v<T, float> ? "3.4028235e+38" : "1.7976931348623157e+308";
+  CHECK_ERROR(nobias::ValueError,
+              nobias::require_finite_predictions<T>("predict", net.predict(x), x),
+              "predict: prediction row 4 of 7, output 0 is inf, from finite inputs: the "
+              "network's values passed " +
+                  type + "'s range (" + range + "); the largest |x| in row 4 is " + largest +
+                  " (column 0): the inputs, or the weights, are too large for " + type);
+  // A NaN in x is the cause, named by its column.
+  x(4, 0) = T(1);
+  x(4, 1) = T(1);
+  x(4, 2) = T(1);
+  x(4, 3) = T(1);
+  x(4, 4) = T(1);
+  x(5, 3) = std::numeric_limits<T>::quiet_NaN();
+  CHECK_ERROR(nobias::ValueError,
+              nobias::require_finite_predictions<T>("predict", net.predict(x), x),
+              "predict: prediction row 5 of 7, output 0 is nan: x row 5, column 3 is nan; "
+              "predictions need finite inputs");
+  CHECK_ERROR(nobias::ShapeError,
+              nobias::require_finite_predictions<T>("predict", Matrix<T>(6, 2), x),
+              "predict: predictions are 6x2 but x is 7x5");
+}
+
+TEST_CASE_TEMPLATE("metrics.require_finite_metrics.names_the_metric_and_why", T, float, double) {
+  Matrix<T> p = test_support::random_matrix<T>(5, 2, 4, 1.0);
+  const Matrix<T> y = test_support::random_matrix<T>(5, 2, 5, 1.0);
+  nobias::require_finite_metrics<T>("score", nobias::evaluate<T>(p, y, false), p, y);
+  p(3, 1) = std::numeric_limits<T>::quiet_NaN();
+  CHECK_ERROR(nobias::ValueError,
+              nobias::require_finite_metrics<T>("score", nobias::evaluate<T>(p, y, false), p, y),
+              "score: mse is nan: prediction row 3, output 1 is nan");
+}
+
+TEST_CASE("metrics.require_finite_metrics.errors_past_double") {
+  // Finite values whose squared errors pass double's range.
+  Matrix<double> p(3, 1), y(3, 1);
+  y(0, 0) = 1e200;
+  y(1, 0) = -1e200;
+  p(2, 0) = 2.5;
+  const nobias::Metrics m = nobias::evaluate<double>(p, y, false);
+  CHECK_ERROR(nobias::ValueError, nobias::require_finite_metrics<double>("score", m, p, y),
+              "score: mse is inf: the errors are too large for double: the squared errors pass "
+              "double's largest, 1.7976931348623157e+308; the largest |prediction - target| is "
+              "at row 0, output 0 (prediction 0, target 1e+200)");
+  // mae alone: errors of 1e308 sum past the range; their squares would too, so mse is first.
+  nobias::Metrics only_mae = m;
+  only_mae.mse = 1.0;
+  only_mae.mae = std::numeric_limits<double>::infinity();
+  CHECK_ERROR(nobias::ValueError, nobias::require_finite_metrics<double>("score", only_mae, p, y),
+              "score: mae is inf: the errors are too large for double: the sum of the errors "
+              "passes double's largest");
+}
+
+TEST_CASE("metrics.r2_undefined.says_why") {
+  Matrix<double> y(3, 2), p(3, 2);
+  for (std::size_t i = 0; i < 3; ++i) {
+    y(i, 0) = static_cast<double>(i);
+    y(i, 1) = 0.1;  // constant, though its computed mean need not be exactly 0.1
+  }
+  nobias::Metrics m = nobias::evaluate<double>(p, y, false);
+  CHECK(m.r2_undefined == "target column 1 is constant (every row is 0.1)");
+  // Undefined is not an error: the metric's stand-in is not checked.
+  nobias::require_finite_metrics<double>("score", m, p, y);
+  y(2, 1) = 0.2;
+  CHECK(nobias::evaluate<double>(p, y, false).r2_undefined.empty());
+  const Matrix<double> one(1, 2);
+  m = nobias::evaluate<double>(one, one, false);
+  CHECK(m.r2_undefined == "fewer than two rows");
+  CHECK(std::isnan(m.r2));
+  nobias::require_finite_metrics<double>("score", m, one, one);
 }

@@ -6,8 +6,10 @@
 // r2_score, uniform average over outputs) and, when the model is a classifier or --y holds
 // labels or one-hot rows, accuracy; one "name value" per line, or with --json exactly one
 // JSON object on stdout. --y takes every form nobias-train takes (2-D, 1-D, integer labels).
+// r2 is undefined for fewer than two rows or a constant --y column: printed as "undefined"
+// (null in JSON, with "r2_undefined" saying why), never as scikit-learn's stand-in 0 or 1.
+// A prediction or metric that comes out NaN or infinite is an error naming its row or metric.
 // Exit status: 0 success, 2 bad usage or input, 1 internal error.
-#include <cmath>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -21,6 +23,7 @@
 #include "nobias/error.hpp"
 #include "nobias/metrics.hpp"
 #include "nobias/names.hpp"
+#include "nobias/npy.hpp"
 
 namespace nobias_tools {
 namespace {
@@ -48,25 +51,55 @@ std::optional<EvaluateOptions> parse(int argc, char** argv) {
   return o;
 }
 
-// JSON has no NaN or infinity: such a metric (r2 of one row) is null.
-std::string json_number(double value) {
-  return std::isfinite(value) ? nobias::format_number(value) : "null";
+// A metric as printed: every one is finite (require_finite_metrics) but an undefined r2,
+// which is "undefined" in text and null in JSON, never a stand-in number.
+std::string text_of(const std::optional<double>& value, bool json) {
+  if (value) return nobias::format_number(*value);
+  return json ? "null" : "undefined";
+}
+
+// A string of printable ASCII (the library's reasons) as a JSON string.
+std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text)
+    out += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
+  return out + "\"";
 }
 
 void print(const nobias::Metrics& m, bool json) {
-  std::vector<std::pair<const char*, double>> values = {
-      {"loss", m.mse}, {"mse", m.mse}, {"mae", m.mae}, {"r2", m.r2}};
+  const std::optional<double> r2 =
+      m.r2_undefined.empty() ? std::optional<double>(m.r2) : std::nullopt;
+  std::vector<std::pair<const char*, std::optional<double>>> values = {
+      {"loss", m.mse}, {"mse", m.mse}, {"mae", m.mae}, {"r2", r2}};
   if (m.accuracy) values.emplace_back("accuracy", *m.accuracy);
   if (json) {
     std::printf("{\"rows\": %zu", m.rows);
     for (const auto& [name, value] : values)
-      std::printf(", \"%s\": %s", name, json_number(value).c_str());
+      std::printf(", \"%s\": %s", name, text_of(value, true).c_str());
+    if (!r2) std::printf(", \"r2_undefined\": %s", json_string(m.r2_undefined).c_str());
     std::printf("}\n");
     return;
   }
   std::printf("rows %zu\n", m.rows);
   for (const auto& [name, value] : values)
-    std::printf("%s %s\n", name, nobias::format_number(value).c_str());
+    std::printf("%s %s\n", name, text_of(value, false).c_str());
+  if (!r2) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "nobias-evaluate: note: r2 is undefined: %s\n", m.r2_undefined.c_str());
+  }
+}
+
+// The shape of --y as the file holds it, for messages: class labels of shape (n,) are read
+// as n x classes one-hot rows, which is not what the user gave.
+std::string file_shape(const std::string& path, std::size_t rows, std::size_t cols) {
+  try {
+    const std::vector<std::size_t> shape = nobias::inspect_npy(path).shape;
+    if (shape.size() == 1) return "(" + std::to_string(shape[0]) + ",)";
+    if (shape.size() == 2) return nobias::shape_string(shape[0], shape[1]);
+  } catch (const nobias::Error&) {
+    // It was read a moment ago; if it cannot be now, the rows read still tell the count.
+  }
+  return nobias::shape_string(rows, cols);
 }
 
 int run(const EvaluateOptions& o) {
@@ -78,18 +111,21 @@ int run(const EvaluateOptions& o) {
     const nobias::Matrix<T> x = read_model_x<T>(o.model.x, weights, info);
     std::size_t classes = info.classes;
     const nobias::Matrix<T> y = read_targets<T>("--y", o.y, classes);
-    const std::string shapes = "--x " + o.model.x + " is " +
-                               nobias::shape_string(x.rows(), x.cols()) + ", --y " + o.y + " is " +
-                               nobias::shape_string(y.rows(), y.cols());
-    if (y.rows() != x.rows()) throw nobias::ShapeError(shapes + ": row counts differ");
-    if (x.rows() == 0) throw nobias::ShapeError(shapes + ": no rows to evaluate on");
+    const auto shapes = [&] {
+      return "--x " + o.model.x + " is " + nobias::shape_string(x.rows(), x.cols()) + ", --y " +
+             o.y + " is " + file_shape(o.y, y.rows(), y.cols());
+    };
+    if (y.rows() != x.rows()) throw nobias::ShapeError(shapes() + ": row counts differ");
+    if (x.rows() == 0) throw nobias::ShapeError(shapes() + ": no rows to evaluate on");
     if (y.cols() != info.widths.back()) {
-      throw nobias::ShapeError("--y " + o.y + " is " + nobias::shape_string(y.rows(), y.cols()) +
+      throw nobias::ShapeError("--y " + o.y + " is " + file_shape(o.y, y.rows(), y.cols()) +
                                ", but the model in " + weights + " has " +
                                std::to_string(info.widths.back()) + " outputs");
     }
     const nobias::Matrix<T> p = model.predict(x);
+    nobias::require_finite_predictions<T>("--x " + o.model.x, p, x);
     nobias::Metrics metrics = nobias::evaluate<T>(p, y, classes > 0);
+    nobias::require_finite_metrics<T>("--y " + o.y, metrics, p, y);
     metrics.rows = x.rows();
     print(metrics, o.json);
     return kExitOk;

@@ -5,6 +5,8 @@
 // DIR is a model directory (nobias-train --weights-out) or bare w*.npy. Writes the outputs
 // (n x d_out, in the model's dtype, in the units of the training targets: the model's
 // standardization is applied and undone), or with --labels each row's class (argmax) as int64.
+// A prediction that comes out NaN or infinite (inputs or weights too large for the dtype) is
+// refused, naming the row: nothing is written.
 // Exit status: 0 success, 2 bad usage or input (nothing written), 1 internal error.
 #include <optional>
 #include <string>
@@ -12,6 +14,7 @@
 #include "cli_common.hpp"
 #include "model_inputs.hpp"
 #include "nobias/blas.hpp"
+#include "nobias/error.hpp"
 #include "nobias/metrics.hpp"
 #include "nobias/npy.hpp"
 #include "output_plan.hpp"
@@ -56,6 +59,12 @@ int run(const PredictOptions& o) {
     const nobias::Model<T> model = nobias::load_model<T>(o.model.weights);
     const nobias::Matrix<T> x = read_model_x<T>(o.model.x, o.model.weights, info);
     const nobias::Matrix<T> p = model.predict(x);
+    // Before the write: a refused prediction leaves --out as it was.
+    try {
+      nobias::require_finite_predictions<T>("--x " + o.model.x, p, x);
+    } catch (const nobias::ValueError& e) {
+      throw nobias::ValueError(std::string(e.what()) + "; nothing written to --out " + o.out);
+    }
     if (o.labels) {
       nobias::write_npy_labels(o.out, nobias::argmax_rows<T>(p));
     } else {

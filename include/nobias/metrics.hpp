@@ -3,12 +3,15 @@
 //
 // Every function takes predictions p and targets y of one shape (n, d): ShapeError if the
 // shapes differ, ValueError if there are no rows (or no columns). Values are not checked for
-// NaN: a NaN in, a NaN out.
+// NaN: a NaN in, a NaN out. A front door that reports predictions or metrics checks them with
+// require_finite_predictions and require_finite_metrics (below): a NaN or an infinity there is
+// an error, never a number to print or write.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "nobias/matrix.hpp"
@@ -29,7 +32,8 @@ double mean_absolute_error(MatrixView<const T> p, MatrixView<const T> y);
 // SS_res_j = sum_i (y_ij - p_ij)^2 and SS_tot_j = sum_i (y_ij - mean_j)^2, then the plain
 // mean over columns. A constant target column (SS_tot_j = 0) scores 1 if predicted exactly
 // (SS_res_j = 0) and 0 otherwise (sklearn's force_finite=True). With fewer than two rows R^2
-// is not defined: NaN, as sklearn returns (it also warns).
+// is not defined: NaN, as sklearn returns (it also warns). evaluate() says why in
+// Metrics::r2_undefined, for either case.
 template <class T>
 double r2_score(MatrixView<const T> p, MatrixView<const T> y);
 
@@ -56,11 +60,51 @@ struct Metrics {
   double mse = 0.0;
   double mae = 0.0;
   double r2 = 0.0;
+  // Empty when R^2 is defined; otherwise why not: "fewer than two rows", or "target column 2
+  // is constant (every row is 1.5)", where SS_tot is 0 and 1 - SS_res / SS_tot has no value.
+  // r2 then holds r2_score's stand-in (scikit-learn's 1 or 0, NaN for one row), which a
+  // report should not print as a score.
+  std::string r2_undefined;
   std::optional<double> accuracy;
 };
 
 // All metrics of p against y; with_accuracy: also accuracy(p, y) (y one-hot).
 template <class T>
 Metrics evaluate(MatrixView<const T> p, MatrixView<const T> y, bool with_accuracy);
+
+// ---- Non-finite results are errors
+
+// An element of a matrix, with its value.
+struct Element {
+  std::size_t row = 0, col = 0;
+  double value = 0.0;
+};
+
+// The first NaN or infinity of m, row by row; none if every value is finite.
+template <class T>
+std::optional<Element> first_non_finite(MatrixView<const T> m);
+
+// ValueError if a prediction p (of the inputs x, row for row) is a NaN or an infinity, naming
+// the first such row and output and what in that row of x explains it: a NaN or an infinity
+// of x, or finite inputs whose largest magnitude is shown against T's range:
+//   "where: prediction row 3 of 200, output 0 is inf, from finite inputs: the network's values
+//    passed float32's range (3.4028235e+38); the largest |x| in row 3 is 3e+38 (column 1): the
+//    inputs, or the weights, are too large for float32"
+// ShapeError if p and x have different row counts.
+template <class T>
+void require_finite_predictions(const std::string& where, MatrixView<const T> p,
+                                MatrixView<const T> x);
+
+// ValueError naming the first metric of m (mse, mae, r2, accuracy) that is a NaN or an
+// infinity, and why, from the predictions p and targets y it was computed from: a NaN or an
+// infinity among them (named by row and column), or finite values whose errors are too large
+// to sum in double (the largest |p - y| shown):
+//   "where: mse is inf: the errors are too large for double: the largest |prediction - target|
+//    is 2e+200 (row 3, output 0), and its square passes double's largest,
+//    1.7976931348623157e+308"
+// An undefined R^2 (m.r2_undefined set) is not an error: a report says so instead.
+template <class T>
+void require_finite_metrics(const std::string& where, const Metrics& m, MatrixView<const T> p,
+                            MatrixView<const T> y);
 
 }  // namespace nobias

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "nobias/error.hpp"
+#include "nobias/names.hpp"
 
 namespace nobias {
 namespace {
@@ -29,6 +30,24 @@ double mean_of(MatrixView<const T> p, MatrixView<const T> y, F f) {
     for (std::size_t j = 0; j < p.cols(); ++j)
       sum += f(static_cast<double>(p(i, j)) - static_cast<double>(y(i, j)));
   return sum / (static_cast<double>(p.rows()) * static_cast<double>(p.cols()));
+}
+
+// Why R^2 has no value for targets y: "" when it has one. A column is constant when its
+// values are equal, not when its computed spread is 0: the mean of equal values may round
+// away from them, leaving a spread of 1e-32 that would make any residual a huge negative score.
+template <class T>
+std::string r2_undefined(MatrixView<const T> y) {
+  if (y.rows() < 2) return "fewer than two rows";
+  for (std::size_t j = 0; j < y.cols(); ++j) {
+    bool constant = true;
+    for (std::size_t i = 1; i < y.rows() && constant; ++i)
+      constant = y(i, j) == y(0, j);
+    if (constant) {
+      return "target column " + std::to_string(j) + " is constant (every row is " +
+             format_number(static_cast<double>(y(0, j))) + ")";
+    }
+  }
+  return "";
 }
 
 }  // namespace
@@ -119,6 +138,7 @@ Metrics evaluate(MatrixView<const T> p, MatrixView<const T> y, bool with_accurac
   m.mse = mean_squared_error(p, y);
   m.mae = mean_absolute_error(p, y);
   m.r2 = r2_score(p, y);
+  m.r2_undefined = r2_undefined(y);
   if (with_accuracy) m.accuracy = accuracy(p, y);
   return m;
 }

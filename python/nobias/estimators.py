@@ -91,6 +91,12 @@ def _validated_y(y, name, rows):
     return y
 
 
+def _first_non_finite(array):
+    """(row, column) of the first NaN or infinity of a 2-D array, row by row; None if none."""
+    bad = numpy.argwhere(~numpy.isfinite(array))
+    return None if len(bad) == 0 else tuple(int(i) for i in bad[0])
+
+
 class _Estimator:
     """What Regressor and Classifier share: parameters, training, prediction of scores."""
 
@@ -299,21 +305,50 @@ class Regressor(_Estimator):
         return self._fit_rows(X, targets.astype(dtype), True, dtype, hidden, seed)
 
     def predict(self, X):
-        """Predictions as float64, (n,) for a 1-D y in fit, (n, n_outputs) otherwise."""
-        out = self._scores(X).astype(numpy.float64)
+        """Predictions as float64, (n,) for a 1-D y in fit, (n, n_outputs) otherwise.
+        nobias.ValueError naming the first row whose prediction is a NaN or an infinity."""
+        out = self._scores(X).astype(numpy.float64)  # the network refuses its own overflow
         if self.standardize:
-            out = out * self.y_scale_ + self.y_mean_
+            with numpy.errstate(over="ignore", invalid="ignore"):
+                out = out * self.y_scale_ + self.y_mean_
+            bad = _first_non_finite(out)
+            if bad is not None:
+                row, column = bad
+                scale, mean = float(self.y_scale_[column]), float(self.y_mean_[column])
+                raise _nobias.ValueError(
+                    f"predict: prediction row {row} of {len(out)}, output {column} is "
+                    f"{float(out[row, column])} after undoing the targets' standardization "
+                    f"(y_scale {scale!r}, y_mean {mean!r}): it passed float64's range; the "
+                    "inputs, or the weights, are too large")
         return out.ravel() if self._y_was_1d else out
 
     def score(self, X, y):
-        """The coefficient of determination R^2, averaged uniformly over the outputs."""
+        """The coefficient of determination R^2, averaged uniformly over the outputs, as
+        scikit-learn's r2_score: a constant target column scores 1 if predicted exactly, else 0
+        (nobias-evaluate calls R^2 undefined there). nobias.ValueError when R^2 comes out NaN
+        or infinite: the errors passed float64's range."""
         predicted = self.predict(X).reshape(len(X), -1)
         y = numpy.asarray(y, dtype=numpy.float64).reshape(len(predicted), -1)
-        residual = ((y - predicted) ** 2).sum(axis=0)
-        total = ((y - y.mean(axis=0)) ** 2).sum(axis=0)
-        r2 = numpy.where(total > 0, 1.0 - residual / numpy.where(total > 0, total, 1.0),
-                         numpy.where(residual == 0, 1.0, 0.0))
-        return float(r2.mean())
+        if not numpy.isfinite(y).all():
+            raise ValueError("Input y contains NaN or infinity")
+        with numpy.errstate(over="ignore", invalid="ignore"):
+            residual = ((y - predicted) ** 2).sum(axis=0)
+            total = ((y - y.mean(axis=0)) ** 2).sum(axis=0)
+            r2 = numpy.where(total > 0, 1.0 - residual / numpy.where(total > 0, total, 1.0),
+                             numpy.where(residual == 0, 1.0, 0.0))
+            score = float(r2.mean())
+        if not numpy.isfinite(score):
+            with numpy.errstate(over="ignore"):
+                errors = numpy.abs(y - predicted)
+            row, column = numpy.unravel_index(numpy.argmax(errors), errors.shape)
+            largest = float(numpy.finfo(numpy.float64).max)
+            p, t = float(predicted[row, column]), float(y[row, column])
+            raise _nobias.ValueError(
+                f"score: r2 is {score}: the errors are too large for float64: the sum of the "
+                f"squared errors passes float64's largest, {largest!r}; the largest "
+                f"|prediction - target| is at row {row}, output {column} (prediction {p!r}, "
+                f"target {t!r})")
+        return score
 
 
 class Classifier(_Estimator):

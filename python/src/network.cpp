@@ -13,6 +13,7 @@
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "nobias/init.hpp"
+#include "nobias/metrics.hpp"
 #include "nobias/names.hpp"
 #include "nobias/network.hpp"
 
@@ -84,6 +85,8 @@ py::array predict(AnyNetwork& self, py::handle x, py::object out) {
     Exclusive busy(self);
     self.get<T>().predict(xv, ov);
   }
+  // As nobias-predict: a NaN or an infinity is refused, naming the row (out holds them).
+  require_finite_predictions<T>("predict", ov, xv);
   return py::reinterpret_borrow<py::array>(out);
 }
 
@@ -202,7 +205,9 @@ network's own memory. A network used from several threads at once serializes the
                             [&](auto tag) { return predict<decltype(tag)>(self, x, out); });
           },
           py::arg("x"), py::arg("out") = py::none(),
-          "yhat for x (n, d_in): a new (n, d_out) array, or written into out and returned.")
+          "yhat for x (n, d_in): a new (n, d_out) array, or written into out and returned. "
+          "nobias.ValueError naming the first row whose prediction is a NaN or an infinity "
+          "(inputs or weights too large for the dtype); out then holds what was computed.")
       .def(
           "loss",
           [](AnyNetwork& self, py::handle x, py::handle y, const std::string& reduction) {

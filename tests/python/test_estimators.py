@@ -212,3 +212,37 @@ def test_standardized_regressor_equals_the_command_line(nobias_train, tmp_path):
     _, info = nobias.load_model(tmp_path / "model")
     for name in ("x_mean", "x_scale", "y_mean", "y_scale"):
         assert numpy.array_equal(info[name].ravel(), getattr(model, name + "_").ravel()), name
+
+
+def test_non_finite_predictions_and_scores_are_errors(dtype):
+    # issue 19, items 10 and 13: a NaN or an infinity is never returned as a prediction or score.
+    X, y = regression(rows=40)
+    model = nobias.Regressor(hidden_layer_sizes=(3,), max_epochs=2, dtype=dtype).fit(X, y)
+    classifier = nobias.Classifier(hidden_layer_sizes=(3,), max_epochs=2, dtype=dtype)
+    classifier.fit(X, y > 0)
+    for estimator in (model, classifier):
+        for w in estimator.network_.weights:
+            w[...] = 1  # a row of magnitude v now gives outputs 15 v
+    big = X.copy()
+    big[6] = numpy.finfo(dtype).max / 2
+    for call in (lambda: model.predict(big), lambda: model.score(big, y),
+                 lambda: classifier.predict(big), lambda: classifier.score(big, y > 0)):
+        with pytest.raises(nobias.ValueError, match="prediction row 6 of 40, output 0 is inf"):
+            call()
+    # Finite predictions, targets so large that R^2's sums of squares pass float64's range.
+    huge = numpy.where(numpy.arange(40) % 2 == 0, 1e200, -1e200)
+    with pytest.raises(nobias.ValueError, match="score: r2 is nan: the errors are too large for "
+                                                "float64"):
+        model.score(X, huge)
+    with pytest.raises(ValueError, match="Input y contains NaN or infinity"):
+        model.score(X, numpy.where(numpy.arange(40) == 3, numpy.nan, y))
+    # Undoing the targets' standardization can overflow float64 on its own.
+    scaled = nobias.Regressor(hidden_layer_sizes=(3,), max_epochs=2, standardize=True,
+                              dtype=dtype).fit(X, y)
+    for w in scaled.network_.weights:
+        w[...] = 1
+    scaled.x_mean_, scaled.x_scale_ = numpy.zeros(5), numpy.ones(5)
+    scaled.y_scale_ = numpy.array([1e308])
+    with pytest.raises(nobias.ValueError, match=r"predict: prediction row 0 of 40, output 0 is "
+                                                r"(-)?inf after undoing the targets' standardization"):
+        scaled.predict(numpy.abs(X) + 1)

@@ -232,3 +232,25 @@ def test_module_level_functions():
             nobias.set_threads(-2)
     finally:
         nobias.set_threads(saved)
+
+
+def test_predict_refuses_non_finite_results_naming_the_row(dtype, rng):
+    # All-ones weights 5 -> 3 -> 2: a row of magnitude v gives outputs 15 v, so a finite row
+    # within a factor 5 of the dtype's largest overflows (issue 19, item 10).
+    net = nobias.Network.from_weights([numpy.ones((5, 3), dtype), numpy.ones((3, 2), dtype)])
+    x = rng.standard_normal((7, 5)).astype(dtype)
+    assert numpy.isfinite(net.predict(x)).all()
+    x[4] = numpy.finfo(dtype).max / 2
+    name = numpy.dtype(dtype).name
+    with pytest.raises(nobias.ValueError,
+                       match=r"predict: prediction row 4 of 7, output 0 is inf, from finite "
+                             r"inputs: the network's values passed %s's range .* the largest "
+                             r"\|x\| in row 4 is .* too large for %s" % (name, name)):
+        net.predict(x)
+    with pytest.raises(ValueError, match="prediction row 4 of 7"):  # also Python's ValueError
+        net.predict(x, out=numpy.empty((7, 2), dtype))
+    x[4] = 1
+    x[5, 3] = numpy.nan
+    with pytest.raises(nobias.ValueError, match="prediction row 5 of 7, output 0 is nan: x row 5, "
+                                                "column 3 is nan; predictions need finite inputs"):
+        net.predict(x)
