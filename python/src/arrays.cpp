@@ -53,6 +53,13 @@ std::size_t checked_leading_dimension(const py::array& a, const std::string& wha
   }
   const auto rows = static_cast<std::size_t>(a.shape(0));
   const auto cols = static_cast<std::size_t>(a.shape(1));
+  // Said before the layout: numpy gives an empty array zero strides, which the layout check
+  // would call not contiguous; and no call here has a use for an empty matrix.
+  if (rows == 0 || cols == 0) {
+    const char* part = rows == 0 ? "row" : "column";
+    throw py::value_error(what + ": expected at least one " + part + ", got 0 " + part +
+                          "s (an array of shape " + shape_text(a) + ")");
+  }
   const py::ssize_t item = sizeof(T);
   const bool row_contiguous = cols <= 1 || a.strides(1) == item;
   const bool rows_in_order = rows <= 1 || (a.strides(0) > 0 && a.strides(0) % item == 0 &&

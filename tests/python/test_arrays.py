@@ -105,6 +105,39 @@ def test_other_ranks_are_refused(dtype, shape):
         network(dtype).predict(x)
     if len(shape) == 1:
         assert "reshape(-1, 1)" in str(info.value)
+    # The same words from every call that takes data, for x and y alike.
+    net = network(dtype)
+    good_x, good_y = numpy.ones((2, 7), dtype), numpy.ones((2, 5), dtype)
+    for call, name in ((lambda: net.train_step(x, good_y, 1e-3), "x"),
+                       (lambda: net.train_step(good_x, x, 1e-3), "y"),
+                       (lambda: nobias.fit(net, nobias.Optimizer(net), good_x, x), "y")):
+        with pytest.raises(ValueError, match=r"%s: expected a 2-D array \(rows, columns\), got a "
+                           r"%d-D array of shape" % (name, len(shape))):
+            call()
+
+
+@pytest.mark.parametrize("shape, words", [
+    ((0, 7), r"expected at least one row, got 0 rows \(an array of shape \(0, 7\)\)"),
+    ((3, 0), r"expected at least one column, got 0 columns \(an array of shape \(3, 0\)\)"),
+    ((0, 0), r"expected at least one row, got 0 rows \(an array of shape \(0, 0\)\)"),
+])
+def test_empty_arrays_are_refused_as_empty(dtype, shape, words):
+    # Issue 19 item 13: numpy gives an empty array zero strides, and such an x was refused as
+    # "not contiguous", which sent the user looking for a layout problem.
+    net = network(dtype)
+    empty = numpy.zeros(shape, dtype)
+    x, y = numpy.ones((3, 7), dtype), numpy.ones((3, 5), dtype)  # whole, beside the empty one
+    calls = [("x", lambda: net.predict(empty)),
+             ("x", lambda: net.train_step(empty, y, 1e-3)),
+             ("y", lambda: net.train_step(x, empty, 1e-3)),
+             ("x", lambda: nobias.fit(net, nobias.Optimizer(net), empty, y)),
+             ("val_y", lambda: nobias.fit(net, nobias.Optimizer(net), x, y, val_x=x,
+                                          val_y=empty)),
+             ("x", lambda: nobias.Optimizer(net).step(net, empty, y)),
+             ("out", lambda: net.predict(x, out=empty))]
+    for name, call in calls:
+        with pytest.raises(ValueError, match=name + ": " + words):
+            call()
 
 
 def test_non_contiguous_rows_are_refused(dtype):
