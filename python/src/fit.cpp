@@ -17,6 +17,7 @@
 #include "nobias/checkpoint.hpp"
 #include "nobias/error.hpp"
 #include "nobias/fit.hpp"
+#include "numbers.hpp"
 
 namespace nobias::python {
 namespace {
@@ -110,27 +111,27 @@ void bind_fit(py::module_& m) {
   m.def(
       "fit",
       [](AnyNetwork& network, AnyOptimizer& optimizer, py::handle x, py::handle y,
-         std::size_t epochs, std::size_t batch_size, bool shuffle, std::uint64_t seed,
-         const std::string& reduction, std::size_t first_epoch, py::object on_epoch,
-         py::handle val_x, py::handle val_y, py::object on_step, py::object checkpoint,
-         std::size_t checkpoint_every, std::size_t patience, double tolerance) {
+         const WholeNumber& epochs, const WholeNumber& batch_size, bool shuffle,
+         const WholeNumber& seed, const std::string& reduction, const WholeNumber& first_epoch,
+         py::object on_epoch, py::handle val_x, py::handle val_y, py::object on_step,
+         py::object checkpoint, const WholeNumber& checkpoint_every, const WholeNumber& patience,
+         const RealNumber& tolerance) {
         require_same_dtype(optimizer, network, "fit");
         FitArguments a;
-        a.options.epochs = epochs;
-        a.options.first_epoch = first_epoch;
-        a.options.batch_size = batch_size;
+        a.options.epochs = whole_number(epochs, "epochs");
+        a.options.first_epoch = whole_number(first_epoch, "first_epoch");
+        a.options.batch_size = whole_number(batch_size, "batch_size");
         a.options.shuffle = shuffle;
-        a.options.seed = seed;
+        a.options.seed = whole_number(seed, "seed");
         a.options.reduction = reduction_from(reduction);
         a.on_epoch = std::move(on_epoch);
         a.on_step = std::move(on_step);
         if (!checkpoint.is_none()) {
           a.options.checkpoint.dir = py::str(py::module_::import("os").attr("fspath")(checkpoint));
         }
-        if (checkpoint_every == 0) throw py::value_error("checkpoint_every: expected >= 1, got 0");
-        a.options.checkpoint.every = checkpoint_every;
-        a.options.early_stopping.patience = patience;
-        a.options.early_stopping.tolerance = tolerance;
+        a.options.checkpoint.every = whole_number(checkpoint_every, "checkpoint_every", 1);
+        a.options.early_stopping.patience = whole_number(patience, "patience");
+        a.options.early_stopping.tolerance = real_number(tolerance, "tolerance");
         return dispatch(network.dtype(), [&](auto tag) {
           return fit_typed<decltype(tag)>(network, optimizer, x, y, val_x, val_y, a);
         });

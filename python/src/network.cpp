@@ -16,6 +16,7 @@
 #include "nobias/metrics.hpp"
 #include "nobias/names.hpp"
 #include "nobias/network.hpp"
+#include "numbers.hpp"
 
 namespace nobias::python {
 namespace {
@@ -27,17 +28,8 @@ std::vector<std::size_t> widths_from(py::handle widths) {
   }
   std::vector<std::size_t> values;
   for (py::handle item : py::reinterpret_borrow<py::sequence>(widths)) {
-    PyObject* index = PyNumber_Index(item.ptr());  // int, numpy integers; not float
-    if (index == nullptr) {
-      PyErr_Clear();
-      throw py::type_error("widths: expected whole numbers, got " + std::string(py::repr(item)));
-    }
-    const py::int_ value = py::reinterpret_steal<py::int_>(index);
-    if (value < py::int_(0)) {
-      throw py::value_error("widths: expected whole numbers >= 1, got " +
-                            std::string(py::repr(item)));
-    }
-    values.push_back(value.cast<std::size_t>());
+    const std::string name = "widths[" + std::to_string(values.size()) + "]";
+    values.push_back(static_cast<std::size_t>(whole_number(item, name, 1)));
   }
   return values;
 }
@@ -162,13 +154,14 @@ Arrays passed in are used where they are, never copied or converted: 2-D, of the
 dtype, each row contiguous (a row stride larger than the width is fine). `weights` are the
 network's own memory. A network used from several threads at once serializes the calls.
 )doc")
-      .def(py::init([](py::handle widths, std::uint64_t seed, const std::string& init,
+      .def(py::init([](py::handle widths, const WholeNumber& seed, const std::string& init,
                        py::handle dtype) {
              const std::vector<std::size_t> w = widths_from(widths);
+             const std::uint64_t s = whole_number(seed, "seed");
              const Init i = parse_name<Init>(init, "init");
              return dispatch(dtype_from(dtype), [&](auto tag) {
                using T = decltype(tag);
-               return std::make_unique<AnyNetwork>(Network<T>(w, seed, i));
+               return std::make_unique<AnyNetwork>(Network<T>(w, s, i));
              });
            }),
            py::arg("widths"), py::arg("seed") = 0, py::arg("init") = to_name(Init::StandardNormal),

@@ -13,6 +13,7 @@
 #include "bindings.hpp"
 #include "nobias/names.hpp"
 #include "nobias/optimizer.hpp"
+#include "numbers.hpp"
 
 namespace nobias::python {
 namespace {
@@ -150,18 +151,19 @@ How a gradient becomes a change of the weights, for networks of one dtype and sh
 Optimizer(network, kind="sgd", learning_rate=1e-3, momentum=0.9, nesterov=False, beta1=0.9,
 beta2=0.999, epsilon=1e-8, weight_decay=0.0) sizes its state for network.
 )doc")
-      .def(py::init([](AnyNetwork& net, const std::string& kind, double learning_rate,
-                       double momentum, bool nesterov, double beta1, double beta2, double epsilon,
-                       double weight_decay) {
+      .def(py::init([](AnyNetwork& net, const std::string& kind, const RealNumber& learning_rate,
+                       const RealNumber& momentum, bool nesterov, const RealNumber& beta1,
+                       const RealNumber& beta2, const RealNumber& epsilon,
+                       const RealNumber& weight_decay) {
              OptimizerConfig config;
              config.kind = parse_name<OptimizerKind>(kind, "kind");
-             config.learning_rate = learning_rate;
-             config.momentum = momentum;
+             config.learning_rate = real_number(learning_rate, "learning_rate");
+             config.momentum = real_number(momentum, "momentum");
              config.nesterov = nesterov;
-             config.beta1 = beta1;
-             config.beta2 = beta2;
-             config.epsilon = epsilon;
-             config.weight_decay = weight_decay;
+             config.beta1 = real_number(beta1, "beta1");
+             config.beta2 = real_number(beta2, "beta2");
+             config.epsilon = real_number(epsilon, "epsilon");
+             config.weight_decay = real_number(weight_decay, "weight_decay");
              return dispatch(net.dtype(), [&](auto tag) {
                using T = decltype(tag);
                Exclusive busy(net);
@@ -217,10 +219,11 @@ beta2=0.999, epsilon=1e-8, weight_decay=0.0) sizes its state for network.
           "views. restore(**optimizer.state()) on another optimizer copies it.")
       .def(
           "restore",
-          [](AnyOptimizer& self, const std::string& kind, std::uint64_t steps,
+          [](AnyOptimizer& self, const std::string& kind, const WholeNumber& steps,
              const py::sequence& first, const py::sequence& second) {
+            const std::uint64_t n = whole_number(steps, "steps");
             dispatch(self.dtype(),
-                     [&](auto tag) { restore<decltype(tag)>(self, kind, steps, first, second); });
+                     [&](auto tag) { restore<decltype(tag)>(self, kind, n, first, second); });
           },
           py::arg("kind"), py::arg("steps"), py::arg("first"), py::arg("second"),
           "Puts a saved state back (copied), checked in full first: the same kind, moments shaped "

@@ -94,6 +94,48 @@ def test_fit_refusals(dtype):
         opt.step(nobias.Network(WIDTHS, dtype=other), x.astype(other), y.astype(other))
 
 
+@pytest.mark.parametrize("kwargs, error, words", [
+    # Issue 19 item 13: bool is an int to Python; epochs=True trained one epoch.
+    (dict(epochs=True), TypeError, r"epochs: expected a whole number >= 0, got True \(a bool\)"),
+    (dict(batch_size=True), TypeError, r"batch_size: expected a whole number >= 0, got True"),
+    (dict(seed=False), TypeError, r"seed: expected a whole number >= 0, got False \(a bool\)"),
+    (dict(first_epoch=True), TypeError, r"first_epoch: expected a whole number"),
+    (dict(patience=True), TypeError, r"patience: expected a whole number >= 0, got True"),
+    (dict(checkpoint_every=True), TypeError, r"checkpoint_every: expected a whole number >= 1"),
+    (dict(checkpoint_every=0), nobias.ValueError,
+     r"checkpoint_every: expected a whole number >= 1, got 0"),
+    (dict(tolerance=True), TypeError, r"tolerance: expected a number, got True \(a bool\)"),
+    (dict(epochs=2.0), TypeError, r"epochs: expected a whole number >= 0, got 2.0 \(a float\)"),
+    (dict(batch_size=-4), ValueError, r"batch_size: expected a whole number >= 0, got -4"),
+])
+def test_fit_refuses_bools_and_fractions_as_counts(kwargs, error, words):
+    x, y = problem(numpy.float64)
+    net = nobias.Network(WIDTHS, dtype=numpy.float64)
+    before = [w.copy() for w in net.weights]
+    with pytest.raises(error, match=words):
+        nobias.fit(net, nobias.Optimizer(net), x, y, **kwargs)
+    for w, b in zip(net.weights, before):
+        numpy.testing.assert_array_equal(w, b)
+    # numpy's integers are whole numbers.
+    assert len(nobias.fit(net, nobias.Optimizer(net), x, y, epochs=numpy.int64(2))) == 2
+
+
+@pytest.mark.parametrize("name", ["learning_rate", "momentum", "beta1", "beta2", "epsilon",
+                                  "weight_decay"])
+def test_optimizer_refuses_bools_as_numbers(name):
+    net = nobias.Network(WIDTHS, dtype=numpy.float64)
+    for value in (True, numpy.bool_(False)):
+        with pytest.raises(TypeError, match=r"%s: expected a number, got .*(True|False) \(a bool"
+                           % name):
+            nobias.Optimizer(net, kind="adam", **{name: value})
+    with pytest.raises(TypeError, match=r"%s: expected a number, got '0.5' \(a str\)" % name):
+        nobias.Optimizer(net, kind="adam", **{name: "0.5"})
+    # Ints and numpy floats are numbers.
+    assert nobias.Optimizer(net, kind="adam", **{name: numpy.float32(0.5)}).config[name] == 0.5
+    with pytest.raises(TypeError, match=r"steps: expected a whole number >= 0, got True"):
+        nobias.Optimizer(net).restore(kind="sgd", steps=True, first=[], second=[])
+
+
 def test_divergence_names_the_epoch_and_step():
     x, y = problem(numpy.float32)
     net = nobias.Network(WIDTHS, seed=1, dtype=numpy.float32)

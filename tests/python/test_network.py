@@ -165,9 +165,18 @@ def test_seeded_initialization(dtype):
 
 @pytest.mark.parametrize("kwargs, error, words", [
     (dict(widths=[5]), nobias.ValueError, "at least two widths"),
-    (dict(widths=[5, 0, 2]), nobias.ValueError, "width 1 is 0"),
-    (dict(widths=[5, -1]), ValueError, r"widths: expected whole numbers >= 1, got -1"),
-    (dict(widths=[5, 2.5]), TypeError, r"widths: expected whole numbers, got 2.5"),
+    (dict(widths=[5, 0, 2]), nobias.ValueError, r"widths\[1\]: expected a whole number >= 1, got 0"),
+    (dict(widths=[5, -1]), ValueError, r"widths\[1\]: expected a whole number >= 1, got -1"),
+    (dict(widths=[5, 2.5]), TypeError,
+     r"widths\[1\]: expected a whole number >= 1, got 2.5 \(a float\)"),
+    # Issue 19 item 13: a bool is an int to Python, and [True, 2] made a network of width 1.
+    (dict(widths=[True, 2]), TypeError,
+     r"widths\[0\]: expected a whole number >= 1, got True \(a bool\)"),
+    (dict(widths=[5, numpy.bool_(True)]), TypeError,
+     r"widths\[1\]: expected a whole number >= 1, got (numpy\.)?True \(a bool"),
+    (dict(widths=[5, 2], seed=True), TypeError,
+     r"seed: expected a whole number >= 0, got True \(a bool\)"),
+    (dict(widths=[5, 2], seed=-1), ValueError, r"seed: expected a whole number >= 0, got -1"),
     (dict(widths="5,2"), TypeError, "widths: expected a sequence"),
     (dict(widths=[5, 2], init="xavier"), nobias.ValueError,
      r"init: unknown init 'xavier' \(expected one of normal, he\)"),
