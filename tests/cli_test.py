@@ -1043,17 +1043,27 @@ class CliTest(unittest.TestCase):
             gen + ["--rows", 24, "--epochs", 2, "--resume", "gk"],
             "--resume gk: the checkpoint was trained on other data (")
         self.ok(*gen, "--rows", 16, "--epochs", 2, "--resume", "gk")
-        # Issue 19 item 13: another split or standardization was blamed on the data.
+        # Issue 19 item 13: another split or standardization of the same files was blamed on
+        # the data ("trained on other data ...; resume with the data of the first run"); it is
+        # a flag that differs, named with its value now and then.
         prep = ["--x", x, "--y", y, *common, "--validation-fraction", 0.25]
         self.ok(*prep, "--epochs", 1, "--checkpoint", "pk")
-        r = self.assert_refused_before_training(
-            [*prep[:-1], 0.5, "--epochs", 2, "--resume", "pk"],
-            "the data's source differs: 'prepared: --validation-fraction 0.5' now, "
-            "'prepared: --validation-fraction 0.25' in the checkpoint")
-        self.assert_refused_before_training(
-            [*prep, "--standardize", "--epochs", 2, "--resume", "pk"],
-            "'prepared: --validation-fraction 0.25 --standardize' now")
+        for args, needle in (
+                ([*prep[:-1], 0.5], "--validation-fraction is 0.5 but the checkpoint in pk was "
+                                    "trained with 0.25; resume with the flags of the first run"),
+                (prep[:-2], "--validation-fraction is not given but the checkpoint in pk was "
+                            "trained with 0.25"),
+                ([*prep, "--standardize"], "--standardize is given but the checkpoint in pk was "
+                                           "trained without it; resume with the flags of the "
+                                           "first run")):
+            r = self.assert_refused_before_training(
+                [*args, "--epochs", 2, "--resume", "pk"], needle)
+            self.assertNotIn("other data", r.stderr)
         self.ok(*prep, "--epochs", 2, "--resume", "pk")
+        self.ok("--x", x, "--y", y, *common, "--standardize", "--epochs", 1, "--checkpoint", "sk")
+        self.assert_refused_before_training(
+            ["--x", x, "--y", y, *common, "--epochs", 2, "--resume", "sk"],
+            "--standardize is not given but the checkpoint in sk was trained with it")
 
     def test_resume_with_other_layers_names_the_checkpoint(self):
         # Issue 10 item 12: this blamed an empty --weights-in ("--weights-in : w1.npy is 8x16").

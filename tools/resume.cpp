@@ -1,10 +1,61 @@
 #include "resume.hpp"
 
+#include <optional>
+#include <sstream>
 #include <string>
 #include <utility>
 
 namespace nobias_tools {
 namespace {
+
+// How files were prepared, as a checkpoint's data source records it: fit_options
+// (training.cpp) writes "prepared: --validation-fraction F --standardize", leaving out what is
+// not used, and nothing when neither is.
+struct Preparation {
+  std::string fraction;  // "" when no fraction was held out
+  bool standardize = false;
+  std::string rest;  // anything else it records ("with the statistics of --weights-in W")
+};
+
+// nullopt for a source that is not a preparation of files (generated data).
+std::optional<Preparation> preparation_of(const std::string& source) {
+  Preparation p;
+  if (source.empty()) return p;
+  const std::string prefix = "prepared:";
+  if (source.rfind(prefix, 0) != 0) return std::nullopt;
+  std::istringstream words(source.substr(prefix.size()));
+  for (std::string word; words >> word;) {
+    if (word == "--validation-fraction" && p.fraction.empty() && words >> p.fraction) continue;
+    if (word == "--standardize") {
+      p.standardize = true;
+      continue;
+    }
+    p.rest += " " + word;
+  }
+  return p;
+}
+
+// The same files split or standardized otherwise: the data differ because a flag does, which
+// is what a user must hear (not "other data").
+std::optional<UsageError> preparation_error(const std::string& now_source,
+                                            const std::string& then_source, const TrainOptions& o) {
+  const std::optional<Preparation> now = preparation_of(now_source);
+  const std::optional<Preparation> then = preparation_of(then_source);
+  if (!now || !then) return std::nullopt;
+  const std::string tail = "; resume with the flags of the first run";
+  if (now->fraction != then->fraction) {
+    return UsageError("--validation-fraction is " +
+                      (now->fraction.empty() ? "not given" : now->fraction) +
+                      " but the checkpoint in " + o.resume_dir + " was trained " +
+                      (then->fraction.empty() ? "without it" : "with " + then->fraction) + tail);
+  }
+  if (now->standardize != then->standardize) {
+    return UsageError(std::string("--standardize is ") + (now->standardize ? "" : "not ") +
+                      "given but the checkpoint in " + o.resume_dir + " was trained " +
+                      (then->standardize ? "with" : "without") + " it" + tail);
+  }
+  return std::nullopt;
+}
 
 // The flag that sets each of the library's settings.
 const char* flag_of(const std::string& setting) {
@@ -57,6 +108,11 @@ void resume_or_explain(const nobias::Checkpoint<T>& checkpoint, nobias::Optimize
     nobias::resume(checkpoint, optimizer, options);
   } catch (const nobias::ResumeMismatch& e) {
     throw resume_error(e, o);
+  }
+  // The driver would find the sources different and blame the data; said here by flag.
+  const std::string& then = checkpoint.data.source;
+  if (checkpoint.data.recorded() && then != options.checkpoint.data_source) {
+    if (auto error = preparation_error(options.checkpoint.data_source, then, o)) throw *error;
   }
 }
 
