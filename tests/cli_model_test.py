@@ -423,6 +423,12 @@ class ModelToolsTest(StandardizedModelTests, unittest.TestCase):
         self.refused("nobias-predict", ["--weights", "none", "--x", x, "--out", "p.npy"],
                      "--weights none:")
         self.refused("nobias-predict", ["--x", x, "--out", "p.npy"], "--weights is required")
+        # Names the filesystem cannot hold, refused before the model is read (issue 19 item 13).
+        self.refused("nobias-predict", ["--weights", "m", "--x", x, "--out", "p" * 256 + ".npy"],
+                     "--out: the file name 'pppp")
+        self.refused("nobias-predict", ["--weights", "m", "--x", x, "--out",
+                                        "d/" * 2040 + "p.npy"],
+                     "(with its temporary, 4140 characters) is longer than the system's limit")
         self.refused("nobias-evaluate", ["--weights", "m", "--x", x, "--y", "y3.npy"],
                      "--y y3.npy is 20x3, but the model in m has 2 outputs")
         self.refused("nobias-evaluate", ["--weights", "m", "--x", x, "--y", "y19.npy"],
