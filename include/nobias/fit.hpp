@@ -175,8 +175,7 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
 // options.epochs already (now: the epochs asked for, then: those done). Then restores the
 // optimizer's state and sets first_epoch, resumed_data and resumed_stopping; pass
 // &checkpoint.best_weights as FitData::best_weights so that early stopping goes on alike.
-// Then restores the optimizer's state and sets first_epoch and resumed_data. The network must
-// hold the checkpoint's weights (Network<T>(checkpoint.weights)).
+// The network must hold the checkpoint's weights (Network<T>(checkpoint.weights)).
 template <class T>
 void resume(const Checkpoint<T>& checkpoint, Optimizer<T>& optimizer, FitOptions& options);
 

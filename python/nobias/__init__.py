@@ -40,8 +40,10 @@ from .estimators import Classifier, NotFittedError, Regressor
 def resume(dir):
     """(network, optimizer, progress) from a checkpoint directory, in the dtype it trained in.
 
-    Continue with fit(network, optimizer, x, y, first_epoch=progress.epochs_done + 1, ...) and
-    the same seed, batch size, shuffling and reduction to go on bit for bit.
+    Continue with fit(network, optimizer, x, y, epochs=..., resume=dir, ...) and the first run's
+    seed, batch size, shuffling, reduction and patience: fit compares every setting and the data
+    with the checkpoint's (ResumeMismatch names what differs) and goes on bit for bit, early
+    stopping included.
     """
     import numpy
 

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstddef>
+#include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,7 +32,45 @@ constexpr auto kSignalInterval = std::chrono::milliseconds(1);
 struct FitArguments {
   FitOptions options;
   py::object on_epoch, on_step;
+  py::object resume;  // None, a Checkpoint, or a checkpoint directory
 };
+
+// The checkpoint fit(resume=...) continues: the one given (of the network's dtype), or the one
+// loaded from the directory into `loaded`. The network must hold its weights, bit for bit: a
+// run continued from other weights would not be the one the checkpoint comes from.
+template <class T>
+const Checkpoint<T>& checkpoint_to_resume(py::handle resume, Network<T>& net,
+                                          std::optional<Checkpoint<T>>& loaded) {
+  const Checkpoint<T>* checkpoint = nullptr;
+  if (py::isinstance<AnyCheckpoint>(resume)) {
+    AnyCheckpoint& given = resume.cast<AnyCheckpoint&>();
+    if (given.dtype() != dtype_of<T>()) {
+      throw py::value_error(std::string("fit: resume is a ") + to_name(given.dtype()) +
+                            " checkpoint but the network is " + to_name(dtype_of<T>()) +
+                            "; load it with the network's dtype");
+    }
+    checkpoint = &given.template get<T>();
+  } else {
+    const std::string dir = py::str(py::module_::import("os").attr("fspath")(resume));
+    py::gil_scoped_release nogil;
+    loaded = load_checkpoint<T>(dir);
+    checkpoint = &*loaded;
+  }
+  const std::vector<Matrix<T>>& weights = net.weights();
+  bool same = weights.size() == checkpoint->weights.size();
+  for (std::size_t k = 0; same && k < weights.size(); ++k) {
+    const Matrix<T>& a = weights[k];
+    const Matrix<T>& b = checkpoint->weights[k];
+    same = a.rows() == b.rows() && a.cols() == b.cols() &&
+           std::memcmp(a.data(), b.data(), a.rows() * a.cols() * sizeof(T)) == 0;
+  }
+  if (!same) {
+    throw py::value_error(
+        "fit: the network does not hold the checkpoint's weights; start from "
+        "nobias.resume(dir), which builds the network and optimizer the checkpoint holds");
+  }
+  return *checkpoint;
+}
 
 template <class T>
 py::list fit_typed(AnyNetwork& network, AnyOptimizer& optimizer, py::handle x, py::handle y,
@@ -49,6 +89,19 @@ py::list fit_typed(AnyNetwork& network, AnyOptimizer& optimizer, py::handle x, p
   Optimizer<T>& opt = optimizer.get<T>();
 
   FitOptions options = a.options;
+  std::optional<Checkpoint<T>> loaded;
+  const Checkpoint<T>* resumed = nullptr;
+  if (!a.resume.is_none()) {
+    if (options.first_epoch != 1) {
+      throw py::value_error("fit: first_epoch=" + std::to_string(options.first_epoch) +
+                            " and resume: give one; resume continues after the checkpoint's "
+                            "last epoch");
+    }
+    resumed = &checkpoint_to_resume<T>(a.resume, net, loaded);
+    // Every setting compared with the first run's (ResumeMismatch names the one that differs),
+    // the optimizer's state restored, the data and early stopping's account to continue.
+    resume(*resumed, opt, options);
+  }
   auto last_check = std::chrono::steady_clock::now();
   options.on_step = [&](const StepReport& report) {
     const auto now = std::chrono::steady_clock::now();
@@ -70,7 +123,8 @@ py::list fit_typed(AnyNetwork& network, AnyOptimizer& optimizer, py::handle x, p
   {
     Exclusive busy(network, optimizer);
     const Training training(network, optimizer);  // a callback of another fit() won't wait
-    fitted = fit<T>(net, opt, {xv, yv, vxv, vyv}, options);
+    fitted =
+        fit<T>(net, opt, {xv, yv, vxv, vyv, resumed ? &resumed->best_weights : nullptr}, options);
   }
   py::list result;
   for (const EpochReport& r : fitted.epochs)
@@ -115,7 +169,7 @@ void bind_fit(py::module_& m) {
          const WholeNumber& seed, const std::string& reduction, const WholeNumber& first_epoch,
          py::object on_epoch, py::handle val_x, py::handle val_y, py::object on_step,
          py::object checkpoint, const WholeNumber& checkpoint_every, const WholeNumber& patience,
-         const RealNumber& tolerance) {
+         const RealNumber& tolerance, py::object resume) {
         require_same_dtype(optimizer, network, "fit");
         FitArguments a;
         a.options.epochs = whole_number(epochs, "epochs");
@@ -132,6 +186,7 @@ void bind_fit(py::module_& m) {
         a.options.checkpoint.every = whole_number(checkpoint_every, "checkpoint_every", 1);
         a.options.early_stopping.patience = whole_number(patience, "patience");
         a.options.early_stopping.tolerance = real_number(tolerance, "tolerance");
+        a.resume = std::move(resume);
         return dispatch(network.dtype(), [&](auto tag) {
           return fit_typed<decltype(tag)>(network, optimizer, x, y, val_x, val_y, a);
         });
@@ -144,7 +199,7 @@ void bind_fit(py::module_& m) {
       py::arg("val_y") = py::none(), py::arg("on_step") = py::none(),
       py::arg("checkpoint") = py::none(), py::arg("checkpoint_every") = 1,
       py::arg("patience") = defaults.early_stopping.patience,
-      py::arg("tolerance") = defaults.early_stopping.tolerance,
+      py::arg("tolerance") = defaults.early_stopping.tolerance, py::arg("resume") = py::none(),
       R"doc(
 Trains network on (x, y) with optimizer: epochs first_epoch..epochs of mini-batches of
 batch_size rows (0: the whole set), shuffled from (seed, epoch) alone. Returns a list of
@@ -155,7 +210,10 @@ epochs without the validation loss falling below the best by more than tolerance
 best epoch's weights (each report's best_epoch, stops). A loss past the dtype's range after the
 last step raises DivergenceError. Ctrl-C stops between steps with KeyboardInterrupt. A callback
 may use the network it trains; a network or optimizer that another thread's fit() is training
-raises nobias.ValueError in a callback instead of waiting (docs/python.md).
+raises nobias.ValueError in a callback instead of waiting (docs/python.md). resume=CHECKPOINT (a
+Checkpoint of the network's dtype, or its directory) continues the run it comes from, bit for bit:
+the network must hold its weights (nobias.resume(dir) builds both), every setting is compared with
+the first run's (ResumeMismatch, a nobias.ValueError, names one that differs), and so is the data.
 )doc");
 }
 

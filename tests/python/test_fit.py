@@ -176,6 +176,51 @@ def test_checkpoint_and_resume_continue_bit_for_bit(tmp_path, dtype):
         numpy.testing.assert_array_equal(a, b)
 
 
+def test_resume_goes_through_the_driver_checks_and_early_stopping(tmp_path, dtype):
+    # resume= continues with the driver's own resume(): early stopping's best weights and
+    # patience count, and every setting and the data compared. Before, Python's resume was
+    # first_epoch alone: a run with early stopping resumed into another run, and another seed
+    # or other data were accepted.
+    x, y = problem(dtype)
+    vx, vy = x[:20] * 1.5, y[:20]
+    settings = dict(batch_size=8, seed=3, reduction="mean", val_x=vx, val_y=vy, patience=2,
+                    tolerance=0.0)
+
+    def run(epochs, **more):
+        net = nobias.Network(WIDTHS, seed=6, init="he", dtype=dtype)
+        opt = nobias.Optimizer(net, kind="adam", learning_rate=5e-2)
+        return net, nobias.fit(net, opt, x, y, epochs=epochs, **settings, **more)
+
+    straight, reports = run(30)
+    stopped_at = reports[-1].epoch
+    assert reports[-1].stops and reports[-1].best_epoch < stopped_at, "the case must stop early"
+    first_part = max(1, stopped_at - 2)
+    run(first_part, checkpoint=tmp_path / "ck")
+    net, opt, progress = nobias.resume(tmp_path / "ck")
+    resumed = nobias.fit(net, opt, x, y, epochs=30, resume=tmp_path / "ck", **settings)
+    assert resumed[-1].epoch == stopped_at and resumed[-1].best_epoch == reports[-1].best_epoch
+    for a, b in zip(net.weights, straight.weights):
+        numpy.testing.assert_array_equal(a, b)
+
+    # A Checkpoint object works as well as its directory; a changed setting is named.
+    checkpoint = nobias.load_checkpoint(tmp_path / "ck", dtype=dtype)
+    for change, word in [(dict(seed=4), "seed"), (dict(batch_size=9), "batch_size"),
+                         (dict(patience=3), "patience")]:
+        net, opt, _ = nobias.resume(tmp_path / "ck")
+        with pytest.raises(nobias.ValueError, match=word):
+            nobias.fit(net, opt, x, y, epochs=30, resume=checkpoint, **{**settings, **change})
+    net, opt, _ = nobias.resume(tmp_path / "ck")
+    with pytest.raises(nobias.ValueError, match="data"):
+        nobias.fit(net, opt, x + 1, y, epochs=30, resume=checkpoint, **settings)
+    other = nobias.Network(WIDTHS, seed=7, init="he", dtype=dtype)
+    with pytest.raises(ValueError, match="does not hold the checkpoint's weights"):
+        nobias.fit(other, nobias.Optimizer(other, kind="adam", learning_rate=5e-2), x, y,
+                   epochs=30, resume=checkpoint, **settings)
+    net, opt, _ = nobias.resume(tmp_path / "ck")
+    with pytest.raises(ValueError, match="first_epoch=2 and resume"):
+        nobias.fit(net, opt, x, y, epochs=30, resume=checkpoint, first_epoch=2, **settings)
+
+
 def test_save_and_load_checkpoint_directly(tmp_path, dtype):
     x, y = problem(dtype)
     net = nobias.Network(WIDTHS, seed=6, dtype=dtype)
