@@ -3,8 +3,10 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "distributed_step.hpp"
+#include "nobias/names.hpp"
 #include "split.hpp"
 
 namespace nobias::mpi {
@@ -15,6 +17,34 @@ std::uint64_t bits(double value) {
   std::uint64_t out = 0;
   std::memcpy(&out, &value, sizeof out);
   return out;
+}
+
+double from_bits(std::uint64_t value) {
+  double out = 0;
+  std::memcpy(&out, &value, sizeof out);
+  return out;
+}
+
+enum class Kind { Count, Real, Switch, Reduction, Optimizer, Mode, Hash };
+
+// A setting's value as a user gave it: 0.001, not its bits; adam, not 2.
+std::string shown(Kind kind, std::uint64_t value) {
+  switch (kind) {
+    case Kind::Real:
+      return format_number(from_bits(value));
+    case Kind::Switch:
+      return value != 0 ? "on" : "off";
+    case Kind::Reduction:
+      return to_name(static_cast<Reduction>(value));
+    case Kind::Optimizer:
+      return to_name(static_cast<OptimizerKind>(value));
+    case Kind::Mode:
+      return static_cast<Mode>(value) == Mode::Fast ? "fast" : "deterministic";
+    case Kind::Count:
+    case Kind::Hash:
+      break;
+  }
+  return std::to_string(value);
 }
 
 // What every rank must have been given alike; checked against rank 0's. The data are compared
@@ -30,32 +60,33 @@ void check_same_everywhere(Communicator& comm, const Network<T>& net, const Opti
       fingerprint = fingerprint_data<T>(data.x, data.y);
     }
   });
-  const char* names[] = {"rows of x",
-                         "columns of x",
-                         "outputs",
-                         "validation rows",
-                         "epochs",
-                         "first_epoch",
-                         "batch_size",
-                         "seed",
-                         "shuffle",
-                         "reduction",
-                         "mode",
-                         "max_shards",
-                         "min_shard_rows",
-                         "patience",
-                         "tolerance",
-                         "optimizer",
-                         "learning_rate",
-                         "momentum",
-                         "nesterov",
-                         "weight_decay",
-                         "x's values",
-                         "y's values",
-                         "checkpointing",
-                         "checkpoint.every",
-                         "the resumed best epoch",
-                         "the resumed epochs without improvement"};
+  const std::pair<const char*, Kind> settings[] = {
+      {"rows of x", Kind::Count},
+      {"columns of x", Kind::Count},
+      {"outputs", Kind::Count},
+      {"validation rows", Kind::Count},
+      {"epochs", Kind::Count},
+      {"first_epoch", Kind::Count},
+      {"batch_size", Kind::Count},
+      {"seed", Kind::Count},
+      {"shuffle", Kind::Switch},
+      {"reduction", Kind::Reduction},
+      {"mode", Kind::Mode},
+      {"max_shards", Kind::Count},
+      {"min_shard_rows", Kind::Count},
+      {"patience", Kind::Count},
+      {"tolerance", Kind::Real},
+      {"optimizer", Kind::Optimizer},
+      {"learning_rate", Kind::Real},
+      {"momentum", Kind::Real},
+      {"nesterov", Kind::Switch},
+      {"weight_decay", Kind::Real},
+      {"x's values", Kind::Hash},
+      {"y's values", Kind::Hash},
+      {"checkpointing", Kind::Switch},
+      {"checkpoint.every", Kind::Count},
+      {"the resumed best epoch", Kind::Count},
+      {"the resumed epochs without improvement", Kind::Count}};
   std::uint64_t mine[] = {data.x.rows(),
                           data.x.cols(),
                           net.output_width(),
@@ -82,17 +113,18 @@ void check_same_everywhere(Communicator& comm, const Network<T>& net, const Opti
                           options.checkpoint.every,
                           options.resumed_stopping.best_epoch,
                           options.resumed_stopping.epochs_without_improvement};
+  static_assert(std::size(settings) == std::size(mine));
   std::uint64_t root[std::size(mine)];
   std::copy(std::begin(mine), std::end(mine), root);
   comm.broadcast(root, sizeof root, 0);
   agreed(comm, [&] {
     for (std::size_t i = 0; i < std::size(mine); ++i) {
       if (mine[i] == root[i]) continue;
-      const bool number = i < 14 || i == 15 || i == 18 || i >= 22;
-      throw ValueError("distributed_fit: " + std::string(names[i]) +
-                       (number ? " is " + std::to_string(mine[i]) + " here but " +
-                                     std::to_string(root[i]) + " on rank 0"
-                               : " differ from rank 0's") +
+      const auto [name, kind] = settings[i];
+      throw ValueError("distributed_fit: " + std::string(name) +
+                       (kind == Kind::Hash ? std::string(" differ from rank 0's")
+                                           : " is " + shown(kind, mine[i]) + " here but " +
+                                                 shown(kind, root[i]) + " on rank 0") +
                        "; every rank must be given the same data and options");
     }
   });

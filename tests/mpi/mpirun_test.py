@@ -182,7 +182,7 @@ def cli(r):
     # silent mix; now every option and a fingerprint of the data are compared before a step.
     other_x = os.path.join(r.args.work, "other_x.npy")
     np.save(other_x, -x)
-    for name, extra, needle in (("lr", ["--lr", "0.002"], "learning_rate"),
+    for name, extra, needle in (("lr", ["--lr", "0.002"], "learning_rate is 0.002 here but"),
                                 ("data", ["--x", other_x], "x's values differ"),
                                 ("standardize", ["--standardize"], "differ")):
         out = os.path.join(r.args.work, f"expect-fail-cli-other-{name}")
