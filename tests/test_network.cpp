@@ -9,6 +9,8 @@
 
 #include "nobias/error.hpp"
 #include "nobias/fit.hpp"
+#include "nobias/init.hpp"
+#include "nobias/names.hpp"
 #include "nobias/network.hpp"
 #include "nobias/optimizer.hpp"
 #include "nobias/threads.hpp"
@@ -822,4 +824,29 @@ TEST_CASE_TEMPLATE("network.views_of_its_own_weights_are_refused", T, float, dou
   for (std::size_t k = 0; k < net.layers(); ++k)  // nothing changed
     CHECK(max_relative_error<T>(net.weight(k), before.weight(k)) == 0.0);
   CHECK_NOTHROW(net.predict(w2));  // const predict only reads
+}
+
+TEST_CASE_TEMPLATE("network.init.each_kind_draws_at_its_scale", T, float, double) {
+  // 400 x 200 = 80,000 draws per layer: the sample deviation is within 1% of the scale with
+  // overwhelming probability; the scales differ from one another by far more.
+  const std::size_t in = 400, out = 200;
+  const std::pair<nobias::Init, double> kinds[] = {
+      {nobias::Init::StandardNormal, 1.0},
+      {nobias::Init::He, std::sqrt(2.0 / in)},
+      {nobias::Init::LeCun, std::sqrt(1.0 / in)},
+      {nobias::Init::Glorot, std::sqrt(2.0 / (in + out))}};
+  for (const auto& [init, scale] : kinds) {
+    CAPTURE(nobias::to_name(init));
+    CHECK(nobias::init_scale(init, in, out) == doctest::Approx(scale).epsilon(1e-15));
+    const nobias::Network<T> net({in, out}, 11, init);
+    double sum = 0.0, squares = 0.0;
+    const auto& w = net.weights()[0];
+    for (std::size_t i = 0; i < in; ++i)
+      for (std::size_t j = 0; j < out; ++j) {
+        sum += static_cast<double>(w(i, j));
+        squares += static_cast<double>(w(i, j)) * static_cast<double>(w(i, j));
+      }
+    const double n = static_cast<double>(in * out), mean = sum / n;
+    CHECK(std::sqrt(squares / n - mean * mean) == doctest::Approx(scale).epsilon(0.01));
+  }
 }

@@ -2,6 +2,7 @@
 // Box-Muller), so the same seed gives the same weights with any compiler or library.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "nobias/matrix.hpp"
@@ -11,7 +12,12 @@ namespace nobias {
 enum class Init {
   StandardNormal,  // N(0, 1), as in the seed's experiment
   He,              // N(0, 2 / fan_in): keeps activations O(1) through ReLU layers
+  LeCun,           // N(0, 1 / fan_in): half He's variance
+  Glorot,          // N(0, 2 / (fan_in + fan_out)): scikit-learn's MLP scale; the real-data default
 };
+
+// The standard deviation of a layer's weights drawn with init: 1, sqrt(2 / fan_in), ...
+double init_scale(Init init, std::size_t fan_in, std::size_t fan_out);
 
 // A deterministic source of standard normal numbers. One seed gives many independent
 // streams: Network draws its weights from stream 0, so data drawn from the same seed

@@ -1,8 +1,8 @@
 #include "nobias/init.hpp"
 
-#include "core/splitmix64.hpp"
-
 #include <cmath>
+
+#include "core/splitmix64.hpp"
 
 namespace nobias {
 namespace {
@@ -46,6 +46,17 @@ double NormalGenerator::next() {
   spare_ = radius * std::sin(angle);
   has_spare_ = true;
   return radius * std::cos(angle);
+}
+
+double init_scale(Init init, std::size_t fan_in, std::size_t fan_out) {
+  const double in = static_cast<double>(fan_in), out = static_cast<double>(fan_out);
+  switch (init) {
+    case Init::He: return std::sqrt(2.0 / in);
+    case Init::LeCun: return std::sqrt(1.0 / in);
+    case Init::Glorot: return std::sqrt(2.0 / (in + out));
+    case Init::StandardNormal: break;
+  }
+  return 1.0;
 }
 
 template <class T>

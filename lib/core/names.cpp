@@ -34,8 +34,9 @@ struct NameTable<Reduction> {
 template <>
 struct NameTable<Init> {
   static constexpr const char* noun = "init";
-  static constexpr std::pair<Init, const char*> entries[] = {{Init::StandardNormal, "normal"},
-                                                             {Init::He, "he"}};
+  static constexpr std::pair<Init, const char*> entries[] = {
+      {Init::StandardNormal, "normal"}, {Init::He, "he"}, {Init::LeCun, "lecun"},
+      {Init::Glorot, "glorot"}};
 };
 
 template <>

@@ -75,9 +75,7 @@ Network<T>::Network(const std::vector<std::size_t>& widths, std::uint64_t seed, 
   NormalGenerator generator(seed);
   for (std::size_t k = 1; k < widths_.size(); ++k) {
     weights_.emplace_back(widths_[k - 1], widths_[k]);
-    const double fan_in = static_cast<double>(widths_[k - 1]);
-    fill_normal(weights_.back().view(), generator,
-                init == Init::He ? std::sqrt(2.0 / fan_in) : 1.0);
+    fill_normal(weights_.back().view(), generator, init_scale(init, widths_[k - 1], widths_[k]));
   }
 }
 

@@ -148,7 +148,8 @@ A bias-free multilayer perceptron: h_k = a_{k-1} w_k, ReLU on every hidden layer
 last layer, loss sum (or mean) of squared errors.
 
 Network(widths, seed=0, init="normal", dtype=numpy.float32): widths = [d_in, d_1, ..., d_out];
-weights drawn from seed, N(0, 1) ("normal", the derivation's) or N(0, 2 / fan_in) ("he").
+weights drawn from seed, N(0, 1) ("normal", the derivation's), N(0, 2 / fan_in) ("he"),
+N(0, 1 / fan_in) ("lecun") or N(0, 2 / (fan_in + fan_out)) ("glorot").
 
 Arrays passed in are used where they are, never copied or converted: 2-D, of the network's
 dtype, each row contiguous (a row stride larger than the width is fine). `weights` are the
@@ -219,10 +220,11 @@ network's own memory. A network used from several threads at once serializes the
           "(loss, [dL/dw1, ..., dL/dwK]) with the weights unchanged.")
       .def(
           "train_step",
-          [](AnyNetwork& self, py::handle x, py::handle y, double lr,
+          [](AnyNetwork& self, py::handle x, py::handle y, const RealNumber& lr,
              const std::string& reduction) {
+            const double rate = real_number(lr, "lr");  // True is not a learning rate
             return dispatch(self.dtype(), [&](auto tag) {
-              return train_step<decltype(tag)>(self, x, y, lr, reduction);
+              return train_step<decltype(tag)>(self, x, y, rate, reduction);
             });
           },
           py::arg("x"), py::arg("y"), py::arg("lr"), py::arg("reduction") = to_name(Reduction::Sum),

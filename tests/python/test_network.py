@@ -179,7 +179,7 @@ def test_seeded_initialization(dtype):
     (dict(widths=[5, 2], seed=-1), ValueError, r"seed: expected a whole number >= 0, got -1"),
     (dict(widths="5,2"), TypeError, "widths: expected a sequence"),
     (dict(widths=[5, 2], init="xavier"), nobias.ValueError,
-     r"init: unknown init 'xavier' \(expected one of normal, he\)"),
+     r"init: unknown init 'xavier' \(expected one of normal, he, lecun, glorot\)"),
     (dict(widths=[5, 2], dtype=numpy.int32), TypeError,
      "dtype: expected numpy.float32 or numpy.float64, got int32"),
     (dict(widths=[5, 2], dtype="nonsense"), TypeError, "dtype: expected numpy.float32"),
@@ -187,6 +187,17 @@ def test_seeded_initialization(dtype):
 def test_construction_refusals(kwargs, error, words):
     with pytest.raises(error, match=words):
         nobias.Network(**kwargs)
+
+
+def test_train_step_refuses_a_bool_learning_rate(rng):
+    # True was read as lr = 1.0 (bool is an int to Python).
+    net = nobias.Network(WIDTHS, seed=7)
+    x, y = data(rng, numpy.float32)
+    before = [w.copy() for w in net.weights]
+    with pytest.raises(TypeError, match=r"lr: expected a number, got True \(a bool\)"):
+        net.train_step(x, y, True)
+    for a, b in zip(before, net.weights):
+        numpy.testing.assert_array_equal(a, b)
 
 
 def test_numpy_integer_widths_and_dtype_spellings():
