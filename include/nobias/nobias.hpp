@@ -3,6 +3,7 @@
 
 #include "nobias/blas.hpp"
 #include "nobias/checkpoint.hpp"
+#include "nobias/csv.hpp"
 #include "nobias/error.hpp"
 #include "nobias/fit.hpp"
 #include "nobias/init.hpp"

@@ -1,0 +1,141 @@
+// Tables as CSV files, so that a user's own data trains, evaluates and predicts without numpy.
+//
+//   nobias::CsvTable t = nobias::read_csv("iris.csv");          // header and delimiter detected
+//   std::size_t y = nobias::find_column(t, "species");          // or "5", or "-1"
+//   nobias::Matrix<float> x = nobias::numeric_matrix<float>(t, nobias::columns_except(t, {y}));
+//   nobias::CsvLabels labels = nobias::class_labels(t, y);      // 0, 1, 2 and their names
+//
+// What read_csv reads (RFC 4180, and what spreadsheets and pandas write):
+//   - Records end with LF, CRLF or a lone CR; the last one may end the file without one. Blank
+//     lines at the start and the end are ignored; one in between is refused (a blank line in a
+//     one-column file would otherwise hide a missing value). A UTF-8 byte-order mark is skipped;
+//     UTF-16 and files holding NUL bytes are refused.
+//   - Fields are separated by the delimiter: given (CsvOptions::delimiter), or detected from
+//     the first 20 records: a tab if it splits the first record into several fields and the
+//     20 records (or all, if fewer) into as many each; else ';' by the same rule (files with
+//     decimal commas use it); else ','. Delimiters inside quotes do not count. A field may be
+//     quoted: "a, b", "say ""hi""", newlines inside. Spaces (and tabs, unless tab is the delimiter)
+//     around a field are ignored; inside quotes they are kept.
+//   - Every record has as many fields as the first one.
+//   - A field is a number when, without its surrounding spaces, it is all of a decimal number
+//     as strtod reads it in the "C" locale (1, -2.5, .5, 1e-3, +4; no hex, no decimal comma,
+//     no thousands separators), quoted or not. A number must be finite: inf and 1e999 are
+//     refused. Numbers too small for a double read as 0 or a subnormal, as strtod reads them.
+//   - A field is missing when it is empty or, in any case, NA, N/A, #N/A, #NA, <NA>, NaN (any
+//     NaN strtod reads: -nan, nan(1)), null, None, ?, #N/A N/A, 1.#IND, -1.#IND, 1.#QNAN or
+//     -1.#QNAN (pandas' list, and ? of the UCI repository). Missing values are refused: nobias
+//     fits every value, and guessing one is the user's decision.
+//   - Anything else is text. A column is a number column when every value is a number, else a
+//     text column (class names such as "setosa"; a typo in a number column makes it text too,
+//     and numeric_matrix names the line).
+//   - Header row: declared (CsvHeader::Yes / No) or, with Auto, detected: the first record is a
+//     header when one of its fields is text in a column whose other values are all numbers
+//     (or missing). So a header of numbers ("1,2,3") is not detected, nor one over columns
+//     that are all text: declare it. A file of one record is a header when any of its fields
+//     is text. Without a header the columns are named "column 1", "column 2", ...; an empty
+//     name in a header is given that name too.
+//   - A file is read in blocks of 4 MiB, never held whole: the memory taken is the table's. A
+//     file rewritten while it is read may be refused ("the file changed while it was read").
+//   - Nothing is half-read: every refusal is an IoError thrown before anything is returned,
+//     "read_csv: PATH: line L, column 3 ('age'): missing value 'NA' ...". Lines are counted as
+//     a text editor counts them, from 1; a record or field spanning lines is named by the line
+//     it starts on. Defects of the file's structure (a quote never closed, text after a closing
+//     quote, a record with another number of fields, a NUL byte) are named first, at the first
+//     one in the file; then values (missing, not finite), at the first one in the file.
+
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nobias/matrix.hpp"
+
+namespace nobias {
+
+enum class CsvHeader { Auto, Yes, No };
+
+struct CsvOptions {
+  CsvHeader header = CsvHeader::Auto;
+  // '\0': detected among ',', ';' and '\t'. Given, any byte but a quote, a space, a line
+  // break, NUL, a letter, a digit, '.', '+' and '-' (ValueError for those).
+  char delimiter = '\0';
+};
+
+enum class CsvKind { Number, Text };
+
+// One column of a table: numbers (kind Number) or texts (kind Text), one per row.
+struct CsvColumn {
+  CsvKind kind = CsvKind::Number;
+  std::vector<double> numbers;     // kind Number
+  std::vector<std::string> texts;  // kind Text: every value as written (numbers too), unquoted
+  // Kind Text, from read_csv: the column's first value that is not a number and the line it is
+  // on, and how many of its values are numbers; a front door words its advice from these.
+  std::string first_text;
+  std::size_t first_text_line = 0;
+  std::size_t number_count = 0;
+
+  bool is_text() const { return kind == CsvKind::Text; }
+};
+
+struct CsvTable {
+  std::string source;              // the path read (or read_csv_bytes' name); starts messages
+  std::vector<std::string> names;  // one per column: the header's, or "column 1", ...
+  std::vector<CsvColumn> columns;
+  std::size_t rows = 0;
+  // From read_csv: the line each row starts on (so messages about row r name lines[r]);
+  // empty for a table made by hand.
+  std::vector<std::size_t> lines;
+  bool has_header = false;
+  char delimiter = ',';
+
+  std::size_t cols() const { return columns.size(); }
+};
+
+// Reads a CSV file by the rules above. IoError naming the path for a file that cannot be read
+// (does not exist, a directory, unreadable) and for any refusal of its contents; the empty
+// file (nothing but blank lines) is refused, a header with no rows is a table of 0 rows (the
+// caller refuses it if it needs data). ValueError for a delimiter option refused above.
+CsvTable read_csv(const std::string& path, const CsvOptions& options = {});
+
+// read_csv of bytes held in memory; name stands for the path in messages and in source.
+CsvTable read_csv_bytes(const std::string& bytes, const std::string& name,
+                        const CsvOptions& options = {});
+
+// "column 5 ('species')", or "column 5" when the name is the default one: how messages name a
+// column (index is 0-based; the text counts from 1).
+std::string describe_column(const CsvTable& table, std::size_t index);
+
+// The 0-based index of the column that spec names: a name (exactly; a name wins over a
+// number), a number from 1, or a negative number counting from the end (-1: the last).
+// ValueError "PATH: no column 'specis' (columns: 'a', 'b', 'species'; or a number from 1 to 3,
+// or -1 to -3 from the end)", also when a name is in several columns (give its number).
+std::size_t find_column(const CsvTable& table, const std::string& spec);
+
+// Every column's index but those listed, in order.
+std::vector<std::size_t> columns_except(const CsvTable& table,
+                                        const std::vector<std::size_t>& excluded);
+
+// The columns listed (0-based), in that order, as a rows x columns.size() row-major matrix.
+// ValueError for an index out of range, and for a text column: "PATH: column 5 ('species')
+// holds text, not numbers (line 2: 'setosa')", adding how many of its values are numbers when
+// some are (a typo). For float, a value beyond float's range is a ValueError naming its line.
+template <class T>
+Matrix<T> numeric_matrix(const CsvTable& table, const std::vector<std::size_t>& columns);
+// Every column.
+template <class T>
+Matrix<T> numeric_matrix(const CsvTable& table);
+
+// A column as class labels, one per row. A text column: its distinct texts sorted (byte-wise,
+// as numpy.unique and scikit-learn's LabelEncoder sort) are the classes, and each row's label
+// is its text's index there, so predictions can print names. A number column: its values,
+// which must be integers in int64's range (ValueError naming the line otherwise); classes is
+// then empty. Labels are not checked further here (one_hot refuses negative ones).
+struct CsvLabels {
+  std::vector<std::int64_t> labels;
+  std::vector<std::string> classes;  // text column: classes[k] is label k's name
+};
+CsvLabels class_labels(const CsvTable& table, std::size_t column);
+
+}  // namespace nobias
