@@ -1,7 +1,15 @@
-// What is done with a table read: a column by name or number, a matrix, class labels.
+// What is done with a table read (a column by name or number, a matrix, class labels), and
+// write_csv / write_csv_stream: the bytes they write, their refusals, and that read_csv reads
+// everything back exactly (every bit of float and double values).
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -11,9 +19,13 @@
 #include "test_support.hpp"
 
 using nobias::CsvHeader;
+using nobias::CsvKind;
 using nobias::CsvOptions;
 using nobias::CsvTable;
+using nobias::Matrix;
 using nobias::ValueError;
+using test_support::read_bytes;
+using test_support::TempDir;
 
 namespace {
 
@@ -27,6 +39,45 @@ CsvOptions header(CsvHeader h) {
   CsvOptions o;
   o.header = h;
   return o;
+}
+
+template <class T>
+std::string stream_bytes(const Matrix<T>& m, const Texts& names) {
+  std::ostringstream out;
+  nobias::write_csv_stream<T>(out, m.view(), names);
+  return out.str();
+}
+
+// Finite values of every magnitude, by their bits, and the awkward ones.
+template <class T, class Bits>
+Matrix<T> awkward_values(std::size_t rows, std::size_t cols, const std::vector<T>& specials) {
+  Matrix<T> m(rows, cols);
+  std::mt19937_64 random(20);
+  for (std::size_t k = 0; k < m.size(); ++k) {
+    T value;
+    do {
+      const auto bits = static_cast<Bits>(random());
+      std::memcpy(&value, &bits, sizeof value);
+    } while (!std::isfinite(value));
+    m.data()[k] = k < specials.size() ? specials[k] : value;
+  }
+  return m;
+}
+
+template <class T>
+void check_round_trip(const Matrix<T>& m) {
+  Texts names;
+  for (std::size_t j = 0; j < m.cols(); ++j)
+    names.push_back("c" + std::to_string(j));
+  const CsvTable t = nobias::read_csv_bytes(stream_bytes(m, names), "rt.csv");
+  REQUIRE(t.has_header);
+  const Matrix<T> back = nobias::numeric_matrix<T>(t);
+  REQUIRE(back.rows() == m.rows());
+  REQUIRE(back.cols() == m.cols());
+  std::size_t differing = 0;
+  for (std::size_t k = 0; k < m.size(); ++k)
+    if (std::memcmp(&m.data()[k], &back.data()[k], sizeof(T)) != 0) ++differing;
+  CHECK(differing == 0);
 }
 
 }  // namespace
@@ -86,4 +137,123 @@ TEST_CASE("csv.class_labels.texts_sorted_or_integers") {
               "t.csv: line 3, column 1 ('y'): 2.5 is not a class label: expected an integer");
   CHECK_ERROR(ValueError, nobias::class_labels(read("y\n1e300\n"), 0),
               "1e+300 is not a class label: expected an integer in int64's range");
+}
+
+TEST_CASE("csv.write.float_round_trip_is_bit_exact") {
+  using L = std::numeric_limits<float>;
+  // 7.038531e-26 is the one float whose shortest text, read as a double and rounded to float,
+  // is the next float: it is written with a double's digits.
+  const std::vector<float> specials{7.038531e-26f, -7.038531e-26f, L::denorm_min(), L::min(),
+                                    L::max(),      -L::max(),      -0.0f,           0.1f,
+                                    1.0f / 3.0f,   16777217.0f};
+  check_round_trip(awkward_values<float, std::uint32_t>(997, 7, specials));
+  CHECK(stream_bytes(Matrix<float>(1, 1), {}) == "0\n");
+  Matrix<float> tenth(1, 2);
+  tenth(0, 0) = 0.1f;
+  tenth(0, 1) = 7.038531e-26f;
+  CHECK(stream_bytes(tenth, {}) == "0.1,7.038530691851209e-26\n");
+}
+
+TEST_CASE("csv.write.double_round_trip_is_bit_exact") {
+  using L = std::numeric_limits<double>;
+  const std::vector<double> specials{
+      L::denorm_min(), L::min(), L::max(), -L::max(), -0.0, 0.1, 1e23, 5e-324};
+  check_round_trip(awkward_values<double, std::uint64_t>(1013, 5, specials));
+}
+
+TEST_CASE("csv.write.header_quoting_and_numbers") {
+  Matrix<double> m(2, 3);
+  m(0, 0) = 1;
+  m(0, 1) = 0.5;
+  m(0, 2) = -2e-7;
+  m(1, 0) = 1e21;
+  m(1, 1) = 123456.75;
+  m(1, 2) = -0.0;
+  CHECK(stream_bytes(m, {"a", "b c", "x,y"}) ==
+        "a,b c,\"x,y\"\n1,0.5,-2e-07\n1e+21,123456.75,-0\n");
+  CHECK(stream_bytes(m, {}) == "1,0.5,-2e-07\n1e+21,123456.75,-0\n");
+  // Names that need quotes keep them; an empty name becomes the name read_csv gives it.
+  const std::string odd = stream_bytes(Matrix<float>(0, 4), {" s", "q\"", "", "a;b"});
+  CHECK(odd == "\" s\",\"q\"\"\",column 3,\"a;b\"\n");
+  const CsvTable back = nobias::read_csv_bytes(odd, "h.csv", {CsvHeader::Yes, '\0'});
+  CHECK(back.delimiter == ',');
+  CHECK(back.names == Texts{" s", "q\"", "column 3", "a;b"});
+}
+
+TEST_CASE("csv.write.refusals_leave_the_file_as_it_was") {
+  TempDir dir("csv-write");
+  const std::string path = dir.file("p.csv");
+  test_support::write_bytes(path, "before\n");
+  Matrix<float> m(2, 2);
+  m(1, 0) = std::numeric_limits<float>::infinity();
+  CHECK_ERROR(ValueError, nobias::write_csv(path, m, {"a", "b"}),
+              "write_csv: " + path + ": row 2, column 1 ('a'): inf is not a finite number");
+  m(1, 0) = std::nanf("");
+  CHECK_ERROR(ValueError, nobias::write_csv(path, m, {}), "row 2, column 1: nan is not a finite");
+  m(1, 0) = 1;
+  CHECK_ERROR(ValueError, nobias::write_csv(path, m, {"a"}), "1 names for 2 columns");
+  CHECK_ERROR(ValueError, nobias::write_csv(path, m, {"a", std::string("b\0", 2)}),
+              "the name of column 2: 'b\\x00' holds a NUL byte");
+  CHECK_ERROR(ValueError, nobias::write_csv_labels(path, {"x", "NA"}, "y"),
+              "row 2, column 1 ('y'): 'NA' would read back as a missing value");
+  CHECK_ERROR(ValueError, nobias::write_csv_labels(path, {"-inf"}, "y"), "is not a finite number");
+  CHECK(read_bytes(path) == "before\n");
+  CHECK(dir.names() == Texts{"p.csv"});
+  std::ostringstream out;
+  CHECK_THROWS_AS(nobias::write_csv_stream<float>(out, m.view(), {"a"}), ValueError);
+  CHECK(out.str().empty());
+}
+
+TEST_CASE("csv.write.table_with_texts_round_trip") {
+  CsvTable t;
+  t.names = {"text", "x"};
+  t.rows = 8;
+  t.columns.resize(2);
+  t.columns[0].kind = CsvKind::Text;
+  t.columns[0].texts = {"plain",
+                        "a,b",
+                        "say \"hi\"",
+                        "two\nlines",
+                        " padded ",
+                        "tab\there",
+                        "007",
+                        "\xef\xbb\xbf"
+                        "bom"};
+  t.columns[1].numbers = {1, -2.5, 3e-300, 0, 5, 6, 7, 8};
+  std::ostringstream out;
+  nobias::write_csv_stream(out, t);
+  const CsvTable back = nobias::read_csv_bytes(out.str(), "t.csv", {CsvHeader::Yes, '\0'});
+  CHECK(back.delimiter == ',');
+  CHECK(back.names == t.names);
+  REQUIRE(back.rows == t.rows);
+  CHECK(back.columns[0].texts == t.columns[0].texts);
+  CHECK(back.columns[1].numbers == t.columns[1].numbers);
+  // The first field of the file, starting with a byte-order mark's bytes, stays text.
+  t.names = {
+      "\xef\xbb\xbf"
+      "n",
+      "x"};
+  std::ostringstream bom;
+  nobias::write_csv_stream(bom, t);
+  CHECK(nobias::read_csv_bytes(bom.str(), "b.csv").names == t.names);
+  t.rows = 9;
+  CHECK_ERROR(ValueError, nobias::write_csv_stream(out, t), "column 1 has 8 values for 9 rows");
+}
+
+TEST_CASE("csv.write.labels_and_files") {
+  TempDir dir("csv-labels");
+  const std::string path = dir.file("labels.csv");
+  nobias::write_csv_labels(path, {"virginica", "setosa", "virginica"}, "species");
+  CHECK(read_bytes(path) == "species\nvirginica\nsetosa\nvirginica\n");
+  // A column of text alone has no header read_csv could detect: it is declared.
+  CHECK_FALSE(nobias::read_csv(path).has_header);
+  const nobias::CsvLabels l =
+      nobias::class_labels(nobias::read_csv(path, {CsvHeader::Yes, '\0'}), 0);
+  CHECK(l.classes == Texts{"setosa", "virginica"});
+  CHECK(l.labels == std::vector<std::int64_t>{1, 0, 1});
+  // A symlink is followed: the file it leads to is replaced, the link stays a link.
+  std::filesystem::create_symlink("target.csv", dir.file("link.csv"));
+  nobias::write_csv(dir.file("link.csv"), Matrix<double>(1, 1), {"z"});
+  CHECK(std::filesystem::is_symlink(dir.file("link.csv")));
+  CHECK(read_bytes(dir.file("target.csv")) == "z\n0\n");
 }

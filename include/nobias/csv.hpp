@@ -4,6 +4,8 @@
 //   std::size_t y = nobias::find_column(t, "species");          // or "5", or "-1"
 //   nobias::Matrix<float> x = nobias::numeric_matrix<float>(t, nobias::columns_except(t, {y}));
 //   nobias::CsvLabels labels = nobias::class_labels(t, y);      // 0, 1, 2 and their names
+//   ...
+//   nobias::write_csv("p.csv", predictions.view(), {"setosa", "versicolor", "virginica"});
 //
 // What read_csv reads (RFC 4180, and what spreadsheets and pandas write):
 //   - Records end with LF, CRLF or a lone CR; the last one may end the file without one. Blank
@@ -42,12 +44,25 @@
 //     it starts on. Defects of the file's structure (a quote never closed, text after a closing
 //     quote, a record with another number of fields, a NUL byte) are named first, at the first
 //     one in the file; then values (missing, not finite), at the first one in the file.
-
+//
+// What the writers write, read_csv reads back unchanged: ',' between fields, LF after each
+// record, numbers as the shortest text that reads back to the same float or double
+// (format_number's rule, for T: 0.1f is "0.1"; read_csv reads a double and numeric_matrix<float>
+// rounds it, which for one float, 7.038531e-26, gives the next float: that one is written with
+// a double's digits), texts quoted where they must be (a ',', ';' or tab, a quote, a line
+// break, surrounding spaces, a first byte of a byte-order mark). An empty name is written as
+// the name read_csv would give it ("column 3"). A text column whose values all look like
+// numbers reads back as a number column. They refuse (ValueError) what read_csv would
+// refuse: non-finite numbers, missing texts (empty, "NA", ...), NUL bytes. Atomic as write_npy
+// (nobias/staged.hpp: links followed, devices such as /dev/stdout written through): on failure
+// the previous file is intact.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <iosfwd>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "nobias/matrix.hpp"
@@ -137,5 +152,35 @@ struct CsvLabels {
   std::vector<std::string> classes;  // text column: classes[k] is label k's name
 };
 CsvLabels class_labels(const CsvTable& table, std::size_t column);
+
+// Writes m, with a header row of names (one per column) unless names is empty. ValueError for
+// another count of names or a value or name refused above.
+template <class T>
+void write_csv(const std::string& path, MatrixView<const T> m,
+               const std::vector<std::string>& names);
+// Writes a table (numbers as doubles), header row from its names. ValueError for a column of
+// another length than rows, or a value refused above.
+void write_csv(const std::string& path, const CsvTable& table);
+// One text column: class names, the predictions of a classifier; header row: name. (Read it
+// back with CsvHeader::Yes: a header over text alone is not detected.)
+void write_csv_labels(const std::string& path, const std::vector<std::string>& labels,
+                      const std::string& name);
+
+// The bytes the writers write, to any stream (no atomicity: the caller's, e.g. a StagedFile).
+// A refused value throws before anything is written.
+template <class T>
+void write_csv_stream(std::ostream& out, MatrixView<const T> m,
+                      const std::vector<std::string>& names);
+void write_csv_stream(std::ostream& out, const CsvTable& table);
+
+// Conveniences so that write_csv(path, matrix, names) deduces T.
+template <class T>
+void write_csv(const std::string& path, const Matrix<T>& m, const std::vector<std::string>& names) {
+  write_csv<T>(path, m.view(), names);
+}
+template <class T, class = std::enable_if_t<!std::is_const_v<T>>>
+void write_csv(const std::string& path, MatrixView<T> m, const std::vector<std::string>& names) {
+  write_csv<T>(path, MatrixView<const T>(m), names);
+}
 
 }  // namespace nobias
