@@ -200,7 +200,7 @@ class ModelToolsTest(StandardizedModelTests, unittest.TestCase):
     def test_history_reports_per_row_losses(self):
         x, y = self.regression(rows=100)
         self.ok("nobias-train", "--x", x, "--y", y, "--epochs", 2, "--optimizer", "adam",
-                "--validation-fraction", 0.3, "--history", "h.csv", "--quiet")
+                "--loss", "sum", "--validation-fraction", 0.3, "--history", "h.csv", "--quiet")
         with open(self.path("h.csv")) as f:
             head, first = f.read().splitlines()[:2]
         self.assertEqual(head, "epoch,train_loss,val_loss,train_loss_per_row,val_loss_per_row,"
@@ -233,14 +233,15 @@ class ModelToolsTest(StandardizedModelTests, unittest.TestCase):
         np.save(self.path("l.npy"), np.array([0, 1] * 10, dtype=np.int64))
         np.save(self.path("vx.npy"), np.zeros((2, 5)))
         cases = [
-            (["--validation-fraction", "0"], "--validation-fraction must be a number in (0, 1)"),
-            (["--validation-fraction", "1"], "--validation-fraction must be a number in (0, 1), "
+            (["--validation-fraction", "-0.5"], "--validation-fraction must be a number in [0, 1)"),
+            (["--validation-fraction", "1"], "--validation-fraction must be a number in [0, 1), "
                                              "got '1'"),
             (["--validation-fraction", "0.01"], "--validation-fraction 0.01 of 20 rows leaves no "
                                                 "row to validate on"),
             (["--val-x", "vx.npy", "--val-y", "vl.npy", "--validation-fraction", "0.5"],
              "--val-x excludes --validation-fraction"),
-            (["--epochs", "2", "--patience", "3"], "--patience needs a validation set"),
+            (["--validation-fraction", "0", "--patience", "3"], "--patience needs a validation set: "
+             "--val-x/--val-y or a --validation-fraction above 0"),
             (["--steps", "2", "--patience", "3"], "--patience needs --epochs"),
             (["--steps", "2", "--history", "h.csv"], "--history needs --epochs"),
             (["--history", "x.npy"], "--history x.npy is the input file x.npy"),

@@ -18,6 +18,8 @@ import unittest
 
 import numpy as np
 
+from cli_mode_units import ModeTests
+
 PROGRAM = None  # set from --nobias-train in main()
 TIMEOUT_S = 120
 # Epoch mode also says how many epochs ran and whose weights were kept.
@@ -64,7 +66,7 @@ def file_bytes(path):
         return f.read()
 
 
-class CliTest(unittest.TestCase):
+class CliTest(ModeTests, unittest.TestCase):
     def setUp(self):
         self._tmp = tempfile.TemporaryDirectory(prefix="nobias-cli-")
         self.dir = self._tmp.name
@@ -776,7 +778,8 @@ class CliTest(unittest.TestCase):
              ["--checkpoint-every requires --checkpoint"]),
             (["--epochs", 2, "--resume", "ck", "--weights-in", win],
              ["--resume excludes --weights-in"]),
-            (["--epochs", 2, "--init", "xavier"], ["--init must be normal or he, got 'xavier'"]),
+            (["--epochs", 2, "--init", "xavier"],
+             ["--init must be normal, he, lecun or glorot, got 'xavier'"]),
         ]
         for extra, needles in cases:
             with self.subTest(args=extra):
@@ -852,9 +855,12 @@ class CliTest(unittest.TestCase):
         return self.save(prefix + "x.npy", x), self.save(prefix + "y.npy", y)
 
     def epoch_lines(self, stdout, epochs, validation):
-        """Asserts one well-formed line per epoch, then the final line; returns the matches."""
+        """Asserts one well-formed line per epoch (after the defaults line of a run on --x/--y),
+        then the final line; returns the matches."""
         self.assertNotIn("\r", stdout)
         lines = stdout.splitlines()
+        if lines and lines[0].startswith("defaults for real data:"):
+            lines = lines[1:]
         self.assertEqual(len(lines), epochs + 1, stdout)
         matches = [EPOCH_RE.match(line) for line in lines[:-1]]
         self.assertTrue(all(matches), lines)
@@ -873,7 +879,7 @@ class CliTest(unittest.TestCase):
         x, y = self.teacher_data()
         r = self.ok("--x", x, "--y", y, "--layers", "8,16,2", "--dtype", "f64", "--epochs", 30,
                     "--optimizer", "adam", "--lr", 1e-2, "--loss", "mean", "--threads", 1,
-                    "--loss-csv", "loss.csv", "--quiet")
+                    "--validation-fraction", 0, "--loss-csv", "loss.csv", "--quiet")
         final, n, _ = final_line(r.stdout)
         steps, losses = read_loss_csv(self.path("loss.csv"))
         self.assertEqual(n, 30 * 7)  # 200 rows in batches of 32: 6 full and one of 8
@@ -885,12 +891,12 @@ class CliTest(unittest.TestCase):
         vx, vy = self.teacher_data(rows=40, seed=6, prefix="val-")
         common = ["--x", x, "--y", y, "--layers", "8,16,2", "--epochs", 4, "--batch-size", 50,
                   "--optimizer", "adam", "--threads", 1]
-        r = self.ok(*common)
+        r = self.ok(*common, "--validation-fraction", 0)
         self.epoch_lines(r.stdout, 4, validation=False)
         self.assertEqual(final_line(r.stdout)[1], 16)
         r = self.ok(*common, "--val-x", vx, "--val-y", vy)
         matches = self.epoch_lines(r.stdout, 4, validation=True)
-        # Adam at its default rate on a sum loss: the validation loss falls.
+        # Adam at its default rate on the mean loss: the validation loss falls.
         self.assertLess(float(matches[-1].group(5)), float(matches[0].group(5)))
         r = self.ok(*common, "--quiet")
         self.assertEqual(len(r.stdout.splitlines()), 1, r.stdout)
@@ -899,7 +905,7 @@ class CliTest(unittest.TestCase):
         x, y = self.teacher_data(rows=50)
         common = ["--x", x, "--y", y, "--layers", "8,16,2", "--epochs", 3, "--batch-size", 8,
                   "--optimizer", "momentum", "--lr", 1e-3, "--nesterov", "--weight-decay",
-                  1e-4, "--quiet"]
+                  1e-4, "--validation-fraction", 0, "--quiet"]
         self.ok(*common, "--seed", 1, "--loss-csv", "a.csv")
         self.ok(*common, "--seed", 1, "--loss-csv", "b.csv")
         self.ok(*common, "--seed", 1, "--no-shuffle", "--loss-csv", "c.csv")
@@ -912,14 +918,15 @@ class CliTest(unittest.TestCase):
 
     def test_epochs_full_batch_equals_steps(self):
         # A batch larger than the data is the whole set; unshuffled, plain SGD, that is the
-        # --steps mode step for step, and naming the defaults changes nothing.
+        # --steps mode step for step, and naming the defaults changes nothing. (With --x/--y,
+        # --epochs keeps the real-data defaults: the seed's are named.)
         x, y = self.data()
         common = ["--x", x, "--y", y, "--layers", "13,9,3", "--lr", 1e-3, "--quiet"]
+        seeds = ["--optimizer", "sgd", "--loss", "sum", "--init", "normal"]
         self.ok(*common, "--steps", 5, "--loss-csv", "steps.csv")
-        self.ok(*common, "--steps", 5, "--optimizer", "sgd", "--loss", "sum",
-                "--loss-csv", "named.csv")
-        self.ok(*common, "--epochs", 5, "--batch-size", 1000, "--no-shuffle",
-                "--loss-csv", "epochs.csv")
+        self.ok(*common, "--steps", 5, *seeds, "--loss-csv", "named.csv")
+        self.ok(*common, "--epochs", 5, "--batch-size", 1000, "--no-shuffle", *seeds,
+                "--validation-fraction", 0, "--loss-csv", "epochs.csv")
         self.assertEqual(file_bytes(self.path("steps.csv")), file_bytes(self.path("named.csv")))
         self.assertEqual(file_bytes(self.path("steps.csv")), file_bytes(self.path("epochs.csv")))
 
@@ -988,8 +995,8 @@ class CliTest(unittest.TestCase):
              "the checkpoint in ck has done 1 epochs already; ask for more with --epochs"),
             (["--epochs", 3, "--optimizer", "adam", "--dtype", "f64"],
              "--dtype is f64 but the checkpoint in ck was trained with f32" + first_run),
-            (["--epochs", 3, "--optimizer", "adam", "--loss", "mean"],
-             "--loss is mean but the checkpoint in ck was trained with sum" + first_run),
+            (["--epochs", 3, "--optimizer", "adam", "--loss", "sum"],
+             "--loss is sum but the checkpoint in ck was trained with mean" + first_run),
             (["--epochs", 3, "--optimizer", "adam", "--no-shuffle"],
              "--no-shuffle is given but the checkpoint in ck was trained with shuffled batches" +
              first_run),
@@ -1025,17 +1032,18 @@ class CliTest(unittest.TestCase):
         x2, y2 = self.teacher_data(rows=40, seed=6, prefix="other-")
         x3, y3 = self.teacher_data(rows=30, prefix="short-")
         common = ["--layers", "8,16,2", "--batch-size", 16, "--quiet", "--optimizer", "adam"]
-        self.ok("--x", x, "--y", y, *common, "--epochs", 1, "--checkpoint", "ck")
+        whole = [*common, "--validation-fraction", 0]  # every row: the counts below are the files'
+        self.ok("--x", x, "--y", y, *whole, "--epochs", 1, "--checkpoint", "ck")
         other = "--resume ck: the checkpoint was trained on other data ("
         for data, needle in (((x2, y), "x differs: same shape, other values"),
                              ((x, y2), "y differs: same shape, other values"),
                              ((x3, y3), "30 rows now, 40 in the checkpoint")):
             with self.subTest(data=data):
                 r = self.assert_refused_before_training(
-                    ["--x", data[0], "--y", data[1], *common, "--epochs", 2, "--resume", "ck"],
+                    ["--x", data[0], "--y", data[1], *whole, "--epochs", 2, "--resume", "ck"],
                     other, needle)
         # The same data resumes.
-        self.ok("--x", x, "--y", y, *common, "--epochs", 2, "--resume", "ck")
+        self.ok("--x", x, "--y", y, *whole, "--epochs", 2, "--resume", "ck")
         # Generated data: another --rows is other data.
         gen = ["--layers", "8,16,2", "--quiet", "--optimizer", "adam", "--batch-size", 8]
         self.ok(*gen, "--rows", 16, "--epochs", 1, "--checkpoint", "gk")
@@ -1051,8 +1059,10 @@ class CliTest(unittest.TestCase):
         for args, needle in (
                 ([*prep[:-1], 0.5], "--validation-fraction is 0.5 but the checkpoint in pk was "
                                     "trained with 0.25; resume with the flags of the first run"),
-                (prep[:-2], "--validation-fraction is not given but the checkpoint in pk was "
+                (prep[:-2], "--validation-fraction is 0.1 but the checkpoint in pk was "
                             "trained with 0.25"),
+                # No validation rows: no early stopping either, which is named first.
+                ([*prep[:-1], 0], "--patience is 0 but the checkpoint in pk was trained with 10"),
                 ([*prep, "--standardize"], "--standardize is given but the checkpoint in pk was "
                                            "trained without it; resume with the flags of the "
                                            "first run")):
@@ -1183,7 +1193,7 @@ class CliTest(unittest.TestCase):
              ["--nesterov needs --optimizer momentum"]),
             (epochs + ["--weight-decay", "-1"], [decay % "-1"]),
             (epochs + ["--weight-decay", "inf"], [decay % "inf"]),
-            (epochs + ["--loss", "mean"], [lr_required]),
+            (epochs + ["--optimizer", "sgd", "--loss", "mean"], [lr_required]),
             (epochs + ["--optimizer", "momentum"], [lr_required]),
             (epochs + ["--val-x", "vx.npy"], ["--val-x requires --val-y"]),
             (epochs + ["--val-y", "vy.npy"], ["--val-y requires --val-x"]),
@@ -1206,7 +1216,8 @@ class CliTest(unittest.TestCase):
         x, y = self.teacher_data()
         before = sorted(os.listdir(self.dir))
         r = self.run_cli("--x", x, "--y", y, "--layers", "8,16,2", "--epochs", 5, "--lr", 10,
-                         "--dtype", "f32", "--loss-csv", "loss.csv", "--weights-out", ".")
+                         "--optimizer", "sgd", "--loss", "sum", "--dtype", "f32",
+                         "--loss-csv", "loss.csv", "--weights-out", ".")
         self.assert_diverged(r)
         self.assertRegex(r.stderr, r"epoch \d+, step \d+")
         self.assertEqual(sorted(os.listdir(self.dir)), before)

@@ -73,6 +73,10 @@ class Flag {
     spec_.selects = mode;
     return *this;
   }
+  Flag& fixed_epochs() {
+    spec_.fixed_epochs = true;
+    return *this;
+  }
   Flag& only_in(unsigned programs) {
     spec_.programs = programs;
     return *this;
@@ -105,9 +109,11 @@ std::vector<FlagSpec> make_table() {
           .in(kStepsMode)
           .by_default(decimal(kDefaultSteps), "", "")
           .selects(kStepsMode),
+      // With data it caps the run and changes no other default: the seed's defaults (sgd at
+      // 5e-9 on a summed loss) diverge on data of unknown scale.
       Flag("--epochs", "E",
-           "Train by epochs of mini-batches instead of --steps; with --x/--y alone, stop early "
-           "before the last one",
+           "Train by epochs of mini-batches instead of --steps; with --x/--y the most epochs "
+           "(early stopping may end the run sooner; the real-data defaults stay)",
            whole(1, kMaxSteps))
           .in(kEpochRuns)
           .by_default("", "", "200 (at most)")
@@ -127,18 +133,21 @@ std::vector<FlagSpec> make_table() {
       Flag("--checkpoint", "DIR",
            "Save the whole training state into DIR (created if missing; its parent must exist)",
            text())
-          .in(kEpochsMode),
+          .in(kEpochRuns)
+          .fixed_epochs(),
       Flag("--checkpoint-every", "E", "Epochs between checkpoints; the last epoch is always saved",
            whole(1, kMaxSize))
-          .in(kEpochsMode)
-          .by_default("", "1", "")
+          .in(kEpochRuns)
+          .fixed_epochs()
+          .by_default("", "1", "1")
           .needs({"--checkpoint"}),
       // The checkpoint holds the weights.
       Flag("--resume", "DIR",
            "Continue from the checkpoint in DIR, bit for bit as if never stopped; give the same "
            "flags as the first run",
            text())
-          .in(kEpochsMode)
+          .in(kEpochRuns)
+          .fixed_epochs()
           .excludes({"--weights-in"}),
       Flag("--val-x", "X.npy", "Validation inputs", text()).in(kEpochRuns).needs({"--val-y"}),
       Flag("--val-y", "Y.npy", "Validation targets", text()).in(kEpochRuns).needs({"--val-x"}),
@@ -208,8 +217,9 @@ std::vector<FlagSpec> make_table() {
           .in_defaults_line(7),
       Flag("--validation-fraction", "F",
            "Hold out this fraction of --x/--y's rows (seeded by --seed) to validate on, unless "
-           "--val-x/--val-y",
-           real(0.0, 1.0, "in (0, 1)", /*open_low=*/true))
+           "--val-x/--val-y; 0: none, train on every row (no early stopping then, unless "
+           "--patience is given)",
+           real(0.0, 1.0, "in [0, 1)"))
           .in(kEpochRuns)
           .by_default("", "", "0.1")
           .in_defaults_line(8)
@@ -252,8 +262,8 @@ std::string mode_names(unsigned modes) {
   return either(names);
 }
 
-// "Default 32", "Default sgd; adam with --x/--y alone", "Default 200 (at most) with --x/--y
-// alone": the defaults of the modes the flag belongs to, equal ones once.
+// "Default 32", "Default sgd; adam with --x/--y", "Default 200 (at most) with --x/--y": the
+// defaults of the modes the flag belongs to, equal ones once.
 std::string defaults_sentence(const FlagSpec& flag) {
   if (!flag.computed_default.empty()) return "Default " + flag.computed_default;
   std::vector<std::pair<std::string, unsigned>> groups;  // a value, the modes it is the default of
@@ -282,11 +292,13 @@ std::string defaults_sentence(const FlagSpec& flag) {
   return out;
 }
 
-// "Only with --epochs", "Only with --epochs or --x/--y alone", "Not with --epochs" (what CLI11
-// says too), "Only with --optimizer momentum".
+// "Only with --epochs", "Only with --epochs or --x/--y", "Not with --epochs" (what CLI11 says
+// too), "Only with --optimizer momentum".
 std::vector<std::string> modes_sentences(const FlagSpec& flag) {
   std::vector<std::string> out;
-  if (flag.selects == Mode(0) && flag.modes != kAllModes) {
+  if (flag.fixed_epochs) {
+    out.push_back("Only with --epochs");
+  } else if (flag.selects == Mode(0) && flag.modes != kAllModes) {
     out.push_back(flag.modes == (kAllModes & ~unsigned{kEpochsMode})
                       ? "Not with --epochs"
                       : "Only with " + mode_names(flag.modes));
@@ -310,7 +322,7 @@ const char* mode_name(Mode mode) {
     case kEpochsMode:
       return "--epochs";
     case kDataMode:
-      return "--x/--y alone";
+      return "--x/--y";
   }
   return "";
 }

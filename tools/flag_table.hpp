@@ -18,11 +18,13 @@
 
 namespace nobias_tools {
 
-// The three ways nobias-train runs, chosen by the flags given.
+// The three ways nobias-train runs, chosen by the flags given. The data decide the defaults:
+// the seed's for generated data and for --steps, the real-data defaults for --x/--y, which
+// --epochs does not change (it only caps the epochs).
 enum Mode : unsigned {
   kStepsMode = 1u,   // the seed's full-batch steps: --steps, or no --x/--y and no --epochs
-  kEpochsMode = 2u,  // --epochs: epochs of mini-batches
-  kDataMode = 4u,    // --x/--y without --steps or --epochs: the real-data defaults
+  kEpochsMode = 2u,  // --epochs without --x/--y: the seed's experiment by mini-batches
+  kDataMode = 4u,    // --x/--y without --steps: the real-data defaults, with or without --epochs
 };
 constexpr unsigned kAllModes = kStepsMode | kEpochsMode | kDataMode;
 constexpr Mode kModes[] = {kStepsMode, kEpochsMode, kDataMode};
@@ -70,6 +72,8 @@ struct FlagSpec {
   // "momentum"}.
   std::string needs_flag, needs_value;
   Mode selects = Mode(0);  // a flag that chooses the mode (--steps, --epochs)
+  // In the data mode, only with --epochs given: a checkpoint needs a fixed number of epochs.
+  bool fixed_epochs = false;
   unsigned programs = kAllPrograms;
 };
 
@@ -84,7 +88,7 @@ std::size_t train_flag_index(std::string_view name);
 std::string default_value(const std::string& text);
 // The --help line of a flag: its help, its defaults in each mode, the modes it belongs to.
 std::string help_line(const FlagSpec& flag);
-// What --help says of a mode ("--x/--y alone").
+// What --help says of a mode ("--x/--y").
 const char* mode_name(Mode mode);
 // " --init he --optimizer adam ...": " name value" for each flag of the "defaults for real
 // data" line, in its order, value(flag) its text there ("" leaves the flag out).

@@ -82,8 +82,9 @@ bool TrainFlags::given(std::string_view name) const {
 }
 
 Mode TrainFlags::mode() const {
-  if (given("--epochs")) return kEpochsMode;
-  return given("--x") && !given("--steps") ? kDataMode : kStepsMode;
+  if (given("--steps")) return kStepsMode;
+  if (given("--x")) return kDataMode;
+  return given("--epochs") ? kEpochsMode : kStepsMode;
 }
 
 std::string TrainFlags::value(std::string_view name) const {

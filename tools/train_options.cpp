@@ -99,7 +99,8 @@ std::string shown_name(const FlagSpec& flag) {
 void refuse_misplaced_flags(const TrainFlags& f) {
   const Mode mode = f.mode();
   for (const FlagSpec& flag : train_flag_table()) {
-    if (f.given(flag.name) && !(flag.modes & mode)) {
+    if (f.given(flag.name) &&
+        (!(flag.modes & mode) || (flag.fixed_epochs && !f.given("--epochs")))) {
       throw UsageError(refusal(shown_name(flag), mode));
     }
   }
@@ -164,7 +165,8 @@ void check_outputs(const TrainOptions& o) {
   }
 }
 
-// Epoch runs: --epochs E, or real data alone, which stops early on a validation set.
+// Epoch runs: --epochs E on generated data, or real data, which stops early on a validation
+// set (within --epochs E when given).
 void resolve_epochs(Values& v, TrainOptions& o) {
   v.read("--epochs", o.epochs);
   v.read("--batch-size", o.batch_size);
@@ -175,10 +177,15 @@ void resolve_epochs(Values& v, TrainOptions& o) {
   v.read("--checkpoint", o.checkpoint_dir);
   v.read("--resume", o.resume_dir);
   if (!o.checkpoint_dir.empty()) check_checkpoint_location(o);
-  v.read("--patience", o.patience);
   if (!v.given("--val-x")) v.read("--validation-fraction", o.validation_fraction);
-  if (o.patience > 0 && !v.given("--val-x") && o.validation_fraction == 0.0) {
-    throw UsageError("--patience needs a validation set: --val-x/--val-y or --validation-fraction");
+  const bool validation = v.given("--val-x") || o.validation_fraction > 0.0;
+  // Without a validation set there is nothing to stop on: --patience's default stays unread
+  // (--validation-fraction 0 trains every epoch on every row).
+  if (validation || v.given("--patience")) v.read("--patience", o.patience);
+  if (o.patience > 0 && !validation) {
+    throw UsageError(
+        "--patience needs a validation set: --val-x/--val-y or a --validation-fraction "
+        "above 0");
   }
   v.read("--history", o.history_csv);
 }
@@ -231,15 +238,17 @@ std::string description() {
   const std::string paragraphs[] = {
       "Trains a bias-free MLP (ReLU hidden layers, linear output, squared-error loss), in one of "
       "three modes; flags given always win, and each flag's line below gives its defaults.",
-      "Full-batch steps (without --x/--y, or with --steps N): the seed's experiment, on standard "
-      "normal x and y drawn from --seed unless --x/--y, by full-batch steps of sgd, with the "
-      "seed's defaults.",
-      "--epochs E: epochs of mini-batches, shuffled from --seed; one line per epoch (on a "
-      "terminal, a progress bar too); --loss-csv then has one row per optimizer step, numbered "
-      "across epochs.",
-      "--x/--y alone (no --steps, no --epochs): the defaults are for real data:" + data_defaults +
+      "Without --x/--y: the seed's experiment, on standard normal x and y drawn from --seed, "
+      "with the seed's defaults (sgd at 5e-9 on the summed loss, N(0, 1) weights): full-batch "
+      "steps, or with --epochs E epochs of mini-batches.",
+      "--x/--y: the defaults are for real data, whatever else is given:" + data_defaults +
           "; shuffled mini-batches, stopping when the validation loss (--val-x/--val-y, or "
-          "--validation-fraction of the rows) has not improved for --patience epochs."};
+          "--validation-fraction of the rows) has not improved for --patience epochs; --epochs "
+          "E only sets the most epochs.",
+      "--steps N, with or without --x/--y: the seed's full-batch steps and its defaults, "
+      "whatever the data.",
+      "With --epochs or --x/--y: one line per epoch (on a terminal, a progress bar too); "
+      "--loss-csv has one row per optimizer step, numbered across epochs."};
   std::string out;
   for (const std::string& paragraph : paragraphs) {
     out += (out.empty() ? "" : "\n") + wrap(paragraph, 90);

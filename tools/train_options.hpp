@@ -87,7 +87,7 @@ struct TrainOptions {
   std::string checkpoint_dir;          // save every checkpoint_every epochs and at the end
   std::size_t checkpoint_every = 1;
   std::string resume_dir;  // continue from this checkpoint's state
-  // Real-data mode: --x/--y without --steps or --epochs, with its own defaults.
+  // Real-data mode: --x/--y without --steps, with its own defaults (--epochs only caps it).
   bool data_defaults = false;
   std::string defaults_line;  // " --init he --optimizer adam ...": the defaults it took
   // Early stopping: stop after patience epochs without the validation loss improving by
