@@ -4,6 +4,7 @@
 #include "nobias/blas.hpp"
 #include "nobias/checkpoint.hpp"
 #include "nobias/csv.hpp"
+#include "nobias/defaults.hpp"
 #include "nobias/error.hpp"
 #include "nobias/fit.hpp"
 #include "nobias/init.hpp"

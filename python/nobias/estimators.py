@@ -5,13 +5,16 @@ predict, score, get_params/set_params, fitted attributes ending in "_") without 
 scikit-learn. Unlike the low level, they convert their inputs as scikit-learn does: lists,
 other dtypes and layouts become contiguous arrays of `dtype`.
 
-Defaults are the command line's for real data, and training is nobias-train's bit for bit:
-He initialization, Adam at learning rate 1e-3, the mean squared error, shuffled mini-batches
-of 32, and early stopping when the loss on a seeded validation fraction of the rows has not
-fallen by more than tol for n_iter_no_change epochs (the best epoch's weights are kept). A bias-free network is positively homogeneous, f(a x) = a f(x) for a >= 0
-and f(0) = 0: it cannot fit an offset by itself. standardize=True centres and scales the
-columns of X (and of a regression's y) with the training rows' statistics, and predict
-undoes it.
+Defaults are the command line's for real data (the library's recipe, nobias/defaults.hpp,
+measured in docs/real-data.md), and training is nobias-train's bit for bit: the columns of X
+(and of a regression's y) centred and scaled by the training rows' statistics (predict puts
+them back), Glorot-scaled initial weights, Adam at learning rate 1e-3, the mean squared error,
+shuffled mini-batches of 32, at most 200 epochs, and early stopping when the loss on a seeded
+validation fraction of the rows has not fallen by more than tol for n_iter_no_change epochs
+(the best epoch's weights are kept) -- when that fraction holds at least 20 rows; on fewer,
+every row trains for max_epochs. A bias-free network is positively homogeneous,
+f(a x) = a f(x) for a >= 0 and f(0) = 0: it cannot fit an offset by itself, which is why
+standardize is on; standardize=False keeps the model homogeneous in X's own units.
 """
 import inspect
 import sys
@@ -20,6 +23,9 @@ import warnings
 import numpy
 
 from . import _nobias
+
+# The library's recipe for real data (nobias/defaults.hpp), nobias-train's too.
+_D = _nobias.data_defaults()
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -100,10 +106,13 @@ def _first_non_finite(array):
 class _Estimator:
     """What Regressor and Classifier share: parameters, training, prediction of scores."""
 
-    def __init__(self, hidden_layer_sizes=(100, 100), *, optimizer="adam", learning_rate=1e-3,
-                 momentum=0.9, nesterov=False, weight_decay=0.0, batch_size=32, max_epochs=200,
-                 early_stopping=True, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
-                 standardize=False, init="he", dtype=numpy.float32, random_state=0):
+    def __init__(self, hidden_layer_sizes=_D["hidden_layer_sizes"], *, optimizer=_D["optimizer"],
+                 learning_rate=_D["learning_rate"], momentum=0.9, nesterov=False, weight_decay=0.0,
+                 batch_size=_D["batch_size"], max_epochs=_D["max_epochs"], early_stopping=True,
+                 validation_fraction=_D["validation_fraction"],
+                 n_iter_no_change=_D["n_iter_no_change"], tol=_D["tol"],
+                 standardize=_D["standardize"], init=_D["init"], dtype=numpy.float32,
+                 random_state=0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.optimizer = optimizer
         self.learning_rate = learning_rate
@@ -205,8 +214,8 @@ class _Estimator:
 
     def _split(self, rows, seed):
         """(train rows, validation rows): the library's split, as nobias-train's
-        --validation-fraction. No validation rows when early stopping is off or the data too
-        small to hold any out (nobias-train refuses that; an estimator trains on)."""
+        --validation-fraction. No validation rows when early stopping is off or the fraction holds
+        fewer than 20 rows (data_defaults()["min_validation_rows"]): every row trains."""
         if not self.early_stopping:
             return numpy.arange(rows), None
         train, held = _nobias.split_rows(rows, float(self.validation_fraction), seed)

@@ -10,6 +10,7 @@
 #include "any.hpp"
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "nobias/defaults.hpp"
 #include "nobias/fit.hpp"
 #include "nobias/model.hpp"
 #include "nobias/names.hpp"
@@ -121,7 +122,8 @@ void bind_model(py::module_& m) {
   m.def(
       "split_rows",
       [](std::size_t rows, double fraction, std::uint64_t seed) {
-        const RowSplit split = nobias::split_rows(rows, validation_rows(rows, fraction), seed);
+        const RowSplit split =
+            nobias::split_rows(rows, defaults::early_stopping_rows(rows, fraction), seed);
         const auto indices = [](const std::vector<std::size_t>& rows_of) {
           py::array_t<std::int64_t> out(static_cast<py::ssize_t>(rows_of.size()));
           std::copy(rows_of.begin(), rows_of.end(), out.mutable_data());
@@ -131,7 +133,31 @@ void bind_model(py::module_& m) {
       },
       py::arg("rows"), py::arg("fraction"), py::arg("seed"),
       "(train, validation) row indices, ascending: the validation set every front door holds "
-      "out, round(fraction * rows) rows chosen by seed (nobias-train's --validation-fraction).");
+      "out for early stopping, round(fraction * rows) rows chosen by seed (nobias-train's "
+      "--validation-fraction), or none when that is fewer than data_defaults()"
+      "['min_validation_rows'] or leaves no row to train on.");
+  m.def(
+      "data_defaults",
+      [] {
+        py::dict d;
+        d["standardize"] = defaults::kStandardize;
+        d["init"] = to_name(defaults::kInit);
+        d["optimizer"] = to_name(defaults::kOptimizer);
+        d["learning_rate"] = defaults::kLearningRate;
+        d["batch_size"] = defaults::kBatchSize;
+        d["max_epochs"] = defaults::kMaxEpochs;
+        d["n_iter_no_change"] = defaults::kPatience;
+        d["tol"] = defaults::kTolerance;
+        d["validation_fraction"] = defaults::kValidationFraction;
+        d["min_validation_rows"] = defaults::kMinValidationRows;
+        py::list hidden;
+        for (const std::size_t width : defaults::kHiddenWidths)
+          hidden.append(width);
+        d["hidden_layer_sizes"] = py::tuple(hidden);
+        return d;
+      },
+      "The library's recipe for real data (nobias/defaults.hpp), which nobias-train and the "
+      "estimators share, under the estimators' parameter names.");
   m.def(
       "column_statistics",
       [](py::handle x) {
