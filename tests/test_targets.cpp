@@ -115,6 +115,102 @@ TEST_CASE("targets.one_hot.refuses_labels_out_of_range_naming_the_element") {
   CHECK_ERROR(ValueError, nobias::class_count({}), "class_count: no labels");
 }
 
+namespace {
+
+// labels 0, 1, ..., values - 1, 0, 1, ...: rows of them.
+std::vector<std::int64_t> cycle(std::size_t rows, std::int64_t values) {
+  std::vector<std::int64_t> labels(rows);
+  for (std::size_t i = 0; i < rows; ++i)
+    labels[i] = static_cast<std::int64_t>(i) % values;
+  return labels;
+}
+
+bool classes(const std::vector<std::int64_t>& labels) {
+  return nobias::looks_like_classes(nobias::describe_targets(labels));
+}
+
+}  // namespace
+
+TEST_CASE("targets.looks_like_classes.few_or_repeated_whole_numbers") {
+  const nobias::TargetValues v = nobias::describe_targets({2, 0, 1, 2, 7, 0});
+  CHECK(v.rows == 6);
+  CHECK(v.distinct == 4);
+  CHECK(v.whole);
+  CHECK_FALSE(v.negative);
+  CHECK(v.smallest == 0.0);
+  CHECK(v.largest == 7.0);
+  CHECK(v.classes() == 8);
+  CHECK(v.least_values == std::vector<double>{0, 1, 2, 7});
+  CHECK(nobias::looks_like_classes(v));
+  CHECK(nobias::describe_targets(cycle(40, 9)).least_values == std::vector<double>{0, 1, 2, 3, 4});
+  // A handful of values is classes however few the rows: a toy set of six rows, six classes.
+  CHECK(classes(cycle(6, 6)));
+  CHECK(classes(cycle(20, 20)));
+  CHECK(classes({0, 1}));
+  // Beyond kFewValues, at least two rows per value on average.
+  CHECK(classes(cycle(42, 21)));
+  CHECK_FALSE(classes(cycle(41, 21)));
+  // At most kMaxGuessedClasses classes, counted as the largest label + 1.
+  CHECK(classes(cycle(512, 256)));
+  CHECK_FALSE(classes(cycle(514, 257)));
+  CHECK_FALSE(classes({0, 1, 0, 1, 256}));
+}
+
+TEST_CASE("targets.looks_like_classes.counts_negatives_and_fractions_do_not") {
+  // Issue 20: counts of 2992 values became a classifier of 2992 outputs.
+  const nobias::TargetValues counts = nobias::describe_targets(cycle(3000, 2992));
+  CHECK(counts.distinct == 2992);
+  CHECK(counts.classes() == 2992);
+  CHECK_FALSE(nobias::looks_like_classes(counts));
+  const nobias::TargetValues negative = nobias::describe_targets({0, 1, -1, 1});
+  CHECK(negative.negative);
+  CHECK(negative.classes() == 0);
+  CHECK_FALSE(nobias::looks_like_classes(negative));
+  Matrix<double> m(4, 1);
+  m(0, 0) = 1.0;
+  m(1, 0) = 0.0;
+  m(2, 0) = 0.5;
+  m(3, 0) = 1.0;
+  const nobias::TargetValues fractions = nobias::describe_targets<double>(m);
+  CHECK_FALSE(fractions.whole);
+  CHECK(fractions.first_not_whole == 2);
+  CHECK(fractions.classes() == 0);
+  CHECK_FALSE(nobias::looks_like_classes(fractions));
+  m(2, 0) = 2.0;  // whole numbers in floats, as numpy.loadtxt reads labels
+  CHECK(nobias::looks_like_classes(nobias::describe_targets<double>(m)));
+  m(2, 0) = 1e300;
+  CHECK_FALSE(nobias::looks_like_classes(nobias::describe_targets<double>(m)));
+}
+
+TEST_CASE("targets.describe_targets.refusals") {
+  CHECK_ERROR(ValueError, nobias::describe_targets(std::vector<std::int64_t>{}),
+              "describe_targets: no labels");
+  CHECK_ERROR(nobias::ShapeError, nobias::describe_targets<float>(Matrix<float>(3, 2)),
+              "describe_targets: expected one column of targets, got 3x2");
+  CHECK_ERROR(ValueError, nobias::describe_targets<float>(Matrix<float>(0, 1)),
+              "describe_targets: no rows");
+  Matrix<float> m(3, 1);
+  m(1, 0) = std::numeric_limits<float>::quiet_NaN();
+  CHECK_ERROR(ValueError, nobias::describe_targets<float>(m),
+              "describe_targets: row 1 is nan; values must be finite");
+}
+
+TEST_CASE_TEMPLATE("targets.labels_from_values", T, float, double) {
+  Matrix<T> m(4, 1);
+  m(0, 0) = T(2);
+  m(2, 0) = T(1);
+  m(3, 0) = T(2);
+  CHECK(nobias::labels_from_values<T>(m) == std::vector<std::int64_t>{2, 0, 1, 2});
+  m(1, 0) = T(2.5);
+  CHECK_ERROR(ValueError, nobias::labels_from_values<T>(m),
+              "labels_from_values: row 1 is 2.5, not a whole number (class labels are 0, 1, ...)");
+  m(1, 0) = T(-1);
+  CHECK_ERROR(ValueError, nobias::labels_from_values<T>(m),
+              "labels_from_values: row 1 is -1, a negative number (class labels are 0, 1, ...)");
+  CHECK_ERROR(nobias::ShapeError, nobias::labels_from_values<T>(Matrix<T>(2, 3)),
+              "labels_from_values: expected one column of targets, got 2x3");
+}
+
 TEST_CASE_TEMPLATE("targets.standardization.matches_the_reference", T, float, double) {
   Matrix<T> x = test_support::random_matrix<T>(37, 5, 1, 3.0);
   Matrix<T> y = test_support::random_matrix<T>(37, 2, 2, 0.5);

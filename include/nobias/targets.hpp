@@ -19,6 +19,49 @@ namespace nobias {
 // max(labels) + 1. ValueError for no labels or a negative one (naming the element).
 std::size_t class_count(const std::vector<std::int64_t>& labels);
 
+// ---- Class labels, or numbers?
+//
+// Targets do not always say what they are: integers may be class labels or counts, and class
+// labels read by numpy.loadtxt are floats. A front door that must guess (nobias-train's
+// --task auto, the estimators' warnings) asks looks_like_classes, one rule for all of them:
+// whole numbers >= 0 look like class labels when they make at most kMaxGuessedClasses classes
+// (the largest + 1), and either take at most kFewValues distinct values or repeat, at least
+// two rows per distinct value on average. More classes than that, or values that are mostly
+// unique, look like counts or measurements: a classifier would get an output per value, most
+// of them seen once or never.
+inline constexpr std::size_t kMaxGuessedClasses = 256;
+inline constexpr std::size_t kFewValues = 20;
+
+// The facts of one column of targets that the rule reads, and that a message can name.
+struct TargetValues {
+  std::size_t rows = 0;
+  std::size_t distinct = 0;  // distinct values
+  bool whole = true;         // every value a whole number
+  bool negative = false;     // some value below 0
+  double smallest = 0.0, largest = 0.0;
+  std::size_t first_not_whole = 0;   // the row of the first value that is not whole (!whole)
+  std::vector<double> least_values;  // the smallest distinct values, at most 5, ascending
+  // largest + 1 for whole numbers >= 0 (the classes they would make as labels), else 0.
+  std::size_t classes() const;
+};
+
+// The facts of labels (any integers), or of a one-column matrix of values. ValueError for no
+// rows; ShapeError for a matrix of more than one column; values must be finite (ValueError
+// naming the row otherwise).
+TargetValues describe_targets(const std::vector<std::int64_t>& labels);
+template <class T>
+TargetValues describe_targets(MatrixView<const T> column);
+
+// The rule above.
+bool looks_like_classes(const TargetValues& v);
+
+// Whole-number values (a column of floats, as numpy.loadtxt gives labels) as class labels.
+// ValueError naming the first row that is not a whole number >= 0: "labels_from_values: row 3
+// is 2.5, not a whole number (class labels are 0, 1, ...)"; ShapeError for more than one
+// column.
+template <class T>
+std::vector<std::int64_t> labels_from_values(MatrixView<const T> column);
+
 // labels (n) -> an n x classes matrix with a 1 at (i, labels[i]) and 0 elsewhere.
 // classes 0: class_count(labels). ValueError naming the element for a negative label or one
 // >= classes: "one_hot: label 7 at element 12 is >= the 5 classes (labels are 0..4)";

@@ -1,7 +1,10 @@
 #include "nobias/targets.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
+#include <utility>
 
 #include "nobias/error.hpp"
 #include "nobias/fit.hpp"
@@ -78,7 +81,89 @@ void check_columns(const char* where, std::size_t cols, const std::vector<double
   }
 }
 
+// The facts of values (row order), each finite.
+TargetValues describe_values(std::vector<double> values) {
+  TargetValues v;
+  v.rows = values.size();
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const double value = values[i];
+    if (v.whole && value != std::floor(value)) {
+      v.whole = false;
+      v.first_not_whole = i;
+    }
+    v.negative = v.negative || value < 0.0;
+  }
+  std::sort(values.begin(), values.end());
+  v.smallest = values.front();
+  v.largest = values.back();
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0 && values[i] == values[i - 1]) continue;
+    ++v.distinct;
+    if (v.least_values.size() < 5) v.least_values.push_back(values[i]);
+  }
+  return v;
+}
+
+template <class T>
+void require_one_column(MatrixView<const T> column, const char* where) {
+  if (column.cols() != 1) {
+    throw ShapeError(std::string(where) + ": expected one column of targets, got " +
+                     shape_string(column.rows(), column.cols()));
+  }
+}
+
 }  // namespace
+
+std::size_t TargetValues::classes() const {
+  if (!whole || negative || rows == 0) return 0;
+  // Beyond 2^53 a double no longer holds every whole number: as many classes as can be.
+  if (largest >= 9007199254740992.0) return std::numeric_limits<std::size_t>::max();
+  return static_cast<std::size_t>(largest) + 1;
+}
+
+TargetValues describe_targets(const std::vector<std::int64_t>& labels) {
+  if (labels.empty()) throw ValueError("describe_targets: no labels");
+  return describe_values(std::vector<double>(labels.begin(), labels.end()));
+}
+
+template <class T>
+TargetValues describe_targets(MatrixView<const T> column) {
+  require_one_column(column, "describe_targets");
+  if (column.rows() == 0) throw ValueError("describe_targets: no rows");
+  std::vector<double> values(column.rows());
+  for (std::size_t i = 0; i < column.rows(); ++i) {
+    values[i] = static_cast<double>(column(i, 0));
+    if (!std::isfinite(values[i])) {
+      throw ValueError("describe_targets: row " + std::to_string(i) + " is " +
+                       format_number(values[i]) + "; values must be finite");
+    }
+  }
+  return describe_values(std::move(values));
+}
+
+bool looks_like_classes(const TargetValues& v) {
+  const std::size_t classes = v.classes();
+  if (classes == 0 || classes > kMaxGuessedClasses) return false;
+  return v.distinct <= kFewValues || 2 * v.distinct <= v.rows;
+}
+
+template <class T>
+std::vector<std::int64_t> labels_from_values(MatrixView<const T> column) {
+  require_one_column(column, "labels_from_values");
+  std::vector<std::int64_t> labels(column.rows());
+  for (std::size_t i = 0; i < column.rows(); ++i) {
+    const double value = static_cast<double>(column(i, 0));
+    // 2^62: far beyond any class count, and exact in int64.
+    if (!(value >= 0.0 && value == std::floor(value) && value < 4611686018427387904.0)) {
+      throw ValueError("labels_from_values: row " + std::to_string(i) + " is " +
+                       format_number(value) +
+                       (value < 0.0 ? ", a negative number" : ", not a whole number") +
+                       " (class labels are 0, 1, ...)");
+    }
+    labels[i] = static_cast<std::int64_t>(value);
+  }
+  return labels;
+}
 
 std::size_t class_count(const std::vector<std::int64_t>& labels) {
   if (labels.empty()) throw ValueError("class_count: no labels");
@@ -169,7 +254,9 @@ void unstandardize_y(const Standardization& s, MatrixView<T> p) {
   template Standardization fit_standardization<T>(MatrixView<const T>, MatrixView<const T>); \
   template void standardize_x<T>(const Standardization&, MatrixView<T>);                     \
   template void standardize_y<T>(const Standardization&, MatrixView<T>);                     \
-  template void unstandardize_y<T>(const Standardization&, MatrixView<T>);
+  template void unstandardize_y<T>(const Standardization&, MatrixView<T>);                   \
+  template TargetValues describe_targets<T>(MatrixView<const T>);                            \
+  template std::vector<std::int64_t> labels_from_values<T>(MatrixView<const T>);
 NOBIAS_TARGETS(float)
 NOBIAS_TARGETS(double)
 #undef NOBIAS_TARGETS
