@@ -20,6 +20,7 @@ import unittest
 import numpy as np
 
 from cli_model_units import StandardizedModelTests
+from cli_task_units import TaskTests
 
 BIN = None
 TIMEOUT_S = 120
@@ -61,7 +62,7 @@ def numpy_predict(d, x):
     return p, np.abs(p)
 
 
-class ModelToolsTest(StandardizedModelTests, unittest.TestCase):
+class ModelToolsTest(StandardizedModelTests, TaskTests, unittest.TestCase):
     def setUp(self):
         self._tmp = tempfile.TemporaryDirectory(prefix="nobias-model-")
         self.dir = self._tmp.name
@@ -183,7 +184,8 @@ class ModelToolsTest(StandardizedModelTests, unittest.TestCase):
         r = self.ok("nobias-train", "--x", x, "--y", y, "--standardize", "--patience", 2,
                     "--history", "h.csv", "--weights-out", "m", "--threads", 1)
         lines = r.stdout.splitlines()
-        self.assertEqual(lines[0], "defaults for real data: --layers 5,100,100,2 --init he "
+        self.assertEqual(lines[0], "defaults for real data: --task regress --layers 5,100,100,2 "
+                         "--init he "
                          "--optimizer adam --lr 0.001 --loss mean --batch-size 32 --epochs 200 "
                          "(at most) --validation-fraction 0.1 --seed 0 --dtype f32 "
                          "(flags given win)")
@@ -517,7 +519,7 @@ class ModelToolsTest(StandardizedModelTests, unittest.TestCase):
     def test_evaluate_names_the_shape_of_the_y_file_itself(self):
         x, y = self.regression(rows=20)
         self.ok("nobias-train", "--x", x, "--y", y, *QUICK, "--weights-out", "m", "--quiet")
-        # 1-D labels are read as one-hot rows, but the message is about the file: (19,).
+        # A regression's integer targets are read as numbers; the message is about the file.
         self.save("l19.npy", np.arange(19, dtype=np.int64) % 3)
         self.refused("nobias-evaluate", ["--weights", "m", "--x", x, "--y", "l19.npy"],
                      "--x x.npy is 20x5, --y l19.npy is (19,): row counts differ")

@@ -63,9 +63,13 @@ void EpochMonitor<T>::epoch_done(const nobias::EpochReport& epoch) {
                 " val_loss_per_row " +
                 format_g(epoch.validation_loss / static_cast<double>(validation_->x.rows()));
       }
-      line += " val_mse " + format_g(row.val.mse) + " val_mae " + format_g(row.val.mae) +
-              " val_r2 " + format_g(row.val.r2);
-      if (row.val.accuracy) line += " val_accuracy " + format_g(*row.val.accuracy);
+      // Each task's own metrics: r2 and mae mean nothing of class scores.
+      if (classifier_) {
+        line += " val_accuracy " + format_g(row.val.accuracy.value_or(std::nan("")));
+      } else {
+        line += " val_mse " + format_g(row.val.mse) + " val_mae " + format_g(row.val.mae) +
+                " val_r2 " + format_g(row.val.r2);
+      }
     }
     std::printf("%s samples/s %.0f\n", line.c_str(), epoch.samples_per_second);
     if (epoch.stops) {

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "cli_common.hpp"
+#include "nobias/targets.hpp"
 #include "train_options.hpp"
 
 namespace nobias_tools {
@@ -192,7 +193,22 @@ std::vector<FlagSpec> make_table() {
                       nobias::to_name(nobias::Init::He))
           .in_defaults_line(1),
       Flag("--x", "X.npy", "Inputs, an n x d_in .npy file", text()).needs({"--y"}),
-      Flag("--y", "Y.npy", "Targets, an n x d_out .npy file", text()).needs({"--x"}),
+      Flag("--y", "Y.npy",
+           "Targets, a .npy file: n x d_out or n floats, or n integer class labels (see --task)",
+           text())
+          .needs({"--x"}),
+      Flag("--task", "auto|classify|regress",
+           "What --y holds. classify: class labels (integers, or whole numbers in floats as "
+           "numpy.loadtxt reads them; or one-hot rows), one output per class. regress: numbers, "
+           "integers too. auto: integers are class labels unless they look like counts (more "
+           "than " +
+               decimal(nobias::kMaxGuessedClasses) + " classes, or more than " +
+               decimal(nobias::kFewValues) +
+               " distinct values with fewer than two rows each: then refused, asking for --task); "
+               "floats are numbers (one-hot rows are classes)",
+           choice({"auto", "classify", "regress"}))
+          .by_default("auto")
+          .needs({"--x"}),
       Flag("--weights-in", "DIR", "Start from w1.npy..wK.npy in DIR", text()),
       Flag("--weights-out", "DIR",
            "Write the trained model (w1.npy..wK.npy, model.json) into DIR (created, with its "

@@ -9,6 +9,7 @@
 #include "nobias/init.hpp"
 #include "nobias/kernels.hpp"
 #include "nobias/model.hpp"
+#include "nobias/names.hpp"
 #include "nobias/npy.hpp"
 #include "nobias/targets.hpp"
 #include "nobias/weights_io.hpp"
@@ -44,28 +45,107 @@ bool is_one_hot(nobias::MatrixView<const T> y) {
   return true;
 }
 
+namespace {
+
+// "0, 1, 2" or "0, 1, 2, 3, 4, ...": the smallest values of v.
+std::string some_values(const nobias::TargetValues& v) {
+  std::string out;
+  for (double value : v.least_values)
+    out += (out.empty() ? "" : ", ") + nobias::format_number(value);
+  return out + (v.distinct > v.least_values.size() ? ", ..." : "");
+}
+
+// --task auto: integers that look like counts would make a classifier of an output per value,
+// most of them seen once or never.
+void refuse_counts(const std::string& named, const std::vector<std::int64_t>& labels) {
+  const nobias::TargetValues v = nobias::describe_targets(labels);
+  if (v.negative || nobias::looks_like_classes(v)) return;  // negatives: one_hot's to refuse
+  const std::string why = v.classes() > nobias::kMaxGuessedClasses
+                              ? "labels up to " + nobias::format_number(v.largest) +
+                                    " would make " + std::to_string(v.classes()) +
+                                    " classes (more than " +
+                                    std::to_string(nobias::kMaxGuessedClasses) + ")"
+                              : std::to_string(v.distinct) + " distinct values in " +
+                                    std::to_string(v.rows) + " rows, fewer than two rows per value";
+  throw UsageError(named + " holds integers that look like counts, not class labels: " + why +
+                   "; pass --task regress to fit them as numbers, or --task classify to train a "
+                   "classifier of " +
+                   std::to_string(v.classes()) + " outputs anyway");
+}
+
+// --task auto on a column of floats: a few whole numbers may be classes that were read as
+// floats (numpy.loadtxt); a regression is what the dtype says, and the note says so.
 template <class T>
-nobias::Matrix<T> read_targets(const char* flag, const std::string& path, std::size_t& classes) {
+std::string few_classes_note(const std::string& named, const nobias::Matrix<T>& y) {
+  if (y.cols() != 1) return "";
+  const nobias::TargetValues v = nobias::describe_targets<T>(y);
+  if (!nobias::looks_like_classes(v) || v.distinct < 2 || v.distinct > nobias::kFewValues) {
+    return "";
+  }
+  return named + " holds " + std::to_string(v.distinct) + " distinct whole numbers (" +
+         some_values(v) +
+         "): training a regression of one output; if they are class labels, pass --task "
+         "classify";
+}
+
+}  // namespace
+
+template <class T>
+Targets<T> read_targets(const char* flag, const std::string& path, Task task, std::size_t classes) {
+  const std::string named = std::string(flag) + " " + path;
+  Targets<T> out;
   try {
     if (nobias::inspect_npy(path).is_integer()) {
       const std::vector<std::int64_t> labels = nobias::read_npy_labels(path);
-      if (classes == 0) classes = nobias::class_count(labels);
-      return nobias::one_hot<T>(labels, classes);
+      if (task == Task::Regress) {
+        out.y = nobias::Matrix<T>(labels.size(), 1);
+        for (std::size_t i = 0; i < labels.size(); ++i)
+          out.y(i, 0) = static_cast<T>(labels[i]);
+        return out;
+      }
+      if (task == Task::Auto) refuse_counts(named, labels);
+      out.classes = classes == 0 ? nobias::class_count(labels) : classes;
+      out.y = nobias::one_hot<T>(labels, out.classes);
+      return out;
     }
-    nobias::Matrix<T> y = nobias::read_npy_matrix_or_vector<T>(path);
-    nobias::require_finite(y, path);
-    if (classes == 0 && is_one_hot<T>(y)) classes = y.cols();
-    return y;
+    out.y = nobias::read_npy_matrix_or_vector<T>(path);
+    nobias::require_finite(out.y, path);
   } catch (const nobias::Error& e) {
     throw nobias::IoError(std::string(flag) + ": " + e.what());
   }
+  if (task == Task::Classify && out.y.cols() == 1) {
+    std::vector<std::int64_t> labels;
+    try {
+      labels = nobias::labels_from_values<T>(out.y);
+    } catch (const nobias::ValueError& e) {
+      throw UsageError(named + ": " + e.what() + "; a classifier trains on class labels");
+    }
+    out.classes = classes == 0 ? nobias::class_count(labels) : classes;
+    try {
+      out.y = nobias::one_hot<T>(labels, out.classes);
+    } catch (const nobias::Error& e) {
+      throw nobias::IoError(std::string(flag) + ": " + e.what());
+    }
+  } else if (task == Task::Classify) {
+    out.classes = classes == 0 ? out.y.cols() : classes;
+  } else if (task == Task::Auto) {
+    if (is_one_hot<T>(out.y)) {
+      out.classes = classes == 0 ? out.y.cols() : classes;
+    } else {
+      out.note = few_classes_note(named, out.y);
+    }
+  }
+  return out;
 }
 
 template <class T>
 Data<T> read_pair(const char* x_flag, const std::string& x_path, const char* y_flag,
-                  const std::string& y_path, const char* purpose, std::size_t classes) {
-  Data<T> data{read_array<T>(x_flag, x_path), read_targets<T>(y_flag, y_path, classes), 0};
-  data.classes = classes;
+                  const std::string& y_path, const char* purpose, Task task, std::size_t classes,
+                  std::string* note) {
+  nobias::Matrix<T> x = read_array<T>(x_flag, x_path);
+  Targets<T> targets = read_targets<T>(y_flag, y_path, task, classes);
+  Data<T> data{std::move(x), std::move(targets.y), targets.classes};
+  if (note != nullptr) *note = targets.note;
   const auto shapes = std::string(x_flag) + " " + x_path + " is " +
                       nobias::shape_string(data.x.rows(), data.x.cols()) + ", " + y_flag + " " +
                       y_path + " is " + nobias::shape_string(data.y.rows(), data.y.cols());
@@ -75,15 +155,16 @@ Data<T> read_pair(const char* x_flag, const std::string& x_path, const char* y_f
 }
 
 template <class T>
-std::optional<Data<T>> read_data(const TrainOptions& o) {
+std::optional<Data<T>> read_data(const TrainOptions& o, std::string& note) {
   if (o.x_path.empty()) return std::nullopt;
-  return read_pair<T>("--x", o.x_path, "--y", o.y_path, "train on");
+  return read_pair<T>("--x", o.x_path, "--y", o.y_path, "train on", o.task, 0, &note);
 }
 
 template <class T>
 std::optional<Data<T>> read_validation(const TrainOptions& o, std::size_t classes) {
   if (o.val_x_path.empty()) return std::nullopt;
-  return read_pair<T>("--val-x", o.val_x_path, "--val-y", o.val_y_path, "validate on", classes);
+  return read_pair<T>("--val-x", o.val_x_path, "--val-y", o.val_y_path, "validate on",
+                      classes > 0 ? Task::Classify : Task::Regress, classes);
 }
 
 template <class T>
@@ -268,10 +349,10 @@ Data<T> generate_data(std::size_t rows, const std::vector<std::size_t>& widths,
 
 #define NOBIAS_TOOLS_INPUTS(T)                                                                    \
   template nobias::Matrix<T> read_array<T>(const char*, const std::string&);                      \
-  template nobias::Matrix<T> read_targets<T>(const char*, const std::string&, std::size_t&);      \
+  template Targets<T> read_targets<T>(const char*, const std::string&, Task, std::size_t);        \
   template Data<T> read_pair<T>(const char*, const std::string&, const char*, const std::string&, \
-                                const char*, std::size_t);                                        \
-  template std::optional<Data<T>> read_data<T>(const TrainOptions&);                              \
+                                const char*, Task, std::size_t, std::string*);                    \
+  template std::optional<Data<T>> read_data<T>(const TrainOptions&, std::string&);                \
   template std::optional<Data<T>> read_validation<T>(const TrainOptions&, std::size_t);           \
   template std::optional<std::vector<nobias::Matrix<T>>> read_weights<T>(const TrainOptions&);    \
   template nobias::Standardization run_standardization<T>(                                        \

@@ -18,15 +18,32 @@ namespace nobias_tools {
 template <class T>
 struct Data {
   nobias::Matrix<T> x, y;
-  std::size_t classes = 0;  // > 0: y is one-hot, from integer labels or as given
+  std::size_t classes = 0;  // > 0: y is one-hot, from class labels or as given
 };
 
-// Targets in any form a user has them: a 2-D float array (regression), a 1-D float array (one
-// output), or 1-D integer class labels (int32/int64/uint8), which become one-hot columns.
-// classes: 0 to count the labels' classes, or the count they must fit (validation, a model).
-// Sets classes to the count when y is labels (or already one-hot float targets).
+// Targets as read, and what the run should say about them.
 template <class T>
-nobias::Matrix<T> read_targets(const char* flag, const std::string& path, std::size_t& classes);
+struct Targets {
+  nobias::Matrix<T> y;
+  std::size_t classes = 0;  // > 0: class targets, y one-hot (or scores) of this many columns
+  // Task::Auto's note on a regression whose targets look like a few classes, "" otherwise:
+  // "--y y.npy holds 3 distinct whole numbers (0, 1, 2): ...".
+  std::string note;
+};
+
+// Targets in any form a user has them (a .npy of n x d or n floats, or n integer labels:
+// int32/int64/uint8), read as task says:
+// - Classify: class labels become one-hot columns: integers, or one column of whole-number
+//   floats (numpy.loadtxt's labels; UsageError naming the first row that is not one); wider
+//   floats are taken as they are (one-hot rows, or scores).
+// - Regress: numbers: floats as they are, integers as their values (one column).
+// - Auto: integers are class labels unless they look like counts (nobias::looks_like_classes;
+//   UsageError asking for --task, before any one-hot matrix is made); floats are numbers, and
+//   classes when they are one-hot rows; a column of a few whole numbers gets a note.
+// classes: 0 to count the labels' classes, or the count they must fit (validation, a model).
+template <class T>
+Targets<T> read_targets(const char* flag, const std::string& path, Task task,
+                        std::size_t classes = 0);
 
 // The widths and where they came from, for messages.
 struct Widths {
@@ -39,13 +56,17 @@ template <class T>
 nobias::Matrix<T> read_array(const char* flag, const std::string& path);
 
 // A pair of .npy files (--x/--y or --val-x/--val-y): finite, as many rows each, some rows.
-// purpose completes "no rows to ...".
+// purpose completes "no rows to ..."; the targets are read as read_targets(task, classes)
+// reads them, and its note goes to note when given.
 template <class T>
 Data<T> read_pair(const char* x_flag, const std::string& x_path, const char* y_flag,
-                  const std::string& y_path, const char* purpose, std::size_t classes = 0);
+                  const std::string& y_path, const char* purpose, Task task,
+                  std::size_t classes = 0, std::string* note = nullptr);
 
+// --x/--y with --task; note: read_targets' note.
 template <class T>
-std::optional<Data<T>> read_data(const TrainOptions& o);
+std::optional<Data<T>> read_data(const TrainOptions& o, std::string& note);
+// --val-x/--val-y, their targets of the training data's kind: classes (> 0) or numbers.
 template <class T>
 std::optional<Data<T>> read_validation(const TrainOptions& o, std::size_t classes);
 // --weights-in, finite.

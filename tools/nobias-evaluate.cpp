@@ -2,14 +2,18 @@
 //
 //   nobias-evaluate --weights DIR --x X.npy --y Y.npy [--json]
 //
-// Prints rows, loss (the mean squared error per element), mse, mae, r2 (scikit-learn's
-// r2_score, uniform average over outputs) and, when the model is a classifier or --y holds
-// labels or one-hot rows, accuracy; one "name value" per line, or with --json exactly one
-// JSON object on stdout. --y takes every form nobias-train takes (2-D, 1-D, integer labels).
+// Prints the metrics of the model's task, one "name value" per line, or with --json exactly
+// one JSON object on stdout: for a classifier rows, loss (the mean squared error per element
+// of the one-hot targets) and accuracy; for a regression rows, loss, mse, mae and r2
+// (scikit-learn's r2_score, uniform average over outputs). The task is model.json's (classes);
+// bare weights are a classifier for integer labels or one-hot rows when they have more than
+// one output. --y takes every form nobias-train takes (2-D, 1-D, integer labels; a classifier's
+// labels also as whole-number floats, a regression's targets also as integers).
 // r2 is undefined for fewer than two rows or a constant --y column: printed as "undefined"
 // (null in JSON, with "r2_undefined" saying why), never as scikit-learn's stand-in 0 or 1.
 // A prediction or metric that comes out NaN or infinite is an error naming its row or metric.
 // Exit status: 0 success, 2 bad usage or input, 1 internal error.
+#include <cmath>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -36,14 +40,15 @@ struct EvaluateOptions {
 
 std::optional<EvaluateOptions> parse(int argc, char** argv) {
   CLI::App app{
-      "Scores a trained bias-free MLP on (--x, --y): rows, loss (mean squared error per\n"
-      "element), mse, mae, r2, and accuracy for a classifier or class targets.",
+      "Scores a trained bias-free MLP on (--x, --y): rows and loss (mean squared error per\n"
+      "element), then a classifier's accuracy, or a regression's mse, mae and r2.",
       "nobias-evaluate"};
   app.set_version_flag("--version", std::string("nobias-evaluate " NOBIAS_VERSION));
   EvaluateOptions o;
   define_model_flags(app, o.model);
   app.add_option("--y", o.y,
-                 "Targets: n x d_out floats, n floats (one output), or n integer class labels")
+                 "Targets: n x d_out floats, n floats (one output), or n class labels (integers, "
+                 "or whole numbers in floats)")
       ->type_name("Y.npy")
       ->required();
   app.add_flag("--json", o.json, "Print one JSON object instead of lines");
@@ -66,12 +71,17 @@ std::string json_string(const std::string& text) {
   return out + "\"";
 }
 
-void print(const nobias::Metrics& m, bool json) {
+// A classifier's metrics (accuracy) or a regression's (mse, mae, r2): r2 of class scores
+// means nothing.
+void print(const nobias::Metrics& m, bool classifier, bool json) {
   const std::optional<double> r2 =
-      m.r2_undefined.empty() ? std::optional<double>(m.r2) : std::nullopt;
-  std::vector<std::pair<const char*, std::optional<double>>> values = {
-      {"loss", m.mse}, {"mse", m.mse}, {"mae", m.mae}, {"r2", r2}};
-  if (m.accuracy) values.emplace_back("accuracy", *m.accuracy);
+      classifier || m.r2_undefined.empty() ? std::optional<double>(m.r2) : std::nullopt;
+  std::vector<std::pair<const char*, std::optional<double>>> values = {{"loss", m.mse}};
+  if (classifier) {
+    values.emplace_back("accuracy", m.accuracy.value_or(std::nan("")));
+  } else {
+    values.insert(values.end(), {{"mse", m.mse}, {"mae", m.mae}, {"r2", r2}});
+  }
   if (json) {
     std::printf("{\"rows\": %zu", m.rows);
     for (const auto& [name, value] : values)
@@ -102,6 +112,24 @@ std::string file_shape(const std::string& path, std::size_t rows, std::size_t co
   return nobias::shape_string(rows, cols);
 }
 
+// How --y is read: as model.json says the model was trained. Bare weights say nothing: integer
+// labels are classes of a model of several outputs and the numbers of a one-output model
+// (counts, say); floats are numbers, or classes when they are one-hot rows.
+Task task_of(const nobias::ModelInfo& info, const std::string& y_path, std::size_t& classes) {
+  classes = info.classes;
+  if (info.has_metadata) return info.classes > 0 ? Task::Classify : Task::Regress;
+  bool integers = false;
+  try {
+    integers = nobias::inspect_npy(y_path).is_integer();
+  } catch (const nobias::Error& e) {
+    throw nobias::IoError(std::string("--y: ") + e.what());
+  }
+  if (!integers) return Task::Auto;
+  if (info.widths.back() == 1) return Task::Regress;
+  classes = info.widths.back();
+  return Task::Classify;
+}
+
 int run(const EvaluateOptions& o) {
   const nobias::ModelInfo info = apply_model_flags(o.model);
   const std::string& weights = o.model.weights;
@@ -109,8 +137,11 @@ int run(const EvaluateOptions& o) {
     using T = decltype(zero);
     const nobias::Model<T> model = nobias::load_model<T>(weights);
     const nobias::Matrix<T> x = read_model_x<T>(o.model.x, weights, info);
-    std::size_t classes = info.classes;
-    const nobias::Matrix<T> y = read_targets<T>("--y", o.y, classes);
+    std::size_t classes = 0;
+    const Task task = task_of(info, o.y, classes);
+    Targets<T> targets = read_targets<T>("--y", o.y, task, classes);
+    classes = targets.classes;
+    const nobias::Matrix<T> y = std::move(targets.y);
     const auto shapes = [&] {
       return "--x " + o.model.x + " is " + nobias::shape_string(x.rows(), x.cols()) + ", --y " +
              o.y + " is " + file_shape(o.y, y.rows(), y.cols());
@@ -127,7 +158,7 @@ int run(const EvaluateOptions& o) {
     nobias::Metrics metrics = nobias::evaluate<T>(p, y, classes > 0);
     nobias::require_finite_metrics<T>("--y " + o.y, metrics, p, y);
     metrics.rows = x.rows();
-    print(metrics, o.json);
+    print(metrics, classes > 0, o.json);
     return kExitOk;
   });
 }

@@ -34,8 +34,8 @@ void stage_history_csv(nobias::StagedOutputs& outputs, const std::string& path,
         out << "epoch,train_loss";
         if (validation) out << ",val_loss";
         if (per_row) out << ",train_loss_per_row,val_loss_per_row";
-        if (validation) out << ",val_mse,val_mae,val_r2";
-        if (classifier) out << ",val_accuracy";
+        // Each task's own metrics, as the epoch lines.
+        if (validation) out << (classifier ? ",val_accuracy" : ",val_mse,val_mae,val_r2");
         out << ",seconds\n";
         for (const HistoryRow& r : rows) {
           out << r.epoch << "," << format_number(r.train_loss);
@@ -44,10 +44,12 @@ void stage_history_csv(nobias::StagedOutputs& outputs, const std::string& path,
             out << "," << format_number(r.train_loss / static_cast<double>(train_rows)) << ","
                 << format_number(r.val_loss / static_cast<double>(val_rows));
           }
-          if (validation)
+          if (validation && classifier) {
+            out << "," << format_number(r.val.accuracy.value_or(std::nan("")));
+          } else if (validation) {
             out << "," << format_number(r.val.mse) << "," << format_number(r.val.mae) << ","
                 << format_number(r.val.r2);
-          if (classifier) out << "," << format_number(r.val.accuracy.value_or(std::nan("")));
+          }
           out << "," << format_number(r.seconds) << "\n";
         }
       },

@@ -15,9 +15,10 @@ namespace nobias_tools {
 void stage_loss_csv(nobias::StagedOutputs& outputs, const std::string& path,
                     const std::vector<double>& losses, std::size_t first_step);
 
-// --history: epoch,train_loss,val_loss[,train_loss_per_row,val_loss_per_row],val_mse,val_mae,
-// val_r2[,val_accuracy],seconds. The per-row columns when the losses are sums over different
-// row counts (train_rows, val_rows; val_rows 0 without validation, and then no val_ columns).
+// --history: epoch,train_loss,val_loss[,train_loss_per_row,val_loss_per_row], then a
+// classifier's val_accuracy or a regression's val_mse,val_mae,val_r2, then seconds. The
+// per-row columns when the losses are sums over different row counts (train_rows, val_rows;
+// val_rows 0 without validation, and then no val_ columns).
 void stage_history_csv(nobias::StagedOutputs& outputs, const std::string& path,
                        const std::vector<HistoryRow>& rows, std::size_t train_rows,
                        std::size_t val_rows, bool summed, bool classifier);

@@ -10,7 +10,7 @@ namespace nobias_tools {
 template <class T>
 Problem<T> assemble(const TrainOptions& o) {
   Problem<T> p;
-  p.data = read_data<T>(o);
+  p.data = read_data<T>(o, p.note);
   p.validation = read_validation<T>(o, p.data ? p.data->classes : 0);
   p.weights = read_weights<T>(o);
   const nobias::ModelInfo start = read_weights_info(o);

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "inputs.hpp"
@@ -25,6 +26,7 @@ struct Problem {
   Widths widths;
   nobias::Standardization stats;
   bool stats_from_model = false;  // stats are --weights-in's, not the training rows'
+  std::string note;               // about --y, for the reporting process to print
 };
 
 // UsageError or nobias::Error for any input that does not fit the others, before training.

@@ -244,7 +244,7 @@ std::string description() {
       "--x/--y: the defaults are for real data, whatever else is given:" + data_defaults +
           "; shuffled mini-batches, stopping when the validation loss (--val-x/--val-y, or "
           "--validation-fraction of the rows) has not improved for --patience epochs; --epochs "
-          "E only sets the most epochs.",
+          "E only sets the most epochs. --task says whether --y holds class labels or numbers.",
       "--steps N, with or without --x/--y: the seed's full-batch steps and its defaults, "
       "whatever the data.",
       "With --epochs or --x/--y: one line per epoch (on a terminal, a progress bar too); "
@@ -269,6 +269,8 @@ TrainOptions resolve_train_options(const TrainFlags& f) {
   v.read("--rows", o.rows);
   v.read("--x", o.x_path);
   v.read("--y", o.y_path);
+  const std::string task = v.text("--task");
+  o.task = task == "classify" ? Task::Classify : task == "regress" ? Task::Regress : Task::Auto;
   v.read("--val-x", o.val_x_path);
   v.read("--val-y", o.val_y_path);
   if (v.mode() != kStepsMode) resolve_epochs(v, o);

@@ -40,6 +40,10 @@ constexpr double kEarlyStopTolerance = nobias::EarlyStopping{}.tolerance;  // th
 
 class TrainFlags;
 
+// What --y holds (--task): class labels (a classifier), numbers (a regression), or what its
+// dtype and values say (auto: nobias::looks_like_classes for integers).
+enum class Task { Auto, Classify, Regress };
+
 // Defines the flags of program (nobias-train, or nobias-train-mpi with --mpi-mode) from the
 // table on app, bound to flags.
 void define_train_flags(CLI::App& app, TrainFlags& flags, Program program = kTrainProgram);
@@ -75,6 +79,7 @@ struct TrainOptions {
   std::uint64_t seed = 0;
   Dtype dtype = Dtype::F32;
   std::string x_path, y_path;  // both or neither
+  Task task = Task::Auto;
   std::string weights_in, weights_out, loss_csv;
   std::optional<int> threads;  // nullopt: the BLAS default
   std::size_t log_every = 1;

@@ -93,8 +93,16 @@ int run_training(const TrainOptions& o, const Trainer<T>& train, const RunPlace&
     options = fit_options(o, p.validation.has_value(), p.stats_from_model);
     if (p.checkpoint) resume_or_explain(*p.checkpoint, *optimizer, options, o);
   });
+  if (reports && !p.note.empty()) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "nobias-train: note: %s\n", p.note.c_str());
+  }
   if (reports && o.data_defaults && !o.quiet) {
-    std::printf("defaults for real data:%s%s (flags given win)\n",
+    // --task auto: what the targets were taken for.
+    const std::string task = o.task != Task::Auto  ? ""
+                             : p.data->classes > 0 ? " --task classify"
+                                                   : " --task regress";
+    std::printf("defaults for real data:%s%s%s (flags given win)\n", task.c_str(),
                 o.layers ? "" : (" --layers " + join(p.widths.values)).c_str(),
                 o.defaults_line.c_str());
   }
