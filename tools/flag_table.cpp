@@ -192,7 +192,18 @@ std::vector<FlagSpec> make_table() {
                       nobias::to_name(nobias::Init::StandardNormal),
                       nobias::to_name(nobias::Init::He))
           .in_defaults_line(1),
-      Flag("--x", "X.npy", "Inputs, an n x d_in .npy file", text()).needs({"--y"}),
+      // --x needs --y or --target: resolve_train_options says so, CLI11 cannot.
+      Flag("--x", "X.npy",
+           "Inputs, an n x d_in .npy file, or a CSV file (.csv, .tsv) of numbers with a header "
+           "row or not",
+           text()),
+      Flag("--target", "COL",
+           "With a CSV --x instead of --y: its column holding the targets (a name, a number from "
+           "1, or -1 for the last); every other column is an input. A text column is class "
+           "labels, the names sorted give classes 0, 1, ... (model.json records the count, not "
+           "the names); a number column is read as --task says",
+           text())
+          .excludes({"--y"}),
       Flag("--y", "Y.npy",
            "Targets, a .npy file: n x d_out or n floats, or n integer class labels (see --task)",
            text())

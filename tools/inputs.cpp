@@ -4,6 +4,7 @@
 #include <cmath>
 #include <utility>
 
+#include "csv_inputs.hpp"
 #include "nobias/error.hpp"
 #include "nobias/fit.hpp"
 #include "nobias/init.hpp"
@@ -18,6 +19,7 @@ namespace nobias_tools {
 
 template <class T>
 nobias::Matrix<T> read_array(const char* flag, const std::string& path) {
+  if (is_csv_path(path)) return read_csv_inputs<T>(flag, path);
   // The library's message names the file; the flag says which input it was.
   try {
     nobias::Matrix<T> m = nobias::read_npy<T>(path);
@@ -92,6 +94,7 @@ std::string few_classes_note(const std::string& named, const nobias::Matrix<T>& 
 
 template <class T>
 Targets<T> read_targets(const char* flag, const std::string& path, Task task, std::size_t classes) {
+  if (is_csv_path(path)) return read_csv_targets<T>(flag, path, task, classes);
   const std::string named = std::string(flag) + " " + path;
   Targets<T> out;
   try {
@@ -157,6 +160,9 @@ Data<T> read_pair(const char* x_flag, const std::string& x_path, const char* y_f
 template <class T>
 std::optional<Data<T>> read_data(const TrainOptions& o, std::string& note) {
   if (o.x_path.empty()) return std::nullopt;
+  if (!o.target.empty()) {
+    return read_csv_pair<T>("--x", o.x_path, o.target, "train on", o.task, 0, &note);
+  }
   return read_pair<T>("--x", o.x_path, "--y", o.y_path, "train on", o.task, 0, &note);
 }
 

@@ -1,6 +1,7 @@
 #include "model_inputs.hpp"
 
 #include "cli_common.hpp"
+#include "csv_inputs.hpp"
 #include "inputs.hpp"
 #include "nobias/error.hpp"
 #include "nobias/threads.hpp"
@@ -11,7 +12,10 @@ void define_model_flags(CLI::App& app, ModelFlags& flags) {
   app.add_option("--weights", flags.weights, "Model directory (nobias-train --weights-out)")
       ->type_name("DIR")
       ->required();
-  app.add_option("--x", flags.x, "Inputs, an n x d_in .npy file")->type_name("X.npy")->required();
+  app.add_option("--x", flags.x,
+                 "Inputs, an n x d_in .npy file, or a CSV file (.csv, .tsv) of numbers")
+      ->type_name("X.npy")
+      ->required();
   app.add_option("--threads", flags.threads, "Threads of every product (default: NOBIAS_THREADS)")
       ->type_name("N")
       ->transform(whole_number("--threads", 1, 2147483647));
@@ -32,8 +36,9 @@ nobias::ModelInfo read_info(const std::string& model_dir) {
 
 template <class T>
 nobias::Matrix<T> read_model_x(const std::string& x_path, const std::string& model_dir,
-                               const nobias::ModelInfo& info) {
-  nobias::Matrix<T> x = read_array<T>("--x", x_path);
+                               const nobias::ModelInfo& info, const std::string& drop) {
+  nobias::Matrix<T> x =
+      is_csv_path(x_path) ? read_csv_inputs<T>("--x", x_path, drop) : read_array<T>("--x", x_path);
   if (x.cols() != info.widths.front()) {
     throw nobias::ShapeError("--x " + x_path + " is " + nobias::shape_string(x.rows(), x.cols()) +
                              ", but the model in " + model_dir + " takes " +
@@ -44,8 +49,8 @@ nobias::Matrix<T> read_model_x(const std::string& x_path, const std::string& mod
 }
 
 template nobias::Matrix<float> read_model_x<float>(const std::string&, const std::string&,
-                                                   const nobias::ModelInfo&);
+                                                   const nobias::ModelInfo&, const std::string&);
 template nobias::Matrix<double> read_model_x<double>(const std::string&, const std::string&,
-                                                     const nobias::ModelInfo&);
+                                                     const nobias::ModelInfo&, const std::string&);
 
 }  // namespace nobias_tools

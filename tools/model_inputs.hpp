@@ -22,10 +22,11 @@ void define_model_flags(CLI::App& app, ModelFlags& flags);
 // --threads applied (nobias::set_threads), then the model directory's metadata.
 nobias::ModelInfo apply_model_flags(const ModelFlags& flags);
 
-// x from --x, in the model's dtype; ShapeError when its columns are not the model's d_in.
+// x from --x (.npy, or CSV: without the column drop names when it has one), in the model's
+// dtype; ShapeError when its columns are not the model's d_in.
 template <class T>
 nobias::Matrix<T> read_model_x(const std::string& x_path, const std::string& model_dir,
-                               const nobias::ModelInfo& info);
+                               const nobias::ModelInfo& info, const std::string& drop = "");
 
 // Calls body<float> or body<double>, as the model directory's weights are stored.
 template <class Body>

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "cli_common.hpp"
+#include "csv_inputs.hpp"
 #include "inputs.hpp"
 #include "model_inputs.hpp"
 #include "nobias/blas.hpp"
@@ -34,7 +35,7 @@ namespace {
 
 struct EvaluateOptions {
   ModelFlags model;
-  std::string y;
+  std::string y, target;
   bool json = false;
 };
 
@@ -49,10 +50,21 @@ std::optional<EvaluateOptions> parse(int argc, char** argv) {
   app.add_option("--y", o.y,
                  "Targets: n x d_out floats, n floats (one output), or n class labels (integers, "
                  "or whole numbers in floats)")
-      ->type_name("Y.npy")
-      ->required();
+      ->type_name("Y.npy");
+  app.add_option("--target", o.target,
+                 "Instead of --y, with a CSV --x: its column holding the targets (a name, a "
+                 "number from 1, or -1 for the last); the other columns are the inputs")
+      ->type_name("COL")
+      ->excludes("--y");
   app.add_flag("--json", o.json, "Print one JSON object instead of lines");
   if (!parse_or_help(app, argc, argv)) return std::nullopt;
+  if (o.y.empty() && o.target.empty()) {
+    throw UsageError("--y is required (or --target COL naming the targets' column of a CSV --x)");
+  }
+  if (!o.target.empty() && !is_csv_path(o.model.x)) {
+    throw UsageError("--target " + o.target + " needs a CSV --x (.csv or .tsv), but --x is " +
+                     o.model.x + "; give its targets as --y");
+  }
   return o;
 }
 
@@ -130,33 +142,43 @@ Task task_of(const nobias::ModelInfo& info, const std::string& y_path, std::size
   return Task::Classify;
 }
 
+// A --target column is read as model.json says the model was trained, or as nobias-train's
+// --task auto reads it for bare weights.
+Task csv_task(const nobias::ModelInfo& info) {
+  if (!info.has_metadata) return Task::Auto;
+  return info.classes > 0 ? Task::Classify : Task::Regress;
+}
+
 int run(const EvaluateOptions& o) {
   const nobias::ModelInfo info = apply_model_flags(o.model);
   const std::string& weights = o.model.weights;
   return with_model_dtype(info, [&](auto zero) {
     using T = decltype(zero);
     const nobias::Model<T> model = nobias::load_model<T>(weights);
-    const nobias::Matrix<T> x = read_model_x<T>(o.model.x, weights, info);
-    std::size_t classes = 0;
-    const Task task = task_of(info, o.y, classes);
-    Targets<T> targets = read_targets<T>("--y", o.y, task, classes);
+    std::size_t classes = info.classes;
+    Targets<T> targets =
+        o.target.empty()
+            ? read_targets<T>("--y", o.y, task_of(info, o.y, classes), classes)
+            : read_csv_target_column<T>("--x", o.model.x, o.target, csv_task(info), classes);
+    const nobias::Matrix<T> x = read_model_x<T>(o.model.x, weights, info, o.target);
+    const std::string y_input = o.target.empty() ? "--y " + o.y : "--target " + o.target;
     classes = targets.classes;
     const nobias::Matrix<T> y = std::move(targets.y);
     const auto shapes = [&] {
-      return "--x " + o.model.x + " is " + nobias::shape_string(x.rows(), x.cols()) + ", --y " +
-             o.y + " is " + file_shape(o.y, y.rows(), y.cols());
+      return "--x " + o.model.x + " is " + nobias::shape_string(x.rows(), x.cols()) + ", " +
+             y_input + " is " + file_shape(o.y, y.rows(), y.cols());
     };
     if (y.rows() != x.rows()) throw nobias::ShapeError(shapes() + ": row counts differ");
     if (x.rows() == 0) throw nobias::ShapeError(shapes() + ": no rows to evaluate on");
     if (y.cols() != info.widths.back()) {
-      throw nobias::ShapeError("--y " + o.y + " is " + file_shape(o.y, y.rows(), y.cols()) +
+      throw nobias::ShapeError(y_input + " is " + file_shape(o.y, y.rows(), y.cols()) +
                                ", but the model in " + weights + " has " +
                                std::to_string(info.widths.back()) + " outputs");
     }
     const nobias::Matrix<T> p = model.predict(x);
     nobias::require_finite_predictions<T>("--x " + o.model.x, p, x);
     nobias::Metrics metrics = nobias::evaluate<T>(p, y, classes > 0);
-    nobias::require_finite_metrics<T>("--y " + o.y, metrics, p, y);
+    nobias::require_finite_metrics<T>(y_input, metrics, p, y);
     metrics.rows = x.rows();
     print(metrics, classes > 0, o.json);
     return kExitOk;

@@ -1,19 +1,27 @@
 // nobias-predict: a trained model's predictions for new inputs.
 //
 //   nobias-predict --weights DIR --x X.npy --out P.npy [--labels]
+//   nobias-predict --weights DIR --x data.csv [--target COL] --out p.csv [--labels]
 //
 // DIR is a model directory (nobias-train --weights-out) or bare w*.npy. Writes the outputs
 // (n x d_out, in the model's dtype, in the units of the training targets: the model's
 // standardization is applied and undone), or with --labels each row's class (argmax) as int64.
+// A CSV --x is read as nobias-train reads it, without the --target column when it has one, so
+// the file that trained predicts; a --out ending in .csv gets a header row ("output 1", ...,
+// or "label") and the same numbers.
 // A prediction that comes out NaN or infinite (inputs or weights too large for the dtype) is
 // refused, naming the row: nothing is written.
 // Exit status: 0 success, 2 bad usage or input (nothing written), 1 internal error.
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cli_common.hpp"
+#include "csv_inputs.hpp"
 #include "model_inputs.hpp"
 #include "nobias/blas.hpp"
+#include "nobias/csv.hpp"
 #include "nobias/error.hpp"
 #include "nobias/metrics.hpp"
 #include "nobias/npy.hpp"
@@ -24,7 +32,7 @@ namespace {
 
 struct PredictOptions {
   ModelFlags model;
-  std::string out;
+  std::string out, target;
   bool labels = false;
 };
 
@@ -37,10 +45,33 @@ std::optional<PredictOptions> parse(int argc, char** argv) {
   app.set_version_flag("--version", std::string("nobias-predict " NOBIAS_VERSION));
   PredictOptions o;
   define_model_flags(app, o.model);
-  app.add_option("--out", o.out, "Predictions to write (.npy)")->type_name("P.npy")->required();
+  app.add_option("--out", o.out, "Predictions to write (.npy, or CSV when it ends in .csv)")
+      ->type_name("P.npy")
+      ->required();
+  app.add_option("--target", o.target,
+                 "A column of a CSV --x to leave out when it has it (the targets it trained on: "
+                 "a name, a number from 1, or -1 for the last)")
+      ->type_name("COL");
   app.add_flag("--labels", o.labels, "Write each row's class (argmax), int64, shape (n,)");
   if (!parse_or_help(app, argc, argv)) return std::nullopt;
   return o;
+}
+
+// Outputs as columns "output 1", ...; with labels one column "label" of each row's class.
+template <class T>
+void write_predictions_csv(const std::string& path, const nobias::Matrix<T>& p, bool labels) {
+  if (!labels) {
+    std::vector<std::string> names;
+    for (std::size_t j = 0; j < p.cols(); ++j)
+      names.push_back("output " + std::to_string(j + 1));
+    nobias::write_csv<T>(path, p, names);
+    return;
+  }
+  const std::vector<std::int64_t> classes = nobias::argmax_rows<T>(p);
+  nobias::Matrix<double> column(classes.size(), 1);
+  for (std::size_t i = 0; i < classes.size(); ++i)
+    column(i, 0) = static_cast<double>(classes[i]);
+  nobias::write_csv<double>(path, column, {"label"});
 }
 
 int run(const PredictOptions& o) {
@@ -57,7 +88,11 @@ int run(const PredictOptions& o) {
   return with_model_dtype(info, [&](auto zero) {
     using T = decltype(zero);
     const nobias::Model<T> model = nobias::load_model<T>(o.model.weights);
-    const nobias::Matrix<T> x = read_model_x<T>(o.model.x, o.model.weights, info);
+    if (!o.target.empty() && !is_csv_path(o.model.x)) {
+      throw UsageError("--target " + o.target + " names a column of a CSV --x, but --x is " +
+                       o.model.x);
+    }
+    const nobias::Matrix<T> x = read_model_x<T>(o.model.x, o.model.weights, info, o.target);
     const nobias::Matrix<T> p = model.predict(x);
     // Before the write: a refused prediction leaves --out as it was.
     try {
@@ -65,7 +100,9 @@ int run(const PredictOptions& o) {
     } catch (const nobias::ValueError& e) {
       throw nobias::ValueError(std::string(e.what()) + "; nothing written to --out " + o.out);
     }
-    if (o.labels) {
+    if (is_csv_path(o.out)) {
+      write_predictions_csv<T>(o.out, p, o.labels);
+    } else if (o.labels) {
       nobias::write_npy_labels(o.out, nobias::argmax_rows<T>(p));
     } else {
       nobias::write_npy<T>(o.out, p);

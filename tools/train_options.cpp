@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "csv_inputs.hpp"
 #include "nobias/checkpoint.hpp"
 #include "nobias/error.hpp"
 #include "nobias/names.hpp"
@@ -256,6 +257,22 @@ std::string description() {
   return out;
 }
 
+// --x takes its targets from --y, or from its own column with --target when it is a CSV file.
+void check_target(const TrainOptions& o) {
+  if (!o.target.empty() && o.x_path.empty()) {
+    throw UsageError("--target " + o.target + " names a column of a CSV --x; give --x data.csv");
+  }
+  if (!o.target.empty() && !is_csv_path(o.x_path)) {
+    throw UsageError("--target " + o.target + " needs a CSV --x (.csv or .tsv), but --x is " +
+                     o.x_path + "; give the targets of a .npy --x as --y");
+  }
+  if (!o.x_path.empty() && o.y_path.empty() && o.target.empty()) {
+    // CLI11's words, as before --target: --x requires --y.
+    throw UsageError("--x requires --y (or, with a CSV --x, --target COL): --x " + o.x_path +
+                     " came alone");
+  }
+}
+
 }  // namespace
 
 TrainOptions resolve_train_options(const TrainFlags& f) {
@@ -269,6 +286,8 @@ TrainOptions resolve_train_options(const TrainFlags& f) {
   v.read("--rows", o.rows);
   v.read("--x", o.x_path);
   v.read("--y", o.y_path);
+  v.read("--target", o.target);
+  check_target(o);
   const std::string task = v.text("--task");
   o.task = task == "classify" ? Task::Classify : task == "regress" ? Task::Regress : Task::Auto;
   v.read("--val-x", o.val_x_path);

@@ -78,7 +78,8 @@ struct TrainOptions {
   double lr = kDefaultLearningRate;
   std::uint64_t seed = 0;
   Dtype dtype = Dtype::F32;
-  std::string x_path, y_path;  // both or neither
+  std::string x_path, y_path;  // x with y, or a CSV x with target
+  std::string target;          // --target: the column of x_path holding the targets
   Task task = Task::Auto;
   std::string weights_in, weights_out, loss_csv;
   std::optional<int> threads;  // nullopt: the BLAS default

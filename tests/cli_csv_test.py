@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Black-box tests of CSV data in nobias-train, nobias-evaluate and nobias-predict.
+
+    /usr/bin/python3 tests/cli_csv_test.py --bin-dir DIR [unittest args]
+
+One CSV file with a header trains (--target COL), evaluates and predicts; a CSV --out is read
+back and compared with the .npy predictions of the same model.
+"""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+
+BIN = None
+TIMEOUT_S = 120
+QUICK = ["--init", "he", "--optimizer", "adam", "--loss", "mean", "--epochs", "3",
+         "--threads", "1"]
+
+
+def run(tool, *args):
+    return subprocess.run([os.path.join(BIN, tool)] + [str(a) for a in args],
+                          capture_output=True, text=True, timeout=TIMEOUT_S)
+
+
+def write_table(path, header, rows):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        if header:
+            w.writerow(header)
+        w.writerows(rows)
+
+
+class CsvTests(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.d = self.tmp.name
+        rng = np.random.default_rng(3)
+        self.x = rng.standard_normal((40, 3))
+        self.names = np.array(["setosa", "versicolor", "virginica"])
+        self.labels = rng.integers(0, 3, 40)
+        # The target in the middle: every other column is an input, in order.
+        self.data = self.path("wine.csv")
+        write_table(self.data, ["a", "species", "b", "c"],
+                    [[repr(r[0]), self.names[k], repr(r[1]), repr(r[2])]
+                     for r, k in zip(self.x, self.labels)])
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def path(self, name):
+        return os.path.join(self.d, name)
+
+    def ok(self, tool, *args):
+        r = run(tool, *args)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r
+
+    def refused(self, tool, *args):
+        r = run(tool, *args)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        return r.stderr
+
+    def test_one_file_trains_evaluates_and_predicts(self):
+        model = self.path("model")
+        self.ok("nobias-train", "--x", self.data, "--target", "species", "--weights-out", model,
+                *QUICK)
+        # Text labels: the sorted names are classes 0, 1, 2.
+        with open(os.path.join(model, "model.json")) as f:
+            self.assertIn('"classes": 3', f.read())
+        np.save(self.path("x.npy"), self.x.astype(np.float32))
+        self.ok("nobias-predict", "--weights", model, "--x", self.path("x.npy"), "--out",
+                self.path("p.npy"))
+        self.ok("nobias-predict", "--weights", model, "--x", self.data, "--target", "species",
+                "--out", self.path("p.csv"))
+        with open(self.path("p.csv")) as f:
+            rows = list(csv.reader(f))
+        self.assertEqual(rows[0], ["output 1", "output 2", "output 3"])
+        # The shortest text that reads back to the same float: bit for bit.
+        got = np.array(rows[1:], dtype=np.float32)
+        np.testing.assert_array_equal(got, np.load(self.path("p.npy")))
+        self.ok("nobias-predict", "--weights", model, "--x", self.data, "--target", "2",
+                "--labels", "--out", self.path("l.csv"))
+        with open(self.path("l.csv")) as f:
+            rows = list(csv.reader(f))
+        self.assertEqual(rows[0], ["label"])
+        np.testing.assert_array_equal(np.array(rows[1:], dtype=np.int64).ravel(),
+                                      np.argmax(np.load(self.path("p.npy")), axis=1))
+        r = self.ok("nobias-evaluate", "--weights", model, "--x", self.data, "--target",
+                    "species", "--json")
+        one_file = json.loads(r.stdout)
+        self.assertEqual(one_file["rows"], 40)
+        p = np.load(self.path("p.npy"))
+        self.assertAlmostEqual(one_file["accuracy"],
+                               np.mean(np.argmax(p, axis=1) == self.labels), places=12)
+        # Evaluate with inputs and labels in two CSV files: the same metrics.
+        write_table(self.path("y.csv"), ["species"], [[self.names[k]] for k in self.labels])
+        write_table(self.path("x.csv"), ["a", "b", "c"], [[repr(v) for v in r] for r in self.x])
+        r = self.ok("nobias-evaluate", "--weights", model, "--x", self.path("x.csv"), "--y",
+                    self.path("y.csv"), "--json")
+        self.assertEqual(json.loads(r.stdout), one_file)
+
+    def test_y_csv_matches_y_npy(self):
+        write_table(self.path("x.csv"), ["a", "b", "c"], [[repr(v) for v in r] for r in self.x])
+        write_table(self.path("y.csv"), ["class"], [[k] for k in self.labels])
+        np.save(self.path("x.npy"), self.x)
+        np.save(self.path("y.npy"), self.labels.astype(np.int64))
+        # Validation data as CSV files too: the same rows, another file.
+        self.ok("nobias-train", "--x", self.path("x.csv"), "--y", self.path("y.csv"),
+                "--val-x", self.path("x.csv"), "--val-y", self.path("y.csv"),
+                "--weights-out", self.path("m1"), "--dtype", "f64", *QUICK)
+        self.ok("nobias-train", "--x", self.path("x.npy"), "--y", self.path("y.npy"),
+                "--val-x", self.path("x.npy"), "--val-y", self.path("y.npy"),
+                "--weights-out", self.path("m2"), "--dtype", "f64", *QUICK)
+        for k in (1, 2, 3):
+            np.testing.assert_array_equal(np.load(self.path("m1/w%d.npy" % k)),
+                                          np.load(self.path("m2/w%d.npy" % k)))
+
+    def test_numeric_target_last_column(self):
+        y = self.x @ np.array([1.5, -2.0, 0.25])
+        write_table(self.path("r.csv"), ["a", "b", "c", "y"],
+                    [[repr(v) for v in r] + [repr(t)] for r, t in zip(self.x, y)])
+        model = self.path("reg")
+        self.ok("nobias-train", "--x", self.path("r.csv"), "--target", "-1", "--weights-out",
+                model, *QUICK)
+        with open(os.path.join(model, "model.json")) as f:
+            self.assertIn('"classes": 0', f.read())
+        self.assertEqual(np.load(os.path.join(model, "w1.npy")).shape[0], 3)
+
+    def test_integer_target_is_classes(self):
+        write_table(self.path("i.csv"), ["a", "b", "c", "k"],
+                    [[repr(v) for v in r] + [k] for r, k in zip(self.x, self.labels)])
+        model = self.path("cls")
+        self.ok("nobias-train", "--x", self.path("i.csv"), "--target", "k", "--weights-out",
+                model, *QUICK)
+        with open(os.path.join(model, "model.json")) as f:
+            self.assertIn('"classes": 3', f.read())
+        self.ok("nobias-train", "--x", self.path("i.csv"), "--target", "k", "--task", "regress",
+                "--weights-out", model, *QUICK)
+        with open(os.path.join(model, "model.json")) as f:
+            self.assertIn('"classes": 0', f.read())
+
+    def test_missing_value_names_line_and_column(self):
+        with open(self.data) as f:
+            lines = f.read().splitlines()
+        lines[4] = lines[4].split(",", 1)[0] + ",setosa,NA," + lines[4].rsplit(",", 1)[1]
+        with open(self.data, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        err = self.refused("nobias-train", "--x", self.data, "--target", "species", *QUICK)
+        self.assertIn("--x", err)
+        self.assertIn("line 5", err)
+        self.assertIn("column 3 ('b')", err)
+
+    def test_bad_target_names_the_columns(self):
+        err = self.refused("nobias-train", "--x", self.data, "--target", "specis", *QUICK)
+        self.assertIn("--target specis", err)
+        self.assertIn("'a', 'species', 'b', 'c'", err)
+
+    def test_text_input_column_refused(self):
+        err = self.refused("nobias-train", "--x", self.data, "--target", "a", *QUICK)
+        self.assertIn("column 2 ('species')", err)
+        self.assertIn("setosa", err)
+
+    def test_target_needs_a_csv_x(self):
+        np.save(self.path("x.npy"), self.x)
+        err = self.refused("nobias-train", "--x", self.path("x.npy"), "--target", "1", *QUICK)
+        self.assertIn("needs a CSV --x", err)
+        err = self.refused("nobias-train", "--x", self.data, *QUICK)
+        self.assertIn("--target COL", err)
+        err = self.refused("nobias-train", "--target", "1", *QUICK)
+        self.assertIn("--target", err)
+        err = self.refused("nobias-evaluate", "--weights", self.d, "--x", self.path("x.npy"),
+                           "--target", "1")
+        self.assertIn("needs a CSV --x", err)
+
+
+def main():
+    global BIN
+    argv = list(sys.argv)
+    if "--bin-dir" not in argv[:-1]:
+        sys.stderr.write("usage: %s --bin-dir DIR [unittest args]\n" % argv[0])
+        return 2
+    i = argv.index("--bin-dir")
+    BIN = os.path.abspath(argv[i + 1])
+    del argv[i:i + 2]
+    result = unittest.main(argv=argv, exit=False, verbosity=2).result
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+#include "csv_inputs.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "cli_common.hpp"
+#include "nobias/csv.hpp"
+#include "nobias/error.hpp"
+#include "nobias/kernels.hpp"
+#include "nobias/names.hpp"
+#include "nobias/targets.hpp"
+
+namespace nobias_tools {
+
+bool is_csv_path(const std::string& path) {
+  if (path.size() < 4) return false;
+  std::string tail = path.substr(path.size() - 4);
+  std::transform(tail.begin(), tail.end(), tail.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return tail == ".csv" || tail == ".tsv";
+}
+
+namespace {
+
+// The library's messages name the file, the line and the column; the flag says which input.
+nobias::CsvTable read_table(const char* flag, const std::string& path,
+                            nobias::CsvHeader header = nobias::CsvHeader::Auto) {
+  try {
+    return nobias::read_csv(path, {header, '\0'});
+  } catch (const nobias::Error& e) {
+    throw nobias::IoError(std::string(flag) + ": " + e.what());
+  }
+}
+
+template <class T>
+nobias::Matrix<T> inputs_of(const char* flag, const nobias::CsvTable& table,
+                            const std::vector<std::size_t>& columns, const std::string& why) {
+  try {
+    return nobias::numeric_matrix<T>(table, columns);
+  } catch (const nobias::Error& e) {
+    throw nobias::IoError(std::string(flag) + ": " + e.what() + why);
+  }
+}
+
+std::size_t column_of(const char* flag, const nobias::CsvTable& table, const std::string& spec) {
+  try {
+    return nobias::find_column(table, spec);
+  } catch (const nobias::ValueError& e) {
+    throw UsageError(std::string(flag) + " " + spec + ": " + e.what());
+  }
+}
+
+// Whole numbers >= 0 that would make a classifier of an output per value, most seen once.
+void refuse_counts(const std::string& named, const std::vector<std::int64_t>& labels) {
+  const nobias::TargetValues v = nobias::describe_targets(labels);
+  if (v.negative || nobias::looks_like_classes(v)) return;  // negatives: one_hot's to refuse
+  throw UsageError(named + " holds integers that look like counts, not class labels (" +
+                   std::to_string(v.distinct) + " distinct values in " + std::to_string(v.rows) +
+                   " rows, up to " + nobias::format_number(v.largest) +
+                   "); pass --task regress to fit them as numbers, or --task classify to train "
+                   "a classifier of " +
+                   std::to_string(v.classes()) + " outputs anyway");
+}
+
+template <class T>
+Targets<T> targets_of(const std::string& named, const nobias::CsvTable& table, std::size_t j,
+                      Task task, std::size_t classes) {
+  const nobias::CsvColumn& column = table.columns[j];
+  const std::string where = named + ", " + nobias::describe_column(table, j);
+  Targets<T> out;
+  const bool whole =
+      !column.is_text() && std::all_of(column.numbers.begin(), column.numbers.end(), [](double v) {
+        return v == std::floor(v) && std::fabs(v) < 9e18;
+      });
+  if (task == Task::Regress || (!column.is_text() && !whole)) {
+    if (column.is_text()) {
+      throw UsageError(where + " holds text ('" + column.first_text + "' on line " +
+                       std::to_string(column.first_text_line) +
+                       "), not numbers: --task regress fits numbers");
+    }
+    if (task == Task::Classify) {
+      throw UsageError(where +
+                       " holds numbers that are not whole; a classifier trains on class "
+                       "labels (whole numbers >= 0, or text)");
+    }
+    out.y = nobias::Matrix<T>(table.rows, 1);
+    for (std::size_t i = 0; i < table.rows; ++i)
+      out.y(i, 0) = static_cast<T>(column.numbers[i]);
+    nobias::require_finite(out.y, where);  // a double beyond float's range
+    return out;
+  }
+  try {
+    const nobias::CsvLabels labels = nobias::class_labels(table, j);
+    if (task == Task::Auto && !column.is_text()) refuse_counts(where, labels.labels);
+    out.classes = classes != 0             ? classes
+                  : labels.classes.empty() ? nobias::class_count(labels.labels)
+                                           : labels.classes.size();
+    out.y = nobias::one_hot<T>(labels.labels, out.classes);
+  } catch (const nobias::Error& e) {
+    throw nobias::IoError(where + ": " + e.what());
+  }
+  return out;
+}
+
+}  // namespace
+
+template <class T>
+nobias::Matrix<T> read_csv_inputs(const char* flag, const std::string& path,
+                                  const std::string& drop) {
+  const nobias::CsvTable table = read_table(flag, path);
+  std::vector<std::size_t> excluded;
+  if (!drop.empty()) {
+    // A file without the column predicts as it is: only inputs.
+    try {
+      excluded.push_back(nobias::find_column(table, drop));
+    } catch (const nobias::ValueError&) {
+    }
+  }
+  return inputs_of<T>(flag, table, nobias::columns_except(table, excluded),
+                      "; every input column must hold numbers");
+}
+
+template <class T>
+Targets<T> read_csv_targets(const char* flag, const std::string& path, Task task,
+                            std::size_t classes) {
+  nobias::CsvTable table = read_table(flag, path);
+  // A header over text alone is not detected, but a column of class names has one, as pandas
+  // and write_csv_labels write it: without it the name would be a class of one row.
+  if (table.cols() == 1 && table.columns[0].is_text() && !table.has_header) {
+    table = read_table(flag, path, nobias::CsvHeader::Yes);
+  }
+  if (table.cols() != 1) {
+    throw UsageError(std::string(flag) + " " + path + " has " + std::to_string(table.cols()) +
+                     " columns; targets in a CSV file are one column (or give the table as --x "
+                     "with --target COL)");
+  }
+  return targets_of<T>(std::string(flag) + " " + path, table, 0, task, classes);
+}
+
+template <class T>
+Targets<T> read_csv_target_column(const char* flag, const std::string& path,
+                                  const std::string& target, Task task, std::size_t classes) {
+  const nobias::CsvTable table = read_table(flag, path);
+  const std::size_t j = column_of("--target", table, target);
+  return targets_of<T>(std::string(flag) + " " + path, table, j, task, classes);
+}
+
+template <class T>
+Data<T> read_csv_pair(const char* x_flag, const std::string& path, const std::string& target,
+                      const char* purpose, Task task, std::size_t classes, std::string* note) {
+  const nobias::CsvTable table = read_table(x_flag, path);
+  const std::size_t j = column_of("--target", table, target);
+  Targets<T> targets = targets_of<T>(std::string(x_flag) + " " + path, table, j, task, classes);
+  if (note != nullptr) *note = targets.note;
+  const std::string why = "; every column but the target (" + nobias::describe_column(table, j) +
+                          ") is an input and must hold numbers";
+  Data<T> data{inputs_of<T>(x_flag, table, nobias::columns_except(table, {j}), why),
+               std::move(targets.y), targets.classes};
+  if (data.x.rows() == 0) {
+    throw nobias::ShapeError(std::string(x_flag) + " " + path + " has no rows to " + purpose);
+  }
+  if (data.x.cols() == 0) {
+    throw UsageError(std::string(x_flag) + " " + path + " has no column but the target " +
+                     nobias::describe_column(table, j) + ": no inputs");
+  }
+  return data;
+}
+
+#define NOBIAS_TOOLS_CSV_INPUTS(T)                                                             \
+  template nobias::Matrix<T> read_csv_inputs<T>(const char*, const std::string&,               \
+                                                const std::string&);                           \
+  template Targets<T> read_csv_targets<T>(const char*, const std::string&, Task, std::size_t); \
+  template Targets<T> read_csv_target_column<T>(const char*, const std::string&,               \
+                                                const std::string&, Task, std::size_t);        \
+  template Data<T> read_csv_pair<T>(const char*, const std::string&, const std::string&,       \
+                                    const char*, Task, std::size_t, std::string*);
+NOBIAS_TOOLS_CSV_INPUTS(float)
+NOBIAS_TOOLS_CSV_INPUTS(double)
+#undef NOBIAS_TOOLS_CSV_INPUTS
+
+}  // namespace nobias_tools

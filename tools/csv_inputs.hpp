@@ -1,0 +1,46 @@
+// CSV files wherever the programs take a .npy of data: --x, --y, --val-x/--val-y, and --x with
+// --target COL, one table holding the inputs and the targets (nobias/csv.hpp reads them).
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "inputs.hpp"
+#include "nobias/matrix.hpp"
+
+namespace nobias_tools {
+
+// A path the programs read as CSV rather than .npy: its name ends in .csv or .tsv (any case).
+bool is_csv_path(const std::string& path);
+
+// Every column of a CSV file as inputs, or every column but drop's when drop names one
+// (nobias-predict --target: the file that trained also predicts). All must be numbers:
+// IoError naming the flag, the line and the column otherwise.
+template <class T>
+nobias::Matrix<T> read_csv_inputs(const char* flag, const std::string& path,
+                                  const std::string& drop = "");
+
+// A one-column CSV file (--y labels.csv) as targets, read as read_targets reads a .npy:
+// a text column is class labels, its sorted names 0, 1, ... (its first row always a header); a
+// number column is class labels when its values are integers and task is not Regress (Auto refuses
+// counts as for .npy), else numbers.
+template <class T>
+Targets<T> read_csv_targets(const char* flag, const std::string& path, Task task,
+                            std::size_t classes = 0);
+
+// The column of a CSV file that target names, read as read_csv_targets reads one (nobias-evaluate
+// --target: the inputs are read_csv_inputs' without it). UsageError naming the columns for a
+// target the file does not have.
+template <class T>
+Targets<T> read_csv_target_column(const char* flag, const std::string& path,
+                                  const std::string& target, Task task, std::size_t classes = 0);
+
+// --x data.csv --target COL: the target column (a name, a number from 1, or -1 for the last)
+// as read_csv_targets reads one, every other column as the inputs. UsageError naming the
+// columns for a COL the file does not have; purpose completes "no rows to ...".
+template <class T>
+Data<T> read_csv_pair(const char* x_flag, const std::string& path, const std::string& target,
+                      const char* purpose, Task task, std::size_t classes = 0,
+                      std::string* note = nullptr);
+
+}  // namespace nobias_tools
