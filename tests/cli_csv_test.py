@@ -121,6 +121,22 @@ class CsvTests(unittest.TestCase):
             np.testing.assert_array_equal(np.load(self.path("m1/w%d.npy" % k)),
                                           np.load(self.path("m2/w%d.npy" % k)))
 
+    def test_bare_weights_evaluate_csv_labels_as_npy_labels(self):
+        # No model.json: the labels' values say they are classes, as an integer dtype does.
+        rng = np.random.default_rng(5)
+        np.save(self.path("w1.npy"), rng.standard_normal((3, 4)).astype(np.float32))
+        np.save(self.path("w2.npy"), rng.standard_normal((4, 3)).astype(np.float32))
+        write_table(self.path("x.csv"), ["a", "b", "c"], [[repr(v) for v in r] for r in self.x])
+        write_table(self.path("y.csv"), ["k"], [[k] for k in self.labels])
+        np.save(self.path("x.npy"), self.x.astype(np.float32))
+        np.save(self.path("y.npy"), self.labels.astype(np.int64))
+        got = self.ok("nobias-evaluate", "--weights", self.d, "--x", self.path("x.csv"), "--y",
+                      self.path("y.csv"), "--json").stdout
+        want = self.ok("nobias-evaluate", "--weights", self.d, "--x", self.path("x.npy"), "--y",
+                       self.path("y.npy"), "--json").stdout
+        self.assertIn("accuracy", got)
+        self.assertEqual(json.loads(got), json.loads(want))
+
     def test_numeric_target_last_column(self):
         y = self.x @ np.array([1.5, -2.0, 0.25])
         write_table(self.path("r.csv"), ["a", "b", "c", "y"],

@@ -66,16 +66,19 @@ void refuse_counts(const std::string& named, const std::vector<std::int64_t>& la
                    std::to_string(v.classes()) + " outputs anyway");
 }
 
+bool whole_numbers(const nobias::CsvColumn& column) {
+  return !column.is_text() &&
+         std::all_of(column.numbers.begin(), column.numbers.end(),
+                     [](double v) { return v == std::floor(v) && std::fabs(v) < 9e18; });
+}
+
 template <class T>
 Targets<T> targets_of(const std::string& named, const nobias::CsvTable& table, std::size_t j,
                       Task task, std::size_t classes) {
   const nobias::CsvColumn& column = table.columns[j];
   const std::string where = named + ", " + nobias::describe_column(table, j);
   Targets<T> out;
-  const bool whole =
-      !column.is_text() && std::all_of(column.numbers.begin(), column.numbers.end(), [](double v) {
-        return v == std::floor(v) && std::fabs(v) < 9e18;
-      });
+  const bool whole = whole_numbers(column);
   if (task == Task::Regress || (!column.is_text() && !whole)) {
     if (column.is_text()) {
       throw UsageError(where + " holds text ('" + column.first_text + "' on line " +
@@ -139,6 +142,11 @@ Targets<T> read_csv_targets(const char* flag, const std::string& path, Task task
                      "with --target COL)");
   }
   return targets_of<T>(std::string(flag) + " " + path, table, 0, task, classes);
+}
+
+bool csv_holds_labels(const char* flag, const std::string& path) {
+  const nobias::CsvTable table = read_table(flag, path);
+  return table.cols() == 1 && (table.columns[0].is_text() || whole_numbers(table.columns[0]));
 }
 
 template <class T>

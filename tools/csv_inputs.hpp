@@ -28,6 +28,10 @@ template <class T>
 Targets<T> read_csv_targets(const char* flag, const std::string& path, Task task,
                             std::size_t classes = 0);
 
+// Whether a one-column CSV file of targets holds class labels by its values alone: text, or
+// whole numbers (what an integer dtype says of a .npy; nobias-evaluate on bare weights).
+bool csv_holds_labels(const char* flag, const std::string& path);
+
 // The column of a CSV file that target names, read as read_csv_targets reads one (nobias-evaluate
 // --target: the inputs are read_csv_inputs' without it). UsageError naming the columns for a
 // target the file does not have.

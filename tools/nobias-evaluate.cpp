@@ -132,7 +132,8 @@ Task task_of(const nobias::ModelInfo& info, const std::string& y_path, std::size
   if (info.has_metadata) return info.classes > 0 ? Task::Classify : Task::Regress;
   bool integers = false;
   try {
-    integers = nobias::inspect_npy(y_path).is_integer();
+    integers = is_csv_path(y_path) ? csv_holds_labels("--y", y_path)
+                                   : nobias::inspect_npy(y_path).is_integer();
   } catch (const nobias::Error& e) {
     throw nobias::IoError(std::string("--y: ") + e.what());
   }
