@@ -156,6 +156,18 @@ TEST_CASE("targets.looks_like_classes.few_or_repeated_whole_numbers") {
   CHECK_FALSE(classes({0, 1, 0, 1, 256}));
 }
 
+TEST_CASE("targets.looks_like_few_classes.two_to_twenty_values") {
+  const auto few = [](const std::vector<std::int64_t>& labels) {
+    return nobias::looks_like_few_classes(nobias::describe_targets(labels));
+  };
+  CHECK(few({0, 1, 1, 0}));
+  CHECK(few(cycle(60, 20)));
+  CHECK_FALSE(few({3, 3, 3}));           // one value: a constant, not classes
+  CHECK_FALSE(few(cycle(60, 21)));       // classes, but not a handful
+  CHECK_FALSE(few({0, 1, 2, -1}));       // not labels at all
+  CHECK_FALSE(few({0, 1000, 0, 1000}));  // 1001 classes
+}
+
 TEST_CASE("targets.looks_like_classes.counts_negatives_and_fractions_do_not") {
   // Issue 20: counts of 2992 values became a classifier of 2992 outputs.
   const nobias::TargetValues counts = nobias::describe_targets(cycle(3000, 2992));

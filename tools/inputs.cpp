@@ -81,9 +81,7 @@ template <class T>
 std::string few_classes_note(const std::string& named, const nobias::Matrix<T>& y) {
   if (y.cols() != 1) return "";
   const nobias::TargetValues v = nobias::describe_targets<T>(y);
-  if (!nobias::looks_like_classes(v) || v.distinct < 2 || v.distinct > nobias::kFewValues) {
-    return "";
-  }
+  if (!nobias::looks_like_few_classes(v)) return "";
   return named + " holds " + std::to_string(v.distinct) + " distinct whole numbers (" +
          some_values(v) +
          "): training a regression of one output; if they are class labels, pass --task "

@@ -55,6 +55,11 @@ TargetValues describe_targets(MatrixView<const T> column);
 // The rule above.
 bool looks_like_classes(const TargetValues& v);
 
+// Classes of a handful: looks_like_classes with 2 to kFewValues distinct values. Targets like
+// these are probably labels even when they came as floats, or were handed to a regression (the
+// note of nobias-train's --task auto, the estimators' Regressor warning).
+bool looks_like_few_classes(const TargetValues& v);
+
 // Whole-number values (a column of floats, as numpy.loadtxt gives labels) as class labels.
 // ValueError naming the first row that is not a whole number >= 0: "labels_from_values: row 3
 // is 2.5, not a whole number (class labels are 0, 1, ...)"; ShapeError for more than one

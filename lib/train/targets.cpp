@@ -147,6 +147,10 @@ bool looks_like_classes(const TargetValues& v) {
   return v.distinct <= kFewValues || 2 * v.distinct <= v.rows;
 }
 
+bool looks_like_few_classes(const TargetValues& v) {
+  return looks_like_classes(v) && v.distinct >= 2 && v.distinct <= kFewValues;
+}
+
 template <class T>
 std::vector<std::int64_t> labels_from_values(MatrixView<const T> column) {
   require_one_column(column, "labels_from_values");

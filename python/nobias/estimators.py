@@ -52,6 +52,17 @@ class DataConversionWarning(UserWarning):
     """Data given in another shape than expected, and converted (as scikit-learn warns)."""
 
 
+class TargetWarning(UserWarning):
+    """y looks like the other estimator's targets: a few integer classes given to Regressor, or
+    counts given to Classifier (the library's rule, nobias-train's --task auto's too)."""
+
+
+def _least_values(facts):
+    """'0, 1, 2' or '0, 1, 2, 3, 4, ...': the smallest of describe_targets' values."""
+    text = ", ".join(f"{v:g}" for v in facts["least_values"])
+    return text + (", ..." if facts["distinct"] > len(facts["least_values"]) else "")
+
+
 def _is_sparse(X):
     return hasattr(X, "toarray") and hasattr(X, "nnz")
 
@@ -304,6 +315,13 @@ class Regressor(_Estimator):
         dtype, hidden, seed = self._settings()
         X = _validated_X(X, dtype)
         y = _validated_y(y, type(self).__name__, X.shape[0])
+        if y.dtype.kind in "biu" and (y.ndim == 1 or y.shape[1] == 1):
+            facts = _nobias.describe_targets(y.ravel())
+            if facts["looks_like_few_classes"]:
+                warnings.warn(f"y holds {facts['distinct']} distinct integers "
+                              f"({_least_values(facts)}), which look like class labels: fitting "
+                              "them as numbers (nobias.Classifier fits classes)", TargetWarning,
+                              stacklevel=2)
         y = numpy.asarray(y, dtype=numpy.float64)
         if not numpy.isfinite(y).all():
             raise ValueError("Input y contains NaN or infinity")
@@ -384,6 +402,14 @@ class Classifier(_Estimator):
                 raise ValueError("Unknown label type: continuous. A classifier needs class "
                                  "labels (integers or strings), not continuous values")
         self.classes_, labels = numpy.unique(y, return_inverse=True)
+        if y.dtype.kind in "biuf":
+            # The rule on the classes as the network gets them, one output each.
+            facts = _nobias.describe_targets(labels.ravel())
+            if not facts["looks_like_classes"]:
+                warnings.warn(f"y's {len(y)} numbers take {len(self.classes_)} distinct values, "
+                              "which look like counts or measurements rather than class labels: "
+                              f"fitting a classifier of {len(self.classes_)} classes "
+                              "(nobias.Regressor fits numbers)", TargetWarning, stacklevel=2)
         targets = numpy.zeros((X.shape[0], len(self.classes_)), dtype=dtype)
         targets[numpy.arange(X.shape[0]), labels] = 1
         self.n_features_in_ = X.shape[1]

@@ -159,6 +159,41 @@ void bind_model(py::module_& m) {
       "The library's recipe for real data (nobias/defaults.hpp), which nobias-train and the "
       "estimators share, under the estimators' parameter names.");
   m.def(
+      "describe_targets",
+      [](py::handle values) {
+        py::array_t<double, py::array::c_style | py::array::forcecast> a;
+        try {
+          a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(values);
+        } catch (const py::error_already_set&) {
+        }
+        if (!a || a.ndim() != 1) {
+          throw py::value_error("describe_targets: expected a 1-D array of numbers");
+        }
+        const MatrixView<const double> column(a.data(), static_cast<std::size_t>(a.shape(0)), 1);
+        TargetValues v;
+        {
+          py::gil_scoped_release nogil;
+          v = nobias::describe_targets<double>(column);
+        }
+        py::dict d;
+        d["rows"] = v.rows;
+        d["distinct"] = v.distinct;
+        d["whole"] = v.whole;
+        d["negative"] = v.negative;
+        d["smallest"] = v.smallest;
+        d["largest"] = v.largest;
+        d["least_values"] = v.least_values;
+        d["classes"] = v.classes();
+        d["looks_like_classes"] = looks_like_classes(v);
+        d["looks_like_few_classes"] = looks_like_few_classes(v);
+        return d;
+      },
+      py::arg("values"),
+      "The facts of a 1-D array of targets (rows, distinct values, whole, negative, smallest, "
+      "largest, least_values, classes: largest + 1) and the library's verdicts: "
+      "looks_like_classes (class labels rather than counts; nobias-train's --task auto) and "
+      "looks_like_few_classes (2 to 20 of them).");
+  m.def(
       "column_statistics",
       [](py::handle x) {
         return dispatch(array_dtype(x, "x"), [&](auto tag) {

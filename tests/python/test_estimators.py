@@ -246,3 +246,42 @@ def test_non_finite_predictions_and_scores_are_errors(dtype):
     with pytest.raises(nobias.ValueError, match=r"predict: prediction row 0 of 40, output 0 is "
                                                 r"(-)?inf after undoing the targets' standardization"):
         scaled.predict(numpy.abs(X) + 1)
+
+
+def test_targets_of_the_other_task_are_warned_about():
+    # Issue 20: the command line's --task auto rule (nobias.describe_targets, the library's),
+    # where an estimator's y looks like the other estimator's targets.
+    from nobias.estimators import TargetWarning
+    X, y = regression(rows=120)
+    labels = (y > 0).astype(numpy.int64) + (y > 1)
+    quick = dict(hidden_layer_sizes=(8,), max_epochs=2)
+    with pytest.warns(TargetWarning, match=r"y holds 3 distinct integers \(0, 1, 2\), which look "
+                                           r"like class labels: fitting them as numbers"):
+        nobias.Regressor(**quick).fit(X, labels)
+    counts = numpy.arange(120) * 3  # every row its own value: counts, not classes
+    with pytest.warns(TargetWarning, match="y's 120 numbers take 120 distinct values, which look "
+                                           "like counts or measurements"):
+        nobias.Classifier(**quick).fit(X, counts)
+    with pytest.warns(TargetWarning, match="take 120 distinct values"):
+        nobias.Classifier(**quick).fit(X, counts.astype(numpy.float64))
+    # Each estimator's own kind of targets: no warning.
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TargetWarning)
+        nobias.Regressor(**quick).fit(X, y)
+        nobias.Regressor(**quick).fit(X, counts)  # many integer values are numbers
+        nobias.Classifier(**quick).fit(X, labels)
+        nobias.Classifier(**quick).fit(X, labels * 2 - 1)  # negative labels are classes too
+        nobias.Classifier(**quick).fit(X, numpy.array(["a", "b"])[labels % 2])
+
+
+def test_describe_targets_is_the_library_rule():
+    facts = nobias._nobias.describe_targets(numpy.array([2, 0, 1, 2, 7, 0]))
+    assert (facts["rows"], facts["distinct"], facts["classes"]) == (6, 4, 8)
+    assert facts["whole"] and not facts["negative"] and facts["least_values"] == [0, 1, 2, 7]
+    assert facts["looks_like_classes"] and facts["looks_like_few_classes"]
+    counts = nobias._nobias.describe_targets(numpy.arange(3000) % 2992)
+    assert counts["classes"] == 2992 and not counts["looks_like_classes"]
+    assert not nobias._nobias.describe_targets(numpy.array([0.5, 1.0]))["looks_like_classes"]
+    with pytest.raises(ValueError, match="expected a 1-D array of numbers"):
+        nobias._nobias.describe_targets(numpy.zeros((3, 2)))
