@@ -12,6 +12,7 @@
 //   const nobias::FitResult result = nobias::fit(net, optimizer, {x, y, val_x, val_y}, options);
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -81,8 +82,12 @@ struct FitOptions {
   DataFingerprint resumed_data;
   EarlyStoppingState resumed_stopping;
   std::string resumed_steps;  // the seam that took the checkpoint's steps; empty: unknown
+  // Hooks run with the caller's signal mask (float32 steps on oneDNN hold signals otherwise).
   EpochCallback on_epoch;
   StepCallback on_step;
+  // 0: on_step after every step; otherwise after a step at least this long after the last call
+  // (a poll, such as Python's for Ctrl-C, that must not cost a step two system calls).
+  std::chrono::microseconds on_step_every{0};
   // false: FitResult::epochs keeps only the last epoch's report, for runs of many tiny epochs
   // (the seed's full-batch steps are one-batch epochs), whose reports would grow without end.
   bool keep_reports = true;

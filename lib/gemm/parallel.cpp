@@ -204,7 +204,14 @@ void Team::stop_helpers() noexcept {
 void Team::helper_loop(std::uint32_t seen) {
   // Helpers run oneDNN's float32 kernel, unsafe under a handler on the thread's stack (see
   // signal_safety.hpp); signals sent to the process go to the threads the user made instead.
-  hold_signals_for_life();
+  // Without oneDNN (a bad NOBIAS_SGEMM throws here: held, the product will say why) they stay
+  // open, for timers aimed at one thread.
+  bool onednn = true;
+  try {
+    onednn = sgemm_backend() == SgemmBackend::OneDnn;
+  } catch (...) {
+  }
+  if (onednn) hold_signals_for_life();
   std::chrono::steady_clock::duration spin = kHelperSpin;
   for (;;) {
     const auto changed = [&] { return generation_.load(std::memory_order_acquire) != seen; };

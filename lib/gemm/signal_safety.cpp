@@ -36,7 +36,11 @@ class SignalStack {
     stack_t current{};
     if (sigaltstack(nullptr, &current) != 0 || !(current.ss_flags & SS_DISABLE)) return;
     const std::size_t page = static_cast<std::size_t>(std::max(sysconf(_SC_PAGESIZE), 4096L));
+#ifdef _SC_SIGSTKSZ  // glibc 2.34: the size this CPU's signal frame needs
     const std::size_t minimum = static_cast<std::size_t>(std::max(sysconf(_SC_SIGSTKSZ), 0L));
+#else
+    const std::size_t minimum = SIGSTKSZ;
+#endif
     const std::size_t usable = (std::max(kStackBytes, 4 * minimum) + page - 1) / page * page;
     void* memory = mmap(nullptr, usable + page, PROT_READ | PROT_WRITE,
                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
@@ -88,10 +92,6 @@ void ensure_signal_stack() {
 void hold_signals_for_life() {
   pthread_sigmask(SIG_BLOCK, &held_set(), nullptr);
   t_holding = true;
-}
-
-bool holding_signals() {
-  return t_holding;
 }
 
 bool float32_call_holds_signals(double multiply_adds) {

@@ -9,7 +9,8 @@
 //    a handler installed with SA_ONSTACK runs there whatever RSP holds: all of CPython's handlers
 //    since 3.10 are;
 //  - fit() holds asynchronous signals on its thread while float32 steps run on oneDNN, and lets
-//    them in between steps at least every millisecond (SignalHold), so a handler without
+//    them in after a step that ends 1 ms or more after they were held, and before every hook
+//    (SignalHold), so a handler without
 //    SA_ONSTACK is safe there too; a product large enough that two system calls are lost in it
 //    holds them by itself wherever it runs; nobias's helper threads hold them for life;
 //  - what is left, a small product outside fit() on a thread whose handler lacks SA_ONSTACK, is
@@ -32,9 +33,6 @@ void ensure_signal_stack();
 // a fault would kill the process without its handler.
 void hold_signals_for_life();
 
-// Whether the calling thread holds asynchronous signals already (a SignalHold, or for life).
-bool holding_signals();
-
 // Whether a float32 call of this many multiply-adds holds signals by itself: its products run
 // on oneDNN, and the two system calls of a hold (about 2 us on a virtual machine) are under 1%
 // of it (2^25 multiply-adds: 0.3 ms or more on one AVX-512 core).
@@ -43,7 +41,8 @@ bool float32_call_holds_signals(double multiply_adds);
 // Holds asynchronous signals on the calling thread between hold() and let_in(), and lets them in
 // at let_in_if_due() once they have been held kWindow; the destructor lets them in. Inactive
 // (every call a no-op) when constructed with active false, or on a thread that holds them
-// already; with now, holds them from construction.
+// already; with now, holds them from construction. (A handler that siglongjmps out of a held
+// call skips the destructor: later holds on that thread are then inactive.)
 class SignalHold {
  public:
   static constexpr std::chrono::microseconds kWindow{1000};

@@ -216,6 +216,7 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
   detail::SignalHold signals(std::is_same_v<T, float> &&
                              detail::sgemm_backend() == detail::SgemmBackend::OneDnn);
   const auto start = std::chrono::steady_clock::now();
+  auto last_step_hook = start - options.on_step_every;
   for (std::size_t epoch = options.first_epoch; epoch <= options.epochs; ++epoch) {
     if (options.shuffle) {
       shuffle_rows(order, options.seed, epoch);
@@ -238,11 +239,15 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
       report.train_loss += options.reduction == Reduction::Mean
                                ? loss * static_cast<double>(count) / static_cast<double>(rows)
                                : loss;
-      signals.let_in_if_due();
-      if (options.on_step) {
+      const auto now = std::chrono::steady_clock::now();
+      if (options.on_step && now - last_step_hook >= options.on_step_every) {
+        last_step_hook = now;
+        signals.let_in();  // user code: it may start processes or threads, which inherit the mask
         const StepReport step{epoch, report.steps, epoch_steps, b * batch + count, loss};
         auto hook = [&] { options.on_step(step); };
         seam.step_hook(hook);
+      } else {
+        signals.let_in_if_due();
       }
     }
     seam.end_epoch();

@@ -102,11 +102,10 @@ py::list fit_typed(AnyNetwork& network, AnyOptimizer& optimizer, py::handle x, p
     // the optimizer's state restored, the data and early stopping's account to continue.
     resume(*resumed, opt, options);
   }
-  auto last_check = std::chrono::steady_clock::now();
+  // Without a callback of the user's, the hook is a poll for signals, at most every
+  // kSignalInterval: the driver then skips it (and letting signals in) between polls.
+  if (a.on_step.is_none()) options.on_step_every = kSignalInterval;
   options.on_step = [&](const StepReport& report) {
-    const auto now = std::chrono::steady_clock::now();
-    if (a.on_step.is_none() && now - last_check < kSignalInterval) return;
-    last_check = now;
     py::gil_scoped_acquire gil;
     if (!a.on_step.is_none()) a.on_step(report);
     if (PyErr_CheckSignals() != 0) throw py::error_already_set();

@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,8 @@ struct Storm {
     timer_delete(to_process);
   }
 };
+
+std::string blocked_signals();
 
 // Heap traffic between steps, so that a corrupted chunk is found while the storm lasts.
 void churn_heap() {
@@ -126,7 +129,15 @@ std::vector<T> work(const std::string& mode, std::size_t rounds) {
     options.epochs = rounds;
     options.batch_size = 16;
     options.seed = 5;
-    options.on_step = [](const nobias::StepReport&) { churn_heap(); };
+    // Hooks run with the caller's signal mask: a process or thread started there inherits it.
+    const std::string caller_mask = blocked_signals();
+    options.on_step = [caller_mask](const nobias::StepReport&) {
+      if (blocked_signals() != caller_mask) {
+        throw std::runtime_error("on_step ran with the signals {" + blocked_signals() +
+                                 "} blocked; the caller had {" + caller_mask + "}");
+      }
+      churn_heap();
+    };
     nobias::fit<T>(net, optimizer, {x, y}, options);
   } else {
     for (std::size_t r = 0; r < rounds; ++r) {
