@@ -185,7 +185,7 @@ class ModelToolsTest(StandardizedModelTests, TaskTests, unittest.TestCase):
                     "--history", "h.csv", "--weights-out", "m", "--threads", 1)
         lines = r.stdout.splitlines()
         self.assertEqual(lines[0], "defaults for real data: --task regress --layers 5,100,100,2 "
-                         "--init he "
+                         "--init glorot "
                          "--optimizer adam --lr 0.001 --loss mean --batch-size 32 --epochs 200 "
                          "(at most) --validation-fraction 0.1 --seed 0 --dtype f32 "
                          "(flags given win)")
@@ -218,7 +218,7 @@ class ModelToolsTest(StandardizedModelTests, TaskTests, unittest.TestCase):
         os.mkdir(self.path("neg"))
         np.save(self.path("neg", "w1.npy"), -np.ones((4, 8)))
         np.save(self.path("neg", "w2.npy"), np.ones((8, 2)))
-        r = self.run_tool("nobias-train", "--x", x, "--y", y, "--weights-in", "neg", *QUICK,
+        r = self.run_tool("nobias-train", "--x", x, "--y", y, "--weights-in", "neg", "--no-standardize", *QUICK,
                           "--quiet")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("warning: hidden layer 1 (8 units) is 0 on every training row (dead "
@@ -402,7 +402,8 @@ class ModelToolsTest(StandardizedModelTests, TaskTests, unittest.TestCase):
         mine = {"w7.npy": np.ones((3, 3)), "y_mean.npy": np.full((1, 2), 100.0)}
         for name, a in mine.items():
             np.save(self.path("m", name), a)
-        self.ok("nobias-train", "--x", x, "--y", y, *QUICK, "--weights-out", "m", "--quiet")
+        self.ok("nobias-train", "--x", x, "--y", y, *QUICK, "--no-standardize", "--weights-out", "m",
+                "--quiet")
         for name, a in mine.items():
             np.testing.assert_array_equal(np.load(self.path("m", name)), a)
         # The model is what its manifest lists: three layers, no statistics.

@@ -120,8 +120,9 @@ class TaskTests:
         # Issue 20: classification runs printed r2, which means nothing of class scores.
         x, labels = self.labelled()
         self.save("il.npy", labels.astype(np.int64))
+        # A validation fraction given is held out however few the rows.
         r = self.ok("nobias-train", "--x", x, "--y", "il.npy", "--epochs", 2, "--threads", 1,
-                    "--history", "c.csv", "--weights-out", "c")
+                    "--validation-fraction", 0.1, "--history", "c.csv", "--weights-out", "c")
         lines = r.stdout.splitlines()
         self.assertTrue(lines[0].startswith("defaults for real data: --task classify "), lines[0])
         epochs = [line for line in lines if line.startswith("epoch ")]
@@ -141,7 +142,7 @@ class TaskTests:
 
         y = self.save("ry.npy", np.load(self.path(x))[:, :2] @ np.array([[1.0], [-2.0]]))
         r = self.ok("nobias-train", "--x", x, "--y", y, "--epochs", 2, "--threads", 1,
-                    "--history", "r.csv")
+                    "--validation-fraction", 0.1, "--history", "r.csv")
         lines = r.stdout.splitlines()
         self.assertTrue(lines[0].startswith("defaults for real data: --task regress "), lines[0])
         for line in (line for line in lines if line.startswith("epoch ")):

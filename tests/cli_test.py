@@ -890,7 +890,7 @@ class CliTest(ModeTests, unittest.TestCase):
         x, y = self.teacher_data()
         vx, vy = self.teacher_data(rows=40, seed=6, prefix="val-")
         common = ["--x", x, "--y", y, "--layers", "8,16,2", "--epochs", 4, "--batch-size", 50,
-                  "--optimizer", "adam", "--threads", 1]
+                  "--optimizer", "adam", "--threads", 1, "--no-standardize"]
         r = self.ok(*common, "--validation-fraction", 0)
         self.epoch_lines(r.stdout, 4, validation=False)
         self.assertEqual(final_line(r.stdout)[1], 16)
@@ -925,7 +925,7 @@ class CliTest(ModeTests, unittest.TestCase):
         seeds = ["--optimizer", "sgd", "--loss", "sum", "--init", "normal"]
         self.ok(*common, "--steps", 5, "--loss-csv", "steps.csv")
         self.ok(*common, "--steps", 5, *seeds, "--loss-csv", "named.csv")
-        self.ok(*common, "--epochs", 5, "--batch-size", 1000, "--no-shuffle", *seeds,
+        self.ok(*common, "--epochs", 5, "--batch-size", 1000, "--no-shuffle", "--no-standardize", *seeds,
                 "--validation-fraction", 0, "--loss-csv", "epochs.csv")
         self.assertEqual(file_bytes(self.path("steps.csv")), file_bytes(self.path("named.csv")))
         self.assertEqual(file_bytes(self.path("steps.csv")), file_bytes(self.path("epochs.csv")))
@@ -1059,21 +1059,22 @@ class CliTest(ModeTests, unittest.TestCase):
         for args, needle in (
                 ([*prep[:-1], 0.5], "--validation-fraction is 0.5 but the checkpoint in pk was "
                                     "trained with 0.25; resume with the flags of the first run"),
-                (prep[:-2], "--validation-fraction is 0.1 but the checkpoint in pk was "
-                            "trained with 0.25"),
-                # No validation rows: no early stopping either, which is named first.
-                ([*prep[:-1], 0], "--patience is 0 but the checkpoint in pk was trained with 10"),
-                ([*prep, "--standardize"], "--standardize is given but the checkpoint in pk was "
-                                           "trained without it; resume with the flags of the "
-                                           "first run")):
+                # The default fraction holds out no rows of this small set (fewer than 20).
+                (prep[:-2], "--validation-fraction is none (no rows held out) but the checkpoint "
+                            "in pk was trained with 0.25"),
+                ([*prep[:-1], 0], "--validation-fraction is none (no rows held out) but the "
+                                  "checkpoint in pk was trained with 0.25"),
+                ([*prep, "--no-standardize"], "standardization is off (--no-standardize) but the "
+                                              "checkpoint in pk was trained with it; resume with "
+                                              "the flags of the first run")):
             r = self.assert_refused_before_training(
                 [*args, "--epochs", 2, "--resume", "pk"], needle)
             self.assertNotIn("other data", r.stderr)
         self.ok(*prep, "--epochs", 2, "--resume", "pk")
         self.ok("--x", x, "--y", y, *common, "--standardize", "--epochs", 1, "--checkpoint", "sk")
         self.assert_refused_before_training(
-            ["--x", x, "--y", y, *common, "--epochs", 2, "--resume", "sk"],
-            "--standardize is not given but the checkpoint in sk was trained with it")
+            ["--x", x, "--y", y, *common, "--no-standardize", "--epochs", 2, "--resume", "sk"],
+            "standardization is off (--no-standardize) but the checkpoint in sk was trained with it")
 
     def test_resume_with_other_layers_names_the_checkpoint(self):
         # Issue 10 item 12: this blamed an empty --weights-in ("--weights-in : w1.npy is 8x16").

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "cli_common.hpp"
+#include "nobias/defaults.hpp"
 #include "nobias/targets.hpp"
 #include "train_options.hpp"
 
@@ -183,13 +184,13 @@ std::vector<FlagSpec> make_table() {
       Flag("--dtype", "f32|f64", "f32 or f64", choice(nobias::names_of<nobias::Dtype>()))
           .by_default(nobias::to_name(nobias::Dtype::F32))
           .in_defaults_line(10),
-      Flag("--init", "normal|he",
-           "Starting weights: normal (the seed's N(0, 1)) or he (N(0, 2 / d_in), which keeps deep "
-           "or wide networks trainable)",
+      Flag("--init", "normal|he|lecun|glorot",
+           "Starting weights: normal (the seed's N(0, 1)), he (N(0, 2 / d_in)), lecun "
+           "(N(0, 1 / d_in)) or glorot (N(0, 2 / (d_in + d_out)), scikit-learn's scale)",
            choice(nobias::names_of<nobias::Init>()))
           .by_default(nobias::to_name(nobias::Init::StandardNormal),
                       nobias::to_name(nobias::Init::StandardNormal),
-                      nobias::to_name(nobias::Init::He))
+                      nobias::to_name(nobias::defaults::kInit))
           .in_defaults_line(1),
       // --x needs --y or --target: resolve_train_options says so, CLI11 cannot.
       Flag("--x", "X.npy",
@@ -253,10 +254,16 @@ std::vector<FlagSpec> make_table() {
           .excludes({"--val-x", "--val-y"}),
       Flag("--standardize", "",
            "Centre and scale the columns of --x, and of a regression --y, by the training rows' "
-           "mean and standard deviation (saved with --weights-out; prediction undoes it). "
-           "Needed when the targets have an offset: a bias-free network has f(0) = 0",
+           "mean and standard deviation (saved with --weights-out; prediction undoes it): the "
+           "default with --x, since a bias-free network has f(0) = 0 and cannot remove an offset",
            switch_flag())
           .needs({"--x"}),
+      Flag("--no-standardize", "",
+           "Train on --x and --y as they are: the model stays positively homogeneous in their "
+           "units, f(a x) = a f(x) (docs/real-data.md says when that is better)",
+           switch_flag())
+          .needs({"--x"})
+          .excludes({"--standardize"}),
       Flag("--history", "FILE.csv",
            "Write one CSV row per epoch: train and validation loss, the validation metrics, "
            "seconds",

@@ -219,10 +219,10 @@ nobias::Standardization run_standardization(const TrainOptions& o, const nobias:
                        "it on --x/--y with --standardize");
     }
     if (!o.standardize) {
-      throw UsageError(trained +
-                       ": its weights expect data in those units; add --standardize to keep "
-                       "training it in them (the model's statistics are used, not recomputed "
-                       "from --x)");
+      throw UsageError(trained + ": its weights expect data in those units; " +
+                       (o.standardize_given ? "drop --no-standardize" : "add --standardize") +
+                       " to keep training it in them (the model's statistics are used, not "
+                       "recomputed from --x)");
     }
     if (saved.has_y() && data.classes != 0) {
       throw UsageError(model + " standardized its regression targets (y_mean.npy, y_scale.npy) " +
@@ -236,6 +236,8 @@ nobias::Standardization run_standardization(const TrainOptions& o, const nobias:
     }
     return saved;
   }
+  // Not asked for: the default gives way to the model's own units.
+  if (o.standardize && start.has_metadata && !o.standardize_given) return {};
   if (o.standardize && start.has_metadata) {
     throw UsageError("--standardize: " + model +
                      " was trained without standardization (its model.json names no statistics): "

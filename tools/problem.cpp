@@ -3,7 +3,9 @@
 #include <string>
 #include <utility>
 
+#include "nobias/defaults.hpp"
 #include "nobias/names.hpp"
+#include "nobias/targets.hpp"
 
 namespace nobias_tools {
 
@@ -28,7 +30,19 @@ Problem<T> assemble(const TrainOptions& o) {
   if (p.weights) check_weights(o, p.widths, *p.weights);
   if (!p.data) p.data = generate_data<T>(o.rows, p.widths.values, o.seed);
   if (!p.validation && o.validation_fraction > 0.0) {
-    p.validation = split_validation(*p.data, o.validation_fraction, o.seed);
+    // By default a fraction is held out only when it is enough rows to stop on
+    // (nobias/defaults.hpp); a --validation-fraction given is the user's call.
+    const std::size_t rows = p.data->x.rows();
+    if (o.validation_fraction_given ||
+        nobias::defaults::early_stopping_rows(rows, o.validation_fraction) > 0) {
+      p.validation = split_validation(*p.data, o.validation_fraction, o.seed);
+    } else {
+      p.validation_note =
+          std::to_string(rows) + " rows: no early stopping, every row trains (a " +
+          nobias::format_number(o.validation_fraction) + " validation split holds " +
+          std::to_string(nobias::validation_rows(rows, o.validation_fraction)) + ", fewer than " +
+          std::to_string(nobias::defaults::kMinValidationRows) + ")";
+    }
   }
   p.user_validation = p.validation;
   p.stats = run_standardization<T>(o, start, *p.data);

@@ -27,6 +27,7 @@ struct Problem {
   nobias::Standardization stats;
   bool stats_from_model = false;  // stats are --weights-in's, not the training rows'
   std::string note;               // about --y, for the reporting process to print
+  std::string validation_note;    // why no validation fraction was held out, for the defaults line
 };
 
 // UsageError or nobias::Error for any input that does not fit the others, before training.

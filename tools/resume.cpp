@@ -45,13 +45,14 @@ std::optional<UsageError> preparation_error(const std::string& now_source,
   const std::string tail = "; resume with the flags of the first run";
   if (now->fraction != then->fraction) {
     return UsageError("--validation-fraction is " +
-                      (now->fraction.empty() ? "not given" : now->fraction) +
+                      (now->fraction.empty() ? "none (no rows held out)" : now->fraction) +
                       " but the checkpoint in " + o.resume_dir + " was trained " +
                       (then->fraction.empty() ? "without it" : "with " + then->fraction) + tail);
   }
   if (now->standardize != then->standardize) {
-    return UsageError(std::string("--standardize is ") + (now->standardize ? "" : "not ") +
-                      "given but the checkpoint in " + o.resume_dir + " was trained " +
+    return UsageError(std::string("standardization is ") +
+                      (now->standardize ? "on" : "off (--no-standardize)") +
+                      " but the checkpoint in " + o.resume_dir + " was trained " +
                       (then->standardize ? "with" : "without") + " it" + tail);
   }
   return std::nullopt;
@@ -104,15 +105,16 @@ UsageError resume_error(const nobias::ResumeMismatch& e, const TrainOptions& o) 
 template <class T>
 void resume_or_explain(const nobias::Checkpoint<T>& checkpoint, nobias::Optimizer<T>& optimizer,
                        nobias::FitOptions& options, const TrainOptions& o) {
+  // The driver would find the sources different and blame the data, or blame a setting that
+  // follows from the split (patience, with no rows held out); said here by flag, first.
+  const std::string& then = checkpoint.data.source;
+  if (checkpoint.data.recorded() && then != options.checkpoint.data_source) {
+    if (auto error = preparation_error(options.checkpoint.data_source, then, o)) throw *error;
+  }
   try {
     nobias::resume(checkpoint, optimizer, options);
   } catch (const nobias::ResumeMismatch& e) {
     throw resume_error(e, o);
-  }
-  // The driver would find the sources different and blame the data; said here by flag.
-  const std::string& then = checkpoint.data.source;
-  if (checkpoint.data.recorded() && then != options.checkpoint.data_source) {
-    if (auto error = preparation_error(options.checkpoint.data_source, then, o)) throw *error;
   }
 }
 

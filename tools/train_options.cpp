@@ -179,6 +179,7 @@ void resolve_epochs(Values& v, TrainOptions& o) {
   v.read("--resume", o.resume_dir);
   if (!o.checkpoint_dir.empty()) check_checkpoint_location(o);
   if (!v.given("--val-x")) v.read("--validation-fraction", o.validation_fraction);
+  o.validation_fraction_given = v.given("--validation-fraction");
   const bool validation = v.given("--val-x") || o.validation_fraction > 0.0;
   // Without a validation set there is nothing to stop on: --patience's default stays unread
   // (--validation-fraction 0 trains every epoch on every row).
@@ -303,7 +304,14 @@ TrainOptions resolve_train_options(const TrainFlags& f) {
   o.log_every = std::max<std::size_t>(1, o.steps / 10);
   v.read("--log-every", o.log_every);
   v.read("--quiet", o.quiet);
-  v.read("--standardize", o.standardize);
+  // With data the columns are standardized unless --no-standardize (nobias/defaults.hpp);
+  // a --weights-in model's own units win over the default (run_standardization).
+  bool standardize = false, no_standardize = false;
+  v.read("--standardize", standardize);
+  v.read("--no-standardize", no_standardize);
+  o.standardize_given = standardize || no_standardize;
+  o.standardize =
+      standardize || (!no_standardize && o.data_defaults && nobias::defaults::kStandardize);
   v.read("--weights-in", o.weights_in);
   v.read("--weights-out", o.weights_out);
   v.read("--loss-csv", o.loss_csv);

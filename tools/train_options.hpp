@@ -11,6 +11,7 @@
 
 #include "cli_common.hpp"
 #include "flag_table.hpp"
+#include "nobias/defaults.hpp"
 #include "nobias/fit.hpp"
 #include "nobias/init.hpp"
 #include "nobias/network.hpp"
@@ -30,10 +31,10 @@ constexpr std::size_t kDefaultSteps = 500;
 const std::vector<std::size_t> kDefaultWidths = {1000, 100, 100, 10};
 // Hidden widths when the data fixes d_in and d_out but --layers is not given.
 const std::vector<std::size_t> kDefaultHiddenWidths = {100, 100};
-constexpr std::size_t kDefaultBatchSize = 32;
+constexpr std::size_t kDefaultBatchSize = nobias::defaults::kBatchSize;
 // Adam's step is about lr per weight whatever the scale of the loss, so one default serves
 // both reductions. Momentum and SGD with --loss mean have no such default: --lr is required.
-constexpr double kDefaultAdamLearningRate = 1e-3;
+constexpr double kDefaultAdamLearningRate = nobias::defaults::kLearningRate;
 // scikit-learn's tol: the least improvement of the validation loss that resets --patience.
 constexpr double kEarlyStopTolerance = nobias::EarlyStopping{}.tolerance;  // the library's
 // The other defaults, and those of the real-data mode, are in the flag table (flag_table.cpp).
@@ -103,7 +104,9 @@ struct TrainOptions {
   std::string history_csv;           // one row per epoch
   // Centre and scale x (and a regression y) by the training rows' statistics; they go into
   // the model directory so that prediction undoes them.
-  bool standardize = false;
+  bool standardize = false;        // resolved: given, or the default with --x
+  bool standardize_given = false;  // --standardize or --no-standardize on the command line
+  bool validation_fraction_given = false;
   // Both modes.
   nobias::OptimizerConfig optimizer;
   nobias::Reduction reduction = nobias::Reduction::Sum;

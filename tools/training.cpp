@@ -64,10 +64,10 @@ nobias::FitOptions fit_options(const TrainOptions& o, bool validation, bool stat
   if (o.x_path.empty()) {
     options.checkpoint.data_source =
         "generated: --rows " + std::to_string(o.rows) + " --seed " + std::to_string(o.seed);
-  } else if (o.validation_fraction > 0.0 || o.standardize) {
+  } else if ((o.validation_fraction > 0.0 && validation) || o.standardize) {
     options.checkpoint.data_source =
         "prepared:" +
-        (o.validation_fraction > 0.0
+        (o.validation_fraction > 0.0 && validation
              ? " --validation-fraction " + nobias::format_number(o.validation_fraction)
              : std::string()) +
         (o.standardize ? " --standardize" : "") +
@@ -102,9 +102,10 @@ int run_training(const TrainOptions& o, const Trainer<T>& train, const RunPlace&
     const std::string task = o.task != Task::Auto  ? ""
                              : p.data->classes > 0 ? " --task classify"
                                                    : " --task regress";
-    std::printf("defaults for real data:%s%s%s (flags given win)\n", task.c_str(),
+    const std::string small = p.validation_note.empty() ? "" : "; " + p.validation_note;
+    std::printf("defaults for real data:%s%s%s (flags given win)%s\n", task.c_str(),
                 o.layers ? "" : (" --layers " + join(p.widths.values)).c_str(),
-                o.defaults_line.c_str());
+                o.defaults_line.c_str(), small.c_str());
   }
   Data<T>& data = *p.data;
   const std::size_t planned_steps =

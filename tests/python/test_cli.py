@@ -69,7 +69,7 @@ def test_epochs_equal_the_cli(nobias_train, tmp_path, dtype):
     # Every row trains (no validation set held out), as fit() is given them all.
     cli = train_with_cli(nobias_train, tmp_path, dtype, "--epochs", "4", "--batch-size", "8",
                          "--lr", "0.001", "--seed", "11", "--init", "he", "--optimizer", "adam",
-                         "--loss", "mean", "--validation-fraction", "0")
+                         "--loss", "mean", "--validation-fraction", "0", "--no-standardize")
     net = nobias.Network(WIDTHS, seed=11, init="he", dtype=dtype)
     optimizer = nobias.Optimizer(net, kind="adam", learning_rate=1e-3)
     reports = nobias.fit(net, optimizer, x, y, epochs=4, batch_size=8, seed=11, reduction="mean")

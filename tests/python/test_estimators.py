@@ -29,8 +29,9 @@ def test_parameters_are_stored_as_given_and_round_trip():
     model = nobias.Regressor(hidden_layer_sizes=(20,), learning_rate=3e-3, dtype=numpy.float64)
     params = model.get_params()
     assert params["hidden_layer_sizes"] == (20,) and params["learning_rate"] == 3e-3
-    assert params["optimizer"] == "adam" and params["init"] == "he" and params["batch_size"] == 32
-    assert params["early_stopping"] is True and params["standardize"] is False
+    # The library's recipe (nobias/defaults.hpp), as nobias-train's.
+    assert params["optimizer"] == "adam" and params["init"] == "glorot" and params["batch_size"] == 32
+    assert params["early_stopping"] is True and params["standardize"] is True
     twin = nobias.Regressor(**params)
     assert twin.get_params() == params
     assert model.set_params(max_epochs=7) is model and model.max_epochs == 7
@@ -63,7 +64,7 @@ def test_score_is_r2_and_accuracy():
 def test_an_offset_needs_standardize():
     # f(0) = 0 for a bias-free network: an offset of 20 cannot be fitted without centring.
     X, y = regression(offset=20.0)
-    plain = nobias.Regressor(hidden_layer_sizes=(32,)).fit(X[:240], y[:240])
+    plain = nobias.Regressor(hidden_layer_sizes=(32,), standardize=False).fit(X[:240], y[:240])
     scaled = nobias.Regressor(hidden_layer_sizes=(32,), standardize=True).fit(X[:240], y[:240])
     assert scaled.score(X[240:], y[240:]) > 0.9
     assert plain.score(X[240:], y[240:]) < scaled.score(X[240:], y[240:])
@@ -204,7 +205,7 @@ def test_standardized_regressor_equals_the_command_line(nobias_train, tmp_path):
                     "--weights-out", str(tmp_path / "model"), "--seed", "4", "--quiet"],
                    check=True, capture_output=True)
     model = nobias.Regressor(hidden_layer_sizes=(16,), standardize=True, dtype=numpy.float64,
-                             max_epochs=12, batch_size=16, n_iter_no_change=3,
+                             init="he", max_epochs=12, batch_size=16, n_iter_no_change=3,
                              validation_fraction=0.2, random_state=4).fit(X, y)
     for k, w in enumerate(model.coefs_, start=1):
         cli = numpy.load(tmp_path / "model" / f"w{k}.npy")
