@@ -63,6 +63,13 @@ def main():
     except OSError as e:
         fail(f"cannot read the test set: {e} (run make_data.py first)")
     weights = load_weights(args.weights_dir)
+    # nobias-train standardizes the columns of x by default: the model directory holds the
+    # training rows' statistics (x_mean.npy, x_scale.npy), which predictions apply first.
+    mean_path = os.path.join(args.weights_dir, "x_mean.npy")
+    if os.path.exists(mean_path):
+        mean = np.load(mean_path).astype(np.float64).ravel()
+        scale = np.load(os.path.join(args.weights_dir, "x_scale.npy")).astype(np.float64).ravel()
+        x = (x.astype(np.float64) - mean) / scale
     if x.ndim != 2 or x.shape[1] != weights[0].shape[0]:
         fail(f"test_x.npy has shape {x.shape}, w1.npy expects {weights[0].shape[0]} columns")
     if labels.shape != (x.shape[0],):

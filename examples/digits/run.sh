@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The digits example end to end: data, nobias-train with its real-data defaults (only --x and
-# --y: He initialization, Adam, mean loss, mini-batches, early stopping on a held-out 10% of
-# the training rows), nobias-evaluate on the test set, an independent numpy check, and the
+# --y: columns standardized, Glorot's scale, Adam, mean loss, mini-batches, early stopping on
+# a held-out 10% of the training rows), nobias-evaluate on the test set, an independent numpy check, and the
 # history plot.
 #
 #   examples/digits/run.sh [NOBIAS_TRAIN] [EXTRA nobias-train FLAGS...]
