@@ -184,7 +184,7 @@ def cli(r):
     np.save(other_x, -x)
     for name, extra, needle in (("lr", ["--lr", "0.002"], "learning_rate is 0.002 here but"),
                                 ("data", ["--x", other_x], "x's values differ"),
-                                ("standardize", ["--standardize"], "differ")):
+                                ("standardize", ["--no-standardize"], "differ")):
         out = os.path.join(r.args.work, f"expect-fail-cli-other-{name}")
         good = [r.args.tool, "--weights-out", out] + flags
         other = list(good)
