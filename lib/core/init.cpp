@@ -51,10 +51,14 @@ double NormalGenerator::next() {
 double init_scale(Init init, std::size_t fan_in, std::size_t fan_out) {
   const double in = static_cast<double>(fan_in), out = static_cast<double>(fan_out);
   switch (init) {
-    case Init::He: return std::sqrt(2.0 / in);
-    case Init::LeCun: return std::sqrt(1.0 / in);
-    case Init::Glorot: return std::sqrt(2.0 / (in + out));
-    case Init::StandardNormal: break;
+    case Init::He:
+      return std::sqrt(2.0 / in);
+    case Init::LeCun:
+      return std::sqrt(1.0 / in);
+    case Init::Glorot:
+      return std::sqrt(2.0 / (in + out));
+    case Init::StandardNormal:
+      break;
   }
   return 1.0;
 }

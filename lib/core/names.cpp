@@ -34,9 +34,10 @@ struct NameTable<Reduction> {
 template <>
 struct NameTable<Init> {
   static constexpr const char* noun = "init";
-  static constexpr std::pair<Init, const char*> entries[] = {
-      {Init::StandardNormal, "normal"}, {Init::He, "he"}, {Init::LeCun, "lecun"},
-      {Init::Glorot, "glorot"}};
+  static constexpr std::pair<Init, const char*> entries[] = {{Init::StandardNormal, "normal"},
+                                                             {Init::He, "he"},
+                                                             {Init::LeCun, "lecun"},
+                                                             {Init::Glorot, "glorot"}};
 };
 
 template <>
