@@ -89,7 +89,12 @@ class CsvTests(unittest.TestCase):
         with open(self.path("l.csv")) as f:
             rows = list(csv.reader(f))
         self.assertEqual(rows[0], ["label"])
-        np.testing.assert_array_equal(np.array(rows[1:], dtype=np.int64).ravel(),
+        # model.json keeps the text labels' names: a CSV --out holds them, a .npy the indices.
+        np.testing.assert_array_equal(np.array(rows[1:]).ravel(),
+                                      self.names[np.argmax(np.load(self.path("p.npy")), axis=1)])
+        self.ok("nobias-predict", "--weights", model, "--x", self.path("x.npy"), "--labels",
+                "--out", self.path("l.npy"))
+        np.testing.assert_array_equal(np.load(self.path("l.npy")),
                                       np.argmax(np.load(self.path("p.npy")), axis=1))
         r = self.ok("nobias-evaluate", "--weights", model, "--x", self.data, "--target",
                     "species", "--json")
@@ -104,6 +109,38 @@ class CsvTests(unittest.TestCase):
         r = self.ok("nobias-evaluate", "--weights", model, "--x", self.path("x.csv"), "--y",
                     self.path("y.csv"), "--json")
         self.assertEqual(json.loads(r.stdout), one_file)
+
+    def test_model_keeps_class_names(self):
+        model = self.path("model")
+        self.ok("nobias-train", "--x", self.data, "--target", "species", "--weights-out", model,
+                *QUICK)
+        with open(os.path.join(model, "model.json")) as f:
+            self.assertEqual(json.load(f)["class_names"], list(self.names))
+        # New data without a "setosa" row: its own sorted names would make "versicolor" class 0.
+        keep = self.labels != 0
+        write_table(self.path("new.csv"), ["a", "species", "b", "c"],
+                    [[repr(r[0]), self.names[k], repr(r[1]), repr(r[2])]
+                     for r, k in zip(self.x[keep], self.labels[keep])])
+        np.save(self.path("x.npy"), self.x[keep].astype(np.float32))
+        self.ok("nobias-predict", "--weights", model, "--x", self.path("x.npy"), "--out",
+                self.path("p.npy"))
+        want = np.mean(np.argmax(np.load(self.path("p.npy")), axis=1) == self.labels[keep])
+        for y_args in (["--x", self.path("new.csv"), "--target", "species"],
+                       ["--x", self.path("x.npy"), "--y", self.path("y.csv")]):
+            write_table(self.path("y.csv"), ["species"],
+                        [[self.names[k]] for k in self.labels[keep]])
+            r = self.ok("nobias-evaluate", "--weights", model, *y_args, "--json")
+            self.assertAlmostEqual(json.loads(r.stdout)["accuracy"], want, places=12)
+        # A name the model does not know: refused, naming the line and the known names.
+        with open(self.path("new.csv")) as f:
+            lines = f.read().splitlines()
+        lines[3] = lines[3].replace("versicolor", "iris").replace("virginica", "iris")
+        with open(self.path("new.csv"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+        err = self.refused("nobias-evaluate", "--weights", model, "--x", self.path("new.csv"),
+                           "--target", "species")
+        self.assertIn("line 4: 'iris' is not a class the model knows", err)
+        self.assertIn("'setosa', 'versicolor', 'virginica'", err)
 
     def test_y_csv_matches_y_npy(self):
         write_table(self.path("x.csv"), ["a", "b", "c"], [[repr(v) for v in r] for r in self.x])

@@ -128,6 +128,61 @@ TEST_CASE("model.save_load.classifier") {
   CHECK(read.standardization.x_scale == info.standardization.x_scale);
 }
 
+TEST_CASE("model.save_load.class_names") {
+  TempDir dir("class-names");
+  const std::string d = dir.path().string();
+  const Network<float> net(std::vector<std::size_t>{5, 8, 3}, 3, nobias::Init::He);
+  ModelInfo info;
+  info.classes = 3;
+  nobias::save_model(d, net, info);
+  // Unnamed classes (and every model.json written before names were kept): no field, no names.
+  const std::string unnamed = read_bytes(dir.file("model.json"));
+  CHECK(unnamed.find("class_names") == std::string::npos);
+  CHECK(nobias::load_model<float>(d).info.class_names.empty());
+  info.class_names = {"setosa", "versicolor", "virginica"};
+  nobias::save_model(d, net, info);
+  CHECK(nobias::load_model<float>(d).info.class_names == info.class_names);
+  CHECK(nobias::read_model_info(d).class_names == info.class_names);
+  const std::string named = read_bytes(dir.file("model.json"));
+
+  const auto refused_save = [&](std::vector<std::string> names, const std::string& message) {
+    info.class_names = std::move(names);
+    CHECK_ERROR(nobias::ValueError, nobias::save_model(dir.file("m"), net, info), message);
+  };
+  const std::string expected =
+      " (expected 3 unique names, each non-empty text without control characters)";
+  refused_save({"a", "b"}, "save_model: class_names has 2 names for 3 classes" + expected);
+  refused_save({"a", "b", "a"}, "save_model: class_names has 'a' twice" + expected);
+  refused_save({"a", "b\n", "c"}, "save_model: class_names has 'b\\x0a' for class 1" + expected);
+  refused_save({"a", "", "c"}, "save_model: class_names has '' for class 1" + expected);
+  CHECK_FALSE(fs::exists(dir.file("m")));
+
+  // Edited by hand: each bad list named, with the file.
+  fs::remove(dir.file("nobias-manifest.txt"));
+  const auto edited = [&](const std::string& to) {
+    std::string text = named;
+    const std::size_t from = text.find("\"class_names\"");
+    REQUIRE(from != std::string::npos);
+    text.replace(from, text.find(']', from) + 1 - from, "\"class_names\": " + to);
+    write_bytes(dir.file("model.json"), text);
+  };
+  edited("[\"a\", \"b\"]");
+  CHECK_ERROR(
+      IoError, nobias::load_model<float>(d),
+      "load_model: " + d + ": model.json: \"class_names\" has 2 names for 3 classes" + expected);
+  edited("[\"a\", \"b\", \"a\"]");
+  CHECK_ERROR(IoError, nobias::read_model_info(d),
+              "read_model_info: " + d + ": model.json: \"class_names\" has 'a' twice" + expected);
+  edited("[\"a\", 2, \"c\"]");
+  CHECK_ERROR(IoError, nobias::load_model<float>(d),
+              "model.json: \"class_names\" must be a list of strings, found [\"a\",2,\"c\"]");
+  edited("\"abc\"");
+  CHECK_ERROR(IoError, nobias::load_model<float>(d),
+              "model.json: \"class_names\" must be a list of strings, found \"abc\"");
+  write_bytes(dir.file("model.json"), unnamed);
+  CHECK(nobias::load_model<float>(d).info.class_names.empty());
+}
+
 TEST_CASE("model.save.refuses_info_that_does_not_fit_the_network") {
   TempDir dir("bad-info");
   const Network<float> net(std::vector<std::size_t>{5, 8, 4}, 3);

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -72,12 +73,45 @@ bool whole_numbers(const nobias::CsvColumn& column) {
                      [](double v) { return v == std::floor(v) && std::fabs(v) < 9e18; });
 }
 
+// A text column's values as indices into names (a model's class_names), not its own sorted
+// names: a file lacking a class would number the others differently and mislabel them.
+std::vector<std::int64_t> labels_by_name(const std::string& where, const nobias::CsvTable& table,
+                                         std::size_t j, const std::vector<std::string>& names) {
+  std::map<std::string, std::int64_t> index;
+  for (std::size_t k = 0; k < names.size(); ++k)
+    index[names[k]] = static_cast<std::int64_t>(k);
+  std::vector<std::int64_t> labels;
+  for (std::size_t i = 0; i < table.rows; ++i) {
+    const std::string& text = table.columns[j].texts[i];
+    const auto it = index.find(text);
+    if (it == index.end()) {
+      std::string known;
+      for (std::size_t k = 0; k < names.size() && k < 20; ++k)
+        known += (k > 0 ? ", '" : "'") + names[k] + "'";
+      if (names.size() > 20) known += ", ...";
+      const std::string line = table.lines.empty() ? "row " + std::to_string(i + 1)
+                                                   : "line " + std::to_string(table.lines[i]);
+      throw UsageError(where + ", " + line + ": '" + text +
+                       "' is not a class the model knows (its " + std::to_string(names.size()) +
+                       " classes: " + known + ")");
+    }
+    labels.push_back(it->second);
+  }
+  return labels;
+}
+
 template <class T>
 Targets<T> targets_of(const std::string& named, const nobias::CsvTable& table, std::size_t j,
-                      Task task, std::size_t classes) {
+                      Task task, std::size_t classes, const std::vector<std::string>& names) {
   const nobias::CsvColumn& column = table.columns[j];
   const std::string where = named + ", " + nobias::describe_column(table, j);
   Targets<T> out;
+  if (task != Task::Regress && column.is_text() && !names.empty()) {
+    out.classes = classes != 0 ? classes : names.size();
+    out.y = nobias::one_hot<T>(labels_by_name(where, table, j, names), out.classes);
+    out.class_names = names;
+    return out;
+  }
   const bool whole = whole_numbers(column);
   if (task == Task::Regress || (!column.is_text() && !whole)) {
     if (column.is_text()) {
@@ -103,6 +137,7 @@ Targets<T> targets_of(const std::string& named, const nobias::CsvTable& table, s
                   : labels.classes.empty() ? nobias::class_count(labels.labels)
                                            : labels.classes.size();
     out.y = nobias::one_hot<T>(labels.labels, out.classes);
+    out.class_names = labels.classes;
   } catch (const nobias::Error& e) {
     throw nobias::IoError(where + ": " + e.what());
   }
@@ -129,7 +164,7 @@ nobias::Matrix<T> read_csv_inputs(const char* flag, const std::string& path,
 
 template <class T>
 Targets<T> read_csv_targets(const char* flag, const std::string& path, Task task,
-                            std::size_t classes) {
+                            std::size_t classes, const std::vector<std::string>& names) {
   nobias::CsvTable table = read_table(flag, path);
   // A header over text alone is not detected, but a column of class names has one, as pandas
   // and write_csv_labels write it: without it the name would be a class of one row.
@@ -141,7 +176,7 @@ Targets<T> read_csv_targets(const char* flag, const std::string& path, Task task
                      " columns; targets in a CSV file are one column (or give the table as --x "
                      "with --target COL)");
   }
-  return targets_of<T>(std::string(flag) + " " + path, table, 0, task, classes);
+  return targets_of<T>(std::string(flag) + " " + path, table, 0, task, classes, names);
 }
 
 bool csv_holds_labels(const char* flag, const std::string& path) {
@@ -151,10 +186,11 @@ bool csv_holds_labels(const char* flag, const std::string& path) {
 
 template <class T>
 Targets<T> read_csv_target_column(const char* flag, const std::string& path,
-                                  const std::string& target, Task task, std::size_t classes) {
+                                  const std::string& target, Task task, std::size_t classes,
+                                  const std::vector<std::string>& names) {
   const nobias::CsvTable table = read_table(flag, path);
   const std::size_t j = column_of("--target", table, target);
-  return targets_of<T>(std::string(flag) + " " + path, table, j, task, classes);
+  return targets_of<T>(std::string(flag) + " " + path, table, j, task, classes, names);
 }
 
 template <class T>
@@ -162,12 +198,12 @@ Data<T> read_csv_pair(const char* x_flag, const std::string& path, const std::st
                       const char* purpose, Task task, std::size_t classes, std::string* note) {
   const nobias::CsvTable table = read_table(x_flag, path);
   const std::size_t j = column_of("--target", table, target);
-  Targets<T> targets = targets_of<T>(std::string(x_flag) + " " + path, table, j, task, classes);
+  Targets<T> targets = targets_of<T>(std::string(x_flag) + " " + path, table, j, task, classes, {});
   if (note != nullptr) *note = targets.note;
   const std::string why = "; every column but the target (" + nobias::describe_column(table, j) +
                           ") is an input and must hold numbers";
   Data<T> data{inputs_of<T>(x_flag, table, nobias::columns_except(table, {j}), why),
-               std::move(targets.y), targets.classes};
+               std::move(targets.y), targets.classes, std::move(targets.class_names)};
   if (data.x.rows() == 0) {
     throw nobias::ShapeError(std::string(x_flag) + " " + path + " has no rows to " + purpose);
   }
@@ -178,13 +214,15 @@ Data<T> read_csv_pair(const char* x_flag, const std::string& path, const std::st
   return data;
 }
 
-#define NOBIAS_TOOLS_CSV_INPUTS(T)                                                             \
-  template nobias::Matrix<T> read_csv_inputs<T>(const char*, const std::string&,               \
-                                                const std::string&);                           \
-  template Targets<T> read_csv_targets<T>(const char*, const std::string&, Task, std::size_t); \
-  template Targets<T> read_csv_target_column<T>(const char*, const std::string&,               \
-                                                const std::string&, Task, std::size_t);        \
-  template Data<T> read_csv_pair<T>(const char*, const std::string&, const std::string&,       \
+#define NOBIAS_TOOLS_CSV_INPUTS(T)                                                            \
+  template nobias::Matrix<T> read_csv_inputs<T>(const char*, const std::string&,              \
+                                                const std::string&);                          \
+  template Targets<T> read_csv_targets<T>(const char*, const std::string&, Task, std::size_t, \
+                                          const std::vector<std::string>&);                   \
+  template Targets<T> read_csv_target_column<T>(const char*, const std::string&,              \
+                                                const std::string&, Task, std::size_t,        \
+                                                const std::vector<std::string>&);             \
+  template Data<T> read_csv_pair<T>(const char*, const std::string&, const std::string&,      \
                                     const char*, Task, std::size_t, std::string*);
 NOBIAS_TOOLS_CSV_INPUTS(float)
 NOBIAS_TOOLS_CSV_INPUTS(double)

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "inputs.hpp"
 #include "nobias/matrix.hpp"
@@ -23,10 +24,12 @@ nobias::Matrix<T> read_csv_inputs(const char* flag, const std::string& path,
 // A one-column CSV file (--y labels.csv) as targets, read as read_targets reads a .npy:
 // a text column is class labels, its sorted names 0, 1, ... (its first row always a header); a
 // number column is class labels when its values are integers and task is not Regress (Auto refuses
-// counts as for .npy), else numbers.
+// counts as for .npy), else numbers. Given names (a model's class_names), a text column's values
+// are those names' indices instead: a file lacking a class numbers the others as the model does.
+// UsageError naming the line and the names for a value that is not one.
 template <class T>
 Targets<T> read_csv_targets(const char* flag, const std::string& path, Task task,
-                            std::size_t classes = 0);
+                            std::size_t classes = 0, const std::vector<std::string>& names = {});
 
 // Whether a one-column CSV file of targets holds class labels by its values alone: text, or
 // whole numbers (what an integer dtype says of a .npy; nobias-evaluate on bare weights).
@@ -37,11 +40,13 @@ bool csv_holds_labels(const char* flag, const std::string& path);
 // target the file does not have.
 template <class T>
 Targets<T> read_csv_target_column(const char* flag, const std::string& path,
-                                  const std::string& target, Task task, std::size_t classes = 0);
+                                  const std::string& target, Task task, std::size_t classes = 0,
+                                  const std::vector<std::string>& names = {});
 
 // --x data.csv --target COL: the target column (a name, a number from 1, or -1 for the last)
-// as read_csv_targets reads one, every other column as the inputs. UsageError naming the
-// columns for a COL the file does not have; purpose completes "no rows to ...".
+// as read_csv_targets reads one (class_names: a text column's), every other column as the inputs.
+// UsageError naming the columns for a COL the file does not have; purpose completes "no rows to
+// ...".
 template <class T>
 Data<T> read_csv_pair(const char* x_flag, const std::string& path, const std::string& target,
                       const char* purpose, Task task, std::size_t classes = 0,

@@ -145,7 +145,7 @@ Data<T> read_pair(const char* x_flag, const std::string& x_path, const char* y_f
                   std::string* note) {
   nobias::Matrix<T> x = read_array<T>(x_flag, x_path);
   Targets<T> targets = read_targets<T>(y_flag, y_path, task, classes);
-  Data<T> data{std::move(x), std::move(targets.y), targets.classes};
+  Data<T> data{std::move(x), std::move(targets.y), targets.classes, std::move(targets.class_names)};
   if (note != nullptr) *note = targets.note;
   const auto shapes = std::string(x_flag) + " " + x_path + " is " +
                       nobias::shape_string(data.x.rows(), data.x.cols()) + ", " + y_flag + " " +
@@ -330,7 +330,8 @@ Data<T> split_validation(Data<T>& data, double fraction, std::uint64_t seed) {
   const nobias::RowSplit split = nobias::split_rows(rows, held, seed);
   const auto take = [&](const std::vector<std::size_t>& rows_taken) {
     Data<T> part{nobias::Matrix<T>(rows_taken.size(), data.x.cols()),
-                 nobias::Matrix<T>(rows_taken.size(), data.y.cols()), data.classes};
+                 nobias::Matrix<T>(rows_taken.size(), data.y.cols()), data.classes,
+                 data.class_names};
     for (std::size_t r = 0; r < rows_taken.size(); ++r) {
       const std::size_t i = rows_taken[r];
       std::copy(&data.x(i, 0), &data.x(i, 0) + data.x.cols(), &part.x(r, 0));
@@ -346,7 +347,8 @@ Data<T> split_validation(Data<T>& data, double fraction, std::uint64_t seed) {
 template <class T>
 Data<T> generate_data(std::size_t rows, const std::vector<std::size_t>& widths,
                       std::uint64_t seed) {
-  Data<T> data{nobias::Matrix<T>(rows, widths.front()), nobias::Matrix<T>(rows, widths.back()), 0};
+  Data<T> data{
+      nobias::Matrix<T>(rows, widths.front()), nobias::Matrix<T>(rows, widths.back()), 0, {}};
   nobias::NormalGenerator generator(seed, /*stream=*/1);
   nobias::fill_normal<T>(data.x, generator);
   nobias::fill_normal<T>(data.y, generator);

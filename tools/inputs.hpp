@@ -18,7 +18,8 @@ namespace nobias_tools {
 template <class T>
 struct Data {
   nobias::Matrix<T> x, y;
-  std::size_t classes = 0;  // > 0: y is one-hot, from class labels or as given
+  std::size_t classes = 0;               // > 0: y is one-hot, from class labels or as given
+  std::vector<std::string> class_names;  // text labels: class k's name at k; else empty
 };
 
 // Targets as read, and what the run should say about them.
@@ -26,6 +27,7 @@ template <class T>
 struct Targets {
   nobias::Matrix<T> y;
   std::size_t classes = 0;  // > 0: class targets, y one-hot (or scores) of this many columns
+  std::vector<std::string> class_names;  // text labels: class k's name at k; else empty
   // Task::Auto's note on a regression whose targets look like a few classes, "" otherwise:
   // "--y y.npy holds 3 distinct whole numbers (0, 1, 2): ...".
   std::string note;

@@ -8,7 +8,9 @@
 // (scikit-learn's r2_score, uniform average over outputs). The task is model.json's (classes);
 // bare weights are a classifier for integer labels or one-hot rows when they have more than
 // one output. --y takes every form nobias-train takes (2-D, 1-D, integer labels; a classifier's
-// labels also as whole-number floats, a regression's targets also as integers).
+// labels also as whole-number floats, a regression's targets also as integers). Text labels
+// (a CSV --y, or --target COL) are read by the model's class_names when it has them: a name it
+// does not know is refused, naming the line.
 // r2 is undefined for fewer than two rows or a constant --y column: printed as "undefined"
 // (null in JSON, with "r2_undefined" saying why), never as scikit-learn's stand-in 0 or 1.
 // A prediction or metric that comes out NaN or infinite is an error naming its row or metric.
@@ -157,10 +159,15 @@ int run(const EvaluateOptions& o) {
     using T = decltype(zero);
     const nobias::Model<T> model = nobias::load_model<T>(weights);
     std::size_t classes = info.classes;
+    // Text labels by the model's class_names: the new file's own sorted names would number
+    // its classes differently when it lacks one.
+    const std::vector<std::string>& names = info.class_names;
     Targets<T> targets =
-        o.target.empty()
-            ? read_targets<T>("--y", o.y, task_of(info, o.y, classes), classes)
-            : read_csv_target_column<T>("--x", o.model.x, o.target, csv_task(info), classes);
+        !o.target.empty()
+            ? read_csv_target_column<T>("--x", o.model.x, o.target, csv_task(info), classes, names)
+        : is_csv_path(o.y) && !names.empty()
+            ? read_csv_targets<T>("--y", o.y, task_of(info, o.y, classes), classes, names)
+            : read_targets<T>("--y", o.y, task_of(info, o.y, classes), classes);
     const nobias::Matrix<T> x = read_model_x<T>(o.model.x, weights, info, o.target);
     const std::string y_input = o.target.empty() ? "--y " + o.y : "--target " + o.target;
     classes = targets.classes;

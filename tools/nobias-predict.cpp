@@ -6,6 +6,8 @@
 // DIR is a model directory (nobias-train --weights-out) or bare w*.npy. Writes the outputs
 // (n x d_out, in the model's dtype, in the units of the training targets: the model's
 // standardization is applied and undone), or with --labels each row's class (argmax) as int64.
+// A model trained on text labels (model.json's class_names) writes each class's name to a .csv
+// --out; a .npy --out holds the indices still (numpy's text arrays are no format of ours).
 // A CSV --x is read as nobias-train reads it, without the --target column when it has one, so
 // the file that trained predicts; a --out ending in .csv gets a header row ("output 1", ...,
 // or "label") and the same numbers.
@@ -52,14 +54,18 @@ std::optional<PredictOptions> parse(int argc, char** argv) {
                  "A column of a CSV --x to leave out when it has it (the targets it trained on: "
                  "a name, a number from 1, or -1 for the last)")
       ->type_name("COL");
-  app.add_flag("--labels", o.labels, "Write each row's class (argmax), int64, shape (n,)");
+  app.add_flag("--labels", o.labels,
+               "Write each row's class (argmax): int64, shape (n,); to a .csv --out its name when "
+               "the model was trained on text labels (a .npy --out keeps the indices)");
   if (!parse_or_help(app, argc, argv)) return std::nullopt;
   return o;
 }
 
-// Outputs as columns "output 1", ...; with labels one column "label" of each row's class.
+// Outputs as columns "output 1", ...; with labels one column "label" of each row's class: its
+// name when the model has names.
 template <class T>
-void write_predictions_csv(const std::string& path, const nobias::Matrix<T>& p, bool labels) {
+void write_predictions_csv(const std::string& path, const nobias::Matrix<T>& p, bool labels,
+                           const std::vector<std::string>& class_names) {
   if (!labels) {
     std::vector<std::string> names;
     for (std::size_t j = 0; j < p.cols(); ++j)
@@ -68,6 +74,13 @@ void write_predictions_csv(const std::string& path, const nobias::Matrix<T>& p, 
     return;
   }
   const std::vector<std::int64_t> classes = nobias::argmax_rows<T>(p);
+  if (!class_names.empty()) {
+    std::vector<std::string> named;
+    for (const std::int64_t k : classes)
+      named.push_back(class_names[static_cast<std::size_t>(k)]);
+    nobias::write_csv_labels(path, named, "label");
+    return;
+  }
   nobias::Matrix<double> column(classes.size(), 1);
   for (std::size_t i = 0; i < classes.size(); ++i)
     column(i, 0) = static_cast<double>(classes[i]);
@@ -101,7 +114,7 @@ int run(const PredictOptions& o) {
       throw nobias::ValueError(std::string(e.what()) + "; nothing written to --out " + o.out);
     }
     if (is_csv_path(o.out)) {
-      write_predictions_csv<T>(o.out, p, o.labels);
+      write_predictions_csv<T>(o.out, p, o.labels, info.class_names);
     } else if (o.labels) {
       nobias::write_npy_labels(o.out, nobias::argmax_rows<T>(p));
     } else {

@@ -60,9 +60,11 @@ Problem<T> assemble(const TrainOptions& o) {
 
 // What the model directory says about how it was trained.
 nobias::ModelInfo model_info(const TrainOptions& o, std::size_t classes,
-                             const nobias::Standardization& stats) {
+                             const nobias::Standardization& stats,
+                             const std::vector<std::string>& class_names) {
   nobias::ModelInfo info;
   info.classes = classes;
+  info.class_names = class_names;
   info.standardization = stats;
   info.settings = {{"optimizer", nobias::to_name(o.optimizer.kind)},
                    {"learning_rate", nobias::format_number(o.lr)},

@@ -25,6 +25,8 @@ struct Problem {
   std::optional<nobias::Checkpoint<T>> checkpoint;
   Widths widths;
   nobias::Standardization stats;
+  std::vector<std::string>
+      class_names;                // --y's text labels, class k's at k (model.json keeps them)
   bool stats_from_model = false;  // stats are --weights-in's, not the training rows'
   std::string note;               // about --y, for the reporting process to print
   std::string validation_note;    // why no validation fraction was held out, for the defaults line
@@ -36,6 +38,7 @@ Problem<T> assemble(const TrainOptions& o);
 
 // What the model directory says about how it was trained.
 nobias::ModelInfo model_info(const TrainOptions& o, std::size_t classes,
-                             const nobias::Standardization& stats);
+                             const nobias::Standardization& stats,
+                             const std::vector<std::string>& class_names);
 
 }  // namespace nobias_tools

@@ -168,8 +168,8 @@ int run_training(const TrainOptions& o, const Trainer<T>& train, const RunPlace&
     if (!reports) return;
     nobias::StagedOutputs outputs;
     if (!o.weights_out.empty()) {
-      outputs.add(
-          nobias::stage_model<T>(o.weights_out, *net, model_info(o, data.classes, p.stats)));
+      outputs.add(nobias::stage_model<T>(o.weights_out, *net,
+                                         model_info(o, data.classes, p.stats, data.class_names)));
     }
     if (!o.history_csv.empty()) {
       stage_history_csv(outputs, o.history_csv, monitor.history(), data.x.rows(),

@@ -10,10 +10,12 @@
 // model.json:
 //   { "format": "nobias-model", "format_version": 1, "nobias_version": "0.1.0",
 //     "dtype": "f32", "widths": [64, 128, 10], "classes": 10,
+//     "class_names": ["zero", "one", ...],
 //     "standardization": { "x_mean": "x_mean.npy", "x_scale": "x_scale.npy" },
 //     "settings": { "optimizer": "adam", "learning_rate": "0.001", ... } }
-// classes is 0 for a regression. The directory is saved as one atomic set: a loader sees the
-// old model, the new one, or refuses it as incomplete.
+// classes is 0 for a regression. class_names (absent when the classes have none, as in files
+// written before it) names class k at k: the text labels it was trained on. The directory is saved
+// as one atomic set: a loader sees the old model, the new one, or refuses it as incomplete.
 #pragma once
 
 #include <cstddef>
@@ -44,7 +46,10 @@ struct ModelInfo {
   Dtype dtype = Dtype::F32;         // of the weight files
   std::vector<std::size_t> widths;  // d_0, ..., d_K
   std::size_t classes = 0;          // 0: regression; else a classifier with d_K == classes
-  Standardization standardization;  // empty: inputs and outputs used as they are
+  // Empty: the classes are their indices. Else class k's name at k: exactly classes names,
+  // unique, each non-empty without control characters (what a CSV of text labels held).
+  std::vector<std::string> class_names;
+  Standardization standardization;              // empty: inputs and outputs used as they are
   std::map<std::string, std::string> settings;  // how it was trained, free-form, for people
   bool has_metadata = false;                    // false: a directory of bare w*.npy (numpy's)
 };
@@ -68,7 +73,8 @@ Matrix<T> predict_with(const Network<T>& net, const Standardization& s, MatrixVi
 // Writes net and info to dir as one atomic set (staged.hpp); dir and its missing parents
 // are created (as mkdir -p). Files of an earlier model or weight set there that this one lacks
 // are removed; other files are left alone. ValueError before anything is written if info does
-// not fit net: classes not 0 and not d_K, statistics of the wrong length or not finite and > 0
+// not fit net: classes not 0 and not d_K, class_names neither empty nor classes unique
+// printable names, statistics of the wrong length or not finite and > 0
 // (scale), a settings key or value that is not printable text. IoError on a failed write, with
 // the previous directory intact.
 template <class T>
@@ -84,7 +90,8 @@ StagedFileSet stage_model(const std::string& dir, const Network<T>& net, const M
 // file that does not match: not one complete save), and the metadata against the files:
 // IoError "load_model: DIR: model.json says widths 64,128,10 but the weights are
 // 64,128,9", "... says dtype f32 but w3.npy is float64" (every weight file, not only w1),
-// statistics of the wrong length or a missing statistics file, an unknown format or a newer
+// statistics of the wrong length or a missing statistics file, class_names not a list of
+// classes unique printable strings, an unknown format or a newer
 // format_version, malformed JSON (with its position). A statistics file in the set that
 // model.json does not name is refused, not ignored: "x_mean.npy is here but model.json's
 // "standardization" names none (...)". Without model.json, bare w*.npy load as a plain

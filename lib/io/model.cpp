@@ -2,12 +2,14 @@
 // standardization statistics, saved as one atomic set (io/file_set.hpp).
 #include "nobias/model.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 #include <utility>
 
 #include <nlohmann/json.hpp>
 
+#include "io/class_names.hpp"
 #include "io/file_set.hpp"
 #include "io/npy_reader.hpp"
 #include "io/weights_reader.hpp"
@@ -48,6 +50,9 @@ void check_info(const Network<T>& net, const ModelInfo& info) {
                      " but the network has " + std::to_string(net.output_width()) +
                      " outputs (0 for a regression)");
   }
+  if (const std::string problem = detail::class_names_problem(info.class_names, info.classes);
+      !problem.empty())
+    throw ValueError("save_model: class_names " + problem);
   if (info.classes != 0 && info.standardization.has_y()) {
     throw ValueError("save_model: a classifier's targets are one-hot, never standardized");
   }
@@ -63,6 +68,7 @@ std::string metadata_text(const ModelInfo& info, Dtype dtype,
   j["dtype"] = to_name(dtype);
   j["widths"] = widths;
   j["classes"] = info.classes;
+  if (!info.class_names.empty()) j["class_names"] = info.class_names;
   json stats = json::object();
   Standardization s = info.standardization;
   for (std::size_t k = 0; k < 4; ++k)
@@ -125,6 +131,15 @@ ModelInfo parse_metadata(const std::string& text, const std::string& who, const 
   }
   if (!field("classes").is_number_unsigned()) wrong("classes", "an integer >= 0");
   info.classes = j.at("classes").get<std::size_t>();
+  if (j.contains("class_names")) {  // absent from files written before it, and when unnamed
+    const json& names = j.at("class_names");
+    const auto is_string = [](const json& name) { return name.is_string(); };
+    if (!names.is_array() || !std::all_of(names.begin(), names.end(), is_string))
+      wrong("class_names", "a list of strings");
+    info.class_names = names.get<std::vector<std::string>>();
+    const std::string problem = detail::class_names_problem(info.class_names, info.classes);
+    if (!problem.empty()) bad(who, dir, "model.json: \"class_names\" " + problem);
+  }
   const json& stats = field("standardization");
   if (!stats.is_object()) wrong("standardization", "an object");
   for (auto it = stats.begin(); it != stats.end(); ++it) {

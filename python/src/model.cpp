@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,6 +50,7 @@ py::dict info_dict(const ModelInfo& info) {
   d["dtype"] = to_name(info.dtype);
   d["widths"] = info.widths;
   d["classes"] = info.classes;
+  d["class_names"] = info.class_names.empty() ? py::object(py::none()) : py::cast(info.class_names);
   d["x_mean"] = statistics_array(info.standardization.x_mean);
   d["x_scale"] = statistics_array(info.standardization.x_scale);
   d["y_mean"] = statistics_array(info.standardization.y_mean);
@@ -65,9 +67,11 @@ void bind_model(py::module_& m) {
       "save_model",
       [](py::handle dir, AnyNetwork& network, std::size_t classes, py::handle x_mean,
          py::handle x_scale, py::handle y_mean, py::handle y_scale,
-         std::map<std::string, std::string> settings) {
+         std::map<std::string, std::string> settings,
+         std::optional<std::vector<std::string>> class_names) {
         ModelInfo info;
         info.classes = classes;
+        if (class_names) info.class_names = std::move(*class_names);
         info.standardization.x_mean = statistics_from(x_mean, "x_mean");
         info.standardization.x_scale = statistics_from(x_scale, "x_scale");
         info.standardization.y_mean = statistics_from(y_mean, "y_mean");
@@ -84,8 +88,10 @@ void bind_model(py::module_& m) {
       py::arg("x_mean") = py::none(), py::arg("x_scale") = py::none(),
       py::arg("y_mean") = py::none(), py::arg("y_scale") = py::none(),
       py::arg("settings") = std::map<std::string, std::string>{},
+      py::arg("class_names") = py::none(),
       "Writes network as a model directory (w*.npy, model.json, statistics), one atomic set; "
-      "classes 0 for a regression. nobias-predict and nobias-evaluate read it.");
+      "classes 0 for a regression; class_names (None, or one unique name per class) names "
+      "class k at k. nobias-predict and nobias-evaluate read it.");
   m.def(
       "load_model",
       [](py::handle dir, py::handle dtype) {
@@ -103,7 +109,8 @@ void bind_model(py::module_& m) {
       },
       py::arg("dir"), py::arg("dtype") = py::module_::import("numpy").attr("float32"),
       "(network, info) from a model directory (or a directory of bare w*.npy); info holds "
-      "widths, dtype, classes, the statistics x_mean/x_scale/y_mean/y_scale (or None), settings.");
+      "widths, dtype, classes, class_names (None or a list), the statistics "
+      "x_mean/x_scale/y_mean/y_scale (or None), settings.");
   m.def(
       "read_model_info",
       [](py::handle dir) {
