@@ -158,6 +158,61 @@ class CsvTests(unittest.TestCase):
             np.testing.assert_array_equal(np.load(self.path("m1/w%d.npy" % k)),
                                           np.load(self.path("m2/w%d.npy" % k)))
 
+    def validation_without_setosa(self):
+        keep = self.labels != 0
+        write_table(self.path("vx.csv"), ["a", "b", "c"],
+                    [[repr(v) for v in r] for r in self.x[keep]])
+        write_table(self.path("vy.csv"), ["species"], [[self.names[k]] for k in self.labels[keep]])
+        return keep
+
+    def history(self, name):
+        with open(self.path(name)) as f:
+            return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
+
+    def test_validation_labels_read_by_the_training_names(self):
+        # Its own sorted names would make "versicolor" class 0 and validate on shifted labels.
+        keep = self.validation_without_setosa()
+        np.save(self.path("vy.npy"), self.labels[keep].astype(np.int64))
+        for y, run_name in (("vy.csv", "csv"), ("vy.npy", "npy")):
+            self.ok("nobias-train", "--x", self.data, "--target", "species", "--val-x",
+                    self.path("vx.csv"), "--val-y", self.path(y), "--history",
+                    self.path(run_name + ".csv"), "--weights-out", self.path(run_name),
+                    "--dtype", "f64", *QUICK)
+        got = self.history("csv.csv")
+        self.assertEqual(got, self.history("npy.csv"))
+        # The kept epoch's accuracy is the saved model's on the correctly numbered labels.
+        self.ok("nobias-predict", "--weights", self.path("csv"), "--x", self.path("vx.csv"),
+                "--out", self.path("p.npy"))
+        want = np.mean(np.argmax(np.load(self.path("p.npy")), axis=1) == self.labels[keep])
+        kept = min(got, key=lambda row: float(row["val_loss"]))
+        self.assertAlmostEqual(float(kept["val_accuracy"]), want, places=12)
+
+    def test_unknown_validation_label_refused(self):
+        self.validation_without_setosa()
+        with open(self.path("vy.csv")) as f:
+            lines = f.read().splitlines()
+        lines[2] = "iris"
+        with open(self.path("vy.csv"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+        err = self.refused("nobias-train", "--x", self.data, "--target", "species", "--val-x",
+                           self.path("vx.csv"), "--val-y", self.path("vy.csv"), *QUICK)
+        self.assertIn("--val-y " + self.path("vy.csv"), err)
+        self.assertIn("line 3: 'iris' is not a class the model knows", err)
+        self.assertIn("'setosa', 'versicolor', 'virginica'", err)
+
+    def test_label_with_control_character_refused_before_training(self):
+        write_table(self.data, ["a", "species", "b", "c"],
+                    [[repr(r[0]), "set\tosa" if k == 0 else self.names[k], repr(r[1]),
+                      repr(r[2])] for r, k in zip(self.x, self.labels)])
+        model = self.path("model")
+        r = run("nobias-train", "--x", self.data, "--target", "species", "--weights-out", model,
+                *QUICK)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("column 2 ('species')", r.stderr)
+        self.assertIn("'set\\x09osa'", r.stderr)
+        self.assertNotIn("epoch", r.stdout)  # refused before training, not when saving
+        self.assertFalse(os.path.exists(model))
+
     def test_bare_weights_evaluate_csv_labels_as_npy_labels(self):
         # No model.json: the labels' values say they are classes, as an integer dtype does.
         rng = np.random.default_rng(5)

@@ -26,7 +26,9 @@ nobias::Matrix<T> read_csv_inputs(const char* flag, const std::string& path,
 // number column is class labels when its values are integers and task is not Regress (Auto refuses
 // counts as for .npy), else numbers. Given names (a model's class_names), a text column's values
 // are those names' indices instead: a file lacking a class numbers the others as the model does.
-// UsageError naming the line and the names for a value that is not one.
+// UsageError naming the line and the names for a value that is not one, and for text labels
+// no model could keep as its class_names (a control character: save_model's check, made before
+// training rather than after it).
 template <class T>
 Targets<T> read_csv_targets(const char* flag, const std::string& path, Task task,
                             std::size_t classes = 0, const std::vector<std::string>& names = {});

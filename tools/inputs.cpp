@@ -88,6 +88,21 @@ std::string few_classes_note(const std::string& named, const nobias::Matrix<T>& 
          "classify";
 }
 
+// Inputs and their targets as one data set: as many rows each, some rows.
+template <class T>
+Data<T> pair_of(const char* x_flag, const std::string& x_path, const char* y_flag,
+                const std::string& y_path, const char* purpose, nobias::Matrix<T> x,
+                Targets<T> targets, std::string* note) {
+  Data<T> data{std::move(x), std::move(targets.y), targets.classes, std::move(targets.class_names)};
+  if (note != nullptr) *note = targets.note;
+  const auto shapes = std::string(x_flag) + " " + x_path + " is " +
+                      nobias::shape_string(data.x.rows(), data.x.cols()) + ", " + y_flag + " " +
+                      y_path + " is " + nobias::shape_string(data.y.rows(), data.y.cols());
+  if (data.x.rows() != data.y.rows()) throw nobias::ShapeError(shapes + ": row counts differ");
+  if (data.x.rows() == 0) throw nobias::ShapeError(shapes + ": no rows to " + purpose);
+  return data;
+}
+
 }  // namespace
 
 template <class T>
@@ -145,14 +160,8 @@ Data<T> read_pair(const char* x_flag, const std::string& x_path, const char* y_f
                   std::string* note) {
   nobias::Matrix<T> x = read_array<T>(x_flag, x_path);
   Targets<T> targets = read_targets<T>(y_flag, y_path, task, classes);
-  Data<T> data{std::move(x), std::move(targets.y), targets.classes, std::move(targets.class_names)};
-  if (note != nullptr) *note = targets.note;
-  const auto shapes = std::string(x_flag) + " " + x_path + " is " +
-                      nobias::shape_string(data.x.rows(), data.x.cols()) + ", " + y_flag + " " +
-                      y_path + " is " + nobias::shape_string(data.y.rows(), data.y.cols());
-  if (data.x.rows() != data.y.rows()) throw nobias::ShapeError(shapes + ": row counts differ");
-  if (data.x.rows() == 0) throw nobias::ShapeError(shapes + ": no rows to " + purpose);
-  return data;
+  return pair_of<T>(x_flag, x_path, y_flag, y_path, purpose, std::move(x), std::move(targets),
+                    note);
 }
 
 template <class T>
@@ -165,10 +174,20 @@ std::optional<Data<T>> read_data(const TrainOptions& o, std::string& note) {
 }
 
 template <class T>
-std::optional<Data<T>> read_validation(const TrainOptions& o, std::size_t classes) {
+std::optional<Data<T>> read_validation(const TrainOptions& o, std::size_t classes,
+                                       const std::vector<std::string>& class_names) {
   if (o.val_x_path.empty()) return std::nullopt;
-  return read_pair<T>("--val-x", o.val_x_path, "--val-y", o.val_y_path, "validate on",
-                      classes > 0 ? Task::Classify : Task::Regress, classes);
+  const Task task = classes > 0 ? Task::Classify : Task::Regress;
+  if (class_names.empty() || !is_csv_path(o.val_y_path)) {
+    return read_pair<T>("--val-x", o.val_x_path, "--val-y", o.val_y_path, "validate on", task,
+                        classes);
+  }
+  // Text labels by the training data's names: the file's own sorted names would number its
+  // classes differently when it lacks one, and validate against shifted labels.
+  nobias::Matrix<T> x = read_array<T>("--val-x", o.val_x_path);
+  Targets<T> targets = read_csv_targets<T>("--val-y", o.val_y_path, task, classes, class_names);
+  return pair_of<T>("--val-x", o.val_x_path, "--val-y", o.val_y_path, "validate on", std::move(x),
+                    std::move(targets), nullptr);
 }
 
 template <class T>
@@ -361,7 +380,8 @@ Data<T> generate_data(std::size_t rows, const std::vector<std::size_t>& widths,
   template Data<T> read_pair<T>(const char*, const std::string&, const char*, const std::string&, \
                                 const char*, Task, std::size_t, std::string*);                    \
   template std::optional<Data<T>> read_data<T>(const TrainOptions&, std::string&);                \
-  template std::optional<Data<T>> read_validation<T>(const TrainOptions&, std::size_t);           \
+  template std::optional<Data<T>> read_validation<T>(const TrainOptions&, std::size_t,            \
+                                                     const std::vector<std::string>&);            \
   template std::optional<std::vector<nobias::Matrix<T>>> read_weights<T>(const TrainOptions&);    \
   template nobias::Standardization run_standardization<T>(                                        \
       const TrainOptions&, const nobias::ModelInfo&, const Data<T>&);                             \

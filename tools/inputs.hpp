@@ -68,9 +68,12 @@ Data<T> read_pair(const char* x_flag, const std::string& x_path, const char* y_f
 // --x/--y with --task; note: read_targets' note.
 template <class T>
 std::optional<Data<T>> read_data(const TrainOptions& o, std::string& note);
-// --val-x/--val-y, their targets of the training data's kind: classes (> 0) or numbers.
+// --val-x/--val-y, their targets of the training data's kind: classes (> 0) or numbers. A CSV
+// --val-y of text labels is read by class_names (the training data's, when it has them): a
+// name not among them is a UsageError naming the line.
 template <class T>
-std::optional<Data<T>> read_validation(const TrainOptions& o, std::size_t classes);
+std::optional<Data<T>> read_validation(const TrainOptions& o, std::size_t classes,
+                                       const std::vector<std::string>& class_names = {});
 // --weights-in, finite.
 template <class T>
 std::optional<std::vector<nobias::Matrix<T>>> read_weights(const TrainOptions& o);

@@ -13,7 +13,8 @@ template <class T>
 Problem<T> assemble(const TrainOptions& o) {
   Problem<T> p;
   p.data = read_data<T>(o, p.note);
-  p.validation = read_validation<T>(o, p.data ? p.data->classes : 0);
+  p.validation = p.data ? read_validation<T>(o, p.data->classes, p.data->class_names)
+                        : read_validation<T>(o, 0);
   p.weights = read_weights<T>(o);
   const nobias::ModelInfo start = read_weights_info(o);
   if (!o.resume_dir.empty()) {
