@@ -8,11 +8,11 @@
 #include <utility>
 #include <vector>
 
-#include "../lib/io/class_names.hpp"  // the check save_model makes, made before training
 #include "cli_common.hpp"
 #include "nobias/csv.hpp"
 #include "nobias/error.hpp"
 #include "nobias/kernels.hpp"
+#include "nobias/model.hpp"
 #include "nobias/names.hpp"
 #include "nobias/targets.hpp"
 
@@ -144,7 +144,7 @@ Targets<T> targets_of(const std::string& named, const nobias::CsvTable& table, s
   }
   // save_model refuses names it cannot keep: refused here, the run would end after training.
   if (const std::string problem =
-          nobias::detail::class_names_problem(out.class_names, out.class_names.size());
+          nobias::class_names_problem(out.class_names, out.class_names.size());
       !problem.empty()) {
     throw UsageError(where + ": class labels a model cannot keep: the column " + problem);
   }

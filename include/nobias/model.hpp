@@ -37,6 +37,12 @@ inline constexpr const char* kModelMetadataName = "model.json";
 // The version of nobias this library is ("0.1.0").
 const char* nobias_version();
 
+// Why names cannot name `classes` classes (ModelInfo::class_names), or "" when they can: empty
+// (unnamed), or exactly `classes` unique names, each non-empty without control characters (a
+// terminal shows them). save_model and load_model refuse what it refuses; a tool reading labels
+// asks it before training.
+std::string class_names_problem(const std::vector<std::string>& names, std::size_t classes);
+
 // What a model directory says besides its weights. On save, widths, dtype and the versions
 // are taken from the network and the library (what the caller put there is ignored); on load,
 // they are what the directory holds.

@@ -1,11 +1,11 @@
-#include "io/class_names.hpp"
+#include "nobias/model.hpp"
 
 #include <algorithm>
 #include <set>
 
 #include "core/printable.hpp"
 
-namespace nobias::detail {
+namespace nobias {
 
 std::string class_names_problem(const std::vector<std::string>& names, std::size_t classes) {
   if (names.empty()) return "";
@@ -19,13 +19,13 @@ std::string class_names_problem(const std::vector<std::string>& names, std::size
   for (std::size_t k = 0; k < names.size(); ++k) {
     const auto control = [](unsigned char c) { return c < 0x20 || c == 0x7f; };
     if (names[k].empty() || std::any_of(names[k].begin(), names[k].end(), control)) {
-      return "has '" + printable(names[k]) + "' for class " + std::to_string(k) + expected;
+      return "has '" + detail::printable(names[k]) + "' for class " + std::to_string(k) + expected;
     }
     if (!seen.insert(names[k]).second) {
-      return "has '" + printable(names[k]) + "' twice" + expected;
+      return "has '" + detail::printable(names[k]) + "' twice" + expected;
     }
   }
   return "";
 }
 
-}  // namespace nobias::detail
+}  // namespace nobias

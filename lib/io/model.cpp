@@ -9,7 +9,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "io/class_names.hpp"
 #include "io/file_set.hpp"
 #include "io/npy_reader.hpp"
 #include "io/weights_reader.hpp"
@@ -50,7 +49,7 @@ void check_info(const Network<T>& net, const ModelInfo& info) {
                      " but the network has " + std::to_string(net.output_width()) +
                      " outputs (0 for a regression)");
   }
-  if (const std::string problem = detail::class_names_problem(info.class_names, info.classes);
+  if (const std::string problem = class_names_problem(info.class_names, info.classes);
       !problem.empty())
     throw ValueError("save_model: class_names " + problem);
   if (info.classes != 0 && info.standardization.has_y()) {
@@ -137,7 +136,7 @@ ModelInfo parse_metadata(const std::string& text, const std::string& who, const 
     if (!names.is_array() || !std::all_of(names.begin(), names.end(), is_string))
       wrong("class_names", "a list of strings");
     info.class_names = names.get<std::vector<std::string>>();
-    const std::string problem = detail::class_names_problem(info.class_names, info.classes);
+    const std::string problem = class_names_problem(info.class_names, info.classes);
     if (!problem.empty()) bad(who, dir, "model.json: \"class_names\" " + problem);
   }
   const json& stats = field("standardization");
