@@ -834,7 +834,8 @@ TEST_CASE_TEMPLATE("network.init.each_kind_draws_at_its_scale", T, float, double
       {nobias::Init::StandardNormal, 1.0},
       {nobias::Init::He, std::sqrt(2.0 / in)},
       {nobias::Init::LeCun, std::sqrt(1.0 / in)},
-      {nobias::Init::Glorot, std::sqrt(2.0 / (in + out))}};
+      {nobias::Init::Glorot, std::sqrt(2.0 / (in + out))},
+      {nobias::Init::HalfGlorot, std::sqrt(1.0 / (2.0 * (in + out)))}};
   for (const auto& [init, scale] : kinds) {
     CAPTURE(nobias::to_name(init));
     CHECK(nobias::init_scale(init, in, out) == doctest::Approx(scale).epsilon(1e-15));

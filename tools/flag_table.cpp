@@ -184,9 +184,10 @@ std::vector<FlagSpec> make_table() {
       Flag("--dtype", "f32|f64", "f32 or f64", choice(nobias::names_of<nobias::Dtype>()))
           .by_default(nobias::to_name(nobias::Dtype::F32))
           .in_defaults_line(10),
-      Flag("--init", "normal|he|lecun|glorot",
+      Flag("--init", "normal|he|lecun|glorot|half_glorot",
            "Starting weights: normal (the seed's N(0, 1)), he (N(0, 2 / d_in)), lecun "
-           "(N(0, 1 / d_in)) or glorot (N(0, 2 / (d_in + d_out)), scikit-learn's scale)",
+           "(N(0, 1 / d_in)), glorot (N(0, 2 / (d_in + d_out)), scikit-learn's scale) or "
+           "half_glorot (glorot's deviation halved)",
            choice(nobias::names_of<nobias::Init>()))
           .by_default(nobias::to_name(nobias::Init::StandardNormal),
                       nobias::to_name(nobias::Init::StandardNormal),

@@ -13,7 +13,9 @@ enum class Init {
   StandardNormal,  // N(0, 1), as in the seed's experiment
   He,              // N(0, 2 / fan_in): keeps activations O(1) through ReLU layers
   LeCun,           // N(0, 1 / fan_in): half He's variance
-  Glorot,          // N(0, 2 / (fan_in + fan_out)): scikit-learn's MLP scale; the real-data default
+  Glorot,          // N(0, 2 / (fan_in + fan_out)): scikit-learn's MLP scale
+  HalfGlorot,      // N(0, 1 / (2 (fan_in + fan_out))): Glorot's deviation halved; the real-data
+                   // default (docs/real-data.md measures why)
 };
 
 // The standard deviation of a layer's weights drawn with init: 1, sqrt(2 / fan_in), ...

@@ -4,10 +4,11 @@
 //
 //   OptimizerKind  sgd, momentum, adam
 //   Reduction      sum, mean
-//   Init           normal, he
+//   Init           normal, he, lecun, glorot, half_glorot
 //   Dtype          f32, f64
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,5 +60,9 @@ E parse_name(std::string_view name, const std::string& what);
 // negative zero "-0". Locale-independent. Use it wherever a number is written for a
 // person or a file, so that two numbers that differ never print alike.
 std::string format_number(double value);
+
+// A count with its noun, singular or plural as the count asks: counted(1, "row") is "1 row",
+// counted(3, "row") "3 rows", counted(2, "matrix", "matrices") "2 matrices".
+std::string counted(std::size_t count, std::string_view noun, std::string_view plural = {});
 
 }  // namespace nobias

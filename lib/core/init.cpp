@@ -57,6 +57,8 @@ double init_scale(Init init, std::size_t fan_in, std::size_t fan_out) {
       return std::sqrt(1.0 / in);
     case Init::Glorot:
       return std::sqrt(2.0 / (in + out));
+    case Init::HalfGlorot:
+      return 0.5 * std::sqrt(2.0 / (in + out));
     case Init::StandardNormal:
       break;
   }

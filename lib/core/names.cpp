@@ -37,7 +37,8 @@ struct NameTable<Init> {
   static constexpr std::pair<Init, const char*> entries[] = {{Init::StandardNormal, "normal"},
                                                              {Init::He, "he"},
                                                              {Init::LeCun, "lecun"},
-                                                             {Init::Glorot, "glorot"}};
+                                                             {Init::Glorot, "glorot"},
+                                                             {Init::HalfGlorot, "half_glorot"}};
 };
 
 template <>
@@ -123,6 +124,12 @@ std::string format_number(double value) {
   char text[64];
   const std::to_chars_result result = std::to_chars(text, text + sizeof text, value);
   return std::string(text, result.ptr);
+}
+
+std::string counted(std::size_t count, std::string_view noun, std::string_view plural) {
+  std::string text = std::to_string(count) + " ";
+  if (count == 1) return text.append(noun);
+  return plural.empty() ? text.append(noun).append("s") : text.append(plural);
 }
 
 }  // namespace nobias

@@ -30,7 +30,7 @@ def test_parameters_are_stored_as_given_and_round_trip():
     params = model.get_params()
     assert params["hidden_layer_sizes"] == (20,) and params["learning_rate"] == 3e-3
     # The library's recipe (nobias/defaults.hpp), as nobias-train's.
-    assert params["optimizer"] == "adam" and params["init"] == "glorot" and params["batch_size"] == 32
+    assert params["optimizer"] == "adam" and params["init"] == "half_glorot" and params["batch_size"] == 32
     assert params["early_stopping"] is True and params["standardize"] is True
     twin = nobias.Regressor(**params)
     assert twin.get_params() == params

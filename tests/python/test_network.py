@@ -179,7 +179,7 @@ def test_seeded_initialization(dtype):
     (dict(widths=[5, 2], seed=-1), ValueError, r"seed: expected a whole number >= 0, got -1"),
     (dict(widths="5,2"), TypeError, "widths: expected a sequence"),
     (dict(widths=[5, 2], init="xavier"), nobias.ValueError,
-     r"init: unknown init 'xavier' \(expected one of normal, he, lecun, glorot\)"),
+     r"init: unknown init 'xavier' \(expected one of normal, he, lecun, glorot, half_glorot\)"),
     (dict(widths=[5, 2], dtype=numpy.int32), TypeError,
      "dtype: expected numpy.float32 or numpy.float64, got int32"),
     (dict(widths=[5, 2], dtype="nonsense"), TypeError, "dtype: expected numpy.float32"),
