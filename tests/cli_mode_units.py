@@ -66,7 +66,7 @@ class ModeTests:
                 self.assertEqual({k: settings[k] for k in seed}, seed)
         # No validation set without data: every generated row trains, 16 rows in batches of 32.
         self.assertEqual(self.settings("g")["epochs"], "2")
-        self.assertIn("after 2 steps, 2 epochs", r.stdout)
+        self.assertIn("after 2 steps in 2 epochs (all asked for", r.stdout)
 
     def test_steps_with_data_keep_the_seed_defaults(self):
         x, y = self.data()
@@ -83,7 +83,7 @@ class ModeTests:
         lines = epoch_lines(r.stdout)
         self.assertEqual(len(lines), 2, r.stdout)
         self.assertFalse(any(" val_loss " in line for line in lines), r.stdout)
-        self.assertIn("after 10 steps, 2 epochs", r.stdout)  # 40 rows, 5 batches an epoch
+        self.assertIn("after 10 steps in 2 epochs (all asked for", r.stdout)  # 40 rows, 5 batches an epoch
         # Nothing to stop on: --patience's default is not taken, and given it is refused.
         self.assertNotIn("--patience", r.stdout.splitlines()[0])
         self.assert_refused_before_training(

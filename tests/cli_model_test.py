@@ -179,13 +179,32 @@ class ModelToolsTest(StandardizedModelTests, TaskTests, unittest.TestCase):
 
     # ---- the real-data mode ----
 
+    def test_final_line_says_how_the_epochs_ended(self):
+        x, y = self.regression(rows=200)
+        common = ["--x", x, "--y", y, "--threads", 1, "--quiet"]
+        # Early stopping with a patience of one epoch: a singular, the epochs run of the most
+        # asked for, and the best epoch's weights kept.
+        r = self.ok("nobias-train", *common, "--patience", 1, "--lr", 0.05, "--epochs", 50)
+        self.assertRegex(r.stdout.splitlines()[-1],
+                         r"^final loss \S+ after \d+ steps in (\d+) of at most 50 epochs "
+                         r"\(stopped early: val_loss did not improve for 1 epoch; kept epoch "
+                         r"\d+, the lowest val_loss\), \S+ steps/s$")
+        # Every epoch asked for, no validation: the last epoch's weights; one epoch, singular.
+        r = self.ok("nobias-train", *common, "--validation-fraction", 0, "--epochs", 1)
+        self.assertRegex(r.stdout.splitlines()[-1],
+                         r"^final loss \S+ after 7 steps in 1 epoch \(all asked for; kept the "
+                         r"last\), \S+ steps/s$")
+        # One full-batch step: "1 step".
+        r = self.ok("nobias-train", *common, "--steps", 1)
+        self.assertRegex(r.stdout.splitlines()[-1], r"^final loss \S+ after 1 step, \S+ steps/s$")
+
     def test_real_data_defaults(self):
         x, y = self.regression(rows=200)
         r = self.ok("nobias-train", "--x", x, "--y", y, "--standardize", "--patience", 2,
                     "--history", "h.csv", "--weights-out", "m", "--threads", 1)
         lines = r.stdout.splitlines()
         self.assertEqual(lines[0], "defaults for real data: --task regress --layers 5,100,100,2 "
-                         "--init glorot "
+                         "--init half_glorot "
                          "--optimizer adam --lr 0.001 --loss mean --batch-size 32 --epochs 200 "
                          "(at most) --validation-fraction 0.1 --seed 0 --dtype f32 "
                          "(flags given win)")

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "nobias/model.hpp"
+#include "nobias/names.hpp"
 
 namespace nobias_tools {
 
@@ -73,20 +74,17 @@ void EpochMonitor<T>::epoch_done(const nobias::EpochReport& epoch) {
     }
     std::printf("%s samples/s %.0f\n", line.c_str(), epoch.samples_per_second);
     if (epoch.stops) {
-      std::printf("stopped early: val_loss has not improved by %s for %zu epochs\n",
-                  format_g(kEarlyStopTolerance).c_str(), epoch.epochs_without_improvement);
+      std::printf("stopped early: val_loss has not improved by %s for %s\n",
+                  format_g(kEarlyStopTolerance).c_str(),
+                  nobias::counted(epoch.epochs_without_improvement, "epoch").c_str());
     }
     std::fflush(stdout);
   }
 }
 
 template <class T>
-void EpochMonitor<T>::finish(const nobias::FitResult& result) {
-  const nobias::EpochReport& last = result.epochs.back();
-  if (result.kept_epoch != last.epoch && !o_.quiet) {
-    std::printf("kept the weights of epoch %zu (val_loss %s)\n", result.kept_epoch,
-                format_g(last.best_validation_loss).c_str());
-  }
+void EpochMonitor<T>::finish() {
+  // The epoch kept is named by the run's last line.
   warn_dead_layers();
 }
 

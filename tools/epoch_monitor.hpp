@@ -38,8 +38,8 @@ class EpochMonitor {
   void start();
   // After every epoch.
   void epoch_done(const nobias::EpochReport& epoch);
-  // After training: which epoch's weights were kept, the dead-unit check.
-  void finish(const nobias::FitResult& result);
+  // After training: the dead-unit check.
+  void finish();
 
   const std::vector<HistoryRow>& history() const { return history_; }
   bool classifier() const { return classifier_; }

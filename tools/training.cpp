@@ -76,6 +76,24 @@ nobias::FitOptions fit_options(const TrainOptions& o, bool validation, bool stat
   return options;
 }
 
+// The end of an epoch run's last line: how many epochs ran, why it ended and whose weights
+// the network keeps: " in 30 of at most 200 epochs (stopped early: val_loss did not improve
+// for 10 epochs; kept epoch 20, the lowest val_loss)".
+std::string epochs_summary(const nobias::FitResult& result, const TrainOptions& o,
+                           bool validation) {
+  std::string text = " in ";
+  if (result.stopped_early) {
+    text += std::to_string(result.epochs_run) + " of at most " +
+            nobias::counted(o.epochs, "epoch") + " (stopped early: val_loss did not improve for " +
+            nobias::counted(o.patience, "epoch") + "; ";
+  } else {
+    text += nobias::counted(result.epochs_run, "epoch") + " (all asked for; ";
+  }
+  // With --patience 0 the validation rows only report; the last epoch's weights stay.
+  if (!validation || o.patience == 0) return text + "kept the last)";
+  return text + "kept epoch " + std::to_string(result.kept_epoch) + ", the lowest val_loss)";
+}
+
 }  // namespace
 
 template <class T>
@@ -160,7 +178,7 @@ int run_training(const TrainOptions& o, const Trainer<T>& train, const RunPlace&
     bar.clear();  // a checkpoint that failed to save, say: the message on a line of its own
     throw;
   }
-  if (reports && !steps_mode) monitor.finish(result);
+  if (reports && !steps_mode) monitor.finish();
 
   // Every output is written to temporaries first and all are committed together, last: a run
   // that fails before this point (or while staging) has changed no output.
@@ -184,13 +202,10 @@ int run_training(const TrainOptions& o, const Trainer<T>& train, const RunPlace&
   });
   if (reports) {
     const double rate = static_cast<double>(result.steps) / std::max(result.seconds, 1e-9);
-    std::string kept;
-    if (!steps_mode) {
-      kept = ", " + std::to_string(result.epochs_run) + " epochs, kept epoch " +
-             std::to_string(result.kept_epoch);
-    }
-    std::printf("final loss %.6g after %zu steps%s, %.1f steps/s%s\n", result.final_loss,
-                result.steps, kept.c_str(), rate, place.on.c_str());
+    const std::string epochs = steps_mode ? "" : epochs_summary(result, o, p.validation.has_value());
+    std::printf("final loss %.6g after %s%s, %.1f steps/s%s\n", result.final_loss,
+                nobias::counted(result.steps, "step").c_str(), epochs.c_str(), rate,
+                place.on.c_str());
   }
   return kExitOk;
 }
