@@ -1,16 +1,26 @@
 #!/usr/bin/python3
-"""Turn results.json (from measure.py) into RESULTS.md and throughput.png.
+"""Turn results.json (from measure.py) into RESULTS.md, throughput.png and the docs' figures.
 
-Usage: report.py [--results bench/results.json] [--out-dir bench]
+Usage: report.py [--results bench/results.json] [--out-dir bench] [--docs docs/benchmarks.md]
+       report.py --check    exit 1 when RESULTS.md or a generated region of the docs is not
+                            what results.json gives (the doc tests run this)
 
 Every number is the median over the rounds of one measure.py run. The targets are data
 (targets.json); the hand-written analysis lives in ANALYSIS.md and is linked, never
-rewritten. Needs matplotlib for the plot.
+rewritten. A document's figures live between two marker lines,
+
+    <!-- bench/report.py: begin NAME -->
+    <!-- bench/report.py: end NAME -->
+
+and only there: this program rewrites what lies between them (NAME: one of REGIONS), so no
+speed figure in the docs is typed by hand. Needs matplotlib for the plot (not for --check).
 """
 import argparse
 import json
 import re
 import statistics
+import sys
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -184,6 +194,55 @@ def write_results_md(path, results, med, targets):
     path.write_text("\n".join(L))
 
 
+def summary_lines(med, meta):
+    """The short table of docs/benchmarks.md: a few batch sizes, nobias against the floor and
+    the peers at their best."""
+    ns = [n for n in (1, 64, 4096) if n in meta["n"]]
+    lines = [f"One full-batch training step of the widths {'→'.join(map(str, meta['widths']))}, "
+             f"{meta['cpu']}, {meta['cpus']} CPUs, {meta['date']} (median of {meta['rounds']} "
+             "rounds; every column in [bench/RESULTS.md](../bench/RESULTS.md)):", "",
+             "| dtype | n | nobias | best GEMM floor | numpy at its best | PyTorch at its best |",
+             "|---|---:|---:|---:|---:|---:|"]
+
+    def slower(column, dtype, n):
+        if (column, dtype, n) not in med or ("nobias", dtype, n) not in med:
+            return "—"
+        return f"{med[(column, dtype, n)] / med[('nobias', dtype, n)]:.1f}× slower"
+
+    for dtype in DTYPES:
+        for n in ns:
+            if ("nobias", dtype, n) not in med:
+                continue
+            lines.append(f"| {dtype} | {n} | {fmt_us(med[('nobias', dtype, n)])} µs | "
+                         f"{fmt_us(med.get(('best_floor', dtype, n)))} µs | "
+                         f"{slower('numpy_best', dtype, n)} | {slower('torch_best', dtype, n)} |")
+    return lines
+
+
+REGIONS = {"summary": summary_lines}
+
+
+def with_regions(text, med, meta, source):
+    """text with every generated region rewritten; ValueError for a marker without its pair."""
+    out, lines, i = [], text.split("\n"), 0
+    begin = re.compile(r"^<!-- bench/report\.py: begin (\S+) -->$")
+    while i < len(lines):
+        out.append(lines[i])
+        m = begin.match(lines[i])
+        i += 1
+        if not m:
+            continue
+        name = m.group(1)
+        if name not in REGIONS:
+            raise ValueError(f"{source}: unknown region '{name}' (known: {', '.join(REGIONS)})")
+        end = f"<!-- bench/report.py: end {name} -->"
+        if end not in lines[i:]:
+            raise ValueError(f"{source}: '{lines[i - 1]}' has no '{end}' after it")
+        i = lines.index(end, i)
+        out += [""] + REGIONS[name](med, meta) + [""]
+    return "\n".join(out)
+
+
 def write_plot(path, med, meta):
     import matplotlib
     matplotlib.use("Agg")
@@ -224,11 +283,33 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--results", type=Path, default=HERE / "results.json")
     parser.add_argument("--out-dir", type=Path, default=HERE)
+    parser.add_argument("--docs", type=Path, action="append",
+                        help="a document with generated regions (default: docs/benchmarks.md)")
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 when a generated file or region differs")
     args = parser.parse_args(argv)
     results = json.loads(args.results.read_text())
     targets = json.loads((HERE / "targets.json").read_text())["targets"]
     med = medians(results)
+    docs = args.docs or [HERE.parent / "docs" / "benchmarks.md"]
+    if args.check:
+        stale = []
+        with tempfile.TemporaryDirectory() as tmp:
+            write_results_md(Path(tmp) / "RESULTS.md", results, med, targets)
+            if (Path(tmp) / "RESULTS.md").read_text() != (args.out_dir / "RESULTS.md").read_text():
+                stale.append(str(args.out_dir / "RESULTS.md"))
+        for doc in docs:
+            text = doc.read_text()
+            if with_regions(text, med, results["meta"], doc) != text:
+                stale.append(str(doc))
+        for path in stale:
+            print(f"{path}: not what {args.results} gives; run bench/report.py", file=sys.stderr)
+        if not stale:
+            print(f"RESULTS.md and the regions of {', '.join(map(str, docs))} match {args.results}")
+        return 1 if stale else 0
     write_results_md(args.out_dir / "RESULTS.md", results, med, targets)
+    for doc in docs:
+        doc.write_text(with_regions(doc.read_text(), med, results["meta"], doc))
     write_plot(args.out_dir / "throughput.png", med, results["meta"])
     return 0
 
