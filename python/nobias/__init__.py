@@ -32,7 +32,8 @@ def _import_compiled():
     except ImportError as error:
         if isinstance(error, ModuleNotFoundError) and error.name == f"{__name__}._nobias":
             package = os.path.dirname(__file__)
-            found = sorted(f for f in os.listdir(package) if f.startswith("_nobias."))
+            found = sorted(f for f in os.listdir(package)
+                           if f.startswith("_nobias.") and f.endswith((".so", ".pyd")))
             suffixes = ", ".join(importlib.machinery.EXTENSION_SUFFIXES)
             if not found:
                 raise ImportError(f"nobias's compiled module _nobias is not in {package}: the "

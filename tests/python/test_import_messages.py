@@ -45,12 +45,12 @@ def test_numpy_hidden_from_an_interpreter():
 
 
 def package_copy(tmp_path, compiled_name):
-    """The package's Python files in tmp_path/nobias, and the compiled module under
+    """The package's files in tmp_path/nobias (the stub too), and the compiled module under
     compiled_name (None: without it)."""
     copy = tmp_path / "nobias"
     copy.mkdir()
     for name in os.listdir(PACKAGE):
-        if name.endswith(".py"):
+        if name.endswith((".py", ".pyi", ".typed")):
             shutil.copy(os.path.join(PACKAGE, name), copy / name)
     if compiled_name is not None:
         (copy / compiled_name).symlink_to(os.path.join(PACKAGE, COMPILED[0]))
