@@ -124,6 +124,14 @@ class _Estimator:
                  n_iter_no_change=_D["n_iter_no_change"], tol=_D["tol"],
                  standardize=_D["standardize"], init=_D["init"], dtype=numpy.float32,
                  random_state=0):
+        """Parameters, stored as given and checked at fit (scikit-learn's convention):
+        hidden_layer_sizes (widths of the hidden layers), optimizer ("sgd", "momentum", "adam"),
+        learning_rate, momentum and nesterov (momentum's), weight_decay, batch_size (rows per
+        step), max_epochs, early_stopping with validation_fraction, n_iter_no_change and tol,
+        standardize (centre and scale X's columns, and a regression's y, by the training rows'
+        statistics), init ("normal", "he", "lecun", "glorot"), dtype (numpy.float32 or
+        numpy.float64: the network's), random_state (the seed of weights, shuffling and the
+        validation split; None is 0). The defaults are data_defaults()'s."""
         self.hidden_layer_sizes = hidden_layer_sizes
         self.optimizer = optimizer
         self.learning_rate = learning_rate
@@ -149,9 +157,11 @@ class _Estimator:
         return [name for name in signature.parameters if name != "self"]
 
     def get_params(self, deep=True):
+        """The parameters given to __init__ (or set_params), by name."""
         return {name: getattr(self, name) for name in self._parameter_names()}
 
     def set_params(self, **params):
+        """Sets parameters by name; returns self. ValueError naming an unknown one."""
         valid = self._parameter_names()
         for name, value in params.items():
             if name not in valid:
@@ -312,6 +322,9 @@ class Regressor(_Estimator):
         return dict(super()._more_tags(), multioutput=True)
 
     def fit(self, X, y):
+        """Trains on X (n, d) and y (n,) or (n, k) of numbers; returns self. Sets network_,
+        n_features_in_, n_outputs_, n_iter_, best_epoch_, best_loss_, loss_curve_,
+        validation_loss_curve_ and, with standardize, x_mean_, x_scale_, y_mean_, y_scale_."""
         dtype, hidden, seed = self._settings()
         X = _validated_X(X, dtype)
         y = _validated_y(y, type(self).__name__, X.shape[0])
@@ -385,6 +398,9 @@ class Classifier(_Estimator):
     _estimator_type = "classifier"
 
     def fit(self, X, y):
+        """Trains on X (n, d) and y (n,) of class labels (integers or strings); returns self.
+        Sets classes_, network_, n_features_in_, n_iter_, best_epoch_, best_loss_, loss_curve_,
+        validation_loss_curve_ and, with standardize, x_mean_, x_scale_."""
         dtype, hidden, seed = self._settings()
         X = _validated_X(X, dtype)
         y = _validated_y(y, type(self).__name__, X.shape[0])
@@ -420,6 +436,7 @@ class Classifier(_Estimator):
         return self._scores(X)
 
     def predict(self, X):
+        """For each row of X, the class of classes_ whose output is the largest."""
         scores = self._scores(X)  # first: NotFittedError before fit
         return self.classes_[numpy.argmax(scores, axis=1)]
 
