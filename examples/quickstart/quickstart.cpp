@@ -14,7 +14,7 @@ int main() {
   // A bias-free network needs centred inputs: standardize with the training rows' statistics.
   const nobias::Standardization s = nobias::fit_standardization<float>(x);
   nobias::standardize_x(s, x.view());
-  nobias::Network<float> net({x.cols(), 100, 100, y.cols()}, /*seed=*/0, nobias::Init::Glorot);
+  nobias::Network<float> net({x.cols(), 100, 100, y.cols()}, /*seed=*/0, nobias::Init::HalfGlorot);
   nobias::OptimizerConfig adam;
   adam.kind = nobias::OptimizerKind::Adam;
   adam.learning_rate = 1e-3;

@@ -44,13 +44,14 @@ class Network:
 
     Network(widths, seed=0, init="normal", dtype=numpy.float32): widths = [d_in, d_1, ..., d_out];
     weights drawn from seed, N(0, 1) ("normal", the derivation's), N(0, 2 / fan_in) ("he"), N(0, 1
-    / fan_in) ("lecun") or N(0, 2 / (fan_in + fan_out)) ("glorot").
+    / fan_in) ("lecun"), N(0, 2 / (fan_in + fan_out)) ("glorot") or N(0, 1 / (2 (fan_in +
+    fan_out))) ("half_glorot").
 
     Arrays passed in are used where they are, never copied or converted: 2-D, of the network's
     dtype, each row contiguous (a row stride larger than the width is fine). `weights` are the
     network's own memory. A network used from several threads at once serializes the calls."""
     def __init__(self, widths: Sequence[int], seed: int = 0,
-                 init: Literal["normal", "he", "lecun", "glorot"] = "normal",
+                 init: Literal["normal", "he", "lecun", "glorot", "half_glorot"] = "normal",
                  dtype: _DType = ...) -> None: ...
     @staticmethod
     def from_weights(weights: Sequence[_Array]) -> Network:

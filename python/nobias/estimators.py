@@ -8,7 +8,7 @@ other dtypes and layouts become contiguous arrays of `dtype`.
 Defaults are the command line's for real data (the library's recipe, nobias/defaults.hpp,
 measured in docs/real-data.md), and training is nobias-train's bit for bit: the columns of X
 (and of a regression's y) centred and scaled by the training rows' statistics (predict puts
-them back), Glorot-scaled initial weights, Adam at learning rate 1e-3, the mean squared error,
+them back), initial weights at half Glorot's scale, Adam at learning rate 1e-3, the mean squared error,
 shuffled mini-batches of 32, at most 200 epochs, and early stopping when the loss on a seeded
 validation fraction of the rows has not fallen by more than tol for n_iter_no_change epochs
 (the best epoch's weights are kept) -- when that fraction holds at least 20 rows; on fewer,
@@ -129,7 +129,7 @@ class _Estimator:
         learning_rate, momentum and nesterov (momentum's), weight_decay, batch_size (rows per
         step), max_epochs, early_stopping with validation_fraction, n_iter_no_change and tol,
         standardize (centre and scale X's columns, and a regression's y, by the training rows'
-        statistics), init ("normal", "he", "lecun", "glorot"), dtype (numpy.float32 or
+        statistics), init ("normal", "he", "lecun", "glorot", "half_glorot"), dtype (numpy.float32 or
         numpy.float64: the network's), random_state (the seed of weights, shuffling and the
         validation split; None is 0). The defaults are data_defaults()'s."""
         self.hidden_layer_sizes = hidden_layer_sizes

@@ -149,7 +149,8 @@ last layer, loss sum (or mean) of squared errors.
 
 Network(widths, seed=0, init="normal", dtype=numpy.float32): widths = [d_in, d_1, ..., d_out];
 weights drawn from seed, N(0, 1) ("normal", the derivation's), N(0, 2 / fan_in) ("he"),
-N(0, 1 / fan_in) ("lecun") or N(0, 2 / (fan_in + fan_out)) ("glorot").
+N(0, 1 / fan_in) ("lecun"), N(0, 2 / (fan_in + fan_out)) ("glorot") or N(0, 1 / (2 (fan_in +
+fan_out))) ("half_glorot").
 
 Arrays passed in are used where they are, never copied or converted: 2-D, of the network's
 dtype, each row contiguous (a row stride larger than the width is fine). `weights` are the
