@@ -50,11 +50,7 @@ std::size_t widest_hidden(const std::vector<std::size_t>& widths) {
 // swapped in, so a failed allocation leaves the old workspace whole.
 template <class T>
 void Network<T>::prepare(std::size_t n) {
-  const int threads = detail::step_threads();
-  if (!team_ || team_->threads() != threads) {
-    team_.reset();  // its helpers go before new ones start
-    team_ = std::make_unique<detail::Team>(threads);
-  }
+  prepare_team();
   if (n <= workspace_.rows) return;
   Workspace fresh;
   const std::size_t layers = weights_.size();
@@ -65,6 +61,15 @@ void Network<T>::prepare(std::size_t n) {
   fresh.pieces.assign(detail::kMaxPieces, PieceResult{});
   fresh.rows = n;
   workspace_ = std::move(fresh);
+}
+
+template <class T>
+void Network<T>::prepare_team() {
+  const int threads = detail::step_threads();
+  if (!team_ || team_->threads() != threads) {
+    team_.reset();  // its helpers go before new ones start
+    team_ = std::make_unique<detail::Team>(threads);
+  }
 }
 
 template <class T>
@@ -166,12 +171,12 @@ double Network<T>::forward_and_input_gradients(const char* where, MatrixView<con
 
 // target_k = alpha a_{k-1}^T g_k + beta target_k (eqs. 44-46), a_0 = x.
 // a_{k-1}: (n, d_{k-1}), g_k: (n, d_k), target_k: (d_{k-1}, d_k). Piece p takes the same
-// rows of every target_k, i.e. those columns of a_{k-1}.
+// rows of every target_k, i.e. those columns of a_{k-1}, and hands them to after() at once.
 template <class T>
-template <class Target>
-void Network<T>::weight_products(MatrixView<const T> x, T alpha, T beta, Target target) {
+template <class Target, class After>
+void Network<T>::weight_products(MatrixView<const T> x, std::size_t pieces, T alpha, T beta,
+                                 Target target, After after) {
   const std::size_t n = x.rows();
-  const std::size_t pieces = detail::weight_pieces<T>(n, widths_);
   auto piece = [&](std::size_t p) {
     for (std::size_t k = 0; k < weights_.size(); ++k) {
       const detail::Range rows = detail::piece_range(widths_[k], p, pieces);
@@ -179,6 +184,7 @@ void Network<T>::weight_products(MatrixView<const T> x, T alpha, T beta, Target 
       const MatrixView<const T> a_prev = k == 0 ? x : MatrixView<const T>(activation(k - 1, n));
       gemm(Op::T, a_prev.col_block(rows.begin, rows.count), Op::N, gradient(k, n), alpha, beta,
            target(k).row_block(rows.begin, rows.count));
+      after(k, rows);
     }
   };
   team_->run(pieces, piece);
@@ -188,9 +194,9 @@ template <class T>
 template <class Target>
 void Network<T>::weight_product(MatrixView<const T> x, std::size_t k, T alpha, T beta,
                                 Target target) {
-  // The same pieces as weight_products() for layer k: the same bits.
+  // The same pieces as gradients_into() for layer k: the same bits.
   const std::size_t n = x.rows();
-  const std::size_t pieces = detail::weight_pieces<T>(n, widths_);
+  const std::size_t pieces = detail::gradient_pieces<T>(n, widths_);
   auto piece = [&](std::size_t p) {
     const detail::Range rows = detail::piece_range(widths_[k], p, pieces);
     if (rows.count == 0) return;
@@ -322,6 +328,20 @@ Gradients<T> Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y,
 template <class T>
 double Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y,
                              std::vector<Matrix<T>>& dw, Reduction reduction) {
+  return gradients_into(x, y, dw, reduction, nullptr);
+}
+
+template <class T>
+double Network<T>::gradients_and_update(MatrixView<const T> x, MatrixView<const T> y,
+                                        std::vector<Matrix<T>>& dw, Reduction reduction,
+                                        const detail::RowsTask<T>& update) {
+  return gradients_into(x, y, dw, reduction, &update);
+}
+
+template <class T>
+double Network<T>::gradients_into(MatrixView<const T> x, MatrixView<const T> y,
+                                  std::vector<Matrix<T>>& dw, Reduction reduction,
+                                  const detail::RowsTask<T>* update) {
   check_batch("gradients", x, &y);
   const detail::SignalHold signals(holds_signals<T>(widths_, x.rows(), 3), true);
   check_gradient_shapes(weights_, dw);
@@ -331,8 +351,32 @@ double Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y,
   require_apart_from_gradients(x, y, dw);
   const double loss = forward_and_input_gradients("gradients", x, y);
   const double scale = reduction_scale(reduction, x.rows(), output_width());
-  weight_products(x, static_cast<T>(scale), T(0), [&](std::size_t k) { return dw[k].view(); });
+  if (update) weights_as_built_ = false;
+  // Each piece's rows of dw[k] go to the update while they are in its core's cache: one trip
+  // through memory fewer than updating once every gradient is complete.
+  const auto after = [&](std::size_t k, detail::Range rows) {
+    if (update) (*update)(k, rows.begin, weights_[k].view().row_block(rows.begin, rows.count));
+  };
+  weight_products(
+      x, detail::gradient_pieces<T>(x.rows(), widths_), static_cast<T>(scale), T(0),
+      [&](std::size_t k) { return dw[k].view(); }, after);
   return loss * scale;
+}
+
+template <class T>
+void Network<T>::update_rows(const detail::RowsTask<T>& update) {
+  require_live("update_rows");
+  prepare_team();
+  weights_as_built_ = false;
+  const std::size_t pieces = detail::update_pieces<T>(widths_);
+  auto piece = [&](std::size_t p) {
+    for (std::size_t k = 0; k < weights_.size(); ++k) {
+      const detail::Range rows = detail::piece_range(widths_[k], p, pieces);
+      if (rows.count > 0)
+        update(k, rows.begin, weights_[k].view().row_block(rows.begin, rows.count));
+    }
+  };
+  team_->run(pieces, piece);
 }
 
 template <class T>
@@ -374,8 +418,10 @@ double Network<T>::train_step(MatrixView<const T> x, MatrixView<const T> y, T lr
   // Fused SGD: w_k <- w_k - lr a_{k-1}^T g_k as one gemm per part, after every g_k has been
   // formed from the old weights.
   weights_as_built_ = false;
-  weight_products(x, static_cast<T>(-static_cast<double>(lr) * scale), T(1),
-                  [&](std::size_t k) { return weights_[k].view(); });
+  weight_products(
+      x, detail::weight_pieces<T>(x.rows(), widths_),
+      static_cast<T>(-static_cast<double>(lr) * scale), T(1),
+      [&](std::size_t k) { return weights_[k].view(); }, [](std::size_t, detail::Range) {});
   return loss * scale;
 }
 
