@@ -166,9 +166,10 @@ class Network {
   // soon as those rows of dw[k] are final, while they are in cache: phase 1 has formed every
   // input gradient from the old weights, so update may then change those rows (only those).
   // Throws as gradients() does, before update runs.
+  // update null: gradients(x, y, dw, reduction).
   double gradients_and_update(MatrixView<const T> x, MatrixView<const T> y,
                               std::vector<Matrix<T>>& dw, Reduction reduction,
-                              const detail::RowsTask<T>& update);
+                              const detail::RowsTask<T>* update);
   // update(k, r, rows r.. of w_k) over fixed pieces of the rows of every w_k, on the team.
   void update_rows(const detail::RowsTask<T>& update);
 
@@ -213,17 +214,15 @@ class Network {
   double forward_and_input_gradients(const char* where, MatrixView<const T> x,
                                      MatrixView<const T> y);
   // Phase 2, by rows of each w_k cut into `pieces`: target_k = alpha a_{k-1}^T g_k + beta
-  // target_k, then after(k, rows) on the same thread.
+  // target_k, then after(k, rows) on the same thread; for every layer or only `layer`.
+  static constexpr std::size_t kEveryLayer = static_cast<std::size_t>(-1);
   template <class Target, class After>
   void weight_products(MatrixView<const T> x, std::size_t pieces, T alpha, T beta, Target target,
-                       After after);
-  // The checks and phase 1 of gradients(), then phase 2 into dw, each piece's rows of dw[k]
-  // handed to update (if any) once final. Returns L.
-  double gradients_into(MatrixView<const T> x, MatrixView<const T> y, std::vector<Matrix<T>>& dw,
-                        Reduction reduction, const detail::RowsTask<T>* update);
-  // The same for layer k alone.
-  template <class Target>
-  void weight_product(MatrixView<const T> x, std::size_t k, T alpha, T beta, Target target);
+                       After after, std::size_t layer = kEveryLayer);
+  // gradients()'s checks of x, y and dw (Matrix or MatrixView); prepares the workspace.
+  template <class Gradient>
+  void check_gradients_call(MatrixView<const T> x, MatrixView<const T> y,
+                            const std::vector<Gradient>& dw);
   // yhat into out on the calling thread, using ping and pong (n x widest hidden).
   void infer(MatrixView<const T> x, MatrixView<T> out, T* ping, T* pong) const;
 

@@ -268,8 +268,8 @@ double Optimizer<T>::step(Network<T>& net, MatrixView<const T> x, MatrixView<con
   auto rows = [&](std::size_t k, std::size_t first_row, MatrixView<T> w) {
     update_rows(rule, k, first_row, w, gradients_[k].data());
   };
-  const double loss =
-      net.gradients_and_update(x, y, gradients_, reduction, detail::RowsTask<T>(rows));
+  const detail::RowsTask<T> task(rows);
+  const double loss = net.gradients_and_update(x, y, gradients_, reduction, &task);
   ++steps_;
   return loss;
 }
