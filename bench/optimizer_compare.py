@@ -3,7 +3,8 @@
 against PyTorch, in rounds that rotate their order, medians of the rounds.
 
 Usage: optimizer_compare.py --bench build/release/bench/nobias-bench
-                            [--baseline OTHER/nobias-bench] [--rounds 5] [--widths mnist]
+                            [--baseline OTHER/nobias-bench] [--baseline-env VAR=VALUE,...]
+                            [--rounds 5] [--widths mnist]
                             [--dtype f32] [--torch-threads 1,2] [--min-time 0.5]
 
 Each round runs, as subprocesses: the epoch_{sgd,momentum,adam}_<widths>_<dtype> benchmarks of
@@ -29,15 +30,17 @@ BATCHES = [32, 256]
 TORCH_ROWS = 2048
 
 
-def run_bench(binary, widths, dtype, min_time):
+def run_bench(binary, widths, dtype, min_time, env=None):
     """{(optimizer, n): samples/s} from one run of the epoch benchmarks of binary."""
-    pattern = f"^epoch_({'|'.join(OPTIMIZERS)})_{widths}_{dtype}/batch:({'|'.join(map(str, BATCHES))})$"
+    pattern = (f"^epoch_({'|'.join(OPTIMIZERS)})_{widths}_{dtype}"
+               f"/batch:({'|'.join(map(str, BATCHES))})/real_time$")
     out = subprocess.run([binary, f"--benchmark_filter={pattern}", "--benchmark_format=json",
                           f"--benchmark_min_time={min_time}"],
-                         check=True, capture_output=True, text=True).stdout
+                         check=True, capture_output=True, text=True,
+                         env=dict(os.environ, **(env or {}))).stdout
     rates = {}
     for b in json.loads(out)["benchmarks"]:
-        name, batch = b["name"].split("/")
+        name, batch, _ = b["name"].split("/")
         rates[(name.split("_")[1], int(batch.split(":")[1]))] = b["items_per_second"]
     return rates
 
@@ -60,6 +63,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--bench", required=True)
     parser.add_argument("--baseline")
+    parser.add_argument("--baseline-env", default="",
+                        help="VAR=VALUE,... for the baseline's runs (e.g. NOBIAS_THREADS=1)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--widths", default="mnist", choices=sorted(SHAPES["widths"]))
     parser.add_argument("--dtype", default="f32", choices=["f32", "f64"])
@@ -69,8 +74,9 @@ def main(argv=None):
 
     systems = [("nobias", lambda: run_bench(args.bench, args.widths, args.dtype, args.min_time))]
     if args.baseline:
+        env = dict(v.split("=", 1) for v in args.baseline_env.split(",") if v)
         systems.append(("baseline", lambda: run_bench(args.baseline, args.widths, args.dtype,
-                                                      args.min_time)))
+                                                      args.min_time, env)))
     for t in [int(v) for v in args.torch_threads.split(",") if v]:
         systems.append((f"torch_{t}t", lambda t=t: run_torch(t, args.widths, args.dtype,
                                                              2 * args.min_time)))

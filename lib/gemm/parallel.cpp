@@ -37,8 +37,10 @@ namespace {
 constexpr double kMinWorkPerPiece = 2.5e6;
 constexpr std::size_t kMinRowsPerPiece = 16;
 constexpr std::size_t kMinRowsPerPieceOneDnn = 64;
-// An optimizer's update of 32768 weights takes ~10 us (Adam, float32, AVX-512): about what a
-// sleeping helper takes to wake up. TODO measured
+// Adam's update of 32768 weights takes 6-9 us (float32, AVX-512, 0.19-0.26 ns a weight as the
+// state leaves the cache; bench update_adam_*), and their gradient rows at a batch of 32 about
+// as long: a piece of ~15 us, several times what a spinning helper takes to join. On the
+// seed's widths (111,000 weights) that makes 2 pieces, on 784-512-512-10 (669,000) 4.
 constexpr double kMinWeightsPerUpdate = 32768;
 
 template <class T>
