@@ -32,9 +32,32 @@ struct Gradients {
   std::vector<Matrix<T>> dw;  // dw[k] = dL/dw_{k+1}, shaped like w_{k+1}
 };
 
+template <class T>
+class Optimizer;
+
 namespace detail {
 class Team;
 struct Range;
+
+// A reference to what an optimizer does with rows [first_row, first_row + w_rows.rows()) of
+// w_k once they may change: a callable (k, first_row, w_rows). Never allocates; valid while
+// the callable lives.
+template <class T>
+class RowsTask {
+ public:
+  template <class F>
+  explicit RowsTask(F& f)
+      : object_(&f), call_([](void* o, std::size_t k, std::size_t first, MatrixView<T> rows) {
+          (*static_cast<F*>(o))(k, first, rows);
+        }) {}
+  void operator()(std::size_t k, std::size_t first_row, MatrixView<T> w_rows) const {
+    call_(object_, k, first_row, w_rows);
+  }
+
+ private:
+  void* object_;
+  void (*call_)(void*, std::size_t, std::size_t, MatrixView<T>);
+};
 }  // namespace detail
 
 // A step runs on several cores by splitting its work, not each product: the rows of the
@@ -137,6 +160,19 @@ class Network {
                     Reduction reduction = Reduction::Sum);
 
  private:
+  // The optimizer updates the weights itself, through these two, on the step's team.
+  friend class Optimizer<T>;
+  // gradients(x, y, dw, reduction), and update(k, r, rows r.. of w_k) on the piece's thread as
+  // soon as those rows of dw[k] are final, while they are in cache: phase 1 has formed every
+  // input gradient from the old weights, so update may then change those rows (only those).
+  // Throws as gradients() does, before update runs.
+  // update null: gradients(x, y, dw, reduction).
+  double gradients_and_update(MatrixView<const T> x, MatrixView<const T> y,
+                              std::vector<Matrix<T>>& dw, Reduction reduction,
+                              const detail::RowsTask<T>* update);
+  // update(k, r, rows r.. of w_k) over fixed pieces of the rows of every w_k, on the team.
+  void update_rows(const detail::RowsTask<T>& update);
+
   // Buffers for batches of up to `rows` rows. activations[k] holds h_{k+1} and then a_{k+1}
   // in place (relu' in its sign bit); the last one holds yhat and then dL/dyhat.
   // gradients[k] holds dL/dh_{k+1} of hidden layer k + 1. pieces: one result per piece.
@@ -167,6 +203,7 @@ class Network {
   // predict(x, out) once checked; also loss()'s forward pass into the workspace.
   void forward_into(MatrixView<const T> x, MatrixView<T> out);
   void prepare(std::size_t n);  // sizes the workspace and the team for n rows
+  void prepare_team();          // the team alone, for step_threads()
   MatrixView<T> activation(std::size_t k, std::size_t n);
   MatrixView<T> gradient(std::size_t k, std::size_t n);  // dL/dh_{k+1}
   // The forward pass for some rows of x, the last layer into out's rows.
@@ -176,12 +213,16 @@ class Network {
   // Returns L; throws DivergenceError (weights untouched) if it is unusable.
   double forward_and_input_gradients(const char* where, MatrixView<const T> x,
                                      MatrixView<const T> y);
-  // Phase 2, by rows of each w_k: target_k = alpha a_{k-1}^T g_k + beta target_k.
-  template <class Target>
-  void weight_products(MatrixView<const T> x, T alpha, T beta, Target target);
-  // The same for layer k alone.
-  template <class Target>
-  void weight_product(MatrixView<const T> x, std::size_t k, T alpha, T beta, Target target);
+  // Phase 2, by rows of each w_k cut into `pieces`: target_k = alpha a_{k-1}^T g_k + beta
+  // target_k, then after(k, rows) on the same thread; for every layer or only `layer`.
+  static constexpr std::size_t kEveryLayer = static_cast<std::size_t>(-1);
+  template <class Target, class After>
+  void weight_products(MatrixView<const T> x, std::size_t pieces, T alpha, T beta, Target target,
+                       After after, std::size_t layer = kEveryLayer);
+  // gradients()'s checks of x, y and dw (Matrix or MatrixView); prepares the workspace.
+  template <class Gradient>
+  void check_gradients_call(MatrixView<const T> x, MatrixView<const T> y,
+                            const std::vector<Gradient>& dw);
   // yhat into out on the calling thread, using ping and pong (n x widest hidden).
   void infer(MatrixView<const T> x, MatrixView<T> out, T* ping, T* pong) const;
 

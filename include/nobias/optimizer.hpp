@@ -7,6 +7,26 @@
 //   Nesterov   v as above;                 w <- w - lr ((g + decay w) + mu v)
 //   Adam       m <- b1 m + (1 - b1) g',  s <- b2 s + (1 - b2) g'^2,  g' = g + decay w,
 //              w <- w - lr m / (1 - b1^t) / (sqrt(s / (1 - b2^t)) + eps)
+//
+// A moment below the smallest normal T is 0 (subnormal arithmetic is ~100x slower on x86).
+//
+// How it is computed, and why its bits changed once (issue 22). The update runs at memory
+// speed: vectorized (AVX-512, AVX2 or baseline x86-64, chosen at run time), split over the
+// step's threads, and fused into the step: each piece of rows of dL/dw_k updates its weights
+// and moments on the thread that formed it, while it is in cache (the gradients flowing to
+// the layers below were formed from the old weights before). Adam's bias corrections are
+// folded into two constants, step = lr / (1 - b1^t) and r2 = 1 / sqrt(1 - b2^t), computed in
+// double, so that a weight costs one division and one square root instead of three divisions
+// and a square root:
+//              w <- w - (step m) / (sqrt(s) r2 + eps)
+// which rounds differently from the formula above (the same to within a few ulps). Weight
+// decay by 0 now leaves g as it is (was g + 0 w: only a zero's sign could differ). The gradient
+// products of these steps (and of Network::gradients) are cut into pieces by the update's
+// size as well as by the batch's, which changes how their float sums round. Every operation is
+// one IEEE operation in T with no fused multiply-add, so the bits do not depend on the
+// instructions, the threads or the split: lib/core/optimizer_update.hpp gives the exact
+// order, tests/reference/optimizer_reference.hpp the same in plain loops, and
+// tests/test_optimizer.cpp holds them equal bit for bit.
 #pragma once
 
 #include <cstddef>
@@ -18,6 +38,11 @@
 #include "nobias/network.hpp"
 
 namespace nobias {
+
+namespace detail {
+template <class T>
+struct UpdateRule;
+}  // namespace detail
 
 enum class OptimizerKind { Sgd, Momentum, Adam };
 
@@ -100,10 +125,10 @@ class Optimizer {
 
   OptimizerConfig config_;
   std::uint64_t steps_ = 0;
-  // The update itself, from one contiguous gradient per layer (Matrix or MatrixView; shapes
-  // checked by the caller).
-  template <class Gradient>
-  void update(Network<T>& net, const std::vector<Gradient>& gradients);
+  // The update of rows first_row.. of w_k (w, contiguous) from the same rows of the contiguous
+  // gradient dL/dw_k, on a thread of the step's team.
+  void update_rows(const detail::UpdateRule<T>& rule, std::size_t k, std::size_t first_row,
+                   MatrixView<T> w, const T* gradient);
 
   std::vector<std::size_t> widths_;  // of the network it was sized for; empty once moved from
   std::vector<Matrix<T>> gradients_, first_, second_;

@@ -50,11 +50,7 @@ std::size_t widest_hidden(const std::vector<std::size_t>& widths) {
 // swapped in, so a failed allocation leaves the old workspace whole.
 template <class T>
 void Network<T>::prepare(std::size_t n) {
-  const int threads = detail::step_threads();
-  if (!team_ || team_->threads() != threads) {
-    team_.reset();  // its helpers go before new ones start
-    team_ = std::make_unique<detail::Team>(threads);
-  }
+  prepare_team();
   if (n <= workspace_.rows) return;
   Workspace fresh;
   const std::size_t layers = weights_.size();
@@ -65,6 +61,15 @@ void Network<T>::prepare(std::size_t n) {
   fresh.pieces.assign(detail::kMaxPieces, PieceResult{});
   fresh.rows = n;
   workspace_ = std::move(fresh);
+}
+
+template <class T>
+void Network<T>::prepare_team() {
+  const int threads = detail::step_threads();
+  if (!team_ || team_->threads() != threads) {
+    team_.reset();  // its helpers go before new ones start
+    team_ = std::make_unique<detail::Team>(threads);
+  }
 }
 
 template <class T>
@@ -99,10 +104,6 @@ bool forward_piece(const std::vector<Matrix<T>>& w, MatrixView<const T> x, Matri
   }
   return finite;
 }
-
-}  // namespace
-
-namespace {
 
 // A float32 call big enough holds asynchronous signals while its products run (see
 // gemm/signal_safety.hpp). passes: 1 for a forward pass, 3 for the three products of a step.
@@ -164,39 +165,24 @@ double Network<T>::forward_and_input_gradients(const char* where, MatrixView<con
   return loss;
 }
 
-// target_k = alpha a_{k-1}^T g_k + beta target_k (eqs. 44-46), a_0 = x.
-// a_{k-1}: (n, d_{k-1}), g_k: (n, d_k), target_k: (d_{k-1}, d_k). Piece p takes the same
-// rows of every target_k, i.e. those columns of a_{k-1}.
+// target_k = alpha a_{k-1}^T g_k + beta target_k (eqs. 44-46), a_0 = x, for every layer or
+// only `layer`. a_{k-1}: (n, d_{k-1}), g_k: (n, d_k), target_k: (d_{k-1}, d_k). Piece p takes
+// the same rows of every target_k, i.e. those columns of a_{k-1}, and hands them to after()
+// at once. The pieces of one layer are the same alone or with the others: the same bits.
 template <class T>
-template <class Target>
-void Network<T>::weight_products(MatrixView<const T> x, T alpha, T beta, Target target) {
+template <class Target, class After>
+void Network<T>::weight_products(MatrixView<const T> x, std::size_t pieces, T alpha, T beta,
+                                 Target target, After after, std::size_t layer) {
   const std::size_t n = x.rows();
-  const std::size_t pieces = detail::weight_pieces<T>(n, widths_);
   auto piece = [&](std::size_t p) {
     for (std::size_t k = 0; k < weights_.size(); ++k) {
       const detail::Range rows = detail::piece_range(widths_[k], p, pieces);
-      if (rows.count == 0) continue;
+      if (rows.count == 0 || (layer != kEveryLayer && k != layer)) continue;
       const MatrixView<const T> a_prev = k == 0 ? x : MatrixView<const T>(activation(k - 1, n));
       gemm(Op::T, a_prev.col_block(rows.begin, rows.count), Op::N, gradient(k, n), alpha, beta,
            target(k).row_block(rows.begin, rows.count));
+      after(k, rows);
     }
-  };
-  team_->run(pieces, piece);
-}
-
-template <class T>
-template <class Target>
-void Network<T>::weight_product(MatrixView<const T> x, std::size_t k, T alpha, T beta,
-                                Target target) {
-  // The same pieces as weight_products() for layer k: the same bits.
-  const std::size_t n = x.rows();
-  const std::size_t pieces = detail::weight_pieces<T>(n, widths_);
-  auto piece = [&](std::size_t p) {
-    const detail::Range rows = detail::piece_range(widths_[k], p, pieces);
-    if (rows.count == 0) return;
-    const MatrixView<const T> a_prev = k == 0 ? x : MatrixView<const T>(activation(k - 1, n));
-    gemm(Op::T, a_prev.col_block(rows.begin, rows.count), Op::N, gradient(k, n), alpha, beta,
-         target.row_block(rows.begin, rows.count));  // (44)-(46)
   };
   team_->run(pieces, piece);
 }
@@ -261,37 +247,6 @@ double reduction_scale(Reduction reduction, std::size_t rows, std::size_t output
              : 1.0;
 }
 
-// dw must hold one matrix shaped like each w_k (Matrix or MatrixView).
-template <class T, class Gradient>
-void check_gradient_shapes(const std::vector<Matrix<T>>& weights, const std::vector<Gradient>& dw) {
-  if (dw.size() != weights.size()) {
-    throw ShapeError("gradients: expected " + std::to_string(weights.size()) +
-                     " gradient matrices, got " + std::to_string(dw.size()));
-  }
-  for (std::size_t k = 0; k < dw.size(); ++k) {
-    if (dw[k].rows() != weights[k].rows() || dw[k].cols() != weights[k].cols()) {
-      throw ShapeError("gradients: dw" + std::to_string(k + 1) + " is " +
-                       shape_string(dw[k].rows(), dw[k].cols()) + ", w" + std::to_string(k + 1) +
-                       " is " + shape_string(weights[k].rows(), weights[k].cols()));
-    }
-  }
-}
-
-// The step writes dw while it reads x and y: they must not share memory.
-template <class T, class Gradient>
-void require_apart_from_gradients(MatrixView<const T> x, MatrixView<const T> y,
-                                  const std::vector<Gradient>& dw) {
-  for (std::size_t k = 0; k < dw.size(); ++k) {
-    const MatrixView<const T> target(dw[k]);
-    for (const auto& [name, view] : {std::pair{"x", x}, std::pair{"y", y}}) {
-      if (detail::overlap(view, target)) {
-        throw ValueError(std::string("gradients: ") + name + " overlaps dw" +
-                         std::to_string(k + 1) + ", which the step writes; pass a copy");
-      }
-    }
-  }
-}
-
 }  // namespace
 
 template <class T>
@@ -322,36 +277,59 @@ Gradients<T> Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y,
 template <class T>
 double Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y,
                              std::vector<Matrix<T>>& dw, Reduction reduction) {
-  check_batch("gradients", x, &y);
+  return gradients_and_update(x, y, dw, reduction, nullptr);  // no update
+}
+
+template <class T>
+double Network<T>::gradients_and_update(MatrixView<const T> x, MatrixView<const T> y,
+                                        std::vector<Matrix<T>>& dw, Reduction reduction,
+                                        const detail::RowsTask<T>* update) {
   const detail::SignalHold signals(holds_signals<T>(widths_, x.rows(), 3), true);
-  check_gradient_shapes(weights_, dw);
-  prepare(x.rows());
-  require_apart("gradients", "x", x);
-  require_apart("gradients", "y", y);
-  require_apart_from_gradients(x, y, dw);
+  check_gradients_call(x, y, dw);  // and prepares the workspace
   const double loss = forward_and_input_gradients("gradients", x, y);
   const double scale = reduction_scale(reduction, x.rows(), output_width());
-  weight_products(x, static_cast<T>(scale), T(0), [&](std::size_t k) { return dw[k].view(); });
+  if (update) weights_as_built_ = false;
+  // Each piece's rows of dw[k] go to the update while in its core's cache: one trip through
+  // memory fewer than an update once every gradient is complete.
+  const auto after = [&](std::size_t k, detail::Range rows) {
+    if (update) (*update)(k, rows.begin, weights_[k].view().row_block(rows.begin, rows.count));
+  };
+  weight_products(
+      x, detail::gradient_pieces<T>(x.rows(), widths_), static_cast<T>(scale), T(0),
+      [&](std::size_t k) { return dw[k].view(); }, after);
   return loss * scale;
+}
+
+template <class T>
+void Network<T>::update_rows(const detail::RowsTask<T>& update) {
+  require_live("update_rows");
+  prepare_team();
+  weights_as_built_ = false;
+  const std::size_t pieces = detail::update_pieces<T>(widths_);
+  auto piece = [&](std::size_t p) {
+    for (std::size_t k = 0; k < weights_.size(); ++k) {
+      const detail::Range rows = detail::piece_range(widths_[k], p, pieces);
+      if (rows.count > 0)
+        update(k, rows.begin, weights_[k].view().row_block(rows.begin, rows.count));
+    }
+  };
+  team_->run(pieces, piece);
 }
 
 template <class T>
 double Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y,
                              const std::vector<MatrixView<T>>& dw, Reduction reduction,
                              const std::function<void(std::size_t)>& on_layer) {
-  check_batch("gradients", x, &y);
   const detail::SignalHold signals(holds_signals<T>(widths_, x.rows(), 3), true);
-  check_gradient_shapes(weights_, dw);
-  prepare(x.rows());
-  require_apart("gradients", "x", x);
-  require_apart("gradients", "y", y);
-  require_apart_from_gradients(x, y, dw);
+  check_gradients_call(x, y, dw);  // and prepares the workspace
   const double loss = forward_and_input_gradients("gradients", x, y);
   const double scale = reduction_scale(reduction, x.rows(), output_width());
   // Last layer first, as backpropagation produces them: the first gradients done are the first
   // a caller can send. Each layer is one round of the team (the same products, per layer).
   for (std::size_t k = weights_.size(); k-- > 0;) {
-    weight_product(x, k, static_cast<T>(scale), T(0), dw[k]);
+    weight_products(
+        x, detail::gradient_pieces<T>(x.rows(), widths_), static_cast<T>(scale), T(0),
+        [&](std::size_t) { return dw[k]; }, [](std::size_t, detail::Range) {}, k);
     if (on_layer) on_layer(k);
   }
   return loss * scale;
@@ -374,8 +352,10 @@ double Network<T>::train_step(MatrixView<const T> x, MatrixView<const T> y, T lr
   // Fused SGD: w_k <- w_k - lr a_{k-1}^T g_k as one gemm per part, after every g_k has been
   // formed from the old weights.
   weights_as_built_ = false;
-  weight_products(x, static_cast<T>(-static_cast<double>(lr) * scale), T(1),
-                  [&](std::size_t k) { return weights_[k].view(); });
+  weight_products(
+      x, detail::weight_pieces<T>(x.rows(), widths_),
+      static_cast<T>(-static_cast<double>(lr) * scale), T(1),
+      [&](std::size_t k) { return weights_[k].view(); }, [](std::size_t, detail::Range) {});
   return loss * scale;
 }
 

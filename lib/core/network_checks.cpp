@@ -105,6 +105,53 @@ void Network<T>::require_apart(const char* where, const char* name,
       if (detail::overlap(view, m.view())) refuse("the network's workspace");
 }
 
+namespace {
+
+// dw must hold one matrix shaped like each w_k (Matrix or MatrixView).
+template <class T, class Gradient>
+void check_gradient_shapes(const std::vector<Matrix<T>>& weights, const std::vector<Gradient>& dw) {
+  if (dw.size() != weights.size()) {
+    throw ShapeError("gradients: expected " + std::to_string(weights.size()) +
+                     " gradient matrices, got " + std::to_string(dw.size()));
+  }
+  for (std::size_t k = 0; k < dw.size(); ++k) {
+    if (dw[k].rows() != weights[k].rows() || dw[k].cols() != weights[k].cols()) {
+      throw ShapeError("gradients: dw" + std::to_string(k + 1) + " is " +
+                       shape_string(dw[k].rows(), dw[k].cols()) + ", w" + std::to_string(k + 1) +
+                       " is " + shape_string(weights[k].rows(), weights[k].cols()));
+    }
+  }
+}
+
+// The step writes dw while it reads x and y: they must not share memory.
+template <class T, class Gradient>
+void require_apart_from_gradients(MatrixView<const T> x, MatrixView<const T> y,
+                                  const std::vector<Gradient>& dw) {
+  for (std::size_t k = 0; k < dw.size(); ++k) {
+    const MatrixView<const T> target(dw[k]);
+    for (const auto& [name, view] : {std::pair{"x", x}, std::pair{"y", y}}) {
+      if (detail::overlap(view, target)) {
+        throw ValueError(std::string("gradients: ") + name + " overlaps dw" +
+                         std::to_string(k + 1) + ", which the step writes; pass a copy");
+      }
+    }
+  }
+}
+
+}  // namespace
+
+template <class T>
+template <class Gradient>
+void Network<T>::check_gradients_call(MatrixView<const T> x, MatrixView<const T> y,
+                                      const std::vector<Gradient>& dw) {
+  check_batch("gradients", x, &y);
+  check_gradient_shapes(weights_, dw);
+  prepare(x.rows());
+  require_apart("gradients", "x", x);
+  require_apart("gradients", "y", y);
+  require_apart_from_gradients(x, y, dw);
+}
+
 template <class T>
 std::size_t Network<T>::first_overflowing_layer(MatrixView<const T> x) const {
   // Slow and plain on purpose: it runs once, on the way to an error.
@@ -166,6 +213,10 @@ void Network<T>::report_unusable(const char* where, MatrixView<const T> x, doubl
   template void Network<T>::check_batch(const char*, MatrixView<const T>,                       \
                                         const MatrixView<const T>*) const;                      \
   template void Network<T>::require_apart(const char*, const char*, MatrixView<const T>) const; \
+  template void Network<T>::check_gradients_call(MatrixView<const T>, MatrixView<const T>,      \
+                                                 const std::vector<Matrix<T>>&);                \
+  template void Network<T>::check_gradients_call(MatrixView<const T>, MatrixView<const T>,      \
+                                                 const std::vector<MatrixView<T>>&);            \
   template std::size_t Network<T>::first_overflowing_layer(MatrixView<const T>) const;          \
   template void Network<T>::report_unusable(const char*, MatrixView<const T>, double, bool) const;
 NOBIAS_NETWORK_CHECKS(float)

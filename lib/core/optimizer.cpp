@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/optimizer_update.hpp"
 #include "core/overlap.hpp"
 #include "nobias/error.hpp"
 #include "nobias/kernels.hpp"
@@ -69,14 +70,6 @@ void check_as_float(const OptimizerConfig& c, bool all_fields) {
     require(as_float(c.beta2) < 1, "beta2", c.beta2, "< 1" + in);
     require(as_float(c.epsilon) > 0, "epsilon", c.epsilon, "> 0" + in);
   }
-}
-
-// A moment of a weight whose gradient stays 0 decays geometrically into subnormal numbers,
-// which x86 computes with ~100x slower microcode: measured, a digits run slowed 3x from
-// epoch 17 on. Below the smallest normal number a moment is 0 to within its rounding.
-template <class T>
-T flush(T moment) {
-  return std::abs(moment) < std::numeric_limits<T>::min() ? T(0) : moment;
 }
 
 template <class T>
@@ -269,8 +262,15 @@ double Optimizer<T>::step(Network<T>& net, MatrixView<const T> x, MatrixView<con
     ++steps_;
     return loss;
   }
-  const double loss = net.gradients(x, y, gradients_, reduction);  // throws before any change
-  update(net, gradients_);
+  // Each piece of rows of dL/dw_k is applied as soon as it is final, on the thread that formed
+  // it; a divergence throws before any of it.
+  const detail::UpdateRule<T> rule = detail::update_rule<T>(config_, steps_ + 1);
+  auto rows = [&](std::size_t k, std::size_t first_row, MatrixView<T> w) {
+    update_rows(rule, k, first_row, w, gradients_[k].data());
+  };
+  const detail::RowsTask<T> task(rows);
+  const double loss = net.gradients_and_update(x, y, gradients_, reduction, &task);
+  ++steps_;
   return loss;
 }
 
@@ -301,54 +301,34 @@ void Optimizer<T>::apply(Network<T>& net, const std::vector<MatrixView<const T>>
                        " is a strided view; expected contiguous rows");
     }
   }
-  update(net, gradients);
-}
-
-template <class T>
-template <class Gradient>
-void Optimizer<T>::update(Network<T>& net, const std::vector<Gradient>& gradients) {
-  ++steps_;
-  const T lr = static_cast<T>(config_.learning_rate);
-  const T decay = static_cast<T>(config_.weight_decay);
-  const T mu = static_cast<T>(config_.momentum);
-  const T b1 = static_cast<T>(config_.beta1), b2 = static_cast<T>(config_.beta2);
-  const T eps = static_cast<T>(config_.epsilon);
-  // Adam's bias corrections, folded into the step size and the denominator.
-  const double t = static_cast<double>(steps_);
-  const T correction1 = static_cast<T>(1.0 - std::pow(config_.beta1, t));
-  const T correction2 = static_cast<T>(1.0 - std::pow(config_.beta2, t));
-
-  for (std::size_t k = 0; k < net.layers(); ++k) {
-    T* w = net.weight(k).data();
-    const T* g = gradients[k].data();
-    const std::size_t size = gradients[k].rows() * gradients[k].cols();
-    switch (config_.kind) {
-      case OptimizerKind::Sgd:
-        for (std::size_t i = 0; i < size; ++i)
-          w[i] -= lr * (g[i] + decay * w[i]);
-        break;
-      case OptimizerKind::Momentum: {
-        T* v = first_[k].data();
-        for (std::size_t i = 0; i < size; ++i) {
-          const T grad = g[i] + decay * w[i];
-          v[i] = flush(mu * v[i] + grad);
-          w[i] -= lr * (config_.nesterov ? grad + mu * v[i] : v[i]);
+  // The update reads a gradient while it writes the weights and the moments.
+  for (std::size_t k = 0; k < gradients.size(); ++k) {
+    const std::string name = "gradient " + std::to_string(k + 1);
+    net.require_apart("Optimizer::apply", name.c_str(), gradients[k]);
+    for (const auto* buffers : {&first_, &second_}) {
+      for (const Matrix<T>& m : *buffers) {
+        if (detail::overlap(gradients[k], m.view())) {
+          throw ValueError("Optimizer::apply: " + name +
+                           " overlaps the optimizer's own moments; pass a copy");
         }
-        break;
-      }
-      case OptimizerKind::Adam: {
-        T* m = first_[k].data();
-        T* s = second_[k].data();
-        for (std::size_t i = 0; i < size; ++i) {
-          const T grad = g[i] + decay * w[i];
-          m[i] = flush(b1 * m[i] + (T(1) - b1) * grad);
-          s[i] = flush(b2 * s[i] + (T(1) - b2) * grad * grad);
-          w[i] -= lr * (m[i] / correction1) / (std::sqrt(s[i] / correction2) + eps);
-        }
-        break;
       }
     }
   }
+  const detail::UpdateRule<T> rule = detail::update_rule<T>(config_, steps_ + 1);
+  auto rows = [&](std::size_t k, std::size_t first_row, MatrixView<T> w) {
+    update_rows(rule, k, first_row, w, gradients[k].data());
+  };
+  net.update_rows(detail::RowsTask<T>(rows));
+  ++steps_;
+}
+
+template <class T>
+void Optimizer<T>::update_rows(const detail::UpdateRule<T>& rule, std::size_t k,
+                               std::size_t first_row, MatrixView<T> w, const T* gradient) {
+  const std::size_t offset = first_row * w.cols();
+  T* first = first_.empty() ? nullptr : first_[k].data() + offset;
+  T* second = second_.empty() ? nullptr : second_[k].data() + offset;
+  detail::update_span(rule, w.data(), gradient + offset, first, second, w.rows() * w.cols());
 }
 
 template void check_optimizer_config<float>(const OptimizerConfig&, const std::string&, bool);

@@ -44,6 +44,16 @@ std::size_t row_pieces(std::size_t n, const std::vector<std::size_t>& widths);
 template <class T>
 std::size_t weight_pieces(std::size_t n, const std::vector<std::size_t>& widths);
 
+// Pieces for an elementwise pass over the rows of every w_k (an optimizer's update): enough
+// weights in each to pay for waking a thread. A function of the widths alone.
+template <class T>
+std::size_t update_pieces(const std::vector<std::size_t>& widths);
+// Pieces for phase 2 of a step whose weight gradients are formed (gradients(), and the steps
+// of optimizers other than plain SGD, which update each piece's rows as soon as they are
+// final): weight_pieces, or more when the update is worth more threads than the products.
+template <class T>
+std::size_t gradient_pieces(std::size_t n, const std::vector<std::size_t>& widths);
+
 struct Range {
   std::size_t begin = 0, count = 0;
 };

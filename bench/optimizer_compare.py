@@ -1,0 +1,121 @@
+#!/usr/bin/python3
+"""Epoch throughput of the real-data recipe, interleaved: nobias (and a baseline build of it)
+against PyTorch, in rounds that rotate their order, medians of the rounds.
+
+Usage: optimizer_compare.py --bench build/release/bench/nobias-bench
+                            [--baseline OTHER/nobias-bench] [--baseline-env VAR=VALUE,...]
+                            [--rounds 5] [--widths mnist]
+                            [--dtype f32] [--torch-threads 1,2] [--min-time 0.5]
+
+Each round runs, as subprocesses: the epoch_{sgd,momentum,adam}_<widths>_<dtype> benchmarks of
+--bench (and of --baseline, the same benchmarks of another build, e.g. before a change), and
+bench/peers/torch_epoch_peer.py once per --torch-threads. It prints samples/s (medians over the
+rounds) for every optimizer and batch size, Adam's ratio to SGD within each system, nobias
+against the baseline and against PyTorch's best thread count, and the load average before and
+after. Run it with Debian's /usr/bin/python3 (python3-torch).
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SHAPES = json.loads((HERE / "shapes.json").read_text())
+OPTIMIZERS = ["sgd", "momentum", "adam"]
+BATCHES = [32, 256]
+# PyTorch's epochs are ~10x slower: fewer rows (the same per-sample work) keep a round short.
+TORCH_ROWS = 2048
+
+
+def run_bench(binary, widths, dtype, min_time, env=None):
+    """{(optimizer, n): samples/s} from one run of the epoch benchmarks of binary."""
+    pattern = (f"^epoch_({'|'.join(OPTIMIZERS)})_{widths}_{dtype}"
+               f"/batch:({'|'.join(map(str, BATCHES))})/real_time$")
+    out = subprocess.run([binary, f"--benchmark_filter={pattern}", "--benchmark_format=json",
+                          f"--benchmark_min_time={min_time}"],
+                         check=True, capture_output=True, text=True,
+                         env=dict(os.environ, **(env or {}))).stdout
+    rates = {}
+    for b in json.loads(out)["benchmarks"]:
+        name, batch, _ = b["name"].split("/")
+        rates[(name.split("_")[1], int(batch.split(":")[1]))] = b["items_per_second"]
+    return rates
+
+
+def run_torch(threads, widths, dtype, min_time):
+    out = subprocess.run([sys.executable, str(HERE / "peers" / "torch_epoch_peer.py"),
+                          "--widths", ",".join(map(str, SHAPES["widths"][widths])),
+                          "--dtype", dtype, "--threads", str(threads),
+                          "--n", ",".join(map(str, BATCHES)), "--min-time", str(min_time),
+                          "--rows", str(TORCH_ROWS)],
+                         check=True, capture_output=True, text=True).stdout
+    rates = {}
+    for line in out.splitlines():
+        r = json.loads(line)
+        rates[(r["optimizer"], r["n"])] = r["samples_per_second"]
+    return rates
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--bench", required=True)
+    parser.add_argument("--baseline")
+    parser.add_argument("--baseline-env", default="",
+                        help="VAR=VALUE,... for the baseline's runs (e.g. NOBIAS_THREADS=1)")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--widths", default="mnist", choices=sorted(SHAPES["widths"]))
+    parser.add_argument("--dtype", default="f32", choices=["f32", "f64"])
+    parser.add_argument("--torch-threads", default="1,2", help="empty: no PyTorch")
+    parser.add_argument("--min-time", type=float, default=0.5, help="seconds per measurement")
+    args = parser.parse_args(argv)
+
+    systems = [("nobias", lambda: run_bench(args.bench, args.widths, args.dtype, args.min_time))]
+    if args.baseline:
+        env = dict(v.split("=", 1) for v in args.baseline_env.split(",") if v)
+        systems.append(("baseline", lambda: run_bench(args.baseline, args.widths, args.dtype,
+                                                      args.min_time, env)))
+    for t in [int(v) for v in args.torch_threads.split(",") if v]:
+        systems.append((f"torch_{t}t", lambda t=t: run_torch(t, args.widths, args.dtype,
+                                                             2 * args.min_time)))
+    load_before = os.getloadavg()
+    samples = {name: [] for name, _ in systems}
+    for round_ in range(args.rounds):
+        shift = round_ % len(systems)
+        for name, run in systems[shift:] + systems[:shift]:
+            samples[name].append(run())
+            print(f"round {round_ + 1}: {name} done", file=sys.stderr, flush=True)
+    load_after = os.getloadavg()
+
+    median = {name: {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+              for name, runs in samples.items()}
+    print(f"# {args.widths} {SHAPES['widths'][args.widths]}, {args.dtype}, {args.rounds} rounds, "
+          f"medians; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
+    print("| system | optimizer | batch | samples/s | adam/sgd | vs baseline |")
+    print("|---|---|---|---|---|---|")
+    for name in median:
+        for n in BATCHES:
+            for opt in OPTIMIZERS:
+                rate = median[name].get((opt, n))
+                if rate is None:
+                    continue
+                ratio = rate / median[name][("sgd", n)] if opt == "adam" else None
+                base = median.get("baseline", {}).get((opt, n))
+                vs = rate / base if base and name == "nobias" else None
+                print(f"| {name} | {opt} | {n} | {rate:,.0f} | "
+                      f"{'' if ratio is None else f'{ratio:.2f}'} | "
+                      f"{'' if vs is None else f'{vs:.2f}x'} |")
+    torch_names = [name for name in median if name.startswith("torch")]
+    for n in BATCHES:
+        for opt in OPTIMIZERS:
+            peers = [median[t][(opt, n)] for t in torch_names if (opt, n) in median[t]]
+            if peers:
+                print(f"nobias {opt} batch {n} / PyTorch's best: "
+                      f"{median['nobias'][(opt, n)] / max(peers):.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
