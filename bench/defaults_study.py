@@ -9,20 +9,21 @@ For each data set and seed: one 75/25 split (stratified for classes, random_stat
   - the bias-free reference: the same 100-100 ReLU network without biases in PyTorch, inputs
     standardized, regression targets standardized, one-hot targets with the squared loss, Adam
     1e-3, batches of 32, 200 epochs, no early stopping, no tuning.
-Held-out accuracy (classes) or R² (regression). Prints a markdown table of medians over the
-seeds, and one of every run, for docs/real-data.md.
+Held-out accuracy (classes) or R² (regression). Prints every run, and a markdown table of
+medians over the seeds; the table in docs/real-data.md is written by this program, never typed:
 
-  /usr/bin/python3 bench/defaults_study.py [--seeds 5] [--datasets wine,digits] [--no-torch]
+  ./dev python bench/defaults_study.py --json bench/defaults_study.json --doc docs/real-data.md
+  ./dev python bench/defaults_study.py --from-json bench/defaults_study.json --doc docs/real-data.md --check
+  ./dev python bench/defaults_study.py --seeds 3 --datasets wine,iris --no-torch    # a quick look
 """
 import argparse
+import json
 import os
 import sys
 import time
 import warnings
 
 import numpy
-
-import nobias
 
 HIDDEN = (100, 100)
 
@@ -68,6 +69,8 @@ CANDIDATES = {
     "nobias defaults": dict(),
     # The homogeneous model, one flag away (--no-standardize).
     "nobias, standardize=False": dict(standardize=False),
+    # Glorot's full scale: the default before half of it was measured better.
+    "nobias, init=glorot": dict(init="glorot"),
     # The defaults before issue 20 used He's scale, without standardizing.
     "nobias, init=he": dict(init="he"),
     "nobias, no early stopping": dict(early_stopping=False),
@@ -75,6 +78,7 @@ CANDIDATES = {
 
 
 def run_nobias(kind, settings, x_train, y_train, x_test, seed):
+    import nobias
     make = nobias.Classifier if kind == "class" else nobias.Regressor
     model = make(hidden_layer_sizes=HIDDEN, random_state=seed, **settings)
     model.fit(x_train, y_train)
@@ -135,14 +139,47 @@ def run_reference(kind, x_train, y_train, x_test, seed, epochs=200, batch=32):
 
 # ----------------------------------------------------------------------------- the study
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--datasets", default="")
-    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch reference")
-    parser.add_argument("--no-sklearn", action="store_true", help="skip scikit-learn's MLPs")
-    parser.add_argument("--candidates", default="", help="comma-separated candidate names")
-    args = parser.parse_args()
+def table_lines(study):
+    """The markdown table of a study's results: medians over the seeds (min–max)."""
+    names = study["runners"]
+    lines = ["| data set (metric) | " + " | ".join(names) + " |",
+             "|---|" + "---|" * len(names)]
+    for dataset, kind in study["datasets"].items():
+        metric = "accuracy" if kind == "class" else "R²"
+        cells = []
+        for name in names:
+            values = study["scores"][dataset][name]
+            cells.append(f"{numpy.median(values):.3f} ({min(values):.3f}–{max(values):.3f})")
+        lines.append(f"| {dataset} ({metric}) | " + " | ".join(cells) + " |")
+    meta = study["meta"]
+    lines += ["", f"Median over seeds 0..{meta['seeds'] - 1} (min–max in brackets), 75/25 splits; "
+              f"measured on {meta['date']}, {meta['cpu']}, nobias {meta['nobias']}"
+              + (f" at commit {meta['commit']}" if "commit" in meta else "")
+              + ", float32, one thread each."]
+    return lines
+
+
+BEGIN, END = "<!-- bench/defaults_study.py: begin table -->", "<!-- bench/defaults_study.py: end table -->"
+
+
+def with_table(text, study, source):
+    """text with the lines between BEGIN and END replaced by the study's table."""
+    lines = text.split("\n")
+    if BEGIN not in lines or END not in lines or lines.index(END) < lines.index(BEGIN):
+        raise ValueError(f"{source}: expected the marker lines '{BEGIN}' and then '{END}'")
+    first, last = lines.index(BEGIN), lines.index(END)
+    return "\n".join(lines[:first + 1] + [""] + table_lines(study) + [""] + lines[last:])
+
+
+def cpu_name():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip() + f", {os.cpu_count()} CPUs"
+    return "unknown CPU"
+
+
+def run_study(args):
+    import nobias
     from sklearn.model_selection import train_test_split
 
     nobias.set_threads(1)
@@ -151,7 +188,7 @@ def main():
         chosen = {name: chosen[name] for name in args.datasets.split(",")}
     candidates = CANDIDATES
     if args.candidates:
-        candidates = {name: CANDIDATES[name] for name in args.candidates.split(",")}
+        candidates = {name: CANDIDATES[name] for name in args.candidates.split(";")}
     runners = [(name, lambda kind, *a, s=s: run_nobias(kind, s, *a)) for name, s in candidates.items()]
     if not args.no_sklearn:
         runners += [("sklearn MLP, raw", lambda kind, *a: run_sklearn(kind, False, *a)),
@@ -159,7 +196,7 @@ def main():
     if not args.no_torch:
         runners.append(("bias-free reference (PyTorch)", run_reference))
 
-    results = {}  # (dataset, runner) -> [score per seed]
+    scores = {dataset: {name: [] for name, _ in runners} for dataset in chosen}
     for dataset, (kind, load) in chosen.items():
         for seed in range(args.seeds):
             x, y = load(seed)
@@ -170,23 +207,54 @@ def main():
             for name, runner in runners:
                 start = time.perf_counter()
                 value = score(kind, y_test, runner(kind, x_train, y_train, x_test, seed))
-                seconds = time.perf_counter() - start
-                results.setdefault((dataset, name), []).append((value, seconds))
-                print(f"{dataset:15s} seed {seed}  {name:42s} {value:.4f}  {seconds:6.1f} s",
-                      file=sys.stderr, flush=True)
+                scores[dataset][name].append(float(value))
+                print(f"{dataset:15s} seed {seed}  {name:42s} {value:.4f}  "
+                      f"{time.perf_counter() - start:6.1f} s", file=sys.stderr, flush=True)
+    return {"meta": {"seeds": args.seeds, "date": time.strftime("%Y-%m-%d"), "cpu": cpu_name(),
+                     "nobias": nobias.__version__},
+            "datasets": {dataset: kind for dataset, (kind, _) in chosen.items()},
+            "runners": [name for name, _ in runners], "scores": scores}
 
-    names = [name for name, _ in runners]
-    print("| data set (metric) | " + " | ".join(names) + " |")
-    print("|---|" + "---|" * len(names))
-    for dataset, (kind, _) in chosen.items():
-        metric = "accuracy" if kind == "class" else "R²"
-        cells = []
-        for name in names:
-            values = [v for v, _ in results[(dataset, name)]]
-            cells.append(f"{numpy.median(values):.3f} ({min(values):.3f}–{max(values):.3f})")
-        print(f"| {dataset} ({metric}) | " + " | ".join(cells) + " |")
-    print(f"\nMedian over seeds 0..{args.seeds - 1} (min–max in brackets); 75/25 splits.")
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--datasets", default="", help="comma-separated data set names")
+    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch reference")
+    parser.add_argument("--no-sklearn", action="store_true", help="skip scikit-learn's MLPs")
+    parser.add_argument("--candidates", default="", help="candidate names separated by semicolons")
+    parser.add_argument("--json", help="write every score here (the docs' table is made from it)")
+    parser.add_argument("--from-json", help="run nothing: take the scores from this file")
+    parser.add_argument("--doc", help="rewrite the table between the marker lines of this file")
+    parser.add_argument("--check", action="store_true",
+                        help="with --from-json and --doc: exit 1 when the doc's table differs")
+    args = parser.parse_args()
+
+    if args.from_json:
+        with open(args.from_json) as f:
+            study = json.load(f)
+    else:
+        study = run_study(args)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(study, f, indent=1)
+            f.write("\n")
+    print("\n".join(table_lines(study)))
+    if args.doc:
+        with open(args.doc) as f:
+            text = f.read()
+        wanted = with_table(text, study, args.doc)
+        if args.check:
+            if wanted != text:
+                print(f"{args.doc}: its table is not what {args.from_json} gives; run "
+                      f"bench/defaults_study.py --from-json {args.from_json} --doc {args.doc}",
+                      file=sys.stderr)
+                return 1
+            return 0
+        with open(args.doc, "w") as f:
+            f.write(wanted)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -12,7 +12,7 @@
 //  - half Glorot's scale, N(0, 1 / (2 (fan_in + fan_out))): the scale of the first weights
 //    matters to a bias-free network, and smaller is better on every data set measured: He's
 //    2 / fan_in costs wine 97.8% -> 93%, and Glorot's own 2 / (fan_in + fan_out) leaves breast
-//    cancer a test row below the reference (96.8% against 97.8% as the mean of 20 seeds).
+//    cancer a test row below the reference (over 20 seeds, docs/real-data.md).
 //  - Adam at 1e-3, the mean loss, batches of 32, at most 200 epochs: scikit-learn's and the
 //    reference's; the step does not depend on the loss's scale.
 //  - early stopping on a held-out tenth with a patience of 10 epochs, keeping the best epoch's
