@@ -8,6 +8,7 @@
 #include "nobias/error.hpp"
 #include "nobias/fit.hpp"
 #include "nobias/init.hpp"
+#include "nobias/jacobian.hpp"
 #include "nobias/kernels.hpp"
 #include "nobias/matrix.hpp"
 #include "nobias/metrics.hpp"
