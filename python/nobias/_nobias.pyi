@@ -72,6 +72,12 @@ class Network:
         """yhat for x (n, d_in): a new (n, d_out) array, or written into out and returned.
         nobias.ValueError naming the first row whose prediction is a NaN or an infinity (inputs or
         weights too large for the dtype); out then holds what was computed."""
+    def jacobian(self, x_row: _Array) -> _Array:
+        """J(x) of one input x_row (d_in,) or (1, d_in): the (d_in, d_out) array with x_row @ J ==
+        predict(x_row) up to rounding, the weights multiplied with that input's ReLU masks (exact: a
+        bias-free network is linear around each input)."""
+    def jacobians(self, x: _Array) -> _Array:
+        """J(x_i) of every row of x (n, d_in): an (n, d_in, d_out) array."""
     def loss(self, x: _Array, y: _Array, reduction: _Reduction = "sum") -> float: ...
     def gradients(self, x: _Array, y: _Array,
                   reduction: _Reduction = "sum") -> tuple[float, list[_Array]]:

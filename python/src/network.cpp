@@ -13,6 +13,7 @@
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "nobias/init.hpp"
+#include "nobias/jacobian.hpp"
 #include "nobias/metrics.hpp"
 #include "nobias/names.hpp"
 #include "nobias/network.hpp"
@@ -80,6 +81,35 @@ py::array predict(AnyNetwork& self, py::handle x, py::object out) {
   // As nobias-predict: a NaN or an infinity is refused, naming the row (out holds them).
   require_finite_predictions<T>("predict", ov, xv);
   return py::reinterpret_borrow<py::array>(out);
+}
+
+// J(x_row): (d_in, d_out); a 1-D x_row is one row.
+template <class T>
+py::array jacobian(AnyNetwork& self, py::handle x_row) {
+  py::object rows = py::reinterpret_borrow<py::object>(x_row);
+  if (py::isinstance<py::array>(rows) && rows.attr("ndim").cast<int>() == 1)
+    rows = rows.attr("reshape")(1, -1);  // a view
+  const MatrixView<const T> xv = input_view<T>(rows, "x_row");
+  Matrix<T> j;
+  {
+    Exclusive busy(self);
+    j = nobias::jacobian(self.get<T>(), xv);
+  }
+  return take<T>(std::move(j));
+}
+
+// J(x_i) of every row: (n, d_in, d_out), the library's (n d_in, d_out) matrix as it stands.
+template <class T>
+py::array jacobians(AnyNetwork& self, py::handle x) {
+  const MatrixView<const T> xv = input_view<T>(x, "x");
+  Matrix<T> j;
+  {
+    Exclusive busy(self);
+    j = nobias::jacobians(self.get<T>(), xv);
+  }
+  const auto n = static_cast<py::ssize_t>(xv.rows()), d_in = static_cast<py::ssize_t>(xv.cols()),
+             d_out = static_cast<py::ssize_t>(j.cols());
+  return take<T>(std::move(j)).attr("reshape")(n, d_in, d_out);
 }
 
 template <class T>
@@ -203,6 +233,23 @@ network's own memory. A network used from several threads at once serializes the
           "yhat for x (n, d_in): a new (n, d_out) array, or written into out and returned. "
           "nobias.ValueError naming the first row whose prediction is a NaN or an infinity "
           "(inputs or weights too large for the dtype); out then holds what was computed.")
+      .def(
+          "jacobian",
+          [](AnyNetwork& self, py::handle x_row) {
+            return dispatch(self.dtype(),
+                            [&](auto tag) { return jacobian<decltype(tag)>(self, x_row); });
+          },
+          py::arg("x_row"),
+          "J(x) of one input x_row (d_in,) or (1, d_in): the (d_in, d_out) array with x_row @ J "
+          "== predict(x_row) up to rounding, the weights multiplied with that input's ReLU "
+          "masks (exact: a bias-free network is linear around each input).")
+      .def(
+          "jacobians",
+          [](AnyNetwork& self, py::handle x) {
+            return dispatch(self.dtype(),
+                            [&](auto tag) { return jacobians<decltype(tag)>(self, x); });
+          },
+          py::arg("x"), "J(x_i) of every row of x (n, d_in): an (n, d_in, d_out) array.")
       .def(
           "loss",
           [](AnyNetwork& self, py::handle x, py::handle y, const std::string& reduction) {
