@@ -117,6 +117,27 @@ TEST_CASE_TEMPLATE("jacobian.batch_is_each_row", T, float, double) {
 }
 
 // Powers of two scale every h_k exactly, so every mask, and so J, is the same to the bit.
+// Wide layers: the batch is multiplied a few rows at a time (kChunkElements in jacobian.cpp),
+// 3 here, so 7 rows make chunks of 3, 3 and 1; 1 at a time past 2^16 / (d_in d_out).
+TEST_CASE_TEMPLATE("jacobian.batch_in_chunks_is_each_row", T, float, double) {
+  const std::vector<std::vector<std::size_t>> shapes{
+      {130, 50, 150}, {150, 50, 130}, {300, 40, 250}, {250, 40, 300}};
+  std::uint64_t seed = 50;
+  for (const std::vector<std::size_t>& widths : shapes) {
+    CAPTURE(widths.front());
+    const Network<T> net = random_network<T>(widths, ++seed);
+    const Matrix<T> x = test_support::random_matrix<T>(7, widths.front(), seed + 50);
+    const Matrix<T> all = nobias::jacobians(net, x);
+    REQUIRE(all.rows() == 7 * widths.front());
+    for (std::size_t i = 0; i < x.rows(); ++i) {
+      CAPTURE(i);
+      CHECK(max_relative_error<T>(all.row_block(i * widths.front(), widths.front()),
+                                  nobias::jacobian(net, row_of(x, i))) <=
+            test_support::tolerance<T>(width_sum(widths)));
+    }
+  }
+}
+
 TEST_CASE_TEMPLATE("jacobian.positive_scale_leaves_it_unchanged", T, float, double) {
   std::uint64_t seed = 60;
   for (const std::vector<std::size_t>& widths : kShapes) {

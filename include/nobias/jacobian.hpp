@@ -25,9 +25,9 @@ Matrix<float> jacobian(const Network<float>& net, MatrixView<const float> x_row)
 Matrix<double> jacobian(const Network<double>& net, MatrixView<const double> x_row);
 
 // J(x_i) of every row of x: (n, d_in) -> (n * d_in, d_out), whose rows [i * d_in, (i + 1) *
-// d_in) are J(x_i), as jacobian() would give them up to rounding. One matrix rather than n so
-// that each layer is one GEMM over the whole batch (the weights are read once, not n times),
-// and so that it is an (n, d_in, d_out) array as it stands. Errors as jacobian(), and
+// d_in) are J(x_i), as jacobian() would give them up to rounding: one allocation, an (n, d_in,
+// d_out) array as it stands. Each layer's product takes several inputs at once, so the
+// weights are read once per few inputs, not once per input. Errors as jacobian(), and
 // ShapeError for no rows.
 Matrix<float> jacobians(const Network<float>& net, MatrixView<const float> x);
 Matrix<double> jacobians(const Network<double>& net, MatrixView<const double> x);

@@ -2,8 +2,8 @@
 // Legend: n = rows of x, K = weight matrices, d_k = widths[k], d_in = d_0, d_out = d_K.
 //
 // The chain is multiplied from the narrow end: from the left, each product carries d_in rows
-// per input; from the right (as J^T = w_K^T D_{K-1} ... w_1^T), d_out rows. The rows of all n
-// inputs are stacked so that each layer is one GEMM against w_k, whatever n is.
+// per input; from the right, d_out columns. Several inputs are stacked (rows from the left,
+// columns from the right) so that each layer is one GEMM with w_k for all of them.
 #include "nobias/jacobian.hpp"
 
 #include <algorithm>
@@ -65,62 +65,86 @@ std::vector<Matrix<T>> hidden_activations(const char* where, const Network<T>& n
   return a;
 }
 
-// Block i of m (rows [i * block, (i + 1) * block)) times D(row i of a): zero the columns
-// whose ReLU was off.
+// Inputs whose chains are multiplied together: as many as keep the two buffers the products
+// alternate between near 2^16 elements each, in cache, whatever n is (fresh pages for a whole
+// batch cost more than the products: a first version spent half its time in page faults).
+constexpr std::size_t kChunkElements = std::size_t(1) << 16;
+
+// Rows [first, first + count) of x as one stack: the products alternate between ping and pong,
+// and the last one's result goes to out, the rows of J(x_first) .. J(x_{first+count-1}).
 template <class T>
-void mask_columns(Matrix<T>& m, std::size_t block, const Matrix<T>& a) {
-  for (std::size_t i = 0; i < a.rows(); ++i) {
-    const T* mask = a.data() + i * a.cols();
-    for (std::size_t r = 0; r < block; ++r) {
-      T* row = m.data() + (i * block + r) * m.cols();
+struct Chunk {
+  std::size_t first, count;
+  T* ping;
+  T* pong;
+  MatrixView<T> out;  // (count d_in, d_out)
+};
+
+// Block i of m (rows [i * block, (i + 1) * block)) times D(row first + i of a): zero the
+// columns whose ReLU was off.
+template <class T>
+void mask_columns(MatrixView<T> m, std::size_t block, const Matrix<T>& a, std::size_t first) {
+  for (std::size_t i = 0; i * block < m.rows(); ++i) {
+    const T* mask = a.data() + (first + i) * a.cols();
+    for (std::size_t r = i * block; r < (i + 1) * block; ++r) {
+      T* row = m.row(r);
       for (std::size_t j = 0; j < m.cols(); ++j)
         row[j] = std::signbit(mask[j]) ? T(0) : row[j];
     }
   }
 }
 
-// d_in <= d_out: M = w_1, then M <- (M D_k) w_{k+1}; block i of M: (d_in, d_k).
+// Block i of m (columns [i * block, (i + 1) * block)) times D(row first + i of a) from the
+// left: zero the rows whose ReLU was off.
 template <class T>
-Matrix<T> from_the_left(const std::vector<Matrix<T>>& w, const std::vector<Matrix<T>>& a,
-                        std::size_t n) {
-  const std::size_t d_in = w.front().rows();
-  Matrix<T> m(checked_size(n, d_in), w.front().cols());
-  for (std::size_t i = 0; i < n; ++i)
-    std::copy(w.front().data(), w.front().data() + w.front().size(),
-              m.data() + i * w.front().size());
-  for (std::size_t k = 1; k < w.size(); ++k) {
-    mask_columns(m, d_in, a[k - 1]);
-    Matrix<T> next(m.rows(), w[k].cols());
-    gemm(Op::N, m.view(), Op::N, w[k].view(), T(1), T(0), next.view());  // (n d_in, d_{k+1})
-    m = std::move(next);
-  }
-  return m;
+void mask_rows(MatrixView<T> m, std::size_t block, const Matrix<T>& a, std::size_t first) {
+  for (std::size_t r = 0; r < m.rows(); ++r)
+    for (std::size_t i = 0; i * block < m.cols(); ++i)
+      if (std::signbit(a(first + i, r)))
+        std::fill(m.row(r) + i * block, m.row(r) + (i + 1) * block, T(0));
 }
 
-// d_out < d_in: G = w_K^T, then G <- (G D_k) w_k^T; block i of G: (d_out, d_{k-1}), and J^T
-// at the end, transposed block by block into the result.
+// d_in <= d_out: M = w_1, then M <- (M D_k) w_{k+1}; the inputs stacked, block i of M its rows
+// [i d_in, (i + 1) d_in): (d_in, d_k).
 template <class T>
-Matrix<T> from_the_right(const std::vector<Matrix<T>>& w, const std::vector<Matrix<T>>& a,
-                         std::size_t n) {
-  const Matrix<T>& last = w.back();  // (d_{K-1}, d_out)
-  const std::size_t d_out = last.cols(), d_in = w.front().rows();
-  Matrix<T> g(checked_size(n, d_out), last.rows());
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t c = 0; c < d_out; ++c)
-      for (std::size_t r = 0; r < last.rows(); ++r)
-        g(i * d_out + c, r) = last(r, c);
-  for (std::size_t k = w.size() - 1; k > 0; --k) {
-    mask_columns(g, d_out, a[k - 1]);
-    Matrix<T> next(g.rows(), w[k - 1].rows());
-    gemm(Op::N, g.view(), Op::T, w[k - 1].view(), T(1), T(0), next.view());  // (n d_out, d_{k-1})
-    g = std::move(next);
+void from_the_left(const std::vector<Matrix<T>>& w, const std::vector<Matrix<T>>& a,
+                   const Chunk<T>& c) {
+  const std::size_t d_in = w.front().rows(), rows = c.count * d_in;
+  MatrixView<T> m = w.size() == 1 ? c.out : MatrixView<T>(c.ping, rows, w.front().cols());
+  for (std::size_t i = 0; i < c.count; ++i)
+    for (std::size_t r = 0; r < d_in; ++r)
+      std::copy(w.front().data() + r * w.front().cols(),
+                w.front().data() + (r + 1) * w.front().cols(), m.row(i * d_in + r));
+  for (std::size_t k = 1; k < w.size(); ++k) {
+    mask_columns(m, d_in, a[k - 1], c.first);
+    const MatrixView<T> next =
+        k + 1 == w.size() ? c.out : MatrixView<T>(k % 2 ? c.pong : c.ping, rows, w[k].cols());
+    gemm(Op::N, MatrixView<const T>(m), Op::N, w[k].view(), T(1), T(0), next);  // (rows, d_{k+1})
+    m = next;
   }
-  Matrix<T> j(checked_size(n, d_in), d_out);
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t c = 0; c < d_out; ++c)
-      for (std::size_t r = 0; r < d_in; ++r)
-        j(i * d_in + r, c) = g(i * d_out + c, r);
-  return j;
+}
+
+// d_out < d_in: M = w_K, then M <- w_k (D_k M); the inputs side by side, block i of M its
+// columns [i d_out, (i + 1) d_out): (d_{k-1}, d_out). Every product takes its operands as
+// stored (a transposed one ran at half the speed in float64).
+template <class T>
+void from_the_right(const std::vector<Matrix<T>>& w, const std::vector<Matrix<T>>& a,
+                    const Chunk<T>& c) {
+  const Matrix<T>& last = w.back();  // (d_{K-1}, d_out)
+  const std::size_t d_out = last.cols(), d_in = w.front().rows(), cols = c.count * d_out;
+  MatrixView<T> m(c.ping, last.rows(), cols);
+  for (std::size_t r = 0; r < last.rows(); ++r)
+    for (std::size_t i = 0; i < c.count; ++i)
+      std::copy(last.data() + r * d_out, last.data() + (r + 1) * d_out, m.row(r) + i * d_out);
+  for (std::size_t k = w.size() - 1; k > 0; --k) {
+    mask_rows(m, d_out, a[k - 1], c.first);
+    const MatrixView<T> next(m.data() == c.ping ? c.pong : c.ping, w[k - 1].rows(), cols);
+    gemm(Op::N, w[k - 1].view(), Op::N, MatrixView<const T>(m), T(1), T(0), next);
+    m = next;  // (d_{k-1}, cols)
+  }
+  for (std::size_t i = 0; i < c.count; ++i)
+    for (std::size_t r = 0; r < d_in; ++r)
+      std::copy(m.row(r) + i * d_out, m.row(r) + (i + 1) * d_out, c.out.row(i * d_in + r));
 }
 
 template <class T>
@@ -128,17 +152,31 @@ Matrix<T> jacobians_of(const char* where, const char* name, const Network<T>& ne
                        MatrixView<const T> x) {
   check_input(where, name, net, x);
   const std::vector<std::size_t>& d = net.widths();
+  const std::size_t n = x.rows(), d_in = d.front(), d_out = d.back();
+  const std::size_t narrow = std::min(d_in, d_out), widest = *std::max_element(d.begin(), d.end());
   // Large float32 calls run on oneDNN with signals held, as predict() (gemm/signal_safety.hpp).
   double multiply_adds = 0.0;
   for (std::size_t k = 0; k + 1 < d.size(); ++k)
     multiply_adds += static_cast<double>(d[k]) * static_cast<double>(d[k + 1]);
-  multiply_adds *=
-      static_cast<double>(x.rows()) * static_cast<double>(std::min(d.front(), d.back()) + 1);
+  multiply_adds *= static_cast<double>(n) * static_cast<double>(narrow + 1);
   const detail::SignalHold signals(
       std::is_same_v<T, float> && detail::float32_call_holds_signals(multiply_adds), true);
+
   const std::vector<Matrix<T>> a = hidden_activations(where, net, x);
-  return d.front() <= d.back() ? from_the_left(net.weights(), a, x.rows())
-                               : from_the_right(net.weights(), a, x.rows());
+  Matrix<T> j(checked_size(n, d_in), d_out);
+  const std::size_t per_chunk = std::clamp<std::size_t>(kChunkElements / (narrow * widest), 1, n);
+  Matrix<T> ping(checked_size(per_chunk, narrow), widest), pong(per_chunk * narrow, widest);
+  for (std::size_t first = 0; first < n; first += per_chunk) {
+    const std::size_t count = std::min(per_chunk, n - first);
+    const Chunk<T> chunk{first, count, ping.data(), pong.data(),
+                         j.row_block(first * d_in, count * d_in)};
+    if (d_in <= d_out) {
+      from_the_left(net.weights(), a, chunk);
+    } else {
+      from_the_right(net.weights(), a, chunk);
+    }
+  }
+  return j;
 }
 
 template <class T>
