@@ -125,8 +125,8 @@ void from_the_left(const std::vector<Matrix<T>>& w, const std::vector<Matrix<T>>
 }
 
 // d_out < d_in: M = w_K, then M <- w_k (D_k M); the inputs side by side, block i of M its
-// columns [i d_out, (i + 1) d_out): (d_{k-1}, d_out). Every product takes its operands as
-// stored (a transposed one ran at half the speed in float64).
+// columns [i d_out, (i + 1) d_out): (d_{k-1}, d_out). Side by side rather than J^T stacked
+// by rows, every product takes w_k as stored and J needs no transposing at the end.
 template <class T>
 void from_the_right(const std::vector<Matrix<T>>& w, const std::vector<Matrix<T>>& a,
                     const Chunk<T>& c) {
