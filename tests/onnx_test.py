@@ -12,7 +12,8 @@ trained for a few epochs, exported, and:
   RuntimeTest   onnxruntime-node in ORT_DIR (tests/install_onnxruntime.py put it there) run by
                 node (tests/onnx_run.js), against nobias-predict;
   ToolTest      nobias-export's refusals and its atomic replacement of --onnx.
-Agreement: 1e-5 relative in float32, 1e-12 in float64 (agree() says relative to what).
+Agreement: 1e-5 relative in float32, 1e-12 in float64, relative to the magnitude of what
+each output sums (magnitude()).
 Exit 77 (ctest's skip) when the module onnx or node is missing, saying which.
 """
 
@@ -58,13 +59,32 @@ def tool(name, *args, check=True):
     return r
 
 
-def agree(test, got, want, flag, what):
-    """Relative to the largest output of the same row (at least 1e-3 of it): a product that
-    cancels to near 0 is not held to a relative error of its own rounding."""
+def magnitude(model_dir, x):
+    """What each output of the model directory's forward pass sums, in absolute value: the
+    forward pass on |x| (standardized), |w_k|, |y_scale| and |y_mean|, in float64. Rounding
+    errors are bounded relative to it (a dot product's by n eps |x| |w|), also where the terms
+    cancel to an output near 0."""
+    def stat(name):
+        f = os.path.join(model_dir, name + ".npy")
+        return np.load(f).reshape(-1) if os.path.exists(f) else None
+    a = x.astype(np.float64)
+    if stat("x_mean") is not None:
+        a = (a - stat("x_mean")) / stat("x_scale")
+    a = np.abs(a)
+    k = 1
+    while os.path.exists(os.path.join(model_dir, "w%d.npy" % k)):
+        a = a @ np.abs(np.load(os.path.join(model_dir, "w%d.npy" % k)).astype(np.float64))
+        k += 1
+    if stat("y_mean") is not None:
+        a = a * stat("y_scale") + np.abs(stat("y_mean"))
+    return a
+
+
+def agree(test, got, want, size, flag, what):
+    """|got - want| within TOLERANCE relative to size (magnitude(): what the outputs sum)."""
     test.assertEqual(got.dtype, want.dtype, what)
     test.assertEqual(got.shape, want.shape, what)
-    scale = np.maximum(np.abs(want), np.max(np.abs(want), axis=1, keepdims=True) * 1e-3)
-    err = np.max(np.abs(got.astype(np.float64) - want) / np.maximum(scale, 1e-300))
+    err = np.max(np.abs(got.astype(np.float64) - want) / np.maximum(size, 1e-300))
     test.assertLessEqual(err, TOLERANCE[flag], "%s: max relative error %g" % (what, err))
 
 
@@ -151,8 +171,8 @@ class CheckerTest(unittest.TestCase):
                     self.assertEqual(t.data_type, elem, t.name)
                 for rows in (37, 1):
                     x, want = Models.inputs(name, rows)
-                    agree(self, evaluate_with_numpy(model, x), want, flag,
-                          "%s, %d rows" % (name, rows))
+                    agree(self, evaluate_with_numpy(model, x), want,
+                          magnitude(Models.path(name), x), flag, "%s, %d rows" % (name, rows))
 
     def test_weights_are_the_model_directorys(self):
         import onnx
@@ -188,10 +208,11 @@ class RuntimeTest(unittest.TestCase):
         print(r.stdout.splitlines()[-1], file=sys.stderr)
         for job, line in zip(jobs, r.stdout.splitlines()):
             name = os.path.basename(job["model"])[:-len(".onnx")]
-            _, want = Models.inputs(name, job["rows"])
+            x, want = Models.inputs(name, job["rows"])
             self.assertEqual(line.split()[1:], [str(n) for n in want.shape], line)
             got = np.fromfile(job["out"], dtype=want.dtype).reshape(want.shape)
-            agree(self, got, want, MODELS[name][1], "%s, %d rows" % (name, job["rows"]))
+            agree(self, got, want, magnitude(Models.path(name), x), MODELS[name][1],
+                  "%s, %d rows" % (name, job["rows"]))
 
 
 class ToolTest(unittest.TestCase):
