@@ -1,6 +1,7 @@
 """nobias.export_onnx: from a Network with statistics, or from a model directory (the same
 bytes), its refusals, and, with Debian's python3-onnx, ONNX's checker and the graph evaluated
 with numpy against Network.predict. tests/onnx_test.py runs the exported models in onnxruntime."""
+import json
 import os
 
 import numpy as np
@@ -87,3 +88,18 @@ def test_onnx_checks_and_computes_predict(tmp_path, widths, dtype):
     tolerance = 1e-5 if dtype == np.float32 else 1e-12
     scale = np.maximum(np.abs(want), np.max(np.abs(want), axis=1, keepdims=True) * 1e-3)
     assert np.max(np.abs(got - want) / scale) <= tolerance
+
+
+def test_metadata_says_what_nobias_knew(tmp_path):
+    onnx = pytest.importorskip("onnx", reason="Debian's python3-onnx")
+    net = nobias.Network([5, 8, 3], seed=4, dtype=np.float64)
+    nobias.export_onnx(tmp_path / "m.onnx", net, classes=3, class_names=["cat", "dög", "x y"],
+                       x_mean=np.zeros(5), x_scale=np.ones(5))
+    model = onnx.load(str(tmp_path / "m.onnx"))
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert meta["nobias_version"] == nobias.__version__
+    assert (meta["dtype"], meta["widths"], meta["classes"]) == ("f64", "5,8,3", "3")
+    assert json.loads(meta["class_names"]) == ["cat", "dög", "x y"]
+    assert meta["standardization"] == "x"
+    assert (model.producer_name, model.ir_version, model.opset_import[0].version) == \
+        ("nobias", 7, 13)
