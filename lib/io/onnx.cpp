@@ -3,7 +3,6 @@
 // its field names.
 #include "nobias/onnx.hpp"
 
-#include <cstring>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <type_traits>
