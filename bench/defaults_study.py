@@ -23,7 +23,7 @@ import sys
 import time
 import warnings
 
-import numpy
+import statistics
 
 HIDDEN = (100, 100)
 
@@ -34,6 +34,7 @@ def teacher(rows, columns, seed, offset=50.0):
     """A regression a bias-free network can express: inputs with offsets and unequal scales, the
     target a random bias-free ReLU network of the standardized inputs, plus noise and an
     offset (which standardizing the target removes)."""
+    import numpy
     rng = numpy.random.default_rng(1000 + seed)
     means, scales = rng.uniform(-5, 5, columns), rng.uniform(0.5, 20, columns)
     x = rng.standard_normal((rows, columns)) * scales + means
@@ -101,6 +102,7 @@ def run_sklearn(kind, scaled, x_train, y_train, x_test, seed):
 
 def run_reference(kind, x_train, y_train, x_test, seed, epochs=200, batch=32):
     """The bias-free reference of the issue, in PyTorch."""
+    import numpy
     import torch
     torch.manual_seed(seed)
     torch.set_num_threads(1)
@@ -149,7 +151,7 @@ def table_lines(study):
         cells = []
         for name in names:
             values = study["scores"][dataset][name]
-            cells.append(f"{numpy.median(values):.3f} ({min(values):.3f}–{max(values):.3f})")
+            cells.append(f"{statistics.median(values):.3f} ({min(values):.3f}–{max(values):.3f})")
         lines.append(f"| {dataset} ({metric}) | " + " | ".join(cells) + " |")
     meta = study["meta"]
     lines += ["", f"Median over seeds 0..{meta['seeds'] - 1} (min–max in brackets), 75/25 splits; "
@@ -179,6 +181,7 @@ def cpu_name():
 
 
 def run_study(args):
+    import numpy
     import nobias
     from sklearn.model_selection import train_test_split
 

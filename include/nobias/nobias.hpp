@@ -16,6 +16,7 @@
 #include "nobias/names.hpp"
 #include "nobias/network.hpp"
 #include "nobias/npy.hpp"
+#include "nobias/onnx.hpp"
 #include "nobias/optimizer.hpp"
 #include "nobias/staged.hpp"
 #include "nobias/targets.hpp"

@@ -73,6 +73,7 @@ from ._nobias import (  # noqa: E402
     save_model,
     load_model,
     read_model_info,
+    export_onnx,
     shuffled_order,
     set_threads,
     threads_setting,

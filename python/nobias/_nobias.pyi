@@ -245,6 +245,13 @@ def load_model(dir: _Path, dtype: _DType = ...) -> tuple[Network, dict[str, Any]
     None), settings."""
 def read_model_info(dir: _Path) -> dict[str, Any]:
     """A model directory's metadata only (its dtype: what to load it as)."""
+def export_onnx(path: _Path, model: Network | _Path, *, classes: int = 0,
+                x_mean: ArrayLike | None = None, x_scale: ArrayLike | None = None,
+                y_mean: ArrayLike | None = None, y_scale: ArrayLike | None = None,
+                class_names: list[str] | None = None) -> None:
+    """Writes model (a Network, with save_model's classes, class_names and statistics; or a model
+    directory's path) to path as an ONNX model, atomically: MatMul and Relu nodes, the statistics
+    as Sub/Div and Mul/Add nodes, opset 13 (docs/onnx.md)."""
 def shuffled_order(rows: int, seed: int, epoch: int) -> list[int]:
     """The order of rows fit() uses for an epoch: a permutation of range(rows) from (seed, epoch)
     alone; epoch 0 is the command line's validation split."""

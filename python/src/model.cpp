@@ -15,6 +15,7 @@
 #include "nobias/fit.hpp"
 #include "nobias/model.hpp"
 #include "nobias/names.hpp"
+#include "nobias/onnx.hpp"
 #include "nobias/targets.hpp"
 
 namespace nobias::python {
@@ -123,6 +124,47 @@ void bind_model(py::module_& m) {
         return info_dict(info);
       },
       py::arg("dir"), "A model directory's metadata only (its dtype: what to load it as).");
+  m.def(
+      "export_onnx",
+      [](py::handle path, py::handle model, std::size_t classes, py::handle x_mean,
+         py::handle x_scale, py::handle y_mean, py::handle y_scale,
+         std::optional<std::vector<std::string>> class_names) {
+        const std::string out = path_from(path);
+        if (py::isinstance<AnyNetwork>(model)) {
+          ModelInfo info;
+          info.classes = classes;
+          if (class_names) info.class_names = std::move(*class_names);
+          info.standardization.x_mean = statistics_from(x_mean, "x_mean");
+          info.standardization.x_scale = statistics_from(x_scale, "x_scale");
+          info.standardization.y_mean = statistics_from(y_mean, "y_mean");
+          info.standardization.y_scale = statistics_from(y_scale, "y_scale");
+          AnyNetwork& network = model.cast<AnyNetwork&>();
+          dispatch(network.dtype(), [&](auto tag) {
+            using T = decltype(tag);
+            Exclusive busy(network);
+            export_onnx<T>(out, network.get<T>(), info);
+          });
+          return;
+        }
+        // A model directory carries its own classes and statistics: others given with it
+        // would be ignored, so they are refused.
+        if (classes != 0 || class_names || !x_mean.is_none() || !x_scale.is_none() ||
+            !y_mean.is_none() || !y_scale.is_none()) {
+          throw py::value_error(
+              "export_onnx: classes, class_names and the statistics go with a Network; a model "
+              "directory carries its own");
+        }
+        const std::string dir = path_from(model);
+        py::gil_scoped_release nogil;
+        export_onnx(out, dir);
+      },
+      py::arg("path"), py::arg("model"), py::kw_only(), py::arg("classes") = 0,
+      py::arg("x_mean") = py::none(), py::arg("x_scale") = py::none(),
+      py::arg("y_mean") = py::none(), py::arg("y_scale") = py::none(),
+      py::arg("class_names") = py::none(),
+      "Writes model (a Network, with save_model's classes, class_names and statistics; or a "
+      "model directory's path) to path as an ONNX model, atomically: MatMul and Relu nodes, the "
+      "statistics as Sub/Div and Mul/Add nodes, opset 13 (docs/onnx.md).");
   m.def("shuffled_order", &shuffled_order, py::arg("rows"), py::arg("seed"), py::arg("epoch"),
         "The order of rows fit() uses for an epoch: a permutation of range(rows) from (seed, "
         "epoch) alone; epoch 0 is the command line's validation split.");
