@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/row_chunks.hpp"
 #include "nobias/fit.hpp"
 
 namespace nobias::detail {
@@ -44,7 +45,7 @@ class LocalSteps final : public StepSeam<T> {
   }
 
   double loss(MatrixView<const T> x, MatrixView<const T> y, Reduction reduction) override {
-    return net_->loss(x, y, reduction);
+    return loss_in_blocks<T>(*net_, x, y, reduction);  // no workspace for every row
   }
 
   std::string steps() const override { return "local"; }
