@@ -78,10 +78,11 @@ bool holds_signals(const std::vector<std::size_t>& widths, std::size_t rows) {
 
 template <class T>
 std::size_t block_rows(const std::vector<std::size_t>& widths) {
-  // About kBlockBytes of one block's activations through every layer: measured fastest on
-  // 784->512->512->10 (bench/predict_memory.py); smaller blocks pack the weights more often,
-  // larger ones only add memory.
-  constexpr std::size_t kBlockBytes = std::size_t(4) << 20;
+  // About kBlockBytes of one block's activations through every layer: 1536 rows of
+  // 784->512->512->10 in float32. Measured on 2 cores (bench/predict_memory.py's sweep): 192
+  // rows ran at 0.55x the speed of one pass (each product packs the weights again), 384 to 6144
+  // within the noise of each other; larger blocks only add memory.
+  constexpr std::size_t kBlockBytes = std::size_t(12) << 20;
   constexpr std::size_t kLeast = kBlockMultiple, kMost = 64 * kBlockMultiple;
   std::size_t per_row = 0;
   for (const std::size_t w : widths)
