@@ -79,9 +79,10 @@ bool holds_signals(const std::vector<std::size_t>& widths, std::size_t rows) {
 template <class T>
 std::size_t block_rows(const std::vector<std::size_t>& widths) {
   // About kBlockBytes of one block's activations through every layer: 1536 rows of
-  // 784->512->512->10 in float32. Measured on 2 cores (bench/predict_memory.py's sweep): 192
-  // rows ran at 0.55x the speed of one pass (each product packs the weights again), 384 to 6144
-  // within the noise of each other; larger blocks only add memory.
+  // 784->512->512->10 in float32. A sweep of Network.predict over slices of 40,000 rows, one
+  // thread, on a loaded 2-core machine: 192-row blocks ran at 0.55x of one pass (every product
+  // packs the weights again), 384 to 6144 rows within the noise of one pass; larger blocks only
+  // add memory.
   constexpr std::size_t kBlockBytes = std::size_t(12) << 20;
   constexpr std::size_t kLeast = kBlockMultiple, kMost = 64 * kBlockMultiple;
   std::size_t per_row = 0;

@@ -9,7 +9,8 @@
 // (gemm/parallel.hpp's row_pieces), and each piece into blocks from its first row, of a
 // multiple of 192 rows (a multiple of every backend's register block) but for the piece's
 // last, which is never shorter than 192 rows (unless the piece is): a one-row product is a
-// matrix-vector product (Eigen's, OpenBLAS's), whose sums run in another order. Every row then
+// matrix-vector product (the float64 Eigen backend's gemv), whose sums run in another order;
+// OpenBLAS's Haswell sgemm takes rows 24 at a time from a call's first row. Every row then
 // meets the products' kernels as in one pass, on the backends tests/test_row_chunks.cpp checks.
 // Callers send data of at most one block to Network's own path.
 #pragma once
