@@ -11,6 +11,7 @@
 #include "gemm/signal_safety.hpp"
 #include "nobias/blas.hpp"
 #include "nobias/error.hpp"
+#include "nobias/full_pass.hpp"
 #include "nobias/kernels.hpp"
 
 namespace nobias::detail {
@@ -175,3 +176,18 @@ NOBIAS_ROW_CHUNKS(double)
 #undef NOBIAS_ROW_CHUNKS
 
 }  // namespace nobias::detail
+
+namespace nobias {
+
+template <class T>
+double full_loss(Network<T>& net, MatrixView<const T> x, MatrixView<const T> y,
+                 Reduction reduction) {
+  return detail::loss_in_blocks<T>(net, x, y, reduction);
+}
+
+template double full_loss<float>(Network<float>&, MatrixView<const float>, MatrixView<const float>,
+                                 Reduction);
+template double full_loss<double>(Network<double>&, MatrixView<const double>,
+                                  MatrixView<const double>, Reduction);
+
+}  // namespace nobias
