@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/row_chunks.hpp"
+#include "nobias/full_pass.hpp"
 #include "nobias/model.hpp"
 #include "nobias/network.hpp"
 #include "test_support.hpp"
@@ -66,12 +67,15 @@ TEST_CASE_TEMPLATE("row_chunks.model_predict_has_the_bits_of_one_pass", T, float
 
 TEST_CASE_TEMPLATE("row_chunks.loss_has_the_bits_of_one_pass", T, float, double) {
   nobias::Network<T> net(random_weights<T>(kWidths, 13, 2.0));
-  for (const std::size_t rows : {std::size_t(192), std::size_t(193), std::size_t(3001)}) {
+  for (const std::size_t rows :
+       {std::size_t(192), std::size_t(193), std::size_t(3001), std::size_t(20011)}) {
     CAPTURE(rows);
     const nobias::Matrix<T> x = random_matrix<T>(rows, kWidths.front(), 14);
     const nobias::Matrix<T> y = random_matrix<T>(rows, kWidths.back(), 15);
     for (const auto reduction : {nobias::Reduction::Sum, nobias::Reduction::Mean}) {
       CHECK(nobias::detail::loss_in_blocks<T>(net, x.view(), y.view(), reduction, 192) ==
+            net.loss(x.view(), y.view(), reduction));
+      CHECK(nobias::full_loss<T>(net, x.view(), y.view(), reduction) ==
             net.loss(x.view(), y.view(), reduction));
     }
   }
