@@ -3,14 +3,18 @@
 // support/malloc_counter.cpp, which counts the C allocation functions (where it can).
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdlib>
 #include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
 
+#include "core/row_chunks.hpp"
 #include "nobias/blas.hpp"
 #include "nobias/fit.hpp"
+#include "nobias/model.hpp"
 #include "nobias/network.hpp"
 #include "nobias/optimizer.hpp"
 #include "support/allocation_counter.hpp"
@@ -148,5 +152,47 @@ TEST_CASE_TEMPLATE("allocations.fit_epochs_allocate_nothing_in_steady_state", T,
     REQUIRE(after_epoch_2.has_value());
     CHECK(at_end.news - after_epoch_2->news == 0);
     if (!products_may_malloc<T>()) CHECK(at_end.mallocs - after_epoch_2->mallocs == 0);
+  }
+}
+
+// Full-data passes take memory for one block of rows, not for every row: once the backends
+// hold their first-use buffers, the largest single allocation of a prediction or of a fit's
+// losses over many rows is a block's (rows x the widest layer is what a workspace for every row
+// at once took). The data and the outputs may take as much as they are.
+TEST_CASE_TEMPLATE("allocations.full_data_passes_take_one_block_of_rows", T, float, double) {
+  const std::vector<std::size_t> widths = {37, 301, 13, 7};
+  const std::size_t block = nobias::detail::block_rows<T>(widths), rows = 3 * block + 5;
+  const std::size_t data_bytes = rows * 37 * sizeof(T);  // x, the widest array of the data
+  const std::size_t block_bytes = (block + 191) * 301 * sizeof(T);  // a piece's last block
+  const auto x = test_support::random_matrix<T>(rows, 37, 21);
+  const auto y = test_support::random_matrix<T>(rows, 7, 22);
+  nobias::Network<T> net({37, 301, 13, 7}, 3, nobias::Init::He);
+  SUBCASE("predictions") {
+    nobias::Standardization s;
+    s.x_mean.assign(37, 0.5);
+    s.x_scale.assign(37, 2.0);
+    for (const bool standardized : {false, true}) {
+      CAPTURE(standardized);
+      const nobias::Standardization& stats = standardized ? s : nobias::Standardization{};
+      (void)nobias::predict_with<T>(net, stats, x.view());  // the backends' first-use buffers
+      allocation_counter::reset_largest();
+      const nobias::Matrix<T> p = nobias::predict_with<T>(net, stats, x.view());
+      CHECK(allocation_counter::largest() <= std::max(rows * 7 * sizeof(T), block_bytes));
+    }
+  }
+  SUBCASE("fit's validation and final losses") {
+    nobias::OptimizerConfig config;
+    config.kind = nobias::OptimizerKind::Sgd;
+    config.learning_rate = 1e-6;
+    nobias::Optimizer<T> optimizer(config, net);
+    nobias::FitOptions options;
+    options.batch_size = 64;
+    options.shuffle = false;
+    nobias::Network<T> fresh(net);  // a workspace of its own, none yet
+    nobias::Optimizer<T> fresh_optimizer(config, fresh);
+    (void)nobias::fit<T>(net, optimizer, {x, y, x, y}, options);  // first-use buffers
+    allocation_counter::reset_largest();
+    (void)nobias::fit<T>(fresh, fresh_optimizer, {x, y, x, y}, options);
+    CHECK(allocation_counter::largest() <= std::max(data_bytes, block_bytes));
   }
 }

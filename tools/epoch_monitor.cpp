@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "nobias/full_pass.hpp"
 #include "nobias/model.hpp"
 #include "nobias/names.hpp"
 
@@ -28,7 +29,7 @@ EpochMonitor<T>::EpochMonitor(nobias::Network<T>& net, const Data<T>& data,
 
 template <class T>
 void EpochMonitor<T>::start() {
-  start_loss_ = net_.loss(data_.x, data_.y, nobias::Reduction::Mean);
+  start_loss_ = nobias::full_loss<T>(net_, data_.x, data_.y, nobias::Reduction::Mean);
 }
 
 template <class T>
@@ -42,7 +43,7 @@ void EpochMonitor<T>::epoch_done(const nobias::EpochReport& epoch) {
   if (epoch.epoch == first_epoch_) {
     // Going nowhere: after a whole epoch the loss over the training rows should be below
     // the starting weights' loss over the same rows.
-    const double after = net_.loss(data_.x, data_.y, nobias::Reduction::Mean);
+    const double after = nobias::full_loss<T>(net_, data_.x, data_.y, nobias::Reduction::Mean);
     if (!(after < start_loss_)) {
       std::fflush(stdout);
       std::fprintf(stderr,
@@ -91,18 +92,25 @@ void EpochMonitor<T>::finish() {
 template <class T>
 void EpochMonitor<T>::warn_dead_layers() {
   // Hidden layer k's pre-activations are the output of the network cut after w_k.
+  // In blocks of rows: h for every row at once would take rows x the layer's width.
+  constexpr std::size_t kRows = 4096;
   std::vector<nobias::Matrix<T>> front;
   for (std::size_t k = 0; k + 1 < net_.layers(); ++k) {
     front.push_back(net_.weights()[k]);
-    const nobias::Matrix<T> h = nobias::Network<T>(front).predict(data_.x);
-    const bool dead = std::all_of(h.data(), h.data() + h.size(), [](T v) { return v <= T(0); });
+    const nobias::Network<T> cut(front);
+    bool dead = true;
+    for (std::size_t begin = 0; dead && begin < data_.x.rows(); begin += kRows) {
+      const std::size_t count = std::min(kRows, data_.x.rows() - begin);
+      const nobias::Matrix<T> h = cut.predict(data_.x.row_block(begin, count));
+      dead = std::all_of(h.data(), h.data() + h.size(), [](T v) { return v <= T(0); });
+    }
     if (dead) {
       std::fflush(stdout);
       std::fprintf(stderr,
                    "nobias-train: warning: hidden layer %zu (%zu units) is 0 on every training "
                    "row (dead ReLUs): the output no longer depends on the input; try a smaller "
                    "--lr (was %s)\n",
-                   k + 1, h.cols(), format_g(o_.lr).c_str());
+                   k + 1, cut.output_width(), format_g(o_.lr).c_str());
       return;
     }
   }

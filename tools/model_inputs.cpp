@@ -4,6 +4,7 @@
 #include "csv_inputs.hpp"
 #include "inputs.hpp"
 #include "nobias/error.hpp"
+#include "nobias/kernels.hpp"
 #include "nobias/threads.hpp"
 
 namespace nobias_tools {
@@ -34,11 +35,28 @@ nobias::ModelInfo read_info(const std::string& model_dir) {
   }
 }
 
+namespace {
+
+// read_array's refusals (tools/inputs.cpp), the .npy mapped where it can be.
 template <class T>
-nobias::Matrix<T> read_model_x(const std::string& x_path, const std::string& model_dir,
-                               const nobias::ModelInfo& info, const std::string& drop) {
-  nobias::Matrix<T> x =
-      is_csv_path(x_path) ? read_csv_inputs<T>("--x", x_path, drop) : read_array<T>("--x", x_path);
+nobias::NpyRows<T> map_array(const char* flag, const std::string& path) {
+  try {
+    nobias::NpyRows<T> rows = nobias::map_npy<T>(path);
+    nobias::require_finite(rows.view(), path);  // also catches float64 values beyond float's range
+    return rows;
+  } catch (const nobias::Error& e) {
+    throw nobias::IoError(std::string(flag) + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+template <class T>
+nobias::NpyRows<T> read_model_x(const std::string& x_path, const std::string& model_dir,
+                                const nobias::ModelInfo& info, const std::string& drop) {
+  nobias::NpyRows<T> x = is_csv_path(x_path)
+                             ? nobias::NpyRows<T>(read_csv_inputs<T>("--x", x_path, drop))
+                             : map_array<T>("--x", x_path);
   if (x.cols() != info.widths.front()) {
     throw nobias::ShapeError("--x " + x_path + " is " + nobias::shape_string(x.rows(), x.cols()) +
                              ", but the model in " + model_dir + " takes " +
@@ -48,9 +66,9 @@ nobias::Matrix<T> read_model_x(const std::string& x_path, const std::string& mod
   return x;
 }
 
-template nobias::Matrix<float> read_model_x<float>(const std::string&, const std::string&,
-                                                   const nobias::ModelInfo&, const std::string&);
-template nobias::Matrix<double> read_model_x<double>(const std::string&, const std::string&,
-                                                     const nobias::ModelInfo&, const std::string&);
+template nobias::NpyRows<float> read_model_x<float>(const std::string&, const std::string&,
+                                                    const nobias::ModelInfo&, const std::string&);
+template nobias::NpyRows<double> read_model_x<double>(const std::string&, const std::string&,
+                                                      const nobias::ModelInfo&, const std::string&);
 
 }  // namespace nobias_tools

@@ -9,6 +9,7 @@
 
 #include "nobias/matrix.hpp"
 #include "nobias/model.hpp"
+#include "nobias/npy.hpp"
 
 namespace nobias_tools {
 
@@ -23,10 +24,11 @@ void define_model_flags(CLI::App& app, ModelFlags& flags);
 nobias::ModelInfo apply_model_flags(const ModelFlags& flags);
 
 // x from --x (.npy, or CSV: without the column drop names when it has one), in the model's
-// dtype; ShapeError when its columns are not the model's d_in.
+// dtype; ShapeError when its columns are not the model's d_in. A .npy of the model's dtype in C
+// order is mapped, not copied (nobias::map_npy).
 template <class T>
-nobias::Matrix<T> read_model_x(const std::string& x_path, const std::string& model_dir,
-                               const nobias::ModelInfo& info, const std::string& drop = "");
+nobias::NpyRows<T> read_model_x(const std::string& x_path, const std::string& model_dir,
+                                const nobias::ModelInfo& info, const std::string& drop = "");
 
 // Calls body<float> or body<double>, as the model directory's weights are stored.
 template <class Body>

@@ -168,7 +168,7 @@ int run(const EvaluateOptions& o) {
         : is_csv_path(o.y) && !names.empty()
             ? read_csv_targets<T>("--y", o.y, task_of(info, o.y, classes), classes, names)
             : read_targets<T>("--y", o.y, task_of(info, o.y, classes), classes);
-    const nobias::Matrix<T> x = read_model_x<T>(o.model.x, weights, info, o.target);
+    const nobias::NpyRows<T> x = read_model_x<T>(o.model.x, weights, info, o.target);
     const std::string y_input = o.target.empty() ? "--y " + o.y : "--target " + o.target;
     classes = targets.classes;
     const nobias::Matrix<T> y = std::move(targets.y);
@@ -183,8 +183,8 @@ int run(const EvaluateOptions& o) {
                                ", but the model in " + weights + " has " +
                                std::to_string(info.widths.back()) + " outputs");
     }
-    const nobias::Matrix<T> p = model.predict(x);
-    nobias::require_finite_predictions<T>("--x " + o.model.x, p, x);
+    const nobias::Matrix<T> p = model.predict(x.view());
+    nobias::require_finite_predictions<T>("--x " + o.model.x, p, x.view());
     nobias::Metrics metrics = nobias::evaluate<T>(p, y, classes > 0);
     nobias::require_finite_metrics<T>(y_input, metrics, p, y);
     metrics.rows = x.rows();

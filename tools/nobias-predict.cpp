@@ -105,11 +105,11 @@ int run(const PredictOptions& o) {
       throw UsageError("--target " + o.target + " names a column of a CSV --x, but --x is " +
                        o.model.x);
     }
-    const nobias::Matrix<T> x = read_model_x<T>(o.model.x, o.model.weights, info, o.target);
-    const nobias::Matrix<T> p = model.predict(x);
+    const nobias::NpyRows<T> x = read_model_x<T>(o.model.x, o.model.weights, info, o.target);
+    const nobias::Matrix<T> p = model.predict(x.view());
     // Before the write: a refused prediction leaves --out as it was.
     try {
-      nobias::require_finite_predictions<T>("--x " + o.model.x, p, x);
+      nobias::require_finite_predictions<T>("--x " + o.model.x, p, x.view());
     } catch (const nobias::ValueError& e) {
       throw nobias::ValueError(std::string(e.what()) + "; nothing written to --out " + o.out);
     }

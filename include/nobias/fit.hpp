@@ -164,7 +164,8 @@ class StepSeam {
 // data (naming the first such element), ResumeMismatch for other data than resumed_data.
 // DivergenceError names the epoch and the step (facts().epoch, .step); a loss past T's range
 // after the last step is divergence too. Without shuffling the batches are views of x and y;
-// with it, x and y are copied once and rearranged every epoch. The steps allocate nothing.
+// with it, each batch's rows are gathered into one batch-sized buffer (x and y are not copied).
+// The steps allocate nothing.
 template <class T>
 FitResult fit(Network<T>& net, Optimizer<T>& optimizer, const FitData<T>& data,
               const FitOptions& options = {});

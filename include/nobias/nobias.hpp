@@ -7,6 +7,7 @@
 #include "nobias/defaults.hpp"
 #include "nobias/error.hpp"
 #include "nobias/fit.hpp"
+#include "nobias/full_pass.hpp"
 #include "nobias/init.hpp"
 #include "nobias/jacobian.hpp"
 #include "nobias/kernels.hpp"

@@ -23,6 +23,43 @@ namespace nobias {
 template <class T>
 Matrix<T> read_npy(const std::string& path);
 
+// The rows of a 2-D .npy, read-only, without a copy where the layout allows: C order and
+// exactly T's dtype ('<f4' for float, '<f8' for double, on a little-endian machine) map the
+// file in place, so its pages are the page cache's, shared by every process that maps the
+// file and read from disk only when touched; anything else read_npy accepts (the other float
+// dtype, Fortran order, no rows) is read into memory and converted, as read_npy does, with its
+// IoErrors. A mapped file must not be truncated while mapped (its rows would fault, SIGBUS);
+// replacing it (a rename, as write_npy does) is safe: the mapping keeps the old file.
+template <class T>
+class NpyRows {
+ public:
+  NpyRows() = default;
+  explicit NpyRows(Matrix<T> rows);  // rows held in memory
+  NpyRows(NpyRows&& other) noexcept;
+  NpyRows& operator=(NpyRows&& other) noexcept;
+  NpyRows(const NpyRows&) = delete;
+  NpyRows& operator=(const NpyRows&) = delete;
+  ~NpyRows();
+
+  MatrixView<const T> view() const { return view_; }
+  operator MatrixView<const T>() const { return view_; }  // NOLINT(google-explicit-constructor)
+  std::size_t rows() const { return view_.rows(); }
+  std::size_t cols() const { return view_.cols(); }
+  bool mapped() const { return map_ != nullptr; }  // else a converted copy
+
+ private:
+  template <class U>
+  friend NpyRows<U> map_npy(const std::string& path);
+  Matrix<T> owned_;
+  void* map_ = nullptr;
+  std::size_t map_bytes_ = 0;
+  MatrixView<const T> view_;
+};
+
+// A .npy's rows as NpyRows: mapped when the layout allows, else read_npy's copy.
+template <class T>
+NpyRows<T> map_npy(const std::string& path);
+
 // Writes m as a format 1.0, C-order .npy of dtype '<f4' (float) or '<f8' (double),
 // with the data 64-byte aligned as numpy does it. Atomic: the file is written under a
 // temporary name and renamed, so on failure (IoError naming the path) the previous

@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <sstream>
 #include <utility>
 
 #include <nlohmann/json.hpp>
 
+#include "core/row_chunks.hpp"
 #include "io/file_set.hpp"
 #include "io/npy_reader.hpp"
 #include "io/weights_reader.hpp"
@@ -298,6 +300,17 @@ const char* nobias_version() {
 
 template <class T>
 Matrix<T> predict_with(const Network<T>& net, const Standardization& s, MatrixView<const T> x) {
+  // Many rows: in blocks, standardizing one block at a time, the same bits
+  // (core/row_chunks.hpp); memory does not grow with rows x widths.
+  const std::size_t block = detail::block_rows<T>(net.widths());
+  if (x.rows() > block && x.cols() == net.input_width()) {
+    Matrix<T> p(x.rows(), net.output_width());
+    std::function<void(MatrixView<T>)> standardize;
+    if (s.has_x()) standardize = [&s](MatrixView<T> rows) { standardize_x<T>(s, rows); };
+    detail::predict_in_blocks<T>(net, x, p.view(), block, standardize);
+    unstandardize_y<T>(s, p.view());
+    return p;
+  }
   Matrix<T> p;
   if (s.has_x()) {
     Matrix<T> standardized = Matrix<T>::copy_of(x);

@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "core/row_chunks.hpp"
 #include "core/splitmix64.hpp"
 #include "gemm/sgemm_backend.hpp"
 #include "gemm/signal_safety.hpp"
@@ -319,8 +320,9 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
   // The last update can itself blow up the weights, which only a fresh loss shows; beyond
   // T's range counts as diverged, as it does inside a step.
   // Every process holds all the rows and the same weights: the loss of one process, bit for bit.
+  // In blocks of rows, the same bits without a workspace for every row (core/row_chunks.hpp).
   signals.hold();
-  result.final_loss = net.loss(data.x, data.y, options.reduction);
+  result.final_loss = detail::loss_in_blocks<T>(net, data.x, data.y, options.reduction);
   signals.let_in();
   if (!within_range<T>(result.final_loss)) {
     DivergenceError::Facts facts;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/row_chunks.hpp"
 #include "nobias/fit.hpp"
 
 namespace nobias::detail {
@@ -21,47 +22,50 @@ class LocalSteps final : public StepSeam<T> {
   }
 
   void arrange(const std::vector<std::size_t>* order) override {
-    if (order == nullptr) {  // the rows as they are: no copy
-      epoch_x_ = x_;
-      epoch_y_ = y_;
-      return;
-    }
-    // Allocated once, on the first shuffled epoch; batches are views of it.
-    if (shuffled_x_.empty()) {
-      shuffled_x_ = Matrix<T>(x_.rows(), x_.cols());
-      shuffled_y_ = Matrix<T>(y_.rows(), y_.cols());
-    }
-    copy_rows(shuffled_x_.view(), x_, *order);
-    copy_rows(shuffled_y_.view(), y_, *order);
-    epoch_x_ = shuffled_x_.view();
-    epoch_y_ = shuffled_y_.view();
+    shuffled_ = order != nullptr;
+    if (shuffled_) order_.assign(order->begin(), order->end());  // capacity kept: no allocation
   }
 
   double step(std::size_t index, Reduction reduction) override {
     const std::size_t begin = index * batch_, count = std::min(batch_, x_.rows() - begin);
-    return optimizer_->step(*net_, epoch_x_.row_block(begin, count),
-                            epoch_y_.row_block(begin, count), reduction);
+    if (!shuffled_) {  // the rows as they are: views, no copy
+      return optimizer_->step(*net_, x_.row_block(begin, count), y_.row_block(begin, count),
+                              reduction);
+    }
+    // Each batch gathered from x and y in place: memory for one batch, not a shuffled copy of
+    // the data (the same rows in the same order as one, so the same bits). Allocated once.
+    if (batch_x_.empty()) {
+      const std::size_t most = std::min(batch_, x_.rows());
+      batch_x_ = Matrix<T>(most, x_.cols());
+      batch_y_ = Matrix<T>(most, y_.cols());
+    }
+    const MatrixView<T> bx = batch_x_.row_block(0, count), by = batch_y_.row_block(0, count);
+    gather_rows(bx, x_, begin);
+    gather_rows(by, y_, begin);
+    return optimizer_->step(*net_, bx, by, reduction);
   }
 
   double loss(MatrixView<const T> x, MatrixView<const T> y, Reduction reduction) override {
-    return net_->loss(x, y, reduction);
+    return loss_in_blocks<T>(*net_, x, y, reduction);  // no workspace for every row
   }
 
   std::string steps() const override { return "local"; }
 
  private:
-  static void copy_rows(MatrixView<T> to, MatrixView<const T> from,
-                        const std::vector<std::size_t>& order) {
-    for (std::size_t i = 0; i < order.size(); ++i) {
-      const T* src = from.row(order[i]);
+  // Rows order_[begin, begin + to.rows()) of from, into to.
+  void gather_rows(MatrixView<T> to, MatrixView<const T> from, std::size_t begin) const {
+    for (std::size_t i = 0; i < to.rows(); ++i) {
+      const T* src = from.row(order_[begin + i]);
       std::copy(src, src + from.cols(), to.row(i));
     }
   }
 
   Network<T>* net_ = nullptr;
   Optimizer<T>* optimizer_ = nullptr;
-  MatrixView<const T> x_, y_, epoch_x_, epoch_y_;
-  Matrix<T> shuffled_x_, shuffled_y_;
+  MatrixView<const T> x_, y_;
+  bool shuffled_ = false;
+  std::vector<std::size_t> order_;  // this epoch's, when shuffled_
+  Matrix<T> batch_x_, batch_y_;
   std::size_t batch_ = 0;
 };
 

@@ -8,9 +8,13 @@
 namespace {
 
 std::atomic<long> g_allocations{0};
+std::atomic<std::size_t> g_largest{0};
 
 void* counted_alloc(std::size_t size, std::size_t alignment) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
+  std::size_t largest = g_largest.load(std::memory_order_relaxed);
+  while (size > largest && !g_largest.compare_exchange_weak(largest, size)) {
+  }
   void* p = nullptr;
   if (size == 0) size = 1;
   if (alignment <= alignof(std::max_align_t)) {
@@ -26,6 +30,14 @@ void* counted_alloc(std::size_t size, std::size_t alignment) {
 
 long allocation_counter::count() {
   return g_allocations.load(std::memory_order_relaxed);
+}
+
+std::size_t allocation_counter::largest() {
+  return g_largest.load(std::memory_order_relaxed);
+}
+
+void allocation_counter::reset_largest() {
+  g_largest.store(0, std::memory_order_relaxed);
 }
 
 void* operator new(std::size_t size) {

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Prediction throughput and peak memory of the command line against rows (issue 22).
+
+For each row count: nobias-predict (and nobias-evaluate) on an n x 784 float32 .npy with a
+784->512->512->10 model, wall time and peak RSS (/usr/bin/time), against Network.predict on the
+same rows from Python once warm, interleaved, medians of --repeats. Prints a table; the
+machine's load average is printed with it (the numbers mean little on a busy machine).
+
+  PYTHONPATH=build/test/python /usr/bin/python3 bench/predict_memory.py \\
+      --tools build/test/tools --rows 10000,100000 --repeats 3
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+
+import numpy as np
+
+import nobias
+
+WIDTHS = [784, 512, 512, 10]
+
+
+def timed_tool(argv):
+    """(wall seconds, peak RSS in MB, user s, system s) of one run of argv."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
+        start = time.perf_counter()
+        subprocess.run(["/usr/bin/time", "-o", report.name, "-f", "%M %U %S"] + argv,
+                       check=True, stdout=subprocess.DEVNULL)
+        wall = time.perf_counter() - start
+        rss_kb, user, system = report.read().split()
+    return wall, int(rss_kb) / 1024, float(user), float(system)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tools", default="build/test/tools", help="where nobias-predict is")
+    parser.add_argument("--rows", default="10000,30000,100000")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    net = nobias.Network(WIDTHS, seed=1, init="half_glorot")
+    print("load average: %.2f %.2f %.2f" % os.getloadavg())
+    print("| rows | input MB | Network.predict rows/s | nobias-predict rows/s | ratio | "
+          "predict peak MB | over input MB | nobias-evaluate peak MB |")
+    print("|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        model = os.path.join(tmp, "m")
+        nobias.save_model(model, net, classes=10)
+        for rows in [int(r) for r in args.rows.split(",")]:
+            x_path, y_path = os.path.join(tmp, "x.npy"), os.path.join(tmp, "y.npy")
+            x = rng.standard_normal((rows, WIDTHS[0]), dtype=np.float32)
+            np.save(x_path, x)
+            np.save(y_path, rng.integers(0, 10, rows))
+            input_mb = os.path.getsize(x_path) / 2**20
+            out = os.path.join(tmp, "p.npy")
+            predict = [os.path.join(args.tools, "nobias-predict"), "--weights", model, "--x",
+                       x_path, "--out", out]
+            evaluate = [os.path.join(args.tools, "nobias-evaluate"), "--weights", model, "--x",
+                        x_path, "--y", y_path]
+            net.predict(x)  # warm: the workspace for these rows exists
+            library, tool, tool_rss, evaluate_rss = [], [], [], []
+            for _ in range(args.repeats):  # interleaved: both see the same load
+                start = time.perf_counter()
+                net.predict(x)
+                library.append(time.perf_counter() - start)
+                wall, rss, _, _ = timed_tool(predict)
+                tool.append(wall)
+                tool_rss.append(rss)
+                evaluate_rss.append(timed_tool(evaluate)[1])
+            lib_rate = rows / statistics.median(library)
+            tool_rate = rows / statistics.median(tool)
+            peak = max(tool_rss)
+            print(f"| {rows} | {input_mb:.0f} | {lib_rate:,.0f} | {tool_rate:,.0f} | "
+                  f"{tool_rate / lib_rate:.2f} | {peak:.0f} | {peak - input_mb:.0f} | "
+                  f"{max(evaluate_rss):.0f} |", flush=True)
+            del x
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,17 @@
+// Passes over every row of a data set whose memory does not grow with rows x widths: the rows
+// go through the network in blocks (two blocks of the widest layer per thread), on the step's
+// threads, with the same bits as Network::loss over every row at once.
+#pragma once
+
+#include "nobias/matrix.hpp"
+#include "nobias/network.hpp"
+
+namespace nobias {
+
+// net.loss(x, y, reduction), bit for bit, with its refusals; for more rows than one block, in
+// blocks (net's workspace is left as it was).
+template <class T>
+double full_loss(Network<T>& net, MatrixView<const T> x, MatrixView<const T> y,
+                 Reduction reduction = Reduction::Sum);
+
+}  // namespace nobias

@@ -1,0 +1,46 @@
+// Internal: full-data passes (predictions, the loss over every row) in blocks of rows, so that
+// their memory is the weights + the data + O(block x widest layer) whatever the rows, each
+// block's activations stay in cache, and the team shares the blocks.
+//
+// The same bits as one pass over every row (Network::predict, Network::loss). A product's bits
+// for a row can depend on where the row sits in the call (backends take a call's last few rows,
+// past a multiple of their register block, down another path: Eigen's float64 GEMM does), so a
+// block is not any slice: the pass is cut into the pieces Network's own pass uses
+// (gemm/parallel.hpp's row_pieces), and each piece into blocks from its first row, of a
+// multiple of 192 rows (a multiple of every backend's register block) but for the piece's
+// last, which is never shorter than 192 rows (unless the piece is): a one-row product is a
+// matrix-vector product (the float64 Eigen backend's gemv), whose sums run in another order;
+// OpenBLAS's Haswell sgemm takes rows 24 at a time from a call's first row. Every row then
+// meets the products' kernels as in one pass, on the backends tests/test_row_chunks.cpp checks.
+// Callers send data of at most one block to Network's own path.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <vector>
+
+#include "nobias/matrix.hpp"
+#include "nobias/network.hpp"
+
+namespace nobias::detail {
+
+// Rows per block for a network of `widths` ({d_0, ..., d_K}) in T: a multiple of 192.
+template <class T>
+std::size_t block_rows(const std::vector<std::size_t>& widths);
+
+// net.predict(x) into out (x.rows() x d_K), for more rows than a block (smaller data: call
+// net.predict), each block's outputs written straight into its rows of out; `block` a multiple
+// of 192 (block_rows<T>). With prepare, each block's rows of x are copied and prepare(copy) runs
+// on them first (a standardization: elementwise, so blocks change nothing). Memory besides x
+// and out: per thread, two blocks of the widest hidden layer (and one of x with prepare).
+template <class T>
+void predict_in_blocks(const Network<T>& net, MatrixView<const T> x, MatrixView<T> out,
+                       std::size_t block, const std::function<void(MatrixView<T>)>& prepare);
+
+// net.loss(x, y, reduction), bit for bit, with predict_in_blocks' memory plus yhat (shaped
+// like y). A NaN or an infinity in x or y is refused as net.loss refuses it.
+template <class T>
+double loss_in_blocks(Network<T>& net, MatrixView<const T> x, MatrixView<const T> y,
+                      Reduction reduction, std::size_t block = 0);
+
+}  // namespace nobias::detail

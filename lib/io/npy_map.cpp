@@ -1,0 +1,89 @@
+// .npy rows mapped in place (NpyRows, map_npy): the inputs of a pass that only reads them.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <type_traits>
+#include <utility>
+
+#include "io/npy_reader.hpp"
+#include "nobias/error.hpp"
+#include "nobias/npy.hpp"
+
+namespace nobias {
+
+namespace {
+constexpr bool kLittleEndian = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
+}  // namespace
+
+template <class T>
+NpyRows<T>::NpyRows(Matrix<T> rows) : owned_(std::move(rows)), view_(owned_.view()) {}
+
+template <class T>
+NpyRows<T>::NpyRows(NpyRows&& other) noexcept
+    : owned_(std::move(other.owned_)),
+      map_(std::exchange(other.map_, nullptr)),
+      map_bytes_(std::exchange(other.map_bytes_, 0)),
+      view_(std::exchange(other.view_, MatrixView<const T>())) {}
+
+template <class T>
+NpyRows<T>& NpyRows<T>::operator=(NpyRows&& other) noexcept {
+  if (this != &other) {
+    if (map_ != nullptr) ::munmap(map_, map_bytes_);
+    owned_ = std::move(other.owned_);
+    map_ = std::exchange(other.map_, nullptr);
+    map_bytes_ = std::exchange(other.map_bytes_, 0);
+    view_ = std::exchange(other.view_, MatrixView<const T>());
+  }
+  return *this;
+}
+
+template <class T>
+NpyRows<T>::~NpyRows() {
+  if (map_ != nullptr) ::munmap(map_, map_bytes_);
+}
+
+template <class T>
+NpyRows<T> map_npy(const std::string& path) {
+  const std::string prefix = "read_npy: " + path + ": ";
+  const std::uintmax_t file_size = detail::npy_file_size(path, prefix);
+  detail::NpyHeader h;
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw IoError(prefix + "cannot open the file for reading");
+    h = detail::read_npy_header(in, file_size, prefix);
+  }
+  const char* own_dtype = std::is_same_v<T, float> ? "<f4" : "<f8";
+  const bool mappable = kLittleEndian && h.descr_is_string && h.descr == own_dtype &&
+                        !h.fortran_order && h.shape.size() == 2 && h.shape[0] > 0 &&
+                        h.shape[1] > 0 && h.data_offset % alignof(T) == 0;
+  if (!mappable) return NpyRows<T>(read_npy<T>(path));  // read_npy's conversions and refusals
+  detail::check_npy_data_size(h, sizeof(T), file_size, prefix);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw IoError(prefix + "cannot open the file for reading: " + std::strerror(errno));
+  const std::size_t bytes = static_cast<std::size_t>(file_size);
+  // MAP_POPULATE: the page table filled in one call, not one fault per page as rows are read.
+  void* map = ::mmap(nullptr, bytes, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  const int map_errno = errno;
+  ::close(fd);  // the mapping keeps the file
+  if (map == MAP_FAILED) {
+    throw IoError(prefix + "cannot map the file: " + std::strerror(map_errno));
+  }
+  NpyRows<T> rows;
+  rows.map_ = map;
+  rows.map_bytes_ = bytes;
+  rows.view_ =
+      MatrixView<const T>(reinterpret_cast<const T*>(static_cast<const char*>(map) + h.data_offset),
+                          h.shape[0], h.shape[1]);
+  return rows;
+}
+
+template class NpyRows<float>;
+template class NpyRows<double>;
+template NpyRows<float> map_npy<float>(const std::string&);
+template NpyRows<double> map_npy<double>(const std::string&);
+
+}  // namespace nobias

@@ -1,0 +1,71 @@
+// map_npy: a .npy's rows mapped in place where the layout allows, else read_npy's copy, with
+// the same values and the same refusals either way.
+#include <doctest/doctest.h>
+
+#include <cstddef>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "nobias/error.hpp"
+#include "nobias/matrix.hpp"
+#include "nobias/npy.hpp"
+#include "test_checks.hpp"
+#include "test_support.hpp"
+
+using test_support::error_message;
+using test_support::TempDir;
+
+namespace {
+
+// The other float type: a file of it must be converted, not mapped.
+template <class T>
+using Other = std::conditional_t<std::is_same_v<T, float>, double, float>;
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("npy_map.own_dtype_in_c_order_is_mapped", T, float, double) {
+  TempDir dir("npy-map");
+  const std::string path = dir.file("x.npy");
+  const nobias::Matrix<T> m = test_support::random_matrix<T>(37, 13, 5);
+  nobias::write_npy(path, m);
+  nobias::NpyRows<T> rows = nobias::map_npy<T>(path);
+  CHECK(rows.mapped());
+  CHECK(test_support::same_bits<T>(rows.view(), m.view()));
+  // Moved, the mapping goes along; the moved-from object holds nothing.
+  nobias::NpyRows<T> moved(std::move(rows));
+  CHECK(moved.mapped());
+  CHECK(test_support::same_bits<T>(moved.view(), m.view()));
+  CHECK_FALSE(rows.mapped());  // NOLINT(bugprone-use-after-move): what a move leaves
+  CHECK(rows.rows() == 0);
+}
+
+TEST_CASE_TEMPLATE("npy_map.other_layouts_are_read_npys_copy", T, float, double) {
+  TempDir dir("npy-map-copy");
+  const std::string other = dir.file("other.npy"), empty = dir.file("empty.npy");
+  nobias::write_npy(other, test_support::random_matrix<Other<T>>(11, 7, 6));
+  nobias::write_npy(empty, nobias::Matrix<T>(0, 7));
+  for (const std::string& path : {other, empty}) {
+    CAPTURE(path);
+    const nobias::NpyRows<T> rows = nobias::map_npy<T>(path);
+    CHECK_FALSE(rows.mapped());
+    CHECK(test_support::same_bits<T>(rows.view(), nobias::read_npy<T>(path).view()));
+  }
+}
+
+TEST_CASE("npy_map.refuses_as_read_npy_refuses") {
+  TempDir dir("npy-map-bad");
+  const std::string missing = dir.file("missing.npy"), truncated = dir.file("short.npy");
+  nobias::write_npy(truncated, test_support::random_matrix<float>(5, 3, 7));
+  std::string bytes = test_support::read_bytes(truncated);
+  bytes.resize(bytes.size() - 4);
+  test_support::write_bytes(truncated, bytes);
+  for (const std::string& path : {missing, truncated}) {
+    CAPTURE(path);
+    const std::string expected =
+        error_message<nobias::IoError>([&] { (void)nobias::read_npy<float>(path); });
+    CHECK(expected.rfind("read_npy: ", 0) == 0);
+    CHECK(error_message<nobias::IoError>([&] { (void)nobias::map_npy<float>(path); }) == expected);
+  }
+}

@@ -1,0 +1,113 @@
+// Full-data passes in row chunks (lib/core/row_chunks.hpp) and the model's chunked
+// predictions: a row's outputs are the same bits as one pass over the whole matrix.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "core/row_chunks.hpp"
+#include "nobias/full_pass.hpp"
+#include "nobias/model.hpp"
+#include "nobias/network.hpp"
+#include "test_support.hpp"
+
+using namespace test_support;
+
+namespace {
+
+// Odd widths, so that no row starts on a cache line and no product is square.
+const std::vector<std::size_t> kWidths = {37, 301, 13, 7};
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("row_chunks.predict_has_the_bits_of_one_pass", T, float, double) {
+  const nobias::Network<T> net(random_weights<T>(kWidths, 11, 2.0));
+  // Rows around block boundaries, and enough for Network's pass to cut several pieces.
+  for (const std::size_t rows :
+       {std::size_t(1), std::size_t(191), std::size_t(192), std::size_t(193), std::size_t(383),
+        std::size_t(385), std::size_t(1001), std::size_t(4099), std::size_t(10007)}) {
+    CAPTURE(rows);
+    const nobias::Matrix<T> x = random_matrix<T>(rows, kWidths.front(), 100 + rows);
+    const nobias::Matrix<T> whole = net.predict(x.view());
+    for (const std::size_t block : {std::size_t(192), std::size_t(576)}) {
+      CAPTURE(block);
+      nobias::Matrix<T> out(rows, kWidths.back());
+      nobias::detail::predict_in_blocks<T>(net, x.view(), out.view(), block, {});
+      CHECK(same_bits(out, whole));
+    }
+  }
+}
+
+TEST_CASE_TEMPLATE("row_chunks.model_predict_has_the_bits_of_one_pass", T, float, double) {
+  // Past the library's own chunk, with and without standardization: what nobias-predict runs.
+  const nobias::Network<T> net(random_weights<T>(kWidths, 12, 2.0));
+  const std::size_t chunk = nobias::detail::block_rows<T>(kWidths);
+  nobias::Standardization s;
+  for (std::size_t j = 0; j < kWidths.front(); ++j) {
+    s.x_mean.push_back(0.25 * static_cast<double>(j % 5));
+    s.x_scale.push_back(1.0 + 0.125 * static_cast<double>(j % 3));
+  }
+  s.y_mean = {1, -2, 3, 0.5, 0, 7, -1};
+  s.y_scale = {2, 0.5, 1, 3, 1, 0.25, 4};
+  for (const std::size_t rows : {chunk - 1, chunk, chunk + 1, 2 * chunk + 3}) {
+    CAPTURE(rows);
+    const nobias::Matrix<T> x = random_matrix<T>(rows, kWidths.front(), 200 + rows);
+    nobias::Matrix<T> standardized = nobias::Matrix<T>::copy_of(x.view());
+    nobias::standardize_x<T>(s, standardized.view());
+    nobias::Matrix<T> expected = net.predict(standardized.view());
+    nobias::unstandardize_y<T>(s, expected.view());
+    CHECK(same_bits(nobias::predict_with<T>(net, s, x.view()), expected));
+    CHECK(same_bits(nobias::predict_with<T>(net, nobias::Standardization{}, x.view()),
+                    net.predict(x.view())));
+  }
+}
+
+TEST_CASE_TEMPLATE("row_chunks.loss_has_the_bits_of_one_pass", T, float, double) {
+  nobias::Network<T> net(random_weights<T>(kWidths, 13, 2.0));
+  for (const std::size_t rows :
+       {std::size_t(192), std::size_t(193), std::size_t(3001), std::size_t(20011)}) {
+    CAPTURE(rows);
+    const nobias::Matrix<T> x = random_matrix<T>(rows, kWidths.front(), 14);
+    const nobias::Matrix<T> y = random_matrix<T>(rows, kWidths.back(), 15);
+    for (const auto reduction : {nobias::Reduction::Sum, nobias::Reduction::Mean}) {
+      CHECK(nobias::detail::loss_in_blocks<T>(net, x.view(), y.view(), reduction, 192) ==
+            net.loss(x.view(), y.view(), reduction));
+      CHECK(nobias::full_loss<T>(net, x.view(), y.view(), reduction) ==
+            net.loss(x.view(), y.view(), reduction));
+    }
+  }
+}
+
+TEST_CASE_TEMPLATE("row_chunks.bad_data_is_refused_as_one_pass_refuses_it", T, float, double) {
+  nobias::Network<T> net(random_weights<T>(kWidths, 16, 2.0));
+  const std::size_t rows = 3 * 192;
+  nobias::Matrix<T> x = random_matrix<T>(rows, kWidths.front(), 17);
+  const nobias::Matrix<T> y = random_matrix<T>(rows, kWidths.back(), 18);
+  x(2 * 192 + 1, 3) = std::numeric_limits<T>::quiet_NaN();
+  std::string message;
+  try {
+    nobias::detail::loss_in_blocks<T>(net, x.view(), y.view(), nobias::Reduction::Sum, 192);
+  } catch (const nobias::ValueError& e) {
+    message = e.what();
+  }
+  std::string expected;
+  try {
+    net.loss(x.view(), y.view());
+  } catch (const nobias::ValueError& e) {
+    expected = e.what();
+  }
+  CHECK(!expected.empty());
+  CHECK(message == expected);
+}
+
+TEST_CASE("row_chunks.block_rows_depend_on_dtype_and_widths_only") {
+  const std::vector<std::size_t> wide = {784, 512, 512, 10};
+  const std::size_t f = nobias::detail::block_rows<float>(wide);
+  CHECK(f % 192 == 0);
+  CHECK(f >= 192);
+  CHECK(nobias::detail::block_rows<double>(wide) <= f);
+  CHECK(nobias::detail::block_rows<float>({2, 1}) == 64 * 192);
+}
