@@ -1,5 +1,6 @@
 #include "cli_common.hpp"
 
+#include <CLI/CLI.hpp>
 #include <charconv>
 #include <cmath>
 #include <cstdio>

@@ -4,7 +4,6 @@
 // are written with the library's one vocabulary, nobias/names.hpp.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -15,6 +14,13 @@
 #include <vector>
 
 #include "nobias/names.hpp"
+
+// CLI11 by name only: its header adds seconds to every file that includes it, most of what a
+// build of the tools costs. The files that define or parse flags include <CLI/CLI.hpp>.
+namespace CLI {
+class App;
+class Validator;
+}  // namespace CLI
 
 namespace nobias_tools {
 

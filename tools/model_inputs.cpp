@@ -1,5 +1,7 @@
 #include "model_inputs.hpp"
 
+#include <CLI/CLI.hpp>
+
 #include "cli_common.hpp"
 #include "csv_inputs.hpp"
 #include "inputs.hpp"

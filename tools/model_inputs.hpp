@@ -5,11 +5,13 @@
 #include <optional>
 #include <string>
 
-#include <CLI/CLI.hpp>
-
 #include "nobias/matrix.hpp"
 #include "nobias/model.hpp"
 #include "nobias/npy.hpp"
+
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace nobias_tools {
 

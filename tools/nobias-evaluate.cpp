@@ -15,6 +15,7 @@
 // (null in JSON, with "r2_undefined" saying why), never as scikit-learn's stand-in 0 or 1.
 // A prediction or metric that comes out NaN or infinite is an error naming its row or metric.
 // Exit status: 0 success, 2 bad usage or input, 1 internal error.
+#include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
 #include <optional>

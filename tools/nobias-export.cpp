@@ -7,6 +7,7 @@
 // (nobias/onnx.hpp, docs/onnx.md): an ONNX runtime's outputs for x are nobias-predict's.
 // --onnx is replaced atomically: on any failure it is left as it was.
 // Exit status: 0 success, 2 bad usage or input (nothing written), 1 internal error.
+#include <CLI/CLI.hpp>
 #include <optional>
 #include <string>
 

@@ -14,6 +14,7 @@
 // A prediction that comes out NaN or infinite (inputs or weights too large for the dtype) is
 // refused, naming the row: nothing is written.
 // Exit status: 0 success, 2 bad usage or input (nothing written), 1 internal error.
+#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>

@@ -2,6 +2,7 @@
 // with its help line and per-value check, its needs/excludes, and the refusal of a flag that
 // does not belong to --epochs as "--epochs excludes ..." (the other modes are refused in
 // train_options.cpp, after parsing).
+#include <CLI/CLI.hpp>
 #include <limits>
 #include <stdexcept>
 #include <string>

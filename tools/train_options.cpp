@@ -3,6 +3,7 @@
 // defaults, resolved once into TrainOptions.
 #include "train_options.hpp"
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <filesystem>
 #include <limits>

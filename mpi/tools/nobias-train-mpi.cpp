@@ -11,6 +11,7 @@
 // Exit status as nobias-train's; 4 when the ranks lost each other (one died or stalled).
 #include <mpi.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <optional>
 #include <string>
