@@ -66,6 +66,19 @@ TEST_CASE_TEMPLATE("onnx.model.holds_the_weights_bytes_and_the_versions", T, flo
   CHECK(contains(model, std::is_same_v<T, float> ? "f32" : "f64"));
 }
 
+TEST_CASE("onnx.model.class_names_of_any_bytes_are_written_not_thrown") {
+  // A CSV's labels need not be UTF-8 (Latin-1 "caf\xe9"); save_model keeps such names, and
+  // the export writes them with the byte replaced, never a json exception.
+  const Network<float> net(std::vector<std::size_t>{4, 6, 2}, 1);
+  nobias::ModelInfo info;
+  info.classes = 2;
+  info.class_names = {"caf\xe9", "tea"};
+  std::string model;
+  CHECK_NOTHROW(model = nobias::onnx_model(net, info));
+  CHECK(contains(model, "class_names"));
+  CHECK(contains(model, "tea"));
+}
+
 TEST_CASE("onnx.model.refuses_what_save_model_refuses") {
   const Network<float> net(std::vector<std::size_t>{4, 6, 2}, 1);
   nobias::ModelInfo info;

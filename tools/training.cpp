@@ -202,7 +202,8 @@ int run_training(const TrainOptions& o, const Trainer<T>& train, const RunPlace&
   });
   if (reports) {
     const double rate = static_cast<double>(result.steps) / std::max(result.seconds, 1e-9);
-    const std::string epochs = steps_mode ? "" : epochs_summary(result, o, p.validation.has_value());
+    const std::string epochs =
+        steps_mode ? "" : epochs_summary(result, o, p.validation.has_value());
     std::printf("final loss %.6g after %s%s, %.1f steps/s%s\n", result.final_loss,
                 nobias::counted(result.steps, "step").c_str(), epochs.c_str(), rate,
                 place.on.c_str());

@@ -60,6 +60,12 @@ struct ModelInfo {
   bool has_metadata = false;                    // false: a directory of bare w*.npy (numpy's)
 };
 
+// ValueError "WHO: ..." when info cannot describe net: classes other than its outputs, class
+// names class_names_problem refuses, a classifier with standardized targets, statistics of
+// other widths. save_model and export_onnx refuse what it refuses.
+template <class T>
+void check_model_info(const Network<T>& net, const ModelInfo& info, const std::string& who);
+
 template <class T>
 struct Model {
   Network<T> network;

@@ -44,22 +44,6 @@ std::string widths_text(const std::vector<std::size_t>& widths) {
   return text;
 }
 
-template <class T>
-void check_info(const Network<T>& net, const ModelInfo& info) {
-  if (info.classes != 0 && info.classes != net.output_width()) {
-    throw ValueError("save_model: classes is " + std::to_string(info.classes) +
-                     " but the network has " + std::to_string(net.output_width()) +
-                     " outputs (0 for a regression)");
-  }
-  if (const std::string problem = class_names_problem(info.class_names, info.classes);
-      !problem.empty())
-    throw ValueError("save_model: class_names " + problem);
-  if (info.classes != 0 && info.standardization.has_y()) {
-    throw ValueError("save_model: a classifier's targets are one-hot, never standardized");
-  }
-  check_standardization(info.standardization, net.input_width(), net.output_width(), "save_model");
-}
-
 std::string metadata_text(const ModelInfo& info, Dtype dtype,
                           const std::vector<std::size_t>& widths) {
   json j;
@@ -330,7 +314,7 @@ Matrix<T> Model<T>::predict(MatrixView<const T> x) const {
 
 template <class T>
 StagedFileSet stage_model(const std::string& dir, const Network<T>& net, const ModelInfo& info) {
-  check_info(net, info);
+  check_model_info(net, info, "save_model");
   const std::string metadata = metadata_text(info, dtype_of<T>(), net.widths());
   std::vector<FileSetEntry> files;
   for (std::size_t k = 0; k < net.layers(); ++k) {
@@ -406,7 +390,24 @@ Model<T> load_model(const std::string& dir) {
   }
 }
 
+template <class T>
+void check_model_info(const Network<T>& net, const ModelInfo& info, const std::string& who) {
+  if (info.classes != 0 && info.classes != net.output_width()) {
+    throw ValueError(who + ": classes is " + std::to_string(info.classes) +
+                     " but the network has " + std::to_string(net.output_width()) +
+                     " outputs (0 for a regression)");
+  }
+  if (const std::string problem = class_names_problem(info.class_names, info.classes);
+      !problem.empty())
+    throw ValueError(who + ": class_names " + problem);
+  if (info.classes != 0 && info.standardization.has_y()) {
+    throw ValueError(who + ": a classifier's targets are one-hot, never standardized");
+  }
+  check_standardization(info.standardization, net.input_width(), net.output_width(), who);
+}
+
 #define NOBIAS_MODEL(T)                                                                           \
+  template void check_model_info<T>(const Network<T>&, const ModelInfo&, const std::string&);     \
   template struct Model<T>;                                                                       \
   template Matrix<T> predict_with<T>(const Network<T>&, const Standardization&,                   \
                                      MatrixView<const T>);                                        \

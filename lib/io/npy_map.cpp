@@ -67,11 +67,10 @@ NpyRows<T> map_npy(const std::string& path) {
   const std::size_t bytes = static_cast<std::size_t>(file_size);
   // MAP_POPULATE: the page table filled in one call, not one fault per page as rows are read.
   void* map = ::mmap(nullptr, bytes, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-  const int map_errno = errno;
   ::close(fd);  // the mapping keeps the file
-  if (map == MAP_FAILED) {
-    throw IoError(prefix + "cannot map the file: " + std::strerror(map_errno));
-  }
+  // A file system that cannot map (some FUSE and network mounts), or no address space left:
+  // read it as read_npy does, a copy in memory.
+  if (map == MAP_FAILED) return NpyRows<T>(read_npy<T>(path));
   NpyRows<T> rows;
   rows.map_ = map;
   rows.map_bytes_ = bytes;

@@ -75,23 +75,6 @@ Message entry(const std::string& key, const std::string& value) {
   return Message().bytes(1, key).bytes(2, value);
 }
 
-template <class T>
-void check_fits(const Network<T>& net, const ModelInfo& info) {
-  // The refusals of save_model (io/model.cpp), in export_onnx's words.
-  if (info.classes != 0 && info.classes != net.output_width()) {
-    throw ValueError("export_onnx: classes is " + std::to_string(info.classes) +
-                     " but the network has " + std::to_string(net.output_width()) +
-                     " outputs (0 for a regression)");
-  }
-  if (const std::string problem = class_names_problem(info.class_names, info.classes);
-      !problem.empty())
-    throw ValueError("export_onnx: class_names " + problem);
-  if (info.classes != 0 && info.standardization.has_y()) {
-    throw ValueError("export_onnx: a classifier's targets are one-hot, never standardized");
-  }
-  check_standardization(info.standardization, net.input_width(), net.output_width(), "export_onnx");
-}
-
 std::string widths_text(const std::vector<std::size_t>& widths) {
   std::string text;
   for (std::size_t k = 0; k < widths.size(); ++k)
@@ -145,7 +128,7 @@ Message graph(const Network<T>& net, const Standardization& s) {
 
 template <class T>
 std::string onnx_model(const Network<T>& net, const ModelInfo& info) {
-  check_fits(net, info);
+  check_model_info(net, info, "export_onnx");
   const Standardization& s = info.standardization;
   // ModelProto: ir_version = 1, producer_name = 2, producer_version = 3, graph = 7,
   // opset_import = 8 (OperatorSetIdProto: domain = 1, "" the default; version = 2),
@@ -164,7 +147,10 @@ std::string onnx_model(const Network<T>& net, const ModelInfo& info) {
   model.message(14, entry("widths", widths_text(net.widths())));
   model.message(14, entry("classes", std::to_string(info.classes)));
   if (!info.class_names.empty()) {
-    model.message(14, entry("class_names", nlohmann::json(info.class_names).dump()));
+    // Names need not be UTF-8 (a CSV's bytes): replaced, as in model.json, never a json error.
+    const std::string names = nlohmann::json(info.class_names)
+                                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    model.message(14, entry("class_names", names));
   }
   model.message(14, entry("standardization", standardization));
   return model.encoded();
