@@ -105,20 +105,6 @@ bool forward_piece(const std::vector<Matrix<T>>& w, MatrixView<const T> x, Matri
   return finite;
 }
 
-// A float32 call big enough holds asynchronous signals while its products run (see
-// gemm/signal_safety.hpp). passes: 1 for a forward pass, 3 for the three products of a step.
-template <class T>
-bool holds_signals(const std::vector<std::size_t>& widths, std::size_t rows, double passes) {
-  if constexpr (!std::is_same_v<T, float>) {
-    return false;
-  } else {
-    double per_row = 0.0;
-    for (std::size_t k = 0; k + 1 < widths.size(); ++k)
-      per_row += static_cast<double>(widths[k]) * static_cast<double>(widths[k + 1]);
-    return detail::float32_call_holds_signals(per_row * static_cast<double>(rows) * passes);
-  }
-}
-
 }  // namespace
 
 template <class T>
@@ -203,7 +189,8 @@ void Network<T>::infer(MatrixView<const T> x, MatrixView<T> out, T* ping, T* pon
 template <class T>
 Matrix<T> Network<T>::predict(MatrixView<const T> x) const {
   check_batch("predict", x, nullptr);
-  const detail::SignalHold signals(holds_signals<T>(widths_, x.rows(), 1), true);
+  const detail::SignalHold signals(detail::network_call_holds_signals<T>(widths_, x.rows(), 1),
+                                   true);
   const std::size_t hidden = widest_hidden(widths_);
   Matrix<T> out(x.rows(), output_width()), ping(x.rows(), hidden), pong(x.rows(), hidden);
   infer(x, out, ping.data(), pong.data());
@@ -213,7 +200,8 @@ Matrix<T> Network<T>::predict(MatrixView<const T> x) const {
 template <class T>
 void Network<T>::predict(MatrixView<const T> x, MatrixView<T> out) {
   check_batch("predict", x, nullptr);
-  const detail::SignalHold signals(holds_signals<T>(widths_, x.rows(), 1), true);
+  const detail::SignalHold signals(detail::network_call_holds_signals<T>(widths_, x.rows(), 1),
+                                   true);
   if (out.rows() != x.rows() || out.cols() != output_width()) {
     throw ShapeError("predict: out is " + shape_string(out.rows(), out.cols()) + ", expected " +
                      shape_string(x.rows(), output_width()));
@@ -252,7 +240,8 @@ double reduction_scale(Reduction reduction, std::size_t rows, std::size_t output
 template <class T>
 double Network<T>::loss(MatrixView<const T> x, MatrixView<const T> y, Reduction reduction) {
   check_batch("loss", x, &y);
-  const detail::SignalHold signals(holds_signals<T>(widths_, x.rows(), 1), true);
+  const detail::SignalHold signals(detail::network_call_holds_signals<T>(widths_, x.rows(), 1),
+                                   true);
   prepare(x.rows());
   require_apart("loss", "x", x);
   require_apart("loss", "y", y);
@@ -284,7 +273,8 @@ template <class T>
 double Network<T>::gradients_and_update(MatrixView<const T> x, MatrixView<const T> y,
                                         std::vector<Matrix<T>>& dw, Reduction reduction,
                                         const detail::RowsTask<T>* update) {
-  const detail::SignalHold signals(holds_signals<T>(widths_, x.rows(), 3), true);
+  const detail::SignalHold signals(detail::network_call_holds_signals<T>(widths_, x.rows(), 3),
+                                   true);
   check_gradients_call(x, y, dw);  // and prepares the workspace
   const double loss = forward_and_input_gradients("gradients", x, y);
   const double scale = reduction_scale(reduction, x.rows(), output_width());
@@ -320,7 +310,8 @@ template <class T>
 double Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y,
                              const std::vector<MatrixView<T>>& dw, Reduction reduction,
                              const std::function<void(std::size_t)>& on_layer) {
-  const detail::SignalHold signals(holds_signals<T>(widths_, x.rows(), 3), true);
+  const detail::SignalHold signals(detail::network_call_holds_signals<T>(widths_, x.rows(), 3),
+                                   true);
   check_gradients_call(x, y, dw);  // and prepares the workspace
   const double loss = forward_and_input_gradients("gradients", x, y);
   const double scale = reduction_scale(reduction, x.rows(), output_width());
@@ -343,7 +334,8 @@ double Network<T>::train_step(MatrixView<const T> x, MatrixView<const T> y, T lr
                      format_number(static_cast<double>(lr)));
   }
   check_batch("train_step", x, &y);
-  const detail::SignalHold signals(holds_signals<T>(widths_, x.rows(), 3), true);
+  const detail::SignalHold signals(detail::network_call_holds_signals<T>(widths_, x.rows(), 3),
+                                   true);
   prepare(x.rows());
   require_apart("train_step", "x", x);
   require_apart("train_step", "y", y);

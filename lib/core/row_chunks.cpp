@@ -62,19 +62,6 @@ void forward_block(const std::vector<Matrix<T>>& w, MatrixView<const T> a, Matri
   }
 }
 
-// As Network's forward pass: a float32 pass big enough holds asynchronous signals.
-template <class T>
-bool holds_signals(const std::vector<std::size_t>& widths, std::size_t rows) {
-  if constexpr (!std::is_same_v<T, float>) {
-    return false;
-  } else {
-    double per_row = 0.0;
-    for (std::size_t k = 0; k + 1 < widths.size(); ++k)
-      per_row += static_cast<double>(widths[k]) * static_cast<double>(widths[k + 1]);
-    return float32_call_holds_signals(per_row * static_cast<double>(rows));
-  }
-}
-
 }  // namespace
 
 template <class T>
@@ -107,7 +94,7 @@ void predict_in_blocks(const Network<T>& net, MatrixView<const T> x, MatrixView<
                      std::to_string(net.input_width()) + " and n x " +
                      std::to_string(net.output_width()));
   }
-  const SignalHold signals(holds_signals<T>(widths, x.rows()), true);
+  const SignalHold signals(network_call_holds_signals<T>(widths, x.rows(), 1), true);
   const std::vector<Range> blocks = blocks_of<T>(x.rows(), widths, block);
   if (blocks.empty()) return;  // no rows
   const std::size_t lanes =

@@ -20,6 +20,9 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstddef>
+#include <type_traits>
+#include <vector>
 
 namespace nobias::detail {
 
@@ -37,6 +40,21 @@ void hold_signals_for_life();
 // on oneDNN, and the two system calls of a hold (about 2 us on a virtual machine) are under 1%
 // of it (2^25 multiply-adds: 0.3 ms or more on one AVX-512 core).
 bool float32_call_holds_signals(double multiply_adds);
+
+// The same for `passes` passes of a network of these widths over `rows` rows (1 for a forward
+// pass, 3 for the three products of a step); float64 never holds them (no oneDNN).
+template <class T>
+bool network_call_holds_signals(const std::vector<std::size_t>& widths, std::size_t rows,
+                                double passes) {
+  if constexpr (!std::is_same_v<T, float>) {
+    return false;
+  } else {
+    double per_row = 0.0;
+    for (std::size_t k = 0; k + 1 < widths.size(); ++k)
+      per_row += static_cast<double>(widths[k]) * static_cast<double>(widths[k + 1]);
+    return float32_call_holds_signals(per_row * static_cast<double>(rows) * passes);
+  }
+}
 
 // Holds asynchronous signals on the calling thread between hold() and let_in(), and lets them in
 // at let_in_if_due() once they have been held kWindow; the destructor lets them in. Inactive
