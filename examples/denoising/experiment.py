@@ -187,6 +187,7 @@ def main():
     else:
         results = run(QUICK if args.quick else FULL)
     if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
             f.write("\n")
