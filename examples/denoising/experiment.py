@@ -11,9 +11,10 @@ the same MLP with biases fails?
 For every setup and seed: the bias-free MLP trained by nobias and the same MLP with biases
 trained by PyTorch (same initial weights, rows, order, Adam), then the PSNR of both on held-out
 test patches at every noise level. Checks that the bias-free denoiser is homogeneous,
-D(a x) = a D(x), and exactly linear around each input, x A(x) = D(x); --quick exits 1 when it
-is not. The results, tables and figures are written by this program, never typed
-(docs/denoising.md between its markers; --check compares them with the JSON).
+D(a x) = a D(x), and exactly linear around each input, x A(x) = D(x): exits 1 when it is not,
+77 (ctest's "skipped") without PyTorch, scikit-image or matplotlib. The results, tables and
+figures are written by this program, never typed (docs/denoising.md between its markers;
+--check compares them with the JSON).
 """
 import argparse
 import importlib.util

@@ -175,7 +175,7 @@ def figures(results, directory):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     os.makedirs(directory, exist_ok=True)
-    plt.rcParams.update({"font.size": 8, "svg.hashsalt": "nobias"})
+    plt.rcParams.update({"font.size": 8})
     psnr_figure(plt, results).savefig(os.path.join(directory, "denoising_psnr.png"), dpi=110,
                                       metadata={"Software": None})
     filter_figure(plt, results["figure"]).savefig(os.path.join(directory, "denoising_filters.png"),
