@@ -180,6 +180,14 @@ def cpu_name():
     return "unknown CPU"
 
 
+def commit():
+    """The checkout's commit, '-dirty' when it has changes: what the scores were measured on."""
+    import subprocess
+    done = subprocess.run(["git", "-C", os.path.dirname(os.path.abspath(__file__)), "describe",
+                           "--always", "--dirty"], capture_output=True, text=True, check=False)
+    return done.stdout.strip() or "unknown"
+
+
 def run_study(args):
     import numpy
     import nobias
@@ -214,7 +222,7 @@ def run_study(args):
                 print(f"{dataset:15s} seed {seed}  {name:42s} {value:.4f}  "
                       f"{time.perf_counter() - start:6.1f} s", file=sys.stderr, flush=True)
     return {"meta": {"seeds": args.seeds, "date": time.strftime("%Y-%m-%d"), "cpu": cpu_name(),
-                     "nobias": nobias.__version__},
+                     "nobias": nobias.__version__, "commit": commit()},
             "datasets": {dataset: kind for dataset, (kind, _) in chosen.items()},
             "runners": [name for name, _ in runners], "scores": scores}
 
