@@ -53,9 +53,13 @@ def cpu_name():
 
 
 def commit():
-    done = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-                          capture_output=True, text=True, check=False)
-    return done.stdout.strip() or "unknown"
+    """HEAD, '-dirty' when the sources the bench is built from differ from it."""
+    git = ["git", "-C", str(ROOT)]
+    head = subprocess.run(git + ["rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                          check=False).stdout.strip()
+    dirty = subprocess.run(git + ["diff", "--quiet", "HEAD", "--", "lib", "include", "mpi",
+                                  "CMakeLists.txt", "cmake"], check=False).returncode != 0
+    return (head or "unknown") + ("-dirty" if dirty else "")
 
 
 def mpirun_version():
@@ -70,7 +74,7 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", help="write the measurement here")
     args = parser.parse_args(argv)
-    load_before = os.getloadavg()
+    load_before, measured_at = os.getloadavg(), commit()
     rows, gemm = [], "unknown"
     print("| widths | n | mode | ranks | samples/s | waiting on communication |")
     print("|---|---|---|---|---|---|")
@@ -83,7 +87,7 @@ def main(argv=None):
                       f"{row['samples_per_s']:.0f} | {100 * row['waiting']:.1f}% |", flush=True)
     if args.json:
         meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cpu": cpu_name(),
-                "cpus": os.cpu_count(), "gemm": gemm, "commit": commit(),
+                "cpus": os.cpu_count(), "gemm": gemm, "commit": measured_at,
                 "mpirun": mpirun_version(), "epochs": args.epochs, "runs": args.runs,
                 "load_before": [round(x, 2) for x in load_before],
                 "load_after": [round(x, 2) for x in os.getloadavg()],
