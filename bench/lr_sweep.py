@@ -51,17 +51,30 @@ def power(value):
                                       for d in str(int(exponent)))
 
 
+def rises_cell(runs):
+    """The seeds whose loss rose on some step, per dtype: 'seeds 2, 3 (f32, f64)'."""
+    by_dtype = {}
+    for r in runs:
+        if r["rises"]:
+            by_dtype.setdefault(r["dtype"], []).append(r["seed"])
+    groups = {}
+    for dtype, seeds in by_dtype.items():
+        groups.setdefault(tuple(sorted(seeds)), []).append(dtype)
+    if not groups:
+        return "none"
+    return "; ".join(f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))} "
+                     f"({', '.join(dtypes)})" for seeds, dtypes in groups.items())
+
+
 def table_lines(sweep):
-    lines = ["| lr | first / final loss (min–max) | steps on which the loss rose | "
-             "final loss unchanged over the last steps |", "|---|---|---|---|"]
+    lines = ["| lr | first / final loss (min–max) | runs in which the loss rose on a step | "
+             "last steps at one unchanged loss (most) |", "|---|---|---|---|"]
     for lr in sweep["meta"]["lrs"]:
         runs = [r for r in sweep["runs"] if r["lr"] == lr]
         falls = [r["first"] / r["final"] for r in runs if r["first"] and r["final"]]
         fall = f"{power(min(falls))}–{power(max(falls))}" if falls else "no final loss"
-        rose = sorted({(r["dtype"], r["seed"]) for r in runs if r["rises"]})
-        rises = ", ".join(f"{d} seed {s}" for d, s in rose) if rose else "none"
         stuck = max(r["stuck_steps"] for r in runs)
-        lines.append(f"| {lr} | {fall} | {rises} | {stuck if stuck > 1 else 'no'} |")
+        lines.append(f"| {lr} | {fall} | {rises_cell(runs)} | {stuck if stuck > 1 else 'none'} |")
     m = sweep["meta"]
     firsts = [r["first"] for r in sweep["runs"] if r["first"]]
     lines += ["", f"Seeds 0–{m['seeds'] - 1}, {' and '.join(m['dtypes'])}, 500 steps each; first "

@@ -2,8 +2,9 @@
 """The generated figures of the docs cannot be edited by hand unnoticed.
 
 For every program that writes figures into a page between marker lines (bench/report.py,
-bench/defaults_study.py, mpi/bench/cost_model.py), its --check passes on a copy of the page as
-committed, and fails once a single digit inside any one of its regions is changed.
+bench/defaults_study.py, bench/lr_sweep.py, mpi/bench/cost_model.py), its --check passes on a
+copy of the page as committed, and fails once a single digit inside any one of its regions is
+changed.
 """
 import re
 import shutil
@@ -24,6 +25,9 @@ CHECKS = [
      r"<!-- bench/defaults_study\.py: end \S+ -->",
      ["bench/defaults_study.py", "--from-json", "bench/defaults_study.json", "--doc", "{doc}",
       "--check"]),
+    ("docs/default-learning-rate.md", r"<!-- bench/lr_sweep\.py: begin table -->",
+     r"<!-- bench/lr_sweep\.py: end table -->",
+     ["bench/lr_sweep.py", "--from-json", "bench/lr_sweep.json", "--doc", "{doc}", "--check"]),
     ("docs/distributed.md", r"<!-- mpi/bench/cost_model\.py .*: begin \S+ -->",
      r"<!-- mpi/bench/cost_model\.py: end \S+ -->",
      ["mpi/bench/cost_model.py", "--doc", "{doc}", "--check"]),
