@@ -87,18 +87,19 @@ def parse(argv):
                         "measured figures of the page")
     parser.add_argument("--batches", type=int, nargs="+", default=[256, 4096])
     parser.add_argument("--ranks", type=int, nargs="+", default=[2, 4, 8, 16, 32, 64])
-    parser.add_argument("--doc", help="rewrite every table between the marker lines of this "
+    parser.add_argument("--doc", help="rewrite every region between the marker lines of this "
                         "file, each from the arguments its begin marker names")
     parser.add_argument("--check", action="store_true",
-                        help="with --doc: write nothing, exit 1 when a table differs")
+                        help="with --doc: write nothing, exit 1 when a region differs")
     return parser.parse_args(argv)
 
 
-def load_rates(args):
-    """(the measurement or None, {network: samples/s}): the flags' rates, else the JSON's."""
+def load_rates(args, root=Path(".")):
+    """(the measurement or None, {network: samples/s}): the flags' rates, else the JSON's;
+    --scaling is relative to root."""
     study = None
     if args.scaling:
-        with open(ROOT / args.scaling if not Path(args.scaling).is_absolute() else args.scaling) as f:
+        with open(root / args.scaling) as f:
             study = json.load(f)
     rates = {"seed": args.rate_seed, "mnist": args.rate_mnist}
     if study is not None:
@@ -109,7 +110,7 @@ def load_rates(args):
 
 
 def region_lines(kind, args, source):
-    study, rates = load_rates(args)
+    study, rates = load_rates(args, ROOT)
     if kind == "table":
         if None in rates.values():
             raise ValueError(f"{source}: a table's marker gives --scaling, or both rates")
