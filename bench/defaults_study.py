@@ -10,15 +10,24 @@ For each data set and seed: one 75/25 split (stratified for classes, random_stat
     standardized, regression targets standardized, one-hot targets with the squared loss, Adam
     1e-3, batches of 32, 200 epochs, no early stopping, no tuning.
 Held-out accuracy (classes) or R² (regression). Prints every run, and a markdown table of
-medians over the seeds; the table in docs/real-data.md is written by this program, never typed:
+medians over the seeds; the figures of docs/real-data.md are written by this program, never typed:
 
   ./dev python bench/defaults_study.py --json bench/defaults_study.json --doc docs/real-data.md
   ./dev python bench/defaults_study.py --from-json bench/defaults_study.json --doc docs/real-data.md --check
   ./dev python bench/defaults_study.py --seeds 3 --datasets wine,iris --no-torch    # a quick look
+
+A document's figures lie between marker lines that name the scores they come from (a path
+relative to the repository) and what to write (KIND: table, or medians: each runner's median
+and mean per data set, for a study of many seeds):
+
+  <!-- bench/defaults_study.py FILE.json: begin KIND -->
+  <!-- bench/defaults_study.py: end KIND -->
 """
 import argparse
 import json
 import os
+import re
+import shlex
 import sys
 import time
 import warnings
@@ -155,22 +164,59 @@ def table_lines(study):
         lines.append(f"| {dataset} ({metric}) | " + " | ".join(cells) + " |")
     meta = study["meta"]
     lines += ["", f"Median over seeds 0..{meta['seeds'] - 1} (min–max in brackets), 75/25 splits; "
-              f"measured on {meta['date']}, {meta['cpu']}, nobias {meta['nobias']}"
-              + (f" at commit {meta['commit']}" if "commit" in meta else "")
-              + ", float32, one thread each."]
+              f"{measured_on(meta)}, float32, one thread each."]
     return lines
 
 
-BEGIN, END = "<!-- bench/defaults_study.py: begin table -->", "<!-- bench/defaults_study.py: end table -->"
+def measured_on(meta):
+    return (f"measured on {meta['date']}, {meta['cpu']}, nobias {meta['nobias']}"
+            + (f" at commit {meta['commit']}" if "commit" in meta else ""))
 
 
-def with_table(text, study, source):
-    """text with the lines between BEGIN and END replaced by the study's table."""
-    lines = text.split("\n")
-    if BEGIN not in lines or END not in lines or lines.index(END) < lines.index(BEGIN):
-        raise ValueError(f"{source}: expected the marker lines '{BEGIN}' and then '{END}'")
-    first, last = lines.index(BEGIN), lines.index(END)
-    return "\n".join(lines[:first + 1] + [""] + table_lines(study) + [""] + lines[last:])
+def medians_lines(study, source):
+    """One sentence per data set: each runner's median (mean) over the seeds."""
+    lines = []
+    for dataset, kind in study["datasets"].items():
+        def cell(name):
+            values = study["scores"][dataset][name]
+            if kind == "class":
+                return (f"{name} {100 * statistics.median(values):.1f}% "
+                        f"({100 * statistics.mean(values):.1f}%)")
+            return f"{name} {statistics.median(values):.3f} ({statistics.mean(values):.3f})"
+        meta = study["meta"]
+        what = "accuracy" if kind == "class" else "R²"
+        command = f", `{meta['command']}`" if "command" in meta else ""
+        lines.append(f"Over {meta['seeds']} seeds on {dataset}, held-out {what}, median (mean): "
+                     + "; ".join(cell(name) for name in study["runners"])
+                     + f" (`{source}`{command}; {measured_on(meta)}).")
+    return lines
+
+
+REGIONS = {"table": lambda study, source: table_lines(study), "medians": medians_lines}
+BEGIN = re.compile(r"^<!-- bench/defaults_study\.py (\S+): begin ([a-z]+) -->$")
+END = "<!-- bench/defaults_study.py: end {} -->"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def with_regions(text, source):
+    """text with every marked region rewritten from the scores its begin marker names."""
+    out, lines, i = [], text.split("\n"), 0
+    while i < len(lines):
+        out.append(lines[i])
+        m = BEGIN.match(lines[i])
+        i += 1
+        if not m:
+            continue
+        scores, kind = m.groups()
+        end = END.format(kind)
+        if kind not in REGIONS or end not in lines[i:]:
+            raise ValueError(f"{source}: '{lines[i - 1]}' names no known region "
+                             f"({', '.join(REGIONS)}) or has no '{end}' after it")
+        with open(os.path.join(ROOT, scores)) as f:
+            study = json.load(f)
+        i = lines.index(end, i)
+        out += [""] + REGIONS[kind](study, scores) + [""]
+    return "\n".join(out)
 
 
 def cpu_name():
@@ -180,12 +226,21 @@ def cpu_name():
     return "unknown CPU"
 
 
+def commit():
+    """The checkout's commit, '-dirty' when it has changes: what the scores were measured on."""
+    import subprocess
+    done = subprocess.run(["git", "-C", os.path.dirname(os.path.abspath(__file__)), "describe",
+                           "--always", "--dirty"], capture_output=True, text=True, check=False)
+    return done.stdout.strip() or "unknown"
+
+
 def run_study(args):
     import numpy
     import nobias
     from sklearn.model_selection import train_test_split
 
     nobias.set_threads(1)
+    measured_at = commit()  # before the runs: the tree they measured
     chosen = datasets()
     if args.datasets:
         chosen = {name: chosen[name] for name in args.datasets.split(",")}
@@ -214,7 +269,8 @@ def run_study(args):
                 print(f"{dataset:15s} seed {seed}  {name:42s} {value:.4f}  "
                       f"{time.perf_counter() - start:6.1f} s", file=sys.stderr, flush=True)
     return {"meta": {"seeds": args.seeds, "date": time.strftime("%Y-%m-%d"), "cpu": cpu_name(),
-                     "nobias": nobias.__version__},
+                     "nobias": nobias.__version__, "commit": measured_at,
+                     "command": "bench/defaults_study.py " + shlex.join(sys.argv[1:])},
             "datasets": {dataset: kind for dataset, (kind, _) in chosen.items()},
             "runners": [name for name, _ in runners], "scores": scores}
 
@@ -228,9 +284,10 @@ def main():
     parser.add_argument("--candidates", default="", help="candidate names separated by semicolons")
     parser.add_argument("--json", help="write every score here (the docs' table is made from it)")
     parser.add_argument("--from-json", help="run nothing: take the scores from this file")
-    parser.add_argument("--doc", help="rewrite the table between the marker lines of this file")
+    parser.add_argument("--doc", help="rewrite every region between marker lines of this file, "
+                        "each from the scores its marker names (after --json is written)")
     parser.add_argument("--check", action="store_true",
-                        help="with --from-json and --doc: exit 1 when the doc's table differs")
+                        help="with --from-json and --doc: exit 1 when a region of the doc differs")
     args = parser.parse_args()
 
     if args.from_json:
@@ -246,10 +303,10 @@ def main():
     if args.doc:
         with open(args.doc) as f:
             text = f.read()
-        wanted = with_table(text, study, args.doc)
+        wanted = with_regions(text, args.doc)
         if args.check:
             if wanted != text:
-                print(f"{args.doc}: its table is not what {args.from_json} gives; run "
+                print(f"{args.doc}: a region is not what the scores its marker names give; run "
                       f"bench/defaults_study.py --from-json {args.from_json} --doc {args.doc}",
                       file=sys.stderr)
                 return 1

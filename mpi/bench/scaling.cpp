@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "nobias/blas.hpp"
 #include "nobias/init.hpp"
 #include "nobias/mpi/distributed_fit.hpp"
 #include "nobias/mpi/mpi_communicator.hpp"
@@ -122,6 +123,8 @@ int main(int argc, char** argv) {
   }
   {
     nobias::mpi::MpiCommunicator world;
+    // On stderr, so that stdout stays the table: measure_scaling.py records which GEMM ran.
+    if (world.rank() == 0) std::fprintf(stderr, "gemm: %s\n", nobias::blas_description().c_str());
     for (const auto& widths : {std::vector<std::size_t>{1000, 100, 100, 10},
                                std::vector<std::size_t>{784, 512, 512, 10}}) {
       for (std::size_t n : batches) {

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""The generated figures of the docs cannot be edited by hand unnoticed.
+
+For every program that writes figures into a page between marker lines (bench/report.py,
+bench/defaults_study.py, bench/lr_sweep.py, mpi/bench/cost_model.py), its --check passes on a
+copy of the page as committed, and fails once a single digit inside any one of its regions is
+changed.
+"""
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+
+# (page, begin marker, end marker, the check's command with {doc} for the page's copy)
+CHECKS = [
+    ("docs/benchmarks.md", r"<!-- bench/report\.py: begin \S+ -->",
+     r"<!-- bench/report\.py: end \S+ -->", ["bench/report.py", "--check", "--docs", "{doc}"]),
+    ("docs/real-data.md", r"<!-- bench/defaults_study\.py \S+: begin \S+ -->",
+     r"<!-- bench/defaults_study\.py: end \S+ -->",
+     ["bench/defaults_study.py", "--from-json", "bench/defaults_study.json", "--doc", "{doc}",
+      "--check"]),
+    ("docs/default-learning-rate.md", r"<!-- bench/lr_sweep\.py: begin table -->",
+     r"<!-- bench/lr_sweep\.py: end table -->",
+     ["bench/lr_sweep.py", "--from-json", "bench/lr_sweep.json", "--doc", "{doc}", "--check"]),
+    ("docs/distributed.md", r"<!-- mpi/bench/cost_model\.py .*: begin \S+ -->",
+     r"<!-- mpi/bench/cost_model\.py: end \S+ -->",
+     ["mpi/bench/cost_model.py", "--doc", "{doc}", "--check"]),
+]
+
+
+def regions(lines, begin, end):
+    """(first, last) line indices of each region's body, between its marker lines."""
+    found, start = [], None
+    for i, line in enumerate(lines):
+        if re.fullmatch(begin, line):
+            start = i + 1
+        elif start is not None and re.fullmatch(end, line):
+            found.append((start, i))
+            start = None
+    return found
+
+
+def with_digit_changed(lines, first, last):
+    """A copy of lines with the first digit of lines[first:last] changed, or None."""
+    for i in range(first, last):
+        m = re.search(r"\d", lines[i])
+        if m:
+            digit = str((int(m.group()) + 1) % 10)
+            changed = list(lines)
+            changed[i] = lines[i][:m.start()] + digit + lines[i][m.end():]
+            return changed
+    return None
+
+
+def check(command, doc):
+    args = [str(doc) if a == "{doc}" else a for a in command]
+    return subprocess.run([PYTHON, str(ROOT / args[0])] + args[1:], cwd=ROOT,
+                          capture_output=True, text=True, check=False)
+
+
+class GeneratedFiguresTest(unittest.TestCase):
+    def test_each_region_catches_a_changed_digit(self):
+        for page, begin, end, command in CHECKS:
+            lines = (ROOT / page).read_text().split("\n")
+            found = regions(lines, begin, end)
+            with self.subTest(page=page), tempfile.TemporaryDirectory() as tmp:
+                self.assertTrue(found, f"{page}: expected regions between '{begin}' and '{end}'")
+                doc = Path(tmp) / Path(page).name
+                shutil.copy(ROOT / page, doc)
+                done = check(command, doc)
+                self.assertEqual(done.returncode, 0, f"{page} as committed: {done.stderr}")
+                for first, last in found:
+                    changed = with_digit_changed(lines, first, last)
+                    self.assertIsNotNone(changed, f"{page}: no figure in lines {first}-{last}")
+                    doc.write_text("\n".join(changed))
+                    done = check(command, doc)
+                    self.assertEqual(done.returncode, 1, f"{page}: a digit changed in lines "
+                                     f"{first + 1}-{last} went unnoticed: {done.stdout}")
+
+
+if __name__ == "__main__":
+    unittest.main()
