@@ -3,7 +3,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <type_traits>
@@ -44,6 +46,20 @@ NpyRows<T>& NpyRows<T>::operator=(NpyRows&& other) noexcept {
 template <class T>
 NpyRows<T>::~NpyRows() {
   if (map_ != nullptr) ::munmap(map_, map_bytes_);
+}
+
+template <class T>
+void NpyRows<T>::drop_rows(std::size_t first, std::size_t count) {
+  if (map_ == nullptr || count == 0) return;
+  first = std::min(first, rows());
+  count = std::min(count, rows() - first);
+  const auto start = reinterpret_cast<std::uintptr_t>(view_.row(first));
+  const std::uintptr_t end = start + count * view_.cols() * sizeof(T);
+  // Whole pages only: a page shared with rows before or after may still be read.
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const std::uintptr_t from = (start + page - 1) / page * page, to = end / page * page;
+  // Advice: a failure changes nothing but memory use.
+  if (from < to) ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
 }
 
 template <class T>
