@@ -192,8 +192,9 @@ int run(const EvaluateOptions& o) {
     nobias::predict_rows<T>(
         model.network, model.info.standardization, x.view(),
         [&](std::size_t first, nobias::MatrixView<const T> rows) {
-          nobias::require_finite_predictions<T>(
-              "--x " + o.model.x, rows, x.view().row_block(first, rows.rows()), first, x.rows());
+          const nobias::MatrixView<const T> inputs = x.view().row_block(first, rows.rows());
+          require_finite_x<T>(o.model.x, inputs, first);  // bad data, before its predictions
+          nobias::require_finite_predictions<T>("--x " + o.model.x, rows, inputs, first, x.rows());
           for (std::size_t i = 0; i < rows.rows(); ++i)
             std::copy(rows.row(i), rows.row(i) + rows.cols(), p.view().row(first + i));
           x.drop_rows(first, rows.rows());

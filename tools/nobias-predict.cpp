@@ -100,9 +100,10 @@ void write_predictions(std::ostream& out, const PredictOptions& o, const nobias:
     nobias::write_csv_stream<T>(out, nobias::Matrix<T>(0, d).view(), columns);
   }
   const auto write_window = [&](std::size_t first, nobias::MatrixView<const T> p) {
+    const nobias::MatrixView<const T> inputs = x.view().row_block(first, p.rows());
+    require_finite_x<T>(o.model.x, inputs, first);  // bad data, before its predictions
     try {
-      nobias::require_finite_predictions<T>("--x " + o.model.x, p,
-                                            x.view().row_block(first, p.rows()), first, n);
+      nobias::require_finite_predictions<T>("--x " + o.model.x, p, inputs, first, n);
     } catch (const nobias::ValueError& e) {  // the temporary goes: --out stays as it was
       throw nobias::ValueError(std::string(e.what()) + "; nothing written to --out " + o.out);
     }
