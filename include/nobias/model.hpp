@@ -89,7 +89,7 @@ Matrix<T> predict_with(const Network<T>& net, const Standardization& s, MatrixVi
 // for predictions written to a file as they come (nobias-predict) from rows larger than memory.
 // The sink may drop the rows it was given from memory (NpyRows::drop_rows). window 0: the
 // library's choice (a few blocks of rows per thread); a window is whole blocks, so may be longer.
-// No rows: sink is never called. Errors as predict_with's, before sink's first call.
+// Errors as predict_with's (no rows, x's columns not d_0), before sink's first call.
 template <class T>
 void predict_rows(const Network<T>& net, const Standardization& s, MatrixView<const T> x,
                   const std::function<void(std::size_t, MatrixView<const T>)>& sink,

@@ -27,6 +27,9 @@ constexpr std::size_t kBlockMultiple = 192;
 // the team's last block, so a few blocks per thread keep that wait short; more only hold more
 // inputs and outputs at once.
 constexpr std::size_t kBlocksPerThread = 8;
+// ... but a window's inputs at most about this (one block per thread at least): what a pass over
+// a mapped file larger than memory holds of it.
+constexpr std::size_t kWindowBytes = std::size_t(64) << 20;
 
 std::size_t widest_hidden(const std::vector<std::size_t>& widths) {
   return widths.size() < 3 ? 0 : *std::max_element(widths.begin() + 1, widths.end() - 1);
@@ -173,7 +176,10 @@ void predict_streamed(const Network<T>& net, MatrixView<const T> x, std::size_t 
                       const std::function<void(MatrixView<T>)>& prepare, std::size_t window,
                       const std::function<void(std::size_t, MatrixView<T>)>& sink) {
   if (window == 0) {
-    window = block * kBlocksPerThread * static_cast<std::size_t>(std::max(1, step_threads()));
+    const std::size_t threads = static_cast<std::size_t>(std::max(1, step_threads()));
+    const std::size_t row_bytes = std::max<std::size_t>(1, x.cols() * sizeof(T));
+    window = std::max(block * threads,
+                      std::min(block * kBlocksPerThread * threads, kWindowBytes / row_bytes));
   }
   // A window is whole blocks: at most window + block + kBlockMultiple - 1 rows.
   Matrix<T> outputs(std::min(x.rows(), window + block + kBlockMultiple), net.output_width());

@@ -38,9 +38,10 @@ void predict_in_blocks(const Network<T>& net, MatrixView<const T> x, MatrixView<
                        std::size_t block, const std::function<void(MatrixView<T>)>& prepare);
 
 // The same outputs as predict_in_blocks, handed to sink(first row, their outputs) in row order,
-// a window of at least `window` rows (whole blocks; 0: a few blocks per thread) at a time: never all held at once, for a
-// pass whose outputs go to a file as they come. The view is valid during the call only. Memory
-// besides x: predict_in_blocks' per thread, and one window of outputs.
+// a window of at least `window` rows (whole blocks; 0: a few blocks per thread, about 64 MB of x or
+// less) at a time: never all held at once, for a pass whose outputs go to a file as they come. The
+// view is valid during the call only. Memory besides x: predict_in_blocks' per thread, and one
+// window of outputs.
 template <class T>
 void predict_streamed(const Network<T>& net, MatrixView<const T> x, std::size_t block,
                       const std::function<void(MatrixView<T>)>& prepare, std::size_t window,
