@@ -9,6 +9,7 @@
 #include <limits>
 #include <ostream>
 #include <sstream>
+#include <streambuf>
 #include <vector>
 
 #include "core/printable.hpp"
@@ -120,9 +121,23 @@ Matrix<T> read_npy_matrix_or_vector(const std::string& path) {
   return detail::read_npy_stream<T>(in, file_size, prefix, true);
 }
 
+namespace {
+
+// A read-only stream over bytes in memory, without istringstream's copy of them.
+class BytesBuf : public std::streambuf {
+ public:
+  explicit BytesBuf(const std::string& bytes) {
+    char* begin = const_cast<char*>(bytes.data());  // only read: no put area
+    setg(begin, begin, begin + bytes.size());
+  }
+};
+
+}  // namespace
+
 template <class T>
 Matrix<T> read_npy_bytes(const std::string& bytes, const std::string& name) {
-  std::istringstream in(bytes);
+  BytesBuf buffer(bytes);
+  std::istream in(&buffer);
   return detail::read_npy_stream<T>(in, bytes.size(), "read_npy: " + name + ": ");
 }
 
