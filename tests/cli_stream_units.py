@@ -64,3 +64,15 @@ class StreamingTests:
                 del x
                 peak = self.peak_rss_mb("nobias-evaluate", *common, "--y", "y.npy")
                 self.assertLess(peak, 0.75 * input_mb, "evaluate: peak %.0f MB" % peak)
+                # A NaN past the first windows: named by its row in the file, and --out kept.
+                big = np.load(self.path("big.npy"), mmap_mode="r+")
+                big[rows - 7, 5] = np.nan
+                big.flush()
+                del big
+                with open(self.path("p.npy"), "rb") as f:
+                    before = f.read()
+                needle = "--x: big.npy: element (%d, 5) is nan" % (rows - 7)
+                self.refused("nobias-predict", common + ["--out", "p.npy"], needle)
+                self.refused("nobias-evaluate", common + ["--y", "y.npy"], needle)
+                with open(self.path("p.npy"), "rb") as f:
+                    self.assertEqual(f.read(), before)
