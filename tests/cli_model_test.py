@@ -20,6 +20,7 @@ import unittest
 import numpy as np
 
 from cli_model_units import StandardizedModelTests
+from cli_stream_units import StreamingTests
 from cli_task_units import TaskTests
 
 BIN = None
@@ -62,7 +63,7 @@ def numpy_predict(d, x):
     return p, np.abs(p)
 
 
-class ModelToolsTest(StandardizedModelTests, TaskTests, unittest.TestCase):
+class ModelToolsTest(StandardizedModelTests, StreamingTests, TaskTests, unittest.TestCase):
     def setUp(self):
         self._tmp = tempfile.TemporaryDirectory(prefix="nobias-model-")
         self.dir = self._tmp.name
@@ -73,8 +74,11 @@ class ModelToolsTest(StandardizedModelTests, TaskTests, unittest.TestCase):
     def path(self, *parts):
         return os.path.join(self.dir, *parts)
 
+    def tool_path(self, tool):
+        return os.path.join(BIN, tool)
+
     def run_tool(self, tool, *args):
-        return subprocess.run([os.path.join(BIN, tool)] + [str(a) for a in args], cwd=self.dir,
+        return subprocess.run([self.tool_path(tool)] + [str(a) for a in args], cwd=self.dir,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               universal_newlines=True, timeout=TIMEOUT_S)
 

@@ -196,3 +196,23 @@ TEST_CASE_TEMPLATE("allocations.full_data_passes_take_one_block_of_rows", T, flo
     CHECK(allocation_counter::largest() <= std::max(data_bytes, block_bytes));
   }
 }
+
+// A streamed prediction (predict_rows, nobias-predict's) holds one window of outputs, never
+// all of them: with outputs wider than every other layer, its largest allocation is a
+// window's outputs, less than the outputs of every row.
+TEST_CASE_TEMPLATE("allocations.streamed_predictions_hold_one_window_of_outputs", T, float,
+                   double) {
+  const std::vector<std::size_t> widths = {37, 13, 301};
+  const std::size_t block = nobias::detail::block_rows<T>(widths), rows = 4 * block + 5;
+  const auto x = test_support::random_matrix<T>(rows, 37, 23);
+  const nobias::Network<T> net(widths, 4, nobias::Init::He);
+  std::size_t seen = 0;
+  const auto sink = [&](std::size_t, nobias::MatrixView<const T> p) { seen += p.rows(); };
+  nobias::predict_rows<T>(net, {}, x.view(), sink, block);  // the backends' first-use buffers
+  allocation_counter::reset_largest();
+  nobias::predict_rows<T>(net, {}, x.view(), sink, block);
+  CHECK(seen == 2 * rows);
+  const std::size_t window_bytes = (2 * block + 192) * 301 * sizeof(T);
+  CHECK(allocation_counter::largest() <= window_bytes);
+  CHECK(window_bytes < rows * 301 * sizeof(T));
+}

@@ -111,3 +111,67 @@ TEST_CASE("row_chunks.block_rows_depend_on_dtype_and_widths_only") {
   CHECK(nobias::detail::block_rows<double>(wide) <= f);
   CHECK(nobias::detail::block_rows<float>({2, 1}) == 64 * 192);
 }
+
+TEST_CASE_TEMPLATE("row_chunks.streamed_windows_come_in_order_with_the_bits_of_one_pass", T, float,
+                   double) {
+  const nobias::Network<T> net(random_weights<T>(kWidths, 19, 2.0));
+  const std::size_t rows = 4099;
+  const nobias::Matrix<T> x = random_matrix<T>(rows, kWidths.front(), 20);
+  const nobias::Matrix<T> whole = net.predict(x.view());
+  // 0: the library's window; 1: one block a window; others: several blocks, a last short one.
+  for (const std::size_t window :
+       {std::size_t(0), std::size_t(1), std::size_t(500), std::size_t(1000), std::size_t(rows)}) {
+    CAPTURE(window);
+    nobias::Matrix<T> out(rows, kWidths.back());
+    std::size_t next = 0, calls = 0;
+    nobias::detail::predict_streamed<T>(
+        net, x.view(), 192, {}, window, [&](std::size_t first, nobias::MatrixView<T> p) {
+          CHECK(first == next);  // in row order, every row once
+          CHECK(p.cols() == kWidths.back());
+          CHECK(p.rows() >= std::min(window, rows - first));  // whole blocks: never shorter
+          for (std::size_t i = 0; i < p.rows(); ++i)
+            std::copy(p.row(i), p.row(i) + p.cols(), out.view().row(first + i));
+          next = first + p.rows();
+          ++calls;
+        });
+    CHECK(next == rows);
+    if (window == 1) CHECK(calls > 10);
+    if (window == rows) CHECK(calls == 1);
+    CHECK(same_bits(out, whole));
+  }
+}
+
+TEST_CASE_TEMPLATE("row_chunks.predict_rows_hands_on_predict_withs_bits", T, float, double) {
+  // With standardization of x and y, past a block and within one: what nobias-predict writes.
+  const nobias::Network<T> net(random_weights<T>(kWidths, 21, 2.0));
+  nobias::Standardization s;
+  for (std::size_t j = 0; j < kWidths.front(); ++j) {
+    s.x_mean.push_back(0.5 * static_cast<double>(j % 4));
+    s.x_scale.push_back(1.0 + 0.25 * static_cast<double>(j % 3));
+  }
+  s.y_mean = {1, -2, 3, 0.5, 0, 7, -1};
+  s.y_scale = {2, 0.5, 1, 3, 1, 0.25, 4};
+  const std::size_t block = nobias::detail::block_rows<T>(kWidths);
+  for (const std::size_t rows : {std::size_t(7), block, 3 * block + 5}) {
+    CAPTURE(rows);
+    const nobias::Matrix<T> x = random_matrix<T>(rows, kWidths.front(), 22 + rows);
+    nobias::Matrix<T> out(rows, kWidths.back());
+    std::size_t next = 0;
+    nobias::predict_rows<T>(
+        net, s, x.view(),
+        [&](std::size_t first, nobias::MatrixView<const T> p) {
+          CHECK(first == next);
+          for (std::size_t i = 0; i < p.rows(); ++i)
+            std::copy(p.row(i), p.row(i) + p.cols(), out.view().row(first + i));
+          next = first + p.rows();
+        },
+        block);
+    CHECK(next == rows);
+    CHECK(same_bits(out, nobias::predict_with<T>(net, s, x.view())));
+  }
+  // No rows: refused as predict_with refuses them, the sink never called.
+  CHECK_THROWS_AS(nobias::predict_rows<T>(
+                      net, s, nobias::Matrix<T>(0, kWidths.front()).view(),
+                      [](std::size_t, nobias::MatrixView<const T>) { FAIL("no rows, no sink"); }),
+                  nobias::ShapeError);
+}

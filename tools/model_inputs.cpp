@@ -43,9 +43,7 @@ namespace {
 template <class T>
 nobias::NpyRows<T> map_array(const char* flag, const std::string& path) {
   try {
-    nobias::NpyRows<T> rows = nobias::map_npy<T>(path);
-    nobias::require_finite(rows.view(), path);  // also catches float64 values beyond float's range
-    return rows;
+    return nobias::map_npy<T>(path);
   } catch (const nobias::Error& e) {
     throw nobias::IoError(std::string(flag) + ": " + e.what());
   }
@@ -68,6 +66,20 @@ nobias::NpyRows<T> read_model_x(const std::string& x_path, const std::string& mo
   return x;
 }
 
+template <class T>
+void require_finite_x(const std::string& x_path, nobias::MatrixView<const T> rows,
+                      std::size_t first) {
+  try {
+    nobias::require_finite(rows, x_path, first);  // also float64 values beyond float's range
+  } catch (const nobias::Error& e) {
+    throw nobias::IoError(std::string("--x: ") + e.what());
+  }
+}
+
+template void require_finite_x<float>(const std::string&, nobias::MatrixView<const float>,
+                                      std::size_t);
+template void require_finite_x<double>(const std::string&, nobias::MatrixView<const double>,
+                                       std::size_t);
 template nobias::NpyRows<float> read_model_x<float>(const std::string&, const std::string&,
                                                     const nobias::ModelInfo&, const std::string&);
 template nobias::NpyRows<double> read_model_x<double>(const std::string&, const std::string&,

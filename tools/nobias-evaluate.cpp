@@ -16,6 +16,7 @@
 // A prediction or metric that comes out NaN or infinite is an error naming its row or metric.
 // Exit status: 0 success, 2 bad usage or input, 1 internal error.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <optional>
@@ -30,6 +31,7 @@
 #include "nobias/blas.hpp"
 #include "nobias/error.hpp"
 #include "nobias/metrics.hpp"
+#include "nobias/model.hpp"
 #include "nobias/names.hpp"
 #include "nobias/npy.hpp"
 
@@ -169,7 +171,7 @@ int run(const EvaluateOptions& o) {
         : is_csv_path(o.y) && !names.empty()
             ? read_csv_targets<T>("--y", o.y, task_of(info, o.y, classes), classes, names)
             : read_targets<T>("--y", o.y, task_of(info, o.y, classes), classes);
-    const nobias::NpyRows<T> x = read_model_x<T>(o.model.x, weights, info, o.target);
+    nobias::NpyRows<T> x = read_model_x<T>(o.model.x, weights, info, o.target);
     const std::string y_input = o.target.empty() ? "--y " + o.y : "--target " + o.target;
     classes = targets.classes;
     const nobias::Matrix<T> y = std::move(targets.y);
@@ -184,8 +186,19 @@ int run(const EvaluateOptions& o) {
                                ", but the model in " + weights + " has " +
                                std::to_string(info.widths.back()) + " outputs");
     }
-    const nobias::Matrix<T> p = model.predict(x.view());
-    nobias::require_finite_predictions<T>("--x " + o.model.x, p, x.view());
+    // A window of rows at a time, each window's rows of a mapped --x dropped from memory once
+    // predicted: the outputs (n x d_out) are held, never all of --x.
+    nobias::Matrix<T> p(x.rows(), y.cols());
+    nobias::predict_rows<T>(
+        model.network, model.info.standardization, x.view(),
+        [&](std::size_t first, nobias::MatrixView<const T> rows) {
+          const nobias::MatrixView<const T> inputs = x.view().row_block(first, rows.rows());
+          require_finite_x<T>(o.model.x, inputs, first);  // bad data, before its predictions
+          nobias::require_finite_predictions<T>("--x " + o.model.x, rows, inputs, first, x.rows());
+          for (std::size_t i = 0; i < rows.rows(); ++i)
+            std::copy(rows.row(i), rows.row(i) + rows.cols(), p.view().row(first + i));
+          x.drop_rows(first, rows.rows());
+        });
     nobias::Metrics metrics = nobias::evaluate<T>(p, y, classes > 0);
     nobias::require_finite_metrics<T>(y_input, metrics, p, y);
     metrics.rows = x.rows();

@@ -17,6 +17,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,9 @@
 #include "nobias/csv.hpp"
 #include "nobias/error.hpp"
 #include "nobias/metrics.hpp"
+#include "nobias/model.hpp"
 #include "nobias/npy.hpp"
+#include "nobias/staged.hpp"
 #include "output_plan.hpp"
 
 namespace nobias_tools {
@@ -62,30 +65,70 @@ std::optional<PredictOptions> parse(int argc, char** argv) {
   return o;
 }
 
-// Outputs as columns "output 1", ...; with labels one column "label" of each row's class: its
-// name when the model has names.
+// Class names as a CSV table of one column, "label".
+nobias::CsvTable label_table(const std::vector<std::string>& names) {
+  nobias::CsvTable table;
+  table.names = {"label"};
+  table.columns.resize(1);
+  table.columns[0].kind = nobias::CsvKind::Text;
+  table.columns[0].texts = names;
+  table.rows = names.size();
+  return table;
+}
+
+// The predictions of x into out, a window of rows at a time as predict_rows hands them, each
+// checked, written and its rows of x dropped from memory before the next: neither the outputs
+// nor a mapped x are ever all in memory. A .npy of the outputs or of int64 labels (--labels);
+// a CSV --out has columns "output 1", ... or one column "label", a class's name when the
+// model has names.
 template <class T>
-void write_predictions_csv(const std::string& path, const nobias::Matrix<T>& p, bool labels,
-                           const std::vector<std::string>& class_names) {
-  if (!labels) {
-    std::vector<std::string> names;
-    for (std::size_t j = 0; j < p.cols(); ++j)
-      names.push_back("output " + std::to_string(j + 1));
-    nobias::write_csv<T>(path, p, names);
-    return;
+void write_predictions(std::ostream& out, const PredictOptions& o, const nobias::ModelInfo& info,
+                       const nobias::Model<T>& model, nobias::NpyRows<T>& x) {
+  const std::size_t n = x.rows(), d = model.network.output_width();
+  const bool csv = is_csv_path(o.out), named = o.labels && !info.class_names.empty();
+  // The header first: the whole array's shape, or the column names.
+  if (!csv) {
+    o.labels ? nobias::write_npy_labels_header(out, n) : nobias::write_npy_header<T>(out, n, d);
+  } else if (named) {
+    nobias::write_csv_stream(out, label_table({}));
+  } else if (o.labels) {
+    nobias::write_csv_stream<double>(out, nobias::Matrix<double>(0, 1).view(), {"label"});
+  } else {
+    std::vector<std::string> columns;
+    for (std::size_t j = 0; j < d; ++j)
+      columns.push_back("output " + std::to_string(j + 1));
+    nobias::write_csv_stream<T>(out, nobias::Matrix<T>(0, d).view(), columns);
   }
-  const std::vector<std::int64_t> classes = nobias::argmax_rows<T>(p);
-  if (!class_names.empty()) {
-    std::vector<std::string> named;
-    for (const std::int64_t k : classes)
-      named.push_back(class_names[static_cast<std::size_t>(k)]);
-    nobias::write_csv_labels(path, named, "label");
-    return;
-  }
-  nobias::Matrix<double> column(classes.size(), 1);
-  for (std::size_t i = 0; i < classes.size(); ++i)
-    column(i, 0) = static_cast<double>(classes[i]);
-  nobias::write_csv<double>(path, column, {"label"});
+  const auto write_window = [&](std::size_t first, nobias::MatrixView<const T> p) {
+    const nobias::MatrixView<const T> inputs = x.view().row_block(first, p.rows());
+    require_finite_x<T>(o.model.x, inputs, first);  // bad data, before its predictions
+    try {
+      nobias::require_finite_predictions<T>("--x " + o.model.x, p, inputs, first, n);
+    } catch (const nobias::ValueError& e) {  // the temporary goes: --out stays as it was
+      throw nobias::ValueError(std::string(e.what()) + "; nothing written to --out " + o.out);
+    }
+    if (!o.labels) {
+      csv ? nobias::write_csv_stream<T>(out, p, {}) : nobias::write_npy_rows<T>(out, p);
+    } else {
+      const std::vector<std::int64_t> classes = nobias::argmax_rows<T>(p);
+      if (!csv) {
+        out.write(reinterpret_cast<const char*>(classes.data()),
+                  static_cast<std::streamsize>(classes.size() * sizeof(std::int64_t)));
+      } else if (named) {
+        std::vector<std::string> texts;
+        for (const std::int64_t k : classes)
+          texts.push_back(info.class_names[static_cast<std::size_t>(k)]);
+        nobias::write_csv_rows(out, label_table(texts));
+      } else {
+        nobias::Matrix<double> column(classes.size(), 1);
+        for (std::size_t i = 0; i < classes.size(); ++i)
+          column(i, 0) = static_cast<double>(classes[i]);
+        nobias::write_csv_stream<double>(out, column.view(), {});
+      }
+    }
+    x.drop_rows(first, p.rows());
+  };
+  nobias::predict_rows<T>(model.network, model.info.standardization, x.view(), write_window);
 }
 
 int run(const PredictOptions& o) {
@@ -106,21 +149,12 @@ int run(const PredictOptions& o) {
       throw UsageError("--target " + o.target + " names a column of a CSV --x, but --x is " +
                        o.model.x);
     }
-    const nobias::NpyRows<T> x = read_model_x<T>(o.model.x, o.model.weights, info, o.target);
-    const nobias::Matrix<T> p = model.predict(x.view());
-    // Before the write: a refused prediction leaves --out as it was.
-    try {
-      nobias::require_finite_predictions<T>("--x " + o.model.x, p, x.view());
-    } catch (const nobias::ValueError& e) {
-      throw nobias::ValueError(std::string(e.what()) + "; nothing written to --out " + o.out);
-    }
-    if (is_csv_path(o.out)) {
-      write_predictions_csv<T>(o.out, p, o.labels, info.class_names);
-    } else if (o.labels) {
-      nobias::write_npy_labels(o.out, nobias::argmax_rows<T>(p));
-    } else {
-      nobias::write_npy<T>(o.out, p);
-    }
+    nobias::NpyRows<T> x = read_model_x<T>(o.model.x, o.model.weights, info, o.target);
+    // Written as computed, under a temporary renamed over --out at the end: a refused
+    // prediction or a failed write leaves --out as it was.
+    nobias::StagedFile(
+        o.out, [&](std::ostream& out) { write_predictions<T>(out, o, info, model, x); }, "--out")
+        .commit();
     return kExitOk;
   });
 }

@@ -172,6 +172,9 @@ template <class T>
 void write_csv_stream(std::ostream& out, MatrixView<const T> m,
                       const std::vector<std::string>& names);
 void write_csv_stream(std::ostream& out, const CsvTable& table);
+// The table's rows without its header row: a later block of rows of a file written a block at
+// a time (the first by write_csv_stream). A matrix's later blocks: write_csv_stream, no names.
+void write_csv_rows(std::ostream& out, const CsvTable& table);
 
 // Conveniences so that write_csv(path, matrix, names) deduces T.
 template <class T>

@@ -42,8 +42,9 @@ double squared_error(MatrixView<const double> yhat, MatrixView<const double> y);
 
 // Throws ValueError naming `what` and the first element (row, column) that is NaN or
 // infinite: data is checked once, up front, so that a bad value is reported as bad data
-// rather than surfacing later as a diverged loss.
-void require_finite(MatrixView<const float> m, const std::string& what);
-void require_finite(MatrixView<const double> m, const std::string& what);
+// rather than surfacing later as a diverged loss. m may be rows first_row ... of the data, as
+// a pass that reads them a block at a time checks them: rows are numbered from first_row.
+void require_finite(MatrixView<const float> m, const std::string& what, std::size_t first_row = 0);
+void require_finite(MatrixView<const double> m, const std::string& what, std::size_t first_row = 0);
 
 }  // namespace nobias

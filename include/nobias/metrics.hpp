@@ -94,6 +94,12 @@ std::optional<Element> first_non_finite(MatrixView<const T> m);
 template <class T>
 void require_finite_predictions(const std::string& where, MatrixView<const T> p,
                                 MatrixView<const T> x);
+// The same for rows first_row ... of a pass over total_rows rows (p and x those rows alone, as
+// predict_rows hands them): the messages number rows in the whole pass.
+template <class T>
+void require_finite_predictions(const std::string& where, MatrixView<const T> p,
+                                MatrixView<const T> x, std::size_t first_row,
+                                std::size_t total_rows);
 
 // ValueError naming the first metric of m (mse, mae, r2, accuracy) that is a NaN or an
 // infinity, and why, from the predictions p and targets y it was computed from: a NaN or an

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -81,6 +82,18 @@ struct Model {
 // reloaded model predicts.
 template <class T>
 Matrix<T> predict_with(const Network<T>& net, const Standardization& s, MatrixView<const T> x);
+
+// predict_with's outputs, the same bits, handed to sink(first_row, p) in row order, a window of
+// rows at a time (p: the outputs of rows first_row ... first_row + p.rows() - 1, valid during
+// the call), never all held at once: besides x, the memory is the weights and O(window rows),
+// for predictions written to a file as they come (nobias-predict) from rows larger than memory.
+// The sink may drop the rows it was given from memory (NpyRows::drop_rows). window 0: the
+// library's choice (a few blocks of rows per thread); a window is whole blocks, so may be longer.
+// Errors as predict_with's (no rows, x's columns not d_0), before sink's first call.
+template <class T>
+void predict_rows(const Network<T>& net, const Standardization& s, MatrixView<const T> x,
+                  const std::function<void(std::size_t, MatrixView<const T>)>& sink,
+                  std::size_t window = 0);
 
 // Writes net and info to dir as one atomic set (staged.hpp); dir and its missing parents
 // are created (as mkdir -p). Files of an earlier model or weight set there that this one lacks

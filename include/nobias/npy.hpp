@@ -47,6 +47,13 @@ class NpyRows {
   std::size_t cols() const { return view_.cols(); }
   bool mapped() const { return map_ != nullptr; }  // else a converted copy
 
+  // Rows [first, first + count) will not be read again soon: a mapped file's pages that hold
+  // only those rows leave this process's memory (madvise MADV_DONTNEED; the page cache keeps
+  // them while memory allows), so a pass over a file larger than memory holds O(rows being
+  // read) of it. Reading them again stays correct: they come back from the file. A no-op for
+  // rows held in memory.
+  void drop_rows(std::size_t first, std::size_t count);
+
  private:
   template <class U>
   friend NpyRows<U> map_npy(const std::string& path);
@@ -122,6 +129,17 @@ void write_npy_labels(const std::string& path, const std::vector<std::int64_t>& 
 // written together (weight sets, model directories: staged.hpp).
 template <class T>
 void write_npy_stream(std::ostream& out, MatrixView<const T> m);
+
+// The same bytes in pieces, for a file written a block of rows at a time (nobias-predict's
+// predictions, never all in memory): the header of a rows x cols array of T, then the rows in
+// order with write_npy_rows, rows rows in all (the header promises them: fewer make a file
+// read_npy refuses).
+template <class T>
+void write_npy_header(std::ostream& out, std::size_t rows, std::size_t cols);
+template <class T>
+void write_npy_rows(std::ostream& out, MatrixView<const T> m);
+// The header of n int64 labels (write_npy_labels' file), whose n values follow as raw '<i8'.
+void write_npy_labels_header(std::ostream& out, std::size_t n);
 
 // Parses a whole .npy held in memory (size bytes from in), as read_npy does a file; `name`
 // starts every IoError message ("read_npy: NAME: ...").

@@ -161,13 +161,14 @@ bool all_finite(const T* values, std::size_t n) {
 }
 
 template <class T>
-void require_finite_impl(MatrixView<const T> m, const std::string& what) {
+void require_finite_impl(MatrixView<const T> m, const std::string& what, std::size_t first_row) {
   for (std::size_t i = 0; i < m.rows(); ++i) {
     if (all_finite(m.row(i), m.cols())) continue;
     for (std::size_t j = 0; j < m.cols(); ++j) {
       if (!std::isfinite(m(i, j))) {
-        throw ValueError(what + ": element (" + std::to_string(i) + ", " + std::to_string(j) +
-                         ") is " + std::to_string(m(i, j)) + "; values must be finite");
+        throw ValueError(what + ": element (" + std::to_string(first_row + i) + ", " +
+                         std::to_string(j) + ") is " + std::to_string(m(i, j)) +
+                         "; values must be finite");
       }
     }
   }
@@ -188,8 +189,8 @@ void require_finite_impl(MatrixView<const T> m, const std::string& what) {
   double squared_error(MatrixView<const T> yhat, MatrixView<const T> y) {                      \
     return squared_error_impl(yhat, y);                                                        \
   }                                                                                            \
-  void require_finite(MatrixView<const T> m, const std::string& what) {                        \
-    require_finite_impl(m, what);                                                              \
+  void require_finite(MatrixView<const T> m, const std::string& what, std::size_t first_row) { \
+    require_finite_impl(m, what, first_row);                                                   \
   }
 NOBIAS_KERNELS(float)
 NOBIAS_KERNELS(double)

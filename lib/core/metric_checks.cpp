@@ -42,11 +42,11 @@ std::string largest_double() {
 
 // Why row i of the predictions is not finite, read from row i of x: the message's tail.
 template <class T>
-std::string prediction_cause(MatrixView<const T> x, std::size_t i) {
+std::string prediction_cause(MatrixView<const T> x, std::size_t i, std::size_t shown) {
   std::size_t largest = 0;
   for (std::size_t c = 0; c < x.cols(); ++c) {
     if (!std::isfinite(x(i, c))) {
-      return ": x row " + std::to_string(i) + ", column " + std::to_string(c) + " is " +
+      return ": x row " + std::to_string(shown) + ", column " + std::to_string(c) + " is " +
              format_value(x(i, c)) + "; predictions need finite inputs";
     }
     if (std::fabs(x(i, c)) > std::fabs(x(i, largest))) largest = c;
@@ -55,7 +55,7 @@ std::string prediction_cause(MatrixView<const T> x, std::size_t i) {
   std::string cause = ", from finite inputs: the network's values passed " + type + "'s range (" +
                       format_value(std::numeric_limits<T>::max()) + ")";
   if (x.cols() != 0) {
-    cause += "; the largest |x| in row " + std::to_string(i) + " is " +
+    cause += "; the largest |x| in row " + std::to_string(shown) + " is " +
              format_value(std::fabs(x(i, largest))) + " (column " + std::to_string(largest) + ")";
   }
   return cause + ": the inputs, or the weights, are too large for " + type;
@@ -107,6 +107,13 @@ std::optional<Element> first_non_finite(MatrixView<const T> m) {
 template <class T>
 void require_finite_predictions(const std::string& where, MatrixView<const T> p,
                                 MatrixView<const T> x) {
+  require_finite_predictions<T>(where, p, x, 0, p.rows());
+}
+
+template <class T>
+void require_finite_predictions(const std::string& where, MatrixView<const T> p,
+                                MatrixView<const T> x, std::size_t first_row,
+                                std::size_t total_rows) {
   if (p.rows() != x.rows()) {
     throw ShapeError(where + ": predictions are " + shape_string(p.rows(), p.cols()) +
                      " but x is " + shape_string(x.rows(), x.cols()) +
@@ -114,9 +121,10 @@ void require_finite_predictions(const std::string& where, MatrixView<const T> p,
   }
   const std::optional<Element> bad = first_non_finite(p);
   if (!bad) return;
-  throw ValueError(where + ": prediction row " + std::to_string(bad->row) + " of " +
-                   std::to_string(p.rows()) + ", output " + std::to_string(bad->col) + " is " +
-                   format_number(bad->value) + prediction_cause(x, bad->row));
+  const std::size_t row = first_row + bad->row;
+  throw ValueError(where + ": prediction row " + std::to_string(row) + " of " +
+                   std::to_string(total_rows) + ", output " + std::to_string(bad->col) + " is " +
+                   format_number(bad->value) + prediction_cause(x, bad->row, row));
 }
 
 template <class T>
@@ -140,6 +148,8 @@ void require_finite_metrics(const std::string& where, const Metrics& m, MatrixVi
   template std::optional<Element> first_non_finite<T>(MatrixView<const T>);                        \
   template void require_finite_predictions<T>(const std::string&, MatrixView<const T>,             \
                                               MatrixView<const T>);                                \
+  template void require_finite_predictions<T>(const std::string&, MatrixView<const T>,             \
+                                              MatrixView<const T>, std::size_t, std::size_t);      \
   template void require_finite_metrics<T>(const std::string&, const Metrics&, MatrixView<const T>, \
                                           MatrixView<const T>);
 NOBIAS_METRIC_CHECKS(float)

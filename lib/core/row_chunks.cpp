@@ -23,6 +23,14 @@ namespace {
 // 8; 64 for a cache line of rows), so that each row meets the same kernel as in one pass.
 constexpr std::size_t kBlockMultiple = 192;
 
+// Blocks per thread in a window of predict_streamed (window 0): a window ends with a wait for
+// the team's last block, so a few blocks per thread keep that wait short; more only hold more
+// inputs and outputs at once.
+constexpr std::size_t kBlocksPerThread = 8;
+// ... but a window's inputs at most about this (one block per thread at least): what a pass over
+// a mapped file larger than memory holds of it.
+constexpr std::size_t kWindowBytes = std::size_t(64) << 20;
+
 std::size_t widest_hidden(const std::vector<std::size_t>& widths) {
   return widths.size() < 3 ? 0 : *std::max_element(widths.begin() + 1, widths.end() - 1);
 }
@@ -62,6 +70,73 @@ void forward_block(const std::vector<Matrix<T>>& w, MatrixView<const T> a, Matri
   }
 }
 
+// The pass behind predict_in_blocks and predict_streamed: the blocks of x in windows of at
+// least `window` rows (whole blocks, in row order), each window's blocks shared by the team, each
+// block's outputs into destination(first row, rows); then done(first row, rows) of the window,
+// on the calling thread with signals let in, before the next window starts. One team for the
+// whole pass.
+template <class T>
+void run_blocks(const Network<T>& net, MatrixView<const T> x, std::size_t block,
+                const std::function<void(MatrixView<T>)>& prepare, std::size_t window,
+                const std::function<MatrixView<T>(std::size_t, std::size_t)>& destination,
+                const std::function<void(std::size_t, std::size_t)>& done) {
+  const std::vector<std::size_t>& widths = net.widths();
+  if (block % kBlockMultiple != 0) {
+    throw ValueError("predict_in_blocks: blocks of " + std::to_string(block) +
+                     " rows, expected a multiple of " + std::to_string(kBlockMultiple));
+  }
+  if (x.cols() != net.input_width()) {
+    throw ShapeError("predict: x is " + shape_string(x.rows(), x.cols()) + ", expected n x " +
+                     std::to_string(net.input_width()));
+  }
+  const std::vector<Range> blocks = blocks_of<T>(x.rows(), widths, block);
+  if (blocks.empty()) return;  // no rows
+  const std::size_t lanes =
+      std::min<std::size_t>(static_cast<std::size_t>(step_threads()), blocks.size());
+  // Buffers per lane: two hidden layers, and the block's prepared inputs. A lane runs on one
+  // thread at a time and takes the next block until none is left; which lane computes a block
+  // never changes its bits.
+  struct Lane {
+    Matrix<T> ping, pong, input;
+  };
+  std::vector<Lane> buffers;
+  for (std::size_t l = 0; l < lanes; ++l) {
+    const std::size_t most = block + kBlockMultiple - 1;
+    buffers.push_back({Matrix<T>(most, widest_hidden(widths)),
+                       Matrix<T>(most, widest_hidden(widths)),
+                       Matrix<T>(prepare ? most : 0, x.cols())});
+  }
+  Team team(static_cast<int>(lanes));
+  for (std::size_t first = 0; first < blocks.size();) {
+    std::size_t last = first, rows = 0;
+    while (last < blocks.size() && (rows == 0 || rows < window))
+      rows += blocks[last++].count;
+    std::atomic<std::size_t> next{first};
+    auto lane = [&](std::size_t l) {
+      Lane& own = buffers[l];
+      for (std::size_t b = next.fetch_add(1); b < last; b = next.fetch_add(1)) {
+        MatrixView<const T> a = x.row_block(blocks[b].begin, blocks[b].count);
+        if (prepare) {
+          const MatrixView<T> copy = own.input.row_block(0, a.rows());
+          for (std::size_t i = 0; i < a.rows(); ++i)
+            std::copy(a.row(i), a.row(i) + a.cols(), copy.row(i));
+          prepare(copy);
+          a = copy;
+        }
+        forward_block(net.weights(), a, destination(blocks[b].begin, blocks[b].count),
+                      own.ping.data(), own.pong.data());
+      }
+    };
+    {
+      // Held while this window's products run, let in before done() writes.
+      const SignalHold signals(network_call_holds_signals<T>(widths, rows, 1), true);
+      team.run(std::min(lanes, last - first), lane);
+    }
+    done(blocks[first].begin, rows);
+    first = last;
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -83,53 +158,41 @@ std::size_t block_rows(const std::vector<std::size_t>& widths) {
 template <class T>
 void predict_in_blocks(const Network<T>& net, MatrixView<const T> x, MatrixView<T> out,
                        std::size_t block, const std::function<void(MatrixView<T>)>& prepare) {
-  const std::vector<std::size_t>& widths = net.widths();
-  if (block % kBlockMultiple != 0) {
-    throw ValueError("predict_in_blocks: blocks of " + std::to_string(block) +
-                     " rows, expected a multiple of " + std::to_string(kBlockMultiple));
-  }
-  if (x.cols() != net.input_width() || out.rows() != x.rows() || out.cols() != net.output_width()) {
+  if (out.rows() != x.rows() || out.cols() != net.output_width()) {
     throw ShapeError("predict: x is " + shape_string(x.rows(), x.cols()) + " and out " +
                      shape_string(out.rows(), out.cols()) + ", expected n x " +
                      std::to_string(net.input_width()) + " and n x " +
                      std::to_string(net.output_width()));
   }
-  const SignalHold signals(network_call_holds_signals<T>(widths, x.rows(), 1), true);
-  const std::vector<Range> blocks = blocks_of<T>(x.rows(), widths, block);
-  if (blocks.empty()) return;  // no rows
-  const std::size_t lanes =
-      std::min<std::size_t>(static_cast<std::size_t>(step_threads()), blocks.size());
-  // Buffers per lane: two hidden layers, and the block's prepared inputs. A lane runs on one
-  // thread at a time and takes the next block until none is left; which lane computes a block
-  // never changes its bits.
-  struct Lane {
-    Matrix<T> ping, pong, input;
-  };
-  std::vector<Lane> buffers;
-  for (std::size_t l = 0; l < lanes; ++l) {
-    const std::size_t most = block + kBlockMultiple - 1;
-    buffers.push_back({Matrix<T>(most, widest_hidden(widths)),
-                       Matrix<T>(most, widest_hidden(widths)),
-                       Matrix<T>(prepare ? most : 0, x.cols())});
+  // One window of every row, written in place: nothing to copy, nothing to hand on.
+  run_blocks<T>(
+      net, x, block, prepare, x.rows(),
+      [&](std::size_t first, std::size_t count) { return out.row_block(first, count); },
+      [](std::size_t, std::size_t) {});
+}
+
+template <class T>
+void predict_streamed(const Network<T>& net, MatrixView<const T> x, std::size_t block,
+                      const std::function<void(MatrixView<T>)>& prepare, std::size_t window,
+                      const std::function<void(std::size_t, MatrixView<T>)>& sink) {
+  if (window == 0) {
+    const std::size_t threads = static_cast<std::size_t>(std::max(1, step_threads()));
+    const std::size_t row_bytes = std::max<std::size_t>(1, x.cols() * sizeof(T));
+    window = std::max(block * threads,
+                      std::min(block * kBlocksPerThread * threads, kWindowBytes / row_bytes));
   }
-  std::atomic<std::size_t> next{0};
-  auto lane = [&](std::size_t l) {
-    Lane& own = buffers[l];
-    for (std::size_t b = next.fetch_add(1); b < blocks.size(); b = next.fetch_add(1)) {
-      MatrixView<const T> a = x.row_block(blocks[b].begin, blocks[b].count);
-      if (prepare) {
-        const MatrixView<T> copy = own.input.row_block(0, a.rows());
-        for (std::size_t i = 0; i < a.rows(); ++i)
-          std::copy(a.row(i), a.row(i) + a.cols(), copy.row(i));
-        prepare(copy);
-        a = copy;
-      }
-      forward_block(net.weights(), a, out.row_block(blocks[b].begin, blocks[b].count),
-                    own.ping.data(), own.pong.data());
-    }
-  };
-  Team team(static_cast<int>(lanes));
-  team.run(lanes, lane);
+  // A window is whole blocks: at most window + block + kBlockMultiple - 1 rows.
+  Matrix<T> outputs(std::min(x.rows(), window + block + kBlockMultiple), net.output_width());
+  std::size_t window_first = 0;
+  run_blocks<T>(
+      net, x, block, prepare, window,
+      [&](std::size_t first, std::size_t count) {
+        return outputs.row_block(first - window_first, count);
+      },
+      [&](std::size_t first, std::size_t rows) {
+        sink(first, outputs.row_block(0, rows));
+        window_first = first + rows;
+      });
 }
 
 template <class T>
@@ -156,6 +219,9 @@ double loss_in_blocks(Network<T>& net, MatrixView<const T> x, MatrixView<const T
   template std::size_t block_rows<T>(const std::vector<std::size_t>&);                        \
   template void predict_in_blocks<T>(const Network<T>&, MatrixView<const T>, MatrixView<T>,   \
                                      std::size_t, const std::function<void(MatrixView<T>)>&); \
+  template void predict_streamed<T>(const Network<T>&, MatrixView<const T>, std::size_t,      \
+                                    const std::function<void(MatrixView<T>)>&, std::size_t,   \
+                                    const std::function<void(std::size_t, MatrixView<T>)>&);  \
   template double loss_in_blocks<T>(Network<T>&, MatrixView<const T>, MatrixView<const T>,    \
                                     Reduction, std::size_t);
 NOBIAS_ROW_CHUNKS(float)

@@ -37,6 +37,16 @@ template <class T>
 void predict_in_blocks(const Network<T>& net, MatrixView<const T> x, MatrixView<T> out,
                        std::size_t block, const std::function<void(MatrixView<T>)>& prepare);
 
+// The same outputs as predict_in_blocks, handed to sink(first row, their outputs) in row order,
+// a window of at least `window` rows (whole blocks; 0: a few blocks per thread, about 64 MB of x or
+// less) at a time: never all held at once, for a pass whose outputs go to a file as they come. The
+// view is valid during the call only. Memory besides x: predict_in_blocks' per thread, and one
+// window of outputs.
+template <class T>
+void predict_streamed(const Network<T>& net, MatrixView<const T> x, std::size_t block,
+                      const std::function<void(MatrixView<T>)>& prepare, std::size_t window,
+                      const std::function<void(std::size_t, MatrixView<T>)>& sink);
+
 // net.loss(x, y, reduction), bit for bit, with predict_in_blocks' memory plus yhat (shaped
 // like y). A NaN or an infinity in x or y is refused as net.loss refuses it.
 template <class T>

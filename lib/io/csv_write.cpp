@@ -160,9 +160,9 @@ void check_table(const CsvTable& table, const std::string& prefix) {
   }
 }
 
-void put_table(std::ostream& out, const CsvTable& table) {
+void put_table(std::ostream& out, const CsvTable& table, bool header) {
   std::string buffer;
-  put_header(buffer, table.names);
+  if (header) put_header(buffer, table.names);
   for (std::size_t i = 0; i < table.rows && out; ++i) {
     for (std::size_t j = 0; j < table.cols(); ++j) {
       if (j) buffer += ',';
@@ -190,7 +190,12 @@ void write_csv_stream(std::ostream& out, MatrixView<const T> m,
 
 void write_csv_stream(std::ostream& out, const CsvTable& table) {
   check_table(table, "write_csv: ");
-  put_table(out, table);
+  put_table(out, table, true);
+}
+
+void write_csv_rows(std::ostream& out, const CsvTable& table) {
+  check_table(table, "write_csv: ");
+  put_table(out, table, false);
 }
 
 template <class T>
@@ -204,7 +209,7 @@ void write_csv(const std::string& path, MatrixView<const T> m,
 void write_csv(const std::string& path, const CsvTable& table) {
   check_table(table, "write_csv: " + path + ": ");
   write_file_atomically(
-      path, [&](std::ostream& out) { put_table(out, table); }, "write_csv");
+      path, [&](std::ostream& out) { put_table(out, table, true); }, "write_csv");
 }
 
 void write_csv_labels(const std::string& path, const std::vector<std::string>& labels,

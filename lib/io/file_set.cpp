@@ -374,7 +374,20 @@ std::string FileSetReader::read(const std::string& name) const {
     if (!fs::exists(path, ec)) throw IoError(who_ + ": " + path.string() + ": file does not exist");
     throw IoError(who_ + ": " + path.string() + ": cannot open the file for reading");
   }
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // One read of the whole file into a string of its size: a string grown a character at a time
+  // copies it again at every doubling, each into fresh pages (half of nobias-predict's start-up
+  // page faults on a 784->512->512->10 model).
+  std::string bytes;
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  in.seekg(0, std::ios::beg);
+  if (size > 0) {
+    bytes.resize(static_cast<std::size_t>(size));
+    in.read(bytes.data(), size);
+    bytes.resize(static_cast<std::size_t>(in.gcount()));  // shorter if it shrank meanwhile
+  }
+  // Anything appended since: read on, as the stream gives it.
+  bytes.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   if (in.bad()) throw IoError(who_ + ": " + path.string() + ": read error");
   if (has_manifest_) {
     const std::uint64_t sum = fnv1a64(bytes.data(), bytes.size());

@@ -10,7 +10,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/row_chunks.hpp"
 #include "io/file_set.hpp"
 #include "io/npy_reader.hpp"
 #include "io/weights_reader.hpp"
@@ -283,36 +282,6 @@ const char* nobias_version() {
 }
 
 template <class T>
-Matrix<T> predict_with(const Network<T>& net, const Standardization& s, MatrixView<const T> x) {
-  // Many rows: in blocks, standardizing one block at a time, the same bits
-  // (core/row_chunks.hpp); memory does not grow with rows x widths.
-  const std::size_t block = detail::block_rows<T>(net.widths());
-  if (x.rows() > block && x.cols() == net.input_width()) {
-    Matrix<T> p(x.rows(), net.output_width());
-    std::function<void(MatrixView<T>)> standardize;
-    if (s.has_x()) standardize = [&s](MatrixView<T> rows) { standardize_x<T>(s, rows); };
-    detail::predict_in_blocks<T>(net, x, p.view(), block, standardize);
-    unstandardize_y<T>(s, p.view());
-    return p;
-  }
-  Matrix<T> p;
-  if (s.has_x()) {
-    Matrix<T> standardized = Matrix<T>::copy_of(x);
-    standardize_x<T>(s, standardized.view());
-    p = net.predict(standardized.view());
-  } else {
-    p = net.predict(x);
-  }
-  unstandardize_y<T>(s, p.view());
-  return p;
-}
-
-template <class T>
-Matrix<T> Model<T>::predict(MatrixView<const T> x) const {
-  return predict_with<T>(network, info.standardization, x);
-}
-
-template <class T>
 StagedFileSet stage_model(const std::string& dir, const Network<T>& net, const ModelInfo& info) {
   check_model_info(net, info, "save_model");
   const std::string metadata = metadata_text(info, dtype_of<T>(), net.widths());
@@ -408,9 +377,6 @@ void check_model_info(const Network<T>& net, const ModelInfo& info, const std::s
 
 #define NOBIAS_MODEL(T)                                                                           \
   template void check_model_info<T>(const Network<T>&, const ModelInfo&, const std::string&);     \
-  template struct Model<T>;                                                                       \
-  template Matrix<T> predict_with<T>(const Network<T>&, const Standardization&,                   \
-                                     MatrixView<const T>);                                        \
   template StagedFileSet stage_model<T>(const std::string&, const Network<T>&, const ModelInfo&); \
   template void save_model<T>(const std::string&, const Network<T>&, const ModelInfo&);           \
   template Model<T> load_model<T>(const std::string&);

@@ -9,6 +9,7 @@
 #include <limits>
 #include <ostream>
 #include <sstream>
+#include <streambuf>
 #include <vector>
 
 #include "core/printable.hpp"
@@ -120,9 +121,23 @@ Matrix<T> read_npy_matrix_or_vector(const std::string& path) {
   return detail::read_npy_stream<T>(in, file_size, prefix, true);
 }
 
+namespace {
+
+// A read-only stream over bytes in memory, without istringstream's copy of them.
+class BytesBuf : public std::streambuf {
+ public:
+  explicit BytesBuf(const std::string& bytes) {
+    char* begin = const_cast<char*>(bytes.data());  // only read: no put area
+    setg(begin, begin, begin + bytes.size());
+  }
+};
+
+}  // namespace
+
 template <class T>
 Matrix<T> read_npy_bytes(const std::string& bytes, const std::string& name) {
-  std::istringstream in(bytes);
+  BytesBuf buffer(bytes);
+  std::istream in(&buffer);
   return detail::read_npy_stream<T>(in, bytes.size(), "read_npy: " + name + ": ");
 }
 
@@ -161,16 +176,36 @@ Matrix<T> detail::read_npy_stream(std::istream& in, std::uintmax_t file_size,
 }
 
 template <class T>
-void write_npy_stream(std::ostream& out, MatrixView<const T> m) {
+void write_npy_header(std::ostream& out, std::size_t rows, std::size_t cols) {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
-  const std::string header = header_bytes(
-      descr_of<T>(), "(" + std::to_string(m.rows()) + ", " + std::to_string(m.cols()) + ")");
+  const std::string header =
+      header_bytes(descr_of<T>(), "(" + std::to_string(rows) + ", " + std::to_string(cols) + ")");
   out.write(header.data(), static_cast<std::streamsize>(header.size()));
+}
+
+template <class T>
+void write_npy_rows(std::ostream& out, MatrixView<const T> m) {
+  if (m.ld() == m.cols()) {  // contiguous: one write
+    out.write(reinterpret_cast<const char*>(m.data()),
+              static_cast<std::streamsize>(m.rows() * m.cols() * sizeof(T)));
+    return;
+  }
   // Row by row: a view of some columns has gaps between its rows.
   for (std::size_t i = 0; i < m.rows() && out; ++i) {
     out.write(reinterpret_cast<const char*>(m.row(i)),
               static_cast<std::streamsize>(m.cols() * sizeof(T)));
   }
+}
+
+void write_npy_labels_header(std::ostream& out, std::size_t n) {
+  const std::string header = header_bytes("<i8", "(" + std::to_string(n) + ",)");
+  out.write(header.data(), static_cast<std::streamsize>(header.size()));
+}
+
+template <class T>
+void write_npy_stream(std::ostream& out, MatrixView<const T> m) {
+  write_npy_header<T>(out, m.rows(), m.cols());
+  write_npy_rows<T>(out, m);
 }
 
 template <class T>
@@ -180,11 +215,10 @@ void write_npy(const std::string& path, MatrixView<const T> m) {
 }
 
 void write_npy_labels(const std::string& path, const std::vector<std::int64_t>& labels) {
-  const std::string header = header_bytes("<i8", "(" + std::to_string(labels.size()) + ",)");
   write_file_atomically(
       path,
       [&](std::ostream& out) {
-        out.write(header.data(), static_cast<std::streamsize>(header.size()));
+        write_npy_labels_header(out, labels.size());
         out.write(reinterpret_cast<const char*>(labels.data()),
                   static_cast<std::streamsize>(labels.size() * sizeof(std::int64_t)));
       },
@@ -198,6 +232,8 @@ void write_npy_labels(const std::string& path, const std::vector<std::int64_t>& 
   template Matrix<T> detail::read_npy_stream<T>(std::istream&, std::uintmax_t, const std::string&, \
                                                 bool);                                             \
   template void write_npy_stream<T>(std::ostream&, MatrixView<const T>);                           \
+  template void write_npy_header<T>(std::ostream&, std::size_t, std::size_t);                      \
+  template void write_npy_rows<T>(std::ostream&, MatrixView<const T>);                             \
   template void write_npy<T>(const std::string&, MatrixView<const T>);
 NOBIAS_NPY(float)
 NOBIAS_NPY(double)

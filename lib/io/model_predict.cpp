@@ -1,0 +1,78 @@
+// A model's predictions (predict_with, predict_rows, Model::predict): the standardization,
+// then the network's pass in blocks of rows (core/row_chunks.hpp).
+#include <functional>
+
+#include "core/row_chunks.hpp"
+#include "nobias/model.hpp"
+#include "nobias/targets.hpp"
+
+namespace nobias {
+
+namespace {
+
+template <class T>
+std::function<void(MatrixView<T>)> standardizer(const Standardization& s) {
+  if (!s.has_x()) return {};
+  return [&s](MatrixView<T> rows) { standardize_x<T>(s, rows); };
+}
+
+}  // namespace
+
+template <class T>
+Matrix<T> predict_with(const Network<T>& net, const Standardization& s, MatrixView<const T> x) {
+  // Many rows: in blocks, standardizing one block at a time, the same bits
+  // (core/row_chunks.hpp); memory does not grow with rows x widths.
+  const std::size_t block = detail::block_rows<T>(net.widths());
+  if (x.rows() > block && x.cols() == net.input_width()) {
+    Matrix<T> p(x.rows(), net.output_width());
+    detail::predict_in_blocks<T>(net, x, p.view(), block, standardizer<T>(s));
+    unstandardize_y<T>(s, p.view());
+    return p;
+  }
+  Matrix<T> p;
+  if (s.has_x()) {
+    Matrix<T> standardized = Matrix<T>::copy_of(x);
+    standardize_x<T>(s, standardized.view());
+    p = net.predict(standardized.view());
+  } else {
+    p = net.predict(x);
+  }
+  unstandardize_y<T>(s, p.view());
+  return p;
+}
+
+template <class T>
+void predict_rows(const Network<T>& net, const Standardization& s, MatrixView<const T> x,
+                  const std::function<void(std::size_t, MatrixView<const T>)>& sink,
+                  std::size_t window) {
+  const std::size_t block = detail::block_rows<T>(net.widths());
+  if (x.rows() <= block || x.cols() != net.input_width()) {
+    // One block's worth, and every shape predict_with refuses, as predict_with does.
+    const Matrix<T> p = predict_with<T>(net, s, x);
+    if (p.rows() > 0) sink(0, p.view());
+    return;
+  }
+  detail::predict_streamed<T>(net, x, block, standardizer<T>(s), window,
+                              [&](std::size_t first, MatrixView<T> p) {
+                                unstandardize_y<T>(s, p);
+                                sink(first, p);
+                              });
+}
+
+template <class T>
+Matrix<T> Model<T>::predict(MatrixView<const T> x) const {
+  return predict_with<T>(network, info.standardization, x);
+}
+
+#define NOBIAS_MODEL_PREDICT(T)                                                                 \
+  template struct Model<T>;                                                                     \
+  template Matrix<T> predict_with<T>(const Network<T>&, const Standardization&,                 \
+                                     MatrixView<const T>);                                      \
+  template void predict_rows<T>(const Network<T>&, const Standardization&, MatrixView<const T>, \
+                                const std::function<void(std::size_t, MatrixView<const T>)>&,   \
+                                std::size_t);
+NOBIAS_MODEL_PREDICT(float)
+NOBIAS_MODEL_PREDICT(double)
+#undef NOBIAS_MODEL_PREDICT
+
+}  // namespace nobias

@@ -1,0 +1,78 @@
+"""Tests of cli_model_test.py (its ModelToolsTest inherits them; run that file): nobias-predict
+and nobias-evaluate read --x and write --out a window of rows at a time (issue 22), so their
+memory does not grow with the file: a peak far below the input's size, whatever the format.
+"""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+
+# Runs argv[1:] as a child of a fresh interpreter and prints the child's peak resident memory
+# (kB) as the last line of stderr. A child forked by this test's own process would count the
+# test's memory (numpy's arrays) from before its exec; a fresh interpreter holds a few MB.
+PEAK = """import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+sys.stderr.write("\\n%d\\n" % usage.ru_maxrss)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+class StreamingTests:
+    def peak_rss_mb(self, tool, *args):
+        """Runs tool (exit status 0 required) and returns its peak resident memory (MB)."""
+        r = subprocess.run([sys.executable, "-c", PEAK, self.tool_path(tool)] +
+                           [str(a) for a in args], cwd=self.dir, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, universal_newlines=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return int(r.stderr.split()[-1]) / 1024
+
+    def test_a_large_x_is_read_and_written_a_window_at_a_time(self):
+        # 200 MB of inputs into a narrow network: the whole file mapped would be its size in
+        # memory; a window of rows is about 64 MB of it.
+        for dtype, cols in ((np.float32, 1024), (np.float64, 512)):
+            with self.subTest(dtype=dtype.__name__):
+                rows = 50000
+                rng = np.random.default_rng(9)
+                os.mkdir(self.path(dtype.__name__))
+                weights = [rng.standard_normal((cols, 4)).astype(dtype),
+                           rng.standard_normal((4, 2)).astype(dtype)]
+                for k, w in enumerate(weights):
+                    np.save(self.path(dtype.__name__, "w%d.npy" % (k + 1)), w)
+                x = rng.standard_normal((rows, cols)).astype(dtype)
+                np.save(self.path("big.npy"), x)
+                np.save(self.path("y.npy"), np.zeros((rows, 2), dtype=dtype))
+                input_mb = os.path.getsize(self.path("big.npy")) / 2**20
+                common = ["--weights", dtype.__name__, "--x", "big.npy", "--threads", "1"]
+                for out in ("p.npy", "p.csv"):
+                    peak = self.peak_rss_mb("nobias-predict", *common, "--out", out)
+                    self.assertLess(peak, 0.75 * input_mb, "%s: peak %.0f MB" % (out, peak))
+                # Every row written, in order: the first and last rows as numpy computes them.
+                p = np.load(self.path("p.npy"))
+                self.assertEqual(p.shape, (rows, 2))
+                q = np.loadtxt(self.path("p.csv"), delimiter=",", skiprows=1)
+                np.testing.assert_array_equal(q.astype(dtype), p)
+                for i in (0, rows // 2, rows - 1):
+                    a = np.maximum(x[i] @ weights[0], 0) @ weights[1]
+                    np.testing.assert_allclose(p[i], a, rtol=1e-4 if dtype == np.float32 else 1e-12,
+                                               atol=1e-3 if dtype == np.float32 else 1e-9)
+                del x
+                peak = self.peak_rss_mb("nobias-evaluate", *common, "--y", "y.npy")
+                self.assertLess(peak, 0.75 * input_mb, "evaluate: peak %.0f MB" % peak)
+                # A NaN past the first windows: named by its row in the file, and --out kept.
+                big = np.load(self.path("big.npy"), mmap_mode="r+")
+                big[rows - 7, 5] = np.nan
+                big.flush()
+                del big
+                with open(self.path("p.npy"), "rb") as f:
+                    before = f.read()
+                needle = "--x: big.npy: element (%d, 5) is nan" % (rows - 7)
+                self.refused("nobias-predict", common + ["--out", "p.npy"], needle)
+                self.refused("nobias-evaluate", common + ["--y", "y.npy"], needle)
+                with open(self.path("p.npy"), "rb") as f:
+                    self.assertEqual(f.read(), before)
