@@ -83,23 +83,46 @@ std::size_t block_rows(const std::vector<std::size_t>& widths) {
 template <class T>
 void predict_in_blocks(const Network<T>& net, MatrixView<const T> x, MatrixView<T> out,
                        std::size_t block, const std::function<void(MatrixView<T>)>& prepare) {
-  const std::vector<std::size_t>& widths = net.widths();
-  if (block % kBlockMultiple != 0) {
-    throw ValueError("predict_in_blocks: blocks of " + std::to_string(block) +
-                     " rows, expected a multiple of " + std::to_string(kBlockMultiple));
-  }
-  if (x.cols() != net.input_width() || out.rows() != x.rows() || out.cols() != net.output_width()) {
+  if (x.cols() != net.input_width()) {
     throw ShapeError("predict: x is " + shape_string(x.rows(), x.cols()) + " and out " +
                      shape_string(out.rows(), out.cols()) + ", expected n x " +
                      std::to_string(net.input_width()) + " and n x " +
                      std::to_string(net.output_width()));
   }
-  const SignalHold signals(network_call_holds_signals<T>(widths, x.rows(), 1), true);
-  const std::vector<Range> blocks = blocks_of<T>(x.rows(), widths, block);
+  if (!prepare) {
+    predict_in_blocks<T>(net, x.rows(), RowFill<T>(), out, block, x);
+    return;
+  }
+  predict_in_blocks<T>(
+      net, x.rows(),
+      [&](std::size_t begin, MatrixView<T> to) {
+        for (std::size_t i = 0; i < to.rows(); ++i)
+          std::copy(x.row(begin + i), x.row(begin + i) + x.cols(), to.row(i));
+        prepare(to);
+      },
+      out, block, x);
+}
+
+template <class T>
+void predict_in_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
+                       MatrixView<T> out, std::size_t block, MatrixView<const T> x) {
+  const std::vector<std::size_t>& widths = net.widths();
+  if (block % kBlockMultiple != 0) {
+    throw ValueError("predict_in_blocks: blocks of " + std::to_string(block) +
+                     " rows, expected a multiple of " + std::to_string(kBlockMultiple));
+  }
+  if (out.rows() != rows || out.cols() != net.output_width()) {
+    throw ShapeError("predict: x is " + shape_string(rows, net.input_width()) + " and out " +
+                     shape_string(out.rows(), out.cols()) + ", expected n x " +
+                     std::to_string(net.input_width()) + " and n x " +
+                     std::to_string(net.output_width()));
+  }
+  const SignalHold signals(network_call_holds_signals<T>(widths, rows, 1), true);
+  const std::vector<Range> blocks = blocks_of<T>(rows, widths, block);
   if (blocks.empty()) return;  // no rows
   const std::size_t lanes =
       std::min<std::size_t>(static_cast<std::size_t>(step_threads()), blocks.size());
-  // Buffers per lane: two hidden layers, and the block's prepared inputs. A lane runs on one
+  // Buffers per lane: two hidden layers, and the block's filled inputs. A lane runs on one
   // thread at a time and takes the next block until none is left; which lane computes a block
   // never changes its bits.
   struct Lane {
@@ -110,19 +133,19 @@ void predict_in_blocks(const Network<T>& net, MatrixView<const T> x, MatrixView<
     const std::size_t most = block + kBlockMultiple - 1;
     buffers.push_back({Matrix<T>(most, widest_hidden(widths)),
                        Matrix<T>(most, widest_hidden(widths)),
-                       Matrix<T>(prepare ? most : 0, x.cols())});
+                       Matrix<T>(fill ? most : 0, net.input_width())});
   }
   std::atomic<std::size_t> next{0};
   auto lane = [&](std::size_t l) {
     Lane& own = buffers[l];
     for (std::size_t b = next.fetch_add(1); b < blocks.size(); b = next.fetch_add(1)) {
-      MatrixView<const T> a = x.row_block(blocks[b].begin, blocks[b].count);
-      if (prepare) {
-        const MatrixView<T> copy = own.input.row_block(0, a.rows());
-        for (std::size_t i = 0; i < a.rows(); ++i)
-          std::copy(a.row(i), a.row(i) + a.cols(), copy.row(i));
-        prepare(copy);
-        a = copy;
+      MatrixView<const T> a;
+      if (fill) {
+        const MatrixView<T> filled = own.input.row_block(0, blocks[b].count);
+        fill(blocks[b].begin, filled);
+        a = filled;
+      } else {
+        a = x.row_block(blocks[b].begin, blocks[b].count);
       }
       forward_block(net.weights(), a, out.row_block(blocks[b].begin, blocks[b].count),
                     own.ping.data(), own.pong.data());
@@ -156,6 +179,8 @@ double loss_in_blocks(Network<T>& net, MatrixView<const T> x, MatrixView<const T
   template std::size_t block_rows<T>(const std::vector<std::size_t>&);                        \
   template void predict_in_blocks<T>(const Network<T>&, MatrixView<const T>, MatrixView<T>,   \
                                      std::size_t, const std::function<void(MatrixView<T>)>&); \
+  template void predict_in_blocks<T>(const Network<T>&, std::size_t, const RowFill<T>&,       \
+                                     MatrixView<T>, std::size_t, MatrixView<const T>);        \
   template double loss_in_blocks<T>(Network<T>&, MatrixView<const T>, MatrixView<const T>,    \
                                     Reduction, std::size_t);
 NOBIAS_ROW_CHUNKS(float)
