@@ -101,12 +101,15 @@ void EpochMonitor<T>::warn_dead_layers() {
     front.push_back(net_.weights()[k]);
     const nobias::Network<T> cut(front);
     bool dead = true;
-    nobias::Matrix<T> block(std::min(kRows, train_.rows()), train_.x_cols());
-    for (std::size_t begin = 0; dead && begin < train_.rows(); begin += kRows) {
-      const std::size_t count = std::min(kRows, train_.rows() - begin);
-      const nobias::MatrixView<T> x = block.row_block(0, count);
-      train_.gather_x(x, nullptr, begin);
-      const nobias::Matrix<T> h = cut.predict(x);
+    // Rows read where they lie are viewed; listed or standardized ones gathered, a block at a
+    // time (a quarter of kRows: the buffer is the input's width, not a hidden layer's).
+    const std::size_t step = train_.in_place() ? kRows : kRows / 4;
+    nobias::Matrix<T> block(train_.in_place() ? 0 : std::min(step, train_.rows()), train_.x_cols());
+    for (std::size_t begin = 0; dead && begin < train_.rows(); begin += step) {
+      const std::size_t count = std::min(step, train_.rows() - begin);
+      if (!train_.in_place()) train_.gather_x(block.row_block(0, count), nullptr, begin);
+      const nobias::Matrix<T> h = cut.predict(train_.in_place() ? train_.x().row_block(begin, count)
+                                                                : block.row_block(0, count));
       dead = std::all_of(h.data(), h.data() + h.size(), [](T v) { return v <= T(0); });
     }
     if (dead) {
