@@ -128,8 +128,19 @@ TEST_CASE_TEMPLATE("allocations.fit_epochs_allocate_nothing_in_steady_state", T,
   const auto y = test_support::random_matrix<T>(53, 3, 8);
   const auto val_x = test_support::random_matrix<T>(17, 11, 9);
   const auto val_y = test_support::random_matrix<T>(17, 3, 10);
-  for (const bool shuffle : {true, false}) {
+  // Listed, standardized rows (RowSource) are gathered into the same batch buffer.
+  std::vector<std::size_t> rows(40);
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    rows[i] = 52 - i;
+  nobias::Standardization s;
+  s.x_mean.assign(11, 0.5);
+  s.x_scale.assign(11, 2.0);
+  s.y_mean.assign(3, -1.0);
+  s.y_scale.assign(3, 3.0);
+  for (const int run : {0, 1, 2, 3}) {
+    const bool shuffle = run < 2, listed = run % 2 == 1;
     CAPTURE(shuffle);
+    CAPTURE(listed);
     nobias::Network<T> net({11, 13, 3}, 2, nobias::Init::He);
     nobias::OptimizerConfig config;
     config.kind = nobias::OptimizerKind::Adam;
@@ -148,7 +159,12 @@ TEST_CASE_TEMPLATE("allocations.fit_epochs_allocate_nothing_in_steady_state", T,
       if (report.epoch == 8) at_end = Counts();
       return true;
     };
-    nobias::fit<T>(net, optimizer, {x, y, val_x, val_y}, options);
+    nobias::FitData<T> data{x, y, val_x, val_y};
+    if (listed) {
+      data.rows = &rows;
+      data.standardization = &s;
+    }
+    nobias::fit<T>(net, optimizer, data, options);
     REQUIRE(after_epoch_2.has_value());
     CHECK(at_end.news - after_epoch_2->news == 0);
     if (!products_may_malloc<T>()) CHECK(at_end.mallocs - after_epoch_2->mallocs == 0);

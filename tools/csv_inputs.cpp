@@ -209,8 +209,9 @@ Data<T> read_csv_pair(const char* x_flag, const std::string& path, const std::st
   if (note != nullptr) *note = targets.note;
   const std::string why = "; every column but the target (" + nobias::describe_column(table, j) +
                           ") is an input and must hold numbers";
-  Data<T> data{inputs_of<T>(x_flag, table, nobias::columns_except(table, {j}), why),
-               std::move(targets.y), targets.classes, std::move(targets.class_names)};
+  Data<T> data{
+      nobias::NpyRows<T>(inputs_of<T>(x_flag, table, nobias::columns_except(table, {j}), why)),
+      std::move(targets.y), targets.classes, std::move(targets.class_names)};
   if (data.x.rows() == 0) {
     throw nobias::ShapeError(std::string(x_flag) + " " + path + " has no rows to " + purpose);
   }

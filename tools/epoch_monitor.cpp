@@ -11,39 +11,41 @@
 namespace nobias_tools {
 
 template <class T>
-EpochMonitor<T>::EpochMonitor(nobias::Network<T>& net, const Data<T>& data,
-                              const std::optional<Data<T>>& validation,
+EpochMonitor<T>::EpochMonitor(nobias::Network<T>& net, const nobias::RowSource<T>& train,
+                              std::size_t classes, const std::optional<Data<T>>& validation,
+                              nobias::MatrixView<const T> validation_y,
                               const nobias::Standardization& stats, const TrainOptions& o,
                               std::size_t first_epoch)
     : net_(net),
-      data_(data),
+      train_(train),
       validation_(validation),
-      stats_(stats),
+      validation_y_(validation_y),
+      y_stats_{{}, {}, stats.y_mean, stats.y_scale},
       o_(o),
       first_epoch_(first_epoch) {
   if (validation_) {
-    classifier_ = data_.classes > 0;
-    per_row_ = o_.reduction == nobias::Reduction::Sum && validation_->x.rows() != data_.x.rows();
+    classifier_ = classes > 0;
+    per_row_ = o_.reduction == nobias::Reduction::Sum && validation_->x.rows() != train_.rows();
   }
 }
 
 template <class T>
 void EpochMonitor<T>::start() {
-  start_loss_ = nobias::full_loss<T>(net_, data_.x, data_.y, nobias::Reduction::Mean);
+  start_loss_ = nobias::full_loss<T>(net_, train_, nobias::Reduction::Mean);
 }
 
 template <class T>
 void EpochMonitor<T>::epoch_done(const nobias::EpochReport& epoch) {
   HistoryRow row{epoch.epoch, epoch.train_loss, epoch.validation_loss, {}, epoch.seconds};
   if (validation_) {
-    const nobias::Matrix<T> p = nobias::predict_with(net_, stats_, validation_->x.view());
-    row.val = nobias::evaluate<T>(p, validation_->y, classifier_);
+    const nobias::Matrix<T> p = nobias::predict_with(net_, y_stats_, validation_->x.view());
+    row.val = nobias::evaluate<T>(p, validation_y_, classifier_);
   }
   history_.push_back(row);
   if (epoch.epoch == first_epoch_) {
     // Going nowhere: after a whole epoch the loss over the training rows should be below
     // the starting weights' loss over the same rows.
-    const double after = nobias::full_loss<T>(net_, data_.x, data_.y, nobias::Reduction::Mean);
+    const double after = nobias::full_loss<T>(net_, train_, nobias::Reduction::Mean);
     if (!(after < start_loss_)) {
       std::fflush(stdout);
       std::fprintf(stderr,
@@ -61,7 +63,7 @@ void EpochMonitor<T>::epoch_done(const nobias::EpochReport& epoch) {
       line += " val_loss " + format_g(epoch.validation_loss);
       if (per_row_) {
         line += " train_loss_per_row " +
-                format_g(epoch.train_loss / static_cast<double>(data_.x.rows())) +
+                format_g(epoch.train_loss / static_cast<double>(train_.rows())) +
                 " val_loss_per_row " +
                 format_g(epoch.validation_loss / static_cast<double>(validation_->x.rows()));
       }
@@ -99,9 +101,15 @@ void EpochMonitor<T>::warn_dead_layers() {
     front.push_back(net_.weights()[k]);
     const nobias::Network<T> cut(front);
     bool dead = true;
-    for (std::size_t begin = 0; dead && begin < data_.x.rows(); begin += kRows) {
-      const std::size_t count = std::min(kRows, data_.x.rows() - begin);
-      const nobias::Matrix<T> h = cut.predict(data_.x.row_block(begin, count));
+    // Rows read where they lie are viewed; listed or standardized ones gathered, a block at a
+    // time (a quarter of kRows: the buffer is the input's width, not a hidden layer's).
+    const std::size_t step = train_.in_place() ? kRows : kRows / 4;
+    nobias::Matrix<T> block(train_.in_place() ? 0 : std::min(step, train_.rows()), train_.x_cols());
+    for (std::size_t begin = 0; dead && begin < train_.rows(); begin += step) {
+      const std::size_t count = std::min(step, train_.rows() - begin);
+      if (!train_.in_place()) train_.gather_x(block.row_block(0, count), nullptr, begin);
+      const nobias::Matrix<T> h = cut.predict(train_.in_place() ? train_.x().row_block(begin, count)
+                                                                : block.row_block(0, count));
       dead = std::all_of(h.data(), h.data() + h.size(), [](T v) { return v <= T(0); });
     }
     if (dead) {

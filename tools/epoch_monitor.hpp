@@ -12,6 +12,7 @@
 #include "nobias/fit.hpp"
 #include "nobias/metrics.hpp"
 #include "nobias/network.hpp"
+#include "nobias/row_source.hpp"
 #include "nobias/targets.hpp"
 #include "train_options.hpp"
 
@@ -28,11 +29,13 @@ struct HistoryRow {
 template <class T>
 class EpochMonitor {
  public:
-  // validation in the user's units (not standardized): the metrics are in them, through
-  // the statistics the network was trained with.
-  EpochMonitor(nobias::Network<T>& net, const Data<T>& data,
-               const std::optional<Data<T>>& validation, const nobias::Standardization& stats,
-               const TrainOptions& o, std::size_t first_epoch);
+  // train: the rows that train, as training reads them (standardized); classes: > 0 for a
+  // classifier. validation standardized as the training rows, validation_y its targets in the
+  // user's units: the metrics are in them, through the statistics the network was trained with.
+  EpochMonitor(nobias::Network<T>& net, const nobias::RowSource<T>& train, std::size_t classes,
+               const std::optional<Data<T>>& validation, nobias::MatrixView<const T> validation_y,
+               const nobias::Standardization& stats, const TrainOptions& o,
+               std::size_t first_epoch);
 
   // Before training: the starting weights' loss, which the first epoch should lower.
   void start();
@@ -48,9 +51,10 @@ class EpochMonitor {
   void warn_dead_layers();
 
   nobias::Network<T>& net_;
-  const Data<T>& data_;
+  const nobias::RowSource<T>& train_;
   const std::optional<Data<T>>& validation_;
-  const nobias::Standardization& stats_;
+  nobias::MatrixView<const T> validation_y_;
+  nobias::Standardization y_stats_;  // the statistics without x's: validation's x is standardized
   const TrainOptions& o_;
   std::size_t first_epoch_;
   bool classifier_ = false;

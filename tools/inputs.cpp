@@ -12,18 +12,19 @@
 #include "nobias/model.hpp"
 #include "nobias/names.hpp"
 #include "nobias/npy.hpp"
+#include "nobias/row_source.hpp"
 #include "nobias/targets.hpp"
 #include "nobias/weights_io.hpp"
 
 namespace nobias_tools {
 
 template <class T>
-nobias::Matrix<T> read_array(const char* flag, const std::string& path) {
-  if (is_csv_path(path)) return read_csv_inputs<T>(flag, path);
+nobias::NpyRows<T> read_array(const char* flag, const std::string& path) {
+  if (is_csv_path(path)) return nobias::NpyRows<T>(read_csv_inputs<T>(flag, path));
   // The library's message names the file; the flag says which input it was.
   try {
-    nobias::Matrix<T> m = nobias::read_npy<T>(path);
-    nobias::require_finite(m, path);  // also catches float64 values beyond float's range
+    nobias::NpyRows<T> m = nobias::map_npy<T>(path);
+    nobias::require_finite(m.view(), path);  // also catches float64 values beyond float's range
     return m;
   } catch (const nobias::Error& e) {
     throw nobias::IoError(std::string(flag) + ": " + e.what());
@@ -91,7 +92,7 @@ std::string few_classes_note(const std::string& named, const nobias::Matrix<T>& 
 // Inputs and their targets as one data set: as many rows each, some rows.
 template <class T>
 Data<T> pair_of(const char* x_flag, const std::string& x_path, const char* y_flag,
-                const std::string& y_path, const char* purpose, nobias::Matrix<T> x,
+                const std::string& y_path, const char* purpose, nobias::NpyRows<T> x,
                 Targets<T> targets, std::string* note) {
   Data<T> data{std::move(x), std::move(targets.y), targets.classes, std::move(targets.class_names)};
   if (note != nullptr) *note = targets.note;
@@ -158,7 +159,7 @@ template <class T>
 Data<T> read_pair(const char* x_flag, const std::string& x_path, const char* y_flag,
                   const std::string& y_path, const char* purpose, Task task, std::size_t classes,
                   std::string* note) {
-  nobias::Matrix<T> x = read_array<T>(x_flag, x_path);
+  nobias::NpyRows<T> x = read_array<T>(x_flag, x_path);
   Targets<T> targets = read_targets<T>(y_flag, y_path, task, classes);
   return pair_of<T>(x_flag, x_path, y_flag, y_path, purpose, std::move(x), std::move(targets),
                     note);
@@ -184,7 +185,7 @@ std::optional<Data<T>> read_validation(const TrainOptions& o, std::size_t classe
   }
   // Text labels by the training data's names: the file's own sorted names would number its
   // classes differently when it lacks one, and validate against shifted labels.
-  nobias::Matrix<T> x = read_array<T>("--val-x", o.val_x_path);
+  nobias::NpyRows<T> x = read_array<T>("--val-x", o.val_x_path);
   Targets<T> targets = read_csv_targets<T>("--val-y", o.val_y_path, task, classes, class_names);
   return pair_of<T>("--val-x", o.val_x_path, "--val-y", o.val_y_path, "validate on", std::move(x),
                     std::move(targets), nullptr);
@@ -226,7 +227,8 @@ std::string statistics_files(const nobias::Standardization& s) {
 
 template <class T>
 nobias::Standardization run_standardization(const TrainOptions& o, const nobias::ModelInfo& start,
-                                            const Data<T>& data) {
+                                            const Data<T>& data,
+                                            const std::vector<std::size_t>* train_rows) {
   const nobias::Standardization& saved = start.standardization;
   const std::string model = "--weights-in " + o.weights_in;
   if (!saved.empty()) {
@@ -266,7 +268,7 @@ nobias::Standardization run_standardization(const TrainOptions& o, const nobias:
   if (!o.standardize) return {};
   // A classifier's one-hot targets stay as they are.
   return nobias::fit_standardization<T>(
-      data.x, data.classes == 0 ? data.y.view() : nobias::MatrixView<const T>());
+      data.x, data.classes == 0 ? data.y.view() : nobias::MatrixView<const T>(), train_rows);
 }
 
 template <class T>
@@ -299,17 +301,17 @@ void check_widths(const Widths& widths) {
 template <class T>
 void check_data(const std::string& x_input, const std::string& y_input, const Widths& widths,
                 const Data<T>& data) {
-  auto mismatch = [&](const std::string& input, const nobias::Matrix<T>& m, const char* which,
+  auto mismatch = [&](const std::string& input, nobias::MatrixView<const T> m, const char* which,
                       std::size_t width) {
     return nobias::ShapeError(input + " is " + nobias::shape_string(m.rows(), m.cols()) +
                               ", but the " + which + " width is " + std::to_string(width) + " (" +
                               widths.origin + ")");
   };
   if (data.x.cols() != widths.values.front()) {
-    throw mismatch(x_input, data.x, "input", widths.values.front());
+    throw mismatch(x_input, data.x.view(), "input", widths.values.front());
   }
   if (data.y.cols() != widths.values.back()) {
-    throw mismatch(y_input, data.y, "output", widths.values.back());
+    throw mismatch(y_input, data.y.view(), "output", widths.values.back());
   }
 }
 
@@ -336,9 +338,7 @@ void check_weights(const TrainOptions& o, const Widths& widths,
   }
 }
 
-template <class T>
-Data<T> split_validation(Data<T>& data, double fraction, std::uint64_t seed) {
-  const std::size_t rows = data.x.rows();
+nobias::RowSplit split_validation(std::size_t rows, double fraction, std::uint64_t seed) {
   const std::size_t held = nobias::validation_rows(rows, fraction);
   if (held == 0 || held >= rows) {
     throw UsageError("--validation-fraction " + format_g(fraction) + " of " + std::to_string(rows) +
@@ -346,36 +346,30 @@ Data<T> split_validation(Data<T>& data, double fraction, std::uint64_t seed) {
                      (held == 0 ? "no row to validate on" : "no row to train on") +
                      "; give --val-x/--val-y or another fraction");
   }
-  const nobias::RowSplit split = nobias::split_rows(rows, held, seed);
-  const auto take = [&](const std::vector<std::size_t>& rows_taken) {
-    Data<T> part{nobias::Matrix<T>(rows_taken.size(), data.x.cols()),
-                 nobias::Matrix<T>(rows_taken.size(), data.y.cols()), data.classes,
-                 data.class_names};
-    for (std::size_t r = 0; r < rows_taken.size(); ++r) {
-      const std::size_t i = rows_taken[r];
-      std::copy(&data.x(i, 0), &data.x(i, 0) + data.x.cols(), &part.x(r, 0));
-      std::copy(&data.y(i, 0), &data.y(i, 0) + data.y.cols(), &part.y(r, 0));
-    }
-    return part;
-  };
-  Data<T> validation = take(split.validation);
-  data = take(split.train);
-  return validation;
+  return nobias::split_rows(rows, held, seed);
+}
+
+template <class T>
+Data<T> copy_rows(const Data<T>& data, const std::vector<std::size_t>* rows,
+                  const nobias::Standardization* stats) {
+  const nobias::RowSource<T> source(data.x.view(), data.y.view(), rows, stats);
+  nobias::Matrix<T> x(source.rows(), source.x_cols()), y(source.rows(), source.y_cols());
+  source.gather(x.view(), y.view(), nullptr, 0);
+  return {nobias::NpyRows<T>(std::move(x)), std::move(y), data.classes, data.class_names};
 }
 
 template <class T>
 Data<T> generate_data(std::size_t rows, const std::vector<std::size_t>& widths,
                       std::uint64_t seed) {
-  Data<T> data{
-      nobias::Matrix<T>(rows, widths.front()), nobias::Matrix<T>(rows, widths.back()), 0, {}};
+  nobias::Matrix<T> x(rows, widths.front()), y(rows, widths.back());
   nobias::NormalGenerator generator(seed, /*stream=*/1);
-  nobias::fill_normal<T>(data.x, generator);
-  nobias::fill_normal<T>(data.y, generator);
-  return data;
+  nobias::fill_normal<T>(x, generator);
+  nobias::fill_normal<T>(y, generator);
+  return {nobias::NpyRows<T>(std::move(x)), std::move(y), 0, {}};
 }
 
 #define NOBIAS_TOOLS_INPUTS(T)                                                                    \
-  template nobias::Matrix<T> read_array<T>(const char*, const std::string&);                      \
+  template nobias::NpyRows<T> read_array<T>(const char*, const std::string&);                     \
   template Targets<T> read_targets<T>(const char*, const std::string&, Task, std::size_t);        \
   template Data<T> read_pair<T>(const char*, const std::string&, const char*, const std::string&, \
                                 const char*, Task, std::size_t, std::string*);                    \
@@ -384,14 +378,16 @@ Data<T> generate_data(std::size_t rows, const std::vector<std::size_t>& widths,
                                                      const std::vector<std::string>&);            \
   template std::optional<std::vector<nobias::Matrix<T>>> read_weights<T>(const TrainOptions&);    \
   template nobias::Standardization run_standardization<T>(                                        \
-      const TrainOptions&, const nobias::ModelInfo&, const Data<T>&);                             \
+      const TrainOptions&, const nobias::ModelInfo&, const Data<T>&,                              \
+      const std::vector<std::size_t>*);                                                           \
   template Widths choose_widths<T>(const TrainOptions&, const std::optional<Data<T>>&,            \
                                    const std::optional<std::vector<nobias::Matrix<T>>>&);         \
   template void check_data<T>(const std::string&, const std::string&, const Widths&,              \
                               const Data<T>&);                                                    \
   template void check_weights<T>(const TrainOptions&, const Widths&,                              \
                                  const std::vector<nobias::Matrix<T>>&);                          \
-  template Data<T> split_validation<T>(Data<T>&, double, std::uint64_t);                          \
+  template Data<T> copy_rows<T>(const Data<T>&, const std::vector<std::size_t>*,                  \
+                                const nobias::Standardization*);                                  \
   template Data<T> generate_data<T>(std::size_t, const std::vector<std::size_t>&, std::uint64_t);
 NOBIAS_TOOLS_INPUTS(float)
 NOBIAS_TOOLS_INPUTS(double)

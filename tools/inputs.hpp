@@ -11,13 +11,15 @@
 
 #include "nobias/matrix.hpp"
 #include "nobias/model.hpp"
+#include "nobias/npy.hpp"
 #include "train_options.hpp"
 
 namespace nobias_tools {
 
 template <class T>
 struct Data {
-  nobias::Matrix<T> x, y;
+  nobias::NpyRows<T> x;  // a .npy of the model's dtype in C order mapped, not copied
+  nobias::Matrix<T> y;
   std::size_t classes = 0;               // > 0: y is one-hot, from class labels or as given
   std::vector<std::string> class_names;  // text labels: class k's name at k; else empty
 };
@@ -53,9 +55,10 @@ struct Widths {
   std::string origin;
 };
 
-// One .npy array, finite; errors name the flag.
+// One array, finite; errors name the flag. A .npy is mapped where its layout allows
+// (nobias::map_npy), else read and converted; a CSV is read.
 template <class T>
-nobias::Matrix<T> read_array(const char* flag, const std::string& path);
+nobias::NpyRows<T> read_array(const char* flag, const std::string& path);
 
 // A pair of .npy files (--x/--y or --val-x/--val-y): finite, as many rows each, some rows.
 // purpose completes "no rows to ..."; the targets are read as read_targets(task, classes)
@@ -87,14 +90,16 @@ nobias::ModelInfo read_weights_info(const TrainOptions& o);
 // training rows: none without --standardize; the --weights-in model's own when it was trained
 // standardized, since its weights were learned in those units (statistics recomputed from
 // this data would move the units under them); else the training rows' (fit_standardization,
-// x and a regression's y). UsageError, before training, where the flags and the model
-// disagree: a standardized model without --standardize or without --x, --standardize with a
-// model.json that names no statistics, a model's y statistics with class labels or a
-// classifier's x statistics with regression targets. Bare weights say nothing of their units:
+// x and a regression's y; train_rows: the rows of data that train, nullptr: all). UsageError,
+// before training, where the flags and the model disagree: a standardized model without
+// --standardize or without --x, --standardize with a model.json that names no statistics, a model's
+// y statistics with class labels or a classifier's x statistics with regression targets. Bare
+// weights say nothing of their units:
 // --standardize is the user's call.
 template <class T>
 nobias::Standardization run_standardization(const TrainOptions& o, const nobias::ModelInfo& start,
-                                            const Data<T>& data);
+                                            const Data<T>& data,
+                                            const std::vector<std::size_t>* train_rows = nullptr);
 
 // --layers wins; then the starting weights (they cannot change shape); then the data's d_in
 // and d_out around default hidden widths; then the default experiment.
@@ -110,11 +115,17 @@ template <class T>
 void check_weights(const TrainOptions& o, const Widths& widths,
                    const std::vector<nobias::Matrix<T>>& weights);
 
-// Moves round(fraction * rows) rows of data, chosen by a permutation seeded by seed, into the
-// returned validation set; data keeps the others, in their order. UsageError when either
-// part would be empty.
+// Which round(fraction * rows) of rows rows validate, chosen by a permutation seeded by seed
+// (nobias::split_rows), and which train, each in their order: positions into the data, which
+// stay where they are (perhaps a mapped file; nobias::RowSource reads them). UsageError when
+// either part would be empty.
+nobias::RowSplit split_validation(std::size_t rows, double fraction, std::uint64_t seed);
+
+// The rows of data at rows (all: nullptr), standardized by stats (as they are: nullptr), in a
+// copy of their own.
 template <class T>
-Data<T> split_validation(Data<T>& data, double fraction, std::uint64_t seed);
+Data<T> copy_rows(const Data<T>& data, const std::vector<std::size_t>* rows,
+                  const nobias::Standardization* stats);
 
 // The seed's experiment: x (rows x d_in) then y (rows x d_out), standard normal, from
 // stream 1 of seed (the network's weights come from stream 0, so they are independent).

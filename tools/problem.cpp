@@ -1,5 +1,6 @@
 #include "problem.hpp"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -8,6 +9,18 @@
 #include "nobias/targets.hpp"
 
 namespace nobias_tools {
+namespace {
+
+// The targets of data at rows, in the user's units.
+template <class T>
+nobias::Matrix<T> targets_at(const Data<T>& data, const std::vector<std::size_t>& rows) {
+  nobias::Matrix<T> y(rows.size(), data.y.cols());
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    std::copy(&data.y(rows[i], 0), &data.y(rows[i], 0) + data.y.cols(), &y(i, 0));
+  return y;
+}
+
+}  // namespace
 
 template <class T>
 Problem<T> assemble(const TrainOptions& o) {
@@ -30,13 +43,16 @@ Problem<T> assemble(const TrainOptions& o) {
   }
   if (p.weights) check_weights(o, p.widths, *p.weights);
   if (!p.data) p.data = generate_data<T>(o.rows, p.widths.values, o.seed);
+  std::vector<std::size_t> validation_rows;  // held out of data
   if (!p.validation && o.validation_fraction > 0.0) {
     // By default a fraction is held out only when it is enough rows to stop on
     // (nobias/defaults.hpp); a --validation-fraction given is the user's call.
     const std::size_t rows = p.data->x.rows();
     if (o.validation_fraction_given ||
         nobias::defaults::early_stopping_rows(rows, o.validation_fraction) > 0) {
-      p.validation = split_validation(*p.data, o.validation_fraction, o.seed);
+      nobias::RowSplit split = split_validation(rows, o.validation_fraction, o.seed);
+      p.train_rows = std::move(split.train);
+      validation_rows = std::move(split.validation);
     } else {
       p.validation_note =
           std::to_string(rows) + " rows: no early stopping, every row trains (a " +
@@ -45,18 +61,27 @@ Problem<T> assemble(const TrainOptions& o) {
           std::to_string(nobias::defaults::kMinValidationRows) + ")";
     }
   }
-  p.user_validation = p.validation;
-  p.stats = run_standardization<T>(o, start, *p.data);
+  p.stats =
+      run_standardization<T>(o, start, *p.data, p.train_rows.empty() ? nullptr : &p.train_rows);
   p.stats_from_model = !start.standardization.empty();
-  if (!p.stats.empty()) {
-    nobias::standardize_x<T>(p.stats, p.data->x);
-    nobias::standardize_y<T>(p.stats, p.data->y);
-    if (p.validation) {
-      nobias::standardize_x<T>(p.stats, p.validation->x);
-      nobias::standardize_y<T>(p.stats, p.validation->y);
-    }
+  // The training rows are standardized as they are read (training_rows); the validation rows
+  // in a copy (a --val-x may be a mapped file), their targets as given kept for the metrics.
+  const nobias::Standardization* stats = p.stats.empty() ? nullptr : &p.stats;
+  if (!validation_rows.empty()) {
+    if (p.stats.has_y()) p.validation_y_as_given = targets_at(*p.data, validation_rows);
+    p.validation = copy_rows(*p.data, &validation_rows, stats);
+  } else if (p.validation && stats != nullptr) {
+    if (p.stats.has_y()) p.validation_y_as_given = p.validation->y;
+    p.validation = copy_rows(*p.validation, nullptr, stats);
   }
   return p;
+}
+
+template <class T>
+nobias::RowSource<T> training_rows(const Problem<T>& p) {
+  return nobias::RowSource<T>(p.data->x.view(), p.data->y.view(),
+                              p.train_rows.empty() ? nullptr : &p.train_rows,
+                              p.stats.empty() ? nullptr : &p.stats);
 }
 
 // What the model directory says about how it was trained.
@@ -83,5 +108,7 @@ nobias::ModelInfo model_info(const TrainOptions& o, std::size_t classes,
 
 template Problem<float> assemble<float>(const TrainOptions&);
 template Problem<double> assemble<double>(const TrainOptions&);
+template nobias::RowSource<float> training_rows<float>(const Problem<float>&);
+template nobias::RowSource<double> training_rows<double>(const Problem<double>&);
 
 }  // namespace nobias_tools

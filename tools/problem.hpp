@@ -12,6 +12,7 @@
 #include "nobias/checkpoint.hpp"
 #include "nobias/matrix.hpp"
 #include "nobias/model.hpp"
+#include "nobias/row_source.hpp"
 #include "nobias/targets.hpp"
 #include "train_options.hpp"
 
@@ -19,8 +20,14 @@ namespace nobias_tools {
 
 template <class T>
 struct Problem {
-  std::optional<Data<T>> data, validation;
-  std::optional<Data<T>> user_validation;  // in the user's units, for the metrics
+  std::optional<Data<T>> data;          // every row read, as read (not standardized)
+  std::vector<std::size_t> train_rows;  // the rows of data that train; empty: all of them
+  // --val-x/--val-y, or the rows held out of data: in a copy of their own (the fraction's
+  // rows, or a standardized --val-x) or as read, standardized as the training rows.
+  std::optional<Data<T>> validation;
+  // The validation targets in the user's units, for the metrics, when validation's are
+  // standardized.
+  std::optional<nobias::Matrix<T>> validation_y_as_given;
   std::optional<std::vector<nobias::Matrix<T>>> weights;
   std::optional<nobias::Checkpoint<T>> checkpoint;
   Widths widths;
@@ -33,8 +40,15 @@ struct Problem {
 };
 
 // UsageError or nobias::Error for any input that does not fit the others, before training.
+// The training rows are not copied: a held-out validation fraction is listed out of them
+// (train_rows), and their standardization is applied as they are read (training_rows). The
+// validation rows are copied where they are held out or standardized.
 template <class T>
 Problem<T> assemble(const TrainOptions& o);
+
+// The rows that train, standardized as they are read; lives as long as p.
+template <class T>
+nobias::RowSource<T> training_rows(const Problem<T>& p);
 
 // What the model directory says about how it was trained.
 nobias::ModelInfo model_info(const TrainOptions& o, std::size_t classes,

@@ -126,8 +126,9 @@ int run_training(const TrainOptions& o, const Trainer<T>& train, const RunPlace&
                 o.defaults_line.c_str(), small.c_str());
   }
   Data<T>& data = *p.data;
+  const nobias::RowSource<T> train_rows = training_rows(p);
   const std::size_t planned_steps =
-      steps_mode ? o.steps : nobias::steps_per_epoch(data.x.rows(), o.batch_size);
+      steps_mode ? o.steps : nobias::steps_per_epoch(train_rows.rows(), o.batch_size);
   place.agreed([&] {
     if (!steps_mode && o.epochs > kMaxSteps / planned_steps) {
       throw UsageError("--epochs " + std::to_string(o.epochs) + " of " +
@@ -140,9 +141,13 @@ int run_training(const TrainOptions& o, const Trainer<T>& train, const RunPlace&
   std::vector<double> losses;
   const bool log_losses = reports && !o.loss_csv.empty();
   if (log_losses) losses.reserve(steps_mode ? o.steps : o.epochs * planned_steps);
-  EpochMonitor<T> monitor(*net, data, p.user_validation, p.stats, o, options.first_epoch);
+  EpochMonitor<T> monitor(*net, train_rows, data.classes, p.validation,
+                          p.validation_y_as_given ? p.validation_y_as_given->view()
+                          : p.validation          ? p.validation->y.view()
+                                                  : nobias::MatrixView<const T>(),
+                          p.stats, o, options.first_epoch);
   ProgressBar bar(reports && !steps_mode && !o.quiet && ::isatty(STDOUT_FILENO) == 1);
-  const std::size_t rows = data.x.rows();
+  const std::size_t rows = train_rows.rows();
   options.on_step = [&](const nobias::StepReport& step) {
     if (log_losses) losses.push_back(step.loss);
     if (!reports || o.quiet) return;
@@ -165,9 +170,13 @@ int run_training(const TrainOptions& o, const Trainer<T>& train, const RunPlace&
   nobias::FitResult result;
   try {
     const nobias::FitData<T> fit_data{
-        data.x, data.y, p.validation ? p.validation->x.view() : nobias::MatrixView<const T>(),
+        data.x,
+        data.y,
+        p.validation ? p.validation->x.view() : nobias::MatrixView<const T>(),
         p.validation ? p.validation->y.view() : nobias::MatrixView<const T>(),
-        p.checkpoint ? &p.checkpoint->best_weights : nullptr};
+        p.checkpoint ? &p.checkpoint->best_weights : nullptr,
+        p.train_rows.empty() ? nullptr : &p.train_rows,
+        p.stats.empty() ? nullptr : &p.stats};
     result = train(*net, *optimizer, fit_data, options);
   } catch (const nobias::DivergenceError& e) {
     bar.clear();
@@ -190,7 +199,7 @@ int run_training(const TrainOptions& o, const Trainer<T>& train, const RunPlace&
                                          model_info(o, data.classes, p.stats, data.class_names)));
     }
     if (!o.history_csv.empty()) {
-      stage_history_csv(outputs, o.history_csv, monitor.history(), data.x.rows(),
+      stage_history_csv(outputs, o.history_csv, monitor.history(), train_rows.rows(),
                         p.validation ? p.validation->x.rows() : 0,
                         o.reduction == nobias::Reduction::Sum, monitor.classifier());
     }

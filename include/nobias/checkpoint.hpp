@@ -21,6 +21,7 @@
 #include "nobias/matrix.hpp"
 #include "nobias/network.hpp"
 #include "nobias/optimizer.hpp"
+#include "nobias/row_source.hpp"
 
 namespace nobias {
 
@@ -43,6 +44,10 @@ struct DataFingerprint {
 template <class T>
 DataFingerprint fingerprint_data(MatrixView<const T> x, MatrixView<const T> y,
                                  const std::string& source = "");
+// The fingerprint of a source's rows as training reads them (its rows, standardized): the
+// same as fingerprint_data of a copy of them, read in blocks without one.
+template <class T>
+DataFingerprint fingerprint_data(const RowSource<T>& rows, const std::string& source = "");
 
 // Empty when given is the data saved was made from; otherwise which input differs and how:
 // "the data's source differs: ...", "x differs: 100 rows now, 200 in the checkpoint",

@@ -24,6 +24,7 @@
 #include "nobias/matrix.hpp"
 #include "nobias/network.hpp"
 #include "nobias/optimizer.hpp"
+#include "nobias/row_source.hpp"
 
 namespace nobias {
 
@@ -101,6 +102,15 @@ struct FitData {
   MatrixView<const T> val_x = {}, val_y = {};  // a validation set, or both empty
   // Resuming a run with early stopping: its best epoch's weights (Checkpoint::best_weights).
   const std::vector<Matrix<T>>* best_weights = nullptr;
+  // Train on these rows of x and y, in this order, or on all of them (nullptr): a validation
+  // split held out of x without copying the others (RowSource).
+  const std::vector<std::size_t>* rows = nullptr;
+  // The training rows' values standardized as each batch (or block of a full pass) is read,
+  // with standardize_x's and standardize_y's bits, instead of a standardized copy of x; nullptr:
+  // as they are. val_x and val_y are the caller's to standardize.
+  const Standardization* standardization = nullptr;
+
+  RowSource<T> training_rows() const { return RowSource<T>(x, y, rows, standardization); }
 };
 
 struct FitResult {
@@ -134,10 +144,13 @@ template <class T>
 class StepSeam {
  public:
   virtual ~StepSeam() = default;
-  // After the checks: what the steps update, the training rows, and the rows per batch (>= 1).
-  virtual void start(Network<T>& net, Optimizer<T>& optimizer, MatrixView<const T> x,
-                     MatrixView<const T> y, std::size_t batch) = 0;
-  // The coming epoch takes the rows in this order (a permutation), or as they are (nullptr).
+  // After the checks: what the steps update, the training rows (a batch of them is gathered
+  // with rows.gather, or viewed in x() and y() when rows.in_place() and unshuffled), and the
+  // rows per batch (>= 1). rows lives until fit returns.
+  virtual void start(Network<T>& net, Optimizer<T>& optimizer, const RowSource<T>& rows,
+                     std::size_t batch) = 0;
+  // The coming epoch takes the rows in this order (a permutation of the source's positions), or
+  // as they are (nullptr).
   virtual void arrange(const std::vector<std::size_t>* order) = 0;
   // One update on batch `index` of the epoch; its loss. DivergenceError as Optimizer::step.
   virtual double step(std::size_t index, Reduction reduction) = 0;
@@ -164,7 +177,8 @@ class StepSeam {
 // data (naming the first such element), ResumeMismatch for other data than resumed_data.
 // DivergenceError names the epoch and the step (facts().epoch, .step); a loss past T's range
 // after the last step is divergence too. Without shuffling the batches are views of x and y;
-// with it, each batch's rows are gathered into one batch-sized buffer (x and y are not copied).
+// with it, or with FitData::rows or ::standardization, each batch's rows are gathered into one
+// batch-sized buffer (x and y are not copied).
 // The steps allocate nothing.
 template <class T>
 FitResult fit(Network<T>& net, Optimizer<T>& optimizer, const FitData<T>& data,

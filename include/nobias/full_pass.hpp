@@ -5,6 +5,7 @@
 
 #include "nobias/matrix.hpp"
 #include "nobias/network.hpp"
+#include "nobias/row_source.hpp"
 
 namespace nobias {
 
@@ -13,5 +14,10 @@ namespace nobias {
 template <class T>
 double full_loss(Network<T>& net, MatrixView<const T> x, MatrixView<const T> y,
                  Reduction reduction = Reduction::Sum);
+
+// The same over a source's rows as training reads them (its rows, standardized), bit for bit
+// as over a copy of them, without one: x is read a block at a time (y is gathered whole).
+template <class T>
+double full_loss(Network<T>& net, const RowSource<T>& rows, Reduction reduction = Reduction::Sum);
 
 }  // namespace nobias

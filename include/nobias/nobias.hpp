@@ -19,6 +19,7 @@
 #include "nobias/npy.hpp"
 #include "nobias/onnx.hpp"
 #include "nobias/optimizer.hpp"
+#include "nobias/row_source.hpp"
 #include "nobias/staged.hpp"
 #include "nobias/targets.hpp"
 #include "nobias/threads.hpp"

@@ -93,6 +93,12 @@ struct Standardization {
 // or if a column's statistics overflow double.
 template <class T>
 Standardization fit_standardization(MatrixView<const T> x, MatrixView<const T> y = {});
+// The same over the listed rows of x and y (as over a copy of them, in that order, bit for
+// bit): the training rows of a split held as positions (RowSource). ValueError for no rows or
+// a row past x's; all of x and y must be finite.
+template <class T>
+Standardization fit_standardization(MatrixView<const T> x, MatrixView<const T> y,
+                                    const std::vector<std::size_t>* rows);
 
 // Checks s against the widths it is used with: ValueError if x's statistics are not
 // d_in long (when present), y's not d_out long, a scale not finite and > 0 or a mean not

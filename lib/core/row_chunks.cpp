@@ -70,14 +70,26 @@ void forward_block(const std::vector<Matrix<T>>& w, MatrixView<const T> a, Matri
   }
 }
 
-// The pass behind predict_in_blocks and predict_streamed: the blocks of x in windows of at
-// least `window` rows (whole blocks, in row order), each window's blocks shared by the team, each
-// block's outputs into destination(first row, rows); then done(first row, rows) of the window,
-// on the calling thread with signals let in, before the next window starts. One team for the
-// whole pass.
+// A fill that copies x's rows and runs prepare on the copy (a standardization: elementwise, so
+// blocks change nothing); none without prepare, so that x's rows are used in place.
 template <class T>
-void run_blocks(const Network<T>& net, MatrixView<const T> x, std::size_t block,
-                const std::function<void(MatrixView<T>)>& prepare, std::size_t window,
+RowFill<T> prepared_rows(MatrixView<const T> x, const std::function<void(MatrixView<T>)>& prepare) {
+  if (!prepare) return {};
+  return [x, &prepare](std::size_t begin, MatrixView<T> to) {
+    for (std::size_t i = 0; i < to.rows(); ++i)
+      std::copy(x.row(begin + i), x.row(begin + i) + x.cols(), to.row(i));
+    prepare(to);
+  };
+}
+
+// The pass behind predict_in_blocks and predict_streamed over `rows` rows: those fill writes
+// into a per-lane buffer, or without fill x's own, in windows of at least `window` rows (whole
+// blocks, in row order), each window's blocks shared by the team, each block's outputs into
+// destination(first row, rows); then done(first row, rows) of the window, on the calling thread
+// with signals let in, before the next window starts. One team for the whole pass.
+template <class T>
+void run_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
+                MatrixView<const T> x, std::size_t block, std::size_t window,
                 const std::function<MatrixView<T>(std::size_t, std::size_t)>& destination,
                 const std::function<void(std::size_t, std::size_t)>& done) {
   const std::vector<std::size_t>& widths = net.widths();
@@ -85,15 +97,15 @@ void run_blocks(const Network<T>& net, MatrixView<const T> x, std::size_t block,
     throw ValueError("predict_in_blocks: blocks of " + std::to_string(block) +
                      " rows, expected a multiple of " + std::to_string(kBlockMultiple));
   }
-  if (x.cols() != net.input_width()) {
-    throw ShapeError("predict: x is " + shape_string(x.rows(), x.cols()) + ", expected n x " +
-                     std::to_string(net.input_width()));
+  if (!fill && (x.cols() != net.input_width() || x.rows() != rows)) {
+    throw ShapeError("predict: x is " + shape_string(x.rows(), x.cols()) + ", expected " +
+                     shape_string(rows, net.input_width()));
   }
-  const std::vector<Range> blocks = blocks_of<T>(x.rows(), widths, block);
+  const std::vector<Range> blocks = blocks_of<T>(rows, widths, block);
   if (blocks.empty()) return;  // no rows
   const std::size_t lanes =
       std::min<std::size_t>(static_cast<std::size_t>(step_threads()), blocks.size());
-  // Buffers per lane: two hidden layers, and the block's prepared inputs. A lane runs on one
+  // Buffers per lane: two hidden layers, and the block's filled inputs. A lane runs on one
   // thread at a time and takes the next block until none is left; which lane computes a block
   // never changes its bits.
   struct Lane {
@@ -104,24 +116,24 @@ void run_blocks(const Network<T>& net, MatrixView<const T> x, std::size_t block,
     const std::size_t most = block + kBlockMultiple - 1;
     buffers.push_back({Matrix<T>(most, widest_hidden(widths)),
                        Matrix<T>(most, widest_hidden(widths)),
-                       Matrix<T>(prepare ? most : 0, x.cols())});
+                       Matrix<T>(fill ? most : 0, net.input_width())});
   }
   Team team(static_cast<int>(lanes));
   for (std::size_t first = 0; first < blocks.size();) {
-    std::size_t last = first, rows = 0;
-    while (last < blocks.size() && (rows == 0 || rows < window))
-      rows += blocks[last++].count;
+    std::size_t last = first, window_rows = 0;
+    while (last < blocks.size() && (window_rows == 0 || window_rows < window))
+      window_rows += blocks[last++].count;
     std::atomic<std::size_t> next{first};
     auto lane = [&](std::size_t l) {
       Lane& own = buffers[l];
       for (std::size_t b = next.fetch_add(1); b < last; b = next.fetch_add(1)) {
-        MatrixView<const T> a = x.row_block(blocks[b].begin, blocks[b].count);
-        if (prepare) {
-          const MatrixView<T> copy = own.input.row_block(0, a.rows());
-          for (std::size_t i = 0; i < a.rows(); ++i)
-            std::copy(a.row(i), a.row(i) + a.cols(), copy.row(i));
-          prepare(copy);
-          a = copy;
+        MatrixView<const T> a;
+        if (fill) {
+          const MatrixView<T> filled = own.input.row_block(0, blocks[b].count);
+          fill(blocks[b].begin, filled);
+          a = filled;
+        } else {
+          a = x.row_block(blocks[b].begin, blocks[b].count);
         }
         forward_block(net.weights(), a, destination(blocks[b].begin, blocks[b].count),
                       own.ping.data(), own.pong.data());
@@ -129,10 +141,10 @@ void run_blocks(const Network<T>& net, MatrixView<const T> x, std::size_t block,
     };
     {
       // Held while this window's products run, let in before done() writes.
-      const SignalHold signals(network_call_holds_signals<T>(widths, rows, 1), true);
+      const SignalHold signals(network_call_holds_signals<T>(widths, window_rows, 1), true);
       team.run(std::min(lanes, last - first), lane);
     }
-    done(blocks[first].begin, rows);
+    done(blocks[first].begin, window_rows);
     first = last;
   }
 }
@@ -158,15 +170,27 @@ std::size_t block_rows(const std::vector<std::size_t>& widths) {
 template <class T>
 void predict_in_blocks(const Network<T>& net, MatrixView<const T> x, MatrixView<T> out,
                        std::size_t block, const std::function<void(MatrixView<T>)>& prepare) {
-  if (out.rows() != x.rows() || out.cols() != net.output_width()) {
+  if (x.cols() != net.input_width()) {
     throw ShapeError("predict: x is " + shape_string(x.rows(), x.cols()) + " and out " +
+                     shape_string(out.rows(), out.cols()) + ", expected n x " +
+                     std::to_string(net.input_width()) + " and n x " +
+                     std::to_string(net.output_width()));
+  }
+  predict_in_blocks<T>(net, x.rows(), prepared_rows<T>(x, prepare), out, block, x);
+}
+
+template <class T>
+void predict_in_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
+                       MatrixView<T> out, std::size_t block, MatrixView<const T> x) {
+  if (out.rows() != rows || out.cols() != net.output_width()) {
+    throw ShapeError("predict: x is " + shape_string(rows, net.input_width()) + " and out " +
                      shape_string(out.rows(), out.cols()) + ", expected n x " +
                      std::to_string(net.input_width()) + " and n x " +
                      std::to_string(net.output_width()));
   }
   // One window of every row, written in place: nothing to copy, nothing to hand on.
   run_blocks<T>(
-      net, x, block, prepare, x.rows(),
+      net, rows, fill, x, block, rows,
       [&](std::size_t first, std::size_t count) { return out.row_block(first, count); },
       [](std::size_t, std::size_t) {});
 }
@@ -185,7 +209,7 @@ void predict_streamed(const Network<T>& net, MatrixView<const T> x, std::size_t 
   Matrix<T> outputs(std::min(x.rows(), window + block + kBlockMultiple), net.output_width());
   std::size_t window_first = 0;
   run_blocks<T>(
-      net, x, block, prepare, window,
+      net, x.rows(), prepared_rows<T>(x, prepare), x, block, window,
       [&](std::size_t first, std::size_t count) {
         return outputs.row_block(first - window_first, count);
       },
@@ -222,6 +246,8 @@ double loss_in_blocks(Network<T>& net, MatrixView<const T> x, MatrixView<const T
   template void predict_streamed<T>(const Network<T>&, MatrixView<const T>, std::size_t,      \
                                     const std::function<void(MatrixView<T>)>&, std::size_t,   \
                                     const std::function<void(std::size_t, MatrixView<T>)>&);  \
+  template void predict_in_blocks<T>(const Network<T>&, std::size_t, const RowFill<T>&,       \
+                                     MatrixView<T>, std::size_t, MatrixView<const T>);        \
   template double loss_in_blocks<T>(Network<T>&, MatrixView<const T>, MatrixView<const T>,    \
                                     Reduction, std::size_t);
 NOBIAS_ROW_CHUNKS(float)

@@ -37,6 +37,17 @@ template <class T>
 void predict_in_blocks(const Network<T>& net, MatrixView<const T> x, MatrixView<T> out,
                        std::size_t block, const std::function<void(MatrixView<T>)>& prepare);
 
+// Writes rows [begin, begin + to.rows()) of a pass's input into to.
+template <class T>
+using RowFill = std::function<void(std::size_t begin, MatrixView<T> to)>;
+
+// The same over `rows` rows that fill writes, block by block, into a per-lane buffer (a
+// gathered or standardized input: each block's rows meet the products as a copy's would);
+// without fill, the rows of x are used in place.
+template <class T>
+void predict_in_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
+                       MatrixView<T> out, std::size_t block, MatrixView<const T> x = {});
+
 // The same outputs as predict_in_blocks, handed to sink(first row, their outputs) in row order,
 // a window of at least `window` rows (whole blocks; 0: a few blocks per thread, about 64 MB of x or
 // less) at a time: never all held at once, for a pass whose outputs go to a file as they come. The

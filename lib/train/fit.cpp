@@ -10,11 +10,11 @@
 #include <type_traits>
 #include <utility>
 
-#include "core/row_chunks.hpp"
 #include "core/splitmix64.hpp"
 #include "gemm/sgemm_backend.hpp"
 #include "gemm/signal_safety.hpp"
 #include "nobias/error.hpp"
+#include "nobias/full_pass.hpp"
 #include "nobias/kernels.hpp"
 #include "nobias/names.hpp"
 #include "train/local_steps.hpp"
@@ -66,6 +66,8 @@ void check_fit(const Network<T>& net, const FitData<T>& data, const FitOptions& 
                      "; expected the same row count and " + std::to_string(x.cols()) + " and " +
                      std::to_string(y.cols()) + " columns");
   }
+  if (data.rows != nullptr && data.rows->empty()) throw ShapeError("fit: rows lists no row");
+  (void)data.training_rows();  // its refusals: a row past x's, statistics of other widths
   if (options.early_stopping.patience > 0 && !validation) {
     throw ValueError("fit: early stopping (patience " +
                      std::to_string(options.early_stopping.patience) +
@@ -77,7 +79,8 @@ void check_fit(const Network<T>& net, const FitData<T>& data, const FitOptions& 
   net.require_apart("fit", "y", y);
   net.require_apart("fit", "validation x", val_x);
   net.require_apart("fit", "validation y", val_y);
-  // Once, before any step: a NaN in the data would otherwise read as a diverged loss.
+  // Once, before any step: a NaN in the data would otherwise read as a diverged loss. All of
+  // x and y, also rows that do not train: finite values standardize to finite ones.
   require_finite(x, "fit: x");
   require_finite(y, "fit: y");
   require_finite(val_x, "fit: validation x");
@@ -162,9 +165,10 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
   // Hashed once: every checkpoint records what it was trained on, for a resume to check. Not
   // agreed: every process has been given the same data, so each reaches the same verdict, and
   // ResumeMismatch keeps its fields.
+  const RowSource<T> source = data.training_rows();
   DataFingerprint fingerprint;
   if (checkpoints || options.resumed_data.recorded()) {
-    fingerprint = fingerprint_data<T>(data.x, data.y, options.checkpoint.data_source);
+    fingerprint = fingerprint_data<T>(source, options.checkpoint.data_source);
   }
   if (!options.resumed_steps.empty() && options.resumed_steps != seam.steps()) {
     throw ResumeMismatch("steps", seam.steps(), options.resumed_steps);
@@ -174,12 +178,12 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
     if (!difference.empty()) throw ResumeMismatch("data", difference, "the first run's data");
   }
 
-  const std::size_t rows = data.x.rows();
+  const std::size_t rows = source.rows();
   const std::size_t batch = options.batch_size == 0 ? rows : std::min(options.batch_size, rows);
   const std::size_t epoch_steps = steps_per_epoch(rows, batch);
   const bool validation = !data.val_x.empty();
   const EarlyStopping& stopping = options.early_stopping;
-  seam.start(net, optimizer, data.x, data.y, batch);
+  seam.start(net, optimizer, source, batch);
 
   FitResult result;
   // Reports of up to 2^16 epochs without reallocating; a longer run grows the list rarely.
@@ -322,7 +326,7 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
   // Every process holds all the rows and the same weights: the loss of one process, bit for bit.
   // In blocks of rows, the same bits without a workspace for every row (core/row_chunks.hpp).
   signals.hold();
-  result.final_loss = detail::loss_in_blocks<T>(net, data.x, data.y, options.reduction);
+  result.final_loss = full_loss<T>(net, source, options.reduction);
   signals.let_in();
   if (!within_range<T>(result.final_loss)) {
     DivergenceError::Facts facts;

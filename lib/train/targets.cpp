@@ -18,21 +18,25 @@ std::string element(std::size_t i) {
   return "element " + std::to_string(i);
 }
 
-// Per-column mean and population standard deviation of m, two passes in double.
+// Per-column mean and population standard deviation of m's rows (those listed, in that order,
+// or all), two passes in double.
 template <class T>
-void column_statistics(MatrixView<const T> m, std::vector<double>& mean, std::vector<double>& scale,
-                       const char* what) {
-  const std::size_t n = m.rows(), d = m.cols();
+void column_statistics(MatrixView<const T> m, const std::vector<std::size_t>* rows,
+                       std::vector<double>& mean, std::vector<double>& scale, const char* what) {
+  const std::size_t n = rows != nullptr ? rows->size() : m.rows(), d = m.cols();
+  const auto at = [&](std::size_t i, std::size_t j) {
+    return static_cast<double>(m(rows != nullptr ? (*rows)[i] : i, j));
+  };
   mean.assign(d, 0.0);
   scale.assign(d, 0.0);
   for (std::size_t i = 0; i < n; ++i)
     for (std::size_t j = 0; j < d; ++j)
-      mean[j] += static_cast<double>(m(i, j));
+      mean[j] += at(i, j);
   for (std::size_t j = 0; j < d; ++j)
     mean[j] /= static_cast<double>(n);
   for (std::size_t i = 0; i < n; ++i) {
     for (std::size_t j = 0; j < d; ++j) {
-      const double centred = static_cast<double>(m(i, j)) - mean[j];
+      const double centred = at(i, j) - mean[j];
       scale[j] += centred * centred;
     }
   }
@@ -204,20 +208,35 @@ Matrix<T> one_hot(const std::vector<std::int64_t>& labels, std::size_t classes) 
 }
 
 template <class T>
-Standardization fit_standardization(MatrixView<const T> x, MatrixView<const T> y) {
+Standardization fit_standardization(MatrixView<const T> x, MatrixView<const T> y,
+                                    const std::vector<std::size_t>* rows) {
   if (x.rows() == 0) throw ValueError("fit_standardization: x has no rows");
+  if (rows != nullptr) {
+    if (rows->empty()) throw ValueError("fit_standardization: no rows listed");
+    for (const std::size_t r : *rows) {
+      if (r >= x.rows()) {
+        throw ValueError("fit_standardization: row " + std::to_string(r) + " listed, but x has " +
+                         std::to_string(x.rows()) + " rows");
+      }
+    }
+  }
   require_finite(x, "fit_standardization: x");
   Standardization s;
-  column_statistics(x, s.x_mean, s.x_scale, "x");
+  column_statistics(x, rows, s.x_mean, s.x_scale, "x");
   if (!y.empty()) {
     if (y.rows() != x.rows()) {
       throw ShapeError("fit_standardization: x has " + std::to_string(x.rows()) +
                        " rows but y has " + std::to_string(y.rows()));
     }
     require_finite(y, "fit_standardization: y");
-    column_statistics(y, s.y_mean, s.y_scale, "y");
+    column_statistics(y, rows, s.y_mean, s.y_scale, "y");
   }
   return s;
+}
+
+template <class T>
+Standardization fit_standardization(MatrixView<const T> x, MatrixView<const T> y) {
+  return fit_standardization<T>(x, y, nullptr);
 }
 
 void check_standardization(const Standardization& s, std::size_t d_in, std::size_t d_out,
@@ -256,6 +275,8 @@ void unstandardize_y(const Standardization& s, MatrixView<T> p) {
 #define NOBIAS_TARGETS(T)                                                                    \
   template Matrix<T> one_hot<T>(const std::vector<std::int64_t>&, std::size_t);              \
   template Standardization fit_standardization<T>(MatrixView<const T>, MatrixView<const T>); \
+  template Standardization fit_standardization<T>(MatrixView<const T>, MatrixView<const T>,  \
+                                                  const std::vector<std::size_t>*);          \
   template void standardize_x<T>(const Standardization&, MatrixView<T>);                     \
   template void standardize_y<T>(const Standardization&, MatrixView<T>);                     \
   template void unstandardize_y<T>(const Standardization&, MatrixView<T>);                   \

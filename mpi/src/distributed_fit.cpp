@@ -57,7 +57,7 @@ void check_same_everywhere(Communicator& comm, const Network<T>& net, const Opti
   DataFingerprint fingerprint;
   agreed(comm, [&] {
     if (data.x.rows() != 0 && data.x.rows() == data.y.rows()) {
-      fingerprint = fingerprint_data<T>(data.x, data.y);
+      fingerprint = fingerprint_data<T>(data.training_rows());
     }
   });
   const std::pair<const char*, Kind> settings[] = {
@@ -244,43 +244,41 @@ class DistributedSteps final : public StepSeam<T> {
   DistributedSteps(Communicator& comm, const DistributedOptions& options)
       : comm_(comm), options_(options) {}
 
-  void start(Network<T>& net, Optimizer<T>& optimizer, MatrixView<const T> x, MatrixView<const T> y,
+  void start(Network<T>& net, Optimizer<T>& optimizer, const RowSource<T>& rows,
              std::size_t batch) override {
     broadcast_state(comm_, net, optimizer);
     net_ = &net;
     optimizer_ = &optimizer;
-    x_ = x;
-    y_ = y;
+    rows_ = &rows;
     batch_ = batch;
-    const std::size_t rows = x.rows();
-    local_begin_.assign(1, 0);
+    const std::size_t n = rows.rows();
     share_begin_.clear();
-    for (std::size_t begin = 0; begin < rows; begin += batch) {
-      const auto [first, count] = my_rows(std::min(batch, rows - begin), comm_, options_);
+    share_rows_.clear();
+    std::size_t most = 1;
+    for (std::size_t begin = 0; begin < n; begin += batch) {
+      const auto [first, count] = my_rows(std::min(batch, n - begin), comm_, options_);
       share_begin_.push_back(begin + first);
-      local_begin_.push_back(local_begin_.back() + count);
+      share_rows_.push_back(count);
+      most = std::max(most, count);
     }
-    local_x_ = Matrix<T>(std::max<std::size_t>(local_begin_.back(), 1), x.cols());
-    local_y_ = Matrix<T>(std::max<std::size_t>(local_begin_.back(), 1), y.cols());
+    share_x_ = Matrix<T>(most, rows.x_cols());
+    share_y_ = Matrix<T>(most, rows.y_cols());
     step_.emplace(comm_, net, options_);
   }
 
   void arrange(const std::vector<std::size_t>* order) override {
-    for (std::size_t b = 0; b + 1 < local_begin_.size(); ++b) {
-      for (std::size_t i = local_begin_[b]; i < local_begin_[b + 1]; ++i) {
-        const std::size_t at = share_begin_[b] + (i - local_begin_[b]);
-        const std::size_t row = order == nullptr ? at : (*order)[at];
-        std::copy(x_.row(row), x_.row(row) + x_.cols(), local_x_.view().row(i));
-        std::copy(y_.row(row), y_.row(row) + y_.cols(), local_y_.view().row(i));
-      }
-    }
+    shuffled_ = order != nullptr;
+    if (shuffled_) order_.assign(order->begin(), order->end());  // capacity kept: no allocation
   }
 
+  // This rank's share of each batch is gathered when it is stepped on, from the rows where
+  // they lie (a mapped file is the page cache's, one copy for all the ranks on a machine):
+  // a rank holds one share, not its rows of the whole epoch.
   double step(std::size_t index, Reduction reduction) override {
-    const std::size_t count = std::min(batch_, x_.rows() - index * batch_);
-    const std::size_t local = local_begin_[index + 1] - local_begin_[index];
-    const MatrixView<const T> bx = local_x_.view().row_block(local_begin_[index], local);
-    const MatrixView<const T> by = local_y_.view().row_block(local_begin_[index], local);
+    const std::size_t count = std::min(batch_, rows_->rows() - index * batch_);
+    const std::size_t local = share_rows_[index];
+    const MatrixView<T> bx = share_x_.row_block(0, local), by = share_y_.row_block(0, local);
+    rows_->gather(bx, by, shuffled_ ? order_.data() : nullptr, share_begin_[index]);
     return options_.mode == Mode::Fast
                ? step_->fast(*net_, *optimizer_, bx, by, count, reduction)
                : step_->deterministic(*net_, *optimizer_, bx, by, count, reduction);
@@ -323,11 +321,13 @@ class DistributedSteps final : public StepSeam<T> {
   DistributedOptions options_;
   Network<T>* net_ = nullptr;
   Optimizer<T>* optimizer_ = nullptr;
-  MatrixView<const T> x_, y_;
+  const RowSource<T>* rows_ = nullptr;
   std::size_t batch_ = 0;
-  // This rank's rows of every batch, one after the other: local_begin_[b] is batch b's first.
-  std::vector<std::size_t> local_begin_, share_begin_;
-  Matrix<T> local_x_, local_y_;
+  // This rank's share of batch b: share_rows_[b] rows from the epoch's position share_begin_[b].
+  std::vector<std::size_t> share_begin_, share_rows_;
+  bool shuffled_ = false;
+  std::vector<std::size_t> order_;  // this epoch's, when shuffled_
+  Matrix<T> share_x_, share_y_;     // the share being stepped on
   std::optional<detail::DistributedStep<T>> step_;
   ErrorKind hook_error_ = ErrorKind::None;
   std::string hook_message_;

@@ -1,0 +1,122 @@
+#include "nobias/row_source.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "core/row_chunks.hpp"
+#include "nobias/error.hpp"
+#include "nobias/full_pass.hpp"
+#include "nobias/kernels.hpp"
+#include "nobias/names.hpp"
+
+namespace nobias {
+namespace {
+
+// Row `from` into `to`, each value (v - mean[j]) / scale[j] in double rounded once to T (as
+// standardize_x), or copied without statistics.
+template <class T>
+void read_row(T* to, const T* from, std::size_t cols, const std::vector<double>& mean,
+              const std::vector<double>& scale) {
+  if (mean.empty()) {
+    std::copy(from, from + cols, to);
+    return;
+  }
+  for (std::size_t j = 0; j < cols; ++j)
+    to[j] = static_cast<T>((static_cast<double>(from[j]) - mean[j]) / scale[j]);
+}
+
+template <class T>
+void gather_rows(MatrixView<T> to, MatrixView<const T> from, const std::vector<std::size_t>* rows,
+                 const std::size_t* order, std::size_t first, const std::vector<double>& mean,
+                 const std::vector<double>& scale) {
+  if (to.cols() != from.cols()) {
+    throw ShapeError("RowSource::gather: a buffer of " + std::to_string(to.cols()) +
+                     " columns for rows of " + std::to_string(from.cols()));
+  }
+  for (std::size_t i = 0; i < to.rows(); ++i) {
+    const std::size_t p = order != nullptr ? order[first + i] : first + i;
+    read_row(to.row(i), from.row(rows != nullptr ? (*rows)[p] : p), from.cols(), mean, scale);
+  }
+}
+
+const std::vector<double> kNone;
+
+}  // namespace
+
+template <class T>
+RowSource<T>::RowSource(MatrixView<const T> x, MatrixView<const T> y,
+                        const std::vector<std::size_t>* rows, const Standardization* s)
+    : x_(x), y_(y), rows_(rows), s_(s) {
+  if (x.rows() != y.rows()) {
+    throw ShapeError("RowSource: x is " + shape_string(x.rows(), x.cols()) + " but y is " +
+                     shape_string(y.rows(), y.cols()) + "; expected as many rows");
+  }
+  if (rows != nullptr) {
+    const auto past =
+        std::find_if(rows->begin(), rows->end(), [&](std::size_t r) { return r >= x.rows(); });
+    if (past != rows->end()) {
+      throw ValueError("RowSource: position " + std::to_string(past - rows->begin()) +
+                       " names row " + std::to_string(*past) + ", but x has " +
+                       std::to_string(x.rows()) + " rows");
+    }
+  }
+  if (s != nullptr) check_standardization(*s, x.cols(), y.cols(), "RowSource");
+}
+
+template <class T>
+void RowSource<T>::gather_x(MatrixView<T> to, const std::size_t* order, std::size_t first) const {
+  const bool has = s_ != nullptr && s_->has_x();
+  gather_rows<T>(to, x_, rows_, order, first, has ? s_->x_mean : kNone, has ? s_->x_scale : kNone);
+}
+
+template <class T>
+void RowSource<T>::gather_y(MatrixView<T> to, const std::size_t* order, std::size_t first) const {
+  const bool has = s_ != nullptr && s_->has_y();
+  gather_rows<T>(to, y_, rows_, order, first, has ? s_->y_mean : kNone, has ? s_->y_scale : kNone);
+}
+
+template <class T>
+void RowSource<T>::gather(MatrixView<T> to_x, MatrixView<T> to_y, const std::size_t* order,
+                          std::size_t first) const {
+  gather_x(to_x, order, first);
+  gather_y(to_y, order, first);
+}
+
+template <class T>
+double full_loss(Network<T>& net, const RowSource<T>& rows, Reduction reduction) {
+  if (rows.in_place()) return detail::loss_in_blocks<T>(net, rows.x(), rows.y(), reduction);
+  // Network's own refusals of shapes that do not fit.
+  if (rows.x_cols() != net.input_width() || rows.y_cols() != net.output_width()) {
+    return net.loss(rows.x(), rows.y(), reduction);
+  }
+  const std::size_t n = rows.rows();
+  Matrix<T> y(n, rows.y_cols());
+  rows.gather_y(y.view(), nullptr, 0);
+  // As loss_in_blocks: what fits one block goes through Network's own path.
+  const std::size_t block = detail::block_rows<T>(net.widths());
+  if (n <= block) {
+    Matrix<T> x(n, rows.x_cols());
+    rows.gather_x(x.view(), nullptr, 0);
+    return net.loss(x.view(), y.view(), reduction);
+  }
+  Matrix<T> yhat(n, net.output_width());
+  detail::predict_in_blocks<T>(
+      net, n, [&](std::size_t begin, MatrixView<T> to) { rows.gather_x(to, nullptr, begin); },
+      yhat.view(), block);
+  const double loss =
+      squared_error(MatrixView<const T>(yhat.view()), MatrixView<const T>(y.view()));
+  if (!std::isfinite(loss)) {  // bad data, as net.loss words it; else diverged weights
+    require_finite(rows.x(), "loss: x");
+    require_finite(y.view(), "loss: y");
+  }
+  if (reduction == Reduction::Sum) return loss;
+  return loss * (1.0 / (static_cast<double>(n) * static_cast<double>(net.output_width())));
+}
+
+template double full_loss<float>(Network<float>&, const RowSource<float>&, Reduction);
+template double full_loss<double>(Network<double>&, const RowSource<double>&, Reduction);
+template class RowSource<float>;
+template class RowSource<double>;
+
+}  // namespace nobias

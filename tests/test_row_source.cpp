@@ -1,0 +1,178 @@
+// RowSource (include/nobias/row_source.hpp): training on listed rows of x and y, standardized
+// as they are read, is training on a standardized copy of those rows, bit for bit: the
+// gathered rows, fit's weights and losses, the full-data loss and the data fingerprint.
+#include <doctest/doctest.h>
+
+#include <cstddef>
+#include <vector>
+
+#include "nobias/checkpoint.hpp"
+#include "nobias/fit.hpp"
+#include "nobias/full_pass.hpp"
+#include "nobias/row_source.hpp"
+#include "nobias/targets.hpp"
+#include "test_checks.hpp"
+#include "test_support.hpp"
+
+using namespace test_support;
+
+namespace {
+
+// Statistics far from the data's own, so that a missed standardization shows.
+nobias::Standardization some_statistics(std::size_t d_in, std::size_t d_out) {
+  nobias::Standardization s;
+  for (std::size_t j = 0; j < d_in; ++j) {
+    s.x_mean.push_back(0.3 * static_cast<double>(j % 7) - 1.0);
+    s.x_scale.push_back(0.7 + 0.1 * static_cast<double>(j % 5));
+  }
+  for (std::size_t j = 0; j < d_out; ++j) {
+    s.y_mean.push_back(2.0 - static_cast<double>(j));
+    s.y_scale.push_back(3.0 + static_cast<double>(j));
+  }
+  return s;
+}
+
+// Every third row and then some, out of order: positions that are not a prefix.
+std::vector<std::size_t> some_rows(std::size_t rows) {
+  std::vector<std::size_t> listed;
+  for (std::size_t i = rows; i-- > 0;)
+    if (i % 3 != 1) listed.push_back(i);
+  return listed;
+}
+
+// The listed rows of m, standardized by (mean, scale) as standardize_x does: the copy the
+// command line made before RowSource.
+template <class T>
+nobias::Matrix<T> copied(const nobias::Matrix<T>& m, const std::vector<std::size_t>& rows,
+                         const nobias::Standardization& s, bool is_x) {
+  nobias::Matrix<T> out(rows.size(), m.cols());
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    for (std::size_t j = 0; j < m.cols(); ++j)
+      out(i, j) = m(rows[i], j);
+  if (is_x) {
+    nobias::standardize_x<T>(s, out.view());
+  } else {
+    nobias::standardize_y<T>(s, out.view());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("row_source.gather_reads_the_listed_rows_standardized", T, float, double) {
+  const auto x = random_matrix<T>(41, 13, 1, 5.0), y = random_matrix<T>(41, 3, 2, 4.0);
+  const nobias::Standardization s = some_statistics(13, 3);
+  const std::vector<std::size_t> rows = some_rows(41);
+  const nobias::RowSource<T> source(x.view(), y.view(), &rows, &s);
+  CHECK(source.rows() == rows.size());
+  CHECK_FALSE(source.in_place());
+  const nobias::Matrix<T> want_x = copied(x, rows, s, true), want_y = copied(y, rows, s, false);
+  // Positions 5.. in a given order, as a shuffled epoch's batch reads them.
+  const std::vector<std::size_t> order = {3, 0, 20, 7, 7, 26, 1};
+  nobias::Matrix<T> bx(5, 13), by(5, 3);
+  source.gather(bx.view(), by.view(), order.data(), 2);
+  for (std::size_t i = 0; i < 5; ++i) {
+    CAPTURE(i);
+    CHECK(same_bits<T>(bx.row_block(i, 1), want_x.row_block(order[2 + i], 1)));
+    CHECK(same_bits<T>(by.row_block(i, 1), want_y.row_block(order[2 + i], 1)));
+  }
+  // Without an order: consecutive positions.
+  source.gather(bx.view(), by.view(), nullptr, 9);
+  CHECK(same_bits<T>(bx.view(), want_x.row_block(9, 5)));
+  CHECK(same_bits<T>(by.view(), want_y.row_block(9, 5)));
+  // Neither list nor statistics: x's and y's own rows.
+  const nobias::RowSource<T> plain(x.view(), y.view());
+  CHECK(plain.in_place());
+  CHECK(plain.rows() == 41);
+}
+
+TEST_CASE_TEMPLATE("row_source.refuses_what_does_not_fit", T, float, double) {
+  const auto x = random_matrix<T>(6, 4, 1), y = random_matrix<T>(6, 2, 2);
+  const std::vector<std::size_t> past = {0, 6};
+  CHECK_ERROR(nobias::ValueError, nobias::RowSource<T>(x.view(), y.view(), &past),
+              "RowSource: position 1 names row 6, but x has 6 rows");
+  const auto short_y = random_matrix<T>(5, 2, 3);
+  CHECK_ERROR(nobias::ShapeError, nobias::RowSource<T>(x.view(), short_y.view()),
+              "RowSource: x is 6x4 but y is 5x2; expected as many rows");
+  const nobias::Standardization wide = some_statistics(5, 2);
+  CHECK_ERROR(nobias::ValueError, nobias::RowSource<T>(x.view(), y.view(), nullptr, &wide),
+              "x_mean has 5 values, expected 4");
+}
+
+TEST_CASE_TEMPLATE("row_source.fit_on_listed_standardized_rows_is_fit_on_their_copy", T, float,
+                   double) {
+  const std::size_t n = 67;
+  const auto x = random_matrix<T>(n, 11, 3, 4.0), y = random_matrix<T>(n, 3, 4, 2.0);
+  const auto val_x = random_matrix<T>(9, 11, 5), val_y = random_matrix<T>(9, 3, 6);
+  const nobias::Standardization s = some_statistics(11, 3);
+  const std::vector<std::size_t> rows = some_rows(n);
+  const nobias::Matrix<T> copy_x = copied(x, rows, s, true), copy_y = copied(y, rows, s, false);
+  for (const bool shuffle : {true, false}) {
+    for (const std::size_t batch : {std::size_t(8), std::size_t(0)}) {
+      CAPTURE(shuffle);
+      CAPTURE(batch);
+      nobias::OptimizerConfig config;
+      config.kind = nobias::OptimizerKind::Adam;
+      config.learning_rate = 1e-2;
+      nobias::FitOptions options;
+      options.epochs = 3;
+      options.batch_size = batch;
+      options.shuffle = shuffle;
+      options.seed = 17;
+      options.reduction = nobias::Reduction::Mean;
+      nobias::Network<T> net_copy({11, 13, 3}, 2, nobias::Init::He), net_rows(net_copy);
+      nobias::Optimizer<T> opt_copy(config, net_copy), opt_rows(config, net_rows);
+      const nobias::FitResult a =
+          nobias::fit<T>(net_copy, opt_copy, {copy_x, copy_y, val_x, val_y}, options);
+      nobias::FitData<T> data{x, y, val_x, val_y};
+      data.rows = &rows;
+      data.standardization = &s;
+      const nobias::FitResult b = nobias::fit<T>(net_rows, opt_rows, data, options);
+      CHECK(same_bits(net_rows.weights(), net_copy.weights()));
+      CHECK(b.final_loss == a.final_loss);
+      CHECK(b.epochs.back().train_loss == a.epochs.back().train_loss);
+      CHECK(b.steps == a.steps);
+    }
+  }
+}
+
+TEST_CASE_TEMPLATE("row_source.full_loss_and_fingerprint_are_those_of_the_copy", T, float, double) {
+  // Past several of full_loss's blocks, so that the rows go through the network gathered.
+  const std::vector<std::size_t> widths = {37, 301, 13, 7};
+  const nobias::Network<T> fixed(random_weights<T>(widths, 11, 2.0));
+  for (const std::size_t n : {std::size_t(50), std::size_t(40000)}) {
+    CAPTURE(n);
+    const auto x = random_matrix<T>(n, 37, 7, 3.0), y = random_matrix<T>(n, 7, 8);
+    const nobias::Standardization s = some_statistics(37, 7);
+    const std::vector<std::size_t> rows = some_rows(n);
+    const nobias::Matrix<T> copy_x = copied(x, rows, s, true), copy_y = copied(y, rows, s, false);
+    const nobias::RowSource<T> source(x.view(), y.view(), &rows, &s);
+    for (const auto reduction : {nobias::Reduction::Sum, nobias::Reduction::Mean}) {
+      nobias::Network<T> a(fixed), b(fixed);
+      CHECK(nobias::full_loss<T>(b, source, reduction) ==
+            nobias::full_loss<T>(a, copy_x.view(), copy_y.view(), reduction));
+    }
+    const nobias::DataFingerprint f = nobias::fingerprint_data<T>(source, "prepared");
+    const nobias::DataFingerprint g = nobias::fingerprint_data<T>(copy_x, copy_y, "prepared");
+    CHECK(f.rows == g.rows);
+    CHECK(f.x_hash == g.x_hash);
+    CHECK(f.y_hash == g.y_hash);
+    CHECK(nobias::data_difference(g, f).empty());
+  }
+}
+
+TEST_CASE_TEMPLATE("row_source.statistics_of_listed_rows_are_those_of_the_copy", T, float, double) {
+  const auto x = random_matrix<T>(29, 6, 9, 3.0), y = random_matrix<T>(29, 2, 10);
+  const std::vector<std::size_t> rows = some_rows(29);
+  const nobias::Standardization none;
+  const nobias::Standardization a = nobias::fit_standardization<T>(
+      copied(x, rows, none, true).view(), copied(y, rows, none, false).view());
+  const nobias::Standardization b = nobias::fit_standardization<T>(x.view(), y.view(), &rows);
+  CHECK(a.x_mean == b.x_mean);
+  CHECK(a.x_scale == b.x_scale);
+  CHECK(a.y_mean == b.y_mean);
+  CHECK(a.y_scale == b.y_scale);
+  const std::vector<std::size_t> past = {3, 29};
+  CHECK_ERROR(nobias::ValueError, nobias::fit_standardization<T>(x.view(), y.view(), &past),
+              "fit_standardization: row 29 listed, but x has 29 rows");
+}
