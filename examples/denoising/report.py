@@ -96,6 +96,14 @@ def failed_checks(results):
     return failed
 
 
+def levels(sigmas):
+    """5, 10, …, 100 for an evenly spaced list, else every value."""
+    steps = set(numpy.diff(sigmas).tolist())
+    if len(sigmas) > 3 and len(steps) == 1:
+        return f"{sigmas[0]}, {sigmas[1]}, …, {sigmas[-1]}"
+    return ", ".join(str(s) for s in sigmas)
+
+
 def markdown(results):
     config, meta, runs = results["config"], results["meta"], results["runs"]
     checks = {key: [r["checks"][key] for r in runs] for key in runs[0]["checks"]}
@@ -110,8 +118,10 @@ def markdown(results):
         f" otherwise, Adam (learning rate {recipe['learning_rate']}), batch {recipe['batch_size']},"
         f" {recipe['epochs']} epochs, loss the mean squared error; {config['train_patches']}"
         f" training patches per seed (one noise level each, uniform in the training range),"
-        f" {config['test_patches']} test patches; seeds {list(range(config['seeds']))}; σ on the"
-        f" 0–255 scale, PSNR in dB over all test pixels.",
+        f" {config['test_patches']} test patches; seeds {list(range(config['seeds']))}; test"
+        f" noise at σ = {levels(config['sigmas'])}, on the 0–255 scale; PSNR in dB over all test"
+        f" pixels. Training images (scikit-image): {', '.join(meta['train_images'])}; test"
+        f" images (scikit-learn): {', '.join(meta['test_images'])}.",
         "",
         f"The run took {meta['seconds'] / 60:.1f} minutes on {meta['cpu']}, one thread per"
         f" library (training: {seconds['bias_free']:.0f} s in nobias, {seconds['biased']:.0f} s"
@@ -126,7 +136,7 @@ def markdown(results):
         "",
         *difference_table(results),
         "",
-        f"Checks on every bias-free denoiser, at σ={results['figure']['sigmas'][1]}: "
+        f"Checks on every bias-free denoiser, at σ={config['check_sigma']}: "
         f"|D(a x) − a D(x)| / |a D(x)| for a in {{0.3, 3.7}} at most "
         f"{max(checks['homogeneity_bias_free']):.1e}, and |x A(x) − D(x)| / |D(x)| at most "
         f"{max(checks['euler_bias_free']):.1e} (float32). The models with biases are not "
