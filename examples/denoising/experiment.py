@@ -188,9 +188,10 @@ def main():
         needed |= set(NEEDS)
     missing = sorted(NEEDS[m] for m in needed if importlib.util.find_spec(m) is None)
     if missing:
-        print(f"skipped: the experiment needs {', '.join(missing)} (not installed); "
-              f"`sudo apt-get install {' '.join(missing)}` installs them, or `./dev compare`, "
-              "which installs ./dev's PEER_PACKAGES", file=sys.stderr)
+        # ./dev has no command that only installs them (compare installs PEER_PACKAGES, then
+        # runs its benchmark for minutes): apt-get it is.
+        print(f"skipped: the experiment needs {', '.join(missing)}, not installed; to install: "
+              f"sudo apt-get install {' '.join(missing)}", file=sys.stderr)
         return SKIPPED
     if args.from_json:
         with open(args.from_json) as f:
