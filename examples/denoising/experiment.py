@@ -159,7 +159,7 @@ def run(config):
                                                       config["check_sigma"])
     torch_free = recipe_check(config, train_images, test_clean)
     meta = {"seconds": time.perf_counter() - started, "load_before": load_before,
-            "load_after": os.getloadavg()[0], "cpu": report.cpu_name(), "threads": 1,
+            "load_after": os.getloadavg()[0], "cpu": report.doc_regions.cpu_name(), "threads": 1,
             "nobias": nobias.__version__, "torch": torch.__version__,
             "date": time.strftime("%Y-%m-%d"), "train_images": list(data.TRAIN_IMAGES),
             "test_images": ["china.jpg", "flower.jpg"]}

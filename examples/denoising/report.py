@@ -3,27 +3,21 @@ region of docs/denoising.md, the two figures. Everything here reads the results'
 that --from-json remakes the document and the figures without training anything.
 """
 import os
+import re
+import sys
 
 import numpy
 
-BEGIN = "<!-- examples/denoising/experiment.py: begin results -->"
-END = "<!-- examples/denoising/experiment.py: end results -->"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+import doc_regions  # noqa: E402
+
+BEGIN = re.compile(r"<!-- examples/denoising/experiment\.py: begin (results) -->")
+END = "<!-- examples/denoising/experiment.py: end {} -->"
 COLUMNS = (5, 10, 30, 50, 70, 90, 100)  # the sigmas the tables show (the JSON has them all)
 PIXELS = ((1, 1), (3, 3), (2, 6), (6, 4))  # output pixels whose filters the figure shows
 HOMOGENEITY_TOLERANCE = 1e-4  # float32 rounding through a few layers is ~1e-6
 BIASED_MODEL = "with biases (PyTorch)"
 BIAS_FREE_MODEL = "bias-free (nobias)"
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 def run_line(result, sigmas):
@@ -155,10 +149,11 @@ def markdown(results):
 
 
 def with_region(text, results, path):
-    begin, end = text.find(BEGIN), text.find(END)
-    if begin < 0 or end < begin:
-        raise SystemExit(f"{path}: the lines {BEGIN!r} and {END!r} are missing")
-    return text[:begin + len(BEGIN)] + "\n" + markdown(results) + "\n" + text[end:]
+    try:
+        return doc_regions.rewrite(text, BEGIN, END, lambda m: markdown(results).split("\n"),
+                                   path)
+    except ValueError as e:
+        raise SystemExit(str(e))
 
 
 def filter_figure_data(net, setup, test_clean, high_sigma, low_sigma=10):
