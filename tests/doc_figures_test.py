@@ -5,7 +5,8 @@ For every program that writes figures into a page between marker lines (bench/re
 bench/defaults_study.py, bench/lr_sweep.py, mpi/bench/cost_model.py,
 examples/denoising/experiment.py), its --check passes on a copy of the page as committed, and
 fails once a single digit inside any one of its regions is changed: the first digit of a region,
-and, separately, its last one, so that a check reading only part of a region fails here.
+and, separately, its last one, so that a check reading only part of a region fails here. A
+page that lost its begin markers fails too.
 """
 import itertools
 import re
@@ -91,6 +92,16 @@ class GeneratedFiguresTest(unittest.TestCase):
                     where = "last" if from_end else "first"
                     self.assertEqual(done.returncode, 1, f"{page}: the {where} digit changed in "
                                      f"lines {first + 1}-{last} went unnoticed: {done.stdout}")
+
+    def test_a_page_without_its_markers_fails(self):
+        for page, begin, _, command in CHECKS:
+            lines = (ROOT / page).read_text().split("\n")
+            with self.subTest(page=page), tempfile.TemporaryDirectory() as tmp:
+                doc = Path(tmp) / Path(page).name
+                doc.write_text("\n".join(line for line in lines if not re.fullmatch(begin, line)))
+                done = check(command, doc)
+                self.assertNotEqual(done.returncode, 0,
+                                    f"{page} without its begin markers passed: {done.stdout}")
 
 
 if __name__ == "__main__":
