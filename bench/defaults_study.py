@@ -34,6 +34,8 @@ import warnings
 
 import statistics
 
+import doc_regions  # bench/, this script's directory, is first on sys.path
+
 HIDDEN = (100, 100)
 
 
@@ -193,37 +195,21 @@ def medians_lines(study, source):
 
 
 REGIONS = {"table": lambda study, source: table_lines(study), "medians": medians_lines}
-BEGIN = re.compile(r"^<!-- bench/defaults_study\.py (\S+): begin ([a-z]+) -->$")
+BEGIN = re.compile(r"<!-- bench/defaults_study\.py (\S+): begin ([a-z]+) -->")
 END = "<!-- bench/defaults_study.py: end {} -->"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def with_regions(text, source):
     """text with every marked region rewritten from the scores its begin marker names."""
-    out, lines, i = [], text.split("\n"), 0
-    while i < len(lines):
-        out.append(lines[i])
-        m = BEGIN.match(lines[i])
-        i += 1
-        if not m:
-            continue
+    def render(m):
         scores, kind = m.groups()
-        end = END.format(kind)
-        if kind not in REGIONS or end not in lines[i:]:
-            raise ValueError(f"{source}: '{lines[i - 1]}' names no known region "
-                             f"({', '.join(REGIONS)}) or has no '{end}' after it")
+        if kind not in REGIONS:
+            raise ValueError(f"{source}: '{m.group(0)}' names no known region "
+                             f"({', '.join(REGIONS)})")
         with open(os.path.join(ROOT, scores)) as f:
-            study = json.load(f)
-        i = lines.index(end, i)
-        out += [""] + REGIONS[kind](study, scores) + [""]
-    return "\n".join(out)
-
-
-def cpu_name():
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip() + f", {os.cpu_count()} CPUs"
-    return "unknown CPU"
+            return REGIONS[kind](json.load(f), scores)
+    return doc_regions.rewrite(text, BEGIN, END, render, source)
 
 
 def commit():
@@ -268,7 +254,8 @@ def run_study(args):
                 scores[dataset][name].append(float(value))
                 print(f"{dataset:15s} seed {seed}  {name:42s} {value:.4f}  "
                       f"{time.perf_counter() - start:6.1f} s", file=sys.stderr, flush=True)
-    return {"meta": {"seeds": args.seeds, "date": time.strftime("%Y-%m-%d"), "cpu": cpu_name(),
+    return {"meta": {"seeds": args.seeds, "date": time.strftime("%Y-%m-%d"),
+                     "cpu": doc_regions.cpu_name(count=True),
                      "nobias": nobias.__version__, "commit": measured_at,
                      "command": "bench/defaults_study.py " + shlex.join(sys.argv[1:])},
             "datasets": {dataset: kind for dataset, (kind, _) in chosen.items()},

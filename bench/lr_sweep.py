@@ -16,7 +16,7 @@ is written from that JSON, never typed; --check exits 1 when it is not what the 
 """
 import argparse
 import json
-import os
+import re
 import shlex
 import subprocess
 import sys
@@ -24,8 +24,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import doc_regions  # bench/, this script's directory, is first on sys.path
+
 ROOT = Path(__file__).resolve().parents[1]
-BEGIN, END = "<!-- bench/lr_sweep.py: begin table -->", "<!-- bench/lr_sweep.py: end table -->"
+BEGIN = re.compile(r"<!-- bench/lr_sweep\.py: begin (table) -->")
+END = "<!-- bench/lr_sweep.py: end {} -->"
 
 
 def run_one(binary, lr, dtype, seed):
@@ -84,11 +87,7 @@ def table_lines(sweep):
 
 
 def with_table(text, sweep, source):
-    lines = text.split("\n")
-    if BEGIN not in lines or END not in lines or lines.index(END) < lines.index(BEGIN):
-        raise ValueError(f"{source}: expected the marker lines '{BEGIN}' and then '{END}'")
-    first, last = lines.index(BEGIN), lines.index(END)
-    return "\n".join(lines[:first + 1] + [""] + table_lines(sweep) + [""] + lines[last:])
+    return doc_regions.rewrite(text, BEGIN, END, lambda m: table_lines(sweep), source)
 
 
 def git_commit():
@@ -99,13 +98,6 @@ def git_commit():
     dirty = subprocess.run(git + ["diff", "--quiet", "HEAD", "--", "lib", "include", "tools",
                                   "CMakeLists.txt", "cmake"], check=False).returncode != 0
     return (head or "unknown") + ("-dirty" if dirty else "")
-
-
-def cpu_name():
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown CPU"
 
 
 def main(argv=None):
@@ -122,7 +114,7 @@ def main(argv=None):
     if args.from_json:
         sweep = json.loads(Path(args.from_json).read_text())
     else:
-        meta = {"date": time.strftime("%Y-%m-%d"), "cpu": f"{cpu_name()}, {os.cpu_count()} CPUs",
+        meta = {"date": time.strftime("%Y-%m-%d"), "cpu": doc_regions.cpu_name(count=True),
                 "commit": git_commit(), "lrs": args.lrs.split(","), "seeds": args.seeds,
                 "dtypes": ["f32", "f64"],
                 "command": "bench/lr_sweep.py " + shlex.join(argv or sys.argv[1:])}

@@ -23,6 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import doc_regions  # bench/, this script's directory, is first on sys.path
+
 HERE = Path(__file__).resolve().parent
 DTYPES = ["f32", "f64"]
 LABELS = {
@@ -224,23 +226,13 @@ REGIONS = {"summary": summary_lines}
 
 def with_regions(text, med, meta, source):
     """text with every generated region rewritten; ValueError for a marker without its pair."""
-    out, lines, i = [], text.split("\n"), 0
-    begin = re.compile(r"^<!-- bench/report\.py: begin (\S+) -->$")
-    while i < len(lines):
-        out.append(lines[i])
-        m = begin.match(lines[i])
-        i += 1
-        if not m:
-            continue
-        name = m.group(1)
-        if name not in REGIONS:
-            raise ValueError(f"{source}: unknown region '{name}' (known: {', '.join(REGIONS)})")
-        end = f"<!-- bench/report.py: end {name} -->"
-        if end not in lines[i:]:
-            raise ValueError(f"{source}: '{lines[i - 1]}' has no '{end}' after it")
-        i = lines.index(end, i)
-        out += [""] + REGIONS[name](med, meta) + [""]
-    return "\n".join(out)
+    def render(m):
+        if m.group(1) not in REGIONS:
+            raise ValueError(f"{source}: unknown region '{m.group(1)}' "
+                             f"(known: {', '.join(REGIONS)})")
+        return REGIONS[m.group(1)](med, meta)
+    return doc_regions.rewrite(text, re.compile(r"<!-- bench/report\.py: begin (\S+) -->"),
+                               "<!-- bench/report.py: end {} -->", render, source)
 
 
 def write_plot(path, med, meta):

@@ -2,10 +2,13 @@
 """The generated figures of the docs cannot be edited by hand unnoticed.
 
 For every program that writes figures into a page between marker lines (bench/report.py,
-bench/defaults_study.py, bench/lr_sweep.py, mpi/bench/cost_model.py), its --check passes on a
-copy of the page as committed, and fails once a single digit inside any one of its regions is
-changed.
+bench/defaults_study.py, bench/lr_sweep.py, mpi/bench/cost_model.py,
+examples/denoising/experiment.py), its --check passes on a copy of the page as committed, and
+fails once a single digit inside any one of its regions is changed: the first digit of a region,
+and, separately, its last one, so that a check reading only part of a region fails here. A
+page that lost its begin markers fails too.
 """
+import itertools
 import re
 import shutil
 import subprocess
@@ -31,6 +34,10 @@ CHECKS = [
     ("docs/distributed.md", r"<!-- mpi/bench/cost_model\.py .*: begin \S+ -->",
      r"<!-- mpi/bench/cost_model\.py: end \S+ -->",
      ["mpi/bench/cost_model.py", "--doc", "{doc}", "--check"]),
+    ("docs/denoising.md", r"<!-- examples/denoising/experiment\.py: begin results -->",
+     r"<!-- examples/denoising/experiment\.py: end results -->",
+     ["examples/denoising/experiment.py", "--from-json", "examples/denoising/results.json",
+      "--doc", "{doc}", "--check"]),
 ]
 
 
@@ -46,11 +53,13 @@ def regions(lines, begin, end):
     return found
 
 
-def with_digit_changed(lines, first, last):
-    """A copy of lines with the first digit of lines[first:last] changed, or None."""
-    for i in range(first, last):
-        m = re.search(r"\d", lines[i])
-        if m:
+def with_digit_changed(lines, first, last, from_end=False):
+    """A copy of lines with the first digit of lines[first:last] changed (from_end: the last
+    digit), or None when there is none."""
+    for i in (reversed(range(first, last)) if from_end else range(first, last)):
+        digits = list(re.finditer(r"\d", lines[i]))
+        if digits:
+            m = digits[-1] if from_end else digits[0]
             digit = str((int(m.group()) + 1) % 10)
             changed = list(lines)
             changed[i] = lines[i][:m.start()] + digit + lines[i][m.end():]
@@ -75,13 +84,24 @@ class GeneratedFiguresTest(unittest.TestCase):
                 shutil.copy(ROOT / page, doc)
                 done = check(command, doc)
                 self.assertEqual(done.returncode, 0, f"{page} as committed: {done.stderr}")
-                for first, last in found:
-                    changed = with_digit_changed(lines, first, last)
+                for (first, last), from_end in itertools.product(found, (False, True)):
+                    changed = with_digit_changed(lines, first, last, from_end)
                     self.assertIsNotNone(changed, f"{page}: no figure in lines {first}-{last}")
                     doc.write_text("\n".join(changed))
                     done = check(command, doc)
-                    self.assertEqual(done.returncode, 1, f"{page}: a digit changed in lines "
-                                     f"{first + 1}-{last} went unnoticed: {done.stdout}")
+                    where = "last" if from_end else "first"
+                    self.assertEqual(done.returncode, 1, f"{page}: the {where} digit changed in "
+                                     f"lines {first + 1}-{last} went unnoticed: {done.stdout}")
+
+    def test_a_page_without_its_markers_fails(self):
+        for page, begin, _, command in CHECKS:
+            lines = (ROOT / page).read_text().split("\n")
+            with self.subTest(page=page), tempfile.TemporaryDirectory() as tmp:
+                doc = Path(tmp) / Path(page).name
+                doc.write_text("\n".join(line for line in lines if not re.fullmatch(begin, line)))
+                done = check(command, doc)
+                self.assertNotEqual(done.returncode, 0,
+                                    f"{page} without its begin markers passed: {done.stdout}")
 
 
 if __name__ == "__main__":

@@ -47,8 +47,9 @@ def patches(images, count, side, seed):
 def noisy_training_set(clean, sigma_range, copies, seed):
     """(noisy, clean): every clean patch `copies` times, each copy with Gaussian noise of its own
     level drawn uniformly from sigma_range (0..255 scale). Fixed once, so that both models see
-    exactly the same rows."""
-    rng = numpy.random.default_rng(seed)
+    exactly the same rows. The noise has its own stream, [seed, 1]: default_rng(seed) already
+    chose the patch positions, and reusing its bits would tie the noise to them."""
+    rng = numpy.random.default_rng([seed, 1])
     clean = numpy.repeat(clean, copies, axis=0)
     sigma = rng.uniform(sigma_range[0], sigma_range[1], (len(clean), 1)) / 255.0
     return clean + sigma * rng.standard_normal(clean.shape), clean

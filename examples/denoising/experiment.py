@@ -23,7 +23,13 @@ import os
 import sys
 import time
 
-import numpy
+SKIPPED = 77  # ctest's SKIP_RETURN_CODE: without what a run needs, the test is skipped, saying why
+if importlib.util.find_spec("numpy") is None:  # everything below needs it, --from-json too
+    print(f"skipped: {sys.executable} has no numpy (Debian: `sudo apt-get install "
+          "python3-numpy`, then run this with /usr/bin/python3)", file=sys.stderr)
+    sys.exit(SKIPPED)
+
+import numpy  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
@@ -32,7 +38,6 @@ import report  # noqa: E402
 
 RECIPE = {"learning_rate": 1e-3, "batch_size": 32, "epochs": 15}
 TEST_SEED = 12345  # test patches and their noise: the same for every setup and seed
-HIGH_SIGMA = 90    # the paper's far-out-of-range level, for the checks and the figure
 
 # What each setup changes; hidden widths and patch side as in the first probe.
 SETUPS = [
@@ -49,11 +54,11 @@ SETUPS = [
 ]
 FULL = {"side": 8, "hidden": [256, 256], "train_patches": 30000, "test_patches": 4000,
         "seeds": 3, "sigmas": list(range(5, 105, 5)), "setups": [s["name"] for s in SETUPS],
-        "figure_setup": "direct, DC removed", "recipe": RECIPE}
+        "figure_setup": "direct, DC removed", "recipe": RECIPE,
+        "check_sigma": 90}  # the paper's far-out-of-range level, for the checks and the figure
 # What a run needs beyond numpy and nobias, and the Debian package that has it.
 NEEDS = {"torch": "python3-torch", "skimage": "python3-skimage", "sklearn": "python3-sklearn",
          "PIL": "python3-pil", "matplotlib": "python3-matplotlib"}
-SKIPPED = 77  # ctest's SKIP_RETURN_CODE: a machine without them skips the test, saying why
 QUICK = dict(FULL, train_patches=2000, test_patches=500, seeds=1, sigmas=[10, 50, 90],
              setups=["direct", "direct, DC removed"], recipe=dict(RECIPE, epochs=2))
 
@@ -107,8 +112,8 @@ def run_one(setup, seed, config, train_images, test_clean):
     result = {"setup": setup["name"], "seed": seed, "psnr": psnr,
               "train_loss": {"bias_free": loss_bias_free, "biased": loss_biased},
               "seconds": {"bias_free": seconds_bias_free, "biased": seconds_biased},
-              "checks": checks(net, biased, data.noisy_test_set(test_clean, HIGH_SIGMA,
-                                                                TEST_SEED), setup)}
+              "checks": checks(net, biased, data.noisy_test_set(
+                  test_clean, config["check_sigma"], TEST_SEED), setup)}
     return result, net
 
 
@@ -150,10 +155,11 @@ def run(config):
             print(report.run_line(result, config["sigmas"]), file=sys.stderr, flush=True)
             if setup["name"] == config["figure_setup"] and seed == 0:
                 figure = report.filter_figure_data(net, dict({"hidden": config["hidden"]},
-                                                             **setup), test_clean, HIGH_SIGMA)
+                                                             **setup), test_clean,
+                                                      config["check_sigma"])
     torch_free = recipe_check(config, train_images, test_clean)
     meta = {"seconds": time.perf_counter() - started, "load_before": load_before,
-            "load_after": os.getloadavg()[0], "cpu": report.cpu_name(), "threads": 1,
+            "load_after": os.getloadavg()[0], "cpu": report.doc_regions.cpu_name(), "threads": 1,
             "nobias": nobias.__version__, "torch": torch.__version__,
             "date": time.strftime("%Y-%m-%d"), "train_images": list(data.TRAIN_IMAGES),
             "test_images": ["china.jpg", "flower.jpg"]}
@@ -173,14 +179,19 @@ def main():
     parser.add_argument("--check", action="store_true",
                         help="with --from-json and --doc: exit 1 when the doc differs")
     args = parser.parse_args()
+    if args.check and not (args.from_json and args.doc):
+        parser.error("--check compares --doc with --from-json's results: give both "
+                     "(without --from-json it would run the whole experiment)")
 
     needed = {"matplotlib"} if args.figures else set()
     if not args.from_json:
         needed |= set(NEEDS)
     missing = sorted(NEEDS[m] for m in needed if importlib.util.find_spec(m) is None)
     if missing:
-        print(f"skipped: the experiment needs {', '.join(missing)} (not installed)",
-              file=sys.stderr)
+        # ./dev has no command that only installs them (compare installs PEER_PACKAGES, then
+        # runs its benchmark for minutes): apt-get it is.
+        print(f"skipped: the experiment needs {', '.join(missing)}, not installed; to install: "
+              f"sudo apt-get install {' '.join(missing)}", file=sys.stderr)
         return SKIPPED
     if args.from_json:
         with open(args.from_json) as f:

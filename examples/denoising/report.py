@@ -3,27 +3,21 @@ region of docs/denoising.md, the two figures. Everything here reads the results'
 that --from-json remakes the document and the figures without training anything.
 """
 import os
+import re
+import sys
 
 import numpy
 
-BEGIN = "<!-- examples/denoising/experiment.py: begin results -->"
-END = "<!-- examples/denoising/experiment.py: end results -->"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+import doc_regions  # noqa: E402
+
+BEGIN = re.compile(r"<!-- examples/denoising/experiment\.py: begin (results) -->")
+END = "<!-- examples/denoising/experiment.py: end {} -->"
 COLUMNS = (5, 10, 30, 50, 70, 90, 100)  # the sigmas the tables show (the JSON has them all)
 PIXELS = ((1, 1), (3, 3), (2, 6), (6, 4))  # output pixels whose filters the figure shows
 HOMOGENEITY_TOLERANCE = 1e-4  # float32 rounding through a few layers is ~1e-6
 BIASED_MODEL = "with biases (PyTorch)"
 BIAS_FREE_MODEL = "bias-free (nobias)"
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 def run_line(result, sigmas):
@@ -96,6 +90,14 @@ def failed_checks(results):
     return failed
 
 
+def levels(sigmas):
+    """5, 10, …, 100 for an evenly spaced list, else every value."""
+    steps = set(numpy.diff(sigmas).tolist())
+    if len(sigmas) > 3 and len(steps) == 1:
+        return f"{sigmas[0]}, {sigmas[1]}, …, {sigmas[-1]}"
+    return ", ".join(str(s) for s in sigmas)
+
+
 def markdown(results):
     config, meta, runs = results["config"], results["meta"], results["runs"]
     checks = {key: [r["checks"][key] for r in runs] for key in runs[0]["checks"]}
@@ -110,8 +112,10 @@ def markdown(results):
         f" otherwise, Adam (learning rate {recipe['learning_rate']}), batch {recipe['batch_size']},"
         f" {recipe['epochs']} epochs, loss the mean squared error; {config['train_patches']}"
         f" training patches per seed (one noise level each, uniform in the training range),"
-        f" {config['test_patches']} test patches; seeds {list(range(config['seeds']))}; σ on the"
-        f" 0–255 scale, PSNR in dB over all test pixels.",
+        f" {config['test_patches']} test patches; seeds {list(range(config['seeds']))}; test"
+        f" noise at σ = {levels(config['sigmas'])}, on the 0–255 scale; PSNR in dB over all test"
+        f" pixels. Training images (scikit-image): {', '.join(meta['train_images'])}; test"
+        f" images (scikit-learn): {', '.join(meta['test_images'])}.",
         "",
         f"The run took {meta['seconds'] / 60:.1f} minutes on {meta['cpu']}, one thread per"
         f" library (training: {seconds['bias_free']:.0f} s in nobias, {seconds['biased']:.0f} s"
@@ -126,7 +130,7 @@ def markdown(results):
         "",
         *difference_table(results),
         "",
-        f"Checks on every bias-free denoiser, at σ={results['figure']['sigmas'][1]}: "
+        f"Checks on every bias-free denoiser, at σ={config['check_sigma']}: "
         f"|D(a x) − a D(x)| / |a D(x)| for a in {{0.3, 3.7}} at most "
         f"{max(checks['homogeneity_bias_free']):.1e}, and |x A(x) − D(x)| / |D(x)| at most "
         f"{max(checks['euler_bias_free']):.1e} (float32). The models with biases are not "
@@ -145,10 +149,11 @@ def markdown(results):
 
 
 def with_region(text, results, path):
-    begin, end = text.find(BEGIN), text.find(END)
-    if begin < 0 or end < begin:
-        raise SystemExit(f"{path}: the lines {BEGIN!r} and {END!r} are missing")
-    return text[:begin + len(BEGIN)] + "\n" + markdown(results) + "\n" + text[end:]
+    try:
+        return doc_regions.rewrite(text, BEGIN, END, lambda m: markdown(results).split("\n"),
+                                   path)
+    except ValueError as e:
+        raise SystemExit(str(e))
 
 
 def filter_figure_data(net, setup, test_clean, high_sigma, low_sigma=10):

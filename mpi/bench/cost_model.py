@@ -28,6 +28,8 @@ from pathlib import Path
 import scaling_figures
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+import doc_regions  # noqa: E402
 
 NETWORKS = {"seed": [1000, 100, 100, 10], "mnist": [784, 512, 512, 10]}
 # (name, bytes per second, seconds per message): 10 Gb/s Ethernet over TCP, 100 Gb/s RDMA.
@@ -75,7 +77,7 @@ def table_lines(rates, batches, ranks_list):
     return lines
 
 
-BEGIN = re.compile(r"^<!-- mpi/bench/cost_model\.py (.*): begin ([a-z-]+) -->$")
+BEGIN = re.compile(r"<!-- mpi/bench/cost_model\.py (.*): begin ([a-z-]+) -->")
 END = "<!-- mpi/bench/cost_model.py: end {} -->"
 
 
@@ -125,19 +127,9 @@ def region_lines(kind, args, source):
 
 def with_tables(text, source):
     """text with every marked region rewritten from the arguments in its begin marker."""
-    out, lines, i = [], text.split("\n"), 0
-    while i < len(lines):
-        out.append(lines[i])
-        m = BEGIN.match(lines[i])
-        i += 1
-        if not m:
-            continue
-        end = END.format(m.group(2))
-        if end not in lines[i:]:
-            raise ValueError(f"{source}: '{lines[i - 1]}' has no '{end}' after it")
-        i = lines.index(end, i)
-        out += [""] + region_lines(m.group(2), parse(shlex.split(m.group(1))), source) + [""]
-    return "\n".join(out)
+    return doc_regions.rewrite(
+        text, BEGIN, END,
+        lambda m: region_lines(m.group(2), parse(shlex.split(m.group(1))), source), source)
 
 
 def main(argv=None):

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+import doc_regions  # noqa: E402
 MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
            "OMPI_MCA_btl_vader_single_copy_mechanism": "none"}
 
@@ -43,13 +45,6 @@ def run_bench(bench, ranks, epochs):
     gemm = [line[len("gemm: "):] for line in done.stderr.splitlines() if line.startswith("gemm: ")]
     return [parse_row(line) for line in done.stdout.splitlines() if line.startswith("|")], \
         (gemm[0] if gemm else "unknown")
-
-
-def cpu_name():
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown CPU"
 
 
 def commit():
@@ -86,7 +81,8 @@ def main(argv=None):
                 print(f"| {row['widths']} | {row['n']} | {row['mode']} | {ranks} | "
                       f"{row['samples_per_s']:.0f} | {100 * row['waiting']:.1f}% |", flush=True)
     if args.json:
-        meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cpu": cpu_name(),
+        meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                "cpu": doc_regions.cpu_name(),
                 "cpus": os.cpu_count(), "gemm": gemm, "commit": measured_at,
                 "mpirun": mpirun_version(), "epochs": args.epochs, "runs": args.runs,
                 "load_before": [round(x, 2) for x in load_before],
