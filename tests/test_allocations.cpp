@@ -179,7 +179,9 @@ TEST_CASE_TEMPLATE("allocations.full_data_passes_take_one_block_of_rows", T, flo
   const std::vector<std::size_t> widths = {37, 301, 13, 7};
   const std::size_t block = nobias::detail::block_rows<T>(widths), rows = 3 * block + 5;
   const std::size_t data_bytes = rows * 37 * sizeof(T);  // x, the widest array of the data
-  const std::size_t block_bytes = (block + 191) * 301 * sizeof(T);  // a piece's last block
+  // A piece's last block, in whole 2 MiB huge pages (row_chunks.cpp asks for them).
+  const std::size_t huge = std::size_t(2) << 20;
+  const std::size_t block_bytes = ((block + 191) * 301 * sizeof(T) + huge - 1) / huge * huge;
   const auto x = test_support::random_matrix<T>(rows, 37, 21);
   const auto y = test_support::random_matrix<T>(rows, 7, 22);
   nobias::Network<T> net({37, 301, 13, 7}, 3, nobias::Init::He);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <fstream>
 #include <limits>
 #include <string>
 #include <vector>
@@ -175,3 +176,40 @@ TEST_CASE_TEMPLATE("row_chunks.predict_rows_hands_on_predict_withs_bits", T, flo
                       [](std::size_t, nobias::MatrixView<const T>) { FAIL("no rows, no sink"); }),
                   nobias::ShapeError);
 }
+
+#if defined(__linux__)
+namespace {
+
+// The kB of each mapping of this process advised MADV_HUGEPAGE ("hg" in smaps' VmFlags).
+std::vector<std::size_t> huge_page_advised_kb() {
+  std::ifstream smaps("/proc/self/smaps");
+  std::vector<std::size_t> found;
+  std::size_t size_kb = 0;
+  for (std::string line; std::getline(smaps, line);) {
+    if (line.rfind("Size:", 0) == 0) size_kb = std::stoul(line.substr(5));
+    if (line.rfind("VmFlags:", 0) == 0 && (line + " ").find(" hg ") != std::string::npos)
+      found.push_back(size_kb);
+  }
+  return found;
+}
+
+}  // namespace
+
+// A pass's block buffers are fresh memory every call: in 4 KiB pages, faulting them in cost
+// nobias-predict about as much as 20,000 rows of 784->512->512->10 products on a VM. They are
+// asked for in huge pages, which the kernel backs when it can (THP "madvise" or "always").
+TEST_CASE_TEMPLATE("row_chunks.block_buffers_are_advised_huge_pages", T, float, double) {
+  if (!std::ifstream("/sys/kernel/mm/transparent_hugepage/enabled")) return;  // no THP here
+  const nobias::Network<T> net(random_weights<T>(kWidths, 23, 2.0));
+  const std::size_t block = nobias::detail::block_rows<T>(kWidths), rows = 2 * block + 5;
+  REQUIRE(block * kWidths[1] * sizeof(T) >= (std::size_t(2) << 20));  // a huge page or more
+  const nobias::Matrix<T> x = random_matrix<T>(rows, kWidths.front(), 24);
+  std::size_t largest_kb = 0;
+  nobias::detail::predict_streamed<T>(net, x.view(), block, {}, block,
+                                      [&](std::size_t, nobias::MatrixView<T>) {
+                                        for (const std::size_t kb : huge_page_advised_kb())
+                                          largest_kb = std::max(largest_kb, kb);
+                                      });
+  CHECK(largest_kb * 1024 >= block * kWidths[1] * sizeof(T));  // a whole hidden layer's buffer
+}
+#endif
