@@ -52,7 +52,9 @@ void predict_in_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>
 // a window of at least `window` rows (whole blocks; 0: a few blocks per thread, about 64 MB of x or
 // less) at a time: never all held at once, for a pass whose outputs go to a file as they come. The
 // view is valid during the call only. Memory besides x: predict_in_blocks' per thread, and one
-// window of outputs.
+// window of outputs. Each window's rows of x are mapped into the process in one call before its
+// products read them (MADV_POPULATE_READ): x may be a mapped file (map_npy), whose pages the sink
+// may drop once their window is done (NpyRows::drop_rows).
 template <class T>
 void predict_streamed(const Network<T>& net, MatrixView<const T> x, std::size_t block,
                       const std::function<void(MatrixView<T>)>& prepare, std::size_t window,
