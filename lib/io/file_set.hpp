@@ -53,6 +53,11 @@
 namespace nobias {
 
 inline constexpr const char* kManifestName = "nobias-manifest.txt";
+// The manifest's first line (the writer's and the reader's).
+inline constexpr const char* kManifestHeader = "nobias-manifest 1";
+
+// Whether name may be a file of a set: a plain name (see FileSetEntry), not the manifest's.
+bool valid_file_set_name(const std::string& name);
 
 struct FileSetEntry {
   std::string name;  // a plain file name: letters, digits, '.', '_', '-'; not starting with '.'

@@ -1,0 +1,138 @@
+// FileSetReader (io/file_set.hpp): a saved set read back, every file checked against the
+// manifest that lists it, so that what is read is one complete save.
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <ios>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <system_error>
+
+#include "core/printable.hpp"
+#include "io/checksum.hpp"
+#include "io/file_set.hpp"
+#include "nobias/error.hpp"
+
+namespace nobias {
+
+namespace fs = std::filesystem;
+using detail::printable;
+
+FileSetReader::FileSetReader(const std::string& dir, const std::string& who)
+    : dir_(dir), who_(who) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(dir, ec);
+  if (st.type() == fs::file_type::not_found)
+    throw IoError(who + ": directory '" + dir + "' does not exist");
+  if (ec) throw IoError(who + ": cannot access '" + dir + "' (" + ec.message() + ")");
+  if (!fs::is_directory(st)) throw IoError(who + ": '" + dir + "' is not a directory");
+
+  const fs::path path = fs::path(dir) / kManifestName;
+  const fs::file_status mst = fs::symlink_status(path, ec);
+  if (mst.type() == fs::file_type::not_found) return;
+  if (!fs::is_regular_file(fs::status(path, ec)))
+    fail(std::string(kManifestName) + " is not a file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(std::string("cannot read ") + kManifestName);
+  has_manifest_ = true;
+  std::string line;
+  std::size_t number = 0;
+  const auto bad_line = [&](const std::string& what) {
+    fail(std::string(kManifestName) + ": line " + std::to_string(number) + ": " + what + ": '" +
+         printable(line) + "'");
+  };
+  while (std::getline(in, line)) {
+    ++number;
+    if (number == 1) {
+      if (line != kManifestHeader) bad_line(std::string("expected '") + kManifestHeader + "'");
+      continue;
+    }
+    std::istringstream fields(line);
+    std::string name, size_text, sum_text, extra;
+    fields >> name >> size_text >> sum_text;
+    if (!fields || (fields >> extra) || !valid_file_set_name(name) || size_text.empty() ||
+        size_text.find_first_not_of("0123456789") != std::string::npos || size_text.size() > 19 ||
+        sum_text.size() != 16 ||
+        sum_text.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      bad_line("expected 'NAME SIZE CHECKSUM'");
+    }
+    if (entries_.count(name) != 0) bad_line("'" + name + "' is listed twice");
+    Entry entry;
+    entry.size = std::stoull(size_text);
+    entry.checksum = std::stoull(sum_text, nullptr, 16);
+    entries_[name] = entry;
+    listed_.push_back(name);
+  }
+  if (number == 0) {
+    line.clear();
+    bad_line(std::string("expected '") + kManifestHeader + "'");
+  }
+}
+
+void FileSetReader::fail(const std::string& what) const {
+  throw IoError(who_ + ": " + dir_ + ": " + what);
+}
+
+bool FileSetReader::exists(const std::string& name) const {
+  std::error_code ec;
+  return fs::exists(fs::path(dir_) / name, ec);
+}
+
+bool FileSetReader::in_set(const std::string& name) const {
+  return has_manifest_ ? entries_.count(name) != 0 : exists(name);
+}
+
+std::string FileSetReader::read(const std::string& name) const {
+  const fs::path path = fs::path(dir_) / name;
+  const auto listed = entries_.find(name);
+  if (has_manifest_ && listed == entries_.end()) {
+    fail(name + " is not listed in " + kManifestName + ": the directory is not one complete save");
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::error_code ec;
+  if (!in || fs::is_directory(path, ec)) {
+    if (!fs::exists(path, ec)) throw IoError(who_ + ": " + path.string() + ": file does not exist");
+    throw IoError(who_ + ": " + path.string() + ": cannot open the file for reading");
+  }
+  // One read of the whole file into a string of its size: a string grown a character at a time
+  // copies it again at every doubling, each into fresh pages (half of nobias-predict's start-up
+  // page faults on a 784->512->512->10 model).
+  std::string bytes;
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  in.seekg(0, std::ios::beg);
+  if (size > 0) {
+    bytes.resize(static_cast<std::size_t>(size));
+    in.read(bytes.data(), size);
+    bytes.resize(static_cast<std::size_t>(in.gcount()));  // shorter if it shrank meanwhile
+  }
+  // Anything appended since: read on, as the stream gives it.
+  bytes.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  if (in.bad()) throw IoError(who_ + ": " + path.string() + ": read error");
+  if (has_manifest_) {
+    const std::uint64_t sum = fnv1a64(bytes.data(), bytes.size());
+    if (bytes.size() != listed->second.size || sum != listed->second.checksum) {
+      fail(name + " does not match " + kManifestName + " (it has " + std::to_string(bytes.size()) +
+           " bytes, checksum " + detail::hex64(sum) + "; the manifest says " +
+           std::to_string(listed->second.size) + " bytes, checksum " +
+           detail::hex64(listed->second.checksum) +
+           "): the directory is not one complete save (interrupted, mixed with files of another "
+           "save, or changed since; to load files changed on purpose, delete " +
+           kManifestName + ")");
+    }
+  }
+  return bytes;
+}
+
+void FileSetReader::check_complete() const {
+  if (!has_manifest_) return;
+  for (const std::string& name : listed_) {
+    if (!exists(name)) {
+      fail(name + " is listed in " + kManifestName +
+           " but missing: the directory is not one complete save");
+    }
+  }
+}
+
+}  // namespace nobias
