@@ -106,8 +106,9 @@ def main(argv=None):
                  for (opt, n), rate in sorted(run.items())]
         facts["blas"] = CONTEXT.get(args.bench)
         run_facts.finish(facts, args.json, widths=args.widths,
-                         layers=SHAPES["widths"][args.widths], dtype=args.dtype, rounds=args.rounds, min_time=args.min_time,
-                         nobias_rows=NOBIAS_ROWS, torch_rows=TORCH_ROWS, torch_min_time=2 * args.min_time, rates=rates)
+                         layers=SHAPES["widths"][args.widths], dtype=args.dtype,
+                         rounds=args.rounds, min_time=args.min_time, nobias_rows=NOBIAS_ROWS,
+                         torch_rows=TORCH_ROWS, torch_min_time=2 * args.min_time, rates=rates)
 
     median = {name: {key: statistics.median(r[key] for r in runs) for key in runs[0]}
               for name, runs in samples.items()}
