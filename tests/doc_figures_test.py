@@ -107,8 +107,8 @@ class GeneratedFiguresTest(unittest.TestCase):
 
     def test_results_md_catches_a_changed_digit(self):
         lines = (ROOT / "bench" / "RESULTS.md").read_text().split("\n")
-        self.assertIn("## What users run", lines, "bench/RESULTS.md: expected the section "
-                      "'What users run' (bench/user_runs/*.json)")
+        self.assertTrue("## What users run" in lines, "bench/RESULTS.md: expected the section "
+                        "'What users run' (bench/user_runs/*.json)")
         users = lines.index("## What users run")
         with tempfile.TemporaryDirectory() as tmp:
             command = ["bench/report.py", "--check", "--out-dir", tmp]
