@@ -19,6 +19,8 @@ def how_run(meta):
              f"{meta['cpu']}, {meta['cpus']} CPUs; {meta['date']}; commit {meta['commit']}; "
              f"build {meta['build']['build_type']} (`{meta['build']['path']}`); OpenBLAS "
              f"environment {env}; load average (1 min) before, after: {load}."]
+    if meta.get("module"):
+        lines[-1] += f" Python module: `{meta['module']}`."
     if meta.get("blas"):
         lines[-1] += f" BLAS as nobias-bench reports it: {meta['blas']}."
     return lines + [""]
