@@ -6,13 +6,16 @@ Usage: optimizer_compare.py --bench build/release/bench/nobias-bench
                             [--baseline OTHER/nobias-bench] [--baseline-env VAR=VALUE,...]
                             [--rounds 5] [--widths mnist]
                             [--dtype f32] [--torch-threads 1,2] [--min-time 0.5]
+                            [--json bench/user_runs/epochs_mnist.json]
 
 Each round runs, as subprocesses: the epoch_{sgd,momentum,adam}_<widths>_<dtype> benchmarks of
 --bench (and of --baseline, the same benchmarks of another build, e.g. before a change), and
 bench/peers/torch_epoch_peer.py once per --torch-threads. It prints samples/s (medians over the
 rounds) for every optimizer and batch size, Adam's ratio to SGD within each system, nobias
 against the baseline and against PyTorch's best thread count, and the load average before and
-after. Run it with Debian's /usr/bin/python3 (python3-torch).
+after. --json writes every round's rates with the machine's facts (bench/run_facts.py), from
+which bench/report.py writes RESULTS.md's "What users run". Run it with Debian's
+/usr/bin/python3 (python3-torch).
 """
 import argparse
 import json
@@ -22,12 +25,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import run_facts  # bench/, this script's directory, is first on sys.path
+
 HERE = Path(__file__).resolve().parent
 SHAPES = json.loads((HERE / "shapes.json").read_text())
 OPTIMIZERS = ["sgd", "momentum", "adam"]
 BATCHES = [32, 256]
 # PyTorch's epochs are ~10x slower: fewer rows (the same per-sample work) keep a round short.
 TORCH_ROWS = 2048
+NOBIAS_ROWS = 8192  # kRows of bench/optimizer_benchmarks.cpp
+# The OpenBLAS core and the GEMMs that nobias-bench reports using (its context's "blas").
+CONTEXT = {}
 
 
 def run_bench(binary, widths, dtype, min_time, env=None):
@@ -38,8 +46,9 @@ def run_bench(binary, widths, dtype, min_time, env=None):
                           f"--benchmark_min_time={min_time}"],
                          check=True, capture_output=True, text=True,
                          env=dict(os.environ, **(env or {}))).stdout
-    rates = {}
-    for b in json.loads(out)["benchmarks"]:
+    rates, doc = {}, json.loads(out)
+    CONTEXT.setdefault(binary, doc.get("context", {}).get("blas"))
+    for b in doc["benchmarks"]:
         name, batch, _ = b["name"].split("/")
         rates[(name.split("_")[1], int(batch.split(":")[1]))] = b["items_per_second"]
     return rates
@@ -70,7 +79,9 @@ def main(argv=None):
     parser.add_argument("--dtype", default="f32", choices=["f32", "f64"])
     parser.add_argument("--torch-threads", default="1,2", help="empty: no PyTorch")
     parser.add_argument("--min-time", type=float, default=0.5, help="seconds per measurement")
+    parser.add_argument("--json", type=Path, help="write the rounds' rates and the facts here")
     args = parser.parse_args(argv)
+    facts = run_facts.start(args.bench, argv)
 
     systems = [("nobias", lambda: run_bench(args.bench, args.widths, args.dtype, args.min_time))]
     if args.baseline:
@@ -88,6 +99,16 @@ def main(argv=None):
             samples[name].append(run())
             print(f"round {round_ + 1}: {name} done", file=sys.stderr, flush=True)
     load_after = os.getloadavg()
+    if args.json:
+        rates = [{"system": name, "round": i + 1, "optimizer": opt, "batch": n,
+                  "samples_per_second": rate}
+                 for name, runs in samples.items() for i, run in enumerate(runs)
+                 for (opt, n), rate in sorted(run.items())]
+        facts["blas"] = CONTEXT.get(args.bench)
+        run_facts.finish(facts, args.json, widths=args.widths,
+                         layers=SHAPES["widths"][args.widths], dtype=args.dtype,
+                         rounds=args.rounds, min_time=args.min_time, nobias_rows=NOBIAS_ROWS,
+                         torch_rows=TORCH_ROWS, torch_min_time=2 * args.min_time, rates=rates)
 
     median = {name: {key: statistics.median(r[key] for r in runs) for key in runs[0]}
               for name, runs in samples.items()}

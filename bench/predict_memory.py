@@ -4,7 +4,9 @@
 For each row count: nobias-predict (and nobias-evaluate) on an n x 784 float32 .npy with a
 784->512->512->10 model, wall time and peak RSS (/usr/bin/time), against Network.predict on the
 same rows from Python once warm, interleaved, medians of --repeats. Prints a table; the
-machine's load average is printed with it (the numbers mean little on a busy machine).
+machine's load average is printed with it (the numbers mean little on a busy machine). --json
+writes every repeat's timings with the machine's facts (bench/run_facts.py), from which
+bench/report.py writes RESULTS.md's "What users run".
 
 What each time includes. Network.predict: the products alone, on rows already in memory, its
 workspace warm (an earlier call on the same rows), nothing read or written. nobias-predict: the
@@ -16,7 +18,7 @@ of a file written. "start-up" is nobias-predict on one row: the part that does n
 cache into fresh memory) and then Network.predict, the closest like-for-like to the tool.
 
   PYTHONPATH=build/test/python /usr/bin/python3 bench/predict_memory.py \\
-      --tools build/test/tools --rows 10000,100000 --repeats 3
+      --tools build/test/tools --rows 10000,100000 --repeats 3 [--json PATH]
 """
 import argparse
 import os
@@ -28,6 +30,7 @@ import time
 import numpy as np
 
 import nobias
+import run_facts  # bench/, this script's directory, is first on sys.path
 
 WIDTHS = [784, 512, 512, 10]
 
@@ -48,7 +51,11 @@ def main():
     parser.add_argument("--tools", default="build/test/tools", help="where nobias-predict is")
     parser.add_argument("--rows", default="10000,30000,100000")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", help="write every repeat's figures and the facts here")
     args = parser.parse_args()
+    facts = run_facts.start(os.path.join(args.tools, "nobias-predict"))
+    facts["module"] = nobias.__file__
+    measured = []
     rng = np.random.default_rng(0)
     net = nobias.Network(WIDTHS, seed=1, init="half_glorot")
     print("load average: %.2f %.2f %.2f" % os.getloadavg())
@@ -99,7 +106,14 @@ def main():
                   f"{rows / statistics.median(evaluations):,.0f} | "
                   f"{statistics.median(starts):.2f} | {max(tool_rss):.0f} | "
                   f"{max(evaluate_rss):.0f} |", flush=True)
+            measured.append({"rows": rows, "input_mb": input_mb, "library_s": library,
+                             "np_load_and_predict_s": loaded, "predict_s": tool,
+                             "predict_peak_mb": tool_rss, "evaluate_s": evaluations,
+                             "evaluate_peak_mb": evaluate_rss, "startup_s": starts})
             del x
+    if args.json:
+        run_facts.finish(facts, args.json, widths=WIDTHS, dtype="f32", repeats=args.repeats,
+                         runs=measured)
 
 
 if __name__ == "__main__":

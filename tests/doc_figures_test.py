@@ -6,7 +6,9 @@ bench/defaults_study.py, bench/lr_sweep.py, mpi/bench/cost_model.py,
 examples/denoising/experiment.py), its --check passes on a copy of the page as committed, and
 fails once a single digit inside any one of its regions is changed: the first digit of a region,
 and, separately, its last one, so that a check reading only part of a region fails here. A
-page that lost its begin markers fails too.
+page that lost its begin markers fails too. And bench/RESULTS.md, report.py's output as a whole,
+fails its check with a digit changed in its step tables or in its section "What users run"
+(from bench/user_runs/*.json).
 """
 import itertools
 import re
@@ -102,6 +104,24 @@ class GeneratedFiguresTest(unittest.TestCase):
                 done = check(command, doc)
                 self.assertNotEqual(done.returncode, 0,
                                     f"{page} without its begin markers passed: {done.stdout}")
+
+    def test_results_md_catches_a_changed_digit(self):
+        lines = (ROOT / "bench" / "RESULTS.md").read_text().split("\n")
+        self.assertTrue("## What users run" in lines, "bench/RESULTS.md: expected the section "
+                        "'What users run' (bench/user_runs/*.json)")
+        users = lines.index("## What users run")
+        with tempfile.TemporaryDirectory() as tmp:
+            command = ["bench/report.py", "--check", "--out-dir", tmp]
+            (Path(tmp) / "RESULTS.md").write_text("\n".join(lines))
+            done = check(command, None)
+            self.assertEqual(done.returncode, 0, f"RESULTS.md as committed: {done.stderr}")
+            for (first, last), from_end in itertools.product(((0, users), (users, len(lines))),
+                                                             (False, True)):
+                changed = with_digit_changed(lines, first, last, from_end)
+                (Path(tmp) / "RESULTS.md").write_text("\n".join(changed))
+                done = check(command, None)
+                self.assertEqual(done.returncode, 1, f"RESULTS.md: a digit changed in lines "
+                                 f"{first + 1}-{last} went unnoticed: {done.stdout}")
 
 
 if __name__ == "__main__":
