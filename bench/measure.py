@@ -22,11 +22,12 @@ import os
 import platform
 import re
 import shlex
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import run_facts
 
 HERE = Path(__file__).resolve().parent
 SHAPES = json.loads((HERE / "shapes.json").read_text())
@@ -189,17 +190,6 @@ def torch_info(python, env=None):
         return {"version": "(unavailable)", "error": str(e)}
 
 
-def build_type(bench_path):
-    """CMAKE_BUILD_TYPE from the CMakeCache.txt of the build tree holding the binary."""
-    for parent in Path(bench_path).resolve().parents:
-        cache = parent / "CMakeCache.txt"
-        if cache.is_file():
-            m = re.search(r"^CMAKE_BUILD_TYPE:\w+=(.*)$", cache.read_text(errors="replace"),
-                          re.MULTILINE)
-            return m.group(1) if m else "(unset)"
-    return "(unknown)"
-
-
 def describe_pools(pools):
     parts = []
     for p in pools:
@@ -211,13 +201,6 @@ def describe_pools(pools):
             extra.append(p["threading_layer"])
         parts.append(f"{desc} ({', '.join(extra)}; `{p.get('filepath')}`)")
     return "; ".join(parts) or "(none found)"
-
-
-# ---------------------------------------------------------------- main
-
-def int_list(text):
-    return [int(v) for v in text.split(",") if v]
-
 
 
 # ---------------------------------------------------------------- main
@@ -313,7 +296,7 @@ def main(argv=None):
                            if run_.get("system") == "floor_policy_core" and run_.get("context")),
                           {})
     meta = {"cpu": cpu_model(), "cpus": len(os.sched_getaffinity(0)), "os": os_name(),
-            "bench": str(args.bench), "build_type": build_type(args.bench),
+            "bench": str(args.bench), "build_type": run_facts.build_of(args.bench)["build_type"],
             "bench_context": bench_context, "policy_core": best,
             "policy_context": policy_context, "numpy": numpy_info(),
             "torch": torch_info(args.python),
