@@ -119,3 +119,27 @@ TEST_CASE("onnx.export.replaces_atomically_or_leaves_the_previous_file") {
   CHECK_THROWS_AS(nobias::export_onnx(dir.file("m2.onnx"), dir.file("no-model")), nobias::IoError);
   CHECK(dir.names() == std::vector<std::string>{"m.onnx"});
 }
+
+TEST_CASE("onnx.model.refuses_float32_statistics_the_runtime_would_make_inf") {
+  const Network<float> net(std::vector<std::size_t>{3, 4, 2}, 1);
+  nobias::ModelInfo info;
+  info.standardization.x_mean = {0.0, 1e39, 0.0};  // finite in double, inf in float
+  info.standardization.x_scale = {1.0, 1.0, 1.0};
+  CHECK_THROWS_WITH_AS(nobias::onnx_model(net, info),
+                       doctest::Contains("export_onnx: x_mean[1] is 1e+39"), nobias::ValueError);
+  info.standardization.x_mean = {0.0, 0.0, 0.0};
+  info.standardization.x_scale = {1.0, 1.0, 1e-50};  // rounds to zero in float
+  CHECK_THROWS_WITH_AS(nobias::onnx_model(net, info), doctest::Contains("x_scale[2]"),
+                       nobias::ValueError);
+  info = {};
+  info.standardization.y_mean = {0.0, -1e300};
+  info.standardization.y_scale = {1.0, 1.0};
+  CHECK_THROWS_WITH_AS(nobias::onnx_model(net, info), doctest::Contains("y_mean[1]"),
+                       nobias::ValueError);
+  // float64 holds the same statistics: exported.
+  const Network<double> wide(std::vector<std::size_t>{3, 4, 2}, 1);
+  CHECK_FALSE(nobias::onnx_model(wide, info).empty());
+  // A float value at the edge of the range is kept.
+  info.standardization.y_mean = {0.0, 3e38};
+  CHECK_FALSE(nobias::onnx_model(net, info).empty());
+}

@@ -3,6 +3,8 @@
 // its field names.
 #include "nobias/onnx.hpp"
 
+#include <cmath>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <type_traits>
@@ -41,10 +43,22 @@ Message tensor(const std::string& name, const std::vector<std::size_t>& dims, co
   return t;
 }
 
-// A statistic as a 1-D tensor of T, broadcast over the rows: rounded to T once.
+// A statistic as a 1-D tensor of T, broadcast over the rows: rounded to T once. The runtime
+// applies it in T, where nobias applies it in double: a value T cannot hold (a mean past
+// float's range, a scale that rounds to zero) would make every output inf or NaN there.
 template <class T>
 Message statistic_tensor(const std::string& name, const std::vector<double>& values) {
   const std::vector<T> rounded(values.begin(), values.end());
+  const bool is_scale = name.size() > 6 && name.compare(name.size() - 6, 6, "_scale") == 0;
+  for (std::size_t j = 0; j < rounded.size(); ++j) {
+    if (!std::isfinite(rounded[j]) || (is_scale && rounded[j] == T(0))) {
+      throw ValueError("export_onnx: " + name + "[" + std::to_string(j) + "] is " +
+                       format_number(values[j]) + ", which " + to_name(dtype_of<T>()) +
+                       " (the model's dtype, in which ONNX applies it) cannot hold" +
+                       (is_scale ? " as a nonzero finite scale" : " as a finite number") +
+                       "; train a float64 model, or rescale that column");
+    }
+  }
   return tensor<T>(name, {values.size()}, rounded.data(), rounded.size());
 }
 
@@ -126,9 +140,23 @@ Message graph(const Network<T>& net, const Standardization& s) {
 
 }  // namespace
 
+// Protobuf parsers, ONNX's and onnxruntime's included, refuse a message over 2 GiB - 1 byte.
+constexpr std::uint64_t kProtobufMostBytes = 2147483647;
+
+std::string too_large(std::uint64_t bytes, const char* what) {
+  return "export_onnx: the model's " + std::string(what) + " take " + std::to_string(bytes) +
+         " bytes, over the 2,147,483,647 a protobuf message (an ONNX file) holds; nobias's model "
+         "directory (save_model) has no such limit";
+}
+
 template <class T>
 std::string onnx_model(const Network<T>& net, const ModelInfo& info) {
   check_model_info(net, info, "export_onnx");
+  // Refused before the encoding, which would copy all of it once more.
+  std::uint64_t weight_bytes = 0;
+  for (const Matrix<T>& w : net.weights())
+    weight_bytes += std::uint64_t(w.rows()) * w.cols() * sizeof(T);
+  if (weight_bytes > kProtobufMostBytes) throw ValueError(too_large(weight_bytes, "weights"));
   const Standardization& s = info.standardization;
   // ModelProto: ir_version = 1, producer_name = 2, producer_version = 3, graph = 7,
   // opset_import = 8 (OperatorSetIdProto: domain = 1, "" the default; version = 2),
@@ -153,7 +181,9 @@ std::string onnx_model(const Network<T>& net, const ModelInfo& info) {
     model.message(14, entry("class_names", names));
   }
   model.message(14, entry("standardization", standardization));
-  return model.encoded();
+  std::string bytes = model.encoded();
+  if (bytes.size() > kProtobufMostBytes) throw ValueError(too_large(bytes.size(), "tensors"));
+  return bytes;
 }
 
 template <class T>
