@@ -35,6 +35,7 @@ import warnings
 import statistics
 
 import doc_regions  # bench/, this script's directory, is first on sys.path
+import run_facts
 
 HIDDEN = (100, 100)
 
@@ -212,21 +213,13 @@ def with_regions(text, source):
     return doc_regions.rewrite(text, BEGIN, END, render, source)
 
 
-def commit():
-    """The checkout's commit, '-dirty' when it has changes: what the scores were measured on."""
-    import subprocess
-    done = subprocess.run(["git", "-C", os.path.dirname(os.path.abspath(__file__)), "describe",
-                           "--always", "--dirty"], capture_output=True, text=True, check=False)
-    return done.stdout.strip() or "unknown"
-
-
 def run_study(args):
     import numpy
     import nobias
     from sklearn.model_selection import train_test_split
 
     nobias.set_threads(1)
-    measured_at = commit()  # before the runs: the tree they measured
+    measured_at = run_facts.commit()  # before the runs: the tree they measured
     chosen = datasets()
     if args.datasets:
         chosen = {name: chosen[name] for name in args.datasets.split(",")}

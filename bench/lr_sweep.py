@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import doc_regions  # bench/, this script's directory, is first on sys.path
+import run_facts
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN = re.compile(r"<!-- bench/lr_sweep\.py: begin (table) -->")
@@ -90,16 +91,6 @@ def with_table(text, sweep, source):
     return doc_regions.rewrite(text, BEGIN, END, lambda m: table_lines(sweep), source)
 
 
-def git_commit():
-    """HEAD, '-dirty' when the sources nobias-train is built from differ from it."""
-    git = ["git", "-C", str(ROOT)]
-    head = subprocess.run(git + ["rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                          check=False).stdout.strip()
-    dirty = subprocess.run(git + ["diff", "--quiet", "HEAD", "--", "lib", "include", "tools",
-                                  "CMakeLists.txt", "cmake"], check=False).returncode != 0
-    return (head or "unknown") + ("-dirty" if dirty else "")
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--bin", default="build/release/tools/nobias-train")
@@ -115,7 +106,8 @@ def main(argv=None):
         sweep = json.loads(Path(args.from_json).read_text())
     else:
         meta = {"date": time.strftime("%Y-%m-%d"), "cpu": doc_regions.cpu_name(count=True),
-                "commit": git_commit(), "lrs": args.lrs.split(","), "seeds": args.seeds,
+                "commit": run_facts.commit("lib", "include", "tools", "CMakeLists.txt", "cmake"),
+                "lrs": args.lrs.split(","), "seeds": args.seeds,
                 "dtypes": ["f32", "f64"],
                 "command": "bench/lr_sweep.py " + shlex.join(argv or sys.argv[1:])}
         runs = [run_one(args.bin, lr, dtype, seed) for lr in meta["lrs"]

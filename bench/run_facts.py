@@ -19,13 +19,18 @@ ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "NOBIAS_THREADS", "OPENB
                "OMP_NUM_THREADS", "OMP_WAIT_POLICY")
 
 
-def commit():
-    """HEAD of this checkout, with '-dirty' when tracked files differ from it."""
+def commit(*sources):
+    """HEAD of this checkout, with '-dirty' when tracked files differ from it: any of them, or
+    only those under `sources` (paths from the top of the checkout: what the measured program
+    is built from)."""
     def git(*args):
         return subprocess.run(["git", "-C", str(HERE), *args], capture_output=True, text=True,
                               check=False).stdout.strip()
     head = git("rev-parse", "--short=10", "HEAD") or "(unknown)"
-    return head + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+    top = git("rev-parse", "--show-toplevel")
+    changed = git("-C", top or str(HERE), "status", "--porcelain", "--untracked-files=no", "--",
+                  *sources)
+    return head + ("-dirty" if changed else "")
 
 
 def build_of(binary):

@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 import doc_regions  # noqa: E402
+import run_facts  # noqa: E402
 MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
            "OMPI_MCA_btl_vader_single_copy_mechanism": "none"}
 
@@ -47,16 +48,6 @@ def run_bench(bench, ranks, epochs):
         (gemm[0] if gemm else "unknown")
 
 
-def commit():
-    """HEAD, '-dirty' when the sources the bench is built from differ from it."""
-    git = ["git", "-C", str(ROOT)]
-    head = subprocess.run(git + ["rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                          check=False).stdout.strip()
-    dirty = subprocess.run(git + ["diff", "--quiet", "HEAD", "--", "lib", "include", "mpi",
-                                  "CMakeLists.txt", "cmake"], check=False).returncode != 0
-    return (head or "unknown") + ("-dirty" if dirty else "")
-
-
 def mpirun_version():
     done = subprocess.run(["mpirun", "--version"], capture_output=True, text=True, check=False)
     return done.stdout.splitlines()[0] if done.stdout else "unknown"
@@ -69,7 +60,8 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", help="write the measurement here")
     args = parser.parse_args(argv)
-    load_before, measured_at = os.getloadavg(), commit()
+    sources = ("lib", "include", "mpi", "CMakeLists.txt", "cmake")  # what the bench is built from
+    load_before, measured_at = os.getloadavg(), run_facts.commit(*sources)
     rows, gemm = [], "unknown"
     print("| widths | n | mode | ranks | samples/s | waiting on communication |")
     print("|---|---|---|---|---|---|")
