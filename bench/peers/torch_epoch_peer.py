@@ -6,9 +6,10 @@ Legend: n = rows of a batch, d_k = widths.
 The bias-free network of torch_peer.py (nn.Linear(bias=False), ReLU between, He-scaled), the
 mean squared error (MSELoss(reduction="mean"), nobias's Reduction::Mean), lr 1e-3, and epochs
 of --rows random rows (8192, as nobias's benchmark) in a new order each time (torch.randperm),
-each batch gathered with index_select, then zero_grad, forward, loss, backward, step; a few
-untimed steps first. --optimizer sgd | momentum (0.9)
-| adam (torch.optim defaults, as nobias's). --threads sets torch.set_num_threads.
+each batch gathered with index_select, then zero_grad, forward, loss, backward, step; untimed
+steps for --warm-up seconds first (5 steps left the first case up to 2.5x slow). --optimizer
+sgd | momentum (0.9) | adam (torch.optim defaults, as nobias's). --threads sets
+torch.set_num_threads.
 
 Prints one JSON line per (optimizer, n):
   {"system": "torch", "optimizer": "adam", "dtype": "f32", "n": 32, "widths": [...],
@@ -56,6 +57,8 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=0, help="0: torch's default")
     parser.add_argument("--rows", type=int, default=8192)
     parser.add_argument("--min-time", type=float, default=1.0, help="seconds timed per case")
+    parser.add_argument("--warm-up", type=float, default=1.0,
+                        help="seconds of untimed steps before each case")
     args = parser.parse_args(argv)
     widths = [int(v) for v in args.widths.split(",")]
     dtype = DTYPES[args.dtype]
@@ -81,7 +84,9 @@ def main(argv=None):
                     loss.backward()
                     optimizer.step()
 
-            epoch(steps=5)  # warm-up: the optimizer's state, the allocator's pools
+            warm_until = time.perf_counter() + args.warm_up
+            while time.perf_counter() < warm_until:  # the optimizer's state, the allocator's pools
+                epoch(steps=5)
             epochs, start = 0, time.perf_counter()
             while True:
                 epoch()
