@@ -51,19 +51,14 @@ void check_fit(const Network<T>& net, const FitData<T>& data, const FitOptions& 
                      std::to_string(net.output_width()));
   }
   if (data.validation != nullptr && (!val_x.empty() || !val_y.empty())) {
-    throw ValueError(
-        "fit: a validation set in val_x and val_y and another in validation; "
-        "expected one of them");
+    throw ValueError("fit: a validation set in val_x and val_y and in validation; expected one");
   }
   const bool validation = data.validation != nullptr || !val_x.empty() || !val_y.empty();
-  // A source's rows, or val_x's and val_y's (a source of both has as many rows of each).
-  const std::size_t val_rows = data.validation != nullptr ? data.validation->rows() : val_x.rows();
-  const std::size_t val_y_rows =
-      data.validation != nullptr ? data.validation->rows() : val_y.rows();
-  const std::size_t val_x_cols =
-      data.validation != nullptr ? data.validation->x_cols() : val_x.cols();
-  const std::size_t val_y_cols =
-      data.validation != nullptr ? data.validation->y_cols() : val_y.cols();
+  const RowSource<T>* v = data.validation;  // its shapes, or val_x's and val_y's
+  const std::size_t val_rows = v ? v->rows() : val_x.rows(),
+                    val_y_rows = v ? v->rows() : val_y.rows();
+  const std::size_t val_x_cols = v ? v->x_cols() : val_x.cols(),
+                    val_y_cols = v ? v->y_cols() : val_y.cols();
   if (validation && (val_rows != val_y_rows || val_x_cols != x.cols() || val_y_cols != y.cols() ||
                      val_rows == 0)) {
     throw ShapeError("fit: validation x is " + shape_string(val_rows, val_x_cols) +
