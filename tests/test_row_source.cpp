@@ -9,6 +9,7 @@
 #include "nobias/checkpoint.hpp"
 #include "nobias/fit.hpp"
 #include "nobias/full_pass.hpp"
+#include "nobias/names.hpp"
 #include "nobias/row_source.hpp"
 #include "nobias/targets.hpp"
 #include "test_checks.hpp"
@@ -175,4 +176,76 @@ TEST_CASE_TEMPLATE("row_source.statistics_of_listed_rows_are_those_of_the_copy",
   const std::vector<std::size_t> past = {3, 29};
   CHECK_ERROR(nobias::ValueError, nobias::fit_standardization<T>(x.view(), y.view(), &past),
               "fit_standardization: row 29 listed, but x has 29 rows");
+}
+
+// A validation set read where it lies (FitData::validation: rows held out of x, standardized as
+// they are read) validates as its standardized copy did, bit for bit: every epoch's loss, early
+// stopping's verdict, the weights kept. Past full_loss's blocks (12288 rows of these widths),
+// so that the validation rows also go through the network gathered a block at a time.
+TEST_CASE_TEMPLATE("row_source.validation_on_listed_rows_is_validation_on_their_copy", T, float,
+                   double) {
+  const std::size_t n = 19000;
+  const auto x = random_matrix<T>(n, 11, 12, 4.0), y = random_matrix<T>(n, 3, 13, 2.0);
+  const nobias::Standardization s = some_statistics(11, 3);
+  std::vector<std::size_t> train, held;  // every third row trains, the rest validate
+  for (std::size_t i = n; i-- > 0;)
+    (i % 3 == 0 ? train : held).push_back(i);
+  const nobias::Matrix<T> val_x = copied(x, held, s, true), val_y = copied(y, held, s, false);
+  const nobias::RowSource<T> validation(x.view(), y.view(), &held, &s);
+  for (const auto reduction : {nobias::Reduction::Sum, nobias::Reduction::Mean}) {
+    INFO(nobias::to_name(reduction));
+    nobias::OptimizerConfig config;
+    config.kind = nobias::OptimizerKind::Adam;
+    config.learning_rate = 0.05;  // large: the loss goes up and down, and early stopping acts
+    nobias::FitOptions options;
+    options.epochs = 6;
+    options.batch_size = 1024;
+    options.seed = 5;
+    options.reduction = reduction;
+    options.early_stopping.patience = 2;
+    nobias::Network<T> net_copy({11, 13, 3}, 2, nobias::Init::He), net_rows(net_copy);
+    nobias::Optimizer<T> opt_copy(config, net_copy), opt_rows(config, net_rows);
+    nobias::FitData<T> copy{x, y, val_x, val_y};
+    copy.rows = &train;
+    copy.standardization = &s;
+    nobias::FitData<T> rows{x, y};
+    rows.rows = &train;
+    rows.standardization = &s;
+    rows.validation = &validation;
+    const nobias::FitResult a = nobias::fit<T>(net_copy, opt_copy, copy, options);
+    const nobias::FitResult b = nobias::fit<T>(net_rows, opt_rows, rows, options);
+    REQUIRE(b.epochs.size() == a.epochs.size());
+    for (std::size_t e = 0; e < a.epochs.size(); ++e) {
+      CAPTURE(e);
+      CHECK(b.epochs[e].validation_loss == a.epochs[e].validation_loss);
+      CHECK(b.epochs[e].best_epoch == a.epochs[e].best_epoch);
+    }
+    CHECK(b.kept_epoch == a.kept_epoch);
+    CHECK(b.final_loss == a.final_loss);
+    CHECK(same_bits(net_rows.weights(), net_copy.weights()));
+  }
+  // One way of giving a validation set or the other, not both.
+  nobias::Network<T> net({11, 13, 3}, 2, nobias::Init::He);
+  nobias::Optimizer<T> optimizer(nobias::OptimizerConfig{}, net);
+  nobias::FitData<T> both{x, y, val_x, val_y};
+  both.validation = &validation;
+  CHECK_ERROR(nobias::ValueError, nobias::fit<T>(net, optimizer, both),
+              "fit: a validation set in val_x and val_y and in validation; expected one");
+}
+
+TEST_CASE_TEMPLATE("row_source.full_predict_is_predict_on_the_copy", T, float, double) {
+  const std::vector<std::size_t> widths = {37, 301, 13, 7};
+  const nobias::Network<T> net(random_weights<T>(widths, 11, 2.0));
+  for (const std::size_t n : {std::size_t(50), std::size_t(40000)}) {
+    CAPTURE(n);
+    const auto x = random_matrix<T>(n, 37, 7, 3.0), y = random_matrix<T>(n, 7, 8);
+    const nobias::Standardization s = some_statistics(37, 7);
+    const std::vector<std::size_t> rows = some_rows(n);
+    const nobias::Matrix<T> copy_x = copied(x, rows, s, true), copy_y = copied(y, rows, s, false);
+    const nobias::Matrix<T> want = net.predict(copy_x.view());
+    CHECK(same_bits<T>(nobias::full_predict<T>(net, {x.view(), y.view(), &rows, &s}).view(),
+                       want.view()));
+    CHECK(same_bits<T>(nobias::full_predict<T>(net, {copy_x.view(), copy_y.view()}).view(),
+                       want.view()));
+  }
 }

@@ -12,7 +12,7 @@ namespace nobias_tools {
 
 template <class T>
 EpochMonitor<T>::EpochMonitor(nobias::Network<T>& net, const nobias::RowSource<T>& train,
-                              std::size_t classes, const std::optional<Data<T>>& validation,
+                              std::size_t classes, const nobias::RowSource<T>& validation,
                               nobias::MatrixView<const T> validation_y,
                               const nobias::Standardization& stats, const TrainOptions& o,
                               std::size_t first_epoch)
@@ -23,9 +23,9 @@ EpochMonitor<T>::EpochMonitor(nobias::Network<T>& net, const nobias::RowSource<T
       y_stats_{{}, {}, stats.y_mean, stats.y_scale},
       o_(o),
       first_epoch_(first_epoch) {
-  if (validation_) {
+  if (validation_.rows() > 0) {
     classifier_ = classes > 0;
-    per_row_ = o_.reduction == nobias::Reduction::Sum && validation_->x.rows() != train_.rows();
+    per_row_ = o_.reduction == nobias::Reduction::Sum && validation_.rows() != train_.rows();
   }
 }
 
@@ -37,8 +37,9 @@ void EpochMonitor<T>::start() {
 template <class T>
 void EpochMonitor<T>::epoch_done(const nobias::EpochReport& epoch) {
   HistoryRow row{epoch.epoch, epoch.train_loss, epoch.validation_loss, {}, epoch.seconds};
-  if (validation_) {
-    const nobias::Matrix<T> p = nobias::predict_with(net_, y_stats_, validation_->x.view());
+  if (validation_.rows() > 0) {
+    nobias::Matrix<T> p = nobias::full_predict<T>(net_, validation_);
+    nobias::unstandardize_y<T>(y_stats_, p.view());
     row.val = nobias::evaluate<T>(p, validation_y_, classifier_);
   }
   history_.push_back(row);
@@ -59,13 +60,13 @@ void EpochMonitor<T>::epoch_done(const nobias::EpochReport& epoch) {
   if (!o_.quiet) {
     std::string line = "epoch " + std::to_string(epoch.epoch) + "/" + std::to_string(o_.epochs) +
                        " train_loss " + format_g(epoch.train_loss);
-    if (validation_) {
+    if (validation_.rows() > 0) {
       line += " val_loss " + format_g(epoch.validation_loss);
       if (per_row_) {
         line += " train_loss_per_row " +
                 format_g(epoch.train_loss / static_cast<double>(train_.rows())) +
                 " val_loss_per_row " +
-                format_g(epoch.validation_loss / static_cast<double>(validation_->x.rows()));
+                format_g(epoch.validation_loss / static_cast<double>(validation_.rows()));
       }
       // Each task's own metrics: r2 and mae mean nothing of class scores.
       if (classifier_) {

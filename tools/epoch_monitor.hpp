@@ -30,10 +30,11 @@ template <class T>
 class EpochMonitor {
  public:
   // train: the rows that train, as training reads them (standardized); classes: > 0 for a
-  // classifier. validation standardized as the training rows, validation_y its targets in the
-  // user's units: the metrics are in them, through the statistics the network was trained with.
+  // classifier. validation: its rows as training reads them (standardized; no rows: none),
+  // validation_y its targets in the user's units: the metrics are in them, through the
+  // statistics the network was trained with. train and validation must outlive the monitor.
   EpochMonitor(nobias::Network<T>& net, const nobias::RowSource<T>& train, std::size_t classes,
-               const std::optional<Data<T>>& validation, nobias::MatrixView<const T> validation_y,
+               const nobias::RowSource<T>& validation, nobias::MatrixView<const T> validation_y,
                const nobias::Standardization& stats, const TrainOptions& o,
                std::size_t first_epoch);
 
@@ -52,7 +53,7 @@ class EpochMonitor {
 
   nobias::Network<T>& net_;
   const nobias::RowSource<T>& train_;
-  const std::optional<Data<T>>& validation_;
+  const nobias::RowSource<T>& validation_;
   nobias::MatrixView<const T> validation_y_;
   nobias::Standardization y_stats_;  // the statistics without x's: validation's x is standardized
   const TrainOptions& o_;

@@ -12,7 +12,6 @@
 #include "nobias/model.hpp"
 #include "nobias/names.hpp"
 #include "nobias/npy.hpp"
-#include "nobias/row_source.hpp"
 #include "nobias/targets.hpp"
 #include "nobias/weights_io.hpp"
 
@@ -350,15 +349,6 @@ nobias::RowSplit split_validation(std::size_t rows, double fraction, std::uint64
 }
 
 template <class T>
-Data<T> copy_rows(const Data<T>& data, const std::vector<std::size_t>* rows,
-                  const nobias::Standardization* stats) {
-  const nobias::RowSource<T> source(data.x.view(), data.y.view(), rows, stats);
-  nobias::Matrix<T> x(source.rows(), source.x_cols()), y(source.rows(), source.y_cols());
-  source.gather(x.view(), y.view(), nullptr, 0);
-  return {nobias::NpyRows<T>(std::move(x)), std::move(y), data.classes, data.class_names};
-}
-
-template <class T>
 Data<T> generate_data(std::size_t rows, const std::vector<std::size_t>& widths,
                       std::uint64_t seed) {
   nobias::Matrix<T> x(rows, widths.front()), y(rows, widths.back());
@@ -386,8 +376,6 @@ Data<T> generate_data(std::size_t rows, const std::vector<std::size_t>& widths,
                               const Data<T>&);                                                    \
   template void check_weights<T>(const TrainOptions&, const Widths&,                              \
                                  const std::vector<nobias::Matrix<T>>&);                          \
-  template Data<T> copy_rows<T>(const Data<T>&, const std::vector<std::size_t>*,                  \
-                                const nobias::Standardization*);                                  \
   template Data<T> generate_data<T>(std::size_t, const std::vector<std::size_t>&, std::uint64_t);
 NOBIAS_TOOLS_INPUTS(float)
 NOBIAS_TOOLS_INPUTS(double)

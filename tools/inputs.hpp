@@ -121,12 +121,6 @@ void check_weights(const TrainOptions& o, const Widths& widths,
 // either part would be empty.
 nobias::RowSplit split_validation(std::size_t rows, double fraction, std::uint64_t seed);
 
-// The rows of data at rows (all: nullptr), standardized by stats (as they are: nullptr), in a
-// copy of their own.
-template <class T>
-Data<T> copy_rows(const Data<T>& data, const std::vector<std::size_t>* rows,
-                  const nobias::Standardization* stats);
-
 // The seed's experiment: x (rows x d_in) then y (rows x d_out), standard normal, from
 // stream 1 of seed (the network's weights come from stream 0, so they are independent).
 template <class T>

@@ -43,7 +43,6 @@ Problem<T> assemble(const TrainOptions& o) {
   }
   if (p.weights) check_weights(o, p.widths, *p.weights);
   if (!p.data) p.data = generate_data<T>(o.rows, p.widths.values, o.seed);
-  std::vector<std::size_t> validation_rows;  // held out of data
   if (!p.validation && o.validation_fraction > 0.0) {
     // By default a fraction is held out only when it is enough rows to stop on
     // (nobias/defaults.hpp); a --validation-fraction given is the user's call.
@@ -52,7 +51,7 @@ Problem<T> assemble(const TrainOptions& o) {
         nobias::defaults::early_stopping_rows(rows, o.validation_fraction) > 0) {
       nobias::RowSplit split = split_validation(rows, o.validation_fraction, o.seed);
       p.train_rows = std::move(split.train);
-      validation_rows = std::move(split.validation);
+      p.held_out = std::move(split.validation);
     } else {
       p.validation_note =
           std::to_string(rows) + " rows: no early stopping, every row trains (a " +
@@ -64,16 +63,8 @@ Problem<T> assemble(const TrainOptions& o) {
   p.stats =
       run_standardization<T>(o, start, *p.data, p.train_rows.empty() ? nullptr : &p.train_rows);
   p.stats_from_model = !start.standardization.empty();
-  // The training rows are standardized as they are read (training_rows); the validation rows
-  // in a copy (a --val-x may be a mapped file), their targets as given kept for the metrics.
-  const nobias::Standardization* stats = p.stats.empty() ? nullptr : &p.stats;
-  if (!validation_rows.empty()) {
-    if (p.stats.has_y()) p.validation_y_as_given = targets_at(*p.data, validation_rows);
-    p.validation = copy_rows(*p.data, &validation_rows, stats);
-  } else if (p.validation && stats != nullptr) {
-    if (p.stats.has_y()) p.validation_y_as_given = p.validation->y;
-    p.validation = copy_rows(*p.validation, nullptr, stats);
-  }
+  // Both the training and the validation rows are standardized as they are read: no copy.
+  if (!p.held_out.empty()) p.held_out_y = targets_at(*p.data, p.held_out);
   return p;
 }
 
@@ -82,6 +73,24 @@ nobias::RowSource<T> training_rows(const Problem<T>& p) {
   return nobias::RowSource<T>(p.data->x.view(), p.data->y.view(),
                               p.train_rows.empty() ? nullptr : &p.train_rows,
                               p.stats.empty() ? nullptr : &p.stats);
+}
+
+template <class T>
+nobias::RowSource<T> validation_source(const Problem<T>& p) {
+  const nobias::Standardization* stats = p.stats.empty() ? nullptr : &p.stats;
+  if (!p.held_out.empty()) {
+    return nobias::RowSource<T>(p.data->x.view(), p.data->y.view(), &p.held_out, stats);
+  }
+  if (p.validation) {
+    return nobias::RowSource<T>(p.validation->x.view(), p.validation->y.view(), nullptr, stats);
+  }
+  return {};
+}
+
+template <class T>
+nobias::MatrixView<const T> validation_targets(const Problem<T>& p) {
+  if (!p.held_out.empty()) return p.held_out_y.view();
+  return p.validation ? p.validation->y.view() : nobias::MatrixView<const T>();
 }
 
 // What the model directory says about how it was trained.
@@ -110,5 +119,9 @@ template Problem<float> assemble<float>(const TrainOptions&);
 template Problem<double> assemble<double>(const TrainOptions&);
 template nobias::RowSource<float> training_rows<float>(const Problem<float>&);
 template nobias::RowSource<double> training_rows<double>(const Problem<double>&);
+template nobias::RowSource<float> validation_source<float>(const Problem<float>&);
+template nobias::RowSource<double> validation_source<double>(const Problem<double>&);
+template nobias::MatrixView<const float> validation_targets<float>(const Problem<float>&);
+template nobias::MatrixView<const double> validation_targets<double>(const Problem<double>&);
 
 }  // namespace nobias_tools

@@ -22,12 +22,13 @@ template <class T>
 struct Problem {
   std::optional<Data<T>> data;          // every row read, as read (not standardized)
   std::vector<std::size_t> train_rows;  // the rows of data that train; empty: all of them
-  // --val-x/--val-y, or the rows held out of data: in a copy of their own (the fraction's
-  // rows, or a standardized --val-x) or as read, standardized as the training rows.
+  // The rows of data held out to validate on (validation_source reads them where they lie);
+  // empty: none, or --val-x.
+  std::vector<std::size_t> held_out;
+  // --val-x/--val-y as read (a .npy mapped where its layout allows), not standardized.
   std::optional<Data<T>> validation;
-  // The validation targets in the user's units, for the metrics, when validation's are
-  // standardized.
-  std::optional<nobias::Matrix<T>> validation_y_as_given;
+  // The held-out rows' targets in the user's units, for the metrics (--val-y's are its own).
+  nobias::Matrix<T> held_out_y;
   std::optional<std::vector<nobias::Matrix<T>>> weights;
   std::optional<nobias::Checkpoint<T>> checkpoint;
   Widths widths;
@@ -40,15 +41,30 @@ struct Problem {
 };
 
 // UsageError or nobias::Error for any input that does not fit the others, before training.
-// The training rows are not copied: a held-out validation fraction is listed out of them
-// (train_rows), and their standardization is applied as they are read (training_rows). The
-// validation rows are copied where they are held out or standardized.
+// No rows are copied (but where a file's layout needs converting, inputs.hpp): a held-out
+// validation fraction is listed out of data (train_rows, held_out), and the standardization is
+// applied as rows are read (training_rows, validation_source).
 template <class T>
 Problem<T> assemble(const TrainOptions& o);
 
 // The rows that train, standardized as they are read; lives as long as p.
 template <class T>
 nobias::RowSource<T> training_rows(const Problem<T>& p);
+
+// Whether the run validates: on rows held out of data, or on --val-x/--val-y.
+template <class T>
+bool validates(const Problem<T>& p) {
+  return !p.held_out.empty() || p.validation.has_value();
+}
+
+// The rows to validate on, standardized as the training rows as they are read (no rows: no
+// validation); lives as long as p.
+template <class T>
+nobias::RowSource<T> validation_source(const Problem<T>& p);
+
+// The validation targets in the user's units, for the metrics (empty: no validation).
+template <class T>
+nobias::MatrixView<const T> validation_targets(const Problem<T>& p);
 
 // What the model directory says about how it was trained.
 nobias::ModelInfo model_info(const TrainOptions& o, std::size_t classes,

@@ -108,7 +108,7 @@ int run_training(const TrainOptions& o, const Trainer<T>& train, const RunPlace&
     net.emplace(p.weights ? nobias::Network<T>(std::move(*p.weights))
                           : nobias::Network<T>(p.widths.values, o.seed, o.init));
     optimizer.emplace(o.optimizer, *net);
-    options = fit_options(o, p.validation.has_value(), p.stats_from_model);
+    options = fit_options(o, validates(p), p.stats_from_model);
     if (p.checkpoint) resume_or_explain(*p.checkpoint, *optimizer, options, o);
   });
   if (reports && !p.note.empty()) {
@@ -127,6 +127,7 @@ int run_training(const TrainOptions& o, const Trainer<T>& train, const RunPlace&
   }
   Data<T>& data = *p.data;
   const nobias::RowSource<T> train_rows = training_rows(p);
+  const nobias::RowSource<T> val_rows = validation_source(p);  // rows() 0: none
   const std::size_t planned_steps =
       steps_mode ? o.steps : nobias::steps_per_epoch(train_rows.rows(), o.batch_size);
   place.agreed([&] {
@@ -141,11 +142,8 @@ int run_training(const TrainOptions& o, const Trainer<T>& train, const RunPlace&
   std::vector<double> losses;
   const bool log_losses = reports && !o.loss_csv.empty();
   if (log_losses) losses.reserve(steps_mode ? o.steps : o.epochs * planned_steps);
-  EpochMonitor<T> monitor(*net, train_rows, data.classes, p.validation,
-                          p.validation_y_as_given ? p.validation_y_as_given->view()
-                          : p.validation          ? p.validation->y.view()
-                                                  : nobias::MatrixView<const T>(),
-                          p.stats, o, options.first_epoch);
+  EpochMonitor<T> monitor(*net, train_rows, data.classes, val_rows, validation_targets(p), p.stats,
+                          o, options.first_epoch);
   ProgressBar bar(reports && !steps_mode && !o.quiet && ::isatty(STDOUT_FILENO) == 1);
   const std::size_t rows = train_rows.rows();
   options.on_step = [&](const nobias::StepReport& step) {
@@ -169,14 +167,15 @@ int run_training(const TrainOptions& o, const Trainer<T>& train, const RunPlace&
   if (reports && !steps_mode) monitor.start();
   nobias::FitResult result;
   try {
-    const nobias::FitData<T> fit_data{
-        data.x,
-        data.y,
-        p.validation ? p.validation->x.view() : nobias::MatrixView<const T>(),
-        p.validation ? p.validation->y.view() : nobias::MatrixView<const T>(),
-        p.checkpoint ? &p.checkpoint->best_weights : nullptr,
-        p.train_rows.empty() ? nullptr : &p.train_rows,
-        p.stats.empty() ? nullptr : &p.stats};
+    // The validation rows read where they lie, standardized as they are read (no copy).
+    const nobias::FitData<T> fit_data{data.x,
+                                      data.y,
+                                      {},
+                                      {},
+                                      p.checkpoint ? &p.checkpoint->best_weights : nullptr,
+                                      p.train_rows.empty() ? nullptr : &p.train_rows,
+                                      p.stats.empty() ? nullptr : &p.stats,
+                                      val_rows.rows() > 0 ? &val_rows : nullptr};
     result = train(*net, *optimizer, fit_data, options);
   } catch (const nobias::DivergenceError& e) {
     bar.clear();
@@ -200,8 +199,8 @@ int run_training(const TrainOptions& o, const Trainer<T>& train, const RunPlace&
     }
     if (!o.history_csv.empty()) {
       stage_history_csv(outputs, o.history_csv, monitor.history(), train_rows.rows(),
-                        p.validation ? p.validation->x.rows() : 0,
-                        o.reduction == nobias::Reduction::Sum, monitor.classifier());
+                        val_rows.rows(), o.reduction == nobias::Reduction::Sum,
+                        monitor.classifier());
     }
     if (!o.loss_csv.empty()) {
       stage_loss_csv(outputs, o.loss_csv, losses,
@@ -211,8 +210,7 @@ int run_training(const TrainOptions& o, const Trainer<T>& train, const RunPlace&
   });
   if (reports) {
     const double rate = static_cast<double>(result.steps) / std::max(result.seconds, 1e-9);
-    const std::string epochs =
-        steps_mode ? "" : epochs_summary(result, o, p.validation.has_value());
+    const std::string epochs = steps_mode ? "" : epochs_summary(result, o, validates(p));
     std::printf("final loss %.6g after %s%s, %.1f steps/s%s\n", result.final_loss,
                 nobias::counted(result.steps, "step").c_str(), epochs.c_str(), rate,
                 place.on.c_str());

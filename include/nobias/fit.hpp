@@ -109,8 +109,17 @@ struct FitData {
   // with standardize_x's and standardize_y's bits, instead of a standardized copy of x; nullptr:
   // as they are. val_x and val_y are the caller's to standardize.
   const Standardization* standardization = nullptr;
+  // The validation set read where it lies, instead of val_x and val_y (then both empty): some
+  // rows of an array (a split held out of x, say), standardized as they are read, a block at a
+  // time, with the same losses as over a standardized copy of them; nullptr: val_x and val_y.
+  // Must outlive fit.
+  const RowSource<T>* validation = nullptr;
 
   RowSource<T> training_rows() const { return RowSource<T>(x, y, rows, standardization); }
+  // The validation rows, from whichever of the two ways they were given (none: no rows).
+  RowSource<T> validation_rows() const {
+    return validation != nullptr ? *validation : RowSource<T>(val_x, val_y);
+  }
 };
 
 struct FitResult {
@@ -154,8 +163,9 @@ class StepSeam {
   virtual void arrange(const std::vector<std::size_t>* order) = 0;
   // One update on batch `index` of the epoch; its loss. DivergenceError as Optimizer::step.
   virtual double step(std::size_t index, Reduction reduction) = 0;
-  // The loss of the network over (x, y), as Network::loss.
-  virtual double loss(MatrixView<const T> x, MatrixView<const T> y, Reduction reduction) = 0;
+  // The loss of the network over rows (read as they lie: validation rows), bit for bit as
+  // Network::loss over a copy of them.
+  virtual double loss(const RowSource<T>& rows, Reduction reduction) = 0;
   // How the steps are taken, recorded in checkpoints: another seam would not continue a run
   // bit for bit ("local", "mpi deterministic", "mpi fast on 3 ranks").
   virtual std::string steps() const = 0;

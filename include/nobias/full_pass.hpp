@@ -20,4 +20,9 @@ double full_loss(Network<T>& net, MatrixView<const T> x, MatrixView<const T> y,
 template <class T>
 double full_loss(Network<T>& net, const RowSource<T>& rows, Reduction reduction = Reduction::Sum);
 
+// net.predict over a source's x rows as training reads them (standardized), bit for bit as over
+// a copy of them, without one: x is read a block at a time.
+template <class T>
+Matrix<T> full_predict(const Network<T>& net, const RowSource<T>& rows);
+
 }  // namespace nobias

@@ -21,6 +21,11 @@ namespace nobias {
 namespace {
 
 template <class T>
+bool same_array(MatrixView<const T> a, MatrixView<const T> b) {
+  return a.data() == b.data() && a.rows() == b.rows() && a.cols() == b.cols() && a.ld() == b.ld();
+}
+
+template <class T>
 void check_fit(const Network<T>& net, const FitData<T>& data, const FitOptions& options) {
   const MatrixView<const T> x = data.x, y = data.y, val_x = data.val_x, val_y = data.val_y;
   if (options.epochs == 0) throw ValueError("fit: epochs must be >= 1, got 0");
@@ -45,11 +50,19 @@ void check_fit(const Network<T>& net, const FitData<T>& data, const FitOptions& 
                      std::to_string(net.input_width()) + " columns to " +
                      std::to_string(net.output_width()));
   }
-  const bool validation = !val_x.empty() || !val_y.empty();
-  if (validation && (val_x.rows() != val_y.rows() || val_x.cols() != x.cols() ||
-                     val_y.cols() != y.cols() || val_x.rows() == 0)) {
-    throw ShapeError("fit: validation x is " + shape_string(val_x.rows(), val_x.cols()) +
-                     " and validation y is " + shape_string(val_y.rows(), val_y.cols()) +
+  if (data.validation != nullptr && (!val_x.empty() || !val_y.empty())) {
+    throw ValueError("fit: a validation set in val_x and val_y and in validation; expected one");
+  }
+  const bool validation = data.validation != nullptr || !val_x.empty() || !val_y.empty();
+  const RowSource<T>* v = data.validation;  // its shapes, or val_x's and val_y's
+  const std::size_t val_rows = v ? v->rows() : val_x.rows(),
+                    val_y_rows = v ? v->rows() : val_y.rows();
+  const std::size_t val_x_cols = v ? v->x_cols() : val_x.cols(),
+                    val_y_cols = v ? v->y_cols() : val_y.cols();
+  if (validation && (val_rows != val_y_rows || val_x_cols != x.cols() || val_y_cols != y.cols() ||
+                     val_rows == 0)) {
+    throw ShapeError("fit: validation x is " + shape_string(val_rows, val_x_cols) +
+                     " and validation y is " + shape_string(val_y_rows, val_y_cols) +
                      "; expected the same row count and " + std::to_string(x.cols()) + " and " +
                      std::to_string(y.cols()) + " columns");
   }
@@ -64,14 +77,16 @@ void check_fit(const Network<T>& net, const FitData<T>& data, const FitOptions& 
   // network's own memory, which the steps change.
   net.require_apart("fit", "x", x);
   net.require_apart("fit", "y", y);
-  net.require_apart("fit", "validation x", val_x);
-  net.require_apart("fit", "validation y", val_y);
+  const RowSource<T> val = data.validation_rows();
+  net.require_apart("fit", "validation x", val.x());
+  net.require_apart("fit", "validation y", val.y());
   // Once, before any step: a NaN in the data would otherwise read as a diverged loss. All of
-  // x and y, also rows that do not train: finite values standardize to finite ones.
+  // x and y, also rows that do not train: finite values standardize to finite ones. Validation
+  // rows held out of x and y were checked with them.
   require_finite(x, "fit: x");
   require_finite(y, "fit: y");
-  require_finite(val_x, "fit: validation x");
-  require_finite(val_y, "fit: validation y");
+  if (!same_array(val.x(), x)) require_finite(val.x(), "fit: validation x");
+  if (!same_array(val.y(), y)) require_finite(val.y(), "fit: validation y");
 }
 
 // The epoch's last update may have blown the weights up: such a state must not replace a
@@ -146,7 +161,9 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
   const std::size_t rows = source.rows();
   const std::size_t batch = options.batch_size == 0 ? rows : std::min(options.batch_size, rows);
   const std::size_t epoch_steps = steps_per_epoch(rows, batch);
-  const bool validation = !data.val_x.empty();
+  // Read where they lie (a block at a time), as the training rows are: no copy of them.
+  const RowSource<T> validation_source = data.validation_rows();
+  const bool validation = validation_source.rows() > 0;
   const EarlyStopping& stopping = options.early_stopping;
   seam.start(net, optimizer, source, batch);
 
@@ -228,7 +245,7 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
 
     if (validation) {
       signals.hold();
-      report.validation_loss = seam.loss(data.val_x, data.val_y, options.reduction);
+      report.validation_loss = seam.loss(validation_source, options.reduction);
       if (!std::isfinite(report.validation_loss)) {
         throw blown_up("the validation loss", report.validation_loss, epoch);
       }

@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <vector>
 
-#include "core/row_chunks.hpp"
 #include "nobias/fit.hpp"
+#include "nobias/full_pass.hpp"
 
 namespace nobias::detail {
 
@@ -45,8 +45,8 @@ class LocalSteps final : public StepSeam<T> {
     return optimizer_->step(*net_, bx, by, reduction);
   }
 
-  double loss(MatrixView<const T> x, MatrixView<const T> y, Reduction reduction) override {
-    return loss_in_blocks<T>(*net_, x, y, reduction);  // no workspace for every row
+  double loss(const RowSource<T>& rows, Reduction reduction) override {
+    return full_loss<T>(*net_, rows, reduction);  // no workspace, nor copy, for every row
   }
 
   std::string steps() const override { return "local"; }

@@ -114,8 +114,31 @@ double full_loss(Network<T>& net, const RowSource<T>& rows, Reduction reduction)
   return loss * (1.0 / (static_cast<double>(n) * static_cast<double>(net.output_width())));
 }
 
+template <class T>
+Matrix<T> full_predict(const Network<T>& net, const RowSource<T>& rows) {
+  const std::size_t n = rows.rows(), block = detail::block_rows<T>(net.widths());
+  // Network's own path (and refusals) for what fits one block, as predict_with.
+  if (n <= block || rows.x_cols() != net.input_width()) {
+    if (rows.in_place()) return net.predict(rows.x());
+    Matrix<T> x(n, rows.x_cols());
+    rows.gather_x(x.view(), nullptr, 0);
+    return net.predict(x.view());
+  }
+  Matrix<T> p(n, net.output_width());
+  if (rows.in_place()) {
+    detail::predict_in_blocks<T>(net, rows.x(), p.view(), block, {});
+  } else {
+    detail::predict_in_blocks<T>(
+        net, n, [&](std::size_t begin, MatrixView<T> to) { rows.gather_x(to, nullptr, begin); },
+        p.view(), block);
+  }
+  return p;
+}
+
 template double full_loss<float>(Network<float>&, const RowSource<float>&, Reduction);
 template double full_loss<double>(Network<double>&, const RowSource<double>&, Reduction);
+template Matrix<float> full_predict<float>(const Network<float>&, const RowSource<float>&);
+template Matrix<double> full_predict<double>(const Network<double>&, const RowSource<double>&);
 template class RowSource<float>;
 template class RowSource<double>;
 

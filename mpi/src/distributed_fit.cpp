@@ -90,7 +90,7 @@ void check_same_everywhere(Communicator& comm, const Network<T>& net, const Opti
   std::uint64_t mine[] = {data.x.rows(),
                           data.x.cols(),
                           net.output_width(),
-                          data.val_x.rows(),
+                          data.validation != nullptr ? data.validation->rows() : data.val_x.rows(),
                           options.epochs,
                           options.first_epoch,
                           options.batch_size,
@@ -147,20 +147,33 @@ std::pair<std::size_t, std::size_t> my_rows(std::size_t n, const Communicator& c
   return {begin, last_begin + last_count - begin};
 }
 
-// A loss over the ranks (validation, the final loss): fixed shards, one slot each, summed in shard
-// order, so that it (and early stopping) does not depend on the rank count.
+// A loss over the ranks (validation): fixed shards, one slot each, summed in shard order, so
+// that it (and early stopping) does not depend on the rank count. A shard of rows that are not
+// views (a split, standardized) is gathered into one buffer: memory for a shard, not a copy.
 template <class T>
-double sharded_loss(Communicator& comm, Network<T>& net, MatrixView<const T> x,
-                    MatrixView<const T> y, Reduction reduction,
-                    const DistributedOptions& distributed) {
-  const std::size_t shards = shards_for(x.rows(), distributed);
+double sharded_loss(Communicator& comm, Network<T>& net, const RowSource<T>& rows,
+                    Reduction reduction, const DistributedOptions& distributed) {
+  const std::size_t n = rows.rows();
+  const std::size_t shards = shards_for(n, distributed);
   std::vector<double> losses(shards, 0.0);
   agreed(comm, [&] {
     const auto [first, count] = detail::piece_range(shards, static_cast<std::size_t>(comm.rank()),
                                                     static_cast<std::size_t>(comm.size()));
+    Matrix<T> shard_x, shard_y;
     for (std::size_t s = first; s < first + count; ++s) {
-      const auto [begin, rows] = detail::piece_range(x.rows(), s, shards);
-      losses[s] = net.loss(x.row_block(begin, rows), y.row_block(begin, rows), Reduction::Sum);
+      const auto [begin, size] = detail::piece_range(n, s, shards);
+      if (rows.in_place()) {
+        losses[s] = net.loss(rows.x().row_block(begin, size), rows.y().row_block(begin, size),
+                             Reduction::Sum);
+        continue;
+      }
+      if (shard_x.rows() < size) {
+        shard_x = Matrix<T>(size, rows.x_cols());
+        shard_y = Matrix<T>(size, rows.y_cols());
+      }
+      const MatrixView<T> bx = shard_x.row_block(0, size), by = shard_y.row_block(0, size);
+      rows.gather(bx, by, nullptr, begin);
+      losses[s] = net.loss(MatrixView<const T>(bx), MatrixView<const T>(by), Reduction::Sum);
     }
   });
   comm.start_sum(losses.data(), losses.size());
@@ -169,7 +182,7 @@ double sharded_loss(Communicator& comm, Network<T>& net, MatrixView<const T> x,
   for (double l : losses)
     loss += l;
   return reduction == Reduction::Mean
-             ? loss / (static_cast<double>(x.rows()) * static_cast<double>(y.cols()))
+             ? loss / (static_cast<double>(n) * static_cast<double>(rows.y_cols()))
              : loss;
 }
 
@@ -284,8 +297,8 @@ class DistributedSteps final : public StepSeam<T> {
                : step_->deterministic(*net_, *optimizer_, bx, by, count, reduction);
   }
 
-  double loss(MatrixView<const T> x, MatrixView<const T> y, Reduction reduction) override {
-    return sharded_loss(comm_, *net_, x, y, reduction, options_);
+  double loss(const RowSource<T>& rows, Reduction reduction) override {
+    return sharded_loss(comm_, *net_, rows, reduction, options_);
   }
 
   void agreed(Body body) override { mpi::agreed(comm_, body); }

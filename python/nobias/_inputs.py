@@ -13,6 +13,13 @@ def _is_sparse(X):
     return hasattr(X, "toarray") and hasattr(X, "nnz")
 
 
+def _all_finite(array):
+    """Whether a 2-D array holds no NaN or infinity, looked at a block of rows at a time: a
+    mask of the whole array would be a temporary of a byte per element."""
+    block = max(1, 2**20 // array.shape[1])
+    return all(numpy.isfinite(array[i:i + block]).all() for i in range(0, array.shape[0], block))
+
+
 def _validated_X(X, dtype):
     """X as a C-contiguous 2-D array of dtype; ValueError or TypeError saying what is wrong."""
     if X is None:
@@ -34,7 +41,7 @@ def _validated_X(X, dtype):
                          "of 1 is required.")
     with numpy.errstate(over="ignore"):
         array = numpy.ascontiguousarray(array, dtype=dtype)
-    if not numpy.isfinite(array).all():
+    if not _all_finite(array):
         raise ValueError(f"Input X contains NaN or infinity (or a value too large for "
                          f"{numpy.dtype(dtype).name})")
     return array

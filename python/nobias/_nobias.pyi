@@ -14,6 +14,8 @@ _Array: TypeAlias = NDArray[numpy.float32] | NDArray[numpy.float64]
 _Path: TypeAlias = str | PathLike[str]
 _DType: TypeAlias = type[numpy.float32] | type[numpy.float64] | numpy.dtype[Any] | str
 _Reduction: TypeAlias = Literal["sum", "mean"]
+# Row indices into x and y (an integer array): rows read where they lie.
+_Indices: TypeAlias = NDArray[numpy.integer[Any]] | Sequence[int]
 
 __version__: str
 
@@ -202,7 +204,10 @@ def fit(network: Network, optimizer: Optimizer, x: _Array, y: _Array, *, epochs:
         val_x: _Array | None = None, val_y: _Array | None = None,
         on_step: Callable[[StepReport], object] | None = None, checkpoint: _Path | None = None,
         checkpoint_every: int = 1, patience: int = 0, tolerance: float = 0.0001,
-        resume: Checkpoint | _Path | None = None) -> list[EpochReport]:
+        resume: Checkpoint | _Path | None = None, rows: _Indices | None = None,
+        val_rows: _Indices | None = None, x_mean: ArrayLike | None = None,
+        x_scale: ArrayLike | None = None, y_mean: ArrayLike | None = None,
+        y_scale: ArrayLike | None = None) -> list[EpochReport]:
     """Trains network on (x, y) with optimizer: epochs first_epoch..epochs of mini-batches of
     batch_size rows (0: the whole set), shuffled from (seed, epoch) alone. Returns a list of
     EpochReport. on_epoch(report) is called after every epoch; returning False stops.
@@ -216,7 +221,12 @@ def fit(network: Network, optimizer: Optimizer, x: _Array, y: _Array, *, epochs:
     (docs/python.md). resume=CHECKPOINT (a Checkpoint of the network's dtype, or its directory)
     continues the run it comes from, bit for bit: the network must hold its weights
     (nobias.resume(dir) builds both), every setting is compared with the first run's
-    (ResumeMismatch, a nobias.ValueError, names one that differs), and so is the data."""
+    (ResumeMismatch, a nobias.ValueError, names one that differs), and so is the data. Without
+    copying x: rows=INDICES trains on those rows of x and y only (in that order), val_rows=
+    INDICES validates on those (instead of val_x/val_y), and x_mean, x_scale (and y_mean, y_scale)
+    standardize the rows of x (and y) that train and validate as they are read, (v - mean) / scale
+    in float64 rounded once to the dtype: the bits of training on a standardized copy (val_x and
+    val_y are the caller's to standardize)."""
 def read_npy(path: _Path, dtype: _DType = ...) -> _Array:
     """A 2-D '<f4' or '<f8' .npy file as an array of dtype (converted as the C++ read_npy does)."""
 def write_npy(path: _Path, array: _Array) -> None:
@@ -269,9 +279,11 @@ def describe_targets(values: ArrayLike) -> dict[str, Any]:
     largest, least_values, classes: largest + 1) and the library's verdicts: looks_like_classes
     (class labels rather than counts; nobias-train's --task auto) and looks_like_few_classes (2 to
     20 of them)."""
-def column_statistics(x: _Array) -> tuple[NDArray[numpy.float64], NDArray[numpy.float64]]:
+def column_statistics(x: _Array, rows: _Indices | None = None
+                      ) -> tuple[NDArray[numpy.float64], NDArray[numpy.float64]]:
     """(mean, scale) of x's columns as float64 arrays, as --standardize computes them (two passes
-    in double; scale is the population standard deviation, 1 for a constant column)."""
+    in double; scale is the population standard deviation, 1 for a constant column); rows: of
+    these rows only (an index array, as over x[rows] without copying them)."""
 def set_threads(threads: int) -> None:
     """0: every CPU (the default); n >= 1: at most n threads per training step. Results do not
     depend on it."""

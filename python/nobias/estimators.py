@@ -189,11 +189,12 @@ class _Estimator:
             return numpy.arange(rows), None
         return train, held
 
-    def _train(self, x_train, y_train, validation, dtype, hidden, seed):
-        """Trains network_ on the (already converted and standardized) rows; early stopping as
+    def _train(self, X, targets, rows, held, statistics, dtype, hidden, seed):
+        """Trains network_ on rows of X and targets (None: all), validating on the held rows,
+        both standardized by statistics as the library reads them; early stopping as
         nobias-train's (the library's driver): after n_iter_no_change epochs without the
         validation loss falling by more than tol, keeping the weights of the best epoch."""
-        network = _nobias.Network([x_train.shape[1], *hidden, y_train.shape[1]], seed=seed,
+        network = _nobias.Network([X.shape[1], *hidden, targets.shape[1]], seed=seed,
                                   init=self.init, dtype=dtype)
         optimizer = _nobias.Optimizer(network, kind=self.optimizer,
                                       learning_rate=self.learning_rate, momentum=self.momentum,
@@ -202,44 +203,41 @@ class _Estimator:
 
         def on_epoch(report):
             self.loss_curve_.append(report.train_loss)
-            if validation is not None:
+            if held is not None:
                 self.validation_loss_curve_.append(report.validation_loss)
             return True
 
         # Early stopping, and keeping the best epoch's weights, are the driver's (as for
         # nobias-train).
-        val = {} if validation is None else dict(val_x=validation[0], val_y=validation[1],
-                                                 patience=int(self.n_iter_no_change),
-                                                 tolerance=float(self.tol))
-        reports = _nobias.fit(network, optimizer, x_train, y_train, epochs=int(self.max_epochs),
+        val = {} if held is None else dict(val_rows=held, patience=int(self.n_iter_no_change),
+                                           tolerance=float(self.tol))
+        reports = _nobias.fit(network, optimizer, X, targets, epochs=int(self.max_epochs),
                               batch_size=int(self.batch_size), seed=seed, reduction="mean",
-                              on_epoch=on_epoch, **val)
+                              on_epoch=on_epoch, rows=rows, **statistics, **val)
         last = reports[-1]
         self.network_ = network
         self.n_iter_ = len(reports)
-        self.best_loss_ = last.best_validation_loss if validation is not None else last.train_loss
-        self.best_epoch_ = last.best_epoch if validation is not None else len(reports)
+        self.best_loss_ = last.best_validation_loss if held is not None else last.train_loss
+        self.best_epoch_ = last.best_epoch if held is not None else len(reports)
         return self
 
     def _fit_rows(self, X, targets, standardize_targets, dtype, hidden, seed):
-        """Splits, standardizes with the training rows' statistics (as nobias-train), trains."""
+        """Splits, standardizes with the training rows' statistics (as nobias-train), trains.
+        X's rows stay where they are: the library reads the training and validation rows by
+        index, standardized as they are read (the bits of a standardized copy), so X (already
+        of dtype, C-contiguous) is not copied."""
         train, held = self._split(X.shape[0], seed)
-        x_train, y_train = X[train], targets[train]
+        rows = None if held is None else train  # None: every row, in order
+        targets = numpy.ascontiguousarray(targets, dtype=dtype)
+        statistics = {}
         if self.standardize:
             # The library's statistics (as --standardize's), so the runs agree bit for bit.
-            self.x_mean_, self.x_scale_ = _nobias.column_statistics(x_train)
+            self.x_mean_, self.x_scale_ = _nobias.column_statistics(X, rows=rows)
+            statistics = dict(x_mean=self.x_mean_, x_scale=self.x_scale_)
             if standardize_targets:
-                self.y_mean_, self.y_scale_ = _nobias.column_statistics(y_train)
-
-        def prepared(x, y):
-            x = self._standardized_X(x)
-            if self.standardize and standardize_targets:
-                y = (y - self.y_mean_) / self.y_scale_
-            return (numpy.ascontiguousarray(x, dtype=dtype),
-                    numpy.ascontiguousarray(y, dtype=dtype))
-
-        validation = None if held is None else prepared(X[held], targets[held])
-        return self._train(*prepared(x_train, y_train), validation, dtype, hidden, seed)
+                self.y_mean_, self.y_scale_ = _nobias.column_statistics(targets, rows=rows)
+                statistics.update(y_mean=self.y_mean_, y_scale=self.y_scale_)
+        return self._train(X, targets, rows, held, statistics, dtype, hidden, seed)
 
     def _standardized_X(self, X):
         """X standardized in float64, rounded to its dtype once (as the library does)."""

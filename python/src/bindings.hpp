@@ -5,7 +5,10 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cstddef>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "nobias/network.hpp"
 #include "nobias/optimizer.hpp"
@@ -27,5 +30,11 @@ const char* reduction_name(Reduction reduction);
 
 // An optimizer's settings as the keyword arguments of nobias.Optimizer (optimizer.cpp).
 py::dict config_dict(const OptimizerConfig& config);
+
+// A 1-D sequence of numbers (one statistic per column), or None: none (model.cpp).
+std::vector<double> statistics_from(py::handle values, const char* what);
+// A 1-D integer array of row indices (>= 0), or None: nullopt (model.cpp). TypeError for
+// another dtype or rank, ValueError for a negative index.
+std::optional<std::vector<std::size_t>> row_indices(py::handle rows, const char* what);
 
 }  // namespace nobias::python

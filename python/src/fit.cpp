@@ -33,6 +33,9 @@ struct FitArguments {
   FitOptions options;
   py::object on_epoch, on_step;
   py::object resume;  // None, a Checkpoint, or a checkpoint directory
+  // Rows of x and y read where they lie: those that train and validate (None: all of them, and
+  // val_x/val_y), standardized by these statistics as they are read (None: as they are).
+  py::object rows, val_rows, x_mean, x_scale, y_mean, y_scale;
 };
 
 // The checkpoint fit(resume=...) continues: the one given (of the network's dtype), or the one
@@ -85,6 +88,20 @@ py::list fit_typed(AnyNetwork& network, AnyOptimizer& optimizer, py::handle x, p
     vxv = input_view<T>(val_x, "val_x");
     vyv = input_view<T>(val_y, "val_y");
   }
+  const std::optional<std::vector<std::size_t>> rows = row_indices(a.rows, "rows");
+  const std::optional<std::vector<std::size_t>> val_rows = row_indices(a.val_rows, "val_rows");
+  if (val_rows && !val_x.is_none()) {
+    throw py::value_error("val_rows and val_x/val_y: expected one validation set, got both");
+  }
+  Standardization stats;
+  stats.x_mean = statistics_from(a.x_mean, "x_mean");
+  stats.x_scale = statistics_from(a.x_scale, "x_scale");
+  stats.y_mean = statistics_from(a.y_mean, "y_mean");
+  stats.y_scale = statistics_from(a.y_scale, "y_scale");
+  const Standardization* standardization = stats.empty() ? nullptr : &stats;
+  // The validation rows of x and y, read where they lie: no copy of them.
+  std::optional<RowSource<T>> validation;
+  if (val_rows) validation.emplace(xv, yv, &*val_rows, standardization);
   Network<T>& net = network.get<T>();
   Optimizer<T>& opt = optimizer.get<T>();
 
@@ -122,8 +139,15 @@ py::list fit_typed(AnyNetwork& network, AnyOptimizer& optimizer, py::handle x, p
   {
     Exclusive busy(network, optimizer);
     const Training training(network, optimizer);  // a callback of another fit() won't wait
-    fitted =
-        fit<T>(net, opt, {xv, yv, vxv, vyv, resumed ? &resumed->best_weights : nullptr}, options);
+    const FitData<T> data{xv,
+                          yv,
+                          vxv,
+                          vyv,
+                          resumed ? &resumed->best_weights : nullptr,
+                          rows ? &*rows : nullptr,
+                          standardization,
+                          validation ? &*validation : nullptr};
+    fitted = fit<T>(net, opt, data, options);
   }
   py::list result;
   for (const EpochReport& r : fitted.epochs)
@@ -168,7 +192,8 @@ void bind_fit(py::module_& m) {
          const WholeNumber& seed, const std::string& reduction, const WholeNumber& first_epoch,
          py::object on_epoch, py::handle val_x, py::handle val_y, py::object on_step,
          py::object checkpoint, const WholeNumber& checkpoint_every, const WholeNumber& patience,
-         const RealNumber& tolerance, py::object resume) {
+         const RealNumber& tolerance, py::object resume, py::object rows, py::object val_rows,
+         py::object x_mean, py::object x_scale, py::object y_mean, py::object y_scale) {
         require_same_dtype(optimizer, network, "fit");
         FitArguments a;
         a.options.epochs = whole_number(epochs, "epochs");
@@ -186,6 +211,12 @@ void bind_fit(py::module_& m) {
         a.options.early_stopping.patience = whole_number(patience, "patience");
         a.options.early_stopping.tolerance = real_number(tolerance, "tolerance");
         a.resume = std::move(resume);
+        a.rows = std::move(rows);
+        a.val_rows = std::move(val_rows);
+        a.x_mean = std::move(x_mean);
+        a.x_scale = std::move(x_scale);
+        a.y_mean = std::move(y_mean);
+        a.y_scale = std::move(y_scale);
         return dispatch(network.dtype(), [&](auto tag) {
           return fit_typed<decltype(tag)>(network, optimizer, x, y, val_x, val_y, a);
         });
@@ -199,6 +230,9 @@ void bind_fit(py::module_& m) {
       py::arg("checkpoint") = py::none(), py::arg("checkpoint_every") = 1,
       py::arg("patience") = defaults.early_stopping.patience,
       py::arg("tolerance") = defaults.early_stopping.tolerance, py::arg("resume") = py::none(),
+      py::arg("rows") = py::none(), py::arg("val_rows") = py::none(),
+      py::arg("x_mean") = py::none(), py::arg("x_scale") = py::none(),
+      py::arg("y_mean") = py::none(), py::arg("y_scale") = py::none(),
       R"doc(
 Trains network on (x, y) with optimizer: epochs first_epoch..epochs of mini-batches of
 batch_size rows (0: the whole set), shuffled from (seed, epoch) alone. Returns a list of
@@ -213,6 +247,11 @@ raises nobias.ValueError in a callback instead of waiting (docs/python.md). resu
 Checkpoint of the network's dtype, or its directory) continues the run it comes from, bit for bit:
 the network must hold its weights (nobias.resume(dir) builds both), every setting is compared with
 the first run's (ResumeMismatch, a nobias.ValueError, names one that differs), and so is the data.
+Without copying x: rows=INDICES trains on those rows of x and y only (in that order), val_rows=
+INDICES validates on those (instead of val_x/val_y), and x_mean, x_scale (and y_mean, y_scale)
+standardize the rows of x (and y) that train and validate as they are read, (v - mean) / scale in
+float64 rounded once to the dtype: the bits of training on a standardized copy (val_x and val_y
+are the caller's to standardize).
 )doc");
 }
 

@@ -2,6 +2,7 @@
 // written and read by the same C++ code as nobias-train --weights-out and nobias-predict.
 #include <pybind11/stl.h>
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -23,20 +24,6 @@ namespace {
 
 std::string path_from(py::handle path) {
   return py::str(py::module_::import("os").attr("fspath")(path));
-}
-
-// A 1-D sequence of numbers (numpy array or list), or None for "no statistics".
-std::vector<double> statistics_from(py::handle values, const char* what) {
-  if (values.is_none()) return {};
-  py::array_t<double, py::array::c_style | py::array::forcecast> a;
-  try {
-    a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(values);
-  } catch (const py::error_already_set&) {
-  }
-  if (!a || a.ndim() > 2 || (a.ndim() == 2 && a.shape(0) != 1)) {
-    throw py::value_error(std::string(what) + ": expected a 1-D array of numbers (one per column)");
-  }
-  return {a.data(), a.data() + a.size()};
 }
 
 py::object statistics_array(const std::vector<double>& v) {
@@ -62,6 +49,42 @@ py::dict info_dict(const ModelInfo& info) {
 }
 
 }  // namespace
+
+std::vector<double> statistics_from(py::handle values, const char* what) {
+  if (values.is_none()) return {};
+  py::array_t<double, py::array::c_style | py::array::forcecast> a;
+  try {
+    a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(values);
+  } catch (const py::error_already_set&) {
+  }
+  if (!a || a.ndim() > 2 || (a.ndim() == 2 && a.shape(0) != 1)) {
+    throw py::value_error(std::string(what) + ": expected a 1-D array of numbers (one per column)");
+  }
+  return {a.data(), a.data() + a.size()};
+}
+
+std::optional<std::vector<std::size_t>> row_indices(py::handle rows, const char* what) {
+  if (rows.is_none()) return std::nullopt;
+  const py::array a = py::array::ensure(rows);
+  const char kind = a ? a.dtype().kind() : '?';
+  if (!a || a.ndim() != 1 || (kind != 'i' && kind != 'u')) {
+    throw py::type_error(
+        std::string(what) + ": expected a 1-D array of row indices (integers), got " +
+        std::string(py::str(a ? py::object(a.dtype()) : py::object(py::type::of(rows)))) +
+        (a && a.ndim() != 1 ? " of " + std::to_string(a.ndim()) + " dimensions" : ""));
+  }
+  const auto ints = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(a);
+  std::vector<std::size_t> out(static_cast<std::size_t>(ints.size()));
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const std::int64_t v = ints.data()[i];
+    if (v < 0) {
+      throw py::value_error(std::string(what) + ": row index " + std::to_string(v) +
+                            " at position " + std::to_string(i) + "; expected indices >= 0");
+    }
+    out[i] = static_cast<std::size_t>(v);
+  }
+  return out;
+}
 
 void bind_model(py::module_& m) {
   m.def(
@@ -244,21 +267,23 @@ void bind_model(py::module_& m) {
       "looks_like_few_classes (2 to 20 of them).");
   m.def(
       "column_statistics",
-      [](py::handle x) {
+      [](py::handle x, py::handle rows) {
+        const std::optional<std::vector<std::size_t>> listed = row_indices(rows, "rows");
         return dispatch(array_dtype(x, "x"), [&](auto tag) {
           using T = decltype(tag);
           const MatrixView<const T> view = input_view<T>(x, "x");
           Standardization s;
           {
             py::gil_scoped_release nogil;
-            s = fit_standardization<T>(view);
+            s = listed ? fit_standardization<T>(view, {}, &*listed) : fit_standardization<T>(view);
           }
           return py::make_tuple(statistics_array(s.x_mean), statistics_array(s.x_scale));
         });
       },
-      py::arg("x"),
+      py::arg("x"), py::arg("rows") = py::none(),
       "(mean, scale) of x's columns as float64 arrays, as --standardize computes them (two "
-      "passes in double; scale is the population standard deviation, 1 for a constant column).");
+      "passes in double; scale is the population standard deviation, 1 for a constant column); "
+      "rows: of these rows only (an index array, as over x[rows] without copying them).");
 }
 
 }  // namespace nobias::python

@@ -322,3 +322,45 @@ def test_model_directory_round_trip(tmp_path, dtype):
         nobias.save_model(tmp_path / "bad", net, classes=3)  # classes must be d_out
     order = nobias.shuffled_order(10, 3, 1)
     assert sorted(order) == list(range(10)) and order != list(range(10))
+
+
+def test_rows_read_where_they_lie_are_those_of_a_standardized_copy(dtype):
+    # fit(rows=, val_rows=, x_mean=, ...) trains and validates on rows of x without copying
+    # them, standardized as they are read: the bits of fit on standardized copies of them.
+    rng = numpy.random.default_rng(4)
+    x = (rng.standard_normal((90, WIDTHS[0])) * 3 + 1).astype(dtype)
+    y = (x[:, :4] * 0.5 + 2).astype(dtype)
+    order = rng.permutation(90)
+    train, held = order[:63], order[63:]  # out of order: positions, not a prefix
+    x_mean, x_scale = nobias._nobias.column_statistics(x, rows=train)
+    y_mean, y_scale = nobias._nobias.column_statistics(y, rows=train)
+    numpy.testing.assert_array_equal(nobias._nobias.column_statistics(x[train])[0], x_mean)
+
+    def copy(a, mean, scale, rows):
+        return ((a[rows] - mean) / scale).astype(dtype)
+
+    kwargs = dict(epochs=4, batch_size=16, seed=3, reduction="mean", patience=2)
+    a = nobias.Network(WIDTHS, seed=1, init="he", dtype=dtype)
+    b = nobias.Network(WIDTHS, seed=1, init="he", dtype=dtype)
+    want = nobias.fit(a, nobias.Optimizer(a, kind="adam", learning_rate=1e-2),
+                      copy(x, x_mean, x_scale, train), copy(y, y_mean, y_scale, train),
+                      val_x=copy(x, x_mean, x_scale, held), val_y=copy(y, y_mean, y_scale, held),
+                      **kwargs)
+    got = nobias.fit(b, nobias.Optimizer(b, kind="adam", learning_rate=1e-2), x, y, rows=train,
+                     val_rows=held, x_mean=x_mean, x_scale=x_scale, y_mean=y_mean,
+                     y_scale=y_scale, **kwargs)
+    assert [(r.train_loss, r.validation_loss) for r in got] == \
+        [(r.train_loss, r.validation_loss) for r in want]
+    for wa, wb in zip(a.weights, b.weights):
+        numpy.testing.assert_array_equal(wa, wb)
+    # Refusals: indices that are not integers, negative or past x's rows, two validation sets.
+    net = nobias.Network(WIDTHS, seed=1, dtype=dtype)
+    optimizer = nobias.Optimizer(net, learning_rate=1e-3)
+    with pytest.raises(TypeError, match="rows: expected a 1-D array of row indices"):
+        nobias.fit(net, optimizer, x, y, rows=numpy.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match="val_rows: row index -1 at position 1"):
+        nobias.fit(net, optimizer, x, y, val_rows=[0, -1])
+    with pytest.raises(nobias.ValueError, match="position 0 names row 90, but x has 90 rows"):
+        nobias.fit(net, optimizer, x, y, val_rows=[90])
+    with pytest.raises(ValueError, match="val_rows and val_x/val_y: expected one"):
+        nobias.fit(net, optimizer, x, y, val_rows=held, val_x=x[:3], val_y=y[:3])
