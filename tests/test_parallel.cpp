@@ -1,7 +1,7 @@
 // The step's thread split (lib/parallel.hpp): the team runs every piece exactly once,
 // survives a thread that cannot start and a helper that loses its core, leaves the runs to
-// the caller when helpers do not pay, keeps helpers off the caller's CPU, and a Network gives
-// the same bits on 1, 2 and every available thread.
+// the caller when helpers do not pay, and a Network gives the same bits on 1, 2 and every
+// available thread.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -12,13 +12,6 @@
 #include <thread>
 #include <utility>
 #include <vector>
-
-#if defined(__linux__)
-#include <dirent.h>
-#include <sched.h>
-
-#include <cstdlib>
-#endif
 
 #include "gemm/parallel.hpp"
 #include "nobias/error.hpp"
@@ -126,61 +119,6 @@ TEST_CASE("parallel.team.helpers_that_take_no_piece_leave_the_next_runs_to_the_c
     MESSAGE("the machine delayed this test past the 50 ms of solo runs; not checked");
   }
 }
-
-#if defined(__linux__)
-namespace {
-
-// Every thread of this process (the test's, a team's helpers) gets `cpus`.
-void set_every_threads_cpus(const cpu_set_t& cpus) {
-  DIR* tasks = opendir("/proc/self/task");
-  REQUIRE(tasks != nullptr);
-  while (const dirent* entry = readdir(tasks)) {
-    if (entry->d_name[0] == '.') continue;
-    sched_setaffinity(static_cast<pid_t>(std::atoi(entry->d_name)), sizeof cpus, &cpus);
-  }
-  closedir(tasks);
-}
-
-}  // namespace
-
-TEST_CASE("parallel.team.a_helper_on_the_callers_cpu_moves_off_it") {
-  // A scheduler may wake a helper on the caller's CPU, where the two only take turns. Here
-  // every thread is held on the caller's CPU, as such a scheduler would leave them; the helper
-  // must run its pieces on another CPU the team's creator may use.
-  using namespace std::chrono_literals;
-  cpu_set_t allowed;
-  CPU_ZERO(&allowed);
-  REQUIRE(sched_getaffinity(0, sizeof allowed, &allowed) == 0);
-  if (CPU_COUNT(&allowed) < 2) return;  // nowhere else to go
-  int first = 0;
-  while (!CPU_ISSET(first, &allowed))
-    ++first;
-  cpu_set_t callers;
-  CPU_ZERO(&callers);
-  CPU_SET(first, &callers);
-  nobias::detail::Team team(2);
-  set_every_threads_cpus(callers);
-  const std::thread::id caller = std::this_thread::get_id();
-  std::vector<std::thread::id> ran_on(4);
-  std::vector<int> cpu(4, -1);
-  auto task = [&](std::size_t p) {
-    ran_on[p] = std::this_thread::get_id();
-    cpu[p] = sched_getcpu();
-    std::this_thread::sleep_for(200us);
-  };
-  int helper_pieces = 0;
-  for (int run = 0; run < 500 && helper_pieces < 4; ++run) {
-    team.run(4, task);
-    for (std::size_t p = 0; p < 4; ++p) {
-      if (ran_on[p] == caller) continue;
-      ++helper_pieces;
-      CHECK(cpu[p] != first);
-    }
-  }
-  set_every_threads_cpus(allowed);
-  CHECK(helper_pieces > 0);
-}
-#endif
 
 TEST_CASE("parallel.team.rethrows_the_first_exception_after_every_piece") {
   nobias::detail::Team team(2);

@@ -186,14 +186,6 @@ bool spin_until(Done done, std::chrono::steady_clock::duration limit) {
   }
 }
 
-int current_cpu() {
-#if defined(__linux__)
-  return sched_getcpu();  // vDSO, tens of nanoseconds; -1 if unknown
-#else
-  return -1;
-#endif
-}
-
 std::atomic<int> g_fail_thread_start{0};
 std::atomic<bool> g_idle_helpers{false};
 
@@ -211,13 +203,6 @@ void idle_helpers_for_testing(bool idle) {
 
 Team::Team(int threads) {
   const int helpers = threads < 1 ? 0 : threads - 1;
-  // The creator's CPUs, read here: a helper that reads its own may already have been moved.
-  Placement placement;
-#if defined(__linux__)
-  CPU_ZERO(&placement.allowed);
-  placement.can_move = sched_getaffinity(0, sizeof placement.allowed, &placement.allowed) == 0 &&
-                       CPU_COUNT(&placement.allowed) > 1;
-#endif
   try {
     helpers_.reserve(static_cast<std::size_t>(helpers));
     for (int index = 1; index <= helpers; ++index) {
@@ -227,8 +212,7 @@ Team::Team(int threads) {
       }
       // The generation is read here, not by the thread: one that starts late must still see
       // the runs, and the stop, that came before it.
-      helpers_.emplace_back(
-          [this, seen = generation_.load(), placement] { helper_loop(seen, placement); });
+      helpers_.emplace_back([this, seen = generation_.load()] { helper_loop(seen); });
     }
   } catch (const std::exception& e) {
     // The started helpers are waiting for work: stop and join them, or their std::thread
@@ -254,7 +238,7 @@ void Team::stop_helpers() noexcept {
   helpers_.clear();
 }
 
-void Team::helper_loop(std::uint32_t seen, Placement placement) {
+void Team::helper_loop(std::uint32_t seen) {
   // Helpers run oneDNN's float32 kernel, unsafe under a handler on the thread's stack (see
   // signal_safety.hpp); signals sent to the process go to the threads the user made instead.
   // Without oneDNN (a bad NOBIAS_SGEMM throws here: held, the product will say why) they stay
@@ -277,31 +261,9 @@ void Team::helper_loop(std::uint32_t seen, Placement placement) {
     seen = generation_.load(std::memory_order_acquire);
     if (stop_.load()) return;
     if (g_idle_helpers.load(std::memory_order_relaxed)) continue;
-    leave_callers_cpu(placement);
     const Share share = take_pieces(seen);
     if (share.pieces > 0) spin = std::clamp(2 * share.longest, kHelperSpin, kHelperSpinAtMost);
   }
-}
-
-// A scheduler may wake a sleeping helper on the CPU of the caller that woke it: on this
-// project's 2-vCPU VM (its kernel packs tasks onto few vCPUs, sched_vcpu_pack) it did so for
-// 225-300 of 300 wakes in 3 of 5 runs of a two-thread test (bench/ANALYSIS.md, "Issue 22").
-// There the helper only takes turns with the caller: the wake cost the caller the helper's
-// whole 100 us piece. So a helper on the caller's CPU moves off it for good (until the caller
-// moves to the helper's): its affinity becomes the team creator's CPUs but that one. A thread
-// allowed one CPU, or that may not move, stays.
-void Team::leave_callers_cpu(Placement& placement) const {
-#if defined(__linux__)
-  const int caller = caller_cpu_.load(std::memory_order_relaxed);
-  if (!placement.can_move || caller < 0 || current_cpu() != caller) return;
-  cpu_set_t others = placement.allowed;
-  CPU_CLR(static_cast<std::size_t>(caller), &others);
-  if (CPU_COUNT(&others) == 0) return;
-  // On failure (a cpuset forbids it) the helper stays where it is, as before.
-  if (sched_setaffinity(0, sizeof others, &others) != 0) placement.can_move = false;
-#else
-  (void)placement;
-#endif
 }
 
 Team::Share Team::take_pieces(std::uint32_t generation) {
@@ -359,7 +321,6 @@ void Team::run_erased(std::size_t pieces, Function function, void* task) {
   done_.store(0, std::memory_order_relaxed);
   const std::uint32_t generation = generation_.load(std::memory_order_relaxed) + 1;
   ticket_.store(static_cast<std::uint64_t>(generation) << 32, std::memory_order_release);
-  caller_cpu_.store(current_cpu(), std::memory_order_relaxed);
   generation_.store(generation);  // seq_cst: a helper going to sleep sees it or is counted
   if (sleeping_helpers_.load() > 0) futex_wake_all(generation_);
 

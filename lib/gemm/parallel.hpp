@@ -13,14 +13,12 @@
 // started. Helpers spin briefly after a run (the next phase follows within microseconds),
 // then sleep on a futex; a waiting caller sleeps too, so an idle team leaves the cores to
 // other processes (a helper polls for twice its longest piece, 100 us to 1 ms, as the caller
-// may still be running one as long). A helper that finds itself on the caller's CPU (a
-// scheduler may wake a thread on the CPU of the thread that woke it, where it can only take
-// turns with the caller) leaves it: it stops running there while another CPU is allowed.
-// Helpers must also pay: when they slow a run down (a stall: the caller waited longer than its
-// own share took) or, over a few runs, saved less than a tenth of what the caller alone would
-// have taken (they joined late, or their CPU is another process's), the runs of the next 50 ms
-// are the caller's alone, as with one thread, and the helpers are tried again after (50 ms
-// doubling to 1.6 s while it goes on): which thread runs a piece never changes its bits.
+// may still be running one as long). Helpers must also pay: when they slow a run down (a
+// stall: the caller waited longer than its own share took) or, over a few runs, saved less
+// than a tenth of what the caller alone would have taken (they joined late, were woken on the
+// caller's CPU, or their CPU is another process's), the runs of the next 50 ms are the caller's
+// alone, as with one thread, and the helpers are tried again after (50 ms doubling to 1.6 s
+// while it goes on): which thread runs a piece never changes its bits.
 #pragma once
 
 #include <atomic>
@@ -31,10 +29,6 @@
 #include <mutex>
 #include <thread>
 #include <vector>
-
-#if defined(__linux__)
-#include <sched.h>
-#endif
 
 namespace nobias::detail {
 
@@ -106,17 +100,8 @@ class Team {
     std::size_t pieces = 0;
     std::chrono::steady_clock::duration total{}, longest{};
   };
-  // The CPUs a helper may use (the team creator's, when the team was made), and whether it
-  // may choose among them.
-  struct Placement {
-#if defined(__linux__)
-    cpu_set_t allowed;
-#endif
-    bool can_move = false;
-  };
   void run_erased(std::size_t pieces, Function function, void* task);
-  void helper_loop(std::uint32_t seen, Placement placement);
-  void leave_callers_cpu(Placement& placement) const;
+  void helper_loop(std::uint32_t seen);
   // Takes and runs pieces of run `generation` until none is left.
   Share take_pieces(std::uint32_t generation);
   // After a run with helpers: whether they paid, else the runs of the next while are solo.
@@ -136,7 +121,6 @@ class Team {
   std::atomic<int> sleeping_helpers_{0};
   std::atomic<bool> caller_sleeping_{false};
   std::atomic<bool> stop_{false};
-  std::atomic<int> caller_cpu_{-1};  // where the caller started the current run
   // Until then, runs are the caller's alone: helpers stalled a recent run, or did not pay.
   std::chrono::steady_clock::time_point solo_until_{};
   std::chrono::steady_clock::duration solo_for_{};  // the last solo time's length
