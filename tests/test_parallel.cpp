@@ -1,6 +1,7 @@
 // The step's thread split (lib/parallel.hpp): the team runs every piece exactly once,
-// survives a thread that cannot start and a helper that loses its core, and a Network gives
-// the same bits on 1, 2 and every available thread.
+// survives a thread that cannot start and a helper that loses its core, leaves the runs to
+// the caller when helpers do not pay, and a Network gives the same bits on 1, 2 and every
+// available thread.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -88,6 +89,35 @@ TEST_CASE("parallel.team.a_stalled_helper_leaves_the_next_runs_to_the_caller") {
       helper_ran = helper_ran || ran_on[p] != caller;
   }
   CHECK(helper_ran);  // the helpers are back after the solo window
+}
+
+TEST_CASE("parallel.team.helpers_that_take_no_piece_leave_the_next_runs_to_the_caller") {
+  // Helpers that wake too late for any piece (here: told to take none) stall nothing, but save
+  // nothing either: after a few such runs the runs are the caller's alone, as after a stall.
+  using namespace std::chrono_literals;
+  nobias::detail::Team team(2);
+  const std::thread::id caller = std::this_thread::get_id();
+  std::vector<std::thread::id> ran_on(4);
+  auto task = [&](std::size_t p) {
+    ran_on[p] = std::this_thread::get_id();
+    std::this_thread::sleep_for(200us);  // long enough for a helper that is there to take some
+  };
+  nobias::detail::idle_helpers_for_testing(true);
+  for (int run = 0; run < 8; ++run)
+    team.run(4, task);
+  nobias::detail::idle_helpers_for_testing(false);
+  const auto judged = std::chrono::steady_clock::now();
+  bool helper_ran = false;
+  for (int run = 0; run < 8; ++run) {
+    team.run(4, task);
+    for (std::size_t p = 0; p < 4; ++p)
+      helper_ran = helper_ran || ran_on[p] != caller;
+  }
+  if (std::chrono::steady_clock::now() - judged < 40ms) {
+    CHECK_FALSE(helper_ran);
+  } else {
+    MESSAGE("the machine delayed this test past the 50 ms of solo runs; not checked");
+  }
 }
 
 TEST_CASE("parallel.team.rethrows_the_first_exception_after_every_piece") {

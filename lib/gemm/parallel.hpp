@@ -13,10 +13,12 @@
 // started. Helpers spin briefly after a run (the next phase follows within microseconds),
 // then sleep on a futex; a waiting caller sleeps too, so an idle team leaves the cores to
 // other processes (a helper polls for twice its longest piece, 100 us to 1 ms, as the caller
-// may still be running one as long). On a busy machine a helper can lose its core in the middle of
-// a piece; when the caller has then waited longer than its own share took (a stall), the runs of
-// the next 50 ms are the caller's alone, as with one thread, and the helpers are tried again after
-// (50 ms doubling to 1.6 s while stalls go on): which thread runs a piece never changes its bits.
+// may still be running one as long). Helpers must also pay: when they slow a run down (a
+// stall: the caller waited longer than its own share took) or, over a few runs, saved less
+// than a tenth of what the caller alone would have taken (they joined late, were woken on the
+// caller's CPU, or their CPU is another process's), the runs of the next 50 ms are the caller's
+// alone, as with one thread, and the helpers are tried again after (50 ms doubling to 1.6 s
+// while it goes on): which thread runs a piece never changes its bits.
 #pragma once
 
 #include <atomic>
@@ -93,11 +95,19 @@ class Team {
 
  private:
   using Function = void (*)(void*, std::size_t);
+  // What one thread ran of a run.
+  struct Share {
+    std::size_t pieces = 0;
+    std::chrono::steady_clock::duration total{}, longest{};
+  };
   void run_erased(std::size_t pieces, Function function, void* task);
   void helper_loop(std::uint32_t seen);
-  // Takes and runs pieces of run `generation` until none is left; returns how long the
-  // longest of them took (zero if it took none).
-  std::chrono::steady_clock::duration take_pieces(std::uint32_t generation);
+  // Takes and runs pieces of run `generation` until none is left.
+  Share take_pieces(std::uint32_t generation);
+  // After a run with helpers: whether they paid, else the runs of the next while are solo.
+  void judge(std::chrono::steady_clock::duration run, std::chrono::steady_clock::duration waited,
+             const Share& own, std::size_t pieces, std::chrono::steady_clock::time_point end);
+  void go_solo(std::chrono::steady_clock::time_point now);
   void stop_helpers() noexcept;
 
   Function function_ = nullptr;
@@ -111,9 +121,13 @@ class Team {
   std::atomic<int> sleeping_helpers_{0};
   std::atomic<bool> caller_sleeping_{false};
   std::atomic<bool> stop_{false};
-  // Until then, runs are the caller's alone: a helper stalled a recent one.
+  // Until then, runs are the caller's alone: helpers stalled a recent run, or did not pay.
   std::chrono::steady_clock::time_point solo_until_{};
   std::chrono::steady_clock::duration solo_for_{};  // the last solo time's length
+  // The runs with helpers since the last judgement: their time, and the caller's alone,
+  // estimated from its own pieces.
+  std::size_t judged_runs_ = 0;
+  std::chrono::steady_clock::duration judged_time_{}, judged_solo_{};
   std::mutex error_mutex_;
   std::exception_ptr error_;
   std::vector<std::thread> helpers_;
@@ -122,5 +136,8 @@ class Team {
 // Tests only: the helper with this index (1-based, as the caller is thread 0) fails to
 // start as if the system had refused it; 0 turns it off.
 void fail_thread_start_for_testing(int index);
+// Tests only: while true, helpers wake for every run but take no piece of it, as helpers
+// that join too late do.
+void idle_helpers_for_testing(bool idle);
 
 }  // namespace nobias::detail
