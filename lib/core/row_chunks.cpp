@@ -13,7 +13,9 @@
 #include <limits>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
+#include <thread>
 #include <type_traits>
 
 #include "gemm/parallel.hpp"
@@ -155,18 +157,30 @@ RowFill<T> prepared_rows(MatrixView<const T> x, const std::function<void(MatrixV
   };
 }
 
+// Where a block's outputs go: destination(window, the window's first row, the block's first
+// row, its rows), windows numbered from 0.
+template <class T>
+using Destination =
+    std::function<MatrixView<T>(std::size_t, std::size_t, std::size_t, std::size_t)>;
+// A window's end: done(window, its first row, its rows).
+using WindowDone = std::function<void(std::size_t, std::size_t, std::size_t)>;
+
 // The pass behind predict_in_blocks and predict_streamed over `rows` rows: those fill writes
 // into a per-lane buffer, or without fill x's own, in windows of at least `window` rows (whole
 // blocks, in row order), each window's blocks shared by the team, each block's outputs into
-// destination(first row, rows); then done(first row, rows) of the window, on the calling thread
-// with signals let in, before the next window starts. One team for the whole pass. With
-// populate, each window's rows of x (when x holds the rows) are mapped in (populate_rows) before
-// its products: for a pass over a mapped file.
+// destination(...). A window's done(...) runs on the calling thread, in window order, while the
+// team computes the next window (the last's after it): the outputs of two windows are in use at
+// once (destination must keep them apart), and no thread waits for the file a window's outputs
+// go to (a window's check, write and dropped pages took nobias-predict 5-8 ms on which the
+// other thread spun idle). Signals are held through a window's products and that done, when
+// the products are large enough (SignalHold). A done that throws stops the pass: the team takes
+// no more blocks and the exception comes out here. One team for the whole pass. With populate,
+// each window's rows of x (when x holds the rows) are mapped in (populate_rows) before its
+// products: for a pass over a mapped file.
 template <class T>
 void run_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
                 MatrixView<const T> x, std::size_t block, std::size_t window,
-                const std::function<MatrixView<T>(std::size_t, std::size_t)>& destination,
-                const std::function<void(std::size_t, std::size_t)>& done, bool populate) {
+                const Destination<T>& destination, const WindowDone& done, bool populate) {
   const std::vector<std::size_t>& widths = net.widths();
   if (block % kBlockMultiple != 0) {
     throw ValueError("predict_in_blocks: blocks of " + std::to_string(block) +
@@ -194,15 +208,36 @@ void run_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
                        Scratch<T>(fill ? most : 0, net.input_width())});
   }
   Team team(static_cast<int>(lanes));
-  for (std::size_t first = 0; first < blocks.size();) {
+  const std::thread::id caller = std::this_thread::get_id();
+  // The window whose done() is still to run: {number, first row, rows}; none before the first.
+  struct Ended {
+    std::size_t window, first, rows;
+  };
+  std::optional<Ended> ended;
+  std::size_t number = 0;
+  for (std::size_t first = 0; first < blocks.size(); ++number) {
     std::size_t last = first, window_rows = 0;
     while (last < blocks.size() && (window_rows == 0 || window_rows < window))
       window_rows += blocks[last++].count;
     if (populate && x.rows() == rows) populate_rows(x.row_block(blocks[first].begin, window_rows));
     std::atomic<std::size_t> next{first};
+    std::atomic<bool> stop{false};
+    const std::size_t first_row = blocks[first].begin;
     auto lane = [&](std::size_t l) {
+      if (ended && std::this_thread::get_id() == caller) {
+        // The previous window's done(), beside this window's products on the other threads.
+        const Ended previous = *ended;
+        ended.reset();
+        try {
+          done(previous.window, previous.first, previous.rows);
+        } catch (...) {
+          stop.store(true);
+          throw;
+        }
+      }
       Lane& own = buffers[l];
-      for (std::size_t b = next.fetch_add(1); b < last; b = next.fetch_add(1)) {
+      for (std::size_t b = next.fetch_add(1); b < last && !stop.load(std::memory_order_relaxed);
+           b = next.fetch_add(1)) {
         MatrixView<const T> a;
         if (fill) {
           const MatrixView<T> filled(own.input.data(), blocks[b].count, net.input_width());
@@ -211,18 +246,23 @@ void run_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
         } else {
           a = x.row_block(blocks[b].begin, blocks[b].count);
         }
-        forward_block(net.weights(), a, destination(blocks[b].begin, blocks[b].count),
+        forward_block(net.weights(), a,
+                      destination(number, first_row, blocks[b].begin, blocks[b].count),
                       own.ping.data(), own.pong.data());
       }
     };
     {
-      // Held while this window's products run, let in before done() writes.
       const SignalHold signals(network_call_holds_signals<T>(widths, window_rows, 1), true);
       team.run(std::min(lanes, last - first), lane);
     }
-    done(blocks[first].begin, window_rows);
+    // The caller took no piece of this window (the helpers were quicker): its turn now.
+    if (ended) {
+      done(ended->window, ended->first, ended->rows);
+    }
+    ended = Ended{number, first_row, window_rows};
     first = last;
   }
+  if (ended) done(ended->window, ended->first, ended->rows);  // the last window's
 }
 
 }  // namespace
@@ -267,8 +307,10 @@ void predict_in_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>
   // One window of every row, written in place: nothing to copy, nothing to hand on.
   run_blocks<T>(
       net, rows, fill, x, block, rows,
-      [&](std::size_t first, std::size_t count) { return out.row_block(first, count); },
-      [](std::size_t, std::size_t) {}, false);
+      [&](std::size_t, std::size_t, std::size_t first, std::size_t count) {
+        return out.row_block(first, count);
+      },
+      [](std::size_t, std::size_t, std::size_t) {}, false);
 }
 
 template <class T>
@@ -281,17 +323,18 @@ void predict_streamed(const Network<T>& net, MatrixView<const T> x, std::size_t 
     window = std::max(block * threads,
                       std::min(block * kBlocksPerThread * threads, kWindowBytes / row_bytes));
   }
-  // A window is whole blocks: at most window + block + kBlockMultiple - 1 rows.
-  Matrix<T> outputs(std::min(x.rows(), window + block + kBlockMultiple), net.output_width());
-  std::size_t window_first = 0;
+  // A window is whole blocks: at most window + block + kBlockMultiple - 1 rows. Two windows'
+  // outputs: one at the sink while the team writes the next (run_blocks).
+  const std::size_t most = std::min(x.rows(), window + block + kBlockMultiple);
+  Matrix<T> outputs[2] = {Matrix<T>(most, net.output_width()),
+                          Matrix<T>(x.rows() > window ? most : 0, net.output_width())};
   run_blocks<T>(
       net, x.rows(), prepared_rows<T>(x, prepare), x, block, window,
-      [&](std::size_t first, std::size_t count) {
-        return outputs.row_block(first - window_first, count);
+      [&](std::size_t number, std::size_t window_first, std::size_t first, std::size_t count) {
+        return outputs[number % 2].row_block(first - window_first, count);
       },
-      [&](std::size_t first, std::size_t rows) {
-        sink(first, outputs.row_block(0, rows));
-        window_first = first + rows;
+      [&](std::size_t number, std::size_t first, std::size_t rows) {
+        sink(first, outputs[number % 2].row_block(0, rows));
       },
       true);
 }
