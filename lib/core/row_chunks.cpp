@@ -38,9 +38,10 @@ constexpr std::size_t kBlockMultiple = 192;
 // the team's last block, so a few blocks per thread keep that wait short; more only hold more
 // inputs and outputs at once.
 constexpr std::size_t kBlocksPerThread = 8;
-// ... but a window's inputs at most about this (one block per thread at least): what a pass over
-// a mapped file larger than memory holds of it.
-constexpr std::size_t kWindowBytes = std::size_t(64) << 20;
+// ... but a window's inputs at most about this (one block per thread at least). Two windows are
+// in memory at once (one at the sink, the next computed: run_blocks), so 64 MB is what a pass
+// over a mapped file larger than memory holds of it.
+constexpr std::size_t kWindowBytes = std::size_t(32) << 20;
 
 // A block's buffers of this size or more are asked for in transparent huge pages: x86-64's
 // PMD page, the unit the kernel can back with one.

@@ -49,7 +49,7 @@ void predict_in_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>
                        MatrixView<T> out, std::size_t block, MatrixView<const T> x = {});
 
 // The same outputs as predict_in_blocks, handed to sink(first row, their outputs) in row order,
-// a window of at least `window` rows (whole blocks; 0: a few blocks per thread, about 64 MB of x or
+// a window of at least `window` rows (whole blocks; 0: a few blocks per thread, about 32 MB of x or
 // less) at a time: never all held at once, for a pass whose outputs go to a file as they come. The
 // view is valid during the call only. sink runs on the calling thread while the team computes the
 // next window (signals held then as during products; an exception from it stops the pass).
