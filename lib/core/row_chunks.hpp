@@ -51,8 +51,8 @@ void predict_in_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>
 // The same outputs as predict_in_blocks, handed to sink(first row, their outputs) in row order,
 // a window of at least `window` rows (whole blocks; 0: a few blocks per thread, about 32 MB of x or
 // less) at a time: never all held at once, for a pass whose outputs go to a file as they come. The
-// view is valid during the call only. sink runs on the calling thread while the team computes the
-// next window (signals held then as during products; an exception from it stops the pass).
+// view is valid during the call only. sink runs on the calling thread, with signals let in, while
+// the other threads compute the next window (an exception from it stops the pass).
 // Memory besides x: predict_in_blocks' per thread, and two windows of outputs. Each window's
 // rows of x are mapped into the process in one call before its
 // products read them (MADV_POPULATE_READ): x may be a mapped file (map_npy), whose pages the sink
