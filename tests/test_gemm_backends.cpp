@@ -3,6 +3,7 @@
 // NOBIAS_EIGEN) against the triple loop of tests/reference, on odd shapes, views and steps.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <optional>
@@ -312,5 +313,26 @@ TEST_CASE("gemm.backend_variables_name_a_backend_or_fail_with_what_was_expected"
   {
     const ScopedVariable v("NOBIAS_TEST_BACKEND", "");
     CHECK_THROWS_AS(choose_made(), nobias::ValueError);  // empty is not "unset"
+  }
+}
+
+TEST_CASE("gemm.float32_warm_up_starts_a_thread_for_onednn_alone_and_changes_no_bits") {
+  // A product while the warm-up runs (both may generate oneDNN's kernels: its call_once makes
+  // one wait for the other) and after it: the same bits, the reference's values.
+  const Matrix<float> a = random_matrix<float>(67, 129, 1), b = random_matrix<float>(129, 45, 2);
+  Matrix<float> expected(67, 45);
+  reference::gemm<float>(Op::N, a, Op::N, b, 1.0f, 0.0f, expected);
+  for (const auto backend : Backends<float>::all()) {
+    CAPTURE(Backends<float>::name(backend));
+    const UseBackend<float> use(backend);
+    Matrix<float> during(67, 45), after(67, 45);
+    {
+      const nobias::Float32WarmUp warm_up;
+      CHECK(warm_up.started() == (backend == SgemmBackend::OneDnn));
+      nobias::gemm(Op::N, a, Op::N, b, 1.0f, 0.0f, during);
+    }
+    nobias::gemm(Op::N, a, Op::N, b, 1.0f, 0.0f, after);
+    CHECK(max_relative_error<float>(during, expected) <= test_support::tolerance<float>(129));
+    CHECK(std::equal(during.data(), during.data() + 67 * 45, after.data()));
   }
 }

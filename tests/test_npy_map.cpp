@@ -112,7 +112,8 @@ TEST_CASE_TEMPLATE("npy_map.dropped_rows_leave_memory_and_read_back", T, float, 
 
 // A streamed pass over mapped rows maps each window into memory in one call before reading it
 // (faulted in page by page as the products read them, they cost nobias-predict ~8% of its time
-// on a VM): when a window's first block is read, every block of the window is resident.
+// on a VM): when any block is read, every block of its window is resident (the window before
+// may be too: its sink, which drops it, runs while this window is computed).
 TEST_CASE_TEMPLATE("npy_map.a_streamed_pass_maps_each_window_before_reading_it", T, float, double) {
   TempDir dir("npy-map-window");
   const std::string path = dir.file("x.npy");
@@ -128,21 +129,21 @@ TEST_CASE_TEMPLATE("npy_map.a_streamed_pass_maps_each_window_before_reading_it",
   REQUIRE(x.mapped());
   const std::size_t before_kb = rss_file_kb();
   std::mutex lock;
-  bool first_block = true;
-  std::vector<std::size_t> resident_kb;  // at each window's first block read
+  std::vector<std::size_t> resident_kb;  // at each block read
+  std::size_t windows = 0;
   nobias::detail::predict_streamed<T>(
       net, x.view(), block,
       [&](nobias::MatrixView<T>) {  // a block of rows read (copied) into the pass
         const std::lock_guard<std::mutex> held(lock);
-        if (first_block) resident_kb.push_back(rss_file_kb() - before_kb);
-        first_block = false;
+        resident_kb.push_back(rss_file_kb() - before_kb);
       },
       window,
       [&](std::size_t first, nobias::MatrixView<T> p) {
         x.drop_rows(first, p.rows());
-        first_block = true;
+        ++windows;
       });
-  REQUIRE(resident_kb.size() == 3);
+  REQUIRE(windows == 3);
+  REQUIRE(resident_kb.size() >= 3);
   const std::size_t window_kb = window * widths[0] * sizeof(T) / 1024;
   for (const std::size_t kb : resident_kb) {
     CAPTURE(kb);

@@ -3,10 +3,12 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <fstream>
 #include <limits>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/row_chunks.hpp"
@@ -175,6 +177,39 @@ TEST_CASE_TEMPLATE("row_chunks.predict_rows_hands_on_predict_withs_bits", T, flo
                       net, s, nobias::Matrix<T>(0, kWidths.front()).view(),
                       [](std::size_t, nobias::MatrixView<const T>) { FAIL("no rows, no sink"); }),
                   nobias::ShapeError);
+}
+
+// The sink runs on the calling thread while the team computes the next window into the other
+// buffer of outputs: the view it holds keeps its values through the call, and an exception from
+// it stops the pass, no later window handed on.
+TEST_CASE_TEMPLATE("row_chunks.a_streamed_sink_keeps_its_outputs_while_the_next_window_runs", T,
+                   float, double) {
+  const test_support::AutomaticThreadsAfterwards restore;
+  nobias::set_threads(2);
+  const nobias::Network<T> net(random_weights<T>(kWidths, 25, 2.0));
+  const std::size_t rows = 16 * 192 + 7;
+  const nobias::Matrix<T> x = random_matrix<T>(rows, kWidths.front(), 26);
+  const nobias::Matrix<T> whole = net.predict(x.view());
+  const std::thread::id caller = std::this_thread::get_id();
+  std::size_t calls = 0;
+  nobias::detail::predict_streamed<T>(
+      net, x.view(), 192, {}, 384, [&](std::size_t first, nobias::MatrixView<T> p) {
+        CHECK(std::this_thread::get_id() == caller);
+        const nobias::Matrix<T> seen = nobias::Matrix<T>::copy_of(p);
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));  // the next window runs on
+        CHECK(same_bits<T>(p, seen.view()));
+        CHECK(same_bits<T>(p, whole.view().row_block(first, p.rows())));
+        ++calls;
+      });
+  CHECK(calls > 3);
+  calls = 0;
+  CHECK_THROWS_AS(nobias::detail::predict_streamed<T>(net, x.view(), 192, {}, 384,
+                                                      [&](std::size_t, nobias::MatrixView<T>) {
+                                                        if (++calls == 2)
+                                                          throw nobias::ValueError("refused");
+                                                      }),
+                  nobias::ValueError);
+  CHECK(calls == 2);
 }
 
 #if defined(__linux__)

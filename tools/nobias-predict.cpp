@@ -19,6 +19,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "cli_common.hpp"
@@ -131,6 +132,14 @@ void write_predictions(std::ostream& out, const PredictOptions& o, const nobias:
   nobias::predict_rows<T>(model.network, model.info.standardization, x.view(), write_window);
 }
 
+// A float32 prediction of two rows or more starts oneDNN's kernel generation early (35-90 ms
+// of one core, Float32WarmUp). One row is a matrix-vector product: oneDNN makes only its
+// smaller gemv kernels for it (about 11 ms), and the warm-up would cost more than it saves.
+template <class T>
+bool wants_warm_up(std::size_t rows) {
+  return std::is_same_v<T, float> && rows > 1;
+}
+
 int run(const PredictOptions& o) {
   nobias::PathPlan plan;
   plan.add_input("--weights", o.model.weights);
@@ -142,14 +151,18 @@ int run(const PredictOptions& o) {
     throw UsageError("--labels: the model in " + o.model.weights +
                      " is a regression (trained without class labels or one-hot targets)");
   }
+  if (!o.target.empty() && !is_csv_path(o.model.x)) {
+    throw UsageError("--target " + o.target + " names a column of a CSV --x, but --x is " +
+                     o.model.x);
+  }
   return with_model_dtype(info, [&](auto zero) {
     using T = decltype(zero);
-    const nobias::Model<T> model = nobias::load_model<T>(o.model.weights);
-    if (!o.target.empty() && !is_csv_path(o.model.x)) {
-      throw UsageError("--target " + o.target + " names a column of a CSV --x, but --x is " +
-                       o.model.x);
-    }
+    // --x first (a .npy is only mapped here): its rows say whether the products will need
+    // oneDNN's kernels, whose generation then runs beside the model's load.
     nobias::NpyRows<T> x = read_model_x<T>(o.model.x, o.model.weights, info, o.target);
+    std::optional<nobias::Float32WarmUp> warm_up;
+    if (wants_warm_up<T>(x.rows())) warm_up.emplace();
+    const nobias::Model<T> model = nobias::load_model<T>(o.model.weights);
     // Written as computed, under a temporary renamed over --out at the end: a refused
     // prediction or a failed write leaves --out as it was.
     nobias::StagedFile(

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <thread>
 
 #include "nobias/matrix.hpp"
 #include "nobias/threads.hpp"
@@ -20,6 +21,26 @@ void gemm(Op op_a, MatrixView<const float> a, Op op_b, MatrixView<const float> b
           float beta, MatrixView<float> c);
 void gemm(Op op_a, MatrixView<const double> a, Op op_b, MatrixView<const double> b, double alpha,
           double beta, MatrixView<double> c);
+
+// The one-time set-up of float32 products, begun on a helper thread of its own: oneDNN
+// generates the kernels of its sgemm at its first products (35-90 ms of one core). A program that
+// will multiply float32 matrices soon (nobias-predict, once it knows the model's dtype and that --x
+// has rows to spare) makes one, goes on reading its model and inputs, and its first product finds
+// the kernels made. The destructor waits for the thread. The thread holds asynchronous signals
+// (they go to the program's other threads); nothing at all where float32 products run on the BLAS.
+// Products computed after it are the same bits.
+class Float32WarmUp {
+ public:
+  Float32WarmUp();
+  ~Float32WarmUp();
+  Float32WarmUp(const Float32WarmUp&) = delete;
+  Float32WarmUp& operator=(const Float32WarmUp&) = delete;
+  // Whether a thread was started (a build and environment whose float32 products are oneDNN's).
+  bool started() const { return thread_.joinable(); }
+
+ private:
+  std::thread thread_;
+};
 
 // set_threads() and the thread counts are in threads.hpp (included here for the callers that
 // found them here).

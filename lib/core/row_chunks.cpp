@@ -1,21 +1,16 @@
 #include "core/row_chunks.hpp"
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#include <unistd.h>
-#endif
-
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <cstdint>
 #include <functional>
-#include <limits>
 #include <memory>
-#include <new>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <type_traits>
 
+#include "core/row_buffers.hpp"
 #include "gemm/parallel.hpp"
 #include "gemm/signal_safety.hpp"
 #include "nobias/blas.hpp"
@@ -36,73 +31,10 @@ constexpr std::size_t kBlockMultiple = 192;
 // the team's last block, so a few blocks per thread keep that wait short; more only hold more
 // inputs and outputs at once.
 constexpr std::size_t kBlocksPerThread = 8;
-// ... but a window's inputs at most about this (one block per thread at least): what a pass over
-// a mapped file larger than memory holds of it.
-constexpr std::size_t kWindowBytes = std::size_t(64) << 20;
-
-// A block's buffers of this size or more are asked for in transparent huge pages: x86-64's
-// PMD page, the unit the kernel can back with one.
-constexpr std::size_t kHugePage = std::size_t(2) << 20;
-
-// rows x cols zeroed T for a block's activations, in transparent huge pages where the kernel
-// lends them for the asking (MADV_HUGEPAGE; THP "madvise" mode, common, and this VM's). A pass's
-// buffers are fresh memory, first touched as the pass starts: in 4 KiB pages, a 784->512->512->10
-// float32 pass with two lanes faulted ~3,700 of them, and nobias-predict on 2,000 rows took
-// 0.29 s against 0.135 s in huge pages (perf stat -r 3, interleaved; 6,500 -> 2,770 faults).
-// From a huge page boundary and in whole huge pages (a partial last one would be 4 KiB pages);
-// the advice comes before the first touch (the zeroing), and its failure changes only the speed.
-template <class T>
-class Scratch {
- public:
-  Scratch(std::size_t rows, std::size_t cols) {
-    if (rows == 0 || cols == 0) return;
-    if (rows > std::numeric_limits<std::size_t>::max() / sizeof(T) / cols) {
-      throw ValueError("predict: a block of " + std::to_string(rows) + " x " +
-                       std::to_string(cols) + " overflows size_t bytes");
-    }
-    std::size_t bytes = rows * cols * sizeof(T);
-    if (bytes >= kHugePage) {
-      bytes = (bytes + kHugePage - 1) / kHugePage * kHugePage;
-      data_.get_deleter().align = kHugePage;
-    }
-    data_.reset(
-        static_cast<T*>(::operator new(bytes, std::align_val_t(data_.get_deleter().align))));
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (bytes >= kHugePage) ::madvise(data_.get(), bytes, MADV_HUGEPAGE);
-#endif
-    std::fill(data_.get(), data_.get() + rows * cols, T{});
-  }
-  T* data() const {
-    return data_.get();
-  }
-
- private:
-  struct Free {
-    std::size_t align = 64;  // Matrix's: a cache line
-    void operator()(T* p) const { ::operator delete(p, std::align_val_t(align)); }
-  };
-  std::unique_ptr<T, Free> data_;
-};
-
-// Maps rows that are in memory (a mapped file's, in the page cache) into this process in one
-// call (MADV_POPULATE_READ, Linux 5.14) before a window's products read them. Faulted in by the
-// team as it reads, a few pages a fault, 314 MB of float32 rows cost nobias-predict on this VM
-// ~75 ms of its ~1 s (1,006 -> 931 ms, medians of 7 interleaved, load 2.0-2.3); how much
-// depends on the page cache (rows in large folios fault cheaply). On rows already mapped, as
-// in-memory data, it only walks the page tables; a failure (an older kernel: EINVAL) changes
-// only the speed.
-template <class T>
-void populate_rows(MatrixView<const T> rows) {
-#if defined(__linux__) && defined(MADV_POPULATE_READ)
-  if (rows.rows() == 0) return;
-  static const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const auto start = reinterpret_cast<std::uintptr_t>(rows.row(0)) / page * page;
-  const auto end = reinterpret_cast<std::uintptr_t>(rows.row(rows.rows() - 1) + rows.cols());
-  ::madvise(reinterpret_cast<void*>(start), end - start, MADV_POPULATE_READ);
-#else
-  (void)rows;
-#endif
-}
+// ... but a window's inputs at most about this (one block per thread at least). Two windows are
+// in memory at once (one at the sink, the next computed: run_blocks), so 64 MB is what a pass
+// over a mapped file larger than memory holds of it.
+constexpr std::size_t kWindowBytes = std::size_t(32) << 20;
 
 std::size_t widest_hidden(const std::vector<std::size_t>& widths) {
   return widths.size() < 3 ? 0 : *std::max_element(widths.begin() + 1, widths.end() - 1);
@@ -155,18 +87,32 @@ RowFill<T> prepared_rows(MatrixView<const T> x, const std::function<void(MatrixV
   };
 }
 
+// Where a block's outputs go: destination(window, the window's first row, the block's first
+// row, its rows), windows numbered from 0.
+template <class T>
+using Destination =
+    std::function<MatrixView<T>(std::size_t, std::size_t, std::size_t, std::size_t)>;
+// A window's end: done(window, its first row, its rows).
+using WindowDone = std::function<void(std::size_t, std::size_t, std::size_t)>;
+
 // The pass behind predict_in_blocks and predict_streamed over `rows` rows: those fill writes
 // into a per-lane buffer, or without fill x's own, in windows of at least `window` rows (whole
-// blocks, in row order), each window's blocks shared by the team, each block's outputs into
-// destination(first row, rows); then done(first row, rows) of the window, on the calling thread
-// with signals let in, before the next window starts. One team for the whole pass. With
-// populate, each window's rows of x (when x holds the rows) are mapped in (populate_rows) before
-// its products: for a pass over a mapped file.
+// blocks, in row order), each block's outputs into destination(...). The team takes blocks in
+// row order without waiting at a window's end: each window's done(...) runs on the calling
+// thread, in window order, between its blocks once every block of the window is computed (the
+// last windows' after the team's last block), with signals let in; a block of window w waits
+// for window w - 2's done, so that two windows are in use at once (destination keeps them
+// apart; with populate, two windows of x are in memory). A window's end waited for the team's
+// last block, and its done ran while the other thread spun idle: at 64 MB windows, 13% of
+// nobias-predict's time under load 3. Signals are held through each block's products on the
+// calling thread (SignalHold). A done or a block that throws stops the pass: the team takes no
+// more blocks and the exception comes out here. With populate, each window's rows of x (when x
+// holds the rows) are mapped in (populate_rows) before any of its blocks is read: for a pass
+// over a mapped file.
 template <class T>
 void run_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
                 MatrixView<const T> x, std::size_t block, std::size_t window,
-                const std::function<MatrixView<T>(std::size_t, std::size_t)>& destination,
-                const std::function<void(std::size_t, std::size_t)>& done, bool populate) {
+                const Destination<T>& destination, const WindowDone& done, bool populate) {
   const std::vector<std::size_t>& widths = net.widths();
   if (block % kBlockMultiple != 0) {
     throw ValueError("predict_in_blocks: blocks of " + std::to_string(block) +
@@ -178,6 +124,18 @@ void run_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
   }
   const std::vector<Range> blocks = blocks_of<T>(rows, widths, block);
   if (blocks.empty()) return;  // no rows
+  // The windows: whole blocks, each of `window` rows or more but the last.
+  std::vector<Range> windows;  // {first row, rows}
+  std::vector<std::size_t> window_of(blocks.size()), first_block;
+  for (std::size_t b = 0; b < blocks.size(); ++b) {
+    if (windows.empty() || windows.back().count >= window) {
+      windows.push_back({blocks[b].begin, 0});
+      first_block.push_back(b);
+    }
+    windows.back().count += blocks[b].count;
+    window_of[b] = windows.size() - 1;
+  }
+  first_block.push_back(blocks.size());
   const std::size_t lanes =
       std::min<std::size_t>(static_cast<std::size_t>(step_threads()), blocks.size());
   // Buffers per lane: two hidden layers, and the block's filled inputs. A lane runs on one
@@ -193,16 +151,41 @@ void run_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
                        Scratch<T>(most, widest_hidden(widths)),
                        Scratch<T>(fill ? most : 0, net.input_width())});
   }
-  Team team(static_cast<int>(lanes));
-  for (std::size_t first = 0; first < blocks.size();) {
-    std::size_t last = first, window_rows = 0;
-    while (last < blocks.size() && (window_rows == 0 || window_rows < window))
-      window_rows += blocks[last++].count;
-    if (populate && x.rows() == rows) populate_rows(x.row_block(blocks[first].begin, window_rows));
-    std::atomic<std::size_t> next{first};
-    auto lane = [&](std::size_t l) {
-      Lane& own = buffers[l];
-      for (std::size_t b = next.fetch_add(1); b < last; b = next.fetch_add(1)) {
+  const std::thread::id caller = std::this_thread::get_id();
+  std::unique_ptr<std::atomic<std::size_t>[]> computed(
+      new std::atomic<std::size_t>[windows.size()]());  // blocks done, per window
+  std::atomic<std::size_t> next{0}, ended{0};  // the next block to take; windows done() with
+  std::atomic<bool> stop{false};
+  std::mutex mapping;
+  std::size_t mapped = 0;  // windows populated, under mapping
+  SignalHold signals(network_call_holds_signals<T>(widths, block, 1));
+  // On the calling thread: done() for every window whose blocks are all computed, in order.
+  const auto end_windows = [&] {
+    for (std::size_t w = ended.load(); w < windows.size(); w = ended.load()) {
+      if (computed[w].load() != first_block[w + 1] - first_block[w]) return;
+      signals.let_in();
+      done(w, windows[w].begin, windows[w].count);
+      ended.store(w + 1);
+    }
+  };
+  auto lane = [&](std::size_t l) {
+    const bool on_caller = std::this_thread::get_id() == caller;
+    try {
+      for (std::size_t b = next.fetch_add(1); b < blocks.size(); b = next.fetch_add(1)) {
+        const std::size_t w = window_of[b];
+        // Window w's outputs take the place of window w - 2's: its done() first.
+        for (;;) {
+          if (stop.load()) return;  // (a piece the caller takes after its own threw, too)
+          if (on_caller) end_windows();
+          if (w < 2 || ended.load() >= w - 1) break;
+          std::this_thread::yield();
+        }
+        if (populate && x.rows() == rows) {
+          const std::lock_guard<std::mutex> held(mapping);
+          for (; mapped <= w; ++mapped)
+            populate_rows(x.row_block(windows[mapped].begin, windows[mapped].count));
+        }
+        Lane& own = buffers[l];
         MatrixView<const T> a;
         if (fill) {
           const MatrixView<T> filled(own.input.data(), blocks[b].count, net.input_width());
@@ -211,18 +194,31 @@ void run_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
         } else {
           a = x.row_block(blocks[b].begin, blocks[b].count);
         }
-        forward_block(net.weights(), a, destination(blocks[b].begin, blocks[b].count),
+        if (on_caller) signals.hold();
+        forward_block(net.weights(), a,
+                      destination(w, windows[w].begin, blocks[b].begin, blocks[b].count),
                       own.ping.data(), own.pong.data());
+        if (on_caller) signals.let_in_if_due();
+        computed[w].fetch_add(1);
       }
-    };
-    {
-      // Held while this window's products run, let in before done() writes.
-      const SignalHold signals(network_call_holds_signals<T>(widths, window_rows, 1), true);
-      team.run(std::min(lanes, last - first), lane);
+      // No block left to take; the caller still ends windows as the team computes them, or a
+      // helper waiting for a window's done() would wait for ever.
+      while (on_caller && !stop.load() && ended.load() < windows.size()) {
+        end_windows();
+        std::this_thread::yield();
+      }
+    } catch (...) {
+      stop.store(true);
+      throw;
     }
-    done(blocks[first].begin, window_rows);
-    first = last;
+  };
+  {
+    Team team(static_cast<int>(lanes));
+    team.run(lanes, lane);
   }
+  signals.let_in();
+  for (std::size_t w = ended.load(); w < windows.size(); ++w)  // the windows left
+    done(w, windows[w].begin, windows[w].count);
 }
 
 }  // namespace
@@ -267,8 +263,10 @@ void predict_in_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>
   // One window of every row, written in place: nothing to copy, nothing to hand on.
   run_blocks<T>(
       net, rows, fill, x, block, rows,
-      [&](std::size_t first, std::size_t count) { return out.row_block(first, count); },
-      [](std::size_t, std::size_t) {}, false);
+      [&](std::size_t, std::size_t, std::size_t first, std::size_t count) {
+        return out.row_block(first, count);
+      },
+      [](std::size_t, std::size_t, std::size_t) {}, false);
 }
 
 template <class T>
@@ -281,17 +279,18 @@ void predict_streamed(const Network<T>& net, MatrixView<const T> x, std::size_t 
     window = std::max(block * threads,
                       std::min(block * kBlocksPerThread * threads, kWindowBytes / row_bytes));
   }
-  // A window is whole blocks: at most window + block + kBlockMultiple - 1 rows.
-  Matrix<T> outputs(std::min(x.rows(), window + block + kBlockMultiple), net.output_width());
-  std::size_t window_first = 0;
+  // A window is whole blocks: at most window + block + kBlockMultiple - 1 rows. Two windows'
+  // outputs: one at the sink while the team writes the next (run_blocks).
+  const std::size_t most = std::min(x.rows(), window + block + kBlockMultiple);
+  Matrix<T> outputs[2] = {Matrix<T>(most, net.output_width()),
+                          Matrix<T>(x.rows() > window ? most : 0, net.output_width())};
   run_blocks<T>(
       net, x.rows(), prepared_rows<T>(x, prepare), x, block, window,
-      [&](std::size_t first, std::size_t count) {
-        return outputs.row_block(first - window_first, count);
+      [&](std::size_t number, std::size_t window_first, std::size_t first, std::size_t count) {
+        return outputs[number % 2].row_block(first - window_first, count);
       },
-      [&](std::size_t first, std::size_t rows) {
-        sink(first, outputs.row_block(0, rows));
-        window_first = first + rows;
+      [&](std::size_t number, std::size_t first, std::size_t rows) {
+        sink(first, outputs[number % 2].row_block(0, rows));
       },
       true);
 }

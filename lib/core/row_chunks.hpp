@@ -49,10 +49,12 @@ void predict_in_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>
                        MatrixView<T> out, std::size_t block, MatrixView<const T> x = {});
 
 // The same outputs as predict_in_blocks, handed to sink(first row, their outputs) in row order,
-// a window of at least `window` rows (whole blocks; 0: a few blocks per thread, about 64 MB of x or
+// a window of at least `window` rows (whole blocks; 0: a few blocks per thread, about 32 MB of x or
 // less) at a time: never all held at once, for a pass whose outputs go to a file as they come. The
-// view is valid during the call only. Memory besides x: predict_in_blocks' per thread, and one
-// window of outputs. Each window's rows of x are mapped into the process in one call before its
+// view is valid during the call only. sink runs on the calling thread, with signals let in, while
+// the other threads compute the next window (an exception from it stops the pass).
+// Memory besides x: predict_in_blocks' per thread, and two windows of outputs. Each window's
+// rows of x are mapped into the process in one call before its
 // products read them (MADV_POPULATE_READ): x may be a mapped file (map_npy), whose pages the sink
 // may drop once their window is done (NpyRows::drop_rows).
 template <class T>
