@@ -196,13 +196,17 @@ TEST_CASE_TEMPLATE("row_source.validation_on_listed_rows_is_validation_on_their_
     INFO(nobias::to_name(reduction));
     nobias::OptimizerConfig config;
     config.kind = nobias::OptimizerKind::Adam;
-    config.learning_rate = 0.05;  // large: the loss goes up and down, and early stopping acts
+    config.learning_rate = 0.05;
     nobias::FitOptions options;
     options.epochs = 6;
     options.batch_size = 1024;
     options.seed = 5;
     options.reduction = reduction;
     options.early_stopping.patience = 2;
+    // The validation loss falls every epoch, by less and less: a tolerance (in the reduction's
+    // units) that epochs 4 and 5 do not beat stops the run after epoch 5, keeping epoch 3's
+    // weights, so that the weights put back are compared too.
+    options.early_stopping.tolerance = reduction == nobias::Reduction::Sum ? 15000.0 : 0.4;
     nobias::Network<T> net_copy({11, 13, 3}, 2, nobias::Init::He), net_rows(net_copy);
     nobias::Optimizer<T> opt_copy(config, net_copy), opt_rows(config, net_rows);
     nobias::FitData<T> copy{x, y, val_x, val_y};
@@ -220,7 +224,12 @@ TEST_CASE_TEMPLATE("row_source.validation_on_listed_rows_is_validation_on_their_
       CHECK(b.epochs[e].validation_loss == a.epochs[e].validation_loss);
       CHECK(b.epochs[e].best_epoch == a.epochs[e].best_epoch);
     }
+    // Early stopping acted: the run stopped before its last epoch and kept an earlier one.
+    CHECK(a.stopped_early);
+    CHECK(a.epochs.back().epoch < options.epochs);
+    CHECK(a.kept_epoch < a.epochs.back().epoch);
     CHECK(b.kept_epoch == a.kept_epoch);
+    CHECK(b.stopped_early == a.stopped_early);
     CHECK(b.final_loss == a.final_loss);
     CHECK(same_bits(net_rows.weights(), net_copy.weights()));
   }
