@@ -118,3 +118,26 @@ class StandardizedModelTests:
             self.refused(tool, [flag, "m", "--x", x2, *args],
                          "y_mean.npy is here but model.json's \"standardization\" names "
                          "x_mean.npy, x_scale.npy; delete it, or name it in model.json")
+
+    def test_values_standardized_past_the_dtype_name_their_row(self):
+        # A column of float32 subnormals standardizes by a scale near 5e-41: a value of 1 in a
+        # validation row, finite, would be 2e40, past float32. Refused before training, naming
+        # the row of the file it lies in, not an infinity in "x" at a position of a copy.
+        rng = np.random.default_rng(6)
+        x = rng.standard_normal((100, 3)).astype(np.float32)
+        x[:, 2] = np.where(np.arange(100) % 2 == 0, 0.0, 1e-40).astype(np.float32)
+        val_x = np.zeros((20, 3), np.float32)
+        val_x[7, 2] = 1.0
+        y = self.save("y.npy", (2 * x[:, :1]).astype(np.float32))
+        self.save("x.npy", x)
+        args = ["--y", y, "--epochs", 1, "--task", "regress", "--dtype", "f32", "--standardize"]
+        self.refused("nobias-train", ["--x", "x.npy", *args, "--val-x",
+                                      self.save("val_x.npy", val_x), "--val-y",
+                                      self.save("val_y.npy", np.zeros((20, 1), np.float32))],
+                     "nobias-train: fit: validation x row 7, column 2 is 1, which standardizes "
+                     "to 2.0")
+        # Held out of --x (the split of seed 0 holds row 7 out): the row of --x.
+        x[7, 2] = 1.0
+        self.refused("nobias-train", ["--x", self.save("x.npy", x), *args,
+                                      "--validation-fraction", 0.2],
+                     "nobias-train: fit: x row 7, column 2 is 1, which standardizes to 2.0")

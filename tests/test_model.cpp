@@ -247,7 +247,7 @@ TEST_CASE("model.load.metadata_that_does_not_match_the_files") {
               "model.json names x_mean.npy, which is missing");
   nobias::write_npy(dir.file("x_mean.npy"), Matrix<double>(1, 5));
   CHECK_ERROR(IoError, nobias::load_model<float>(d),
-              "model.json: x_mean has 5 values but x_scale has 0");
+              "model.json: x_mean given without x_scale; expected both or neither");
   write_bytes(dir.file("model.json"), json.substr(0, json.size() / 2));
   CHECK_ERROR(IoError, nobias::load_model<float>(d), "model.json is not valid JSON: ");
   write_bytes(dir.file("model.json"), "[1, 2]");

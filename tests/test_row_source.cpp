@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <cstddef>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include "nobias/checkpoint.hpp"
@@ -196,13 +198,17 @@ TEST_CASE_TEMPLATE("row_source.validation_on_listed_rows_is_validation_on_their_
     INFO(nobias::to_name(reduction));
     nobias::OptimizerConfig config;
     config.kind = nobias::OptimizerKind::Adam;
-    config.learning_rate = 0.05;  // large: the loss goes up and down, and early stopping acts
+    config.learning_rate = 0.05;
     nobias::FitOptions options;
     options.epochs = 6;
     options.batch_size = 1024;
     options.seed = 5;
     options.reduction = reduction;
     options.early_stopping.patience = 2;
+    // The validation loss falls every epoch, by less and less: a tolerance (in the reduction's
+    // units) that epochs 4 and 5 do not beat stops the run after epoch 5, keeping epoch 3's
+    // weights, so that the weights put back are compared too.
+    options.early_stopping.tolerance = reduction == nobias::Reduction::Sum ? 15000.0 : 0.4;
     nobias::Network<T> net_copy({11, 13, 3}, 2, nobias::Init::He), net_rows(net_copy);
     nobias::Optimizer<T> opt_copy(config, net_copy), opt_rows(config, net_rows);
     nobias::FitData<T> copy{x, y, val_x, val_y};
@@ -220,7 +226,12 @@ TEST_CASE_TEMPLATE("row_source.validation_on_listed_rows_is_validation_on_their_
       CHECK(b.epochs[e].validation_loss == a.epochs[e].validation_loss);
       CHECK(b.epochs[e].best_epoch == a.epochs[e].best_epoch);
     }
+    // Early stopping acted: the run stopped before its last epoch and kept an earlier one.
+    CHECK(a.stopped_early);
+    CHECK(a.epochs.back().epoch < options.epochs);
+    CHECK(a.kept_epoch < a.epochs.back().epoch);
     CHECK(b.kept_epoch == a.kept_epoch);
+    CHECK(b.stopped_early == a.stopped_early);
     CHECK(b.final_loss == a.final_loss);
     CHECK(same_bits(net_rows.weights(), net_copy.weights()));
   }
@@ -248,4 +259,63 @@ TEST_CASE_TEMPLATE("row_source.full_predict_is_predict_on_the_copy", T, float, d
     CHECK(same_bits<T>(nobias::full_predict<T>(net, {copy_x.view(), copy_y.view()}).view(),
                        want.view()));
   }
+}
+
+// Finite data that the statistics standardize past T's range (a tiny scale) is refused before
+// any step, naming the row of x where it lies (not its position among the rows read), the
+// column and the statistics: otherwise a step reports an infinity in an x given finite, or a
+// validation pass a loss that reads as divergence.
+TEST_CASE_TEMPLATE("row_source.fit_refuses_values_standardized_past_the_dtype", T, float, double) {
+  const bool f32 = std::is_same_v<T, float>;
+  nobias::Matrix<T> x(6, 3), y(6, 2), val_x(2, 3), val_y(2, 2);
+  x(0, 2) = 5;  // not read: row 0 trains nowhere
+  x(3, 2) = 2;
+  nobias::Standardization s;
+  s.x_mean = {0, 0, 0};
+  // Finite and > 0, but 2 / scale is past T's max (in float64, past double's: inf).
+  s.x_scale = {1, 1, f32 ? 1e-40 : 1e-310};
+  const std::string dtype = f32 ? "float32" : "float64";
+  const std::string scale = f32 ? "1e-40" : "1e-310", two = f32 ? "2e+40" : "inf";
+  const std::vector<std::size_t> rows = {4, 3, 1}, safe = {5, 1}, held = {2, 3};
+  nobias::Network<T> net({3, 4, 2}, 2, nobias::Init::He);
+  nobias::Optimizer<T> optimizer(nobias::OptimizerConfig{}, net);
+  nobias::FitData<T> data{x, y};
+  data.rows = &rows;
+  data.standardization = &s;
+  CHECK_ERROR(nobias::ValueError, nobias::fit<T>(net, optimizer, data),
+              "fit: x row 3, column 2 is 2, which standardizes to " + two + " (x_mean 0, x_scale " +
+                  scale + "), past " + dtype + "'s range");
+  // Validation rows held out of x are rows of x; those of another array are its own.
+  data.rows = &safe;
+  const nobias::RowSource<T> from_x(x.view(), y.view(), &held, &s);
+  data.validation = &from_x;
+  CHECK_ERROR(nobias::ValueError, nobias::fit<T>(net, optimizer, data),
+              "fit: x row 3, column 2 is 2, which standardizes to " + two);
+  val_x(1, 2) = -2;
+  const nobias::RowSource<T> other(val_x.view(), val_y.view(), nullptr, &s);
+  data.validation = &other;
+  CHECK_ERROR(nobias::ValueError, nobias::fit<T>(net, optimizer, data),
+              "fit: validation x row 1, column 2 is -2, which standardizes to -" + two);
+  // y's statistics too.
+  nobias::Standardization sy;
+  sy.y_mean = {0, f32 ? -1e38 : -1e308};
+  sy.y_scale = {1, 0.25};
+  nobias::FitData<T> ys{x, y};
+  ys.standardization = &sy;
+  CHECK_ERROR(nobias::ValueError, nobias::fit<T>(net, optimizer, ys),
+              std::string("fit: y row 0, column 1 is 0, which standardizes to ") +
+                  (f32 ? "4e+38" : "inf") + " (y_mean " + (f32 ? "-1e+38" : "-1e+308") +
+                  ", y_scale 0.25)");
+  // Values in range train; fit's own words for listed rows and statistics that do not fit.
+  data.validation = nullptr;
+  s.x_scale[2] = 1;
+  CHECK_NOTHROW(nobias::fit<T>(net, optimizer, data));
+  const std::vector<std::size_t> past = {1, 9};
+  data.rows = &past;
+  CHECK_ERROR(nobias::ValueError, nobias::fit<T>(net, optimizer, data),
+              "fit: rows position 1 names row 9, but x has 6 rows");
+  data.rows = nullptr;
+  s.x_mean.clear();
+  CHECK_ERROR(nobias::ValueError, nobias::fit<T>(net, optimizer, data),
+              "fit: x_scale given without x_mean; expected both or neither");
 }

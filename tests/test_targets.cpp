@@ -283,4 +283,14 @@ TEST_CASE("targets.standardization.refusals") {
   s.y_scale = {std::numeric_limits<double>::quiet_NaN()};
   CHECK_ERROR(ValueError, nobias::check_standardization(s, 2, 1, "here"),
               "here: y_scale element 0 is nan; it must be finite and > 0");
+  // Half a pair is not "no statistics", which would train unstandardized without a word.
+  nobias::Standardization half;
+  half.x_scale = {1, 1};
+  CHECK_FALSE(half.empty());
+  CHECK_ERROR(ValueError, nobias::check_standardization(half, 2, 1, "here"),
+              "here: x_scale given without x_mean; expected both or neither");
+  half = {};
+  half.y_mean = {0};
+  CHECK_ERROR(ValueError, nobias::check_standardization(half, 2, 1, "here"),
+              "here: y_mean given without y_scale; expected both or neither");
 }

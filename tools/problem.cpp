@@ -63,7 +63,10 @@ Problem<T> assemble(const TrainOptions& o) {
   p.stats =
       run_standardization<T>(o, start, *p.data, p.train_rows.empty() ? nullptr : &p.train_rows);
   p.stats_from_model = !start.standardization.empty();
-  // Both the training and the validation rows are standardized as they are read: no copy.
+  // The training and validation rows of x and y are read where they lie, standardized as they
+  // are gathered: no copy of them. The held-out targets are copied, in the user's units: the
+  // validation metrics compare unstandardized predictions with them (a column per output,
+  // usually far fewer than x's).
   if (!p.held_out.empty()) p.held_out_y = targets_at(*p.data, p.held_out);
   return p;
 }

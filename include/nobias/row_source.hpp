@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "nobias/matrix.hpp"
@@ -35,6 +36,14 @@ class RowSource {
   MatrixView<const T> y() const { return y_; }
   // Where the source's row p lies in x and y.
   std::size_t row_of(std::size_t p) const { return rows_ != nullptr ? (*rows_)[p] : p; }
+
+  // Refuses statistics that take a finite value past T's range (a tiny scale, a far mean),
+  // which would otherwise surface as an infinity inside a step or a diverged validation loss:
+  // ValueError naming the row of x (or y) where the value lies, its column and the statistics,
+  // "fit: x row 7, column 2 is 3.5, which standardizes to 3.5e+40 (x_mean 0, x_scale 1e-40),
+  // past float32's range". x_what and y_what start the messages. One pass over the rows read;
+  // nothing without statistics. x and y must be finite (require_finite).
+  void require_finite_standardized(const std::string& x_what, const std::string& y_what) const;
 
   // The source's rows order[first], order[first + 1], ... (order nullptr: first, first + 1, ...)
   // into the rows of to_x (x's columns) and to_y (y's), as many as to_x has; allocates nothing.

@@ -85,7 +85,11 @@ struct Standardization {
 
   bool has_x() const { return !x_mean.empty(); }
   bool has_y() const { return !y_mean.empty(); }
-  bool empty() const { return !has_x() && !has_y(); }
+  // No statistic at all: a scale given without its mean is not "none" but half a pair, which
+  // check_standardization refuses.
+  bool empty() const {
+    return x_mean.empty() && x_scale.empty() && y_mean.empty() && y_scale.empty();
+  }
 };
 
 // The statistics of x's columns and, if y is not empty (0 columns or 0 rows means none),
@@ -102,7 +106,8 @@ Standardization fit_standardization(MatrixView<const T> x, MatrixView<const T> y
 
 // Checks s against the widths it is used with: ValueError if x's statistics are not
 // d_in long (when present), y's not d_out long, a scale not finite and > 0 or a mean not
-// finite, or a mean without its scale. `what` starts the message.
+// finite, or half a pair: "x_scale given without x_mean; expected both or neither". `what`
+// starts the message.
 void check_standardization(const Standardization& s, std::size_t d_in, std::size_t d_out,
                            const std::string& what);
 

@@ -15,79 +15,11 @@
 #include "nobias/full_pass.hpp"
 #include "nobias/kernels.hpp"
 #include "nobias/names.hpp"
+#include "train/fit_checks.hpp"
 #include "train/local_steps.hpp"
 
 namespace nobias {
 namespace {
-
-template <class T>
-bool same_array(MatrixView<const T> a, MatrixView<const T> b) {
-  return a.data() == b.data() && a.rows() == b.rows() && a.cols() == b.cols() && a.ld() == b.ld();
-}
-
-template <class T>
-void check_fit(const Network<T>& net, const FitData<T>& data, const FitOptions& options) {
-  const MatrixView<const T> x = data.x, y = data.y, val_x = data.val_x, val_y = data.val_y;
-  if (options.epochs == 0) throw ValueError("fit: epochs must be >= 1, got 0");
-  if (options.first_epoch == 0 || options.first_epoch > options.epochs) {
-    throw ValueError("fit: first_epoch must be in [1, epochs = " + std::to_string(options.epochs) +
-                     "], got " + std::to_string(options.first_epoch));
-  }
-  if (options.checkpoint.every == 0) throw ValueError("fit: checkpoint.every must be >= 1, got 0");
-  if (!(options.early_stopping.tolerance >= 0.0) ||
-      !std::isfinite(options.early_stopping.tolerance)) {
-    throw ValueError("fit: early_stopping.tolerance must be finite and >= 0, got " +
-                     format_number(options.early_stopping.tolerance));
-  }
-  if (x.rows() == 0) throw ShapeError("fit: x has no rows");
-  if (x.rows() != y.rows()) {
-    throw ShapeError("fit: x has " + std::to_string(x.rows()) + " rows but y has " +
-                     std::to_string(y.rows()));
-  }
-  if (x.cols() != net.input_width() || y.cols() != net.output_width()) {
-    throw ShapeError("fit: x is " + shape_string(x.rows(), x.cols()) + " and y is " +
-                     shape_string(y.rows(), y.cols()) + ", the network maps " +
-                     std::to_string(net.input_width()) + " columns to " +
-                     std::to_string(net.output_width()));
-  }
-  if (data.validation != nullptr && (!val_x.empty() || !val_y.empty())) {
-    throw ValueError("fit: a validation set in val_x and val_y and in validation; expected one");
-  }
-  const bool validation = data.validation != nullptr || !val_x.empty() || !val_y.empty();
-  const RowSource<T>* v = data.validation;  // its shapes, or val_x's and val_y's
-  const std::size_t val_rows = v ? v->rows() : val_x.rows(),
-                    val_y_rows = v ? v->rows() : val_y.rows();
-  const std::size_t val_x_cols = v ? v->x_cols() : val_x.cols(),
-                    val_y_cols = v ? v->y_cols() : val_y.cols();
-  if (validation && (val_rows != val_y_rows || val_x_cols != x.cols() || val_y_cols != y.cols() ||
-                     val_rows == 0)) {
-    throw ShapeError("fit: validation x is " + shape_string(val_rows, val_x_cols) +
-                     " and validation y is " + shape_string(val_y_rows, val_y_cols) +
-                     "; expected the same row count and " + std::to_string(x.cols()) + " and " +
-                     std::to_string(y.cols()) + " columns");
-  }
-  if (data.rows != nullptr && data.rows->empty()) throw ShapeError("fit: rows lists no row");
-  (void)data.training_rows();  // its refusals: a row past x's, statistics of other widths
-  if (options.early_stopping.patience > 0 && !validation) {
-    throw ValueError("fit: early stopping (patience " +
-                     std::to_string(options.early_stopping.patience) +
-                     ") needs a validation set; got none");
-  }
-  // fit may step on views of x and y, and validates on val_x and val_y: none may be the
-  // network's own memory, which the steps change.
-  net.require_apart("fit", "x", x);
-  net.require_apart("fit", "y", y);
-  const RowSource<T> val = data.validation_rows();
-  net.require_apart("fit", "validation x", val.x());
-  net.require_apart("fit", "validation y", val.y());
-  // Once, before any step: a NaN in the data would otherwise read as a diverged loss. All of
-  // x and y, also rows that do not train: finite values standardize to finite ones. Validation
-  // rows held out of x and y were checked with them.
-  require_finite(x, "fit: x");
-  require_finite(y, "fit: y");
-  if (!same_array(val.x(), x)) require_finite(val.x(), "fit: validation x");
-  if (!same_array(val.y(), y)) require_finite(val.y(), "fit: validation y");
-}
 
 // The epoch's last update may have blown the weights up: such a state must not replace a
 // good checkpoint.
@@ -139,7 +71,7 @@ bool within_range(double loss) {
 template <class T>
 FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const FitData<T>& data,
               const FitOptions& options) {
-  auto check = [&] { check_fit(net, data, options); };
+  auto check = [&] { detail::check_fit(net, data, options); };
   seam.agreed(check);
   const bool checkpoints = !options.checkpoint.dir.empty();
   // Hashed once: every checkpoint records what it was trained on, for a resume to check. Not

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include "core/row_chunks.hpp"
 #include "nobias/error.hpp"
@@ -42,6 +44,49 @@ void gather_rows(MatrixView<T> to, MatrixView<const T> from, const std::vector<s
 
 const std::vector<double> kNone;
 
+template <class T>
+T standardized(T v, double mean, double scale) {
+  return static_cast<T>((static_cast<double>(v) - mean) / scale);
+}
+
+// (v - mean) / scale rounds monotonically in v (scale > 0): a column whose least and greatest
+// values read standardize to finite values has no other. Only a refusal looks for the row.
+template <class T>
+void require_finite_standardized(MatrixView<const T> from, const std::vector<std::size_t>* rows,
+                                 std::size_t n, const std::vector<double>& mean,
+                                 const std::vector<double>& scale, const std::string& what,
+                                 const char* which) {
+  if (mean.empty() || n == 0) return;
+  const std::size_t cols = from.cols();
+  const auto row = [&](std::size_t p) { return from.row(rows != nullptr ? (*rows)[p] : p); };
+  std::vector<T> least(row(0), row(0) + cols), greatest(least);
+  for (std::size_t p = 1; p < n; ++p) {
+    const T* r = row(p);
+    for (std::size_t j = 0; j < cols; ++j) {
+      least[j] = std::min(least[j], r[j]);
+      greatest[j] = std::max(greatest[j], r[j]);
+    }
+  }
+  for (std::size_t j = 0; j < cols; ++j) {
+    if (std::isfinite(standardized(least[j], mean[j], scale[j])) &&
+        std::isfinite(standardized(greatest[j], mean[j], scale[j]))) {
+      continue;
+    }
+    for (std::size_t p = 0; p < n; ++p) {
+      const T v = row(p)[j];
+      if (std::isfinite(standardized(v, mean[j], scale[j]))) continue;
+      const std::string w = which;
+      throw ValueError(
+          what + " row " + std::to_string(rows != nullptr ? (*rows)[p] : p) + ", column " +
+          std::to_string(j) + " is " + format_number(v) + ", which standardizes to " +
+          format_number((static_cast<double>(v) - mean[j]) / scale[j]) + " (" + w + "_mean " +
+          format_number(mean[j]) + ", " + w + "_scale " + format_number(scale[j]) + "), past " +
+          (std::is_same_v<T, float> ? "float32" : "float64") +
+          "'s range; expected statistics under which every value stays finite");
+    }
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -62,6 +107,14 @@ RowSource<T>::RowSource(MatrixView<const T> x, MatrixView<const T> y,
     }
   }
   if (s != nullptr) check_standardization(*s, x.cols(), y.cols(), "RowSource");
+}
+
+template <class T>
+void RowSource<T>::require_finite_standardized(const std::string& x_what,
+                                               const std::string& y_what) const {
+  if (s_ == nullptr) return;
+  nobias::require_finite_standardized<T>(x_, rows_, rows(), s_->x_mean, s_->x_scale, x_what, "x");
+  nobias::require_finite_standardized<T>(y_, rows_, rows(), s_->y_mean, s_->y_scale, y_what, "y");
 }
 
 template <class T>

@@ -55,6 +55,12 @@ void check_statistics(const std::vector<double>& mean, const std::vector<double>
                       std::size_t width, const std::string& what, const char* which) {
   const std::string name = which;
   if (mean.empty() && scale.empty()) return;
+  if (mean.empty() || scale.empty()) {
+    const std::string given = name + (mean.empty() ? "_scale" : "_mean"),
+                      missing = name + (mean.empty() ? "_mean" : "_scale");
+    throw ValueError(what + ": " + given + " given without " + missing +
+                     "; expected both or neither");
+  }
   if (mean.size() != scale.size()) {
     throw ValueError(what + ": " + name + "_mean has " + std::to_string(mean.size()) +
                      " values but " + name + "_scale has " + std::to_string(scale.size()));

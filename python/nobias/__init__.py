@@ -75,6 +75,7 @@ from ._nobias import (  # noqa: E402
     read_model_info,
     export_onnx,
     shuffled_order,
+    column_statistics,
     set_threads,
     threads_setting,
     available_threads,

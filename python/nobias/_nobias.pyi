@@ -212,21 +212,21 @@ def fit(network: Network, optimizer: Optimizer, x: _Array, y: _Array, *, epochs:
     batch_size rows (0: the whole set), shuffled from (seed, epoch) alone. Returns a list of
     EpochReport. on_epoch(report) is called after every epoch; returning False stops.
     on_step(report) after every step (costs a GIL round trip per step). checkpoint=DIR saves a
-    resumable state every checkpoint_every epochs and at the end. patience > 0 (with val_x/val_y)
-    stops after that many epochs without the validation loss falling below the best by more than
-    tolerance, and keeps the best epoch's weights (each report's best_epoch, stops). A loss past
-    the dtype's range after the last step raises DivergenceError. Ctrl-C stops between steps with
-    KeyboardInterrupt. A callback may use the network it trains; a network or optimizer that
-    another thread's fit() is training raises nobias.ValueError in a callback instead of waiting
-    (docs/python.md). resume=CHECKPOINT (a Checkpoint of the network's dtype, or its directory)
-    continues the run it comes from, bit for bit: the network must hold its weights
+    resumable state every checkpoint_every epochs and at the end. patience > 0 (with val_x/val_y or
+    val_rows) stops after that many epochs without the validation loss falling below the best by
+    more than tolerance, and keeps the best epoch's weights (each report's best_epoch, stops). A
+    loss past the dtype's range after the last step raises DivergenceError. Ctrl-C stops between
+    steps with KeyboardInterrupt. A callback may use the network it trains; a network or optimizer
+    that another thread's fit() is training raises nobias.ValueError in a callback instead of
+    waiting (docs/python.md). resume=CHECKPOINT (a Checkpoint of the network's dtype, or its
+    directory) continues the run it comes from, bit for bit: the network must hold its weights
     (nobias.resume(dir) builds both), every setting is compared with the first run's
     (ResumeMismatch, a nobias.ValueError, names one that differs), and so is the data. Without
-    copying x: rows=INDICES trains on those rows of x and y only (in that order), val_rows=
-    INDICES validates on those (instead of val_x/val_y), and x_mean, x_scale (and y_mean, y_scale)
+    copying x: rows=INDICES trains on those rows of x and y only (in that order), val_rows=INDICES
+    validates on those (instead of val_x/val_y), and x_mean, x_scale (and y_mean, y_scale)
     standardize the rows of x (and y) that train and validate as they are read, (v - mean) / scale
-    in float64 rounded once to the dtype: the bits of training on a standardized copy (val_x and
-    val_y are the caller's to standardize)."""
+    in float64 rounded once to the dtype: the bits of training on a standardized copy (statistics
+    with val_x/val_y are refused: val_x would validate unstandardized)."""
 def read_npy(path: _Path, dtype: _DType = ...) -> _Array:
     """A 2-D '<f4' or '<f8' .npy file as an array of dtype (converted as the C++ read_npy does)."""
 def write_npy(path: _Path, array: _Array) -> None:

@@ -33,8 +33,9 @@ py::dict config_dict(const OptimizerConfig& config);
 
 // A 1-D sequence of numbers (one statistic per column), or None: none (model.cpp).
 std::vector<double> statistics_from(py::handle values, const char* what);
-// A 1-D integer array of row indices (>= 0), or None: nullopt (model.cpp). TypeError for
-// another dtype or rank, ValueError for a negative index.
+// A 1-D integer array of row indices (>= 0), or None: nullopt (model.cpp). An empty sequence
+// is no rows (the caller refuses it); TypeError for another dtype or rank, ValueError for a
+// negative index.
 std::optional<std::vector<std::size_t>> row_indices(py::handle rows, const char* what);
 
 }  // namespace nobias::python

@@ -19,6 +19,7 @@
 #include "nobias/checkpoint.hpp"
 #include "nobias/error.hpp"
 #include "nobias/fit.hpp"
+#include "nobias/targets.hpp"
 #include "numbers.hpp"
 
 namespace nobias::python {
@@ -88,17 +89,36 @@ py::list fit_typed(AnyNetwork& network, AnyOptimizer& optimizer, py::handle x, p
     vxv = input_view<T>(val_x, "val_x");
     vyv = input_view<T>(val_y, "val_y");
   }
-  const std::optional<std::vector<std::size_t>> rows = row_indices(a.rows, "rows");
-  const std::optional<std::vector<std::size_t>> val_rows = row_indices(a.val_rows, "val_rows");
+  const std::optional<std::vector<std::size_t>> rows = row_indices(a.rows, "fit: rows");
+  const std::optional<std::vector<std::size_t>> val_rows = row_indices(a.val_rows, "fit: val_rows");
   if (val_rows && !val_x.is_none()) {
     throw py::value_error("val_rows and val_x/val_y: expected one validation set, got both");
   }
   Standardization stats;
-  stats.x_mean = statistics_from(a.x_mean, "x_mean");
-  stats.x_scale = statistics_from(a.x_scale, "x_scale");
-  stats.y_mean = statistics_from(a.y_mean, "y_mean");
-  stats.y_scale = statistics_from(a.y_scale, "y_scale");
+  stats.x_mean = statistics_from(a.x_mean, "fit: x_mean");
+  stats.x_scale = statistics_from(a.x_scale, "fit: x_scale");
+  stats.y_mean = statistics_from(a.y_mean, "fit: y_mean");
+  stats.y_scale = statistics_from(a.y_scale, "fit: y_scale");
+  if (!stats.empty() && !val_x.is_none()) {
+    throw ValueError(
+        "fit: x_mean/x_scale and y_mean/y_scale standardize the rows of x and y as they are "
+        "read, but val_x/val_y would validate as given, unstandardized; hold the validation rows "
+        "out of x with val_rows= (standardized alike), or standardize x, y, val_x and val_y "
+        "yourself and give no statistics");
+  }
+  // In fit's words, before the validation rows are read (RowSource's own words name no keyword).
+  check_standardization(stats, xv.cols(), yv.cols(), "fit");
   const Standardization* standardization = stats.empty() ? nullptr : &stats;
+  if (val_rows) {
+    if (val_rows->empty()) throw ShapeError("fit: val_rows lists no row");
+    for (std::size_t p = 0; p < val_rows->size(); ++p) {
+      if ((*val_rows)[p] >= xv.rows()) {
+        throw ValueError("fit: val_rows position " + std::to_string(p) + " names row " +
+                         std::to_string((*val_rows)[p]) + ", but x has " +
+                         std::to_string(xv.rows()) + " rows");
+      }
+    }
+  }
   // The validation rows of x and y, read where they lie: no copy of them.
   std::optional<RowSource<T>> validation;
   if (val_rows) validation.emplace(xv, yv, &*val_rows, standardization);
@@ -234,24 +254,24 @@ void bind_fit(py::module_& m) {
       py::arg("x_mean") = py::none(), py::arg("x_scale") = py::none(),
       py::arg("y_mean") = py::none(), py::arg("y_scale") = py::none(),
       R"doc(
-Trains network on (x, y) with optimizer: epochs first_epoch..epochs of mini-batches of
-batch_size rows (0: the whole set), shuffled from (seed, epoch) alone. Returns a list of
-EpochReport. on_epoch(report) is called after every epoch; returning False stops. on_step(report)
-after every step (costs a GIL round trip per step). checkpoint=DIR saves a resumable state every
-checkpoint_every epochs and at the end. patience > 0 (with val_x/val_y) stops after that many
-epochs without the validation loss falling below the best by more than tolerance, and keeps the
-best epoch's weights (each report's best_epoch, stops). A loss past the dtype's range after the
-last step raises DivergenceError. Ctrl-C stops between steps with KeyboardInterrupt. A callback
-may use the network it trains; a network or optimizer that another thread's fit() is training
-raises nobias.ValueError in a callback instead of waiting (docs/python.md). resume=CHECKPOINT (a
-Checkpoint of the network's dtype, or its directory) continues the run it comes from, bit for bit:
-the network must hold its weights (nobias.resume(dir) builds both), every setting is compared with
-the first run's (ResumeMismatch, a nobias.ValueError, names one that differs), and so is the data.
-Without copying x: rows=INDICES trains on those rows of x and y only (in that order), val_rows=
-INDICES validates on those (instead of val_x/val_y), and x_mean, x_scale (and y_mean, y_scale)
-standardize the rows of x (and y) that train and validate as they are read, (v - mean) / scale in
-float64 rounded once to the dtype: the bits of training on a standardized copy (val_x and val_y
-are the caller's to standardize).
+Trains network on (x, y) with optimizer: epochs first_epoch..epochs of mini-batches of batch_size
+rows (0: the whole set), shuffled from (seed, epoch) alone. Returns a list of EpochReport.
+on_epoch(report) is called after every epoch; returning False stops. on_step(report) after every
+step (costs a GIL round trip per step). checkpoint=DIR saves a resumable state every
+checkpoint_every epochs and at the end. patience > 0 (with val_x/val_y or val_rows) stops after that
+many epochs without the validation loss falling below the best by more than tolerance, and keeps the
+best epoch's weights (each report's best_epoch, stops). A loss past the dtype's range after the last
+step raises DivergenceError. Ctrl-C stops between steps with KeyboardInterrupt. A callback may use
+the network it trains; a network or optimizer that another thread's fit() is training raises
+nobias.ValueError in a callback instead of waiting (docs/python.md). resume=CHECKPOINT (a Checkpoint
+of the network's dtype, or its directory) continues the run it comes from, bit for bit: the network
+must hold its weights (nobias.resume(dir) builds both), every setting is compared with the first
+run's (ResumeMismatch, a nobias.ValueError, names one that differs), and so is the data. Without
+copying x: rows=INDICES trains on those rows of x and y only (in that order), val_rows=INDICES
+validates on those (instead of val_x/val_y), and x_mean, x_scale (and y_mean, y_scale) standardize
+the rows of x (and y) that train and validate as they are read, (v - mean) / scale in float64
+rounded once to the dtype: the bits of training on a standardized copy (statistics with val_x/val_y
+are refused: val_x would validate unstandardized).
 )doc");
 }
 

@@ -2,6 +2,7 @@
 // written and read by the same C++ code as nobias-train --weights-out and nobias-predict.
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -67,14 +68,21 @@ std::optional<std::vector<std::size_t>> row_indices(py::handle rows, const char*
   if (rows.is_none()) return std::nullopt;
   const py::array a = py::array::ensure(rows);
   const char kind = a ? a.dtype().kind() : '?';
+  // numpy makes [] an array of float64: no rows, refused by the caller as such.
+  if (a && a.ndim() == 1 && a.size() == 0) return std::vector<std::size_t>();
   if (!a || a.ndim() != 1 || (kind != 'i' && kind != 'u')) {
     throw py::type_error(
         std::string(what) + ": expected a 1-D array of row indices (integers), got " +
         std::string(py::str(a ? py::object(a.dtype()) : py::object(py::type::of(rows)))) +
         (a && a.ndim() != 1 ? " of " + std::to_string(a.ndim()) + " dimensions" : ""));
   }
+  std::vector<std::size_t> out(static_cast<std::size_t>(a.size()));
+  if (kind == 'u') {  // read as they are: through int64, 2^63 and above would turn negative
+    const auto u = py::array_t<std::uint64_t, py::array::c_style | py::array::forcecast>::ensure(a);
+    std::copy(u.data(), u.data() + u.size(), out.begin());
+    return out;
+  }
   const auto ints = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(a);
-  std::vector<std::size_t> out(static_cast<std::size_t>(ints.size()));
   for (std::size_t i = 0; i < out.size(); ++i) {
     const std::int64_t v = ints.data()[i];
     if (v < 0) {
