@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -160,7 +161,6 @@ int run(const EvaluateOptions& o) {
   const std::string& weights = o.model.weights;
   return with_model_dtype(info, [&](auto zero) {
     using T = decltype(zero);
-    const nobias::Model<T> model = nobias::load_model<T>(weights);
     std::size_t classes = info.classes;
     // Text labels by the model's class_names: the new file's own sorted names would number
     // its classes differently when it lacks one.
@@ -172,6 +172,10 @@ int run(const EvaluateOptions& o) {
             ? read_csv_targets<T>("--y", o.y, task_of(info, o.y, classes), classes, names)
             : read_targets<T>("--y", o.y, task_of(info, o.y, classes), classes);
     nobias::NpyRows<T> x = read_model_x<T>(o.model.x, weights, info, o.target);
+    // As nobias-predict: oneDNN's kernel generation beside the model's load.
+    std::optional<nobias::Float32WarmUp> warm_up;
+    if (std::is_same_v<T, float> && x.rows() > 1) warm_up.emplace();
+    const nobias::Model<T> model = nobias::load_model<T>(weights);
     const std::string y_input = o.target.empty() ? "--y " + o.y : "--target " + o.target;
     classes = targets.classes;
     const nobias::Matrix<T> y = std::move(targets.y);

@@ -87,8 +87,10 @@ Matrix<T> predict_with(const Network<T>& net, const Standardization& s, MatrixVi
 // rows at a time (p: the outputs of rows first_row ... first_row + p.rows() - 1, valid during
 // the call), never all held at once: besides x, the memory is the weights and O(window rows),
 // for predictions written to a file as they come (nobias-predict) from rows larger than memory.
-// The sink may drop the rows it was given from memory (NpyRows::drop_rows). window 0: the
-// library's choice (a few blocks of rows per thread); a window is whole blocks, so may be longer.
+// The sink may drop the rows it was given from memory (NpyRows::drop_rows). It runs on the
+// calling thread, with signals let in, while the other threads compute the next window; an
+// exception it throws stops the pass. window 0: the library's choice (a few blocks of rows per
+// thread, about 32 MB of x or less); a window is whole blocks, so may be longer.
 // Errors as predict_with's (no rows, x's columns not d_0), before sink's first call.
 template <class T>
 void predict_rows(const Network<T>& net, const Standardization& s, MatrixView<const T> x,
