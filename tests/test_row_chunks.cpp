@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/row_chunks.hpp"
+#include "gemm/parallel.hpp"
 #include "nobias/full_pass.hpp"
 #include "nobias/model.hpp"
 #include "nobias/network.hpp"
@@ -210,6 +211,37 @@ TEST_CASE_TEMPLATE("row_chunks.a_streamed_sink_keeps_its_outputs_while_the_next_
                                                       }),
                   nobias::ValueError);
   CHECK(calls == 2);
+}
+
+// Only the caller ends windows: with 3 lanes or more, helpers that took every lane (the
+// caller descheduled between waking them and taking one) waited for ever for a window's end.
+// 3 lanes on however many CPUs, a window of one block, the caller late.
+TEST_CASE_TEMPLATE("row_chunks.a_streamed_pass_on_more_lanes_than_cpus_ends", T, float, double) {
+  const test_support::AutomaticThreadsAfterwards restore;
+  struct LateCallerOfFour {
+    LateCallerOfFour() {
+      nobias::detail::allow_threads_for_testing(4);
+      nobias::detail::late_caller_for_testing(true);
+    }
+    ~LateCallerOfFour() {
+      nobias::detail::allow_threads_for_testing(0);
+      nobias::detail::late_caller_for_testing(false);
+    }
+  } late;
+  nobias::set_threads(4);
+  const nobias::Network<T> net(random_weights<T>(kWidths, 27, 2.0));
+  const std::size_t rows = 1200;
+  const nobias::Matrix<T> x = random_matrix<T>(rows, kWidths.front(), 28);
+  const nobias::Matrix<T> whole = net.predict(x.view());
+  for (int pass = 0; pass < 5; ++pass) {
+    nobias::Matrix<T> out(rows, kWidths.back());
+    nobias::detail::predict_streamed<T>(
+        net, x.view(), 192, {}, 1, [&](std::size_t first, nobias::MatrixView<T> p) {
+          for (std::size_t i = 0; i < p.rows(); ++i)
+            std::copy(p.row(i), p.row(i) + p.cols(), out.view().row(first + i));
+        });
+    if (!same_bits(out, whole)) FAIL("pass " << pass << " differs from one pass");
+  }
 }
 
 #if defined(__linux__)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <functional>
 #include <memory>
@@ -27,14 +28,25 @@ namespace {
 // 8; 64 for a cache line of rows), so that each row meets the same kernel as in one pass.
 constexpr std::size_t kBlockMultiple = 192;
 
-// Blocks per thread in a window of predict_streamed (window 0): a window ends with a wait for
-// the team's last block, so a few blocks per thread keep that wait short; more only hold more
-// inputs and outputs at once.
+// Blocks per thread in a window of predict_streamed (window 0): enough that a window's done()
+// on the caller overlaps the other threads' blocks of the next; more only hold more inputs and
+// outputs at once.
 constexpr std::size_t kBlocksPerThread = 8;
 // ... but a window's inputs at most about this (one block per thread at least). Two windows are
 // in memory at once (one at the sink, the next computed: run_blocks), so 64 MB is what a pass
 // over a mapped file larger than memory holds of it.
 constexpr std::size_t kWindowBytes = std::size_t(32) << 20;
+
+// A wait for another thread's progress: a few yields, then short sleeps, so that a slow sink
+// (a CSV written to a pipe) does not cost a core spinning.
+void pause_briefly() {
+  thread_local unsigned spins = 0;
+  if (++spins % 64 != 0) {
+    std::this_thread::yield();
+  } else {
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
 
 std::size_t widest_hidden(const std::vector<std::size_t>& widths) {
   return widths.size() < 3 ? 0 : *std::max_element(widths.begin() + 1, widths.end() - 1);
@@ -156,6 +168,10 @@ void run_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
       new std::atomic<std::size_t>[windows.size()]());  // blocks done, per window
   std::atomic<std::size_t> next{0}, ended{0};  // the next block to take; windows done() with
   std::atomic<bool> stop{false};
+  // Only the caller ends windows, and only from a lane: a helper keeps its lane until the caller
+  // holds one, or with 3 lanes or more helpers could take them all, waiting for windows nobody
+  // would end.
+  std::atomic<bool> caller_in{false};
   std::mutex mapping;
   std::size_t mapped = 0;  // windows populated, under mapping
   SignalHold signals(network_call_holds_signals<T>(widths, block, 1));
@@ -170,6 +186,7 @@ void run_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
   };
   auto lane = [&](std::size_t l) {
     const bool on_caller = std::this_thread::get_id() == caller;
+    if (on_caller) caller_in.store(true);
     try {
       for (std::size_t b = next.fetch_add(1); b < blocks.size(); b = next.fetch_add(1)) {
         const std::size_t w = window_of[b];
@@ -178,7 +195,8 @@ void run_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
           if (stop.load()) return;  // (a piece the caller takes after its own threw, too)
           if (on_caller) end_windows();
           if (w < 2 || ended.load() >= w - 1) break;
-          std::this_thread::yield();
+          if (on_caller) signals.let_in();  // the wait may be long: a signal need not wait
+          pause_briefly();
         }
         if (populate && x.rows() == rows) {
           const std::lock_guard<std::mutex> held(mapping);
@@ -205,8 +223,10 @@ void run_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
       // helper waiting for a window's done() would wait for ever.
       while (on_caller && !stop.load() && ended.load() < windows.size()) {
         end_windows();
-        std::this_thread::yield();
+        pause_briefly();
       }
+      while (!on_caller && !stop.load() && !caller_in.load())
+        pause_briefly();
     } catch (...) {
       stop.store(true);
       throw;

@@ -108,9 +108,18 @@ Range piece_range(std::size_t total, std::size_t piece, std::size_t pieces) {
   return {piece * base + std::min(piece, extra), base + (piece < extra ? 1 : 0)};
 }
 
+namespace {
+std::atomic<int> g_allow_threads{0};
+}
+
+void allow_threads_for_testing(int threads) {
+  g_allow_threads = threads;
+}
+
 int step_threads() {
   const int setting = threads_setting();
-  const int available = available_threads();
+  const int allowed = g_allow_threads.load();
+  const int available = allowed > 0 ? allowed : available_threads();
   return setting > 0 ? std::min(setting, available) : available;
 }
 
@@ -188,11 +197,16 @@ bool spin_until(Done done, std::chrono::steady_clock::duration limit) {
 
 std::atomic<int> g_fail_thread_start{0};
 std::atomic<bool> g_idle_helpers{false};
+std::atomic<bool> g_late_caller{false};
 
 }  // namespace
 
 void fail_thread_start_for_testing(int index) {
   g_fail_thread_start = index;
+}
+
+void late_caller_for_testing(bool late) {
+  g_late_caller = late;
 }
 
 void idle_helpers_for_testing(bool idle) {
@@ -325,6 +339,10 @@ void Team::run_erased(std::size_t pieces, Function function, void* task) {
   if (sleeping_helpers_.load() > 0) futex_wake_all(generation_);
 
   const auto start = std::chrono::steady_clock::now();
+  if (g_late_caller.load(std::memory_order_relaxed)) {
+    spin_until([&] { return (ticket_.load() & 0xffffffffu) >= pieces; },
+               std::chrono::milliseconds(50));
+  }
   const Share own = take_pieces(generation);  // the caller's share, and whatever no helper took
   const auto own_share_done = std::chrono::steady_clock::now();
   const auto all_done = [&] { return done_.load(std::memory_order_acquire) == pieces; };

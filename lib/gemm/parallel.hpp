@@ -136,6 +136,12 @@ class Team {
 // Tests only: the helper with this index (1-based, as the caller is thread 0) fails to
 // start as if the system had refused it; 0 turns it off.
 void fail_thread_start_for_testing(int index);
+// Tests only: step_threads() allows up to this many threads (0: the CPUs there are), so that
+// a machine of 2 CPUs can run the teams of a larger one.
+void allow_threads_for_testing(int threads);
+// Tests only: after waking the helpers, the caller waits (up to 50 ms) until they have taken
+// every piece, as a caller the OS descheduled right after the wake would.
+void late_caller_for_testing(bool late);
 // Tests only: while true, helpers wake for every run but take no piece of it, as helpers
 // that join too late do.
 void idle_helpers_for_testing(bool idle);
