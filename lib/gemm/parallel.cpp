@@ -284,11 +284,12 @@ Team::Share Team::take_pieces(std::uint32_t generation) {
   Share share;
   for (;;) {
     std::uint64_t ticket = ticket_.load(std::memory_order_acquire);
-    std::size_t piece = 0;
+    std::size_t piece = 0, pieces = 0;
     do {
       if (static_cast<std::uint32_t>(ticket >> 32) != generation) return share;  // a later run
-      piece = static_cast<std::size_t>(ticket & 0xffffffffu);
-      if (piece >= pieces_) return share;
+      pieces = static_cast<std::size_t>((ticket >> 16) & 0xffffu);
+      piece = static_cast<std::size_t>(ticket & 0xffffu);
+      if (piece >= pieces) return share;
     } while (!ticket_.compare_exchange_weak(ticket, ticket + 1, std::memory_order_acq_rel));
     const auto start = std::chrono::steady_clock::now();
     try {
@@ -301,7 +302,7 @@ Team::Share Team::take_pieces(std::uint32_t generation) {
     share.pieces += 1;
     share.total += took;
     share.longest = std::max(share.longest, took);
-    if (done_.fetch_add(1) + 1 == pieces_ && caller_sleeping_.load()) futex_wake_all(done_);
+    if (done_.fetch_add(1) + 1 == pieces && caller_sleeping_.load()) futex_wake_all(done_);
   }
 }
 
@@ -331,17 +332,16 @@ void Team::judge(std::chrono::steady_clock::duration run,
 void Team::run_erased(std::size_t pieces, Function function, void* task) {
   function_ = function;
   task_ = task;
-  pieces_ = pieces;
   done_.store(0, std::memory_order_relaxed);
   const std::uint32_t generation = generation_.load(std::memory_order_relaxed) + 1;
-  ticket_.store(static_cast<std::uint64_t>(generation) << 32, std::memory_order_release);
+  ticket_.store(static_cast<std::uint64_t>(generation) << 32 | std::uint64_t(pieces) << 16,
+                std::memory_order_release);
   generation_.store(generation);  // seq_cst: a helper going to sleep sees it or is counted
   if (sleeping_helpers_.load() > 0) futex_wake_all(generation_);
 
   const auto start = std::chrono::steady_clock::now();
   if (g_late_caller.load(std::memory_order_relaxed)) {
-    spin_until([&] { return (ticket_.load() & 0xffffffffu) >= pieces; },
-               std::chrono::milliseconds(50));
+    spin_until([&] { return (ticket_.load() & 0xffffu) >= pieces; }, std::chrono::milliseconds(50));
   }
   const Share own = take_pieces(generation);  // the caller's share, and whatever no helper took
   const auto own_share_done = std::chrono::steady_clock::now();

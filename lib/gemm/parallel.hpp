@@ -84,7 +84,8 @@ class Team {
   // after every piece has finished. One run at a time.
   template <class Task>
   void run(std::size_t pieces, Task& task) {
-    if (pieces <= 1 || helpers_.empty() || std::chrono::steady_clock::now() < solo_until_) {
+    if (pieces <= 1 || pieces > kMostSharedPieces || helpers_.empty() ||
+        std::chrono::steady_clock::now() < solo_until_) {
       for (std::size_t p = 0; p < pieces; ++p)
         task(p);
       return;
@@ -110,11 +111,14 @@ class Team {
   void go_solo(std::chrono::steady_clock::time_point now);
   void stop_helpers() noexcept;
 
+  // The most pieces a run shares with helpers: its count is part of the ticket.
+  static constexpr std::size_t kMostSharedPieces = 0xffff;
+
   Function function_ = nullptr;
   void* task_ = nullptr;
-  std::size_t pieces_ = 0;
-  // (generation << 32) | next piece: a helper still busy with an old run cannot take a
-  // piece of the next one, whose generation differs.
+  // (generation << 32) | (pieces << 16) | next piece. A helper still busy with an old run
+  // cannot take a piece of the next one, whose generation differs; and it reads the run's piece
+  // count from the same word, never the next run's while the caller is writing it.
   std::atomic<std::uint64_t> ticket_{0};
   std::atomic<std::uint32_t> generation_{0};  // futex word the helpers sleep on
   std::atomic<std::uint32_t> done_{0};        // pieces finished; futex word of the caller
