@@ -19,6 +19,11 @@ ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "NOBIAS_THREADS", "OPENB
                "OMP_NUM_THREADS", "OMP_WAIT_POLICY")
 
 
+# What the measured programs are built from: a run's own output (bench/user_runs/) written
+# earlier in the same session does not make the next run "dirty".
+SOURCES = ("lib", "include", "tools", "python", "mpi", "CMakeLists.txt", "cmake")
+
+
 def commit(*sources):
     """HEAD of this checkout, with '-dirty' when tracked files differ from it: any of them, or
     only those under `sources` (paths from the top of the checkout: what the measured program
@@ -48,7 +53,7 @@ def start(binary, argv=None):
     """The facts known before measuring; binary: the nobias program (or module) measured."""
     return {"cpu": doc_regions.cpu_name(), "cpus": len(os.sched_getaffinity(0)),
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "commit": commit(), "build": build_of(binary),
+            "commit": commit(*SOURCES), "build": build_of(binary),
             "command": shlex.join([sys.executable, sys.argv[0],
                                    *(sys.argv[1:] if argv is None else argv)]),
             "environment": {k: os.environ[k] for k in ENVIRONMENT if k in os.environ},
