@@ -139,7 +139,8 @@ TEST_CASE_TEMPLATE("row_source.fit_on_listed_standardized_rows_is_fit_on_their_c
   }
 }
 
-TEST_CASE_TEMPLATE("row_source.full_loss_and_fingerprint_are_those_of_the_copy", T, float, double) {
+TEST_CASE_TEMPLATE("row_source.full_loss_predict_and_fingerprint_are_those_of_the_copy", T, float,
+                   double) {
   // Past several of full_loss's blocks, so that the rows go through the network gathered.
   const std::vector<std::size_t> widths = {37, 301, 13, 7};
   const nobias::Network<T> fixed(random_weights<T>(widths, 11, 2.0));
@@ -155,6 +156,10 @@ TEST_CASE_TEMPLATE("row_source.full_loss_and_fingerprint_are_those_of_the_copy",
       CHECK(nobias::full_loss<T>(b, source, reduction) ==
             nobias::full_loss<T>(a, copy_x.view(), copy_y.view(), reduction));
     }
+    const nobias::Matrix<T> want = fixed.predict(copy_x.view());
+    CHECK(same_bits<T>(nobias::full_predict<T>(fixed, source).view(), want.view()));
+    CHECK(same_bits<T>(nobias::full_predict<T>(fixed, {copy_x.view(), copy_y.view()}).view(),
+                       want.view()));
     const nobias::DataFingerprint f = nobias::fingerprint_data<T>(source, "prepared");
     const nobias::DataFingerprint g = nobias::fingerprint_data<T>(copy_x, copy_y, "prepared");
     CHECK(f.rows == g.rows);
@@ -243,24 +248,6 @@ TEST_CASE_TEMPLATE("row_source.validation_on_listed_rows_is_validation_on_their_
   CHECK_ERROR(nobias::ValueError, nobias::fit<T>(net, optimizer, both),
               "fit: a validation set in val_x and val_y and in validation; expected one");
 }
-
-TEST_CASE_TEMPLATE("row_source.full_predict_is_predict_on_the_copy", T, float, double) {
-  const std::vector<std::size_t> widths = {37, 301, 13, 7};
-  const nobias::Network<T> net(random_weights<T>(widths, 11, 2.0));
-  for (const std::size_t n : {std::size_t(50), std::size_t(40000)}) {
-    CAPTURE(n);
-    const auto x = random_matrix<T>(n, 37, 7, 3.0), y = random_matrix<T>(n, 7, 8);
-    const nobias::Standardization s = some_statistics(37, 7);
-    const std::vector<std::size_t> rows = some_rows(n);
-    const nobias::Matrix<T> copy_x = copied(x, rows, s, true), copy_y = copied(y, rows, s, false);
-    const nobias::Matrix<T> want = net.predict(copy_x.view());
-    CHECK(same_bits<T>(nobias::full_predict<T>(net, {x.view(), y.view(), &rows, &s}).view(),
-                       want.view()));
-    CHECK(same_bits<T>(nobias::full_predict<T>(net, {copy_x.view(), copy_y.view()}).view(),
-                       want.view()));
-  }
-}
-
 // Finite data that the statistics standardize past T's range (a tiny scale) is refused before
 // any step, naming the row of x where it lies (not its position among the rows read), the
 // column and the statistics: otherwise a step reports an infinity in an x given finite, or a
