@@ -14,6 +14,7 @@
 #include "core/row_chunks.hpp"
 #include "nobias/blas.hpp"
 #include "nobias/fit.hpp"
+#include "nobias/full_pass.hpp"
 #include "nobias/model.hpp"
 #include "nobias/network.hpp"
 #include "nobias/optimizer.hpp"
@@ -233,4 +234,41 @@ TEST_CASE_TEMPLATE("allocations.streamed_predictions_hold_one_window_of_outputs"
   const std::size_t window_bytes = (2 * block + 192) * 301 * sizeof(T);
   CHECK(allocation_counter::largest() <= window_bytes);
   CHECK(window_bytes < rows * 301 * sizeof(T));
+}
+
+// A full-data loss (fit's final and validation losses, nobias-train's) and predict_windows
+// (its validation metrics) hold a block of outputs and of gathered targets, never the outputs
+// or the targets of every row: with outputs wider than every other layer, their largest
+// allocation is less than a block's outputs and a bit.
+TEST_CASE_TEMPLATE("allocations.full_data_losses_hold_one_block_of_outputs", T, float, double) {
+  const std::vector<std::size_t> widths = {37, 13, 301};
+  const std::size_t block = nobias::detail::block_rows<T>(widths), rows = 4 * block + 5;
+  const auto x = test_support::random_matrix<T>(rows, 37, 24);
+  const auto y = test_support::random_matrix<T>(rows, 301, 25);
+  nobias::Network<T> net(widths, 5, nobias::Init::He);
+  nobias::Standardization s;
+  s.x_mean.assign(37, 0.5);
+  s.x_scale.assign(37, 2.0);
+  s.y_mean.assign(301, -1.0);
+  s.y_scale.assign(301, 3.0);
+  const std::vector<std::size_t> listed = {rows - 1, 0, 2, 1};  // and then every row
+  std::vector<std::size_t> order(listed);
+  for (std::size_t i = 3; i + 1 < rows; ++i)
+    order.push_back(i);
+  const nobias::RowSource<T> in_place(x.view(), y.view()), gathered(x.view(), y.view(), &order, &s);
+  const std::size_t block_bytes = (block + 256) * 301 * sizeof(T);  // a block and its tail
+  for (const nobias::RowSource<T>* source : {&in_place, &gathered}) {
+    CAPTURE(source == &gathered);
+    (void)nobias::full_loss<T>(net, *source);  // the backends' first-use buffers
+    allocation_counter::reset_largest();
+    (void)nobias::full_loss<T>(net, *source);
+    CHECK(allocation_counter::largest() <= block_bytes);
+    allocation_counter::reset_largest();
+    std::size_t seen = 0;
+    nobias::predict_windows<T>(net, *source,
+                               [&](std::size_t, nobias::MatrixView<T> p) { seen += p.rows(); });
+    CHECK(seen == rows);
+    CHECK(allocation_counter::largest() <= block_bytes);
+  }
+  CHECK(2 * block_bytes < rows * 301 * sizeof(T));
 }

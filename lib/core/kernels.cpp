@@ -6,6 +6,8 @@
 #include <string>
 #include <type_traits>
 
+#include "core/squared_error_sum.hpp"
+
 namespace nobias {
 namespace {
 
@@ -110,9 +112,17 @@ void residual_span(T* g, const T* yhat, const T* y, std::size_t count, double (&
   }
 }
 
+// Element i goes to lane (first + i) % kLanes.
 template <class T>
-void square_span(const T* yhat, const T* y, std::size_t count, double (&lanes)[kLanes]) {
-  for (std::size_t i = 0; i < count; ++i) {
+void square_span(const T* yhat, const T* y, std::size_t count, double (&lanes)[kLanes],
+                 std::size_t first = 0) {
+  std::size_t i = 0;
+  for (; i < count && (first + i) % kLanes != 0; ++i) {
+    const double r = static_cast<double>(yhat[i]) - static_cast<double>(y[i]);
+    lanes[(first + i) % kLanes] += r * r;
+  }
+  yhat += i, y += i, count -= i;  // from here on lane i % kLanes: the loop the compiler unrolls
+  for (i = 0; i < count; ++i) {
     const double r = static_cast<double>(yhat[i]) - static_cast<double>(y[i]);
     lanes[i % kLanes] += r * r;
   }
@@ -135,14 +145,13 @@ double residual_and_loss_impl(MatrixView<T> g, MatrixView<const T> yhat, MatrixV
 template <class T>
 double squared_error_impl(MatrixView<const T> yhat, MatrixView<const T> y) {
   require_same_shape("squared_error", "yhat", yhat, "y", y);
-  double lanes[kLanes] = {};
+  detail::SquaredErrorSum<T> sum;
   if (yhat.contiguous() && y.contiguous()) {
-    square_span(yhat.data(), y.data(), y.size(), lanes);
+    sum.add_flat(yhat, y, 0);
   } else {
-    for (std::size_t i = 0; i < y.rows(); ++i)
-      square_span(yhat.row(i), y.row(i), y.cols(), lanes);
+    sum.add_rows(yhat, y);
   }
-  return total(lanes);
+  return sum.total();
 }
 
 // Whether n values hold no infinity or NaN (an exponent of all ones), as integer operations
@@ -196,4 +205,36 @@ NOBIAS_KERNELS(float)
 NOBIAS_KERNELS(double)
 #undef NOBIAS_KERNELS
 
+namespace detail {
+
+static_assert(SquaredErrorSum<float>::kLanes == kLanes);
+
+template <class T>
+void SquaredErrorSum<T>::add_flat(MatrixView<const T> yhat, MatrixView<const T> y,
+                                  std::size_t first) {
+  require_same_shape("squared_error", "yhat", yhat, "y", y);
+  if (!yhat.contiguous() || !y.contiguous()) {
+    throw ShapeError("squared_error: add_flat takes contiguous rows; yhat " +
+                     std::string(yhat.contiguous() ? "is" : "is not") + ", y " +
+                     (y.contiguous() ? "is" : "is not"));
+  }
+  square_span(yhat.data(), y.data(), y.size(), lanes_, first);
+}
+
+template <class T>
+void SquaredErrorSum<T>::add_rows(MatrixView<const T> yhat, MatrixView<const T> y) {
+  require_same_shape("squared_error", "yhat", yhat, "y", y);
+  for (std::size_t i = 0; i < y.rows(); ++i)
+    square_span(yhat.row(i), y.row(i), y.cols(), lanes_);
+}
+
+template <class T>
+double SquaredErrorSum<T>::total() const {
+  return nobias::total(lanes_);
+}
+
+template class SquaredErrorSum<float>;
+template class SquaredErrorSum<double>;
+
+}  // namespace detail
 }  // namespace nobias

@@ -16,7 +16,6 @@
 #include "gemm/signal_safety.hpp"
 #include "nobias/blas.hpp"
 #include "nobias/error.hpp"
-#include "nobias/full_pass.hpp"
 #include "nobias/kernels.hpp"
 
 namespace nobias::detail {
@@ -290,49 +289,38 @@ void predict_in_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>
 }
 
 template <class T>
-void predict_streamed(const Network<T>& net, MatrixView<const T> x, std::size_t block,
-                      const std::function<void(MatrixView<T>)>& prepare, std::size_t window,
+void predict_streamed(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
+                      MatrixView<const T> x, std::size_t block, std::size_t window,
                       const std::function<void(std::size_t, MatrixView<T>)>& sink) {
   if (window == 0) {
     const std::size_t threads = static_cast<std::size_t>(std::max(1, step_threads()));
-    const std::size_t row_bytes = std::max<std::size_t>(1, x.cols() * sizeof(T));
+    // About kWindowBytes of inputs, or of outputs when they are the wider (an autoencoder's).
+    const std::size_t row_bytes =
+        std::max<std::size_t>(1, std::max(net.input_width(), net.output_width()) * sizeof(T));
     window = std::max(block * threads,
                       std::min(block * kBlocksPerThread * threads, kWindowBytes / row_bytes));
   }
   // A window is whole blocks: at most window + block + kBlockMultiple - 1 rows. Two windows'
   // outputs: one at the sink while the team writes the next (run_blocks).
-  const std::size_t most = std::min(x.rows(), window + block + kBlockMultiple);
+  const std::size_t most = std::min(rows, window + block + kBlockMultiple);
   Matrix<T> outputs[2] = {Matrix<T>(most, net.output_width()),
-                          Matrix<T>(x.rows() > window ? most : 0, net.output_width())};
+                          Matrix<T>(rows > window ? most : 0, net.output_width())};
   run_blocks<T>(
-      net, x.rows(), prepared_rows<T>(x, prepare), x, block, window,
+      net, rows, fill, x, block, window,
       [&](std::size_t number, std::size_t window_first, std::size_t first, std::size_t count) {
         return outputs[number % 2].row_block(first - window_first, count);
       },
-      [&](std::size_t number, std::size_t first, std::size_t rows) {
-        sink(first, outputs[number % 2].row_block(0, rows));
+      [&](std::size_t number, std::size_t first, std::size_t count) {
+        sink(first, outputs[number % 2].row_block(0, count));
       },
       true);
 }
 
 template <class T>
-double loss_in_blocks(Network<T>& net, MatrixView<const T> x, MatrixView<const T> y,
-                      Reduction reduction, std::size_t block) {
-  if (block == 0) block = block_rows<T>(net.widths());
-  // Network's own path for what fits one block and for every shape it refuses.
-  if (x.rows() <= block || x.cols() != net.input_width() || y.cols() != net.output_width() ||
-      y.rows() != x.rows()) {
-    return net.loss(x, y, reduction);
-  }
-  Matrix<T> yhat(x.rows(), net.output_width());
-  predict_in_blocks<T>(net, x, yhat.view(), block, {});
-  const double loss = squared_error(MatrixView<const T>(yhat.view()), y);
-  if (!std::isfinite(loss)) {  // bad data, as net.loss words it; else diverged weights
-    require_finite(x, "loss: x");
-    require_finite(y, "loss: y");
-  }
-  if (reduction == Reduction::Sum) return loss;
-  return loss * (1.0 / (static_cast<double>(x.rows()) * static_cast<double>(net.output_width())));
+void predict_streamed(const Network<T>& net, MatrixView<const T> x, std::size_t block,
+                      const std::function<void(MatrixView<T>)>& prepare, std::size_t window,
+                      const std::function<void(std::size_t, MatrixView<T>)>& sink) {
+  predict_streamed<T>(net, x.rows(), prepared_rows<T>(x, prepare), x, block, window, sink);
 }
 
 #define NOBIAS_ROW_CHUNKS(T)                                                                  \
@@ -342,27 +330,13 @@ double loss_in_blocks(Network<T>& net, MatrixView<const T> x, MatrixView<const T
   template void predict_streamed<T>(const Network<T>&, MatrixView<const T>, std::size_t,      \
                                     const std::function<void(MatrixView<T>)>&, std::size_t,   \
                                     const std::function<void(std::size_t, MatrixView<T>)>&);  \
+  template void predict_streamed<T>(const Network<T>&, std::size_t, const RowFill<T>&,        \
+                                    MatrixView<const T>, std::size_t, std::size_t,            \
+                                    const std::function<void(std::size_t, MatrixView<T>)>&);  \
   template void predict_in_blocks<T>(const Network<T>&, std::size_t, const RowFill<T>&,       \
-                                     MatrixView<T>, std::size_t, MatrixView<const T>);        \
-  template double loss_in_blocks<T>(Network<T>&, MatrixView<const T>, MatrixView<const T>,    \
-                                    Reduction, std::size_t);
+                                     MatrixView<T>, std::size_t, MatrixView<const T>);
 NOBIAS_ROW_CHUNKS(float)
 NOBIAS_ROW_CHUNKS(double)
 #undef NOBIAS_ROW_CHUNKS
 
 }  // namespace nobias::detail
-
-namespace nobias {
-
-template <class T>
-double full_loss(Network<T>& net, MatrixView<const T> x, MatrixView<const T> y,
-                 Reduction reduction) {
-  return detail::loss_in_blocks<T>(net, x, y, reduction);
-}
-
-template double full_loss<float>(Network<float>&, MatrixView<const float>, MatrixView<const float>,
-                                 Reduction);
-template double full_loss<double>(Network<double>&, MatrixView<const double>,
-                                  MatrixView<const double>, Reduction);
-
-}  // namespace nobias

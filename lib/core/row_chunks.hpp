@@ -62,8 +62,27 @@ void predict_streamed(const Network<T>& net, MatrixView<const T> x, std::size_t 
                       const std::function<void(MatrixView<T>)>& prepare, std::size_t window,
                       const std::function<void(std::size_t, MatrixView<T>)>& sink);
 
-// net.loss(x, y, reduction), bit for bit, with predict_in_blocks' memory plus yhat (shaped
-// like y). A NaN or an infinity in x or y is refused as net.loss refuses it.
+// The same over `rows` rows that fill writes (or x's own, without fill), as predict_in_blocks.
+template <class T>
+void predict_streamed(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
+                      MatrixView<const T> x, std::size_t block, std::size_t window,
+                      const std::function<void(std::size_t, MatrixView<T>)>& sink);
+
+// Rows [first, first + count) of a pass's targets; the view is used before the next call.
+template <class T>
+using TargetRows = std::function<MatrixView<const T>(std::size_t first, std::size_t count)>;
+
+// squared_error(the pass's predictions, its targets), bit for bit, a window of predictions at
+// a time (predict_streamed's; a loss passes window = 1, one block a window: its sink only
+// adds, and needs no more rows to overlap the products): flat says whether the targets, whole, are contiguous
+// (squared_error's sums differ for the two: core/squared_error_sum.hpp).
+template <class T>
+double squared_error_streamed(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
+                              MatrixView<const T> x, std::size_t block, std::size_t window,
+                              bool flat, const TargetRows<T>& targets);
+
+// net.loss(x, y, reduction), bit for bit, with predict_streamed's memory: never a prediction
+// of every row. A NaN or an infinity in x or y is refused as net.loss refuses it.
 template <class T>
 double loss_in_blocks(Network<T>& net, MatrixView<const T> x, MatrixView<const T> y,
                       Reduction reduction, std::size_t block = 0);

@@ -144,24 +144,34 @@ double full_loss(Network<T>& net, const RowSource<T>& rows, Reduction reduction)
     return net.loss(rows.x(), rows.y(), reduction);
   }
   const std::size_t n = rows.rows();
-  Matrix<T> y(n, rows.y_cols());
-  rows.gather_y(y.view(), nullptr, 0);
   // As loss_in_blocks: what fits one block goes through Network's own path.
   const std::size_t block = detail::block_rows<T>(net.widths());
   if (n <= block) {
-    Matrix<T> x(n, rows.x_cols());
-    rows.gather_x(x.view(), nullptr, 0);
+    Matrix<T> x(n, rows.x_cols()), y(n, rows.y_cols());
+    rows.gather(x.view(), y.view(), nullptr, 0);
     return net.loss(x.view(), y.view(), reduction);
   }
-  Matrix<T> yhat(n, net.output_width());
-  detail::predict_in_blocks<T>(
-      net, n, [&](std::size_t begin, MatrixView<T> to) { rows.gather_x(to, nullptr, begin); },
-      yhat.view(), block);
-  const double loss =
-      squared_error(MatrixView<const T>(yhat.view()), MatrixView<const T>(y.view()));
+  // Each window's targets gathered beside its predictions, summed as against a gathered copy
+  // of every row (contiguous).
+  Matrix<T> targets;
+  const double loss = detail::squared_error_streamed<T>(
+      net, n, [&](std::size_t begin, MatrixView<T> to) { rows.gather_x(to, nullptr, begin); }, {},
+      block, 1, true,
+      [&](std::size_t first, std::size_t count) {
+        if (targets.rows() < count) targets = Matrix<T>(count, rows.y_cols());
+        const MatrixView<T> window = targets.view().row_block(0, count);
+        rows.gather_y(window, nullptr, first);
+        return MatrixView<const T>(window);
+      });
   if (!std::isfinite(loss)) {  // bad data, as net.loss words it; else diverged weights
     require_finite(rows.x(), "loss: x");
-    require_finite(y.view(), "loss: y");
+    for (std::size_t first = 0; first < n; first += block) {  // the targets as gathered
+      const std::size_t count = std::min(block, n - first);
+      if (targets.rows() < count) targets = Matrix<T>(count, rows.y_cols());
+      const MatrixView<T> window = targets.view().row_block(0, count);
+      rows.gather_y(window, nullptr, first);
+      require_finite(MatrixView<const T>(window), "loss: y", first);
+    }
   }
   if (reduction == Reduction::Sum) return loss;
   return loss * (1.0 / (static_cast<double>(n) * static_cast<double>(net.output_width())));
@@ -188,10 +198,33 @@ Matrix<T> full_predict(const Network<T>& net, const RowSource<T>& rows) {
   return p;
 }
 
+template <class T>
+void predict_windows(const Network<T>& net, const RowSource<T>& rows,
+                     const std::function<void(std::size_t, MatrixView<T>)>& sink) {
+  const std::size_t n = rows.rows(), block = detail::block_rows<T>(net.widths());
+  if (n <= block || rows.x_cols() != net.input_width()) {  // as full_predict
+    Matrix<T> p = full_predict<T>(net, rows);
+    if (n > 0) sink(0, p.view());
+    return;
+  }
+  detail::RowFill<T> fill;
+  if (!rows.in_place()) {
+    fill = [&](std::size_t begin, MatrixView<T> to) { rows.gather_x(to, nullptr, begin); };
+  }
+  // Windows of one block (window 1: each ends with its first block): a sink that scores them
+  // is quick, and holds no more rows than that.
+  detail::predict_streamed<T>(net, n, fill, rows.in_place() ? rows.x() : MatrixView<const T>{},
+                              block, 1, sink);
+}
+
 template double full_loss<float>(Network<float>&, const RowSource<float>&, Reduction);
 template double full_loss<double>(Network<double>&, const RowSource<double>&, Reduction);
 template Matrix<float> full_predict<float>(const Network<float>&, const RowSource<float>&);
 template Matrix<double> full_predict<double>(const Network<double>&, const RowSource<double>&);
+template void predict_windows<float>(const Network<float>&, const RowSource<float>&,
+                                     const std::function<void(std::size_t, MatrixView<float>)>&);
+template void predict_windows<double>(const Network<double>&, const RowSource<double>&,
+                                      const std::function<void(std::size_t, MatrixView<double>)>&);
 template class RowSource<float>;
 template class RowSource<double>;
 

@@ -1,0 +1,119 @@
+// Full-data losses and predictions a window at a time (lib/core/pass_loss.cpp,
+// core/squared_error_sum.hpp, full_pass.hpp's predict_windows): the bits of one pass over every
+// row, whichever row a window starts at and whether the targets are contiguous or not.
+#include <doctest/doctest.h>
+
+#include <cstddef>
+#include <vector>
+
+#include "core/row_chunks.hpp"
+#include "core/squared_error_sum.hpp"
+#include "nobias/full_pass.hpp"
+#include "nobias/kernels.hpp"
+#include "nobias/network.hpp"
+#include "nobias/row_source.hpp"
+#include "test_support.hpp"
+
+using namespace test_support;
+
+namespace {
+
+// 7 outputs: a window of 192 rows starts at an element whose lane (index % 8) moves on by 0
+// only every 8 windows.
+const std::vector<std::size_t> kWidths = {37, 301, 13, 7};
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("pass_loss.parts_of_the_sum_add_up_to_squared_errors_bits", T, float, double) {
+  const auto yhat = random_matrix<T>(53, 7, 31), y = random_matrix<T>(53, 7, 32);
+  const auto wide = random_matrix<T>(53, 11, 33);  // y's strided twin: columns 2..8 of it
+  const nobias::MatrixView<const T> strided = wide.view().col_block(2, 7);
+  for (const std::size_t part :
+       {std::size_t(1), std::size_t(5), std::size_t(13), std::size_t(53)}) {
+    CAPTURE(part);
+    nobias::detail::SquaredErrorSum<T> flat, rows;
+    for (std::size_t first = 0; first < 53; first += part) {
+      const std::size_t count = std::min(part, 53 - first);
+      flat.add_flat(yhat.view().row_block(first, count), y.view().row_block(first, count),
+                    first * 7);
+      rows.add_rows(yhat.view().row_block(first, count), strided.row_block(first, count));
+    }
+    CHECK(flat.total() ==
+          nobias::squared_error(nobias::MatrixView<const T>(yhat.view()), y.view()));
+    CHECK(rows.total() == nobias::squared_error(nobias::MatrixView<const T>(yhat.view()), strided));
+  }
+  nobias::detail::SquaredErrorSum<T> sum;
+  CHECK_THROWS_WITH_AS(sum.add_flat(yhat.view(), strided, 0),
+                       "squared_error: add_flat takes contiguous rows; yhat is, y is not",
+                       nobias::ShapeError);
+  CHECK_THROWS_AS(sum.add_rows(yhat.view(), y.view().row_block(0, 5)), nobias::ShapeError);
+}
+
+TEST_CASE_TEMPLATE("pass_loss.streamed_squared_error_has_one_passs_bits", T, float, double) {
+  const nobias::Network<T> net(random_weights<T>(kWidths, 34, 2.0));
+  const std::size_t n = 2011;
+  const auto x = random_matrix<T>(n, kWidths.front(), 35);
+  const auto y = random_matrix<T>(n, kWidths.back(), 36);
+  const auto wide = random_matrix<T>(n, 10, 37);
+  const nobias::MatrixView<const T> strided = wide.view().col_block(1, kWidths.back());
+  const nobias::Matrix<T> yhat = net.predict(x.view());
+  for (const std::size_t window : {std::size_t(192), std::size_t(576), std::size_t(0)}) {
+    CAPTURE(window);
+    for (const bool flat : {true, false}) {
+      CAPTURE(flat);
+      const nobias::MatrixView<const T> targets = flat ? y.view() : strided;
+      const double sum = nobias::detail::squared_error_streamed<T>(
+          net, n, {}, x.view(), 192, window, flat,
+          [&](std::size_t first, std::size_t count) { return targets.row_block(first, count); });
+      CHECK(sum == nobias::squared_error(nobias::MatrixView<const T>(yhat.view()), targets));
+    }
+  }
+}
+
+TEST_CASE_TEMPLATE("pass_loss.loss_over_strided_targets_is_the_networks", T, float, double) {
+  nobias::Network<T> net(random_weights<T>(kWidths, 38, 2.0));
+  const std::size_t n = 3001;
+  const auto x = random_matrix<T>(n, kWidths.front(), 39);
+  const auto wide = random_matrix<T>(n, 12, 40);
+  const nobias::MatrixView<const T> y = wide.view().col_block(3, kWidths.back());
+  for (const auto reduction : {nobias::Reduction::Sum, nobias::Reduction::Mean}) {
+    CHECK(nobias::detail::loss_in_blocks<T>(net, x.view(), y, reduction, 192) ==
+          net.loss(x.view(), y, reduction));
+  }
+}
+
+TEST_CASE_TEMPLATE("pass_loss.predict_windows_hands_on_full_predicts_bits_in_order", T, float,
+                   double) {
+  const nobias::Network<T> net(random_weights<T>(kWidths, 41, 2.0));
+  const std::size_t block = nobias::detail::block_rows<T>(kWidths);
+  nobias::Standardization s;
+  s.x_mean.assign(kWidths.front(), 0.5);
+  s.x_scale.assign(kWidths.front(), 3.0);
+  for (const std::size_t n : {std::size_t(1), block, 3 * block + 7}) {
+    CAPTURE(n);
+    const auto x = random_matrix<T>(n, kWidths.front(), 42);
+    const auto y = random_matrix<T>(n, kWidths.back(), 43);
+    std::vector<std::size_t> odd;  // every other row, from the last
+    for (std::size_t i = n; i-- > 0;)
+      if (i % 2 == 0) odd.push_back(i);
+    for (const bool in_place : {true, false}) {
+      CAPTURE(in_place);
+      const nobias::RowSource<T> rows = in_place
+                                            ? nobias::RowSource<T>(x.view(), y.view())
+                                            : nobias::RowSource<T>(x.view(), y.view(), &odd, &s);
+      const nobias::Matrix<T> want = nobias::full_predict<T>(net, rows);
+      nobias::Matrix<T> got(want.rows(), want.cols());
+      std::size_t next = 0, windows = 0;
+      nobias::predict_windows<T>(net, rows, [&](std::size_t first, nobias::MatrixView<T> p) {
+        CHECK(first == next);
+        for (std::size_t i = 0; i < p.rows(); ++i)
+          std::copy(p.row(i), p.row(i) + p.cols(), got.view().row(first + i));
+        next += p.rows();
+        ++windows;
+      });
+      CHECK(next == rows.rows());
+      CHECK(same_bits(got, want));
+      if (rows.rows() > 2 * block) CHECK(windows > 1);
+    }
+  }
+}
