@@ -7,6 +7,7 @@ same training with no rows held out), so that what a run holds whatever its rows
 (the libraries, the mapped file's pages, a sanitizer's shadow memory) is not counted.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -96,6 +97,48 @@ class StreamingTests:
                 self.refused("nobias-evaluate", common + ["--y", "y.npy"], needle)
                 with open(self.path("p.npy"), "rb") as f:
                     self.assertEqual(f.read(), before)
+
+    def test_evaluate_scores_outputs_a_window_at_a_time(self):
+        # A regression as wide out as in (an autoencoder's shape): its outputs (n x d_out) are
+        # as large as --y. nobias-evaluate scores each window of outputs as it comes and holds
+        # --y, a window or two of --x and of outputs (each window about 32 MB of --x), never
+        # all outputs: before, it held them all, --y's size more (117 MB here).
+        for dtype, cols in ((np.float32, 1024), (np.float64, 512)):
+            with self.subTest(dtype=dtype.__name__):
+                rows = 30000
+                rng = np.random.default_rng(11)
+                name = "wide_" + dtype.__name__
+                os.mkdir(self.path(name))
+                weights = [rng.standard_normal((cols, 8)).astype(dtype) / np.sqrt(cols),
+                           rng.standard_normal((8, cols)).astype(dtype)]
+                for k, w in enumerate(weights):
+                    np.save(self.path(name, "w%d.npy" % (k + 1)), w)
+                x = rng.standard_normal((rows, cols)).astype(dtype)
+                np.save(self.path("x.npy"), x)
+                np.save(self.path("small_x.npy"), x[:1000])
+                y = x + 0.5
+                np.save(self.path("y.npy"), y)
+                np.save(self.path("small_y.npy"), y[:1000])
+                outputs_mb = rows * cols * np.dtype(dtype).itemsize / 2**20
+                args = ["--weights", name, "--threads", "1", "--json"]
+                base = self.peak_rss_mb("nobias-evaluate", *args, "--x", "small_x.npy",
+                                        "--y", "small_y.npy")
+                peak = self.peak_rss_mb("nobias-evaluate", *args, "--x", "x.npy", "--y", "y.npy")
+                # --y (outputs_mb) and windows, two of --x and two of outputs: about 100 MB
+                # (main's tool before the change: 330 MB, the outputs besides). The bound is
+                # halfway, so that a sanitizer's shadow memory (an eighth of the heap) fits.
+                self.assertLess(peak - base, 1.5 * outputs_mb + 100,
+                                "peak %.0f MB, %.0f MB on 1000 rows; outputs %.0f MB"
+                                % (peak, base, outputs_mb))
+                # The scores are those of all outputs at once (numpy's, in double).
+                r = self.ok("nobias-evaluate", *args, "--x", "x.npy", "--y", "y.npy")
+                p = np.maximum(x @ weights[0], 0) @ weights[1]
+                err = p.astype(np.float64) - y
+                got = json.loads(r.stdout)
+                self.assertEqual(got["rows"], rows)
+                np.testing.assert_allclose(got["mse"], np.mean(err ** 2), rtol=1e-4)
+                np.testing.assert_allclose(got["mae"], np.mean(np.abs(err)), rtol=1e-4)
+                del x, y, p, err
 
     def test_validation_rows_are_read_where_they_lie(self):
         # nobias-train holds a standardized --validation-fraction out of the mapped --x without

@@ -16,7 +16,6 @@
 // A prediction or metric that comes out NaN or infinite is an error naming its row or metric.
 // Exit status: 0 success, 2 bad usage or input, 1 internal error.
 #include <CLI/CLI.hpp>
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <optional>
@@ -191,20 +190,19 @@ int run(const EvaluateOptions& o) {
                                std::to_string(info.widths.back()) + " outputs");
     }
     // A window of rows at a time, each window's rows of a mapped --x dropped from memory once
-    // predicted: the outputs (n x d_out) are held, never all of --x.
-    nobias::Matrix<T> p(x.rows(), y.cols());
+    // predicted and its outputs once scored: neither all of --x nor all outputs are held.
+    nobias::MetricsAccumulator<T> scores(y, classes > 0);
     nobias::predict_rows<T>(
         model.network, model.info.standardization, x.view(),
         [&](std::size_t first, nobias::MatrixView<const T> rows) {
           const nobias::MatrixView<const T> inputs = x.view().row_block(first, rows.rows());
           require_finite_x<T>(o.model.x, inputs, first);  // bad data, before its predictions
           nobias::require_finite_predictions<T>("--x " + o.model.x, rows, inputs, first, x.rows());
-          for (std::size_t i = 0; i < rows.rows(); ++i)
-            std::copy(rows.row(i), rows.row(i) + rows.cols(), p.view().row(first + i));
+          scores.add(first, rows);
           x.drop_rows(first, rows.rows());
         });
-    nobias::Metrics metrics = nobias::evaluate<T>(p, y, classes > 0);
-    nobias::require_finite_metrics<T>(y_input, metrics, p, y);
+    nobias::Metrics metrics = scores.finish();
+    nobias::require_finite_metrics<T>(y_input, metrics, scores);
     metrics.rows = x.rows();
     print(metrics, classes > 0, o.json);
     return kExitOk;

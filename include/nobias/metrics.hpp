@@ -72,13 +72,60 @@ struct Metrics {
 template <class T>
 Metrics evaluate(MatrixView<const T> p, MatrixView<const T> y, bool with_accuracy);
 
-// ---- Non-finite results are errors
-
 // An element of a matrix, with its value.
 struct Element {
   std::size_t row = 0, col = 0;
   double value = 0.0;
 };
+
+// ---- Metrics a window of predictions at a time
+
+// evaluate(p, y, with_accuracy) from predictions handed over a window of rows at a time, in
+// order (as predict_rows hands them), so that all of p is never held: besides the targets it
+// keeps two doubles per column. finish() gives evaluate's bits whatever the windows (every sum
+// is the same sum in the same order; evaluate is one window of all rows).
+//   MetricsAccumulator<float> scores(y, false);
+//   predict_rows<float>(net, stats, x, [&](std::size_t first, MatrixView<const float> p) {
+//     scores.add(first, p);
+//   });
+//   const Metrics m = scores.finish();
+//   require_finite_metrics<float>("--y y.npy", m, scores);
+template <class T>
+class MetricsAccumulator {
+ public:
+  // y: all the targets, n x d, viewed and not copied: the caller keeps them alive and unchanged
+  // while the accumulator is used. ValueError if y has no rows or no columns.
+  MetricsAccumulator(MatrixView<const T> y, bool with_accuracy);
+
+  // The predictions of rows first_row .. first_row + p_rows.rows() - 1 of y. Rows come in
+  // order, each once: first_row is rows_added(), else ValueError; ShapeError for a column
+  // count other than y's, or rows past y's last.
+  void add(std::size_t first_row, MatrixView<const T> p_rows);
+  std::size_t rows_added() const { return added_; }
+
+  // evaluate(p, y, with_accuracy) for p the rows added. ValueError until every row of y was.
+  Metrics finish() const;
+
+  // What explains a metric that is not finite (require_finite_metrics names it), tracked as
+  // rows are added: the first NaN or infinity among the predictions, row by row, and the
+  // prediction farthest from its target (the first of equals), with the prediction's value.
+  const std::optional<Element>& first_non_finite_prediction() const { return first_bad_; }
+  const std::optional<Element>& largest_error() const { return largest_at_; }
+  MatrixView<const T> targets() const { return y_; }
+
+ private:
+  MatrixView<const T> y_;
+  bool with_accuracy_;
+  std::size_t added_ = 0;
+  double squares_ = 0.0, absolutes_ = 0.0;
+  std::vector<double> residual_, spread_;  // R^2's sums per column
+  std::string r2_undefined_;
+  std::size_t hits_ = 0;  // rows whose argmax is the target's
+  std::optional<Element> first_bad_, largest_at_;
+  double largest_ = -1.0;
+};
+
+// ---- Non-finite results are errors
 
 // The first NaN or infinity of m, row by row; none if every value is finite.
 template <class T>
@@ -112,5 +159,10 @@ void require_finite_predictions(const std::string& where, MatrixView<const T> p,
 template <class T>
 void require_finite_metrics(const std::string& where, const Metrics& m, MatrixView<const T> p,
                             MatrixView<const T> y);
+// The same for metrics that scored computed (m = scored.finish()), with the same messages:
+// the causes are those scored tracked. ValueError if scored has not had every row.
+template <class T>
+void require_finite_metrics(const std::string& where, const Metrics& m,
+                            const MetricsAccumulator<T>& scored);
 
 }  // namespace nobias

@@ -5,7 +5,6 @@
 #include <limits>
 #include <optional>
 #include <string>
-#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -61,11 +60,13 @@ std::string prediction_cause(MatrixView<const T> x, std::size_t i, std::size_t s
   return cause + ": the inputs, or the weights, are too large for " + type;
 }
 
-// Why a metric is not finite: a NaN or an infinity among p or y, or else errors past
-// double's range (shown at the largest |p - y|).
+// Why a metric is not finite: a NaN or an infinity among the predictions or the targets, or
+// else errors past double's range (shown at the largest |p - y|): the facts a
+// MetricsAccumulator tracked (none for no values).
 template <class T>
-std::string metric_cause(const std::string& metric, MatrixView<const T> p, MatrixView<const T> y) {
-  if (const std::optional<Element> bad = first_non_finite(p)) {
+std::string metric_cause(const std::string& metric, const std::optional<Element>& bad_prediction,
+                         MatrixView<const T> y, const std::optional<Element>& largest) {
+  if (const std::optional<Element>& bad = bad_prediction) {
     return "prediction row " + std::to_string(bad->row) + ", output " + std::to_string(bad->col) +
            " is " + format_number(bad->value);
   }
@@ -73,25 +74,33 @@ std::string metric_cause(const std::string& metric, MatrixView<const T> p, Matri
     return "target row " + std::to_string(bad->row) + ", column " + std::to_string(bad->col) +
            " is " + format_number(bad->value);
   }
-  std::size_t row = 0, col = 0;
-  double largest = -1.0;
-  for (std::size_t i = 0; i < p.rows(); ++i) {
-    for (std::size_t j = 0; j < p.cols(); ++j) {
-      const double e = std::fabs(static_cast<double>(p(i, j)) - static_cast<double>(y(i, j)));
-      if (e > largest) std::tie(largest, row, col) = std::make_tuple(e, i, j);
-    }
-  }
   const char* how = metric == "mae"   ? "the sum of the errors passes"
                     : metric == "mse" ? "the squared errors pass"
                                       : "the sum of the squared errors passes";
   std::string cause = "the errors are too large for double: " + std::string(how) +
                       " double's largest, " + largest_double();
-  if (largest >= 0.0) {
-    cause += "; the largest |prediction - target| is at row " + std::to_string(row) + ", output " +
-             std::to_string(col) + " (prediction " + format_value(p(row, col)) + ", target " +
-             format_value(y(row, col)) + ")";
+  if (const std::optional<Element>& at = largest) {
+    // The value is the prediction, a T widened to double: narrowing it back is exact.
+    cause += "; the largest |prediction - target| is at row " + std::to_string(at->row) +
+             ", output " + std::to_string(at->col) + " (prediction " +
+             format_value(static_cast<T>(at->value)) + ", target " +
+             format_value(y(at->row, at->col)) + ")";
   }
   return cause;
+}
+
+// The first metric of m that is not finite (an undefined R^2 is not checked), or none.
+std::optional<std::pair<const char*, double>> first_non_finite_metric(const Metrics& m) {
+  std::vector<std::pair<const char*, double>> values = {{"mse", m.mse}, {"mae", m.mae}};
+  if (m.r2_undefined.empty()) values.emplace_back("r2", m.r2);
+  if (m.accuracy) values.emplace_back("accuracy", *m.accuracy);
+  for (const auto& value : values)
+    if (!std::isfinite(value.second)) return value;
+  return std::nullopt;
+}
+
+std::string metric_is(const std::string& where, const std::pair<const char*, double>& bad) {
+  return where + ": " + bad.first + " is " + format_number(bad.second) + ": ";
 }
 
 }  // namespace
@@ -134,14 +143,30 @@ void require_finite_metrics(const std::string& where, const Metrics& m, MatrixVi
     throw ShapeError(where + ": predictions are " + shape_string(p.rows(), p.cols()) +
                      " but targets are " + shape_string(y.rows(), y.cols()));
   }
-  std::vector<std::pair<const char*, double>> values = {{"mse", m.mse}, {"mae", m.mae}};
-  if (m.r2_undefined.empty()) values.emplace_back("r2", m.r2);
-  if (m.accuracy) values.emplace_back("accuracy", *m.accuracy);
-  for (const auto& [name, value] : values) {
-    if (std::isfinite(value)) continue;
-    throw ValueError(where + ": " + name + " is " + format_number(value) + ": " +
-                     metric_cause(name, p, y));
+  const auto bad = first_non_finite_metric(m);
+  if (!bad) return;
+  if (y.rows() == 0 || y.cols() == 0) {  // no values, nothing to track (nor to accumulate)
+    throw ValueError(metric_is(where, *bad) + metric_cause<T>(bad->first, {}, y, {}));
   }
+  MetricsAccumulator<T> scored(y, false);
+  scored.add(0, p);
+  require_finite_metrics<T>(where, m, scored);
+}
+
+template <class T>
+void require_finite_metrics(const std::string& where, const Metrics& m,
+                            const MetricsAccumulator<T>& scored) {
+  const MatrixView<const T> y = scored.targets();
+  if (scored.rows_added() != y.rows()) {
+    throw ValueError(where + ": predictions for " + std::to_string(scored.rows_added()) +
+                     " of the targets' " + std::to_string(y.rows()) +
+                     " rows were scored; expected all " + std::to_string(y.rows()));
+  }
+  const auto bad = first_non_finite_metric(m);
+  if (!bad) return;
+  throw ValueError(metric_is(where, *bad) + metric_cause<T>(bad->first,
+                                                            scored.first_non_finite_prediction(), y,
+                                                            scored.largest_error()));
 }
 
 #define NOBIAS_METRIC_CHECKS(T)                                                                    \
@@ -151,7 +176,9 @@ void require_finite_metrics(const std::string& where, const Metrics& m, MatrixVi
   template void require_finite_predictions<T>(const std::string&, MatrixView<const T>,             \
                                               MatrixView<const T>, std::size_t, std::size_t);      \
   template void require_finite_metrics<T>(const std::string&, const Metrics&, MatrixView<const T>, \
-                                          MatrixView<const T>);
+                                          MatrixView<const T>);                                    \
+  template void require_finite_metrics<T>(const std::string&, const Metrics&,                      \
+                                          const MetricsAccumulator<T>&);
 NOBIAS_METRIC_CHECKS(float)
 NOBIAS_METRIC_CHECKS(double)
 #undef NOBIAS_METRIC_CHECKS

@@ -32,24 +32,6 @@ double mean_of(MatrixView<const T> p, MatrixView<const T> y, F f) {
   return sum / (static_cast<double>(p.rows()) * static_cast<double>(p.cols()));
 }
 
-// Why R^2 has no value for targets y: "" when it has one. A column is constant when its
-// values are equal, not when its computed spread is 0: the mean of equal values may round
-// away from them, leaving a spread of 1e-32 that would make any residual a huge negative score.
-template <class T>
-std::string r2_undefined(MatrixView<const T> y) {
-  if (y.rows() < 2) return "fewer than two rows";
-  for (std::size_t j = 0; j < y.cols(); ++j) {
-    bool constant = true;
-    for (std::size_t i = 1; i < y.rows() && constant; ++i)
-      constant = y(i, j) == y(0, j);
-    if (constant) {
-      return "target column " + std::to_string(j) + " is constant (every row is " +
-             format_number(static_cast<double>(y(0, j))) + ")";
-    }
-  }
-  return "";
-}
-
 }  // namespace
 
 template <class T>
@@ -133,14 +115,11 @@ double accuracy(MatrixView<const T> scores, MatrixView<const T> one_hot_targets)
 
 template <class T>
 Metrics evaluate(MatrixView<const T> p, MatrixView<const T> y, bool with_accuracy) {
-  Metrics m;
-  m.rows = p.rows();
-  m.mse = mean_squared_error(p, y);
-  m.mae = mean_absolute_error(p, y);
-  m.r2 = r2_score(p, y);
-  m.r2_undefined = r2_undefined(y);
-  if (with_accuracy) m.accuracy = accuracy(p, y);
-  return m;
+  // One window of every row: the tools that score a window at a time get the same bits.
+  check_pair("evaluate", p, y);
+  MetricsAccumulator<T> scores(y, with_accuracy);
+  scores.add(0, p);
+  return scores.finish();
 }
 
 #define NOBIAS_METRICS(T)                                                             \
