@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "nobias/full_pass.hpp"
+#include "nobias/metrics.hpp"
 #include "nobias/model.hpp"
 #include "nobias/names.hpp"
 
@@ -38,9 +39,13 @@ template <class T>
 void EpochMonitor<T>::epoch_done(const nobias::EpochReport& epoch) {
   HistoryRow row{epoch.epoch, epoch.train_loss, epoch.validation_loss, {}, epoch.seconds};
   if (validation_.rows() > 0) {
-    nobias::Matrix<T> p = nobias::full_predict<T>(net_, validation_);
-    nobias::unstandardize_y<T>(y_stats_, p.view());
-    row.val = nobias::evaluate<T>(p, validation_y_, classifier_);
+    // A block of predictions at a time, in the targets' units: never every row's outputs.
+    nobias::MetricsAccumulator<T> scores(validation_y_, classifier_);
+    nobias::predict_windows<T>(net_, validation_, [&](std::size_t first, nobias::MatrixView<T> p) {
+      nobias::unstandardize_y<T>(y_stats_, p);
+      scores.add(first, p);
+    });
+    row.val = scores.finish();
   }
   history_.push_back(row);
   if (epoch.epoch == first_epoch_) {
