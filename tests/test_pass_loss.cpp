@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <cstddef>
+#include <limits>
+#include <string>
 #include <vector>
 
 #include "core/row_chunks.hpp"
@@ -116,4 +118,37 @@ TEST_CASE_TEMPLATE("pass_loss.predict_windows_hands_on_full_predicts_bits_in_ord
       if (rows.rows() > 2 * block) CHECK(windows > 1);
     }
   }
+}
+
+TEST_CASE_TEMPLATE("pass_loss.bad_targets_are_named_as_in_a_copy", T, float, double) {
+  // A NaN in y past the first block: the loss over listed, standardized rows names it as the
+  // loss over a copy of those rows does (its position among them), though y was never whole.
+  nobias::Network<T> net(random_weights<T>(kWidths, 44, 2.0));
+  const std::size_t block = nobias::detail::block_rows<T>(kWidths), n = 2 * block + 50;
+  const auto x = random_matrix<T>(n, kWidths.front(), 45);
+  auto y = random_matrix<T>(n, kWidths.back(), 46);
+  std::vector<std::size_t> order;  // every row, the last first
+  for (std::size_t i = n; i-- > 0;)
+    order.push_back(i);
+  y(3, 2) = std::numeric_limits<T>::quiet_NaN();  // position n - 4 of the order
+  nobias::Standardization s;
+  s.y_mean.assign(kWidths.back(), 1.0);
+  s.y_scale.assign(kWidths.back(), 2.0);
+  nobias::Matrix<T> copy_x(n, kWidths.front()), copy_y(n, kWidths.back());
+  const nobias::RowSource<T> rows(x.view(), y.view(), &order, &s);
+  rows.gather(copy_x.view(), copy_y.view(), nullptr, 0);
+  std::string streamed, copied;
+  try {
+    nobias::full_loss<T>(net, rows);
+  } catch (const nobias::ValueError& e) {
+    streamed = e.what();
+  }
+  try {
+    nobias::full_loss<T>(net, copy_x.view(), copy_y.view());
+  } catch (const nobias::ValueError& e) {
+    copied = e.what();
+  }
+  CHECK(copied.find("loss: y") != std::string::npos);
+  CHECK(copied.find(std::to_string(n - 4)) != std::string::npos);
+  CHECK(streamed == copied);
 }
