@@ -82,6 +82,15 @@ struct Model {
 // reloaded model predicts.
 template <class T>
 Matrix<T> predict_with(const Network<T>& net, const Standardization& s, MatrixView<const T> x);
+// The same bits written into out (x.rows() x d_K), for a caller that owns the memory (the
+// Python binding's out=): besides x and out, the weights and, past one block of rows, O(block x
+// widest layer), whatever the rows. The same refusals, and ShapeError "predict_with: out is
+// R x C, expected N x D" for another shape, ValueError for an out that overlaps x or the
+// network's weights. s is used as given: check_standardization first for statistics that
+// come from a user.
+template <class T>
+void predict_with(const Network<T>& net, const Standardization& s, MatrixView<const T> x,
+                  MatrixView<T> out);
 
 // predict_with's outputs, the same bits, handed to sink(first_row, p) in row order, a window of
 // rows at a time (p: the outputs of rows first_row ... first_row + p.rows() - 1, valid during

@@ -1,7 +1,9 @@
 // A model's predictions (predict_with, predict_rows, Model::predict): the standardization,
 // then the network's pass in blocks of rows (core/row_chunks.hpp).
+#include <algorithm>
 #include <functional>
 
+#include "core/overlap.hpp"
 #include "core/row_chunks.hpp"
 #include "nobias/model.hpp"
 #include "nobias/targets.hpp"
@@ -19,25 +21,43 @@ std::function<void(MatrixView<T>)> standardizer(const Standardization& s) {
 }  // namespace
 
 template <class T>
-Matrix<T> predict_with(const Network<T>& net, const Standardization& s, MatrixView<const T> x) {
+void predict_with(const Network<T>& net, const Standardization& s, MatrixView<const T> x,
+                  MatrixView<T> out) {
+  if (out.rows() != x.rows() || out.cols() != net.output_width()) {
+    throw ShapeError("predict_with: out is " + shape_string(out.rows(), out.cols()) +
+                     ", expected " + shape_string(x.rows(), net.output_width()));
+  }
+  // Both passes read x (and the weights) until their last block: out may not be written first.
+  if (detail::overlap(x, MatrixView<const T>(out))) {
+    throw ValueError(
+        "predict_with: out overlaps x; the predictions would overwrite rows still read");
+  }
+  net.require_apart("predict_with", "out", out);
   // Many rows: in blocks, standardizing one block at a time, the same bits
   // (core/row_chunks.hpp); memory does not grow with rows x widths.
   const std::size_t block = detail::block_rows<T>(net.widths());
   if (x.rows() > block && x.cols() == net.input_width()) {
-    Matrix<T> p(x.rows(), net.output_width());
-    detail::predict_in_blocks<T>(net, x, p.view(), block, standardizer<T>(s));
-    unstandardize_y<T>(s, p.view());
-    return p;
-  }
-  Matrix<T> p;
-  if (s.has_x()) {
-    Matrix<T> standardized = Matrix<T>::copy_of(x);
-    standardize_x<T>(s, standardized.view());
-    p = net.predict(standardized.view());
+    detail::predict_in_blocks<T>(net, x, out, block, standardizer<T>(s));
   } else {
-    p = net.predict(x);
+    // At most a block (or a shape net.predict refuses, in its words): one pass.
+    Matrix<T> p;
+    if (s.has_x()) {
+      Matrix<T> standardized = Matrix<T>::copy_of(x);
+      standardize_x<T>(s, standardized.view());
+      p = net.predict(standardized.view());
+    } else {
+      p = net.predict(x);
+    }
+    for (std::size_t i = 0; i < p.rows(); ++i)
+      std::copy(p.view().row(i), p.view().row(i) + p.cols(), out.row(i));
   }
-  unstandardize_y<T>(s, p.view());
+  unstandardize_y<T>(s, out);
+}
+
+template <class T>
+Matrix<T> predict_with(const Network<T>& net, const Standardization& s, MatrixView<const T> x) {
+  Matrix<T> p(x.rows(), net.output_width());
+  predict_with<T>(net, s, x, p.view());
   return p;
 }
 
@@ -68,6 +88,8 @@ Matrix<T> Model<T>::predict(MatrixView<const T> x) const {
   template struct Model<T>;                                                                     \
   template Matrix<T> predict_with<T>(const Network<T>&, const Standardization&,                 \
                                      MatrixView<const T>);                                      \
+  template void predict_with<T>(const Network<T>&, const Standardization&, MatrixView<const T>, \
+                                MatrixView<T>);                                                 \
   template void predict_rows<T>(const Network<T>&, const Standardization&, MatrixView<const T>, \
                                 const std::function<void(std::size_t, MatrixView<const T>)>&,   \
                                 std::size_t);

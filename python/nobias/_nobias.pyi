@@ -70,10 +70,14 @@ class Network:
         """[w1, ..., wK] as arrays that are the network's memory: writing into one changes the
         network, and each keeps the network alive. Do not write into them while another thread
         trains the network."""
-    def predict(self, x: _Array, out: _Array | None = None) -> _Array:
-        """yhat for x (n, d_in): a new (n, d_out) array, or written into out and returned.
-        nobias.ValueError naming the first row whose prediction is a NaN or an infinity (inputs or
-        weights too large for the dtype); out then holds what was computed."""
+    def predict(self, x: _Array, out: _Array | None = None, *, x_mean: ArrayLike | None = None,
+                x_scale: ArrayLike | None = None) -> _Array:
+        """yhat for x (n, d_in): a new (n, d_out) array, or written into out and returned. Many rows
+        go through in blocks: besides x and out, the memory does not grow with the rows. x_mean,
+        x_scale (d_in values each, or neither) standardize each row as it is read, the bits of
+        predict(((x - x_mean) / x_scale).astype(x.dtype)) without that copy. nobias.ValueError
+        naming the first row whose prediction is a NaN or an infinity (inputs or weights too large
+        for the dtype); out then holds what was computed."""
     def jacobian(self, x_row: _Array) -> _Array:
         """J(x) of one input x_row (d_in,) or (1, d_in): the (d_in, d_out) array with x_row @ J ==
         predict(x_row) up to rounding, the weights multiplied with that input's ReLU masks (exact: a

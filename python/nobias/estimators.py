@@ -239,12 +239,6 @@ class _Estimator:
                 statistics.update(y_mean=self.y_mean_, y_scale=self.y_scale_)
         return self._train(X, targets, rows, held, statistics, dtype, hidden, seed)
 
-    def _standardized_X(self, X):
-        """X standardized in float64, rounded to its dtype once (as the library does)."""
-        if not self.standardize:
-            return X
-        return ((X - self.x_mean_) / self.x_scale_).astype(X.dtype)
-
     def _scores(self, X):
         """The network's outputs for X (validated and standardized as in fit)."""
         self._check_fitted()
@@ -252,7 +246,11 @@ class _Estimator:
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
                              f"expecting {self.n_features_in_} features as input.")
-        return self.network_.predict(self._standardized_X(X))
+        if not self.standardize:
+            return self.network_.predict(X)
+        # Each block of rows standardized as the network reads it (in float64, rounded to X's
+        # dtype once): no standardized copy of X.
+        return self.network_.predict(X, x_mean=self.x_mean_, x_scale=self.x_scale_)
 
 
 class Regressor(_Estimator):

@@ -15,8 +15,10 @@
 #include "nobias/init.hpp"
 #include "nobias/jacobian.hpp"
 #include "nobias/metrics.hpp"
+#include "nobias/model.hpp"
 #include "nobias/names.hpp"
 #include "nobias/network.hpp"
+#include "nobias/targets.hpp"
 #include "numbers.hpp"
 
 namespace nobias::python {
@@ -67,16 +69,28 @@ py::list weight_copies(AnyNetwork& self) {
 }
 
 template <class T>
-py::array predict(AnyNetwork& self, py::handle x, py::object out) {
+py::array predict(AnyNetwork& self, py::handle x, py::object out, py::handle x_mean,
+                  py::handle x_scale) {
   const MatrixView<const T> xv = input_view<T>(x, "x");
+  Standardization s;
+  s.x_mean = statistics_from(x_mean, "predict: x_mean");
+  s.x_scale = statistics_from(x_scale, "predict: x_scale");
+  const std::size_t d_in = self.get<T>().input_width(), d_out = self.get<T>().output_width();
+  check_standardization(s, d_in, d_out, "predict");
   if (out.is_none()) {
-    out = py::array(py::dtype::of<T>(), {static_cast<py::ssize_t>(xv.rows()),
-                                         static_cast<py::ssize_t>(self.get<T>().output_width())});
+    out = py::array(py::dtype::of<T>(),
+                    {static_cast<py::ssize_t>(xv.rows()), static_cast<py::ssize_t>(d_out)});
   }
   const MatrixView<T> ov = output_view<T>(out, "out");
+  if (ov.rows() != xv.rows() || ov.cols() != d_out) {  // in predict's words, not predict_with's
+    throw ShapeError("predict: out is " + shape_string(ov.rows(), ov.cols()) + ", expected " +
+                     shape_string(xv.rows(), d_out));
+  }
   {
     Exclusive busy(self);
-    self.get<T>().predict(xv, ov);
+    // Past a block of rows, in blocks (each standardized as it is read): the memory is the
+    // weights, x, out and O(block x widths), not rows x widths; the same bits as one pass.
+    predict_with<T>(self.get<T>(), s, xv, ov);
   }
   // As nobias-predict: a NaN or an infinity is refused, naming the row (out holds them).
   require_finite_predictions<T>("predict", ov, xv);
@@ -225,14 +239,21 @@ network's own memory. A network used from several threads at once serializes the
           "thread trains the network.")
       .def(
           "predict",
-          [](AnyNetwork& self, py::handle x, py::object out) {
-            return dispatch(self.dtype(),
-                            [&](auto tag) { return predict<decltype(tag)>(self, x, out); });
+          [](AnyNetwork& self, py::handle x, py::object out, py::handle x_mean,
+             py::handle x_scale) {
+            return dispatch(self.dtype(), [&](auto tag) {
+              return predict<decltype(tag)>(self, x, out, x_mean, x_scale);
+            });
           },
-          py::arg("x"), py::arg("out") = py::none(),
+          py::arg("x"), py::arg("out") = py::none(), py::kw_only(), py::arg("x_mean") = py::none(),
+          py::arg("x_scale") = py::none(),
           "yhat for x (n, d_in): a new (n, d_out) array, or written into out and returned. "
-          "nobias.ValueError naming the first row whose prediction is a NaN or an infinity "
-          "(inputs or weights too large for the dtype); out then holds what was computed.")
+          "Many rows go through in blocks: besides x and out, the memory does not grow with the "
+          "rows. x_mean, x_scale (d_in values each, or neither) standardize each row as it is "
+          "read, the bits of predict(((x - x_mean) / x_scale).astype(x.dtype)) without that "
+          "copy. nobias.ValueError naming the first row whose prediction is a NaN or an "
+          "infinity (inputs or weights too large for the dtype); out then holds what was "
+          "computed.")
       .def(
           "jacobian",
           [](AnyNetwork& self, py::handle x_row) {

@@ -308,3 +308,37 @@ def test_fit_trains_and_validates_on_X_where_it_lies(dtype, estimator):
         tracemalloc.stop()
     assert len(model.validation_loss_curve_) == 1
     assert peak < 0.25 * X.nbytes, f"{peak / 2**20:.1f} MB for X of {X.nbytes / 2**20:.1f} MB"
+
+
+@pytest.mark.parametrize("rows", [37, 30011])  # within a block of rows, and past several
+def test_predictions_have_the_bits_of_numpys_standardized_copy(dtype, rows):
+    # The estimators hand x_mean_/x_scale_ to Network.predict, which standardizes each block of
+    # rows as it reads them; the bits are those of the numpy formula they replaced.
+    X, y = regression(rows=300, seed=7, offset=3.0)
+    X_new = regression(rows=rows, seed=8)[0].astype(dtype) * 3 + 1
+    model = nobias.Regressor(hidden_layer_sizes=(9,), max_epochs=3, dtype=dtype).fit(X, y * 4)
+    scores = model.network_.predict(((X_new - model.x_mean_) / model.x_scale_).astype(dtype))
+    expected = scores.astype(numpy.float64) * model.y_scale_ + model.y_mean_
+    assert numpy.array_equal(model.predict(X_new), expected.ravel())
+    classifier = nobias.Classifier(hidden_layer_sizes=(9,), max_epochs=3, dtype=dtype)
+    classifier.fit(X, y > 0)
+    assert numpy.array_equal(classifier.decision_scores(X_new), classifier.network_.predict(
+        ((X_new - classifier.x_mean_) / classifier.x_scale_).astype(dtype)))
+
+
+def test_predict_makes_no_standardized_copy_of_X(dtype):
+    # Python's own allocations (numpy's, which tracemalloc counts) while predicting stay below
+    # X's size; the numpy standardization took a float64 temporary (2x X for float32) and a copy.
+    # 32 columns: X is large beside the predictions' float64 arrays (24 bytes a row at most).
+    rng = numpy.random.default_rng(9)
+    X = rng.standard_normal((300, 32))
+    model = nobias.Regressor(hidden_layer_sizes=(4,), max_epochs=1, dtype=dtype).fit(X, X[:, 0])
+    X_new = rng.standard_normal((100000, 32)).astype(dtype)
+    tracemalloc.start()
+    try:
+        predicted = model.predict(X_new)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert predicted.shape == (100000,)
+    assert peak < X_new.nbytes, f"{peak / 2**20:.1f} MB for X of {X_new.nbytes / 2**20:.1f} MB"
