@@ -115,11 +115,13 @@ TEST_CASE_TEMPLATE("metrics_stream.constant_columns_and_one_hot_targets", T, flo
 }
 
 TEST_CASE("metrics_stream.refusals") {
-  const Matrix<float> y(10, 3), p(10, 3);
-  CHECK_ERROR(nobias::ValueError, MetricsAccumulator<float>(Matrix<float>(0, 3), false),
+  const Matrix<float> y(10, 3), p(10, 3), no_rows(0, 3), no_columns(4, 0);
+  CHECK_ERROR(nobias::ValueError, MetricsAccumulator<float>(no_rows, false),
               "MetricsAccumulator: no targets to score against (0x3); expected at least one row "
               "and column");
-  CHECK_ERROR(nobias::ValueError, MetricsAccumulator<float>(Matrix<float>(4, 0), false), "(4x0)");
+  CHECK_ERROR(nobias::ValueError, MetricsAccumulator<float>(no_columns, false), "(4x0)");
+  // Not from a temporary: its view would dangle.
+  static_assert(!std::is_constructible_v<MetricsAccumulator<float>, Matrix<float>&&, bool>);
   MetricsAccumulator<float> scores(y, false);
   CHECK_ERROR(nobias::ShapeError, scores.add(0, Matrix<float>(4, 2)),
               "MetricsAccumulator::add: predictions for rows 0 to 3 have 2 columns, but the "
@@ -145,7 +147,7 @@ TEST_CASE("metrics_stream.refusals") {
   nobias::Metrics bad;
   bad.mse = std::nan("");
   CHECK_ERROR(nobias::ValueError, nobias::require_finite_metrics<float>("score", bad, scores),
-              "score: predictions for 6 of the targets' 10 rows were scored; expected all 10");
+              "score: predictions for 6 of the targets' 10 rows were added; expected all 10");
   scores.add(6, p.view().row_block(6, 4));
   scores.add(10, p.view().row_block(10, 0));  // no rows at the end: nothing to refuse
   CHECK(scores.finish().mse == 0.0);

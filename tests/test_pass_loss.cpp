@@ -3,25 +3,30 @@
 // row, whichever row a window starts at and whether the targets are contiguous or not.
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <limits>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/row_chunks.hpp"
 #include "core/squared_error_sum.hpp"
+#include "gemm/parallel.hpp"
 #include "nobias/full_pass.hpp"
 #include "nobias/kernels.hpp"
 #include "nobias/network.hpp"
 #include "nobias/row_source.hpp"
+#include "nobias/threads.hpp"
 #include "test_support.hpp"
 
 using namespace test_support;
 
 namespace {
 
-// 7 outputs: a window of 192 rows starts at an element whose lane (index % 8) moves on by 0
-// only every 8 windows.
+// 7 outputs: a window that starts at a row r not a multiple of 8 (a piece's first row, as blocks
+// are cut from each of Network's pieces) starts at lane 7r % 8, not 0.
 const std::vector<std::size_t> kWidths = {37, 301, 13, 7};
 
 }  // namespace
@@ -59,15 +64,20 @@ TEST_CASE_TEMPLATE("pass_loss.streamed_squared_error_has_one_passs_bits", T, flo
   const auto wide = random_matrix<T>(n, 10, 37);
   const nobias::MatrixView<const T> strided = wide.view().col_block(1, kWidths.back());
   const nobias::Matrix<T> yhat = net.predict(x.view());
-  for (const std::size_t window : {std::size_t(192), std::size_t(576), std::size_t(0)}) {
+  for (const std::size_t window : {std::size_t(1), std::size_t(192), std::size_t(576),
+                                   nobias::detail::block_per_thread_window(192), std::size_t(0)}) {
     CAPTURE(window);
     for (const bool flat : {true, false}) {
       CAPTURE(flat);
       const nobias::MatrixView<const T> targets = flat ? y.view() : strided;
+      bool off_lane = false;  // a window past the first whose first element is not at lane 0
       const double sum = nobias::detail::squared_error_streamed<T>(
-          net, n, {}, x.view(), 192, window, flat,
-          [&](std::size_t first, std::size_t count) { return targets.row_block(first, count); });
+          net, n, {}, x.view(), 192, window, flat, [&](std::size_t first, std::size_t count) {
+            off_lane = off_lane || (first * kWidths.back()) % 8 != 0;
+            return targets.row_block(first, count);
+          });
       CHECK(sum == nobias::squared_error(nobias::MatrixView<const T>(yhat.view()), targets));
+      if (window != 0) CHECK(off_lane);
     }
   }
 }
@@ -151,4 +161,35 @@ TEST_CASE_TEMPLATE("pass_loss.bad_targets_are_named_as_in_a_copy", T, float, dou
   CHECK(copied.find("loss: y") != std::string::npos);
   CHECK(copied.find(std::to_string(n - 4)) != std::string::npos);
   CHECK(streamed == copied);
+}
+
+TEST_CASE("pass_loss.a_loss_keeps_every_thread_busy") {
+  // With one block a window, a block waited for the window two before it: at most two threads
+  // computed at once, whatever set_threads said. Fills that sleep show how many run at once.
+  const test_support::AutomaticThreadsAfterwards restore;
+  struct Four {
+    Four() { nobias::detail::allow_threads_for_testing(4); }
+    ~Four() { nobias::detail::allow_threads_for_testing(0); }
+  } four;
+  nobias::set_threads(4);
+  const nobias::Network<float> net(random_weights<float>(kWidths, 47, 2.0));
+  const std::size_t n = 16 * 192;
+  const auto x = random_matrix<float>(n, kWidths.front(), 48);
+  const auto y = random_matrix<float>(n, kWidths.back(), 49);
+  std::atomic<int> running{0}, most{0};
+  const nobias::detail::RowFill<float> fill = [&](std::size_t begin, nobias::MatrixView<float> to) {
+    const int now = running.fetch_add(1) + 1;
+    for (int seen = most.load(); now > seen && !most.compare_exchange_weak(seen, now);) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    for (std::size_t i = 0; i < to.rows(); ++i)
+      std::copy(x.view().row(begin + i), x.view().row(begin + i) + x.cols(), to.row(i));
+    running.fetch_sub(1);
+  };
+  const double sum = nobias::detail::squared_error_streamed<float>(
+      net, n, fill, {}, 192, nobias::detail::block_per_thread_window(192), true,
+      [&](std::size_t first, std::size_t count) { return y.view().row_block(first, count); });
+  CHECK(sum == nobias::squared_error(nobias::MatrixView<const float>(net.predict(x.view()).view()),
+                                     y.view()));
+  CHECK(most.load() > 2);
 }

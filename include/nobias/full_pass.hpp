@@ -1,7 +1,7 @@
 // Passes over every row of a data set whose memory does not grow with rows x widths: the rows
 // go through the network in blocks (two blocks of the widest layer per thread), on the step's
-// threads, with the same bits as Network::loss over every row at once. A loss holds a few
-// windows of predictions (about 32 MB of inputs' rows each), never one of every row.
+// threads, with the same bits as Network::loss over every row at once. A loss, and
+// predict_windows, hold about two blocks of predictions per thread, never those of every row.
 #pragma once
 
 #include <cstddef>
@@ -31,7 +31,7 @@ Matrix<T> full_predict(const Network<T>& net, const RowSource<T>& rows);
 
 // The same predictions, bit for bit, handed to sink(first row, its rows' outputs) a window of
 // rows at a time, in row order, never all at once: for scores of many outputs over many rows.
-// The view is valid during the call only (sink may change it in place).
+// The view is valid during the call only (sink may change it in place). ValueError for no sink.
 template <class T>
 void predict_windows(const Network<T>& net, const RowSource<T>& rows,
                      const std::function<void(std::size_t, MatrixView<T>)>& sink);

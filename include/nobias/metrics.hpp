@@ -96,6 +96,8 @@ class MetricsAccumulator {
   // y: all the targets, n x d, viewed and not copied: the caller keeps them alive and unchanged
   // while the accumulator is used. ValueError if y has no rows or no columns.
   MetricsAccumulator(MatrixView<const T> y, bool with_accuracy);
+  // Not from a temporary Matrix: the view would outlive it.
+  MetricsAccumulator(Matrix<T>&& y, bool with_accuracy) = delete;
 
   // The predictions of rows first_row .. first_row + p_rows.rows() - 1 of y. Rows come in
   // order, each once: first_row is rows_added(), else ValueError; ShapeError for a column

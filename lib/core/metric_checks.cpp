@@ -160,7 +160,7 @@ void require_finite_metrics(const std::string& where, const Metrics& m,
   if (scored.rows_added() != y.rows()) {
     throw ValueError(where + ": predictions for " + std::to_string(scored.rows_added()) +
                      " of the targets' " + std::to_string(y.rows()) +
-                     " rows were scored; expected all " + std::to_string(y.rows()));
+                     " rows were added; expected all " + std::to_string(y.rows()));
   }
   const auto bad = first_non_finite_metric(m);
   if (!bad) return;

@@ -37,7 +37,7 @@ double loss_in_blocks(Network<T>& net, MatrixView<const T> x, MatrixView<const T
   // A window of predictions at a time against y's rows, summed as squared_error(yhat, y) would
   // sum a whole yhat (contiguous) against y.
   const double loss = squared_error_streamed<T>(
-      net, x.rows(), {}, x, block, 1, y.contiguous(),
+      net, x.rows(), {}, x, block, block_per_thread_window(block), y.contiguous(),
       [&](std::size_t first, std::size_t count) { return y.row_block(first, count); });
   if (!std::isfinite(loss)) {  // bad data, as net.loss words it; else diverged weights
     require_finite(x, "loss: x");

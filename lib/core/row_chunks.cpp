@@ -288,6 +288,10 @@ void predict_in_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>
       [](std::size_t, std::size_t, std::size_t) {}, false);
 }
 
+std::size_t block_per_thread_window(std::size_t block) {
+  return block * static_cast<std::size_t>(std::max(1, step_threads()));
+}
+
 template <class T>
 void predict_streamed(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
                       MatrixView<const T> x, std::size_t block, std::size_t window,

@@ -72,10 +72,16 @@ void predict_streamed(const Network<T>& net, std::size_t rows, const RowFill<T>&
 template <class T>
 using TargetRows = std::function<MatrixView<const T>(std::size_t first, std::size_t count)>;
 
+// A window of one block per thread (predict_streamed's window): for a pass whose sink is quick
+// (a loss adds, metrics count), every thread computes while the caller's sink runs, and the
+// pass holds about 2 x (threads + 1) blocks of outputs whatever its rows. One block a window
+// would leave at most two threads busy: a window's blocks wait for the one two before it.
+std::size_t block_per_thread_window(std::size_t block);
+
 // squared_error(the pass's predictions, its targets), bit for bit, a window of predictions at
-// a time (predict_streamed's; a loss passes window = 1, one block a window: its sink only
-// adds, and needs no more rows to overlap the products): flat says whether the targets, whole, are contiguous
-// (squared_error's sums differ for the two: core/squared_error_sum.hpp).
+// a time (predict_streamed's; a loss passes block_per_thread_window): flat says whether the
+// targets, whole, are contiguous (squared_error's sums differ for the two:
+// core/squared_error_sum.hpp).
 template <class T>
 double squared_error_streamed(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
                               MatrixView<const T> x, std::size_t block, std::size_t window,

@@ -156,7 +156,7 @@ double full_loss(Network<T>& net, const RowSource<T>& rows, Reduction reduction)
   Matrix<T> targets;
   const double loss = detail::squared_error_streamed<T>(
       net, n, [&](std::size_t begin, MatrixView<T> to) { rows.gather_x(to, nullptr, begin); }, {},
-      block, 1, true,
+      block, detail::block_per_thread_window(block), true,
       [&](std::size_t first, std::size_t count) {
         if (targets.rows() < count) targets = Matrix<T>(count, rows.y_cols());
         const MatrixView<T> window = targets.view().row_block(0, count);
@@ -201,6 +201,7 @@ Matrix<T> full_predict(const Network<T>& net, const RowSource<T>& rows) {
 template <class T>
 void predict_windows(const Network<T>& net, const RowSource<T>& rows,
                      const std::function<void(std::size_t, MatrixView<T>)>& sink) {
+  if (!sink) throw ValueError("predict_windows: no sink to hand the predictions to");
   const std::size_t n = rows.rows(), block = detail::block_rows<T>(net.widths());
   if (n <= block || rows.x_cols() != net.input_width()) {  // as full_predict
     Matrix<T> p = full_predict<T>(net, rows);
@@ -211,10 +212,9 @@ void predict_windows(const Network<T>& net, const RowSource<T>& rows,
   if (!rows.in_place()) {
     fill = [&](std::size_t begin, MatrixView<T> to) { rows.gather_x(to, nullptr, begin); };
   }
-  // Windows of one block (window 1: each ends with its first block): a sink that scores them
-  // is quick, and holds no more rows than that.
+  // A block per thread a window: a sink that scores them is quick (row_chunks.hpp).
   detail::predict_streamed<T>(net, n, fill, rows.in_place() ? rows.x() : MatrixView<const T>{},
-                              block, 1, sink);
+                              block, detail::block_per_thread_window(block), sink);
 }
 
 template double full_loss<float>(Network<float>&, const RowSource<float>&, Reduction);
