@@ -28,6 +28,7 @@
 #include "nobias/error.hpp"
 #include "nobias/model.hpp"
 #include "nobias/npy.hpp"
+#include "nobias/staged.hpp"
 #include "nobias/weights_io.hpp"
 #include "test_checks.hpp"
 #include "test_support.hpp"
@@ -206,6 +207,37 @@ TEST_CASE("atomic.write_failure_keeps_the_system_reason") {
   CHECK_MESSAGE(message.find("failed (File too large)") != std::string::npos, message);
   CHECK(read_bytes(path) == "old");
   CHECK(temporaries(dir).empty());
+}
+
+TEST_CASE("atomic.the_first_failed_write_stops_the_body") {
+  // A stream of chunks (nobias-predict's windows) into a disk that fills after the first: the
+  // body stops at the write that failed, not after computing every chunk into a stream that
+  // drops them, and the system's reason is kept.
+  TempDir dir("stops");
+  const std::string path = dir.file("stream.bin");
+  struct rlimit saved {};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
+  const auto previous = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = saved;
+  small.rlim_cur = 1 << 20;
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  int chunks = 0;
+  const std::string chunk(std::size_t(1) << 20, 'x');
+  const std::string message = error_message<IoError>([&] {
+    nobias::StagedFile(
+        path,
+        [&](std::ostream& out) {
+          for (; chunks < 20; ++chunks)
+            out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+        },
+        "--out");
+  });
+  ::setrlimit(RLIMIT_FSIZE, &saved);
+  std::signal(SIGXFSZ, previous);
+  CHECK_MESSAGE(message.find("failed (File too large)") != std::string::npos, message);
+  CHECK(chunks <= 2);
+  CHECK(temporaries(dir).empty());
+  CHECK_FALSE(fs::exists(path));
 }
 
 TEST_CASE_TEMPLATE("weights_io.save.creates_the_directory_and_writes_a_manifest", T, float,

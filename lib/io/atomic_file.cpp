@@ -176,8 +176,16 @@ void StagedFile::stage(const std::function<void(std::ostream&)>& write_body) {
   detail::FdStreamBuf buffer(fd);
   {
     std::ostream out(&buffer);
-    write_body(out);
-    out.flush();
+    // The first write that fails (a full disk) stops write_body there, as an exception, rather
+    // than letting a long stream (nobias-predict over a file larger than memory) compute on
+    // into a stream that drops everything, to be refused only at its end.
+    out.exceptions(std::ios::badbit);
+    try {
+      write_body(out);
+      out.flush();
+    } catch (const std::ios_base::failure&) {
+      if (!out.bad()) throw;  // another stream's failure, write_body's own: not ours to word
+    }
     if (!out || buffer.error() != 0) {
       const int err = buffer.error();
       throw IoError(prefix + "write to temporary '" + temp + "' failed" +
