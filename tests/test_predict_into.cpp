@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/row_chunks.hpp"
+#include "gemm/parallel.hpp"
 #include "nobias/model.hpp"
 #include "nobias/network.hpp"
 #include "test_support.hpp"
@@ -26,8 +27,12 @@ TEST_CASE_TEMPLATE("predict_into.has_the_bits_of_network_predict_into_out", T, f
     s.x_scale.push_back(0.5 + 0.125 * static_cast<double>(j % 7));
   }
   const std::size_t block = nobias::detail::block_rows<T>(kWidths);
-  for (const std::size_t rows : {std::size_t(1), std::size_t(13), block, 2 * block + 193}) {
+  // 700 and 2000 rows: within a block, but cut into several of Network's pieces, which the
+  // blocked pass (and its team) takes one block a piece.
+  for (const std::size_t rows : {std::size_t(1), std::size_t(13), std::size_t(700),
+                                 std::size_t(2000), block, 2 * block + 193}) {
     CAPTURE(rows);
+    if (rows == 700) CHECK(nobias::detail::row_pieces<T>(rows, kWidths) > 1);
     const nobias::Matrix<T> x = random_matrix<T>(rows, kWidths.front(), 32 + rows);
     nobias::Matrix<T> standardized = nobias::Matrix<T>::copy_of(x.view());
     nobias::standardize_x<T>(s, standardized.view());

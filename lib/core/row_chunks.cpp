@@ -156,7 +156,8 @@ void run_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
     Scratch<T> ping, pong, input;
   };
   std::vector<Lane> buffers;
-  const std::size_t most = block + kBlockMultiple - 1;
+  // No block is longer than the pass: a small one takes no more than its rows.
+  const std::size_t most = std::min(rows, block + kBlockMultiple - 1);
   for (std::size_t l = 0; l < lanes; ++l) {
     buffers.push_back({Scratch<T>(most, widest_hidden(widths)),
                        Scratch<T>(most, widest_hidden(widths)),
