@@ -28,7 +28,8 @@ namespace nobias::detail {
 template <class T>
 std::size_t block_rows(const std::vector<std::size_t>& widths);
 
-// net.predict(x) into out (x.rows() x d_K), for more rows than a block (smaller data: call
+// net.predict(x) into out (x.rows() x d_K), for more rows than a block, or fewer cut into
+// several of Network's pieces (one block a piece, shared by the team; a single piece: call
 // net.predict), each block's outputs written straight into its rows of out; `block` a multiple
 // of 192 (block_rows<T>). With prepare, each block's rows of x are copied and prepare(copy) runs
 // on them first (a standardization: elementwise, so blocks change nothing). Memory besides x
