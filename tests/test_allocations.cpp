@@ -280,3 +280,22 @@ TEST_CASE_TEMPLATE("allocations.full_data_losses_hold_a_block_of_outputs_per_thr
   }
   CHECK(2 * window_bytes < rows * 301 * sizeof(T));
 }
+
+// predict_into (Python's Network.predict) of up to a block of rows runs in the network's own
+// workspace and team, as Network::predict(x, out): once warm, a call of as many rows or fewer
+// allocates nothing (the const one-pass path allocated its outputs and two hidden layers every
+// call; with statistics, the rows' standardized copy still is).
+TEST_CASE_TEMPLATE("allocations.repeated_predictions_into_out_allocate_nothing", T, float, double) {
+  const std::vector<std::size_t> widths = {37, 301, 13, 7};
+  const std::size_t rows = 700;
+  REQUIRE(rows <= nobias::detail::block_rows<T>(widths));
+  nobias::Network<T> net(widths, 6, nobias::Init::He);
+  const auto x = test_support::random_matrix<T>(rows, 37, 26);
+  nobias::Matrix<T> out(rows, 7);
+  nobias::Standardization none;
+  nobias::predict_into<T>(net, none, x.view(), out.view());  // sizes the workspace
+  const long before = allocation_counter::count();
+  nobias::predict_into<T>(net, none, x.view(), out.view());
+  nobias::predict_into<T>(net, none, x.view().row_block(0, 300), out.view().row_block(0, 300));
+  CHECK(allocation_counter::count() - before == 0);
+}

@@ -91,6 +91,14 @@ Matrix<T> predict_with(const Network<T>& net, const Standardization& s, MatrixVi
 template <class T>
 void predict_with(const Network<T>& net, const Standardization& s, MatrixView<const T> x,
                   MatrixView<T> out);
+// The same bits through a network the caller may use (Python's Network.predict): up to a block
+// of rows in net's own workspace and team (Network::predict(x, out): allocating only when the
+// rows grow, so repeated calls allocate nothing), more in blocks as above. Refusals in
+// Network::predict's words ("predict: x has 4 columns, network input has 5", "predict: out
+// overlaps x; ...").
+template <class T>
+void predict_into(Network<T>& net, const Standardization& s, MatrixView<const T> x,
+                  MatrixView<T> out);
 
 // predict_with's outputs, the same bits, handed to sink(first_row, p) in row order, a window of
 // rows at a time (p: the outputs of rows first_row ... first_row + p.rows() - 1, valid during

@@ -60,6 +60,33 @@ void predict_with(const Network<T>& net, const Standardization& s, MatrixView<co
 }
 
 template <class T>
+void predict_into(Network<T>& net, const Standardization& s, MatrixView<const T> x,
+                  MatrixView<T> out) {
+  const std::size_t block = detail::block_rows<T>(net.widths());
+  if (x.rows() <= block || x.cols() != net.input_width()) {
+    // Network::predict's own path and refusals (x's shape first, before any copy).
+    if (!s.has_x() || x.rows() == 0 || x.cols() != net.input_width()) {
+      net.predict(x, out);
+    } else {
+      Matrix<T> standardized = Matrix<T>::copy_of(x);  // at most a block of rows
+      standardize_x<T>(s, standardized.view());
+      net.predict(standardized.view(), out);
+    }
+    unstandardize_y<T>(s, out);
+    return;
+  }
+  if (out.rows() != x.rows() || out.cols() != net.output_width()) {
+    throw ShapeError("predict: out is " + shape_string(out.rows(), out.cols()) + ", expected " +
+                     shape_string(x.rows(), net.output_width()));
+  }
+  if (detail::overlap(x, MatrixView<const T>(out))) {
+    throw ValueError("predict: out overlaps x; the last layer would overwrite rows still read");
+  }
+  net.require_apart("predict", "out", out);
+  predict_with<T>(net, s, x, out);
+}
+
+template <class T>
 Matrix<T> predict_with(const Network<T>& net, const Standardization& s, MatrixView<const T> x) {
   Matrix<T> p(x.rows(), net.output_width());
   predict_with<T>(net, s, x, p.view());
@@ -94,6 +121,8 @@ Matrix<T> Model<T>::predict(MatrixView<const T> x) const {
   template Matrix<T> predict_with<T>(const Network<T>&, const Standardization&,                 \
                                      MatrixView<const T>);                                      \
   template void predict_with<T>(const Network<T>&, const Standardization&, MatrixView<const T>, \
+                                MatrixView<T>);                                                 \
+  template void predict_into<T>(Network<T>&, const Standardization&, MatrixView<const T>,       \
                                 MatrixView<T>);                                                 \
   template void predict_rows<T>(const Network<T>&, const Standardization&, MatrixView<const T>, \
                                 const std::function<void(std::size_t, MatrixView<const T>)>&,   \

@@ -88,9 +88,10 @@ py::array predict(AnyNetwork& self, py::handle x, py::object out, py::handle x_m
   }
   {
     Exclusive busy(self);
-    // Past a block of rows, in blocks (each standardized as it is read): the memory is the
-    // weights, x, out and O(block x widths), not rows x widths; the same bits as one pass.
-    predict_with<T>(self.get<T>(), s, xv, ov);
+    // Up to a block of rows in the network's workspace (repeated calls allocate nothing); past
+    // one, in blocks (each standardized as it is read): the memory is the weights, x, out and
+    // O(block x widths), not rows x widths; the same bits as one pass.
+    predict_into<T>(self.get<T>(), s, xv, ov);
   }
   // As nobias-predict: a NaN or an infinity is refused, naming the row (out holds them).
   require_finite_predictions<T>("predict", ov, xv);

@@ -86,8 +86,15 @@ def test_out_is_refused_when_wrong_or_over_x(dtype):
     x = numpy.ones((rows, WIDTHS[0]), dtype=dtype)
     with pytest.raises(nobias.ShapeError, match=rf"^predict: out is {rows}x4, expected {rows}x5$"):
         net.predict(x, out=numpy.zeros((rows, 4), dtype=dtype))
-    with pytest.raises(nobias.ValueError, match="out overlaps x"):
-        net.predict(x, out=x.reshape(-1)[:rows * WIDTHS[-1]].reshape(rows, WIDTHS[-1]))
+    for n in (rows, 13):  # in blocks, and in the network's workspace: predict's words either way
+        over = x[:n].reshape(-1)[:n * WIDTHS[-1]].reshape(n, WIDTHS[-1])
+        with pytest.raises(nobias.ValueError, match=r"^predict: out overlaps x"):
+            net.predict(x[:n], out=over)
+    # x of another width, with statistics: refused as without them, before any copy.
+    zeros, ones = numpy.zeros(WIDTHS[0]), numpy.ones(WIDTHS[0])
+    with pytest.raises(nobias.ShapeError,
+                       match=rf"^predict: x has {WIDTHS[0] - 1} columns, network input has "):
+        net.predict(numpy.ones((3, WIDTHS[0] - 1), dtype=dtype), x_mean=zeros, x_scale=ones)
 
 
 def test_many_rows_take_memory_of_blocks_not_rows_times_widths():
