@@ -2,6 +2,7 @@
 // then the network's pass in blocks of rows (core/row_chunks.hpp).
 #include <algorithm>
 #include <functional>
+#include <string>
 
 #include "core/overlap.hpp"
 #include "core/row_chunks.hpp"
@@ -19,21 +20,28 @@ std::function<void(MatrixView<T>)> standardizer(const Standardization& s) {
   return [&s](MatrixView<T> rows) { standardize_x<T>(s, rows); };
 }
 
+// out must be (rows of x) x d_K and apart from x and the weights: the passes read x (and the
+// weights) until their last block, so out may not be written first.
+template <class T>
+void require_out(const char* where, const Network<T>& net, MatrixView<const T> x,
+                 MatrixView<T> out) {
+  if (out.rows() != x.rows() || out.cols() != net.output_width()) {
+    throw ShapeError(std::string(where) + ": out is " + shape_string(out.rows(), out.cols()) +
+                     ", expected " + shape_string(x.rows(), net.output_width()));
+  }
+  if (detail::overlap(x, MatrixView<const T>(out))) {
+    throw ValueError(std::string(where) +
+                     ": out overlaps x; the predictions would overwrite rows still read");
+  }
+  net.require_apart(where, "out", out);
+}
+
 }  // namespace
 
 template <class T>
 void predict_with(const Network<T>& net, const Standardization& s, MatrixView<const T> x,
                   MatrixView<T> out) {
-  if (out.rows() != x.rows() || out.cols() != net.output_width()) {
-    throw ShapeError("predict_with: out is " + shape_string(out.rows(), out.cols()) +
-                     ", expected " + shape_string(x.rows(), net.output_width()));
-  }
-  // Both passes read x (and the weights) until their last block: out may not be written first.
-  if (detail::overlap(x, MatrixView<const T>(out))) {
-    throw ValueError(
-        "predict_with: out overlaps x; the predictions would overwrite rows still read");
-  }
-  net.require_apart("predict_with", "out", out);
+  require_out<T>("predict_with", net, x, out);
   // Many rows: in blocks, standardizing one block at a time, the same bits
   // (core/row_chunks.hpp); memory does not grow with rows x widths.
   const std::size_t block = detail::block_rows<T>(net.widths());
@@ -75,14 +83,7 @@ void predict_into(Network<T>& net, const Standardization& s, MatrixView<const T>
     unstandardize_y<T>(s, out);
     return;
   }
-  if (out.rows() != x.rows() || out.cols() != net.output_width()) {
-    throw ShapeError("predict: out is " + shape_string(out.rows(), out.cols()) + ", expected " +
-                     shape_string(x.rows(), net.output_width()));
-  }
-  if (detail::overlap(x, MatrixView<const T>(out))) {
-    throw ValueError("predict: out overlaps x; the last layer would overwrite rows still read");
-  }
-  net.require_apart("predict", "out", out);
+  require_out<T>("predict", net, x, out);  // in Python's words, before predict_with's
   predict_with<T>(net, s, x, out);
 }
 
