@@ -2,6 +2,7 @@
 // include/nobias/csv.hpp's). What is done with a table, and the writers: test_csv_table.cpp.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -44,6 +45,45 @@ bool same_table(const CsvTable& a, const CsvTable& b) {
   return true;
 }
 
+// CsvRowReader on the same bytes in a file: the same refusal, or the same table without values,
+// then, every column kept and read a row and then the rest, the same table; its number columns
+// read as a matrix are numeric_matrix's.
+void check_row_reader(const std::string& bytes, const CsvOptions& options, const CsvTable& whole,
+                      const std::string& whole_error) {
+  const test_support::TempDir dir("csv-rows");
+  const std::string path = dir.file("t.csv");
+  test_support::write_bytes(path, bytes);
+  const auto as_named = [&](std::string message) {  // the path as read_csv_bytes names it
+    for (std::size_t at; (at = message.find(path)) != std::string::npos;)
+      message.replace(at, path.size(), "t.csv");
+    return message;
+  };
+  std::string error;
+  try {
+    nobias::CsvRowReader file(path, options);
+    const CsvTable& shape = file.table();
+    for (const nobias::CsvColumn& c : shape.columns)
+      CHECK((c.numbers.empty() && c.texts.empty()));  // the first pass holds no value
+    std::vector<std::size_t> all(shape.cols()), numbers;
+    for (std::size_t j = 0; j < shape.cols(); ++j) {
+      all[j] = j;
+      if (!shape.columns[j].is_text()) numbers.push_back(j);
+    }
+    nobias::CsvRowReader again(path, options);
+    nobias::Matrix<double> m(shape.rows, numbers.size());
+    again.read(m.view(), numbers);
+    CHECK(test_support::same_bits(m, nobias::numeric_matrix<double>(whole, numbers)));
+    const std::size_t first = std::min<std::size_t>(1, shape.rows);
+    file.read_kept(first, all);
+    file.read_kept(shape.rows - first, all);
+    CHECK(file.rows_read() == shape.rows);
+    CHECK(same_table(file.table(), whole));
+  } catch (const nobias::Error& e) {
+    error = as_named(e.what());
+  }
+  CHECK(error == whole_error);
+}
+
 // Read as a file is, in windows that end inside records (1, 2, 3, 5 and 64 bytes): the same
 // table as read whole, or the same refusal.
 void check_blocks(const std::string& bytes, const CsvOptions& options) {
@@ -67,6 +107,7 @@ void check_blocks(const std::string& bytes, const CsvOptions& options) {
     CHECK(error == whole_error);
     CHECK(same_table(t, whole));
   }
+  check_row_reader(bytes, options, whole, whole_error);
 }
 
 CsvTable read(const std::string& bytes, CsvOptions options = {}) {
