@@ -196,3 +196,33 @@ TEST_CASE("csv_rows.a_headerless_file_and_an_empty_table") {
   header_only.read(none.view(), {0, 1});
   CHECK(header_only.rows_read() == 0);
 }
+
+TEST_CASE("csv_rows.the_first_pass_holds_and_reserves_no_value") {
+  // read_csv reserves room for the rest of a file's values after its first 64 rows; the first
+  // pass keeps none (it reserved a table's worth of address space).
+  const test_support::TempDir dir("csv-rows");
+  const std::string path = dir.file("t.csv");
+  test_support::write_bytes(path, table_text(300, 4, 1));
+  CsvRowReader file(path);
+  CHECK(file.table().rows == 300);
+  for (const nobias::CsvColumn& c : file.table().columns)
+    CHECK((c.numbers.capacity() == 0 && c.texts.capacity() == 0));
+}
+
+TEST_CASE("csv_rows.refuses_a_column_kept_twice_and_a_bad_delimiter_first") {
+  const test_support::TempDir dir("csv-rows");
+  const std::string path = dir.file("t.csv");
+  test_support::write_bytes(path, "1,2\n3,4\n");
+  CsvRowReader file(path);
+  CHECK(refusal([&] {
+          file.read_kept(1, {0, 1, 0});
+        }).find("column index 0 kept twice") != std::string::npos);
+  file.read_kept(2, {1});  // the refusal came before any row
+  CHECK(file.table().columns[1].numbers == std::vector<double>{2, 4});
+  // As read_csv: the option is refused before the file is looked for.
+  nobias::CsvOptions letter;
+  letter.delimiter = 'a';
+  const std::string expected = refusal([&] { nobias::read_csv(dir.file("none.csv"), letter); });
+  CHECK(expected.find("delimiter 'a' refused") != std::string::npos);
+  CHECK(refusal([&] { CsvRowReader(dir.file("none.csv"), letter); }) == expected);
+}

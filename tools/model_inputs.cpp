@@ -1,8 +1,6 @@
 #include "model_inputs.hpp"
 
 #include <CLI/CLI.hpp>
-#include <algorithm>
-#include <utility>
 
 #include "cli_common.hpp"
 #include "csv_inputs.hpp"
@@ -53,61 +51,12 @@ nobias::NpyRows<T> map_array(const char* flag, const std::string& path) {
 
 }  // namespace
 
-// A window of a CSV: about as many bytes of inputs as predict_rows' own windows of a mapped x.
-constexpr std::size_t kCsvWindowBytes = std::size_t{32} << 20;
-
 template <class T>
-ModelRows<T>::ModelRows(nobias::NpyRows<T> npy) : npy_(std::move(npy)) {}
-
-template <class T>
-ModelRows<T>::ModelRows(nobias::CsvRowReader csv, std::vector<std::size_t> columns)
-    : csv_(std::move(csv)), columns_(std::move(columns)) {}
-
-template <class T>
-ModelRows<T>::ModelRows(ModelRows&&) noexcept = default;
-template <class T>
-ModelRows<T>::~ModelRows() = default;
-
-template <class T>
-std::size_t ModelRows<T>::rows() const {
-  return npy_ ? npy_->rows() : csv_->table().rows;
-}
-
-template <class T>
-std::size_t ModelRows<T>::cols() const {
-  return npy_ ? npy_->cols() : columns_.size();
-}
-
-template <class T>
-void ModelRows<T>::for_each_window(
-    const std::function<void(std::size_t, nobias::MatrixView<const T>)>& pass) {
-  if (npy_) return pass(0, npy_->view());
-  const std::size_t n = rows(), per_row = std::max<std::size_t>(1, cols() * sizeof(T));
-  nobias::Matrix<T> window(std::min(n, std::max<std::size_t>(1, kCsvWindowBytes / per_row)),
-                           cols());
-  for (std::size_t first = 0; first < n; first += window.rows()) {
-    const nobias::MatrixView<T> rows =
-        window.view().row_block(0, std::min(window.rows(), n - first));
-    read_csv_window<T>("--x", *csv_, rows, columns_);
-    pass(first, rows);
-  }
-}
-
-template <class T>
-void ModelRows<T>::drop_rows(std::size_t first, std::size_t count) {
-  if (npy_) npy_->drop_rows(first, count);
-}
-
-template <class T>
-ModelRows<T> read_model_x(const std::string& x_path, const std::string& model_dir,
-                          const nobias::ModelInfo& info, const std::string& drop) {
-  const auto rows = [&] {
-    if (!is_csv_path(x_path)) return ModelRows<T>(map_array<T>("--x", x_path));
-    std::vector<std::size_t> columns;
-    nobias::CsvRowReader file = open_csv_inputs("--x", x_path, drop, columns);
-    return ModelRows<T>(std::move(file), std::move(columns));
-  };
-  ModelRows<T> x = rows();
+nobias::NpyRows<T> read_model_x(const std::string& x_path, const std::string& model_dir,
+                                const nobias::ModelInfo& info, const std::string& drop) {
+  nobias::NpyRows<T> x = is_csv_path(x_path)
+                             ? nobias::NpyRows<T>(read_csv_inputs<T>("--x", x_path, drop))
+                             : map_array<T>("--x", x_path);
   if (x.cols() != info.widths.front()) {
     throw nobias::ShapeError("--x " + x_path + " is " + nobias::shape_string(x.rows(), x.cols()) +
                              ", but the model in " + model_dir + " takes " +
@@ -131,11 +80,9 @@ template void require_finite_x<float>(const std::string&, nobias::MatrixView<con
                                       std::size_t);
 template void require_finite_x<double>(const std::string&, nobias::MatrixView<const double>,
                                        std::size_t);
-template class ModelRows<float>;
-template class ModelRows<double>;
-template ModelRows<float> read_model_x<float>(const std::string&, const std::string&,
-                                              const nobias::ModelInfo&, const std::string&);
-template ModelRows<double> read_model_x<double>(const std::string&, const std::string&,
-                                                const nobias::ModelInfo&, const std::string&);
+template nobias::NpyRows<float> read_model_x<float>(const std::string&, const std::string&,
+                                                    const nobias::ModelInfo&, const std::string&);
+template nobias::NpyRows<double> read_model_x<double>(const std::string&, const std::string&,
+                                                      const nobias::ModelInfo&, const std::string&);
 
 }  // namespace nobias_tools

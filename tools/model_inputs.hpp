@@ -2,12 +2,9 @@
 // against it, with messages that name the flag, the file and the model.
 #pragma once
 
-#include <functional>
 #include <optional>
 #include <string>
-#include <vector>
 
-#include "nobias/csv.hpp"
 #include "nobias/matrix.hpp"
 #include "nobias/model.hpp"
 #include "nobias/npy.hpp"
@@ -28,39 +25,14 @@ void define_model_flags(CLI::App& app, ModelFlags& flags);
 // --threads applied (nobias::set_threads), then the model directory's metadata.
 nobias::ModelInfo apply_model_flags(const ModelFlags& flags);
 
-// The rows of --x in the model's dtype, handed in order: a .npy's all at once (mapped, not
-// copied, when it is of the model's dtype in C order: nobias::map_npy; else converted), a CSV's
-// a window of about 32 MB at a time, read into one buffer (nobias::CsvRowReader), so that a
-// file larger than memory is predicted, once through.
-template <class T>
-class ModelRows {
- public:
-  explicit ModelRows(nobias::NpyRows<T> npy);
-  ModelRows(nobias::CsvRowReader csv, std::vector<std::size_t> columns);
-  ModelRows(ModelRows&&) noexcept;
-  ~ModelRows();
-
-  std::size_t rows() const;
-  std::size_t cols() const;
-  // pass(first, rows): rows are rows first, first + 1, ... of --x. IoError "--x: ..." for a
-  // CSV's refusals (a value beyond float's range, a file changed since it was first read).
-  void for_each_window(const std::function<void(std::size_t, nobias::MatrixView<const T>)>& pass);
-  // Rows done with: a mapped .npy's pages leave the process's memory (NpyRows::drop_rows).
-  void drop_rows(std::size_t first, std::size_t count);
-
- private:
-  std::optional<nobias::NpyRows<T>> npy_;
-  std::optional<nobias::CsvRowReader> csv_;
-  std::vector<std::size_t> columns_;
-};
-
 // x from --x (.npy, or CSV: without the column drop names when it has one), in the model's
-// dtype; ShapeError when its columns are not the model's d_in, and a CSV's text column refused,
-// before any row is read. Its values are not checked here: the caller checks each window of
-// rows as it reads them (require_finite_x), so a file larger than memory is read once.
+// dtype; ShapeError when its columns are not the model's d_in. A .npy of the model's dtype in C
+// order is mapped, not copied (nobias::map_npy). Its values are not checked here: the caller
+// checks each block of rows as it reads them (require_finite_x), so a file larger than memory
+// is read once.
 template <class T>
-ModelRows<T> read_model_x(const std::string& x_path, const std::string& model_dir,
-                          const nobias::ModelInfo& info, const std::string& drop = "");
+nobias::NpyRows<T> read_model_x(const std::string& x_path, const std::string& model_dir,
+                                const nobias::ModelInfo& info, const std::string& drop = "");
 
 // IoError "--x: PATH: element (i, j) is nan; values must be finite" for the first NaN or
 // infinity of rows, which are rows first ... of --x (numbered so in the message).

@@ -119,9 +119,12 @@ CsvTable read_csv(const std::string& path, const CsvOptions& options = {});
 CsvTable read_csv_bytes(const std::string& bytes, const std::string& name,
                         const CsvOptions& options = {});
 
+class CsvRowReader;
 namespace detail {
 class CsvInput;
 class CsvRecords;
+CsvRowReader csv_row_reader(std::unique_ptr<CsvInput> input, const std::string& name,
+                            const CsvOptions& options);
 }  // namespace detail
 
 // A CSV file read twice, for data larger than its table: read_csv keeps 8 bytes a value (a
@@ -138,9 +141,12 @@ class CsvRecords;
 //   file.read(x.view(), nobias::columns_except(file.table(), {y}), {y});  // y's values kept
 //   nobias::CsvLabels labels = nobias::class_labels(file.table(), y);
 //
-// A file rewritten between the passes is refused at the row that changed ("the file changed
-// while it was read"). A regular file is read in blocks of 4 MiB each time; a pipe or a device
-// is read whole into memory first, as read_csv reads one (it can be read only once).
+// A regular file is read in blocks of 4 MiB, twice (but a file of one block, whose bytes the
+// first pass leaves in the buffer); a pipe or a device is read whole into memory first, as
+// read_csv reads one (it can be read only once). A file rewritten between the passes so that a
+// row no longer fits what the first pass read (fewer rows, another number of fields, text or a
+// missing value where it read numbers) is refused at that row ("the file changed while it was
+// read"); other new values are read as they are now.
 class CsvRowReader {
  public:
   explicit CsvRowReader(const std::string& path, const CsvOptions& options = {});
@@ -157,7 +163,7 @@ class CsvRowReader {
   // refusals: a text column among columns, a value beyond float's range), and the values of the
   // kept columns appended to table()'s (numbers to a number column's numbers, texts to a text
   // column's texts, as read_csv holds them). ValueError for an index out of range, for out's
-  // columns not columns.size(), and for more rows than are left.
+  // columns not columns.size(), for a column kept twice, and for more rows than are left.
   template <class T>
   void read(MatrixView<T> out, const std::vector<std::size_t>& columns,
             const std::vector<std::size_t>& kept = {});
@@ -165,6 +171,11 @@ class CsvRowReader {
   void read_kept(std::size_t rows, const std::vector<std::size_t>& kept);
 
  private:
+  friend CsvRowReader detail::csv_row_reader(std::unique_ptr<detail::CsvInput>, const std::string&,
+                                             const CsvOptions&);
+  CsvRowReader(std::unique_ptr<detail::CsvInput> input, const std::string& name,
+               const CsvOptions& options);
+
   template <class T>
   void read_rows(std::size_t rows, T* out, std::size_t stride,
                  const std::vector<std::size_t>& columns, const std::vector<std::size_t>& kept);

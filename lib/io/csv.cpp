@@ -122,6 +122,10 @@ std::string describe_column(const CsvTable& table, std::size_t index) {
   return describe(table.names, index);
 }
 
+void detail::check_csv_options(const CsvOptions& options) {
+  if (options.delimiter != '\0') check_delimiter(options.delimiter);
+}
+
 CsvTable read_csv(const std::string& path, const CsvOptions& options) {
   if (options.delimiter != '\0') check_delimiter(options.delimiter);
   const auto input = detail::file_csv_input(path, "read_csv: " + path + ": ");
@@ -170,7 +174,7 @@ CsvTable detail::scan_csv(CsvInput& input, const std::string& name, const CsvOpt
       const std::size_t estimate =
           (input.size_hint() - offset) / (offset - second_offset) * 66 + 64;
       for (Builder& b : columns)
-        if (!b.text) b.numbers.reserve(b.numbers.size() + estimate);
+        if (values && !b.text) b.numbers.reserve(b.numbers.size() + estimate);
       if (values) offsets.reserve(offsets.size() + estimate);
       lines.reserve(lines.size() + estimate);
     }

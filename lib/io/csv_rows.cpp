@@ -1,5 +1,8 @@
 // CsvRowReader: read_csv's pass without the values (csv.cpp's scan_csv), then the rows again,
 // each value going straight to where the caller wants it.
+#include <algorithm>
+#include <cstddef>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,12 +13,31 @@
 
 namespace nobias {
 
+namespace {
+
+// The input of path, once the options are known to be good (read_csv's order of refusals).
+std::unique_ptr<detail::CsvInput> open_input(const std::string& path, const CsvOptions& options) {
+  detail::check_csv_options(options);
+  return detail::file_csv_input(path, "read_csv: " + path + ": ");
+}
+
+}  // namespace
+
 CsvRowReader::CsvRowReader(const std::string& path, const CsvOptions& options)
-    : input_(detail::file_csv_input(path, "read_csv: " + path + ": ")) {
+    : CsvRowReader(open_input(path, options), path, options) {}
+
+CsvRowReader::CsvRowReader(std::unique_ptr<detail::CsvInput> input, const std::string& name,
+                           const CsvOptions& options)
+    : input_(std::move(input)) {
   detail::CsvDataStart start;
-  table_ = detail::scan_csv(*input_, path, options, false, &start);
+  table_ = detail::scan_csv(*input_, name, options, false, &start);
   records_ = std::make_unique<detail::CsvRecords>(
-      *input_, table_.delimiter, "read_csv: " + path + ": ", start.offset, start.line);
+      *input_, table_.delimiter, "read_csv: " + name + ": ", start.offset, start.line);
+}
+
+CsvRowReader detail::csv_row_reader(std::unique_ptr<CsvInput> input, const std::string& name,
+                                    const CsvOptions& options) {
+  return CsvRowReader(std::move(input), name, options);
 }
 
 CsvRowReader::~CsvRowReader() = default;
@@ -45,7 +67,13 @@ void CsvRowReader::read_rows(std::size_t rows, T* out, std::size_t stride,
     throw ValueError("CsvRowReader::read: called after a refusal, or on a moved-from reader");
   }
   detail::require_number_columns(table_, columns, "CsvRowReader::read");
-  for (const std::size_t j : kept) {
+  for (std::size_t k = 0; k < kept.size(); ++k) {
+    const std::size_t j = kept[k];
+    if (std::find(kept.begin(), kept.begin() + static_cast<std::ptrdiff_t>(k), j) !=
+        kept.begin() + static_cast<std::ptrdiff_t>(k)) {
+      throw ValueError(prefix + "CsvRowReader::read: column index " + std::to_string(j) +
+                       " kept twice");
+    }
     if (j >= table_.cols()) {
       throw ValueError(prefix + "CsvRowReader::read: column index " + std::to_string(j) +
                        " (from 0) outside a table of " + std::to_string(table_.cols()) +

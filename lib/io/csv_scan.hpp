@@ -65,6 +65,13 @@ struct CsvDataStart {
 CsvTable scan_csv(CsvInput& input, const std::string& name, const CsvOptions& options, bool values,
                   CsvDataStart* data);
 
+// read_csv's refusal of an option (a delimiter refused), before any file is opened.
+void check_csv_options(const CsvOptions& options);
+
+// A CsvRowReader of any input (the tests read in small blocks); name stands for the path.
+CsvRowReader csv_row_reader(std::unique_ptr<CsvInput> input, const std::string& name,
+                            const CsvOptions& options);
+
 // What numeric_matrix refuses, for CsvRowReader too (csv_table.cpp): a text column among
 // columns, and a value beyond float's range (row from 0). who names the caller in an index's
 // refusal.
