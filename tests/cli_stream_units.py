@@ -187,3 +187,44 @@ class StreamingTests:
                 extra = large - small - (sizes[20000] - sizes[2000])  # over the mapped --y's growth
                 self.assertLess(extra, bound, "peak %.0f MB on 20,000 rows, %.0f MB on 2,000"
                                 % (large, small))
+
+    def test_csv_inputs_are_held_as_the_dtype_not_as_a_table(self):
+        # A CSV --x is read twice (nobias::CsvRowReader): its shape, then its rows straight
+        # into the inputs, sizeof(dtype) a value. Before, a table of doubles (8 bytes a value)
+        # and the matrix made of it were held at once: 3x the float32 inputs. Measured over the
+        # 1,000-row runs, 100,000 x 201 (inputs 76 MB as float32): train 223 MB, now 107;
+        # predict 223, now 87; evaluate 229, now 91.
+        rows, cols = 100000, 200
+        rng = np.random.default_rng(12)
+        x = (rng.random((rows, cols)) < 0.3) * rng.integers(0, 256, (rows, cols))
+        label = rng.integers(0, 3, rows)
+        names = ",".join(["label"] + ["p%d" % j for j in range(cols)])
+        for name, n in (("big.csv", rows), ("small.csv", 1000)):
+            np.savetxt(self.path(name), np.column_stack([label[:n], x[:n]]), fmt="%d",
+                       delimiter=",", header=names, comments="")
+        inputs_mb = rows * cols * 4 / 2**20  # as float32
+        train = ["--target", "label", "--layers", "%d,8,3" % cols, "--epochs", "1",
+                 "--batch-size", "4000", "--threads", "1", "--quiet", "--weights-out"]
+        base = self.peak_rss_mb("nobias-train", "--x", "small.csv", *train, "csv_small")
+        peak = self.peak_rss_mb("nobias-train", "--x", "big.csv", *train, "csv_model")
+        # The inputs once, windows of rows, the targets: under 2x the inputs, which the table of
+        # doubles alone was (and so for predict and evaluate below).
+        self.assertLess(peak - base, 2 * inputs_mb,
+                        "train: peak %.0f MB, %.0f MB on 1000 rows" % (peak, base))
+        for tool, extra in (("nobias-predict", ["--out", "p.npy"]), ("nobias-evaluate", [])):
+            common = ["--weights", "csv_model", "--target", "label", "--threads", "1"] + extra
+            base = self.peak_rss_mb(tool, "--x", "small.csv", *common)
+            peak = self.peak_rss_mb(tool, "--x", "big.csv", *common)
+            self.assertLess(peak - base, 2 * inputs_mb,
+                            "%s: peak %.0f MB, %.0f MB on 1000 rows" % (tool, peak, base))
+        # The predictions are those of the same rows given as .npy.
+        np.save(self.path("big.npy"), x.astype(np.float32))
+        self.ok("nobias-predict", "--weights", "csv_model", "--x", "big.npy", "--out", "q.npy")
+        np.testing.assert_array_equal(np.load(self.path("p.npy")), np.load(self.path("q.npy")))
+        # So are the scores.
+        np.save(self.path("label.npy"), label)
+        by_npy = self.ok("nobias-evaluate", "--weights", "csv_model", "--x", "big.npy", "--y",
+                         "label.npy", "--json")
+        by_csv = self.ok("nobias-evaluate", "--weights", "csv_model", "--x", "big.csv",
+                         "--target", "label", "--json")
+        self.assertEqual(json.loads(by_csv.stdout), json.loads(by_npy.stdout))

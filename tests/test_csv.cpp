@@ -2,6 +2,7 @@
 // include/nobias/csv.hpp's). What is done with a table, and the writers: test_csv_table.cpp.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -44,6 +45,54 @@ bool same_table(const CsvTable& a, const CsvTable& b) {
   return true;
 }
 
+// CsvRowReader on the same bytes, in a file and in memory read in small blocks (so that the
+// second pass reads them again, across blocks): the same refusal, or the same table without
+// values (none held, none reserved), then, every column kept and read a row and then the rest,
+// the same table; its number columns read as a matrix are numeric_matrix's.
+void check_row_reader(const std::string& bytes, const CsvOptions& options, const CsvTable& whole,
+                      const std::string& whole_error) {
+  const test_support::TempDir dir("csv-rows");
+  const std::string path = dir.file("t.csv");
+  test_support::write_bytes(path, bytes);
+  const auto as_named = [&](std::string message) {  // the path as read_csv_bytes names it
+    for (std::size_t at; (at = message.find(path)) != std::string::npos;)
+      message.replace(at, path.size(), "t.csv");
+    return message;
+  };
+  const auto open = [&](std::size_t block) {
+    return block == 0 ? nobias::CsvRowReader(path, options)
+                      : nobias::detail::csv_row_reader(
+                            nobias::detail::memory_csv_input(bytes, block), "t.csv", options);
+  };
+  for (const std::size_t block : {0u, 1u, 7u}) {  // 0: the file
+    CAPTURE(block);
+    std::string error;
+    try {
+      nobias::CsvRowReader file = open(block);
+      const CsvTable& shape = file.table();
+      for (const nobias::CsvColumn& c : shape.columns)
+        CHECK((c.numbers.capacity() == 0 && c.texts.capacity() == 0));
+      std::vector<std::size_t> all(shape.cols()), numbers;
+      for (std::size_t j = 0; j < shape.cols(); ++j) {
+        all[j] = j;
+        if (!shape.columns[j].is_text()) numbers.push_back(j);
+      }
+      nobias::CsvRowReader again = open(block);
+      nobias::Matrix<double> m(shape.rows, numbers.size());
+      again.read(m.view(), numbers);
+      CHECK(test_support::same_bits(m, nobias::numeric_matrix<double>(whole, numbers)));
+      const std::size_t first = std::min<std::size_t>(1, shape.rows);
+      file.read_kept(first, all);
+      file.read_kept(shape.rows - first, all);
+      CHECK(file.rows_read() == shape.rows);
+      CHECK(same_table(file.table(), whole));
+    } catch (const nobias::Error& e) {
+      error = as_named(e.what());
+    }
+    CHECK(error == whole_error);
+  }
+}
+
 // Read as a file is, in windows that end inside records (1, 2, 3, 5 and 64 bytes): the same
 // table as read whole, or the same refusal.
 void check_blocks(const std::string& bytes, const CsvOptions& options) {
@@ -67,6 +116,7 @@ void check_blocks(const std::string& bytes, const CsvOptions& options) {
     CHECK(error == whole_error);
     CHECK(same_table(t, whole));
   }
+  check_row_reader(bytes, options, whole, whole_error);
 }
 
 CsvTable read(const std::string& bytes, CsvOptions options = {}) {

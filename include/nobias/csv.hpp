@@ -61,6 +61,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -117,6 +118,73 @@ CsvTable read_csv(const std::string& path, const CsvOptions& options = {});
 // read_csv of bytes held in memory; name stands for the path in messages and in source.
 CsvTable read_csv_bytes(const std::string& bytes, const std::string& name,
                         const CsvOptions& options = {});
+
+class CsvRowReader;
+namespace detail {
+class CsvInput;
+class CsvRecords;
+CsvRowReader csv_row_reader(std::unique_ptr<CsvInput> input, const std::string& name,
+                            const CsvOptions& options);
+}  // namespace detail
+
+// A CSV file read twice, for data larger than its table: read_csv keeps 8 bytes a value (a
+// double), CsvRowReader only what the caller asks for (4 for float inputs, or a window of rows
+// at a time). The first pass, at construction, reads what read_csv reads but the values: the
+// names, the header, the delimiter, the rows and their lines, each column's kind (a text column
+// is one with a value that is not a number), with read_csv's refusals (IoError, the same words);
+// table() is that table, its columns without values. The second pass, read(), hands the rows in
+// order, a block at a time:
+//
+//   nobias::CsvRowReader file("digits.csv");
+//   const std::size_t y = nobias::find_column(file.table(), "label");
+//   nobias::Matrix<float> x(file.table().rows, file.table().cols() - 1);
+//   file.read(x.view(), nobias::columns_except(file.table(), {y}), {y});  // y's values kept
+//   nobias::CsvLabels labels = nobias::class_labels(file.table(), y);
+//
+// A regular file is read in blocks of 4 MiB, twice (but a file of one block, whose bytes the
+// first pass leaves in the buffer); a pipe or a device is read whole into memory first, as
+// read_csv reads one (it can be read only once). A file rewritten between the passes so that a
+// row no longer fits what the first pass read (fewer rows, another number of fields, text or a
+// missing value where it read numbers) is refused at that row ("the file changed while it was
+// read"); other new values are read as they are now.
+class CsvRowReader {
+ public:
+  explicit CsvRowReader(const std::string& path, const CsvOptions& options = {});
+  ~CsvRowReader();
+  CsvRowReader(CsvRowReader&&) noexcept;
+  CsvRowReader& operator=(CsvRowReader&&) noexcept;
+
+  // The file's table without values, but those read() appended to the kept columns.
+  const CsvTable& table() const { return table_; }
+  // Rows handed so far, of table().rows.
+  std::size_t rows_read() const { return read_; }
+
+  // The next out.rows() rows: column columns[k] of each into out's column k, as T (numeric_matrix's
+  // refusals: a text column among columns, a value beyond float's range), and the values of the
+  // kept columns appended to table()'s (numbers to a number column's numbers, texts to a text
+  // column's texts, as read_csv holds them). ValueError for an index out of range, for out's
+  // columns not columns.size(), for a column kept twice, and for more rows than are left.
+  template <class T>
+  void read(MatrixView<T> out, const std::vector<std::size_t>& columns,
+            const std::vector<std::size_t>& kept = {});
+  // The next rows rows' values of the kept columns alone, as read() keeps them.
+  void read_kept(std::size_t rows, const std::vector<std::size_t>& kept);
+
+ private:
+  friend CsvRowReader detail::csv_row_reader(std::unique_ptr<detail::CsvInput>, const std::string&,
+                                             const CsvOptions&);
+  CsvRowReader(std::unique_ptr<detail::CsvInput> input, const std::string& name,
+               const CsvOptions& options);
+
+  template <class T>
+  void read_rows(std::size_t rows, T* out, std::size_t stride,
+                 const std::vector<std::size_t>& columns, const std::vector<std::size_t>& kept);
+
+  CsvTable table_;
+  std::unique_ptr<detail::CsvInput> input_;      // before records_: they read it
+  std::unique_ptr<detail::CsvRecords> records_;  // at the next row to hand
+  std::size_t read_ = 0;
+};
 
 // "column 5 ('species')", or "column 5" when the name is the default one: how messages name a
 // column (index is 0-based; the text counts from 1).

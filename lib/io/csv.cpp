@@ -18,8 +18,9 @@ using detail::CsvField;
 using detail::CsvRecords;
 using detail::printable;
 
-// A column while the rows after the first are read.
+// A column while the rows after the first are read: its values too when values.
 struct Builder {
+  bool values = true;
   bool text = false;
   std::vector<double> numbers;     // while !text
   std::vector<std::string> texts;  // once text; rows below fill_below are placeholders
@@ -30,6 +31,7 @@ struct Builder {
 
   void become_text(std::size_t rows) {
     text = true;
+    if (!values) return;
     fill_below = rows;
     texts.resize(rows);
     numbers = {};
@@ -62,11 +64,12 @@ void add(Builder& b, const CsvField& f, std::size_t row, std::size_t j, ValueDef
       b.first_text = f.text;
       b.first_text_line = f.line;
     }
-    b.texts.emplace_back(f.text);
+    if (b.values) b.texts.emplace_back(f.text);
     return;
   }
   if (f.kind == CsvClass::Missing || !f.finite) defect.note(f, j);
   if (f.kind == CsvClass::Number) ++b.number_count;
+  if (!b.values) return;
   if (b.text) {
     b.texts.emplace_back(f.text);
   } else {
@@ -119,6 +122,10 @@ std::string describe_column(const CsvTable& table, std::size_t index) {
   return describe(table.names, index);
 }
 
+void detail::check_csv_options(const CsvOptions& options) {
+  if (options.delimiter != '\0') check_delimiter(options.delimiter);
+}
+
 CsvTable read_csv(const std::string& path, const CsvOptions& options) {
   if (options.delimiter != '\0') check_delimiter(options.delimiter);
   const auto input = detail::file_csv_input(path, "read_csv: " + path + ": ");
@@ -132,6 +139,11 @@ CsvTable read_csv_bytes(const std::string& bytes, const std::string& name,
 }
 
 CsvTable detail::parse_csv(CsvInput& input, const std::string& name, const CsvOptions& options) {
+  return scan_csv(input, name, options, true, nullptr);
+}
+
+CsvTable detail::scan_csv(CsvInput& input, const std::string& name, const CsvOptions& options,
+                          bool values, CsvDataStart* data) {
   if (options.delimiter != '\0') check_delimiter(options.delimiter);
   const std::string prefix = "read_csv: " + name + ": ";
   std::size_t first_line = 1;
@@ -148,17 +160,22 @@ CsvTable detail::parse_csv(CsvInput& input, const std::string& name, const CsvOp
     first.push_back({f, std::string(f.text)});
   const std::size_t cols = first.size();
   std::vector<Builder> columns(cols);
-  std::vector<std::size_t> offsets, lines;  // of the rows after the first
+  for (Builder& b : columns)
+    b.values = values;
+  std::vector<std::size_t> offsets, lines;  // of the rows after the first (offsets: for values)
+  std::size_t second_offset = 0;            // of the row after the first
   ValueDefect defect;
   std::size_t rows = 0;
   for (;;) {
     const std::size_t offset = records.offset(), line = records.line();
     if (!records.next(fields)) break;
+    if (rows == 0) second_offset = offset;
     if (rows == 64 && input.size_hint() > offset) {  // room for the rest, at the first 64's rate
-      const std::size_t estimate = (input.size_hint() - offset) / (offset - offsets[0]) * 66 + 64;
+      const std::size_t estimate =
+          (input.size_hint() - offset) / (offset - second_offset) * 66 + 64;
       for (Builder& b : columns)
-        if (!b.text) b.numbers.reserve(b.numbers.size() + estimate);
-      offsets.reserve(offsets.size() + estimate);
+        if (values && !b.text) b.numbers.reserve(b.numbers.size() + estimate);
+      if (values) offsets.reserve(offsets.size() + estimate);
       lines.reserve(lines.size() + estimate);
     }
     if (fields.size() != cols) {
@@ -176,9 +193,13 @@ CsvTable detail::parse_csv(CsvInput& input, const std::string& name, const CsvOp
     }
     for (std::size_t j = 0; j < cols; ++j)
       add(columns[j], fields[j], rows, j, defect);
-    offsets.push_back(offset);
+    if (values) offsets.push_back(offset);
     lines.push_back(line);
     ++rows;
+  }
+  if (data != nullptr) {
+    data->offset = rows > 0 ? second_offset : records.offset();
+    data->line = rows > 0 ? lines[0] : records.line();
   }
 
   bool header = options.header == CsvHeader::Yes;
@@ -192,6 +213,7 @@ CsvTable detail::parse_csv(CsvInput& input, const std::string& name, const CsvOp
   table.delimiter = delimiter;
   for (std::size_t j = 0; j < cols; ++j)
     table.names.push_back(header && !first[j].text.empty() ? first[j].text : default_name(j));
+  if (!header && data != nullptr) *data = {start, first_line};
   if (!header) {  // the first row is data, and its refusals come first in the file
     ValueDefect in_first;
     for (std::size_t j = 0; j < cols; ++j) {
@@ -234,7 +256,7 @@ CsvTable detail::parse_csv(CsvInput& input, const std::string& name, const CsvOp
     if (!header && head.kind == CsvClass::Number) ++b.number_count;
     if (b.text) {
       if (!header) {
-        b.texts.insert(b.texts.begin(), first[j].text);
+        if (values) b.texts.insert(b.texts.begin(), first[j].text);
         if (head.kind == CsvClass::Text) {
           b.first_text = first[j].text;
           b.first_text_line = head.line;
@@ -245,7 +267,7 @@ CsvTable detail::parse_csv(CsvInput& input, const std::string& name, const CsvOp
       column.first_text = std::move(b.first_text);
       column.first_text_line = b.first_text_line;
     } else {
-      if (!header) b.numbers.insert(b.numbers.begin(), head.value);
+      if (!header && values) b.numbers.insert(b.numbers.begin(), head.value);
       column.numbers = std::move(b.numbers);
     }
     column.number_count = b.number_count;

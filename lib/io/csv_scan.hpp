@@ -54,6 +54,32 @@ std::unique_ptr<CsvInput> file_csv_input(const std::string& path, const std::str
 // read_csv from any input; name stands for the path in messages.
 CsvTable parse_csv(CsvInput& input, const std::string& name, const CsvOptions& options);
 
+// Where the rows of data start: the first record, or the one after the header.
+struct CsvDataStart {
+  std::size_t offset = 0, line = 0;
+};
+
+// parse_csv's pass, with every value (values) or without any (CsvRowReader's first pass): the
+// names, the header, the delimiter, the rows and their lines, each column's kind, first text and
+// count of numbers, and the same refusals, in the same order. data: where the rows start.
+CsvTable scan_csv(CsvInput& input, const std::string& name, const CsvOptions& options, bool values,
+                  CsvDataStart* data);
+
+// read_csv's refusal of an option (a delimiter refused), before any file is opened.
+void check_csv_options(const CsvOptions& options);
+
+// A CsvRowReader of any input (the tests read in small blocks); name stands for the path.
+CsvRowReader csv_row_reader(std::unique_ptr<CsvInput> input, const std::string& name,
+                            const CsvOptions& options);
+
+// What numeric_matrix refuses, for CsvRowReader too (csv_table.cpp): a text column among
+// columns, and a value beyond float's range (row from 0). who names the caller in an index's
+// refusal.
+void require_number_columns(const CsvTable& table, const std::vector<std::size_t>& columns,
+                            const char* who);
+template <class T>
+T csv_value_as(const CsvTable& table, std::size_t row, std::size_t column, double value);
+
 // Reads records one at a time. Structural defects (a quote never closed, text after a closing
 // quote, a NUL byte) are IoErrors starting with prefix.
 class CsvRecords {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/printable.hpp"
+#include "io/csv_scan.hpp"
 #include "nobias/csv.hpp"
 #include "nobias/error.hpp"
 #include "nobias/names.hpp"
@@ -124,20 +125,13 @@ std::vector<std::size_t> columns_except(const CsvTable& table,
   return kept;
 }
 
-template <class T>
-Matrix<T> numeric_matrix(const CsvTable& table, const std::vector<std::size_t>& columns) {
+void detail::require_number_columns(const CsvTable& table, const std::vector<std::size_t>& columns,
+                                    const char* who) {
   const std::string prefix = prefix_of(table);
   for (const std::size_t j : columns) {
-    check_index(table, j, "numeric_matrix");
+    check_index(table, j, who);
     const CsvColumn& c = table.columns[j];
-    if (!c.is_text()) {
-      if (c.numbers.size() != table.rows) {
-        throw ValueError(prefix + describe_column(table, j) + " has " +
-                         std::to_string(c.numbers.size()) + " values for " +
-                         std::to_string(table.rows) + " rows");
-      }
-      continue;
-    }
+    if (!c.is_text()) continue;
     std::string message = prefix + describe_column(table, j) + " holds text, not numbers";
     if (c.first_text_line > 0) {
       message +=
@@ -151,6 +145,32 @@ Matrix<T> numeric_matrix(const CsvTable& table, const std::vector<std::size_t>& 
     }
     throw ValueError(message);
   }
+}
+
+template <class T>
+T detail::csv_value_as(const CsvTable& table, std::size_t row, std::size_t column, double value) {
+  const T converted = static_cast<T>(value);
+  if (std::is_same_v<T, float> && std::isinf(converted) && std::isfinite(value)) {
+    throw ValueError(prefix_of(table) + where(table, row) + ", " + describe_column(table, column) +
+                     ": " + format_number(value) + " is beyond the range of float32");
+  }
+  return converted;
+}
+
+template float detail::csv_value_as<float>(const CsvTable&, std::size_t, std::size_t, double);
+template double detail::csv_value_as<double>(const CsvTable&, std::size_t, std::size_t, double);
+
+template <class T>
+Matrix<T> numeric_matrix(const CsvTable& table, const std::vector<std::size_t>& columns) {
+  detail::require_number_columns(table, columns, "numeric_matrix");
+  for (const std::size_t j : columns) {
+    const CsvColumn& c = table.columns[j];
+    if (c.numbers.size() != table.rows) {
+      throw ValueError(prefix_of(table) + describe_column(table, j) + " has " +
+                       std::to_string(c.numbers.size()) + " values for " +
+                       std::to_string(table.rows) + " rows");
+    }
+  }
   Matrix<T> m(table.rows, columns.size());
   // Blocks of rows, so that the block of m being written stays in cache while each column's
   // values are read in order.
@@ -159,14 +179,8 @@ Matrix<T> numeric_matrix(const CsvTable& table, const std::vector<std::size_t>& 
     const std::size_t i1 = std::min(table.rows, i0 + kRowBlock);
     for (std::size_t k = 0; k < columns.size(); ++k) {
       const double* values = table.columns[columns[k]].numbers.data();
-      for (std::size_t i = i0; i < i1; ++i) {
-        const T value = static_cast<T>(values[i]);
-        if (std::is_same_v<T, float> && std::isinf(value) && std::isfinite(values[i])) {
-          throw ValueError(prefix + where(table, i) + ", " + describe_column(table, columns[k]) +
-                           ": " + format_number(values[i]) + " is beyond the range of float32");
-        }
-        m(i, k) = value;
-      }
+      for (std::size_t i = i0; i < i1; ++i)
+        m(i, k) = detail::csv_value_as<T>(table, i, columns[k], values[i]);
     }
   }
   return m;

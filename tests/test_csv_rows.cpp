@@ -1,0 +1,228 @@
+// CsvRowReader: a file's rows read a window at a time give what read_csv and numeric_matrix give
+// at once, with their refusals. (Every file of test_csv.cpp is also read by it, whole and a row
+// at a time: check_row_reader.)
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "nobias/csv.hpp"
+#include "nobias/error.hpp"
+#include "test_checks.hpp"
+#include "test_support.hpp"
+
+using nobias::CsvRowReader;
+using nobias::CsvTable;
+using nobias::IoError;
+using nobias::Matrix;
+using nobias::ValueError;
+
+namespace {
+
+// rows x cols of numbers with every kind of spelling read_csv takes, a text column at
+// text_column (or none), and a header naming the columns.
+std::string table_text(std::size_t rows, std::size_t cols, std::size_t text_column) {
+  std::string out;
+  for (std::size_t j = 0; j < cols; ++j)
+    out += (j ? "," : "") + std::string("c") + std::to_string(j);
+  out += "\r\n";
+  for (std::size_t i = 0; i < rows; ++i) {
+    for (std::size_t j = 0; j < cols; ++j) {
+      if (j) out += ",";
+      const long v = static_cast<long>((i * 31 + j * 17) % 97) - 48;
+      if (j == text_column) {
+        out += i % 3 == 0 ? "\"a, b\"" : "class " + std::to_string(i % 4);
+      } else if (j % 3 == 0) {
+        out += std::to_string(v) + "e-3";
+      } else if (j % 3 == 1) {
+        out += " " + std::to_string(v) + ".25 ";  // spaces around a number are ignored
+      } else {
+        out += "\"" + std::to_string(v) + "\"";  // a quoted number is a number
+      }
+    }
+    out += i % 2 ? "\n" : "\r\n";
+  }
+  return out;
+}
+
+// The file read by a CsvRowReader in windows of `window` rows: columns as T, kept kept.
+template <class T>
+Matrix<T> read_in_windows(CsvRowReader& file, const std::vector<std::size_t>& columns,
+                          const std::vector<std::size_t>& kept, std::size_t window) {
+  Matrix<T> m(file.table().rows, columns.size());
+  for (std::size_t begin = 0; begin < m.rows(); begin += window) {
+    const std::size_t count = std::min(window, m.rows() - begin);
+    file.read(m.view().row_block(begin, count), columns, kept);
+  }
+  return m;
+}
+
+template <class T>
+void check_windows_match_the_table() {
+  const test_support::TempDir dir("csv-rows");
+  for (const std::size_t rows : {1u, 2u, 7u, 33u}) {
+    for (const std::size_t cols : {2u, 5u, 11u}) {
+      CAPTURE(rows);
+      CAPTURE(cols);
+      const std::size_t text = cols / 2;
+      const std::string path = dir.file("t.csv");
+      test_support::write_bytes(path, table_text(rows, cols, text));
+      const CsvTable whole = nobias::read_csv(path);
+      std::vector<std::size_t> numbers = nobias::columns_except(whole, {text});
+      std::reverse(numbers.begin(), numbers.end());  // any order, as numeric_matrix takes
+      const Matrix<T> expected = nobias::numeric_matrix<T>(whole, numbers);
+      for (const std::size_t window : {1u, 3u, 8u, 100u}) {
+        CAPTURE(window);
+        CsvRowReader file(path);
+        const Matrix<T> m = read_in_windows<T>(file, numbers, {text, 0}, window);
+        CHECK(test_support::same_bits(m, expected));
+        CHECK(file.table().columns[text].texts == whole.columns[text].texts);
+        CHECK(file.table().columns[0].numbers == whole.columns[0].numbers);
+        CHECK(file.table().columns[1].numbers.empty());  // not kept
+        CHECK(file.rows_read() == rows);
+      }
+    }
+  }
+}
+
+// What f throws, or "" when it returns.
+template <class F>
+std::string refusal(F f) {
+  try {
+    f();
+  } catch (const nobias::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("csv_rows.windows_of_any_size_give_numeric_matrix_and_the_kept_values") {
+  check_windows_match_the_table<float>();
+  check_windows_match_the_table<double>();
+}
+
+TEST_CASE("csv_rows.refuses_what_numeric_matrix_refuses_in_its_words") {
+  const test_support::TempDir dir("csv-rows");
+  const std::string path = dir.file("t.csv");
+  test_support::write_bytes(path, "a,b,c\n1,2,x\n3,1e300,4\n5,6,7\n");
+  const CsvTable whole = nobias::read_csv(path);
+  const std::string text = refusal([&] { nobias::numeric_matrix<float>(whole, {0, 2}); });
+  REQUIRE(text.find("holds text, not numbers") != std::string::npos);
+  CsvRowReader file(path);
+  Matrix<float> m(3, 2);
+  CHECK(refusal([&] { file.read(m.view(), {0, 2}); }) == text);
+  CHECK(file.rows_read() == 0);  // refused before any row
+
+  const std::string range = refusal([&] { nobias::numeric_matrix<float>(whole, {0, 1}); });
+  REQUIRE(range.find("line 3, column 2 ('b'): 1e+300 is beyond the range of float32") !=
+          std::string::npos);
+  CHECK(refusal([&] { file.read(m.view(), {0, 1}); }) == range);
+  // After a refusal in the rows, nothing more is handed (the rows before it are gone).
+  const std::string after = refusal([&] { file.read(m.view().row_block(0, 1), {0, 0}); });
+  CHECK_MESSAGE(after.find("called after a refusal") != std::string::npos, after);
+
+  CsvRowReader doubles(path);
+  Matrix<double> d(3, 2);
+  doubles.read(d.view(), {0, 1});  // 1e300 is a double
+  CHECK(d(1, 1) == 1e300);
+}
+
+TEST_CASE("csv_rows.refuses_a_wrong_call") {
+  const test_support::TempDir dir("csv-rows");
+  const std::string path = dir.file("t.csv");
+  test_support::write_bytes(path, "1,2\n3,4\n5,6\n");
+  CsvRowReader file(path);
+  Matrix<double> three(3, 3), two(2, 2), four(4, 2);
+  CHECK_THROWS_AS(file.read(three.view(), {0, 1}), ValueError);  // out's columns
+  CHECK(refusal([&] {
+          file.read(two.view(), {0, 2});
+        }).find("column index 2") != std::string::npos);
+  CHECK(refusal([&] { file.read_kept(1, {5}); }).find("column index 5") != std::string::npos);
+  CHECK(refusal([&] {
+          file.read(four.view(), {0, 1});
+        }).find("4 rows asked, 3 left of 3") != std::string::npos);
+  file.read(two.view(), {1, 0});
+  CHECK(two(1, 0) == 4);
+  CHECK(two(1, 1) == 3);
+  CHECK(refusal([&] {
+          file.read(two.view(), {0, 1});
+        }).find("2 rows asked, 1 left of 3") != std::string::npos);
+  file.read_kept(1, {});
+  CHECK(file.rows_read() == 3);
+}
+
+TEST_CASE("csv_rows.a_file_changed_between_the_passes_is_refused_at_its_line") {
+  const test_support::TempDir dir("csv-rows");
+  const std::string path = dir.file("t.csv");
+  // Past the reader's 4 MiB block, so that the second pass reads the file again.
+  std::string rest;
+  for (int i = 0; i < 1200000; ++i)
+    rest += "5,6\n";
+  for (const std::string& changed : {"x,y\n1,2\n3,oops\n" + rest,   // text now
+                                     "x,y\n1,2\n3\n" + rest,        // a field fewer
+                                     std::string("x,y\n1,2\n")}) {  // rows fewer
+    CAPTURE(changed.substr(0, 16));
+    test_support::write_bytes(path, "x,y\n1,2\n3,4\n" + rest);
+    CsvRowReader file(path);
+    test_support::write_bytes(path, changed);
+    Matrix<float> m(file.table().rows, 2);
+    const std::string error = refusal([&] { file.read(m.view(), {0, 1}); });
+    CHECK(error.find("the file changed while it was read (line 3 is no longer what it was)") !=
+          std::string::npos);
+    CHECK(error.rfind("read_csv: " + path + ": ", 0) == 0);
+  }
+}
+
+TEST_CASE("csv_rows.a_headerless_file_and_an_empty_table") {
+  const test_support::TempDir dir("csv-rows");
+  const std::string path = dir.file("t.csv");
+  test_support::write_bytes(path, "\n\n1;2\n3;4\n");  // blank lines first, ';' detected
+  CsvRowReader file(path);
+  CHECK_FALSE(file.table().has_header);
+  CHECK(file.table().lines == std::vector<std::size_t>{3, 4});
+  Matrix<double> m(2, 2);
+  file.read(m.view(), {0, 1});
+  CHECK(m(0, 0) == 1);
+  CHECK(m(1, 1) == 4);
+
+  test_support::write_bytes(path, "a,b\n");  // a header alone: no rows
+  CsvRowReader header_only(path);
+  CHECK(header_only.table().rows == 0);
+  Matrix<float> none(0, 2);
+  header_only.read(none.view(), {0, 1});
+  CHECK(header_only.rows_read() == 0);
+}
+
+TEST_CASE("csv_rows.the_first_pass_holds_and_reserves_no_value") {
+  // read_csv reserves room for the rest of a file's values after its first 64 rows; the first
+  // pass keeps none (it reserved a table's worth of address space).
+  const test_support::TempDir dir("csv-rows");
+  const std::string path = dir.file("t.csv");
+  test_support::write_bytes(path, table_text(300, 4, 1));
+  CsvRowReader file(path);
+  CHECK(file.table().rows == 300);
+  for (const nobias::CsvColumn& c : file.table().columns)
+    CHECK((c.numbers.capacity() == 0 && c.texts.capacity() == 0));
+}
+
+TEST_CASE("csv_rows.refuses_a_column_kept_twice_and_a_bad_delimiter_first") {
+  const test_support::TempDir dir("csv-rows");
+  const std::string path = dir.file("t.csv");
+  test_support::write_bytes(path, "1,2\n3,4\n");
+  CsvRowReader file(path);
+  CHECK(refusal([&] {
+          file.read_kept(1, {0, 1, 0});
+        }).find("column index 0 kept twice") != std::string::npos);
+  file.read_kept(2, {1});  // the refusal came before any row
+  CHECK(file.table().columns[1].numbers == std::vector<double>{2, 4});
+  // As read_csv: the option is refused before the file is looked for.
+  nobias::CsvOptions letter;
+  letter.delimiter = 'a';
+  const std::string expected = refusal([&] { nobias::read_csv(dir.file("none.csv"), letter); });
+  CHECK(expected.find("delimiter 'a' refused") != std::string::npos);
+  CHECK(refusal([&] { CsvRowReader(dir.file("none.csv"), letter); }) == expected);
+}
