@@ -40,7 +40,7 @@ nobias::CsvTable read_table(const char* flag, const std::string& path,
 
 // Inputs are read twice (CsvRowReader) rather than as a table: a table holds a double a value
 // besides the matrix made of it, 3x a float matrix's memory (a 109 MB CSV of 60,000 x 785
-// pixels, 784-512-512-10: nobias-predict peaked at 566 MB, now 234).
+// pixels: nobias-train peaked at 569 MB, now 274).
 nobias::CsvRowReader open_rows(const char* flag, const std::string& path) {
   try {
     return nobias::CsvRowReader(path);
