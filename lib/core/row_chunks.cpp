@@ -245,7 +245,9 @@ void run_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
     team.run(lanes, lane);
   }
   signals.let_in();
-  for (std::size_t w = ended.load(); w < windows.size(); ++w)  // the windows left
+  // The windows left: every block computed (the caller's lane ends only so, or by a throw that
+  // left team.run), so every window loaded; no load here.
+  for (std::size_t w = ended.load(); w < windows.size(); ++w)
     done(w, windows[w].begin, windows[w].count);
 }
 
