@@ -40,7 +40,7 @@ nobias::CsvTable read_table(const char* flag, const std::string& path,
 
 // Inputs are read twice (CsvRowReader) rather than as a table: a table holds a double a value
 // besides the matrix made of it, 3x a float matrix's memory (a 109 MB CSV of 60,000 x 785
-// pixels, 784-512-512-10: nobias-predict peaked at 566 MB, now 234).
+// pixels: nobias-train peaked at 569 MB, now 274).
 nobias::CsvRowReader open_rows(const char* flag, const std::string& path) {
   try {
     return nobias::CsvRowReader(path);
@@ -52,19 +52,28 @@ nobias::CsvRowReader open_rows(const char* flag, const std::string& path) {
 // The columns as inputs, the kept columns' values into file's table; why completes a refusal
 // of a column's values.
 template <class T>
-nobias::Matrix<T> inputs_of(const char* flag, nobias::CsvRowReader& file,
-                            const std::vector<std::size_t>& columns,
-                            const std::vector<std::size_t>& kept, const std::string& why) {
+void read_rows(const char* flag, nobias::CsvRowReader& file, nobias::MatrixView<T> out,
+               const std::vector<std::size_t>& columns, const std::vector<std::size_t>& kept,
+               const std::string& why) {
   try {
-    nobias::Matrix<T> x(file.table().rows, columns.size());
-    file.read(x.view(), columns, kept);
-    return x;
+    file.read(out, columns, kept);
   } catch (const nobias::ValueError& e) {
     throw nobias::IoError(std::string(flag) + ": " + e.what() + why);
   } catch (const nobias::Error& e) {
     throw nobias::IoError(std::string(flag) + ": " + e.what());
   }
 }
+
+template <class T>
+nobias::Matrix<T> inputs_of(const char* flag, nobias::CsvRowReader& file,
+                            const std::vector<std::size_t>& columns,
+                            const std::vector<std::size_t>& kept, const std::string& why) {
+  nobias::Matrix<T> x(file.table().rows, columns.size());
+  read_rows<T>(flag, file, x.view(), columns, kept, why);
+  return x;
+}
+
+const std::string kInputsWhy = "; every input column must hold numbers";
 
 std::size_t column_of(const char* flag, const nobias::CsvTable& table, const std::string& spec) {
   try {
@@ -171,9 +180,8 @@ Targets<T> targets_of(const std::string& named, const nobias::CsvTable& table, s
 
 }  // namespace
 
-template <class T>
-nobias::Matrix<T> read_csv_inputs(const char* flag, const std::string& path,
-                                  const std::string& drop) {
+nobias::CsvRowReader open_csv_inputs(const char* flag, const std::string& path,
+                                     const std::string& drop, std::vector<std::size_t>& columns) {
   nobias::CsvRowReader file = open_rows(flag, path);
   std::vector<std::size_t> excluded;
   if (!drop.empty()) {
@@ -183,8 +191,23 @@ nobias::Matrix<T> read_csv_inputs(const char* flag, const std::string& path,
     } catch (const nobias::ValueError&) {
     }
   }
-  return inputs_of<T>(flag, file, nobias::columns_except(file.table(), excluded), {},
-                      "; every input column must hold numbers");
+  columns = nobias::columns_except(file.table(), excluded);
+  read_rows<double>(flag, file, {nullptr, 0, columns.size()}, columns, {}, kInputsWhy);
+  return file;
+}
+
+template <class T>
+void read_csv_window(const char* flag, nobias::CsvRowReader& file, nobias::MatrixView<T> out,
+                     const std::vector<std::size_t>& columns) {
+  read_rows<T>(flag, file, out, columns, {}, kInputsWhy);
+}
+
+template <class T>
+nobias::Matrix<T> read_csv_inputs(const char* flag, const std::string& path,
+                                  const std::string& drop) {
+  std::vector<std::size_t> columns;
+  nobias::CsvRowReader file = open_csv_inputs(flag, path, drop, columns);
+  return inputs_of<T>(flag, file, columns, {}, kInputsWhy);
 }
 
 template <class T>
@@ -249,6 +272,8 @@ Data<T> read_csv_pair(const char* x_flag, const std::string& path, const std::st
 #define NOBIAS_TOOLS_CSV_INPUTS(T)                                                            \
   template nobias::Matrix<T> read_csv_inputs<T>(const char*, const std::string&,              \
                                                 const std::string&);                          \
+  template void read_csv_window<T>(const char*, nobias::CsvRowReader&, nobias::MatrixView<T>, \
+                                   const std::vector<std::size_t>&);                          \
   template Targets<T> read_csv_targets<T>(const char*, const std::string&, Task, std::size_t, \
                                           const std::vector<std::string>&);                   \
   template Targets<T> read_csv_target_column<T>(const char*, const std::string&,              \

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "inputs.hpp"
+#include "nobias/csv.hpp"
 #include "nobias/matrix.hpp"
 
 namespace nobias_tools {
@@ -20,6 +21,14 @@ bool is_csv_path(const std::string& path);
 template <class T>
 nobias::Matrix<T> read_csv_inputs(const char* flag, const std::string& path,
                                   const std::string& drop = "");
+// read_csv_inputs in windows (nobias-predict and nobias-evaluate): the file's first pass, the
+// input columns (in columns) refused as read_csv_inputs refuses them before any row is read; then
+// read_csv_window for each window of rows in turn, refusing a row as read_csv_inputs would.
+nobias::CsvRowReader open_csv_inputs(const char* flag, const std::string& path,
+                                     const std::string& drop, std::vector<std::size_t>& columns);
+template <class T>
+void read_csv_window(const char* flag, nobias::CsvRowReader& file, nobias::MatrixView<T> out,
+                     const std::vector<std::size_t>& columns);
 
 // A one-column CSV file (--y labels.csv) as targets, read as read_targets reads a .npy:
 // a text column is class labels, its sorted names 0, 1, ... (its first row always a header); a

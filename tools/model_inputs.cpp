@@ -1,6 +1,7 @@
 #include "model_inputs.hpp"
 
 #include <CLI/CLI.hpp>
+#include <utility>
 
 #include "cli_common.hpp"
 #include "csv_inputs.hpp"
@@ -52,11 +53,56 @@ nobias::NpyRows<T> map_array(const char* flag, const std::string& path) {
 }  // namespace
 
 template <class T>
-nobias::NpyRows<T> read_model_x(const std::string& x_path, const std::string& model_dir,
-                                const nobias::ModelInfo& info, const std::string& drop) {
-  nobias::NpyRows<T> x = is_csv_path(x_path)
-                             ? nobias::NpyRows<T>(read_csv_inputs<T>("--x", x_path, drop))
-                             : map_array<T>("--x", x_path);
+ModelRows<T>::ModelRows(nobias::NpyRows<T> npy) : npy_(std::move(npy)) {}
+
+template <class T>
+ModelRows<T>::ModelRows(nobias::CsvRowReader csv, std::vector<std::size_t> columns)
+    : csv_(std::move(csv)), columns_(std::move(columns)) {}
+
+template <class T>
+ModelRows<T>::ModelRows(ModelRows&&) noexcept = default;
+template <class T>
+ModelRows<T>::~ModelRows() = default;
+
+template <class T>
+std::size_t ModelRows<T>::rows() const {
+  return npy_ ? npy_->rows() : csv_->table().rows;
+}
+
+template <class T>
+std::size_t ModelRows<T>::cols() const {
+  return npy_ ? npy_->cols() : columns_.size();
+}
+
+template <class T>
+void ModelRows<T>::predict(const nobias::Network<T>& net, const nobias::Standardization& s,
+                           const Sink& sink) {
+  if (npy_) {
+    const nobias::MatrixView<const T> x = npy_->view();
+    nobias::predict_rows<T>(net, s, x, [&](std::size_t first, nobias::MatrixView<const T> p) {
+      sink(first, x.row_block(first, p.rows()), p);
+      npy_->drop_rows(first, p.rows());
+    });
+    return;
+  }
+  nobias::predict_read<T>(
+      net, s, rows(),
+      [&](std::size_t, nobias::MatrixView<T> to) {
+        read_csv_window<T>("--x", *csv_, to, columns_);
+      },
+      sink);
+}
+
+template <class T>
+ModelRows<T> read_model_x(const std::string& x_path, const std::string& model_dir,
+                          const nobias::ModelInfo& info, const std::string& drop) {
+  const auto rows = [&] {
+    if (!is_csv_path(x_path)) return ModelRows<T>(map_array<T>("--x", x_path));
+    std::vector<std::size_t> columns;
+    nobias::CsvRowReader file = open_csv_inputs("--x", x_path, drop, columns);
+    return ModelRows<T>(std::move(file), std::move(columns));
+  };
+  ModelRows<T> x = rows();
   if (x.cols() != info.widths.front()) {
     throw nobias::ShapeError("--x " + x_path + " is " + nobias::shape_string(x.rows(), x.cols()) +
                              ", but the model in " + model_dir + " takes " +
@@ -80,9 +126,11 @@ template void require_finite_x<float>(const std::string&, nobias::MatrixView<con
                                       std::size_t);
 template void require_finite_x<double>(const std::string&, nobias::MatrixView<const double>,
                                        std::size_t);
-template nobias::NpyRows<float> read_model_x<float>(const std::string&, const std::string&,
-                                                    const nobias::ModelInfo&, const std::string&);
-template nobias::NpyRows<double> read_model_x<double>(const std::string&, const std::string&,
-                                                      const nobias::ModelInfo&, const std::string&);
+template class ModelRows<float>;
+template class ModelRows<double>;
+template ModelRows<float> read_model_x<float>(const std::string&, const std::string&,
+                                              const nobias::ModelInfo&, const std::string&);
+template ModelRows<double> read_model_x<double>(const std::string&, const std::string&,
+                                                const nobias::ModelInfo&, const std::string&);
 
 }  // namespace nobias_tools

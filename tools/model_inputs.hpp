@@ -2,9 +2,13 @@
 // against it, with messages that name the flag, the file and the model.
 #pragma once
 
+#include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "nobias/csv.hpp"
 #include "nobias/matrix.hpp"
 #include "nobias/model.hpp"
 #include "nobias/npy.hpp"
@@ -25,14 +29,42 @@ void define_model_flags(CLI::App& app, ModelFlags& flags);
 // --threads applied (nobias::set_threads), then the model directory's metadata.
 nobias::ModelInfo apply_model_flags(const ModelFlags& flags);
 
-// x from --x (.npy, or CSV: without the column drop names when it has one), in the model's
-// dtype; ShapeError when its columns are not the model's d_in. A .npy of the model's dtype in C
-// order is mapped, not copied (nobias::map_npy). Its values are not checked here: the caller
-// checks each block of rows as it reads them (require_finite_x), so a file larger than memory
-// is read once.
+// The rows of --x in the model's dtype: a .npy's mapped, not copied, when it is of the model's
+// dtype in C order (nobias::map_npy; else converted), a CSV's read as they are predicted, a
+// window at a time (nobias::CsvRowReader, nobias::predict_read), so that a file larger than
+// memory is predicted, once through.
 template <class T>
-nobias::NpyRows<T> read_model_x(const std::string& x_path, const std::string& model_dir,
-                                const nobias::ModelInfo& info, const std::string& drop = "");
+class ModelRows {
+ public:
+  using Sink =
+      std::function<void(std::size_t, nobias::MatrixView<const T>, nobias::MatrixView<const T>)>;
+  explicit ModelRows(nobias::NpyRows<T> npy);
+  ModelRows(nobias::CsvRowReader csv, std::vector<std::size_t> columns);
+  ModelRows(ModelRows&&) noexcept;
+  ~ModelRows();
+
+  std::size_t rows() const;
+  std::size_t cols() const;
+  // The model's predictions of every row (predict_rows, or predict_read: the same bits), a
+  // window at a time: sink(first, inputs, outputs) for rows first, first + 1, ... in order,
+  // after which a mapped .npy's rows leave the process's memory (NpyRows::drop_rows). IoError
+  // "--x: ..." for a CSV's refusals (a value beyond float's range, a file changed since its
+  // first pass).
+  void predict(const nobias::Network<T>& net, const nobias::Standardization& s, const Sink& sink);
+
+ private:
+  std::optional<nobias::NpyRows<T>> npy_;
+  std::optional<nobias::CsvRowReader> csv_;
+  std::vector<std::size_t> columns_;
+};
+
+// x from --x (.npy, or CSV: without the column drop names when it has one), in the model's
+// dtype; ShapeError when its columns are not the model's d_in, and a CSV's text column refused,
+// before any row is predicted. Its values are not checked here: the caller checks each window
+// of rows as it comes (require_finite_x), so a file larger than memory is read once.
+template <class T>
+ModelRows<T> read_model_x(const std::string& x_path, const std::string& model_dir,
+                          const nobias::ModelInfo& info, const std::string& drop = "");
 
 // IoError "--x: PATH: element (i, j) is nan; values must be finite" for the first NaN or
 // infinity of rows, which are rows first ... of --x (numbered so in the message).

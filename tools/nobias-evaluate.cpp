@@ -170,7 +170,7 @@ int run(const EvaluateOptions& o) {
         : is_csv_path(o.y) && !names.empty()
             ? read_csv_targets<T>("--y", o.y, task_of(info, o.y, classes), classes, names)
             : read_targets<T>("--y", o.y, task_of(info, o.y, classes), classes);
-    nobias::NpyRows<T> x = read_model_x<T>(o.model.x, weights, info, o.target);
+    ModelRows<T> x = read_model_x<T>(o.model.x, weights, info, o.target);
     // As nobias-predict: oneDNN's kernel generation beside the model's load.
     std::optional<nobias::Float32WarmUp> warm_up;
     if (std::is_same_v<T, float> && x.rows() > 1) warm_up.emplace();
@@ -192,15 +192,14 @@ int run(const EvaluateOptions& o) {
     // A window of rows at a time, each window's rows of a mapped --x dropped from memory once
     // predicted and its outputs once scored: neither all of --x nor all outputs are held.
     nobias::MetricsAccumulator<T> scores(y, classes > 0);
-    nobias::predict_rows<T>(
-        model.network, model.info.standardization, x.view(),
-        [&](std::size_t first, nobias::MatrixView<const T> rows) {
-          const nobias::MatrixView<const T> inputs = x.view().row_block(first, rows.rows());
-          require_finite_x<T>(o.model.x, inputs, first);  // bad data, before its predictions
-          nobias::require_finite_predictions<T>("--x " + o.model.x, rows, inputs, first, x.rows());
-          scores.add(first, rows);
-          x.drop_rows(first, rows.rows());
-        });
+    x.predict(model.network, model.info.standardization,
+              [&](std::size_t first, nobias::MatrixView<const T> inputs,
+                  nobias::MatrixView<const T> rows) {
+                require_finite_x<T>(o.model.x, inputs, first);  // bad data, before its outputs
+                nobias::require_finite_predictions<T>("--x " + o.model.x, rows, inputs, first,
+                                                      x.rows());
+                scores.add(first, rows);
+              });
     nobias::Metrics metrics = scores.finish();
     nobias::require_finite_metrics<T>(y_input, metrics, scores);
     metrics.rows = x.rows();

@@ -79,12 +79,12 @@ nobias::CsvTable label_table(const std::vector<std::string>& names) {
 
 // The predictions of x into out, a window of rows at a time as predict_rows hands them, each
 // checked, written and its rows of x dropped from memory before the next: neither the outputs
-// nor a mapped x are ever all in memory. A .npy of the outputs or of int64 labels (--labels);
-// a CSV --out has columns "output 1", ... or one column "label", a class's name when the
-// model has names.
+// nor a mapped x nor a CSV's rows are ever all in memory. A .npy of the outputs or of int64 labels
+// (--labels); a CSV --out has columns "output 1", ... or one column "label", a class's name when
+// the model has names.
 template <class T>
 void write_predictions(std::ostream& out, const PredictOptions& o, const nobias::ModelInfo& info,
-                       const nobias::Model<T>& model, nobias::NpyRows<T>& x) {
+                       const nobias::Model<T>& model, ModelRows<T>& x) {
   const std::size_t n = x.rows(), d = model.network.output_width();
   const bool csv = is_csv_path(o.out), named = o.labels && !info.class_names.empty();
   // The header first: the whole array's shape, or the column names.
@@ -100,8 +100,8 @@ void write_predictions(std::ostream& out, const PredictOptions& o, const nobias:
       columns.push_back("output " + std::to_string(j + 1));
     nobias::write_csv_stream<T>(out, nobias::Matrix<T>(0, d).view(), columns);
   }
-  const auto write_window = [&](std::size_t first, nobias::MatrixView<const T> p) {
-    const nobias::MatrixView<const T> inputs = x.view().row_block(first, p.rows());
+  const auto write_window = [&](std::size_t first, nobias::MatrixView<const T> inputs,
+                                nobias::MatrixView<const T> p) {
     require_finite_x<T>(o.model.x, inputs, first);  // bad data, before its predictions
     try {
       nobias::require_finite_predictions<T>("--x " + o.model.x, p, inputs, first, n);
@@ -127,9 +127,8 @@ void write_predictions(std::ostream& out, const PredictOptions& o, const nobias:
         nobias::write_csv_stream<double>(out, column.view(), {});
       }
     }
-    x.drop_rows(first, p.rows());
   };
-  nobias::predict_rows<T>(model.network, model.info.standardization, x.view(), write_window);
+  x.predict(model.network, model.info.standardization, write_window);
 }
 
 // A float32 prediction of two rows or more starts oneDNN's kernel generation early (35-90 ms
@@ -159,7 +158,7 @@ int run(const PredictOptions& o) {
     using T = decltype(zero);
     // --x first (a .npy is only mapped here): its rows say whether the products will need
     // oneDNN's kernels, whose generation then runs beside the model's load.
-    nobias::NpyRows<T> x = read_model_x<T>(o.model.x, o.model.weights, info, o.target);
+    ModelRows<T> x = read_model_x<T>(o.model.x, o.model.weights, info, o.target);
     std::optional<nobias::Float32WarmUp> warm_up;
     if (wants_warm_up<T>(x.rows())) warm_up.emplace();
     const nobias::Model<T> model = nobias::load_model<T>(o.model.weights);

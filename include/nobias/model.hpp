@@ -114,6 +114,21 @@ void predict_rows(const Network<T>& net, const Standardization& s, MatrixView<co
                   const std::function<void(std::size_t, MatrixView<const T>)>& sink,
                   std::size_t window = 0);
 
+// predict_rows for rows read in order rather than held (a CSV file read as it is predicted,
+// CsvRowReader): read(first, to) fills to with the next to.rows() rows of the rows x d_0
+// inputs, first being their first row; sink(first, inputs, p) gets them and their outputs, in
+// row order. The same bits as predict_rows on all the rows at once: the pass is predict_rows'
+// own, its windows read as it reaches them (two at once, each until its sink returns; window as
+// predict_rows'), so the memory is two windows of inputs besides predict_rows'. Errors as
+// predict_rows' (0 rows: "predict: x has no rows", after one read of none); an exception from
+// read or sink stops the pass.
+template <class T>
+void predict_read(
+    const Network<T>& net, const Standardization& s, std::size_t rows,
+    const std::function<void(std::size_t, MatrixView<T>)>& read,
+    const std::function<void(std::size_t, MatrixView<const T>, MatrixView<const T>)>& sink,
+    std::size_t window = 0);
+
 // Writes net and info to dir as one atomic set (staged.hpp); dir and its missing parents
 // are created (as mkdir -p). Files of an earlier model or weight set there that this one lacks
 // are removed; other files are left alone. ValueError before anything is written if info does

@@ -119,11 +119,15 @@ using WindowDone = std::function<void(std::size_t, std::size_t, std::size_t)>;
 // calling thread (SignalHold). A done or a block that throws stops the pass: the team takes no
 // more blocks and the exception comes out here. With populate, each window's rows of x (when x
 // holds the rows) are mapped in (populate_rows) before any of its blocks is read: for a pass
-// over a mapped file.
+// over a mapped file. With load, load(window, its first row, its rows) runs on the calling thread
+// for each window in order, before any of its blocks is filled: windows 0 and 1 first, window
+// w + 2 as soon as window w's done() has run (so two windows are loaded at once, and a window's
+// rows stay loaded through its done()): for rows read in order (a file read as it is predicted).
 template <class T>
 void run_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
                 MatrixView<const T> x, std::size_t block, std::size_t window,
-                const Destination<T>& destination, const WindowDone& done, bool populate) {
+                const Destination<T>& destination, const WindowDone& done, bool populate,
+                const WindowLoad& load = {}) {
   const std::vector<std::size_t>& widths = net.widths();
   if (block % kBlockMultiple != 0) {
     throw ValueError("predict_in_blocks: blocks of " + std::to_string(block) +
@@ -147,6 +151,8 @@ void run_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
     window_of[b] = windows.size() - 1;
   }
   first_block.push_back(blocks.size());
+  for (std::size_t w = 0; load && w < std::min<std::size_t>(2, windows.size()); ++w)
+    load(w, windows[w].begin, windows[w].count);
   const std::size_t lanes =
       std::min<std::size_t>(static_cast<std::size_t>(step_threads()), blocks.size());
   // Buffers per lane: two hidden layers, and the block's filled inputs. A lane runs on one
@@ -181,6 +187,8 @@ void run_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
       if (computed[w].load() != first_block[w + 1] - first_block[w]) return;
       signals.let_in();
       done(w, windows[w].begin, windows[w].count);
+      // Before ended moves: a block of window w + 2 waits for it, and so for this load.
+      if (load && w + 2 < windows.size()) load(w + 2, windows[w + 2].begin, windows[w + 2].count);
       ended.store(w + 1);
     }
   };
@@ -237,7 +245,9 @@ void run_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
     team.run(lanes, lane);
   }
   signals.let_in();
-  for (std::size_t w = ended.load(); w < windows.size(); ++w)  // the windows left
+  // The windows left: every block computed (the caller's lane ends only so, or by a throw that
+  // left team.run), so every window loaded; no load here.
+  for (std::size_t w = ended.load(); w < windows.size(); ++w)
     done(w, windows[w].begin, windows[w].count);
 }
 
@@ -294,20 +304,31 @@ std::size_t block_per_thread_window(std::size_t block) {
 }
 
 template <class T>
+std::size_t stream_window(const Network<T>& net, std::size_t block, std::size_t window) {
+  if (window != 0) return window;
+  const std::size_t threads = static_cast<std::size_t>(std::max(1, step_threads()));
+  // About kWindowBytes of inputs, or of outputs when they are the wider (an autoencoder's).
+  const std::size_t row_bytes =
+      std::max<std::size_t>(1, std::max(net.input_width(), net.output_width()) * sizeof(T));
+  return std::max(block * threads,
+                  std::min(block * kBlocksPerThread * threads, kWindowBytes / row_bytes));
+}
+
+template <class T>
+std::size_t most_window_rows(const Network<T>& net, std::size_t rows, std::size_t block,
+                             std::size_t window) {
+  // A window is whole blocks: at most window + block + kBlockMultiple - 1 rows.
+  return std::min(rows, stream_window<T>(net, block, window) + block + kBlockMultiple);
+}
+
+template <class T>
 void predict_streamed(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
                       MatrixView<const T> x, std::size_t block, std::size_t window,
-                      const std::function<void(std::size_t, MatrixView<T>)>& sink) {
-  if (window == 0) {
-    const std::size_t threads = static_cast<std::size_t>(std::max(1, step_threads()));
-    // About kWindowBytes of inputs, or of outputs when they are the wider (an autoencoder's).
-    const std::size_t row_bytes =
-        std::max<std::size_t>(1, std::max(net.input_width(), net.output_width()) * sizeof(T));
-    window = std::max(block * threads,
-                      std::min(block * kBlocksPerThread * threads, kWindowBytes / row_bytes));
-  }
-  // A window is whole blocks: at most window + block + kBlockMultiple - 1 rows. Two windows'
-  // outputs: one at the sink while the team writes the next (run_blocks).
-  const std::size_t most = std::min(rows, window + block + kBlockMultiple);
+                      const std::function<void(std::size_t, MatrixView<T>)>& sink,
+                      const WindowLoad& load) {
+  window = stream_window<T>(net, block, window);
+  // Two windows' outputs: one at the sink while the team writes the next (run_blocks).
+  const std::size_t most = most_window_rows<T>(net, rows, block, window);
   Matrix<T> outputs[2] = {Matrix<T>(most, net.output_width()),
                           Matrix<T>(rows > window ? most : 0, net.output_width())};
   run_blocks<T>(
@@ -318,7 +339,7 @@ void predict_streamed(const Network<T>& net, std::size_t rows, const RowFill<T>&
       [&](std::size_t number, std::size_t first, std::size_t count) {
         sink(first, outputs[number % 2].row_block(0, count));
       },
-      true);
+      true, load);
 }
 
 template <class T>
@@ -328,17 +349,19 @@ void predict_streamed(const Network<T>& net, MatrixView<const T> x, std::size_t 
   predict_streamed<T>(net, x.rows(), prepared_rows<T>(x, prepare), x, block, window, sink);
 }
 
-#define NOBIAS_ROW_CHUNKS(T)                                                                  \
-  template std::size_t block_rows<T>(const std::vector<std::size_t>&);                        \
-  template void predict_in_blocks<T>(const Network<T>&, MatrixView<const T>, MatrixView<T>,   \
-                                     std::size_t, const std::function<void(MatrixView<T>)>&); \
-  template void predict_streamed<T>(const Network<T>&, MatrixView<const T>, std::size_t,      \
-                                    const std::function<void(MatrixView<T>)>&, std::size_t,   \
-                                    const std::function<void(std::size_t, MatrixView<T>)>&);  \
-  template void predict_streamed<T>(const Network<T>&, std::size_t, const RowFill<T>&,        \
-                                    MatrixView<const T>, std::size_t, std::size_t,            \
-                                    const std::function<void(std::size_t, MatrixView<T>)>&);  \
-  template void predict_in_blocks<T>(const Network<T>&, std::size_t, const RowFill<T>&,       \
+#define NOBIAS_ROW_CHUNKS(T)                                                                   \
+  template std::size_t block_rows<T>(const std::vector<std::size_t>&);                         \
+  template std::size_t most_window_rows<T>(const Network<T>&, std::size_t, std::size_t,        \
+                                           std::size_t);                                       \
+  template void predict_in_blocks<T>(const Network<T>&, MatrixView<const T>, MatrixView<T>,    \
+                                     std::size_t, const std::function<void(MatrixView<T>)>&);  \
+  template void predict_streamed<T>(const Network<T>&, MatrixView<const T>, std::size_t,       \
+                                    const std::function<void(MatrixView<T>)>&, std::size_t,    \
+                                    const std::function<void(std::size_t, MatrixView<T>)>&);   \
+  template void predict_streamed<T>(                                                           \
+      const Network<T>&, std::size_t, const RowFill<T>&, MatrixView<const T>, std::size_t,     \
+      std::size_t, const std::function<void(std::size_t, MatrixView<T>)>&, const WindowLoad&); \
+  template void predict_in_blocks<T>(const Network<T>&, std::size_t, const RowFill<T>&,        \
                                      MatrixView<T>, std::size_t, MatrixView<const T>);
 NOBIAS_ROW_CHUNKS(float)
 NOBIAS_ROW_CHUNKS(double)

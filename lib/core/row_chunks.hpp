@@ -63,11 +63,25 @@ void predict_streamed(const Network<T>& net, MatrixView<const T> x, std::size_t 
                       const std::function<void(MatrixView<T>)>& prepare, std::size_t window,
                       const std::function<void(std::size_t, MatrixView<T>)>& sink);
 
+// The most rows a window of predict_streamed's pass over `rows` rows holds (window 0: the
+// library's choice): to size what holds a window.
+template <class T>
+std::size_t most_window_rows(const Network<T>& net, std::size_t rows, std::size_t block,
+                             std::size_t window);
+
+// Reads a window of a pass's rows before fill is asked for them: load(window, its first row, its
+// rows), on the calling thread, windows in order (predict_streamed below).
+using WindowLoad = std::function<void(std::size_t, std::size_t, std::size_t)>;
+
 // The same over `rows` rows that fill writes (or x's own, without fill), as predict_in_blocks.
+// With load, each window is loaded first, on the calling thread and in order, windows 0 and 1
+// before any block, window w + 2 right after window w's sink: rows read in order from a file
+// (predict_read), two windows of them at once, each until its sink has returned.
 template <class T>
 void predict_streamed(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
                       MatrixView<const T> x, std::size_t block, std::size_t window,
-                      const std::function<void(std::size_t, MatrixView<T>)>& sink);
+                      const std::function<void(std::size_t, MatrixView<T>)>& sink,
+                      const WindowLoad& load = {});
 
 // Rows [first, first + count) of a pass's targets; the view is used before the next call.
 template <class T>

@@ -1,6 +1,7 @@
 // A model's predictions (predict_with, predict_rows, Model::predict): the standardization,
 // then the network's pass in blocks of rows (core/row_chunks.hpp).
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <string>
 
@@ -113,6 +114,61 @@ void predict_rows(const Network<T>& net, const Standardization& s, MatrixView<co
 }
 
 template <class T>
+void predict_read(
+    const Network<T>& net, const Standardization& s, std::size_t rows,
+    const std::function<void(std::size_t, MatrixView<T>)>& read,
+    const std::function<void(std::size_t, MatrixView<const T>, MatrixView<const T>)>& sink,
+    std::size_t window) {
+  const std::size_t block = detail::block_rows<T>(net.widths());
+  if (rows <= block) {  // as predict_rows: one block's worth, predict_with's path and refusals
+    Matrix<T> x(rows, net.input_width());
+    read(0, x.view());
+    const Matrix<T> p = predict_with<T>(net, s, x.view());
+    if (p.rows() > 0) sink(0, x.view(), p.view());
+    return;
+  }
+  // The pass's windows, loaded in order into two slots: window w in slot w % 2 from its load
+  // until window w + 2's, after window w's sink (detail::predict_streamed's load). The team's
+  // threads find a block's slot while the caller loads the other one: its bounds are atomics,
+  // and a slot being loaded holds no row of a block being filled.
+  struct Slot {
+    Matrix<T> rows;
+    std::atomic<std::size_t> first{0}, count{0};
+  };
+  Slot slots[2];
+  // Each sized once, at its first window, for the longest: a slot grown mid-pass would hold two
+  // copies a moment, and a pass of one window needs one slot.
+  const std::size_t most = detail::most_window_rows<T>(net, rows, block, window);
+  const auto slot_of = [&](std::size_t row) -> const Slot& {
+    const std::size_t count = slots[0].count.load(), first = slots[0].first.load();
+    return row >= first && row - first < count ? slots[0] : slots[1];
+  };
+  const auto load = [&](std::size_t number, std::size_t first, std::size_t count) {
+    Slot& slot = slots[number % 2];
+    slot.count.store(0);  // the slot of no row until read
+    if (slot.rows.rows() < count) slot.rows = Matrix<T>(std::max(most, count), net.input_width());
+    slot.first.store(first);
+    read(first, slot.rows.view().row_block(0, count));
+    slot.count.store(count);
+  };
+  const auto fill = [&](std::size_t begin, MatrixView<T> to) {
+    const Slot& slot = slot_of(begin);
+    const MatrixView<const T> from = slot.rows.view().row_block(begin - slot.first, to.rows());
+    for (std::size_t i = 0; i < to.rows(); ++i)
+      std::copy(from.row(i), from.row(i) + to.cols(), to.row(i));
+    if (s.has_x()) standardize_x<T>(s, to);  // as predict_rows' blocks: a copy, standardized
+  };
+  detail::predict_streamed<T>(
+      net, rows, fill, {}, block, window,
+      [&](std::size_t first, MatrixView<T> p) {
+        unstandardize_y<T>(s, p);
+        const Slot& slot = slot_of(first);
+        sink(first, slot.rows.view().row_block(first - slot.first, p.rows()), p);
+      },
+      load);
+}
+
+template <class T>
 Matrix<T> Model<T>::predict(MatrixView<const T> x) const {
   return predict_with<T>(network, info.standardization, x);
 }
@@ -127,7 +183,12 @@ Matrix<T> Model<T>::predict(MatrixView<const T> x) const {
                                 MatrixView<T>);                                                 \
   template void predict_rows<T>(const Network<T>&, const Standardization&, MatrixView<const T>, \
                                 const std::function<void(std::size_t, MatrixView<const T>)>&,   \
-                                std::size_t);
+                                std::size_t);                                                   \
+  template void predict_read<T>(                                                                \
+      const Network<T>&, const Standardization&, std::size_t,                                   \
+      const std::function<void(std::size_t, MatrixView<T>)>&,                                   \
+      const std::function<void(std::size_t, MatrixView<const T>, MatrixView<const T>)>&,        \
+      std::size_t);
 NOBIAS_MODEL_PREDICT(float)
 NOBIAS_MODEL_PREDICT(double)
 #undef NOBIAS_MODEL_PREDICT
