@@ -21,11 +21,7 @@ const std::vector<std::size_t> kWidths = {37, 301, 13, 7};
 
 TEST_CASE_TEMPLATE("predict_into.has_the_bits_of_network_predict_into_out", T, float, double) {
   nobias::Network<T> net(random_weights<T>(kWidths, 31, 2.0));
-  nobias::Standardization s;
-  for (std::size_t j = 0; j < kWidths.front(); ++j) {
-    s.x_mean.push_back(0.25 * static_cast<double>(j % 5) - 0.5);
-    s.x_scale.push_back(0.5 + 0.125 * static_cast<double>(j % 7));
-  }
+  const nobias::Standardization s = varied_statistics(kWidths.front());
   const std::size_t block = nobias::detail::block_rows<T>(kWidths);
   // 700 and 2000 rows: within a block, but cut into several of Network's pieces, which the
   // blocked pass (and its team) takes one block a piece.

@@ -37,11 +37,7 @@ nobias::Matrix<T> all_at_once(const nobias::Network<T>& net, const nobias::Stand
 
 TEST_CASE_TEMPLATE("predict_read.has_predict_rows_bits_whatever_the_windows", T, float, double) {
   nobias::Network<T> net(random_weights<T>(kWidths, 41, 2.0));
-  nobias::Standardization s;
-  for (std::size_t j = 0; j < kWidths.front(); ++j) {
-    s.x_mean.push_back(0.25 * static_cast<double>(j % 5) - 0.5);
-    s.x_scale.push_back(0.5 + 0.125 * static_cast<double>(j % 7));
-  }
+  nobias::Standardization s = varied_statistics(kWidths.front());
   s.y_mean = {1.0, -2.0, 0.5};
   s.y_scale = {2.0, 0.25, 3.0};
   const std::size_t block = nobias::detail::block_rows<T>(kWidths);

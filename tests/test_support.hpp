@@ -14,6 +14,7 @@
 
 #include "nobias/init.hpp"
 #include "nobias/matrix.hpp"
+#include "nobias/targets.hpp"
 #include "nobias/threads.hpp"
 
 namespace test_support {
@@ -92,6 +93,16 @@ double max_relative_error(nobias::MatrixView<const T> a, nobias::MatrixView<cons
     }
   }
   return scale == 0.0 ? diff : diff / scale;
+}
+
+// Input statistics of `inputs` columns, means and scales varied by column (none 0 or 1).
+inline nobias::Standardization varied_statistics(std::size_t inputs) {
+  nobias::Standardization s;
+  for (std::size_t j = 0; j < inputs; ++j) {
+    s.x_mean.push_back(0.25 * static_cast<double>(j % 5) - 0.5);
+    s.x_scale.push_back(0.5 + 0.125 * static_cast<double>(j % 7));
+  }
+  return s;
 }
 
 // The same shape and the same bits in every element (views may have a wider stride).
