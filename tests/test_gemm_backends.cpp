@@ -6,12 +6,15 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <optional>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
 #include "gemm/backend_choice.hpp"
+#include "gemm/blas_backend.hpp"
 #include "gemm/dgemm_backend.hpp"
 #include "gemm/sgemm_backend.hpp"
 #include "nobias/blas.hpp"
@@ -334,5 +337,54 @@ TEST_CASE("gemm.float32_warm_up_starts_a_thread_for_onednn_alone_and_changes_no_
     nobias::gemm(Op::N, a, Op::N, b, 1.0f, 0.0f, after);
     CHECK(max_relative_error<float>(during, expected) <= test_support::tolerance<float>(129));
     CHECK(std::equal(during.data(), during.data() + 67 * 45, after.data()));
+  }
+}
+
+// OpenBLAS's pthreads build starts its pool with this (weak: other BLAS builds have none).
+extern "C" int blas_thread_init(void) __attribute__((weak));
+
+namespace {
+
+// This process's threads (/proc/self/status), 0 where it cannot be read.
+int process_threads() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("gemm.release_blas_threads_ends_openblas_pool_and_changes_no_bits") {
+  // float64 products run on the BLAS (NOBIAS_DGEMM=blas): before, after, and after a second call.
+  const UseBackend<double> use(DgemmBackend::Blas);
+  const Matrix<double> a = random_matrix<double>(131, 67, 3), b = random_matrix<double>(67, 29, 4);
+  Matrix<double> before(131, 29), after(131, 29), again(131, 29);
+  nobias::gemm(Op::N, a, Op::N, b, 1.0, 0.0, before);
+  // The pool as OpenBLAS starts it when loaded (an earlier test's fork ended it: OpenBLAS ends it
+  // before a fork and starts it again only for a threaded product).
+  if (blas_thread_init != nullptr) blas_thread_init();
+  const int threads_before = process_threads();
+  nobias::release_blas_threads();
+  const int threads_after = process_threads();
+  nobias::gemm(Op::N, a, Op::N, b, 1.0, 0.0, after);
+  nobias::release_blas_threads();  // a second call: nothing left to end, no harm
+  nobias::gemm(Op::N, a, Op::N, b, 1.0, 0.0, again);
+  CHECK(std::equal(before.data(), before.data() + 131 * 29, after.data()));
+  CHECK(std::equal(before.data(), before.data() + 131 * 29, again.data()));
+  if (nobias::blas_has_thread_control()) CHECK(nobias::detail::blas_threads() == 1);
+  CHECK(threads_after <= threads_before);
+  // An OpenBLAS with a pool (the pthreads build, loaded on more than one core with no thread
+  // count in the environment) had a thread per core but one: gone, and not started again by the
+  // products after.
+  const bool pool =
+      blas_thread_init != nullptr && nobias::blas_description().rfind("OpenBLAS", 0) == 0 &&
+      std::thread::hardware_concurrency() > 1 && std::getenv("OPENBLAS_NUM_THREADS") == nullptr &&
+      std::getenv("GOTO_NUM_THREADS") == nullptr && std::getenv("OMP_NUM_THREADS") == nullptr &&
+      nobias::blas_description().find("USE_OPENMP") == std::string::npos;
+  if (pool) {
+    CHECK(threads_after < threads_before);
+    CHECK(process_threads() == threads_after);
   }
 }

@@ -201,6 +201,8 @@ int run_tool(const char* program, const std::function<int()>& body) {
 int tool_main(const char* program, char** argv, const std::function<int()>& body) {
   // Before anything else: a restart must not lose threads or open files.
   nobias::use_best_blas_kernel(argv);
+  // OpenBLAS's idle threads would spin on a core through the tool's first 0.1-0.2 s.
+  nobias::release_blas_threads();
   nobias::warn_if_slow_blas_kernel();
   return run_tool(program, [&] {
     // Reads NOBIAS_SGEMM and NOBIAS_DGEMM: a misspelt one fails now, whichever precision

@@ -84,8 +84,9 @@ bool parse_or_help(CLI::App& app, int argc, char** argv);
 int run_tool(const char* program, const std::function<int()>& body);
 
 // main() of a tool that runs on one process: first restarts it on OpenBLAS's best kernel for
-// the CPU when the environment pins none (nobias::use_best_blas_kernel) and warns once if a
-// slow kernel is left, then run_tool(program, body).
+// the CPU when the environment pins none (nobias::use_best_blas_kernel), ends the BLAS's idle
+// threads (nobias::release_blas_threads) and warns once if a slow kernel is left, then
+// run_tool(program, body).
 int tool_main(const char* program, char** argv, const std::function<int()>& body);
 
 }  // namespace nobias_tools

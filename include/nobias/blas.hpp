@@ -42,6 +42,17 @@ class Float32WarmUp {
   std::thread thread_;
 };
 
+// Ends the BLAS's own idle threads. OpenBLAS (its pthreads build) starts a thread per core but
+// one when it is loaded, and each spins (sched_yield) for about 2^28 cycles, 0.1-0.2 s, before
+// it sleeps: on a 2-core machine a core taken from whatever the program does first (in
+// nobias-predict, the model's load and oneDNN's kernel generation; bench/ANALYSIS.md). nobias
+// never runs a product on more than one BLAS thread (its own threads split the work), so this
+// sets the BLAS to one thread and ends its pool; OpenBLAS starts the pool again by itself if
+// anything later asks it for threads. A no-op for a BLAS without such a pool. Products computed
+// after it are the same bits. Call it early, while no other thread is inside the BLAS: the
+// tools do, first thing in main.
+void release_blas_threads();
+
 // set_threads() and the thread counts are in threads.hpp (included here for the callers that
 // found them here).
 

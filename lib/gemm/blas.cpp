@@ -184,6 +184,12 @@ std::string blas_description() {
          detail::sgemm_description() + detail::dgemm_description();
 }
 
+void release_blas_threads() {
+  detail::use_blas_threads(
+      1);  // first: OpenBLAS would otherwise start the pool again at its next product
+  detail::end_blas_thread_pool();
+}
+
 bool blas_has_thread_control() {
   return detail::blas_has_thread_control();
 }

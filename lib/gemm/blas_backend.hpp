@@ -17,6 +17,11 @@ void use_blas_threads(int threads);
 // The backend's current thread count, or 1 where it cannot be asked.
 int blas_threads();
 
+// Ends the backend's idle thread pool where it has one (OpenBLAS's pthreads build: its
+// blas_thread_shutdown_, which it undoes by itself if asked for threads again); a no-op
+// elsewhere. Only while no other thread is inside the BLAS.
+void end_blas_thread_pool();
+
 std::string blas_backend_description();
 
 // OpenBLAS's name for the kernels it runs ("Haswell"), or "" for a backend that is not

@@ -14,6 +14,7 @@ struct OpenBlasExtensions {
   int (*get_num_threads)() = nullptr;
   char* (*get_config)() = nullptr;
   char* (*get_corename)() = nullptr;
+  int (*thread_shutdown)() = nullptr;  // its pthreads build's blas_thread_shutdown_
 };
 
 // The shared object that provides cblas_dgemm: the library that computes our products.
@@ -46,6 +47,7 @@ const OpenBlasExtensions& openblas() {
     look_up(library, e.get_num_threads, "openblas_get_num_threads");
     look_up(library, e.get_config, "openblas_get_config");
     look_up(library, e.get_corename, "openblas_get_corename");
+    look_up(library, e.thread_shutdown, "blas_thread_shutdown_");
     if (!e.set_num_threads || !e.get_num_threads) e = OpenBlasExtensions{};
     return e;
   }();
@@ -66,6 +68,11 @@ void use_blas_threads(int threads) {
 int blas_threads() {
   const auto& e = openblas();
   return e.get_num_threads ? e.get_num_threads() : 1;
+}
+
+void end_blas_thread_pool() {
+  const auto& e = openblas();
+  if (e.thread_shutdown) e.thread_shutdown();
 }
 
 std::string blas_backend_description() {

@@ -3,6 +3,10 @@
 
 #include <cblas.h>
 
+// OpenBLAS's own shutdown of its thread pool (driver/others/blas_server.c), exported by its
+// pthreads build but declared in no header; weak: the OpenMP and serial builds have none.
+extern "C" int blas_thread_shutdown_(void) __attribute__((weak));
+
 namespace nobias::detail {
 
 bool blas_has_thread_control() {
@@ -16,6 +20,10 @@ void use_blas_threads(int threads) {
 
 int blas_threads() {
   return openblas_get_num_threads();
+}
+
+void end_blas_thread_pool() {
+  if (blas_thread_shutdown_ != nullptr) blas_thread_shutdown_();
 }
 
 std::string blas_backend_description() {
