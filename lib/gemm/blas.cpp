@@ -185,8 +185,8 @@ std::string blas_description() {
 }
 
 void release_blas_threads() {
-  detail::use_blas_threads(
-      1);  // first: OpenBLAS would otherwise start the pool again at its next product
+  // First: OpenBLAS would otherwise start the pool again at its next product.
+  detail::use_blas_threads(1);
   detail::end_blas_thread_pool();
 }
 
