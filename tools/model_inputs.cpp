@@ -40,11 +40,11 @@ nobias::ModelInfo read_info(const std::string& model_dir) {
 
 namespace {
 
-// read_array's refusals (tools/inputs.cpp), the .npy mapped where it can be.
+// read_array's refusals (tools/inputs.cpp), the .npy opened to be read as predicted.
 template <class T>
-nobias::NpyRows<T> map_array(const char* flag, const std::string& path) {
+nobias::NpyRowReader<T> open_array(const char* flag, const std::string& path) {
   try {
-    return nobias::map_npy<T>(path);
+    return nobias::NpyRowReader<T>(path);
   } catch (const nobias::Error& e) {
     throw nobias::IoError(std::string(flag) + ": " + e.what());
   }
@@ -53,7 +53,7 @@ nobias::NpyRows<T> map_array(const char* flag, const std::string& path) {
 }  // namespace
 
 template <class T>
-ModelRows<T>::ModelRows(nobias::NpyRows<T> npy) : npy_(std::move(npy)) {}
+ModelRows<T>::ModelRows(nobias::NpyRowReader<T> npy) : npy_(std::move(npy)) {}
 
 template <class T>
 ModelRows<T>::ModelRows(nobias::CsvRowReader csv, std::vector<std::size_t> columns)
@@ -77,18 +77,15 @@ std::size_t ModelRows<T>::cols() const {
 template <class T>
 void ModelRows<T>::predict(const nobias::Network<T>& net, const nobias::Standardization& s,
                            const Sink& sink) {
-  if (npy_) {
-    const nobias::MatrixView<const T> x = npy_->view();
-    nobias::predict_rows<T>(net, s, x, [&](std::size_t first, nobias::MatrixView<const T> p) {
-      sink(first, x.row_block(first, p.rows()), p);
-      npy_->drop_rows(first, p.rows());
-    });
-    return;
-  }
   nobias::predict_read<T>(
       net, s, rows(),
-      [&](std::size_t, nobias::MatrixView<T> to) {
-        read_csv_window<T>("--x", *csv_, to, columns_);
+      [&](std::size_t first, nobias::MatrixView<T> to) {
+        if (!npy_) return read_csv_window<T>("--x", *csv_, to, columns_);
+        try {
+          npy_->read(first, to);
+        } catch (const nobias::IoError& e) {
+          throw nobias::IoError(std::string("--x: ") + e.what());
+        }
       },
       sink);
 }
@@ -97,7 +94,7 @@ template <class T>
 ModelRows<T> read_model_x(const std::string& x_path, const std::string& model_dir,
                           const nobias::ModelInfo& info, const std::string& drop) {
   const auto rows = [&] {
-    if (!is_csv_path(x_path)) return ModelRows<T>(map_array<T>("--x", x_path));
+    if (!is_csv_path(x_path)) return ModelRows<T>(open_array<T>("--x", x_path));
     std::vector<std::size_t> columns;
     nobias::CsvRowReader file = open_csv_inputs("--x", x_path, drop, columns);
     return ModelRows<T>(std::move(file), std::move(columns));
