@@ -66,6 +66,11 @@ class NpyRows {
 // A .npy's rows as NpyRows: mapped when the layout allows, else read_npy's copy.
 template <class T>
 NpyRows<T> map_npy(const std::string& path);
+// Whether map_npy<T>(path) maps the file in place (its dtype T's, C order, at least one row and
+// column), from its header alone, for a caller that would rather read a file that needs
+// converting a window at a time (NpyRowReader) than hold a converted copy. read_npy's IoErrors.
+template <class T>
+bool npy_maps_in_place(const std::string& path);
 
 // The rows of a 2-D .npy read in order, a window at a time, rather than mapped or held: for a
 // pass that reads each row once (nobias-predict's --x, through predict_read), which then holds
