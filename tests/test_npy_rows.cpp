@@ -174,3 +174,23 @@ TEST_CASE_TEMPLATE("npy_rows.predict_read_on_it_has_predict_rows_bits", T, float
     CHECK(same_bits(got, expected));
   }
 }
+
+TEST_CASE_TEMPLATE("npy_rows.maps_in_place_only_its_own_dtype_in_c_order", T, float, double) {
+  // What the tools map (map_npy's view of the file itself), and what they read and convert.
+  TempDir dir("npy-rows-maps");
+  const nobias::Matrix<T> m = random_matrix<T>(7, 5, 3);
+  const std::string own = dir.file("own.npy"), other = dir.file("other.npy"),
+                    fortran = dir.file("fortran.npy"), empty = dir.file("empty.npy");
+  nobias::write_npy(own, m);
+  nobias::write_npy(other, nobias::Matrix<Other<T>>(7, 5));
+  write_fortran_npy<T>(fortran, m);
+  nobias::write_npy(empty, nobias::Matrix<T>(0, 5));
+  CHECK(nobias::npy_maps_in_place<T>(own));
+  CHECK(nobias::map_npy<T>(own).mapped());
+  for (const std::string& path : {other, fortran, empty}) {
+    CAPTURE(path);
+    CHECK_FALSE(nobias::npy_maps_in_place<T>(path));
+    CHECK_FALSE(nobias::map_npy<T>(path).mapped());
+  }
+  CHECK_THROWS_AS(nobias::npy_maps_in_place<T>(dir.file("missing.npy")), nobias::IoError);
+}
