@@ -98,6 +98,59 @@ class StreamingTests:
                 with open(self.path("p.npy"), "rb") as f:
                     self.assertEqual(f.read(), before)
 
+    def test_an_x_to_convert_is_read_a_window_at_a_time(self):
+        # A .npy that cannot be mapped as the model's dtype (float32 rows for a float64 model,
+        # float64 rows, numpy's default, for a float32 one; Fortran order) is read and converted
+        # as it is predicted (nobias::NpyRowReader), not copied whole first. Before, the copy was
+        # held: the rows in the model's dtype over the small file's peak (150,000 rows: 229 MB
+        # for a float64 model). Now two windows of them and predict_rows' blocks: 95-102 MB.
+        rows, cols = 250000, 200
+        rng = np.random.default_rng(10)
+        x = rng.standard_normal((rows, cols))
+        os.mkdir(self.path("f64"))
+        weights = [rng.standard_normal((cols, 4)), rng.standard_normal((4, 2))]
+        for k, w in enumerate(weights):
+            np.save(self.path("f64", "w%d.npy" % (k + 1)), w)
+        os.mkdir(self.path("f32"))
+        for k, w in enumerate(weights):
+            np.save(self.path("f32", "w%d.npy" % (k + 1)), w.astype(np.float32))
+        for dtype, model in ((np.float32, "f64"), (np.float64, "f32")):
+            with self.subTest(x=dtype.__name__, model=model):
+                np.save(self.path("big.npy"), x.astype(dtype))
+                np.save(self.path("small.npy"), x[:1000].astype(dtype))
+                np.save(self.path("y.npy"), np.zeros((rows, 2), dtype=dtype))
+                np.save(self.path("small_y.npy"), np.zeros((1000, 2), dtype=dtype))
+                model_dtype = np.float64 if model == "f64" else np.float32
+                copy_mb = rows * cols * np.dtype(model_dtype).itemsize / 2**20
+                common = ["--weights", model, "--threads", "1"]
+                base = self.peak_rss_mb("nobias-predict", *common, "--x", "small.npy", "--out",
+                                        "small_p.npy")
+                peak = self.peak_rss_mb("nobias-predict", *common, "--x", "big.npy", "--out",
+                                        "p.npy")
+                self.assertLess(peak - base, 0.7 * copy_mb,
+                                "predict: peak %.0f MB, %.0f MB on 1000 rows" % (peak, base))
+                base = self.peak_rss_mb("nobias-evaluate", *common, "--x", "small.npy", "--y",
+                                        "small_y.npy")
+                peak = self.peak_rss_mb("nobias-evaluate", *common, "--x", "big.npy", "--y",
+                                        "y.npy")
+                self.assertLess(peak - base, 0.7 * copy_mb,
+                                "evaluate: peak %.0f MB, %.0f MB on 1000 rows" % (peak, base))
+                # The same predictions as the rows converted by numpy first, which map in place.
+                np.save(self.path("same.npy"), x.astype(dtype).astype(model_dtype))
+                self.ok("nobias-predict", *common, "--x", "same.npy", "--out", "q.npy")
+                np.testing.assert_array_equal(np.load(self.path("p.npy")),
+                                              np.load(self.path("q.npy")))
+        # Fortran order, converted or not: the same predictions again.
+        np.save(self.path("fortran.npy"), np.asfortranarray(x[:5000].astype(np.float32)))
+        np.save(self.path("c.npy"), x[:5000].astype(np.float32))
+        for model in ("f32", "f64"):
+            with self.subTest(fortran=model):
+                self.ok("nobias-predict", "--weights", model, "--x", "fortran.npy", "--out",
+                        "pf.npy")
+                self.ok("nobias-predict", "--weights", model, "--x", "c.npy", "--out", "pc.npy")
+                np.testing.assert_array_equal(np.load(self.path("pf.npy")),
+                                              np.load(self.path("pc.npy")))
+
     def test_evaluate_scores_outputs_a_window_at_a_time(self):
         # A regression as wide out as in (an autoencoder's shape): its outputs (n x d_out) are
         # as large as --y. nobias-evaluate scores each window of outputs as it comes and holds

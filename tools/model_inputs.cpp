@@ -40,11 +40,13 @@ nobias::ModelInfo read_info(const std::string& model_dir) {
 
 namespace {
 
-// read_array's refusals (tools/inputs.cpp), the .npy mapped where it can be.
+// read_array's refusals (tools/inputs.cpp) for a .npy: mapped in place when its layout allows,
+// else opened to be read, and converted, as it is predicted.
 template <class T>
-nobias::NpyRows<T> map_array(const char* flag, const std::string& path) {
+ModelRows<T> open_array(const char* flag, const std::string& path) {
   try {
-    return nobias::map_npy<T>(path);
+    if (nobias::npy_maps_in_place<T>(path)) return ModelRows<T>(nobias::map_npy<T>(path));
+    return ModelRows<T>(nobias::NpyRowReader<T>(path));
   } catch (const nobias::Error& e) {
     throw nobias::IoError(std::string(flag) + ": " + e.what());
   }
@@ -53,7 +55,10 @@ nobias::NpyRows<T> map_array(const char* flag, const std::string& path) {
 }  // namespace
 
 template <class T>
-ModelRows<T>::ModelRows(nobias::NpyRows<T> npy) : npy_(std::move(npy)) {}
+ModelRows<T>::ModelRows(nobias::NpyRows<T> mapped) : mapped_(std::move(mapped)) {}
+
+template <class T>
+ModelRows<T>::ModelRows(nobias::NpyRowReader<T> converted) : converted_(std::move(converted)) {}
 
 template <class T>
 ModelRows<T>::ModelRows(nobias::CsvRowReader csv, std::vector<std::size_t> columns)
@@ -66,29 +71,36 @@ ModelRows<T>::~ModelRows() = default;
 
 template <class T>
 std::size_t ModelRows<T>::rows() const {
-  return npy_ ? npy_->rows() : csv_->table().rows;
+  if (mapped_) return mapped_->rows();
+  return converted_ ? converted_->rows() : csv_->table().rows;
 }
 
 template <class T>
 std::size_t ModelRows<T>::cols() const {
-  return npy_ ? npy_->cols() : columns_.size();
+  if (mapped_) return mapped_->cols();
+  return converted_ ? converted_->cols() : columns_.size();
 }
 
 template <class T>
 void ModelRows<T>::predict(const nobias::Network<T>& net, const nobias::Standardization& s,
                            const Sink& sink) {
-  if (npy_) {
-    const nobias::MatrixView<const T> x = npy_->view();
+  if (mapped_) {
+    const nobias::MatrixView<const T> x = mapped_->view();
     nobias::predict_rows<T>(net, s, x, [&](std::size_t first, nobias::MatrixView<const T> p) {
       sink(first, x.row_block(first, p.rows()), p);
-      npy_->drop_rows(first, p.rows());
+      mapped_->drop_rows(first, p.rows());
     });
     return;
   }
   nobias::predict_read<T>(
       net, s, rows(),
-      [&](std::size_t, nobias::MatrixView<T> to) {
-        read_csv_window<T>("--x", *csv_, to, columns_);
+      [&](std::size_t first, nobias::MatrixView<T> to) {
+        if (csv_) return read_csv_window<T>("--x", *csv_, to, columns_);
+        try {
+          converted_->read(first, to);
+        } catch (const nobias::IoError& e) {
+          throw nobias::IoError(std::string("--x: ") + e.what());
+        }
       },
       sink);
 }
@@ -97,7 +109,7 @@ template <class T>
 ModelRows<T> read_model_x(const std::string& x_path, const std::string& model_dir,
                           const nobias::ModelInfo& info, const std::string& drop) {
   const auto rows = [&] {
-    if (!is_csv_path(x_path)) return ModelRows<T>(map_array<T>("--x", x_path));
+    if (!is_csv_path(x_path)) return open_array<T>("--x", x_path);
     std::vector<std::size_t> columns;
     nobias::CsvRowReader file = open_csv_inputs("--x", x_path, drop, columns);
     return ModelRows<T>(std::move(file), std::move(columns));

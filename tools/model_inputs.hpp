@@ -29,16 +29,19 @@ void define_model_flags(CLI::App& app, ModelFlags& flags);
 // --threads applied (nobias::set_threads), then the model directory's metadata.
 nobias::ModelInfo apply_model_flags(const ModelFlags& flags);
 
-// The rows of --x in the model's dtype: a .npy's mapped, not copied, when it is of the model's
-// dtype in C order (nobias::map_npy; else converted), a CSV's read as they are predicted, a
-// window at a time (nobias::CsvRowReader, nobias::predict_read), so that a file larger than
-// memory is predicted, once through.
+// The rows of --x in the model's dtype. A .npy of the model's dtype in C order is mapped, not
+// copied (nobias::map_npy), and its rows leave the process's memory once predicted. Any other
+// .npy (the other float dtype, Fortran order) and a CSV are read as they are predicted, a window
+// at a time (nobias::predict_read): the .npy's with pread, converted as read_npy converts
+// (nobias::NpyRowReader), the CSV's parsed (nobias::CsvRowReader). So no copy of the inputs is
+// ever held, and a file larger than memory is predicted, once through.
 template <class T>
 class ModelRows {
  public:
   using Sink =
       std::function<void(std::size_t, nobias::MatrixView<const T>, nobias::MatrixView<const T>)>;
-  explicit ModelRows(nobias::NpyRows<T> npy);
+  explicit ModelRows(nobias::NpyRows<T> mapped);
+  explicit ModelRows(nobias::NpyRowReader<T> converted);
   ModelRows(nobias::CsvRowReader csv, std::vector<std::size_t> columns);
   ModelRows(ModelRows&&) noexcept;
   ~ModelRows();
@@ -46,14 +49,14 @@ class ModelRows {
   std::size_t rows() const;
   std::size_t cols() const;
   // The model's predictions of every row (predict_rows, or predict_read: the same bits), a
-  // window at a time: sink(first, inputs, outputs) for rows first, first + 1, ... in order,
-  // after which a mapped .npy's rows leave the process's memory (NpyRows::drop_rows). IoError
-  // "--x: ..." for a CSV's refusals (a value beyond float's range, a file changed since its
-  // first pass).
+  // window at a time: sink(first, inputs, outputs) for rows first, first + 1, ... in order.
+  // IoError "--x: ..." for a converted .npy cut short and for a CSV's refusals (a value beyond
+  // float's range, a file changed since its first pass).
   void predict(const nobias::Network<T>& net, const nobias::Standardization& s, const Sink& sink);
 
  private:
-  std::optional<nobias::NpyRows<T>> npy_;
+  std::optional<nobias::NpyRows<T>> mapped_;
+  std::optional<nobias::NpyRowReader<T>> converted_;
   std::optional<nobias::CsvRowReader> csv_;
   std::vector<std::size_t> columns_;
 };

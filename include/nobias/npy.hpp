@@ -66,6 +66,44 @@ class NpyRows {
 // A .npy's rows as NpyRows: mapped when the layout allows, else read_npy's copy.
 template <class T>
 NpyRows<T> map_npy(const std::string& path);
+// Whether map_npy<T>(path) maps the file in place (its dtype T's, C order, at least one row and
+// column), from its header alone, for a caller that would rather read a file that needs
+// converting a window at a time (NpyRowReader) than hold a converted copy. read_npy's IoErrors.
+template <class T>
+bool npy_maps_in_place(const std::string& path);
+
+// The rows of a 2-D .npy read in order, a window at a time, rather than mapped or held: for a
+// pass that reads each row once (nobias-predict's --x, through predict_read), which then holds
+// only the windows it reads into, and touches no mapping (on some virtual machines a mapped
+// file's page tables cost more than copying its bytes). The file is opened and its header checked
+// at construction, with read_npy's IoErrors; read(first, to) fills to with rows first ...
+// first + to.rows() - 1 (pread), the values read_npy gives them: converted from the other float
+// dtype, and a Fortran-order file read column by column. A file cut short after it was opened
+// gives an IoError naming the row it ends in (a mapped file's rows would fault, SIGBUS); one
+// replaced by a rename is read as it was.
+template <class T>
+class NpyRowReader {
+ public:
+  explicit NpyRowReader(const std::string& path);
+  NpyRowReader(NpyRowReader&& other) noexcept;
+  NpyRowReader& operator=(NpyRowReader&& other) noexcept;
+  NpyRowReader(const NpyRowReader&) = delete;
+  NpyRowReader& operator=(const NpyRowReader&) = delete;
+  ~NpyRowReader();
+
+  std::size_t rows() const { return rows_; }
+  std::size_t cols() const { return cols_; }
+  // Rows first ... first + to.rows() - 1 into to, whose columns must be cols() (ShapeError
+  // otherwise, and for rows past the end); IoError on a read that fails or finds the file short.
+  void read(std::size_t first, MatrixView<T> to) const;
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::size_t rows_ = 0, cols_ = 0, item_ = 0;  // item_: the file's element size, 4 or 8
+  std::uintmax_t data_offset_ = 0;
+  bool fortran_order_ = false;
+};
 
 // Writes m as a format 1.0, C-order .npy of dtype '<f4' (float) or '<f8' (double),
 // with the data 64-byte aligned as numpy does it. Atomic: the file is written under a

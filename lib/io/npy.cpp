@@ -145,6 +145,19 @@ template <class T>
 Matrix<T> detail::read_npy_stream(std::istream& in, std::uintmax_t file_size,
                                   const std::string& prefix, bool allow_vector) {
   const NpyHeader h = read_npy_header(in, file_size, prefix);
+  const bool is_f4 = require_float_array(h, file_size, prefix, allow_vector) == 4;
+  const std::size_t rows = h.shape[0], cols = h.shape.size() == 2 ? h.shape[1] : 1;
+  Matrix<T> m(rows, cols);
+  if (is_f4) {
+    read_elements<T, float>(in, m, h.fortran_order, prefix);
+  } else {
+    read_elements<T, double>(in, m, h.fortran_order, prefix);
+  }
+  return m;
+}
+
+std::size_t detail::require_float_array(const NpyHeader& h, std::uintmax_t file_size,
+                                        const std::string& prefix, bool allow_vector) {
   const bool is_f4 = h.descr == "<f4", is_f8 = h.descr == "<f8";
   if (!is_f4 && !is_f8) {
     std::string msg = prefix + "expected dtype '<f4' or '<f8', found ";
@@ -165,14 +178,7 @@ Matrix<T> detail::read_npy_stream(std::istream& in, std::uintmax_t file_size,
                   npy_shape_text(h.shape));
   }
   check_npy_data_size(h, is_f4 ? 4 : 8, file_size, prefix);
-  const std::size_t rows = h.shape[0], cols = h.shape.size() == 2 ? h.shape[1] : 1;
-  Matrix<T> m(rows, cols);
-  if (is_f4) {
-    read_elements<T, float>(in, m, h.fortran_order, prefix);
-  } else {
-    read_elements<T, double>(in, m, h.fortran_order, prefix);
-  }
-  return m;
+  return is_f4 ? 4 : 8;
 }
 
 template <class T>

@@ -62,21 +62,36 @@ void NpyRows<T>::drop_rows(std::size_t first, std::size_t count) {
   if (from < to) ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
 }
 
+namespace {
+
+detail::NpyHeader header_of(const std::string& path, const std::string& prefix,
+                            std::uintmax_t file_size) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(prefix + "cannot open the file for reading");
+  return detail::read_npy_header(in, file_size, prefix);
+}
+
+template <class T>
+bool mappable(const detail::NpyHeader& h) {
+  const char* own_dtype = std::is_same_v<T, float> ? "<f4" : "<f8";
+  return kLittleEndian && h.descr_is_string && h.descr == own_dtype && !h.fortran_order &&
+         h.shape.size() == 2 && h.shape[0] > 0 && h.shape[1] > 0 && h.data_offset % alignof(T) == 0;
+}
+
+}  // namespace
+
+template <class T>
+bool npy_maps_in_place(const std::string& path) {
+  const std::string prefix = "read_npy: " + path + ": ";
+  return mappable<T>(header_of(path, prefix, detail::npy_file_size(path, prefix)));
+}
+
 template <class T>
 NpyRows<T> map_npy(const std::string& path) {
   const std::string prefix = "read_npy: " + path + ": ";
   const std::uintmax_t file_size = detail::npy_file_size(path, prefix);
-  detail::NpyHeader h;
-  {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError(prefix + "cannot open the file for reading");
-    h = detail::read_npy_header(in, file_size, prefix);
-  }
-  const char* own_dtype = std::is_same_v<T, float> ? "<f4" : "<f8";
-  const bool mappable = kLittleEndian && h.descr_is_string && h.descr == own_dtype &&
-                        !h.fortran_order && h.shape.size() == 2 && h.shape[0] > 0 &&
-                        h.shape[1] > 0 && h.data_offset % alignof(T) == 0;
-  if (!mappable) return NpyRows<T>(read_npy<T>(path));  // read_npy's conversions and refusals
+  const detail::NpyHeader h = header_of(path, prefix, file_size);
+  if (!mappable<T>(h)) return NpyRows<T>(read_npy<T>(path));  // read_npy's conversions, refusals
   detail::check_npy_data_size(h, sizeof(T), file_size, prefix);
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw IoError(prefix + "cannot open the file for reading: " + std::strerror(errno));
@@ -100,6 +115,8 @@ NpyRows<T> map_npy(const std::string& path) {
   return rows;
 }
 
+template bool npy_maps_in_place<float>(const std::string&);
+template bool npy_maps_in_place<double>(const std::string&);
 template class NpyRows<float>;
 template class NpyRows<double>;
 template NpyRows<float> map_npy<float>(const std::string&);

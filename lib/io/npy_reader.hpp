@@ -34,6 +34,12 @@ NpyHeader read_npy_header(std::istream& in, std::uintmax_t file_size, const std:
 void check_npy_data_size(const NpyHeader& h, std::size_t item_size, std::uintmax_t file_size,
                          const std::string& prefix);
 
+// read_npy's refusals of a header, for a reader of its data: IoError unless the array is '<f4' or
+// '<f8', 2-D (or 1-D with allow_vector), with exactly its elements' bytes after the header.
+// Returns the element's size, 4 or 8.
+std::size_t require_float_array(const NpyHeader& h, std::uintmax_t file_size,
+                                const std::string& prefix, bool allow_vector = false);
+
 // Parses a whole .npy of size bytes from in as a 2-D float array. Throws IoError whose
 // messages start with prefix. allow_vector: a 1-D float array reads as one column.
 template <class T>
