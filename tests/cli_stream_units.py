@@ -123,18 +123,14 @@ class StreamingTests:
                 model_dtype = np.float64 if model == "f64" else np.float32
                 copy_mb = rows * cols * np.dtype(model_dtype).itemsize / 2**20
                 common = ["--weights", model, "--threads", "1"]
-                base = self.peak_rss_mb("nobias-predict", *common, "--x", "small.npy", "--out",
-                                        "small_p.npy")
-                peak = self.peak_rss_mb("nobias-predict", *common, "--x", "big.npy", "--out",
-                                        "p.npy")
-                self.assertLess(peak - base, 0.7 * copy_mb,
-                                "predict: peak %.0f MB, %.0f MB on 1000 rows" % (peak, base))
-                base = self.peak_rss_mb("nobias-evaluate", *common, "--x", "small.npy", "--y",
-                                        "small_y.npy")
-                peak = self.peak_rss_mb("nobias-evaluate", *common, "--x", "big.npy", "--y",
-                                        "y.npy")
-                self.assertLess(peak - base, 0.7 * copy_mb,
-                                "evaluate: peak %.0f MB, %.0f MB on 1000 rows" % (peak, base))
+                for tool, small, big in (("nobias-predict", ["--out", "small_p.npy"],
+                                          ["--out", "p.npy"]),
+                                         ("nobias-evaluate", ["--y", "small_y.npy"],
+                                          ["--y", "y.npy"])):
+                    base = self.peak_rss_mb(tool, *common, "--x", "small.npy", *small)
+                    peak = self.peak_rss_mb(tool, *common, "--x", "big.npy", *big)
+                    self.assertLess(peak - base, 0.7 * copy_mb,
+                                    "%s: peak %.0f MB, %.0f MB on 1000 rows" % (tool, peak, base))
                 # The same predictions as the rows converted by numpy first, which map in place.
                 np.save(self.path("same.npy"), x.astype(dtype).astype(model_dtype))
                 self.ok("nobias-predict", *common, "--x", "same.npy", "--out", "q.npy")
