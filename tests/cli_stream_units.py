@@ -102,8 +102,9 @@ class StreamingTests:
         # A .npy that cannot be mapped as the model's dtype (float32 rows for a float64 model,
         # float64 rows, numpy's default, for a float32 one; Fortran order) is read and converted
         # as it is predicted (nobias::NpyRowReader), not copied whole first. Before, the copy was
-        # held: the rows in the model's dtype over the small file's peak (150,000 rows: 229 MB
-        # for a float64 model). Now two windows of them and predict_rows' blocks: 95-102 MB.
+        # held: the rows in the model's dtype over the small file's peak (381 MB for a float64
+        # model, 191 for a float32 one). Now two windows of them and predict_rows' blocks: 94-103
+        # MB.
         rows, cols = 250000, 200
         rng = np.random.default_rng(10)
         x = rng.standard_normal((rows, cols))

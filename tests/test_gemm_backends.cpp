@@ -340,7 +340,7 @@ TEST_CASE("gemm.float32_warm_up_starts_a_thread_for_onednn_alone_and_changes_no_
   }
 }
 
-// OpenBLAS's pthreads build starts its pool with this (weak: other BLAS builds have none).
+// OpenBLAS starts its pool with this (weak: a serial build and other BLAS have none).
 extern "C" int blas_thread_init(void) __attribute__((weak));
 
 namespace {

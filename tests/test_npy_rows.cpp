@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <type_traits>
@@ -100,6 +101,41 @@ TEST_CASE_TEMPLATE("npy_rows.reads_read_npys_values_in_any_windows", T, float, d
   nobias::Matrix<T> to(2, m.cols());
   CHECK_THROWS_AS(moved.read(300, to.view()), nobias::ShapeError);
   CHECK_THROWS_AS(moved.read(0, nobias::Matrix<T>(2, 3).view()), nobias::ShapeError);
+}
+
+TEST_CASE_TEMPLATE("npy_rows.reads_thin_and_empty_arrays_as_read_npy", T, float, double) {
+  // One row or one column in Fortran order (the same bytes as C order), and no rows or no
+  // columns: read_npy's values, and nothing to read.
+  TempDir dir("npy-rows-thin");
+  const std::string row = dir.file("row.npy"), column = dir.file("column.npy"),
+                    no_rows = dir.file("no-rows.npy"), no_cols = dir.file("no-cols.npy");
+  write_fortran_npy<Other<T>>(row, random_matrix<T>(1, 9, 5));
+  write_fortran_npy<T>(column, random_matrix<T>(9, 1, 6));
+  nobias::write_npy(no_rows, nobias::Matrix<Other<T>>(0, 4));
+  nobias::write_npy(no_cols, nobias::Matrix<T>(6, 0));
+  for (const std::string& path : {row, column, no_rows, no_cols}) {
+    CAPTURE(path);
+    const nobias::Matrix<T> expected = nobias::read_npy<T>(path);
+    const nobias::NpyRowReader<T> reader(path);
+    REQUIRE(reader.rows() == expected.rows());
+    REQUIRE(reader.cols() == expected.cols());
+    CHECK(same_bits(read_in_windows(reader, 2), expected));
+  }
+}
+
+TEST_CASE("npy_rows.a_file_replaced_after_opening_is_read_as_opened") {
+  // The header and the rows come from one descriptor: a file renamed over the path after the
+  // reader opened it (the same size, another header) changes nothing that is read.
+  TempDir dir("npy-rows-replaced");
+  const std::string path = dir.file("x.npy"), other = dir.file("other.npy");
+  const nobias::Matrix<float> m = random_matrix<float>(6, 8, 9);
+  nobias::write_npy(path, m);
+  const nobias::NpyRowReader<float> reader(path);
+  nobias::write_npy(other, random_matrix<double>(6, 4, 10));  // the same bytes of data
+  REQUIRE(read_bytes(other).size() == read_bytes(path).size());
+  REQUIRE(std::rename(other.c_str(), path.c_str()) == 0);
+  CHECK(reader.cols() == 8);
+  CHECK(same_bits(read_in_windows(reader, 4), m));
 }
 
 TEST_CASE("npy_rows.refuses_as_read_npy_refuses") {

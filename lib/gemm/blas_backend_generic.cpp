@@ -14,7 +14,7 @@ struct OpenBlasExtensions {
   int (*get_num_threads)() = nullptr;
   char* (*get_config)() = nullptr;
   char* (*get_corename)() = nullptr;
-  int (*thread_shutdown)() = nullptr;  // its pthreads build's blas_thread_shutdown_
+  int (*thread_shutdown)() = nullptr;  // its blas_thread_shutdown_ (pthreads and OpenMP builds)
 };
 
 // The shared object that provides cblas_dgemm: the library that computes our products.

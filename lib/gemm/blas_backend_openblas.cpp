@@ -3,8 +3,9 @@
 
 #include <cblas.h>
 
-// OpenBLAS's own shutdown of its thread pool (driver/others/blas_server.c), exported by its
-// pthreads build but declared in no header; weak: the OpenMP and serial builds have none.
+// OpenBLAS's own shutdown of its thread pool (driver/others/blas_server.c; blas_server_omp.c
+// has one too, which frees its per-thread buffers, harmless with one thread), exported but
+// declared in no header; weak: a serial build has none.
 extern "C" int blas_thread_shutdown_(void) __attribute__((weak));
 
 namespace nobias::detail {

@@ -1,12 +1,14 @@
 // .npy rows read in order with pread (NpyRowReader): the inputs of a pass that reads each row once.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <functional>
+#include <istream>
+#include <streambuf>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -28,31 +30,55 @@ std::string prefix_of(const std::string& path) {
   return "read_npy: " + path + ": ";
 }
 
+// The header is parsed from the descriptor the rows are then read from, so that both are one
+// file even if its path is replaced meanwhile (a rename of a same-sized file with another
+// header would otherwise be read with the old one). read() moves the descriptor's offset, which
+// the rows' preads do not use.
+class DescriptorReadBuf : public std::streambuf {
+ public:
+  explicit DescriptorReadBuf(int fd) : fd_(fd) {}
+
+ protected:
+  int_type underflow() override {
+    ssize_t got;
+    do {
+      got = ::read(fd_, buffer_, sizeof buffer_);
+    } while (got < 0 && errno == EINTR);
+    if (got <= 0) return traits_type::eof();  // read_npy_header names a short header
+    setg(buffer_, buffer_, buffer_ + got);
+    return traits_type::to_int_type(buffer_[0]);
+  }
+
+ private:
+  int fd_;
+  char buffer_[4096];
+};
+
 }  // namespace
 
 template <class T>
 NpyRowReader<T>::NpyRowReader(const std::string& path) : path_(path) {
   const std::string prefix = prefix_of(path);
-  const std::uintmax_t file_size = detail::npy_file_size(path, prefix);
-  detail::NpyHeader h;
-  {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError(prefix + "cannot open the file for reading");
-    h = detail::read_npy_header(in, file_size, prefix);
-  }
-  item_ = detail::require_float_array(h, file_size, prefix);
-  rows_ = h.shape[0];
-  cols_ = h.shape[1];
-  data_offset_ = h.data_offset;
-  fortran_order_ = h.fortran_order && rows_ > 1 && cols_ > 1;  // one row or column: either order
-  // The header read above and the data read below are the same file unless it was replaced in
-  // between: the size is checked again on the descriptor the rows come from.
+  detail::npy_file_size(path, prefix);  // read_npy's refusals of a missing file, a directory
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0) throw IoError(prefix + "cannot open the file for reading: " + std::strerror(errno));
-  const off_t size = ::lseek(fd_, 0, SEEK_END);
-  if (size < 0 || static_cast<std::uintmax_t>(size) != file_size) {
+  try {
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+      throw IoError(prefix + "not a regular file (it changed since it was checked)");
+    }
+    const auto file_size = static_cast<std::uintmax_t>(st.st_size);
+    DescriptorReadBuf buffer(fd_);
+    std::istream in(&buffer);
+    const detail::NpyHeader h = detail::read_npy_header(in, file_size, prefix);
+    item_ = detail::require_float_array(h, file_size, prefix);
+    rows_ = h.shape[0];
+    cols_ = h.shape[1];
+    data_offset_ = h.data_offset;
+    fortran_order_ = h.fortran_order && rows_ > 1 && cols_ > 1;  // one row or column: either
+  } catch (...) {
     ::close(fd_);
-    throw IoError(prefix + "the file changed while its header was read");
+    throw;
   }
 }
 
@@ -111,16 +137,19 @@ void read_exactly(int fd, char* to, std::size_t bytes, std::uintmax_t offset,
   }
 }
 
-// count elements of Src at offset, converted into to[0], to[step], ...: staged a chunk at a time.
+// count elements of Src at offset, converted into to[0], to[step], ...: staged a chunk at a time
+// in chunk (sized on first use, then reused by every span of a read: a Fortran-order file
+// reads a span per column).
 template <class T, class Src>
 void read_converted(int fd, T* to, std::size_t step, std::size_t count, std::uintmax_t offset,
                     const std::string& prefix,
-                    const std::function<std::size_t(std::uintmax_t)>& row, std::size_t rows) {
+                    const std::function<std::size_t(std::uintmax_t)>& row, std::size_t rows,
+                    std::vector<Src>& chunk) {
   if (std::is_same_v<T, Src> && step == 1) {
     read_exactly(fd, reinterpret_cast<char*>(to), count * sizeof(T), offset, prefix, row, rows);
     return;
   }
-  std::vector<Src> chunk(std::min(count, kChunkElements));
+  if (chunk.size() < std::min(count, kChunkElements)) chunk.resize(std::min(count, kChunkElements));
   for (std::size_t done = 0; done < count;) {
     const std::size_t n = std::min(count - done, chunk.size());
     read_exactly(fd, reinterpret_cast<char*>(chunk.data()), n * sizeof(Src),
@@ -147,11 +176,13 @@ void NpyRowReader<T>::read(std::size_t first, MatrixView<T> to) const {
     const std::uintmax_t at = offset - data_offset_;
     return static_cast<std::size_t>(fortran_order_ ? at % column_bytes / item_ : at / row_bytes);
   };
+  std::vector<float> float_chunk;
+  std::vector<double> double_chunk;
   const auto span = [&](T* out, std::size_t step, std::size_t count, std::uintmax_t offset) {
     if (item_ == 4) {
-      read_converted<T, float>(fd_, out, step, count, offset, prefix, row, rows_);
+      read_converted<T, float>(fd_, out, step, count, offset, prefix, row, rows_, float_chunk);
     } else {
-      read_converted<T, double>(fd_, out, step, count, offset, prefix, row, rows_);
+      read_converted<T, double>(fd_, out, step, count, offset, prefix, row, rows_, double_chunk);
     }
   };
   if (to.rows() == 0) return;
