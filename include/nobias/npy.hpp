@@ -73,9 +73,9 @@ template <class T>
 bool npy_maps_in_place(const std::string& path);
 
 // The rows of a 2-D .npy read in order, a window at a time, rather than mapped or held: for a
-// pass that reads each row once (nobias-predict's --x, through predict_read), which then holds
-// only the windows it reads into, and touches no mapping (on some virtual machines a mapped
-// file's page tables cost more than copying its bytes). The file is opened and its header checked
+// pass that reads each row once from a file that cannot be mapped as T (the other float dtype,
+// Fortran order; nobias-predict's --x, through predict_read), which then holds only the windows
+// it reads into, never a converted copy. The file is opened and its header checked
 // at construction, with read_npy's IoErrors; read(first, to) fills to with rows first ...
 // first + to.rows() - 1 (pread), the values read_npy gives them: converted from the other float
 // dtype, and a Fortran-order file read column by column. A file cut short after it was opened
