@@ -49,9 +49,9 @@ class Float32WarmUp {
 // never runs a product on more than one BLAS thread (its own threads split the work), so this
 // sets the BLAS to one thread and ends its pool. OpenBLAS 0.3.21 starts the whole pool again at
 // any later openblas_set_num_threads call (even of 1: numpy's or threadpoolctl's in the same
-// process) and at a product asked to run on more threads. A no-op for a BLAS without a pool. Products computed
-// after it are the same bits. Call it early, while no other thread is inside the BLAS: the
-// tools do, first thing in main.
+// process) and at a product asked to run on more threads. A no-op for a BLAS without a pool.
+// Products computed after it are the same bits. Call it early, while no other thread is inside the
+// BLAS: the tools do, first thing in main.
 void release_blas_threads();
 
 // set_threads() and the thread counts are in threads.hpp (included here for the callers that
