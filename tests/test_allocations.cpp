@@ -20,6 +20,7 @@
 #include "nobias/network.hpp"
 #include "nobias/optimizer.hpp"
 #include "nobias/threads.hpp"
+#include "one_pass.hpp"
 #include "support/allocation_counter.hpp"
 #include "support/malloc_counter.hpp"
 #include "test_support.hpp"
@@ -216,6 +217,37 @@ TEST_CASE_TEMPLATE("allocations.full_data_passes_take_one_block_of_rows", T, flo
     (void)nobias::fit<T>(fresh, fresh_optimizer, {x, y, x, y}, options);
     CHECK(allocation_counter::largest() <= std::max(data_bytes, block_bytes));
   }
+}
+
+// Network's own full-data calls over many rows (a C++ user's net.predict(x), net.loss(x, y)) run
+// in blocks: no hidden layer of every row (the const predict's two), no workspace of every row
+// (predict into out's and the loss's, kept by the network afterwards), the bits of one pass.
+TEST_CASE_TEMPLATE("allocations.network_passes_over_many_rows_take_one_block_of_rows", T, float,
+                   double) {
+  const std::vector<std::size_t> widths = {37, 301, 13, 7};
+  const std::size_t block = nobias::detail::block_rows<T>(widths), rows = 3 * block + 5;
+  const std::size_t huge = std::size_t(2) << 20;  // as full_data_passes_take_one_block_of_rows
+  const std::size_t block_bytes = ((block + 191) * 301 * sizeof(T) + huge - 1) / huge * huge;
+  const std::size_t every_row = rows * 301 * sizeof(T);  // a hidden layer of every row
+  REQUIRE(block_bytes < every_row);
+  const auto x = test_support::random_matrix<T>(rows, 37, 27);
+  const auto y = test_support::random_matrix<T>(rows, 7, 28);
+  nobias::Network<T> net(widths, 7, nobias::Init::He);
+  const nobias::Matrix<T> expected = test_support::one_pass_predict<T>(net, x.view());
+  (void)net.predict(x.view());  // the backends' first-use buffers
+  allocation_counter::reset_largest();
+  CHECK(test_support::same_bits(net.predict(x.view()), expected));
+  CHECK(allocation_counter::largest() <= std::max(rows * 7 * sizeof(T), block_bytes));
+  nobias::Matrix<T> out(rows, 7);
+  allocation_counter::reset_largest();
+  net.predict(x.view(), out.view());
+  CHECK(test_support::same_bits(out, expected));
+  CHECK(allocation_counter::largest() <= block_bytes);
+  nobias::Network<T> fresh(net);  // a workspace of its own, none yet
+  const double expected_loss = test_support::one_pass_loss<T>(net, x.view(), y.view());
+  allocation_counter::reset_largest();
+  CHECK(fresh.loss(x.view(), y.view()) == expected_loss);
+  CHECK(allocation_counter::largest() <= block_bytes);
 }
 
 // A streamed prediction (predict_rows, nobias-predict's) holds one window of outputs, never

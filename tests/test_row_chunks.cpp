@@ -16,6 +16,7 @@
 #include "nobias/full_pass.hpp"
 #include "nobias/model.hpp"
 #include "nobias/network.hpp"
+#include "one_pass.hpp"
 #include "test_support.hpp"
 
 using namespace test_support;
@@ -35,13 +36,20 @@ TEST_CASE_TEMPLATE("row_chunks.predict_has_the_bits_of_one_pass", T, float, doub
         std::size_t(385), std::size_t(1001), std::size_t(4099), std::size_t(10007)}) {
     CAPTURE(rows);
     const nobias::Matrix<T> x = random_matrix<T>(rows, kWidths.front(), 100 + rows);
-    const nobias::Matrix<T> whole = net.predict(x.view());
+    const nobias::Matrix<T> whole = one_pass_predict<T>(net, x.view());
     for (const std::size_t block : {std::size_t(192), std::size_t(576)}) {
       CAPTURE(block);
       nobias::Matrix<T> out(rows, kWidths.back());
       nobias::detail::predict_in_blocks<T>(net, x.view(), out.view(), block, {});
       CHECK(same_bits(out, whole));
     }
+    // Network's own predictions, in blocks of its own past one block (10,007 rows of float32),
+    // a block a piece short of one, one pass otherwise.
+    CHECK(same_bits(net.predict(x.view()), whole));
+    nobias::Network<T> own(net);
+    nobias::Matrix<T> out(rows, kWidths.back());
+    own.predict(x.view(), out.view());
+    CHECK(same_bits(out, whole));
   }
 }
 
@@ -61,11 +69,11 @@ TEST_CASE_TEMPLATE("row_chunks.model_predict_has_the_bits_of_one_pass", T, float
     const nobias::Matrix<T> x = random_matrix<T>(rows, kWidths.front(), 200 + rows);
     nobias::Matrix<T> standardized = nobias::Matrix<T>::copy_of(x.view());
     nobias::standardize_x<T>(s, standardized.view());
-    nobias::Matrix<T> expected = net.predict(standardized.view());
+    nobias::Matrix<T> expected = one_pass_predict<T>(net, standardized.view());
     nobias::unstandardize_y<T>(s, expected.view());
     CHECK(same_bits(nobias::predict_with<T>(net, s, x.view()), expected));
     CHECK(same_bits(nobias::predict_with<T>(net, nobias::Standardization{}, x.view()),
-                    net.predict(x.view())));
+                    one_pass_predict<T>(net, x.view())));
   }
 }
 
@@ -76,11 +84,16 @@ TEST_CASE_TEMPLATE("row_chunks.loss_has_the_bits_of_one_pass", T, float, double)
     CAPTURE(rows);
     const nobias::Matrix<T> x = random_matrix<T>(rows, kWidths.front(), 14);
     const nobias::Matrix<T> y = random_matrix<T>(rows, kWidths.back(), 15);
+    const double sum = one_pass_loss<T>(net, x.view(), y.view());
     for (const auto reduction : {nobias::Reduction::Sum, nobias::Reduction::Mean}) {
-      CHECK(nobias::detail::loss_in_blocks<T>(net, x.view(), y.view(), reduction, 192) ==
-            net.loss(x.view(), y.view(), reduction));
-      CHECK(nobias::full_loss<T>(net, x.view(), y.view(), reduction) ==
-            net.loss(x.view(), y.view(), reduction));
+      const double expected =
+          reduction == nobias::Reduction::Sum
+              ? sum
+              : sum * (1.0 / (static_cast<double>(rows) * static_cast<double>(kWidths.back())));
+      CHECK(nobias::detail::loss_in_blocks<T>(net, x.view(), y.view(), reduction, 192) == expected);
+      CHECK(nobias::full_loss<T>(net, x.view(), y.view(), reduction) == expected);
+      // Network's own loss: in blocks past one (20,011 rows), one pass otherwise.
+      CHECK(net.loss(x.view(), y.view(), reduction) == expected);
     }
   }
 }
@@ -121,7 +134,7 @@ TEST_CASE_TEMPLATE("row_chunks.streamed_windows_come_in_order_with_the_bits_of_o
   const nobias::Network<T> net(random_weights<T>(kWidths, 19, 2.0));
   const std::size_t rows = 4099;
   const nobias::Matrix<T> x = random_matrix<T>(rows, kWidths.front(), 20);
-  const nobias::Matrix<T> whole = net.predict(x.view());
+  const nobias::Matrix<T> whole = one_pass_predict<T>(net, x.view());
   // 0: the library's window; 1: one block a window; others: several blocks, a last short one.
   for (const std::size_t window :
        {std::size_t(0), std::size_t(1), std::size_t(500), std::size_t(1000), std::size_t(rows)}) {
@@ -190,7 +203,7 @@ TEST_CASE_TEMPLATE("row_chunks.a_streamed_sink_keeps_its_outputs_while_the_next_
   const nobias::Network<T> net(random_weights<T>(kWidths, 25, 2.0));
   const std::size_t rows = 16 * 192 + 7;
   const nobias::Matrix<T> x = random_matrix<T>(rows, kWidths.front(), 26);
-  const nobias::Matrix<T> whole = net.predict(x.view());
+  const nobias::Matrix<T> whole = one_pass_predict<T>(net, x.view());
   const std::thread::id caller = std::this_thread::get_id();
   std::size_t calls = 0;
   nobias::detail::predict_streamed<T>(
@@ -232,7 +245,7 @@ TEST_CASE_TEMPLATE("row_chunks.a_streamed_pass_on_more_lanes_than_cpus_ends", T,
   const nobias::Network<T> net(random_weights<T>(kWidths, 27, 2.0));
   const std::size_t rows = 1200;
   const nobias::Matrix<T> x = random_matrix<T>(rows, kWidths.front(), 28);
-  const nobias::Matrix<T> whole = net.predict(x.view());
+  const nobias::Matrix<T> whole = one_pass_predict<T>(net, x.view());
   for (int pass = 0; pass < 5; ++pass) {
     nobias::Matrix<T> out(rows, kWidths.back());
     nobias::detail::predict_streamed<T>(

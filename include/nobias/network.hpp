@@ -123,14 +123,19 @@ class Network {
   // with them: for entry points of other classes (Optimizer::step, fit) that step this network.
   void require_apart(const char* where, const char* name, MatrixView<const T> view) const;
 
-  // yhat for x: (n, d_in) -> (n, d_out).
+  // yhat for x: (n, d_in) -> (n, d_out). Any number of rows: past a block of them (about 12 MB
+  // of one row's activations through every layer: 1,536 rows of 784-512-512-10 in float32) the
+  // rows go through in blocks, on the step's threads, so the memory besides x and yhat is two
+  // hidden layers of a block per thread, never of every row; the bits are those of one pass.
   Matrix<T> predict(MatrixView<const T> x) const;
-  // The same into out: (n, d_out). Uses the workspace, so allocates only when n grows.
+  // The same into out: (n, d_out). Up to a block of rows it uses the workspace, so repeated
+  // calls allocate only when n grows; past one, blocks as above (the workspace unchanged).
   void predict(MatrixView<const T> x, MatrixView<T> out);
 
   // L = sum (yhat - y)^2 of the current weights; inf or NaN when they have diverged, but a
   // ValueError naming the element when a NaN or an infinity in x or y makes it so. (An
   // infinity in x that every ReLU of its row masks gives a finite L, as relu(-inf) = 0.)
+  // Past a block of rows, in blocks as predict(x): the same bits, a window of predictions held.
   double loss(MatrixView<const T> x, MatrixView<const T> y, Reduction reduction = Reduction::Sum);
 
   // L and every dL/dw_k (eqs. 44-46 at any depth: the recursion of docs/derivation.md), weights
