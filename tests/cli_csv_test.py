@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import unittest
 
 import numpy as np
@@ -26,6 +27,23 @@ QUICK = ["--init", "he", "--optimizer", "adam", "--loss", "mean", "--epochs", "3
 def run(tool, *args):
     return subprocess.run([os.path.join(BIN, tool)] + [str(a) for a in args],
                           capture_output=True, text=True, timeout=TIMEOUT_S)
+
+
+# Runs argv[1:] as a child of a fresh interpreter and prints the bytes the child read (rchar of
+# /proc's io: read, pread and the like, whatever the page cache holds) as the last line of
+# stderr: a child's counts are added to its parent's when it is reaped.
+READ_BYTES = """import os, sys
+def rchar():
+    with open("/proc/self/io") as f:
+        return int(next(l for l in f if l.startswith("rchar:")).split()[1])
+before = rchar()
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, _ = os.wait4(pid, 0)
+sys.stderr.write("\\n%d\\n" % (rchar() - before))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
 
 
 def write_table(path, header, rows):
@@ -285,6 +303,62 @@ class CsvTests(unittest.TestCase):
         err = self.refused("nobias-evaluate", "--weights", self.d, "--x", self.path("x.npy"),
                            "--target", "1")
         self.assertIn("needs a CSV --x", err)
+
+    def big_table(self):
+        """A CSV of about 7 MB (several of the readers' 4 MiB blocks), integer labels first, and
+        bare weights (a classifier of 3 outputs) that evaluate it: (path, weights, stdout)."""
+        rng = np.random.default_rng(8)
+        rows, cols = 12000, 150
+        table = np.column_stack([rng.integers(0, 3, rows), rng.integers(0, 256, (rows, cols))])
+        path = self.path("big.csv")
+        np.savetxt(path, table, fmt="%d", delimiter=",", comments="",
+                   header=",".join(["label"] + ["p%d" % j for j in range(cols)]))
+        weights = self.path("bare")
+        os.mkdir(weights)
+        np.save(os.path.join(weights, "w1.npy"),
+                (rng.standard_normal((cols, 4)) / 256).astype(np.float32))
+        np.save(os.path.join(weights, "w2.npy"), rng.standard_normal((4, 3)).astype(np.float32))
+        return path, weights
+
+    @unittest.skipUnless(os.path.exists("/proc/self/io"), "needs /proc/<pid>/io")
+    def test_evaluate_reads_a_target_csv_three_times(self):
+        # One first pass (the shape, the header, each column's kind), then the targets' column,
+        # then the inputs: three reads of the file. Each pass had its own reader before: four.
+        path, weights = self.big_table()
+        size = os.path.getsize(path)
+        argv = [os.path.join(BIN, "nobias-evaluate"), "--weights", weights, "--x", path,
+                "--target", "label", "--threads", "1"]
+        r = subprocess.run([sys.executable, "-c", READ_BYTES] + argv, capture_output=True,
+                           text=True, timeout=TIMEOUT_S)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        read = int(r.stderr.split()[-1])
+        # A record across a block's end is read again with the next block; the model and the
+        # libraries' headers are a few kB.
+        self.assertGreater(read, 2.5 * size)
+        self.assertLess(read, 3.2 * size,
+                        "read %.2f times the file's %d bytes" % (read / size, size))
+
+    def test_evaluate_reads_a_target_csv_from_a_fifo(self):
+        # A FIFO is read once, whole (CsvRowReader holds a pipe's bytes): a second reader of it
+        # waited for a writer that never came.
+        path, weights = self.big_table()
+        want = self.ok("nobias-evaluate", "--weights", weights, "--x", path, "--target", "label",
+                       "--json").stdout
+        with open(path, "rb") as f:
+            data = f.read()
+        fifo = self.path("fifo.csv")
+        os.mkfifo(fifo)
+
+        def write():
+            with open(fifo, "wb") as f:  # waits for the reader
+                f.write(data)
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        got = self.ok("nobias-evaluate", "--weights", weights, "--x", fifo, "--target", "label",
+                      "--json").stdout
+        writer.join(TIMEOUT_S)
+        self.assertEqual(got, want)
 
 
 def main():

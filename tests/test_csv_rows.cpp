@@ -5,9 +5,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "io/csv_scan.hpp"
 #include "nobias/csv.hpp"
 #include "nobias/error.hpp"
 #include "test_checks.hpp"
@@ -86,6 +89,24 @@ void check_windows_match_the_table() {
     }
   }
 }
+
+// Bytes in memory in windows of `block`, counting the bytes each window() hands out: what a
+// reader asked of its file.
+class CountingInput : public nobias::detail::CsvInput {
+ public:
+  CountingInput(std::string_view bytes, std::size_t block, std::size_t& handed)
+      : inner_(nobias::detail::memory_csv_input(bytes, block)), handed_(handed) {}
+  std::string_view window(std::size_t offset, std::size_t want, bool& final) override {
+    const std::string_view w = inner_->window(offset, want, final);
+    handed_ += w.size();
+    return w;
+  }
+  std::size_t size_hint() const override { return inner_->size_hint(); }
+
+ private:
+  std::unique_ptr<nobias::detail::CsvInput> inner_;
+  std::size_t& handed_;
+};
 
 // What f throws, or "" when it returns.
 template <class F>
@@ -225,4 +246,42 @@ TEST_CASE("csv_rows.refuses_a_column_kept_twice_and_a_bad_delimiter_first") {
   const std::string expected = refusal([&] { nobias::read_csv(dir.file("none.csv"), letter); });
   CHECK(expected.find("delimiter 'a' refused") != std::string::npos);
   CHECK(refusal([&] { CsvRowReader(dir.file("none.csv"), letter); }) == expected);
+}
+
+TEST_CASE("csv_rows.rewind_reads_the_rows_again_without_the_first_pass") {
+  // nobias-evaluate --target: the targets' column, then the inputs, from one first pass.
+  const std::string bytes = table_text(50, 4, 1);
+  const CsvTable whole = nobias::read_csv_bytes(bytes, "t.csv");
+  std::size_t handed = 0;
+  CsvRowReader file = nobias::detail::csv_row_reader(
+      std::make_unique<CountingInput>(bytes, 64, handed), "t.csv", {});
+  const std::size_t first_pass = handed;
+  REQUIRE(first_pass >= bytes.size());
+  file.read_kept(20, {1});
+  file.rewind();  // also midway
+  CHECK(file.rows_read() == 0);
+  CHECK((file.table().columns[1].texts.empty() && file.table().columns[1].texts.capacity() == 0));
+  std::size_t before = handed;
+  file.read_kept(50, {1, 0});
+  const std::size_t second_pass = handed - before;
+  CHECK(file.table().columns[1].texts == whole.columns[1].texts);
+  CHECK(file.table().columns[0].numbers == whole.columns[0].numbers);
+  before = handed;
+  file.rewind();
+  CHECK(handed == before);  // nothing read: the first pass is not made again
+  CHECK(
+      (file.table().columns[0].numbers.empty() && file.table().columns[0].numbers.capacity() == 0));
+  const Matrix<double> m = read_in_windows<double>(file, {3, 0, 2}, {}, 7);
+  CHECK(test_support::same_bits(m, nobias::numeric_matrix<double>(whole, {3, 0, 2})));
+  CHECK(handed - before == second_pass);  // the same windows of the input as the pass before
+  CHECK(file.table().rows == 50);
+  CHECK(file.table().lines == whole.lines);
+
+  // After a refused call the reader reads again from the first row.
+  CHECK_FALSE(refusal([&] { file.read_kept(51, {0}); }).empty());
+  file.rewind();
+  file.read_kept(50, {0});
+  CHECK(file.table().columns[0].numbers == whole.columns[0].numbers);
+  CsvRowReader moved = std::move(file);
+  CHECK(refusal([&] { file.rewind(); }).find("moved-from") != std::string::npos);  // NOLINT
 }

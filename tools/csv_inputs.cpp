@@ -180,9 +180,12 @@ Targets<T> targets_of(const std::string& named, const nobias::CsvTable& table, s
 
 }  // namespace
 
-nobias::CsvRowReader open_csv_inputs(const char* flag, const std::string& path,
-                                     const std::string& drop, std::vector<std::size_t>& columns) {
-  nobias::CsvRowReader file = open_rows(flag, path);
+nobias::CsvRowReader open_csv_rows(const char* flag, const std::string& path) {
+  return open_rows(flag, path);
+}
+
+std::vector<std::size_t> csv_input_columns(const char* flag, nobias::CsvRowReader& file,
+                                           const std::string& drop) {
   std::vector<std::size_t> excluded;
   if (!drop.empty()) {
     // A file without the column predicts as it is: only inputs.
@@ -191,8 +194,15 @@ nobias::CsvRowReader open_csv_inputs(const char* flag, const std::string& path,
     } catch (const nobias::ValueError&) {
     }
   }
-  columns = nobias::columns_except(file.table(), excluded);
+  std::vector<std::size_t> columns = nobias::columns_except(file.table(), excluded);
   read_rows<double>(flag, file, {nullptr, 0, columns.size()}, columns, {}, kInputsWhy);
+  return columns;
+}
+
+nobias::CsvRowReader open_csv_inputs(const char* flag, const std::string& path,
+                                     const std::string& drop, std::vector<std::size_t>& columns) {
+  nobias::CsvRowReader file = open_rows(flag, path);
+  columns = csv_input_columns(flag, file, drop);
   return file;
 }
 
@@ -233,17 +243,19 @@ bool csv_holds_labels(const char* flag, const std::string& path) {
 }
 
 template <class T>
-Targets<T> read_csv_target_column(const char* flag, const std::string& path,
+Targets<T> read_csv_target_column(const char* flag, nobias::CsvRowReader& file,
                                   const std::string& target, Task task, std::size_t classes,
                                   const std::vector<std::string>& names) {
-  nobias::CsvRowReader file = open_rows(flag, path);
   const std::size_t j = column_of("--target", file.table(), target);
   try {
     file.read_kept(file.table().rows, {j});
   } catch (const nobias::Error& e) {
     throw nobias::IoError(std::string(flag) + ": " + e.what());
   }
-  return targets_of<T>(std::string(flag) + " " + path, file.table(), j, task, classes, names);
+  Targets<T> targets = targets_of<T>(std::string(flag) + " " + file.table().source, file.table(), j,
+                                     task, classes, names);
+  file.rewind();  // the column's values, now in targets, dropped
+  return targets;
 }
 
 template <class T>
@@ -276,7 +288,7 @@ Data<T> read_csv_pair(const char* x_flag, const std::string& path, const std::st
                                    const std::vector<std::size_t>&);                          \
   template Targets<T> read_csv_targets<T>(const char*, const std::string&, Task, std::size_t, \
                                           const std::vector<std::string>&);                   \
-  template Targets<T> read_csv_target_column<T>(const char*, const std::string&,              \
+  template Targets<T> read_csv_target_column<T>(const char*, nobias::CsvRowReader&,           \
                                                 const std::string&, Task, std::size_t,        \
                                                 const std::vector<std::string>&);             \
   template Data<T> read_csv_pair<T>(const char*, const std::string&, const std::string&,      \

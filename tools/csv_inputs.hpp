@@ -26,6 +26,12 @@ nobias::Matrix<T> read_csv_inputs(const char* flag, const std::string& path,
 // read_csv_window for each window of rows in turn, refusing a row as read_csv_inputs would.
 nobias::CsvRowReader open_csv_inputs(const char* flag, const std::string& path,
                                      const std::string& drop, std::vector<std::size_t>& columns);
+// The file's first pass alone (CsvRowReader), its refusals an IoError naming the flag.
+nobias::CsvRowReader open_csv_rows(const char* flag, const std::string& path);
+// open_csv_inputs' columns of a file open_csv_rows opened (its first pass not made again), the
+// reader at its first row.
+std::vector<std::size_t> csv_input_columns(const char* flag, nobias::CsvRowReader& file,
+                                           const std::string& drop);
 template <class T>
 void read_csv_window(const char* flag, nobias::CsvRowReader& file, nobias::MatrixView<T> out,
                      const std::vector<std::size_t>& columns);
@@ -46,11 +52,12 @@ Targets<T> read_csv_targets(const char* flag, const std::string& path, Task task
 // whole numbers (what an integer dtype says of a .npy; nobias-evaluate on bare weights).
 bool csv_holds_labels(const char* flag, const std::string& path);
 
-// The column of a CSV file that target names, read as read_csv_targets reads one (nobias-evaluate
-// --target: the inputs are read_csv_inputs' without it). UsageError naming the columns for a
-// target the file does not have.
+// The column of a CSV file (open_csv_rows') that target names, read as read_csv_targets reads one,
+// in the file's second pass; the file is then rewound for its inputs (nobias-evaluate --target:
+// read_csv_inputs' without the column, csv_input_columns), so that it is read three times in all,
+// not twice for each. UsageError naming the columns for a target the file does not have.
 template <class T>
-Targets<T> read_csv_target_column(const char* flag, const std::string& path,
+Targets<T> read_csv_target_column(const char* flag, nobias::CsvRowReader& file,
                                   const std::string& target, Task task, std::size_t classes = 0,
                                   const std::vector<std::string>& names = {});
 

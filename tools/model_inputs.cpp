@@ -107,12 +107,13 @@ void ModelRows<T>::predict(const nobias::Network<T>& net, const nobias::Standard
 
 template <class T>
 ModelRows<T> read_model_x(const std::string& x_path, const std::string& model_dir,
-                          const nobias::ModelInfo& info, const std::string& drop) {
+                          const nobias::ModelInfo& info, const std::string& drop,
+                          std::optional<nobias::CsvRowReader> csv) {
   const auto rows = [&] {
     if (!is_csv_path(x_path)) return open_array<T>("--x", x_path);
-    std::vector<std::size_t> columns;
-    nobias::CsvRowReader file = open_csv_inputs("--x", x_path, drop, columns);
-    return ModelRows<T>(std::move(file), std::move(columns));
+    if (!csv) csv.emplace(open_csv_rows("--x", x_path));
+    std::vector<std::size_t> columns = csv_input_columns("--x", *csv, drop);
+    return ModelRows<T>(std::move(*csv), std::move(columns));
   };
   ModelRows<T> x = rows();
   if (x.cols() != info.widths.front()) {
@@ -141,8 +142,10 @@ template void require_finite_x<double>(const std::string&, nobias::MatrixView<co
 template class ModelRows<float>;
 template class ModelRows<double>;
 template ModelRows<float> read_model_x<float>(const std::string&, const std::string&,
-                                              const nobias::ModelInfo&, const std::string&);
+                                              const nobias::ModelInfo&, const std::string&,
+                                              std::optional<nobias::CsvRowReader>);
 template ModelRows<double> read_model_x<double>(const std::string&, const std::string&,
-                                                const nobias::ModelInfo&, const std::string&);
+                                                const nobias::ModelInfo&, const std::string&,
+                                                std::optional<nobias::CsvRowReader>);
 
 }  // namespace nobias_tools

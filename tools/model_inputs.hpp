@@ -64,10 +64,13 @@ class ModelRows {
 // x from --x (.npy, or CSV: without the column drop names when it has one), in the model's
 // dtype; ShapeError when its columns are not the model's d_in, and a CSV's text column refused,
 // before any row is predicted. Its values are not checked here: the caller checks each window
-// of rows as it comes (require_finite_x), so a file larger than memory is read once.
+// of rows as it comes (require_finite_x), so a file larger than memory is read once. csv: the
+// CSV --x already open at its first row (open_csv_rows; nobias-evaluate --target read its
+// targets from it and rewound it), its first pass not made again.
 template <class T>
 ModelRows<T> read_model_x(const std::string& x_path, const std::string& model_dir,
-                          const nobias::ModelInfo& info, const std::string& drop = "");
+                          const nobias::ModelInfo& info, const std::string& drop = "",
+                          std::optional<nobias::CsvRowReader> csv = std::nullopt);
 
 // IoError "--x: PATH: element (i, j) is nan; values must be finite" for the first NaN or
 // infinity of rows, which are rows first ... of --x (numbered so in the message).

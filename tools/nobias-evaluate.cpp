@@ -164,13 +164,16 @@ int run(const EvaluateOptions& o) {
     // Text labels by the model's class_names: the new file's own sorted names would number
     // its classes differently when it lacks one.
     const std::vector<std::string>& names = info.class_names;
+    // --target: one reader, its first pass made once; the targets' column read in its second
+    // pass, the inputs in a third (three reads of the file, a pipe's one, rather than four).
+    std::optional<nobias::CsvRowReader> csv;
+    if (!o.target.empty()) csv.emplace(open_csv_rows("--x", o.model.x));
     Targets<T> targets =
-        !o.target.empty()
-            ? read_csv_target_column<T>("--x", o.model.x, o.target, csv_task(info), classes, names)
+        csv ? read_csv_target_column<T>("--x", *csv, o.target, csv_task(info), classes, names)
         : is_csv_path(o.y) && !names.empty()
             ? read_csv_targets<T>("--y", o.y, task_of(info, o.y, classes), classes, names)
             : read_targets<T>("--y", o.y, task_of(info, o.y, classes), classes);
-    ModelRows<T> x = read_model_x<T>(o.model.x, weights, info, o.target);
+    ModelRows<T> x = read_model_x<T>(o.model.x, weights, info, o.target, std::move(csv));
     // As nobias-predict: oneDNN's kernel generation beside the model's load.
     std::optional<nobias::Float32WarmUp> warm_up;
     if (std::is_same_v<T, float> && x.rows() > 1) warm_up.emplace();

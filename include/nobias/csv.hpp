@@ -142,11 +142,11 @@ CsvRowReader csv_row_reader(std::unique_ptr<CsvInput> input, const std::string& 
 //   nobias::CsvLabels labels = nobias::class_labels(file.table(), y);
 //
 // A regular file is read in blocks of 4 MiB, twice (but a file of one block, whose bytes the
-// first pass leaves in the buffer); a pipe or a device is read whole into memory first, as
-// read_csv reads one (it can be read only once). A file rewritten between the passes so that a
-// row no longer fits what the first pass read (fewer rows, another number of fields, text or a
-// missing value where it read numbers) is refused at that row ("the file changed while it was
-// read"); other new values are read as they are now.
+// first pass leaves in the buffer), or once more after each rewind(); a pipe or a device is
+// read whole into memory first, as read_csv reads one (it can be read only once). A file rewritten
+// between the passes so that a row no longer fits what the first pass read (fewer rows, another
+// number of fields, text or a missing value where it read numbers) is refused at that row ("the
+// file changed while it was read"); other new values are read as they are now.
 class CsvRowReader {
  public:
   explicit CsvRowReader(const std::string& path, const CsvOptions& options = {});
@@ -169,6 +169,11 @@ class CsvRowReader {
             const std::vector<std::size_t>& kept = {});
   // The next rows rows' values of the kept columns alone, as read() keeps them.
   void read_kept(std::size_t rows, const std::vector<std::size_t>& kept);
+  // Back to the first row, for another second pass without a first (nobias-evaluate --target
+  // reads the targets' column, then the inputs): rows_read() 0 and the kept columns' values
+  // dropped, table() as the first pass left it. Also after a refusal. ValueError on a
+  // moved-from reader.
+  void rewind();
 
  private:
   friend CsvRowReader detail::csv_row_reader(std::unique_ptr<detail::CsvInput>, const std::string&,
@@ -184,6 +189,7 @@ class CsvRowReader {
   std::unique_ptr<detail::CsvInput> input_;      // before records_: they read it
   std::unique_ptr<detail::CsvRecords> records_;  // at the next row to hand
   std::size_t read_ = 0;
+  std::size_t data_offset_ = 0, data_line_ = 0;  // where the first row starts: for rewind()
 };
 
 // "column 5 ('species')", or "column 5" when the name is the default one: how messages name a

@@ -31,8 +31,9 @@ CsvRowReader::CsvRowReader(std::unique_ptr<detail::CsvInput> input, const std::s
     : input_(std::move(input)) {
   detail::CsvDataStart start;
   table_ = detail::scan_csv(*input_, name, options, false, &start);
-  records_ = std::make_unique<detail::CsvRecords>(
-      *input_, table_.delimiter, "read_csv: " + name + ": ", start.offset, start.line);
+  data_offset_ = start.offset;
+  data_line_ = start.line;
+  rewind();
 }
 
 CsvRowReader detail::csv_row_reader(std::unique_ptr<CsvInput> input, const std::string& name,
@@ -56,6 +57,17 @@ void CsvRowReader::read(MatrixView<T> out, const std::vector<std::size_t>& colum
 
 void CsvRowReader::read_kept(std::size_t rows, const std::vector<std::size_t>& kept) {
   read_rows<double>(rows, nullptr, 0, {}, kept);
+}
+
+void CsvRowReader::rewind() {
+  if (!input_) throw ValueError("CsvRowReader::rewind: called on a moved-from reader");
+  for (CsvColumn& c : table_.columns) {     // the first pass keeps no values: these are read()'s
+    std::vector<double>().swap(c.numbers);  // freed: `= {}` would keep the capacity
+    std::vector<std::string>().swap(c.texts);
+  }
+  records_ = std::make_unique<detail::CsvRecords>(
+      *input_, table_.delimiter, "read_csv: " + table_.source + ": ", data_offset_, data_line_);
+  read_ = 0;
 }
 
 template <class T>
