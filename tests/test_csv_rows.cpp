@@ -284,4 +284,19 @@ TEST_CASE("csv_rows.rewind_reads_the_rows_again_without_the_first_pass") {
   CHECK(file.table().columns[0].numbers == whole.columns[0].numbers);
   CsvRowReader moved = std::move(file);
   CHECK(refusal([&] { file.rewind(); }).find("moved-from") != std::string::npos);  // NOLINT
+
+  // A refusal midway through the rows (a value past float's range), which drops the reader's
+  // place in the file: a rewind reads again from the first row.
+  const std::string wide = "a,b\n1,2\n1e39,3\n4,5\n";
+  std::size_t wide_handed = 0;
+  CsvRowReader past_float = nobias::detail::csv_row_reader(
+      std::make_unique<CountingInput>(wide, 64, wide_handed), "w.csv", {});
+  Matrix<float> as_float(3, 1);
+  CHECK(refusal([&] { past_float.read<float>(as_float.view(), {0}); }).find("line 3") !=
+        std::string::npos);
+  past_float.rewind();
+  Matrix<double> as_double(3, 2);
+  past_float.read<double>(as_double.view(), {0, 1});
+  CHECK(as_double(1, 0) == 1e39);
+  CHECK(as_double(2, 1) == 5.0);
 }

@@ -210,26 +210,31 @@ Matrix<T> Network<T>::predict(MatrixView<const T> x) const {
 template <class T>
 void Network<T>::predict(MatrixView<const T> x, MatrixView<T> out) {
   check_batch("predict", x, nullptr);
-  const detail::SignalHold signals(detail::network_call_holds_signals<T>(widths_, x.rows(), 1),
-                                   true);
   if (out.rows() != x.rows() || out.cols() != output_width()) {
     throw ShapeError("predict: out is " + shape_string(out.rows(), out.cols()) + ", expected " +
                      shape_string(x.rows(), output_width()));
   }
-  // Past a block of rows, the blocked pass: a workspace for every row would stay with the
-  // network (never shrunk) at rows x every width, 1.5 GB for 100,000 rows of 784-512-512-10.
-  const bool blocked = x.rows() > detail::block_rows<T>(widths_);
-  if (!blocked) prepare(x.rows());
-  require_apart("predict", "x", x);
-  require_apart("predict", "out", out);
-  if (detail::overlap(x, MatrixView<const T>(out))) {
-    throw ValueError("predict: out overlaps x; the last layer would overwrite rows still read");
+  const auto require_apart_all = [&] {
+    require_apart("predict", "x", x);
+    require_apart("predict", "out", out);
+    if (detail::overlap(x, MatrixView<const T>(out))) {
+      throw ValueError("predict: out overlaps x; the last layer would overwrite rows still read");
+    }
+  };
+  // Past a block of rows, the blocked pass (which holds signals per block): a workspace for
+  // every row would stay with the network (never shrunk) at rows x every width, 1.5 GB for
+  // 100,000 rows of 784-512-512-10.
+  const std::size_t block = detail::block_rows<T>(widths_);
+  if (x.rows() > block) {
+    require_apart_all();
+    detail::predict_in_blocks<T>(*this, x, out, block, {});
+    return;
   }
-  if (blocked) {
-    detail::predict_in_blocks<T>(*this, x, out, detail::block_rows<T>(widths_), {});
-  } else {
-    forward_into(x, out);
-  }
+  const detail::SignalHold signals(detail::network_call_holds_signals<T>(widths_, x.rows(), 1),
+                                   true);
+  prepare(x.rows());
+  require_apart_all();
+  forward_into(x, out);
 }
 
 template <class T>
@@ -259,8 +264,11 @@ double Network<T>::loss(MatrixView<const T> x, MatrixView<const T> y, Reduction 
   check_batch("loss", x, &y);
   // Past a block of rows, a window of predictions at a time (predict(x, out) says why); the
   // same bits and refusals.
-  if (x.rows() > detail::block_rows<T>(widths_))
+  if (x.rows() > detail::block_rows<T>(widths_)) {
+    require_apart("loss", "x", x);
+    require_apart("loss", "y", y);
     return detail::loss_in_blocks<T>(*this, x, y, reduction);
+  }
   const detail::SignalHold signals(detail::network_call_holds_signals<T>(widths_, x.rows(), 1),
                                    true);
   prepare(x.rows());

@@ -58,6 +58,7 @@ std::vector<Range> blocks_of(std::size_t n, const std::vector<std::size_t>& widt
                              std::size_t block) {
   std::vector<Range> blocks;
   const std::size_t pieces = row_pieces<T>(n, widths);
+  blocks.reserve(n / block + pieces);  // at most; an impossible n fails here, not block by block
   for (std::size_t p = 0; p < pieces; ++p) {
     const Range piece = piece_range(n, p, pieces);
     for (std::size_t done = 0; done < piece.count;) {

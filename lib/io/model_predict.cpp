@@ -47,8 +47,8 @@ void predict_with(const Network<T>& net, const Standardization& s, MatrixView<co
   // (core/row_chunks.hpp); memory does not grow with rows x widths.
   const std::size_t block = detail::block_rows<T>(net.widths());
   // Fewer rows cut into several of Network's pieces go the same way, one block a piece, so
-  // that the team shares them (the one-pass const predict runs on the calling thread alone):
-  // the same bits, each piece being one product per layer either way.
+  // that the team shares them (as Network::predict(x) const does): the same bits, each piece
+  // being one product per layer either way.
   const bool pieces = detail::row_pieces<T>(x.rows(), net.widths()) > 1;
   if ((x.rows() > block || pieces) && x.cols() == net.input_width()) {
     detail::predict_in_blocks<T>(net, x, out, block, standardizer<T>(s));
