@@ -63,6 +63,13 @@ def numpy_predict(d, x):
     return p, np.abs(p)
 
 
+def linked_library_names(path):
+    """The names of the shared libraries the program or module at path loads (ldd's left
+    column), asked from / so that no decoy of a test is in the way."""
+    listing = subprocess.run(["ldd", path], cwd="/", capture_output=True, text=True, check=True)
+    return [line.split()[0] for line in listing.stdout.splitlines() if "=>" in line]
+
+
 class ModelToolsTest(StandardizedModelTests, StreamingTests, TaskTests, unittest.TestCase):
     def setUp(self):
         self._tmp = tempfile.TemporaryDirectory(prefix="nobias-model-")
@@ -418,6 +425,23 @@ class ModelToolsTest(StandardizedModelTests, StreamingTests, TaskTests, unittest
             self.assertEqual(int(step), k + 1)
             float(loss)
         self.assertTrue(os.path.islink("/dev/stdout"), "/dev/stdout replaced")
+
+    def test_libraries_named_in_the_working_directory_are_not_loaded(self):
+        # A file named as a library the programs load, in the directory a user runs them from,
+        # is the user's: an empty entry in their run path would make the loader take it (and
+        # stop at "file too short"), or run it.
+        names = set()
+        for tool in ("nobias-train", "nobias-predict", "nobias-evaluate", "nobias-export"):
+            names.update(linked_library_names(self.tool_path(tool)))
+        self.assertIn("libc.so.6", names)
+        for name in names:
+            with open(self.path(name), "w") as f:
+                f.write("not a library\n")
+        x, y = self.regression()
+        self.ok("nobias-train", "--x", x, "--y", y, *QUICK, "--weights-out", "m")
+        self.ok("nobias-predict", "--weights", "m", "--x", x, "--out", "p.npy")
+        self.ok("nobias-evaluate", "--weights", "m", "--x", x, "--y", y)
+        self.ok("nobias-export", "--weights", "m", "--onnx", "m.onnx")
 
     def test_weights_out_keeps_files_it_did_not_write(self):
         x, y = self.regression(rows=20)

@@ -72,3 +72,22 @@ def test_module_not_built(tmp_path):
     line = last_error_line([], tmp_path)
     assert line.startswith(f"ImportError: nobias's compiled module _nobias is not in {copy}: "
                            "the package was not built"), line
+
+
+def test_libraries_named_in_the_working_directory_are_not_loaded(tmp_path):
+    # The module's run path holds absolute directories only: files named as the libraries it
+    # loads, in the directory Python runs from, are not taken for them (an empty entry would
+    # make the loader stop at "file too short", or run them). ldd is asked from / so that the
+    # decoys are not in its way.
+    listing = subprocess.run(["ldd", os.path.join(PACKAGE, COMPILED[0])], cwd="/",
+                             capture_output=True, text=True, check=True, timeout=60)
+    names = [line.split()[0] for line in listing.stdout.splitlines() if "=>" in line]
+    assert "libc.so.6" in names, listing.stdout
+    for name in names:
+        (tmp_path / name).write_text("not a library\n")
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(PACKAGE))
+    done = subprocess.run(
+        [sys.executable, "-c", "import numpy, nobias; x = numpy.ones((2, 3), numpy.float32); "
+         "print(nobias.Network([3, 4, 1], seed=1).predict(x).shape)"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout == "(2, 1)\n", done.stderr
