@@ -47,7 +47,8 @@ nobias::CsvRowReader open_rows(const char* flag, const std::string& path,
   options.unchecked_column = unchecked;
   try {
     return nobias::CsvRowReader(path, options);
-  } catch (const nobias::ValueError& e) {  // the only ValueError: the unchecked column's spec
+  } catch (const nobias::ValueError& e) {  // the unchecked column's spec (no option else)
+    if (unchecked.empty()) throw nobias::IoError(std::string(flag) + ": " + e.what());
     throw UsageError("--target " + unchecked + ": " + e.what());
   } catch (const nobias::Error& e) {
     throw nobias::IoError(std::string(flag) + ": " + e.what());
