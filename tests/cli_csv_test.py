@@ -282,6 +282,89 @@ class CsvTests(unittest.TestCase):
         self.assertIn("line 5", err)
         self.assertIn("column 3 ('b')", err)
 
+    def test_predict_never_reads_the_target_column(self):
+        # The labels of new rows are unknown: blank, NA, ? or 1e999 in the --target column
+        # stopped nobias-predict ("missing value"), though it drops the column unread.
+        model = self.path("model")
+        self.ok("nobias-train", "--x", self.data, "--target", "species", "--weights-out", model,
+                *QUICK)
+        unknown = ["", "NA", "?", "1e999", "nan", "setosa", "  ", "-inf"]
+        rows = [[repr(r[0]), unknown[i % len(unknown)], repr(r[1]), repr(r[2])]
+                for i, r in enumerate(self.x)]
+        write_table(self.path("new.csv"), ["a", "species", "b", "c"], rows)
+        # The column last, as the tester's file had it: lines that end with the delimiter.
+        write_table(self.path("last.csv"), ["a", "b", "c", "species"],
+                    [[r[0], r[2], r[3], r[1]] for r in rows])
+        np.save(self.path("x.npy"), self.x.astype(np.float32))
+        self.ok("nobias-predict", "--weights", model, "--x", self.path("x.npy"), "--out",
+                self.path("want.npy"))
+        want = np.load(self.path("want.npy"))
+        for name in ("new.csv", "last.csv"):
+            for target in ("species", "-1" if name == "last.csv" else "2"):
+                with self.subTest(file=name, target=target):
+                    self.ok("nobias-predict", "--weights", model, "--x", self.path(name),
+                            "--target", target, "--out", self.path("p.npy"))
+                    np.testing.assert_array_equal(np.load(self.path("p.npy")), want)
+        self.ok("nobias-predict", "--weights", model, "--x", self.path("last.csv"), "--target",
+                "species", "--labels", "--out", self.path("l.csv"))
+        # The inputs are checked as ever.
+        bad = [list(r) for r in rows]
+        bad[5][2] = "NA"
+        write_table(self.path("bad.csv"), ["a", "species", "b", "c"], bad)
+        err = self.refused("nobias-predict", "--weights", model, "--x", self.path("bad.csv"),
+                           "--target", "species", "--out", self.path("p.npy"))
+        self.assertIn("line 7, column 3 ('b'): missing value 'NA'", err)
+        # nobias-evaluate reads the column: its targets are checked.
+        err = self.refused("nobias-evaluate", "--weights", model, "--x", self.path("new.csv"),
+                           "--target", "species")
+        self.assertIn("line 2, column 2 ('species'): missing value", err)
+        self.assertFalse(os.path.exists(self.path("p.csv")))
+
+    def test_predict_target_that_can_name_no_column_is_refused(self):
+        model = self.path("model")
+        self.ok("nobias-train", "--x", self.data, "--target", "species", "--weights-out", model,
+                *QUICK)
+        out = self.path("p.npy")
+        for target, said in (("0", "no column 0: there are 4 columns"),
+                             ("-7", "no column -7: there are 4 columns"),
+                             ("5", "no column 5: there are 4 columns")):
+            with self.subTest(target=target):
+                for tool, args in (("nobias-predict", ["--out", out]), ("nobias-evaluate", [])):
+                    err = self.refused(tool, "--weights", model, "--x", self.data, "--target",
+                                       target, *args)
+                    self.assertIn("--target %s: " % target, err)
+                    self.assertIn(said, err)
+        with open(self.data) as f:
+            lines = f.read().splitlines()
+        lines[0] = "a,species,b,species"
+        with open(self.path("twice.csv"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+        for tool, args in (("nobias-predict", ["--out", out]), ("nobias-evaluate", [])):
+            err = self.refused(tool, "--weights", model, "--x", self.path("twice.csv"),
+                               "--target", "species", *args)
+            self.assertIn("the name 'species' is in columns 2, 4", err)
+        self.assertFalse(os.path.exists(out))
+        # A name no column has is no column: a file of inputs alone predicts.
+        write_table(self.path("inputs.csv"), ["a", "b", "c"], [[repr(v) for v in r] for r in self.x])
+        self.ok("nobias-predict", "--weights", model, "--x", self.path("inputs.csv"), "--target",
+                "species", "--out", out)
+        # But when every column is then an input, too many for the model or text, it says why.
+        write_table(self.path("case.csv"), ["a", "Species", "b", "c"],
+                    [[repr(r[0]), k, repr(r[1]), repr(r[2])] for r, k in zip(self.x, self.labels)])
+        write_table(self.path("text.csv"), ["a", "Species", "b", "c"],
+                    [[repr(r[0]), self.names[k], repr(r[1]), repr(r[2])]
+                     for r, k in zip(self.x, self.labels)])
+        hint = ("--target species matched no column of it, so every column is an input (did you "
+                "mean 'Species'?)")
+        err = self.refused("nobias-predict", "--weights", model, "--x", self.path("case.csv"),
+                           "--target", "species", "--out", self.path("q.npy"))
+        self.assertIn("is 40x4, but the model in %s takes 3 columns" % model, err)
+        self.assertIn(hint, err)
+        err = self.refused("nobias-predict", "--weights", model, "--x", self.path("text.csv"),
+                           "--target", "species", "--out", self.path("q.npy"))
+        self.assertIn("column 2 ('Species') holds text, not numbers", err)
+        self.assertIn(hint, err)
+
     def test_bad_target_names_the_columns(self):
         err = self.refused("nobias-train", "--x", self.data, "--target", "specis", *QUICK)
         self.assertIn("--target specis", err)

@@ -503,7 +503,8 @@ class ModelToolsTest(StandardizedModelTests, StreamingTests, TaskTests, unittest
                 x = np.random.default_rng(5).standard_normal((20, 5)).astype(dtype)
                 x[3] = float(big)  # finite in the file, too large once summed in the network
                 self.save("big.npy", x)
-                self.save("y.npy", np.zeros((20, 2), dtype=dtype))
+                # One-hot: the model is a classifier when evaluated (its model.json below).
+                self.save("y.npy", np.eye(2, dtype=dtype)[np.arange(20) % 2])
                 with open(self.path("p.npy"), "wb") as f:
                     f.write(b"earlier predictions")
                 for extra in ([], ["--labels"]):

@@ -116,6 +116,37 @@ class TaskTests:
         self.save("many.npy", np.arange(len(labels), dtype=np.float64))
         self.ok("nobias-train", "--x", x, "--y", "many.npy", *FAST, "--quiet")
 
+    def test_classify_refuses_wide_targets_that_are_not_one_hot(self):
+        # A 2-D --y of arbitrary reals trained as a 3-class classifier, its val_accuracy an
+        # argmax of numbers; a classifier's wider targets must be one-hot rows.
+        x, labels = self.labelled()
+        scores = np.random.default_rng(4).standard_normal((len(labels), 3))
+        self.save("scores.npy", scores)
+        want = ("--y scores.npy: require_one_hot: row 0 is (%s, %s, %s), not one-hot (a one-hot "
+                "row is a single 1 with 0 in every other column); a classifier trains on class "
+                "labels" % tuple(repr(float(np.float32(v))) for v in scores[0]))
+        self.refused("nobias-train", ["--x", x, "--y", "scores.npy", *FAST, "--task", "classify",
+                                      "--weights-out", "m"], want)
+        # One bad row among one-hot rows is named; one-hot rows train a classifier.
+        onehot = np.eye(3)[labels]
+        bad = onehot.copy()
+        bad[5] = [1, 1, 0]
+        self.save("onehot.npy", onehot)
+        self.save("twoones.npy", bad)
+        self.refused("nobias-train", ["--x", x, "--y", "twoones.npy", *FAST, "--task",
+                                      "classify"],
+                     "--y twoones.npy: require_one_hot: row 5 is (1, 1, 0), not one-hot")
+        self.refused("nobias-train", ["--x", x, "--y", "onehot.npy", *FAST, "--val-x", x,
+                                      "--val-y", "scores.npy"],
+                     "--val-y scores.npy: require_one_hot: row 0 is")
+        self.ok("nobias-train", "--x", x, "--y", "onehot.npy", *FAST, "--task", "classify",
+                "--weights-out", "cls", "--quiet")
+        self.assertEqual(self.model_json("cls")["classes"], 3)
+        # nobias-evaluate reads a classifier's --y as nobias-train does.
+        self.refused("nobias-evaluate", ["--weights", "cls", "--x", x, "--y", "scores.npy"],
+                     "--y scores.npy: require_one_hot: row 0 is")
+        self.ok("nobias-evaluate", "--weights", "cls", "--x", x, "--y", "onehot.npy")
+
     def test_each_task_reports_its_own_metrics(self):
         # Issue 20: classification runs printed r2, which means nothing of class scores.
         x, labels = self.labelled()

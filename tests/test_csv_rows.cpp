@@ -248,6 +248,90 @@ TEST_CASE("csv_rows.refuses_a_column_kept_twice_and_a_bad_delimiter_first") {
   CHECK(refusal([&] { CsvRowReader(dir.file("none.csv"), letter); }) == expected);
 }
 
+TEST_CASE("csv_rows.an_unchecked_column_is_never_refused_nor_read") {
+  // nobias-predict --target: new rows' targets may be unknown (blank, NA, 1e999, text).
+  const test_support::TempDir dir("csv-rows");
+  const std::string path = dir.file("t.csv");
+  test_support::write_bytes(path, "a,y,b\n1,,2\n3,NA,4\n5,1e999,6\n7,cat,8\n9,\"\",10\n");
+  const auto options = [](const std::string& spec) {
+    nobias::CsvOptions o;
+    o.unchecked_column = spec;
+    return o;
+  };
+  // Unchecked, by name or number: the other columns read as ever.
+  for (const std::string spec : {"y", "2", "-2"}) {
+    CAPTURE(spec);
+    CsvRowReader file(path, options(spec));
+    REQUIRE(file.unchecked_column() == 1);
+    CHECK(file.table().has_header);
+    CHECK(file.table().rows == 5);
+    Matrix<double> m(5, 2);
+    file.read(m.view(), {0, 2});
+    CHECK(m(4, 0) == 9);
+    CHECK(m(4, 1) == 10);
+    // Never read: neither as numbers nor kept.
+    file.rewind();
+    const std::string error = refusal([&] { file.read_kept(5, {1}); });
+    CHECK(error.find("CsvRowReader::read: column 2 ('y') is the unchecked column") !=
+          std::string::npos);
+    CHECK(refusal([&] {
+            file.read(m.view(), {0, 1});
+          }).find("column 2 ('y') holds text") != std::string::npos);  // refused first
+  }
+  // A number column with a blank: unchecked, and not read as numbers either.
+  test_support::write_bytes(path, "a,y,b\n1,,2\n3,4,5\n");
+  CsvRowReader numbers(path, options("y"));
+  CHECK_FALSE(numbers.table().columns[1].is_text());
+  Matrix<float> two(2, 2);
+  CHECK(refusal([&] {
+          numbers.read(two.view(), {1, 2});
+        })
+            .find("column 2 ('y') is the unchecked column (CsvOptions::unchecked_column): its "
+                  "values were not checked, so they are not read") != std::string::npos);
+  numbers.read(two.view(), {2, 0});
+  CHECK(two(1, 0) == 5);
+  test_support::write_bytes(path, "a,y,b\n1,,2\n3,NA,4\n5,1e999,6\n7,cat,8\n9,\"\",10\n");
+  // Without it, or naming another column, the first refused value is refused as ever.
+  const std::string missing = "line 2, column 2 ('y'): missing value (an empty field)";
+  CHECK(refusal([&] { CsvRowReader{path}; }).find(missing) != std::string::npos);
+  CHECK(refusal([&] { CsvRowReader(path, options("a")); }).find(missing) != std::string::npos);
+  // A name no column has is no column; a spec that can name none is refused, before the values.
+  CHECK(refusal([&] { CsvRowReader(path, options("label")); }).find(missing) != std::string::npos);
+  test_support::write_bytes(path, "a,b\n1,2\n");
+  CHECK(CsvRowReader(path, options("label")).unchecked_column() == 2);
+  test_support::write_bytes(path, "a,y,y\n1,,2\n");
+  CHECK(refusal([&] { CsvRowReader(path, options("y")); }) ==
+        path + ": the name 'y' is in columns 2, 3: give the column's number instead");
+  for (const std::string spec : {"0", "4", "-4"}) {
+    CHECK(refusal([&] {
+            CsvRowReader(path, options(spec));
+          }).find(path + ": no column " + spec + ": there are 3 columns") == 0);
+  }
+  // The first value refused is the first in the file but the unchecked column's: by row, then
+  // by column, a headerless file's first row first.
+  test_support::write_bytes(path, "1,NA,2\n3,4,?\n,,5\n");
+  CHECK(refusal([&] {
+          CsvRowReader(path, options("2"));
+        }).find("line 2, column 3: missing value '?'") != std::string::npos);
+  CHECK(refusal([&] {
+          CsvRowReader(path, options("3"));
+        }).find("line 1, column 2: missing value 'NA'") != std::string::npos);
+  CHECK(refusal([&] {
+          CsvRowReader(path, options("1"));
+        }).find("line 1, column 2: missing value 'NA'") != std::string::npos);
+  // The structure is checked first, that column's fields counted too.
+  test_support::write_bytes(path, "a,y\n1,\n2\n");
+  CHECK(refusal([&] { CsvRowReader(path, options("y")); }).find("line 3 has 1 field") !=
+        std::string::npos);
+  // read_csv keeps every value: the option is CsvRowReader's.
+  CHECK(refusal([&] {
+          nobias::read_csv(path, options("y"));
+        }).find("CsvOptions::unchecked_column ('y') is CsvRowReader's") != std::string::npos);
+  CHECK(refusal([&] {
+          nobias::read_csv_bytes("1\n", "b.csv", options("y"));
+        }).find("is CsvRowReader's") != std::string::npos);
+}
+
 TEST_CASE("csv_rows.rewind_reads_the_rows_again_without_the_first_pass") {
   // nobias-evaluate --target: the targets' column, then the inputs, from one first pass.
   const std::string bytes = table_text(50, 4, 1);

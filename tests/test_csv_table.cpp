@@ -175,7 +175,7 @@ TEST_CASE("csv.write.header_quoting_and_numbers") {
   // Names that need quotes keep them; an empty name becomes the name read_csv gives it.
   const std::string odd = stream_bytes(Matrix<float>(0, 4), {" s", "q\"", "", "a;b"});
   CHECK(odd == "\" s\",\"q\"\"\",column 3,\"a;b\"\n");
-  const CsvTable back = nobias::read_csv_bytes(odd, "h.csv", {CsvHeader::Yes, '\0'});
+  const CsvTable back = nobias::read_csv_bytes(odd, "h.csv", {CsvHeader::Yes, '\0', ""});
   CHECK(back.delimiter == ',');
   CHECK(back.names == Texts{" s", "q\"", "column 3", "a;b"});
 }
@@ -222,7 +222,7 @@ TEST_CASE("csv.write.table_with_texts_round_trip") {
   t.columns[1].numbers = {1, -2.5, 3e-300, 0, 5, 6, 7, 8};
   std::ostringstream out;
   nobias::write_csv_stream(out, t);
-  const CsvTable back = nobias::read_csv_bytes(out.str(), "t.csv", {CsvHeader::Yes, '\0'});
+  const CsvTable back = nobias::read_csv_bytes(out.str(), "t.csv", {CsvHeader::Yes, '\0', ""});
   CHECK(back.delimiter == ',');
   CHECK(back.names == t.names);
   REQUIRE(back.rows == t.rows);
@@ -248,7 +248,7 @@ TEST_CASE("csv.write.labels_and_files") {
   // A column of text alone has no header read_csv could detect: it is declared.
   CHECK_FALSE(nobias::read_csv(path).has_header);
   const nobias::CsvLabels l =
-      nobias::class_labels(nobias::read_csv(path, {CsvHeader::Yes, '\0'}), 0);
+      nobias::class_labels(nobias::read_csv(path, {CsvHeader::Yes, '\0', ""}), 0);
   CHECK(l.classes == Texts{"setosa", "virginica"});
   CHECK(l.labels == std::vector<std::int64_t>{1, 0, 1});
   // A symlink is followed: the file it leads to is replaced, the link stays a link.

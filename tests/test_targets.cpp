@@ -115,6 +115,44 @@ TEST_CASE("targets.one_hot.refuses_labels_out_of_range_naming_the_element") {
   CHECK_ERROR(ValueError, nobias::class_count({}), "class_count: no labels");
 }
 
+TEST_CASE_TEMPLATE("targets.one_hot_rows.refuses_other_numbers_naming_the_row", T, float, double) {
+  const nobias::MatrixView<const T> none;
+  Matrix<T> y = nobias::one_hot<T>({2, 0, 1, 2, 1, 0, 2});
+  CHECK(nobias::is_one_hot<T>(y));
+  nobias::require_one_hot<T>(y);
+  // Scores, negatives, a row of two 1s, a row of 0s: each the first row named.
+  Matrix<T> bad = y;
+  bad(3, 0) = T(0.25);
+  bad(3, 1) = T(-1.5);
+  CHECK_FALSE(nobias::is_one_hot<T>(bad));
+  CHECK_ERROR(ValueError, nobias::require_one_hot<T>(bad),
+              "require_one_hot: row 3 is (0.25, -1.5, 1), not one-hot (a one-hot row is a single "
+              "1 with 0 in every other column)");
+  bad = y;
+  bad(5, 2) = T(1);
+  bad(6, 2) = T(0);
+  CHECK_FALSE(nobias::is_one_hot<T>(bad));
+  CHECK_ERROR(ValueError, nobias::require_one_hot<T>(bad), "row 5 is (1, 0, 1), not one-hot");
+  bad = y;
+  bad(1, 0) = T(0);
+  CHECK_ERROR(ValueError, nobias::require_one_hot<T>(bad), "row 1 is (0, 0, 0), not one-hot");
+  // Wide rows: the first values, then the width.
+  Matrix<T> wide(2, 9);
+  wide(0, 8) = T(1);
+  wide(1, 3) = T(2);
+  CHECK_ERROR(ValueError, nobias::require_one_hot<T>(wide),
+              "row 1 is (0, 0, 0, 2, 0, 0, ... (9 columns)), not one-hot");
+  // One column is labels, not one-hot rows; no rows are no targets.
+  Matrix<T> column(4, 1);
+  column(2, 0) = T(1);
+  CHECK_FALSE(nobias::is_one_hot<T>(column));
+  CHECK_ERROR(nobias::ShapeError, nobias::require_one_hot<T>(column),
+              "require_one_hot: one-hot targets have a column per class, at least two; got 4x1");
+  CHECK_FALSE(nobias::is_one_hot<T>(Matrix<T>(0, 3)));
+  CHECK_ERROR(ValueError, nobias::require_one_hot<T>(Matrix<T>(0, 3)), "require_one_hot: no rows");
+  CHECK_FALSE(nobias::is_one_hot<T>(none));
+}
+
 namespace {
 
 // labels 0, 1, ..., values - 1, 0, 1, ...: rows of them.

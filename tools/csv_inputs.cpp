@@ -32,7 +32,7 @@ namespace {
 nobias::CsvTable read_table(const char* flag, const std::string& path,
                             nobias::CsvHeader header = nobias::CsvHeader::Auto) {
   try {
-    return nobias::read_csv(path, {header, '\0'});
+    return nobias::read_csv(path, {header, '\0', ""});
   } catch (const nobias::Error& e) {
     throw nobias::IoError(std::string(flag) + ": " + e.what());
   }
@@ -41,9 +41,15 @@ nobias::CsvTable read_table(const char* flag, const std::string& path,
 // Inputs are read twice (CsvRowReader) rather than as a table: a table holds a double a value
 // besides the matrix made of it, 3x a float matrix's memory (a 109 MB CSV of 60,000 x 785
 // pixels: nobias-train peaked at 569 MB, now 274).
-nobias::CsvRowReader open_rows(const char* flag, const std::string& path) {
+nobias::CsvRowReader open_rows(const char* flag, const std::string& path,
+                               const std::string& unchecked = "") {
+  nobias::CsvOptions options;
+  options.unchecked_column = unchecked;
   try {
-    return nobias::CsvRowReader(path);
+    return nobias::CsvRowReader(path, options);
+  } catch (const nobias::ValueError& e) {  // the unchecked column's spec (no option else)
+    if (unchecked.empty()) throw nobias::IoError(std::string(flag) + ": " + e.what());
+    throw UsageError("--target " + unchecked + ": " + e.what());
   } catch (const nobias::Error& e) {
     throw nobias::IoError(std::string(flag) + ": " + e.what());
   }
@@ -180,30 +186,19 @@ Targets<T> targets_of(const std::string& named, const nobias::CsvTable& table, s
 
 }  // namespace
 
-nobias::CsvRowReader open_csv_rows(const char* flag, const std::string& path) {
-  return open_rows(flag, path);
+nobias::CsvRowReader open_csv_rows(const char* flag, const std::string& path,
+                                   const std::string& unchecked) {
+  return open_rows(flag, path, unchecked);
 }
 
 std::vector<std::size_t> csv_input_columns(const char* flag, nobias::CsvRowReader& file,
                                            const std::string& drop) {
   std::vector<std::size_t> excluded;
-  if (!drop.empty()) {
-    // A file without the column predicts as it is: only inputs.
-    try {
-      excluded.push_back(nobias::find_column(file.table(), drop));
-    } catch (const nobias::ValueError&) {
-    }
-  }
+  if (file.unchecked_column() < file.table().cols()) excluded.push_back(file.unchecked_column());
+  if (!drop.empty()) excluded.push_back(column_of("--target", file.table(), drop));
   std::vector<std::size_t> columns = nobias::columns_except(file.table(), excluded);
   read_rows<double>(flag, file, {nullptr, 0, columns.size()}, columns, {}, kInputsWhy);
   return columns;
-}
-
-nobias::CsvRowReader open_csv_inputs(const char* flag, const std::string& path,
-                                     const std::string& drop, std::vector<std::size_t>& columns) {
-  nobias::CsvRowReader file = open_rows(flag, path);
-  columns = csv_input_columns(flag, file, drop);
-  return file;
 }
 
 template <class T>
@@ -213,10 +208,9 @@ void read_csv_window(const char* flag, nobias::CsvRowReader& file, nobias::Matri
 }
 
 template <class T>
-nobias::Matrix<T> read_csv_inputs(const char* flag, const std::string& path,
-                                  const std::string& drop) {
-  std::vector<std::size_t> columns;
-  nobias::CsvRowReader file = open_csv_inputs(flag, path, drop, columns);
+nobias::Matrix<T> read_csv_inputs(const char* flag, const std::string& path) {
+  nobias::CsvRowReader file = open_rows(flag, path);
+  const std::vector<std::size_t> columns = csv_input_columns(flag, file, "");
   return inputs_of<T>(flag, file, columns, {}, kInputsWhy);
 }
 
@@ -282,8 +276,7 @@ Data<T> read_csv_pair(const char* x_flag, const std::string& path, const std::st
 }
 
 #define NOBIAS_TOOLS_CSV_INPUTS(T)                                                            \
-  template nobias::Matrix<T> read_csv_inputs<T>(const char*, const std::string&,              \
-                                                const std::string&);                          \
+  template nobias::Matrix<T> read_csv_inputs<T>(const char*, const std::string&);             \
   template void read_csv_window<T>(const char*, nobias::CsvRowReader&, nobias::MatrixView<T>, \
                                    const std::vector<std::size_t>&);                          \
   template Targets<T> read_csv_targets<T>(const char*, const std::string&, Task, std::size_t, \

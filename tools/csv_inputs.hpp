@@ -15,21 +15,22 @@ namespace nobias_tools {
 // A path the programs read as CSV rather than .npy: its name ends in .csv or .tsv (any case).
 bool is_csv_path(const std::string& path);
 
-// Every column of a CSV file as inputs, or every column but drop's when drop names one
-// (nobias-predict --target: the file that trained also predicts). All must be numbers:
-// IoError naming the flag, the line and the column otherwise.
+// Every column of a CSV file as inputs. All must be numbers: IoError naming the flag, the line
+// and the column otherwise.
 template <class T>
-nobias::Matrix<T> read_csv_inputs(const char* flag, const std::string& path,
-                                  const std::string& drop = "");
-// read_csv_inputs in windows (nobias-predict and nobias-evaluate): the file's first pass, the
-// input columns (in columns) refused as read_csv_inputs refuses them before any row is read; then
-// read_csv_window for each window of rows in turn, refusing a row as read_csv_inputs would.
-nobias::CsvRowReader open_csv_inputs(const char* flag, const std::string& path,
-                                     const std::string& drop, std::vector<std::size_t>& columns);
+nobias::Matrix<T> read_csv_inputs(const char* flag, const std::string& path);
 // The file's first pass alone (CsvRowReader), its refusals an IoError naming the flag.
-nobias::CsvRowReader open_csv_rows(const char* flag, const std::string& path);
-// open_csv_inputs' columns of a file open_csv_rows opened (its first pass not made again), the
-// reader at its first row.
+// unchecked: nobias-predict's --target, a column of the file never read, so never checked (a
+// blank, NA or text there is fine: new rows' targets may be unknown), when the file has it (a
+// name no column has is no column: new rows may come without it); a --target that can name no
+// column (a number past the columns, 0, a name in several columns) is a UsageError naming them.
+nobias::CsvRowReader open_csv_rows(const char* flag, const std::string& path,
+                                   const std::string& unchecked = "");
+// The input columns of a file open_csv_rows opened (its first pass not made again), refused as
+// read_csv_inputs refuses them before any row is read, the reader at its first row: every column
+// but its unchecked one and drop's (nobias-evaluate --target: its targets' column, which the file
+// has). Then read_csv_window reads each window of rows in turn, refusing a row as
+// read_csv_inputs would.
 std::vector<std::size_t> csv_input_columns(const char* flag, nobias::CsvRowReader& file,
                                            const std::string& drop);
 template <class T>

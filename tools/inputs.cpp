@@ -30,23 +30,6 @@ nobias::NpyRows<T> read_array(const char* flag, const std::string& path) {
   }
 }
 
-template <class T>
-bool is_one_hot(nobias::MatrixView<const T> y) {
-  if (y.cols() < 2 || y.rows() == 0) return false;
-  for (std::size_t i = 0; i < y.rows(); ++i) {
-    std::size_t ones = 0;
-    for (std::size_t j = 0; j < y.cols(); ++j) {
-      if (y(i, j) == T(1)) {
-        ++ones;
-      } else if (y(i, j) != T(0)) {
-        return false;
-      }
-    }
-    if (ones != 1) return false;
-  }
-  return true;
-}
-
 namespace {
 
 // "0, 1, 2" or "0, 1, 2, 3, 4, ...": the smallest values of v.
@@ -143,9 +126,18 @@ Targets<T> read_targets(const char* flag, const std::string& path, Task task, st
       throw nobias::IoError(std::string(flag) + ": " + e.what());
     }
   } else if (task == Task::Classify) {
+    // Wider targets of a classifier are one-hot rows: other numbers (scores, negatives) would
+    // train as classes the columns of a regression, and accuracy would score an argmax of them.
+    try {
+      if (out.y.rows() > 0) nobias::require_one_hot<T>(out.y);  // no rows: pair_of's to refuse
+    } catch (const nobias::Error& e) {
+      throw UsageError(named + ": " + e.what() +
+                       "; a classifier trains on class labels (integers, or one column of whole "
+                       "numbers) or one-hot rows");
+    }
     out.classes = classes == 0 ? out.y.cols() : classes;
   } else if (task == Task::Auto) {
-    if (is_one_hot<T>(out.y)) {
+    if (nobias::is_one_hot<T>(out.y)) {
       out.classes = classes == 0 ? out.y.cols() : classes;
     } else {
       out.note = few_classes_note(named, out.y);

@@ -28,7 +28,7 @@ struct Data {
 template <class T>
 struct Targets {
   nobias::Matrix<T> y;
-  std::size_t classes = 0;  // > 0: class targets, y one-hot (or scores) of this many columns
+  std::size_t classes = 0;               // > 0: class targets, y one-hot rows of this many columns
   std::vector<std::string> class_names;  // text labels: class k's name at k; else empty
   // Task::Auto's note on a regression whose targets look like a few classes, "" otherwise:
   // "--y y.npy holds 3 distinct whole numbers (0, 1, 2): ...".
@@ -39,7 +39,7 @@ struct Targets {
 // int32/int64/uint8), read as task says:
 // - Classify: class labels become one-hot columns: integers, or one column of whole-number
 //   floats (numpy.loadtxt's labels; UsageError naming the first row that is not one); wider
-//   floats are taken as they are (one-hot rows, or scores).
+//   floats must be one-hot rows (UsageError naming the first row that is not one-hot).
 // - Regress: numbers: floats as they are, integers as their values (one column).
 // - Auto: integers are class labels unless they look like counts (nobias::looks_like_classes;
 //   UsageError asking for --task, before any one-hot matrix is made); floats are numbers, and

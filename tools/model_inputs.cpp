@@ -109,10 +109,29 @@ template <class T>
 ModelRows<T> read_model_x(const std::string& x_path, const std::string& model_dir,
                           const nobias::ModelInfo& info, const std::string& drop,
                           std::optional<nobias::CsvRowReader> csv) {
+  // nobias-predict --target: a name no column of --x has, said when the columns do not fit.
+  std::string unmatched;
   const auto rows = [&] {
     if (!is_csv_path(x_path)) return open_array<T>("--x", x_path);
-    if (!csv) csv.emplace(open_csv_rows("--x", x_path));
-    std::vector<std::size_t> columns = csv_input_columns("--x", *csv, drop);
+    std::string dropped = drop;  // nobias-evaluate's --target: its targets' column, found
+    if (!csv) {
+      // nobias-predict's: never read, so never checked; the file may lack it.
+      csv.emplace(open_csv_rows("--x", x_path, drop));
+      dropped.clear();
+      if (!drop.empty() && csv->unchecked_column() == csv->table().cols()) {
+        unmatched = "; --target " + drop + " matched no column of it, so every column is an input";
+        if (const auto near = nobias::column_named_ignoring_case(csv->table(), drop)) {
+          unmatched += " (did you mean '" + csv->table().names[*near] + "'?)";
+        }
+      }
+    }
+    std::vector<std::size_t> columns;
+    try {
+      columns = csv_input_columns("--x", *csv, dropped);
+    } catch (const nobias::IoError& e) {  // a text column: perhaps the targets', misnamed
+      if (unmatched.empty()) throw;
+      throw nobias::IoError(e.what() + unmatched);
+    }
     return ModelRows<T>(std::move(*csv), std::move(columns));
   };
   ModelRows<T> x = rows();
@@ -120,7 +139,7 @@ ModelRows<T> read_model_x(const std::string& x_path, const std::string& model_di
     throw nobias::ShapeError("--x " + x_path + " is " + nobias::shape_string(x.rows(), x.cols()) +
                              ", but the model in " + model_dir + " takes " +
                              std::to_string(info.widths.front()) + " columns (widths " +
-                             join(info.widths) + ")");
+                             join(info.widths) + ")" + unmatched);
   }
   return x;
 }

@@ -61,12 +61,14 @@ class ModelRows {
   std::vector<std::size_t> columns_;
 };
 
-// x from --x (.npy, or CSV: without the column drop names when it has one), in the model's
-// dtype; ShapeError when its columns are not the model's d_in, and a CSV's text column refused,
-// before any row is predicted. Its values are not checked here: the caller checks each window
-// of rows as it comes (require_finite_x), so a file larger than memory is read once. csv: the
-// CSV --x already open at its first row (open_csv_rows; nobias-evaluate --target read its
-// targets from it and rewound it), its first pass not made again.
+// x from --x (.npy, or CSV: without the column drop names), in the model's dtype; ShapeError
+// when its columns are not the model's d_in (saying so when drop matched no column), and a CSV's
+// text column refused, before any row is predicted. Without csv (nobias-predict), drop's column
+// is never read nor checked, and a file may lack it (open_csv_rows' unchecked); with csv
+// (nobias-evaluate), it is the targets' column, read already. Its values are not checked here: the
+// caller checks each window of rows as it comes (require_finite_x), so a file larger than memory is
+// read once. csv: the CSV --x already open at its first row (open_csv_rows; nobias-evaluate
+// --target read its targets from it and rewound it), its first pass not made again.
 template <class T>
 ModelRows<T> read_model_x(const std::string& x_path, const std::string& model_dir,
                           const nobias::ModelInfo& info, const std::string& drop = "",

@@ -9,11 +9,12 @@
 // A model trained on text labels (model.json's class_names) writes each class's name to a .csv
 // --out; a .npy --out holds the indices still (numpy's text arrays are no format of ours).
 // A CSV --x is read as nobias-train reads it, without the --target column when it has one, so
-// the file that trained predicts; a --out ending in .csv gets a header row ("output 1", ...,
-// or "label") and the same numbers.
-// A prediction that comes out NaN or infinite (inputs or weights too large for the dtype) is
-// refused, naming the row: nothing is written.
-// Exit status: 0 success, 2 bad usage or input (nothing written), 1 internal error.
+// the file that trained predicts; that column is never read nor checked (the targets of new rows
+// may be unknown: blank, NA, text), but a --target that can name no column (0, a number past the
+// columns, a name in several) is refused; a --out ending in .csv gets a header row ("output 1",
+// ..., or "label") and the same numbers. A prediction that comes out NaN or infinite (inputs or
+// weights too large for the dtype) is refused, naming the row: nothing is written. Exit status: 0
+// success, 2 bad usage or input (nothing written), 1 internal error.
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <optional>
@@ -56,8 +57,9 @@ std::optional<PredictOptions> parse(int argc, char** argv) {
       ->type_name("P.npy")
       ->required();
   app.add_option("--target", o.target,
-                 "A column of a CSV --x to leave out when it has it (the targets it trained on: "
-                 "a name, a number from 1, or -1 for the last)")
+                 "A column of a CSV --x to leave out, never read, when it has it (the targets it "
+                 "trained on, which new rows may lack or leave blank: a name, a number from 1, "
+                 "or -1 for the last)")
       ->type_name("COL");
   app.add_flag("--labels", o.labels,
                "Write each row's class (argmax): int64, shape (n,); to a .csv --out its name when "

@@ -62,6 +62,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -77,6 +78,15 @@ struct CsvOptions {
   // '\0': detected among ',', ';' and '\t'. Given, any byte but a quote, a space, a line
   // break, NUL, a letter, a digit, '.', '+' and '-' (ValueError for those).
   char delimiter = '\0';
+  // CsvRowReader only (read_csv keeps every value: it refuses this, ValueError): a column, as
+  // find_column_if_present names it, that the caller never reads, whose values are therefore
+  // never checked: a missing value, 1e999 or text there is not refused (nobias-predict --target:
+  // the targets of new rows may be unknown). The rest of the file is checked as ever, that
+  // column's fields counted too. "" none; a name no column has is no column (new rows may come
+  // without it). A spec find_column_if_present refuses (a number naming no column, a name in
+  // several columns) is a ValueError from the constructor, after the file's structure is checked
+  // and before its values are.
+  std::string unchecked_column;
 };
 
 enum class CsvKind { Number, Text };
@@ -156,6 +166,9 @@ class CsvRowReader {
 
   // The file's table without values, but those read() appended to the kept columns.
   const CsvTable& table() const { return table_; }
+  // The column CsvOptions::unchecked_column named (0-based), or table().cols() for none.
+  // read() and read_kept() refuse it (ValueError): its values were never checked.
+  std::size_t unchecked_column() const { return unchecked_; }
   // Rows handed so far, of table().rows.
   std::size_t rows_read() const { return read_; }
 
@@ -190,6 +203,7 @@ class CsvRowReader {
   std::unique_ptr<detail::CsvRecords> records_;  // at the next row to hand
   std::size_t read_ = 0;
   std::size_t data_offset_ = 0, data_line_ = 0;  // where the first row starts: for rewind()
+  std::size_t unchecked_ = 0;                    // table_.cols(): none
 };
 
 // "column 5 ('species')", or "column 5" when the name is the default one: how messages name a
@@ -201,6 +215,17 @@ std::string describe_column(const CsvTable& table, std::size_t index);
 // ValueError "PATH: no column 'specis' (columns: 'a', 'b', 'species'; or a number from 1 to 3,
 // or -1 to -3 from the end)", also when a name is in several columns (give its number).
 std::size_t find_column(const CsvTable& table, const std::string& spec);
+
+// find_column's column, or none (std::nullopt) when spec is a name that no column has and not a
+// number either: a column a file may lack (nobias-predict --target). ValueError as find_column's
+// for a number naming no column ("no column 0: there are 6 columns ...") and for a name in
+// several columns.
+std::optional<std::size_t> find_column_if_present(const CsvTable& table, const std::string& spec);
+
+// The first column whose name is name but for the case of ASCII letters ('Y' for 'y'), or none:
+// a "did you mean" of a caller's own.
+std::optional<std::size_t> column_named_ignoring_case(const CsvTable& table,
+                                                      const std::string& name);
 
 // Every column's index but those listed, in order.
 std::vector<std::size_t> columns_except(const CsvTable& table,

@@ -67,6 +67,18 @@ bool looks_like_few_classes(const TargetValues& v);
 template <class T>
 std::vector<std::int64_t> labels_from_values(MatrixView<const T> column);
 
+// One-hot rows, the other form a classifier's targets take: at least two columns, each row a
+// single 1 and 0 in every other column (what one_hot makes). Scores, probabilities or any other
+// numbers are not: a classifier fitted to them would count as classes the columns of numbers.
+// is_one_hot: whether y's rows are (false for no rows or fewer than two columns).
+// require_one_hot: ValueError naming the first row that is not and what one-hot means,
+// "require_one_hot: row 0 is (0.25, -1.5, 2), not one-hot (a one-hot row is a single 1 with 0 in
+// every other column)"; ShapeError for fewer than two columns; ValueError for no rows.
+template <class T>
+bool is_one_hot(MatrixView<const T> y);
+template <class T>
+void require_one_hot(MatrixView<const T> y);
+
 // labels (n) -> an n x classes matrix with a 1 at (i, labels[i]) and 0 elsewhere.
 // classes 0: class_count(labels). ValueError naming the element for a negative label or one
 // >= classes: "one_hot: label 7 at element 12 is >= the 5 classes (labels are 0..4)";

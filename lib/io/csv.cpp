@@ -44,11 +44,13 @@ struct ValueDefect {
   bool missing = false;  // else a number that is not finite
   bool quoted = false;
   std::size_t line = 0, column = 0;
+  std::size_t record = 0;  // from 0, the first record (a header or not)
   std::string text;
 
-  void note(const CsvField& f, std::size_t j) {
+  void note(const CsvField& f, std::size_t j, std::size_t in_record) {
     if (found) return;
-    *this = {true, f.kind == CsvClass::Missing, f.quoted, f.line, j, std::string(f.text)};
+    *this = {true,      f.kind == CsvClass::Missing, f.quoted, f.line, j,
+             in_record, std::string(f.text)};
   }
 };
 
@@ -57,6 +59,7 @@ struct FirstField {
   std::string text;
 };
 
+// f, column j of the row'th record after the first; defect: column j's first refused value.
 void add(Builder& b, const CsvField& f, std::size_t row, std::size_t j, ValueDefect& defect) {
   if (f.kind == CsvClass::Text) {
     if (!b.text) {
@@ -67,7 +70,7 @@ void add(Builder& b, const CsvField& f, std::size_t row, std::size_t j, ValueDef
     if (b.values) b.texts.emplace_back(f.text);
     return;
   }
-  if (f.kind == CsvClass::Missing || !f.finite) defect.note(f, j);
+  if (f.kind == CsvClass::Missing || !f.finite) defect.note(f, j, row + 1);
   if (f.kind == CsvClass::Number) ++b.number_count;
   if (!b.values) return;
   if (b.text) {
@@ -116,6 +119,15 @@ void check_delimiter(char d) {
   }
 }
 
+// read_csv keeps every value: an unchecked column would hold values no one checked.
+void refuse_unchecked_column(const CsvOptions& options) {
+  if (!options.unchecked_column.empty()) {
+    throw ValueError("read_csv: CsvOptions::unchecked_column ('" +
+                     printable(options.unchecked_column) +
+                     "') is CsvRowReader's: read_csv keeps and checks every value");
+  }
+}
+
 }  // namespace
 
 std::string describe_column(const CsvTable& table, std::size_t index) {
@@ -128,22 +140,25 @@ void detail::check_csv_options(const CsvOptions& options) {
 
 CsvTable read_csv(const std::string& path, const CsvOptions& options) {
   if (options.delimiter != '\0') check_delimiter(options.delimiter);
+  refuse_unchecked_column(options);
   const auto input = detail::file_csv_input(path, "read_csv: " + path + ": ");
   return detail::parse_csv(*input, path, options);
 }
 
 CsvTable read_csv_bytes(const std::string& bytes, const std::string& name,
                         const CsvOptions& options) {
+  refuse_unchecked_column(options);
   const auto input = detail::memory_csv_input(bytes);
   return detail::parse_csv(*input, name, options);
 }
 
 CsvTable detail::parse_csv(CsvInput& input, const std::string& name, const CsvOptions& options) {
-  return scan_csv(input, name, options, true, nullptr);
+  refuse_unchecked_column(options);
+  return scan_csv(input, name, options, true, nullptr, nullptr);
 }
 
 CsvTable detail::scan_csv(CsvInput& input, const std::string& name, const CsvOptions& options,
-                          bool values, CsvDataStart* data) {
+                          bool values, CsvDataStart* data, std::size_t* unchecked) {
   if (options.delimiter != '\0') check_delimiter(options.delimiter);
   const std::string prefix = "read_csv: " + name + ": ";
   std::size_t first_line = 1;
@@ -164,7 +179,7 @@ CsvTable detail::scan_csv(CsvInput& input, const std::string& name, const CsvOpt
     b.values = values;
   std::vector<std::size_t> offsets, lines;  // of the rows after the first (offsets: for values)
   std::size_t second_offset = 0;            // of the row after the first
-  ValueDefect defect;
+  std::vector<ValueDefect> defects(cols);   // each column's first refused value
   std::size_t rows = 0;
   for (;;) {
     const std::size_t offset = records.offset(), line = records.line();
@@ -192,7 +207,7 @@ CsvTable detail::scan_csv(CsvInput& input, const std::string& name, const CsvOpt
                     detail::csv_delimiter_name(delimiter) + ")");
     }
     for (std::size_t j = 0; j < cols; ++j)
-      add(columns[j], fields[j], rows, j, defect);
+      add(columns[j], fields[j], rows, j, defects[j]);
     if (values) offsets.push_back(offset);
     lines.push_back(line);
     ++rows;
@@ -215,17 +230,33 @@ CsvTable detail::scan_csv(CsvInput& input, const std::string& name, const CsvOpt
     table.names.push_back(header && !first[j].text.empty() ? first[j].text : default_name(j));
   if (!header && data != nullptr) *data = {start, first_line};
   if (!header) {  // the first row is data, and its refusals come first in the file
-    ValueDefect in_first;
     for (std::size_t j = 0; j < cols; ++j) {
       CsvField& field = first[j].field;
       field.text = first[j].text;
       if (field.kind != CsvClass::Text && (field.kind == CsvClass::Missing || !field.finite)) {
-        in_first.note(field, j);
+        defects[j] = {};
+        defects[j].note(field, j, 0);
       }
     }
-    if (in_first.found) defect = in_first;
   }
-  if (defect.found) refuse_value(defect, table.names, prefix);
+  // The column the caller never reads, once the header has named the columns: its values are
+  // not refused.
+  std::size_t skipped = cols;
+  if (!options.unchecked_column.empty()) {
+    CsvTable named;  // find_column's view of the table: its source, names and header
+    named.source = name;
+    named.names = table.names;
+    named.columns.resize(cols);
+    named.has_header = header;
+    if (const auto j = find_column_if_present(named, options.unchecked_column)) skipped = *j;
+  }
+  if (unchecked != nullptr) *unchecked = skipped;
+  const ValueDefect* defect = nullptr;  // the first in the file: by record, then column
+  for (std::size_t j = 0; j < cols; ++j) {
+    if (j == skipped || !defects[j].found) continue;
+    if (defect == nullptr || defects[j].record < defect->record) defect = &defects[j];
+  }
+  if (defect != nullptr) refuse_value(*defect, table.names, prefix);
 
   if (!header) {
     for (std::size_t j = 0; j < cols; ++j)

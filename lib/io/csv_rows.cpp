@@ -30,7 +30,7 @@ CsvRowReader::CsvRowReader(std::unique_ptr<detail::CsvInput> input, const std::s
                            const CsvOptions& options)
     : input_(std::move(input)) {
   detail::CsvDataStart start;
-  table_ = detail::scan_csv(*input_, name, options, false, &start);
+  table_ = detail::scan_csv(*input_, name, options, false, &start, &unchecked_);
   data_offset_ = start.offset;
   data_line_ = start.line;
   rewind();
@@ -79,6 +79,15 @@ void CsvRowReader::read_rows(std::size_t rows, T* out, std::size_t stride,
     throw ValueError("CsvRowReader::read: called after a refusal, or on a moved-from reader");
   }
   detail::require_number_columns(table_, columns, "CsvRowReader::read");
+  // Never checked (CsvOptions::unchecked_column), so never read: a value there may be anything.
+  for (const auto* listed : {&columns, &kept}) {
+    if (unchecked_ < table_.cols() &&
+        std::find(listed->begin(), listed->end(), unchecked_) != listed->end()) {
+      throw ValueError(prefix + "CsvRowReader::read: " + describe_column(table_, unchecked_) +
+                       " is the unchecked column (CsvOptions::unchecked_column): its values were "
+                       "not checked, so they are not read");
+    }
+  }
   for (std::size_t k = 0; k < kept.size(); ++k) {
     const std::size_t j = kept[k];
     if (std::find(kept.begin(), kept.begin() + static_cast<std::ptrdiff_t>(k), j) !=

@@ -62,8 +62,10 @@ struct CsvDataStart {
 // parse_csv's pass, with every value (values) or without any (CsvRowReader's first pass): the
 // names, the header, the delimiter, the rows and their lines, each column's kind, first text and
 // count of numbers, and the same refusals, in the same order. data: where the rows start.
+// unchecked: the column options.unchecked_column names, whose values are not refused, or the
+// column count for none (its spec refused between the structure's refusals and the values').
 CsvTable scan_csv(CsvInput& input, const std::string& name, const CsvOptions& options, bool values,
-                  CsvDataStart* data);
+                  CsvDataStart* data, std::size_t* unchecked);
 
 // read_csv's refusal of an option (a delimiter refused), before any file is opened.
 void check_csv_options(const CsvOptions& options);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -113,6 +114,20 @@ std::size_t find_column(const CsvTable& table, const std::string& spec) {
     list += (j ? ", '" : "'") + printable(table.names[j]) + "'";
   if (n > kNamesListed) list += ", ... (" + std::to_string(n) + " in all)";
   throw ValueError(message + "; its columns: " + list + "; or " + numbers);
+}
+
+std::optional<std::size_t> find_column_if_present(const CsvTable& table, const std::string& spec) {
+  long long number = 0;
+  const bool named = std::find(table.names.begin(), table.names.end(), spec) != table.names.end();
+  if (!named && !parse_column_number(spec, number)) return std::nullopt;
+  return find_column(table, spec);  // a name in several columns, a number naming none: refused
+}
+
+std::optional<std::size_t> column_named_ignoring_case(const CsvTable& table,
+                                                      const std::string& name) {
+  for (std::size_t j = 0; j < table.cols() && j < table.names.size(); ++j)
+    if (equals_ignoring_case(table.names[j], name)) return j;
+  return std::nullopt;
 }
 
 std::vector<std::size_t> columns_except(const CsvTable& table,

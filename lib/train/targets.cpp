@@ -122,6 +122,24 @@ void require_one_column(MatrixView<const T> column, const char* where) {
   }
 }
 
+// The first row of y that is not one-hot, or y.rows().
+template <class T>
+std::size_t first_not_one_hot(MatrixView<const T> y) {
+  for (std::size_t i = 0; i < y.rows(); ++i) {
+    std::size_t ones = 0;
+    for (std::size_t j = 0; j < y.cols(); ++j) {
+      if (y(i, j) == T(1)) {
+        ++ones;
+      } else if (y(i, j) != T(0)) {
+        ones = 2;  // neither 0 nor 1: not one-hot, whatever the rest
+        break;
+      }
+    }
+    if (ones != 1) return i;
+  }
+  return y.rows();
+}
+
 }  // namespace
 
 std::size_t TargetValues::classes() const {
@@ -190,6 +208,30 @@ std::size_t class_count(const std::vector<std::int64_t>& labels) {
     largest = std::max(largest, labels[i]);
   }
   return static_cast<std::size_t>(largest) + 1;
+}
+
+template <class T>
+bool is_one_hot(MatrixView<const T> y) {
+  return y.cols() >= 2 && y.rows() > 0 && first_not_one_hot(y) == y.rows();
+}
+
+template <class T>
+void require_one_hot(MatrixView<const T> y) {
+  if (y.cols() < 2) {
+    throw ShapeError(
+        "require_one_hot: one-hot targets have a column per class, at least two; got " +
+        shape_string(y.rows(), y.cols()));
+  }
+  if (y.rows() == 0) throw ValueError("require_one_hot: no rows");
+  const std::size_t i = first_not_one_hot(y);
+  if (i == y.rows()) return;
+  constexpr std::size_t kShown = 6;
+  std::string row;
+  for (std::size_t j = 0; j < y.cols() && j < kShown; ++j)
+    row += (j > 0 ? ", " : "") + format_number(static_cast<double>(y(i, j)));
+  if (y.cols() > kShown) row += ", ... (" + std::to_string(y.cols()) + " columns)";
+  throw ValueError("require_one_hot: row " + std::to_string(i) + " is (" + row +
+                   "), not one-hot (a one-hot row is a single 1 with 0 in every other column)");
 }
 
 template <class T>
@@ -280,6 +322,8 @@ void unstandardize_y(const Standardization& s, MatrixView<T> p) {
 
 #define NOBIAS_TARGETS(T)                                                                    \
   template Matrix<T> one_hot<T>(const std::vector<std::int64_t>&, std::size_t);              \
+  template bool is_one_hot<T>(MatrixView<const T>);                                          \
+  template void require_one_hot<T>(MatrixView<const T>);                                     \
   template Standardization fit_standardization<T>(MatrixView<const T>, MatrixView<const T>); \
   template Standardization fit_standardization<T>(MatrixView<const T>, MatrixView<const T>,  \
                                                   const std::vector<std::size_t>*);          \
