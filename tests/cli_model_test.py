@@ -175,6 +175,23 @@ class ModelToolsTest(StandardizedModelTests, StreamingTests, TaskTests, unittest
         self.assertEqual([line.split()[0] for line in text.splitlines()],
                          ["rows", "loss", "mse", "mae", "r2"])
 
+        # float64 targets a float32 model's predictions nearly meet: scored as given, not
+        # rounded to float32 first (which moves mse by ~1%, and a finite 1e39 to infinity).
+        near = self.save("near.npy", p + np.random.default_rng(5).normal(0, 1e-7, p.shape))
+        got = json.loads(self.ok("nobias-evaluate", "--weights", "r", "--x", x, "--y", near,
+                                 "--json").stdout)
+        yn = np.load(self.path(near))
+        self.assertNotAlmostEqual(mean_squared_error(yn.astype(np.float32).astype(np.float64), p),
+                                  mean_squared_error(yn, p), delta=1e-3 * mean_squared_error(yn, p))
+        for key, want in (("mse", mean_squared_error(yn, p)), ("mae", mean_absolute_error(yn, p)),
+                          ("r2", r2_score(yn, p))):
+            self.assertAlmostEqual(got[key], want, delta=1e-9 * max(1.0, abs(want)), msg=key)
+        far = self.save("far.npy", np.full((120, 2), 1e39))
+        got = json.loads(self.ok("nobias-evaluate", "--weights", "r", "--x", x, "--y", far,
+                                 "--json").stdout)
+        self.assertAlmostEqual(got["mae"], mean_absolute_error(np.load(self.path(far)), p),
+                               delta=1e-9 * 1e39)
+
         cx, labels = self.classes()
         self.ok("nobias-train", "--x", cx, "--y", labels, *QUICK, "--weights-out", "c", "--quiet")
         self.ok("nobias-predict", "--weights", "c", "--x", cx, "--out", "l.npy", "--labels")

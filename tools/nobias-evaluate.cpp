@@ -155,59 +155,98 @@ Task csv_task(const nobias::ModelInfo& info) {
   return info.classes > 0 ? Task::Classify : Task::Regress;
 }
 
+// Rows as Y: themselves, or float rows widened (exactly) into buffer, grown as needed.
+template <class Y, class T>
+nobias::MatrixView<const Y> rows_as(nobias::MatrixView<const T> rows, nobias::Matrix<Y>& buffer) {
+  if constexpr (std::is_same_v<T, Y>) {
+    (void)buffer;
+    return rows;
+  } else {
+    if (buffer.rows() < rows.rows() || buffer.cols() != rows.cols())
+      buffer = nobias::Matrix<Y>(rows.rows(), rows.cols());
+    nobias::MatrixView<Y> to = buffer.row_block(0, rows.rows());
+    for (std::size_t i = 0; i < rows.rows(); ++i)
+      for (std::size_t j = 0; j < rows.cols(); ++j)
+        to(i, j) = static_cast<Y>(rows(i, j));
+    return to;
+  }
+}
+
+// Whether a float32 model's targets are scored in double: a float64 .npy --y, or a CSV's
+// numbers, are scored as given, as scikit-learn scores them against float32 predictions
+// (rounded to float first they would score other values, and a finite 1e39 would be an
+// infinity). A float32 or integer --y keeps the model's dtype: the same values, half the memory.
+bool targets_in_double(const EvaluateOptions& o) {
+  if (!o.target.empty() || is_csv_path(o.y)) return true;
+  try {
+    return nobias::inspect_npy(o.y).dtype == nobias::NpyDtype::F64;
+  } catch (const nobias::Error&) {
+    return false;  // read_targets says what is wrong with it
+  }
+}
+
+// The model's predictions (T) scored against targets held as Y (T, or double).
+template <class T, class Y>
+int evaluate_as(const EvaluateOptions& o, const nobias::ModelInfo& info) {
+  const std::string& weights = o.model.weights;
+  std::size_t classes = info.classes;
+  // Text labels by the model's class_names: the new file's own sorted names would number
+  // its classes differently when it lacks one.
+  const std::vector<std::string>& names = info.class_names;
+  // --target: one reader, its first pass made once; the targets' column read in its second
+  // pass, the inputs in a third (three reads of the file, a pipe's one, rather than four).
+  std::optional<nobias::CsvRowReader> csv;
+  if (!o.target.empty()) csv.emplace(open_csv_rows("--x", o.model.x));
+  Targets<Y> targets =
+      csv ? read_csv_target_column<Y>("--x", *csv, o.target, csv_task(info), classes, names)
+      : is_csv_path(o.y) && !names.empty()
+          ? read_csv_targets<Y>("--y", o.y, task_of(info, o.y, classes), classes, names)
+          : read_targets<Y>("--y", o.y, task_of(info, o.y, classes), classes);
+  ModelRows<T> x = read_model_x<T>(o.model.x, weights, info, o.target, std::move(csv));
+  // As nobias-predict: oneDNN's kernel generation beside the model's load.
+  std::optional<nobias::Float32WarmUp> warm_up;
+  if (std::is_same_v<T, float> && x.rows() > 1) warm_up.emplace();
+  const nobias::Model<T> model = nobias::load_model<T>(weights);
+  const std::string y_input = o.target.empty() ? "--y " + o.y : "--target " + o.target;
+  classes = targets.classes;
+  const nobias::Matrix<Y> y = std::move(targets.y);
+  const auto shapes = [&] {
+    return "--x " + o.model.x + " is " + nobias::shape_string(x.rows(), x.cols()) + ", " + y_input +
+           " is " + file_shape(o.y, y.rows(), y.cols());
+  };
+  if (y.rows() != x.rows()) throw nobias::ShapeError(shapes() + ": row counts differ");
+  if (x.rows() == 0) throw nobias::ShapeError(shapes() + ": no rows to evaluate on");
+  if (y.cols() != info.widths.back()) {
+    throw nobias::ShapeError(y_input + " is " + file_shape(o.y, y.rows(), y.cols()) +
+                             ", but the model in " + weights + " has " +
+                             std::to_string(info.widths.back()) + " outputs");
+  }
+  // A window of rows at a time, each window's rows of a mapped --x dropped from memory once
+  // predicted and its outputs once scored: neither all of --x nor all outputs are held.
+  nobias::MetricsAccumulator<Y> scores(y, classes > 0);
+  nobias::Matrix<Y> widened;
+  x.predict(
+      model.network, model.info.standardization,
+      [&](std::size_t first, nobias::MatrixView<const T> inputs, nobias::MatrixView<const T> rows) {
+        require_finite_x<T>(o.model.x, inputs, first);  // bad data, before its outputs
+        nobias::require_finite_predictions<T>("--x " + o.model.x, rows, inputs, first, x.rows());
+        scores.add(first, rows_as<Y>(rows, widened));
+      });
+  nobias::Metrics metrics = scores.finish();
+  nobias::require_finite_metrics<Y>(y_input, metrics, scores);
+  metrics.rows = x.rows();
+  print(metrics, classes > 0, o.json);
+  return kExitOk;
+}
+
 int run(const EvaluateOptions& o) {
   const nobias::ModelInfo info = apply_model_flags(o.model);
-  const std::string& weights = o.model.weights;
   return with_model_dtype(info, [&](auto zero) {
     using T = decltype(zero);
-    std::size_t classes = info.classes;
-    // Text labels by the model's class_names: the new file's own sorted names would number
-    // its classes differently when it lacks one.
-    const std::vector<std::string>& names = info.class_names;
-    // --target: one reader, its first pass made once; the targets' column read in its second
-    // pass, the inputs in a third (three reads of the file, a pipe's one, rather than four).
-    std::optional<nobias::CsvRowReader> csv;
-    if (!o.target.empty()) csv.emplace(open_csv_rows("--x", o.model.x));
-    Targets<T> targets =
-        csv ? read_csv_target_column<T>("--x", *csv, o.target, csv_task(info), classes, names)
-        : is_csv_path(o.y) && !names.empty()
-            ? read_csv_targets<T>("--y", o.y, task_of(info, o.y, classes), classes, names)
-            : read_targets<T>("--y", o.y, task_of(info, o.y, classes), classes);
-    ModelRows<T> x = read_model_x<T>(o.model.x, weights, info, o.target, std::move(csv));
-    // As nobias-predict: oneDNN's kernel generation beside the model's load.
-    std::optional<nobias::Float32WarmUp> warm_up;
-    if (std::is_same_v<T, float> && x.rows() > 1) warm_up.emplace();
-    const nobias::Model<T> model = nobias::load_model<T>(weights);
-    const std::string y_input = o.target.empty() ? "--y " + o.y : "--target " + o.target;
-    classes = targets.classes;
-    const nobias::Matrix<T> y = std::move(targets.y);
-    const auto shapes = [&] {
-      return "--x " + o.model.x + " is " + nobias::shape_string(x.rows(), x.cols()) + ", " +
-             y_input + " is " + file_shape(o.y, y.rows(), y.cols());
-    };
-    if (y.rows() != x.rows()) throw nobias::ShapeError(shapes() + ": row counts differ");
-    if (x.rows() == 0) throw nobias::ShapeError(shapes() + ": no rows to evaluate on");
-    if (y.cols() != info.widths.back()) {
-      throw nobias::ShapeError(y_input + " is " + file_shape(o.y, y.rows(), y.cols()) +
-                               ", but the model in " + weights + " has " +
-                               std::to_string(info.widths.back()) + " outputs");
+    if constexpr (std::is_same_v<T, float>) {
+      if (targets_in_double(o)) return evaluate_as<float, double>(o, info);
     }
-    // A window of rows at a time, each window's rows of a mapped --x dropped from memory once
-    // predicted and its outputs once scored: neither all of --x nor all outputs are held.
-    nobias::MetricsAccumulator<T> scores(y, classes > 0);
-    x.predict(model.network, model.info.standardization,
-              [&](std::size_t first, nobias::MatrixView<const T> inputs,
-                  nobias::MatrixView<const T> rows) {
-                require_finite_x<T>(o.model.x, inputs, first);  // bad data, before its outputs
-                nobias::require_finite_predictions<T>("--x " + o.model.x, rows, inputs, first,
-                                                      x.rows());
-                scores.add(first, rows);
-              });
-    nobias::Metrics metrics = scores.finish();
-    nobias::require_finite_metrics<T>(y_input, metrics, scores);
-    metrics.rows = x.rows();
-    print(metrics, classes > 0, o.json);
-    return kExitOk;
+    return evaluate_as<T, T>(o, info);
   });
 }
 
