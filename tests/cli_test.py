@@ -1179,10 +1179,23 @@ class CliTest(ModeTests, unittest.TestCase):
         os.mkdir(self.path("ck", "state-backup"))
         with open(self.path("ck", "state-of-the-art.md"), "w") as f:
             f.write("mine")
+        # Entries of the user's named exactly like states: they used to be removed by the
+        # cleanup of superseded states.
+        for sub in ("state-000001", "state-000005.building", "state-000002.building"):
+            os.mkdir(self.path("ck", sub))
+            with open(self.path("ck", sub, "notes.txt"), "w") as f:
+                f.write("mine")
+        with open(self.path("ck", "state-000042"), "w") as f:
+            f.write("mine")
+        before = tree_bytes(self.path("ck"))
         self.ok("--x", x, "--y", y, "--layers", "8,16,2", "--quiet", "--epochs", 3,
                 "--optimizer", "adam", "--checkpoint", "ck")
         self.assertEqual(sorted(os.listdir(self.path("ck"))),
-                         ["CURRENT", "state-000003", "state-backup", "state-of-the-art.md"])
+                         ["CURRENT", "state-000001", "state-000002.building", "state-000003",
+                          "state-000005.building", "state-000042", "state-backup",
+                          "state-of-the-art.md"])
+        after = tree_bytes(self.path("ck"))
+        self.assertEqual({k: v for k, v in after.items() if k in before}, before)
 
     def test_steps_mode_with_adam(self):
         x, y = self.teacher_data()
