@@ -505,8 +505,8 @@ TEST_CASE("checkpoint.save.removes_only_what_a_save_made") {
 
   nobias::save_checkpoint<float>(d, net, adam, progress_at(1, 1));  // state-000001 is taken
   CHECK(dir.names() == with({"CURRENT", "state-000001.1"}));
-  // Debris of ours: a save killed while writing state.txt, and one killed right after it
-  // made its building directory.
+  // Debris of ours, which the next save removes: a save killed while writing state.txt, and
+  // one killed right after it made its building directory.
   {
     nobias::detail::ScopedAtomicWriteHook crash([](const std::string& temp) {
       if (temp.find("state.txt") != std::string::npos) throw std::runtime_error("killed");
@@ -515,6 +515,11 @@ TEST_CASE("checkpoint.save.removes_only_what_a_save_made") {
   }
   REQUIRE(fs::exists(dir.path() / "state-000003.building" / "w1.npy"));
   fs::create_directory(dir.path() / "state-000004.building");
+  // And what a removal of a superseded state killed midway leaves (state.txt goes last).
+  fs::create_directory(dir.path() / "state-000006");
+  fs::create_directory(dir.path() / "state-000010");
+  fs::copy_file(elsewhere.path() / "state-000009" / "state.txt",
+                dir.path() / "state-000010" / "state.txt");
   CHECK(nobias::load_checkpoint<float>(d).progress.epochs_done == 1);
 
   // The epoch-2 save cannot build under the user's state-000002.building.

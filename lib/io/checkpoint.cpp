@@ -77,26 +77,41 @@ bool is_state_name(const std::string& name, bool allow_building) {
 // Whether path is a state (or the debris of an interrupted save) that save_checkpoint made: a
 // directory, not a link, holding nothing but the files a save writes there (the arrays,
 // state.txt, and their temporaries); a committed state (committed) also holds a state.txt in
-// the checkpoint format. Anything else named like a state is not nobias's to remove: a user's
-// file, a directory of theirs, or one of nobias's to which they added a file.
+// the checkpoint format, unless it is empty (what a removal killed before its rmdir leaves:
+// remove_state takes state.txt last). Anything else named like a state is not nobias's to
+// remove: a user's file, a directory of theirs, or one of nobias's to which they added a file.
 bool made_by_a_save(const fs::path& path, bool committed) {
   std::error_code ec;
   if (!fs::is_directory(fs::symlink_status(path, ec))) return false;
-  bool state_txt = false;
+  bool state_txt = false, empty = true;
   for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     const bool written = name == "state.txt" || is_array_name(name) || is_temporary_name(name);
     std::error_code type_ec;
     if (!written || !fs::is_regular_file(it->symlink_status(type_ec))) return false;
     state_txt = state_txt || name == "state.txt";
+    empty = false;
   }
   if (ec) return false;
-  if (!committed) return true;
+  if (!committed || empty) return true;
   if (!state_txt) return false;
   std::ifstream in(path / "state.txt", std::ios::binary);
   std::string first;
   return static_cast<bool>(std::getline(in, first)) &&
          first.rfind(std::string("format=") + detail::kCheckpointFormatStem, 0) == 0;
+}
+
+// Removes a state made_by_a_save vouched for (plain files only), state.txt last: a removal
+// killed midway leaves a directory the next save still knows for its own. Best effort.
+void remove_state(const fs::path& path) {
+  std::error_code ec;
+  std::vector<fs::path> files;
+  for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec))
+    if (it->path().filename() != "state.txt") files.push_back(it->path());
+  for (const fs::path& file : files)
+    fs::remove(file, ec);
+  fs::remove(path / "state.txt", ec);
+  fs::remove(path, ec);
 }
 
 [[noreturn]] void bad(const std::string& dir, const std::string& what) {
@@ -147,7 +162,7 @@ void save_checkpoint(const std::string& dir, const Network<T>& net, const Optimi
     const fs::path debris = fs::path(dir) / (candidate + ".building");
     if (!fs::exists(fs::symlink_status(debris, status_ec))) return true;
     if (!made_by_a_save(debris, false)) return false;
-    fs::remove_all(debris, status_ec);
+    remove_state(debris);
     return !fs::exists(fs::symlink_status(debris, status_ec));
   };
   std::string name = state_name(progress.epochs_done);
@@ -226,7 +241,7 @@ void save_checkpoint(const std::string& dir, const Network<T>& net, const Optimi
     if (made_by_a_save(it->path(), is_state_name(other, false))) stale.push_back(it->path());
   }
   for (const fs::path& p : stale)
-    fs::remove_all(p, ec);
+    remove_state(p);
 }
 
 template <class T>
