@@ -66,6 +66,18 @@ def file_bytes(path):
         return f.read()
 
 
+def tree_bytes(root):
+    """{relative path: bytes (None for a directory)} of everything under root."""
+    tree = {}
+    for where, dirs, files in os.walk(root):
+        for name in dirs:
+            tree[os.path.relpath(os.path.join(where, name), root)] = None
+        for name in files:
+            path = os.path.join(where, name)
+            tree[os.path.relpath(path, root)] = file_bytes(path)
+    return tree
+
+
 class CliTest(ModeTests, unittest.TestCase):
     def setUp(self):
         self._tmp = tempfile.TemporaryDirectory(prefix="nobias-cli-")
@@ -962,7 +974,7 @@ class CliTest(ModeTests, unittest.TestCase):
         common = ["--x", x, "--y", y, "--layers", "8,16,2", "--optimizer", "adam", "--lr", 0.05,
                   "--loss", "mean", "--batch-size", 8, "--threads", 1, "--seed", 3,
                   "--validation-fraction", 0.3, "--patience", 2]
-        whole = self.ok(*common, "--epochs", 40, "--weights-out", "whole")
+        whole = self.ok(*common, "--epochs", 40, "--weights-out", "whole", "--checkpoint", "wk")
         m = re.search(r"after \d+ steps in (\d+) of at most 40 epochs \(stopped early: .*; kept epoch "
                       r"(\d+),", whole.stdout)
         self.assertIsNotNone(m, whole.stdout)
@@ -977,6 +989,31 @@ class CliTest(ModeTests, unittest.TestCase):
         for k in (1, 2):
             self.assertEqual(file_bytes(self.path("whole", "w%d.npy" % k)),
                              file_bytes(self.path("resumed", "w%d.npy" % k)))
+        # A checkpoint of the epoch that met the stopping condition (the run split there, or
+        # the stopped run's own) resumes to the same end: no more epochs, the kept epoch's
+        # weights, the same report, the checkpoint left as it was. It used to train on.
+        self.ok(*common, "--epochs", stopped, "--checkpoint", "sk", "--quiet")
+        final = whole.stdout.splitlines()[-1]
+        for ck in ("sk", "wk"):
+            with self.subTest(checkpoint=ck):
+                out = "out-" + ck
+                os.mkdir(self.path(out))
+                before = tree_bytes(self.path(ck))
+                r = self.ok(*common, "--epochs", 40, "--resume", ck, "--checkpoint", ck,
+                            "--weights-out", out, "--loss-csv", out + ".csv")
+                self.assertNotRegex(r.stdout, r"(?m)^epoch ")
+                self.assertIn(f"nothing to train: early stopping ended the run of --resume {ck} "
+                              f"at epoch {stopped}\n", r.stdout)
+                last = r.stdout.splitlines()[-1]
+                self.assertEqual(final_line(last)[0], final_line(final)[0])
+                self.assertEqual(final_line(last)[1], 0)
+                self.assertIn(f"(stopped early: val_loss did not improve for 2 epochs; kept epoch "
+                              f"{kept}, the lowest val_loss)", last)
+                for k in (1, 2):
+                    self.assertEqual(file_bytes(self.path("whole", "w%d.npy" % k)),
+                                     file_bytes(self.path(out, "w%d.npy" % k)))
+                self.assertEqual(read_loss_csv(self.path(out + ".csv")), ([], []))
+                self.assertEqual(tree_bytes(self.path(ck)), before)
         # Another patience cannot continue it.
         self.assert_refused_before_training(
             [*common[:-1], 3, "--epochs", 40, "--resume", "ck"],
@@ -1142,10 +1179,23 @@ class CliTest(ModeTests, unittest.TestCase):
         os.mkdir(self.path("ck", "state-backup"))
         with open(self.path("ck", "state-of-the-art.md"), "w") as f:
             f.write("mine")
+        # Entries of the user's named exactly like states: they used to be removed by the
+        # cleanup of superseded states.
+        for sub in ("state-000001", "state-000005.building", "state-000002.building"):
+            os.mkdir(self.path("ck", sub))
+            with open(self.path("ck", sub, "notes.txt"), "w") as f:
+                f.write("mine")
+        with open(self.path("ck", "state-000042"), "w") as f:
+            f.write("mine")
+        before = tree_bytes(self.path("ck"))
         self.ok("--x", x, "--y", y, "--layers", "8,16,2", "--quiet", "--epochs", 3,
                 "--optimizer", "adam", "--checkpoint", "ck")
         self.assertEqual(sorted(os.listdir(self.path("ck"))),
-                         ["CURRENT", "state-000003", "state-backup", "state-of-the-art.md"])
+                         ["CURRENT", "state-000001", "state-000002.building", "state-000003",
+                          "state-000005.building", "state-000042", "state-backup",
+                          "state-of-the-art.md"])
+        after = tree_bytes(self.path("ck"))
+        self.assertEqual({k: v for k, v in after.items() if k in before}, before)
 
     def test_steps_mode_with_adam(self):
         x, y = self.teacher_data()

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -457,6 +458,84 @@ TEST_CASE("checkpoint.save.interrupted_while_writing_the_state_keeps_the_previou
   // The next save completes and clears the half-built state.
   nobias::save_checkpoint<float>(d, net, adam, progress_at(2, 1));
   CHECK(dir.names() == std::vector<std::string>{"CURRENT", "state-000002"});
+}
+
+// A save removes superseded states and the debris of interrupted saves, and nothing else: an
+// entry of the user's merely named like a state (a file, a directory of theirs, a link, one of
+// nobias's directories holding a file of theirs) stays, and its name is not reused.
+TEST_CASE("checkpoint.save.removes_only_what_a_save_made") {
+  namespace fs = std::filesystem;
+  TempDir dir("not-ours");
+  TempDir elsewhere("not-ours-target");
+  const std::string d = dir.path().string();
+  Network<float> net({5, 4, 2}, 27, nobias::Init::He);
+  Optimizer<float> adam(config_of(OptimizerKind::Adam), net);
+  const auto write = [](const std::string& path, const std::string& text) {
+    std::ofstream(path, std::ios::binary) << text;
+  };
+  const auto read = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  // The user's: a directory of a state's name, one of a building state's name (the one the
+  // epoch-2 save would build under), a plain file, a directory holding a state's file names
+  // but no checkpoint's state.txt, a link to a real state.
+  for (const char* sub : {"state-000001", "state-000005.building", "state-000002.building",
+                          "state-000007", "state-000008.building"}) {
+    fs::create_directory(dir.path() / sub);
+  }
+  write(dir.file("state-000001/notes.txt"), "mine");
+  write(dir.file("state-000005.building/notes.txt"), "mine");
+  write(dir.file("state-000002.building/notes.txt"), "mine");
+  write(dir.file("state-000042"), "mine");
+  write(dir.file("state-000007/state.txt"), "mine\n");
+  write(dir.file("state-000007/w1.npy"), "mine");
+  write(dir.file("state-000008.building/w1.npy"), "mine");
+  fs::create_directory(dir.path() / "state-000008.building" / "w2.npy");  // a directory
+  nobias::save_checkpoint<float>(elsewhere.path().string(), net, adam, progress_at(9, 1));
+  fs::create_directory_symlink(elsewhere.path() / "state-000009", dir.path() / "state-000009");
+  const std::vector<std::string> users = {
+      "state-000001",          "state-000002.building", "state-000005.building", "state-000007",
+      "state-000008.building", "state-000009",          "state-000042"};
+  const auto with = [&](std::vector<std::string> ours) {
+    ours.insert(ours.end(), users.begin(), users.end());
+    std::sort(ours.begin(), ours.end());
+    return ours;
+  };
+
+  nobias::save_checkpoint<float>(d, net, adam, progress_at(1, 1));  // state-000001 is taken
+  CHECK(dir.names() == with({"CURRENT", "state-000001.1"}));
+  // Debris of ours, which the next save removes: a save killed while writing state.txt, and
+  // one killed right after it made its building directory.
+  {
+    nobias::detail::ScopedAtomicWriteHook crash([](const std::string& temp) {
+      if (temp.find("state.txt") != std::string::npos) throw std::runtime_error("killed");
+    });
+    CHECK_THROWS_WITH(nobias::save_checkpoint<float>(d, net, adam, progress_at(3, 1)), "killed");
+  }
+  REQUIRE(fs::exists(dir.path() / "state-000003.building" / "w1.npy"));
+  fs::create_directory(dir.path() / "state-000004.building");
+  // And what a removal of a superseded state killed midway leaves (state.txt goes last).
+  fs::create_directory(dir.path() / "state-000006");
+  fs::create_directory(dir.path() / "state-000010");
+  fs::copy_file(elsewhere.path() / "state-000009" / "state.txt",
+                dir.path() / "state-000010" / "state.txt");
+  CHECK(nobias::load_checkpoint<float>(d).progress.epochs_done == 1);
+
+  // The epoch-2 save cannot build under the user's state-000002.building.
+  nobias::save_checkpoint<float>(d, net, adam, progress_at(2, 1));
+  CHECK(dir.names() == with({"CURRENT", "state-000002.1"}));
+  CHECK(nobias::load_checkpoint<float>(d).progress.epochs_done == 2);
+  CHECK(read(dir.file("state-000001/notes.txt")) == "mine");
+  CHECK(read(dir.file("state-000005.building/notes.txt")) == "mine");
+  CHECK(read(dir.file("state-000002.building/notes.txt")) == "mine");
+  CHECK(read(dir.file("state-000042")) == "mine");
+  CHECK(read(dir.file("state-000007/state.txt")) == "mine\n");
+  CHECK(read(dir.file("state-000007/w1.npy")) == "mine");
+  CHECK(read(dir.file("state-000008.building/w1.npy")) == "mine");
+  CHECK(fs::is_directory(dir.path() / "state-000008.building" / "w2.npy"));
+  CHECK(fs::is_symlink(dir.path() / "state-000009"));
+  CHECK(nobias::load_checkpoint<float>(elsewhere.path().string()).progress.epochs_done == 9);
 }
 
 TEST_CASE("checkpoint.restore_optimizer.errors_name_the_mismatch") {

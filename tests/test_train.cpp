@@ -892,6 +892,40 @@ TEST_CASE_TEMPLATE("fit.resume.continues_early_stopping", T, float, double) {
   CHECK(rest.stopped_early);
   CHECK(identical(resumed, whole));
 
+  // A checkpoint of the epoch whose verdict ended the run (the run split there, or the
+  // uninterrupted run's own) continues with no epoch: the uninterrupted run trained none more.
+  // It used to train on, from a count that had already reached the patience.
+  const std::size_t stop = uninterrupted.epochs.back().epoch;
+  Network<T> at_stop = p.net;
+  Optimizer<T> at_stop_opt(fit_momentum_config(), at_stop);
+  nobias::fit<T>(at_stop, at_stop_opt, {p.x, p.y, val_x, val_y},
+                 options_for(stop, temp.file("at_stop")));
+  for (const char* dir : {"at_stop", "whole"}) {
+    CAPTURE(dir);
+    const auto ended = nobias::load_checkpoint<T>(temp.file(dir));
+    REQUIRE(ended.progress.epochs_done == stop);
+    REQUIRE(ended.progress.stopping.epochs_without_improvement == 4);
+    Network<T> net(ended.weights);
+    Optimizer<T> opt(fit_momentum_config(), net);
+    FitOptions more = options_for(60, temp.file(dir));
+    std::size_t hooked = 0;
+    more.on_epoch = [&](const EpochReport&) { return ++hooked > 0; };
+    nobias::resume(ended, opt, more);
+    const nobias::FitResult none =
+        nobias::fit<T>(net, opt, {p.x, p.y, val_x, val_y, &ended.best_weights}, more);
+    CHECK(none.epochs.empty());
+    CHECK(none.epochs_run == 0);
+    CHECK(none.steps == 0);
+    CHECK(hooked == 0);
+    CHECK(none.stopped_early);
+    CHECK(none.kept_epoch == uninterrupted.kept_epoch);
+    CHECK(none.final_loss == uninterrupted.final_loss);
+    CHECK(identical(net, whole));
+    CHECK(opt.steps_taken() == ended.optimizer_steps);
+    // The checkpoint stays the stopped run's.
+    CHECK(nobias::load_checkpoint<T>(temp.file(dir)).progress.epochs_done == stop);
+  }
+
   // Another patience is another run.
   FitOptions other = options_for(60, temp.file("ck"));
   other.early_stopping.patience = 5;

@@ -187,6 +187,11 @@ int run_training(const TrainOptions& o, const Trainer<T>& train, const RunPlace&
     throw;
   }
   if (reports && !steps_mode) monitor.finish();
+  if (reports && !o.quiet && result.epochs_run == 0 && result.stopped_early) {
+    // The checkpoint's run had met early stopping's condition: it ends as it ended then.
+    std::printf("nothing to train: early stopping ended the run of --resume %s at epoch %zu\n",
+                o.resume_dir.c_str(), options.first_epoch - 1);
+  }
 
   // Every output is written to temporaries first and all are committed together, last: a run
   // that fails before this point (or while staging) has changed no output.

@@ -9,6 +9,13 @@
 //
 // A new state is written beside the old ones and becomes current only when CURRENT is
 // replaced atomically, so a crash at any point leaves the previous checkpoint loadable.
+// A state is built as DIR/state-NNNNNN.building/ and renamed when complete; a second save of
+// one epoch is state-NNNNNN.1/ (.2, ...). After the commit a save removes the states it
+// superseded and the debris of interrupted saves, and only those: entries a save provably
+// made (directories, not links, holding only the files a save writes there; a committed one
+// also a state.txt of nobias's format, or nothing at all). Anything else named like a state
+// (a user's file, link or directory, or a state to which a file was added) stays, and its
+// name is skipped.
 // Loading checks every field of state.txt and every file's checksum: a damaged state is an
 // IoError naming the field or the file, never weights that train into NaN.
 #pragma once

@@ -123,7 +123,10 @@ struct FitData {
 };
 
 struct FitResult {
-  std::vector<EpochReport> epochs;  // one per epoch run (the last one only: keep_reports)
+  // One per epoch run (the last one only: keep_reports). None when a resumed run's early
+  // stopping had already ended it (the checkpoint of its last epoch): as the uninterrupted run,
+  // it trains no more, stopped_early is true and the network holds the best epoch's weights.
+  std::vector<EpochReport> epochs;
   std::size_t epochs_run = 0;
   std::size_t steps = 0;       // updates taken
   double seconds = 0.0;        // of training, without the checks and the final loss
@@ -204,7 +207,8 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
 // batch_size, shuffle, reduction, dtype, patience, tolerance), or "epochs" when it has done
 // options.epochs already (now: the epochs asked for, then: those done). Then restores the
 // optimizer's state and sets first_epoch, resumed_data and resumed_stopping; pass
-// &checkpoint.best_weights as FitData::best_weights so that early stopping goes on alike.
+// &checkpoint.best_weights as FitData::best_weights so that early stopping goes on alike (a
+// run it had ended then ends at once, with the best epoch's weights).
 // The network must hold the checkpoint's weights (Network<T>(checkpoint.weights)).
 template <class T>
 void resume(const Checkpoint<T>& checkpoint, Optimizer<T>& optimizer, FitOptions& options);

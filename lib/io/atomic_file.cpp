@@ -103,6 +103,10 @@ std::uint64_t fnv1a64(const void* data, std::size_t size, std::uint64_t hash) {
   return hash;
 }
 
+bool is_temporary_name(const std::string& name) {
+  return temporary_pid(name) != 0;
+}
+
 void remove_stale_temporaries(const std::string& dir) {
   std::error_code ec;
   const long long self = ::getpid();

@@ -57,6 +57,9 @@ void write_file_atomically(const std::string& path,
 inline constexpr std::uint64_t kFnv1a64Offset = 0xcbf29ce484222325ULL;
 std::uint64_t fnv1a64(const void* data, std::size_t size, std::uint64_t hash = kFnv1a64Offset);
 
+// Whether name is one of these temporaries' (".nobias-tmp-<pid>-<n>[-name]").
+bool is_temporary_name(const std::string& name);
+
 // Removes dir's temporaries (".nobias-tmp-<pid>-<n>[-name]", files or directories) whose
 // process no longer runs. Best effort, silent: a failure leaves debris, never an error.
 void remove_stale_temporaries(const std::string& dir);

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <system_error>
 #include <type_traits>
+#include <vector>
 
 #include "core/printable.hpp"
 #include "io/atomic_file.hpp"
@@ -73,6 +74,46 @@ bool is_state_name(const std::string& name, bool allow_building) {
   return i == name.size();
 }
 
+// Whether path is a state (or the debris of an interrupted save) that save_checkpoint made: a
+// directory, not a link, holding nothing but the files a save writes there (the arrays,
+// state.txt, and their temporaries); a committed state (committed) also holds a state.txt in
+// the checkpoint format, unless it is empty (what a removal killed before its rmdir leaves:
+// remove_state takes state.txt last). Anything else named like a state is not nobias's to
+// remove: a user's file, a directory of theirs, or one of nobias's to which they added a file.
+bool made_by_a_save(const fs::path& path, bool committed) {
+  std::error_code ec;
+  if (!fs::is_directory(fs::symlink_status(path, ec))) return false;
+  bool state_txt = false, empty = true;
+  for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const bool written = name == "state.txt" || is_array_name(name) || is_temporary_name(name);
+    std::error_code type_ec;
+    if (!written || !fs::is_regular_file(it->symlink_status(type_ec))) return false;
+    state_txt = state_txt || name == "state.txt";
+    empty = false;
+  }
+  if (ec) return false;
+  if (!committed || empty) return true;
+  if (!state_txt) return false;
+  std::ifstream in(path / "state.txt", std::ios::binary);
+  std::string first;
+  return static_cast<bool>(std::getline(in, first)) &&
+         first.rfind(std::string("format=") + detail::kCheckpointFormatStem, 0) == 0;
+}
+
+// Removes a state made_by_a_save vouched for (plain files only), state.txt last: a removal
+// killed midway leaves a directory the next save still knows for its own. Best effort.
+void remove_state(const fs::path& path) {
+  std::error_code ec;
+  std::vector<fs::path> files;
+  for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec))
+    if (it->path().filename() != "state.txt") files.push_back(it->path());
+  for (const fs::path& file : files)
+    fs::remove(file, ec);
+  fs::remove(path / "state.txt", ec);
+  fs::remove(path, ec);
+}
+
 [[noreturn]] void bad(const std::string& dir, const std::string& what) {
   throw IoError("load_checkpoint: " + dir + ": " + what);
 }
@@ -112,15 +153,25 @@ void save_checkpoint(const std::string& dir, const Network<T>& net, const Optimi
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw IoError("save_checkpoint: cannot create '" + dir + "' (" + ec.message() + ")");
-  // Never reuse a name: the one CURRENT names must stay whole until the new state commits.
+  // Never reuse a name: the one CURRENT names must stay whole until the new state commits, and
+  // an entry of that name may be the user's. Nor a building name held by anything but the
+  // debris of an interrupted save, which goes.
+  const auto usable = [&](const std::string& candidate) {
+    std::error_code status_ec;
+    if (fs::exists(fs::symlink_status(fs::path(dir) / candidate, status_ec))) return false;
+    const fs::path debris = fs::path(dir) / (candidate + ".building");
+    if (!fs::exists(fs::symlink_status(debris, status_ec))) return true;
+    if (!made_by_a_save(debris, false)) return false;
+    remove_state(debris);
+    return !fs::exists(fs::symlink_status(debris, status_ec));
+  };
   std::string name = state_name(progress.epochs_done);
-  for (int copy = 1; fs::exists(fs::path(dir) / name, ec); ++copy)
+  for (int copy = 1; !usable(name); ++copy)
     name = state_name(progress.epochs_done) + "." + std::to_string(copy);
   const fs::path state = fs::path(dir) / name;
   // The state is built under a temporary name: a crash leaves only debris, never a state
   // that looks complete.
   const fs::path building = fs::path(dir) / (name + ".building");
-  fs::remove_all(building, ec);
   if (!fs::create_directory(building, ec) || ec) {
     throw IoError("save_checkpoint: cannot create '" + building.string() + "' (" + ec.message() +
                   ")");
@@ -180,11 +231,17 @@ void save_checkpoint(const std::string& dir, const Network<T>& net, const Optimi
   // The commit point: until CURRENT names the new state, the previous one is the checkpoint.
   write_file_atomically((fs::path(dir) / "CURRENT").string(),
                         [&](std::ostream& out) { out << name << "\n"; }, "save_checkpoint");
-  // Superseded states and debris of interrupted saves; a failure here is harmless.
+  // Superseded states and debris of interrupted saves, those a save provably made (never an
+  // entry of the user's that only has such a name); a failure here is harmless. Listed first:
+  // removing while iterating may skip entries.
+  std::vector<fs::path> stale;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string other = it->path().filename().string();
-    if (other != name && is_state_name(other, true)) fs::remove_all(it->path(), ec);
+    if (other == name || !is_state_name(other, true)) continue;
+    if (made_by_a_save(it->path(), is_state_name(other, false))) stale.push_back(it->path());
   }
+  for (const fs::path& p : stale)
+    remove_state(p);
 }
 
 template <class T>

@@ -18,6 +18,8 @@
 namespace nobias::detail {
 
 inline constexpr const char* kCheckpointFormat = "nobias-checkpoint-2";
+// What every version's format= starts with: a state of any nobias's making.
+inline constexpr const char* kCheckpointFormatStem = "nobias-checkpoint-";
 // More layers than this is no state nobias wrote, and a count to refuse before looping on it.
 inline constexpr std::uint64_t kMaxCheckpointLayers = 1000000;
 

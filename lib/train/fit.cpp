@@ -127,6 +127,10 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
     best.best_validation_loss = resumed.best_validation_loss;
     without_improvement = resumed.epochs_without_improvement;
   }
+  // A checkpoint saved at the epoch whose verdict ended the run (its last, or one asked for at
+  // that epoch) continues with no more epochs: the uninterrupted run trained none either.
+  const bool stopped_already =
+      stopping.patience > 0 && best.best_epoch > 0 && without_improvement >= stopping.patience;
   std::vector<std::size_t> order(options.shuffle ? rows : 0);
   if (!options.shuffle) seam.arrange(nullptr);
 
@@ -136,7 +140,8 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
                              detail::sgemm_backend() == detail::SgemmBackend::OneDnn);
   const auto start = std::chrono::steady_clock::now();
   auto last_step_hook = start - options.on_step_every;
-  for (std::size_t epoch = options.first_epoch; epoch <= options.epochs; ++epoch) {
+  for (std::size_t epoch = options.first_epoch; !stopped_already && epoch <= options.epochs;
+       ++epoch) {
     if (options.shuffle) {
       shuffle_rows(order, options.seed, epoch);
       seam.arrange(&order);
@@ -228,10 +233,12 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  const EpochReport& last = result.epochs.back();
-  result.stopped_early = last.stops;
-  result.kept_epoch = last.epoch;
-  if (stopping.patience > 0 && best.best_epoch != last.epoch) {
+  // Where the run stands: the last epoch trained, or the resumed one when none was.
+  const EpochReport last = result.epochs.empty() ? EpochReport{} : result.epochs.back();
+  const std::size_t last_epoch = result.epochs.empty() ? options.first_epoch - 1 : last.epoch;
+  result.stopped_early = result.epochs.empty() ? stopped_already : last.stops;
+  result.kept_epoch = last_epoch;
+  if (stopping.patience > 0 && best.best_epoch != last_epoch) {
     restore_weights(net, best_weights);
     result.kept_epoch = best.best_epoch;
   }
@@ -247,7 +254,7 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
     facts.where = DivergenceError::kAfterTraining;
     facts.detail = "the loss is " + format_number(result.final_loss);
     facts.loss = result.final_loss;
-    facts.epoch = last.epoch;
+    facts.epoch = last_epoch;
     facts.step = last.steps;
     facts.weights_unchanged = false;
     throw DivergenceError(std::move(facts));

@@ -201,6 +201,16 @@ def test_resume_goes_through_the_driver_checks_and_early_stopping(tmp_path, dtyp
     assert resumed[-1].epoch == stopped_at and resumed[-1].best_epoch == reports[-1].best_epoch
     for a, b in zip(net.weights, straight.weights):
         numpy.testing.assert_array_equal(a, b)
+    # The checkpoint of the epoch early stopping ended the run at (a run split there, or the
+    # stopped run's own) trains no more: no reports, the best epoch's weights. It trained on.
+    run(stopped_at, checkpoint=tmp_path / "at_stop")
+    run(30, checkpoint=tmp_path / "whole")
+    for ck in ("at_stop", "whole"):
+        net, opt, progress = nobias.resume(tmp_path / ck)
+        assert progress.epochs_done == stopped_at
+        assert nobias.fit(net, opt, x, y, epochs=30, resume=tmp_path / ck, **settings) == []
+        for a, b in zip(net.weights, straight.weights):
+            numpy.testing.assert_array_equal(a, b)
 
     # A Checkpoint object works as well as its directory; a changed setting is named.
     checkpoint = nobias.load_checkpoint(tmp_path / "ck", dtype=dtype)
