@@ -55,6 +55,12 @@
 //   - a directory where a file is expected: IoError "<who>: <path>: is a directory, expected
 //     a file", up front, before anything is written.
 //
+// A regular file replaced keeps its permission bits (not the set-id and sticky bits; the umask
+// does not apply) and, where the process may change them (root; or the file's owner, to a group
+// it is in), its owner and group; not allowed to, the new file is the writer's, and its group
+// bits are cut to the old file's bits for others. The temporary has them before anything is
+// written. A new file gets 0666 less the umask.
+//
 // Temporaries are named ".nobias-tmp-<pid>-<n>-<the target's name, cut to 16 characters>" in
 // the target's directory, of bounded length whatever the target's name. Every save into a
 // directory first removes the temporaries there whose process no longer runs (a process killed

@@ -78,6 +78,31 @@ std::string temporary_for(const std::string& path) {
   return (fs::path(directory_of(path)) / name).string();
 }
 
+// The new file takes the replaced one's (old's) owner, group and permission bits, as sed -i,
+// editors and install do, on fd before anything is written to it. An owner or group the
+// process may not give (fchown fails: not root, or a group it is not in) is no error: the file
+// stays the writer's. Its group is then another, so the group bits are cut to what the old
+// file let others do: nobody gains access the old file did not give them. The set-user-ID,
+// set-group-ID and sticky bits are not copied (a data file has no use for them, and a set-id
+// bit kept on a file that became the writer's would let whoever runs it act as the writer).
+// The umask does not apply (fchmod). A filesystem that refuses the mode leaves the 0600 the
+// temporary was made with.
+void adopt_owner_and_mode(int fd, const struct stat& old) {
+  if (::fchown(fd, old.st_uid, old.st_gid) != 0 &&
+      ::fchown(fd, static_cast<uid_t>(-1), old.st_gid) != 0) {
+    // Neither: the file stays the writer's, in the writer's group (fstat below says which).
+  }
+  struct stat now {};
+  const bool same_group = ::fstat(fd, &now) == 0 && now.st_gid == old.st_gid;
+  const mode_t user = old.st_mode & S_IRWXU, others = old.st_mode & S_IRWXO;
+  mode_t group = old.st_mode & S_IRWXG;
+  if (!same_group) group &= others << 3;
+  const mode_t mode = user | group | others;
+  if (::fchmod(fd, mode) != 0) {
+    // Refused: the 0600 it was made with, narrower than any mode copied.
+  }
+}
+
 void remove_quietly(const std::string& path) {
   std::error_code ignored;
   fs::remove(path, ignored);
@@ -156,12 +181,18 @@ void StagedFile::stage(const std::function<void(std::ostream&)>& write_body) {
   }
   remove_stale_temporaries(dir);
 
+  // Replacing a regular file: the temporary is made 0600, then given that file's owner and
+  // mode before anything is written, so that it is never readable by more than the file.
+  struct stat old {};
+  const bool replacing = ::lstat(target_.c_str(), &old) == 0 && S_ISREG(old.st_mode);
   const std::string temp = temporary_for(target_);
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                        replacing ? S_IRUSR | S_IWUSR : 0666);
   if (fd < 0) {
     throw IoError(prefix + "cannot create a temporary file in directory '" + dir + "' (" +
                   errno_text(errno) + ")");
   }
+  if (replacing) adopt_owner_and_mode(fd, old);
   // Closes and removes the temporary unless it is complete.
   struct Guard {
     const std::string& temp;

@@ -11,6 +11,11 @@
 // failing with ESRCH says it is gone). A process id reused by a live process keeps its
 // temporary until that process ends too; processes in other pid namespaces writing the same
 // directory cannot be told apart and must not share it.
+//
+// Replacing a regular file, the temporary (made 0600) takes that file's permission bits
+// (without the set-id and sticky bits; the umask does not apply) and, where fchown allows it
+// (root, or a group the process is in), its owner and group, before anything is written; the
+// group not kept, the group bits are cut to the others' bits. A new file is 0666 less the umask.
 #pragma once
 
 #include <cstddef>
