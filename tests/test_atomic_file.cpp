@@ -1,4 +1,7 @@
-// What a replaced file keeps (io/atomic_file.hpp): its permission bits, owner and group.
+// What a replaced file keeps (its permission bits, owner and group) and which temporaries a save
+// may remove (io/atomic_file.hpp): only a dead run's, of this machine and pid namespace, and
+// only regular files. Processes in another pid namespace are made with unshare(CLONE_NEWPID),
+// which needs root (or is skipped with a message).
 #include <doctest/doctest.h>
 
 #include <cerrno>
@@ -71,11 +74,103 @@ std::vector<std::string> temporaries(const TempDir& dir) {
   return found;
 }
 
+// A process id that no longer runs: a child that has exited and been reaped.
+pid_t dead_pid() {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  REQUIRE(child > 0);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return child;
+}
+
+// The name of the temporary a save into dir makes now (seen by the test hook).
+std::string temporary_name_seen(const TempDir& dir) {
+  std::string seen;
+  {
+    nobias::detail::ScopedAtomicWriteHook hook([&](const std::string& temp) { seen = temp; });
+    write_bytes(dir.file("probe.bin"), "");
+    nobias::write_file_atomically(
+        dir.file("probe.bin"), [](std::ostream& out) { out << "x"; }, "test");
+  }
+  REQUIRE(!seen.empty());
+  return fs::path(seen).filename().string();
+}
+
+// What a temporary's name says of who made it: the part between the prefix and "-<pid>-"
+// (this machine's boot and this process's pid namespace).
+std::string identity_of(const std::string& name) {
+  const std::string pid = "-" + std::to_string(::getpid()) + "-";
+  const std::size_t at = name.find(pid, sizeof kPrefix - 1);
+  REQUIRE(at != std::string::npos);
+  return name.substr(sizeof kPrefix - 1, at - (sizeof kPrefix - 1));
+}
+
+// This machine's boot id, its first 12 hex digits, and the pid namespace's inode in hex: what
+// the names are documented to carry.
+std::string expected_identity() {
+  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::string boot, digits;
+  REQUIRE(std::getline(in, boot));
+  for (char c : boot)
+    if (c != '-' && digits.size() < 12) digits += c;
+  struct stat st {};
+  REQUIRE(::stat("/proc/self/ns/pid", &st) == 0);
+  std::ostringstream ns;
+  ns << std::hex << static_cast<std::uint64_t>(st.st_ino);
+  return digits + "." + ns.str();
+}
+
+// Runs body in a process of a new pid namespace (where it is pid 1) and returns the pid of the
+// process that made the namespace; its exit status is body's, or 77 when no namespace can be
+// made here. up and down are pipes body may use to talk with the test (both ends inherited).
+pid_t in_new_pid_namespace(const std::function<int()>& body) {
+  const pid_t maker = ::fork();
+  REQUIRE(maker >= 0);
+  if (maker == 0) {
+    if (::unshare(CLONE_NEWPID) != 0) ::_exit(77);
+    const pid_t child = ::fork();  // the namespace's first process
+    if (child < 0) ::_exit(78);
+    if (child == 0) {
+      int status = 1;
+      try {
+        status = body();
+      } catch (...) {
+        status = 2;
+      }
+      ::_exit(status);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 79);
+  }
+  return maker;
+}
+
 int exit_status(pid_t pid) {
   int status = 0;
   REQUIRE(::waitpid(pid, &status, 0) == pid);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+// One byte from fd within 20 s, or 0 (closed, or nothing came).
+char read_byte(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  char c = 0;
+  if (::poll(&p, 1, 20000) != 1 || ::read(fd, &c, 1) != 1) return 0;
+  return c;
+}
+
+struct Pipe {
+  int fd[2] = {-1, -1};
+  Pipe() { REQUIRE(::pipe(fd) == 0); }
+  ~Pipe() {
+    for (int f : fd)
+      if (f >= 0) ::close(f);
+  }
+  Pipe(const Pipe&) = delete;
+  Pipe& operator=(const Pipe&) = delete;
+};
 
 }  // namespace
 
@@ -244,4 +339,180 @@ TEST_CASE("atomic.an_owner_not_kept_is_no_error_and_its_group_gains_nothing") {
   }
   CHECK(mode_of(narrow) == 0600);
   CHECK(mode_of(wide) == 0644);
+}
+
+// ---- which temporaries a save removes ----
+
+TEST_CASE("atomic.temporaries_carry_the_boot_and_pid_namespace") {
+  TempDir dir("identity");
+  const std::string name = temporary_name_seen(dir);
+  CHECK(identity_of(name) == expected_identity());
+  // Another process of this namespace names its temporaries alike.
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    try {
+      const std::string theirs = temporary_name_seen(dir);
+      const std::string expected = expected_identity() + "-" + std::to_string(::getpid()) + "-";
+      ::_exit(theirs.find(expected) == sizeof kPrefix - 1 ? 0 : 1);
+    } catch (...) {
+      ::_exit(2);
+    }
+  }
+  CHECK(exit_status(child) == 0);
+  CHECK(name.size() <= nobias::kMaxTemporaryNameLength);
+  CHECK(temporaries(dir).empty());
+}
+
+TEST_CASE("atomic.only_a_dead_run_s_regular_files_of_this_machine_and_namespace_are_removed") {
+  TempDir dir("stale-identity");
+  // The identity as documented, not as read from a name: old code's names carry none.
+  const std::string me = expected_identity();
+  const std::string dead = std::to_string(dead_pid());
+  const std::string boot = me.substr(0, me.find('.')), ns = me.substr(me.find('.') + 1);
+  const std::string other_boot = (boot[0] == 'a' ? "b" : "a") + boot.substr(1);
+  const std::string other_ns = ns + "1";
+  const auto name = [](const std::string& id, const std::string& pid, const std::string& rest) {
+    return kPrefix + id + "-" + pid + "-" + rest;
+  };
+  const std::vector<std::string> removed = {
+      name(me, dead, "3"),
+      name(me, dead, "0-w1.npy"),
+  };
+  const std::vector<std::string> kept_files = {
+      name(other_boot + "." + ns, dead, "0-a.npy"),  // another machine sharing the directory
+      name(boot + "." + other_ns, dead, "0-a.npy"),  // another pid namespace (a container)
+      name("unknown", dead, "0-a.npy"),              // a writer that could not tell
+      name(me, "1", "0-a.npy"),                      // alive
+      name(me, std::to_string(::getpid()), "999999-a.npy"),  // this process's own
+      kPrefix + dead + "-0-a.npy",                           // named before identities: maybe live
+      kPrefix + dead + "-3",
+      kPrefix + std::string("x-1"),  // not a name a save makes
+  };
+  for (const std::string& n : removed)
+    write_bytes(dir.file(n), "debris");
+  for (const std::string& n : kept_files)
+    write_bytes(dir.file(n), "debris");
+  // Never a directory (nor what is inside), never a symlink (nor where it leads).
+  const std::vector<std::string> dirs = {name(me, dead, "1-mine"), kPrefix + dead + "-1-mine"};
+  for (const std::string& d : dirs) {
+    fs::create_directory(dir.file(d));
+    write_bytes(dir.file(d + "/notes.txt"), "the user's");
+  }
+  write_bytes(dir.file("target.txt"), "the user's");
+  const std::vector<std::string> links = {name(me, dead, "2-link"), kPrefix + dead + "-2-link"};
+  for (const std::string& l : links)
+    fs::create_symlink("target.txt", dir.file(l));
+
+  nobias::write_npy(dir.file("a.npy"), Matrix<double>(1, 1));
+  for (const std::string& n : removed) {
+    CAPTURE(n);
+    CHECK_FALSE(fs::exists(fs::symlink_status(dir.file(n))));
+  }
+  for (const std::string& n : kept_files) {
+    CAPTURE(n);
+    CHECK(read_bytes(dir.file(n)) == "debris");
+  }
+  for (const std::string& d : dirs) {
+    CAPTURE(d);
+    CHECK(read_bytes(dir.file(d + "/notes.txt")) == "the user's");
+  }
+  for (const std::string& l : links) {
+    CAPTURE(l);
+    CHECK(fs::is_symlink(dir.file(l)));
+  }
+  CHECK(read_bytes(dir.file("target.txt")) == "the user's");
+
+  // A weight set's save cleans its directory the same way.
+  write_bytes(dir.file(removed[0]), "debris");
+  std::vector<Matrix<float>> w;
+  w.push_back(Matrix<float>(2, 2));
+  nobias::save_weights(dir.path().string(), w);
+  CHECK_FALSE(fs::exists(dir.file(removed[0])));
+  CHECK(fs::exists(dir.file(kept_files[0])));
+}
+
+TEST_CASE("atomic.a_name_already_taken_is_passed_over") {
+  // A dead process whose pid this one reuses may have left temporaries with the names this
+  // process would pick next: the save takes another name instead of failing.
+  TempDir dir("taken");
+  const std::string seen = temporary_name_seen(dir);  // "<prefix>...-<pid>-<n>-probe.bin"
+  const std::size_t end = seen.rfind("-probe.bin");
+  const std::size_t start = seen.rfind('-', end - 1) + 1;
+  const unsigned long long n = std::stoull(seen.substr(start, end - start));
+  std::vector<std::string> taken;
+  for (unsigned long long k = n + 1; k <= n + 5; ++k)
+    taken.push_back(seen.substr(0, start) + std::to_string(k) + "-a.npy");
+  for (const std::string& t : taken)
+    write_bytes(dir.file(t), "debris");
+  nobias::write_npy(dir.file("a.npy"), Matrix<float>(1, 4));
+  CHECK(nobias::read_npy<float>(dir.file("a.npy")).cols() == 4);
+  for (const std::string& t : taken)
+    CHECK(read_bytes(dir.file(t)) == "debris");  // not this process's: left alone
+}
+
+TEST_CASE("atomic.a_save_in_another_pid_namespace_keeps_a_live_run_s_temporary") {
+  // A run in a container (or `unshare --pid`) writing the same directory sees this process's
+  // pid as no process at all: it must not take this staged file's temporary for debris.
+  TempDir dir("other-ns");
+  nobias::StagedFile staged(
+      dir.file("a.npy"), [](std::ostream& out) { out << "a"; }, "--out");
+  REQUIRE(temporaries(dir).size() == 1);
+  const pid_t maker = in_new_pid_namespace([&] {
+    if (::getpid() != 1) return 3;
+    nobias::write_file_atomically(
+        dir.file("b.npy"), [](std::ostream& out) { out << "b"; }, "--out");
+    return 0;
+  });
+  const int status = exit_status(maker);
+  if (status == 77) {
+    MESSAGE("not checked: no pid namespace can be made here (needs root)");
+    return;
+  }
+  REQUIRE(status == 0);
+  CHECK(read_bytes(dir.file("b.npy")) == "b");
+  CHECK(temporaries(dir).size() == 1);
+  staged.commit();  // before the fix: "cannot rename temporary ... (No such file or directory)"
+  CHECK(read_bytes(dir.file("a.npy")) == "a");
+  CHECK(temporaries(dir).empty());
+}
+
+TEST_CASE("atomic.the_same_pid_in_two_namespaces_writes_the_same_file") {
+  // Two containers' first processes (pid 1 both) save the same output at the same time: the
+  // second must not fail "cannot create a temporary file ... (File exists)", and neither may
+  // remove the other's temporary.
+  TempDir dir("same-pid");
+  const std::string path = dir.file("out.npy");
+  Pipe up_a, up_b, down;
+  const auto run = [&](int up, char tag) {
+    return [&, up, tag] {
+      if (::getpid() != 1) return 3;
+      nobias::StagedFile staged(
+          path, [tag](std::ostream& out) { out << tag; }, "--out");
+      if (::write(up, "s", 1) != 1) return 4;
+      char go = 0;
+      if (::read(down.fd[0], &go, 1) != 1) return 5;
+      staged.commit();
+      return 0;
+    };
+  };
+  const pid_t a = in_new_pid_namespace(run(up_a.fd[1], 'a'));
+  ::close(std::exchange(up_a.fd[1], -1));       // a's failure is then an end of file, not a wait
+  const char a_staged = read_byte(up_a.fd[0]);  // a's temporary exists before b stages
+  const pid_t b = in_new_pid_namespace(run(up_b.fd[1], 'b'));
+  ::close(std::exchange(up_b.fd[1], -1));
+  const char b_staged = a_staged == 's' ? read_byte(up_b.fd[0]) : 0;
+  REQUIRE(::write(down.fd[1], "gg", 2) == 2);
+  const int status_a = exit_status(a), status_b = exit_status(b);
+  if (status_a == 77) {
+    MESSAGE("not checked: no pid namespace can be made here (needs root)");
+    return;
+  }
+  CHECK(a_staged == 's');
+  CHECK(b_staged == 's');
+  CHECK(status_a == 0);
+  CHECK(status_b == 0);
+  const std::string written = read_bytes(path);
+  CHECK((written == "a" || written == "b"));
+  CHECK(temporaries(dir).empty());
 }
