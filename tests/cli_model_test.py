@@ -496,7 +496,7 @@ class ModelToolsTest(StandardizedModelTests, StreamingTests, TaskTests, unittest
                      "--out: the file name 'pppp")
         self.refused("nobias-predict", ["--weights", "m", "--x", x, "--out",
                                         "d/" * 2040 + "p.npy"],
-                     "(with its temporary, 4140 characters) is longer than the system's limit")
+                     "(with its temporary, 4170 characters) is longer than the system's limit")
         self.refused("nobias-evaluate", ["--weights", "m", "--x", x, "--y", "y3.npy"],
                      "--y y3.npy is 20x3, but the model in m has 2 outputs")
         self.refused("nobias-evaluate", ["--weights", "m", "--x", x, "--y", "y19.npy"],

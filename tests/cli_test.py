@@ -1148,20 +1148,20 @@ class CliTest(ModeTests, unittest.TestCase):
                 run + [flag, name], flag + ": the directory name 'wwww",
                 "has 256 characters, more than the filesystem's limit of 255")
         # A directory whose path is 4000 characters long holds a weight set (its temporaries
-        # add at most 61), not a checkpoint (a state being built and a temporary in it).
+        # add at most 91), not a checkpoint (a state being built and a temporary in it).
         parent = os.path.join(*["p" * 249] * 15)
         os.makedirs(self.path(parent))
         deep = os.path.join(parent, "q" * (4000 - len(parent) - 1))
         self.assertEqual(len(deep), 4000)
         self.assert_refused_before_training(
             run + ["--checkpoint", deep], "--checkpoint: the path 'pppp",
-            "(with the names nobias creates inside it, 4108 characters) is longer than the "
+            "(with the names nobias creates inside it, 4138 characters) is longer than the "
             "system's limit of 4095")
         self.ok(*run, "--weights-out", deep)
         self.assertIn("w2.npy", os.listdir(self.path(deep)))
         self.assert_refused_before_training(
             run + ["--weights-out", os.path.join(deep, "q" * 39)], "--weights-out: the path 'pppp",
-            "(with the names nobias creates inside it, 4101 characters)")
+            "(with the names nobias creates inside it, 4131 characters)")
 
     def test_resume_lr_message_shows_the_difference(self):
         # Issue 10 item 12: %g printed 0.00010000000000000002 as 0.0001, hiding the difference.

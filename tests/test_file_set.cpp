@@ -59,16 +59,6 @@ std::vector<Matrix<T>> layers(int tag) {
   return w;
 }
 
-// A process id that no longer runs: a child that has exited and been reaped.
-pid_t dead_pid() {
-  const pid_t child = ::fork();
-  if (child == 0) ::_exit(0);
-  REQUIRE(child > 0);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  return child;
-}
-
 std::vector<std::string> temporaries(const std::vector<std::string>& names) {
   std::vector<std::string> found;
   for (const std::string& name : names)
@@ -164,27 +154,6 @@ TEST_CASE("atomic.longest_name_in_file_set_bounds_its_temporaries") {
     CAPTURE(temp);
     CHECK(temp.size() - dir.file("wo").size() - 1 <= nobias::longest_name_in_file_set());
   }
-}
-
-TEST_CASE("atomic.stale_temporaries_of_dead_processes_are_removed") {
-  TempDir dir("stale-tmp");
-  const std::string dead = ".nobias-tmp-" + std::to_string(dead_pid()) + "-3";
-  const std::string alive = ".nobias-tmp-1-0";  // init runs as long as the machine does
-  const std::string mine = ".nobias-tmp-" + std::to_string(::getpid()) + "-999999";
-  const std::string other = ".nobias-tmp-x-1";  // not a name a save makes: left alone
-  const std::string dead_named = ".nobias-tmp-" + std::to_string(dead_pid()) + "-0-w1.npy";
-  for (const std::string& name : {dead, dead_named, alive, mine, other})
-    write_bytes(dir.file(name), "debris");
-  nobias::write_npy(dir.file("a.npy"), Matrix<double>(1, 1));
-  CHECK_FALSE(fs::exists(dir.file(dead)));
-  CHECK_FALSE(fs::exists(dir.file(dead_named)));
-  CHECK(fs::exists(dir.file(alive)));
-  CHECK(fs::exists(dir.file(mine)));
-  CHECK(fs::exists(dir.file(other)));
-  // A weight set's save cleans its directory the same way.
-  write_bytes(dir.file(dead), "debris");
-  nobias::save_weights(dir.path().string(), layers<float>(1));
-  CHECK_FALSE(fs::exists(dir.file(dead)));
 }
 
 TEST_CASE("atomic.write_failure_keeps_the_system_reason") {

@@ -55,11 +55,22 @@
 //   - a directory where a file is expected: IoError "<who>: <path>: is a directory, expected
 //     a file", up front, before anything is written.
 //
-// Temporaries are named ".nobias-tmp-<pid>-<n>-<the target's name, cut to 16 characters>" in
-// the target's directory, of bounded length whatever the target's name. Every save into a
-// directory first removes the temporaries there whose process no longer runs (a process killed
-// mid-save leaves one). Processes in other pid namespaces writing the same directory cannot be
-// told apart and must not share it.
+// A regular file replaced keeps its permission bits (not the set-id and sticky bits; the umask
+// does not apply) and, where the process may change them (root; or the file's owner, to a group
+// it is in), its owner and group; not allowed to, the new file is the writer's, and its group
+// bits are cut to the old file's bits for others. The temporary has them before anything is
+// written. A new file gets 0666 less the umask.
+//
+// Temporaries are named ".nobias-tmp-<boot>.<pidns>-<pid>-<n>-<the target's name, cut to 16
+// characters>" in the target's directory, of bounded length whatever the target's name: <boot>
+// is the first 12 hex digits of the machine's boot id, <pidns> the inode of the process's pid
+// namespace (hex), which together say what the pid means. Every save into a directory first
+// removes the temporaries there that are provably a dead run's: regular files of this machine,
+// boot and pid namespace whose process no longer runs (a process killed mid-save leaves one).
+// Those of other machines (a directory over NFS), other pid namespaces (containers), from
+// before a reboot, or named without an identity by earlier builds are left alone: remove them
+// by hand when no run writes that directory. Runs in several containers or on several machines
+// may share a directory.
 #pragma once
 
 #include <cstddef>
@@ -93,8 +104,8 @@ OutputTarget resolve_output(const std::string& path, const std::string& who);
 // exist: IoError "<who>: <path>: directory 'D' does not exist" / "is not a directory"); or,
 // written through (resolve_output), kept in memory until commit(). IoError
 // messages start with "<who>: <path>: " and keep the system's reason: "write to temporary
-// '.nobias-tmp-12-0-w1.npy' failed (No space left on device)". Whatever write_body throws
-// propagates unchanged (the temporary removed). Moves, never copies.
+// '.nobias-tmp-3f9a0c61d2b7.effffffc-12-0-w1.npy' failed (No space left on device)". Whatever
+// write_body throws propagates unchanged (the temporary removed). Moves, never copies.
 class StagedFile {
  public:
   StagedFile(const std::string& path, const std::function<void(std::ostream&)>& write_body,
