@@ -10,6 +10,7 @@
 
 #include "nobias/blas.hpp"
 #include "nobias/error.hpp"
+#include "nobias/threads.hpp"
 
 namespace nobias_tools {
 
@@ -170,6 +171,14 @@ bool parse_or_help(CLI::App& app, int argc, char** argv) {
       message.erase(0, colon + 2);
     }
     throw UsageError(message);
+  }
+}
+
+void apply_threads(const std::optional<int>& threads) {
+  if (threads) {
+    nobias::set_threads(*threads);
+  } else {
+    (void)nobias::threads_setting();
   }
 }
 

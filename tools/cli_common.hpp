@@ -79,6 +79,10 @@ CLI::Validator one_of_names(const std::string& flag);
 // UsageError with CLI11's message (or a validator's, as it wrote it) otherwise.
 bool parse_or_help(CLI::App& app, int argc, char** argv);
 
+// --threads when given (nobias::set_threads), else NOBIAS_THREADS read now: a bad value is
+// refused (nobias::ValueError, exit 2) before any input is read, whatever their rows.
+void apply_threads(const std::optional<int>& threads);
+
 // main() of a tool: runs body, maps its exceptions to exit codes (UsageError and nobias's
 // errors 2, DivergenceError 3, anything else 1) with "<program>: message" on stderr.
 int run_tool(const char* program, const std::function<int()>& body);
