@@ -1,13 +1,18 @@
 """Tests of cli_model_test.py (its ModelToolsTest inherits them; run that file): what every
 tool does about its process, whatever its flags:
   - a bad NOBIAS_THREADS is refused on inputs of any size, not only on those large enough
-    to run on several threads.
+    to run on several threads;
+  - a FIFO (or another file that is not a regular one) in a model directory is refused at
+    once, not waited on for a writer that never comes.
 """
 
 import os
 import subprocess
 
 import numpy as np
+
+# A tool that waits on a FIFO never ends: this bounds the wait, far above a refusal's time.
+FIFO_TIMEOUT_S = 20
 
 
 class ProcessTests:
@@ -49,3 +54,36 @@ class ProcessTests:
         for tool, args in runs[:2]:
             r = self.run_with(tool, args + ["--threads", "1"], env=env)
             self.assertEqual(r.returncode, 0, r.stderr)
+
+    # ---- 4. a FIFO in a model directory is refused at once ----
+
+    def test_a_fifo_in_the_model_directory_is_refused_at_once(self):
+        x, y = self.process_model()
+        for name in ("model.json", "x_mean.npy", "w2.npy"):
+            for manifest in (True, False):
+                with self.subTest(name=name, manifest=manifest):
+                    d = "fifo-%s-%d" % (name, manifest)
+                    os.mkdir(self.path(d))
+                    for f in os.listdir(self.path("m")):
+                        if f == "nobias-manifest.txt" and not manifest:
+                            continue
+                        with open(self.path("m", f), "rb") as src, \
+                                open(self.path(d, f), "wb") as dst:
+                            dst.write(src.read())
+                    os.remove(self.path(d, name))
+                    os.mkfifo(self.path(d, name))
+                    for tool, args in (("nobias-predict", ["--out", "p.npy"]),
+                                       ("nobias-evaluate", ["--y", y])):
+                        try:
+                            r = self.run_with(tool, ["--weights", d, "--x", x] + args,
+                                              timeout=FIFO_TIMEOUT_S)
+                        except subprocess.TimeoutExpired:
+                            self.fail("%s waited on the FIFO %s/%s" % (tool, d, name))
+                        self.assertEqual(r.returncode, 2, r.stderr)
+                        self.assertTrue(r.stderr.startswith(tool + ": --weights " + d),
+                                        r.stderr)
+                        self.assertIn(name, r.stderr)
+                        if name != "w2.npy":  # a weight's header is refused by its size
+                            self.assertIn(name + ": is a FIFO (named pipe), expected a regular "
+                                          "file", r.stderr)
+                        self.assertFalse(os.path.exists(self.path("p.npy")))
