@@ -20,6 +20,7 @@ import unittest
 import numpy as np
 
 from cli_model_units import StandardizedModelTests
+from cli_process_units import ProcessTests
 from cli_stream_units import StreamingTests
 from cli_task_units import TaskTests
 
@@ -70,7 +71,8 @@ def linked_library_names(path):
     return [line.split()[0] for line in listing.stdout.splitlines() if "=>" in line]
 
 
-class ModelToolsTest(StandardizedModelTests, StreamingTests, TaskTests, unittest.TestCase):
+class ModelToolsTest(StandardizedModelTests, StreamingTests, TaskTests, ProcessTests,
+                     unittest.TestCase):
     def setUp(self):
         self._tmp = tempfile.TemporaryDirectory(prefix="nobias-model-")
         self.dir = self._tmp.name

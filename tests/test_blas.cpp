@@ -109,7 +109,8 @@ TEST_CASE("blas.threads.bad_nobias_threads_environment_child") {
   Matrix<double> c(3, 5);
   // Neither "auto" nor a count in [0, 4096]. A bad value is not remembered: each call reads
   // the environment again, until a good value or set_threads().
-  for (const std::string bad : {"many", "-1", "4097", "", "2.5", "auto "}) {
+  // " 2" and "+2" too: strtol alone skips the space and reads the sign.
+  for (const std::string bad : {"many", "-1", "4097", "", "2.5", "auto ", " 2", "+2", "2 "}) {
     CAPTURE(bad);
     REQUIRE(::setenv("NOBIAS_THREADS", bad.c_str(), 1) == 0);
     const std::string expected =
@@ -118,7 +119,16 @@ TEST_CASE("blas.threads.bad_nobias_threads_environment_child") {
     nobias::Network<double> net({4, 3, 5}, 1);
     CHECK_THROWS_WITH_AS(net.train_step(a, c, 1e-3), expected.c_str(),
                          nobias::ValueError);  // every step asks for the setting
+    // Three rows run on the calling thread alone, whichever the setting: refused all the same.
+    Matrix<double> out(3, 5);
+    CHECK_THROWS_WITH_AS(net.predict(a, out.view()), expected.c_str(), nobias::ValueError);
+    CHECK_THROWS_WITH_AS(net.loss(a, c), expected.c_str(), nobias::ValueError);
+    const nobias::Network<double>& constant = net;
+    CHECK_THROWS_WITH_AS(constant.predict(a), expected.c_str(), nobias::ValueError);
   }
+  // Digits alone, leading zeros too (the first good value read is kept for the process).
+  REQUIRE(::setenv("NOBIAS_THREADS", "0003", 1) == 0);
+  CHECK(nobias::threads_setting() == 3);
   // set_threads() wins over a bad environment.
   nobias::set_threads(2);
   CHECK(nobias::threads_setting() == 2);

@@ -1,15 +1,22 @@
 #include "cli_common.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
+
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <new>
 #include <system_error>
 
 #include "nobias/blas.hpp"
 #include "nobias/error.hpp"
+#include "nobias/threads.hpp"
 
 namespace nobias_tools {
 
@@ -173,9 +180,63 @@ bool parse_or_help(CLI::App& app, int argc, char** argv) {
   }
 }
 
-int run_tool(const char* program, const std::function<int()>& body) {
+void apply_threads(const std::optional<int>& threads) {
+  if (threads) {
+    nobias::set_threads(*threads);
+  } else {
+    (void)nobias::threads_setting();
+  }
+}
+
+void prepare_process() {
+  for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    // open() returns the lowest free descriptor: fd itself, the ones below being open.
+    const int held = ::open("/dev/null", O_RDONLY);
+    if (held != -1 && held != fd) ::close(held);
+  }
+  std::signal(SIGXFSZ, SIG_IGN);
+  // Before anything is written to it (setvbuf must be): larger than any tool's output between
+  // two flushes (nobias-train --help is 7 kB), so that no write to stdout happens inside a
+  // printf, where its errno would be lost. A terminal keeps its line buffering.
+  static bool buffered = false;
+  if (!buffered && ::isatty(STDOUT_FILENO) == 0) {
+    static char buffer[64 * 1024];
+    std::setvbuf(stdout, buffer, _IOFBF, sizeof buffer);
+  }
+  buffered = true;
+}
+
+namespace {
+int g_stdout_error = 0;  // errno of the first failed flush of stdout, 0 while none failed
+}
+
+void flush_standard_output() {
+  errno = 0;
+  if (std::fflush(stdout) != 0 && g_stdout_error == 0) g_stdout_error = errno;
+}
+
+namespace {
+
+// Flushes stdout (std::cout writes through it: the streams are synced with stdio) and says
+// why a write to it failed, or "" when none did.
+std::string standard_output_failure() {
+  // Ours first: std::cout.flush() is an fflush(stdout) too (the streams are synced), which
+  // would fail first and leave nothing to fail with its reason.
+  flush_standard_output();
+  std::cout.flush();
+  if (std::ferror(stdout) == 0 && std::cout.good()) return "";
+  // A failure past the flushes (a write inside printf, of more than the buffer holds): an
+  // empty write still names a descriptor that cannot be written (EBADF).
+  int error = g_stdout_error;
+  if (error == 0 && ::write(STDOUT_FILENO, "", 0) == -1) error = errno;
+  return std::string("standard output: write failed") +
+         (error != 0 ? std::string(" (") + std::strerror(error) + ")" : std::string());
+}
+
+int run_body(const char* program, const std::function<int()>& body) {
   const auto report = [program](const std::string& message) {
-    std::fflush(stdout);  // keep progress lines before the error when both go to one terminal
+    flush_standard_output();  // keep progress lines before the error on one terminal
     std::cerr << program << ": " << message << "\n";
   };
   try {
@@ -198,7 +259,29 @@ int run_tool(const char* program, const std::function<int()>& body) {
   }
 }
 
+}  // namespace
+
+int run_tool(const char* program, const std::function<int()>& body) {
+  prepare_process();
+  int code = run_body(program, body);
+  // Checked here, once, for every output of every tool (results, --help, --version): a
+  // result lost on a full disk must not exit 0. Files the run committed before stay.
+  const std::string failure = standard_output_failure();
+  if (!failure.empty()) {
+    std::cerr << program << ": " << failure << "\n";
+    if (code == kExitOk) code = kExitBadInput;
+  }
+  std::cerr.flush();
+  if ((std::fflush(stderr) != 0 || std::ferror(stderr) != 0 || !std::cerr.good()) &&
+      code == kExitOk) {
+    code = kExitBadInput;
+  }
+  return code;
+}
+
 int tool_main(const char* program, char** argv, const std::function<int()>& body) {
+  // First of all: the restart below must find the standard descriptors held.
+  prepare_process();
   // Before anything else: a restart must not lose threads or open files.
   nobias::use_best_blas_kernel(argv);
   // OpenBLAS's idle threads would spin on a core through the tool's first 0.1-0.2 s.

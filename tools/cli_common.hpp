@@ -79,8 +79,33 @@ CLI::Validator one_of_names(const std::string& flag);
 // UsageError with CLI11's message (or a validator's, as it wrote it) otherwise.
 bool parse_or_help(CLI::App& app, int argc, char** argv);
 
-// main() of a tool: runs body, maps its exceptions to exit codes (UsageError and nobias's
-// errors 2, DivergenceError 3, anything else 1) with "<program>: message" on stderr.
+// --threads when given (nobias::set_threads), else NOBIAS_THREADS read now: a bad value is
+// refused (nobias::ValueError, exit 2) before any input is read, whatever their rows.
+void apply_threads(const std::optional<int>& threads);
+
+// What every tool sets up first (run_tool and tool_main call it): a standard descriptor
+// (0, 1, 2) found closed is held by /dev/null opened read-only, so that no file the run opens
+// becomes its standard output (progress lines written into a weight file) and a write to a
+// closed stdout fails (EBADF) as a write; SIGXFSZ is ignored, so a write past a file-size limit
+// (ulimit -f) fails with EFBIG, reported as an IoError (exit 2, temporaries removed) instead of
+// killing the tool. Stdout, when not a terminal, gets a 64 kB buffer, so that its writes are the
+// flushes below (flush_standard_output), whose failures keep their reason. SIGPIPE keeps the
+// disposition the tool was started with: by default a reader gone from a pipe (| head) ends the
+// tool quietly, as it ends cat or grep.
+void prepare_process();
+
+// fflush(stdout), remembering why the first failed write did fail: glibc drops what it could
+// not write, so a later flush succeeds and the reason would be lost by the end of the run.
+// Every tool flushes stdout with this, never with std::fflush.
+void flush_standard_output();
+
+// main() of a tool: prepare_process(), then runs body, maps its exceptions to exit codes
+// (UsageError and nobias's errors 2, DivergenceError 3, anything else 1) with
+// "<program>: message" on stderr. Then standard output is flushed and checked: a write to it
+// that failed (a full disk, /dev/full, a closed stdout, a pipe whose reader is gone while
+// SIGPIPE is ignored) turns an exit 0 into 2 with "<program>: standard output: write failed
+// (reason)"; one to stderr that failed, into 2 as well (with no message: there is nowhere to
+// say it).
 int run_tool(const char* program, const std::function<int()>& body);
 
 // main() of a tool that runs on one process: first restarts it on OpenBLAS's best kernel for

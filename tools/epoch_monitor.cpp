@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "cli_common.hpp"
 #include "nobias/full_pass.hpp"
 #include "nobias/metrics.hpp"
 #include "nobias/model.hpp"
@@ -53,7 +54,7 @@ void EpochMonitor<T>::epoch_done(const nobias::EpochReport& epoch) {
     // the starting weights' loss over the same rows.
     const double after = nobias::full_loss<T>(net_, train_, nobias::Reduction::Mean);
     if (!(after < start_loss_)) {
-      std::fflush(stdout);
+      flush_standard_output();
       std::fprintf(stderr,
                    "nobias-train: warning: the loss after the first epoch (%s per element) is "
                    "not below the starting weights' (%s): training is going nowhere; try another "
@@ -87,7 +88,7 @@ void EpochMonitor<T>::epoch_done(const nobias::EpochReport& epoch) {
                   format_g(kEarlyStopTolerance).c_str(),
                   nobias::counted(epoch.epochs_without_improvement, "epoch").c_str());
     }
-    std::fflush(stdout);
+    flush_standard_output();
   }
 }
 
@@ -119,7 +120,7 @@ void EpochMonitor<T>::warn_dead_layers() {
       dead = std::all_of(h.data(), h.data() + h.size(), [](T v) { return v <= T(0); });
     }
     if (dead) {
-      std::fflush(stdout);
+      flush_standard_output();
       std::fprintf(stderr,
                    "nobias-train: warning: hidden layer %zu (%zu units) is 0 on every training "
                    "row (dead ReLUs): the output no longer depends on the input; try a smaller "

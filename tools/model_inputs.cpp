@@ -26,7 +26,7 @@ void define_model_flags(CLI::App& app, ModelFlags& flags) {
 }
 
 nobias::ModelInfo apply_model_flags(const ModelFlags& flags) {
-  if (flags.threads) nobias::set_threads(*flags.threads);
+  apply_threads(flags.threads);
   return read_info(flags.weights);
 }
 

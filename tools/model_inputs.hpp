@@ -26,7 +26,8 @@ struct ModelFlags {
 };
 // Adds --weights and --x (required) and --threads to app, bound to flags.
 void define_model_flags(CLI::App& app, ModelFlags& flags);
-// --threads applied (nobias::set_threads), then the model directory's metadata.
+// --threads applied, or NOBIAS_THREADS checked (apply_threads), then the model directory's
+// metadata.
 nobias::ModelInfo apply_model_flags(const ModelFlags& flags);
 
 // The rows of --x in the model's dtype. A .npy of the model's dtype in C order is mapped, not

@@ -111,7 +111,7 @@ void print(const nobias::Metrics& m, bool classifier, bool json) {
   for (const auto& [name, value] : values)
     std::printf("%s %s\n", name, text_of(value, false).c_str());
   if (!r2) {
-    std::fflush(stdout);
+    flush_standard_output();
     std::fprintf(stderr, "nobias-evaluate: note: r2 is undefined: %s\n", m.r2_undefined.c_str());
   }
 }

@@ -28,7 +28,7 @@ int run_typed(const TrainOptions& o) {
 }
 
 int run(const TrainOptions& o) {
-  if (o.threads) nobias::set_threads(*o.threads);
+  apply_threads(o.threads);
   return o.dtype == Dtype::F64 ? run_typed<double>(o) : run_typed<float>(o);
 }
 

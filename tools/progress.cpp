@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "cli_common.hpp"
+
 namespace nobias_tools {
 
 std::string format_duration(double seconds) {
@@ -58,14 +60,14 @@ void ProgressBar::update(std::size_t done, double loss) {
   const std::size_t length = std::strlen(line);
   // Pad over the rest of a longer previous line.
   std::printf("\r%s%s", line, std::string(length < shown_ ? shown_ - length : 0, ' ').c_str());
-  std::fflush(stdout);
+  flush_standard_output();
   shown_ = std::max(shown_, length);
 }
 
 void ProgressBar::clear() {
   if (!enabled_ || shown_ == 0) return;
   std::printf("\r%s\r", std::string(shown_, ' ').c_str());
-  std::fflush(stdout);
+  flush_standard_output();
   shown_ = 0;
 }
 

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "cli_common.hpp"
 #include "epoch_monitor.hpp"
 #include "nobias/checkpoint.hpp"
 #include "nobias/model.hpp"
@@ -112,7 +113,7 @@ int run_training(const TrainOptions& o, const Trainer<T>& train, const RunPlace&
     if (p.checkpoint) resume_or_explain(*p.checkpoint, *optimizer, options, o);
   });
   if (reports && !p.note.empty()) {
-    std::fflush(stdout);
+    flush_standard_output();
     std::fprintf(stderr, "nobias-train: note: %s\n", p.note.c_str());
   }
   if (reports && o.data_defaults && !o.quiet) {

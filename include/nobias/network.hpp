@@ -128,7 +128,8 @@ class Network {
   // rows go through in blocks, on the step's threads, so the memory besides x and yhat is two
   // hidden layers of a block per thread, never of every row; the bits are those of one pass.
   // Fewer rows that the step cuts into several pieces go the same way (threads of the call's
-  // own, so concurrent calls are safe); fewer still run on the calling thread.
+  // own, so concurrent calls are safe); fewer still run on the calling thread. Whatever the
+  // rows, a bad NOBIAS_THREADS is refused (ValueError, threads.hpp), as by every step.
   Matrix<T> predict(MatrixView<const T> x) const;
   // The same into out: (n, d_out). Up to a block of rows it uses the workspace, so repeated
   // calls allocate only when n grows; past one, blocks as above (the workspace unchanged).

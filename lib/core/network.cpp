@@ -190,6 +190,9 @@ void Network<T>::infer(MatrixView<const T> x, MatrixView<T> out, T* ping, T* pon
 template <class T>
 Matrix<T> Network<T>::predict(MatrixView<const T> x) const {
   check_batch("predict", x, nullptr);
+  // The setting is read even when the rows run on the calling thread alone: a bad
+  // NOBIAS_THREADS is refused whatever the number of rows, as by every step.
+  (void)detail::step_threads();
   Matrix<T> out(x.rows(), output_width());
   // More than a block of rows, or fewer cut into several pieces: the blocked pass, on the
   // step's threads, holding two hidden layers of a block per thread instead of every row's;

@@ -127,11 +127,13 @@ void gemm(Op op_a, MatrixView<const double> a, Op op_b, MatrixView<const double>
 
 namespace {
 
+// Decimal digits only: strtol alone would take " 2" and "+2" (it skips leading spaces and
+// reads a sign), which the documentation refuses as it refuses "auto ".
 int parse_threads(const std::string& text) {
   if (text == "auto") return 0;
-  char* end = nullptr;
-  const long value = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || value < 0 || value > 4096) {
+  const bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+  const long value = digits ? std::strtol(text.c_str(), nullptr, 10) : -1;
+  if (value < 0 || value > 4096) {
     throw ValueError("NOBIAS_THREADS: expected \"auto\", 0 or a thread count, got \"" + text +
                      "\"");
   }
