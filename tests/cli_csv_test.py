@@ -18,6 +18,8 @@ import unittest
 
 import numpy as np
 
+from cli_main import bin_dir_and_argv, run_tests
+
 BIN = None
 TIMEOUT_S = 120
 QUICK = ["--init", "he", "--optimizer", "adam", "--loss", "mean", "--epochs", "3",
@@ -444,18 +446,6 @@ class CsvTests(unittest.TestCase):
         self.assertEqual(got, want)
 
 
-def main():
-    global BIN
-    argv = list(sys.argv)
-    if "--bin-dir" not in argv[:-1]:
-        sys.stderr.write("usage: %s --bin-dir DIR [unittest args]\n" % argv[0])
-        return 2
-    i = argv.index("--bin-dir")
-    BIN = os.path.abspath(argv[i + 1])
-    del argv[i:i + 2]
-    result = unittest.main(argv=argv, exit=False, verbosity=2).result
-    return 0 if result.wasSuccessful() else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    BIN, ARGV = bin_dir_and_argv(sys.argv)
+    sys.exit(run_tests(ARGV))

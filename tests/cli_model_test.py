@@ -19,6 +19,7 @@ import unittest
 
 import numpy as np
 
+from cli_main import bin_dir_and_argv, run_tests
 from cli_model_units import StandardizedModelTests
 from cli_process_units import ProcessTests
 from cli_stream_units import StreamingTests
@@ -596,18 +597,6 @@ class ModelToolsTest(StandardizedModelTests, StreamingTests, TaskTests, ProcessT
                      "--y y1.npy is (20,), but the model in m has 2 outputs")
 
 
-def main():
-    global BIN
-    argv = list(sys.argv)
-    if "--bin-dir" not in argv[:-1]:
-        sys.stderr.write("usage: %s --bin-dir DIR [unittest args]\n" % argv[0])
-        return 2
-    i = argv.index("--bin-dir")
-    BIN = os.path.abspath(argv[i + 1])
-    del argv[i:i + 2]
-    result = unittest.main(argv=argv, exit=False, verbosity=2).result
-    return 0 if result.wasSuccessful() else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    BIN, ARGV = bin_dir_and_argv(sys.argv)
+    sys.exit(run_tests(ARGV))
