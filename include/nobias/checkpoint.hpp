@@ -15,7 +15,9 @@
 // made (directories, not links, holding only the files a save writes there; a committed one
 // also a state.txt of nobias's format, or nothing at all). Anything else named like a state
 // (a user's file, link or directory, or a state to which a file was added) stays, and its
-// name is skipped.
+// name is skipped. The removal goes through the directory held open (never following a link
+// put in its place since it was checked) and removes only regular files of the names a save
+// writes, then the directory if it is empty.
 // Loading checks every field of state.txt and every file's checksum: a damaged state is an
 // IoError naming the field or the file, never weights that train into NaN.
 #pragma once

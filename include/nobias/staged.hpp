@@ -58,8 +58,9 @@
 // A regular file replaced keeps its permission bits (not the set-id and sticky bits; the umask
 // does not apply) and, where the process may change them (root; or the file's owner, to a group
 // it is in), its owner and group; not allowed to, the new file is the writer's, and its group
-// bits are cut to the old file's bits for others. The temporary has them before anything is
-// written. A new file gets 0666 less the umask.
+// bits are cut to the old file's bits for others. A POSIX access ACL is copied too (its group
+// bits are the ACL's mask; one that cannot be copied leaves no group access). The temporary has
+// them before anything is written. A new file gets 0666 less the umask.
 //
 // Temporaries are named ".nobias-tmp-<boot>.<pidns>-<pid>-<n>-<the target's name, cut to 16
 // characters>" in the target's directory, of bounded length whatever the target's name: <boot>

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "io/atomic_file_hook.hpp"
@@ -142,6 +143,9 @@ std::string temporary_for(const std::string& path, const std::string& identity) 
   return (fs::path(directory_of(path)) / name).string();
 }
 
+// The extended attribute that holds a file's POSIX access ACL (Linux).
+constexpr char kAccessAcl[] = "system.posix_acl_access";
+
 // How many names a save tries before giving up with EEXIST's message.
 constexpr int kNameAttempts = 100;
 
@@ -153,8 +157,11 @@ constexpr int kNameAttempts = 100;
 // set-group-ID and sticky bits are not copied (a data file has no use for them, and a set-id
 // bit kept on a file that became the writer's would let whoever runs it act as the writer).
 // The umask does not apply (fchmod). A filesystem that refuses the mode leaves the 0600 the
-// temporary was made with.
-void adopt_owner_and_mode(int fd, const struct stat& old) {
+// temporary was made with. A POSIX access ACL of the old file (acl, its attribute's bytes; ""
+// for none) is copied too: its group bits are then the ACL's mask, not the owning group's
+// rights, and copied alone they would give the owning group the mask's access and take the
+// named users' away. An ACL that cannot be copied leaves the file without group access.
+void adopt_owner_and_mode(int fd, const struct stat& old, const std::string& acl) {
   if (::fchown(fd, old.st_uid, old.st_gid) != 0 &&
       ::fchown(fd, static_cast<uid_t>(-1), old.st_gid) != 0) {
     // Neither: the file stays the writer's, in the writer's group (fstat below says which).
@@ -168,6 +175,18 @@ void adopt_owner_and_mode(int fd, const struct stat& old) {
   if (::fchmod(fd, mode) != 0) {
     // Refused: the 0600 it was made with, narrower than any mode copied.
   }
+  if (!acl.empty() && ::fsetxattr(fd, kAccessAcl, acl.data(), acl.size(), 0) != 0)
+    ::fchmod(fd, mode & static_cast<mode_t>(~S_IRWXG));
+}
+
+// The POSIX access ACL of the file at path, as its extended attribute's bytes; "" when it has
+// none (or they cannot be read: its mode alone is copied).
+std::string access_acl(const std::string& path) {
+  const ssize_t size = ::lgetxattr(path.c_str(), kAccessAcl, nullptr, 0);
+  if (size <= 0) return "";
+  std::string acl(static_cast<std::size_t>(size), '\0');
+  const ssize_t read = ::lgetxattr(path.c_str(), kAccessAcl, acl.data(), acl.size());
+  return read == size ? acl : "";
 }
 
 void remove_quietly(const std::string& path) {
@@ -278,7 +297,7 @@ void StagedFile::stage(const std::function<void(std::ostream&)>& write_body) {
     throw IoError(prefix + "cannot create a temporary file in directory '" + dir + "' (" +
                   errno_text(errno) + ")");
   }
-  if (replacing) adopt_owner_and_mode(fd, old);
+  if (replacing) adopt_owner_and_mode(fd, old, access_acl(target_));
   // Closes and removes the temporary unless it is complete.
   struct Guard {
     const std::string& temp;

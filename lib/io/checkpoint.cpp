@@ -1,6 +1,11 @@
 #include "nobias/checkpoint.hpp"
 #include "nobias/names.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -101,17 +106,38 @@ bool made_by_a_save(const fs::path& path, bool committed) {
          first.rfind(std::string("format=") + detail::kCheckpointFormatStem, 0) == 0;
 }
 
-// Removes a state made_by_a_save vouched for (plain files only), state.txt last: a removal
-// killed midway leaves a directory the next save still knows for its own. Best effort.
+// Removes a state made_by_a_save vouched for: the regular files a save writes there, state.txt
+// last (a removal killed midway leaves a directory the next save still knows for its own), then
+// the directory if nothing else is left. Through a descriptor of the directory opened without
+// following a link: an entry swapped for a link since it was vouched for (by anyone who can
+// write the checkpoint's directory) is not entered, and nothing outside it is removed. Best
+// effort.
 void remove_state(const fs::path& path) {
-  std::error_code ec;
-  std::vector<fs::path> files;
-  for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec))
-    if (it->path().filename() != "state.txt") files.push_back(it->path());
-  for (const fs::path& file : files)
-    fs::remove(file, ec);
-  fs::remove(path / "state.txt", ec);
-  fs::remove(path, ec);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return;
+  DIR* listing = ::fdopendir(fd);
+  if (listing == nullptr) {
+    ::close(fd);
+    return;
+  }
+  std::vector<std::string> files;
+  bool state_txt = false;
+  while (const dirent* entry = ::readdir(listing)) {
+    const std::string name = entry->d_name;
+    if (name == "state.txt") {
+      state_txt = true;
+    } else if (is_array_name(name) || is_temporary_name(name)) {
+      files.push_back(name);
+    }
+  }
+  if (state_txt) files.push_back("state.txt");
+  for (const std::string& name : files) {
+    struct stat st {};
+    if (::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+      ::unlinkat(fd, name.c_str(), 0);  // inside the directory held open, whatever path names now
+  }
+  ::closedir(listing);    // and fd
+  ::rmdir(path.c_str());  // not a link, nor a directory holding anything
 }
 
 [[noreturn]] void bad(const std::string& dir, const std::string& what) {

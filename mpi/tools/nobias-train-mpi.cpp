@@ -80,6 +80,8 @@ std::optional<MpiOptions> parse_everywhere(nobias::mpi::Communicator& world, int
 }  // namespace
 
 int main(int argc, char** argv) {
+  // On every rank and before MPI_Init, whose descriptors could take a closed stdout's number.
+  prepare_process();
   // Before MPI_Init: a restart on OpenBLAS's best kernel keeps the process id mpirun knows.
   nobias::use_best_blas_kernel(argv);
   MPI_Init(&argc, &argv);
