@@ -229,8 +229,8 @@ def fit(network: Network, optimizer: Optimizer, x: _Array, y: _Array, *, epochs:
     (nobias.resume(dir) builds both), every setting is compared with the first run's
     (ResumeMismatch, a nobias.ValueError, names one that differs), and so is the data. Without
     copying x: rows=INDICES trains on those rows of x and y only (in that order), val_rows=INDICES
-    validates on those (instead of val_x/val_y), and x_mean, x_scale (and y_mean, y_scale)
-    standardize the rows of x (and y) that train and validate as they are read, (v - mean) / scale
+    validates on those (instead of val_x/val_y) and, without rows=, holds them out: the other rows
+    of x train, in order. x_mean, x_scale (and y_mean, y_scale) standardize the rows of x (and y) that train and validate as they are read, (v - mean) / scale
     in float64 rounded once to the dtype: the bits of training on a standardized copy (statistics
     with val_x/val_y are refused: val_x would validate unstandardized)."""
 def read_npy(path: _Path, dtype: _DType = ...) -> _Array:
