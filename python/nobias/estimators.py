@@ -66,6 +66,26 @@ _FITTED = ("network_", "n_features_in_", "n_outputs_", "classes_", "x_mean_", "x
            "validation_loss_curve_", "_y_was_1d")
 
 
+def _column_statistics(values, rows, name):
+    """_nobias.column_statistics(values, rows=rows), whose errors call its argument x, with a
+    column whose mean or spread passes float64's range refused in the estimator's words: name is
+    the argument the user passed, "X" or "y"."""
+    try:
+        return _nobias.column_statistics(values, rows=rows)
+    except _nobias.ValueError:
+        # Only then: the column found again from the values, not from the message's words.
+        picked = (values if rows is None else values[rows]).astype(numpy.float64)
+        with numpy.errstate(over="ignore", invalid="ignore"):
+            bad = ~numpy.isfinite(picked.mean(axis=0)) | ~numpy.isfinite(picked.std(axis=0))
+        if not bad.any():
+            raise
+    column = int(numpy.flatnonzero(bad)[0])
+    largest = float(numpy.abs(picked[:, column]).max())
+    raise _nobias.ValueError(
+        f"{name} column {column}: its mean or spread passes float64's range (its largest "
+        f"magnitude is {largest!r}), so standardize cannot centre and scale it: scale {name} down")
+
+
 class _Estimator:
     """What Regressor and Classifier share: parameters, training, prediction of scores."""
 
@@ -248,10 +268,9 @@ class _Estimator:
         statistics = {}
         if self.standardize:
             # The library's statistics (as --standardize's), so the runs agree bit for bit.
-            statistics["x_mean"], statistics["x_scale"] = _nobias.column_statistics(X, rows=rows)
+            statistics["x_mean"], statistics["x_scale"] = _column_statistics(X, rows, "X")
             if standardize_targets:
-                statistics["y_mean"], statistics["y_scale"] = _nobias.column_statistics(
-                    targets, rows=rows)
+                statistics["y_mean"], statistics["y_scale"] = _column_statistics(targets, rows, "y")
         fitted = self._train(X, targets, rows, held, statistics, dtype, hidden, seed)
         fitted.update({name + "_": value for name, value in statistics.items()})
         return fitted
@@ -299,7 +318,15 @@ class Regressor(_Estimator):
         if not numpy.isfinite(y).all():
             raise ValueError("Input y contains NaN or infinity")
         targets = y.reshape(-1, 1) if y.ndim == 1 else y
-        fitted = self._fit_rows(X, targets.astype(dtype), True, dtype, hidden, seed)
+        with numpy.errstate(over="ignore"):
+            converted = targets.astype(dtype)
+        bad = _first_non_finite(converted)
+        if bad is not None:
+            row, column = bad
+            raise ValueError(f"Input y contains a value too large for {numpy.dtype(dtype).name} "
+                             f"(row {row}, output {column} is {float(targets[row, column])!r}), "
+                             "the estimator's dtype: scale y down, or give dtype=numpy.float64")
+        fitted = self._fit_rows(X, converted, True, dtype, hidden, seed)
         return self._commit(dict(fitted, n_features_in_=X.shape[1], n_outputs_=targets.shape[1],
                                  _y_was_1d=y.ndim == 1))
 

@@ -423,3 +423,18 @@ def test_a_failed_refit_leaves_the_previous_fit(estimator, monkeypatch):
     numpy.testing.assert_array_equal(model.network_.predict(X_other.astype(numpy.float32)),
                                      model.decision_scores(X_other) if estimator == "Classifier"
                                      else model.predict(X_other).reshape(-1, 1).astype(numpy.float32))
+
+
+def test_refusals_of_y_name_y():
+    # y's values, not X's: named y (they reached the library as column_statistics' x).
+    X, y = regression(rows=100)
+    big = y.copy()
+    big[17] = 1e39
+    with pytest.raises(ValueError, match=r"Input y contains a value too large for float32 "
+                                         r"\(row 17, output 0 is 1e\+39\)"):
+        nobias.Regressor(max_epochs=1).fit(X, big)
+    with pytest.raises(nobias.ValueError, match=r"^y column 0: its mean or spread passes "
+                                                r"float64's range \(its largest magnitude is"):
+        nobias.Regressor(max_epochs=1, dtype=numpy.float64).fit(X, y * 1e300)
+    with pytest.raises(nobias.ValueError, match=r"^X column 2: its mean or spread passes"):
+        nobias.Regressor(max_epochs=1, dtype=numpy.float64).fit(X * [1, 1, 1e300, 1, 1], y)
