@@ -66,6 +66,13 @@ _FITTED = ("network_", "n_features_in_", "n_outputs_", "classes_", "x_mean_", "x
            "validation_loss_curve_", "_y_was_1d")
 
 
+def _refuse_bool(name, value, expected):
+    """A bool is not a number here, though Python makes it an int (max_epochs=True is a mistake,
+    never a way of writing 1): TypeError in the low level's words."""
+    if isinstance(value, (bool, numpy.bool_)):
+        raise TypeError(f"{name}: expected {expected}, got {value!r} (a {type(value).__name__})")
+
+
 def _column_statistics(values, rows, name):
     """_nobias.column_statistics(values, rows=rows), whose errors call its argument x, with a
     column whose mean or spread passes float64's range refused in the estimator's words: name is
@@ -194,6 +201,13 @@ class _Estimator:
             raise ValueError(f"dtype: expected numpy.float32 or numpy.float64, got {self.dtype!r}")
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if numpy.isscalar(sizes) else list(sizes)
+        for i, size in enumerate(sizes):
+            _refuse_bool(f"hidden_layer_sizes[{i}]", size, "a whole number >= 1")
+        for name in ("max_epochs", "batch_size", "n_iter_no_change"):
+            _refuse_bool(name, getattr(self, name), "a whole number >= 1")
+        for name in ("validation_fraction", "tol"):
+            _refuse_bool(name, getattr(self, name), "a number")
+        _refuse_bool("random_state", self.random_state, "None or a whole number >= 0")
         if any(int(s) != s or s < 1 for s in sizes):
             raise ValueError(f"hidden_layer_sizes: expected whole numbers >= 1, got {sizes!r}")
         if not (isinstance(self.max_epochs, (int, numpy.integer)) and self.max_epochs >= 1):

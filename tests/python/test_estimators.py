@@ -438,3 +438,20 @@ def test_refusals_of_y_name_y():
         nobias.Regressor(max_epochs=1, dtype=numpy.float64).fit(X, y * 1e300)
     with pytest.raises(nobias.ValueError, match=r"^X column 2: its mean or spread passes"):
         nobias.Regressor(max_epochs=1, dtype=numpy.float64).fit(X * [1, 1, 1e300, 1, 1], y)
+
+
+@pytest.mark.parametrize("params, name, expected", [
+    (dict(max_epochs=True), "max_epochs", "a whole number >= 1"),
+    (dict(batch_size=True), "batch_size", "a whole number >= 1"),
+    (dict(n_iter_no_change=True), "n_iter_no_change", "a whole number >= 1"),
+    (dict(hidden_layer_sizes=(4, True)), r"hidden_layer_sizes\[1\]", "a whole number >= 1"),
+    (dict(hidden_layer_sizes=numpy.bool_(True)), r"hidden_layer_sizes\[0\]", "a whole number >= 1"),
+    (dict(random_state=True), "random_state", "None or a whole number >= 0"),
+    (dict(tol=False), "tol", "a number"),
+])
+def test_a_bool_is_no_number_for_the_estimators(params, name, expected):
+    # As for the low level (docs/python.md): True was read as 1.
+    X, y = regression(rows=40)
+    with pytest.raises(TypeError, match=r"^%s: expected %s, got (numpy\.)?(True|False) \(a bool"
+                       % (name, expected)):
+        nobias.Regressor(**dict(dict(max_epochs=1), **params)).fit(X, y)
