@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "core/overlap.hpp"
@@ -190,8 +191,9 @@ void Network<T>::report_unusable(const char* where, MatrixView<const T> x, doubl
                      (layer != 0 ? "the initial weights are too large for " +
                                        std::to_string(weights_.size()) +
                                        " layers; draw them with Init::He (or scale them down)"
-                                 : std::string("the initial outputs are too far from y for T; "
-                                               "scale the data or the initial weights down")) +
+                                 : std::string("the initial outputs are too far from y for ") +
+                                       (std::is_same_v<T, float> ? "float32" : "float64") +
+                                       "; scale the data or the initial weights down") +
                      "; weights left unchanged");
   }
   DivergenceError::Facts facts;

@@ -74,10 +74,12 @@ class Network:
                 x_scale: ArrayLike | None = None) -> _Array:
         """yhat for x (n, d_in): a new (n, d_out) array, or written into out and returned. Many rows
         go through in blocks: besides x and out, the memory does not grow with the rows. x_mean,
-        x_scale (d_in values each, or neither) standardize each row as it is read, the bits of
-        predict(((x - x_mean) / x_scale).astype(x.dtype)) without that copy. nobias.ValueError
-        naming the first row whose prediction is a NaN or an infinity (inputs or weights too large
-        for the dtype); out then holds what was computed."""
+        x_scale (d_in values each, or neither; taken as float64) standardize each row as it is
+        read, in float64 rounded once to x's dtype: the bits of predict(((x - m) /
+        s).astype(x.dtype)) with m, s = x_mean, x_scale as float64 arrays, without that copy
+        (float32 m and s would make numpy compute in float32). nobias.ValueError naming the first
+        row whose prediction is a NaN or an infinity (inputs or weights too large for the dtype);
+        out then holds what was computed."""
     def jacobian(self, x_row: _Array) -> _Array:
         """J(x) of one input x_row (d_in,) or (1, d_in): the (d_in, d_out) array with x_row @ J ==
         predict(x_row) up to rounding, the weights multiplied with that input's ReLU masks (exact: a
@@ -227,8 +229,8 @@ def fit(network: Network, optimizer: Optimizer, x: _Array, y: _Array, *, epochs:
     (nobias.resume(dir) builds both), every setting is compared with the first run's
     (ResumeMismatch, a nobias.ValueError, names one that differs), and so is the data. Without
     copying x: rows=INDICES trains on those rows of x and y only (in that order), val_rows=INDICES
-    validates on those (instead of val_x/val_y), and x_mean, x_scale (and y_mean, y_scale)
-    standardize the rows of x (and y) that train and validate as they are read, (v - mean) / scale
+    validates on those (instead of val_x/val_y) and, without rows=, holds them out: the other rows
+    of x train, in order. x_mean, x_scale (and y_mean, y_scale) standardize the rows of x (and y) that train and validate as they are read, (v - mean) / scale
     in float64 rounded once to the dtype: the bits of training on a standardized copy (statistics
     with val_x/val_y are refused: val_x would validate unstandardized)."""
 def read_npy(path: _Path, dtype: _DType = ...) -> _Array:

@@ -59,6 +59,40 @@ class TargetWarning(UserWarning):
     counts given to Classifier (the library's rule, nobias-train's --task auto's too)."""
 
 
+# Every attribute fit sets. A fit replaces them all at once, when it has succeeded: one that
+# fails (an error, a DivergenceError, Ctrl-C) leaves the previous fit's, or none.
+_FITTED = ("network_", "n_features_in_", "n_outputs_", "classes_", "x_mean_", "x_scale_",
+           "y_mean_", "y_scale_", "n_iter_", "best_loss_", "best_epoch_", "loss_curve_",
+           "validation_loss_curve_", "_y_was_1d")
+
+
+def _refuse_bool(name, value, expected):
+    """A bool is not a number here, though Python makes it an int (max_epochs=True is a mistake,
+    never a way of writing 1): TypeError in the low level's words."""
+    if isinstance(value, (bool, numpy.bool_)):
+        raise TypeError(f"{name}: expected {expected}, got {value!r} (a {type(value).__name__})")
+
+
+def _column_statistics(values, rows, name):
+    """_nobias.column_statistics(values, rows=rows), whose errors call its argument x, with a
+    column whose mean or spread passes float64's range refused in the estimator's words: name is
+    the argument the user passed, "X" or "y"."""
+    try:
+        return _nobias.column_statistics(values, rows=rows)
+    except _nobias.ValueError:
+        # Only then: the column found again from the values, not from the message's words.
+        picked = (values if rows is None else values[rows]).astype(numpy.float64)
+        with numpy.errstate(over="ignore", invalid="ignore"):
+            bad = ~numpy.isfinite(picked.mean(axis=0)) | ~numpy.isfinite(picked.std(axis=0))
+        if not bad.any():
+            raise
+    column = int(numpy.flatnonzero(bad)[0])
+    largest = float(numpy.abs(picked[:, column]).max())
+    raise _nobias.ValueError(
+        f"{name} column {column}: its mean or spread passes float64's range (its largest "
+        f"magnitude is {largest!r}), so standardize cannot centre and scale it: scale {name} down")
+
+
 class _Estimator:
     """What Regressor and Classifier share: parameters, training, prediction of scores."""
 
@@ -135,6 +169,15 @@ class _Estimator:
                     "check's tolerance (dtype=numpy.float64 or NOBIAS_SGEMM=blas stay within)"}
         return tags
 
+    def _commit(self, fitted):
+        """Replaces the previous fit's attributes with fitted's; returns self. One assignment of
+        __dict__: a signal handler (KeyboardInterrupt) runs between bytecodes, so it cannot
+        leave half of one fit and half of the other."""
+        state = {name: value for name, value in vars(self).items() if name not in _FITTED}
+        state.update(fitted)
+        self.__dict__ = state
+        return self
+
     def __sklearn_is_fitted__(self):
         return hasattr(self, "network_")
 
@@ -158,6 +201,13 @@ class _Estimator:
             raise ValueError(f"dtype: expected numpy.float32 or numpy.float64, got {self.dtype!r}")
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if numpy.isscalar(sizes) else list(sizes)
+        for i, size in enumerate(sizes):
+            _refuse_bool(f"hidden_layer_sizes[{i}]", size, "a whole number >= 1")
+        for name in ("max_epochs", "batch_size", "n_iter_no_change"):
+            _refuse_bool(name, getattr(self, name), "a whole number >= 1")
+        for name in ("validation_fraction", "tol"):
+            _refuse_bool(name, getattr(self, name), "a number")
+        _refuse_bool("random_state", self.random_state, "None or a whole number >= 0")
         if any(int(s) != s or s < 1 for s in sizes):
             raise ValueError(f"hidden_layer_sizes: expected whole numbers >= 1, got {sizes!r}")
         if not (isinstance(self.max_epochs, (int, numpy.integer)) and self.max_epochs >= 1):
@@ -190,21 +240,22 @@ class _Estimator:
         return train, held
 
     def _train(self, X, targets, rows, held, statistics, dtype, hidden, seed):
-        """Trains network_ on rows of X and targets (None: all), validating on the held rows,
+        """Trains a network on rows of X and targets (None: all), validating on the held rows,
         both standardized by statistics as the library reads them; early stopping as
         nobias-train's (the library's driver): after n_iter_no_change epochs without the
-        validation loss falling by more than tol, keeping the weights of the best epoch."""
+        validation loss falling by more than tol, keeping the weights of the best epoch.
+        Returns the fitted attributes it makes; sets none."""
         network = _nobias.Network([X.shape[1], *hidden, targets.shape[1]], seed=seed,
                                   init=self.init, dtype=dtype)
         optimizer = _nobias.Optimizer(network, kind=self.optimizer,
                                       learning_rate=self.learning_rate, momentum=self.momentum,
                                       nesterov=self.nesterov, weight_decay=self.weight_decay)
-        self.loss_curve_, self.validation_loss_curve_ = [], []
+        loss_curve, validation_loss_curve = [], []
 
         def on_epoch(report):
-            self.loss_curve_.append(report.train_loss)
+            loss_curve.append(report.train_loss)
             if held is not None:
-                self.validation_loss_curve_.append(report.validation_loss)
+                validation_loss_curve.append(report.validation_loss)
             return True
 
         # Early stopping, and keeping the best epoch's weights, are the driver's (as for
@@ -215,29 +266,28 @@ class _Estimator:
                               batch_size=int(self.batch_size), seed=seed, reduction="mean",
                               on_epoch=on_epoch, rows=rows, **statistics, **val)
         last = reports[-1]
-        self.network_ = network
-        self.n_iter_ = len(reports)
-        self.best_loss_ = last.best_validation_loss if held is not None else last.train_loss
-        self.best_epoch_ = last.best_epoch if held is not None else len(reports)
-        return self
+        return dict(network_=network, n_iter_=len(reports),
+                    best_loss_=last.best_validation_loss if held is not None else last.train_loss,
+                    best_epoch_=last.best_epoch if held is not None else len(reports),
+                    loss_curve_=loss_curve, validation_loss_curve_=validation_loss_curve)
 
     def _fit_rows(self, X, targets, standardize_targets, dtype, hidden, seed):
         """Splits, standardizes with the training rows' statistics (as nobias-train), trains.
         X's rows stay where they are: the library reads the training and validation rows by
         index, standardized as they are read (the bits of a standardized copy), so X (already
-        of dtype, C-contiguous) is not copied."""
+        of dtype, C-contiguous) is not copied. Returns the fitted attributes; sets none."""
         train, held = self._split(X.shape[0], seed)
         rows = None if held is None else train  # None: every row, in order
         targets = numpy.ascontiguousarray(targets, dtype=dtype)
         statistics = {}
         if self.standardize:
             # The library's statistics (as --standardize's), so the runs agree bit for bit.
-            self.x_mean_, self.x_scale_ = _nobias.column_statistics(X, rows=rows)
-            statistics = dict(x_mean=self.x_mean_, x_scale=self.x_scale_)
+            statistics["x_mean"], statistics["x_scale"] = _column_statistics(X, rows, "X")
             if standardize_targets:
-                self.y_mean_, self.y_scale_ = _nobias.column_statistics(targets, rows=rows)
-                statistics.update(y_mean=self.y_mean_, y_scale=self.y_scale_)
-        return self._train(X, targets, rows, held, statistics, dtype, hidden, seed)
+                statistics["y_mean"], statistics["y_scale"] = _column_statistics(targets, rows, "y")
+        fitted = self._train(X, targets, rows, held, statistics, dtype, hidden, seed)
+        fitted.update({name + "_": value for name, value in statistics.items()})
+        return fitted
 
     def _scores(self, X):
         """The network's outputs for X (validated and standardized as in fit)."""
@@ -246,7 +296,7 @@ class _Estimator:
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
                              f"expecting {self.n_features_in_} features as input.")
-        if not self.standardize:
+        if not hasattr(self, "x_mean_"):  # the fit's standardize, not a set_params since
             return self.network_.predict(X)
         # Each block of rows standardized as the network reads it (in float64, rounded to X's
         # dtype once): no standardized copy of X.
@@ -265,7 +315,9 @@ class Regressor(_Estimator):
     def fit(self, X, y):
         """Trains on X (n, d) and y (n,) or (n, k) of numbers; returns self. Sets network_,
         n_features_in_, n_outputs_, n_iter_, best_epoch_, best_loss_, loss_curve_,
-        validation_loss_curve_ and, with standardize, x_mean_, x_scale_, y_mean_, y_scale_."""
+        validation_loss_curve_ and, with standardize, x_mean_, x_scale_, y_mean_, y_scale_:
+        all at once, when training has succeeded. A fit that fails (an error, DivergenceError,
+        KeyboardInterrupt) leaves the previous fit's attributes as they were, or none."""
         dtype, hidden, seed = self._settings()
         X = _validated_X(X, dtype)
         y = _validated_y(y, type(self).__name__, X.shape[0])
@@ -279,17 +331,24 @@ class Regressor(_Estimator):
         y = numpy.asarray(y, dtype=numpy.float64)
         if not numpy.isfinite(y).all():
             raise ValueError("Input y contains NaN or infinity")
-        self._y_was_1d = y.ndim == 1
         targets = y.reshape(-1, 1) if y.ndim == 1 else y
-        self.n_features_in_ = X.shape[1]
-        self.n_outputs_ = targets.shape[1]
-        return self._fit_rows(X, targets.astype(dtype), True, dtype, hidden, seed)
+        with numpy.errstate(over="ignore"):
+            converted = targets.astype(dtype)
+        bad = _first_non_finite(converted)
+        if bad is not None:
+            row, column = bad
+            raise ValueError(f"Input y contains a value too large for {numpy.dtype(dtype).name} "
+                             f"(row {row}, output {column} is {float(targets[row, column])!r}), "
+                             "the estimator's dtype: scale y down, or give dtype=numpy.float64")
+        fitted = self._fit_rows(X, converted, True, dtype, hidden, seed)
+        return self._commit(dict(fitted, n_features_in_=X.shape[1], n_outputs_=targets.shape[1],
+                                 _y_was_1d=y.ndim == 1))
 
     def predict(self, X):
         """Predictions as float64, (n,) for a 1-D y in fit, (n, n_outputs) otherwise.
         nobias.ValueError naming the first row whose prediction is a NaN or an infinity."""
         out = self._scores(X).astype(numpy.float64)  # the network refuses its own overflow
-        if self.standardize:
+        if hasattr(self, "y_mean_"):
             with numpy.errstate(over="ignore", invalid="ignore"):
                 out = out * self.y_scale_ + self.y_mean_
             bad = _first_non_finite(out)
@@ -341,7 +400,9 @@ class Classifier(_Estimator):
     def fit(self, X, y):
         """Trains on X (n, d) and y (n,) of class labels (integers or strings); returns self.
         Sets classes_, network_, n_features_in_, n_iter_, best_epoch_, best_loss_, loss_curve_,
-        validation_loss_curve_ and, with standardize, x_mean_, x_scale_."""
+        validation_loss_curve_ and, with standardize, x_mean_, x_scale_: all at once, when
+        training has succeeded. A fit that fails (an error, DivergenceError, KeyboardInterrupt)
+        leaves the previous fit's attributes as they were, or none."""
         dtype, hidden, seed = self._settings()
         X = _validated_X(X, dtype)
         y = _validated_y(y, type(self).__name__, X.shape[0])
@@ -358,19 +419,19 @@ class Classifier(_Estimator):
             if (y != numpy.round(y)).any():
                 raise ValueError("Unknown label type: continuous. A classifier needs class "
                                  "labels (integers or strings), not continuous values")
-        self.classes_, labels = numpy.unique(y, return_inverse=True)
+        classes, labels = numpy.unique(y, return_inverse=True)
         if y.dtype.kind in "biuf":
             # The rule on the classes as the network gets them, one output each.
             facts = _nobias.describe_targets(labels.ravel())
             if not facts["looks_like_classes"]:
-                warnings.warn(f"y's {len(y)} numbers take {len(self.classes_)} distinct values, "
+                warnings.warn(f"y's {len(y)} numbers take {len(classes)} distinct values, "
                               "which look like counts or measurements rather than class labels: "
-                              f"fitting a classifier of {len(self.classes_)} classes "
+                              f"fitting a classifier of {len(classes)} classes "
                               "(nobias.Regressor fits numbers)", TargetWarning, stacklevel=2)
-        targets = numpy.zeros((X.shape[0], len(self.classes_)), dtype=dtype)
+        targets = numpy.zeros((X.shape[0], len(classes)), dtype=dtype)
         targets[numpy.arange(X.shape[0]), labels] = 1
-        self.n_features_in_ = X.shape[1]
-        return self._fit_rows(X, targets, False, dtype, hidden, seed)
+        fitted = self._fit_rows(X, targets, False, dtype, hidden, seed)
+        return self._commit(dict(fitted, classes_=classes, n_features_in_=X.shape[1]))
 
     def decision_scores(self, X):
         """The network's outputs, one column per class of classes_."""

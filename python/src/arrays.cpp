@@ -38,13 +38,18 @@ py::array as_array(py::handle object, const std::string& what, const char* expec
 }
 
 // The checks every view passes; returns the leading dimension in elements.
+// `what` names the argument; `written` says the call writes into it (a converted copy would not
+// be what the caller reads afterwards).
 template <class T>
-std::size_t checked_leading_dimension(const py::array& a, const std::string& what) {
+std::size_t checked_leading_dimension(const py::array& a, const std::string& what, bool written) {
   const char* expected = numpy_name(dtype_of<T>());
   if (!py::isinstance<py::array_t<T, 0>>(a)) {
+    const std::string numpy_type = std::string("numpy.") + expected;
     throw py::type_error(what + ": expected a " + std::string(expected) +
                          " array (the network's dtype), got " + std::string(py::str(a.dtype())) +
-                         "; nothing is converted here: pass x.astype(numpy." + expected + ")");
+                         "; nothing is converted here: " +
+                         (written ? "give an array made with dtype=" + numpy_type
+                                  : "pass " + what + ".astype(" + numpy_type + ")"));
   }
   if (a.ndim() != 2) {
     throw py::value_error(what + ": expected a 2-D array (rows, columns), got a " +
@@ -115,7 +120,7 @@ Dtype array_dtype(py::handle object, const std::string& what) {
 template <class T>
 MatrixView<const T> input_view(py::handle object, const std::string& what) {
   const py::array a = as_array(object, what, numpy_name(dtype_of<T>()));
-  const std::size_t ld = checked_leading_dimension<T>(a, what);
+  const std::size_t ld = checked_leading_dimension<T>(a, what, false);
   return {static_cast<const T*>(a.data()), static_cast<std::size_t>(a.shape(0)),
           static_cast<std::size_t>(a.shape(1)), ld};
 }
@@ -123,7 +128,7 @@ MatrixView<const T> input_view(py::handle object, const std::string& what) {
 template <class T>
 MatrixView<T> output_view(py::handle object, const std::string& what) {
   py::array a = as_array(object, what, numpy_name(dtype_of<T>()));
-  const std::size_t ld = checked_leading_dimension<T>(a, what);
+  const std::size_t ld = checked_leading_dimension<T>(a, what, true);
   if (!a.writeable()) {
     throw py::value_error(what +
                           ": expected a writable array, got a read-only one (this call "

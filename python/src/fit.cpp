@@ -89,7 +89,7 @@ py::list fit_typed(AnyNetwork& network, AnyOptimizer& optimizer, py::handle x, p
     vxv = input_view<T>(val_x, "val_x");
     vyv = input_view<T>(val_y, "val_y");
   }
-  const std::optional<std::vector<std::size_t>> rows = row_indices(a.rows, "fit: rows");
+  std::optional<std::vector<std::size_t>> rows = row_indices(a.rows, "fit: rows");
   const std::optional<std::vector<std::size_t>> val_rows = row_indices(a.val_rows, "fit: val_rows");
   if (val_rows && !val_x.is_none()) {
     throw py::value_error("val_rows and val_x/val_y: expected one validation set, got both");
@@ -116,6 +116,20 @@ py::list fit_typed(AnyNetwork& network, AnyOptimizer& optimizer, py::handle x, p
         throw ValueError("fit: val_rows position " + std::to_string(p) + " names row " +
                          std::to_string((*val_rows)[p]) + ", but x has " +
                          std::to_string(xv.rows()) + " rows");
+      }
+    }
+    // val_rows holds rows out of x: without rows=, the others train (in order), not every row,
+    // or the validation loss would be measured on rows that train.
+    if (!rows) {
+      std::vector<bool> held(xv.rows(), false);
+      for (const std::size_t r : *val_rows)
+        held[r] = true;
+      rows.emplace();
+      for (std::size_t r = 0; r < xv.rows(); ++r)
+        if (!held[r]) rows->push_back(r);
+      if (rows->empty()) {
+        throw ValueError("fit: val_rows holds out all " + std::to_string(xv.rows()) +
+                         " rows of x; none is left to train on (rows= names the rows that train)");
       }
     }
   }
@@ -268,7 +282,8 @@ of the network's dtype, or its directory) continues the run it comes from, bit f
 must hold its weights (nobias.resume(dir) builds both), every setting is compared with the first
 run's (ResumeMismatch, a nobias.ValueError, names one that differs), and so is the data. Without
 copying x: rows=INDICES trains on those rows of x and y only (in that order), val_rows=INDICES
-validates on those (instead of val_x/val_y), and x_mean, x_scale (and y_mean, y_scale) standardize
+validates on those (instead of val_x/val_y) and, without rows=, holds them out: the other rows of x
+train, in order. x_mean, x_scale (and y_mean, y_scale) standardize
 the rows of x (and y) that train and validate as they are read, (v - mean) / scale in float64
 rounded once to the dtype: the bits of training on a standardized copy (statistics with val_x/val_y
 are refused: val_x would validate unstandardized).

@@ -13,6 +13,7 @@
 #include "nobias/names.hpp"
 #include "nobias/npy.hpp"
 #include "nobias/weights_io.hpp"
+#include "numbers.hpp"
 
 namespace nobias::python {
 namespace {
@@ -138,11 +139,15 @@ void bind_io(py::module_& m) {
 
   py::class_<TrainingProgress>(m, "TrainingProgress",
                                "Where fit() stands and how it runs; saved with a checkpoint.")
-      .def(py::init([](std::size_t epochs_done, std::uint64_t seed, std::size_t batch_size,
-                       bool shuffle, const std::string& reduction) {
-             return TrainingProgress{
-                 epochs_done,          seed,         batch_size, shuffle, reduction_from(reduction),
-                 EarlyStoppingState{}, std::string()};
+      .def(py::init([](const WholeNumber& epochs_done, const WholeNumber& seed,
+                       const WholeNumber& batch_size, bool shuffle, const std::string& reduction) {
+             return TrainingProgress{whole_number(epochs_done, "epochs_done"),
+                                     whole_number(seed, "seed"),
+                                     whole_number(batch_size, "batch_size"),
+                                     shuffle,
+                                     reduction_from(reduction),
+                                     EarlyStoppingState{},
+                                     std::string()};
            }),
            py::kw_only(), py::arg("epochs_done") = 0, py::arg("seed") = 0,
            py::arg("batch_size") = 0, py::arg("shuffle") = true,

@@ -19,6 +19,7 @@
 #include "nobias/names.hpp"
 #include "nobias/onnx.hpp"
 #include "nobias/targets.hpp"
+#include "numbers.hpp"
 
 namespace nobias::python {
 namespace {
@@ -97,12 +98,12 @@ std::optional<std::vector<std::size_t>> row_indices(py::handle rows, const char*
 void bind_model(py::module_& m) {
   m.def(
       "save_model",
-      [](py::handle dir, AnyNetwork& network, std::size_t classes, py::handle x_mean,
+      [](py::handle dir, AnyNetwork& network, const WholeNumber& classes_given, py::handle x_mean,
          py::handle x_scale, py::handle y_mean, py::handle y_scale,
          std::map<std::string, std::string> settings,
          std::optional<std::vector<std::string>> class_names) {
         ModelInfo info;
-        info.classes = classes;
+        info.classes = whole_number(classes_given, "classes");
         if (class_names) info.class_names = std::move(*class_names);
         info.standardization.x_mean = statistics_from(x_mean, "x_mean");
         info.standardization.x_scale = statistics_from(x_scale, "x_scale");
@@ -157,9 +158,10 @@ void bind_model(py::module_& m) {
       py::arg("dir"), "A model directory's metadata only (its dtype: what to load it as).");
   m.def(
       "export_onnx",
-      [](py::handle path, py::handle model, std::size_t classes, py::handle x_mean,
+      [](py::handle path, py::handle model, const WholeNumber& classes_given, py::handle x_mean,
          py::handle x_scale, py::handle y_mean, py::handle y_scale,
          std::optional<std::vector<std::string>> class_names) {
+        const std::uint64_t classes = whole_number(classes_given, "classes");
         const std::string out = path_from(path);
         if (py::isinstance<AnyNetwork>(model)) {
           ModelInfo info;
@@ -196,12 +198,22 @@ void bind_model(py::module_& m) {
       "Writes model (a Network, with save_model's classes, class_names and statistics; or a "
       "model directory's path) to path as an ONNX model, atomically: MatMul and Relu nodes, the "
       "statistics as Sub/Div and Mul/Add nodes, opset 13 (docs/onnx.md).");
-  m.def("shuffled_order", &shuffled_order, py::arg("rows"), py::arg("seed"), py::arg("epoch"),
+  m.def(
+      "shuffled_order",
+      [](const WholeNumber& rows, const WholeNumber& seed, const WholeNumber& epoch) {
+        return shuffled_order(whole_number(rows, "rows"), whole_number(seed, "seed"),
+                              whole_number(epoch, "epoch"));
+      },
+      py::arg("rows"), py::arg("seed"), py::arg("epoch"),
         "The order of rows fit() uses for an epoch: a permutation of range(rows) from (seed, "
         "epoch) alone; epoch 0 is the command line's validation split.");
   m.def(
       "split_rows",
-      [](std::size_t rows, double fraction, std::uint64_t seed) {
+      [](const WholeNumber& rows_given, const RealNumber& fraction_given,
+         const WholeNumber& seed_given) {
+        const std::size_t rows = whole_number(rows_given, "rows");
+        const double fraction = real_number(fraction_given, "fraction");
+        const std::uint64_t seed = whole_number(seed_given, "seed");
         const RowSplit split =
             nobias::split_rows(rows, defaults::early_stopping_rows(rows, fraction), seed);
         const auto indices = [](const std::vector<std::size_t>& rows_of) {

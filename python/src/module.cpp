@@ -5,10 +5,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 
 #include "any.hpp"
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "numbers.hpp"
 #include "nobias/blas.hpp"
 #include "nobias/names.hpp"
 #include "nobias/threads.hpp"
@@ -35,7 +37,18 @@ PYBIND11_MODULE(_nobias, m) {
   np::bind_fit(m);
   np::bind_io(m);
   np::bind_model(m);
-  m.def("set_threads", &nobias::set_threads, np::py::arg("threads"),
+  m.def(
+      "set_threads",
+      [](const np::WholeNumber& threads) {
+        const std::uint64_t n = np::whole_number(threads, "threads");
+        if (n > static_cast<std::uint64_t>(std::numeric_limits<int>::max())) {
+          throw nobias::ValueError("threads: expected a whole number <= " +
+                                   std::to_string(std::numeric_limits<int>::max()) + ", got " +
+                                   std::to_string(n));
+        }
+        nobias::set_threads(static_cast<int>(n));
+      },
+      np::py::arg("threads"),
         "0: every CPU (the default); n >= 1: at most n threads per training step. "
         "Results do not depend on it.");
   m.def("threads_setting", &nobias::threads_setting, "0 while automatic");

@@ -250,9 +250,11 @@ network's own memory. A network used from several threads at once serializes the
           py::arg("x_scale") = py::none(),
           "yhat for x (n, d_in): a new (n, d_out) array, or written into out and returned. "
           "Many rows go through in blocks: besides x and out, the memory does not grow with the "
-          "rows. x_mean, x_scale (d_in values each, or neither) standardize each row as it is "
-          "read, the bits of predict(((x - x_mean) / x_scale).astype(x.dtype)) without that "
-          "copy. nobias.ValueError naming the first row whose prediction is a NaN or an "
+          "rows. x_mean, x_scale (d_in values each, or neither; taken as float64) standardize "
+          "each row as it is read, in float64 rounded once to x's dtype: the bits of "
+          "predict(((x - m) / s).astype(x.dtype)) with m, s = x_mean, x_scale as float64 "
+          "arrays, without that copy (float32 m and s would make numpy compute in float32). "
+          "nobias.ValueError naming the first row whose prediction is a NaN or an "
           "infinity (inputs or weights too large for the dtype); out then holds what was "
           "computed.")
       .def(

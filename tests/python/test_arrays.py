@@ -188,3 +188,29 @@ def test_from_weights_refuses_mixed_dtypes_and_non_arrays():
         nobias.Network.from_weights([[1.0, 2.0]])
     with pytest.raises(nobias.ValueError, match="expected at least one weight matrix"):
         nobias.Network.from_weights([])
+
+
+def test_dtype_refusals_advise_on_the_argument_given(dtype):
+    # The advice names the argument refused, not always x; an array written into is not
+    # advised to be converted (the copy would not be what the caller reads).
+    other = numpy.float64 if dtype == numpy.float32 else numpy.float32
+    name = numpy.dtype(dtype).name
+    net = network(dtype)
+    x = numpy.ones((3, 7), dtype=dtype)
+    with pytest.raises(TypeError, match=r"^y: expected a %s array .*got %s; nothing is converted "
+                       r"here: pass y\.astype\(numpy\.%s\)$" % (name, numpy.dtype(other).name,
+                                                                 name)):
+        net.train_step(x, numpy.ones((3, 5), dtype=other), 1e-3)
+    with pytest.raises(TypeError, match=r"^out: expected a %s array .*nothing is converted here: "
+                       r"give an array made with dtype=numpy\.%s$" % (name, name)):
+        net.predict(x, numpy.ones((3, 5), dtype=other))
+
+
+def test_outputs_too_far_from_y_name_the_dtype(dtype):
+    # The C++ template parameter T is no word for the user: the dtype is.
+    net = nobias.Network([4, 8, 2], seed=0, init="he", dtype=dtype)
+    x = numpy.ones((10, 4), dtype=dtype)
+    y = numpy.full((10, 2), 1e30 if dtype == numpy.float32 else 1e300, dtype=dtype)
+    with pytest.raises(nobias.ValueError, match=r"^train_step: loss is .* before any update: the "
+                       r"initial outputs are too far from y for %s; scale" % numpy.dtype(dtype).name):
+        net.train_step(x, y, 1e-3)

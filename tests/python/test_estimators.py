@@ -342,3 +342,116 @@ def test_predict_makes_no_standardized_copy_of_X(dtype):
         tracemalloc.stop()
     assert predicted.shape == (100000,)
     assert peak < X_new.nbytes, f"{peak / 2**20:.1f} MB for X of {X_new.nbytes / 2**20:.1f} MB"
+
+
+def fitted_state(model):
+    """Copies of everything a fit set (arrays and lists copied, the network's weights too)."""
+    state = {name: (value.copy() if isinstance(value, (numpy.ndarray, list)) else value)
+             for name, value in vars(model).items() if name.endswith("_") or name == "_y_was_1d"}
+    weights = [w.copy() for w in model.network_.weights] if "network_" in state else None
+    return state, weights
+
+
+def assert_same_fit(model, before, X, predicted):
+    state, weights = before
+    now = {name: value for name, value in vars(model).items()
+           if name.endswith("_") or name == "_y_was_1d"}
+    assert now.keys() == state.keys()
+    for name, value in state.items():
+        if isinstance(value, numpy.ndarray):
+            numpy.testing.assert_array_equal(now[name], value, err_msg=name)
+        else:
+            assert now[name] is value or now[name] == value, name
+    for a, b in zip(model.network_.weights, weights):
+        numpy.testing.assert_array_equal(a, b)
+    numpy.testing.assert_array_equal(model.predict(X), predicted)
+
+
+def interrupting_fit(monkeypatch, after_epochs):
+    """nobias._nobias.fit, as the estimators call it, raising KeyboardInterrupt from inside the
+    driver (its epoch callback) after some epochs: Ctrl-C in the middle of a fit."""
+    real = nobias._nobias.fit
+
+    def fit(*args, on_epoch=None, **kwargs):
+        def interrupt(report):
+            on_epoch(report)
+            if report.epoch >= after_epochs:
+                raise KeyboardInterrupt
+            return True
+        return real(*args, on_epoch=interrupt, **kwargs)
+    monkeypatch.setattr(nobias._nobias, "fit", fit)
+
+
+@pytest.mark.parametrize("estimator", ["Regressor", "Classifier"])
+def test_a_failed_refit_leaves_the_previous_fit(estimator, monkeypatch):
+    # A refit on other data that diverges, or is interrupted, must not leave the new data's
+    # statistics, classes or width beside the old network: predict would answer garbage.
+    X, y = regression(rows=200)
+    if estimator == "Classifier":
+        y, y_other = numpy.where(y > 0, "cat", "dog"), numpy.where(X[:, 3] > 0, "red", "blue")
+    else:
+        y_other = y * 100 + 1000
+    X_other = X[:, :4] * 10 + 5  # other statistics and another width
+    model = getattr(nobias, estimator)(hidden_layer_sizes=(16,), max_epochs=3).fit(X, y)
+    predicted, before = model.predict(X), fitted_state(model)
+
+    model.set_params(optimizer="sgd", learning_rate=1e30)
+    with pytest.raises(nobias.DivergenceError):
+        model.fit(X_other, y_other)
+    assert_same_fit(model, before, X, predicted)
+
+    # predict follows the fit, not a standardize set since.
+    model.set_params(optimizer="adam", learning_rate=1e-3, max_epochs=5, standardize=False)
+    interrupting_fit(monkeypatch, after_epochs=2)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X_other, y_other)
+    assert_same_fit(model, before, X, predicted)
+
+    # Never fitted: still not fitted, without a fitted attribute.
+    fresh = getattr(nobias, estimator)(hidden_layer_sizes=(16,), max_epochs=5)
+    with pytest.raises(KeyboardInterrupt):
+        fresh.fit(X, y)
+    assert not [name for name in vars(fresh) if name.endswith("_")]
+    with pytest.raises(nobias.NotFittedError):
+        fresh.predict(X)
+
+    # A refit that succeeds replaces every attribute: none of the old fit's is left.
+    monkeypatch.undo()
+    model.set_params(max_epochs=2)
+    model.fit(X_other, y_other)
+    assert not hasattr(model, "x_mean_") and model.n_features_in_ == 4
+    numpy.testing.assert_array_equal(model.network_.predict(X_other.astype(numpy.float32)),
+                                     model.decision_scores(X_other) if estimator == "Classifier"
+                                     else model.predict(X_other).reshape(-1, 1).astype(numpy.float32))
+
+
+def test_refusals_of_y_name_y():
+    # y's values, not X's: named y (they reached the library as column_statistics' x).
+    X, y = regression(rows=100)
+    big = y.copy()
+    big[17] = 1e39
+    with pytest.raises(ValueError, match=r"Input y contains a value too large for float32 "
+                                         r"\(row 17, output 0 is 1e\+39\)"):
+        nobias.Regressor(max_epochs=1).fit(X, big)
+    with pytest.raises(nobias.ValueError, match=r"^y column 0: its mean or spread passes "
+                                                r"float64's range \(its largest magnitude is"):
+        nobias.Regressor(max_epochs=1, dtype=numpy.float64).fit(X, y * 1e300)
+    with pytest.raises(nobias.ValueError, match=r"^X column 2: its mean or spread passes"):
+        nobias.Regressor(max_epochs=1, dtype=numpy.float64).fit(X * [1, 1, 1e300, 1, 1], y)
+
+
+@pytest.mark.parametrize("params, name, expected", [
+    (dict(max_epochs=True), "max_epochs", "a whole number >= 1"),
+    (dict(batch_size=True), "batch_size", "a whole number >= 1"),
+    (dict(n_iter_no_change=True), "n_iter_no_change", "a whole number >= 1"),
+    (dict(hidden_layer_sizes=(4, True)), r"hidden_layer_sizes\[1\]", "a whole number >= 1"),
+    (dict(hidden_layer_sizes=numpy.bool_(True)), r"hidden_layer_sizes\[0\]", "a whole number >= 1"),
+    (dict(random_state=True), "random_state", "None or a whole number >= 0"),
+    (dict(tol=False), "tol", "a number"),
+])
+def test_a_bool_is_no_number_for_the_estimators(params, name, expected):
+    # As for the low level (docs/python.md): True was read as 1.
+    X, y = regression(rows=40)
+    with pytest.raises(TypeError, match=r"^%s: expected %s, got (numpy\.)?(True|False) \(a bool"
+                       % (name, expected)):
+        nobias.Regressor(**dict(dict(max_epochs=1), **params)).fit(X, y)

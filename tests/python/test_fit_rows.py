@@ -122,3 +122,25 @@ def test_values_standardized_past_the_dtype_are_refused_before_training(dtype):
                    x_mean=mean, x_scale=scale, patience=1)
     for a, b in zip(net.weights, before):
         numpy.testing.assert_array_equal(a, b)
+
+
+def test_val_rows_without_rows_are_held_out_of_training(dtype):
+    # val_rows holds rows out of x: without rows=, the others train (in order), as rows= listing
+    # them would; validating on rows that also train would measure nothing.
+    x, y = problem(dtype, rows=40)
+    held = numpy.array([31, 2, 17, 5])
+    others = numpy.setdiff1d(numpy.arange(40), held)
+    kwargs = dict(epochs=3, batch_size=8, seed=2, reduction="mean", patience=2)
+    runs = []
+    for rows in (None, others):
+        net = nobias.Network(WIDTHS, seed=1, init="he", dtype=dtype)
+        reports = nobias.fit(net, nobias.Optimizer(net, kind="adam", learning_rate=1e-2), x, y,
+                             rows=rows, val_rows=held, **kwargs)
+        runs.append(([(r.train_loss, r.validation_loss) for r in reports], net.weights))
+    assert runs[0][0] == runs[1][0]
+    for a, b in zip(runs[0][1], runs[1][1]):
+        numpy.testing.assert_array_equal(a, b)
+    net = nobias.Network(WIDTHS, seed=1, dtype=dtype)
+    with pytest.raises(nobias.ValueError, match=r"fit: val_rows holds out all 40 rows of x; none "
+                                                r"is left to train on \(rows= names the rows"):
+        nobias.fit(net, nobias.Optimizer(net), x, y, val_rows=numpy.arange(40)[::-1])

@@ -274,3 +274,28 @@ def test_predict_refuses_non_finite_results_naming_the_row(dtype, rng):
     with pytest.raises(nobias.ValueError, match="prediction row 5 of 7, output 0 is nan: x row 5, "
                                                 "column 3 is nan; predictions need finite inputs"):
         net.predict(x)
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: nobias.set_threads(True), r"threads: expected a whole number >= 0, got True"),
+    (lambda: nobias.shuffled_order(True, 0, 1), r"rows: expected a whole number >= 0, got True"),
+    (lambda: nobias.shuffled_order(5, 0, numpy.bool_(True)),
+     r"epoch: expected a whole number >= 0, got (numpy\.)?True"),
+    (lambda: nobias._nobias.split_rows(True, 0.5, 0), r"rows: expected a whole number >= 0, got True"),
+    (lambda: nobias._nobias.split_rows(50, True, 0), r"fraction: expected a number, got True"),
+    (lambda: nobias.TrainingProgress(epochs_done=True), r"epochs_done: expected a whole number >= 0, got True"),
+    (lambda: nobias.save_model("never-written", nobias.Network([3, 1]), classes=True),
+     r"classes: expected a whole number >= 0, got True"),
+    (lambda: nobias.export_onnx("never-written.onnx", nobias.Network([3, 1]), classes=False),
+     r"classes: expected a whole number >= 0, got False"),
+])
+def test_every_count_refuses_a_bool(call, words, tmp_path, monkeypatch):
+    # A bool is not a number (docs/python.md), though Python makes it an int: refused, in the
+    # same words, by every call that takes a count, not only Network and fit.
+    monkeypatch.chdir(tmp_path)  # what a call accepting the bool would write
+    saved = nobias.threads_setting()
+    try:
+        with pytest.raises(TypeError, match=words + r" \(a bool"):
+            call()
+    finally:
+        nobias.set_threads(saved)

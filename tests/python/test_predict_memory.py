@@ -117,3 +117,16 @@ def test_many_rows_take_memory_of_blocks_not_rows_times_widths():
                             check=True)
     growth = int(result.stdout.split()[-1])
     assert growth < 100 * 2**20, f"peak RSS grew by {growth / 2**20:.0f} MB (the old pass: 1.5 GB)"
+
+
+def test_statistics_are_taken_as_float64_whatever_their_dtype(dtype, rng):
+    # The documented identity: x standardized in float64 and rounded once to x's dtype, the
+    # statistics converted to float64 (exactly) first. float32 statistics do not make it
+    # numpy's float32 arithmetic (x - m) / s, which rounds twice.
+    net = network(dtype)
+    x = (rng.standard_normal((2000, WIDTHS[0])) * 3 + 1).astype(dtype)
+    x_mean, x_scale = (s.astype(numpy.float32) for s in statistics(rng, WIDTHS[0]))
+    m, s = x_mean.astype(numpy.float64), x_scale.astype(numpy.float64)
+    expected = net.predict(((x - m) / s).astype(dtype))
+    assert numpy.array_equal(net.predict(x, x_mean=x_mean, x_scale=x_scale), expected)
+    assert numpy.array_equal(net.predict(x, x_mean=m, x_scale=s), expected)
