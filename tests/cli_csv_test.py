@@ -402,6 +402,25 @@ class CsvTests(unittest.TestCase):
         with open(self.path("p.csv")) as f:
             self.assertEqual(f.readline(), "output 1,output 2,output 3\n")
 
+    def test_first_row_with_a_typo_is_data_not_a_header(self):
+        # A headerless file whose first row has one word where numbers belong: that row is
+        # data with a typo, refused by its line, never dropped as if it were a header.
+        rows = [[repr(v) for v in r] + [str(k)] for r, k in zip(self.x, self.labels)]
+        rows[0][1] = "2x"
+        write_table(self.path("typo.csv"), None, rows)
+        err = self.refused("nobias-train", "--x", self.path("typo.csv"), "--target", "-1",
+                           *QUICK)
+        self.assertIn("column 2 holds text, not numbers (line 1: '2x'); 39 of its 40 values are "
+                      "numbers; line 1 is read as data, not as a header", err)
+        rows[0][1] = "NA"
+        write_table(self.path("na.csv"), None, rows)
+        err = self.refused("nobias-train", "--x", self.path("na.csv"), "--target", "-1", *QUICK)
+        self.assertIn("line 1, column 2: missing value 'NA'", err)
+        # A header row of names is still detected.
+        rows[0][1] = repr(self.x[0][1])
+        write_table(self.path("named.csv"), ["a", "b", "c", "y"], rows)
+        self.ok("nobias-train", "--x", self.path("named.csv"), "--target", "y", *QUICK)
+
     def test_bad_target_names_the_columns(self):
         err = self.refused("nobias-train", "--x", self.data, "--target", "specis", *QUICK)
         self.assertIn("--target specis", err)

@@ -30,12 +30,15 @@
 //   - Anything else is text. A column is a number column when every value is a number, else a
 //     text column (class names such as "setosa"; a typo in a number column makes it text too,
 //     and numeric_matrix names the line).
-//   - Header row: declared (CsvHeader::Yes / No) or, with Auto, detected: the first record is a
-//     header when one of its fields is text in a column whose other values are all numbers
-//     (or missing). So a header of numbers ("1,2,3") is not detected, nor one over columns
-//     that are all text: declare it. A file of one record is a header when any of its fields
-//     is text. Without a header the columns are named "column 1", "column 2", ...; an empty
-//     name in a header is given that name too.
+//   - Header row: declared (CsvHeader::Yes / No) or, with Auto, detected: over the columns
+//     whose other values are all numbers (or missing), the first record is a header when one
+//     of its fields there is text and none is a number. A first record with a number where
+//     the rows below hold numbers could be data, so it is data: "1,2x,3" above rows of numbers
+//     is a first row with a typo (its column then holds text, and numeric_matrix names line 1),
+//     not a header. So a header holding a number ("1,2,3", or "0,1,label") is not detected,
+//     nor one over columns that are all text: declare it. A file of one record is a header
+//     when one of its fields is text and none is a number. Without a header the columns are
+//     named "column 1", "column 2", ...; an empty name in a header is given that name too.
 //   - A file is read in blocks of 4 MiB, never held whole: the memory taken is the table's. A
 //     file rewritten while it is read may be refused ("the file changed while it was read").
 //   - Nothing is half-read: every refusal is an IoError thrown before anything is returned,
