@@ -367,6 +367,60 @@ class CsvTests(unittest.TestCase):
         self.assertIn("column 2 ('Species') holds text, not numbers", err)
         self.assertIn(hint, err)
 
+    def test_tsv_outputs_are_tab_separated(self):
+        # A name ending in .tsv says tab-separated, as nobias reads a .tsv: predictions,
+        # labels, --history and --loss-csv get tabs (any case), .csv keeps commas.
+        model = self.path("model")
+        self.ok("nobias-train", "--x", self.data, "--target", "species", "--weights-out", model,
+                "--history", self.path("h.tsv"), "--loss-csv", self.path("l.TSV"), *QUICK)
+        self.ok("nobias-predict", "--weights", model, "--x", self.data, "--target", "species",
+                "--out", self.path("p.npy"))
+        for out, labels in (("p.tsv", []), ("n.tsv", ["--labels"])):
+            self.ok("nobias-predict", "--weights", model, "--x", self.data, "--target",
+                    "species", "--out", self.path(out), *labels)
+        with open(self.path("p.tsv")) as f:
+            text = f.read()
+        self.assertNotIn(",", text)
+        rows = [line.split("\t") for line in text.splitlines()]
+        self.assertEqual(rows[0], ["output 1", "output 2", "output 3"])
+        np.testing.assert_array_equal(np.array(rows[1:], dtype=np.float32),
+                                      np.load(self.path("p.npy")))
+        with open(self.path("n.tsv")) as f:
+            names = f.read().splitlines()
+        self.assertEqual(names[0], "label")
+        np.testing.assert_array_equal(
+            names[1:], self.names[np.argmax(np.load(self.path("p.npy")), axis=1)])
+        for name, first in (("h.tsv", "epoch\ttrain_loss\tseconds\n1\t"),
+                            ("l.TSV", "step\tloss\n1\t")):
+            with open(self.path(name)) as f:
+                text = f.read()
+            self.assertTrue(text.startswith(first), text[:80])
+            self.assertNotIn(",", text)
+        # What nobias writes as .tsv, it reads back: the predictions as --x.
+        self.ok("nobias-predict", "--weights", model, "--x", self.data, "--target", "species",
+                "--out", self.path("p.csv"))
+        with open(self.path("p.csv")) as f:
+            self.assertEqual(f.readline(), "output 1,output 2,output 3\n")
+
+    def test_first_row_with_a_typo_is_data_not_a_header(self):
+        # A headerless file whose first row has one word where numbers belong: that row is
+        # data with a typo, refused by its line, never dropped as if it were a header.
+        rows = [[repr(v) for v in r] + [str(k)] for r, k in zip(self.x, self.labels)]
+        rows[0][1] = "2x"
+        write_table(self.path("typo.csv"), None, rows)
+        err = self.refused("nobias-train", "--x", self.path("typo.csv"), "--target", "-1",
+                           *QUICK)
+        self.assertIn("column 2 holds text, not numbers (line 1: '2x'); 39 of its 40 values are "
+                      "numbers; line 1 is read as data, not as a header", err)
+        rows[0][1] = "NA"
+        write_table(self.path("na.csv"), None, rows)
+        err = self.refused("nobias-train", "--x", self.path("na.csv"), "--target", "-1", *QUICK)
+        self.assertIn("line 1, column 2: missing value 'NA'", err)
+        # A header row of names is still detected.
+        rows[0][1] = repr(self.x[0][1])
+        write_table(self.path("named.csv"), ["a", "b", "c", "y"], rows)
+        self.ok("nobias-train", "--x", self.path("named.csv"), "--target", "y", *QUICK)
+
     def test_bad_target_names_the_columns(self):
         err = self.refused("nobias-train", "--x", self.data, "--target", "specis", *QUICK)
         self.assertIn("--target specis", err)

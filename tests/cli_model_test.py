@@ -299,10 +299,18 @@ class ModelToolsTest(StandardizedModelTests, StreamingTests, TaskTests, ProcessT
             (["--history", "x.npy"], "--history x.npy is the input file x.npy"),
             (["--history", "a.csv", "--loss-csv", "a.csv"], "--loss-csv and --history are both"),
             (["--patience", "-1"], "--patience must be a whole number, got '-1'"),
+            # 20 rows: the default 0.1 split (2 rows) is too few to hold out, so a --patience
+            # given cannot be honoured; refused, never dropped unsaid.
+            (["--patience", "3"], "--patience 3 needs a validation set, and by default none is "
+                                  "held out of 20 rows (a 0.1 validation split holds 2, fewer "
+                                  "than 20): give --val-x/--val-y, or --validation-fraction F"),
         ]
         for extra, needle in cases:
             with self.subTest(args=extra):
                 self.refused("nobias-train", ["--x", x, "--y", y] + extra, needle)
+        # The fraction given is the user's call: held out, and early stopping runs on it.
+        self.ok("nobias-train", "--x", x, "--y", y, "--patience", 3, "--validation-fraction", 0.5,
+                "--epochs", 2, "--threads", 1, "--quiet")
         self.refused("nobias-train", ["--standardize"], "--standardize requires --x")
         self.refused("nobias-train", ["--x", x, "--y", "neg.npy"],
                      "--y: class_count: label -1 at element 2")

@@ -172,6 +172,36 @@ TEST_CASE("csv.read.header_of_numbers_is_not_detected_but_can_be_declared") {
   CHECK(declared.columns[2].numbers == Numbers{6});
 }
 
+TEST_CASE("csv.read.first_row_with_a_number_over_numbers_is_data_not_a_header") {
+  // A typo (or a stray word) in the first row of a headerless file: the row is data, its
+  // column text, and numeric_matrix names line 1; it is never dropped as a header.
+  const CsvTable t = read("1,2x,3\n4,5,6\n7,8,9\n");
+  CHECK_FALSE(t.has_header);
+  CHECK(t.names == Texts{"column 1", "column 2", "column 3"});
+  REQUIRE(t.rows == 3);
+  CHECK(t.lines == std::vector<std::size_t>{1, 2, 3});
+  CHECK(t.columns[0].numbers == Numbers{1, 4, 7});
+  REQUIRE(t.columns[1].kind == CsvKind::Text);
+  CHECK(t.columns[1].texts == Texts{"2x", "5", "8"});
+  CHECK(t.columns[1].first_text_line == 1);
+  CHECK_ERROR(nobias::ValueError, nobias::numeric_matrix<double>(t),
+              "t.csv: column 2 holds text, not numbers (line 1: '2x'); 2 of its 3 values are "
+              "numbers; line 1 is read as data, not as a header: it holds a number in column 1, "
+              "as the rows below do");
+  // So is a header holding a number where the rows below hold numbers: declare it.
+  CHECK_FALSE(read("0,1,label\n4,5,0\n7,8,1\n").has_header);
+  CHECK(read("0,1,label\n4,5,0\n", header(CsvHeader::Yes)).names == Texts{"0", "1", "label"});
+  // A number over a column of text does not count, nor does a missing name.
+  CHECK(read("x,7,\n1,a,2\n").has_header);
+  // One record: a header when it has text and no number.
+  CHECK(read("a,b\n").has_header);
+  CHECK_FALSE(read("1,b\n").has_header);
+  // A missing value on the first row is refused as a missing value, whatever the rest.
+  CHECK_ERROR(IoError, read("1,NA,3\n4,5,6\n"), "line 1, column 2: missing value 'NA'");
+  CHECK_ERROR(IoError, read("a,NA,3x\n4,5,6\n", header(CsvHeader::No)),
+              "line 1, column 2: missing value 'NA'");
+}
+
 TEST_CASE("csv.read.header_declared_absent_makes_text_columns") {
   const CsvTable t = read("a,b\n1,2\n3,x\n", header(CsvHeader::No));
   CHECK(t.names == Texts{"column 1", "column 2"});

@@ -257,3 +257,37 @@ TEST_CASE("csv.write.labels_and_files") {
   CHECK(std::filesystem::is_symlink(dir.file("link.csv")));
   CHECK(read_bytes(dir.file("target.csv")) == "z\n0\n");
 }
+
+TEST_CASE("csv.write.tsv_files_get_tabs_and_read_back") {
+  CHECK(nobias::csv_delimiter_for("p.tsv") == '\t');
+  CHECK(nobias::csv_delimiter_for("dir.csv/P.TSV") == '\t');
+  CHECK(nobias::csv_delimiter_for("p.csv") == ',');
+  CHECK(nobias::csv_delimiter_for("p.tsv.gz") == ',');
+  CHECK(nobias::csv_delimiter_for("tsv") == ',');
+  TempDir dir("csv-tsv");
+  Matrix<double> m(2, 3);
+  m(0, 0) = 1;
+  m(0, 1) = -0.5;
+  m(0, 2) = 3;
+  m(1, 0) = 1e21;
+  m(1, 1) = 7;
+  m(1, 2) = 8;
+  const std::string path = dir.file("p.tsv");
+  nobias::write_csv(path, m, {"a", "b,c", "d e"});
+  // A name holding ',' is quoted as ever: read_csv's detection counts all three delimiters.
+  CHECK(read_bytes(path) == "a\t\"b,c\"\td e\n1\t-0.5\t3\n1e+21\t7\t8\n");
+  const CsvTable back = nobias::read_csv(path);
+  CHECK(back.has_header);
+  CHECK(back.delimiter == '\t');
+  CHECK(back.names == Texts{"a", "b,c", "d e"});
+  CHECK(nobias::numeric_matrix<double>(back).data()[3] == 1e21);
+  // A table, and a stream told the delimiter.
+  nobias::write_csv_labels(dir.file("l.TSV"), {"x y", "z"}, "label");
+  CHECK(read_bytes(dir.file("l.TSV")) == "label\nx y\nz\n");
+  std::ostringstream out;
+  nobias::write_csv_stream<double>(out, m.view(), {}, '\t');
+  nobias::write_csv_rows(out, back, '\t');
+  CHECK(out.str() == "1\t-0.5\t3\n1e+21\t7\t8\n1\t-0.5\t3\n1e+21\t7\t8\n");
+  CHECK_ERROR(ValueError, nobias::write_csv_stream<double>(out, m.view(), {}, ';'),
+              "write_csv: delimiter ';': expected ',' or tab");
+}

@@ -226,7 +226,9 @@ std::vector<FlagSpec> make_table() {
            "Write the trained model (w1.npy..wK.npy, model.json) into DIR (created, with its "
            "missing parents, if missing)",
            text()),
-      Flag("--loss-csv", "FILE", "Write step,loss for every step to FILE", text()),
+      Flag("--loss-csv", "FILE",
+           "Write step,loss for every step to FILE (CSV; tab-separated when it ends in .tsv)",
+           text()),
       Flag("--threads", "N", "Threads of every product",
            whole(1, static_cast<std::uint64_t>(std::numeric_limits<int>::max())))
           .computed_default("chosen per product; NOBIAS_THREADS"),
@@ -267,7 +269,7 @@ std::vector<FlagSpec> make_table() {
           .excludes({"--standardize"}),
       Flag("--history", "FILE.csv",
            "Write one CSV row per epoch: train and validation loss, the validation metrics, "
-           "seconds",
+           "seconds (tab-separated when FILE ends in .tsv)",
            text())
           .in(kEpochRuns),
       Flag("--mpi-mode", "deterministic|fast",

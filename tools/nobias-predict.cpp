@@ -12,9 +12,10 @@
 // the file that trained predicts; that column is never read nor checked (the targets of new rows
 // may be unknown: blank, NA, text), but a --target that can name no column (0, a number past the
 // columns, a name in several) is refused; a --out ending in .csv gets a header row ("output 1",
-// ..., or "label") and the same numbers. A prediction that comes out NaN or infinite (inputs or
-// weights too large for the dtype) is refused, naming the row: nothing is written. Exit status: 0
-// success, 2 bad usage or input (nothing written), 1 internal error.
+// ..., or "label") and the same numbers, one ending in .tsv the same with tabs between fields. A
+// prediction that comes out NaN or infinite (inputs or weights too large for the dtype) is refused,
+// naming the row: nothing is written. Exit status: 0 success, 2 bad usage or input (nothing
+// written), 1 internal error.
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <optional>
@@ -53,7 +54,8 @@ std::optional<PredictOptions> parse(int argc, char** argv) {
   app.set_version_flag("--version", std::string("nobias-predict " NOBIAS_VERSION));
   PredictOptions o;
   define_model_flags(app, o.model);
-  app.add_option("--out", o.out, "Predictions to write (.npy, or CSV when it ends in .csv)")
+  app.add_option("--out", o.out,
+                 "Predictions to write (.npy; CSV when it ends in .csv, tab-separated in .tsv)")
       ->type_name("P.npy")
       ->required();
   app.add_option("--target", o.target,
@@ -82,25 +84,27 @@ nobias::CsvTable label_table(const std::vector<std::string>& names) {
 // The predictions of x into out, a window of rows at a time as predict_rows hands them, each
 // checked, written and its rows of x dropped from memory before the next: neither the outputs
 // nor a mapped x nor a CSV's rows are ever all in memory. A .npy of the outputs or of int64 labels
-// (--labels); a CSV --out has columns "output 1", ... or one column "label", a class's name when
-// the model has names.
+// (--labels); a CSV --out (tabs in a .tsv) has columns "output 1", ... or one column "label", a
+// class's name when the model has names.
 template <class T>
 void write_predictions(std::ostream& out, const PredictOptions& o, const nobias::ModelInfo& info,
                        const nobias::Model<T>& model, ModelRows<T>& x) {
   const std::size_t n = x.rows(), d = model.network.output_width();
   const bool csv = is_csv_path(o.out), named = o.labels && !info.class_names.empty();
+  const char delimiter = nobias::csv_delimiter_for(o.out);  // a tab in a .tsv
   // The header first: the whole array's shape, or the column names.
   if (!csv) {
     o.labels ? nobias::write_npy_labels_header(out, n) : nobias::write_npy_header<T>(out, n, d);
   } else if (named) {
-    nobias::write_csv_stream(out, label_table({}));
+    nobias::write_csv_stream(out, label_table({}), delimiter);
   } else if (o.labels) {
-    nobias::write_csv_stream<double>(out, nobias::Matrix<double>(0, 1).view(), {"label"});
+    nobias::write_csv_stream<double>(out, nobias::Matrix<double>(0, 1).view(), {"label"},
+                                     delimiter);
   } else {
     std::vector<std::string> columns;
     for (std::size_t j = 0; j < d; ++j)
       columns.push_back("output " + std::to_string(j + 1));
-    nobias::write_csv_stream<T>(out, nobias::Matrix<T>(0, d).view(), columns);
+    nobias::write_csv_stream<T>(out, nobias::Matrix<T>(0, d).view(), columns, delimiter);
   }
   const auto write_window = [&](std::size_t first, nobias::MatrixView<const T> inputs,
                                 nobias::MatrixView<const T> p) {
@@ -111,7 +115,7 @@ void write_predictions(std::ostream& out, const PredictOptions& o, const nobias:
       throw nobias::ValueError(std::string(e.what()) + "; nothing written to --out " + o.out);
     }
     if (!o.labels) {
-      csv ? nobias::write_csv_stream<T>(out, p, {}) : nobias::write_npy_rows<T>(out, p);
+      csv ? nobias::write_csv_stream<T>(out, p, {}, delimiter) : nobias::write_npy_rows<T>(out, p);
     } else {
       const std::vector<std::int64_t> classes = nobias::argmax_rows<T>(p);
       if (!csv) {
@@ -121,12 +125,12 @@ void write_predictions(std::ostream& out, const PredictOptions& o, const nobias:
         std::vector<std::string> texts;
         for (const std::int64_t k : classes)
           texts.push_back(info.class_names[static_cast<std::size_t>(k)]);
-        nobias::write_csv_rows(out, label_table(texts));
+        nobias::write_csv_rows(out, label_table(texts), delimiter);
       } else {
         nobias::Matrix<double> column(classes.size(), 1);
         for (std::size_t i = 0; i < classes.size(); ++i)
           column(i, 0) = static_cast<double>(classes[i]);
-        nobias::write_csv_stream<double>(out, column.view(), {});
+        nobias::write_csv_stream<double>(out, column.view(), {}, delimiter);
       }
     }
   };

@@ -4,6 +4,7 @@
 #include <ostream>
 #include <string>
 
+#include "nobias/csv.hpp"
 #include "nobias/names.hpp"
 
 namespace nobias_tools {
@@ -16,9 +17,10 @@ void stage_loss_csv(nobias::StagedOutputs& outputs, const std::string& path,
   outputs.stage_file(
       path,
       [&](std::ostream& out) {
-        out << "step,loss\n";
+        const char sep = nobias::csv_delimiter_for(path);  // a tab in a .tsv
+        out << "step" << sep << "loss\n";
         for (std::size_t i = 0; i < losses.size(); ++i)
-          out << first_step + i << "," << format_number(losses[i]) << "\n";
+          out << first_step + i << sep << format_number(losses[i]) << "\n";
       },
       "--loss-csv");
 }
@@ -31,26 +33,28 @@ void stage_history_csv(nobias::StagedOutputs& outputs, const std::string& path,
   outputs.stage_file(
       path,
       [&](std::ostream& out) {
-        out << "epoch,train_loss";
-        if (validation) out << ",val_loss";
-        if (per_row) out << ",train_loss_per_row,val_loss_per_row";
+        const char s = nobias::csv_delimiter_for(path);  // a tab in a .tsv
+        out << "epoch" << s << "train_loss";
+        if (validation) out << s << "val_loss";
+        if (per_row) out << s << "train_loss_per_row" << s << "val_loss_per_row";
         // Each task's own metrics, as the epoch lines.
-        if (validation) out << (classifier ? ",val_accuracy" : ",val_mse,val_mae,val_r2");
-        out << ",seconds\n";
+        if (validation && classifier) out << s << "val_accuracy";
+        if (validation && !classifier) out << s << "val_mse" << s << "val_mae" << s << "val_r2";
+        out << s << "seconds\n";
         for (const HistoryRow& r : rows) {
-          out << r.epoch << "," << format_number(r.train_loss);
-          if (validation) out << "," << format_number(r.val_loss);
+          out << r.epoch << s << format_number(r.train_loss);
+          if (validation) out << s << format_number(r.val_loss);
           if (per_row) {
-            out << "," << format_number(r.train_loss / static_cast<double>(train_rows)) << ","
+            out << s << format_number(r.train_loss / static_cast<double>(train_rows)) << s
                 << format_number(r.val_loss / static_cast<double>(val_rows));
           }
           if (validation && classifier) {
-            out << "," << format_number(r.val.accuracy.value_or(std::nan("")));
+            out << s << format_number(r.val.accuracy.value_or(std::nan("")));
           } else if (validation) {
-            out << "," << format_number(r.val.mse) << "," << format_number(r.val.mae) << ","
+            out << s << format_number(r.val.mse) << s << format_number(r.val.mae) << s
                 << format_number(r.val.r2);
           }
-          out << "," << format_number(r.seconds) << "\n";
+          out << s << format_number(r.seconds) << "\n";
         }
       },
       "--history");

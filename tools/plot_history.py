@@ -11,8 +11,10 @@ import sys
 
 
 def read_history(path):
+    # A .tsv history is tab-separated, as nobias-train writes it.
+    delimiter = "\t" if path.lower().endswith(".tsv") else ","
     with open(path, newline="", encoding="ascii") as f:
-        rows = list(csv.DictReader(f))
+        rows = list(csv.DictReader(f, delimiter=delimiter))
     if not rows or "epoch" not in rows[0] or "train_loss" not in rows[0]:
         sys.exit("plot_history.py: %s is not a nobias-train --history file" % path)
     return {key: [float(r[key]) for r in rows] for key in rows[0]}

@@ -52,6 +52,17 @@ Problem<T> assemble(const TrainOptions& o) {
       nobias::RowSplit split = split_validation(rows, o.validation_fraction, o.seed);
       p.train_rows = std::move(split.train);
       p.held_out = std::move(split.validation);
+    } else if (o.patience_given && o.patience > 0) {
+      // The default fraction stands down on data this small, but early stopping was asked for:
+      // refused as any --patience without a validation set, never dropped unsaid.
+      throw UsageError("--patience " + std::to_string(o.patience) +
+                       " needs a validation set, and by default none is held out of " +
+                       std::to_string(rows) + " rows (a " +
+                       nobias::format_number(o.validation_fraction) + " validation split holds " +
+                       std::to_string(nobias::validation_rows(rows, o.validation_fraction)) +
+                       ", fewer than " + std::to_string(nobias::defaults::kMinValidationRows) +
+                       "): give --val-x/--val-y, or --validation-fraction F to hold out F of the "
+                       "rows anyway, or leave out --patience to train on every row");
     } else {
       p.validation_note =
           std::to_string(rows) + " rows: no early stopping, every row trains (a " +

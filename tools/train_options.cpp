@@ -185,6 +185,7 @@ void resolve_epochs(Values& v, TrainOptions& o) {
   // Without a validation set there is nothing to stop on: --patience's default stays unread
   // (--validation-fraction 0 trains every epoch on every row).
   if (validation || v.given("--patience")) v.read("--patience", o.patience);
+  o.patience_given = v.given("--patience");
   if (o.patience > 0 && !validation) {
     throw UsageError(
         "--patience needs a validation set: --val-x/--val-y or a --validation-fraction "

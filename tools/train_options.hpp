@@ -100,6 +100,7 @@ struct TrainOptions {
   // Early stopping: stop after patience epochs without the validation loss improving by
   // kEarlyStopTolerance, and keep the best epoch's weights; 0 never stops early.
   std::size_t patience = 0;
+  bool patience_given = false;  // the user's --patience: refused, never dropped, without validation
   double validation_fraction = 0.0;  // > 0: validate on this fraction of --x/--y's rows
   std::string history_csv;           // one row per epoch
   // Centre and scale x (and a regression y) by the training rows' statistics; they go into

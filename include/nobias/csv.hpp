@@ -30,12 +30,15 @@
 //   - Anything else is text. A column is a number column when every value is a number, else a
 //     text column (class names such as "setosa"; a typo in a number column makes it text too,
 //     and numeric_matrix names the line).
-//   - Header row: declared (CsvHeader::Yes / No) or, with Auto, detected: the first record is a
-//     header when one of its fields is text in a column whose other values are all numbers
-//     (or missing). So a header of numbers ("1,2,3") is not detected, nor one over columns
-//     that are all text: declare it. A file of one record is a header when any of its fields
-//     is text. Without a header the columns are named "column 1", "column 2", ...; an empty
-//     name in a header is given that name too.
+//   - Header row: declared (CsvHeader::Yes / No) or, with Auto, detected: over the columns
+//     whose other values are all numbers (or missing), the first record is a header when one
+//     of its fields there is text and none is a number. A first record with a number where
+//     the rows below hold numbers could be data, so it is data: "1,2x,3" above rows of numbers
+//     is a first row with a typo (its column then holds text, and numeric_matrix names line 1),
+//     not a header. So a header holding a number ("1,2,3", or "0,1,label") is not detected,
+//     nor one over columns that are all text: declare it. A file of one record is a header
+//     when one of its fields is text and none is a number. Without a header the columns are
+//     named "column 1", "column 2", ...; an empty name in a header is given that name too.
 //   - A file is read in blocks of 4 MiB, never held whole: the memory taken is the table's. A
 //     file rewritten while it is read may be refused ("the file changed while it was read").
 //   - Nothing is half-read: every refusal is an IoError thrown before anything is returned,
@@ -45,8 +48,9 @@
 //     quote, a record with another number of fields, a NUL byte) are named first, at the first
 //     one in the file; then values (missing, not finite), at the first one in the file.
 //
-// What the writers write, read_csv reads back unchanged: ',' between fields, LF after each
-// record, numbers as the shortest text that reads back to the same float or double
+// What the writers write, read_csv reads back unchanged: ',' between fields (a tab in a file
+// whose name ends in .tsv, any case: csv_delimiter_for; the streams take a delimiter), LF after
+// each record, numbers as the shortest text that reads back to the same float or double
 // (format_number's rule, for T: 0.1f is "0.1"; read_csv reads a double and numeric_matrix<float>
 // rounds it, which for one float, 7.038531e-26, gives the next float: that one is written with
 // a double's digits), texts quoted where they must be (a ',', ';' or tab, a quote, a line
@@ -252,6 +256,10 @@ struct CsvLabels {
 };
 CsvLabels class_labels(const CsvTable& table, std::size_t column);
 
+// The delimiter the writers put in a file at path: a tab when its name ends in .tsv (in any
+// case), else ','. read_csv detects either.
+char csv_delimiter_for(const std::string& path);
+
 // Writes m, with a header row of names (one per column) unless names is empty. ValueError for
 // another count of names or a value or name refused above.
 template <class T>
@@ -265,15 +273,16 @@ void write_csv(const std::string& path, const CsvTable& table);
 void write_csv_labels(const std::string& path, const std::vector<std::string>& labels,
                       const std::string& name);
 
-// The bytes the writers write, to any stream (no atomicity: the caller's, e.g. a StagedFile).
+// The bytes the writers write, to any stream (no atomicity: the caller's, e.g. a StagedFile),
+// delimiter ',' or '\t' (csv_delimiter_for(path) for a file; ValueError for another).
 // A refused value throws before anything is written.
 template <class T>
 void write_csv_stream(std::ostream& out, MatrixView<const T> m,
-                      const std::vector<std::string>& names);
-void write_csv_stream(std::ostream& out, const CsvTable& table);
+                      const std::vector<std::string>& names, char delimiter = ',');
+void write_csv_stream(std::ostream& out, const CsvTable& table, char delimiter = ',');
 // The table's rows without its header row: a later block of rows of a file written a block at
 // a time (the first by write_csv_stream). A matrix's later blocks: write_csv_stream, no names.
-void write_csv_rows(std::ostream& out, const CsvTable& table);
+void write_csv_rows(std::ostream& out, const CsvTable& table, char delimiter = ',');
 
 // Conveniences so that write_csv(path, matrix, names) deduces T.
 template <class T>

@@ -219,8 +219,17 @@ CsvTable detail::scan_csv(CsvInput& input, const std::string& name, const CsvOpt
 
   bool header = options.header == CsvHeader::Yes;
   if (options.header == CsvHeader::Auto) {
-    for (std::size_t j = 0; j < cols && !header; ++j)
-      header = first[j].field.kind == CsvClass::Text && !columns[j].text;
+    // Over the columns whose other values are all numbers (or missing): text in one, and a
+    // number in none. A first record with a number where the rows below hold numbers could be
+    // data, so it is: a typo or a stray word in the first row of a headerless file is then
+    // named by numeric_matrix, never dropped with a header it is not.
+    bool text = false, number = false;
+    for (std::size_t j = 0; j < cols; ++j) {
+      if (columns[j].text) continue;
+      text = text || first[j].field.kind == CsvClass::Text;
+      number = number || first[j].field.kind == CsvClass::Number;
+    }
+    header = text && !number;
   }
   CsvTable table;
   table.source = name;

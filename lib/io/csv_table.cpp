@@ -158,6 +158,19 @@ void detail::require_number_columns(const CsvTable& table, const std::vector<std
       message += "; " + std::to_string(c.number_count) + " of its " + std::to_string(table.rows) +
                  " values are numbers";
     }
+    // Its text on the first row, the rest numbers, and the first row a number in another
+    // column: a header read_csv did not detect, or a first row of data with a typo. Say which
+    // rule decided, so that neither is a guess.
+    const bool first_row = !table.has_header && !table.lines.empty() &&
+                           c.first_text_line == table.lines[0] && c.number_count + 1 == table.rows;
+    std::size_t numbers = table.cols();  // a number column: its first value is on the first row
+    for (std::size_t k = 0; k < table.cols() && first_row; ++k)
+      if (!table.columns[k].is_text()) numbers = std::min(numbers, k);
+    if (first_row && numbers < table.cols()) {
+      message += "; line " + std::to_string(c.first_text_line) +
+                 " is read as data, not as a header: it holds a number in " +
+                 describe_column(table, numbers) + ", as the rows below do";
+    }
     throw ValueError(message);
   }
 }

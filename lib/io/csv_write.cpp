@@ -64,7 +64,8 @@ void check_number(T value, const std::string& prefix, const std::string& at) {
 }
 
 void put_text(std::string& line, const std::string& text) {
-  // ';' and tab too: read_csv's delimiter detection counts only those outside quotes.
+  // Whatever the delimiter, ',', ';' and tab: read_csv's detection counts only those outside
+  // quotes.
   const bool quote = text.empty() || text.find_first_of(",;\t\"\r\n") != std::string::npos ||
                      text.front() == ' ' || text.front() == '\t' || text.back() == ' ' ||
                      text.back() == '\t' ||
@@ -99,9 +100,9 @@ void put_number(std::string& line, T value) {
   line.append(text, static_cast<std::size_t>(end - text));
 }
 
-void put_header(std::string& buffer, const std::vector<std::string>& names) {
+void put_header(std::string& buffer, const std::vector<std::string>& names, char delimiter) {
   for (std::size_t j = 0; j < names.size(); ++j) {
-    if (j) buffer += ',';
+    if (j) buffer += delimiter;
     put_text(buffer, name_or_default(names, j));
   }
   buffer += '\n';
@@ -122,12 +123,13 @@ void check_matrix(MatrixView<const T> m, const std::vector<std::string>& names,
 }
 
 template <class T>
-void put_matrix(std::ostream& out, MatrixView<const T> m, const std::vector<std::string>& names) {
+void put_matrix(std::ostream& out, MatrixView<const T> m, const std::vector<std::string>& names,
+                char delimiter) {
   std::string buffer;
-  if (!names.empty()) put_header(buffer, names);
+  if (!names.empty()) put_header(buffer, names, delimiter);
   for (std::size_t i = 0; i < m.rows() && out; ++i) {
     for (std::size_t j = 0; j < m.cols(); ++j) {
-      if (j) buffer += ',';
+      if (j) buffer += delimiter;
       put_number(buffer, m(i, j));
     }
     buffer += '\n';
@@ -160,12 +162,12 @@ void check_table(const CsvTable& table, const std::string& prefix) {
   }
 }
 
-void put_table(std::ostream& out, const CsvTable& table, bool header) {
+void put_table(std::ostream& out, const CsvTable& table, bool header, char delimiter) {
   std::string buffer;
-  if (header) put_header(buffer, table.names);
+  if (header) put_header(buffer, table.names, delimiter);
   for (std::size_t i = 0; i < table.rows && out; ++i) {
     for (std::size_t j = 0; j < table.cols(); ++j) {
-      if (j) buffer += ',';
+      if (j) buffer += delimiter;
       const CsvColumn& c = table.columns[j];
       if (c.is_text()) {
         put_text(buffer, c.texts[i]);
@@ -179,23 +181,42 @@ void put_table(std::ostream& out, const CsvTable& table, bool header) {
   flush(out, buffer);
 }
 
+// The delimiters read_csv detects, and so reads back without being told.
+void check_delimiter(char delimiter) {
+  if (delimiter != ',' && delimiter != '\t') {
+    throw ValueError("write_csv: delimiter " + detail::csv_delimiter_name(delimiter) +
+                     ": expected ',' or tab");
+  }
+}
+
 }  // namespace
+
+char csv_delimiter_for(const std::string& path) {
+  if (path.size() < 4) return ',';
+  std::string tail = path.substr(path.size() - 4);
+  for (char& c : tail)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return tail == ".tsv" ? '\t' : ',';
+}
 
 template <class T>
 void write_csv_stream(std::ostream& out, MatrixView<const T> m,
-                      const std::vector<std::string>& names) {
+                      const std::vector<std::string>& names, char delimiter) {
+  check_delimiter(delimiter);
   check_matrix(m, names, "write_csv: ");
-  put_matrix(out, m, names);
+  put_matrix(out, m, names, delimiter);
 }
 
-void write_csv_stream(std::ostream& out, const CsvTable& table) {
+void write_csv_stream(std::ostream& out, const CsvTable& table, char delimiter) {
+  check_delimiter(delimiter);
   check_table(table, "write_csv: ");
-  put_table(out, table, true);
+  put_table(out, table, true, delimiter);
 }
 
-void write_csv_rows(std::ostream& out, const CsvTable& table) {
+void write_csv_rows(std::ostream& out, const CsvTable& table, char delimiter) {
+  check_delimiter(delimiter);
   check_table(table, "write_csv: ");
-  put_table(out, table, false);
+  put_table(out, table, false, delimiter);
 }
 
 template <class T>
@@ -203,13 +224,15 @@ void write_csv(const std::string& path, MatrixView<const T> m,
                const std::vector<std::string>& names) {
   check_matrix(m, names, "write_csv: " + path + ": ");
   write_file_atomically(
-      path, [&](std::ostream& out) { put_matrix(out, m, names); }, "write_csv");
+      path, [&](std::ostream& out) { put_matrix(out, m, names, csv_delimiter_for(path)); },
+      "write_csv");
 }
 
 void write_csv(const std::string& path, const CsvTable& table) {
   check_table(table, "write_csv: " + path + ": ");
   write_file_atomically(
-      path, [&](std::ostream& out) { put_table(out, table, true); }, "write_csv");
+      path, [&](std::ostream& out) { put_table(out, table, true, csv_delimiter_for(path)); },
+      "write_csv");
 }
 
 void write_csv_labels(const std::string& path, const std::vector<std::string>& labels,
@@ -224,9 +247,9 @@ void write_csv_labels(const std::string& path, const std::vector<std::string>& l
 }
 
 template void write_csv_stream<float>(std::ostream&, MatrixView<const float>,
-                                      const std::vector<std::string>&);
+                                      const std::vector<std::string>&, char);
 template void write_csv_stream<double>(std::ostream&, MatrixView<const double>,
-                                       const std::vector<std::string>&);
+                                       const std::vector<std::string>&, char);
 template void write_csv<float>(const std::string&, MatrixView<const float>,
                                const std::vector<std::string>&);
 template void write_csv<double>(const std::string&, MatrixView<const double>,

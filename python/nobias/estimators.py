@@ -93,6 +93,12 @@ def _column_statistics(values, rows, name):
         f"magnitude is {largest!r}), so standardize cannot centre and scale it: scale {name} down")
 
 
+class EarlyStoppingWarning(UserWarning):
+    """early_stopping=True, but the data are too few to hold out a validation set by the
+    library's rule (fewer than data_defaults()["min_validation_rows"] rows at
+    validation_fraction): every row trains for all max_epochs, as nobias-train's note says."""
+
+
 class _Estimator:
     """What Regressor and Classifier share: parameters, training, prediction of scores."""
 
@@ -236,6 +242,15 @@ class _Estimator:
             return numpy.arange(rows), None
         train, held = _nobias.split_rows(rows, float(self.validation_fraction), seed)
         if len(held) == 0 or len(train) == 0:
+            # Asked for, and not done: said, never dropped unsaid (early_stopping=False is the
+            # way to ask for every row without this warning).
+            minimum = _D["min_validation_rows"]
+            share = int(numpy.floor(float(self.validation_fraction) * rows + 0.5))
+            warnings.warn(f"early_stopping: a validation_fraction of {self.validation_fraction} "
+                          f"holds {share} of {rows} rows, fewer than {minimum} (or leaves none to "
+                          f"train on): no early stopping, every row trains for max_epochs "
+                          f"({self.max_epochs}); give more rows or a larger validation_fraction, "
+                          "or early_stopping=False", EarlyStoppingWarning, stacklevel=4)
             return numpy.arange(rows), None
         return train, held
 

@@ -250,6 +250,24 @@ def test_non_finite_predictions_and_scores_are_errors(dtype):
         scaled.predict(numpy.abs(X) + 1)
 
 
+def test_early_stopping_on_too_few_rows_is_warned_about():
+    # early_stopping=True asks for it; on rows too few to hold out 20 it is not done: said
+    # (nobias-train says so on its defaults line, and refuses a --patience given), not dropped.
+    from nobias.estimators import EarlyStoppingWarning
+    X, y = regression(rows=120)
+    quick = dict(hidden_layer_sizes=(8,), max_epochs=2)
+    with pytest.warns(EarlyStoppingWarning, match=r"early_stopping: a validation_fraction of 0.1 "
+                                                  r"holds 12 of 120 rows, fewer than 20"):
+        model = nobias.Regressor(**quick).fit(X, y)
+    assert model.validation_loss_curve_ == [] and model.n_iter_ == 2
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", EarlyStoppingWarning)
+        nobias.Regressor(early_stopping=False, **quick).fit(X, y)
+        held = nobias.Regressor(validation_fraction=0.25, **quick).fit(X, y)
+    assert len(held.validation_loss_curve_) == 2
+
+
 def test_targets_of_the_other_task_are_warned_about():
     # Issue 20: the command line's --task auto rule (nobias.describe_targets, the library's),
     # where an estimator's y looks like the other estimator's targets.
