@@ -1116,6 +1116,44 @@ class CliTest(ModeTests, unittest.TestCase):
             ["--x", x, "--y", y, *common, "--no-standardize", "--epochs", 2, "--resume", "sk"],
             "standardization is off (--no-standardize) but the checkpoint in sk was trained with it")
 
+    def test_resume_refuses_other_validation_data(self):
+        # Early stopping resumed from a best val_loss measured on other rows (and the weights
+        # kept for it) is not the run it continues; other --val-x/--val-y, or none where there
+        # were some (and the reverse), were accepted. The checkpoint records a fingerprint of
+        # the validation rows as well.
+        x, y = self.teacher_data(rows=40)
+        vx, vy = self.teacher_data(rows=20, seed=8, prefix="val-")
+        vx2, vy2 = self.teacher_data(rows=20, seed=9, prefix="val2-")
+        vx3, vy3 = self.teacher_data(rows=12, seed=8, prefix="val3-")
+        common = ["--x", x, "--y", y, "--layers", "8,16,2", "--batch-size", 16, "--quiet",
+                  "--optimizer", "adam"]
+        val = ["--val-x", vx, "--val-y", vy]
+        self.ok(*common, *val, "--patience", 3, "--epochs", 1, "--checkpoint", "ck")
+        other = ("--resume ck: the checkpoint was validated on other data (", "); resume with "
+                 "the validation data of the first run")
+        for args, needle in (
+                (["--val-x", vx2, "--val-y", vy], "val_x differs: same shape, other values"),
+                (["--val-x", vx, "--val-y", vy2], "val_y differs: same shape, other values"),
+                (["--val-x", vx3, "--val-y", vy3],
+                 "the validation data differ: 12 rows now, 20 in the checkpoint")):
+            with self.subTest(args=args):
+                self.assert_refused_before_training(
+                    [*common, *args, "--patience", 3, "--epochs", 2, "--resume", "ck"],
+                    *other, needle)
+        self.ok(*common, *val, "--patience", 3, "--epochs", 2, "--resume", "ck")
+        # Without early stopping (--patience 0), validating or not is still the run's.
+        self.ok(*common, *val, "--patience", 0, "--epochs", 1, "--checkpoint", "with")
+        self.assert_refused_before_training(
+            [*common, "--validation-fraction", 0, "--epochs", 2, "--resume", "with"],
+            "--resume with: the checkpoint was validated on other data (the validation data "
+            "differ: none now, 20 rows in the checkpoint)")
+        self.ok(*common, "--validation-fraction", 0, "--epochs", 1, "--checkpoint", "without")
+        self.assert_refused_before_training(
+            [*common, *val, "--patience", 0, "--epochs", 2, "--resume", "without"],
+            "--resume without: the checkpoint was validated on other data (the validation data "
+            "differ: 20 rows now, none in the checkpoint)")
+        self.ok(*common, "--validation-fraction", 0, "--epochs", 2, "--resume", "without")
+
     def test_resume_with_other_layers_names_the_checkpoint(self):
         # Issue 10 item 12: this blamed an empty --weights-in ("--weights-in : w1.npy is 8x16").
         x, y = self.teacher_data(rows=40)

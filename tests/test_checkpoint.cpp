@@ -20,6 +20,7 @@
 #include "test_support.hpp"
 
 using nobias::Matrix;
+using nobias::MatrixView;
 using nobias::Network;
 using nobias::Optimizer;
 using nobias::OptimizerConfig;
@@ -746,6 +747,150 @@ TEST_CASE_TEMPLATE("checkpoint.data_fingerprint_says_which_input_differs", T, fl
   CHECK_THROWS_WITH_AS(nobias::fingerprint_data<T>(x, y, "two\nlines"),
                        "fingerprint_data: source must be one line of printable ASCII",
                        nobias::ValueError);
+}
+
+// The validation rows a run had, recorded beside its training data: three cases (not recorded,
+// none, a fingerprint), each read back as written, and the comparison naming what differs.
+TEST_CASE_TEMPLATE("checkpoint.validation_fingerprint_says_which_input_differs", T, float, double) {
+  const Matrix<T> vx = random_matrix<T>(23, 11, 50), vy = random_matrix<T>(23, 3, 51);
+  const auto of = [](MatrixView<const T> x, MatrixView<const T> y) {
+    return nobias::fingerprint_validation<T>(nobias::RowSource<T>(x, y));
+  };
+  const nobias::ValidationFingerprint saved = of(vx, vy), none = of({}, {});
+  REQUIRE(saved.recorded);
+  CHECK(saved.data.rows == 23);
+  CHECK(saved.data.dtype == (sizeof(T) == 4 ? "f32" : "f64"));
+  CHECK(saved.data.x_hash == nobias::fingerprint_data<T>(vx, vy).x_hash);
+  CHECK(none.recorded);
+  CHECK_FALSE(none.data.recorded());
+
+  TempDir dir("validation-fingerprint");
+  const std::string d = dir.path().string();
+  Network<T> net({11, 4, 3}, 42);
+  Optimizer<T> sgd(config_of(OptimizerKind::Sgd), net);
+  const nobias::DataFingerprint data = nobias::fingerprint_data<T>(vx, vy, "generated rows=23");
+  nobias::save_checkpoint<T>(d, net, sgd, progress_at(1, 1), data, {}, saved);
+  const nobias::ValidationFingerprint loaded = nobias::load_checkpoint<T>(d).validation;
+  CHECK(loaded.recorded);
+  CHECK(loaded.data.rows == 23);
+  CHECK(loaded.data.x_cols == 11);
+  CHECK(loaded.data.y_cols == 3);
+  CHECK(loaded.data.dtype == saved.data.dtype);
+  CHECK(loaded.data.x_hash == saved.data.x_hash);
+  CHECK(loaded.data.y_hash == saved.data.y_hash);
+  CHECK(nobias::validation_difference(loaded, of(vx, vy)).empty());
+
+  Matrix<T> other_x = vx;
+  other_x(22, 10) = std::nextafter(other_x(22, 10), T(10));  // one bit of one value
+  CHECK(nobias::validation_difference(loaded, of(other_x, vy)) ==
+        "val_x differs: same shape, other values");
+  Matrix<T> other_y = vy;
+  other_y(0, 0) = T(0.5);
+  CHECK(nobias::validation_difference(loaded, of(vx, other_y)) ==
+        "val_y differs: same shape, other values");
+  CHECK(nobias::validation_difference(loaded, of(vx.row_block(0, 20), vy.row_block(0, 20))) ==
+        "the validation data differ: 20 rows now, 23 in the checkpoint");
+  CHECK(nobias::validation_difference(loaded, of(vx, vy.col_block(0, 2))) ==
+        "val_y differs: 2 columns now, 3 in the checkpoint");
+  CHECK(nobias::validation_difference(loaded, none) ==
+        "the validation data differ: none now, 23 rows in the checkpoint");
+
+  // A run without validation rows records that it had none.
+  nobias::save_checkpoint<T>(d, net, sgd, progress_at(2, 1), data, {}, none);
+  const nobias::ValidationFingerprint without = nobias::load_checkpoint<T>(d).validation;
+  CHECK(without.recorded);
+  CHECK_FALSE(without.data.recorded());
+  CHECK(nobias::validation_difference(without, none).empty());
+  CHECK(nobias::validation_difference(without, saved) ==
+        "the validation data differ: 23 rows now, none in the checkpoint");
+
+  // A save not given one records nothing, and nothing is compared.
+  nobias::save_checkpoint<T>(d, net, sgd, progress_at(3, 1), data);
+  const nobias::ValidationFingerprint unknown = nobias::load_checkpoint<T>(d).validation;
+  CHECK_FALSE(unknown.recorded);
+  CHECK(nobias::validation_difference(unknown, saved).empty());
+  CHECK(nobias::validation_difference(unknown, none).empty());
+}
+
+// A checkpoint written before validation fingerprints were (no validation.* in state.txt)
+// still loads and resumes bit for bit, its validation rows unchecked, as it did then.
+TEST_CASE("checkpoint.resume.without_a_validation_fingerprint_is_unchecked") {
+  nobias::set_threads(1);
+  const Matrix<float> x = random_matrix<float>(30, 11, 1), y = random_matrix<float>(30, 3, 2);
+  const Matrix<float> vx = random_matrix<float>(9, 11, 3), vy = random_matrix<float>(9, 3, 4);
+  nobias::FitOptions o = options(4);
+  o.early_stopping = {3, 0.0};
+  Network<float> whole({11, 9, 3}, 3, nobias::Init::He);
+  Optimizer<float> whole_optimizer(config_of(OptimizerKind::Adam), whole);
+  nobias::fit<float>(whole, whole_optimizer, {x, y, vx, vy}, o);
+
+  TempDir dir("before-validation");
+  const std::string d = dir.path().string(), state_txt = dir.file("state-000002/state.txt");
+  {
+    Network<float> first({11, 9, 3}, 3, nobias::Init::He);
+    Optimizer<float> optimizer(config_of(OptimizerKind::Adam), first);
+    nobias::FitOptions part = options(2);
+    part.early_stopping = o.early_stopping;
+    part.checkpoint.dir = d;
+    nobias::fit<float>(first, optimizer, {x, y, vx, vy}, part);
+  }
+  REQUIRE(nobias::load_checkpoint<float>(d).validation.data.rows == 9);
+  for (const char* key : {"validation.rows", "validation.x_cols", "validation.y_cols",
+                          "validation.dtype", "validation.x_hash", "validation.y_hash"})
+    edit_state(state_txt, key, nullptr);
+  const nobias::Checkpoint<float> checkpoint = nobias::load_checkpoint<float>(d);
+  REQUIRE_FALSE(checkpoint.validation.recorded);
+  REQUIRE(checkpoint.data.recorded());  // the training data are still checked
+
+  const auto resume = [&](const Matrix<float>& val_x) {
+    Network<float> net(checkpoint.weights);
+    Optimizer<float> optimizer(config_of(OptimizerKind::Adam), net);
+    nobias::FitOptions again = options(4);
+    again.early_stopping = o.early_stopping;
+    nobias::resume(checkpoint, optimizer, again);
+    CHECK_FALSE(again.resumed_validation.recorded);
+    nobias::fit<float>(net, optimizer, {x, y, val_x, vy, &checkpoint.best_weights}, again);
+    return net;
+  };
+  CHECK(same_bits(resume(vx).weights(), whole.weights()));
+  Matrix<float> other_x = vx;
+  other_x(0, 0) += 1.0f;
+  CHECK_NOTHROW(resume(other_x));  // unknown then: accepted, as before
+  nobias::set_threads(0);
+}
+
+// validation.*: all six fields, or validation.rows=0 alone.
+TEST_CASE("checkpoint.load.validation_fields_are_checked") {
+  TempDir dir("validation-fields");
+  const std::string d = dir.path().string(), state_txt = dir.file("state-000001/state.txt");
+  Network<double> net({5, 4, 2}, 31);
+  Optimizer<double> sgd(config_of(OptimizerKind::Sgd), net);
+  const Matrix<double> vx = random_matrix<double>(6, 5, 32), vy = random_matrix<double>(6, 2, 33);
+  const auto fingerprint =
+      nobias::fingerprint_validation<double>(nobias::RowSource<double>(vx, vy));
+  struct Corruption {
+    const char* key;
+    const char* value;  // nullptr: the line removed
+    const char* message;
+  };
+  const Corruption corruptions[] = {
+      {"validation.rows", nullptr,
+       "state.txt: unknown field 'validation.dtype' (validation.* needs validation.rows above 0)"},
+      {"validation.rows", "0",
+       "state.txt: unknown field 'validation.dtype' (validation.* needs validation.rows above 0)"},
+      {"validation.y_hash", nullptr, "state.txt: has no validation.y_hash"},
+      {"validation.x_cols", "-1", "state.txt: validation.x_cols is not a count: -1"},
+      {"validation.dtype", "f16", "state.txt: validation.dtype must be"},
+      {"validation.x_hash", "xyz", "state.txt: validation.x_hash must be 16 lowercase hex digits"},
+  };
+  for (const Corruption& c : corruptions) {
+    CAPTURE(c.key);
+    std::filesystem::remove_all(d);
+    nobias::save_checkpoint<double>(d, net, sgd, progress_at(1, 1), {}, {}, fingerprint);
+    edit_state(state_txt, c.key, c.value);
+    CHECK_THROWS_WITH_AS(nobias::load_checkpoint<double>(d), doctest::Contains(c.message),
+                         nobias::IoError);
+  }
 }
 
 // A state.txt's checksums are the manifests' FNV-1a 64 (atomic.fnv1a64.known_values), in hex.

@@ -933,6 +933,76 @@ TEST_CASE_TEMPLATE("fit.resume.continues_early_stopping", T, float, double) {
   CHECK_THROWS_AS(nobias::resume(checkpoint, other_opt, other), nobias::ResumeMismatch);
 }
 
+// A resumed run's early stopping goes on from a best validation loss measured on the first
+// run's validation rows (and keeps that epoch's weights): other validation rows, none where
+// there were some, or some where there were none, are another run. They used to be accepted.
+TEST_CASE_TEMPLATE("fit.resume.refuses_other_validation_data", T, float, double) {
+  Problem<T> p(60, 70);
+  const Matrix<T> val_x = random_matrix<T>(23, 6, 92), val_y = random_matrix<T>(23, 2, 93);
+  const test_support::TempDir temp("resume_validation");
+  const auto options_for = [&](std::size_t epochs, std::size_t patience, const char* dir) {
+    FitOptions o = fit_options(epochs, 7, true, 3);
+    o.early_stopping = {patience, 0.0};
+    o.checkpoint.dir = temp.file(dir);
+    return o;
+  };
+  const auto first_run = [&](std::size_t patience, const char* dir, const nobias::FitData<T>& d) {
+    Network<T> net = p.net;
+    Optimizer<T> opt(fit_momentum_config(), net);
+    nobias::fit<T>(net, opt, d, options_for(2, patience, dir));
+  };
+  // {setting, now, then} of the refusal, or {} when the run resumed and trained epochs 3-4;
+  // a refusal leaves the network as the checkpoint has it.
+  const auto resume = [&](std::size_t patience, const char* dir, nobias::FitData<T> d) {
+    const auto checkpoint = nobias::load_checkpoint<T>(temp.file(dir));
+    Network<T> net(checkpoint.weights);
+    Optimizer<T> opt(fit_momentum_config(), net);
+    FitOptions again = options_for(4, patience, dir);
+    again.checkpoint.dir.clear();  // the checkpoint stays the first run's, for the next case
+    nobias::resume(checkpoint, opt, again);
+    d.best_weights = &checkpoint.best_weights;
+    try {
+      const nobias::FitResult rest = nobias::fit<T>(net, opt, d, again);
+      CHECK(rest.epochs.front().epoch == 3);
+    } catch (const nobias::ResumeMismatch& e) {
+      CHECK(identical(net, Network<T>(checkpoint.weights)));
+      CHECK(opt.steps_taken() == checkpoint.optimizer_steps);
+      return std::vector<std::string>{e.setting(), e.now(), e.then()};
+    }
+    return std::vector<std::string>{};
+  };
+  const auto refused = [](const std::string& what) {
+    return std::vector<std::string>{"validation", what, "the first run's validation data"};
+  };
+
+  first_run(4, "ck", {p.x, p.y, val_x, val_y});
+  Matrix<T> other_x = val_x;
+  other_x(22, 5) = std::nextafter(other_x(22, 5), T(10));  // one bit of one value
+  CHECK(resume(4, "ck", {p.x, p.y, other_x, val_y}) ==
+        refused("val_x differs: same shape, other values"));
+  Matrix<T> other_y = val_y;
+  other_y(0, 0) = T(0.5);
+  CHECK(resume(4, "ck", {p.x, p.y, val_x, other_y}) ==
+        refused("val_y differs: same shape, other values"));
+  CHECK(resume(4, "ck", {p.x, p.y, val_x.row_block(0, 20), val_y.row_block(0, 20)}) ==
+        refused("the validation data differ: 20 rows now, 23 in the checkpoint"));
+  // The same rows resume, given as arrays or read where they lie (a RowSource of them).
+  CHECK(resume(4, "ck", {p.x, p.y, val_x, val_y}).empty());
+  const nobias::RowSource<T> rows(val_x, val_y);
+  CHECK(resume(4, "ck", {p.x, p.y, {}, {}, nullptr, nullptr, nullptr, &rows}).empty());
+
+  // Without early stopping the validation rows are still the run's: the reports' best epoch
+  // and the history go on from them.
+  first_run(0, "with", {p.x, p.y, val_x, val_y});
+  CHECK(resume(0, "with", {p.x, p.y}) ==
+        refused("the validation data differ: none now, 23 rows in the checkpoint"));
+  CHECK(resume(0, "with", {p.x, p.y, val_x, val_y}).empty());
+  first_run(0, "without", {p.x, p.y});
+  CHECK(resume(0, "without", {p.x, p.y, val_x, val_y}) ==
+        refused("the validation data differ: 23 rows now, none in the checkpoint"));
+  CHECK(resume(0, "without", {p.x, p.y}).empty());
+}
+
 // ---------------------------------------------------------------------------------------------
 // 9. Bad input.
 

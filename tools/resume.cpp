@@ -90,6 +90,11 @@ UsageError resume_error(const nobias::ResumeMismatch& e, const TrainOptions& o) 
     return UsageError("--resume " + o.resume_dir + ": the checkpoint was trained on other data (" +
                       e.now() + "); resume with the data of the first run");
   }
+  if (e.setting() == "validation") {
+    return UsageError("--resume " + o.resume_dir +
+                      ": the checkpoint was validated on other data (" + e.now() +
+                      "); resume with the validation data of the first run");
+  }
   if (e.setting() == "shuffle") {
     return UsageError(std::string("--no-shuffle is ") + (e.now() == "off" ? "given" : "not given") +
                       " but the checkpoint in " + o.resume_dir + " was trained with" +

@@ -5,7 +5,8 @@
 //   DIR/state-000003/      w1.npy..wK.npy (numpy reads them as they are), the optimizer's
 //                          moments first1.npy.., second1.npy.., and state.txt (counters,
 //                          configuration, the shuffle's seed, a checksum of every .npy file,
-//                          and a fingerprint of the training data when the caller gave one)
+//                          and fingerprints of the training and validation data when the
+//                          caller gave them)
 //
 // A new state is written beside the old ones and becomes current only when CURRENT is
 // replaced atomically, so a crash at any point leaves the previous checkpoint loadable.
@@ -63,6 +64,29 @@ DataFingerprint fingerprint_data(const RowSource<T>& rows, const std::string& so
 // "y differs: same shape, other values". Empty too when saved was not recorded.
 std::string data_difference(const DataFingerprint& saved, const DataFingerprint& given);
 
+// What a run validated on, so that a resumed run can be refused other validation rows: its
+// early stopping goes on from a best validation loss measured on the first run's rows, and the
+// reports' best epoch with it. Three cases: not recorded (a checkpoint written before nobias
+// recorded it, or a save not given it: nothing is compared, the resume goes on as it did), a run
+// without validation rows, or the fingerprint of its rows (as fingerprint_data: the rows as the
+// run read them, standardized; no source).
+struct ValidationFingerprint {
+  bool recorded = false;
+  DataFingerprint data;  // of the validation rows; !data.recorded(): the run had none
+};
+
+// The fingerprint of a run's validation rows (recorded, and none when rows has no rows).
+template <class T>
+ValidationFingerprint fingerprint_validation(const RowSource<T>& rows);
+
+// Empty when given is what saved was made from, or saved is not recorded; otherwise what
+// differs, named as FitData's inputs: "the validation data differ: none now, 23 rows in the
+// checkpoint" (and "23 rows now, none in the checkpoint"), "the validation data differ: 20 rows
+// now, 23 in the checkpoint", "val_x differs: 5 columns now, 6 in the checkpoint", "val_y
+// differs: same shape, other values".
+std::string validation_difference(const ValidationFingerprint& saved,
+                                  const ValidationFingerprint& given);
+
 // Early stopping's account, for a run that validates with patience > 0: the best epoch so far,
 // its validation loss and the epochs since it. The checkpoint then also holds the best epoch's
 // weights (best1.npy..bestK.npy), so that a resumed run stops and keeps what the uninterrupted
@@ -99,18 +123,22 @@ struct Checkpoint {
   std::vector<Matrix<T>> best_weights;   // early stopping's best epoch (stopping.best_epoch > 0)
   TrainingProgress progress;
   DataFingerprint data;  // what the run trained on; not recorded() if its save was not given it
-  std::string dtype;     // "f32" or "f64": what the run it comes from trained in
+  // What it validated on; not recorded if its save was not given it, nor in a checkpoint
+  // written before validation fingerprints were (which resumes as it did, unchecked).
+  ValidationFingerprint validation;
+  std::string dtype;  // "f32" or "f64": what the run it comes from trained in
 };
 
 // Writes a new state into dir (created if missing) and makes it current; IoError on failure,
-// with the previous checkpoint intact. data, when recorded(), is kept for load_checkpoint;
-// ValueError (nothing written) if its source is not one printable line, or if best_weights
-// are not the network's shapes when progress.stopping records a best epoch (they are saved
-// then, and only then).
+// with the previous checkpoint intact. data, when recorded(), is kept for load_checkpoint, and
+// so is validation when recorded (its data's source is not kept); ValueError (nothing written)
+// if data's source is not one printable line, or if best_weights are not the network's shapes
+// when progress.stopping records a best epoch (they are saved then, and only then).
 template <class T>
 void save_checkpoint(const std::string& dir, const Network<T>& net, const Optimizer<T>& optimizer,
                      const TrainingProgress& progress, const DataFingerprint& data = {},
-                     const std::vector<Matrix<T>>& best_weights = {});
+                     const std::vector<Matrix<T>>& best_weights = {},
+                     const ValidationFingerprint& validation = {});
 
 // The longest path save_checkpoint creates inside its directory, counted after the directory's
 // separator (a state being built, "state-N.K.building/", and a temporary in it), so that a

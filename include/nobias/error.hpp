@@ -68,7 +68,9 @@ class DivergenceError : public Error {
 
 // A resumed run whose settings are not the checkpoint's: it could not continue bit for bit.
 // setting is the library's name ("learning_rate", "batch_size", "seed", ...): a front door
-// names its own flag or argument for it.
+// names its own flag or argument for it. For other data ("data") or other validation rows
+// ("validation"), now() says which input differs and how ("val_x differs: same shape, other
+// values") and then() is "the first run's data" / "the first run's validation data".
 class ResumeMismatch : public ValueError {
  public:
   ResumeMismatch(std::string setting, std::string now, std::string then);

@@ -78,9 +78,10 @@ struct FitOptions {
   Reduction reduction = Reduction::Sum;
   EarlyStopping early_stopping;
   CheckpointPolicy checkpoint;
-  // What a resumed run must train on, and where its early stopping stood (resume() sets them);
-  // not recorded() / patience 0: nothing to continue.
+  // What a resumed run must train and validate on, and where its early stopping stood (resume()
+  // sets them); not recorded / patience 0: nothing to continue.
   DataFingerprint resumed_data;
+  ValidationFingerprint resumed_validation;
   EarlyStoppingState resumed_stopping;
   std::string resumed_steps;  // the seam that took the checkpoint's steps; empty: unknown
   // Hooks run with the caller's signal mask (float32 steps on oneDNN hold signals otherwise).
@@ -187,7 +188,10 @@ class StepSeam {
 
 // Trains net on data with optimizer, one process. Before any step: ShapeError for shapes that
 // do not fit (or no rows), ValueError for bad options or a NaN or an infinity anywhere in the
-// data (naming the first such element), ResumeMismatch for other data than resumed_data.
+// data (naming the first such element), ResumeMismatch for other data than resumed_data
+// (setting "data") or other validation rows than resumed_validation, none where it had some or
+// some where it had none ("validation"; its now() says which input differs, as
+// validation_difference does).
 // DivergenceError names the epoch and the step (facts().epoch, .step); a loss past T's range
 // after the last step is divergence too. Without shuffling the batches are views of x and y;
 // with it, or with FitData::rows or ::standardization, each batch's rows are gathered into one
@@ -206,7 +210,9 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
 // setting that differs (optimizer, learning_rate, momentum, nesterov, weight_decay, seed,
 // batch_size, shuffle, reduction, dtype, patience, tolerance), or "epochs" when it has done
 // options.epochs already (now: the epochs asked for, then: those done). Then restores the
-// optimizer's state and sets first_epoch, resumed_data and resumed_stopping; pass
+// optimizer's state and sets first_epoch, resumed_data, resumed_validation (not recorded in a
+// checkpoint from before validation fingerprints were: the validation rows are not checked
+// then) and resumed_stopping; pass
 // &checkpoint.best_weights as FitData::best_weights so that early stopping goes on alike (a
 // run it had ended then ends at once, with the best epoch's weights).
 // The network must hold the checkpoint's weights (Network<T>(checkpoint.weights)).

@@ -54,9 +54,27 @@ DivergenceError DivergenceError::at(std::size_t epoch, std::size_t step) const {
   return DivergenceError(std::move(facts));
 }
 
+namespace {
+
+// The data's now is which input differs ("x differs: same shape, other values"), not a value.
+std::string mismatch_message(const std::string& setting, const std::string& now,
+                             const std::string& then) {
+  if (setting == "data") {
+    return "resume: the checkpoint was trained on other data (" + now +
+           "); resume with the data of the first run";
+  }
+  if (setting == "validation") {
+    return "resume: the checkpoint was validated on other data (" + now +
+           "); resume with the validation data of the first run";
+  }
+  return "resume: " + setting + " is " + now + " but the checkpoint was trained with " + then +
+         "; resume with the settings of the first run";
+}
+
+}  // namespace
+
 ResumeMismatch::ResumeMismatch(std::string setting, std::string now, std::string then)
-    : ValueError("resume: " + setting + " is " + now + " but the checkpoint was trained with " +
-                 then + "; resume with the settings of the first run"),
+    : ValueError(mismatch_message(setting, now, then)),
       setting_(std::move(setting)),
       now_(std::move(now)),
       then_(std::move(then)) {}

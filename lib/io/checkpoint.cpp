@@ -157,7 +157,8 @@ std::size_t longest_name_in_checkpoint() {
 template <class T>
 void save_checkpoint(const std::string& dir, const Network<T>& net, const Optimizer<T>& optimizer,
                      const TrainingProgress& progress, const DataFingerprint& data,
-                     const std::vector<Matrix<T>>& best_weights) {
+                     const std::vector<Matrix<T>>& best_weights,
+                     const ValidationFingerprint& validation) {
   const bool best = progress.stopping.patience > 0 && progress.stopping.best_epoch > 0;
   if (best) {
     bool fits = best_weights.size() == net.layers();
@@ -225,6 +226,8 @@ void save_checkpoint(const std::string& dir, const Network<T>& net, const Optimi
   file.optimizer_steps = moments.steps;
   file.progress = progress;
   file.data = data;
+  file.validation = validation;
+  file.validation.data.source.clear();  // not kept: the training data's source says it
   std::vector<MatrixView<const T>> arrays;
   for (const Matrix<T>& w : net.weights())
     arrays.push_back(w.view());
@@ -317,6 +320,7 @@ Checkpoint<T> load_checkpoint(const std::string& dir) {
   checkpoint.optimizer_steps = file.optimizer_steps;
   checkpoint.progress = file.progress;
   checkpoint.data = file.data;
+  checkpoint.validation = file.validation;
   const std::size_t layers = file.layers;
   // In state_files' order: w, then the moments the kind has, then the best weights.
   std::vector<std::vector<Matrix<T>>*> groups = {&checkpoint.weights};
@@ -388,11 +392,11 @@ void restore_optimizer(Optimizer<T>& optimizer, const Checkpoint<T>& checkpoint)
                     checkpoint.second);
 }
 
-#define NOBIAS_CHECKPOINT(T)                                                                   \
-  template void save_checkpoint<T>(const std::string&, const Network<T>&, const Optimizer<T>&, \
-                                   const TrainingProgress&, const DataFingerprint&,            \
-                                   const std::vector<Matrix<T>>&);                             \
-  template Checkpoint<T> load_checkpoint<T>(const std::string&);                               \
+#define NOBIAS_CHECKPOINT(T)                                                                     \
+  template void save_checkpoint<T>(const std::string&, const Network<T>&, const Optimizer<T>&,   \
+                                   const TrainingProgress&, const DataFingerprint&,              \
+                                   const std::vector<Matrix<T>>&, const ValidationFingerprint&); \
+  template Checkpoint<T> load_checkpoint<T>(const std::string&);                                 \
   template void restore_optimizer<T>(Optimizer<T>&, const Checkpoint<T>&);
 NOBIAS_CHECKPOINT(float)
 NOBIAS_CHECKPOINT(double)

@@ -23,6 +23,10 @@ const char* const kFields[] = {
     "nesterov", "beta1",     "beta2",     "epsilon",         "weight_decay"};
 const char* const kDataFields[] = {"data.rows",   "data.x_cols", "data.y_cols", "data.dtype",
                                    "data.x_hash", "data.y_hash", "data.source"};
+// validation.rows alone (0) for a run without validation rows; all of them for one with.
+const char* const kValidationFields[] = {"validation.x_cols", "validation.y_cols",
+                                         "validation.dtype", "validation.x_hash",
+                                         "validation.y_hash"};
 const char* const kStoppingFields[] = {"stopping.patience", "stopping.tolerance",
                                        "stopping.best_epoch", "stopping.best_validation_loss",
                                        "stopping.epochs_without_improvement"};
@@ -216,6 +220,17 @@ std::string format_state(const StateFile& s) {
         << "data.y_hash=" << hex64(s.data.y_hash) << "\n"
         << "data.source=" << s.data.source << "\n";
   }
+  if (s.validation.recorded) {
+    const DataFingerprint& v = s.validation.data;
+    out << "validation.rows=" << v.rows << "\n";
+    if (v.recorded()) {
+      out << "validation.x_cols=" << v.x_cols << "\n"
+          << "validation.y_cols=" << v.y_cols << "\n"
+          << "validation.dtype=" << v.dtype << "\n"
+          << "validation.x_hash=" << hex64(v.x_hash) << "\n"
+          << "validation.y_hash=" << hex64(v.y_hash) << "\n";
+    }
+  }
   const std::string text = out.str();
   return text + kStateChecksum + hex64(fnv1a64(text.data(), text.size())) + "\n";
 }
@@ -284,6 +299,20 @@ StateFile parse_state(const std::string& whole, const std::string& prefix) {
     d.source = r.text("data.source");
     if (!printable_line(d.source)) r.fail("data.source is not printable: " + printable(d.source));
   }
+  if (r.has("validation.rows")) {
+    known.insert("validation.rows");
+    s.validation.recorded = true;
+    DataFingerprint& v = s.validation.data;
+    v.rows = r.count("validation.rows");
+    if (v.rows > 0) {
+      known.insert(std::begin(kValidationFields), std::end(kValidationFields));
+      v.x_cols = r.count("validation.x_cols");
+      v.y_cols = r.count("validation.y_cols");
+      v.dtype = to_name(r.name<Dtype>("validation.dtype"));
+      v.x_hash = r.hex("validation.x_hash");
+      v.y_hash = r.hex("validation.y_hash");
+    }
+  }
   if (r.has("steps")) {
     known.insert("steps");
     p.steps = r.text("steps");
@@ -335,8 +364,11 @@ StateFile parse_state(const std::string& whole, const std::string& prefix) {
   }
   for (const auto& field : r.fields()) {
     if (known.count(field.first) == 0) {
-      r.fail("unknown field '" + printable(field.first) + "'" +
-             (field.first.rfind("data.", 0) == 0 ? " (data.* needs data.rows)" : ""));
+      const std::string& key = field.first;
+      r.fail("unknown field '" + printable(key) + "'" +
+             (key.rfind("data.", 0) == 0         ? " (data.* needs data.rows)"
+              : key.rfind("validation.", 0) == 0 ? " (validation.* needs validation.rows above 0)"
+                                                 : ""));
     }
   }
   return s;

@@ -5,7 +5,9 @@
 // keys; the last line, state_checksum=, is fnv1a64 of every byte before it (absent in states
 // written before it existed, which load as they did). Numbers are decimal
 // ([-+]digits[.digits][e[-+]digits], %.17g when written), counts are digits, flags are 0 or 1,
-// checksums 16 lowercase hex digits.
+// checksums 16 lowercase hex digits. Fields added since format 2 are optional, absent in the
+// states written before them, which load as they did: steps=, validation.* (validation.rows=0
+// for a run without validation rows; absent: not recorded).
 #pragma once
 
 #include <cstdint>
@@ -30,6 +32,7 @@ struct StateFile {
   std::uint64_t optimizer_steps = 0;
   TrainingProgress progress;
   DataFingerprint data;
+  ValidationFingerprint validation;
   // File name ("w1.npy", "first2.npy", ...) -> fnv1a64 of its bytes: one per file the state
   // holds, w1..wK always, first1..K for momentum and adam, second1..K for adam, best1..K when
   // early stopping has a best epoch.

@@ -1,4 +1,5 @@
-// The fingerprint of a run's training data, and the comparison that says which input differs.
+// The fingerprints of a run's training and validation data, and the comparisons that say which
+// input differs.
 #include <algorithm>
 #include <string>
 #include <type_traits>
@@ -43,19 +44,18 @@ DataFingerprint fingerprint_data(MatrixView<const T> x, MatrixView<const T> y,
   return f;
 }
 
-std::string data_difference(const DataFingerprint& saved, const DataFingerprint& given) {
-  if (!saved.recorded()) return "";
-  const auto quoted = [](const std::string& s) { return s.empty() ? "none" : "'" + s + "'"; };
-  if (saved.source != given.source) {
-    return "the data's source differs: " + quoted(given.source) + " now, " + quoted(saved.source) +
-           " in the checkpoint";
-  }
+namespace {
+
+// Which input of given differs from saved's, named as the caller calls them ("the data", "x",
+// "y"); empty for none. Sources are compared by the caller.
+std::string shape_or_values_difference(const DataFingerprint& saved, const DataFingerprint& given,
+                                       const std::string& data, const char* x, const char* y) {
   if (saved.dtype != given.dtype) {
-    return "the data's dtype differs: " + given.dtype + " now, " + saved.dtype +
+    return data + "'s dtype differs: " + given.dtype + " now, " + saved.dtype +
            " in the checkpoint";
   }
   if (saved.rows != given.rows) {
-    return "the data differ: " + std::to_string(given.rows) + " rows now, " +
+    return data + " differ: " + std::to_string(given.rows) + " rows now, " +
            std::to_string(saved.rows) + " in the checkpoint";
   }
   const auto differs = [](const char* name, std::size_t cols_now, std::size_t cols_then,
@@ -67,9 +67,44 @@ std::string data_difference(const DataFingerprint& saved, const DataFingerprint&
     if (hash_now != hash_then) return std::string(name) + " differs: same shape, other values";
     return "";
   };
-  std::string what = differs("x", given.x_cols, saved.x_cols, given.x_hash, saved.x_hash);
-  if (what.empty()) what = differs("y", given.y_cols, saved.y_cols, given.y_hash, saved.y_hash);
+  std::string what = differs(x, given.x_cols, saved.x_cols, given.x_hash, saved.x_hash);
+  if (what.empty()) what = differs(y, given.y_cols, saved.y_cols, given.y_hash, saved.y_hash);
   return what;
+}
+
+}  // namespace
+
+std::string data_difference(const DataFingerprint& saved, const DataFingerprint& given) {
+  if (!saved.recorded()) return "";
+  const auto quoted = [](const std::string& s) { return s.empty() ? "none" : "'" + s + "'"; };
+  if (saved.source != given.source) {
+    return "the data's source differs: " + quoted(given.source) + " now, " + quoted(saved.source) +
+           " in the checkpoint";
+  }
+  return shape_or_values_difference(saved, given, "the data", "x", "y");
+}
+
+std::string validation_difference(const ValidationFingerprint& saved,
+                                  const ValidationFingerprint& given) {
+  if (!saved.recorded) return "";
+  const auto rows = [](const DataFingerprint& f) {
+    return f.recorded() ? std::to_string(f.rows) + " rows" : std::string("none");
+  };
+  if (saved.data.recorded() != given.data.recorded()) {
+    return "the validation data differ: " + rows(given.data) + " now, " + rows(saved.data) +
+           " in the checkpoint";
+  }
+  if (!saved.data.recorded()) return "";
+  return shape_or_values_difference(saved.data, given.data, "the validation data", "val_x",
+                                    "val_y");
+}
+
+template <class T>
+ValidationFingerprint fingerprint_validation(const RowSource<T>& rows) {
+  ValidationFingerprint f;
+  f.recorded = true;
+  if (rows.rows() > 0) f.data = fingerprint_data<T>(rows);
+  return f;
 }
 
 template <class T>
@@ -99,6 +134,8 @@ DataFingerprint fingerprint_data(const RowSource<T>& rows, const std::string& so
   return f;
 }
 
+template ValidationFingerprint fingerprint_validation<float>(const RowSource<float>&);
+template ValidationFingerprint fingerprint_validation<double>(const RowSource<double>&);
 template DataFingerprint fingerprint_data<float>(const RowSource<float>&, const std::string&);
 template DataFingerprint fingerprint_data<double>(const RowSource<double>&, const std::string&);
 template DataFingerprint fingerprint_data<float>(MatrixView<const float>, MatrixView<const float>,

@@ -74,13 +74,20 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
   auto check = [&] { detail::check_fit(net, data, options); };
   seam.agreed(check);
   const bool checkpoints = !options.checkpoint.dir.empty();
-  // Hashed once: every checkpoint records what it was trained on, for a resume to check. Not
-  // agreed: every process has been given the same data, so each reaches the same verdict, and
-  // ResumeMismatch keeps its fields.
+  // Hashed once: every checkpoint records what it was trained and validated on, for a resume
+  // to check. Not agreed: every process has been given the same data, so each reaches the same
+  // verdict, and ResumeMismatch keeps its fields.
   const RowSource<T> source = data.training_rows();
+  // Read where they lie (a block at a time), as the training rows are: no copy of them.
+  const RowSource<T> validation_source = data.validation_rows();
+  const bool validation = validation_source.rows() > 0;
   DataFingerprint fingerprint;
   if (checkpoints || options.resumed_data.recorded()) {
     fingerprint = fingerprint_data<T>(source, options.checkpoint.data_source);
+  }
+  ValidationFingerprint validation_fingerprint;
+  if (checkpoints || options.resumed_validation.recorded) {
+    validation_fingerprint = fingerprint_validation<T>(validation_source);
   }
   if (!options.resumed_steps.empty() && options.resumed_steps != seam.steps()) {
     throw ResumeMismatch("steps", seam.steps(), options.resumed_steps);
@@ -89,13 +96,16 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
     const std::string difference = data_difference(options.resumed_data, fingerprint);
     if (!difference.empty()) throw ResumeMismatch("data", difference, "the first run's data");
   }
+  // Early stopping's best loss (and the weights kept for it) were measured on these rows.
+  const std::string validation_differs =
+      validation_difference(options.resumed_validation, validation_fingerprint);
+  if (!validation_differs.empty()) {
+    throw ResumeMismatch("validation", validation_differs, "the first run's validation data");
+  }
 
   const std::size_t rows = source.rows();
   const std::size_t batch = options.batch_size == 0 ? rows : std::min(options.batch_size, rows);
   const std::size_t epoch_steps = steps_per_epoch(rows, batch);
-  // Read where they lie (a block at a time), as the training rows are: no copy of them.
-  const RowSource<T> validation_source = data.validation_rows();
-  const bool validation = validation_source.rows() > 0;
   const EarlyStopping& stopping = options.early_stopping;
   seam.start(net, optimizer, source, batch);
 
@@ -215,7 +225,7 @@ FitResult fit(StepSeam<T>& seam, Network<T>& net, Optimizer<T>& optimizer, const
                                         options.shuffle, options.reduction, account,
                                         seam.steps()};
         save_checkpoint<T>(options.checkpoint.dir, net, optimizer, progress, fingerprint,
-                           best_weights);
+                           best_weights, validation_fingerprint);
       };
       seam.agreed(save);
     }
@@ -321,6 +331,7 @@ void resume(const Checkpoint<T>& checkpoint, Optimizer<T>& optimizer, FitOptions
   restore_optimizer(optimizer, checkpoint);
   options.first_epoch = run.epochs_done + 1;
   options.resumed_data = checkpoint.data;
+  options.resumed_validation = checkpoint.validation;
   options.resumed_stopping = stopped;
   options.resumed_steps = run.steps;
 }

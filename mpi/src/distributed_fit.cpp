@@ -54,10 +54,16 @@ void check_same_everywhere(Communicator& comm, const Network<T>& net, const Opti
                            const FitData<T>& data, const FitOptions& options,
                            const DistributedOptions& distributed) {
   const OptimizerConfig& o = optimizer.config();
-  DataFingerprint fingerprint;
+  DataFingerprint fingerprint, validation;
   agreed(comm, [&] {
     if (data.x.rows() != 0 && data.x.rows() == data.y.rows()) {
       fingerprint = fingerprint_data<T>(data.training_rows());
+    }
+    // Each rank checks a resume's validation rows by itself (fit): alike only if they are.
+    if (data.validation != nullptr
+            ? data.validation->rows() != 0
+            : data.val_x.rows() != 0 && data.val_x.rows() == data.val_y.rows()) {
+      validation = fingerprint_data<T>(data.validation_rows());
     }
   });
   const std::pair<const char*, Kind> settings[] = {
@@ -83,6 +89,8 @@ void check_same_everywhere(Communicator& comm, const Network<T>& net, const Opti
       {"weight_decay", Kind::Real},
       {"x's values", Kind::Hash},
       {"y's values", Kind::Hash},
+      {"val_x's values", Kind::Hash},
+      {"val_y's values", Kind::Hash},
       {"checkpointing", Kind::Switch},
       {"checkpoint.every", Kind::Count},
       {"the resumed best epoch", Kind::Count},
@@ -109,6 +117,8 @@ void check_same_everywhere(Communicator& comm, const Network<T>& net, const Opti
                           bits(o.weight_decay),
                           fingerprint.x_hash,
                           fingerprint.y_hash,
+                          validation.x_hash,
+                          validation.y_hash,
                           !options.checkpoint.dir.empty(),
                           options.checkpoint.every,
                           options.resumed_stopping.best_epoch,
@@ -357,6 +367,11 @@ FitResult distributed_fit(Communicator& comm, Network<T>& net, Optimizer<T>& opt
   // every rank then reaches the same verdict on the same data.
   FitOptions ranks_options = options;
   ranks_options.resumed_data = broadcast_fingerprint(comm, options.resumed_data);
+  std::uint64_t validation_recorded = options.resumed_validation.recorded;
+  comm.broadcast(&validation_recorded, sizeof validation_recorded, 0);
+  ranks_options.resumed_validation.recorded = validation_recorded != 0;
+  ranks_options.resumed_validation.data =
+      broadcast_fingerprint(comm, options.resumed_validation.data);
   ranks_options.resumed_steps = broadcast_string(comm, options.resumed_steps, 0);
   DistributedSteps<T> seam(comm, distributed);
   return fit(seam, net, optimizer, data, ranks_options);

@@ -110,7 +110,13 @@ bool same(const StateFile& a, const StateFile& b) {
          a.data.rows == b.data.rows && a.data.x_cols == b.data.x_cols &&
          a.data.y_cols == b.data.y_cols && a.data.dtype == b.data.dtype &&
          a.data.x_hash == b.data.x_hash && a.data.y_hash == b.data.y_hash &&
-         a.data.source == b.data.source && a.checksums == b.checksums;
+         a.data.source == b.data.source && a.validation.recorded == b.validation.recorded &&
+         a.validation.data.rows == b.validation.data.rows &&
+         a.validation.data.x_cols == b.validation.data.x_cols &&
+         a.validation.data.y_cols == b.validation.data.y_cols &&
+         a.validation.data.dtype == b.validation.data.dtype &&
+         a.validation.data.x_hash == b.validation.data.x_hash &&
+         a.validation.data.y_hash == b.validation.data.y_hash && a.checksums == b.checksums;
 }
 
 void check_accepted(const std::string& text, const StateFile& s) {
@@ -155,7 +161,7 @@ void check_accepted(const std::string& text, const StateFile& s) {
           "weight_decay");
   // Checksums: exactly one per file of this kind and depth, and nothing else.
   const std::uint64_t kinds = kind == "adam" ? 3 : kind == "momentum" ? 2 : 1;
-  std::size_t sums = 0, data = 0;
+  std::size_t sums = 0, data = 0, validation = 0;
   for (const auto& [key, value] : f) {
     if (key.rfind("checksum.", 0) == 0) {
       ++sums;
@@ -163,6 +169,8 @@ void check_accepted(const std::string& text, const StateFile& s) {
       require(it != s.checksums.end() && it->second == hex_of(value), "a checksum");
     } else if (key.rfind("data.", 0) == 0) {
       ++data;
+    } else if (key.rfind("validation.", 0) == 0) {
+      ++validation;
     }
   }
   require(sums == kinds * s.layers && s.checksums.size() == sums, "the number of checksums");
@@ -173,7 +181,7 @@ void check_accepted(const std::string& text, const StateFile& s) {
       require(s.checksums.count("second" + std::to_string(k) + ".npy") == 1, "second");
   }
   require(data == 0 || data == 7, "a partial data fingerprint accepted");
-  require(f.size() == 17 + sums + data, "an unknown key accepted");
+  require(f.size() == 17 + sums + data + validation, "an unknown key accepted");
   if (data == 7) {
     require(count_of(at("data.rows")) == s.data.rows && s.data.rows > 0, "data.rows");
     require(count_of(at("data.x_cols")) == s.data.x_cols, "data.x_cols");
@@ -184,6 +192,25 @@ void check_accepted(const std::string& text, const StateFile& s) {
     require(at("data.source") == s.data.source && printable(s.data.source), "data.source");
   } else {
     require(!s.data.recorded(), "a fingerprint from nowhere");
+  }
+  // validation.rows alone (0: no validation rows), all six fields (rows > 0), or none.
+  const auto& v = s.validation;
+  require(validation == 0 || validation == 1 || validation == 6,
+          "a partial validation fingerprint accepted");
+  require(v.recorded == (validation != 0), "validation recorded from nowhere");
+  if (validation != 0) {
+    require(
+        count_of(at("validation.rows")) == v.data.rows && (validation == 1) == (v.data.rows == 0),
+        "validation.rows");
+  }
+  if (validation == 6) {
+    require(count_of(at("validation.x_cols")) == v.data.x_cols, "validation.x_cols");
+    require(count_of(at("validation.y_cols")) == v.data.y_cols, "validation.y_cols");
+    require(
+        at("validation.dtype") == v.data.dtype && (v.data.dtype == "f32" || v.data.dtype == "f64"),
+        "validation.dtype");
+    require(hex_of(at("validation.x_hash")) == v.data.x_hash, "validation.x_hash");
+    require(hex_of(at("validation.y_hash")) == v.data.y_hash, "validation.y_hash");
   }
   // Written back and read again: the same state, bit for bit.
   std::string error;

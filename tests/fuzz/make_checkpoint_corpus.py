@@ -16,6 +16,10 @@ BASE = [
 DATA = [("data.rows", "30"), ("data.x_cols", "11"), ("data.y_cols", "3"), ("data.dtype", "f32"),
         ("data.x_hash", "0123456789abcdef"), ("data.y_hash", "fedcba9876543210"),
         ("data.source", "generated rows=30 seed=3")]
+# validation.rows alone (0) records a run without validation rows.
+VALIDATION = [("validation.rows", "23"), ("validation.x_cols", "11"), ("validation.y_cols", "3"),
+              ("validation.dtype", "f32"), ("validation.x_hash", "00112233445566ff"),
+              ("validation.y_hash", "ffeeddccbbaa9988")]
 
 
 def sums(kind, layers):
@@ -24,15 +28,18 @@ def sums(kind, layers):
             for s in stems for k in range(1, layers + 1)]
 
 
-def state(changes=None, kind="adam", layers=2, data=False, drop=(), extra=()):
+def state(changes=None, kind="adam", layers=2, data=False, drop=(), extra=(), validation=False):
     changes = dict(changes or {})
-    data_changes = {k: changes.pop(k) for k in list(changes) if k.startswith("data.")}
+    data_changes = {k: changes.pop(k) for k in list(changes)
+                    if k.startswith("data.") or k.startswith("validation.")}
     fields = dict(BASE, optimizer=kind, layers=str(layers))
     fields.update(changes)
     lines = [(k, v) for k, v in fields.items() if k not in drop]
     lines += [s for s in sums(kind, layers) if s[0] not in drop]
     if data:
         lines += [(k, data_changes.get(k, v)) for k, v in DATA if k not in drop]
+    if validation:
+        lines += [(k, data_changes.get(k, v)) for k, v in VALIDATION if k not in drop]
     lines += list(extra)
     return "".join("%s=%s\n" % kv for kv in lines).encode("latin1")
 
@@ -48,6 +55,8 @@ def main():
         "valid-steps-2-to-the-53": state({"optimizer_steps": str(2**53)}),
         "valid-tiny-epsilon": state({"epsilon": "4.9406564584124654e-324"}),
         "valid-empty-source": state(data=True, changes={"data.source": ""}),
+        "valid-with-validation": state(data=True, validation=True),
+        "valid-without-validation-rows": state(data=True, extra=[("validation.rows", "0")]),
         "valid-reordered": b"".join(sorted(state().splitlines(keepends=True))),
         # Issue 10, item 7, and every field's domain.
         "broken-steps-wrap": state({"optimizer_steps": "18446744073709551615"}),
@@ -74,6 +83,11 @@ def main():
         "broken-checksum-uppercase": state({}, extra=[]).replace(b"=9e3779b97f4a7c15", b"=9E3779B97F4A7C15"),
         "broken-partial-data": state(data=True, drop=("data.y_hash",)),
         "broken-data-without-rows": state(data=True, drop=("data.rows",)),
+        "broken-partial-validation": state(validation=True, drop=("validation.x_hash",)),
+        "broken-validation-without-rows": state(validation=True, drop=("validation.rows",)),
+        "broken-validation-none-with-fields": state(
+            validation=True, changes={"validation.rows": "0"}),
+        "broken-validation-dtype": state(validation=True, changes={"validation.dtype": "f16"}),
         "broken-source-escape": state(data=True, changes={"data.source": "\x1b]0;pwned\x07"}),
         "broken-layers-0": state(layers=0),
         "broken-layers-huge": state({"layers": "99999999999"}),

@@ -198,6 +198,21 @@ def cli(r):
         check(p.returncode != 0 and needle in p.stderr and "rank 0" in p.stderr and
               not os.path.exists(out),
               f"cli: another {name} on rank 1 is refused before training ({needle!r})")
+    # Each rank checks a resume's validation rows by itself: ranks given other validation
+    # values would reach other verdicts, so these are compared before a step, as x's are.
+    val = {}
+    for name, values in (("val_x", x[:40]), ("val_y", 2 * x[:40, :3]), ("other_val_x", -x[:40])):
+        val[name] = os.path.join(r.args.work, name + ".npy")
+        np.save(val[name], values)
+    out = os.path.join(r.args.work, "expect-fail-cli-other-validation")
+    good = [r.args.tool, "--weights-out", out] + flags + ["--val-x", val["val_x"]]
+    other = [r.args.tool, "--weights-out", out] + flags + ["--val-x", val["other_val_x"]]
+    command = ([r.args.mpiexec, r.args.numproc_flag, "1"] + pre + good + ["--val-y", val["val_y"],
+               ":", r.args.numproc_flag, "1"] + pre + other + ["--val-y", val["val_y"]])
+    p = subprocess.run(command, capture_output=True, text=True, timeout=100)
+    check(p.returncode != 0 and "val_x's values differ" in p.stderr and "rank 0" in p.stderr and
+          not os.path.exists(out),
+          "cli: other validation values on rank 1 are refused before training")
     # Issue 19 item 12: a checkpoint of nobias-train resumed by nobias-train-mpi (or the reverse)
     # matched neither uninterrupted run; the checkpoint now says how its steps were taken.
     local = os.path.join(os.path.dirname(r.args.tool), "..", "..", "tools", "nobias-train")

@@ -222,6 +222,11 @@ def test_resume_goes_through_the_driver_checks_and_early_stopping(tmp_path, dtyp
     net, opt, _ = nobias.resume(tmp_path / "ck")
     with pytest.raises(nobias.ValueError, match="data"):
         nobias.fit(net, opt, x + 1, y, epochs=30, resume=checkpoint, **settings)
+    # So are other validation rows: early stopping would go on from another set's best loss.
+    net, opt, _ = nobias.resume(tmp_path / "ck")
+    with pytest.raises(nobias.ValueError, match=r"validated on other data \(val_x differs: "
+                                                r"same shape, other values\)"):
+        nobias.fit(net, opt, x, y, epochs=30, resume=checkpoint, **{**settings, "val_x": vx + 1})
     other = nobias.Network(WIDTHS, seed=7, init="he", dtype=dtype)
     with pytest.raises(ValueError, match="does not hold the checkpoint's weights"):
         nobias.fit(other, nobias.Optimizer(other, kind="adam", learning_rate=5e-2), x, y,
