@@ -25,9 +25,10 @@ void define_model_flags(CLI::App& app, ModelFlags& flags) {
       ->transform(whole_number("--threads", 1, 2147483647));
   app.add_option(
          "--csv-header", flags.csv_header,
-         "Whether the first row of every CSV input (--x, --y) is a header: yes, no, or "
-         "auto: detected, but a first row holding a number where the rows below hold "
-         "numbers is data (a header such as 0,1,label is not detected: declare it) (default: auto)")
+         "Whether the first row of every CSV input (--x; nobias-evaluate's --y) is a header: "
+         "yes, no, or auto: detected, but a first row holding a number where the rows below "
+         "hold numbers is data (a header such as 0,1,label is not detected: declare it) "
+         "(default: auto)")
       ->type_name("auto|yes|no")
       ->transform(one_of("--csv-header", csv_header_names()));
 }
