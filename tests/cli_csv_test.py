@@ -421,6 +421,75 @@ class CsvTests(unittest.TestCase):
         write_table(self.path("named.csv"), ["a", "b", "c", "y"], rows)
         self.ok("nobias-train", "--x", self.path("named.csv"), "--target", "y", *QUICK)
 
+    def test_csv_header_yes_declares_integer_column_names(self):
+        # pandas writes integer column names as a header of numbers: "0,1,2,label". The
+        # automatic rule reads it as data, and the refusal names the flag that declares it.
+        data = self.path("pandas.csv")
+        write_table(data, ["0", "1", "2", "label"],
+                    [[repr(v) for v in r] + [str(k)] for r, k in zip(self.x, self.labels)])
+        for target in ("label", "-1"):
+            err = self.refused("nobias-train", "--x", data, "--target", target, *QUICK)
+            self.assertIn("--csv-header yes", err)
+        err = self.refused("nobias-train", "--x", data, "--target", "label", *QUICK)
+        self.assertIn("no column 'label'", err)
+        err = self.refused("nobias-train", "--x", data, "--target", "-1", *QUICK)
+        self.assertIn("line 1 alone ('label')", err)
+        # Declared, every CSV input of the run has a header: --val-x and --val-y too.
+        write_table(self.path("vx.csv"), ["0", "1", "2"], [[repr(v) for v in r] for r in self.x])
+        write_table(self.path("vy.csv"), ["0"], [[str(k)] for k in self.labels])
+        model = self.path("model")
+        self.ok("nobias-train", "--x", data, "--target", "label", "--csv-header", "yes",
+                "--val-x", self.path("vx.csv"), "--val-y", self.path("vy.csv"),
+                "--weights-out", model, *QUICK)
+        with open(os.path.join(model, "model.json")) as f:
+            self.assertIn('"classes": 3', f.read())
+        r = self.ok("nobias-evaluate", "--weights", model, "--x", data, "--target", "label",
+                    "--csv-header", "yes", "--json")
+        self.assertEqual(json.loads(r.stdout)["rows"], 40)
+        err = self.refused("nobias-evaluate", "--weights", model, "--x", data, "--target",
+                           "label")
+        self.assertIn("--csv-header yes", err)
+        self.ok("nobias-predict", "--weights", model, "--x", data, "--target", "label",
+                "--csv-header", "yes", "--out", self.path("p.npy"))
+        self.assertEqual(np.load(self.path("p.npy")).shape, (40, 3))
+        # A header of numbers over numbers alone cannot be told from data: without the flag
+        # it is predicted as a row, which only --csv-header yes avoids.
+        for flags, rows in (([], 41), (["--csv-header", "yes"], 40)):
+            self.ok("nobias-predict", "--weights", model, "--x", self.path("vx.csv"),
+                    "--out", self.path("p2.npy"), *flags)
+            self.assertEqual(np.load(self.path("p2.npy")).shape, (rows, 3))
+
+    def test_csv_header_no_reads_the_first_row_as_data(self):
+        # wine.csv's header is names: with --csv-header no they are a row of data, refused as
+        # text in a number column, or as no column to name, saying the flag decided it.
+        err = self.refused("nobias-train", "--x", self.data, "--target", "2", "--csv-header",
+                           "no", *QUICK)
+        self.assertIn("column 1 holds text, not numbers (line 1: 'a')", err)
+        self.assertIn("--csv-header no reads line 1 as data", err)
+        err = self.refused("nobias-train", "--x", self.data, "--target", "species",
+                           "--csv-header", "no", *QUICK)
+        self.assertIn("no column 'species'", err)
+        self.assertIn("--csv-header no reads line 1 as data", err)
+        # A file whose first row is data, declared so: every row is trained on and evaluated.
+        rows = [[repr(v) for v in r] + [self.names[k]] for r, k in zip(self.x, self.labels)]
+        write_table(self.path("bare.csv"), None, rows)
+        model = self.path("model")
+        self.ok("nobias-train", "--x", self.path("bare.csv"), "--target", "-1", "--csv-header",
+                "no", "--weights-out", model, *QUICK)
+        r = self.ok("nobias-evaluate", "--weights", model, "--x", self.path("bare.csv"),
+                    "--target", "-1", "--csv-header", "no", "--json")
+        self.assertEqual(json.loads(r.stdout)["rows"], 40)
+
+    def test_csv_header_bad_value_refused(self):
+        np.save(self.path("x.npy"), self.x)
+        for tool, args in (("nobias-train", ["--x", self.data, "--target", "species"] + QUICK),
+                           ("nobias-predict", ["--weights", self.d, "--x", self.data, "--out",
+                                               self.path("p.npy")]),
+                           ("nobias-evaluate", ["--weights", self.d, "--x", self.data,
+                                                "--target", "species"])):
+            err = self.refused(tool, *args, "--csv-header", "maybe")
+            self.assertIn("--csv-header must be auto, yes or no, got 'maybe'", err)
+
     def test_bad_target_names_the_columns(self):
         err = self.refused("nobias-train", "--x", self.data, "--target", "specis", *QUICK)
         self.assertIn("--target specis", err)

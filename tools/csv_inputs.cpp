@@ -26,11 +26,47 @@ bool is_csv_path(const std::string& path) {
   return tail == ".csv" || tail == ".tsv";
 }
 
+const std::vector<std::string>& csv_header_names() {
+  static const std::vector<std::string> names = {"auto", "yes", "no"};
+  return names;
+}
+
+nobias::CsvHeader csv_header_named(const std::string& name) {
+  if (name == "yes") return nobias::CsvHeader::Yes;
+  if (name == "no") return nobias::CsvHeader::No;
+  if (name == "auto") return nobias::CsvHeader::Auto;
+  throw UsageError("--csv-header must be auto, yes or no, got '" + name + "'");
+}
+
 namespace {
+
+nobias::CsvHeader run_header = nobias::CsvHeader::Auto;  // --csv-header
+
+// A refusal that a header row would explain: the first row of a file read without one. The
+// flag that decided it, and with auto the one that declares a header the rule cannot detect.
+std::string header_hint(const nobias::CsvTable& table) {
+  if (table.has_header || table.lines.empty()) return "";
+  const std::string line = "line " + std::to_string(table.lines[0]);
+  if (run_header == nobias::CsvHeader::No) return "; --csv-header no reads " + line + " as data";
+  if (run_header != nobias::CsvHeader::Auto) return "";
+  return "; if " + line + " is a header, pass --csv-header yes";
+}
+
+// Whether the first of columns holding text holds it on the first row alone (the rest numbers):
+// require_number_columns' refusal then is of that row, which may be a header.
+bool first_row_refused(const nobias::CsvTable& table, const std::vector<std::size_t>& columns) {
+  for (const std::size_t j : columns) {
+    if (j >= table.cols() || !table.columns[j].is_text()) continue;
+    const nobias::CsvColumn& c = table.columns[j];
+    return !table.lines.empty() && c.first_text_line == table.lines[0] &&
+           c.number_count + 1 == table.rows;
+  }
+  return false;
+}
 
 // The library's messages name the file, the line and the column; the flag says which input.
 nobias::CsvTable read_table(const char* flag, const std::string& path,
-                            nobias::CsvHeader header = nobias::CsvHeader::Auto) {
+                            nobias::CsvHeader header = run_header) {
   try {
     return nobias::read_csv(path, {header, '\0', ""});
   } catch (const nobias::Error& e) {
@@ -44,6 +80,7 @@ nobias::CsvTable read_table(const char* flag, const std::string& path,
 nobias::CsvRowReader open_rows(const char* flag, const std::string& path,
                                const std::string& unchecked = "") {
   nobias::CsvOptions options;
+  options.header = run_header;
   options.unchecked_column = unchecked;
   try {
     return nobias::CsvRowReader(path, options);
@@ -64,7 +101,9 @@ void read_rows(const char* flag, nobias::CsvRowReader& file, nobias::MatrixView<
   try {
     file.read(out, columns, kept);
   } catch (const nobias::ValueError& e) {
-    throw nobias::IoError(std::string(flag) + ": " + e.what() + why);
+    const std::string hint =
+        first_row_refused(file.table(), columns) ? header_hint(file.table()) : "";
+    throw nobias::IoError(std::string(flag) + ": " + e.what() + why + hint);
   } catch (const nobias::Error& e) {
     throw nobias::IoError(std::string(flag) + ": " + e.what());
   }
@@ -85,7 +124,10 @@ std::size_t column_of(const char* flag, const nobias::CsvTable& table, const std
   try {
     return nobias::find_column(table, spec);
   } catch (const nobias::ValueError& e) {
-    throw UsageError(std::string(flag) + " " + spec + ": " + e.what());
+    // A name, not a number, missing from a file without a header: the header may be its first row.
+    const bool number = spec.find_first_not_of("-0123456789") == std::string::npos;
+    throw UsageError(std::string(flag) + " " + spec + ": " + e.what() +
+                     (number ? "" : header_hint(table)));
   }
 }
 
@@ -140,6 +182,16 @@ Targets<T> targets_of(const std::string& named, const nobias::CsvTable& table, s
   const nobias::CsvColumn& column = table.columns[j];
   const std::string where = named + ", " + nobias::describe_column(table, j);
   Targets<T> out;
+  // Text on the first row alone, numbers below: a header the automatic rule read as data
+  // ("0,1,label"), which would otherwise be a class of one row, or refused as text by regress.
+  if (run_header == nobias::CsvHeader::Auto && first_row_refused(table, {j})) {
+    throw UsageError(where + " holds text on line " + std::to_string(column.first_text_line) +
+                     " alone ('" + column.first_text + "'), numbers below: line " +
+                     std::to_string(column.first_text_line) +
+                     " is read as data, not as a header, since it holds a number where the rows "
+                     "below do; pass --csv-header yes if it is a header, --csv-header no if '" +
+                     column.first_text + "' is a value");
+  }
   if (task != Task::Regress && column.is_text() && !names.empty()) {
     out.classes = classes != 0 ? classes : names.size();
     out.y = nobias::one_hot<T>(labels_by_name(where, table, j, names), out.classes);
@@ -186,6 +238,10 @@ Targets<T> targets_of(const std::string& named, const nobias::CsvTable& table, s
 
 }  // namespace
 
+void set_csv_header(nobias::CsvHeader header) {
+  run_header = header;
+}
+
 nobias::CsvRowReader open_csv_rows(const char* flag, const std::string& path,
                                    const std::string& unchecked) {
   return open_rows(flag, path, unchecked);
@@ -220,7 +276,8 @@ Targets<T> read_csv_targets(const char* flag, const std::string& path, Task task
   nobias::CsvTable table = read_table(flag, path);
   // A header over text alone is not detected, but a column of class names has one, as pandas
   // and write_csv_labels write it: without it the name would be a class of one row.
-  if (table.cols() == 1 && table.columns[0].is_text() && !table.has_header) {
+  if (run_header == nobias::CsvHeader::Auto && table.cols() == 1 && table.columns[0].is_text() &&
+      !table.has_header) {
     table = read_table(flag, path, nobias::CsvHeader::Yes);
   }
   if (table.cols() != 1) {

@@ -12,6 +12,15 @@
 
 namespace nobias_tools {
 
+// --csv-header's values, in its order: auto (nobias/csv.hpp's rule detects a header), yes, no.
+const std::vector<std::string>& csv_header_names();
+// One of csv_header_names() as the library's CsvHeader (UsageError naming the flag otherwise).
+nobias::CsvHeader csv_header_named(const std::string& name);
+// How every CSV input of the run (--x, --y, --val-x, --val-y) finds its header row: set once
+// from --csv-header, before any is read; CsvHeader::Auto until then. The rule is the run's,
+// not an input's, so the readers below take it from here rather than each from its caller.
+void set_csv_header(nobias::CsvHeader header);
+
 // A path the programs read as CSV rather than .npy: its name ends in .csv or .tsv (any case).
 bool is_csv_path(const std::string& path);
 

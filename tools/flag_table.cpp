@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "cli_common.hpp"
+#include "csv_inputs.hpp"
 #include "nobias/defaults.hpp"
 #include "nobias/targets.hpp"
 #include "train_options.hpp"
@@ -219,6 +220,14 @@ std::vector<FlagSpec> make_table() {
                " distinct values with fewer than two rows each: then refused, asking for --task); "
                "floats are numbers (one-hot rows are classes)",
            choice({"auto", "classify", "regress"}))
+          .by_default("auto")
+          .needs({"--x"}),
+      Flag("--csv-header", "auto|yes|no",
+           "Whether the first row of every CSV input (--x, --y, --val-x, --val-y) is a header. "
+           "auto: detected, but a first row holding a number where the rows below hold numbers "
+           "is data, so a header such as 0,1,label (pandas' integer column names), or one over "
+           "columns of text only, is not: declare it with yes. no: the first row is data",
+           choice(csv_header_names()))
           .by_default("auto")
           .needs({"--x"}),
       Flag("--weights-in", "DIR", "Start from w1.npy..wK.npy in DIR", text()),

@@ -159,6 +159,7 @@ Data<T> read_pair(const char* x_flag, const std::string& x_path, const char* y_f
 template <class T>
 std::optional<Data<T>> read_data(const TrainOptions& o, std::string& note) {
   if (o.x_path.empty()) return std::nullopt;
+  set_csv_header(o.csv_header);
   if (!o.target.empty()) {
     return read_csv_pair<T>("--x", o.x_path, o.target, "train on", o.task, 0, &note);
   }
@@ -169,6 +170,7 @@ template <class T>
 std::optional<Data<T>> read_validation(const TrainOptions& o, std::size_t classes,
                                        const std::vector<std::string>& class_names) {
   if (o.val_x_path.empty()) return std::nullopt;
+  set_csv_header(o.csv_header);
   const Task task = classes > 0 ? Task::Classify : Task::Regress;
   if (class_names.empty() || !is_csv_path(o.val_y_path)) {
     return read_pair<T>("--val-x", o.val_x_path, "--val-y", o.val_y_path, "validate on", task,

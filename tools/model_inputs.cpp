@@ -23,10 +23,19 @@ void define_model_flags(CLI::App& app, ModelFlags& flags) {
   app.add_option("--threads", flags.threads, "Threads of every product (default: NOBIAS_THREADS)")
       ->type_name("N")
       ->transform(whole_number("--threads", 1, 2147483647));
+  app.add_option(
+         "--csv-header", flags.csv_header,
+         "Whether the first row of every CSV input (--x; nobias-evaluate's --y) is a header: "
+         "yes, no, or auto: detected, but a first row holding a number where the rows below "
+         "hold numbers is data (a header such as 0,1,label is not detected: declare it) "
+         "(default: auto)")
+      ->type_name("auto|yes|no")
+      ->transform(one_of("--csv-header", csv_header_names()));
 }
 
 nobias::ModelInfo apply_model_flags(const ModelFlags& flags) {
   apply_threads(flags.threads);
+  set_csv_header(csv_header_named(flags.csv_header));
   return read_info(flags.weights);
 }
 

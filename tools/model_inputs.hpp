@@ -23,11 +23,12 @@ namespace nobias_tools {
 struct ModelFlags {
   std::string weights, x;
   std::optional<int> threads;
+  std::string csv_header = "auto";  // --csv-header: how every CSV input finds its header row
 };
-// Adds --weights and --x (required) and --threads to app, bound to flags.
+// Adds --weights and --x (required), --threads and --csv-header to app, bound to flags.
 void define_model_flags(CLI::App& app, ModelFlags& flags);
-// --threads applied, or NOBIAS_THREADS checked (apply_threads), then the model directory's
-// metadata.
+// --threads applied, or NOBIAS_THREADS checked (apply_threads), --csv-header set for every CSV
+// input (set_csv_header), then the model directory's metadata.
 nobias::ModelInfo apply_model_flags(const ModelFlags& flags);
 
 // The rows of --x in the model's dtype. A .npy of the model's dtype in C order is mapped, not

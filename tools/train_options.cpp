@@ -293,6 +293,7 @@ TrainOptions resolve_train_options(const TrainFlags& f) {
   check_target(o);
   const std::string task = v.text("--task");
   o.task = task == "classify" ? Task::Classify : task == "regress" ? Task::Regress : Task::Auto;
+  o.csv_header = csv_header_named(v.text("--csv-header"));
   v.read("--val-x", o.val_x_path);
   v.read("--val-y", o.val_y_path);
   if (v.mode() != kStepsMode) resolve_epochs(v, o);

@@ -11,6 +11,7 @@
 
 #include "cli_common.hpp"
 #include "flag_table.hpp"
+#include "nobias/csv.hpp"
 #include "nobias/defaults.hpp"
 #include "nobias/fit.hpp"
 #include "nobias/init.hpp"
@@ -82,6 +83,7 @@ struct TrainOptions {
   std::string x_path, y_path;  // x with y, or a CSV x with target
   std::string target;          // --target: the column of x_path holding the targets
   Task task = Task::Auto;
+  nobias::CsvHeader csv_header = nobias::CsvHeader::Auto;  // every CSV input's (--csv-header)
   std::string weights_in, weights_out, loss_csv;
   std::optional<int> threads;  // nullopt: the BLAS default
   std::size_t log_every = 1;
