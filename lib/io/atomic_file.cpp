@@ -30,6 +30,7 @@ namespace {
 
 using detail::directory_of;
 using detail::errno_text;
+using detail::file_kind_text;
 
 namespace fs = std::filesystem;
 
@@ -257,16 +258,6 @@ StagedFile::~StagedFile() {
 
 namespace {
 
-const char* kind_of(mode_t mode) {
-  if (S_ISREG(mode)) return "a regular file";
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISFIFO(mode)) return "a FIFO";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "another kind of file";
-}
-
 // Opens what path names for writing in place: a character device, a FIFO (waiting for its
 // reader), a socket (connected to); never creating anything. It must still be the file
 // (device, inode) staged: anything else (a regular file put in its place, another inode) is
@@ -279,7 +270,7 @@ int open_in_place(const std::string& path, std::uint64_t device, std::uint64_t i
            !S_ISDIR(st.st_mode) && !S_ISBLK(st.st_mode);
   };
   const auto replaced = [&](const struct stat& st) {
-    return IoError(prefix + "is no longer the file staged (now " + kind_of(st.st_mode) +
+    return IoError(prefix + "is no longer the file staged (now " + file_kind_text(st.st_mode) +
                    (S_ISREG(st.st_mode) ? "" : ", another inode") + "); nothing written");
   };
   struct stat st {};

@@ -18,6 +18,7 @@
 #include "core/printable.hpp"
 #include "io/checksum.hpp"
 #include "io/file_set.hpp"
+#include "io/path_text.hpp"
 #include "nobias/error.hpp"
 
 namespace nobias {
@@ -91,16 +92,6 @@ bool FileSetReader::in_set(const std::string& name) const {
 
 namespace {
 
-// What st is, for a refusal: "a FIFO", "a directory", ...
-const char* kind_of(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "not a regular file";
-}
-
 // Closes its descriptor on every way out.
 struct Descriptor {
   int fd = -1;
@@ -133,8 +124,12 @@ std::string FileSetReader::read(const std::string& name) const {
                   std::strerror(error) + ")");
   }
   struct stat st {};
-  if (::fstat(file.fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    throw IoError(who_ + ": " + path.string() + ": is " + kind_of(st.st_mode) +
+  if (::fstat(file.fd, &st) != 0) {
+    throw IoError(who_ + ": " + path.string() + ": cannot check what was opened (" +
+                  std::strerror(errno) + ")");
+  }
+  if (!S_ISREG(st.st_mode)) {
+    throw IoError(who_ + ": " + path.string() + ": is " + detail::file_kind_text(st.st_mode) +
                   ", expected a regular file");
   }
   // One read of the whole file into a string of its size: a string grown a character at a time
