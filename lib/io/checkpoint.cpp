@@ -5,10 +5,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <system_error>
 #include <type_traits>
@@ -20,6 +19,7 @@
 #include "io/checkpoint_state.hpp"
 #include "io/checksum.hpp"
 #include "io/npy_reader.hpp"
+#include "io/regular_file.hpp"
 #include "nobias/error.hpp"
 #include "nobias/kernels.hpp"
 #include "nobias/npy.hpp"
@@ -33,12 +33,6 @@ using detail::is_array_name;
 using detail::is_state_name;
 using detail::printable;
 using detail::state_name;
-
-std::string read_bytes(const fs::path& path, bool& found) {
-  std::ifstream in(path, std::ios::binary);
-  found = static_cast<bool>(in);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 [[noreturn]] void bad(const std::string& dir, const std::string& what) {
   throw IoError("load_checkpoint: " + dir + ": " + what);
@@ -135,10 +129,10 @@ void save_checkpoint(const std::string& dir, const Network<T>& net, const Optimi
     const fs::path path = building / names[i];
     write_npy<T>(path.string(), arrays[i]);
     // The checksum of what is on disk, read back: it vouches for the file, not for the intent.
-    bool found = false;
-    const std::string bytes = read_bytes(path, found);
-    if (!found) throw IoError("save_checkpoint: cannot read back '" + path.string() + "'");
-    file.checksums[names[i]] = fnv1a64(bytes.data(), bytes.size());
+    const std::optional<std::string> bytes =
+        detail::read_regular_file(path.string(), "save_checkpoint: " + path.string() + ": ");
+    if (!bytes) throw IoError("save_checkpoint: cannot read back '" + path.string() + "'");
+    file.checksums[names[i]] = fnv1a64(bytes->data(), bytes->size());
   }
   write_file_atomically((building / "state.txt").string(),
                         [&](std::ostream& out) { out << detail::format_state(file); },
@@ -160,18 +154,23 @@ void save_checkpoint(const std::string& dir, const Network<T>& net, const Optimi
 
 template <class T>
 Checkpoint<T> load_checkpoint(const std::string& dir) {
-  std::ifstream current(fs::path(dir) / "CURRENT");
+  const std::string prefix = "load_checkpoint: " + dir + ": ";
+  // Each file read whole, and only if it is a regular file: a FIFO named like one is refused at
+  // once, never waited on for a writer.
+  const auto read = [&](const std::string& in_dir) {
+    return detail::read_regular_file((fs::path(dir) / in_dir).string(), prefix + in_dir + ": ");
+  };
+  const std::optional<std::string> current = read("CURRENT");
+  std::istringstream current_lines(current ? *current : std::string());
   std::string name;
-  if (!current || !std::getline(current, name)) {
+  if (!current || !std::getline(current_lines, name)) {
     bad(dir, "no CURRENT file naming a state (is it a checkpoint directory?)");
   }
   if (!is_state_name(name, false)) bad(dir, "CURRENT names '" + printable(name) + "', not a state");
   const fs::path state = fs::path(dir) / name;
-  bool found = false;
-  const std::string text = read_bytes(state / "state.txt", found);
-  if (!found) bad(dir, "cannot read state.txt");
-  const std::string prefix = "load_checkpoint: " + dir + ": ";
-  const detail::StateFile file = detail::parse_state(text, prefix);
+  const std::optional<std::string> text = read(name + "/state.txt");
+  if (!text) bad(dir, "cannot read state.txt");
+  const detail::StateFile file = detail::parse_state(*text, prefix);
   if (name.compare(0, 12, state_name(file.progress.epochs_done)) != 0) {
     bad(dir, "state.txt's epochs_done does not match the state's name " + name);
   }
@@ -189,8 +188,9 @@ Checkpoint<T> load_checkpoint(const std::string& dir) {
   // Every file's bytes against the checksum state.txt recorded, before any is parsed.
   std::vector<Matrix<T>> arrays;
   for (const std::string& array : names) {
-    const std::string bytes = read_bytes(state / array, found);
-    if (!found) bad(dir, array + " is missing (state.txt records its checksum)");
+    const std::optional<std::string> read_bytes = read(name + "/" + array);
+    if (!read_bytes) bad(dir, array + " is missing (state.txt records its checksum)");
+    const std::string& bytes = *read_bytes;
     const std::uint64_t sum = fnv1a64(bytes.data(), bytes.size());
     if (sum != file.checksums.at(array)) {
       bad(dir, array + " is damaged: its checksum is " + detail::hex64(sum) + ", state.txt says " +
