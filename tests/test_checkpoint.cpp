@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -17,8 +19,10 @@
 #include "nobias/fit.hpp"
 #include "nobias/npy.hpp"
 #include "nobias/threads.hpp"
+#include "test_checks.hpp"
 #include "test_support.hpp"
 
+using nobias::IoError;
 using nobias::Matrix;
 using nobias::MatrixView;
 using nobias::Network;
@@ -384,6 +388,32 @@ TEST_CASE("checkpoint.load.missing_and_extra_files") {
                         ": no CURRENT file naming a state (is it a checkpoint directory?)")
                            .c_str(),
                        nobias::IoError);
+}
+
+// A FIFO named like a file of the checkpoint (state-000001/w2.npy, state.txt, CURRENT) was
+// opened to be read, and the open waited for a writer forever. Each is now opened without
+// waiting and refused unless it is a regular file, saying what it is; a directory the same.
+TEST_CASE("checkpoint.load.a_file_that_is_not_regular_is_refused_at_once") {
+  TempDir dir("fifo-checkpoint");
+  Network<float> net({5, 4, 2}, 22);
+  Optimizer<float> adam(config_of(OptimizerKind::Adam), net);
+  const std::string d = dir.path().string();
+  for (const std::string name :
+       {"state-000001/w2.npy", "state-000001/second1.npy", "state-000001/state.txt", "CURRENT"}) {
+    CAPTURE(name);
+    std::filesystem::remove_all(d);
+    nobias::save_checkpoint<float>(d, net, adam, progress_at(1, 1));
+    std::filesystem::remove(dir.file(name));
+    REQUIRE(::mkfifo(dir.file(name).c_str(), 0600) == 0);
+    CHECK_ERROR(IoError, nobias::load_checkpoint<float>(d),
+                "load_checkpoint: " + d + ": " + name +
+                    ": is a FIFO (named pipe), expected a regular file");
+    std::filesystem::remove(dir.file(name));
+    std::filesystem::create_directory(dir.file(name));
+    CHECK_ERROR(
+        IoError, nobias::load_checkpoint<float>(d),
+        "load_checkpoint: " + d + ": " + name + ": is a directory, expected a regular file");
+  }
 }
 
 TEST_CASE("checkpoint.load.corrupt_state_txt") {

@@ -23,6 +23,7 @@
 #include "test_checks.hpp"
 #include "test_support.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -215,6 +216,19 @@ TEST_CASE("npy.reject.missing_file") {
   const std::string path = dir.file("nope.npy");
   CHECK_ERROR(IoError, nobias::read_npy<float>(path), path + ": file does not exist");
   CHECK_ERROR(IoError, nobias::read_npy<float>(dir.path().string()), "found a directory");
+}
+
+// A FIFO called x.npy said "cannot get the file size (Operation not supported)"; now it says
+// what it is and what was expected, before anything opens it (a FIFO's open would wait).
+TEST_CASE("npy.reject.a_file_that_is_not_regular") {
+  TempDir dir("fifo-npy");
+  const std::string fifo = dir.file("x.npy");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const std::string expected = fifo + ": is a FIFO (named pipe), expected a regular file";
+  CHECK_ERROR(IoError, nobias::read_npy<float>(fifo), "read_npy: " + expected);
+  CHECK_ERROR(IoError, nobias::inspect_npy(fifo), "inspect_npy: " + expected);
+  CHECK_ERROR(IoError, nobias::read_npy<double>("/dev/null"),
+              "read_npy: /dev/null: is a character device, expected a regular file");
 }
 
 TEST_CASE("npy.reject.bad_magic") {

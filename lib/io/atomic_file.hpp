@@ -5,11 +5,9 @@
 //
 // Temporaries: io/temporaries.hpp (their names, and which a save removes).
 //
-// Replacing a regular file, the temporary (made 0600) takes that file's permission bits
-// (without the set-id and sticky bits; the umask does not apply) and, where fchown allows it
-// (root, or a group the process is in), its owner and group, before anything is written; the
-// group not kept, the group bits are cut to the others' bits; a POSIX access ACL is copied
-// too. A new file is 0666 less the umask.
+// Replacing a regular file, the temporary (made 0600) takes that file's owner, group, mode and
+// POSIX access ACL before anything is written: io/file_attributes.hpp says which and how. A new
+// file is 0666 less the umask.
 #pragma once
 
 #include <cstddef>

@@ -1,21 +1,13 @@
 #include "nobias/checkpoint.hpp"
 #include "nobias/names.hpp"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cctype>
 #include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <system_error>
 #include <type_traits>
@@ -23,9 +15,11 @@
 
 #include "core/printable.hpp"
 #include "io/atomic_file.hpp"
+#include "io/checkpoint_cleanup.hpp"
 #include "io/checkpoint_state.hpp"
 #include "io/checksum.hpp"
 #include "io/npy_reader.hpp"
+#include "io/regular_file.hpp"
 #include "nobias/error.hpp"
 #include "nobias/kernels.hpp"
 #include "nobias/npy.hpp"
@@ -35,110 +29,10 @@ namespace nobias {
 namespace {
 
 namespace fs = std::filesystem;
+using detail::is_array_name;
+using detail::is_state_name;
 using detail::printable;
-
-std::string state_name(std::size_t epochs_done) {
-  char name[32];
-  std::snprintf(name, sizeof name, "state-%06zu", epochs_done);
-  return name;
-}
-
-std::string read_bytes(const fs::path& path, bool& found) {
-  std::ifstream in(path, std::ios::binary);
-  found = static_cast<bool>(in);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-// w3.npy, first12.npy, second1.npy: the names of a state's arrays.
-bool is_array_name(const std::string& name) {
-  for (const char* stem : {"w", "first", "second", "best"}) {
-    const std::size_t n = std::strlen(stem);
-    if (name.compare(0, n, stem) != 0 || name.size() < n + 5) continue;
-    if (name.compare(name.size() - 4, 4, ".npy") != 0) continue;
-    bool digits = true;
-    for (std::size_t i = n; i + 4 < name.size(); ++i)
-      digits = digits && std::isdigit(static_cast<unsigned char>(name[i]));
-    if (digits) return true;
-  }
-  return false;
-}
-
-// state-NNNNNN, optionally .K (a second save of one epoch) and .building (not committed):
-// the only names a checkpoint writes, and the only ones it ever deletes.
-bool is_state_name(const std::string& name, bool allow_building) {
-  std::size_t i = 6;
-  if (name.compare(0, 6, "state-") != 0 || name.size() < 12) return false;
-  for (; i < 12; ++i)
-    if (name[i] < '0' || name[i] > '9') return false;
-  if (i < name.size() && name[i] == '.' && i + 1 < name.size() &&
-      std::isdigit(static_cast<unsigned char>(name[i + 1]))) {
-    for (++i; i < name.size() && std::isdigit(static_cast<unsigned char>(name[i])); ++i) {
-    }
-  }
-  if (allow_building && name.compare(i, std::string::npos, ".building") == 0) return true;
-  return i == name.size();
-}
-
-// Whether path is a state (or the debris of an interrupted save) that save_checkpoint made: a
-// directory, not a link, holding nothing but the files a save writes there (the arrays,
-// state.txt, and their temporaries); a committed state (committed) also holds a state.txt in
-// the checkpoint format, unless it is empty (what a removal killed before its rmdir leaves:
-// remove_state takes state.txt last). Anything else named like a state is not nobias's to
-// remove: a user's file, a directory of theirs, or one of nobias's to which they added a file.
-bool made_by_a_save(const fs::path& path, bool committed) {
-  std::error_code ec;
-  if (!fs::is_directory(fs::symlink_status(path, ec))) return false;
-  bool state_txt = false, empty = true;
-  for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    const bool written = name == "state.txt" || is_array_name(name) || is_temporary_name(name);
-    std::error_code type_ec;
-    if (!written || !fs::is_regular_file(it->symlink_status(type_ec))) return false;
-    state_txt = state_txt || name == "state.txt";
-    empty = false;
-  }
-  if (ec) return false;
-  if (!committed || empty) return true;
-  if (!state_txt) return false;
-  std::ifstream in(path / "state.txt", std::ios::binary);
-  std::string first;
-  return static_cast<bool>(std::getline(in, first)) &&
-         first.rfind(std::string("format=") + detail::kCheckpointFormatStem, 0) == 0;
-}
-
-// Removes a state made_by_a_save vouched for: the regular files a save writes there, state.txt
-// last (a removal killed midway leaves a directory the next save still knows for its own), then
-// the directory if nothing else is left. Through a descriptor of the directory opened without
-// following a link: an entry swapped for a link since it was vouched for (by anyone who can
-// write the checkpoint's directory) is not entered, and nothing outside it is removed. Best
-// effort.
-void remove_state(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return;
-  DIR* listing = ::fdopendir(fd);
-  if (listing == nullptr) {
-    ::close(fd);
-    return;
-  }
-  std::vector<std::string> files;
-  bool state_txt = false;
-  while (const dirent* entry = ::readdir(listing)) {
-    const std::string name = entry->d_name;
-    if (name == "state.txt") {
-      state_txt = true;
-    } else if (is_array_name(name) || is_temporary_name(name)) {
-      files.push_back(name);
-    }
-  }
-  if (state_txt) files.push_back("state.txt");
-  for (const std::string& name : files) {
-    struct stat st {};
-    if (::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-      ::unlinkat(fd, name.c_str(), 0);  // inside the directory held open, whatever path names now
-  }
-  ::closedir(listing);    // and fd
-  ::rmdir(path.c_str());  // not a link, nor a directory holding anything
-}
+using detail::state_name;
 
 [[noreturn]] void bad(const std::string& dir, const std::string& what) {
   throw IoError("load_checkpoint: " + dir + ": " + what);
@@ -186,11 +80,7 @@ void save_checkpoint(const std::string& dir, const Network<T>& net, const Optimi
   const auto usable = [&](const std::string& candidate) {
     std::error_code status_ec;
     if (fs::exists(fs::symlink_status(fs::path(dir) / candidate, status_ec))) return false;
-    const fs::path debris = fs::path(dir) / (candidate + ".building");
-    if (!fs::exists(fs::symlink_status(debris, status_ec))) return true;
-    if (!made_by_a_save(debris, false)) return false;
-    remove_state(debris);
-    return !fs::exists(fs::symlink_status(debris, status_ec));
+    return detail::clear_interrupted_save(fs::path(dir) / (candidate + ".building"));
   };
   std::string name = state_name(progress.epochs_done);
   for (int copy = 1; !usable(name); ++copy)
@@ -242,10 +132,10 @@ void save_checkpoint(const std::string& dir, const Network<T>& net, const Optimi
     const fs::path path = building / names[i];
     write_npy<T>(path.string(), arrays[i]);
     // The checksum of what is on disk, read back: it vouches for the file, not for the intent.
-    bool found = false;
-    const std::string bytes = read_bytes(path, found);
-    if (!found) throw IoError("save_checkpoint: cannot read back '" + path.string() + "'");
-    file.checksums[names[i]] = fnv1a64(bytes.data(), bytes.size());
+    const std::optional<std::string> bytes =
+        detail::read_regular_file(path.string(), "save_checkpoint: " + path.string() + ": ");
+    if (!bytes) throw IoError("save_checkpoint: cannot read back '" + path.string() + "'");
+    file.checksums[names[i]] = fnv1a64(bytes->data(), bytes->size());
   }
   write_file_atomically((building / "state.txt").string(),
                         [&](std::ostream& out) { out << detail::format_state(file); },
@@ -260,33 +150,30 @@ void save_checkpoint(const std::string& dir, const Network<T>& net, const Optimi
   // The commit point: until CURRENT names the new state, the previous one is the checkpoint.
   write_file_atomically((fs::path(dir) / "CURRENT").string(),
                         [&](std::ostream& out) { out << name << "\n"; }, "save_checkpoint");
-  // Superseded states and debris of interrupted saves, those a save provably made (never an
-  // entry of the user's that only has such a name); a failure here is harmless. Listed first:
-  // removing while iterating may skip entries.
-  std::vector<fs::path> stale;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string other = it->path().filename().string();
-    if (other == name || !is_state_name(other, true)) continue;
-    if (made_by_a_save(it->path(), is_state_name(other, false))) stale.push_back(it->path());
-  }
-  for (const fs::path& p : stale)
-    remove_state(p);
+  // Superseded states and debris of interrupted saves, those a save provably made; a failure
+  // here is harmless.
+  detail::remove_superseded_states(dir, name);
 }
 
 template <class T>
 Checkpoint<T> load_checkpoint(const std::string& dir) {
-  std::ifstream current(fs::path(dir) / "CURRENT");
+  const std::string prefix = "load_checkpoint: " + dir + ": ";
+  // Each file read whole, and only if it is a regular file: a FIFO named like one is refused at
+  // once, never waited on for a writer.
+  const auto read = [&](const std::string& in_dir) {
+    return detail::read_regular_file((fs::path(dir) / in_dir).string(), prefix + in_dir + ": ");
+  };
+  const std::optional<std::string> current = read("CURRENT");
+  std::istringstream current_lines(current ? *current : std::string());
   std::string name;
-  if (!current || !std::getline(current, name)) {
+  if (!current || !std::getline(current_lines, name)) {
     bad(dir, "no CURRENT file naming a state (is it a checkpoint directory?)");
   }
   if (!is_state_name(name, false)) bad(dir, "CURRENT names '" + printable(name) + "', not a state");
   const fs::path state = fs::path(dir) / name;
-  bool found = false;
-  const std::string text = read_bytes(state / "state.txt", found);
-  if (!found) bad(dir, "cannot read state.txt");
-  const std::string prefix = "load_checkpoint: " + dir + ": ";
-  const detail::StateFile file = detail::parse_state(text, prefix);
+  const std::optional<std::string> text = read(name + "/state.txt");
+  if (!text) bad(dir, "cannot read state.txt");
+  const detail::StateFile file = detail::parse_state(*text, prefix);
   if (name.compare(0, 12, state_name(file.progress.epochs_done)) != 0) {
     bad(dir, "state.txt's epochs_done does not match the state's name " + name);
   }
@@ -304,8 +191,9 @@ Checkpoint<T> load_checkpoint(const std::string& dir) {
   // Every file's bytes against the checksum state.txt recorded, before any is parsed.
   std::vector<Matrix<T>> arrays;
   for (const std::string& array : names) {
-    const std::string bytes = read_bytes(state / array, found);
-    if (!found) bad(dir, array + " is missing (state.txt records its checksum)");
+    const std::optional<std::string> read_bytes = read(name + "/" + array);
+    if (!read_bytes) bad(dir, array + " is missing (state.txt records its checksum)");
+    const std::string& bytes = *read_bytes;
     const std::uint64_t sum = fnv1a64(bytes.data(), bytes.size());
     if (sum != file.checksums.at(array)) {
       bad(dir, array + " is damaged: its checksum is " + detail::hex64(sum) + ", state.txt says " +

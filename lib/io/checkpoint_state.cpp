@@ -1,9 +1,11 @@
 #include "io/checkpoint_state.hpp"
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -177,6 +179,39 @@ std::vector<std::string> state_files(OptimizerKind kind, std::uint64_t layers, b
       files.push_back(stem + std::to_string(k) + ".npy");
   }
   return files;
+}
+
+std::string state_name(std::size_t epochs_done) {
+  char name[32];
+  std::snprintf(name, sizeof name, "state-%06zu", epochs_done);
+  return name;
+}
+
+bool is_array_name(const std::string& name) {
+  for (const char* stem : {"w", "first", "second", "best"}) {
+    const std::size_t n = std::strlen(stem);
+    if (name.compare(0, n, stem) != 0 || name.size() < n + 5) continue;
+    if (name.compare(name.size() - 4, 4, ".npy") != 0) continue;
+    bool digits = true;
+    for (std::size_t i = n; i + 4 < name.size(); ++i)
+      digits = digits && std::isdigit(static_cast<unsigned char>(name[i]));
+    if (digits) return true;
+  }
+  return false;
+}
+
+bool is_state_name(const std::string& name, bool allow_building) {
+  std::size_t i = 6;
+  if (name.compare(0, 6, "state-") != 0 || name.size() < 12) return false;
+  for (; i < 12; ++i)
+    if (name[i] < '0' || name[i] > '9') return false;
+  if (i < name.size() && name[i] == '.' && i + 1 < name.size() &&
+      std::isdigit(static_cast<unsigned char>(name[i + 1]))) {
+    for (++i; i < name.size() && std::isdigit(static_cast<unsigned char>(name[i])); ++i) {
+    }
+  }
+  if (allow_building && name.compare(i, std::string::npos, ".building") == 0) return true;
+  return i == name.size();
 }
 
 std::string format_state(const StateFile& s) {

@@ -1,5 +1,6 @@
 // Internal: a checkpoint's state.txt, as text and back, apart from the files around it, so
-// that the fuzzer (tests/fuzz) can feed the parser bytes from memory.
+// that the fuzzer (tests/fuzz) can feed the parser bytes from memory; and the names of a
+// checkpoint's states and of their files.
 //
 // One "key=value" line per field, every line ending in '\n', each key exactly once, no other
 // keys; the last line, state_checksum=, is fnv1a64 of every byte before it (absent in states
@@ -10,6 +11,7 @@
 // for a run without validation rows; absent: not recorded).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -42,6 +44,15 @@ struct StateFile {
 // The files a state of this kind and depth holds, in the order they are written; best: also
 // early stopping's best weights.
 std::vector<std::string> state_files(OptimizerKind kind, std::uint64_t layers, bool best);
+
+// The names a checkpoint writes, and the only ones it ever deletes (io/checkpoint_cleanup.hpp).
+// state-NNNNNN, the state of epoch NNNNNN (at least six digits).
+std::string state_name(std::size_t epochs_done);
+// state_name's, optionally .K (a second save of one epoch), and with allow_building also
+// .building (a state not committed).
+bool is_state_name(const std::string& name, bool allow_building);
+// w3.npy, first12.npy, second1.npy, best2.npy: the names of a state's arrays.
+bool is_array_name(const std::string& name);
 
 std::string format_state(const StateFile& state);
 // Throws IoError, its message "<prefix>state.txt: <what>", naming the line or the field.

@@ -1,23 +1,19 @@
 // FileSetReader (io/file_set.hpp): a saved set read back, every file checked against the
 // manifest that lists it, so that what is read is one complete save.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
 #include <cstdint>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <ios>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <system_error>
+#include <utility>
 
 #include "core/printable.hpp"
 #include "io/checksum.hpp"
 #include "io/file_set.hpp"
+#include "io/regular_file.hpp"
 #include "nobias/error.hpp"
 
 namespace nobias {
@@ -89,73 +85,16 @@ bool FileSetReader::in_set(const std::string& name) const {
   return has_manifest_ ? entries_.count(name) != 0 : exists(name);
 }
 
-namespace {
-
-// What st is, for a refusal: "a FIFO", "a directory", ...
-const char* kind_of(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "not a regular file";
-}
-
-// Closes its descriptor on every way out.
-struct Descriptor {
-  int fd = -1;
-  ~Descriptor() {
-    if (fd != -1) ::close(fd);
-  }
-};
-
-}  // namespace
-
 std::string FileSetReader::read(const std::string& name) const {
   const fs::path path = fs::path(dir_) / name;
   const auto listed = entries_.find(name);
   if (has_manifest_ && listed == entries_.end()) {
     fail(name + " is not listed in " + kManifestName + ": the directory is not one complete save");
   }
-  // O_NONBLOCK: a FIFO in the set's place (a named pipe called model.json) opens at once, to be
-  // refused below, instead of waiting forever for a writer; a regular file ignores the flag.
-  Descriptor file;
-  do {
-    file.fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  } while (file.fd == -1 && errno == EINTR);
-  if (file.fd == -1) {
-    const int error = errno;
-    if (error == ENOENT) throw IoError(who_ + ": " + path.string() + ": file does not exist");
-    if (error == EISDIR) {
-      throw IoError(who_ + ": " + path.string() + ": is a directory, expected a regular file");
-    }
-    throw IoError(who_ + ": " + path.string() + ": cannot open the file for reading (" +
-                  std::strerror(error) + ")");
-  }
-  struct stat st {};
-  if (::fstat(file.fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    throw IoError(who_ + ": " + path.string() + ": is " + kind_of(st.st_mode) +
-                  ", expected a regular file");
-  }
-  // One read of the whole file into a string of its size: a string grown a character at a time
-  // copies it again at every doubling, each into fresh pages (half of nobias-predict's start-up
-  // page faults on a 784->512->512->10 model). Then on to the end, should it have grown.
-  std::string bytes(static_cast<std::size_t>(std::max<off_t>(st.st_size, 0)), '\0');
-  std::size_t have = 0;
-  char more[4096];
-  while (true) {
-    const bool inside = have < bytes.size();
-    char* to = inside ? bytes.data() + have : more;
-    const ssize_t got = ::read(file.fd, to, inside ? bytes.size() - have : sizeof more);
-    if (got == -1 && errno == EINTR) continue;
-    if (got == -1) {
-      throw IoError(who_ + ": " + path.string() + ": read error (" + std::strerror(errno) + ")");
-    }
-    if (got == 0) break;
-    if (!inside) bytes.append(more, static_cast<std::size_t>(got));
-    have += static_cast<std::size_t>(got);
-  }
-  bytes.resize(have);  // shorter if it shrank meanwhile
+  std::optional<std::string> read =
+      detail::read_regular_file(path.string(), who_ + ": " + path.string() + ": ");
+  if (!read) throw IoError(who_ + ": " + path.string() + ": file does not exist");
+  std::string bytes = std::move(*read);
   if (has_manifest_) {
     const std::uint64_t sum = fnv1a64(bytes.data(), bytes.size());
     if (bytes.size() != listed->second.size || sum != listed->second.checksum) {

@@ -1,10 +1,12 @@
 // .npy files of 2-D float arrays, read and written (format notes in npy_header.cpp).
 #include "nobias/npy.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <ostream>
@@ -15,12 +17,14 @@
 #include "core/printable.hpp"
 #include "io/atomic_file.hpp"
 #include "io/npy_reader.hpp"
+#include "io/path_text.hpp"
 #include "nobias/error.hpp"
 
 namespace nobias {
 namespace {
 
-namespace fs = std::filesystem;
+using detail::errno_text;
+using detail::file_kind_text;
 using detail::printable;
 
 // Data is copied byte for byte; a big-endian host would need swaps that no one would test.
@@ -93,14 +97,19 @@ std::string header_bytes(const std::string& descr, const std::string& shape) {
 }  // namespace
 
 std::uintmax_t detail::npy_file_size(const std::string& path, const std::string& prefix) {
-  std::error_code ec;
-  const fs::file_status st = fs::status(path, ec);
-  if (st.type() == fs::file_type::not_found) throw IoError(prefix + "file does not exist");
-  if (ec) throw IoError(prefix + "cannot access the file (" + ec.message() + ")");
-  if (fs::is_directory(st)) throw IoError(prefix + "expected a .npy file, found a directory");
-  const std::uintmax_t file_size = fs::file_size(path, ec);
-  if (ec) throw IoError(prefix + "cannot get the file size (" + ec.message() + ")");
-  return file_size;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    const int error = errno;
+    if (error == ENOENT || error == ENOTDIR) throw IoError(prefix + "file does not exist");
+    throw IoError(prefix + "cannot access the file (" + errno_text(error) + ")");
+  }
+  if (S_ISDIR(st.st_mode)) throw IoError(prefix + "expected a .npy file, found a directory");
+  // A FIFO, a device, a socket: no size to check the header against, and a FIFO's open would
+  // wait for a writer.
+  if (!S_ISREG(st.st_mode)) {
+    throw IoError(prefix + "is " + file_kind_text(st.st_mode) + ", expected a regular file");
+  }
+  return static_cast<std::uintmax_t>(st.st_size);
 }
 
 template <class T>

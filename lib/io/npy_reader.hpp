@@ -51,8 +51,9 @@ NpyInfo inspect_npy_stream(std::istream& in, std::uintmax_t size, const std::str
 std::vector<std::int64_t> read_npy_labels_stream(std::istream& in, std::uintmax_t size,
                                                  const std::string& prefix);
 
-// The file's size, after checking that it exists and is not a directory (IoError with the
-// messages read_npy gives).
+// The file's size, after checking that it exists and is a regular file (IoError with the
+// messages read_npy gives: "file does not exist", "expected a .npy file, found a directory",
+// "is a FIFO (named pipe), expected a regular file", ...).
 std::uintmax_t npy_file_size(const std::string& path, const std::string& prefix);
 
 }  // namespace nobias::detail

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "io/npy_reader.hpp"
+#include "io/path_text.hpp"
 #include "nobias/error.hpp"
 #include "nobias/npy.hpp"
 
@@ -64,8 +65,11 @@ NpyRowReader<T>::NpyRowReader(const std::string& path) : path_(path) {
   if (fd_ < 0) throw IoError(prefix + "cannot open the file for reading: " + std::strerror(errno));
   try {
     struct stat st {};
-    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
-      throw IoError(prefix + "not a regular file (it changed since it was checked)");
+    if (::fstat(fd_, &st) != 0)
+      throw IoError(prefix + "cannot check what was opened: " + std::strerror(errno));
+    if (!S_ISREG(st.st_mode)) {
+      throw IoError(prefix + "is now " + detail::file_kind_text(st.st_mode) +
+                    ", expected a regular file (it changed since it was checked)");
     }
     const auto file_size = static_cast<std::uintmax_t>(st.st_size);
     DescriptorReadBuf buffer(fd_);
