@@ -17,14 +17,15 @@ EpochMonitor<T>::EpochMonitor(nobias::Network<T>& net, const nobias::RowSource<T
                               std::size_t classes, const nobias::RowSource<T>& validation,
                               nobias::MatrixView<const T> validation_y,
                               const nobias::Standardization& stats, const TrainOptions& o,
-                              std::size_t first_epoch)
+                              std::size_t first_epoch, const char* program)
     : net_(net),
       train_(train),
       validation_(validation),
       validation_y_(validation_y),
       y_stats_{{}, {}, stats.y_mean, stats.y_scale},
       o_(o),
-      first_epoch_(first_epoch) {
+      first_epoch_(first_epoch),
+      program_(program) {
   if (validation_.rows() > 0) {
     classifier_ = classes > 0;
     per_row_ = o_.reduction == nobias::Reduction::Sum && validation_.rows() != train_.rows();
@@ -56,10 +57,11 @@ void EpochMonitor<T>::epoch_done(const nobias::EpochReport& epoch) {
     if (!(after < start_loss_)) {
       flush_standard_output();
       std::fprintf(stderr,
-                   "nobias-train: warning: the loss after the first epoch (%s per element) is "
+                   "%s: warning: the loss after the first epoch (%s per element) is "
                    "not below the starting weights' (%s): training is going nowhere; try another "
                    "--lr (was %s)%s\n",
-                   format_g(after).c_str(), format_g(start_loss_).c_str(), format_g(o_.lr).c_str(),
+                   program_, format_g(after).c_str(), format_g(start_loss_).c_str(),
+                   format_g(o_.lr).c_str(),
                    o_.optimizer.kind == nobias::OptimizerKind::Sgd ? " or --optimizer adam" : "");
     }
   }
@@ -122,10 +124,10 @@ void EpochMonitor<T>::warn_dead_layers() {
     if (dead) {
       flush_standard_output();
       std::fprintf(stderr,
-                   "nobias-train: warning: hidden layer %zu (%zu units) is 0 on every training "
+                   "%s: warning: hidden layer %zu (%zu units) is 0 on every training "
                    "row (dead ReLUs): the output no longer depends on the input; try a smaller "
                    "--lr (was %s)\n",
-                   k + 1, cut.output_width(), format_g(o_.lr).c_str());
+                   program_, k + 1, cut.output_width(), format_g(o_.lr).c_str());
       return;
     }
   }

@@ -35,8 +35,8 @@ class EpochMonitor {
   // statistics the network was trained with. train and validation must outlive the monitor.
   EpochMonitor(nobias::Network<T>& net, const nobias::RowSource<T>& train, std::size_t classes,
                const nobias::RowSource<T>& validation, nobias::MatrixView<const T> validation_y,
-               const nobias::Standardization& stats, const TrainOptions& o,
-               std::size_t first_epoch);
+               const nobias::Standardization& stats, const TrainOptions& o, std::size_t first_epoch,
+               const char* program = "nobias-train");
 
   // Before training: the starting weights' loss, which the first epoch should lower.
   void start();
@@ -58,6 +58,7 @@ class EpochMonitor {
   nobias::Standardization y_stats_;  // the statistics without x's: validation's x is standardized
   const TrainOptions& o_;
   std::size_t first_epoch_;
+  const char* program_;  // the tool's name, which its warnings begin with
   bool classifier_ = false;
   bool per_row_ = false;     // summed losses over different row counts: also print them per row
   double start_loss_ = 0.0;  // over the training rows, per element

@@ -1,5 +1,7 @@
 #include "resume.hpp"
 
+#include "nobias/names.hpp"
+
 #include <optional>
 #include <sstream>
 #include <string>
@@ -58,6 +60,38 @@ std::optional<UsageError> preparation_error(const std::string& now_source,
   return std::nullopt;
 }
 
+// How a run took its steps, from the seam's name of them (StepSeam::steps(): "local",
+// "mpi deterministic", "mpi fast on 3 ranks"), in the command line's words.
+struct Steps {
+  std::string tool;       // "nobias-train" or "nobias-train-mpi"
+  std::string mode;       // "deterministic" or "fast" for nobias-train-mpi, else ""
+  std::size_t ranks = 0;  // fast mode's rank count
+  std::string described;  // "nobias-train-mpi --mpi-mode fast on 1 rank"
+};
+
+Steps steps_of(const std::string& steps) {
+  Steps s;
+  if (steps.rfind("mpi", 0) != 0) {
+    s.tool = "nobias-train";
+    s.described = "nobias-train (" + steps + " steps)";
+    return s;
+  }
+  s.tool = "nobias-train-mpi";
+  const std::string fast = "mpi fast on ";
+  if (steps == "mpi deterministic") {
+    s.mode = "deterministic";
+    s.described = s.tool + " --mpi-mode deterministic";
+  } else if (steps.rfind(fast, 0) == 0) {
+    std::istringstream words(steps.substr(fast.size()));
+    words >> s.ranks;
+    s.mode = "fast";
+    s.described = s.tool + " --mpi-mode fast on " + nobias::counted(s.ranks, "rank");
+  } else {
+    s.described = s.tool + " (" + steps + " steps)";
+  }
+  return s;
+}
+
 // The flag that sets each of the library's settings.
 const char* flag_of(const std::string& setting) {
   static const std::pair<const char*, const char*> flags[] = {
@@ -78,13 +112,19 @@ UsageError resume_error(const nobias::ResumeMismatch& e, const TrainOptions& o) 
                       " epochs already; ask for more with --epochs");
   }
   if (e.setting() == "steps") {
-    const auto tool = [](const std::string& steps) {
-      return steps.rfind("mpi", 0) == 0 ? "nobias-train-mpi" : "nobias-train";
-    };
+    const Steps then = steps_of(e.then()), now = steps_of(e.now());
+    std::string advice = then.tool;
+    if (then.mode == "deterministic") {
+      advice += " --mpi-mode deterministic, on any number of ranks";
+    } else if (then.mode == "fast") {
+      // Fast mode sums the gradients in an order set by the rank count, deterministic mode in
+      // one set by the batch: only the latter continues on another number of ranks.
+      advice += " --mpi-mode fast on the same number of ranks (mpirun -np " +
+                std::to_string(then.ranks) + "): fast mode's sums depend on it";
+    }
     return UsageError("--resume " + o.resume_dir + ": the checkpoint was trained by " +
-                      tool(e.then()) + " (" + e.then() + " steps) and this run takes " + e.now() +
-                      " steps, which would not continue it bit for bit; resume it with " +
-                      tool(e.then()) + (e.then().rfind("mpi", 0) == 0 ? " in the same mode" : ""));
+                      then.described + " and this run is " + now.described +
+                      ", which would not continue it bit for bit; resume it with " + advice);
   }
   if (e.setting() == "data") {
     return UsageError("--resume " + o.resume_dir + ": the checkpoint was trained on other data (" +

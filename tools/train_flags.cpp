@@ -96,8 +96,9 @@ std::string TrainFlags::value(std::string_view name) const {
 }
 
 void define_train_flags(CLI::App& app, TrainFlags& f, Program program) {
-  app.set_version_flag("--version", [] {
-    return std::string("nobias-train " NOBIAS_VERSION "\nBLAS: ") + nobias::blas_description();
+  app.set_version_flag("--version", [program] {
+    return std::string(program == kTrainMpiProgram ? "nobias-train-mpi" : "nobias-train") +
+           " " NOBIAS_VERSION "\nBLAS: " + nobias::blas_description();
   });
   const std::vector<FlagSpec>& table = train_flag_table();
   f.slots_.assign(table.size(), TrainFlags::Slot());

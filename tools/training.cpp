@@ -114,7 +114,7 @@ int run_training(const TrainOptions& o, const Trainer<T>& train, const RunPlace&
   });
   if (reports && !p.note.empty()) {
     flush_standard_output();
-    std::fprintf(stderr, "nobias-train: note: %s\n", p.note.c_str());
+    std::fprintf(stderr, "%s: note: %s\n", place.program, p.note.c_str());
   }
   if (reports && o.data_defaults && !o.quiet) {
     // --task auto: what the targets were taken for.
@@ -144,7 +144,7 @@ int run_training(const TrainOptions& o, const Trainer<T>& train, const RunPlace&
   const bool log_losses = reports && !o.loss_csv.empty();
   if (log_losses) losses.reserve(steps_mode ? o.steps : o.epochs * planned_steps);
   EpochMonitor<T> monitor(*net, train_rows, data.classes, val_rows, validation_targets(p), p.stats,
-                          o, options.first_epoch);
+                          o, options.first_epoch, place.program);
   ProgressBar bar(reports && !steps_mode && !o.quiet && ::isatty(STDOUT_FILENO) == 1);
   const std::size_t rows = train_rows.rows();
   options.on_step = [&](const nobias::StepReport& step) {

@@ -24,7 +24,8 @@ using Agreed = std::function<void(const std::function<void()>& body)>;
 struct RunPlace {
   bool reports = true;  // prints, and writes the outputs (rank 0 of several)
   Agreed agreed = [](const std::function<void()>& body) { body(); };
-  std::string on;  // how the final line ends: "" or " on 2 ranks"
+  std::string on;                        // how the final line ends: "" or " on 2 ranks"
+  const char* program = "nobias-train";  // what its notes and warnings begin with
 };
 
 // Returns the exit code; throws UsageError or nobias::Error (DivergenceError worded for the

@@ -7,6 +7,7 @@
 
 #include "distributed_step.hpp"
 #include "nobias/names.hpp"
+#include "nobias/targets.hpp"
 #include "split.hpp"
 
 namespace nobias::mpi {
@@ -25,7 +26,7 @@ double from_bits(std::uint64_t value) {
   return out;
 }
 
-enum class Kind { Count, Real, Switch, Reduction, Optimizer, Mode, Hash };
+enum class Kind { Count, Real, Switch, Reduction, Optimizer, Mode, Dtype, Standardized, Hash };
 
 // A setting's value as a user gave it: 0.001, not its bits; adam, not 2.
 std::string shown(Kind kind, std::uint64_t value) {
@@ -40,6 +41,10 @@ std::string shown(Kind kind, std::uint64_t value) {
       return to_name(static_cast<OptimizerKind>(value));
     case Kind::Mode:
       return static_cast<Mode>(value) == Mode::Fast ? "fast" : "deterministic";
+    case Kind::Standardized:
+      return value != 0 ? "standardized" : "not standardized";
+    case Kind::Dtype:
+      return value == sizeof(float) ? "f32" : "f64";
     case Kind::Count:
     case Kind::Hash:
       break;
@@ -47,13 +52,17 @@ std::string shown(Kind kind, std::uint64_t value) {
   return std::to_string(value);
 }
 
-// What every rank must have been given alike; checked against rank 0's. The data are compared
-// by their fingerprint: another file of the same shape on one rank would train a silent mix.
+// What every rank must have been given alike; checked against rank 0's, in this order. The
+// data are compared by their fingerprints, the training rows' and the validation rows' (as
+// training reads them, standardized): another file of the same shape on one rank would train a
+// silent mix, or stop early on another rank's verdict. The dtype and the standardization come
+// before them: either changes every value, and is what the user must hear.
 template <class T>
 void check_same_everywhere(Communicator& comm, const Network<T>& net, const Optimizer<T>& optimizer,
                            const FitData<T>& data, const FitOptions& options,
                            const DistributedOptions& distributed) {
   const OptimizerConfig& o = optimizer.config();
+  const Standardization* stats = data.standardization;
   DataFingerprint fingerprint, validation;
   agreed(comm, [&] {
     if (data.x.rows() != 0 && data.x.rows() == data.y.rows()) {
@@ -67,6 +76,7 @@ void check_same_everywhere(Communicator& comm, const Network<T>& net, const Opti
     }
   });
   const std::pair<const char*, Kind> settings[] = {
+      {"dtype", Kind::Dtype},
       {"rows of x", Kind::Count},
       {"columns of x", Kind::Count},
       {"outputs", Kind::Count},
@@ -87,6 +97,8 @@ void check_same_everywhere(Communicator& comm, const Network<T>& net, const Opti
       {"momentum", Kind::Real},
       {"nesterov", Kind::Switch},
       {"weight_decay", Kind::Real},
+      {"x", Kind::Standardized},
+      {"y", Kind::Standardized},
       {"x's values", Kind::Hash},
       {"y's values", Kind::Hash},
       {"val_x's values", Kind::Hash},
@@ -95,7 +107,8 @@ void check_same_everywhere(Communicator& comm, const Network<T>& net, const Opti
       {"checkpoint.every", Kind::Count},
       {"the resumed best epoch", Kind::Count},
       {"the resumed epochs without improvement", Kind::Count}};
-  std::uint64_t mine[] = {data.x.rows(),
+  std::uint64_t mine[] = {sizeof(T),
+                          data.x.rows(),
                           data.x.cols(),
                           net.output_width(),
                           data.validation != nullptr ? data.validation->rows() : data.val_x.rows(),
@@ -115,6 +128,8 @@ void check_same_everywhere(Communicator& comm, const Network<T>& net, const Opti
                           bits(o.momentum),
                           o.nesterov,
                           bits(o.weight_decay),
+                          stats != nullptr && stats->has_x(),
+                          stats != nullptr && stats->has_y(),
                           fingerprint.x_hash,
                           fingerprint.y_hash,
                           validation.x_hash,

@@ -27,6 +27,7 @@ int run_typed(nobias::mpi::Communicator& comm, const TrainOptions& o, nobias::mp
   RunPlace place;
   place.reports = comm.rank() == 0;  // rank 0 alone prints and writes
   place.agreed = [&](const std::function<void()>& body) { agreed_tool(comm, body); };
+  place.program = "nobias-train-mpi";
   place.on = " on " + std::to_string(comm.size()) + (comm.size() == 1 ? " rank" : " ranks");
   nobias::mpi::DistributedOptions distributed;
   distributed.mode = mode;

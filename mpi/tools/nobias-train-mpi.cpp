@@ -12,6 +12,7 @@
 #include <mpi.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -44,18 +45,37 @@ std::optional<MpiOptions> parse(int argc, char** argv) {
   return options;
 }
 
+// Collective: every rank throws Problem if any rank has a problem (mine: "" for none). A
+// failing rank reports its own message; the others report the first failing rank's
+// ("rank R: ...").
+template <class Problem>
+void agree_or_throw(nobias::mpi::Communicator& world, const std::string& mine) {
+  std::string first = mine;
+  const auto kind = nobias::mpi::agree_on_error(
+      world, mine.empty() ? nobias::mpi::ErrorKind::None : nobias::mpi::ErrorKind::Value, first);
+  if (kind != nobias::mpi::ErrorKind::None) throw Problem(mine.empty() ? first : mine);
+}
+
+// The environment the run reads: NOBIAS_SGEMM and NOBIAS_DGEMM (whichever precision this run
+// uses, as nobias-train checks them) and NOBIAS_MPI_TIMEOUT. Read before the communicator is
+// made and agreed on in its first collective: a bad value on one rank, thrown there alone, would
+// leave the others waiting for it until the timeout. Returns the problem, or "" for none; timeout
+// gets NOBIAS_MPI_TIMEOUT's value when it is good (the default otherwise).
+std::string environment_problem(std::chrono::duration<double>& timeout) {
+  try {
+    (void)nobias::blas_description();
+    timeout = nobias::mpi::default_timeout();
+  } catch (const nobias::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
 // parse() on every rank, then agreed: a rank whose flags fail must not leave the others waiting
-// in the first collective. A failing rank reports its own message; the others report the first
-// failing rank's ("rank R: ..."). Every rank must also agree on whether to run at all (--help).
+// in the first collective. Every rank must also agree on whether to run at all (--help).
 std::optional<MpiOptions> parse_everywhere(nobias::mpi::Communicator& world, int argc,
                                            char** argv) {
-  // Collective: every rank throws if any rank has a problem (its own, or the first one's).
-  const auto agree = [&](const std::string& mine) {
-    std::string first = mine;
-    const auto kind = nobias::mpi::agree_on_error(
-        world, mine.empty() ? nobias::mpi::ErrorKind::None : nobias::mpi::ErrorKind::Value, first);
-    if (kind != nobias::mpi::ErrorKind::None) throw UsageError(mine.empty() ? first : mine);
-  };
+  const auto agree = [&](const std::string& mine) { agree_or_throw<UsageError>(world, mine); };
   std::optional<MpiOptions> options;
   std::string problem;
   try {
@@ -93,7 +113,11 @@ int main(int argc, char** argv) {
   std::string lost;  // a rank was lost: each survivor says so, then the job is aborted
   const auto body = [&]() -> int {
     try {
-      nobias::mpi::MpiCommunicator world;
+      std::chrono::duration<double> timeout(300.0);  // for the agreement on a bad variable
+      const std::string problem = environment_problem(timeout);
+      nobias::mpi::MpiCommunicator world(MPI_COMM_WORLD, timeout);
+      // A ValueError: exit 2 on every rank, without --help's hint (no flag is wrong).
+      agree_or_throw<nobias::ValueError>(world, problem);
       const std::optional<MpiOptions> options = parse_everywhere(world, argc, argv);
       if (!options) return kExitOk;
       nobias::set_threads(options->train.threads.value_or(1));  // one rank per core

@@ -182,20 +182,38 @@ def cli(r):
     # silent mix; now every option and a fingerprint of the data are compared before a step.
     other_x = os.path.join(r.args.work, "other_x.npy")
     np.save(other_x, -x)
+    # mpifix item 1: another dtype or --no-standardize on one rank was reported as "x's values
+    # differ"; other validation targets (val_x below) trained a silent mix of verdicts.
+    val_x, val_y, other_val = (os.path.join(r.args.work, f) for f in
+                               ("val_x.npy", "val_y.npy", "other_val_x.npy"))
+    vx = np.random.default_rng(2).standard_normal((50, 20)).astype(np.float32)
+    np.save(val_x, vx)
+    np.save(val_y, 2 * vx[:, :3])
+    np.save(other_val, -vx)
+    np.save(other_val[:-4] + "_y.npy", -2 * vx[:, :3])
     for name, extra, needle in (("lr", ["--lr", "0.002"], "learning_rate is 0.002 here but"),
                                 ("data", ["--x", other_x], "x's values differ"),
-                                ("standardize", ["--no-standardize"], "differ")):
+                                ("standardize", ["--no-standardize"],
+                                 "x is not standardized here but standardized on rank 0"),
+                                ("dtype", ["--dtype", "f64"], "dtype is f64 here but f32 on rank 0"),
+                                ("val-y", ["--val-x", val_x, "--val-y", other_val[:-4] + "_y.npy"],
+                                 "val_y's values differ from rank 0's")):
         out = os.path.join(r.args.work, f"expect-fail-cli-other-{name}")
         good = [r.args.tool, "--weights-out", out] + flags
+        if name.startswith("val-"):  # rank 0 validates on val_x, val_y
+            good += ["--val-x", val_x, "--val-y", val_y]
         other = list(good)
-        if extra[0] in other:  # another value of a flag already given
-            other[other.index(extra[0]) + 1] = extra[1]
-        else:
+        if len(extra) == 1:  # a switch
             other += extra
+        for flag, value in zip(extra[::2], extra[1::2]) if len(extra) > 1 else ():
+            if flag in other:  # another value of a flag already given
+                other[other.index(flag) + 1] = value
+            else:
+                other += [flag, value]
         command = ([r.args.mpiexec, r.args.numproc_flag, "1"] + pre + good + [
             ":", r.args.numproc_flag, "1"] + pre + other)
         p = subprocess.run(command, capture_output=True, text=True, timeout=100)
-        check(p.returncode != 0 and needle in p.stderr and "rank 0" in p.stderr and
+        check(p.returncode == 2 and needle in p.stderr and "rank 0" in p.stderr and
               not os.path.exists(out),
               f"cli: another {name} on rank 1 is refused before training ({needle!r})")
     # Each rank checks a resume's validation rows by itself: ranks given other validation
@@ -213,6 +231,12 @@ def cli(r):
     check(p.returncode != 0 and "val_x's values differ" in p.stderr and "rank 0" in p.stderr and
           not os.path.exists(out),
           "cli: other validation values on rank 1 are refused before training")
+    good = [r.args.tool, "--weights-out", os.path.join(r.args.work, "same-val")] + flags + [
+        "--val-x", val_x, "--val-y", val_y]
+    p = subprocess.run([r.args.mpiexec, r.args.numproc_flag, "2"] + pre + good,
+                       capture_output=True, text=True, timeout=100)
+    check(p.returncode == 0 and "val_loss" in p.stdout,
+          "cli: the same validation files on every rank train")
     # Issue 19 item 12: a checkpoint of nobias-train resumed by nobias-train-mpi (or the reverse)
     # matched neither uninterrupted run; the checkpoint now says how its steps were taken.
     local = os.path.join(os.path.dirname(r.args.tool), "..", "..", "tools", "nobias-train")
@@ -232,6 +256,87 @@ def cli(r):
                                                 "5", "--lr", "1e3"], out_flag="--weights-out")
     check("training diverged" in p.stderr and "[[" in p.stdout + p.stderr and
           "Exit code:    3" in p.stdout + p.stderr, "cli: divergence exits 3 on every rank")
+    cli_environment(r, flags, pre)
+    cli_fast_resume(r, flags)
+    cli_names(r, flags)
+
+
+def timed(command, env=None, timeout=60):
+    """Runs command; a hang is a failure (returncode None), never a blocked test."""
+    start = time.monotonic()
+    try:
+        p = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                           env=dict(os.environ, **(env or {})))
+    except subprocess.TimeoutExpired as e:
+        p = subprocess.CompletedProcess(command, None, e.stdout or "", e.stderr or "")
+        p.stdout = p.stdout.decode() if isinstance(p.stdout, bytes) else p.stdout
+        p.stderr = p.stderr.decode() if isinstance(p.stderr, bytes) else p.stderr
+    p.seconds = time.monotonic() - start
+    return p
+
+
+def cli_environment(r, flags, pre):
+    """mpifix item 2: a bad NOBIAS_SGEMM or NOBIAS_MPI_TIMEOUT printed its error on the rank that
+    read it, which left; the others waited for it until the timeout (300 s), then exited 4, and
+    with the bad value on rank 1 alone the cause was never printed."""
+    for variable, value, needle in (("NOBIAS_SGEMM", "mkl", 'NOBIAS_SGEMM: expected "blas"'),
+                                    ("NOBIAS_MPI_TIMEOUT", "soon",
+                                     "NOBIAS_MPI_TIMEOUT must be a number of seconds > 0")):
+        out = os.path.join(r.args.work, f"expect-fail-env-{variable}")
+        tool = [r.args.tool, "--weights-out", out] + flags
+        # A bounded wait for the old behaviour: 20 s, not 300, for the ranks the value spares.
+        p = timed([r.args.mpiexec, r.args.numproc_flag, "2"] + pre + tool,
+                  env={variable: value, "NOBIAS_MPI_TIMEOUT": "20"}
+                  if variable != "NOBIAS_MPI_TIMEOUT" else {variable: value})
+        check(p.returncode == 2 and p.seconds < 15 and p.stderr.count(needle) == 1 and
+              not os.path.exists(out),
+              f"cli: {variable}={value} on every rank: exit 2 in {p.seconds:.1f} s "
+              f"(exit {p.returncode}), said once")
+        p = timed([r.args.mpiexec, r.args.numproc_flag, "1"] + pre + tool +
+                  [":", r.args.numproc_flag, "1", "-x", f"{variable}={value}"] + pre + tool,
+                  env={"NOBIAS_MPI_TIMEOUT": "20"})
+        check(p.returncode == 2 and p.seconds < 15 and "rank 1: " + needle in p.stderr and
+              not os.path.exists(out),
+              f"cli: {variable}={value} on rank 1 alone: exit 2 in {p.seconds:.1f} s "
+              f"(exit {p.returncode}), rank 0 names rank 1 and the variable")
+
+
+def cli_fast_resume(r, flags):
+    """mpifix item 3: fast mode's sums depend on the rank count, so its checkpoint continues bit
+    for bit only on as many ranks; the refusal said "in the same mode" and "1 ranks"."""
+    ck = os.path.join(r.args.work, "fast-ck")
+    p = r.run(2, "fast-first", flags + ["--mpi-mode", "fast", "--checkpoint", ck],
+              out_flag="--weights-out")
+    check(p.returncode == 0, "cli: a fast-mode run on 2 ranks checkpoints")
+    more = list(flags)
+    more[more.index("--epochs") + 1] = "4"
+    p = r.run(1, "expect-fail-fast-resume-1", more + ["--mpi-mode", "fast", "--resume", ck],
+              out_flag="--weights-out")
+    check(p.returncode == 2 and "fast on 1 rank," in p.stderr and
+          "--mpi-mode fast on the same number of ranks (mpirun -np 2)" in p.stderr and
+          "1 ranks" not in p.stderr,
+          "cli: a fast-mode checkpoint of 2 ranks resumed on 1 is refused, naming 2 ranks")
+    p = r.run(2, "expect-fail-fast-resume-det", more + ["--resume", ck], out_flag="--weights-out")
+    check(p.returncode == 2 and "this run is nobias-train-mpi --mpi-mode deterministic" in p.stderr,
+          "cli: a fast-mode checkpoint resumed in deterministic mode is refused, naming the mode")
+    p = r.run(2, "fast-resume-2", more + ["--mpi-mode", "fast", "--resume", ck],
+              out_flag="--weights-out")
+    check(p.returncode == 0 and len(r.weights(p.out)) == 2,
+          "cli: a fast-mode checkpoint of 2 ranks resumes on 2")
+
+
+def cli_names(r, flags):
+    """mpifix item 4: --version and the run's warnings said nobias-train."""
+    p = timed([r.args.tool, "--version"])
+    check(p.returncode == 0 and p.stdout.startswith("nobias-train-mpi "),
+          f"cli: --version names nobias-train-mpi ({p.stdout.splitlines()[:1]})")
+    slow = list(flags)
+    slow[slow.index("--optimizer") + 1] = "sgd"
+    slow[slow.index("--epochs") + 1] = "1"
+    p = r.run(1, "warning-name", slow + ["--lr", "1e-12"], out_flag="--weights-out")
+    check(p.returncode == 0 and "nobias-train-mpi: warning: the loss after the first epoch" in
+          p.stderr and "nobias-train: " not in p.stderr,
+          "cli: a run's warning begins with nobias-train-mpi")
 
 
 def main():

@@ -13,6 +13,7 @@
 #include "nobias/mpi/distributed_fit.hpp"
 #include "nobias/mpi/mpi_communicator.hpp"
 #include "nobias/mpi/simulated_ranks.hpp"
+#include "nobias/targets.hpp"
 #include "nobias/threads.hpp"
 #include "test_support.hpp"
 
@@ -296,6 +297,40 @@ TEST_CASE("mpi.errors_on_one_rank_reach_all") {
     CHECK(messages[0] ==
           "rank 1: distributed_fit: rows of x is 90 here but 103 on rank 0; every rank must be "
           "given the same data and options");
+    CHECK(messages[1] == messages[0]);
+  }
+  // Validation rows of the same shape but other values on one rank were let through (only
+  // their count was compared), and a standardization on one rank was blamed on x's values.
+  SUBCASE("other validation values, or a standardization, on one rank") {
+    const Matrix<double> other_val_y = test_support::random_matrix<double>(29, 3, 15);
+    const nobias::Standardization stats = nobias::fit_standardization<double>(p.x, p.y);
+    std::vector<std::string> messages(2);
+    const auto run = [&](const auto& data_of) {
+      nobias::mpi::run_simulated_ranks(2, [&](Communicator& comm) {
+        Network<double> net(kWidths, 1);
+        Optimizer<double> optimizer(s.optimizer, net);
+        try {
+          nobias::mpi::distributed_fit(comm, net, optimizer, data_of(comm.rank()), s.fit,
+                                       s.distributed);
+        } catch (const nobias::ValueError& e) {
+          messages[static_cast<std::size_t>(comm.rank())] = e.what();
+        }
+      });
+    };
+    const std::string tail = "; every rank must be given the same data and options";
+    run([&](int rank) {
+      return nobias::FitData<double>{p.x, p.y, p.val_x,
+                                     rank == 0 ? p.val_y.view() : other_val_y.view()};
+    });
+    CHECK(messages[0] == "rank 1: distributed_fit: val_y's values differ from rank 0's" + tail);
+    CHECK(messages[1] == messages[0]);
+    run([&](int rank) {
+      nobias::FitData<double> data{p.x, p.y, p.val_x, p.val_y};
+      data.standardization = rank == 1 ? &stats : nullptr;
+      return data;
+    });
+    CHECK(messages[0] ==
+          "rank 1: distributed_fit: x is standardized here but not standardized on rank 0" + tail);
     CHECK(messages[1] == messages[0]);
   }
   SUBCASE("a callback that throws on one rank") {
