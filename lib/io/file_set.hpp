@@ -48,7 +48,7 @@
 // loader does not save into that directory: the library's loaders keep their reader inside
 // one call. A shared flock is granted while an exclusive one waits, so loaders that overlap
 // without a gap could keep a save waiting; measured, two threads loading in a tight loop did
-// not (four saving threads kept their pace, ~50 ms a save).
+// not (four threads made their 600 saves in 30 s meanwhile, while 24,601 loads ran).
 //
 // Loaders read each file once into memory, check its size and checksum against the manifest
 // there, and parse those same bytes, so a file replaced between check and parse cannot slip
