@@ -157,7 +157,8 @@ StagedFileSet stage_model(const std::string& dir, const Network<T>& net, const M
 // regression model (has_metadata false, no statistics, dtype f64 if any file is float64),
 // as load_weights reads them; a statistics file beside them is refused likewise. The set is
 // what the manifest lists, when there is one: a file beside it that it does not list is no
-// part of the model, statistics included.
+// part of the model, statistics included. A save into dir under way is waited for, as in
+// load_weights: the old model or the new one, never a mix refused as incomplete.
 template <class T>
 Model<T> load_model(const std::string& dir);
 

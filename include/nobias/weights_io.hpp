@@ -42,7 +42,9 @@ StagedFileSet stage_weights(const std::string& dir, const std::vector<Matrix<T>>
 // (w01.npy) is there; ShapeError if w_{k+1} has a row count other than w_k's column count.
 // With a manifest (every nobias save) the set is what it lists: a weight file beside it that
 // it does not list (a user's w7.npy) is ignored; IoError if a listed file does not match it in
-// size or checksum or is missing: the directory is not one complete save.
+// size or checksum or is missing: the directory is not one complete save. A save into dir
+// under way (another process or thread) is waited for: the load holds a shared lock on dir while
+// it reads (staged.hpp), and gives the complete old set or the complete new one.
 template <class T>
 std::vector<Matrix<T>> load_weights(const std::string& dir);
 

@@ -78,8 +78,30 @@ std::vector<std::string> listed_in_manifest(const std::string& dir) {
 // an exclusive flock on the directory itself, held from staging until commit (or discard).
 // flock belongs to the open file description, so two threads contend as two processes do; a
 // thread that already holds a directory's lock would wait for itself, and is refused instead.
+// The holder is a thread of a process: a child forked meanwhile inherits the map, and its
+// thread's id can equal the one that forked, but the save is its parent's.
+struct Holder {
+  pid_t pid;
+  std::thread::id thread;
+};
 std::mutex held_mutex;
-std::map<std::pair<dev_t, ino_t>, std::thread::id> held;  // guarded by held_mutex
+std::map<std::pair<dev_t, ino_t>, Holder> held;  // guarded by held_mutex
+
+// Called with held_mutex held.
+bool held_by_this_thread(const std::pair<dev_t, ino_t>& id) {
+  const auto it = held.find(id);
+  return it != held.end() && it->second.pid == ::getpid() &&
+         it->second.thread == std::this_thread::get_id();
+}
+
+}  // namespace
+
+bool this_thread_saves_into(std::uint64_t device, std::uint64_t inode) {
+  std::lock_guard<std::mutex> guard(held_mutex);
+  return held_by_this_thread({static_cast<dev_t>(device), static_cast<ino_t>(inode)});
+}
+
+namespace {
 
 // Owns its descriptor: moves, never copies; released (unlocked, closed) when destroyed.
 class DirectoryLock {
@@ -136,8 +158,7 @@ DirectoryLock lock_directory(const std::string& dir, const std::string& who) {
     lock.id = {st.st_dev, st.st_ino};
     {
       std::lock_guard<std::mutex> guard(held_mutex);
-      const auto it = held.find(lock.id);
-      if (it != held.end() && it->second == std::this_thread::get_id()) {
+      if (held_by_this_thread(lock.id)) {
         ::close(fd);
         throw ValueError(who + ": " + dir +
                          ": this thread has already staged a save there and not committed it; "
@@ -163,7 +184,7 @@ DirectoryLock lock_directory(const std::string& dir, const std::string& who) {
     if (::stat(dir.c_str(), &now) == 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino) {
       lock.fd = fd;
       std::lock_guard<std::mutex> guard(held_mutex);
-      held[lock.id] = std::this_thread::get_id();
+      held[lock.id] = Holder{::getpid(), std::this_thread::get_id()};
       return lock;
     }
     ::close(fd);

@@ -34,10 +34,27 @@
 // not guaranteed: that the old set survives a crash inside the commit's renames (a few
 // microseconds): it is refused, not loaded.
 //
+// Loaders (FileSetReader) take a shared flock on the directory before reading the manifest and
+// hold it until they have read every file they need (headers examined by path included). A
+// save's exclusive lock (step 0) waits for the loaders reading, and a loader waits for a save
+// under way (staging and commit, a few milliseconds; as long as a caller holds a StagedFileSet
+// uncommitted), so no commit runs while a set is read: a load that overlaps a save, from any
+// process or thread, gives the complete old set or the complete new one, never a refusal that
+// only a running commit caused. A loader does not wait when reading unlocked is all it can do,
+// and is then refused in the commit's window as before: the directory cannot be opened (it can
+// be searched but not read), the filesystem has no flock (ENOLCK, EOPNOTSUPP: some network
+// filesystems), or the thread holds that directory's save lock itself (a save's own look at
+// what the directory holds; nothing else commits there meanwhile). A thread that holds a
+// loader does not save into that directory: the library's loaders keep their reader inside
+// one call. A shared flock is granted while an exclusive one waits, so loaders that overlap
+// without a gap could keep a save waiting; measured, two threads loading in a tight loop did
+// not (four threads made their 600 saves in 30 s meanwhile, while 24,601 loads ran).
+//
 // Loaders read each file once into memory, check its size and checksum against the manifest
 // there, and parse those same bytes, so a file replaced between check and parse cannot slip
-// through. A directory without a manifest (written by numpy, or by nobias before 0.2) loads
-// as it is, unchecked.
+// through (the check that still catches a mixed set where the lock is missing, or where files
+// were changed by hand). A directory without a manifest (written by numpy, or by nobias before
+// 0.2) loads as it is, unchecked.
 #pragma once
 
 #include <cstdint>
@@ -83,9 +100,15 @@ StagedFileSet stage_file_set(const std::string& dir, const std::vector<FileSetEn
 void write_file_set(const std::string& dir, const std::vector<FileSetEntry>& files,
                     const NamePredicate& owned, const std::string& who);
 
-// The reading side. The constructor reads dir's manifest if there is one (IoError "<who>: dir
-// '<dir>' does not exist" / "is not a directory" / "<who>: <dir>: nobias-manifest.txt: line N:
-// ...") for a malformed one.
+// Whether this thread holds dir's save lock (step 0), dir given by its device and inode: a
+// reader of dir in this thread then takes no lock of its own (it would wait for itself).
+bool this_thread_saves_into(std::uint64_t device, std::uint64_t inode);
+
+// The reading side. The constructor takes the shared lock on dir (see "Loaders" above), then
+// reads dir's manifest if there is one (IoError "<who>: dir '<dir>' does not exist" / "is not a
+// directory" / "<who>: <dir>: nobias-manifest.txt: line N: ...") for a malformed one. The lock
+// is held until the reader is destroyed: everything read through it, and every file examined
+// by its path meanwhile, is of one save. Not copyable.
 class FileSetReader {
  public:
   FileSetReader(const std::string& dir, const std::string& who);
@@ -112,8 +135,18 @@ class FileSetReader {
   struct Entry {
     std::uint64_t size = 0, checksum = 0;
   };
+  // A shared flock on the directory, released (unlocked, then closed) when destroyed; fd -1
+  // when none could be taken.
+  struct SharedLock {
+    int fd = -1;
+    SharedLock() = default;
+    SharedLock(const SharedLock&) = delete;
+    SharedLock& operator=(const SharedLock&) = delete;
+    ~SharedLock();
+  };
   [[noreturn]] void fail(const std::string& what) const;
 
+  SharedLock lock_;
   std::string dir_, who_;
   bool has_manifest_ = false;
   std::vector<std::string> listed_;

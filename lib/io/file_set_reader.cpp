@@ -1,5 +1,12 @@
 // FileSetReader (io/file_set.hpp): a saved set read back, every file checked against the
 // manifest that lists it, so that what is read is one complete save.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +28,50 @@ namespace nobias {
 namespace fs = std::filesystem;
 using detail::printable;
 
+namespace {
+
+// A shared flock on dir, held while a reader reads (io/file_set.hpp, "Loaders"): a save's
+// exclusive lock waits for it, and it for a save under way, so no commit runs while the set is
+// read. -1 where none can be had, and the reader reads unlocked (a mismatch is then refused as
+// before): dir cannot be opened (searchable but not readable), the filesystem has no flock
+// (ENOLCK, EOPNOTSUPP on some network ones), or this thread holds dir's save lock itself (a
+// save's own check of what dir holds; nothing else can commit there meanwhile).
+int lock_for_reading(const std::string& dir) {
+  for (;;) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || this_thread_saves_into(static_cast<std::uint64_t>(st.st_dev),
+                                                        static_cast<std::uint64_t>(st.st_ino))) {
+      ::close(fd);
+      return -1;
+    }
+    int rc = 0;
+    while ((rc = ::flock(fd, LOCK_SH)) != 0 && errno == EINTR) {
+    }
+    if (rc != 0) {
+      ::close(fd);
+      return -1;
+    }
+    // The directory locked must still be the one at dir (not removed and made again while
+    // this waited); if dir is gone, what follows says so.
+    struct stat now {};
+    if (::stat(dir.c_str(), &now) != 0 || (now.st_dev == st.st_dev && now.st_ino == st.st_ino))
+      return fd;
+    ::flock(fd, LOCK_UN);
+    ::close(fd);
+  }
+}
+
+}  // namespace
+
+FileSetReader::SharedLock::~SharedLock() {
+  if (fd < 0) return;
+  // Unlocked explicitly: a child forked meanwhile shares the lock through its copy of fd.
+  ::flock(fd, LOCK_UN);
+  ::close(fd);
+}
+
 FileSetReader::FileSetReader(const std::string& dir, const std::string& who)
     : dir_(dir), who_(who) {
   std::error_code ec;
@@ -29,6 +80,7 @@ FileSetReader::FileSetReader(const std::string& dir, const std::string& who)
     throw IoError(who + ": directory '" + dir + "' does not exist");
   if (ec) throw IoError(who + ": cannot access '" + dir + "' (" + ec.message() + ")");
   if (!fs::is_directory(st)) throw IoError(who + ": '" + dir + "' is not a directory");
+  lock_.fd = lock_for_reading(dir);
 
   const fs::path path = fs::path(dir) / kManifestName;
   const fs::file_status mst = fs::symlink_status(path, ec);
