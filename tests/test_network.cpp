@@ -297,7 +297,7 @@ TEST_CASE("network.train_step.loss_beyond_float_range_is_divergence") {
   CHECK_THROWS_WITH_AS(
       net.train_step(x, y, 1e-3f),
       "train_step: loss is 1.0000000400817551e+40 before any update: the initial outputs are too "
-      "far from y for T; scale the data or the initial weights down; weights left "
+      "far from y for float32; scale the data or the initial weights down; weights left "
       "unchanged",
       nobias::ValueError);
   net.weight(0)(0, 0) = 1e10f;  // changed by the caller: perhaps trained
