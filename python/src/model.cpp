@@ -205,8 +205,8 @@ void bind_model(py::module_& m) {
                               whole_number(epoch, "epoch"));
       },
       py::arg("rows"), py::arg("seed"), py::arg("epoch"),
-        "The order of rows fit() uses for an epoch: a permutation of range(rows) from (seed, "
-        "epoch) alone; epoch 0 is the command line's validation split.");
+      "The order of rows fit() uses for an epoch: a permutation of range(rows) from (seed, "
+      "epoch) alone; epoch 0 is the command line's validation split.");
   m.def(
       "split_rows",
       [](const WholeNumber& rows_given, const RealNumber& fraction_given,

@@ -10,10 +10,10 @@
 #include "any.hpp"
 #include "arrays.hpp"
 #include "bindings.hpp"
-#include "numbers.hpp"
 #include "nobias/blas.hpp"
 #include "nobias/names.hpp"
 #include "nobias/threads.hpp"
+#include "numbers.hpp"
 
 namespace nobias::python {
 
@@ -49,8 +49,8 @@ PYBIND11_MODULE(_nobias, m) {
         nobias::set_threads(static_cast<int>(n));
       },
       np::py::arg("threads"),
-        "0: every CPU (the default); n >= 1: at most n threads per training step. "
-        "Results do not depend on it.");
+      "0: every CPU (the default); n >= 1: at most n threads per training step. "
+      "Results do not depend on it.");
   m.def("threads_setting", &nobias::threads_setting, "0 while automatic");
   m.def("available_threads", &nobias::available_threads);
   m.def("blas_has_thread_control", &nobias::blas_has_thread_control);
