@@ -873,6 +873,25 @@ TEST_CASE("file_set.a_load_during_a_commit_waits_for_it.process") {
   CHECK_FALSE(done_while_paused);
 }
 
+// Whoever holds an exclusive flock on the directory without saving (any process that can read
+// it, or a save stopped with Ctrl-Z) delays a load for a while, then the load reads unlocked:
+// here no commit runs, so it gives the set as it is. Before, the load waited without end; the
+// future's minute only stops a hang from blocking the suite.
+TEST_CASE("file_set.a_lock_held_without_end_delays_a_load_but_does_not_stall_it") {
+  TempDir dir("lock-held");
+  const std::string d = dir.path().string();
+  nobias::save_weights(d, with_depth<float>(1, 3));
+  const int holder = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  REQUIRE(holder >= 0);
+  REQUIRE(::flock(holder, LOCK_EX) == 0);  // another open file description: it conflicts
+  auto load = std::async(std::launch::async, [&] { return which_set(d); });
+  const bool ended = load.wait_for(std::chrono::minutes(1)) == std::future_status::ready;
+  ::flock(holder, LOCK_UN);
+  ::close(holder);
+  REQUIRE(ended);
+  CHECK(load.get() == "old");
+}
+
 // load_model and read_model_info take the same lock: a model directory read while a save
 // commits is the old model or the new one.
 TEST_CASE("file_set.a_model_load_during_a_commit_waits_for_it") {

@@ -156,7 +156,8 @@ class StagedFile {
 // the directory (flock on the directory itself, no lock file): another save into it, from any
 // process or thread, waits, so concurrent saves leave one complete save, the last committed;
 // so do the loaders of the directory (load_weights, load_model, read_model_info: they hold a
-// shared lock while they read), which then read the new set: keep a staged set briefly.
+// shared lock while they read, waiting up to 5 seconds before they read unlocked), which then
+// read the new set: keep a staged set briefly.
 // Staging a second set into a directory this thread holds uncommitted is a ValueError. A kill
 // inside the commit leaves a directory the loaders refuse as "not one complete save" until the next
 // save; before it, the old set. Destroyed uncommitted, it removes its temporaries and the

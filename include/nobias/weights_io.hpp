@@ -43,8 +43,9 @@ StagedFileSet stage_weights(const std::string& dir, const std::vector<Matrix<T>>
 // With a manifest (every nobias save) the set is what it lists: a weight file beside it that
 // it does not list (a user's w7.npy) is ignored; IoError if a listed file does not match it in
 // size or checksum or is missing: the directory is not one complete save. A save into dir
-// under way (another process or thread) is waited for: the load holds a shared lock on dir while
-// it reads (staged.hpp), and gives the complete old set or the complete new one.
+// under way (another process or thread) is waited for, up to 5 seconds: the load holds a shared
+// lock on dir while it reads (staged.hpp), and gives the complete old set or the complete new
+// one. A lock held longer (a stopped save) is not waited out: the load then reads unlocked.
 template <class T>
 std::vector<Matrix<T>> load_weights(const std::string& dir);
 

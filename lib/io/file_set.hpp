@@ -40,9 +40,11 @@
 // under way (staging and commit, a few milliseconds; as long as a caller holds a StagedFileSet
 // uncommitted), so no commit runs while a set is read: a load that overlaps a save, from any
 // process or thread, gives the complete old set or the complete new one, never a refusal that
-// only a running commit caused. A loader does not wait when reading unlocked is all it can do,
-// and is then refused in the commit's window as before: the directory cannot be opened (it can
-// be searched but not read), the filesystem has no flock (ENOLCK, EOPNOTSUPP: some network
+// only a running commit caused. It waits 5 seconds at most (polling: a blocking flock has no
+// deadline, and a stopped save, or anyone who can read the directory and locks it, must not
+// stall loads without end), then reads unlocked. A loader reads unlocked, and is then refused
+// in the commit's window as before, also when the directory cannot be opened (it can be
+// searched but not read), the filesystem has no flock (ENOLCK, EOPNOTSUPP: some network
 // filesystems), or the thread holds that directory's save lock itself (a save's own look at
 // what the directory holds; nothing else commits there meanwhile). A thread that holds a
 // loader does not save into that directory: the library's loaders keep their reader inside

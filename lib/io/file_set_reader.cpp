@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include <sstream>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 #include "core/printable.hpp"
@@ -30,12 +32,34 @@ using detail::printable;
 
 namespace {
 
+// How long a loader waits for a save's exclusive lock before it reads unlocked. A save's
+// commit holds it for milliseconds; whoever holds it longer (a save stopped with Ctrl-Z, a large
+// set still being written and synced, or any process that can read the directory and takes an
+// exclusive flock on it) must not stall a load without end. Read unlocked, the load gets the
+// old set unless a commit is running right then (refused as before the lock existed).
+constexpr std::chrono::milliseconds kReadLockPatience{5000};
+
+// Polls for a shared flock on fd until patience has passed: a blocking flock cannot be given a
+// deadline, and a signal (Ctrl-C in Python) is then answered within a poll's sleep.
+bool shared_lock_within(int fd, std::chrono::milliseconds patience) {
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  auto nap = std::chrono::microseconds(500);
+  for (;;) {
+    if (::flock(fd, LOCK_SH | LOCK_NB) == 0) return true;
+    if (errno != EWOULDBLOCK && errno != EINTR) return false;  // ENOLCK, EOPNOTSUPP: no flock
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(nap);
+    nap = std::min(nap * 2, std::chrono::microseconds(50000));
+  }
+}
+
 // A shared flock on dir, held while a reader reads (io/file_set.hpp, "Loaders"): a save's
 // exclusive lock waits for it, and it for a save under way, so no commit runs while the set is
 // read. -1 where none can be had, and the reader reads unlocked (a mismatch is then refused as
 // before): dir cannot be opened (searchable but not readable), the filesystem has no flock
-// (ENOLCK, EOPNOTSUPP on some network ones), or this thread holds dir's save lock itself (a
-// save's own check of what dir holds; nothing else can commit there meanwhile).
+// (ENOLCK, EOPNOTSUPP on some network ones), this thread holds dir's save lock itself (a
+// save's own check of what dir holds; nothing else can commit there meanwhile), or another holds
+// an exclusive lock on dir for longer than kReadLockPatience.
 int lock_for_reading(const std::string& dir) {
   for (;;) {
     const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -46,10 +70,7 @@ int lock_for_reading(const std::string& dir) {
       ::close(fd);
       return -1;
     }
-    int rc = 0;
-    while ((rc = ::flock(fd, LOCK_SH)) != 0 && errno == EINTR) {
-    }
-    if (rc != 0) {
+    if (!shared_lock_within(fd, kReadLockPatience)) {
       ::close(fd);
       return -1;
     }
