@@ -15,6 +15,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fcntl.h>
@@ -691,6 +692,52 @@ TEST_CASE("file_set.a_child_forked_while_a_save_is_staged_does_not_keep_the_lock
   ::close(pipe_fds[1]);
   ::waitpid(child, &status, 0);
   CHECK(read_bytes(dir.file("w1.npy")) == "one");
+}
+
+// A thread asking, again and again, whether it saves into a directory holds the registry's
+// mutex for a moment each time; a child forked in such a moment inherited it locked, with no
+// thread left to unlock it, and its first load hung. Each child here loads once and exits; a
+// child that has not exited within 10 s has hung.
+TEST_CASE("file_set.a_child_forked_while_another_thread_asks_about_saves_can_load") {
+  TempDir dir("fork-registry");
+  const std::string d = dir.path().string();
+  nobias::save_weights(d, with_depth<float>(1, 3));
+  struct stat st {};
+  REQUIRE(::stat(d.c_str(), &st) == 0);
+  std::atomic<bool> stop{false};
+  std::thread asker([&] {
+    while (!stop.load(std::memory_order_relaxed))
+      (void)nobias::this_thread_saves_into(st.st_dev, st.st_ino);
+  });
+  int hung = 0, failed = 0;
+  for (int i = 0; i < 200 && hung == 0 && failed == 0; ++i) {
+    const pid_t child = ::fork();
+    if (child == 0) {
+      try {
+        ::_exit(nobias::load_weights<float>(d).size() == 3 ? 0 : 1);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "child: %s\n", e.what());
+        ::_exit(2);
+      }
+    }
+    if (child < 0) break;
+    int status = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (::waitpid(child, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::kill(child, SIGKILL);
+        ::waitpid(child, &status, 0);
+        ++hung;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    if (hung == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) ++failed;
+  }
+  stop = true;
+  asker.join();
+  CHECK(failed == 0);
+  CHECK(hung == 0);
 }
 
 TEST_CASE("file_set.a_save_removes_only_files_its_manifest_lists") {
