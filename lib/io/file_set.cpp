@@ -12,13 +12,13 @@
 #include <utility>
 
 #include <fcntl.h>
-#include <pthread.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/printable.hpp"
 #include "io/checksum.hpp"
+#include "io/fork_safe.hpp"
 #include "nobias/error.hpp"
 
 namespace nobias {
@@ -88,13 +88,8 @@ struct Holder {
 std::mutex held_mutex;
 std::map<std::pair<dev_t, ino_t>, Holder> held;  // guarded by held_mutex
 
-// A child forked while another thread held held_mutex would find it locked for ever (that
-// thread does not exist there), and its first load or save would hang: fork waits for the
-// mutex, and parent and child each release it.
-const bool g_fork_safe_held_mutex = [] {
-  return ::pthread_atfork([] { held_mutex.lock(); }, [] { held_mutex.unlock(); },
-                          [] { held_mutex.unlock(); }) == 0;
-}();
+// A child forked while another thread held it must still load and save.
+[[maybe_unused]] const bool g_held_mutex_fork_safe = detail::keep_usable_across_fork<held_mutex>();
 
 // Called with held_mutex held.
 bool held_by_this_thread(const std::pair<dev_t, ino_t>& id) {
