@@ -7,6 +7,7 @@
 #include <climits>
 #include <csignal>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -15,6 +16,8 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include <fcntl.h>
@@ -691,6 +694,80 @@ TEST_CASE("file_set.a_child_forked_while_a_save_is_staged_does_not_keep_the_lock
   ::close(pipe_fds[1]);
   ::waitpid(child, &status, 0);
   CHECK(read_bytes(dir.file("w1.npy")) == "one");
+}
+
+namespace {
+
+// Forks up to 200 children while `busy` runs in a loop on another thread, each child running
+// `in_child` (its exit status) and exiting. A process-wide mutex that `busy` takes for a moment
+// was inherited locked by a child forked in that moment, with no thread left to unlock it: the
+// child hung. Returns how many children hung (10 s each at most) or failed; 0, 0 expected.
+std::pair<int, int> fork_while(const std::function<void()>& busy,
+                               const std::function<int()>& in_child) {
+  std::atomic<bool> stop{false};
+  std::thread other([&] {
+    while (!stop.load(std::memory_order_relaxed))
+      busy();
+  });
+  int hung = 0, failed = 0;
+  for (int i = 0; i < 200 && hung == 0 && failed == 0; ++i) {
+    const pid_t child = ::fork();
+    if (child == 0) {
+      try {
+        ::_exit(in_child());
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "child: %s\n", e.what());
+        ::_exit(2);
+      }
+    }
+    if (child < 0) break;
+    int status = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (::waitpid(child, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::kill(child, SIGKILL);
+        ::waitpid(child, &status, 0);
+        ++hung;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    if (hung == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) ++failed;
+  }
+  stop = true;
+  other.join();
+  return {hung, failed};
+}
+
+}  // namespace
+
+// The save registry's mutex (which thread saves into which directory), taken by every load.
+TEST_CASE("file_set.a_child_forked_while_another_thread_asks_about_saves_can_load") {
+  TempDir dir("fork-registry");
+  const std::string d = dir.path().string();
+  nobias::save_weights(d, with_depth<float>(1, 3));
+  struct stat st {};
+  REQUIRE(::stat(d.c_str(), &st) == 0);
+  const auto [hung, failed] =
+      fork_while([&] { (void)nobias::this_thread_saves_into(st.st_dev, st.st_ino); },
+                 [&] { return nobias::load_weights<float>(d).size() == 3 ? 0 : 1; });
+  CHECK(hung == 0);
+  CHECK(failed == 0);
+}
+
+// The atomic writer's mutex (its test hook's), taken by every file written.
+TEST_CASE("atomic.a_child_forked_while_another_thread_writes_can_write") {
+  TempDir dir("fork-writer");
+  const std::string busy = dir.file("busy.txt"), child = dir.file("child.txt");
+  const auto [hung, failed] =
+      fork_while([&] { nobias::detail::run_atomic_write_hook(busy); },  // as every write does
+                 [&] {
+                   nobias::write_file_atomically(
+                       child, [](std::ostream& out) { out << "two"; }, "test");
+                   return read_bytes(child) == "two" ? 0 : 1;
+                 });
+  CHECK(hung == 0);
+  CHECK(failed == 0);
 }
 
 TEST_CASE("file_set.a_save_removes_only_files_its_manifest_lists") {

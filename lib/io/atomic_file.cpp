@@ -22,6 +22,7 @@
 #include "io/atomic_file_hook.hpp"
 #include "io/fd_streambuf.hpp"
 #include "io/file_attributes.hpp"
+#include "io/fork_safe.hpp"
 #include "io/path_text.hpp"
 #include "nobias/error.hpp"
 
@@ -36,6 +37,8 @@ namespace fs = std::filesystem;
 
 std::mutex hook_mutex;
 detail::AtomicWriteHook hook;  // guarded by hook_mutex
+// Every write takes it: a child forked while another thread wrote must still write.
+[[maybe_unused]] const bool g_hook_mutex_fork_safe = detail::keep_usable_across_fork<hook_mutex>();
 
 detail::AtomicWriteHook current_hook() {
   std::lock_guard<std::mutex> lock(hook_mutex);

@@ -18,6 +18,7 @@
 
 #include "core/printable.hpp"
 #include "io/checksum.hpp"
+#include "io/fork_safe.hpp"
 #include "nobias/error.hpp"
 
 namespace nobias {
@@ -86,6 +87,9 @@ struct Holder {
 };
 std::mutex held_mutex;
 std::map<std::pair<dev_t, ino_t>, Holder> held;  // guarded by held_mutex
+
+// A child forked while another thread held it must still load and save.
+[[maybe_unused]] const bool g_held_mutex_fork_safe = detail::keep_usable_across_fork<held_mutex>();
 
 // Called with held_mutex held.
 bool held_by_this_thread(const std::pair<dev_t, ino_t>& id) {
