@@ -73,6 +73,14 @@ def _refuse_bool(name, value, expected):
         raise TypeError(f"{name}: expected {expected}, got {value!r} (a {type(value).__name__})")
 
 
+def _require_bool(name, value):
+    """A yes-or-no parameter takes a bool alone (early_stopping=1 or standardize="no" is a
+    mistake, and "no" would read as true): TypeError in the low level's words."""
+    if not isinstance(value, (bool, numpy.bool_)):
+        raise TypeError(f"{name}: expected a bool (True or False), got {value!r} "
+                        f"(a {type(value).__name__})")
+
+
 def _column_statistics(values, rows, name):
     """_nobias.column_statistics(values, rows=rows), whose errors call its argument x, with a
     column whose mean or spread passes float64's range refused in the estimator's words: name is
@@ -214,6 +222,8 @@ class _Estimator:
         for name in ("validation_fraction", "tol"):
             _refuse_bool(name, getattr(self, name), "a number")
         _refuse_bool("random_state", self.random_state, "None or a whole number >= 0")
+        for name in ("nesterov", "early_stopping", "standardize"):
+            _require_bool(name, getattr(self, name))
         if any(int(s) != s or s < 1 for s in sizes):
             raise ValueError(f"hidden_layer_sizes: expected whole numbers >= 1, got {sizes!r}")
         if not (isinstance(self.max_epochs, (int, numpy.integer)) and self.max_epochs >= 1):

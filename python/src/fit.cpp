@@ -222,7 +222,7 @@ void bind_fit(py::module_& m) {
   m.def(
       "fit",
       [](AnyNetwork& network, AnyOptimizer& optimizer, py::handle x, py::handle y,
-         const WholeNumber& epochs, const WholeNumber& batch_size, bool shuffle,
+         const WholeNumber& epochs, const WholeNumber& batch_size, const Flag& shuffle,
          const WholeNumber& seed, const std::string& reduction, const WholeNumber& first_epoch,
          py::object on_epoch, py::handle val_x, py::handle val_y, py::object on_step,
          py::object checkpoint, const WholeNumber& checkpoint_every, const WholeNumber& patience,
@@ -233,7 +233,7 @@ void bind_fit(py::module_& m) {
         a.options.epochs = whole_number(epochs, "epochs");
         a.options.first_epoch = whole_number(first_epoch, "first_epoch");
         a.options.batch_size = whole_number(batch_size, "batch_size");
-        a.options.shuffle = shuffle;
+        a.options.shuffle = flag(shuffle, "shuffle");
         a.options.seed = whole_number(seed, "seed");
         a.options.reduction = reduction_from(reduction);
         a.on_epoch = std::move(on_epoch);
@@ -257,7 +257,7 @@ void bind_fit(py::module_& m) {
       },
       py::arg("network"), py::arg("optimizer"), py::arg("x"), py::arg("y"), py::kw_only(),
       py::arg("epochs") = defaults.epochs, py::arg("batch_size") = defaults.batch_size,
-      py::arg("shuffle") = defaults.shuffle, py::arg("seed") = defaults.seed,
+      py::arg("shuffle") = Flag{py::bool_(defaults.shuffle)}, py::arg("seed") = defaults.seed,
       py::arg("reduction") = "sum", py::arg("first_epoch") = defaults.first_epoch,
       py::arg("on_epoch") = py::none(), py::arg("val_x") = py::none(),
       py::arg("val_y") = py::none(), py::arg("on_step") = py::none(),

@@ -140,17 +140,18 @@ void bind_io(py::module_& m) {
   py::class_<TrainingProgress>(m, "TrainingProgress",
                                "Where fit() stands and how it runs; saved with a checkpoint.")
       .def(py::init([](const WholeNumber& epochs_done, const WholeNumber& seed,
-                       const WholeNumber& batch_size, bool shuffle, const std::string& reduction) {
+                       const WholeNumber& batch_size, const Flag& shuffle,
+                       const std::string& reduction) {
              return TrainingProgress{whole_number(epochs_done, "epochs_done"),
                                      whole_number(seed, "seed"),
                                      whole_number(batch_size, "batch_size"),
-                                     shuffle,
+                                     flag(shuffle, "shuffle"),
                                      reduction_from(reduction),
                                      EarlyStoppingState{},
                                      std::string()};
            }),
            py::kw_only(), py::arg("epochs_done") = 0, py::arg("seed") = 0,
-           py::arg("batch_size") = 0, py::arg("shuffle") = true,
+           py::arg("batch_size") = 0, py::arg("shuffle") = Flag{py::bool_(true)},
            py::arg("reduction") = to_name(Reduction::Sum))
       .def_readonly("epochs_done", &TrainingProgress::epochs_done)
       .def_readonly("seed", &TrainingProgress::seed)
