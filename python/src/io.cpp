@@ -9,6 +9,7 @@
 #include "any.hpp"
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "interrupt.hpp"
 #include "nobias/checkpoint.hpp"
 #include "nobias/names.hpp"
 #include "nobias/npy.hpp"
@@ -114,10 +115,13 @@ void bind_io(py::module_& m) {
           using T = decltype(tag);
           const MatrixView<const T> view = input_view<T>(array, "array");
           py::gil_scoped_release nogil;
+          const PythonSignals ctrl_c;  // into a FIFO whose reader is slow or absent, too
           write_npy<T>(p, view);
         });
       },
-      py::arg("path"), py::arg("array"), "Writes a 2-D float32/float64 array atomically.");
+      py::arg("path"), py::arg("array"),
+      "Writes a 2-D float32/float64 array atomically. Ctrl-C stops it (KeyboardInterrupt), the "
+      "file left as it was.");
   m.def("save_weights", &save_weights_any, py::arg("dir"), py::arg("weights"),
         "Writes w1.npy..wK.npy of a Network (or of a list of arrays) into dir.");
   m.def(
