@@ -56,24 +56,24 @@ TEST_CASE("interrupt.a_large_write_stops_between_pieces_and_leaves_the_old_file"
 
 TEST_CASE_TEMPLATE("interrupt.a_long_prediction_stops_between_blocks", T, float, double) {
   nobias::Network<T> net(random_weights<T>(kWidths, 3, 2.0));
-  const std::size_t rows = 20 * nobias::detail::block_rows<T>(kWidths);
+  const std::size_t rows = 6 * nobias::detail::block_rows<T>(kWidths);
   const nobias::Matrix<T> x = random_matrix<T>(rows, kWidths.front(), 5);
   nobias::Matrix<T> out(rows, kWidths.back());
   int calls = 0;
   {
     const nobias::ScopedInterruptCheck check([&](Interruption why) {
       CHECK(why == Interruption::Periodic);
-      if (++calls == 3) throw Stopped{};
+      if (++calls == 1) throw Stopped{};
     });
     CHECK_THROWS_AS(nobias::predict_into<T>(net, {}, x.view(), out.view()), Stopped);
   }
-  CHECK(calls == 3);
+  CHECK(calls == 1);
   // Checks that let it go on change no bit; without one, none is called.
   {
     const nobias::ScopedInterruptCheck check([&](Interruption) { ++calls; });
     nobias::predict_into<T>(net, {}, x.view(), out.view());
   }
-  CHECK(calls > 3);
+  CHECK(calls > 1);
   CHECK(same_bits(out, one_pass_predict<T>(net, x.view())));
   const int before = calls;
   nobias::predict_into<T>(net, {}, x.view(), out.view());

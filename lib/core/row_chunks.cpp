@@ -121,12 +121,12 @@ using WindowDone = std::function<void(std::size_t, std::size_t, std::size_t)>;
 // calling thread (SignalHold). After each block the calling thread computes, the caller's
 // interrupt check runs (with signals let in), if it has one. A done, a block or the check that
 // throws stops the pass: the team takes no more blocks and the exception comes out here. With
-// populate, each window's rows of x (when x
-// holds the rows) are mapped in (populate_rows) before any of its blocks is read: for a pass
-// over a mapped file. With load, load(window, its first row, its rows) runs on the calling thread
-// for each window in order, before any of its blocks is filled: windows 0 and 1 first, window
-// w + 2 as soon as window w's done() has run (so two windows are loaded at once, and a window's
-// rows stay loaded through its done()): for rows read in order (a file read as it is predicted).
+// populate, each window's rows of x (when x holds the rows) are mapped in (populate_rows) before
+// any of its blocks is read: for a pass over a mapped file. With load, load(window, its first row,
+// its rows) runs on the calling thread for each window in order, before any of its blocks is
+// filled: windows 0 and 1 first, window w + 2 as soon as window w's done() has run (so two windows
+// are loaded at once, and a window's rows stay loaded through its done()): for rows read in order
+// (a file read as it is predicted).
 template <class T>
 void run_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
                 MatrixView<const T> x, std::size_t block, std::size_t window,
