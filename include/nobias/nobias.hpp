@@ -9,6 +9,7 @@
 #include "nobias/fit.hpp"
 #include "nobias/full_pass.hpp"
 #include "nobias/init.hpp"
+#include "nobias/interrupt.hpp"
 #include "nobias/jacobian.hpp"
 #include "nobias/kernels.hpp"
 #include "nobias/matrix.hpp"

@@ -16,6 +16,7 @@
 #include "gemm/signal_safety.hpp"
 #include "nobias/blas.hpp"
 #include "nobias/error.hpp"
+#include "nobias/interrupt.hpp"
 #include "nobias/kernels.hpp"
 
 namespace nobias::detail {
@@ -117,13 +118,15 @@ using WindowDone = std::function<void(std::size_t, std::size_t, std::size_t)>;
 // apart; with populate, two windows of x are in memory). A window's end waited for the team's
 // last block, and its done ran while the other thread spun idle: at 64 MB windows, 13% of
 // nobias-predict's time under load 3. Signals are held through each block's products on the
-// calling thread (SignalHold). A done or a block that throws stops the pass: the team takes no
-// more blocks and the exception comes out here. With populate, each window's rows of x (when x
-// holds the rows) are mapped in (populate_rows) before any of its blocks is read: for a pass
-// over a mapped file. With load, load(window, its first row, its rows) runs on the calling thread
-// for each window in order, before any of its blocks is filled: windows 0 and 1 first, window
-// w + 2 as soon as window w's done() has run (so two windows are loaded at once, and a window's
-// rows stay loaded through its done()): for rows read in order (a file read as it is predicted).
+// calling thread (SignalHold). After each block the calling thread computes, the caller's
+// interrupt check runs (with signals let in), if it has one. A done, a block or the check that
+// throws stops the pass: the team takes no more blocks and the exception comes out here. With
+// populate, each window's rows of x (when x holds the rows) are mapped in (populate_rows) before
+// any of its blocks is read: for a pass over a mapped file. With load, load(window, its first row,
+// its rows) runs on the calling thread for each window in order, before any of its blocks is
+// filled: windows 0 and 1 first, window w + 2 as soon as window w's done() has run (so two windows
+// are loaded at once, and a window's rows stay loaded through its done()): for rows read in order
+// (a file read as it is predicted).
 template <class T>
 void run_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
                 MatrixView<const T> x, std::size_t block, std::size_t window,
@@ -182,6 +185,9 @@ void run_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
   std::mutex mapping;
   std::size_t mapped = 0;  // windows populated, under mapping
   SignalHold signals(network_call_holds_signals<T>(widths, block, 1));
+  // The caller's interrupt check (nobias/interrupt.hpp), after each block the calling thread
+  // computes: a throw stops the pass as a throwing done() does.
+  const bool checked = interrupt_check_installed();
   // On the calling thread: done() for every window whose blocks are all computed, in order.
   const auto end_windows = [&] {
     for (std::size_t w = ended.load(); w < windows.size(); w = ended.load()) {
@@ -225,13 +231,19 @@ void run_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
         forward_block(net.weights(), a,
                       destination(w, windows[w].begin, blocks[b].begin, blocks[b].count),
                       own.ping.data(), own.pong.data());
-        if (on_caller) signals.let_in_if_due();
         computed[w].fetch_add(1);
+        if (on_caller && checked) {
+          signals.let_in();  // a signal held through the block reaches its handler first
+          interruption_point(Interruption::Periodic);
+        } else if (on_caller) {
+          signals.let_in_if_due();
+        }
       }
       // No block left to take; the caller still ends windows as the team computes them, or a
       // helper waiting for a window's done() would wait for ever.
       while (on_caller && !stop.load() && ended.load() < windows.size()) {
         end_windows();
+        if (checked) interruption_point(Interruption::Periodic);
         pause_briefly();
       }
       while (!on_caller && !stop.load() && !caller_in.load())

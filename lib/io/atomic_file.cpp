@@ -25,6 +25,7 @@
 #include "io/fork_safe.hpp"
 #include "io/path_text.hpp"
 #include "nobias/error.hpp"
+#include "nobias/interrupt.hpp"
 
 namespace nobias {
 namespace {
@@ -253,9 +254,12 @@ int open_in_place(const std::string& path, std::uint64_t device, std::uint64_t i
   }
   if (!same(st)) throw replaced(st);  // before an open that could wait for a FIFO's reader
   int fd = -1;
-  do {
+  for (;;) {
     fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC);  // never O_CREAT
-  } while (fd < 0 && errno == EINTR);
+    if (fd >= 0 || errno != EINTR) break;
+    // A FIFO without a reader waits here: a caller's interrupt check may end the wait.
+    interruption_point(Interruption::Signal);
+  }
   if (fd < 0) throw IoError(prefix + "cannot open it for writing (" + errno_text(errno) + ")");
   // What was opened, not what the name said a moment before.
   struct stat opened {};
@@ -269,6 +273,17 @@ int open_in_place(const std::string& path, std::uint64_t device, std::uint64_t i
     throw replaced(opened);
   }
   return fd;
+}
+
+// A write in place cut short by a signal: the caller's interrupt check may end it (what was
+// written stays written), fd closed first.
+void interrupted(int fd) {
+  try {
+    interruption_point(Interruption::Signal);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
 }
 
 }  // namespace
@@ -303,14 +318,20 @@ void StagedFile::rename_into_place(bool sync_dir) {
     }
     std::size_t done = 0;
     while (done < through_.size()) {
-      const ssize_t n = ::write(fd, through_.data() + done, through_.size() - done);
-      if (n < 0 && errno == EINTR) continue;
+      const std::size_t wanted = through_.size() - done;
+      const ssize_t n = ::write(fd, through_.data() + done, wanted);
+      if (n < 0 && errno == EINTR) {
+        interrupted(fd);
+        continue;
+      }
       if (n <= 0) {
         const int err = n < 0 ? errno : EIO;
         ::close(fd);
         throw IoError(prefix + "write failed (" + errno_text(err) + ")");
       }
       done += static_cast<std::size_t>(n);
+      // A blocking write to a pipe or socket stops short only when a signal came: a slow reader.
+      if (static_cast<std::size_t>(n) < wanted) interrupted(fd);
     }
     if (::close(fd) != 0 && errno != EINTR)
       throw IoError(prefix + "write failed (" + errno_text(errno) + ")");

@@ -1,17 +1,23 @@
 #include "io/fd_streambuf.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include <unistd.h>
 
 #include "io/atomic_file.hpp"
+#include "nobias/interrupt.hpp"
 
 namespace nobias::detail {
 
 namespace {
 constexpr std::size_t kBufferSize = std::size_t{1} << 16;
-}
+// A large write goes out in pieces of at most this, with an interruption point between two: a
+// caller's interrupt check (nobias/interrupt.hpp) can stop writing a large array within a
+// fraction of a second, the temporary then removed.
+constexpr std::size_t kPieceSize = std::size_t{16} << 20;
+}  // namespace
 
 FdStreamBuf::FdStreamBuf(int fd) : fd_(fd), checksum_(kFnv1a64Offset), buffer_(kBufferSize) {
   setp(buffer_.data(), buffer_.data() + buffer_.size());
@@ -22,9 +28,12 @@ bool FdStreamBuf::write_out(const char* data, std::size_t n) {
   checksum_ = fnv1a64(data, n, checksum_);
   size_ += n;
   while (n > 0) {
-    const ssize_t written = ::write(fd_, data, n);
+    const ssize_t written = ::write(fd_, data, std::min(n, kPieceSize));
     if (written < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR) {
+        interruption_point(Interruption::Signal);
+        continue;
+      }
       error_ = errno;
       return false;
     }
@@ -34,6 +43,7 @@ bool FdStreamBuf::write_out(const char* data, std::size_t n) {
     }
     data += written;
     n -= static_cast<std::size_t>(written);
+    if (n > 0) interruption_point(Interruption::Periodic);
   }
   return true;
 }

@@ -1,6 +1,8 @@
 // Internal: an output stream buffer over a POSIX file descriptor that remembers why a write
 // failed (errno), so that a full disk is reported as "No space left on device" and not as a
 // bare "write failed", and that counts and checksums (FNV-1a 64) the bytes as they pass.
+// Its writes are interruption points (nobias/interrupt.hpp): a caller's check that throws stops
+// the write, and the exception passes through the stream (whose badbit exceptions are on).
 #pragma once
 
 #include <cstdint>

@@ -79,7 +79,7 @@ class Network:
         s).astype(x.dtype)) with m, s = x_mean, x_scale as float64 arrays, without that copy
         (float32 m and s would make numpy compute in float32). nobias.ValueError naming the first
         row whose prediction is a NaN or an infinity (inputs or weights too large for the dtype);
-        out then holds what was computed."""
+        out then holds what was computed. Ctrl-C stops it between blocks (KeyboardInterrupt)."""
     def jacobian(self, x_row: _Array) -> _Array:
         """J(x) of one input x_row (d_in,) or (1, d_in): the (d_in, d_out) array with x_row @ J ==
         predict(x_row) up to rounding, the weights multiplied with that input's ReLU masks (exact: a
@@ -236,7 +236,8 @@ def fit(network: Network, optimizer: Optimizer, x: _Array, y: _Array, *, epochs:
 def read_npy(path: _Path, dtype: _DType = ...) -> _Array:
     """A 2-D '<f4' or '<f8' .npy file as an array of dtype (converted as the C++ read_npy does)."""
 def write_npy(path: _Path, array: _Array) -> None:
-    """Writes a 2-D float32/float64 array atomically."""
+    """Writes a 2-D float32/float64 array atomically. Ctrl-C stops it (KeyboardInterrupt), the
+    file left as it was."""
 def save_weights(dir: _Path, weights: Network | Sequence[_Array]) -> None:
     """Writes w1.npy..wK.npy of a Network (or of a list of arrays) into dir."""
 def load_weights(dir: _Path, dtype: _DType = ...) -> list[_Array]:

@@ -76,6 +76,22 @@ const Checkpoint<T>& checkpoint_to_resume(py::handle resume, Network<T>& net,
   return *checkpoint;
 }
 
+// A checkpoint refused as other data, written by fit(val_rows=...) without rows= before
+// 2026-12-07, when that trained on every row of x, the validation rows' too. The checkpoint's
+// fingerprint (not the message's words) says whether that is the case: if it is every row of
+// x, the refusal stands, with the way to resume added.
+template <class T>
+void rethrow_with_rows_advice(const ResumeMismatch& e, const FitOptions& options,
+                              const RowSource<T>& every_row) {
+  if (options.resumed_data.rows != every_row.rows()) return;
+  const DataFingerprint all = fingerprint_data<T>(every_row, options.checkpoint.data_source);
+  if (!data_difference(options.resumed_data, all).empty()) return;
+  throw ValueError(std::string(e.what()) + ". The checkpoint trained on every row of x (all " +
+                   std::to_string(every_row.rows()) +
+                   ", val_rows' too), as fit(val_rows=...) without rows= did before 2026-12-07: "
+                   "to resume it, give rows=numpy.arange(len(x)), its training rows then");
+}
+
 template <class T>
 py::list fit_typed(AnyNetwork& network, AnyOptimizer& optimizer, py::handle x, py::handle y,
                    py::handle val_x, py::handle val_y, const FitArguments& a) {
@@ -90,6 +106,7 @@ py::list fit_typed(AnyNetwork& network, AnyOptimizer& optimizer, py::handle x, p
     vyv = input_view<T>(val_y, "val_y");
   }
   std::optional<std::vector<std::size_t>> rows = row_indices(a.rows, "fit: rows");
+  bool rows_held_out = false;  // no rows= given: rows made here, every row of x but val_rows
   const std::optional<std::vector<std::size_t>> val_rows = row_indices(a.val_rows, "fit: val_rows");
   if (val_rows && !val_x.is_none()) {
     throw py::value_error("val_rows and val_x/val_y: expected one validation set, got both");
@@ -121,6 +138,7 @@ py::list fit_typed(AnyNetwork& network, AnyOptimizer& optimizer, py::handle x, p
     // val_rows holds rows out of x: without rows=, the others train (in order), not every row,
     // or the validation loss would be measured on rows that train.
     if (!rows) {
+      rows_held_out = true;
       std::vector<bool> held(xv.rows(), false);
       for (const std::size_t r : *val_rows)
         held[r] = true;
@@ -181,7 +199,14 @@ py::list fit_typed(AnyNetwork& network, AnyOptimizer& optimizer, py::handle x, p
                           rows ? &*rows : nullptr,
                           standardization,
                           validation ? &*validation : nullptr};
-    fitted = fit<T>(net, opt, data, options);
+    try {
+      fitted = fit<T>(net, opt, data, options);
+    } catch (const ResumeMismatch& e) {
+      if (e.setting() == "data" && rows_held_out) {
+        rethrow_with_rows_advice<T>(e, options, RowSource<T>(xv, yv, nullptr, standardization));
+      }
+      throw;
+    }
   }
   py::list result;
   for (const EpochReport& r : fitted.epochs)
@@ -222,7 +247,7 @@ void bind_fit(py::module_& m) {
   m.def(
       "fit",
       [](AnyNetwork& network, AnyOptimizer& optimizer, py::handle x, py::handle y,
-         const WholeNumber& epochs, const WholeNumber& batch_size, bool shuffle,
+         const WholeNumber& epochs, const WholeNumber& batch_size, const Flag& shuffle,
          const WholeNumber& seed, const std::string& reduction, const WholeNumber& first_epoch,
          py::object on_epoch, py::handle val_x, py::handle val_y, py::object on_step,
          py::object checkpoint, const WholeNumber& checkpoint_every, const WholeNumber& patience,
@@ -233,7 +258,7 @@ void bind_fit(py::module_& m) {
         a.options.epochs = whole_number(epochs, "epochs");
         a.options.first_epoch = whole_number(first_epoch, "first_epoch");
         a.options.batch_size = whole_number(batch_size, "batch_size");
-        a.options.shuffle = shuffle;
+        a.options.shuffle = flag(shuffle, "shuffle");
         a.options.seed = whole_number(seed, "seed");
         a.options.reduction = reduction_from(reduction);
         a.on_epoch = std::move(on_epoch);
@@ -257,7 +282,7 @@ void bind_fit(py::module_& m) {
       },
       py::arg("network"), py::arg("optimizer"), py::arg("x"), py::arg("y"), py::kw_only(),
       py::arg("epochs") = defaults.epochs, py::arg("batch_size") = defaults.batch_size,
-      py::arg("shuffle") = defaults.shuffle, py::arg("seed") = defaults.seed,
+      py::arg("shuffle") = Flag{py::bool_(defaults.shuffle)}, py::arg("seed") = defaults.seed,
       py::arg("reduction") = "sum", py::arg("first_epoch") = defaults.first_epoch,
       py::arg("on_epoch") = py::none(), py::arg("val_x") = py::none(),
       py::arg("val_y") = py::none(), py::arg("on_step") = py::none(),

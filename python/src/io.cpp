@@ -9,6 +9,7 @@
 #include "any.hpp"
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "interrupt.hpp"
 #include "nobias/checkpoint.hpp"
 #include "nobias/names.hpp"
 #include "nobias/npy.hpp"
@@ -114,10 +115,13 @@ void bind_io(py::module_& m) {
           using T = decltype(tag);
           const MatrixView<const T> view = input_view<T>(array, "array");
           py::gil_scoped_release nogil;
+          const PythonSignals ctrl_c;  // into a FIFO whose reader is slow or absent, too
           write_npy<T>(p, view);
         });
       },
-      py::arg("path"), py::arg("array"), "Writes a 2-D float32/float64 array atomically.");
+      py::arg("path"), py::arg("array"),
+      "Writes a 2-D float32/float64 array atomically. Ctrl-C stops it (KeyboardInterrupt), the "
+      "file left as it was.");
   m.def("save_weights", &save_weights_any, py::arg("dir"), py::arg("weights"),
         "Writes w1.npy..wK.npy of a Network (or of a list of arrays) into dir.");
   m.def(
@@ -140,17 +144,18 @@ void bind_io(py::module_& m) {
   py::class_<TrainingProgress>(m, "TrainingProgress",
                                "Where fit() stands and how it runs; saved with a checkpoint.")
       .def(py::init([](const WholeNumber& epochs_done, const WholeNumber& seed,
-                       const WholeNumber& batch_size, bool shuffle, const std::string& reduction) {
+                       const WholeNumber& batch_size, const Flag& shuffle,
+                       const std::string& reduction) {
              return TrainingProgress{whole_number(epochs_done, "epochs_done"),
                                      whole_number(seed, "seed"),
                                      whole_number(batch_size, "batch_size"),
-                                     shuffle,
+                                     flag(shuffle, "shuffle"),
                                      reduction_from(reduction),
                                      EarlyStoppingState{},
                                      std::string()};
            }),
            py::kw_only(), py::arg("epochs_done") = 0, py::arg("seed") = 0,
-           py::arg("batch_size") = 0, py::arg("shuffle") = true,
+           py::arg("batch_size") = 0, py::arg("shuffle") = Flag{py::bool_(true)},
            py::arg("reduction") = to_name(Reduction::Sum))
       .def_readonly("epochs_done", &TrainingProgress::epochs_done)
       .def_readonly("seed", &TrainingProgress::seed)

@@ -12,6 +12,7 @@
 #include "any.hpp"
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "interrupt.hpp"
 #include "nobias/init.hpp"
 #include "nobias/jacobian.hpp"
 #include "nobias/metrics.hpp"
@@ -88,6 +89,7 @@ py::array predict(AnyNetwork& self, py::handle x, py::object out, py::handle x_m
   }
   {
     Exclusive busy(self);
+    const PythonSignals ctrl_c;  // looked for between blocks of rows
     // Up to a block of rows in the network's workspace (repeated calls allocate nothing); past
     // one, in blocks (each standardized as it is read): the memory is the weights, x, out and
     // O(block x widths), not rows x widths; the same bits as one pass.
@@ -256,7 +258,7 @@ network's own memory. A network used from several threads at once serializes the
           "arrays, without that copy (float32 m and s would make numpy compute in float32). "
           "nobias.ValueError naming the first row whose prediction is a NaN or an "
           "infinity (inputs or weights too large for the dtype); out then holds what was "
-          "computed.")
+          "computed. Ctrl-C stops it between blocks (KeyboardInterrupt).")
       .def(
           "jacobian",
           [](AnyNetwork& self, py::handle x_row) {

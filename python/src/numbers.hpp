@@ -4,6 +4,9 @@
 // declared WholeNumber or RealNumber takes any object (still shown as int / float in the
 // signature) and is read by whole_number / real_number, whose errors name the argument: a
 // TypeError for the wrong type, nobias.ValueError (a ValueError) for a value out of range.
+// The other way round, a yes-or-no option (shuffle, nesterov) declared Flag takes a bool alone:
+// pybind11 would read shuffle=1 or shuffle="no" as true (anything with __bool__), and flag()
+// refuses them with a TypeError naming the option.
 #pragma once
 
 #include <pybind11/pybind11.h>
@@ -21,6 +24,9 @@ struct WholeNumber {
   py::object value;
 };
 struct RealNumber {
+  py::object value;
+};
+struct Flag {
   py::object value;
 };
 
@@ -73,6 +79,16 @@ inline double real_number(const RealNumber& arg, const std::string& name) {
   return number;
 }
 
+// A bool or numpy.bool_: TypeError for anything else, numbers included ("shuffle: expected a
+// bool (True or False), got 1 (a int)").
+inline bool flag(const Flag& arg, const std::string& name) {
+  if (!detail::is_bool(arg.value)) {
+    throw py::type_error(name + ": expected a bool (True or False), got " +
+                         detail::described(arg.value));
+  }
+  return PyObject_IsTrue(arg.value.ptr()) == 1;
+}
+
 }  // namespace nobias::python
 
 namespace pybind11::detail {
@@ -98,6 +114,18 @@ struct type_caster<nobias::python::RealNumber> {
   }
   static handle cast(const nobias::python::RealNumber& n, return_value_policy, handle) {
     return n.value.inc_ref();
+  }
+};
+
+template <>
+struct type_caster<nobias::python::Flag> {
+  PYBIND11_TYPE_CASTER(nobias::python::Flag, const_name("bool"));
+  bool load(handle src, bool) {
+    value.value = reinterpret_borrow<object>(src);
+    return true;
+  }
+  static handle cast(const nobias::python::Flag& f, return_value_policy, handle) {
+    return f.value.inc_ref();
   }
 };
 

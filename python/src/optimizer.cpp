@@ -100,7 +100,7 @@ OptimizerConfig config_from(const py::dict& d) {
   c.kind = parse_name<OptimizerKind>(d["kind"].cast<std::string>(), "kind");
   c.learning_rate = d["learning_rate"].cast<double>();
   c.momentum = d["momentum"].cast<double>();
-  c.nesterov = d["nesterov"].cast<bool>();
+  c.nesterov = flag(Flag{py::object(d["nesterov"])}, "nesterov");
   c.beta1 = d["beta1"].cast<double>();
   c.beta2 = d["beta2"].cast<double>();
   c.epsilon = d["epsilon"].cast<double>();
@@ -152,14 +152,14 @@ Optimizer(network, kind="sgd", learning_rate=1e-3, momentum=0.9, nesterov=False,
 beta2=0.999, epsilon=1e-8, weight_decay=0.0) sizes its state for network.
 )doc")
       .def(py::init([](AnyNetwork& net, const std::string& kind, const RealNumber& learning_rate,
-                       const RealNumber& momentum, bool nesterov, const RealNumber& beta1,
+                       const RealNumber& momentum, const Flag& nesterov, const RealNumber& beta1,
                        const RealNumber& beta2, const RealNumber& epsilon,
                        const RealNumber& weight_decay) {
              OptimizerConfig config;
              config.kind = parse_name<OptimizerKind>(kind, "kind");
              config.learning_rate = real_number(learning_rate, "learning_rate");
              config.momentum = real_number(momentum, "momentum");
-             config.nesterov = nesterov;
+             config.nesterov = flag(nesterov, "nesterov");
              config.beta1 = real_number(beta1, "beta1");
              config.beta2 = real_number(beta2, "beta2");
              config.epsilon = real_number(epsilon, "epsilon");
@@ -172,7 +172,8 @@ beta2=0.999, epsilon=1e-8, weight_decay=0.0) sizes its state for network.
            }),
            py::arg("network"), py::kw_only(), py::arg("kind") = to_name(defaults.kind),
            py::arg("learning_rate") = defaults.learning_rate,
-           py::arg("momentum") = defaults.momentum, py::arg("nesterov") = defaults.nesterov,
+           py::arg("momentum") = defaults.momentum,
+           py::arg("nesterov") = Flag{py::bool_(defaults.nesterov)},
            py::arg("beta1") = defaults.beta1, py::arg("beta2") = defaults.beta2,
            py::arg("epsilon") = defaults.epsilon, py::arg("weight_decay") = defaults.weight_decay)
       .def(

@@ -93,7 +93,8 @@ def only_the_package(names, version, where):
         fail(f"{where} holds files outside the package nobias: {stray}")
     package = {n.split("/", 1)[1] for n in names if n.startswith("nobias/")
                and "__pycache__" not in n}
-    for wanted in ("__init__.py", "estimators.py", "_nobias.pyi", "py.typed", "_built_for.py"):
+    for wanted in ("__init__.py", "estimators.py", "_estimator.py", "_nobias.pyi", "py.typed",
+                   "_built_for.py"):
         if wanted not in package:
             fail(f"{where} lacks nobias/{wanted}: {sorted(package)}")
     modules = [n for n in package if re.fullmatch(r"_nobias\..*\.so", n)]

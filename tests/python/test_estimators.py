@@ -473,3 +473,19 @@ def test_a_bool_is_no_number_for_the_estimators(params, name, expected):
     with pytest.raises(TypeError, match=r"^%s: expected %s, got (numpy\.)?(True|False) \(a bool"
                        % (name, expected)):
         nobias.Regressor(**dict(dict(max_epochs=1), **params)).fit(X, y)
+
+
+@pytest.mark.filterwarnings("ignore::nobias.estimators.EarlyStoppingWarning")
+@pytest.mark.parametrize("name", ["nesterov", "early_stopping", "standardize"])
+@pytest.mark.parametrize("value, shown", [(1, r"1 \(a int\)"), (0, r"0 \(a int\)"),
+                                          ("no", r"'no' \(a str\)"), (None, r"None \(a NoneType\)")])
+def test_the_estimators_bool_parameters_take_a_bool_alone(name, value, shown):
+    # early_stopping=1, standardize="no" or nesterov=0 were read for their truth.
+    X, y = regression(rows=40)
+    model = nobias.Regressor(max_epochs=1, **{name: value})
+    with pytest.raises(TypeError, match=r"^%s: expected a bool \(True or False\), got %s$"
+                       % (name, shown)):
+        model.fit(X, y)
+    assert not hasattr(model, "network_")
+    for value in (True, numpy.bool_(False)):
+        nobias.Regressor(max_epochs=1, optimizer="momentum", **{name: value}).fit(X, y)

@@ -120,6 +120,43 @@ def test_fit_refuses_bools_and_fractions_as_counts(kwargs, error, words):
     assert len(nobias.fit(net, nobias.Optimizer(net), x, y, epochs=numpy.int64(2))) == 2
 
 
+# A yes-or-no option takes a bool alone: shuffle=1 or nesterov=1 was read as True, and so was
+# shuffle="no" (anything with __bool__). Every bool option of the low level: fit's shuffle,
+# Optimizer's nesterov, TrainingProgress's shuffle.
+BOOL_OPTIONS = [
+    ("shuffle", lambda net, x, y, v: nobias.fit(net, nobias.Optimizer(net), x, y, shuffle=v)),
+    ("nesterov", lambda net, x, y, v: nobias.Optimizer(net, kind="momentum", nesterov=v)),
+    ("shuffle", lambda net, x, y, v: nobias.TrainingProgress(shuffle=v)),
+]
+
+
+@pytest.mark.parametrize("name, call", BOOL_OPTIONS)
+@pytest.mark.parametrize("value, shown", [(1, r"1 \(a int\)"), (0, r"0 \(a int\)"),
+                                          (1.0, r"1\.0 \(a float\)"),
+                                          ("no", r"'no' \(a str\)"), (None, r"None \(a NoneType\)"),
+                                          (numpy.int64(1), r"(np\.int64\()?1\)? \(a int64\)")])
+def test_bool_options_take_a_bool_alone(name, call, value, shown):
+    x, y = problem(numpy.float64)
+    net = nobias.Network(WIDTHS, dtype=numpy.float64)
+    before = [w.copy() for w in net.weights]
+    with pytest.raises(TypeError, match=r"^%s: expected a bool \(True or False\), got %s$"
+                       % (name, shown)):
+        call(net, x, y, value)
+    for w, b in zip(net.weights, before):
+        numpy.testing.assert_array_equal(w, b)
+    # Python's and numpy's bools are bools.
+    for value in (True, False, numpy.bool_(True), numpy.bool_(False)):
+        call(net, x, y, value)
+
+
+def test_bool_options_keep_their_values():
+    net = nobias.Network(WIDTHS, dtype=numpy.float64)
+    assert nobias.Optimizer(net, kind="momentum", nesterov=numpy.bool_(True)).config["nesterov"]
+    assert nobias.Optimizer(net, kind="momentum").config["nesterov"] is False
+    assert nobias.TrainingProgress(shuffle=numpy.bool_(False)).shuffle is False
+    assert nobias.TrainingProgress().shuffle is True
+
+
 @pytest.mark.parametrize("name", ["learning_rate", "momentum", "beta1", "beta2", "epsilon",
                                   "weight_decay"])
 def test_optimizer_refuses_bools_as_numbers(name):

@@ -144,3 +144,31 @@ def test_val_rows_without_rows_are_held_out_of_training(dtype):
     with pytest.raises(nobias.ValueError, match=r"fit: val_rows holds out all 40 rows of x; none "
                                                 r"is left to train on \(rows= names the rows"):
         nobias.fit(net, nobias.Optimizer(net), x, y, val_rows=numpy.arange(40)[::-1])
+
+
+def test_a_checkpoint_of_val_rows_trained_on_every_row_is_refused_with_the_way_to_resume(tmp_path):
+    # Before 2026-12-07, fit(val_rows=...) without rows= trained on every row of x, val_rows'
+    # too; rows=numpy.arange(len(x)) writes such a checkpoint today. Resumed without rows=, the
+    # training rows differ (the refusal stands) and the message says how to resume it.
+    x, y = problem(numpy.float64, rows=40)
+    held = numpy.array([31, 2, 17, 5])
+    kwargs = dict(batch_size=8, seed=2, reduction="mean", patience=2, val_rows=held)
+    net = nobias.Network(WIDTHS, seed=1, init="he", dtype=numpy.float64)
+    nobias.fit(net, nobias.Optimizer(net), x, y, epochs=2, rows=numpy.arange(40),
+               checkpoint=tmp_path / "ck", **kwargs)
+    net, opt, _ = nobias.resume(tmp_path / "ck")
+    with pytest.raises(nobias.ValueError, match=(
+            r"^resume: the checkpoint was trained on other data \(the data differ: 36 rows now, 40 in "
+            r"the checkpoint\); resume with the data of the first run\. The checkpoint trained on "
+            r"every row of x \(all 40, val_rows' too\), as fit\(val_rows=\.\.\.\) without rows= "
+            r"did before 2026-12-07: to resume it, give rows=numpy\.arange\(len\(x\)\), its "
+            r"training rows then$")):
+        nobias.fit(net, opt, x, y, epochs=3, resume=tmp_path / "ck", **kwargs)
+    assert len(nobias.fit(net, opt, x, y, epochs=3, resume=tmp_path / "ck",
+                          rows=numpy.arange(40), **kwargs)) == 1
+    # Other data is refused as before, without that advice: it does not apply.
+    net, opt, _ = nobias.resume(tmp_path / "ck")
+    with pytest.raises(nobias.ValueError, match=r"trained on other data \(the data differ: 36 rows now, "
+                                                r"40 in the checkpoint\); resume with the data of "
+                                                r"the first run$"):
+        nobias.fit(net, opt, x * 2, y, epochs=3, resume=tmp_path / "ck", **kwargs)
