@@ -226,7 +226,9 @@ Team::Team(int threads) {
       }
       // The generation is read here, not by the thread: one that starts late must still see
       // the runs, and the stop, that came before it.
-      helpers_.emplace_back([this, seen = generation_.load()] { helper_loop(seen); });
+      helpers_.emplace_back([this, seen = generation_.load(), slot = helpers_.size() + 1] {
+        helper_loop(seen, slot);
+      });
     }
   } catch (const std::exception& e) {
     // The started helpers are waiting for work: stop and join them, or their std::thread
@@ -252,7 +254,7 @@ void Team::stop_helpers() noexcept {
   helpers_.clear();
 }
 
-void Team::helper_loop(std::uint32_t seen) {
+void Team::helper_loop(std::uint32_t seen, std::size_t slot) {
   // Helpers run oneDNN's float32 kernel, unsafe under a handler on the thread's stack (see
   // signal_safety.hpp); signals sent to the process go to the threads the user made instead.
   // Without oneDNN (a bad NOBIAS_SGEMM throws here: held, the product will say why) they stay
@@ -275,12 +277,12 @@ void Team::helper_loop(std::uint32_t seen) {
     seen = generation_.load(std::memory_order_acquire);
     if (stop_.load()) return;
     if (g_idle_helpers.load(std::memory_order_relaxed)) continue;
-    const Share share = take_pieces(seen);
+    const Share share = take_pieces(seen, slot);
     if (share.pieces > 0) spin = std::clamp(2 * share.longest, kHelperSpin, kHelperSpinAtMost);
   }
 }
 
-Team::Share Team::take_pieces(std::uint32_t generation) {
+Team::Share Team::take_pieces(std::uint32_t generation, std::size_t slot) {
   Share share;
   for (;;) {
     std::uint64_t ticket = ticket_.load(std::memory_order_acquire);
@@ -293,7 +295,7 @@ Team::Share Team::take_pieces(std::uint32_t generation) {
     } while (!ticket_.compare_exchange_weak(ticket, ticket + 1, std::memory_order_acq_rel));
     const auto start = std::chrono::steady_clock::now();
     try {
-      function_(task_, piece);
+      function_(task_, piece, slot);
     } catch (...) {
       const std::lock_guard<std::mutex> lock(error_mutex_);
       if (!error_) error_ = std::current_exception();
@@ -343,7 +345,7 @@ void Team::run_erased(std::size_t pieces, Function function, void* task) {
   if (g_late_caller.load(std::memory_order_relaxed)) {
     spin_until([&] { return (ticket_.load() & 0xffffu) >= pieces; }, std::chrono::milliseconds(50));
   }
-  const Share own = take_pieces(generation);  // the caller's share, and whatever no helper took
+  const Share own = take_pieces(generation, 0);  // the caller's share, and whatever no helper took
   const auto own_share_done = std::chrono::steady_clock::now();
   const auto all_done = [&] { return done_.load(std::memory_order_acquire) == pieces; };
   if (!spin_until(all_done, kCallerSpin)) {

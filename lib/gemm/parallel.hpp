@@ -28,6 +28,7 @@
 #include <exception>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace nobias::detail {
@@ -82,29 +83,44 @@ class Team {
   // Calls task(piece) once for every piece in [0, pieces), on the caller and the helpers,
   // and returns when all are done. The first exception a piece throws is rethrown here,
   // after every piece has finished. One run at a time.
+  // A task may also take (piece, slot): slot, in [0, threads()), is the thread running the
+  // piece (0: the caller), so that a piece may use that thread's scratch: no two pieces run
+  // on one slot at once, and a slot's pieces follow one another in its core's cache.
   template <class Task>
   void run(std::size_t pieces, Task& task) {
     if (pieces <= 1 || pieces > kMostSharedPieces || helpers_.empty() ||
         std::chrono::steady_clock::now() < solo_until_) {
       for (std::size_t p = 0; p < pieces; ++p)
-        task(p);
+        call(task, p, 0);
       return;
     }
     run_erased(
-        pieces, [](void* t, std::size_t piece) { (*static_cast<Task*>(t))(piece); }, &task);
+        pieces,
+        [](void* t, std::size_t piece, std::size_t slot) {
+          call(*static_cast<Task*>(t), piece, slot);
+        },
+        &task);
   }
 
  private:
-  using Function = void (*)(void*, std::size_t);
+  template <class Task>
+  static void call(Task& task, std::size_t piece, std::size_t slot) {
+    if constexpr (std::is_invocable_v<Task&, std::size_t, std::size_t>) {
+      task(piece, slot);
+    } else {
+      task(piece);
+    }
+  }
+  using Function = void (*)(void*, std::size_t, std::size_t);
   // What one thread ran of a run.
   struct Share {
     std::size_t pieces = 0;
     std::chrono::steady_clock::duration total{}, longest{};
   };
   void run_erased(std::size_t pieces, Function function, void* task);
-  void helper_loop(std::uint32_t seen);
-  // Takes and runs pieces of run `generation` until none is left.
-  Share take_pieces(std::uint32_t generation);
+  void helper_loop(std::uint32_t seen, std::size_t slot);
+  // Takes and runs pieces of run `generation` on `slot` until none is left.
+  Share take_pieces(std::uint32_t generation, std::size_t slot);
   // After a run with helpers: whether they paid, else the runs of the next while are solo.
   void judge(std::chrono::steady_clock::duration run, std::chrono::steady_clock::duration waited,
              const Share& own, std::size_t pieces, std::chrono::steady_clock::time_point end);
