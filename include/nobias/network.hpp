@@ -176,11 +176,11 @@ class Network {
   // The optimizer updates the weights itself, through these two, on the step's team.
   friend class Optimizer<T>;
   // The gradients of gradients(x, y, dw, reduction), each piece of rows of dL/dw_k formed in
-  // its thread's scratch (workspace_.piece_gradients) and handed at once to update(k, r, rows
-  // r.. of w_k, those rows of dL/dw_k) on that thread, while in its cache: phase 1 has formed
-  // every input gradient from the old weights, so update may then change those rows (only
-  // those). No w-sized gradient is ever stored, and the scratch, reused by the thread's next
-  // piece, never leaves its cache. Throws as gradients() does, before update runs.
+  // its thread's scratch block (workspace_.piece_gradients) and handed at once to update(k, r,
+  // rows r.. of w_k, those rows of dL/dw_k) on that thread, while in its cache: phase 1 has
+  // formed every input gradient from the old weights, so update may then change those rows
+  // (only those). No weights-sized gradient is stored; the thread's next piece reuses the
+  // block, which stays in cache where it fits. Throws as gradients() does, before update runs.
   double gradients_and_update(MatrixView<const T> x, MatrixView<const T> y, Reduction reduction,
                               const detail::RowsTask<T>& update);
   // update(k, r, rows r.. of w_k, {}) over fixed pieces of the rows of every w_k, on the team.
@@ -198,7 +198,8 @@ class Network {
     std::vector<Matrix<T>> activations;
     std::vector<Matrix<T>> gradients;
     std::vector<PieceResult> pieces;
-    // One per thread of the team: a piece's rows of a dL/dw_k (gradients_and_update).
+    // One per thread that takes a piece (Team::run's slots): a piece's rows of a dL/dw_k
+    // (gradients_and_update).
     std::vector<Matrix<T>> piece_gradients;
   };
 
@@ -235,7 +236,7 @@ class Network {
   template <class Target, class After>
   void weight_products(MatrixView<const T> x, std::size_t pieces, T alpha, T beta, Target target,
                        After after, std::size_t layer = kEveryLayer);
-  // Sizes workspace_.piece_gradients for phase 2 cut into `pieces`, one per team thread.
+  // Sizes workspace_.piece_gradients for phase 2 cut into `pieces`.
   void prepare_piece_gradients(std::size_t pieces);
   // gradients()'s checks of x, y and dw (Matrix or MatrixView); prepares the workspace.
   template <class Gradient>

@@ -1,8 +1,9 @@
 // Optimizers: how a gradient becomes a change of the weights. Plain SGD takes the fused path
 // of Network::train_step (no gradient buffer); the others form dL/dw_k a piece of rows at a
-// time, in a scratch block per thread that the network sizes on the first step of a batch
-// size (a block of rows of the widest w_k, not a copy of the weights): later steps allocate
-// nothing. The state they keep is the moments, shaped like the weights.
+// time, in a scratch block per thread taking a piece (no more blocks than pieces, at most 4,
+// together about the widest w_k), not in a copy of the weights. The network sizes the blocks on
+// the first step that needs larger ones; later steps allocate nothing. The state kept is the
+// moments.
 //
 //   SGD        w <- w - lr (g + decay w)
 //   Momentum   v <- mu v + (g + decay w);  w <- w - lr v     (PyTorch's convention)
@@ -17,10 +18,10 @@
 // step's threads, and fused into the step: each piece of rows of dL/dw_k updates its weights
 // and moments on the thread that formed it, while it is in cache (the gradients flowing to
 // the layers below were formed from the old weights before); the thread's next piece forms
-// its rows in the same scratch, so the gradients never make a trip to memory. Adam's bias
-// corrections are folded into two constants, step = lr / (1 - b1^t) and r2 = 1 / sqrt(1 - b2^t),
-// computed in double, so that a weight costs one division and one square root instead of three
-// divisions and a square root:
+// its rows in the same block, so where a block fits in cache the gradients never reach memory.
+// Adam's bias corrections are folded into two constants, step = lr / (1 - b1^t) and r2 = 1 / sqrt(1
+// - b2^t), computed in double, so that a weight costs one division and one square root instead of
+// three divisions and a square root:
 //              w <- w - (step m) / (sqrt(s) r2 + eps)
 // which rounds differently from the formula above (the same to within a few ulps). Weight
 // decay by 0 now leaves g as it is (was g + 0 w: only a zero's sign could differ). The gradient

@@ -174,20 +174,22 @@ void Network<T>::weight_products(MatrixView<const T> x, std::size_t pieces, T al
   team_->run(pieces, piece);
 }
 
-// The largest block is piece 0's (piece_range gives the first pieces the extra rows). Built
-// aside and swapped in, as prepare().
+// A block per thread that can take a piece (Team::run's slots: fewer than the pieces and the
+// threads), of piece 0's rows (piece_range gives the first pieces the extra rows). Grown, never
+// shrunk, as the workspace; built aside and swapped in, as prepare().
 template <class T>
 void Network<T>::prepare_piece_gradients(std::size_t pieces) {
   std::size_t most = 0;
   for (std::size_t k = 0; k < weights_.size(); ++k)
     most = std::max(most, detail::piece_range(widths_[k], 0, pieces).count * widths_[k + 1]);
-  const auto threads = static_cast<std::size_t>(team_->threads());
-  std::vector<Matrix<T>>& slots = workspace_.piece_gradients;
-  if (slots.size() == threads && slots.front().size() >= most) return;
+  const std::size_t slots = std::min(static_cast<std::size_t>(team_->threads()), pieces);
+  std::vector<Matrix<T>>& blocks = workspace_.piece_gradients;
+  const std::size_t had = blocks.empty() ? 0 : blocks.front().size();
+  if (blocks.size() >= slots && had >= most) return;
   std::vector<Matrix<T>> fresh;
-  for (std::size_t t = 0; t < threads; ++t)
-    fresh.emplace_back(1, most);
-  slots = std::move(fresh);
+  for (std::size_t t = 0; t < std::max(slots, blocks.size()); ++t)
+    fresh.emplace_back(1, std::max(most, had));
+  blocks = std::move(fresh);
 }
 
 // The const path has no workspace and no team: the same pieces as predict(x, out), one

@@ -226,9 +226,7 @@ Team::Team(int threads) {
       }
       // The generation is read here, not by the thread: one that starts late must still see
       // the runs, and the stop, that came before it.
-      helpers_.emplace_back([this, seen = generation_.load(), slot = helpers_.size() + 1] {
-        helper_loop(seen, slot);
-      });
+      helpers_.emplace_back([this, seen = generation_.load()] { helper_loop(seen); });
     }
   } catch (const std::exception& e) {
     // The started helpers are waiting for work: stop and join them, or their std::thread
@@ -254,7 +252,7 @@ void Team::stop_helpers() noexcept {
   helpers_.clear();
 }
 
-void Team::helper_loop(std::uint32_t seen, std::size_t slot) {
+void Team::helper_loop(std::uint32_t seen) {
   // Helpers run oneDNN's float32 kernel, unsafe under a handler on the thread's stack (see
   // signal_safety.hpp); signals sent to the process go to the threads the user made instead.
   // Without oneDNN (a bad NOBIAS_SGEMM throws here: held, the product will say why) they stay
@@ -277,13 +275,14 @@ void Team::helper_loop(std::uint32_t seen, std::size_t slot) {
     seen = generation_.load(std::memory_order_acquire);
     if (stop_.load()) return;
     if (g_idle_helpers.load(std::memory_order_relaxed)) continue;
-    const Share share = take_pieces(seen, slot);
+    const Share share = take_pieces(seen);
     if (share.pieces > 0) spin = std::clamp(2 * share.longest, kHelperSpin, kHelperSpinAtMost);
   }
 }
 
-Team::Share Team::take_pieces(std::uint32_t generation, std::size_t slot) {
+Team::Share Team::take_pieces(std::uint32_t generation) {
   Share share;
+  std::size_t slot = kNoSlot;
   for (;;) {
     std::uint64_t ticket = ticket_.load(std::memory_order_acquire);
     std::size_t piece = 0, pieces = 0;
@@ -293,6 +292,8 @@ Team::Share Team::take_pieces(std::uint32_t generation, std::size_t slot) {
       piece = static_cast<std::size_t>(ticket & 0xffffu);
       if (piece >= pieces) return share;
     } while (!ticket_.compare_exchange_weak(ticket, ticket + 1, std::memory_order_acq_rel));
+    // Numbered in the order threads take their first piece of the run: fewer than the pieces.
+    if (slot == kNoSlot) slot = slots_taken_.fetch_add(1, std::memory_order_relaxed);
     const auto start = std::chrono::steady_clock::now();
     try {
       function_(task_, piece, slot);
@@ -335,6 +336,7 @@ void Team::run_erased(std::size_t pieces, Function function, void* task) {
   function_ = function;
   task_ = task;
   done_.store(0, std::memory_order_relaxed);
+  slots_taken_.store(0, std::memory_order_relaxed);  // published by the ticket's release
   const std::uint32_t generation = generation_.load(std::memory_order_relaxed) + 1;
   ticket_.store(static_cast<std::uint64_t>(generation) << 32 | std::uint64_t(pieces) << 16,
                 std::memory_order_release);
@@ -345,7 +347,7 @@ void Team::run_erased(std::size_t pieces, Function function, void* task) {
   if (g_late_caller.load(std::memory_order_relaxed)) {
     spin_until([&] { return (ticket_.load() & 0xffffu) >= pieces; }, std::chrono::milliseconds(50));
   }
-  const Share own = take_pieces(generation, 0);  // the caller's share, and whatever no helper took
+  const Share own = take_pieces(generation);  // the caller's share, and whatever no helper took
   const auto own_share_done = std::chrono::steady_clock::now();
   const auto all_done = [&] { return done_.load(std::memory_order_acquire) == pieces; };
   if (!spin_until(all_done, kCallerSpin)) {

@@ -83,9 +83,10 @@ class Team {
   // Calls task(piece) once for every piece in [0, pieces), on the caller and the helpers,
   // and returns when all are done. The first exception a piece throws is rethrown here,
   // after every piece has finished. One run at a time.
-  // A task may also take (piece, slot): slot, in [0, threads()), is the thread running the
-  // piece (0: the caller), so that a piece may use that thread's scratch: no two pieces run
-  // on one slot at once, and a slot's pieces follow one another in its core's cache.
+  // A task may also take (piece, slot): slot, below both threads() and pieces, numbers the
+  // thread running the piece within this run, so that a piece may use that thread's scratch:
+  // no two pieces run on one slot at once, and a slot's pieces follow one another on one
+  // thread. A run of one piece, or the caller's alone, is all slot 0.
   template <class Task>
   void run(std::size_t pieces, Task& task) {
     if (pieces <= 1 || pieces > kMostSharedPieces || helpers_.empty() ||
@@ -118,9 +119,9 @@ class Team {
     std::chrono::steady_clock::duration total{}, longest{};
   };
   void run_erased(std::size_t pieces, Function function, void* task);
-  void helper_loop(std::uint32_t seen, std::size_t slot);
-  // Takes and runs pieces of run `generation` on `slot` until none is left.
-  Share take_pieces(std::uint32_t generation, std::size_t slot);
+  void helper_loop(std::uint32_t seen);
+  // Takes and runs pieces of run `generation` until none is left.
+  Share take_pieces(std::uint32_t generation);
   // After a run with helpers: whether they paid, else the runs of the next while are solo.
   void judge(std::chrono::steady_clock::duration run, std::chrono::steady_clock::duration waited,
              const Share& own, std::size_t pieces, std::chrono::steady_clock::time_point end);
@@ -138,6 +139,8 @@ class Team {
   std::atomic<std::uint64_t> ticket_{0};
   std::atomic<std::uint32_t> generation_{0};  // futex word the helpers sleep on
   std::atomic<std::uint32_t> done_{0};        // pieces finished; futex word of the caller
+  std::atomic<std::size_t> slots_taken_{0};   // threads that took a piece of this run
+  static constexpr std::size_t kNoSlot = static_cast<std::size_t>(-1);
   std::atomic<int> sleeping_helpers_{0};
   std::atomic<bool> caller_sleeping_{false};
   std::atomic<bool> stop_{false};
