@@ -124,6 +124,53 @@ TEST_CASE_TEMPLATE("allocations.optimizer_step_allocates_nothing_in_steady_state
   }
 }
 
+// Optimizers other than fused SGD form dL/dw_k a piece of rows at a time, in a scratch block
+// per thread that takes a piece, sized by the first step: what they hold is their moments and
+// those blocks (no more than the pieces, whatever the threads), never a copy of the weights
+// (until issue 22's last change, the constructor allocated one).
+TEST_CASE_TEMPLATE("allocations.optimizers_hold_their_moments_and_a_block_of_rows_per_piece", T,
+                   float, double) {
+  const test_support::AutomaticThreadsAfterwards threads_afterwards;
+  const std::vector<std::size_t> widths = {300, 256, 256, 3};
+  const std::size_t weights = 300 * 256 + 256 * 256 + 256 * 3;
+  const std::size_t pieces = nobias::detail::gradient_pieces<T>(16, widths);
+  const std::size_t block = (300 + pieces - 1) / pieces * 256;  // piece 0's rows of w_1
+  const auto x = test_support::random_matrix<T>(16, 300, 31);
+  const auto y = test_support::random_matrix<T>(16, 3, 32);
+  struct Case {
+    nobias::OptimizerKind kind;
+    double decay;
+    std::size_t moments;
+  };
+  for (const int threads : {1, 2, 16}) {
+    CAPTURE(threads);
+    nobias::detail::allow_threads_for_testing(threads);
+    nobias::set_threads(threads);
+    const std::size_t slots = std::min(pieces, static_cast<std::size_t>(threads));
+    nobias::Network<T> net(widths, 33, nobias::Init::He);
+    net.train_step(x, y, T(1e-4));  // the workspace for 16 rows, the team
+    (void)net.gradients(x, y);      // the kernels' first products of the gradients' shapes
+    for (const Case c :
+         {Case{nobias::OptimizerKind::Sgd, 1e-3, 0}, Case{nobias::OptimizerKind::Momentum, 0.0, 1},
+          Case{nobias::OptimizerKind::Adam, 0.0, 2}}) {
+      CAPTURE(static_cast<int>(c.kind));
+      nobias::OptimizerConfig config;
+      config.kind = c.kind;
+      config.learning_rate = 1e-4;
+      config.weight_decay = c.decay;
+      const std::size_t before = allocation_counter::bytes();
+      nobias::Optimizer<T> optimizer(config, net);
+      const std::size_t made = allocation_counter::bytes() - before;
+      CHECK(made >= c.moments * weights * sizeof(T));
+      CHECK(made <= c.moments * weights * sizeof(T) + 1024);  // and the vectors of them
+      const std::size_t before_step = allocation_counter::bytes();
+      optimizer.step(net, x, y, nobias::Reduction::Mean);
+      CHECK(allocation_counter::bytes() - before_step <= slots * block * sizeof(T) + 1024);
+    }
+  }
+  CHECK(pieces * block < weights);  // so the blocks are never a copy of the weights
+}
+
 // The driver's steady state: shuffled mini-batches, validation, early stopping's bookkeeping,
 // the per-epoch hook and report; after the first epochs (workspaces, the shuffled copy, the
 // kernels' first products) nothing more is allocated, epoch after epoch.

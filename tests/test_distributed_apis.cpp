@@ -62,7 +62,7 @@ TEST_CASE_TEMPLATE("optimizer.apply.same_update_as_step", T, float, double) {
     OptimizerConfig config;
     config.kind = kind;
     config.learning_rate = 1e-2;
-    config.weight_decay = 0.01;  // SGD through its gradient buffer, as apply() takes it
+    config.weight_decay = 0.01;  // SGD through the unfused path, as apply() takes it
     Network<T> stepped(test_support::random_weights<T>(widths, 7, 2.0)), applied(stepped);
     Optimizer<T> by_step(config, stepped), by_apply(config, applied);
     for (int i = 0; i < 3; ++i) {

@@ -47,6 +47,39 @@ TEST_CASE("parallel.team.runs_every_piece_once") {
   }
 }
 
+// A piece's slot names its thread's scratch: below the threads and the pieces (a block per
+// slot is all a run needs), and never held by two pieces at once.
+TEST_CASE("parallel.team.slots_are_fewer_than_pieces_and_threads_and_never_shared") {
+  for (const int threads : {1, 2, 3, 8}) {
+    CAPTURE(threads);
+    nobias::detail::Team team(threads);
+    for (const std::size_t pieces :
+         {std::size_t{1}, std::size_t{2}, std::size_t{4}, std::size_t{7}}) {
+      CAPTURE(pieces);
+      std::vector<std::atomic<bool>> busy(16);
+      std::atomic<std::size_t> most{0};
+      std::atomic<int> shared{0}, runs{0};
+      auto task = [&](std::size_t, std::size_t slot) {
+        runs.fetch_add(1);
+        std::size_t seen = most.load();
+        while (slot > seen && !most.compare_exchange_weak(seen, slot)) {
+        }
+        if (slot >= busy.size() || busy[slot].exchange(true)) {
+          shared.fetch_add(1);
+          return;
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(20));  // others take pieces now
+        busy[slot] = false;
+      };
+      for (int round = 0; round < 200; ++round)
+        team.run(pieces, task);
+      CHECK(runs.load() == 200 * static_cast<int>(pieces));
+      CHECK(shared.load() == 0);
+      CHECK(most.load() < std::min(pieces, static_cast<std::size_t>(threads)));
+    }
+  }
+}
+
 TEST_CASE("parallel.team.caller_takes_the_pieces_of_a_helper_that_does_not_come") {
   // One piece sleeps as a descheduled helper would; the other pieces are still all run, by
   // whichever thread is free, and the caller waits for the sleeper without failing.

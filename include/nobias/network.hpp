@@ -40,23 +40,28 @@ class Team;
 struct Range;
 
 // A reference to what an optimizer does with rows [first_row, first_row + w_rows.rows()) of
-// w_k once they may change: a callable (k, first_row, w_rows). Never allocates; valid while
-// the callable lives.
+// w_k once they may change: a callable (k, first_row, w_rows, g_rows), g_rows being the same
+// rows of dL/dw_k where the network formed them (Network::gradients_and_update), empty where
+// the caller holds the gradients (Network::update_rows). Never allocates; valid while the
+// callable lives.
 template <class T>
 class RowsTask {
  public:
   template <class F>
   explicit RowsTask(F& f)
-      : object_(&f), call_([](void* o, std::size_t k, std::size_t first, MatrixView<T> rows) {
-          (*static_cast<F*>(o))(k, first, rows);
+      : object_(&f),
+        call_([](void* o, std::size_t k, std::size_t first, MatrixView<T> rows,
+                 MatrixView<const T> gradient) {
+          (*static_cast<F*>(o))(k, first, rows, gradient);
         }) {}
-  void operator()(std::size_t k, std::size_t first_row, MatrixView<T> w_rows) const {
-    call_(object_, k, first_row, w_rows);
+  void operator()(std::size_t k, std::size_t first_row, MatrixView<T> w_rows,
+                  MatrixView<const T> g_rows) const {
+    call_(object_, k, first_row, w_rows, g_rows);
   }
 
  private:
   void* object_;
-  void (*call_)(void*, std::size_t, std::size_t, MatrixView<T>);
+  void (*call_)(void*, std::size_t, std::size_t, MatrixView<T>, MatrixView<const T>);
 };
 }  // namespace detail
 
@@ -170,15 +175,15 @@ class Network {
  private:
   // The optimizer updates the weights itself, through these two, on the step's team.
   friend class Optimizer<T>;
-  // gradients(x, y, dw, reduction), and update(k, r, rows r.. of w_k) on the piece's thread as
-  // soon as those rows of dw[k] are final, while they are in cache: phase 1 has formed every
-  // input gradient from the old weights, so update may then change those rows (only those).
-  // Throws as gradients() does, before update runs.
-  // update null: gradients(x, y, dw, reduction).
-  double gradients_and_update(MatrixView<const T> x, MatrixView<const T> y,
-                              std::vector<Matrix<T>>& dw, Reduction reduction,
-                              const detail::RowsTask<T>* update);
-  // update(k, r, rows r.. of w_k) over fixed pieces of the rows of every w_k, on the team.
+  // The gradients of gradients(x, y, dw, reduction), each piece of rows of dL/dw_k formed in
+  // its thread's scratch block (workspace_.piece_gradients) and handed at once to update(k, r,
+  // rows r.. of w_k, those rows of dL/dw_k) on that thread, while in its cache: phase 1 has
+  // formed every input gradient from the old weights, so update may then change those rows
+  // (only those). No weights-sized gradient is stored; the thread's next piece reuses the
+  // block, which stays in cache where it fits. Throws as gradients() does, before update runs.
+  double gradients_and_update(MatrixView<const T> x, MatrixView<const T> y, Reduction reduction,
+                              const detail::RowsTask<T>& update);
+  // update(k, r, rows r.. of w_k, {}) over fixed pieces of the rows of every w_k, on the team.
   void update_rows(const detail::RowsTask<T>& update);
 
   // Buffers for batches of up to `rows` rows. activations[k] holds h_{k+1} and then a_{k+1}
@@ -193,6 +198,9 @@ class Network {
     std::vector<Matrix<T>> activations;
     std::vector<Matrix<T>> gradients;
     std::vector<PieceResult> pieces;
+    // One per thread that takes a piece (Team::run's slots): a piece's rows of a dL/dw_k
+    // (gradients_and_update).
+    std::vector<Matrix<T>> piece_gradients;
   };
 
   // Shapes. Overlaps are checked once the workspace is prepared (require_apart): a batch too
@@ -221,12 +229,15 @@ class Network {
   // Returns L; throws DivergenceError (weights untouched) if it is unusable.
   double forward_and_input_gradients(const char* where, MatrixView<const T> x,
                                      MatrixView<const T> y);
-  // Phase 2, by rows of each w_k cut into `pieces`: target_k = alpha a_{k-1}^T g_k + beta
-  // target_k, then after(k, rows) on the same thread; for every layer or only `layer`.
+  // Phase 2, by rows of each w_k cut into `pieces`: C = alpha a_{k-1}^T g_k + beta C, C being
+  // target(k, rows, slot) (those rows of a target_k, or a slot's scratch), then after(k, rows,
+  // C) on the same thread (slot: Team::run's); for every layer or only `layer`.
   static constexpr std::size_t kEveryLayer = static_cast<std::size_t>(-1);
   template <class Target, class After>
   void weight_products(MatrixView<const T> x, std::size_t pieces, T alpha, T beta, Target target,
                        After after, std::size_t layer = kEveryLayer);
+  // Sizes workspace_.piece_gradients for phase 2 cut into `pieces`.
+  void prepare_piece_gradients(std::size_t pieces);
   // gradients()'s checks of x, y and dw (Matrix or MatrixView); prepares the workspace.
   template <class Gradient>
   void check_gradients_call(MatrixView<const T> x, MatrixView<const T> y,

@@ -1,6 +1,9 @@
 // Optimizers: how a gradient becomes a change of the weights. Plain SGD takes the fused path
-// of Network::train_step (no gradient buffer); the others materialize dL/dw_k once per step
-// into buffers sized at construction, so a step allocates nothing.
+// of Network::train_step (no gradient buffer); the others form dL/dw_k a piece of rows at a
+// time, in a scratch block per thread taking a piece (no more blocks than pieces, at most 4,
+// together about the widest w_k), not in a copy of the weights. The network sizes the blocks on
+// the first step that needs larger ones; later steps allocate nothing. The state kept is the
+// moments.
 //
 //   SGD        w <- w - lr (g + decay w)
 //   Momentum   v <- mu v + (g + decay w);  w <- w - lr v     (PyTorch's convention)
@@ -14,10 +17,11 @@
 // speed: vectorized (AVX-512, AVX2 or baseline x86-64, chosen at run time), split over the
 // step's threads, and fused into the step: each piece of rows of dL/dw_k updates its weights
 // and moments on the thread that formed it, while it is in cache (the gradients flowing to
-// the layers below were formed from the old weights before). Adam's bias corrections are
-// folded into two constants, step = lr / (1 - b1^t) and r2 = 1 / sqrt(1 - b2^t), computed in
-// double, so that a weight costs one division and one square root instead of three divisions
-// and a square root:
+// the layers below were formed from the old weights before); the thread's next piece forms
+// its rows in the same block, so where a block fits in cache the gradients never reach memory.
+// Adam's bias corrections are folded into two constants, step = lr / (1 - b1^t) and r2 = 1 / sqrt(1
+// - b2^t), computed in double, so that a weight costs one division and one square root instead of
+// three divisions and a square root:
 //              w <- w - (step m) / (sqrt(s) r2 + eps)
 // which rounds differently from the formula above (the same to within a few ulps). Weight
 // decay by 0 now leaves g as it is (was g + 0 w: only a zero's sign could differ). The gradient
@@ -125,13 +129,13 @@ class Optimizer {
 
   OptimizerConfig config_;
   std::uint64_t steps_ = 0;
-  // The update of rows first_row.. of w_k (w, contiguous) from the same rows of the contiguous
-  // gradient dL/dw_k, on a thread of the step's team.
+  // The update of rows first_row.. of w_k (w, contiguous) from those rows of dL/dw_k
+  // (gradient, contiguous), on a thread of the step's team.
   void update_rows(const detail::UpdateRule<T>& rule, std::size_t k, std::size_t first_row,
                    MatrixView<T> w, const T* gradient);
 
-  std::vector<std::size_t> widths_;  // of the network it was sized for; empty once moved from
-  std::vector<Matrix<T>> gradients_, first_, second_;
+  std::vector<std::size_t> widths_;        // of the network it was sized for; empty once moved from
+  std::vector<Matrix<T>> first_, second_;  // the moments, shaped like the weights
 };
 
 extern template class Optimizer<float>;

@@ -161,17 +161,35 @@ template <class Target, class After>
 void Network<T>::weight_products(MatrixView<const T> x, std::size_t pieces, T alpha, T beta,
                                  Target target, After after, std::size_t layer) {
   const std::size_t n = x.rows();
-  auto piece = [&](std::size_t p) {
+  auto piece = [&](std::size_t p, std::size_t slot) {
     for (std::size_t k = 0; k < weights_.size(); ++k) {
       const detail::Range rows = detail::piece_range(widths_[k], p, pieces);
       if (rows.count == 0 || (layer != kEveryLayer && k != layer)) continue;
       const MatrixView<const T> a_prev = k == 0 ? x : MatrixView<const T>(activation(k - 1, n));
-      gemm(Op::T, a_prev.col_block(rows.begin, rows.count), Op::N, gradient(k, n), alpha, beta,
-           target(k).row_block(rows.begin, rows.count));
-      after(k, rows);
+      const MatrixView<T> c = target(k, rows, slot);
+      gemm(Op::T, a_prev.col_block(rows.begin, rows.count), Op::N, gradient(k, n), alpha, beta, c);
+      after(k, rows, c);
     }
   };
   team_->run(pieces, piece);
+}
+
+// A block per thread that can take a piece (Team::run's slots: fewer than the pieces and the
+// threads), of piece 0's rows (piece_range gives the first pieces the extra rows). Grown, never
+// shrunk, as the workspace; built aside and swapped in, as prepare().
+template <class T>
+void Network<T>::prepare_piece_gradients(std::size_t pieces) {
+  std::size_t most = 0;
+  for (std::size_t k = 0; k < weights_.size(); ++k)
+    most = std::max(most, detail::piece_range(widths_[k], 0, pieces).count * widths_[k + 1]);
+  const std::size_t slots = std::min(static_cast<std::size_t>(team_->threads()), pieces);
+  std::vector<Matrix<T>>& blocks = workspace_.piece_gradients;
+  const std::size_t had = blocks.empty() ? 0 : blocks.front().size();
+  if (blocks.size() >= slots && had >= most) return;
+  std::vector<Matrix<T>> fresh;
+  for (std::size_t t = 0; t < std::max(slots, blocks.size()); ++t)
+    fresh.emplace_back(1, std::max(most, had));
+  blocks = std::move(fresh);
 }
 
 // The const path has no workspace and no team: the same pieces as predict(x, out), one
@@ -298,27 +316,42 @@ Gradients<T> Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y,
 template <class T>
 double Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y,
                              std::vector<Matrix<T>>& dw, Reduction reduction) {
-  return gradients_and_update(x, y, dw, reduction, nullptr);  // no update
-}
-
-template <class T>
-double Network<T>::gradients_and_update(MatrixView<const T> x, MatrixView<const T> y,
-                                        std::vector<Matrix<T>>& dw, Reduction reduction,
-                                        const detail::RowsTask<T>* update) {
   const detail::SignalHold signals(detail::network_call_holds_signals<T>(widths_, x.rows(), 3),
                                    true);
   check_gradients_call(x, y, dw);  // and prepares the workspace
   const double loss = forward_and_input_gradients("gradients", x, y);
   const double scale = reduction_scale(reduction, x.rows(), output_width());
-  if (update) weights_as_built_ = false;
-  // Each piece's rows of dw[k] go to the update while in its core's cache: one trip through
-  // memory fewer than an update once every gradient is complete.
-  const auto after = [&](std::size_t k, detail::Range rows) {
-    if (update) (*update)(k, rows.begin, weights_[k].view().row_block(rows.begin, rows.count));
-  };
   weight_products(
       x, detail::gradient_pieces<T>(x.rows(), widths_), static_cast<T>(scale), T(0),
-      [&](std::size_t k) { return dw[k].view(); }, after);
+      [&](std::size_t k, detail::Range rows, std::size_t) {
+        return dw[k].view().row_block(rows.begin, rows.count);
+      },
+      [](std::size_t, detail::Range, MatrixView<T>) {});
+  return loss * scale;
+}
+
+template <class T>
+double Network<T>::gradients_and_update(MatrixView<const T> x, MatrixView<const T> y,
+                                        Reduction reduction, const detail::RowsTask<T>& update) {
+  const detail::SignalHold signals(detail::network_call_holds_signals<T>(widths_, x.rows(), 3),
+                                   true);
+  check_batch("gradients", x, &y);
+  prepare(x.rows());
+  require_apart("gradients", "x", x);
+  require_apart("gradients", "y", y);
+  const std::size_t pieces = detail::gradient_pieces<T>(x.rows(), widths_);
+  prepare_piece_gradients(pieces);
+  const double loss = forward_and_input_gradients("gradients", x, y);
+  const double scale = reduction_scale(reduction, x.rows(), output_width());
+  weights_as_built_ = false;
+  weight_products(
+      x, pieces, static_cast<T>(scale), T(0),
+      [&](std::size_t k, detail::Range rows, std::size_t slot) {
+        return MatrixView<T>(workspace_.piece_gradients[slot].data(), rows.count, widths_[k + 1]);
+      },
+      [&](std::size_t k, detail::Range rows, MatrixView<T> g_rows) {
+        update(k, rows.begin, weights_[k].view().row_block(rows.begin, rows.count), g_rows);
+      });
   return loss * scale;
 }
 
@@ -332,7 +365,7 @@ void Network<T>::update_rows(const detail::RowsTask<T>& update) {
     for (std::size_t k = 0; k < weights_.size(); ++k) {
       const detail::Range rows = detail::piece_range(widths_[k], p, pieces);
       if (rows.count > 0)
-        update(k, rows.begin, weights_[k].view().row_block(rows.begin, rows.count));
+        update(k, rows.begin, weights_[k].view().row_block(rows.begin, rows.count), {});
     }
   };
   team_->run(pieces, piece);
@@ -352,7 +385,10 @@ double Network<T>::gradients(MatrixView<const T> x, MatrixView<const T> y,
   for (std::size_t k = weights_.size(); k-- > 0;) {
     weight_products(
         x, detail::gradient_pieces<T>(x.rows(), widths_), static_cast<T>(scale), T(0),
-        [&](std::size_t) { return dw[k]; }, [](std::size_t, detail::Range) {}, k);
+        [&](std::size_t, detail::Range rows, std::size_t) {
+          return dw[k].row_block(rows.begin, rows.count);
+        },
+        [](std::size_t, detail::Range, MatrixView<T>) {}, k);
     if (on_layer) on_layer(k);
   }
   return loss * scale;
@@ -379,7 +415,10 @@ double Network<T>::train_step(MatrixView<const T> x, MatrixView<const T> y, T lr
   weight_products(
       x, detail::weight_pieces<T>(x.rows(), widths_),
       static_cast<T>(-static_cast<double>(lr) * scale), T(1),
-      [&](std::size_t k) { return weights_[k].view(); }, [](std::size_t, detail::Range) {});
+      [&](std::size_t k, detail::Range rows, std::size_t) {
+        return weights_[k].view().row_block(rows.begin, rows.count);
+      },
+      [](std::size_t, detail::Range, MatrixView<T>) {});
   return loss * scale;
 }
 

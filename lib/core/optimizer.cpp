@@ -108,8 +108,6 @@ template <class T>
 Optimizer<T>::Optimizer(const OptimizerConfig& config, const Network<T>& net)
     : config_(config), widths_(net.widths()) {
   check_optimizer_config<T>(config_, "Optimizer");
-  const bool fused = config_.kind == OptimizerKind::Sgd && config_.weight_decay == 0;
-  if (!fused) gradients_ = shaped_like(net);
   if (config_.kind != OptimizerKind::Sgd) first_ = shaped_like(net);
   if (config_.kind == OptimizerKind::Adam) second_ = shaped_like(net);
 }
@@ -119,7 +117,6 @@ Optimizer<T>::Optimizer(const Optimizer& other)
     : config_((other.require_live("copy"), other.config_)),
       steps_(other.steps_),
       widths_(other.widths_),
-      gradients_(other.gradients_),
       first_(other.first_),
       second_(other.second_) {}
 
@@ -135,7 +132,6 @@ Optimizer<T>::Optimizer(Optimizer&& other) noexcept
     : config_(other.config_),
       steps_(std::exchange(other.steps_, 0)),
       widths_(std::exchange(other.widths_, {})),
-      gradients_(std::exchange(other.gradients_, {})),
       first_(std::exchange(other.first_, {})),
       second_(std::exchange(other.second_, {})) {}
 
@@ -145,7 +141,6 @@ Optimizer<T>& Optimizer<T>::operator=(Optimizer&& other) noexcept {
     config_ = other.config_;
     steps_ = std::exchange(other.steps_, 0);
     widths_ = std::exchange(other.widths_, {});
-    gradients_ = std::exchange(other.gradients_, {});
     first_ = std::exchange(other.first_, {});
     second_ = std::exchange(other.second_, {});
   }
@@ -257,7 +252,8 @@ double Optimizer<T>::step(Network<T>& net, MatrixView<const T> x, MatrixView<con
   net.require_apart("Optimizer::step", "x", x);
   net.require_apart("Optimizer::step", "y", y);
   const T lr = static_cast<T>(config_.learning_rate);
-  if (gradients_.empty()) {  // plain SGD: the update folded into the gradient gemm
+  if (config_.kind == OptimizerKind::Sgd && config_.weight_decay == 0) {
+    // Plain SGD: the update folded into the gradient gemm.
     const double loss = net.train_step(x, y, lr, reduction);
     ++steps_;
     return loss;
@@ -265,11 +261,11 @@ double Optimizer<T>::step(Network<T>& net, MatrixView<const T> x, MatrixView<con
   // Each piece of rows of dL/dw_k is applied as soon as it is final, on the thread that formed
   // it; a divergence throws before any of it.
   const detail::UpdateRule<T> rule = detail::update_rule<T>(config_, steps_ + 1);
-  auto rows = [&](std::size_t k, std::size_t first_row, MatrixView<T> w) {
-    update_rows(rule, k, first_row, w, gradients_[k].data());
+  auto rows = [&](std::size_t k, std::size_t first_row, MatrixView<T> w,
+                  MatrixView<const T> gradient) {
+    update_rows(rule, k, first_row, w, gradient.data());
   };
-  const detail::RowsTask<T> task(rows);
-  const double loss = net.gradients_and_update(x, y, gradients_, reduction, &task);
+  const double loss = net.gradients_and_update(x, y, reduction, detail::RowsTask<T>(rows));
   ++steps_;
   return loss;
 }
@@ -315,8 +311,8 @@ void Optimizer<T>::apply(Network<T>& net, const std::vector<MatrixView<const T>>
     }
   }
   const detail::UpdateRule<T> rule = detail::update_rule<T>(config_, steps_ + 1);
-  auto rows = [&](std::size_t k, std::size_t first_row, MatrixView<T> w) {
-    update_rows(rule, k, first_row, w, gradients[k].data());
+  auto rows = [&](std::size_t k, std::size_t first_row, MatrixView<T> w, MatrixView<const T>) {
+    update_rows(rule, k, first_row, w, gradients[k].data() + first_row * w.cols());
   };
   net.update_rows(detail::RowsTask<T>(rows));
   ++steps_;
@@ -328,7 +324,7 @@ void Optimizer<T>::update_rows(const detail::UpdateRule<T>& rule, std::size_t k,
   const std::size_t offset = first_row * w.cols();
   T* first = first_.empty() ? nullptr : first_[k].data() + offset;
   T* second = second_.empty() ? nullptr : second_[k].data() + offset;
-  detail::update_span(rule, w.data(), gradient + offset, first, second, w.rows() * w.cols());
+  detail::update_span(rule, w.data(), gradient, first, second, w.rows() * w.cols());
 }
 
 template void check_optimizer_config<float>(const OptimizerConfig&, const std::string&, bool);

@@ -282,6 +282,7 @@ void Team::helper_loop(std::uint32_t seen) {
 
 Team::Share Team::take_pieces(std::uint32_t generation) {
   Share share;
+  std::size_t slot = kNoSlot;
   for (;;) {
     std::uint64_t ticket = ticket_.load(std::memory_order_acquire);
     std::size_t piece = 0, pieces = 0;
@@ -291,9 +292,11 @@ Team::Share Team::take_pieces(std::uint32_t generation) {
       piece = static_cast<std::size_t>(ticket & 0xffffu);
       if (piece >= pieces) return share;
     } while (!ticket_.compare_exchange_weak(ticket, ticket + 1, std::memory_order_acq_rel));
+    // Numbered in the order threads take their first piece of the run: fewer than the pieces.
+    if (slot == kNoSlot) slot = slots_taken_.fetch_add(1, std::memory_order_relaxed);
     const auto start = std::chrono::steady_clock::now();
     try {
-      function_(task_, piece);
+      function_(task_, piece, slot);
     } catch (...) {
       const std::lock_guard<std::mutex> lock(error_mutex_);
       if (!error_) error_ = std::current_exception();
@@ -333,6 +336,7 @@ void Team::run_erased(std::size_t pieces, Function function, void* task) {
   function_ = function;
   task_ = task;
   done_.store(0, std::memory_order_relaxed);
+  slots_taken_.store(0, std::memory_order_relaxed);  // published by the ticket's release
   const std::uint32_t generation = generation_.load(std::memory_order_relaxed) + 1;
   ticket_.store(static_cast<std::uint64_t>(generation) << 32 | std::uint64_t(pieces) << 16,
                 std::memory_order_release);

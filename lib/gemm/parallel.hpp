@@ -28,6 +28,7 @@
 #include <exception>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace nobias::detail {
@@ -82,20 +83,36 @@ class Team {
   // Calls task(piece) once for every piece in [0, pieces), on the caller and the helpers,
   // and returns when all are done. The first exception a piece throws is rethrown here,
   // after every piece has finished. One run at a time.
+  // A task may also take (piece, slot): slot, below both threads() and pieces, numbers the
+  // thread running the piece within this run, so that a piece may use that thread's scratch:
+  // no two pieces run on one slot at once, and a slot's pieces follow one another on one
+  // thread. A run of one piece, or the caller's alone, is all slot 0.
   template <class Task>
   void run(std::size_t pieces, Task& task) {
     if (pieces <= 1 || pieces > kMostSharedPieces || helpers_.empty() ||
         std::chrono::steady_clock::now() < solo_until_) {
       for (std::size_t p = 0; p < pieces; ++p)
-        task(p);
+        call(task, p, 0);
       return;
     }
     run_erased(
-        pieces, [](void* t, std::size_t piece) { (*static_cast<Task*>(t))(piece); }, &task);
+        pieces,
+        [](void* t, std::size_t piece, std::size_t slot) {
+          call(*static_cast<Task*>(t), piece, slot);
+        },
+        &task);
   }
 
  private:
-  using Function = void (*)(void*, std::size_t);
+  template <class Task>
+  static void call(Task& task, std::size_t piece, std::size_t slot) {
+    if constexpr (std::is_invocable_v<Task&, std::size_t, std::size_t>) {
+      task(piece, slot);
+    } else {
+      task(piece);
+    }
+  }
+  using Function = void (*)(void*, std::size_t, std::size_t);
   // What one thread ran of a run.
   struct Share {
     std::size_t pieces = 0;
@@ -122,6 +139,8 @@ class Team {
   std::atomic<std::uint64_t> ticket_{0};
   std::atomic<std::uint32_t> generation_{0};  // futex word the helpers sleep on
   std::atomic<std::uint32_t> done_{0};        // pieces finished; futex word of the caller
+  std::atomic<std::size_t> slots_taken_{0};   // threads that took a piece of this run
+  static constexpr std::size_t kNoSlot = static_cast<std::size_t>(-1);
   std::atomic<int> sleeping_helpers_{0};
   std::atomic<bool> caller_sleeping_{false};
   std::atomic<bool> stop_{false};

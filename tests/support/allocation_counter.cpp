@@ -9,9 +9,11 @@ namespace {
 
 std::atomic<long> g_allocations{0};
 std::atomic<std::size_t> g_largest{0};
+std::atomic<std::size_t> g_bytes{0};
 
 void* counted_alloc(std::size_t size, std::size_t alignment) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
+  g_bytes.fetch_add(size, std::memory_order_relaxed);
   std::size_t largest = g_largest.load(std::memory_order_relaxed);
   while (size > largest && !g_largest.compare_exchange_weak(largest, size)) {
   }
@@ -30,6 +32,10 @@ void* counted_alloc(std::size_t size, std::size_t alignment) {
 
 long allocation_counter::count() {
   return g_allocations.load(std::memory_order_relaxed);
+}
+
+std::size_t allocation_counter::bytes() {
+  return g_bytes.load(std::memory_order_relaxed);
 }
 
 std::size_t allocation_counter::largest() {

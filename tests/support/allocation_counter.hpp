@@ -10,6 +10,9 @@ namespace allocation_counter {
 // Allocations made through operator new by this process so far.
 long count();
 
+// Bytes asked of operator new by this process so far (freed or not): what a call takes in all.
+std::size_t bytes();
+
 // The largest single allocation through operator new, in bytes, since reset_largest(): what
 // a call takes at once, to bound the memory of a pass that must not grow with the rows.
 std::size_t largest();
