@@ -143,6 +143,42 @@ class ModelToolsTest(StandardizedModelTests, StreamingTests, TaskTests, ProcessT
                     err = np.max(np.abs(p - q) / np.maximum(size, 1e-3))
                     self.assertLessEqual(err, tol)
 
+    def test_output_extensions_name_their_format(self):
+        # edges2 item 1: --out p.txt was written as .npy bytes, --loss-csv loss.npy as CSV.
+        x, y = self.regression(rows=20)
+        self.ok("nobias-train", "--x", x, "--y", y, *QUICK, "--weights-out", "m", "--quiet")
+        # Refused before anything is read: --x does not even exist here.
+        for out, ext in (("p.txt", ".txt"), ("p.JSON", ".JSON"), ("p.npy.bak", ".bak")):
+            self.refused("nobias-predict", ["--weights", "m", "--x", "missing.npy", "--out", out],
+                         "nobias-predict: --out %s: %s is not a format --out writes; expected a "
+                         "name ending in .npy, .csv or .tsv (without an extension: .npy)"
+                         % (out, ext))
+        for flag, name in (("--loss-csv", "loss.npy"), ("--history", "h.json"),
+                           ("--history", "h.txt")):
+            r = self.refused("nobias-train", ["--x", x, "--y", y, *QUICK, "--weights-out", "m2",
+                                              flag, name],
+                             "%s %s: .%s is not a format %s writes; expected a name ending in "
+                             ".csv or .tsv (without an extension: .csv)"
+                             % (flag, name, name.split(".")[-1], flag))
+            self.assertNotIn("epoch 1/", r.stdout + r.stderr, "refused before training")
+        self.refused("nobias-export", ["--weights", "m", "--onnx", "m.bin"],
+                     "--onnx m.bin: .bin is not a format --onnx writes; expected a name ending "
+                     "in .onnx")
+        # The names each takes are written in the format they name, in any case.
+        self.ok("nobias-predict", "--weights", "m", "--x", x, "--out", "p.NPY")
+        p = np.load(self.path("p.NPY"))
+        self.ok("nobias-predict", "--weights", "m", "--x", x, "--out", "p.Csv")
+        with open(self.path("p.Csv")) as f:
+            self.assertEqual(f.readline(), "output 1,output 2\n")
+        self.ok("nobias-predict", "--weights", "m", "--x", x, "--out", "p")  # none: .npy
+        np.testing.assert_array_equal(np.load(self.path("p")), p)
+        self.ok("nobias-train", "--x", x, "--y", y, *QUICK, "--quiet", "--loss-csv", "l.TSV",
+                "--history", "h")
+        with open(self.path("l.TSV")) as f:
+            self.assertEqual(f.readline(), "step\tloss\n")
+        with open(self.path("h")) as f:
+            self.assertTrue(f.readline().startswith("epoch,train_loss,"))
+
     def test_predict_labels(self):
         x, labels = self.classes()
         self.ok("nobias-train", "--x", x, "--y", labels, *QUICK, "--weights-out", "m", "--quiet")
@@ -323,11 +359,18 @@ class ModelToolsTest(StandardizedModelTests, StreamingTests, TaskTests, ProcessT
         os.mkdir(self.path("wo"))
         self.ok("nobias-train", "--layers", "5,3,2", "--steps", 2, "--weights-out", "wi",
                 "--quiet")
+        # A --loss-csv can no longer be named w2.npy (edges2: its extension is refused first),
+        # but a name without an extension can still lie in a directory's own names.
+        os.mkdir(self.path("ck"))
         cases = [
             (["--x", x, "--y", y, "--weights-out", "wo", "--loss-csv", "wo/w2.npy"],
-             "--loss-csv wo/w2.npy is inside --weights-out wo"),
+             "--loss-csv wo/w2.npy: .npy is not a format --loss-csv writes"),
+            (["--x", x, "--y", y, "--epochs", 1, "--checkpoint", "ck", "--loss-csv", "ck/CURRENT"],
+             "--loss-csv ck/CURRENT is inside --checkpoint ck"),
             (["--weights-in", "wi", "--steps", 2, "--loss-csv", "wi/w1.npy"],
-             "--loss-csv wi/w1.npy would write inside --weights-in wi, which is an input"),
+             "--loss-csv wi/w1.npy: .npy is not a format --loss-csv writes"),
+            (["--resume", "wi", "--x", x, "--y", y, "--epochs", 1, "--loss-csv", "wi/loss"],
+             "--loss-csv wi/loss would write inside --resume wi, which is an input"),
             (["--x", "wi/w1.npy", "--y", y, "--weights-out", "wi"],
              "--x wi/w1.npy is inside --weights-out wi"),
         ]
