@@ -179,6 +179,38 @@ class ModelToolsTest(StandardizedModelTests, StreamingTests, TaskTests, ProcessT
         with open(self.path("h")) as f:
             self.assertTrue(f.readline().startswith("epoch,train_loss,"))
 
+    def test_training_rows_that_read_as_zero_are_refused(self):
+        # edges2 item 2: one row (standardized: x = 0) exited 0 after 200 epochs at loss 0, its
+        # weights as they started, with warnings that blamed --lr.
+        x, y = self.regression(rows=30)
+        xs, ys = np.load(self.path(x)), np.load(self.path(y))
+        one_x, one_y = self.save("x1.npy", xs[:1]), self.save("y1.npy", ys[:1])
+        same = self.save("same.npy", np.repeat(xs[:1], 30, axis=0))
+        for args, needle in (
+                ([one_x, "--y", one_y], "every column of x is constant over the 1 training row, "
+                 "so x standardized (centred on its mean) is 0 in every one; a bias-free network "
+                 "maps 0 to 0 whatever its weights"),
+                ([same, "--y", y], "every column of x is constant over the 30 training rows")):
+            r = self.refused("nobias-train", ["--x", *args, "--weights-out", "m"], needle)
+            self.assertNotIn("--lr", r.stderr)
+            self.assertNotIn("epoch 1/", r.stdout)
+        # Unstandardized, one row trains.
+        self.ok("nobias-train", "--x", one_x, "--y", one_y, *QUICK, "--no-standardize", "--quiet")
+        # A constant column of 0.7 (its mean in double is not 0.7) standardizes to 0 by mean
+        # 0.7 and scale 1: it had a scale of 1e-16, and 0.8 there predicted 1e12.
+        xs[:, 2] = 0.7
+        self.save("x07.npy", xs)
+        self.ok("nobias-train", "--x", "x07.npy", "--y", y, *QUICK, "--dtype", "f64",
+                "--validation-fraction", "0", "--weights-out", "m07", "--quiet")
+        self.assertEqual(np.load(self.path("m07", "x_mean.npy")).ravel()[2], 0.7)
+        self.assertEqual(np.load(self.path("m07", "x_scale.npy")).ravel()[2], 1.0)
+        xs[:, 2] = 0.8
+        self.save("x08.npy", xs)
+        self.ok("nobias-predict", "--weights", "m07", "--x", "x07.npy", "--out", "p07.npy")
+        self.ok("nobias-predict", "--weights", "m07", "--x", "x08.npy", "--out", "p08.npy")
+        moved = np.abs(np.load(self.path("p08.npy")) - np.load(self.path("p07.npy"))).max()
+        self.assertLess(moved, 10, "0.7 -> 0.8 in a constant column moved a prediction that far")
+
     def test_predict_labels(self):
         x, labels = self.classes()
         self.ok("nobias-train", "--x", x, "--y", labels, *QUICK, "--weights-out", "m", "--quiet")

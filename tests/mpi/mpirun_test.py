@@ -348,6 +348,15 @@ def cli_edges(r, flags):
           "in .csv or .tsv" in p.stderr and "epoch 1/" not in p.stdout and
           not os.listdir(p.out) and not os.path.exists(os.path.join(r.args.work, "l.npy")),
           f"cli: --loss-csv l.npy is refused before training ({p.stderr.strip()[-200:]!r})")
+    one = list(flags)
+    for name, path in (("--x", "x1.npy"), ("--y", "y1.npy")):
+        full = os.path.join(r.args.work, path)
+        np.save(full, np.load(one[one.index(name) + 1])[:1])
+        one[one.index(name) + 1] = full
+    p = r.run(2, "expect-fail-one-row", one, out_flag="--weights-out")
+    check(p.returncode == 2 and "every column of x is constant over the 1 training row" in
+          p.stderr and "--lr" not in p.stderr and not os.listdir(p.out),
+          f"cli: one standardized row is refused, naming why ({p.stderr.strip()[-300:]!r})")
 
 
 def main():
