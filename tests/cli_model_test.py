@@ -211,6 +211,24 @@ class ModelToolsTest(StandardizedModelTests, StreamingTests, TaskTests, ProcessT
         moved = np.abs(np.load(self.path("p08.npy")) - np.load(self.path("p07.npy"))).max()
         self.assertLess(moved, 10, "0.7 -> 0.8 in a constant column moved a prediction that far")
 
+    def test_a_stray_weight_file_is_named(self):
+        # edges2 item 3: a w4.npy beside a 3-layer model without its manifest was reported as
+        # "model.json says widths 5,8,6,2 but the weights are 5,8,6,2,2".
+        x, y = self.regression(rows=20)
+        self.ok("nobias-train", "--x", x, "--y", y, *QUICK, "--layers", "5,8,6,2",
+                "--weights-out", "m", "--quiet")
+        os.remove(self.path("m", "nobias-manifest.txt"))
+        np.save(self.path("m", "w4.npy"), np.ones((2, 2), np.float32))
+        needle = ("m: model.json says 3 layers (widths 5,8,6,2), in w1.npy..w3.npy, but w4.npy is "
+                  "here too, and there is no nobias-manifest.txt to say which files are the "
+                  "save's: a file left over from another model? Delete it")
+        self.refused("nobias-predict", ["--weights", "m", "--x", x, "--out", "p.npy"], needle)
+        self.refused("nobias-evaluate", ["--weights", "m", "--x", x, "--y", y], needle)
+        self.refused("nobias-export", ["--weights", "m", "--onnx", "m.onnx"], needle)
+        self.refused("nobias-train", ["--x", x, "--y", y, *QUICK, "--weights-in", "m"], needle)
+        os.remove(self.path("m", "w4.npy"))
+        self.ok("nobias-predict", "--weights", "m", "--x", x, "--out", "p.npy")
+
     def test_predict_labels(self):
         x, labels = self.classes()
         self.ok("nobias-train", "--x", x, "--y", labels, *QUICK, "--weights-out", "m", "--quiet")
