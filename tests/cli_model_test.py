@@ -143,6 +143,92 @@ class ModelToolsTest(StandardizedModelTests, StreamingTests, TaskTests, ProcessT
                     err = np.max(np.abs(p - q) / np.maximum(size, 1e-3))
                     self.assertLessEqual(err, tol)
 
+    def test_output_extensions_name_their_format(self):
+        # edges2 item 1: --out p.txt was written as .npy bytes, --loss-csv loss.npy as CSV.
+        x, y = self.regression(rows=20)
+        self.ok("nobias-train", "--x", x, "--y", y, *QUICK, "--weights-out", "m", "--quiet")
+        # Refused before anything is read: --x does not even exist here.
+        for out, ext in (("p.txt", ".txt"), ("p.JSON", ".JSON"), ("p.npy.bak", ".bak")):
+            self.refused("nobias-predict", ["--weights", "m", "--x", "missing.npy", "--out", out],
+                         "nobias-predict: --out %s: %s is not a format --out writes; expected a "
+                         "name ending in .npy, .csv or .tsv (without an extension: .npy)"
+                         % (out, ext))
+        for flag, name in (("--loss-csv", "loss.npy"), ("--history", "h.json"),
+                           ("--history", "h.txt")):
+            r = self.refused("nobias-train", ["--x", x, "--y", y, *QUICK, "--weights-out", "m2",
+                                              flag, name],
+                             "%s %s: .%s is not a format %s writes; expected a name ending in "
+                             ".csv or .tsv (without an extension: .csv)"
+                             % (flag, name, name.split(".")[-1], flag))
+            self.assertNotIn("epoch 1/", r.stdout + r.stderr, "refused before training")
+        self.refused("nobias-export", ["--weights", "m", "--onnx", "m.bin"],
+                     "--onnx m.bin: .bin is not a format --onnx writes; expected a name ending "
+                     "in .onnx")
+        # The names each takes are written in the format they name, in any case.
+        self.ok("nobias-predict", "--weights", "m", "--x", x, "--out", "p.NPY")
+        p = np.load(self.path("p.NPY"))
+        self.ok("nobias-predict", "--weights", "m", "--x", x, "--out", "p.Csv")
+        with open(self.path("p.Csv")) as f:
+            self.assertEqual(f.readline(), "output 1,output 2\n")
+        self.ok("nobias-predict", "--weights", "m", "--x", x, "--out", "p")  # none: .npy
+        np.testing.assert_array_equal(np.load(self.path("p")), p)
+        self.ok("nobias-train", "--x", x, "--y", y, *QUICK, "--quiet", "--loss-csv", "l.TSV",
+                "--history", "h")
+        with open(self.path("l.TSV")) as f:
+            self.assertEqual(f.readline(), "step\tloss\n")
+        with open(self.path("h")) as f:
+            self.assertTrue(f.readline().startswith("epoch,train_loss,"))
+
+    def test_training_rows_that_read_as_zero_are_refused(self):
+        # edges2 item 2: one row (standardized: x = 0) exited 0 after 200 epochs at loss 0, its
+        # weights as they started, with warnings that blamed --lr.
+        x, y = self.regression(rows=30)
+        xs, ys = np.load(self.path(x)), np.load(self.path(y))
+        one_x, one_y = self.save("x1.npy", xs[:1]), self.save("y1.npy", ys[:1])
+        same = self.save("same.npy", np.repeat(xs[:1], 30, axis=0))
+        for args, needle in (
+                ([one_x, "--y", one_y], "every column of x is constant over the 1 training row, "
+                 "so x standardized (centred on its mean) is 0 in every one; a bias-free network "
+                 "maps 0 to 0 whatever its weights"),
+                ([same, "--y", y], "every column of x is constant over the 30 training rows")):
+            r = self.refused("nobias-train", ["--x", *args, "--weights-out", "m"], needle)
+            self.assertNotIn("--lr", r.stderr)
+            self.assertNotIn("epoch 1/", r.stdout)
+        # Unstandardized, one row trains.
+        self.ok("nobias-train", "--x", one_x, "--y", one_y, *QUICK, "--no-standardize", "--quiet")
+        # A constant column of 0.7 (its mean in double is not 0.7) standardizes to 0 by mean
+        # 0.7 and scale 1: it had a scale of 1e-16, and 0.8 there predicted 1e12.
+        xs[:, 2] = 0.7
+        self.save("x07.npy", xs)
+        self.ok("nobias-train", "--x", "x07.npy", "--y", y, *QUICK, "--dtype", "f64",
+                "--validation-fraction", "0", "--weights-out", "m07", "--quiet")
+        self.assertEqual(np.load(self.path("m07", "x_mean.npy")).ravel()[2], 0.7)
+        self.assertEqual(np.load(self.path("m07", "x_scale.npy")).ravel()[2], 1.0)
+        xs[:, 2] = 0.8
+        self.save("x08.npy", xs)
+        self.ok("nobias-predict", "--weights", "m07", "--x", "x07.npy", "--out", "p07.npy")
+        self.ok("nobias-predict", "--weights", "m07", "--x", "x08.npy", "--out", "p08.npy")
+        moved = np.abs(np.load(self.path("p08.npy")) - np.load(self.path("p07.npy"))).max()
+        self.assertLess(moved, 10, "0.7 -> 0.8 in a constant column moved a prediction that far")
+
+    def test_a_stray_weight_file_is_named(self):
+        # edges2 item 3: a w4.npy beside a 3-layer model without its manifest was reported as
+        # "model.json says widths 5,8,6,2 but the weights are 5,8,6,2,2".
+        x, y = self.regression(rows=20)
+        self.ok("nobias-train", "--x", x, "--y", y, *QUICK, "--layers", "5,8,6,2",
+                "--weights-out", "m", "--quiet")
+        os.remove(self.path("m", "nobias-manifest.txt"))
+        np.save(self.path("m", "w4.npy"), np.ones((2, 2), np.float32))
+        needle = ("m: model.json says 3 layers (widths 5,8,6,2), in w1.npy..w3.npy, but w4.npy is "
+                  "here too, and there is no nobias-manifest.txt to say which files are the "
+                  "save's: a file left over from another model? Delete it")
+        self.refused("nobias-predict", ["--weights", "m", "--x", x, "--out", "p.npy"], needle)
+        self.refused("nobias-evaluate", ["--weights", "m", "--x", x, "--y", y], needle)
+        self.refused("nobias-export", ["--weights", "m", "--onnx", "m.onnx"], needle)
+        self.refused("nobias-train", ["--x", x, "--y", y, *QUICK, "--weights-in", "m"], needle)
+        os.remove(self.path("m", "w4.npy"))
+        self.ok("nobias-predict", "--weights", "m", "--x", x, "--out", "p.npy")
+
     def test_predict_labels(self):
         x, labels = self.classes()
         self.ok("nobias-train", "--x", x, "--y", labels, *QUICK, "--weights-out", "m", "--quiet")
@@ -323,11 +409,18 @@ class ModelToolsTest(StandardizedModelTests, StreamingTests, TaskTests, ProcessT
         os.mkdir(self.path("wo"))
         self.ok("nobias-train", "--layers", "5,3,2", "--steps", 2, "--weights-out", "wi",
                 "--quiet")
+        # A --loss-csv can no longer be named w2.npy (edges2: its extension is refused first),
+        # but a name without an extension can still lie in a directory's own names.
+        os.mkdir(self.path("ck"))
         cases = [
             (["--x", x, "--y", y, "--weights-out", "wo", "--loss-csv", "wo/w2.npy"],
-             "--loss-csv wo/w2.npy is inside --weights-out wo"),
+             "--loss-csv wo/w2.npy: .npy is not a format --loss-csv writes"),
+            (["--x", x, "--y", y, "--epochs", 1, "--checkpoint", "ck", "--loss-csv", "ck/CURRENT"],
+             "--loss-csv ck/CURRENT is inside --checkpoint ck"),
             (["--weights-in", "wi", "--steps", 2, "--loss-csv", "wi/w1.npy"],
-             "--loss-csv wi/w1.npy would write inside --weights-in wi, which is an input"),
+             "--loss-csv wi/w1.npy: .npy is not a format --loss-csv writes"),
+            (["--resume", "wi", "--x", x, "--y", y, "--epochs", 1, "--loss-csv", "wi/loss"],
+             "--loss-csv wi/loss would write inside --resume wi, which is an input"),
             (["--x", "wi/w1.npy", "--y", y, "--weights-out", "wi"],
              "--x wi/w1.npy is inside --weights-out wi"),
         ]

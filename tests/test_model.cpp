@@ -209,6 +209,45 @@ TEST_CASE("model.save.refuses_info_that_does_not_fit_the_network") {
   CHECK(dir.names().empty());
 }
 
+TEST_CASE("model.load.names_a_stray_weight_file") {
+  // edges2 item 3: a w4.npy left beside a 3-layer model without its manifest was read as a
+  // fourth layer: "model.json says widths 5,8,6,4 but the weights are 5,8,6,4,4", or "w4.npy is
+  // 7x7 but w3.npy is 6x4".
+  TempDir dir("stray");
+  const std::string d = dir.path().string();
+  const Network<float> net(std::vector<std::size_t>{5, 8, 6, 4}, 3);
+  nobias::save_model(d, net, ModelInfo{});
+  const std::string expected = "model.json says 3 layers (widths 5,8,6,4), in w1.npy..w3.npy";
+  // With the manifest the set is what it lists: the stray file is not the save's.
+  nobias::write_npy(dir.file("w4.npy"), Matrix<float>(4, 4));
+  CHECK(nobias::load_model<float>(d).network.layers() == 3);
+  CHECK(nobias::read_model_info(d).widths == std::vector<std::size_t>{5, 8, 6, 4});
+  fs::remove(dir.file("nobias-manifest.txt"));
+  const std::string stray = expected +
+                            ", but w4.npy is here too, and there is no nobias-manifest.txt to say "
+                            "which files are the save's: a file left over from another model? "
+                            "Delete it, or keep each model in a directory of its own";
+  CHECK_ERROR(IoError, nobias::load_model<float>(d), "load_model: " + d + ": " + stray);
+  CHECK_ERROR(IoError, nobias::read_model_info(d), "read_model_info: " + d + ": " + stray);
+  nobias::write_npy(dir.file("w4.npy"), Matrix<float>(7, 7));  // not even a fourth layer
+  CHECK_ERROR(IoError, nobias::load_model<float>(d), stray);
+  CHECK_ERROR(IoError, nobias::read_model_info(d), stray);
+  nobias::write_npy(dir.file("w10.npy"), Matrix<float>(7, 7));
+  CHECK_ERROR(IoError, nobias::load_model<float>(d),
+              expected +
+                  ", but w4.npy, w10.npy are here too, and there is no "
+                  "nobias-manifest.txt to say which files are the save's: files left over "
+                  "from another model? Delete them");
+  fs::remove(dir.file("w4.npy"));
+  fs::remove(dir.file("w10.npy"));
+  CHECK(nobias::load_model<float>(d).network.layers() == 3);
+  // A layer model.json names, missing: named as that, not as other widths.
+  fs::rename(dir.file("w3.npy"), dir.file("w4.npy"));
+  CHECK_ERROR(IoError, nobias::read_model_info(d),
+              "read_model_info: " + d + ": " + expected + ", but w3.npy is missing");
+  CHECK_ERROR(IoError, nobias::load_model<float>(d), expected + ", but w3.npy is missing");
+}
+
 TEST_CASE("model.load.metadata_that_does_not_match_the_files") {
   TempDir dir("mismatch");
   const std::string d = dir.path().string();

@@ -126,6 +126,41 @@ TEST_CASE("output_plan.accepts_separate_paths_and_the_same_flag_twice") {
   CHECK(check_message(owned).find("--y " + d + "/w1.npy is inside --weights-out") == 0);
 }
 
+TEST_CASE("output_plan.output_names_their_format") {
+  // edges2 item 1: nobias-predict --out p.txt wrote .npy bytes into p.txt.
+  const std::vector<std::string> out = {".npy", ".csv", ".tsv"};
+  CHECK(nobias::output_format("--out", "p.npy", out) == 0);
+  CHECK(nobias::output_format("--out", "d.x/p.CSV", out) == 1);  // any case; the name's own
+  CHECK(nobias::output_format("--out", "p.tsv", out) == 2);
+  CHECK(nobias::output_format("--out", "/dev/stdout", out) == 0);  // none: the first format
+  CHECK(nobias::output_format("--out", "fifo", out) == 0);
+  CHECK_ERROR(ValueError, nobias::output_format("--out", "p.txt", out),
+              "--out p.txt: .txt is not a format --out writes; expected a name ending in .npy, "
+              ".csv or .tsv (without an extension: .npy)");
+  CHECK_ERROR(ValueError, nobias::output_format("--onnx", "m.npy.bak", {".onnx"}),
+              "--onnx m.npy.bak: .bak is not a format --onnx writes; expected a name ending in "
+              ".onnx (without an extension: .onnx)");
+
+  // check() refuses the name before any other check (nothing on disk is looked at) and for
+  // each output file given extensions.
+  TempDir dir("plan-format");
+  PathPlan plan;
+  plan.add_input("--x", dir.file("x.npy"));
+  plan.add_output_file("--loss-csv", dir.file("l.csv"), {".csv", ".tsv"});
+  plan.add_output_file("--history", dir.file("h.tsv"), {".csv", ".tsv"});
+  CHECK(check_message(plan) == "no conflict");
+  plan.add_output_file("--out", dir.file("x.npy") + "/../p.json", out);
+  CHECK(check_message(plan) ==
+        "--out " + dir.file("x.npy") +
+            "/../p.json: .json is not a format --out writes; expected a "
+            "name ending in .npy, .csv or .tsv (without an extension: .npy)");
+  PathPlan loss;
+  loss.add_output_file("--loss-csv", dir.file("loss.npy"), {".csv", ".tsv"});
+  CHECK(check_message(loss).find("--loss-csv " + dir.file("loss.npy") +
+                                 ": .npy is not a format --loss-csv writes; expected a name "
+                                 "ending in .csv or .tsv") == 0);
+}
+
 TEST_CASE("output_plan.refuses_output_directories_too_long_for_what_is_saved_inside") {
   // Issue 19 item 13: such names failed only at the save, after the whole run.
   TempDir dir("plan-long");

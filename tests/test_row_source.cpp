@@ -257,6 +257,7 @@ TEST_CASE_TEMPLATE("row_source.fit_refuses_values_standardized_past_the_dtype", 
   nobias::Matrix<T> x(6, 3), y(6, 2), val_x(2, 3), val_y(2, 2);
   x(0, 2) = 5;  // not read: row 0 trains nowhere
   x(3, 2) = 2;
+  x(5, 0) = 1;  // the safe rows' x is not all 0, which fit refuses (nothing could be learned)
   nobias::Standardization s;
   s.x_mean = {0, 0, 0};
   // Finite and > 0, but 2 / scale is past T's max (in float64, past double's: inf).

@@ -297,6 +297,44 @@ TEST_CASE_TEMPLATE("targets.standardization.matches_the_reference", T, float, do
   CHECK(test_support::max_relative_error<T>(ys.view(), y.view()) < (sizeof(T) == 4 ? 1e-6 : 1e-14));
 }
 
+TEST_CASE_TEMPLATE("targets.standardization.constant_columns_map_to_exactly_zero", T, float,
+                   double) {
+  // edges2 item 2: 0.7 thirty times has a mean of 0.6999999999999996 in double and a spread of
+  // 3.3e-16, which was taken for the scale: the column standardized to -1, 0.8 to 3e14.
+  Matrix<T> x = test_support::random_matrix<T>(30, 3, 5, 1.0);
+  for (std::size_t i = 0; i < 30; ++i) {
+    x(i, 1) = T(0.7);
+    x(i, 2) = T(-3.3);
+  }
+  const nobias::Standardization s = nobias::fit_standardization<T>(x.view(), x.view());
+  for (std::size_t j = 1; j < 3; ++j) {
+    CAPTURE(j);
+    CHECK(s.x_mean[j] == static_cast<double>(x(0, j)));
+    CHECK(s.x_scale[j] == 1.0);
+    CHECK(s.y_mean[j] == static_cast<double>(x(0, j)));
+    CHECK(s.y_scale[j] == 1.0);
+  }
+  Matrix<T> xs = x;
+  nobias::standardize_x<T>(s, xs.view());
+  for (std::size_t i = 0; i < 30; ++i) {
+    CAPTURE(i);
+    CHECK(xs(i, 1) == T(0));
+    CHECK(xs(i, 2) == T(0));
+  }
+  // One row: every column is constant.
+  const nobias::Standardization one = nobias::fit_standardization<T>(x.row_block(3, 1));
+  CHECK(one.x_mean == std::vector<double>{static_cast<double>(x(3, 0)), static_cast<double>(T(0.7)),
+                                          static_cast<double>(T(-3.3))});
+  CHECK(one.x_scale == std::vector<double>{1.0, 1.0, 1.0});
+  // A constant column too large to sum: its value, not an overflow.
+  Matrix<double> huge(3, 1);
+  for (std::size_t i = 0; i < 3; ++i)
+    huge(i, 0) = 1e308;
+  const nobias::Standardization h = nobias::fit_standardization<double>(huge.view());
+  CHECK(h.x_mean == std::vector<double>{1e308});
+  CHECK(h.x_scale == std::vector<double>{1.0});
+}
+
 TEST_CASE("targets.standardization.refusals") {
   Matrix<double> x(3, 2), y(4, 1);
   CHECK_ERROR(nobias::ShapeError, nobias::fit_standardization<double>(x.view(), y.view()),

@@ -18,6 +18,7 @@
 #include "nobias/fit.hpp"
 #include "nobias/network.hpp"
 #include "nobias/optimizer.hpp"
+#include "nobias/targets.hpp"
 #include "reference/reference.hpp"
 #include "support/fit_hooks.hpp"
 #include "test_support.hpp"
@@ -1029,6 +1030,63 @@ TEST_CASE_TEMPLATE("fit.input.bad_shapes_and_epochs_throw", T, float, double) {
                        "fit: epochs must be >= 1, got 0", nobias::ValueError);
   CHECK(identical(p.net, before));
   CHECK(optimizer.steps_taken() == 0);
+}
+
+TEST_CASE_TEMPLATE("fit.input.refuses_inputs_that_read_as_zero", T, float, double) {
+  // edges2 item 2: one training row, standardized, is x = 0; a bias-free network maps it to 0
+  // whatever its weights, so the run "trained" 200 epochs at loss 0, left the weights as they
+  // started and exited 0, with a warning that blamed --lr.
+  Problem<T> p(10);
+  Optimizer<T> optimizer(fit_momentum_config(), p.net);
+  const Network<T> before = p.net;
+  const std::vector<std::size_t> one = {3};
+  nobias::Standardization s = nobias::fit_standardization<T>(p.x, p.y, &one);
+  const std::string why =
+      "; a bias-free network maps 0 to 0 whatever its weights, so no step can change its outputs "
+      "or the loss: nothing would be learned. Expected ";
+  nobias::FitData<T> data{p.x, p.y};
+  data.rows = &one;
+  data.standardization = &s;
+  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, data, fit_options(2, 4, true)),
+                       ("fit: every column of x is constant over the 1 training row, so x "
+                        "standardized (centred on its mean) is 0 in every one" +
+                        why + "training rows whose x differ (or x not standardized)")
+                           .c_str(),
+                       nobias::ValueError);
+  // Every row alike: the same.
+  Matrix<T> same(10, 6);
+  for (std::size_t i = 0; i < 10; ++i)
+    for (std::size_t j = 0; j < 6; ++j)
+      same(i, j) = p.x(3, j);
+  s = nobias::fit_standardization<T>(same, p.y);
+  data = {same, p.y};
+  data.standardization = &s;
+  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, data, fit_options(2, 4, true)),
+                       ("fit: every column of x is constant over the 10 training rows, so x "
+                        "standardized (centred on its mean) is 0 in every one" +
+                        why + "training rows whose x differ (or x not standardized)")
+                           .c_str(),
+                       nobias::ValueError);
+  // Unstandardized, only an x of zeros.
+  const Matrix<T> zeros(10, 6);
+  CHECK_THROWS_WITH_AS(
+      nobias::fit<T>(p.net, optimizer, {zeros, p.y}, fit_options(2, 4, true)),
+      ("fit: x is 0 in every one of the 10 training rows" + why + "a training row whose x is not 0")
+          .c_str(),
+      nobias::ValueError);
+  CHECK(identical(p.net, before));
+  CHECK(optimizer.steps_taken() == 0);
+  // What trains: one row as it is, or rows alike but for one column, standardized.
+  nobias::fit<T>(p.net, optimizer, {same.row_block(0, 1), p.y.row_block(0, 1)},
+                 fit_options(2, 4, true));
+  CHECK(!identical(p.net, before));
+  same(7, 2) = T(-1);
+  s = nobias::fit_standardization<T>(same, p.y);
+  data = {same, p.y};
+  data.standardization = &s;
+  const std::size_t steps = optimizer.steps_taken();
+  nobias::fit<T>(p.net, optimizer, data, fit_options(2, 4, true));
+  CHECK(optimizer.steps_taken() == steps + 6);
 }
 
 TEST_CASE_TEMPLATE("optimizer.config.bad_values_throw_naming_the_field", T, float, double) {

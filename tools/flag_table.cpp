@@ -236,7 +236,8 @@ std::vector<FlagSpec> make_table() {
            "missing parents, if missing)",
            text()),
       Flag("--loss-csv", "FILE",
-           "Write step,loss for every step to FILE (CSV; tab-separated when it ends in .tsv)",
+           "Write step,loss for every step to FILE: CSV in a .csv, tab-separated in a .tsv "
+           "(another extension is refused)",
            text()),
       Flag("--threads", "N", "Threads of every product",
            whole(1, static_cast<std::uint64_t>(std::numeric_limits<int>::max())))
@@ -278,7 +279,7 @@ std::vector<FlagSpec> make_table() {
           .excludes({"--standardize"}),
       Flag("--history", "FILE.csv",
            "Write one CSV row per epoch: train and validation loss, the validation metrics, "
-           "seconds (tab-separated when FILE ends in .tsv)",
+           "seconds (tab-separated in a .tsv; another extension is refused)",
            text())
           .in(kEpochRuns),
       Flag("--mpi-mode", "deterministic|fast",

@@ -35,7 +35,9 @@ std::optional<ExportOptions> parse(int argc, char** argv) {
   app.add_option("--weights", o.weights, "Model directory (nobias-train --weights-out)")
       ->type_name("DIR")
       ->required();
-  app.add_option("--onnx", o.onnx, "ONNX model to write")->type_name("model.onnx")->required();
+  app.add_option("--onnx", o.onnx, "ONNX model to write (a .onnx; another extension is refused)")
+      ->type_name("model.onnx")
+      ->required();
   if (!parse_or_help(app, argc, argv)) return std::nullopt;
   return o;
 }
@@ -43,7 +45,7 @@ std::optional<ExportOptions> parse(int argc, char** argv) {
 int run(const ExportOptions& o) {
   nobias::PathPlan plan;
   plan.add_input("--weights", o.weights, nobias::is_model_file_name);
-  plan.add_output_file("--onnx", o.onnx);
+  plan.add_output_file("--onnx", o.onnx, {".onnx"});
   plan.check();
   const nobias::ModelInfo info = read_info(o.weights);
   return with_model_dtype(info, [&](auto zero) {

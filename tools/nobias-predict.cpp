@@ -12,7 +12,8 @@
 // the file that trained predicts; that column is never read nor checked (the targets of new rows
 // may be unknown: blank, NA, text), but a --target that can name no column (0, a number past the
 // columns, a name in several) is refused; a --out ending in .csv gets a header row ("output 1",
-// ..., or "label") and the same numbers, one ending in .tsv the same with tabs between fields. A
+// ..., or "label") and the same numbers, one ending in .tsv the same with tabs between fields;
+// another extension is refused before anything is read (a name without one is a .npy). A
 // prediction that comes out NaN or infinite (inputs or weights too large for the dtype) is refused,
 // naming the row: nothing is written. Exit status: 0 success, 2 bad usage or input (nothing
 // written), 1 internal error.
@@ -39,6 +40,10 @@
 namespace nobias_tools {
 namespace {
 
+// What --out is written as, by its name (nobias::output_format): .npy, CSV, CSV with tabs; a
+// name without an extension (a device, a FIFO) is a .npy, any other is refused.
+const std::vector<std::string> kOutExtensions = {".npy", ".csv", ".tsv"};
+
 struct PredictOptions {
   ModelFlags model;
   std::string out, target;
@@ -47,15 +52,16 @@ struct PredictOptions {
 
 std::optional<PredictOptions> parse(int argc, char** argv) {
   CLI::App app{
-      "Writes a trained bias-free MLP's predictions for the rows of --x to --out (.npy):\n"
-      "the outputs in the units of the training targets, or with --labels the class of each\n"
-      "row (the argmax of its scores) as int64.",
+      "Writes a trained bias-free MLP's predictions for the rows of --x to --out (.npy, .csv or\n"
+      ".tsv): the outputs in the units of the training targets, or with --labels the class of\n"
+      "each row (the argmax of its scores) as int64.",
       "nobias-predict"};
   app.set_version_flag("--version", std::string("nobias-predict " NOBIAS_VERSION));
   PredictOptions o;
   define_model_flags(app, o.model);
   app.add_option("--out", o.out,
-                 "Predictions to write (.npy; CSV when it ends in .csv, tab-separated in .tsv)")
+                 "Predictions to write: .npy, CSV in a .csv, tab-separated in a .tsv (another "
+                 "extension is refused; none, as a device or FIFO: .npy)")
       ->type_name("P.npy")
       ->required();
   app.add_option("--target", o.target,
@@ -90,7 +96,8 @@ template <class T>
 void write_predictions(std::ostream& out, const PredictOptions& o, const nobias::ModelInfo& info,
                        const nobias::Model<T>& model, ModelRows<T>& x) {
   const std::size_t n = x.rows(), d = model.network.output_width();
-  const bool csv = is_csv_path(o.out), named = o.labels && !info.class_names.empty();
+  const bool csv = nobias::output_format("--out", o.out, kOutExtensions) != 0,
+             named = o.labels && !info.class_names.empty();
   const char delimiter = nobias::csv_delimiter_for(o.out);  // a tab in a .tsv
   // The header first: the whole array's shape, or the column names.
   if (!csv) {
@@ -149,7 +156,7 @@ int run(const PredictOptions& o) {
   nobias::PathPlan plan;
   plan.add_input("--weights", o.model.weights);
   plan.add_input("--x", o.model.x);
-  plan.add_output_file("--out", o.out);
+  plan.add_output_file("--out", o.out, kOutExtensions);
   plan.check();
   const nobias::ModelInfo info = apply_model_flags(o.model);
   if (o.labels && info.classes == 0) {

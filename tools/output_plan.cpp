@@ -57,15 +57,32 @@ std::optional<std::string> child_below(const Resolved& outer, const Resolved& in
 
 }  // namespace
 
+std::size_t output_format(const std::string& flag, const std::string& path,
+                          const std::vector<std::string>& extensions) {
+  std::string extension = fs::path(path).extension().string();
+  for (char& c : extension)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  if (extension.empty()) return 0;
+  for (std::size_t i = 0; i < extensions.size(); ++i)
+    if (extension == extensions[i]) return i;
+  std::string expected;
+  for (std::size_t i = 0; i < extensions.size(); ++i)
+    expected += (i == 0 ? "" : i + 1 == extensions.size() ? " or " : ", ") + extensions[i];
+  throw ValueError(flag + " " + path + ": " + fs::path(path).extension().string() +
+                   " is not a format " + flag + " writes; expected a name ending in " + expected +
+                   " (without an extension: " + extensions.front() + ")");
+}
+
 void PathPlan::add_input(const std::string& flag, const std::string& path, NamePredicate owns) {
   if (path.empty()) return;
   std::error_code ec;
   entries_.push_back({flag, path, false, fs::is_directory(path, ec), std::move(owns)});
 }
 
-void PathPlan::add_output_file(const std::string& flag, const std::string& path) {
+void PathPlan::add_output_file(const std::string& flag, const std::string& path,
+                               std::vector<std::string> extensions) {
   if (path.empty()) return;
-  entries_.push_back({flag, path, true, false, {}});
+  entries_.push_back({flag, path, true, false, {}, 0, std::move(extensions)});
 }
 
 void PathPlan::add_output_directory(const std::string& flag, const std::string& path,
@@ -75,6 +92,10 @@ void PathPlan::add_output_directory(const std::string& flag, const std::string& 
 }
 
 void PathPlan::check() const {
+  // A name the run would write in another format than it names: refused before the rest.
+  for (const Entry& e : entries_)
+    if (e.output && !e.directory && !e.extensions.empty())
+      output_format(e.flag, e.path, e.extensions);
   std::vector<Resolved> where;
   std::vector<bool> through;  // an output written in place (/dev/null, a FIFO): may be shared
   for (const Entry& e : entries_) {

@@ -34,6 +34,14 @@
 // the tools, not to the library.
 namespace nobias {
 
+// Which format an output file is written in, by its name's extension: the index in extensions
+// (lower case, ".npy"; the name's matched in any case) of its extension, 0 for a name without
+// one (a device, a FIFO, /dev/stdout: the first format). Another extension is refused before
+// any work, as a format the flag does not write: ValueError "--out p.txt: .txt is not a format
+// --out writes; expected a name ending in .npy, .csv or .tsv (without an extension: .npy)".
+std::size_t output_format(const std::string& flag, const std::string& path,
+                          const std::vector<std::string>& extensions);
+
 class PathPlan {
  public:
   // Which names in a directory the run reads or writes (nobias::is_model_file_name for a
@@ -43,8 +51,10 @@ class PathPlan {
   // A file or directory the run reads. For a directory, owns (if set) says which names in it
   // are read: only those can conflict with an output inside it; unset, any path inside does.
   void add_input(const std::string& flag, const std::string& path, NamePredicate owns = {});
-  // A file the run creates or replaces.
-  void add_output_file(const std::string& flag, const std::string& path);
+  // A file the run creates or replaces, in the format its name's extension names: one of
+  // extensions (see output_format), checked by check(). Empty: any name (a test's plan).
+  void add_output_file(const std::string& flag, const std::string& path,
+                       std::vector<std::string> extensions = {});
   // A directory the run creates if needed and fills (a weight set, a model, a checkpoint).
   // owns as for add_input: unset, any path inside it conflicts with another flag's path.
   // longest_inside: the longest name the library creates in it (nobias::
@@ -54,8 +64,9 @@ class PathPlan {
                             NamePredicate owns = {},
                             std::size_t longest_inside = longest_name_in_file_set());
 
-  // ValueError for the first conflict, between two different flags (one flag may be both an
-  // input and an output, as --checkpoint with --resume):
+  // ValueError for an output file whose extension is not one of its flag's (output_format),
+  // before any conflict; then for the first conflict, between two different flags (one flag may be
+  // both an input and an output, as --checkpoint with --resume):
   //   "--loss-csv wo/w2.npy is inside --weights-out wo: an output may not overwrite another"
   //   "--weights-out d would overwrite --x d/w1.npy: an output may not be an input"
   //   "--y a.npy and --loss-csv b.npy are the same file"
@@ -71,7 +82,8 @@ class PathPlan {
     std::string flag, path;
     bool output = false, directory = false;
     NamePredicate owns;
-    std::size_t longest_inside = 0;  // an output directory: see add_output_directory
+    std::size_t longest_inside = 0;       // an output directory: see add_output_directory
+    std::vector<std::string> extensions;  // an output file: the formats its flag writes
   };
   std::vector<Entry> entries_;
 };

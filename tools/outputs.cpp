@@ -12,6 +12,11 @@ namespace nobias_tools {
 // Numbers as nobias::format_number writes them: the shortest text that reads back exactly.
 using nobias::format_number;
 
+const std::vector<std::string>& csv_output_extensions() {
+  static const std::vector<std::string> extensions = {".csv", ".tsv"};
+  return extensions;
+}
+
 void stage_loss_csv(nobias::StagedOutputs& outputs, const std::string& path,
                     const std::vector<double>& losses, std::size_t first_step) {
   outputs.stage_file(

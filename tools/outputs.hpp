@@ -13,6 +13,10 @@ namespace nobias_tools {
 // Both are CSV, with a tab between fields when path ends in .tsv (nobias::csv_delimiter_for),
 // as nobias-predict's --out.
 
+// The names --loss-csv and --history take (PathPlan::add_output_file): .csv, .tsv, or none
+// (a device, a FIFO: CSV). Any other (loss.npy, history.json) is refused before training.
+const std::vector<std::string>& csv_output_extensions();
+
 // step,loss with steps from first_step (a resumed run continues the numbering); %.17g so
 // that every double reads back exactly. Staged into outputs: nothing visible until commit.
 void stage_loss_csv(nobias::StagedOutputs& outputs, const std::string& path,

@@ -19,6 +19,7 @@
 #include "nobias/names.hpp"
 #include "nobias/weights_io.hpp"
 #include "output_plan.hpp"
+#include "outputs.hpp"
 #include "paths.hpp"
 
 namespace nobias_tools {
@@ -158,8 +159,8 @@ void check_outputs(const TrainOptions& o) {
   plan.add_output_directory("--weights-out", o.weights_out, nobias::is_model_file_name);
   plan.add_output_directory(o.resume_dir == o.checkpoint_dir ? "--resume" : "--checkpoint",
                             o.checkpoint_dir, {}, nobias::longest_name_in_checkpoint());
-  plan.add_output_file("--loss-csv", o.loss_csv);
-  plan.add_output_file("--history", o.history_csv);
+  plan.add_output_file("--loss-csv", o.loss_csv, csv_output_extensions());
+  plan.add_output_file("--history", o.history_csv, csv_output_extensions());
   try {
     plan.check();
   } catch (const nobias::Error& e) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <sstream>
+#include <system_error>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -14,6 +15,7 @@
 #include "io/npy_reader.hpp"
 #include "io/weights_reader.hpp"
 #include "nobias/error.hpp"
+#include "nobias/names.hpp"
 #include "nobias/npy.hpp"
 #include "nobias/weights_io.hpp"
 
@@ -216,6 +218,55 @@ void check_weights_match(const ModelInfo& info, const std::vector<NpyInfo>& head
   }
 }
 
+// The weight files of a model whose model.json gives its widths: w1.npy..wK.npy for its K
+// layers, each in the set, and beside them no other w<N>.npy unless a manifest says which files
+// are the save's. Without one, a w4.npy left beside a 3-layer model was read as a fourth layer
+// and reported as "model.json says widths 3,100,100,1 but the weights are 3,100,100,1,1", or
+// as "w4.npy is 5x5 but w3.npy is 100x1": now it is named as what it is, a file the model does
+// not have. Before any weight is read.
+void check_weight_files(const FileSetReader& reader, const ModelInfo& info,
+                        const std::string& who) {
+  const std::size_t layers = info.widths.size() - 1;
+  const std::string expected = "model.json says " + counted(layers, "layer") + " (widths " +
+                               widths_text(info.widths) + "), in " +
+                               (layers == 1 ? "w1.npy" : "w1.npy.." + weight_name(layers));
+  for (std::size_t k = 1; k <= layers; ++k) {
+    if (!reader.in_set(weight_name(k))) {
+      bad(who, reader.directory(),
+          expected + ", but " + weight_name(k) +
+              (reader.has_manifest() ? std::string(" is not in ") + kManifestName
+                                     : std::string(" is missing")));
+    }
+  }
+  // With a manifest, a file it does not list is not the save's: ignored, as load_weights does.
+  if (reader.has_manifest()) return;
+  std::vector<std::string> stray;
+  std::error_code ec;
+  for (fs::directory_iterator it(reader.directory(), ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!looks_like_weight_file(name)) continue;
+    bool layer = false;
+    for (std::size_t k = 1; k <= layers && !layer; ++k)
+      layer = name == weight_name(k);
+    if (!layer) stray.push_back(name);
+  }
+  if (ec) bad(who, reader.directory(), "cannot list it (" + ec.message() + ")");
+  if (stray.empty()) return;
+  // Shorter first: w4.npy before w10.npy.
+  std::sort(stray.begin(), stray.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() < b.size() : a < b;
+  });
+  std::string names;
+  for (const std::string& name : stray)
+    names += (names.empty() ? "" : ", ") + name;
+  const bool one = stray.size() == 1;
+  bad(who, reader.directory(),
+      expected + ", but " + names + (one ? " is" : " are") + " here too, and there is no " +
+          kManifestName + " to say which files are the save's: " + (one ? "a file" : "files") +
+          " left over from another model? Delete " + (one ? "it" : "them") +
+          ", or keep each model in a directory of its own");
+}
+
 // A statistics file in the set that model.json does not name (or, without model.json, any):
 // refused rather than ignored. Such a directory was put together by hand or left over from
 // another model, and either reading of it (with the file, or without) could be the wrong one.
@@ -312,8 +363,8 @@ void save_model(const std::string& dir, const Network<T>& net, const ModelInfo& 
 ModelInfo read_model_info(const std::string& dir) {
   const std::string who = "read_model_info";
   const FileSetReader reader(dir, who);
-  const std::vector<NpyInfo> headers = weight_headers(reader, who);
   if (!reader.in_set(kModelMetadataName)) {
+    const std::vector<NpyInfo> headers = weight_headers(reader, who);
     check_no_stray_statistics(reader, nullptr, who);
     ModelInfo info;
     info.widths = {headers.front().shape[0]};
@@ -324,7 +375,8 @@ ModelInfo read_model_info(const std::string& dir) {
   }
   std::map<std::string, std::string> files;
   ModelInfo info = parse_metadata(reader.read(kModelMetadataName), who, dir, files);
-  check_weights_match(info, headers, who, dir);
+  check_weight_files(reader, info, who);
+  check_weights_match(info, weight_headers(reader, who), who, dir);
   check_no_stray_statistics(reader, &files, who);
   info.standardization = read_statistics(reader, files, info, who);
   return info;
@@ -334,16 +386,21 @@ template <class T>
 Model<T> load_model(const std::string& dir) {
   const std::string who = "load_model";
   const FileSetReader reader(dir, who);
+  // model.json first: it says which weight files there are, before load_weights reads them.
+  ModelInfo info;
+  std::map<std::string, std::string> files;
+  const bool metadata = reader.in_set(kModelMetadataName);
+  if (metadata) {
+    info = parse_metadata(reader.read(kModelMetadataName), who, dir, files);
+    check_weight_files(reader, info, who);
+  }
   std::vector<Matrix<T>> weights = load_weights<T>(reader);
   reader.check_complete();
   std::vector<std::size_t> widths{weights.front().rows()};
   for (const Matrix<T>& w : weights)
     widths.push_back(w.cols());
   const std::vector<NpyInfo> headers = weight_headers(reader, who);
-  ModelInfo info;
-  if (reader.in_set(kModelMetadataName)) {
-    std::map<std::string, std::string> files;
-    info = parse_metadata(reader.read(kModelMetadataName), who, dir, files);
+  if (metadata) {
     check_weights_match(info, headers, who, dir);
     check_no_stray_statistics(reader, &files, who);
     info.standardization = read_statistics(reader, files, info, who);

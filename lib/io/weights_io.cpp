@@ -19,14 +19,6 @@ std::string weight_name(std::size_t k) {
   return "w" + std::to_string(k) + ".npy";
 }
 
-// "w<digits>.npy": every name load_weights considers one of its files.
-bool looks_like_weight_file(const std::string& name) {
-  constexpr std::size_t kExtra = 5;  // "w" and ".npy"
-  if (name.size() <= kExtra || name.front() != 'w') return false;
-  if (name.compare(name.size() - 4, 4, ".npy") != 0) return false;
-  return std::all_of(name.begin() + 1, name.end() - 4, [](char c) { return c >= '0' && c <= '9'; });
-}
-
 template <class T>
 void check_chain(const std::vector<Matrix<T>>& weights) {
   if (weights.empty()) throw ValueError("save_weights: no weight matrices to save");
@@ -42,6 +34,13 @@ void check_chain(const std::vector<Matrix<T>>& weights) {
 }
 
 }  // namespace
+
+bool looks_like_weight_file(const std::string& name) {
+  constexpr std::size_t kExtra = 5;  // "w" and ".npy"
+  if (name.size() <= kExtra || name.front() != 'w') return false;
+  if (name.compare(name.size() - 4, 4, ".npy") != 0) return false;
+  return std::all_of(name.begin() + 1, name.end() - 4, [](char c) { return c >= '0' && c <= '9'; });
+}
 
 bool is_model_file_name(const std::string& name) {
   return looks_like_weight_file(name) || name == "model.json" || name == "x_mean.npy" ||

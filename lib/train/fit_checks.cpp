@@ -17,6 +17,32 @@ bool same_array(MatrixView<const T> a, MatrixView<const T> b) {
   return a.data() == b.data() && a.rows() == b.rows() && a.cols() == b.cols() && a.ld() == b.ld();
 }
 
+// A bias-free network maps 0 to 0 whatever its weights: on training rows whose x reads as 0
+// (as training reads it, standardized) every output, the loss and every gradient stay as they
+// are, and a run would end "successfully" with its starting weights. Standardized x reads as 0
+// when every column is constant over the training rows, one row above all. ValueError saying
+// so; found at the first nonzero value, which is the first row's in any other data.
+template <class T>
+void require_some_input(const RowSource<T>& source, bool standardized) {
+  Matrix<T> row(1, source.x_cols());
+  for (std::size_t p = 0; p < source.rows(); ++p) {
+    source.gather_x(row.row_block(0, 1), nullptr, p);
+    for (std::size_t j = 0; j < row.cols(); ++j)
+      if (row(0, j) != T(0)) return;
+  }
+  const std::string rows = counted(source.rows(), "training row");
+  const std::string why =
+      "; a bias-free network maps 0 to 0 whatever its weights, so no step can change its "
+      "outputs or the loss: nothing would be learned. Expected ";
+  if (standardized) {
+    throw ValueError("fit: every column of x is constant over the " + rows +
+                     ", so x standardized (centred on its mean) is 0 in every one" + why +
+                     "training rows whose x differ (or x not standardized)");
+  }
+  throw ValueError("fit: x is 0 in every one of the " + rows + why +
+                   "a training row whose x is not 0");
+}
+
 }  // namespace
 
 template <class T>
@@ -100,6 +126,7 @@ void check_fit(const Network<T>& net, const FitData<T>& data, const FitOptions& 
   source.require_finite_standardized("fit: x", "fit: y");
   val.require_finite_standardized(same_array(val.x(), x) ? "fit: x" : "fit: validation x",
                                   same_array(val.y(), y) ? "fit: y" : "fit: validation y");
+  require_some_input(source, data.standardization != nullptr && data.standardization->has_x());
 }
 
 template void check_fit<float>(const Network<float>&, const FitData<float>&, const FitOptions&);

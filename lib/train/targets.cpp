@@ -19,7 +19,11 @@ std::string element(std::size_t i) {
 }
 
 // Per-column mean and population standard deviation of m's rows (those listed, in that order,
-// or all), two passes in double.
+// or all), two passes in double. A constant column (one row, or every value the same) has mean
+// its value and scale 1, so that it standardizes to exactly 0: its sum divided by n is not
+// always its value (0.7 thirty times sums to a mean of 0.6999999999999996), and the spread of
+// that rounding, 3e-16, made a scale that mapped the column to -1 and a new value of 0.8 to
+// 3e14.
 template <class T>
 void column_statistics(MatrixView<const T> m, const std::vector<std::size_t>* rows,
                        std::vector<double>& mean, std::vector<double>& scale, const char* what) {
@@ -29,9 +33,13 @@ void column_statistics(MatrixView<const T> m, const std::vector<std::size_t>* ro
   };
   mean.assign(d, 0.0);
   scale.assign(d, 0.0);
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t j = 0; j < d; ++j)
+  std::vector<bool> constant(d, true);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < d; ++j) {
       mean[j] += at(i, j);
+      if (at(i, j) != at(0, j)) constant[j] = false;
+    }
+  }
   for (std::size_t j = 0; j < d; ++j)
     mean[j] /= static_cast<double>(n);
   for (std::size_t i = 0; i < n; ++i) {
@@ -41,13 +49,18 @@ void column_statistics(MatrixView<const T> m, const std::vector<std::size_t>* ro
     }
   }
   for (std::size_t j = 0; j < d; ++j) {
+    // A constant column: every value maps to 0, and back to itself (1e308 too, whose sum
+    // overflows).
+    if (constant[j]) {
+      mean[j] = at(0, j);
+      scale[j] = 1.0;
+      continue;
+    }
     scale[j] = std::sqrt(scale[j] / static_cast<double>(n));
     if (!std::isfinite(mean[j]) || !std::isfinite(scale[j])) {
       throw ValueError(std::string("fit_standardization: ") + what + " column " +
                        std::to_string(j) + ": its mean or spread overflows double");
     }
-    // A constant column: every value maps to 0, and back to itself.
-    if (scale[j] == 0.0) scale[j] = 1.0;
   }
 }
 

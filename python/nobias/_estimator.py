@@ -270,9 +270,19 @@ class _Estimator:
         # nobias-train).
         val = {} if held is None else dict(val_rows=held, patience=int(self.n_iter_no_change),
                                            tolerance=float(self.tol))
-        reports = _nobias.fit(network, optimizer, X, targets, epochs=int(self.max_epochs),
-                              batch_size=int(self.batch_size), seed=seed, reduction="mean",
-                              on_epoch=on_epoch, rows=rows, **statistics, **val)
+        try:
+            reports = _nobias.fit(network, optimizer, X, targets, epochs=int(self.max_epochs),
+                                  batch_size=int(self.batch_size), seed=seed, reduction="mean",
+                                  on_epoch=on_epoch, rows=rows, **statistics, **val)
+        except _nobias.ValueError:
+            # The library refuses training rows whose X reads as 0, as one standardized row
+            # does; said in scikit-learn's words for that case, from the facts, not the message.
+            if "x_mean" not in statistics or (X.shape[0] if rows is None else len(rows)) != 1:
+                raise
+            raise _nobias.ValueError(
+                "X has 1 sample to train on: standardized (centred on its own mean) it is X = 0, "
+                "which a bias-free network maps to 0 whatever its weights, so fit would learn "
+                "nothing; give more samples, or standardize=False") from None
         last = reports[-1]
         return dict(network_=network, n_iter_=len(reports),
                     best_loss_=last.best_validation_loss if held is not None else last.train_loss,

@@ -259,6 +259,7 @@ def cli(r):
     cli_environment(r, flags, pre)
     cli_fast_resume(r, flags)
     cli_names(r, flags)
+    cli_edges(r, flags)
 
 
 def timed(command, env=None, timeout=60):
@@ -337,6 +338,25 @@ def cli_names(r, flags):
     check(p.returncode == 0 and "nobias-train-mpi: warning: the loss after the first epoch" in
           p.stderr and "nobias-train: " not in p.stderr,
           "cli: a run's warning begins with nobias-train-mpi")
+
+
+def cli_edges(r, flags):
+    """edges2: nobias-train-mpi refuses what nobias-train refuses, through the same code."""
+    p = r.run(2, "expect-fail-loss-npy", flags + ["--loss-csv", os.path.join(r.args.work, "l.npy")],
+              out_flag="--weights-out")
+    check(p.returncode == 2 and ".npy is not a format --loss-csv writes; expected a name ending "
+          "in .csv or .tsv" in p.stderr and "epoch 1/" not in p.stdout and
+          not os.listdir(p.out) and not os.path.exists(os.path.join(r.args.work, "l.npy")),
+          f"cli: --loss-csv l.npy is refused before training ({p.stderr.strip()[-200:]!r})")
+    one = list(flags)
+    for name, path in (("--x", "x1.npy"), ("--y", "y1.npy")):
+        full = os.path.join(r.args.work, path)
+        np.save(full, np.load(one[one.index(name) + 1])[:1])
+        one[one.index(name) + 1] = full
+    p = r.run(2, "expect-fail-one-row", one, out_flag="--weights-out")
+    check(p.returncode == 2 and "every column of x is constant over the 1 training row" in
+          p.stderr and "--lr" not in p.stderr and not os.listdir(p.out),
+          f"cli: one standardized row is refused, naming why ({p.stderr.strip()[-300:]!r})")
 
 
 def main():

@@ -144,6 +144,33 @@ def test_refusals():
         nobias.Regressor(dtype=numpy.int32).fit(X, y)
 
 
+def test_one_sample_and_constant_columns():
+    # edges2 item 2: one standardized row is X = 0, a bias-free network's output 0 whatever its
+    # weights: fit "trained" at loss 0 and kept its starting weights. Refused, as nobias-train.
+    X, y = regression(rows=40)
+    with pytest.raises(nobias.ValueError, match=r"^X has 1 sample to train on: standardized "
+                       r"\(centred on its own mean\) it is X = 0, which a bias-free network maps "
+                       r"to 0 whatever its weights"):
+        nobias.Regressor(hidden_layer_sizes=(4,), max_epochs=2).fit(X[:1], y[:1])
+    same = numpy.repeat(X[:1], 40, axis=0)
+    with pytest.raises(nobias.ValueError, match=r"fit: every column of x is constant over the 40 "
+                       r"training rows, so x standardized \(centred on its mean\) is 0 in every "
+                       r"one"):
+        nobias.Regressor(hidden_layer_sizes=(4,), max_epochs=2, early_stopping=False).fit(same, y)
+    # Without standardize one row trains.
+    model = nobias.Regressor(hidden_layer_sizes=(4,), max_epochs=3, standardize=False)
+    assert model.fit(X[:1], y[:1]).n_iter_ == 3
+    # A constant column (0.7 forty times: its mean in double is not 0.7) standardizes to 0, by
+    # mean 0.7 and scale 1, so a new value there moves the prediction as little as it is worth.
+    X[:, 2] = 0.7
+    model = nobias.Regressor(hidden_layer_sizes=(4,), max_epochs=3, early_stopping=False,
+                             dtype=numpy.float64).fit(X, y)
+    assert numpy.ravel(model.x_mean_)[2] == 0.7 and numpy.ravel(model.x_scale_)[2] == 1.0
+    moved = X.copy()
+    moved[:, 2] = 0.8
+    assert numpy.abs(model.predict(moved) - model.predict(X)).max() < 10
+
+
 def test_digits_held_out_accuracy():
     datasets = pytest.importorskip("sklearn.datasets", reason="python3-sklearn not installed")
     digits = datasets.load_digits()
