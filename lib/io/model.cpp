@@ -9,9 +9,8 @@
 #include <system_error>
 #include <utility>
 
-#include <nlohmann/json.hpp>
-
 #include "io/file_set.hpp"
+#include "io/model_metadata.hpp"
 #include "io/npy_reader.hpp"
 #include "io/weights_reader.hpp"
 #include "nobias/error.hpp"
@@ -27,124 +26,17 @@ namespace nobias {
 namespace {
 
 namespace fs = std::filesystem;
-using json = nlohmann::json;
-
-constexpr const char* kFormat = "nobias-model";
-// The statistics' names in model.json and their files, in one order.
-constexpr const char* kStatistics[] = {"x_mean", "x_scale", "y_mean", "y_scale"};
-
-std::vector<double>* statistic(Standardization& s, std::size_t k) {
-  std::vector<double>* all[] = {&s.x_mean, &s.x_scale, &s.y_mean, &s.y_scale};
-  return all[k];
-}
+using detail::bad_model;
+using detail::kStatistics;
+using detail::metadata_text;
+using detail::parse_metadata;
+using detail::statistic;
 
 std::string widths_text(const std::vector<std::size_t>& widths) {
   std::string text;
   for (std::size_t k = 0; k < widths.size(); ++k)
     text += (k > 0 ? "," : "") + std::to_string(widths[k]);
   return text;
-}
-
-std::string metadata_text(const ModelInfo& info, Dtype dtype,
-                          const std::vector<std::size_t>& widths) {
-  json j;
-  j["format"] = kFormat;
-  j["format_version"] = kModelFormatVersion;
-  j["nobias_version"] = nobias_version();
-  j["dtype"] = to_name(dtype);
-  j["widths"] = widths;
-  j["classes"] = info.classes;
-  if (!info.class_names.empty()) j["class_names"] = info.class_names;
-  json stats = json::object();
-  Standardization s = info.standardization;
-  for (std::size_t k = 0; k < 4; ++k)
-    if (!statistic(s, k)->empty()) stats[kStatistics[k]] = std::string(kStatistics[k]) + ".npy";
-  j["standardization"] = stats;
-  j["settings"] = info.settings;
-  // Settings are the caller's text: bytes that are not UTF-8 become U+FFFD, never an error.
-  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
-}
-
-[[noreturn]] void bad(const std::string& who, const std::string& dir, const std::string& what) {
-  throw IoError(who + ": " + dir + ": " + what);
-}
-
-// model.json's fields, checked for type and range (not yet against the files).
-ModelInfo parse_metadata(const std::string& text, const std::string& who, const std::string& dir,
-                         std::map<std::string, std::string>& statistic_files) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    bad(who, dir, std::string("model.json is not valid JSON: ") + e.what());
-  }
-  const auto field = [&](const char* key) -> const json& {
-    if (!j.is_object() || !j.contains(key))
-      bad(who, dir, std::string("model.json has no \"") + key + "\"");
-    return j.at(key);
-  };
-  const auto wrong = [&](const char* key, const char* expected) {
-    bad(who, dir,
-        std::string("model.json: \"") + key + "\" must be " + expected + ", found " +
-            j.at(key).dump(-1, ' ', true, json::error_handler_t::replace).substr(0, 80));
-  };
-  if (!field("format").is_string() || field("format").get<std::string>() != kFormat)
-    wrong("format", "\"nobias-model\"");
-  const json& version = field("format_version");
-  if (!version.is_number_integer() || version.get<long long>() < 1)
-    wrong("format_version", "an integer >= 1");
-  if (version.get<long long>() > kModelFormatVersion) {
-    bad(who, dir,
-        "model.json has format_version " + version.dump() + "; this nobias (" + nobias_version() +
-            ") reads up to " + std::to_string(kModelFormatVersion));
-  }
-  ModelInfo info;
-  info.has_metadata = true;
-  info.format_version = version.get<int>();
-  if (!field("nobias_version").is_string()) wrong("nobias_version", "a string");
-  info.nobias_version = j.at("nobias_version").get<std::string>();
-  const std::optional<Dtype> dtype = field("dtype").is_string()
-                                         ? from_name<Dtype>(j.at("dtype").get<std::string>())
-                                         : std::nullopt;
-  if (!dtype) wrong("dtype", "\"f32\" or \"f64\"");
-  info.dtype = *dtype;
-  const json& widths = field("widths");
-  if (!widths.is_array() || widths.size() < 2) wrong("widths", "a list of at least two widths");
-  for (const json& w : widths) {
-    if (!w.is_number_unsigned() || w.get<std::uint64_t>() == 0)
-      wrong("widths", "a list of integers >= 1");
-    info.widths.push_back(w.get<std::size_t>());
-  }
-  if (!field("classes").is_number_unsigned()) wrong("classes", "an integer >= 0");
-  info.classes = j.at("classes").get<std::size_t>();
-  if (j.contains("class_names")) {  // absent from files written before it, and when unnamed
-    const json& names = j.at("class_names");
-    const auto is_string = [](const json& name) { return name.is_string(); };
-    if (!names.is_array() || !std::all_of(names.begin(), names.end(), is_string))
-      wrong("class_names", "a list of strings");
-    info.class_names = names.get<std::vector<std::string>>();
-    const std::string problem = class_names_problem(info.class_names, info.classes);
-    if (!problem.empty()) bad(who, dir, "model.json: \"class_names\" " + problem);
-  }
-  const json& stats = field("standardization");
-  if (!stats.is_object()) wrong("standardization", "an object");
-  for (auto it = stats.begin(); it != stats.end(); ++it) {
-    bool known = false;
-    for (const char* name : kStatistics)
-      known = known || it.key() == name;
-    if (!known || !it.value().is_string() || it.value().get<std::string>() != it.key() + ".npy") {
-      wrong("standardization",
-            "an object of x_mean, x_scale, y_mean, y_scale naming their .npy files");
-    }
-    statistic_files[it.key()] = it.value().get<std::string>();
-  }
-  const json& settings = field("settings");
-  if (!settings.is_object()) wrong("settings", "an object of strings");
-  for (auto it = settings.begin(); it != settings.end(); ++it) {
-    if (!it.value().is_string()) wrong("settings", "an object of strings");
-    info.settings[it.key()] = it.value().get<std::string>();
-  }
-  return info;
 }
 
 // The dtype and shape of dir/name, from its header alone.
@@ -167,20 +59,20 @@ std::vector<NpyInfo> weight_headers(const FileSetReader& reader, const std::stri
   for (std::size_t k = 1; reader.in_set(weight_name(k)); ++k) {
     NpyInfo h = header_of(reader, weight_name(k));
     if (h.shape.size() != 2 || h.is_integer()) {
-      bad(who, reader.directory(),
-          weight_name(k) + " is " + npy_dtype_name(h.dtype) + " of shape " +
-              detail::npy_shape_text(h.shape) + ", expected a 2-D float32 or float64 array");
+      bad_model(who, reader.directory(),
+                weight_name(k) + " is " + npy_dtype_name(h.dtype) + " of shape " +
+                    detail::npy_shape_text(h.shape) + ", expected a 2-D float32 or float64 array");
     }
     if (k > 1 && h.shape[0] != headers.back().shape[1]) {
       const NpyInfo& prev = headers.back();
-      bad(who, reader.directory(),
-          weight_name(k) + " is " + shape_string(h.shape[0], h.shape[1]) + " but " +
-              weight_name(k - 1) + " is " + shape_string(prev.shape[0], prev.shape[1]) +
-              ": rows must equal the previous layer's columns");
+      bad_model(who, reader.directory(),
+                weight_name(k) + " is " + shape_string(h.shape[0], h.shape[1]) + " but " +
+                    weight_name(k - 1) + " is " + shape_string(prev.shape[0], prev.shape[1]) +
+                    ": rows must equal the previous layer's columns");
     }
     headers.push_back(std::move(h));
   }
-  if (headers.empty()) bad(who, reader.directory(), "w1.npy is missing");
+  if (headers.empty()) bad_model(who, reader.directory(), "w1.npy is missing");
   return headers;
 }
 
@@ -200,21 +92,21 @@ void check_weights_match(const ModelInfo& info, const std::vector<NpyInfo>& head
   for (const NpyInfo& h : headers)
     widths.push_back(h.shape[1]);
   if (info.widths != widths) {
-    bad(who, dir,
-        "model.json says widths " + widths_text(info.widths) + " but the weights are " +
-            widths_text(widths));
+    bad_model(who, dir,
+              "model.json says widths " + widths_text(info.widths) + " but the weights are " +
+                  widths_text(widths));
   }
   for (std::size_t k = 0; k < headers.size(); ++k) {
     if (file_dtype(headers[k]) != info.dtype) {
-      bad(who, dir,
-          std::string("model.json says dtype ") + to_name(info.dtype) + " but " +
-              weight_name(k + 1) + " is " + npy_dtype_name(headers[k].dtype));
+      bad_model(who, dir,
+                std::string("model.json says dtype ") + to_name(info.dtype) + " but " +
+                    weight_name(k + 1) + " is " + npy_dtype_name(headers[k].dtype));
     }
   }
   if (info.classes != 0 && info.classes != widths.back()) {
-    bad(who, dir,
-        "model.json says " + std::to_string(info.classes) + " classes but the network has " +
-            std::to_string(widths.back()) + " outputs");
+    bad_model(who, dir,
+              "model.json says " + std::to_string(info.classes) + " classes but the network has " +
+                  std::to_string(widths.back()) + " outputs");
   }
 }
 
@@ -232,10 +124,10 @@ void check_weight_files(const FileSetReader& reader, const ModelInfo& info,
                                (layers == 1 ? "w1.npy" : "w1.npy.." + weight_name(layers));
   for (std::size_t k = 1; k <= layers; ++k) {
     if (!reader.in_set(weight_name(k))) {
-      bad(who, reader.directory(),
-          expected + ", but " + weight_name(k) +
-              (reader.has_manifest() ? std::string(" is not in ") + kManifestName
-                                     : std::string(" is missing")));
+      bad_model(who, reader.directory(),
+                expected + ", but " + weight_name(k) +
+                    (reader.has_manifest() ? std::string(" is not in ") + kManifestName
+                                           : std::string(" is missing")));
     }
   }
   // With a manifest, a file it does not list is not the save's: ignored, as load_weights does.
@@ -250,7 +142,7 @@ void check_weight_files(const FileSetReader& reader, const ModelInfo& info,
       layer = name == weight_name(k);
     if (!layer) stray.push_back(name);
   }
-  if (ec) bad(who, reader.directory(), "cannot list it (" + ec.message() + ")");
+  if (ec) bad_model(who, reader.directory(), "cannot list it (" + ec.message() + ")");
   if (stray.empty()) return;
   // Shorter first: w4.npy before w10.npy.
   std::sort(stray.begin(), stray.end(), [](const std::string& a, const std::string& b) {
@@ -260,11 +152,11 @@ void check_weight_files(const FileSetReader& reader, const ModelInfo& info,
   for (const std::string& name : stray)
     names += (names.empty() ? "" : ", ") + name;
   const bool one = stray.size() == 1;
-  bad(who, reader.directory(),
-      expected + ", but " + names + (one ? " is" : " are") + " here too, and there is no " +
-          kManifestName + " to say which files are the save's: " + (one ? "a file" : "files") +
-          " left over from another model? Delete " + (one ? "it" : "them") +
-          ", or keep each model in a directory of its own");
+  bad_model(who, reader.directory(),
+            expected + ", but " + names + (one ? " is" : " are") + " here too, and there is no " +
+                kManifestName + " to say which files are the save's: " +
+                (one ? "a file" : "files") + " left over from another model? Delete " +
+                (one ? "it" : "them") + ", or keep each model in a directory of its own");
 }
 
 // A statistics file in the set that model.json does not name (or, without model.json, any):
@@ -287,12 +179,13 @@ void check_no_stray_statistics(const FileSetReader& reader,
   if (count == 0) return;
   const std::string is = count == 1 ? " is" : " are", it = count == 1 ? "it" : "them";
   if (named == nullptr) {
-    bad(who, reader.directory(),
-        stray + is + " here but there is no model.json to say how the weights use " + it +
-            ": bare weights are not standardized; delete " + it +
-            ", or save the model with its statistics (save_model)");
+    bad_model(who, reader.directory(),
+              stray + is + " here but there is no model.json to say how the weights use " + it +
+                  ": bare weights are not standardized; delete " + it +
+                  ", or save the model with its statistics (save_model)");
   }
-  bad(who, reader.directory(),
+  bad_model(
+      who, reader.directory(),
       stray + is + " here but model.json's \"standardization\" names " +
           (names.empty() ? std::string("none (the model was trained unstandardized)") : names) +
           "; delete " + it + ", or name " + it + " in model.json");
@@ -306,23 +199,23 @@ Standardization read_statistics(const FileSetReader& reader,
     const auto it = files.find(kStatistics[k]);
     if (it == files.end()) continue;
     if (!reader.exists(it->second)) {
-      bad(who, reader.directory(), "model.json names " + it->second + ", which is missing");
+      bad_model(who, reader.directory(), "model.json names " + it->second + ", which is missing");
     }
     const std::string path = (fs::path(reader.directory()) / it->second).string();
     const Matrix<double> m = read_npy_bytes<double>(reader.read(it->second), path);
     if (m.rows() != 1) {
-      bad(who, reader.directory(),
-          it->second + " is " + shape_string(m.rows(), m.cols()) + ", expected one row");
+      bad_model(who, reader.directory(),
+                it->second + " is " + shape_string(m.rows(), m.cols()) + ", expected one row");
     }
     statistic(s, k)->assign(m.data(), m.data() + m.cols());
   }
   try {
     check_standardization(s, info.widths.front(), info.widths.back(), "model.json");
   } catch (const ValueError& e) {
-    bad(who, reader.directory(), e.what());
+    bad_model(who, reader.directory(), e.what());
   }
   if (info.classes != 0 && s.has_y())
-    bad(who, reader.directory(), "a classifier (classes > 0) with y statistics");
+    bad_model(who, reader.directory(), "a classifier (classes > 0) with y statistics");
   return s;
 }
 
@@ -412,7 +305,7 @@ Model<T> load_model(const std::string& dir) {
   try {
     return Model<T>{Network<T>(std::move(weights)), std::move(info)};
   } catch (const ValueError& e) {
-    bad(who, dir, e.what());  // a NaN in a weight file: corruption, not a bad argument
+    bad_model(who, dir, e.what());  // a NaN in a weight file: corruption, not a bad argument
   }
 }
 
