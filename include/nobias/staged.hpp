@@ -141,10 +141,10 @@ class StagedFile {
   std::string through_;   // a file written through: its contents until commit()
   bool pending_ = false;  // staged and not yet committed
   bool write_through_ = false;
-  bool exact_ = false;                    // a file of a set: path_ itself, never resolved
-  int descriptor_ = -1;                   // a descriptor link: this process's descriptor it names
-  std::uint64_t device_ = 0, inode_ = 0;  // a device, FIFO or socket written through
-  std::uint64_t size_ = 0, checksum_ = 0;
+  bool exact_ = false;                     // a file of a set: path_ itself, never resolved
+  int descriptor_ = -1;                    // a descriptor link: this process's descriptor it names
+  std::uint64_t device_ = 0, inode_ = 0;   // a device, FIFO or socket written through
+  std::uint64_t size_ = 0, checksum_ = 0;  // checksum_: a file of a set's only
 };
 
 // A set of files staged as a whole (stage_weights, stage_model): dir and its missing parents

@@ -19,13 +19,14 @@ constexpr std::size_t kBufferSize = std::size_t{1} << 16;
 constexpr std::size_t kPieceSize = std::size_t{16} << 20;
 }  // namespace
 
-FdStreamBuf::FdStreamBuf(int fd) : fd_(fd), checksum_(kFnv1a64Offset), buffer_(kBufferSize) {
+FdStreamBuf::FdStreamBuf(int fd, bool checksummed)
+    : fd_(fd), checksummed_(checksummed), checksum_(kFnv1a64Offset), buffer_(kBufferSize) {
   setp(buffer_.data(), buffer_.data() + buffer_.size());
 }
 
 bool FdStreamBuf::write_out(const char* data, std::size_t n) {
   if (error_ != 0) return false;
-  checksum_ = fnv1a64(data, n, checksum_);
+  if (checksummed_) checksum_ = fnv1a64(data, n, checksum_);
   size_ += n;
   while (n > 0) {
     const ssize_t written = ::write(fd_, data, std::min(n, kPieceSize));
