@@ -649,6 +649,32 @@ class ModelToolsTest(StandardizedModelTests, StreamingTests, TaskTests, ProcessT
                                                  "--y", "y.npy"],
                              "--x big.npy: prediction row 3 of 20, output 0 is inf")
 
+    def test_an_infinite_input_is_refused_even_where_the_network_hides_it(self):
+        # The tools read --x's values again only where the pass saw a hidden value or an output
+        # that was not finite. A -inf into all-ones weights makes its row's hidden values -inf,
+        # which relu turns into 0: its prediction is a finite 0, so only the hidden layer shows
+        # it. Rows past one block (12,288 for 5 -> 3 -> 2), so that the pass is the streamed one,
+        # and the bad row in a later block; then a network without a hidden layer, where only the
+        # outputs show it and the message must still name the input.
+        rows = 40000
+        for dtype in (np.float32, np.float64):
+            with self.subTest(dtype=dtype.__name__):
+                deep = self.bare_model("deep-" + dtype.__name__, dtype)
+                linear = "linear-" + dtype.__name__
+                os.mkdir(self.path(linear))
+                np.save(self.path(linear, "w1.npy"), np.ones((5, 2), dtype=dtype))
+                x = np.random.default_rng(8).standard_normal((rows, 5)).astype(dtype)
+                x[rows - 3000, 0] = -np.inf
+                name = self.save("x-%s.npy" % dtype.__name__, x)
+                y = self.save("y-%s.npy" % dtype.__name__, np.zeros((rows, 2), dtype=dtype))
+                needle = "--x: %s: element (%d, 0) is -inf; values must be finite" % (
+                    name, rows - 3000)
+                for model in (deep, linear):
+                    self.refused("nobias-predict",
+                                 ["--weights", model, "--x", name, "--out", "p.npy"], needle)
+                    self.refused("nobias-evaluate",
+                                 ["--weights", model, "--x", name, "--y", y], needle)
+
     def test_non_finite_metrics_are_refused_naming_the_metric(self):
         # Finite float64 predictions and targets whose squared errors pass double's range.
         model = self.bare_model("m", np.float64)

@@ -307,7 +307,7 @@ TEST_CASE_TEMPLATE("allocations.streamed_predictions_hold_one_window_of_outputs"
   const auto x = test_support::random_matrix<T>(rows, 37, 23);
   const nobias::Network<T> net(widths, 4, nobias::Init::He);
   std::size_t seen = 0;
-  const auto sink = [&](std::size_t, nobias::MatrixView<const T> p) { seen += p.rows(); };
+  const auto sink = [&](std::size_t, nobias::MatrixView<const T> p, bool) { seen += p.rows(); };
   nobias::predict_rows<T>(net, {}, x.view(), sink, block);  // the backends' first-use buffers
   allocation_counter::reset_largest();
   nobias::predict_rows<T>(net, {}, x.view(), sink, block);

@@ -121,7 +121,7 @@ TEST_CASE_TEMPLATE("npy_map.a_streamed_pass_maps_each_window_before_reading_it",
   const std::size_t block = 192, window = 4 * block, rows = 3 * window;
   nobias::write_npy(path, test_support::random_matrix<T>(rows, widths[0], 9));
   const nobias::Network<T> net(test_support::random_weights<T>(widths, 10, 1.0));
-  const auto ignore = [](std::size_t, nobias::MatrixView<T>) {};
+  const auto ignore = [](std::size_t, nobias::MatrixView<T>, bool) {};
   const auto keep = [](nobias::MatrixView<T>) {};
   nobias::detail::predict_streamed<T>(  // the code and the backends' buffers, once
       net, test_support::random_matrix<T>(rows, widths[0], 11).view(), block, keep, window, ignore);
@@ -138,7 +138,7 @@ TEST_CASE_TEMPLATE("npy_map.a_streamed_pass_maps_each_window_before_reading_it",
         resident_kb.push_back(rss_file_kb() - before_kb);
       },
       window,
-      [&](std::size_t first, nobias::MatrixView<T> p) {
+      [&](std::size_t first, nobias::MatrixView<T> p, bool) {
         x.drop_rows(first, p.rows());
         ++windows;
       });

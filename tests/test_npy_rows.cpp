@@ -192,14 +192,15 @@ TEST_CASE_TEMPLATE("npy_rows.predict_read_on_it_has_predict_rows_bits", T, float
         standardized ? varied_statistics(widths.front()) : nobias::Standardization{};
     nobias::Matrix<T> expected(rows, widths.back()), got(rows, widths.back());
     nobias::predict_rows<T>(
-        net, s, mapped.view(), [&](std::size_t first, nobias::MatrixView<const T> p) {
+        net, s, mapped.view(), [&](std::size_t first, nobias::MatrixView<const T> p, bool) {
           for (std::size_t i = 0; i < p.rows(); ++i)
             std::copy(p.row(i), p.row(i) + p.cols(), expected.view().row(first + i));
         });
     std::size_t given = 0;
     nobias::predict_read<T>(
         net, s, rows, [&](std::size_t first, nobias::MatrixView<T> to) { reader.read(first, to); },
-        [&](std::size_t first, nobias::MatrixView<const T> inputs, nobias::MatrixView<const T> p) {
+        [&](std::size_t first, nobias::MatrixView<const T> inputs, nobias::MatrixView<const T> p,
+            bool) {
           CHECK(same_bits<T>(inputs, mapped.view().row_block(first, p.rows())));
           for (std::size_t i = 0; i < p.rows(); ++i)
             std::copy(p.row(i), p.row(i) + p.cols(), got.view().row(first + i));

@@ -2,7 +2,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,10 +28,11 @@ template <class T>
 nobias::Matrix<T> all_at_once(const nobias::Network<T>& net, const nobias::Standardization& s,
                               const nobias::Matrix<T>& x) {
   nobias::Matrix<T> p(x.rows(), net.output_width());
-  nobias::predict_rows<T>(net, s, x.view(), [&](std::size_t first, nobias::MatrixView<const T> q) {
-    for (std::size_t i = 0; i < q.rows(); ++i)
-      std::copy(q.row(i), q.row(i) + q.cols(), p.view().row(first + i));
-  });
+  nobias::predict_rows<T>(net, s, x.view(),
+                          [&](std::size_t first, nobias::MatrixView<const T> q, bool) {
+                            for (std::size_t i = 0; i < q.rows(); ++i)
+                              std::copy(q.row(i), q.row(i) + q.cols(), p.view().row(first + i));
+                          });
   return p;
 }
 
@@ -64,8 +67,8 @@ TEST_CASE_TEMPLATE("predict_read.has_predict_rows_bits_whatever_the_windows", T,
               std::copy(x.view().row(first + i), x.view().row(first + i) + x.cols(), to.row(i));
             read += to.rows();
           },
-          [&](std::size_t first, nobias::MatrixView<const T> inputs,
-              nobias::MatrixView<const T> p) {
+          [&](std::size_t first, nobias::MatrixView<const T> inputs, nobias::MatrixView<const T> p,
+              bool) {
             CHECK(first == given);
             CHECK(first + p.rows() <= read);  // read before predicted
             CHECK(same_bits<T>(inputs, x.view().row_block(first, p.rows())));  // as read
@@ -97,7 +100,7 @@ TEST_CASE("predict_read.holds_two_windows_of_inputs_at_most") {
         longest = std::max(longest, to.rows());
         most_ahead = std::max(most_ahead, read - given);
       },
-      [&](std::size_t, nobias::MatrixView<const float>, nobias::MatrixView<const float> p) {
+      [&](std::size_t, nobias::MatrixView<const float>, nobias::MatrixView<const float> p, bool) {
         given += p.rows();
       },
       2 * block);
@@ -112,13 +115,13 @@ TEST_CASE("predict_read.refuses_no_rows_in_predict_rows_words_and_stops_on_a_thr
   std::string expected;
   try {
     nobias::predict_rows<float>(net, {}, none.view(),
-                                [](std::size_t, nobias::MatrixView<const float>) {});
+                                [](std::size_t, nobias::MatrixView<const float>, bool) {});
   } catch (const nobias::Error& e) {
     expected = e.what();
   }
   REQUIRE_FALSE(expected.empty());
   const auto no_sink = [](std::size_t, nobias::MatrixView<const float>,
-                          nobias::MatrixView<const float>) {};
+                          nobias::MatrixView<const float>, bool) {};
   CHECK_THROWS_WITH_AS(nobias::predict_read<float>(
                            net, {}, 0, [](std::size_t, nobias::MatrixView<float>) {}, no_sink),
                        expected.c_str(), nobias::Error);
@@ -149,10 +152,62 @@ TEST_CASE("predict_read.refuses_no_rows_in_predict_rows_words_and_stops_on_a_thr
           [](std::size_t, nobias::MatrixView<float> to) {
             std::fill(to.data(), to.data() + to.rows() * to.ld(), 0.5f);
           },
-          [&](std::size_t, nobias::MatrixView<const float>, nobias::MatrixView<const float>) {
+          [&](std::size_t, nobias::MatrixView<const float>, nobias::MatrixView<const float>, bool) {
             if (++sinks == 2) throw nobias::ValueError("sink");
           },
           block),
       "sink", nobias::ValueError);
   CHECK(sinks == 2);
+}
+
+// hidden_finite, which lets nobias-predict skip a second read of finite inputs: false for each
+// window holding a row with an infinity or NaN, true for the others, alike from predict_rows and
+// predict_read; false where a -inf becomes a finite prediction (all-positive first weights:
+// every hidden value of its row is -inf, which relu makes 0); false for a pass of one block,
+// where it is not tracked.
+TEST_CASE_TEMPLATE("predict_rows.hidden_finite_marks_the_windows_of_bad_inputs", T, float, double) {
+  const std::vector<std::size_t> widths = {9, 6, 2};
+  std::vector<nobias::Matrix<T>> weights = random_weights<T>(widths, 43, 1.0);
+  for (std::size_t i = 0; i < widths[0] * widths[1]; ++i)  // positive: a -inf input stays -inf
+    weights[0].data()[i] = std::abs(weights[0].data()[i]) + T(0.1);
+  const nobias::Network<T> net(weights);
+  const std::size_t block = nobias::detail::block_rows<T>(widths);
+  const std::size_t window = 2 * block, rows = 3 * window + 5;  // windows 0, 1, 2 (+ 5 rows)
+  nobias::Matrix<T> x = random_matrix<T>(rows, widths[0], 44);
+  x(window + 17, 3) = std::numeric_limits<T>::quiet_NaN();     // window 1
+  x(3 * window + 2, 8) = -std::numeric_limits<T>::infinity();  // window 2, its last rows
+  const std::vector<bool> expected = {true, false, false};
+  std::vector<bool> seen;
+  nobias::predict_rows<T>(
+      net, {}, x.view(),
+      [&](std::size_t first, nobias::MatrixView<const T> p, bool hidden_finite) {
+        CHECK(first == seen.size() * window);
+        if (first <= 3 * window + 2 && 3 * window + 2 < first + p.rows()) {
+          const T* masked = p.row(3 * window + 2 - first);
+          CHECK(std::isfinite(masked[0]));  // relu hid it: only the hidden layer shows it
+          CHECK(std::isfinite(masked[1]));
+        }
+        seen.push_back(hidden_finite);
+      },
+      window);
+  CHECK(seen == expected);
+  seen.clear();
+  nobias::predict_read<T>(
+      net, {}, rows,
+      [&](std::size_t first, nobias::MatrixView<T> to) {
+        for (std::size_t i = 0; i < to.rows(); ++i)
+          std::copy(x.view().row(first + i), x.view().row(first + i) + x.cols(), to.row(i));
+      },
+      [&](std::size_t, nobias::MatrixView<const T>, nobias::MatrixView<const T>,
+          bool hidden_finite) { seen.push_back(hidden_finite); },
+      window);
+  CHECK(seen == expected);
+  // One block of finite rows: not tracked, so not claimed.
+  const nobias::Matrix<T> few = random_matrix<T>(block, widths[0], 45);
+  seen.clear();
+  nobias::predict_rows<T>(net, {}, few.view(),
+                          [&](std::size_t, nobias::MatrixView<const T>, bool hidden_finite) {
+                            seen.push_back(hidden_finite);
+                          });
+  CHECK(seen == std::vector<bool>{false});
 }

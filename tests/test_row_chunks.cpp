@@ -142,7 +142,7 @@ TEST_CASE_TEMPLATE("row_chunks.streamed_windows_come_in_order_with_the_bits_of_o
     nobias::Matrix<T> out(rows, kWidths.back());
     std::size_t next = 0, calls = 0;
     nobias::detail::predict_streamed<T>(
-        net, x.view(), 192, {}, window, [&](std::size_t first, nobias::MatrixView<T> p) {
+        net, x.view(), 192, {}, window, [&](std::size_t first, nobias::MatrixView<T> p, bool) {
           CHECK(first == next);  // in row order, every row once
           CHECK(p.cols() == kWidths.back());
           CHECK(p.rows() >= std::min(window, rows - first));  // whole blocks: never shorter
@@ -176,7 +176,7 @@ TEST_CASE_TEMPLATE("row_chunks.predict_rows_hands_on_predict_withs_bits", T, flo
     std::size_t next = 0;
     nobias::predict_rows<T>(
         net, s, x.view(),
-        [&](std::size_t first, nobias::MatrixView<const T> p) {
+        [&](std::size_t first, nobias::MatrixView<const T> p, bool) {
           CHECK(first == next);
           for (std::size_t i = 0; i < p.rows(); ++i)
             std::copy(p.row(i), p.row(i) + p.cols(), out.view().row(first + i));
@@ -187,9 +187,10 @@ TEST_CASE_TEMPLATE("row_chunks.predict_rows_hands_on_predict_withs_bits", T, flo
     CHECK(same_bits(out, nobias::predict_with<T>(net, s, x.view())));
   }
   // No rows: refused as predict_with refuses them, the sink never called.
-  CHECK_THROWS_AS(nobias::predict_rows<T>(
-                      net, s, nobias::Matrix<T>(0, kWidths.front()).view(),
-                      [](std::size_t, nobias::MatrixView<const T>) { FAIL("no rows, no sink"); }),
+  CHECK_THROWS_AS(nobias::predict_rows<T>(net, s, nobias::Matrix<T>(0, kWidths.front()).view(),
+                                          [](std::size_t, nobias::MatrixView<const T>, bool) {
+                                            FAIL("no rows, no sink");
+                                          }),
                   nobias::ShapeError);
 }
 
@@ -207,7 +208,7 @@ TEST_CASE_TEMPLATE("row_chunks.a_streamed_sink_keeps_its_outputs_while_the_next_
   const std::thread::id caller = std::this_thread::get_id();
   std::size_t calls = 0;
   nobias::detail::predict_streamed<T>(
-      net, x.view(), 192, {}, 384, [&](std::size_t first, nobias::MatrixView<T> p) {
+      net, x.view(), 192, {}, 384, [&](std::size_t first, nobias::MatrixView<T> p, bool) {
         CHECK(std::this_thread::get_id() == caller);
         const nobias::Matrix<T> seen = nobias::Matrix<T>::copy_of(p);
         std::this_thread::sleep_for(std::chrono::milliseconds(2));  // the next window runs on
@@ -217,12 +218,12 @@ TEST_CASE_TEMPLATE("row_chunks.a_streamed_sink_keeps_its_outputs_while_the_next_
       });
   CHECK(calls > 3);
   calls = 0;
-  CHECK_THROWS_AS(nobias::detail::predict_streamed<T>(net, x.view(), 192, {}, 384,
-                                                      [&](std::size_t, nobias::MatrixView<T>) {
-                                                        if (++calls == 2)
-                                                          throw nobias::ValueError("refused");
-                                                      }),
-                  nobias::ValueError);
+  CHECK_THROWS_AS(
+      nobias::detail::predict_streamed<T>(net, x.view(), 192, {}, 384,
+                                          [&](std::size_t, nobias::MatrixView<T>, bool) {
+                                            if (++calls == 2) throw nobias::ValueError("refused");
+                                          }),
+      nobias::ValueError);
   CHECK(calls == 2);
 }
 
@@ -249,7 +250,7 @@ TEST_CASE_TEMPLATE("row_chunks.a_streamed_pass_on_more_lanes_than_cpus_ends", T,
   for (int pass = 0; pass < 5; ++pass) {
     nobias::Matrix<T> out(rows, kWidths.back());
     nobias::detail::predict_streamed<T>(
-        net, x.view(), 192, {}, 1, [&](std::size_t first, nobias::MatrixView<T> p) {
+        net, x.view(), 192, {}, 1, [&](std::size_t first, nobias::MatrixView<T> p, bool) {
           for (std::size_t i = 0; i < p.rows(); ++i)
             std::copy(p.row(i), p.row(i) + p.cols(), out.view().row(first + i));
         });
@@ -286,7 +287,7 @@ TEST_CASE_TEMPLATE("row_chunks.block_buffers_are_advised_huge_pages", T, float, 
   const nobias::Matrix<T> x = random_matrix<T>(rows, kWidths.front(), 24);
   std::size_t largest_kb = 0;
   nobias::detail::predict_streamed<T>(net, x.view(), block, {}, block,
-                                      [&](std::size_t, nobias::MatrixView<T>) {
+                                      [&](std::size_t, nobias::MatrixView<T>, bool) {
                                         for (const std::size_t kb : huge_page_advised_kb())
                                           largest_kb = std::max(largest_kb, kb);
                                       });

@@ -8,6 +8,7 @@
 #include "inputs.hpp"
 #include "nobias/error.hpp"
 #include "nobias/kernels.hpp"
+#include "nobias/metrics.hpp"
 #include "nobias/threads.hpp"
 
 namespace nobias_tools {
@@ -95,10 +96,11 @@ void ModelRows<T>::predict(const nobias::Network<T>& net, const nobias::Standard
                            const Sink& sink) {
   if (mapped_) {
     const nobias::MatrixView<const T> x = mapped_->view();
-    nobias::predict_rows<T>(net, s, x, [&](std::size_t first, nobias::MatrixView<const T> p) {
-      sink(first, x.row_block(first, p.rows()), p);
-      mapped_->drop_rows(first, p.rows());
-    });
+    nobias::predict_rows<T>(
+        net, s, x, [&](std::size_t first, nobias::MatrixView<const T> p, bool hidden_finite) {
+          sink(first, x.row_block(first, p.rows()), p, hidden_finite);
+          mapped_->drop_rows(first, p.rows());
+        });
     return;
   }
   nobias::predict_read<T>(
@@ -153,6 +155,8 @@ ModelRows<T> read_model_x(const std::string& x_path, const std::string& model_di
   return x;
 }
 
+namespace {
+
 template <class T>
 void require_finite_x(const std::string& x_path, nobias::MatrixView<const T> rows,
                       std::size_t first) {
@@ -163,10 +167,28 @@ void require_finite_x(const std::string& x_path, nobias::MatrixView<const T> row
   }
 }
 
-template void require_finite_x<float>(const std::string&, nobias::MatrixView<const float>,
-                                      std::size_t);
-template void require_finite_x<double>(const std::string&, nobias::MatrixView<const double>,
-                                       std::size_t);
+}  // namespace
+
+template <class T>
+void require_finite_window(const std::string& x_path, nobias::MatrixView<const T> inputs,
+                           nobias::MatrixView<const T> p, std::size_t first, std::size_t rows,
+                           bool hidden_finite) {
+  if (!hidden_finite) require_finite_x<T>(x_path, inputs, first);
+  try {
+    nobias::require_finite_predictions<T>("--x " + x_path, p, inputs, first, rows);
+  } catch (const nobias::ValueError&) {
+    // Without a hidden layer, a bad input shows only in the outputs: the inputs first.
+    if (hidden_finite) require_finite_x<T>(x_path, inputs, first);
+    throw;
+  }
+}
+
+template void require_finite_window<float>(const std::string&, nobias::MatrixView<const float>,
+                                           nobias::MatrixView<const float>, std::size_t,
+                                           std::size_t, bool);
+template void require_finite_window<double>(const std::string&, nobias::MatrixView<const double>,
+                                            nobias::MatrixView<const double>, std::size_t,
+                                            std::size_t, bool);
 template class ModelRows<float>;
 template class ModelRows<double>;
 template ModelRows<float> read_model_x<float>(const std::string&, const std::string&,

@@ -225,13 +225,12 @@ int evaluate_as(const EvaluateOptions& o, const nobias::ModelInfo& info) {
   // predicted and its outputs once scored: neither all of --x nor all outputs are held.
   nobias::MetricsAccumulator<Y> scores(y, classes > 0);
   nobias::Matrix<Y> widened;
-  x.predict(
-      model.network, model.info.standardization,
-      [&](std::size_t first, nobias::MatrixView<const T> inputs, nobias::MatrixView<const T> rows) {
-        require_finite_x<T>(o.model.x, inputs, first);  // bad data, before its outputs
-        nobias::require_finite_predictions<T>("--x " + o.model.x, rows, inputs, first, x.rows());
-        scores.add(first, rows_as<Y>(rows, widened));
-      });
+  x.predict(model.network, model.info.standardization,
+            [&](std::size_t first, nobias::MatrixView<const T> inputs,
+                nobias::MatrixView<const T> rows, bool hidden_finite) {
+              require_finite_window<T>(o.model.x, inputs, rows, first, x.rows(), hidden_finite);
+              scores.add(first, rows_as<Y>(rows, widened));
+            });
   nobias::Metrics metrics = scores.finish();
   nobias::require_finite_metrics<Y>(y_input, metrics, scores);
   metrics.rows = x.rows();

@@ -114,10 +114,9 @@ void write_predictions(std::ostream& out, const PredictOptions& o, const nobias:
     nobias::write_csv_stream<T>(out, nobias::Matrix<T>(0, d).view(), columns, delimiter);
   }
   const auto write_window = [&](std::size_t first, nobias::MatrixView<const T> inputs,
-                                nobias::MatrixView<const T> p) {
-    require_finite_x<T>(o.model.x, inputs, first);  // bad data, before its predictions
+                                nobias::MatrixView<const T> p, bool hidden_finite) {
     try {
-      nobias::require_finite_predictions<T>("--x " + o.model.x, p, inputs, first, n);
+      require_finite_window<T>(o.model.x, inputs, p, first, n, hidden_finite);
     } catch (const nobias::ValueError& e) {  // the temporary goes: --out stays as it was
       throw nobias::ValueError(std::string(e.what()) + "; nothing written to --out " + o.out);
     }

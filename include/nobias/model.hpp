@@ -100,10 +100,15 @@ template <class T>
 void predict_into(Network<T>& net, const Standardization& s, MatrixView<const T> x,
                   MatrixView<T> out);
 
-// predict_with's outputs, the same bits, handed to sink(first_row, p) in row order, a window of
-// rows at a time (p: the outputs of rows first_row ... first_row + p.rows() - 1, valid during
-// the call), never all held at once: besides x, the memory is the weights and O(window rows),
-// for predictions written to a file as they come (nobias-predict) from rows larger than memory.
+// predict_with's outputs, the same bits, handed to sink(first_row, p, hidden_finite) in row
+// order, a window of rows at a time (p: the outputs of rows first_row ... first_row + p.rows() -
+// 1, valid during the call), never all held at once: besides x, the memory is the weights and
+// O(window rows), for predictions written to a file as they come (nobias-predict) from rows
+// larger than memory. hidden_finite: every value of the window's rows in the network's hidden
+// layers was finite (found for nothing as the pass went; false also where not tracked: a pass of
+// at most one block of rows). An infinity or NaN in a row of x makes every value of that row in
+// the first hidden layer one too, so with hidden_finite and a finite p the window's rows of x
+// are finite: a caller that refuses bad inputs need not read them again.
 // The sink may drop the rows it was given from memory (NpyRows::drop_rows). It runs on the
 // calling thread, with signals let in, while the other threads compute the next window; an
 // exception it throws stops the pass. window 0: the library's choice (a few blocks of rows per
@@ -111,22 +116,22 @@ void predict_into(Network<T>& net, const Standardization& s, MatrixView<const T>
 // Errors as predict_with's (no rows, x's columns not d_0), before sink's first call.
 template <class T>
 void predict_rows(const Network<T>& net, const Standardization& s, MatrixView<const T> x,
-                  const std::function<void(std::size_t, MatrixView<const T>)>& sink,
+                  const std::function<void(std::size_t, MatrixView<const T>, bool)>& sink,
                   std::size_t window = 0);
 
 // predict_rows for rows read in order rather than held (a CSV file read as it is predicted,
 // CsvRowReader): read(first, to) fills to with the next to.rows() rows of the rows x d_0
-// inputs, first being their first row; sink(first, inputs, p) gets them and their outputs, in
-// row order. The same bits as predict_rows on all the rows at once: the pass is predict_rows'
-// own, its windows read as it reaches them (two at once, each until its sink returns; window as
-// predict_rows'), so the memory is two windows of inputs besides predict_rows'. Errors as
-// predict_rows' (0 rows: "predict: x has no rows", after one read of none); an exception from
-// read or sink stops the pass.
+// inputs, first being their first row; sink(first, inputs, p, hidden_finite) gets them, their
+// outputs and predict_rows' hidden_finite, in row order. The same bits as predict_rows on all the
+// rows at once: the pass is predict_rows' own, its windows read as it reaches them (two at once,
+// each until its sink returns; window as predict_rows'), so the memory is two windows of inputs
+// besides predict_rows'. Errors as predict_rows' (0 rows: "predict: x has no rows", after one read
+// of none); an exception from read or sink stops the pass.
 template <class T>
 void predict_read(
     const Network<T>& net, const Standardization& s, std::size_t rows,
     const std::function<void(std::size_t, MatrixView<T>)>& read,
-    const std::function<void(std::size_t, MatrixView<const T>, MatrixView<const T>)>& sink,
+    const std::function<void(std::size_t, MatrixView<const T>, MatrixView<const T>, bool)>& sink,
     std::size_t window = 0);
 
 // Writes net and info to dir as one atomic set (staged.hpp); dir and its missing parents

@@ -14,14 +14,15 @@ double squared_error_streamed(const Network<T>& net, std::size_t rows, const Row
                               MatrixView<const T> x, std::size_t block, std::size_t window,
                               bool flat, const TargetRows<T>& targets) {
   SquaredErrorSum<T> sum;
-  predict_streamed<T>(net, rows, fill, x, block, window, [&](std::size_t first, MatrixView<T> p) {
-    const MatrixView<const T> yhat = p, y = targets(first, p.rows());
-    if (flat) {
-      sum.add_flat(yhat, y, first * p.cols());
-    } else {
-      sum.add_rows(yhat, y);
-    }
-  });
+  predict_streamed<T>(net, rows, fill, x, block, window,
+                      [&](std::size_t first, MatrixView<T> p, bool /*hidden_finite*/) {
+                        const MatrixView<const T> yhat = p, y = targets(first, p.rows());
+                        if (flat) {
+                          sum.add_flat(yhat, y, first * p.cols());
+                        } else {
+                          sum.add_rows(yhat, y);
+                        }
+                      });
   return sum.total();
 }
 

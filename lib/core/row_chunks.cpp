@@ -75,17 +75,21 @@ std::vector<Range> blocks_of(std::size_t n, const std::vector<std::size_t>& widt
 }
 
 // The forward pass of the rows a (docs/derivation.md, eqs. 1-5) into out: (a.rows(), d_K),
-// hidden layers in ping and pong (block x widest hidden).
+// hidden layers in ping and pong (block x widest hidden). Returns whether every hidden value
+// was finite: relu_forward finds out as it passes, for nothing.
 template <class T>
-void forward_block(const std::vector<Matrix<T>>& w, MatrixView<const T> a, MatrixView<T> out,
+bool forward_block(const std::vector<Matrix<T>>& w, MatrixView<const T> a, MatrixView<T> out,
                    T* ping, T* pong) {
+  bool finite = true;
   for (std::size_t k = 0; k < w.size(); ++k) {
     const bool last = k + 1 == w.size();
     const MatrixView<T> h = last ? out : MatrixView<T>(k % 2 ? pong : ping, a.rows(), w[k].cols());
     gemm(Op::N, a, Op::N, w[k].view(), T(1), T(0), h);
-    if (!last) relu_forward(h);  // relu(-inf) = 0 is an answer: only training refuses it
+    // relu(-inf) = 0 is an answer: only training refuses it.
+    if (!last && !relu_forward(h)) finite = false;
     a = h;
   }
+  return finite;
 }
 
 // A fill that copies x's rows and runs prepare on the copy (a standardization: elementwise, so
@@ -105,8 +109,9 @@ RowFill<T> prepared_rows(MatrixView<const T> x, const std::function<void(MatrixV
 template <class T>
 using Destination =
     std::function<MatrixView<T>(std::size_t, std::size_t, std::size_t, std::size_t)>;
-// A window's end: done(window, its first row, its rows).
-using WindowDone = std::function<void(std::size_t, std::size_t, std::size_t)>;
+// A window's end: done(window, its first row, its rows, whether every hidden value of its rows
+// was finite).
+using WindowDone = std::function<void(std::size_t, std::size_t, std::size_t, bool)>;
 
 // The pass behind predict_in_blocks and predict_streamed over `rows` rows: those fill writes
 // into a per-lane buffer, or without fill x's own, in windows of at least `window` rows (whole
@@ -176,7 +181,9 @@ void run_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
   const std::thread::id caller = std::this_thread::get_id();
   std::unique_ptr<std::atomic<std::size_t>[]> computed(
       new std::atomic<std::size_t>[windows.size()]());  // blocks done, per window
-  std::atomic<std::size_t> next{0}, ended{0};  // the next block to take; windows done() with
+  std::unique_ptr<std::atomic<bool>[]> nonfinite(
+      new std::atomic<bool>[windows.size()]());  // a hidden value was not finite, per window
+  std::atomic<std::size_t> next{0}, ended{0};    // the next block to take; windows done() with
   std::atomic<bool> stop{false};
   // Only the caller ends windows, and only from a lane: a helper keeps its lane until the caller
   // holds one, or with 3 lanes or more helpers could take them all, waiting for windows nobody
@@ -193,7 +200,7 @@ void run_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
     for (std::size_t w = ended.load(); w < windows.size(); w = ended.load()) {
       if (computed[w].load() != first_block[w + 1] - first_block[w]) return;
       signals.let_in();
-      done(w, windows[w].begin, windows[w].count);
+      done(w, windows[w].begin, windows[w].count, !nonfinite[w].load());
       // Before ended moves: a block of window w + 2 waits for it, and so for this load.
       if (load && w + 2 < windows.size()) load(w + 2, windows[w + 2].begin, windows[w + 2].count);
       ended.store(w + 1);
@@ -228,9 +235,11 @@ void run_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
           a = x.row_block(blocks[b].begin, blocks[b].count);
         }
         if (on_caller) signals.hold();
-        forward_block(net.weights(), a,
-                      destination(w, windows[w].begin, blocks[b].begin, blocks[b].count),
-                      own.ping.data(), own.pong.data());
+        if (!forward_block(net.weights(), a,
+                           destination(w, windows[w].begin, blocks[b].begin, blocks[b].count),
+                           own.ping.data(), own.pong.data())) {
+          nonfinite[w].store(true);  // before the block counts: done() reads it after
+        }
         computed[w].fetch_add(1);
         if (on_caller && checked) {
           signals.let_in();  // a signal held through the block reaches its handler first
@@ -261,7 +270,7 @@ void run_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
   // The windows left: every block computed (the caller's lane ends only so, or by a throw that
   // left team.run), so every window loaded; no load here.
   for (std::size_t w = ended.load(); w < windows.size(); ++w)
-    done(w, windows[w].begin, windows[w].count);
+    done(w, windows[w].begin, windows[w].count, !nonfinite[w].load());
 }
 
 }  // namespace
@@ -309,7 +318,7 @@ void predict_in_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>
       [&](std::size_t, std::size_t, std::size_t first, std::size_t count) {
         return out.row_block(first, count);
       },
-      [](std::size_t, std::size_t, std::size_t) {}, false);
+      [](std::size_t, std::size_t, std::size_t, bool) {}, false);
 }
 
 std::size_t block_per_thread_window(std::size_t block) {
@@ -337,8 +346,7 @@ std::size_t most_window_rows(const Network<T>& net, std::size_t rows, std::size_
 template <class T>
 void predict_streamed(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
                       MatrixView<const T> x, std::size_t block, std::size_t window,
-                      const std::function<void(std::size_t, MatrixView<T>)>& sink,
-                      const WindowLoad& load) {
+                      const WindowSink<T>& sink, const WindowLoad& load) {
   window = stream_window<T>(net, block, window);
   // Two windows' outputs: one at the sink while the team writes the next (run_blocks).
   const std::size_t most = most_window_rows<T>(net, rows, block, window);
@@ -349,8 +357,8 @@ void predict_streamed(const Network<T>& net, std::size_t rows, const RowFill<T>&
       [&](std::size_t number, std::size_t window_first, std::size_t first, std::size_t count) {
         return outputs[number % 2].row_block(first - window_first, count);
       },
-      [&](std::size_t number, std::size_t first, std::size_t count) {
-        sink(first, outputs[number % 2].row_block(0, count));
+      [&](std::size_t number, std::size_t first, std::size_t count, bool hidden_finite) {
+        sink(first, outputs[number % 2].row_block(0, count), hidden_finite);
       },
       true, load);
 }
@@ -358,23 +366,23 @@ void predict_streamed(const Network<T>& net, std::size_t rows, const RowFill<T>&
 template <class T>
 void predict_streamed(const Network<T>& net, MatrixView<const T> x, std::size_t block,
                       const std::function<void(MatrixView<T>)>& prepare, std::size_t window,
-                      const std::function<void(std::size_t, MatrixView<T>)>& sink) {
+                      const WindowSink<T>& sink) {
   predict_streamed<T>(net, x.rows(), prepared_rows<T>(x, prepare), x, block, window, sink);
 }
 
-#define NOBIAS_ROW_CHUNKS(T)                                                                   \
-  template std::size_t block_rows<T>(const std::vector<std::size_t>&);                         \
-  template std::size_t most_window_rows<T>(const Network<T>&, std::size_t, std::size_t,        \
-                                           std::size_t);                                       \
-  template void predict_in_blocks<T>(const Network<T>&, MatrixView<const T>, MatrixView<T>,    \
-                                     std::size_t, const std::function<void(MatrixView<T>)>&);  \
-  template void predict_streamed<T>(const Network<T>&, MatrixView<const T>, std::size_t,       \
-                                    const std::function<void(MatrixView<T>)>&, std::size_t,    \
-                                    const std::function<void(std::size_t, MatrixView<T>)>&);   \
-  template void predict_streamed<T>(                                                           \
-      const Network<T>&, std::size_t, const RowFill<T>&, MatrixView<const T>, std::size_t,     \
-      std::size_t, const std::function<void(std::size_t, MatrixView<T>)>&, const WindowLoad&); \
-  template void predict_in_blocks<T>(const Network<T>&, std::size_t, const RowFill<T>&,        \
+#define NOBIAS_ROW_CHUNKS(T)                                                                  \
+  template std::size_t block_rows<T>(const std::vector<std::size_t>&);                        \
+  template std::size_t most_window_rows<T>(const Network<T>&, std::size_t, std::size_t,       \
+                                           std::size_t);                                      \
+  template void predict_in_blocks<T>(const Network<T>&, MatrixView<const T>, MatrixView<T>,   \
+                                     std::size_t, const std::function<void(MatrixView<T>)>&); \
+  template void predict_streamed<T>(const Network<T>&, MatrixView<const T>, std::size_t,      \
+                                    const std::function<void(MatrixView<T>)>&, std::size_t,   \
+                                    const WindowSink<T>&);                                    \
+  template void predict_streamed<T>(const Network<T>&, std::size_t, const RowFill<T>&,        \
+                                    MatrixView<const T>, std::size_t, std::size_t,            \
+                                    const WindowSink<T>&, const WindowLoad&);                 \
+  template void predict_in_blocks<T>(const Network<T>&, std::size_t, const RowFill<T>&,       \
                                      MatrixView<T>, std::size_t, MatrixView<const T>);
 NOBIAS_ROW_CHUNKS(float)
 NOBIAS_ROW_CHUNKS(double)

@@ -49,19 +49,28 @@ template <class T>
 void predict_in_blocks(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
                        MatrixView<T> out, std::size_t block, MatrixView<const T> x = {});
 
-// The same outputs as predict_in_blocks, handed to sink(first row, their outputs) in row order,
-// a window of at least `window` rows (whole blocks; 0: a few blocks per thread, about 32 MB of x or
-// less) at a time: never all held at once, for a pass whose outputs go to a file as they come. The
-// view is valid during the call only. sink runs on the calling thread, with signals let in, while
-// the other threads compute the next window (an exception from it stops the pass).
-// Memory besides x: predict_in_blocks' per thread, and two windows of outputs. Each window's
-// rows of x are mapped into the process in one call before its
-// products read them (MADV_POPULATE_READ): x may be a mapped file (map_npy), whose pages the sink
-// may drop once their window is done (NpyRows::drop_rows).
+// A window of a pass's outputs: sink(its first row, its outputs, hidden_finite), hidden_finite
+// saying whether every value of its rows in the network's hidden layers was finite (true for a
+// network without one). An infinity or NaN in a row of x spreads to every value of that row in
+// the first hidden layer (an infinity or NaN times any weight is one, and so is any sum that
+// holds one), so a pass that must refuse bad inputs reads them again only where this is false or
+// an output is not finite.
+template <class T>
+using WindowSink = std::function<void(std::size_t, MatrixView<T>, bool)>;
+
+// The same outputs as predict_in_blocks, handed to sink(first row, their outputs, ...) in row
+// order, a window of at least `window` rows (whole blocks; 0: a few blocks per thread, about 32 MB
+// of x or less) at a time: never all held at once, for a pass whose outputs go to a file as they
+// come. The view is valid during the call only. sink runs on the calling thread, with signals let
+// in, while the other threads compute the next window (an exception from it stops the pass). Memory
+// besides x: predict_in_blocks' per thread, and two windows of outputs. Each window's rows of x are
+// mapped into the process in one call before its products read them (MADV_POPULATE_READ): x may be
+// a mapped file (map_npy), whose pages the sink may drop once their window is done
+// (NpyRows::drop_rows).
 template <class T>
 void predict_streamed(const Network<T>& net, MatrixView<const T> x, std::size_t block,
                       const std::function<void(MatrixView<T>)>& prepare, std::size_t window,
-                      const std::function<void(std::size_t, MatrixView<T>)>& sink);
+                      const WindowSink<T>& sink);
 
 // The most rows a window of predict_streamed's pass over `rows` rows holds (window 0: the
 // library's choice): to size what holds a window.
@@ -80,8 +89,7 @@ using WindowLoad = std::function<void(std::size_t, std::size_t, std::size_t)>;
 template <class T>
 void predict_streamed(const Network<T>& net, std::size_t rows, const RowFill<T>& fill,
                       MatrixView<const T> x, std::size_t block, std::size_t window,
-                      const std::function<void(std::size_t, MatrixView<T>)>& sink,
-                      const WindowLoad& load = {});
+                      const WindowSink<T>& sink, const WindowLoad& load = {});
 
 // Rows [first, first + count) of a pass's targets; the view is used before the next call.
 template <class T>

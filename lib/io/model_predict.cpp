@@ -97,19 +97,20 @@ Matrix<T> predict_with(const Network<T>& net, const Standardization& s, MatrixVi
 
 template <class T>
 void predict_rows(const Network<T>& net, const Standardization& s, MatrixView<const T> x,
-                  const std::function<void(std::size_t, MatrixView<const T>)>& sink,
+                  const std::function<void(std::size_t, MatrixView<const T>, bool)>& sink,
                   std::size_t window) {
   const std::size_t block = detail::block_rows<T>(net.widths());
   if (x.rows() <= block || x.cols() != net.input_width()) {
-    // One block's worth, and every shape predict_with refuses, as predict_with does.
+    // One block's worth, and every shape predict_with refuses, as predict_with does; its
+    // hidden values are not tracked.
     const Matrix<T> p = predict_with<T>(net, s, x);
-    if (p.rows() > 0) sink(0, p.view());
+    if (p.rows() > 0) sink(0, p.view(), false);
     return;
   }
   detail::predict_streamed<T>(net, x, block, standardizer<T>(s), window,
-                              [&](std::size_t first, MatrixView<T> p) {
+                              [&](std::size_t first, MatrixView<T> p, bool hidden_finite) {
                                 unstandardize_y<T>(s, p);
-                                sink(first, p);
+                                sink(first, p, hidden_finite);
                               });
 }
 
@@ -117,14 +118,14 @@ template <class T>
 void predict_read(
     const Network<T>& net, const Standardization& s, std::size_t rows,
     const std::function<void(std::size_t, MatrixView<T>)>& read,
-    const std::function<void(std::size_t, MatrixView<const T>, MatrixView<const T>)>& sink,
+    const std::function<void(std::size_t, MatrixView<const T>, MatrixView<const T>, bool)>& sink,
     std::size_t window) {
   const std::size_t block = detail::block_rows<T>(net.widths());
   if (rows <= block) {  // as predict_rows: one block's worth, predict_with's path and refusals
     Matrix<T> x(rows, net.input_width());
     read(0, x.view());
     const Matrix<T> p = predict_with<T>(net, s, x.view());
-    if (p.rows() > 0) sink(0, x.view(), p.view());
+    if (p.rows() > 0) sink(0, x.view(), p.view(), false);
     return;
   }
   // The pass's windows, loaded in order into two slots: window w in slot w % 2 from its load
@@ -160,10 +161,10 @@ void predict_read(
   };
   detail::predict_streamed<T>(
       net, rows, fill, {}, block, window,
-      [&](std::size_t first, MatrixView<T> p) {
+      [&](std::size_t first, MatrixView<T> p, bool hidden_finite) {
         unstandardize_y<T>(s, p);
         const Slot& slot = slot_of(first);
-        sink(first, slot.rows.view().row_block(first - slot.first, p.rows()), p);
+        sink(first, slot.rows.view().row_block(first - slot.first, p.rows()), p, hidden_finite);
       },
       load);
 }
@@ -181,13 +182,13 @@ Matrix<T> Model<T>::predict(MatrixView<const T> x) const {
                                 MatrixView<T>);                                                 \
   template void predict_into<T>(Network<T>&, const Standardization&, MatrixView<const T>,       \
                                 MatrixView<T>);                                                 \
-  template void predict_rows<T>(const Network<T>&, const Standardization&, MatrixView<const T>, \
-                                const std::function<void(std::size_t, MatrixView<const T>)>&,   \
-                                std::size_t);                                                   \
+  template void predict_rows<T>(                                                                \
+      const Network<T>&, const Standardization&, MatrixView<const T>,                           \
+      const std::function<void(std::size_t, MatrixView<const T>, bool)>&, std::size_t);         \
   template void predict_read<T>(                                                                \
       const Network<T>&, const Standardization&, std::size_t,                                   \
       const std::function<void(std::size_t, MatrixView<T>)>&,                                   \
-      const std::function<void(std::size_t, MatrixView<const T>, MatrixView<const T>)>&,        \
+      const std::function<void(std::size_t, MatrixView<const T>, MatrixView<const T>, bool)>&,  \
       std::size_t);
 NOBIAS_MODEL_PREDICT(float)
 NOBIAS_MODEL_PREDICT(double)

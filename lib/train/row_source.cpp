@@ -213,8 +213,10 @@ void predict_windows(const Network<T>& net, const RowSource<T>& rows,
     fill = [&](std::size_t begin, MatrixView<T> to) { rows.gather_x(to, nullptr, begin); };
   }
   // A block per thread a window: a sink that scores them is quick (row_chunks.hpp).
-  detail::predict_streamed<T>(net, n, fill, rows.in_place() ? rows.x() : MatrixView<const T>{},
-                              block, detail::block_per_thread_window(block), sink);
+  detail::predict_streamed<T>(
+      net, n, fill, rows.in_place() ? rows.x() : MatrixView<const T>{}, block,
+      detail::block_per_thread_window(block),
+      [&](std::size_t first, MatrixView<T> p, bool /*hidden_finite*/) { sink(first, p); });
 }
 
 template double full_loss<float>(Network<float>&, const RowSource<float>&, Reduction);
