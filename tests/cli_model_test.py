@@ -655,7 +655,8 @@ class ModelToolsTest(StandardizedModelTests, StreamingTests, TaskTests, ProcessT
         # which relu turns into 0: its prediction is a finite 0, so only the hidden layer shows
         # it. Rows past one block (12,288 for 5 -> 3 -> 2), so that the pass is the streamed one,
         # and the bad row in a later block; then a network without a hidden layer, where only the
-        # outputs show it and the message must still name the input.
+        # outputs show it and the message must still name the input. Each --x both mapped (the
+        # model's dtype) and read and converted as predicted (the other float dtype).
         rows = 40000
         for dtype in (np.float32, np.float64):
             with self.subTest(dtype=dtype.__name__):
@@ -663,17 +664,18 @@ class ModelToolsTest(StandardizedModelTests, StreamingTests, TaskTests, ProcessT
                 linear = "linear-" + dtype.__name__
                 os.mkdir(self.path(linear))
                 np.save(self.path(linear, "w1.npy"), np.ones((5, 2), dtype=dtype))
-                x = np.random.default_rng(8).standard_normal((rows, 5)).astype(dtype)
+                x = np.random.default_rng(8).standard_normal((rows, 5))
                 x[rows - 3000, 0] = -np.inf
-                name = self.save("x-%s.npy" % dtype.__name__, x)
                 y = self.save("y-%s.npy" % dtype.__name__, np.zeros((rows, 2), dtype=dtype))
-                needle = "--x: %s: element (%d, 0) is -inf; values must be finite" % (
-                    name, rows - 3000)
-                for model in (deep, linear):
-                    self.refused("nobias-predict",
-                                 ["--weights", model, "--x", name, "--out", "p.npy"], needle)
-                    self.refused("nobias-evaluate",
-                                 ["--weights", model, "--x", name, "--y", y], needle)
+                for stored in (dtype, np.float64 if dtype == np.float32 else np.float32):
+                    name = self.save("x-%s.npy" % np.dtype(stored).name, x.astype(stored))
+                    needle = "--x: %s: element (%d, 0) is -inf; values must be finite" % (
+                        name, rows - 3000)
+                    for model in (deep, linear):
+                        self.refused("nobias-predict",
+                                     ["--weights", model, "--x", name, "--out", "p.npy"], needle)
+                        self.refused("nobias-evaluate",
+                                     ["--weights", model, "--x", name, "--y", y], needle)
 
     def test_non_finite_metrics_are_refused_naming_the_metric(self):
         # Finite float64 predictions and targets whose squared errors pass double's range.

@@ -85,7 +85,7 @@ struct Element {
 // keeps two doubles per column. finish() gives evaluate's bits whatever the windows (every sum
 // is the same sum in the same order; evaluate is one window of all rows).
 //   MetricsAccumulator<float> scores(y, false);
-//   predict_rows<float>(net, stats, x, [&](std::size_t first, MatrixView<const float> p) {
+//   predict_rows<float>(net, stats, x, [&](std::size_t first, MatrixView<const float> p, bool) {
 //     scores.add(first, p);
 //   });
 //   const Metrics m = scores.finish();
