@@ -37,10 +37,11 @@ namespace {
 constexpr double kMinWorkPerPiece = 2.5e6;
 constexpr std::size_t kMinRowsPerPiece = 16;
 constexpr std::size_t kMinRowsPerPieceOneDnn = 64;
-// Adam's update of 32768 weights takes 6-9 us (float32, AVX-512, 0.19-0.26 ns a weight as the
-// state leaves the cache; bench update_adam_*), and their gradient rows at a batch of 32 about
-// as long: a piece of ~15 us, several times what a spinning helper takes to join. On the
-// seed's widths (111,000 weights) that makes 2 pieces, on 784-512-512-10 (669,000) 4.
+// An update alone (update_rows: no products) of 32768 weights takes 6-9 us (Adam, float32,
+// AVX-512, 0.19-0.26 ns a weight as the state leaves the cache; bench update_adam_*), several
+// times what a spinning helper takes to join. On the seed's widths (111,000 weights) that makes
+// 2 pieces, on 784-512-512-10 (669,000) 4. A step's update goes with its products' pieces
+// (gradient_pieces).
 constexpr double kMinWeightsPerUpdate = 32768;
 
 template <class T>
@@ -91,7 +92,7 @@ std::size_t update_pieces(const std::vector<std::size_t>& widths) {
 
 template <class T>
 std::size_t gradient_pieces(std::size_t n, const std::vector<std::size_t>& widths) {
-  return std::max(weight_pieces<T>(n, widths), update_pieces<T>(widths));
+  return weight_pieces<T>(n, widths);
 }
 
 template std::size_t row_pieces<float>(std::size_t, const std::vector<std::size_t>&);
