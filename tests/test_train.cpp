@@ -1044,15 +1044,19 @@ TEST_CASE_TEMPLATE("fit.input.refuses_inputs_that_read_as_zero", T, float, doubl
   const std::string why =
       "; a bias-free network maps 0 to 0 whatever its weights, so no step can change its outputs "
       "or the loss: nothing would be learned. Expected ";
+  // The refusal of training rows whose every column is constant, over `rows` ("1 training row").
+  const auto refused_as_constant = [&](const nobias::FitData<T>& data, const std::string& rows) {
+    CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, data, fit_options(2, 4, true)),
+                         ("fit: every column of x is constant over the " + rows +
+                          ", so x standardized (centred on its mean) is 0 in every one" + why +
+                          "training rows whose x differ (or x not standardized)")
+                             .c_str(),
+                         nobias::ValueError);
+  };
   nobias::FitData<T> data{p.x, p.y};
   data.rows = &one;
   data.standardization = &s;
-  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, data, fit_options(2, 4, true)),
-                       ("fit: every column of x is constant over the 1 training row, so x "
-                        "standardized (centred on its mean) is 0 in every one" +
-                        why + "training rows whose x differ (or x not standardized)")
-                           .c_str(),
-                       nobias::ValueError);
+  refused_as_constant(data, "1 training row");
   // Every row alike: the same.
   Matrix<T> same(10, 6);
   for (std::size_t i = 0; i < 10; ++i)
@@ -1061,12 +1065,7 @@ TEST_CASE_TEMPLATE("fit.input.refuses_inputs_that_read_as_zero", T, float, doubl
   s = nobias::fit_standardization<T>(same, p.y);
   data = {same, p.y};
   data.standardization = &s;
-  CHECK_THROWS_WITH_AS(nobias::fit<T>(p.net, optimizer, data, fit_options(2, 4, true)),
-                       ("fit: every column of x is constant over the 10 training rows, so x "
-                        "standardized (centred on its mean) is 0 in every one" +
-                        why + "training rows whose x differ (or x not standardized)")
-                           .c_str(),
-                       nobias::ValueError);
+  refused_as_constant(data, "10 training rows");
   // Unstandardized, only an x of zeros.
   const Matrix<T> zeros(10, 6);
   CHECK_THROWS_WITH_AS(
