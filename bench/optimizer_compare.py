@@ -5,15 +5,25 @@ against PyTorch, in rounds that rotate their order, medians of the rounds.
 Usage: optimizer_compare.py --bench build/release/bench/nobias-bench
                             [--baseline OTHER/nobias-bench] [--baseline-env VAR=VALUE,...]
                             [--rounds 5] [--widths mnist]
-                            [--dtype f32] [--torch-threads 1,2] [--min-time 0.5]
+                            [--dtype f32] [--torch-threads 1,2] [--torch-malloc default,tuned]
+                            [--min-time 0.5]
                             [--json bench/user_runs/epochs_mnist.json]
 
 Each round runs, as subprocesses: the epoch_{sgd,momentum,adam}_<widths>_<dtype> benchmarks of
 --bench (and of --baseline, the same benchmarks of another build, e.g. before a change), and
-bench/peers/torch_epoch_peer.py once per --torch-threads. It prints samples/s (medians over the
+bench/peers/torch_epoch_peer.py once per --torch-threads, as Debian ships it and again with glibc's
+allocator told to keep its memory (--torch-malloc). It prints samples/s (medians over the
 rounds) for every optimizer and batch size, Adam's ratio to SGD within each system, nobias
 against the baseline and against PyTorch's best thread count, and the load average before and
-after. --json writes every round's rates with the machine's facts (bench/run_facts.py), from
+after.
+
+Why the second PyTorch: its step frees and allocates its gradients and temporaries (megabytes
+at these widths), and glibc serves blocks that large with mmap or trims them from the heap top,
+so every step faults ~2.8 MB of fresh pages in again (~700 page faults a step at batch 32,
+784→512→512→10): 20% of its samples are the kernel's fault handler, and the rate moves 3-4x
+between runs with glibc's dynamic mmap threshold. PyTorch's CPU tuning guide answers this with
+another allocator; TUNED_MALLOC does it with glibc's own tunables. nobias allocates nothing in
+a step, so it is run once. --json writes every round's rates with the machine's facts (bench/run_facts.py), from
 which bench/report.py writes RESULTS.md's "What users run". Run it with Debian's
 /usr/bin/python3 (python3-torch).
 """
@@ -34,6 +44,9 @@ BATCHES = [32, 256]
 # PyTorch's epochs are ~10x slower: fewer rows (the same per-sample work) keep a round short.
 TORCH_ROWS = 2048
 NOBIAS_ROWS = 8192  # kRows of bench/optimizer_benchmarks.cpp
+# glibc keeps blocks up to 32 MiB on its heap and gives none of the heap back.
+TUNED_MALLOC = {"GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=33554432:"
+                                  "glibc.malloc.trim_threshold=1073741824"}
 # The OpenBLAS core and the GEMMs that nobias-bench reports using (its context's "blas").
 CONTEXT = {}
 
@@ -54,13 +67,14 @@ def run_bench(binary, widths, dtype, min_time, env=None):
     return rates
 
 
-def run_torch(threads, widths, dtype, min_time):
+def run_torch(threads, widths, dtype, min_time, env=None):
     out = subprocess.run([sys.executable, str(HERE / "peers" / "torch_epoch_peer.py"),
                           "--widths", ",".join(map(str, SHAPES["widths"][widths])),
                           "--dtype", dtype, "--threads", str(threads),
                           "--n", ",".join(map(str, BATCHES)), "--min-time", str(min_time),
                           "--rows", str(TORCH_ROWS)],
-                         check=True, capture_output=True, text=True).stdout
+                         check=True, capture_output=True, text=True,
+                         env=dict(os.environ, **(env or {}))).stdout
     rates = {}
     for line in out.splitlines():
         r = json.loads(line)
@@ -78,6 +92,9 @@ def main(argv=None):
     parser.add_argument("--widths", default="mnist", choices=sorted(SHAPES["widths"]))
     parser.add_argument("--dtype", default="f32", choices=["f32", "f64"])
     parser.add_argument("--torch-threads", default="1,2", help="empty: no PyTorch")
+    parser.add_argument("--torch-malloc", default="default,tuned",
+                        help="PyTorch with glibc's allocator as it comes (default), with "
+                             "TUNED_MALLOC (tuned), or both")
     parser.add_argument("--min-time", type=float, default=0.5, help="seconds per measurement")
     parser.add_argument("--json", type=Path, help="write the rounds' rates and the facts here")
     args = parser.parse_args(argv)
@@ -88,9 +105,12 @@ def main(argv=None):
         env = dict(v.split("=", 1) for v in args.baseline_env.split(",") if v)
         systems.append(("baseline", lambda: run_bench(args.baseline, args.widths, args.dtype,
                                                       args.min_time, env)))
+    mallocs = {"default": ("", None), "tuned": ("_tuned_malloc", TUNED_MALLOC)}
     for t in [int(v) for v in args.torch_threads.split(",") if v]:
-        systems.append((f"torch_{t}t", lambda t=t: run_torch(t, args.widths, args.dtype,
-                                                             2 * args.min_time)))
+        for suffix, env in [mallocs[m] for m in args.torch_malloc.split(",") if m]:
+            systems.append((f"torch_{t}t{suffix}",
+                            lambda t=t, env=env: run_torch(t, args.widths, args.dtype,
+                                                           2 * args.min_time, env)))
     load_before = os.getloadavg()
     samples = {name: [] for name, _ in systems}
     for round_ in range(args.rounds):
@@ -108,7 +128,8 @@ def main(argv=None):
         run_facts.finish(facts, args.json, widths=args.widths,
                          layers=SHAPES["widths"][args.widths], dtype=args.dtype,
                          rounds=args.rounds, min_time=args.min_time, nobias_rows=NOBIAS_ROWS,
-                         torch_rows=TORCH_ROWS, torch_min_time=2 * args.min_time, rates=rates)
+                         torch_rows=TORCH_ROWS, torch_min_time=2 * args.min_time,
+                         torch_tuned_malloc=TUNED_MALLOC, rates=rates)
 
     median = {name: {key: statistics.median(r[key] for r in runs) for key in runs[0]}
               for name, runs in samples.items()}
@@ -128,13 +149,15 @@ def main(argv=None):
                 print(f"| {name} | {opt} | {n} | {rate:,.0f} | "
                       f"{'' if ratio is None else f'{ratio:.2f}'} | "
                       f"{'' if vs is None else f'{vs:.2f}x'} |")
-    torch_names = [name for name in median if name.startswith("torch")]
-    for n in BATCHES:
-        for opt in OPTIMIZERS:
-            peers = [median[t][(opt, n)] for t in torch_names if (opt, n) in median[t]]
-            if peers:
-                print(f"nobias {opt} batch {n} / PyTorch's best: "
-                      f"{median['nobias'][(opt, n)] / max(peers):.1f}x")
+    for tuned, what in ((False, "PyTorch's best"), (True, "PyTorch's best, malloc tuned")):
+        torch_names = [name for name in median
+                       if name.startswith("torch") and name.endswith("_tuned_malloc") == tuned]
+        for n in BATCHES:
+            for opt in OPTIMIZERS:
+                peers = [median[t][(opt, n)] for t in torch_names if (opt, n) in median[t]]
+                if peers:
+                    print(f"nobias {opt} batch {n} / {what}: "
+                          f"{median['nobias'][(opt, n)] / max(peers):.1f}x")
     return 0
 
 

@@ -9,6 +9,7 @@ import statistics
 from pathlib import Path
 
 EPOCH_FILES = ("epochs_mnist.json", "epochs_seed.json")
+TUNED = "_tuned_malloc"  # optimizer_compare.py's PyTorch with TUNED_MALLOC
 OPTIMIZERS = ("sgd", "momentum", "adam")
 
 
@@ -26,6 +27,16 @@ def how_run(meta):
     return lines + [""]
 
 
+def tuned_note(doc):
+    if "torch_tuned_malloc" not in doc:
+        return ""
+    env = " ".join(f"{k}={v}" for k, v in doc["torch_tuned_malloc"].items())
+    return (" PyTorch as Debian ships it frees and maps again megabytes of gradients and "
+            "temporaries every step, so a fifth of its time is page faults and its rate moves "
+            f"3-4x between runs; *malloc tuned* is the same run with `{env}`, glibc's own "
+            "equivalent of the allocator PyTorch's CPU tuning guide recommends.")
+
+
 def epochs_lines(doc):
     med = {}
     for r in doc["rates"]:
@@ -33,26 +44,36 @@ def epochs_lines(doc):
             r["samples_per_second"])
     med = {k: statistics.median(v) for k, v in med.items()}
     torch = sorted({s for s, _, _ in med if s.startswith("torch_")})
+    shipped = [t for t in torch if not t.endswith(TUNED)]
+    tuned = [t for t in torch if t.endswith(TUNED)]
     batches = sorted({n for _, _, n in med})
 
-    def best(opt, n):
-        rates = [med[(t, opt, n)] for t in torch if (t, opt, n) in med]
-        return max(rates) if rates else None
+    def best_of(systems):
+        def best(opt, n):
+            rates = [med[(t, opt, n)] for t in systems if (t, opt, n) in med]
+            return max(rates) if rates else None
+        return best
 
     def adam_over_sgd(rate_of, opt, n):
         return f"{rate_of('adam', n) / rate_of('sgd', n):.2f}" if opt == "adam" else ""
 
+    def column(t):
+        threads = int(t.split("_")[1][:-1])
+        return (f"PyTorch {threads} thread{'s' if threads != 1 else ''}"
+                f"{', malloc tuned' if t.endswith(TUNED) else ''} samples/s")
+
+    peers = [(best_of(shipped), "nobias / PyTorch's best")]
+    if tuned:
+        peers.append((best_of(tuned), "nobias / PyTorch's best, malloc tuned"))
     head = (["batch", "optimizer", "nobias samples/s", "nobias adam/sgd"]
-            + [f"PyTorch {t[6:-1]} thread{'s' if t[6:-1] != '1' else ''} samples/s"
-               for t in torch]
-            + ["PyTorch best adam/sgd", "nobias / PyTorch's best"])
+            + [column(t) for t in torch] + ["PyTorch best adam/sgd"] + [h for _, h in peers])
     lines = [f"### Epochs of the real-data recipe, {'→'.join(map(str, doc['layers']))} "
              f"({doc['widths']}), {doc['dtype']}", "",
              f"Samples/s of whole epochs (shuffle, gather each batch, step), medians of "
              f"{doc['rounds']} interleaved rounds; nobias-bench's epoch_* over "
              f"{doc['nobias_rows']:,} rows, PyTorch (bench/peers/torch_epoch_peer.py, the same "
              f"recipe) over {doc['torch_rows']:,} rows, the same work per sample. Higher is "
-             "better.", ""] + how_run(doc["meta"])
+             "better." + tuned_note(doc), ""] + how_run(doc["meta"])
     lines += ["| " + " | ".join(head) + " |", "|---:|---|" + "---:|" * (len(head) - 2)]
     for n in batches:
         for opt in OPTIMIZERS:
@@ -62,9 +83,9 @@ def epochs_lines(doc):
             row = [str(n), opt, f"{nb:,.0f}", adam_over_sgd(lambda o, m: med[("nobias", o, m)],
                                                             opt, n)]
             row += [f"{med[(t, opt, n)]:,.0f}" if (t, opt, n) in med else "—" for t in torch]
-            peer = best(opt, n)
-            row += [adam_over_sgd(best, opt, n) if peer else "",
-                    f"{nb / peer:.1f}×" if peer else "—"]
+            best = peers[0][0]
+            row.append(adam_over_sgd(best, opt, n) if best(opt, n) else "")
+            row += [f"{nb / peer(opt, n):.1f}×" if peer(opt, n) else "—" for peer, _ in peers]
             lines.append("| " + " | ".join(row) + " |")
     return lines + [""]
 

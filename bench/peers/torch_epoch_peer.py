@@ -9,26 +9,28 @@ of --rows random rows (8192, as nobias's benchmark) in a new order each time (to
 each batch gathered with index_select, then zero_grad, forward, loss, backward, step; untimed
 steps for --warm-up seconds first (5 steps left the first case up to 2.5x slow). --optimizer
 sgd | momentum (0.9) | adam (torch.optim defaults, as nobias's). --threads sets
-torch.set_num_threads.
+torch.set_num_threads and, unless the environment sets them, OPENBLAS_NUM_THREADS and
+OMP_NUM_THREADS before torch loads: Debian's torch multiplies through OpenBLAS (BLAS_INFO=generic),
+whose own thread pool set_num_threads does not bound. Without it, "1 thread" ran OpenBLAS on
+both cores and measured Adam at batch 32 at 2,700-3,300 samples/s instead of 4,000-4,900.
 
 Prints one JSON line per (optimizer, n):
   {"system": "torch", "optimizer": "adam", "dtype": "f32", "n": 32, "widths": [...],
-   "samples_per_second": ..., "epochs": ..., "threads": ...}
+   "samples_per_second": ..., "epochs": ..., "threads": ..., "blas_threads": ...}
 Run it with Debian's /usr/bin/python3 (python3-torch).
 """
 import argparse
 import json
 import math
+import os
 import sys
 import time
 
-import torch
-from torch import nn
-
-DTYPES = {"f32": torch.float32, "f64": torch.float64}
+DTYPES = ("f32", "f64")
 
 
-def make_network(widths, dtype):
+def make_network(torch, widths, dtype):
+    nn = torch.nn
     layers = []
     for k, (d_in, d_out) in enumerate(zip(widths[:-1], widths[1:])):
         linear = nn.Linear(d_in, d_out, bias=False, dtype=dtype)
@@ -40,7 +42,7 @@ def make_network(widths, dtype):
     return nn.Sequential(*layers)
 
 
-def make_optimizer(name, parameters):
+def make_optimizer(torch, name, parameters):
     if name == "sgd":
         return torch.optim.SGD(parameters, lr=1e-3)
     if name == "momentum":
@@ -51,7 +53,7 @@ def make_optimizer(name, parameters):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--widths", default="784,512,512,10")
-    parser.add_argument("--dtype", choices=sorted(DTYPES), default="f32")
+    parser.add_argument("--dtype", choices=DTYPES, default="f32")
     parser.add_argument("--n", default="32,256")
     parser.add_argument("--optimizer", default="sgd,momentum,adam")
     parser.add_argument("--threads", type=int, default=0, help="0: torch's default")
@@ -61,18 +63,23 @@ def main(argv=None):
                         help="seconds of untimed steps before each case")
     args = parser.parse_args(argv)
     widths = [int(v) for v in args.widths.split(",")]
-    dtype = DTYPES[args.dtype]
+    if args.threads > 0:
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+            os.environ.setdefault(name, str(args.threads))
+    import torch  # after the thread counts: OpenBLAS reads them when it loads
+
+    dtype = {"f32": torch.float32, "f64": torch.float64}[args.dtype]
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     rows = args.rows
     x = torch.randn(rows, widths[0], dtype=dtype)
     y = torch.randn(rows, widths[-1], dtype=dtype)
-    loss_fn = nn.MSELoss(reduction="mean")
+    loss_fn = torch.nn.MSELoss(reduction="mean")
     for name in args.optimizer.split(","):
         for n in [int(v) for v in args.n.split(",")]:
-            model = make_network(widths, dtype)
-            optimizer = make_optimizer(name, model.parameters())
+            model = make_network(torch, widths, dtype)
+            optimizer = make_optimizer(torch, name, model.parameters())
 
             def epoch(steps=rows // n):
                 order = torch.randperm(rows)
@@ -97,7 +104,9 @@ def main(argv=None):
             samples = epochs * (rows // n) * n
             print(json.dumps({"system": "torch", "optimizer": name, "dtype": args.dtype, "n": n,
                               "widths": widths, "samples_per_second": samples / elapsed,
-                              "epochs": epochs, "threads": torch.get_num_threads()}), flush=True)
+                              "epochs": epochs, "threads": torch.get_num_threads(),
+                              "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS")}),
+                  flush=True)
     return 0
 
 
