@@ -10,6 +10,7 @@
 
 #include "nobias/checkpoint.hpp"
 #include "nobias/error.hpp"
+#include "nobias/names.hpp"
 #include "nobias/weights_io.hpp"
 #include "output_plan.hpp"
 #include "test_checks.hpp"

@@ -33,6 +33,7 @@
 #include "nobias/error.hpp"
 #include "nobias/metrics.hpp"
 #include "nobias/model.hpp"
+#include "nobias/names.hpp"
 #include "nobias/npy.hpp"
 #include "nobias/staged.hpp"
 #include "output_plan.hpp"

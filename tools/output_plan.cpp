@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "nobias/error.hpp"
+#include "nobias/names.hpp"
 #include "nobias/staged.hpp"
 
 namespace nobias {
@@ -57,26 +58,10 @@ std::optional<std::string> child_below(const Resolved& outer, const Resolved& in
 
 }  // namespace
 
-std::size_t output_format(const std::string& flag, const std::string& path,
-                          const std::vector<std::string>& extensions) {
-  std::string extension = fs::path(path).extension().string();
-  for (char& c : extension)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  if (extension.empty()) return 0;
-  for (std::size_t i = 0; i < extensions.size(); ++i)
-    if (extension == extensions[i]) return i;
-  std::string expected;
-  for (std::size_t i = 0; i < extensions.size(); ++i)
-    expected += (i == 0 ? "" : i + 1 == extensions.size() ? " or " : ", ") + extensions[i];
-  throw ValueError(flag + " " + path + ": " + fs::path(path).extension().string() +
-                   " is not a format " + flag + " writes; expected a name ending in " + expected +
-                   " (without an extension: " + extensions.front() + ")");
-}
-
 void PathPlan::add_input(const std::string& flag, const std::string& path, NamePredicate owns) {
   if (path.empty()) return;
   std::error_code ec;
-  entries_.push_back({flag, path, false, fs::is_directory(path, ec), std::move(owns)});
+  entries_.push_back({flag, path, false, fs::is_directory(path, ec), std::move(owns), 0, {}});
 }
 
 void PathPlan::add_output_file(const std::string& flag, const std::string& path,
@@ -88,7 +73,7 @@ void PathPlan::add_output_file(const std::string& flag, const std::string& path,
 void PathPlan::add_output_directory(const std::string& flag, const std::string& path,
                                     NamePredicate owns, std::size_t longest_inside) {
   if (path.empty()) return;
-  entries_.push_back({flag, path, true, true, std::move(owns), longest_inside});
+  entries_.push_back({flag, path, true, true, std::move(owns), longest_inside, {}});
 }
 
 void PathPlan::check() const {

@@ -34,14 +34,6 @@
 // the tools, not to the library.
 namespace nobias {
 
-// Which format an output file is written in, by its name's extension: the index in extensions
-// (lower case, ".npy"; the name's matched in any case) of its extension, 0 for a name without
-// one (a device, a FIFO, /dev/stdout: the first format). Another extension is refused before
-// any work, as a format the flag does not write: ValueError "--out p.txt: .txt is not a format
-// --out writes; expected a name ending in .npy, .csv or .tsv (without an extension: .npy)".
-std::size_t output_format(const std::string& flag, const std::string& path,
-                          const std::vector<std::string>& extensions);
-
 class PathPlan {
  public:
   // Which names in a directory the run reads or writes (nobias::is_model_file_name for a

@@ -53,6 +53,15 @@ std::vector<std::string> names_of();
 template <class E>
 E parse_name(std::string_view name, const std::string& what);
 
+// Which format an output file is written in, by its name's extension (the tools' output flags,
+// Python's write_npy and export_onnx): the index in extensions (lower case, ".npy"; the name's
+// matched in any case) of its extension, 0 for a name without one (a device, a FIFO,
+// /dev/stdout: the first format). Another extension is refused before any work, as a format
+// the flag does not write: ValueError "--out p.txt: .txt is not a format --out writes; expected
+// a name ending in .npy, .csv or .tsv (without an extension: .npy)".
+std::size_t output_format(const std::string& flag, const std::string& path,
+                          const std::vector<std::string>& extensions);
+
 // The shortest decimal text that reads back (strtod, numpy, Python float()) to exactly
 // value, as std::to_chars writes it: fixed or scientific, whichever is shorter (fixed on a
 // tie): 0.1 -> "0.1", 1e-4 -> "1e-04", 0.00010000000000000002 -> "0.00010000000000000002",

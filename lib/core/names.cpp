@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstddef>
+#include <filesystem>
 #include <string>
 #include <utility>
 
@@ -130,6 +131,22 @@ std::string counted(std::size_t count, std::string_view noun, std::string_view p
   std::string text = std::to_string(count) + " ";
   if (count == 1) return text.append(noun);
   return plural.empty() ? text.append(noun).append("s") : text.append(plural);
+}
+
+std::size_t output_format(const std::string& flag, const std::string& path,
+                          const std::vector<std::string>& extensions) {
+  std::string extension = std::filesystem::path(path).extension().string();
+  for (char& c : extension)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  if (extension.empty()) return 0;
+  for (std::size_t i = 0; i < extensions.size(); ++i)
+    if (extension == extensions[i]) return i;
+  std::string expected;
+  for (std::size_t i = 0; i < extensions.size(); ++i)
+    expected += (i == 0 ? "" : i + 1 == extensions.size() ? " or " : ", ") + extensions[i];
+  throw ValueError(flag + " " + path + ": " + std::filesystem::path(path).extension().string() +
+                   " is not a format " + flag + " writes; expected a name ending in " + expected +
+                   " (without an extension: " + extensions.front() + ")");
 }
 
 }  // namespace nobias

@@ -236,8 +236,9 @@ def fit(network: Network, optimizer: Optimizer, x: _Array, y: _Array, *, epochs:
 def read_npy(path: _Path, dtype: _DType = ...) -> _Array:
     """A 2-D '<f4' or '<f8' .npy file as an array of dtype (converted as the C++ read_npy does)."""
 def write_npy(path: _Path, array: _Array) -> None:
-    """Writes a 2-D float32/float64 array atomically. Ctrl-C stops it (KeyboardInterrupt), the
-    file left as it was."""
+    """Writes a 2-D float32/float64 array atomically to a .npy path (a name without an extension,
+    as a device or FIFO, too; another extension is a ValueError). Ctrl-C stops it
+    (KeyboardInterrupt), the file left as it was."""
 def save_weights(dir: _Path, weights: Network | Sequence[_Array]) -> None:
     """Writes w1.npy..wK.npy of a Network (or of a list of arrays) into dir."""
 def load_weights(dir: _Path, dtype: _DType = ...) -> list[_Array]:
@@ -267,8 +268,9 @@ def export_onnx(path: _Path, model: Network | _Path, *, classes: int = 0,
                 y_mean: ArrayLike | None = None, y_scale: ArrayLike | None = None,
                 class_names: list[str] | None = None) -> None:
     """Writes model (a Network, with save_model's classes, class_names and statistics; or a model
-    directory's path) to path as an ONNX model, atomically: MatMul and Relu nodes, the statistics
-    as Sub/Div and Mul/Add nodes, opset 13 (docs/onnx.md)."""
+    directory's path) to path (a .onnx; another extension is a ValueError) as an ONNX model,
+    atomically: MatMul and Relu nodes, the statistics as Sub/Div and Mul/Add nodes, opset 13
+    (docs/onnx.md)."""
 def shuffled_order(rows: int, seed: int, epoch: int) -> list[int]:
     """The order of rows fit() uses for an epoch: a permutation of range(rows) from (seed, epoch)
     alone; epoch 0 is the command line's validation split."""

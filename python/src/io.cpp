@@ -111,6 +111,7 @@ void bind_io(py::module_& m) {
       "write_npy",
       [](py::handle path, py::handle array) {
         const std::string p = path_from(path);
+        output_format("write_npy", p, {".npy"});
         dispatch(array_dtype(array, "array"), [&](auto tag) {
           using T = decltype(tag);
           const MatrixView<const T> view = input_view<T>(array, "array");
@@ -120,8 +121,9 @@ void bind_io(py::module_& m) {
         });
       },
       py::arg("path"), py::arg("array"),
-      "Writes a 2-D float32/float64 array atomically. Ctrl-C stops it (KeyboardInterrupt), the "
-      "file left as it was.");
+      "Writes a 2-D float32/float64 array atomically to a .npy path (a name without an extension, "
+      "as a device or FIFO, too; another extension is a ValueError). Ctrl-C stops it "
+      "(KeyboardInterrupt), the file left as it was.");
   m.def("save_weights", &save_weights_any, py::arg("dir"), py::arg("weights"),
         "Writes w1.npy..wK.npy of a Network (or of a list of arrays) into dir.");
   m.def(

@@ -163,6 +163,7 @@ void bind_model(py::module_& m) {
          std::optional<std::vector<std::string>> class_names) {
         const std::uint64_t classes = whole_number(classes_given, "classes");
         const std::string out = path_from(path);
+        output_format("export_onnx", out, {".onnx"});
         if (py::isinstance<AnyNetwork>(model)) {
           ModelInfo info;
           info.classes = classes;
@@ -196,8 +197,9 @@ void bind_model(py::module_& m) {
       py::arg("y_mean") = py::none(), py::arg("y_scale") = py::none(),
       py::arg("class_names") = py::none(),
       "Writes model (a Network, with save_model's classes, class_names and statistics; or a "
-      "model directory's path) to path as an ONNX model, atomically: MatMul and Relu nodes, the "
-      "statistics as Sub/Div and Mul/Add nodes, opset 13 (docs/onnx.md).");
+      "model directory's path) to path (a .onnx; another extension is a ValueError) as an ONNX "
+      "model, atomically: MatMul and Relu nodes, the statistics as Sub/Div and Mul/Add nodes, "
+      "opset 13 (docs/onnx.md).");
   m.def(
       "shuffled_order",
       [](const WholeNumber& rows, const WholeNumber& seed, const WholeNumber& epoch) {

@@ -1,5 +1,6 @@
 """Saves never delete what they did not write (issue 19): save_weights refuses a model
-directory, and a save keeps the user's own files named like a model's."""
+directory, and a save keeps the user's own files named like a model's; write_npy and
+export_onnx refuse a name whose extension is another format's, as the tools' output flags do."""
 import numpy
 import pytest
 
@@ -28,3 +29,28 @@ def test_save_weights_keeps_files_it_did_not_write(tmp_path):
     assert len(loaded) == 2
     for w, v in zip(loaded, net.weights):
         numpy.testing.assert_array_equal(w, v)
+
+
+@pytest.mark.parametrize("name", ["a.csv", "a.txt", "a.npz"])
+def test_write_npy_refuses_another_extension_and_leaves_the_file(tmp_path, name):
+    target = tmp_path / name
+    target.write_bytes(b"the user's own")
+    extension = name[name.index("."):]
+    with pytest.raises(nobias.ValueError, match=rf"^write_npy \S*{name}: \{extension} is not a "
+                       r"format write_npy writes; expected a name ending in \.npy"):
+        nobias.write_npy(target, numpy.ones((2, 3), numpy.float32))
+    assert target.read_bytes() == b"the user's own"
+
+
+def test_write_npy_takes_npy_in_any_case_and_a_name_without_an_extension(tmp_path):
+    a = numpy.arange(6, dtype=numpy.float64).reshape(2, 3)
+    for name in ("upper.NPY", "bare"):
+        nobias.write_npy(tmp_path / name, a)
+        numpy.testing.assert_array_equal(numpy.load(tmp_path / name), a)
+
+
+def test_export_onnx_refuses_another_extension_before_writing(tmp_path):
+    with pytest.raises(nobias.ValueError, match=r"^export_onnx \S*m\.npy: \.npy is not a format "
+                       r"export_onnx writes; expected a name ending in \.onnx"):
+        nobias.export_onnx(tmp_path / "m.npy", nobias.Network([3, 2], seed=1))
+    assert list(tmp_path.iterdir()) == []
