@@ -397,6 +397,25 @@ TEST_CASE("matrix.moved_from_is_empty") {
   CHECK(b.empty());  // NOLINT(bugprone-use-after-move)
 }
 
+TEST_CASE("matrix.large_ones_are_zeros_and_populating_their_pages_keeps_what_they_hold") {
+  // A large Matrix has its pages faulted in with one call before it is zeroed; that call is a
+  // hint that must leave memory holding data as it is, from any offset into a page.
+  const std::size_t n = nobias::detail::kPopulateBytes / sizeof(double) * 3 + 7;
+  Matrix<double> m(1, n);
+  std::size_t nonzero = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    nonzero += m.data()[i] != 0.0;
+  CHECK(nonzero == 0);
+  for (std::size_t i = 0; i < n; ++i)
+    m.data()[i] = static_cast<double>(i) + 0.5;
+  nobias::detail::populate_for_writing(m.data() + 3, (n - 3) * sizeof(double));
+  nobias::detail::populate_for_writing(m.data(), n * sizeof(double));
+  std::size_t changed = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    changed += m.data()[i] != static_cast<double>(i) + 0.5;
+  CHECK(changed == 0);
+}
+
 TEST_CASE_TEMPLATE("network.parts.any_thread_count_matches_reference", T, float, double) {
   // 9 rows: one part; 101 rows: split by rows with uneven pieces, and the weight updates
   // split by rows of layers narrower than the parts.

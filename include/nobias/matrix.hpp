@@ -18,6 +18,15 @@
 
 namespace nobias {
 
+namespace detail {
+// Fresh memory of bytes at p faulted in with one call (MADV_POPULATE_WRITE, Linux 5.14) when it
+// is large: one page fault at a time cost 4.0-4.7 ms for 1.6 MB on this project's VMs, one call
+// 0.3-0.5 ms. Below kPopulateBytes, or where the call fails (an older kernel), nothing changes
+// but the speed. lib/core/fresh_pages.cpp.
+constexpr std::size_t kPopulateBytes = std::size_t(256) << 10;
+void populate_for_writing(void* p, std::size_t bytes) noexcept;
+}  // namespace detail
+
 // "3x4": how shapes appear in every error message.
 inline std::string shape_string(std::size_t rows, std::size_t cols) {
   return std::to_string(rows) + "x" + std::to_string(cols);
@@ -168,6 +177,7 @@ class Matrix {
       throw ValueError("matrix of " + std::to_string(count) + " elements overflows size_t bytes");
     }
     T* p = static_cast<T*>(::operator new[](count * sizeof(T), std::align_val_t(kAlignment)));
+    detail::populate_for_writing(p, count * sizeof(T));
     std::fill(p, p + count, T{});
     return p;
   }

@@ -12,6 +12,7 @@
 
 #include "io/path_text.hpp"
 #include "nobias/error.hpp"
+#include "nobias/matrix.hpp"
 
 namespace nobias::detail {
 namespace {
@@ -47,7 +48,12 @@ std::optional<std::string> read_regular_file(const std::string& path, const std:
   // One read of the whole file into a string of its size: a string grown a character at a time
   // copies it again at every doubling, each into fresh pages (half of nobias-predict's start-up
   // page faults on a 784->512->512->10 model). Then on to the end, should it have grown.
-  std::string bytes(static_cast<std::size_t>(std::max<off_t>(st.st_size, 0)), '\0');
+  // Its pages faulted in with one call, not one at a time as read() fills them.
+  const auto size = static_cast<std::size_t>(std::max<off_t>(st.st_size, 0));
+  std::string bytes;
+  bytes.reserve(size);
+  populate_for_writing(bytes.data(), size);
+  bytes.resize(size);
   std::size_t have = 0;
   char more[4096];
   while (true) {
