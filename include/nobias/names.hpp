@@ -58,7 +58,8 @@ E parse_name(std::string_view name, const std::string& what);
 // matched in any case) of its extension, 0 for a name without one (a device, a FIFO,
 // /dev/stdout: the first format). Another extension is refused before any work, as a format
 // the flag does not write: ValueError "--out p.txt: .txt is not a format --out writes; expected
-// a name ending in .npy, .csv or .tsv (without an extension: .npy)".
+// a name ending in .npy, .csv or .tsv (without an extension: .npy)"; with one format, "...
+// expected a name ending in .onnx or without an extension".
 std::size_t output_format(const std::string& flag, const std::string& path,
                           const std::vector<std::string>& extensions);
 

@@ -144,9 +144,13 @@ std::size_t output_format(const std::string& flag, const std::string& path,
   std::string expected;
   for (std::size_t i = 0; i < extensions.size(); ++i)
     expected += (i == 0 ? "" : i + 1 == extensions.size() ? " or " : ", ") + extensions[i];
+  // With one format, a name without an extension is that format too: no need to say which.
+  const std::string bare = extensions.size() == 1
+                               ? " or without an extension"
+                               : " (without an extension: " + extensions.front() + ")";
   throw ValueError(flag + " " + path + ": " + std::filesystem::path(path).extension().string() +
                    " is not a format " + flag + " writes; expected a name ending in " + expected +
-                   " (without an extension: " + extensions.front() + ")");
+                   bare);
 }
 
 }  // namespace nobias

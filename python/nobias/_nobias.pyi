@@ -11,7 +11,7 @@ from numpy.typing import ArrayLike, NDArray
 
 # A 2-D array of the network's dtype whose rows are contiguous: used where it is, never copied.
 _Array: TypeAlias = NDArray[numpy.float32] | NDArray[numpy.float64]
-_Path: TypeAlias = str | PathLike[str]
+_Path: TypeAlias = str | bytes | PathLike[str] | PathLike[bytes]
 _DType: TypeAlias = type[numpy.float32] | type[numpy.float64] | numpy.dtype[Any] | str
 _Reduction: TypeAlias = Literal["sum", "mean"]
 # Row indices into x and y (an integer array): rows read where they lie.
@@ -268,9 +268,9 @@ def export_onnx(path: _Path, model: Network | _Path, *, classes: int = 0,
                 y_mean: ArrayLike | None = None, y_scale: ArrayLike | None = None,
                 class_names: list[str] | None = None) -> None:
     """Writes model (a Network, with save_model's classes, class_names and statistics; or a model
-    directory's path) to path (a .onnx; another extension is a ValueError) as an ONNX model,
-    atomically: MatMul and Relu nodes, the statistics as Sub/Div and Mul/Add nodes, opset 13
-    (docs/onnx.md)."""
+    directory's path) to path (a .onnx in any case, or a name without an extension; another
+    extension is a ValueError) as an ONNX model, atomically: MatMul and Relu nodes, the
+    statistics as Sub/Div and Mul/Add nodes, opset 13 (docs/onnx.md)."""
 def shuffled_order(rows: int, seed: int, epoch: int) -> list[int]:
     """The order of rows fit() uses for an epoch: a permutation of range(rows) from (seed, epoch)
     alone; epoch 0 is the command line's validation split."""

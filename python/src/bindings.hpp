@@ -24,6 +24,11 @@ void bind_fit(py::module_& m);        // fit.cpp: fit, EpochReport, StepReport
 void bind_io(py::module_& m);         // io.cpp: .npy, weights, checkpoints
 void bind_model(py::module_& m);      // model.cpp: model directories, shuffled_order
 
+// A path argument (str, bytes or os.PathLike) as the bytes the file system gets: os.fsencode,
+// so that a bytes path is its bytes, not its repr, and any str os.fsdecode gave round-trips;
+// TypeError for anything else (model.cpp).
+std::string path_from(py::handle path);
+
 // "sum" / "mean", as the command line spells them; ValueError for anything else.
 Reduction reduction_from(const std::string& name);
 const char* reduction_name(Reduction reduction);

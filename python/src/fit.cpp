@@ -55,7 +55,7 @@ const Checkpoint<T>& checkpoint_to_resume(py::handle resume, Network<T>& net,
     }
     checkpoint = &given.template get<T>();
   } else {
-    const std::string dir = py::str(py::module_::import("os").attr("fspath")(resume));
+    const std::string dir = path_from(resume);
     py::gil_scoped_release nogil;
     loaded = load_checkpoint<T>(dir);
     checkpoint = &*loaded;
@@ -264,7 +264,7 @@ void bind_fit(py::module_& m) {
         a.on_epoch = std::move(on_epoch);
         a.on_step = std::move(on_step);
         if (!checkpoint.is_none()) {
-          a.options.checkpoint.dir = py::str(py::module_::import("os").attr("fspath")(checkpoint));
+          a.options.checkpoint.dir = path_from(checkpoint);
         }
         a.options.checkpoint.every = whole_number(checkpoint_every, "checkpoint_every", 1);
         a.options.early_stopping.patience = whole_number(patience, "patience");

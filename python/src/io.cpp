@@ -19,10 +19,6 @@
 namespace nobias::python {
 namespace {
 
-std::string path_from(py::handle path) {
-  return py::str(py::module_::import("os").attr("fspath")(path));
-}
-
 template <class T>
 py::list arrays_of(std::vector<Matrix<T>>&& matrices) {
   py::list arrays;

@@ -24,10 +24,6 @@
 namespace nobias::python {
 namespace {
 
-std::string path_from(py::handle path) {
-  return py::str(py::module_::import("os").attr("fspath")(path));
-}
-
 py::object statistics_array(const std::vector<double>& v) {
   if (v.empty()) return py::none();
   return py::array_t<double>(static_cast<py::ssize_t>(v.size()), v.data());
@@ -197,9 +193,9 @@ void bind_model(py::module_& m) {
       py::arg("y_mean") = py::none(), py::arg("y_scale") = py::none(),
       py::arg("class_names") = py::none(),
       "Writes model (a Network, with save_model's classes, class_names and statistics; or a "
-      "model directory's path) to path (a .onnx; another extension is a ValueError) as an ONNX "
-      "model, atomically: MatMul and Relu nodes, the statistics as Sub/Div and Mul/Add nodes, "
-      "opset 13 (docs/onnx.md).");
+      "model directory's path) to path (a .onnx in any case, or a name without an extension; "
+      "another extension is a ValueError) as an ONNX model, atomically: MatMul and Relu nodes, "
+      "the statistics as Sub/Div and Mul/Add nodes, opset 13 (docs/onnx.md).");
   m.def(
       "shuffled_order",
       [](const WholeNumber& rows, const WholeNumber& seed, const WholeNumber& epoch) {
@@ -306,6 +302,10 @@ void bind_model(py::module_& m) {
       "(mean, scale) of x's columns as float64 arrays, as --standardize computes them (two "
       "passes in double; scale is the population standard deviation, 1 for a constant column); "
       "rows: of these rows only (an index array, as over x[rows] without copying them).");
+}
+
+std::string path_from(py::handle path) {
+  return py::bytes(py::module_::import("os").attr("fsencode")(path));
 }
 
 }  // namespace nobias::python

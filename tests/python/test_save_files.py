@@ -1,6 +1,8 @@
 """Saves never delete what they did not write (issue 19): save_weights refuses a model
 directory, and a save keeps the user's own files named like a model's; write_npy and
 export_onnx refuse a name whose extension is another format's, as the tools' output flags do."""
+import os
+
 import numpy
 import pytest
 
@@ -37,7 +39,7 @@ def test_write_npy_refuses_another_extension_and_leaves_the_file(tmp_path, name)
     target.write_bytes(b"the user's own")
     extension = name[name.index("."):]
     with pytest.raises(nobias.ValueError, match=rf"^write_npy \S*{name}: \{extension} is not a "
-                       r"format write_npy writes; expected a name ending in \.npy"):
+                       r"format write_npy writes; expected a name ending in \.npy or without an extension$"):
         nobias.write_npy(target, numpy.ones((2, 3), numpy.float32))
     assert target.read_bytes() == b"the user's own"
 
@@ -51,6 +53,20 @@ def test_write_npy_takes_npy_in_any_case_and_a_name_without_an_extension(tmp_pat
 
 def test_export_onnx_refuses_another_extension_before_writing(tmp_path):
     with pytest.raises(nobias.ValueError, match=r"^export_onnx \S*m\.npy: \.npy is not a format "
-                       r"export_onnx writes; expected a name ending in \.onnx"):
+                       r"export_onnx writes; expected a name ending in \.onnx or without an extension$"):
         nobias.export_onnx(tmp_path / "m.npy", nobias.Network([3, 2], seed=1))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_paths_given_as_bytes_are_those_bytes(tmp_path):
+    # A bytes path was its repr: write_npy(b"x.npy") wrote a file named "b'x.npy'".
+    a = numpy.arange(6, dtype=numpy.float32).reshape(3, 2)
+    odd = os.fsencode(tmp_path) + b"/\xff-not-utf8.npy"
+    for path in (os.fsencode(tmp_path / "plain.npy"), odd):
+        nobias.write_npy(path, a)
+        numpy.testing.assert_array_equal(nobias.read_npy(path), a)
+    assert sorted(os.listdir(os.fsencode(tmp_path))) == [b"plain.npy", b"\xff-not-utf8.npy"]
+    nobias.save_weights(os.fsencode(tmp_path / "w"), [a])
+    numpy.testing.assert_array_equal(nobias.load_weights(os.fsencode(tmp_path / "w"))[0], a)
+    with pytest.raises(TypeError):
+        nobias.write_npy(3, a)
