@@ -21,10 +21,11 @@ namespace nobias {
 namespace detail {
 // Fresh memory of bytes at p faulted in with one call (MADV_POPULATE_WRITE, Linux 5.14) when it
 // is large: one page fault at a time cost 4.0-4.7 ms for 1.6 MB on this project's VMs, one call
-// 0.3-0.5 ms. Below kPopulateBytes, or where the call fails (an older kernel), nothing changes
-// but the speed. lib/core/fresh_pages.cpp.
+// 0.3-0.5 ms. Whether it was (false below kPopulateBytes, or where the kernel lacks the call:
+// then only the speed differs); the data in the memory is kept, and so is errno.
+// lib/core/fresh_pages.cpp.
 constexpr std::size_t kPopulateBytes = std::size_t(256) << 10;
-void populate_for_writing(void* p, std::size_t bytes) noexcept;
+bool populate_for_writing(void* p, std::size_t bytes) noexcept;
 }  // namespace detail
 
 // "3x4": how shapes appear in every error message.

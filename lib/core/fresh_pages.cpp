@@ -2,6 +2,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 
 #include "nobias/matrix.hpp"
@@ -13,18 +14,23 @@
 
 namespace nobias::detail {
 
-void populate_for_writing(void* p, std::size_t bytes) noexcept {
+bool populate_for_writing(void* p, std::size_t bytes) noexcept {
 #if defined(__linux__)
-  if (bytes < kPopulateBytes) return;
+  if (bytes < kPopulateBytes) return false;
   // From the page that holds p: madvise takes whole pages, and the allocation's first page is
   // mapped (it holds the allocator's header or the allocation itself).
   static const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
   const auto start = reinterpret_cast<std::uintptr_t>(p) / page * page;
   const auto end = reinterpret_cast<std::uintptr_t>(p) + bytes;
-  ::madvise(reinterpret_cast<void*>(start), end - start, MADV_POPULATE_WRITE);
+  const int caller_errno = errno;
+  const bool populated =
+      ::madvise(reinterpret_cast<void*>(start), end - start, MADV_POPULATE_WRITE) == 0;
+  errno = caller_errno;
+  return populated;
 #else
   (void)p;
   (void)bytes;
+  return false;
 #endif
 }
 
