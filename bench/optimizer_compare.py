@@ -82,6 +82,20 @@ def run_torch(threads, widths, dtype, min_time, env=None):
     return rates
 
 
+def malloc_choices(text):
+    choices = [v for v in text.split(",") if v]
+    if not choices or any(v not in ("default", "tuned") for v in choices):
+        raise argparse.ArgumentTypeError(f"expected default, tuned or default,tuned; got {text!r}")
+    return choices
+
+
+def tuned_malloc_env():
+    """TUNED_MALLOC added to the caller's own GLIBC_TUNABLES, not in their place."""
+    own = os.environ.get("GLIBC_TUNABLES")
+    ours = TUNED_MALLOC["GLIBC_TUNABLES"]
+    return {"GLIBC_TUNABLES": f"{own}:{ours}" if own else ours}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--bench", required=True)
@@ -92,7 +106,7 @@ def main(argv=None):
     parser.add_argument("--widths", default="mnist", choices=sorted(SHAPES["widths"]))
     parser.add_argument("--dtype", default="f32", choices=["f32", "f64"])
     parser.add_argument("--torch-threads", default="1,2", help="empty: no PyTorch")
-    parser.add_argument("--torch-malloc", default="default,tuned",
+    parser.add_argument("--torch-malloc", default="default,tuned", type=malloc_choices,
                         help="PyTorch with glibc's allocator as it comes (default), with "
                              "TUNED_MALLOC (tuned), or both")
     parser.add_argument("--min-time", type=float, default=0.5, help="seconds per measurement")
@@ -105,9 +119,9 @@ def main(argv=None):
         env = dict(v.split("=", 1) for v in args.baseline_env.split(",") if v)
         systems.append(("baseline", lambda: run_bench(args.baseline, args.widths, args.dtype,
                                                       args.min_time, env)))
-    mallocs = {"default": ("", None), "tuned": ("_tuned_malloc", TUNED_MALLOC)}
+    mallocs = {"default": ("", None), "tuned": ("_tuned_malloc", tuned_malloc_env())}
     for t in [int(v) for v in args.torch_threads.split(",") if v]:
-        for suffix, env in [mallocs[m] for m in args.torch_malloc.split(",") if m]:
+        for suffix, env in [mallocs[m] for m in args.torch_malloc]:
             systems.append((f"torch_{t}t{suffix}",
                             lambda t=t, env=env: run_torch(t, args.widths, args.dtype,
                                                            2 * args.min_time, env)))
@@ -129,7 +143,7 @@ def main(argv=None):
                          layers=SHAPES["widths"][args.widths], dtype=args.dtype,
                          rounds=args.rounds, min_time=args.min_time, nobias_rows=NOBIAS_ROWS,
                          torch_rows=TORCH_ROWS, torch_min_time=2 * args.min_time,
-                         torch_tuned_malloc=TUNED_MALLOC, rates=rates)
+                         torch_tuned_malloc=tuned_malloc_env(), rates=rates)
 
     median = {name: {key: statistics.median(r[key] for r in runs) for key in runs[0]}
               for name, runs in samples.items()}

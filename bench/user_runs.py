@@ -27,13 +27,14 @@ def how_run(meta):
     return lines + [""]
 
 
-def tuned_note(doc):
-    if "torch_tuned_malloc" not in doc:
+def tuned_note(doc, tuned):
+    if not tuned:
         return ""
     env = " ".join(f"{k}={v}" for k, v in doc["torch_tuned_malloc"].items())
     return (" PyTorch as Debian ships it frees and maps again megabytes of gradients and "
-            "temporaries every step, so a fifth of its time is page faults and its rate moves "
-            f"3-4x between runs; *malloc tuned* is the same run with `{env}`, glibc's own "
+            "temporaries every step: at 784→512→512→10, Adam, batch 32, one thread, a fifth of "
+            "its time was page faults, and its rate moved up to 4x between runs (bench/"
+            f"ANALYSIS.md); *malloc tuned* is the same run with `{env}`, glibc's own "
             "equivalent of the allocator PyTorch's CPU tuning guide recommends.")
 
 
@@ -48,44 +49,46 @@ def epochs_lines(doc):
     tuned = [t for t in torch if t.endswith(TUNED)]
     batches = sorted({n for _, _, n in med})
 
-    def best_of(systems):
-        def best(opt, n):
-            rates = [med[(t, opt, n)] for t in systems if (t, opt, n) in med]
-            return max(rates) if rates else None
-        return best
-
-    def adam_over_sgd(rate_of, opt, n):
-        return f"{rate_of('adam', n) / rate_of('sgd', n):.2f}" if opt == "adam" else ""
+    def fastest(systems, opt, n):
+        """The system of systems with the most samples/s for (opt, n), or None."""
+        have = [t for t in systems if (t, opt, n) in med]
+        return max(have, key=lambda t: med[(t, opt, n)]) if have else None
 
     def column(t):
         threads = int(t.split("_")[1][:-1])
         return (f"PyTorch {threads} thread{'s' if threads != 1 else ''}"
                 f"{', malloc tuned' if t.endswith(TUNED) else ''} samples/s")
 
-    peers = [(best_of(shipped), "nobias / PyTorch's best")]
-    if tuned:
-        peers.append((best_of(tuned), "nobias / PyTorch's best, malloc tuned"))
+    peers = [(systems, what) for systems, what in
+             ((shipped, "nobias / PyTorch's best"),
+              (tuned, "nobias / PyTorch's best, malloc tuned")) if systems]
     head = (["batch", "optimizer", "nobias samples/s", "nobias adam/sgd"]
-            + [column(t) for t in torch] + ["PyTorch best adam/sgd"] + [h for _, h in peers])
+            + [column(t) for t in torch]
+            + ["PyTorch best adam/sgd (one system)"] * bool(torch) + [h for _, h in peers])
     lines = [f"### Epochs of the real-data recipe, {'→'.join(map(str, doc['layers']))} "
              f"({doc['widths']}), {doc['dtype']}", "",
              f"Samples/s of whole epochs (shuffle, gather each batch, step), medians of "
              f"{doc['rounds']} interleaved rounds; nobias-bench's epoch_* over "
              f"{doc['nobias_rows']:,} rows, PyTorch (bench/peers/torch_epoch_peer.py, the same "
              f"recipe) over {doc['torch_rows']:,} rows, the same work per sample. Higher is "
-             "better." + tuned_note(doc), ""] + how_run(doc["meta"])
+             "better." + tuned_note(doc, tuned), ""] + how_run(doc["meta"])
     lines += ["| " + " | ".join(head) + " |", "|---:|---|" + "---:|" * (len(head) - 2)]
     for n in batches:
         for opt in OPTIMIZERS:
             if ("nobias", opt, n) not in med:
                 continue
             nb = med[("nobias", opt, n)]
-            row = [str(n), opt, f"{nb:,.0f}", adam_over_sgd(lambda o, m: med[("nobias", o, m)],
-                                                            opt, n)]
+            row = [str(n), opt, f"{nb:,.0f}",
+                   f"{nb / med[('nobias', 'sgd', n)]:.2f}" if opt == "adam" else ""]
             row += [f"{med[(t, opt, n)]:,.0f}" if (t, opt, n) in med else "—" for t in torch]
-            best = peers[0][0]
-            row.append(adam_over_sgd(best, opt, n) if best(opt, n) else "")
-            row += [f"{nb / peer(opt, n):.1f}×" if peer(opt, n) else "—" for peer, _ in peers]
+            if torch:
+                # Adam over SGD within the system whose Adam is fastest, as nobias's column.
+                best = fastest(peers[0][0], "adam", n) if opt == "adam" else None
+                row.append(f"{med[(best, 'adam', n)] / med[(best, 'sgd', n)]:.2f} ({best})"
+                           if best and (best, "sgd", n) in med else "")
+            for systems, _ in peers:
+                best = fastest(systems, opt, n)
+                row.append(f"{nb / med[(best, opt, n)]:.1f}×" if best else "—")
             lines.append("| " + " | ".join(row) + " |")
     return lines + [""]
 

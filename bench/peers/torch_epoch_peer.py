@@ -9,7 +9,7 @@ of --rows random rows (8192, as nobias's benchmark) in a new order each time (to
 each batch gathered with index_select, then zero_grad, forward, loss, backward, step; untimed
 steps for --warm-up seconds first (5 steps left the first case up to 2.5x slow). --optimizer
 sgd | momentum (0.9) | adam (torch.optim defaults, as nobias's). --threads sets
-torch.set_num_threads and, unless the environment sets them, OPENBLAS_NUM_THREADS and
+torch.set_num_threads and, over what the environment says, OPENBLAS_NUM_THREADS and
 OMP_NUM_THREADS before torch loads: Debian's torch multiplies through OpenBLAS (BLAS_INFO=generic),
 whose own thread pool set_num_threads does not bound. Without it, "1 thread" ran OpenBLAS on
 both cores and measured Adam at batch 32 at 2,700-3,300 samples/s instead of 4,000-4,900.
@@ -64,8 +64,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     widths = [int(v) for v in args.widths.split(",")]
     if args.threads > 0:
-        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-            os.environ.setdefault(name, str(args.threads))
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):  # a caller's own would win
+            os.environ[name] = str(args.threads)
     import torch  # after the thread counts: OpenBLAS reads them when it loads
 
     dtype = {"f32": torch.float32, "f64": torch.float64}[args.dtype]
