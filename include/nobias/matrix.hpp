@@ -26,6 +26,9 @@ namespace detail {
 // lib/core/fresh_pages.cpp.
 constexpr std::size_t kPopulateBytes = std::size_t(256) << 10;
 bool populate_for_writing(void* p, std::size_t bytes) noexcept;
+// Memory that holds data (a mapped file's rows in the page cache) mapped into this process in
+// one call (MADV_POPULATE_READ, Linux 5.14), any size; whether it was, errno kept.
+bool populate_for_reading(const void* p, std::size_t bytes) noexcept;
 }  // namespace detail
 
 // "3x4": how shapes appear in every error message.

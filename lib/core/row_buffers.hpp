@@ -4,7 +4,6 @@
 
 #if defined(__linux__)
 #include <sys/mman.h>
-#include <unistd.h>
 #endif
 
 #include <algorithm>
@@ -73,15 +72,10 @@ class Scratch {
 // only the speed.
 template <class T>
 void populate_rows(MatrixView<const T> rows) {
-#if defined(__linux__) && defined(MADV_POPULATE_READ)
   if (rows.rows() == 0) return;
-  static const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const auto start = reinterpret_cast<std::uintptr_t>(rows.row(0)) / page * page;
-  const auto end = reinterpret_cast<std::uintptr_t>(rows.row(rows.rows() - 1) + rows.cols());
-  ::madvise(reinterpret_cast<void*>(start), end - start, MADV_POPULATE_READ);
-#else
-  (void)rows;
-#endif
+  const T* first = rows.row(0);
+  const T* end = rows.row(rows.rows() - 1) + rows.cols();
+  populate_for_reading(first, static_cast<std::size_t>(end - first) * sizeof(T));
 }
 
 }  // namespace nobias::detail
